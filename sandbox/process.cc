@@ -1,0 +1,262 @@
+#include "process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+extern char** environ;
+
+namespace swarm {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// Everything one running child needs until its callback runs; co-owned by the pending async ops.
+struct Running : std::enable_shared_from_this<Running> {
+  Running(asio::io_context& io) : pidfd(io), out(io), err(io), in(io), timer(io) {}
+
+  asio::posix::stream_descriptor pidfd, out, err, in;
+  asio::steady_timer timer;
+  pid_t pid = 0;
+  ProcessResult result;
+  std::size_t cap = 0;
+  std::string stdin_data;
+  std::function<void()> on_timeout;
+  ProcessCallback done;
+  Clock::time_point start;
+  int open_ops = 0;  // pidfd wait + two readers
+  char buf[2][16384];
+
+  void Finish() {
+    if (--open_ops > 0) return;
+    timer.cancel();
+    result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    auto cb = std::move(done);
+    cb(std::move(result));
+  }
+
+  void Read(int which) {
+    auto& sd = which == 0 ? out : err;
+    sd.async_read_some(asio::buffer(buf[which]),
+                       [self = shared_from_this(), which](boost::system::error_code ec, std::size_t n) {
+                         if (ec) {
+                           self->Finish();
+                           return;
+                         }
+                         std::string& dst = which == 0 ? self->result.out : self->result.err;
+                         std::size_t room = self->cap > dst.size() ? self->cap - dst.size() : 0;
+                         if (n > room) self->result.output_truncated = true;
+                         dst.append(self->buf[which], std::min(n, room));
+                         self->Read(which);
+                       });
+  }
+
+  void WaitExit() {
+    pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) {
+                       int status = 0;
+                       if (waitpid(self->pid, &status, 0) == self->pid) {
+                         if (WIFEXITED(status)) self->result.exit_code = WEXITSTATUS(status);
+                         if (WIFSIGNALED(status)) self->result.term_signal = WTERMSIG(status);
+                       }
+                       // Whatever the command left behind in its group goes with it, so the
+                       // output pipes close.
+                       kill(-self->pid, SIGKILL);
+                       self->Finish();
+                     });
+  }
+};
+
+std::vector<char*> CStrings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// Only async-signal-safe calls between fork and exec.
+[[noreturn]] void ExecChild(const char* path, char** argv, char** envp, const char* cwd, int in_fd,
+                            int out_fd, int err_fd, int report_fd,
+                            const std::vector<const char*>& cgroups,
+                            const std::vector<ProcessSpec::Limit>& limits) {
+  auto fail = [report_fd](int stage) {
+    int e[2] = {stage, errno};
+    (void)!write(report_fd, e, sizeof e);
+    _exit(127);
+  };
+  setpgid(0, 0);
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD}) signal(sig, SIG_DFL);
+  if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) fail(1);
+  for (const char* procs : cgroups) {
+    int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) fail(2);
+    close(fd);
+  }
+  for (const auto& l : limits) {
+    struct rlimit r{l.value, l.value};
+    if (setrlimit(l.resource, &r) != 0) fail(3);
+  }
+  if (cwd != nullptr && chdir(cwd) != 0) fail(4);
+  syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+  execve(path, argv, envp);
+  fail(5);
+  _exit(127);
+}
+
+}  // namespace
+
+std::string ProcessResult::Describe() const {
+  if (timed_out) return absl::StrCat("timed out after ", duration.count() / 1000.0, "s");
+  if (term_signal != 0) return absl::StrCat("killed by signal ", term_signal);
+  return absl::StrCat("exit ", exit_code);
+}
+
+std::string FindInPath(const std::string& name) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start) + "/" + name;
+    if (end > start && access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallback done) {
+  // A child that exits before reading its stdin must not kill us with SIGPIPE.
+  static const bool sigpipe_ignored = [] { return signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+  (void)sigpipe_ignored;
+  if (spec.argv.empty()) return absl::InvalidArgumentError("empty command line");
+  std::string path = FindInPath(spec.argv[0]);
+  if (path.empty()) return absl::NotFoundError(absl::StrCat(spec.argv[0], ": command not found"));
+
+  std::vector<std::string> env_storage;
+  char** envp = environ;
+  std::vector<char*> env_ptrs;
+  if (spec.env) {
+    env_ptrs = CStrings(*spec.env);
+    envp = env_ptrs.data();
+  }
+  std::vector<char*> argv = CStrings(spec.argv);
+  std::vector<const char*> cgroups;
+  for (const auto& c : spec.join_cgroup_procs) cgroups.push_back(c.c_str());
+
+  int in[2], out[2], err[2], report[2];
+  if (pipe2(in, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0) {
+    return absl::ResourceExhaustedError(absl::StrCat("pipe: ", strerror(errno)));
+  }
+  auto close_all = [&] {
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], report[0], report[1]}) close(fd);
+  };
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close_all();
+    return absl::ResourceExhaustedError(absl::StrCat("fork: ", strerror(e)));
+  }
+  if (pid == 0) {
+    ExecChild(path.c_str(), argv.data(), envp, spec.cwd.empty() ? nullptr : spec.cwd.c_str(), in[0],
+              out[1], err[1], report[1], cgroups, spec.rlimits);
+  }
+  setpgid(pid, pid);  // also done by the child: whichever runs first wins the race harmlessly
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  close(report[1]);
+  int failure[2] = {0, 0};
+  ssize_t n;
+  do {
+    n = read(report[0], failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  close(report[0]);
+  if (n == sizeof failure) {
+    waitpid(pid, nullptr, 0);
+    close(in[1]);
+    close(out[0]);
+    close(err[0]);
+    static const char* kStage[] = {"", "dup2", "joining cgroup", "setrlimit", "chdir", "exec"};
+    std::string what = absl::StrCat(spec.argv[0], ": ", kStage[failure[0] % 6], ": ",
+                                    strerror(failure[1]));
+    if (failure[0] == 4) return absl::NotFoundError(absl::StrCat(what, " (", spec.cwd, ")"));
+    return absl::FailedPreconditionError(what);
+  }
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    int e = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    close(in[1]);
+    close(out[0]);
+    close(err[0]);
+    return absl::InternalError(absl::StrCat("pidfd_open: ", strerror(e)));
+  }
+
+  auto r = std::make_shared<Running>(io);
+  r->pid = pid;
+  r->result.pid = pid;
+  r->cap = spec.output_cap;
+  r->stdin_data = std::move(spec.stdin_data);
+  r->on_timeout = std::move(spec.on_timeout);
+  r->done = std::move(done);
+  r->start = Clock::now();
+  r->pidfd.assign(pidfd);
+  r->out.assign(out[0]);
+  r->err.assign(err[0]);
+  r->in.assign(in[1]);
+  r->open_ops = 3;
+  r->Read(0);
+  r->Read(1);
+  r->WaitExit();
+  if (r->stdin_data.empty()) {
+    r->in.close();
+  } else {
+    asio::async_write(r->in, asio::buffer(r->stdin_data),
+                      [r](boost::system::error_code, std::size_t) { r->in.close(); });
+  }
+  if (spec.timeout.count() > 0) {
+    r->timer.expires_after(spec.timeout);
+    r->timer.async_wait([r](boost::system::error_code ec) {
+      if (ec) return;
+      r->result.timed_out = true;
+      if (r->on_timeout) r->on_timeout();
+      kill(-r->pid, SIGKILL);
+      kill(r->pid, SIGKILL);
+    });
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ProcessResult> RunProcess(ProcessSpec spec) {
+  asio::io_context io;
+  absl::StatusOr<ProcessResult> result = absl::InternalError("process did not finish");
+  absl::Status started =
+      StartProcess(io, std::move(spec), [&](absl::StatusOr<ProcessResult> r) { result = std::move(r); });
+  if (!started.ok()) return started;
+  io.run();
+  return result;
+}
+
+}  // namespace swarm

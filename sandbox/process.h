@@ -1,0 +1,72 @@
+// Child processes: started with a clean file-descriptor table in their own process group, output
+// captured up to a cap, killed (with everything in their group) at a wall-clock time-out, reaped
+// through a pidfd so no SIGCHLD handler is needed.
+#ifndef SWARM_SANDBOX_PROCESS_H_
+#define SWARM_SANDBOX_PROCESS_H_
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace swarm {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH
+  std::string cwd;                // empty: inherit
+  // The whole environment, "NAME=VALUE". Unset: inherit this process's environment.
+  std::optional<std::vector<std::string>> env;
+  std::string stdin_data;         // written to the child's stdin, then closed
+  std::chrono::milliseconds timeout{0};  // 0: none
+  std::size_t output_cap = 4 << 20;      // bytes kept of stdout and of stderr, each
+  // Files the child writes "0" to before exec (cgroup.procs of the cgroups it joins).
+  std::vector<std::string> join_cgroup_procs;
+  struct Limit {
+    int resource;
+    rlim_t value;
+  };
+  std::vector<Limit> rlimits;
+  // Called in the parent when the time-out fires, before the group is killed (e.g. kill a cgroup).
+  std::function<void()> on_timeout;
+};
+
+struct ProcessResult {
+  int exit_code = -1;    // valid when term_signal == 0
+  int term_signal = 0;   // the signal that ended the child, or 0
+  bool timed_out = false;
+  bool output_truncated = false;
+  std::string out;
+  std::string err;
+  std::chrono::milliseconds duration{0};
+  int pid = 0;
+
+  bool ok() const { return !timed_out && term_signal == 0 && exit_code == 0; }
+  // "exit 3", "killed by signal 9", "timed out after 5s".
+  std::string Describe() const;
+};
+
+using ProcessCallback = std::function<void(absl::StatusOr<ProcessResult>)>;
+
+// Starts `spec` and calls `done` on `io`'s executor when the child has exited and its output is read.
+// Returns an error (and never calls `done`) when the child could not be started. Thread-safe.
+absl::Status StartProcess(boost::asio::io_context& io, ProcessSpec spec, ProcessCallback done);
+
+// Runs `spec` to completion on the calling thread.
+absl::StatusOr<ProcessResult> RunProcess(ProcessSpec spec);
+
+// Looks `name` up in PATH; empty when absent.
+std::string FindInPath(const std::string& name);
+
+}  // namespace swarm
+
+#endif  // SWARM_SANDBOX_PROCESS_H_

@@ -1,0 +1,135 @@
+#include "resource_scope.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace swarm {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool WriteFile(const std::string& path, const std::string& value) {
+  std::ofstream f(path);
+  f << value;
+  f.flush();
+  return f.good();
+}
+
+bool MakeDir(const std::string& path) { return mkdir(path.c_str(), 0755) == 0 || errno == EEXIST; }
+
+std::string UniqueName() {
+  static std::atomic<unsigned> counter{0};
+  return absl::StrCat(getpid(), "-", counter++);
+}
+
+// cgroup v1 with separate memory and pids hierarchies (what containers commonly expose).
+bool CreateV1(const ResourceLimits& limits, const std::string& name, std::vector<std::string>& dirs) {
+  const std::string roots[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids"};
+  for (const auto& root : roots) {
+    if (!fs::exists(root + "/cgroup.procs")) return false;
+    std::string parent = root + "/swarm";
+    std::string dir = parent + "/" + name;
+    if (!MakeDir(parent) || !MakeDir(dir)) return false;
+    dirs.push_back(dir);
+  }
+  bool ok = true;
+  if (limits.memory_bytes > 0) {
+    ok &= WriteFile(dirs[0] + "/memory.limit_in_bytes", std::to_string(limits.memory_bytes));
+  }
+  ok &= WriteFile(dirs[1] + "/pids.max",
+                  limits.max_processes > 0 ? std::to_string(limits.max_processes) : "max");
+  return ok;
+}
+
+// cgroup v2 mounted at /sys/fs/cgroup with the memory and pids controllers available.
+bool CreateV2(const ResourceLimits& limits, const std::string& name, std::vector<std::string>& dirs) {
+  const std::string root = "/sys/fs/cgroup";
+  std::ifstream controllers(root + "/cgroup.controllers");
+  std::string line;
+  std::getline(controllers, line);
+  if (line.find("memory") == std::string::npos || line.find("pids") == std::string::npos) return false;
+  std::string parent = root + "/swarm";
+  if (!MakeDir(parent)) return false;
+  if (!WriteFile(root + "/cgroup.subtree_control", "+memory +pids")) return false;
+  if (!WriteFile(parent + "/cgroup.subtree_control", "+memory +pids")) return false;
+  std::string dir = parent + "/" + name;
+  if (!MakeDir(dir)) return false;
+  dirs.push_back(dir);
+  bool ok = true;
+  if (limits.memory_bytes > 0) ok &= WriteFile(dir + "/memory.max", std::to_string(limits.memory_bytes));
+  ok &= WriteFile(dir + "/pids.max",
+                  limits.max_processes > 0 ? std::to_string(limits.max_processes) : "max");
+  return ok;
+}
+
+std::vector<pid_t> Members(const std::string& dir) {
+  std::vector<pid_t> pids;
+  std::ifstream f(dir + "/cgroup.procs");
+  pid_t pid;
+  while (f >> pid) pids.push_back(pid);
+  return pids;
+}
+
+}  // namespace
+
+std::unique_ptr<ResourceScope> ResourceScope::Create(const ResourceLimits& limits) {
+  std::unique_ptr<ResourceScope> scope(new ResourceScope());
+  scope->limits_ = limits;
+  std::string name = UniqueName();
+  std::vector<std::string> dirs;
+  if (geteuid() == 0 && (CreateV1(limits, name, dirs) || (dirs.clear(), CreateV2(limits, name, dirs)))) {
+    scope->mode_ = "cgroup";
+    scope->cgroup_dirs_ = std::move(dirs);
+  } else {
+    for (const auto& d : dirs) rmdir(d.c_str());
+    scope->mode_ = "rlimit";
+  }
+  return scope;
+}
+
+std::string ResourceScope::ProbeMode() { return Create(ResourceLimits{})->Mode(); }
+
+ResourceScope::~ResourceScope() {
+  KillAll();
+  for (const auto& dir : cgroup_dirs_) {
+    // Killed processes leave the cgroup once the kernel has reaped them.
+    for (int i = 0; i < 200 && rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) {
+      KillAll();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+void ResourceScope::Apply(ProcessSpec& spec) const {
+  for (const auto& dir : cgroup_dirs_) spec.join_cgroup_procs.push_back(dir + "/cgroup.procs");
+  if (limits_.max_file_bytes > 0) spec.rlimits.push_back({RLIMIT_FSIZE, limits_.max_file_bytes});
+  spec.rlimits.push_back({RLIMIT_CORE, 0});
+  if (mode_ == "rlimit") {
+    if (limits_.memory_bytes > 0) spec.rlimits.push_back({RLIMIT_AS, limits_.memory_bytes});
+    if (limits_.max_processes > 0) spec.rlimits.push_back({RLIMIT_NPROC, limits_.max_processes});
+  }
+}
+
+void ResourceScope::KillAll() const {
+  for (const auto& dir : cgroup_dirs_) {
+    if (WriteFile(dir + "/cgroup.kill", "1")) continue;  // v2: the kernel empties the tree
+    // v1: a forking tree can add members while we kill; the pids limit bounds how long this takes.
+    for (int round = 0; round < 100; ++round) {
+      auto pids = Members(dir);
+      if (pids.empty()) break;
+      for (pid_t pid : pids) kill(pid, SIGKILL);
+    }
+  }
+}
+
+}  // namespace swarm

@@ -1,0 +1,45 @@
+// Resource limits for one sandboxed command: a cgroup per command where the cgroup hierarchy is
+// writable (memory and pids, v1 or v2), rlimits otherwise. The scope kills everything left in its
+// cgroup and removes it when destroyed.
+#ifndef SWARM_SANDBOX_RESOURCE_SCOPE_H_
+#define SWARM_SANDBOX_RESOURCE_SCOPE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "process.h"
+#include "sandbox_policy.h"
+
+namespace swarm {
+
+class ResourceScope final {
+ public:
+  // Never fails: where no cgroup can be made, the scope falls back to rlimits and says so in Mode().
+  static std::unique_ptr<ResourceScope> Create(const ResourceLimits& limits);
+  ~ResourceScope();
+  ResourceScope(const ResourceScope&) = delete;
+  ResourceScope& operator=(const ResourceScope&) = delete;
+
+  // Adds the cgroup joins and rlimits to the spec of the command to be limited.
+  void Apply(ProcessSpec& spec) const;
+  // Kills every process in the cgroup (no-op under rlimits). Safe from any thread.
+  void KillAll() const;
+  // "cgroup" or "rlimit": how the memory and process limits are enforced.
+  const std::string& Mode() const { return mode_; }
+
+  // How limits would be enforced on this machine, without creating anything.
+  static std::string ProbeMode();
+
+ private:
+  ResourceScope() = default;
+
+  // Set at construction.
+  std::string mode_;
+  std::vector<std::string> cgroup_dirs_;
+  ResourceLimits limits_;
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_SANDBOX_RESOURCE_SCOPE_H_

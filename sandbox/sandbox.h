@@ -1,0 +1,44 @@
+// The sandbox seam: turns a shell command and a SandboxPolicy into a ProcessSpec that runs it under
+// that policy. Implementations: BubblewrapSandbox (the default) and UnsandboxedRunner (--no-sandbox).
+#ifndef SWARM_SANDBOX_SANDBOX_H_
+#define SWARM_SANDBOX_SANDBOX_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "process.h"
+#include "resource_scope.h"
+#include "sandbox_policy.h"
+
+namespace swarm {
+
+// A command ready to start. The scope holds its cgroup and must live until the command has ended.
+struct SandboxedCommand {
+  ProcessSpec spec;
+  std::shared_ptr<ResourceScope> scope;
+};
+
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+  // Prepares `command` (run by `sh -c` in policy.workdir) under `policy`. Fails when the policy names
+  // paths that do not exist. Thread-safe.
+  virtual absl::StatusOr<SandboxedCommand> Prepare(const SandboxPolicy& policy,
+                                                   const std::string& command) const = 0;
+  // "bubblewrap" or "none".
+  virtual std::string Name() const = 0;
+};
+
+// Prepares and runs `command` to completion on the calling thread.
+absl::StatusOr<ProcessResult> RunSandboxed(const Sandbox& sandbox, const SandboxPolicy& policy,
+                                           const std::string& command);
+
+// Starts `command` on `io`; `done` runs there when it has ended.
+absl::Status StartSandboxed(boost::asio::io_context& io, const Sandbox& sandbox,
+                            const SandboxPolicy& policy, const std::string& command,
+                            ProcessCallback done);
+
+}  // namespace swarm
+
+#endif  // SWARM_SANDBOX_SANDBOX_H_

@@ -1,0 +1,31 @@
+// What a sandboxed command may see and do. Plain data; the Sandbox turns it into a command line.
+#ifndef SWARM_SANDBOX_SANDBOX_POLICY_H_
+#define SWARM_SANDBOX_SANDBOX_POLICY_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace swarm {
+
+struct ResourceLimits {
+  std::uint64_t memory_bytes = 4ull << 30;     // 0: unlimited
+  std::uint32_t max_processes = 512;           // 0: unlimited
+  std::uint64_t max_file_bytes = 1ull << 30;   // largest file a command may write; 0: unlimited
+};
+
+struct SandboxPolicy {
+  std::string workdir;                   // writable, the command's working directory
+  std::vector<std::string> ro_binds;     // host paths visible read-only at the same place
+  std::vector<std::string> hidden_paths; // replaced by empty tmpfs (state, user repo, other workspaces)
+  std::vector<std::string> env;          // the environment, "NAME=VALUE"; nothing else passes
+  bool network = false;                  // share the host's network (agent commands, on request)
+  ResourceLimits limits;
+  std::chrono::milliseconds timeout{600'000};
+  std::size_t output_cap = 1 << 20;
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_SANDBOX_SANDBOX_POLICY_H_

@@ -1,0 +1,204 @@
+#include "sandbox/sandbox.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "sandbox/bubblewrap_sandbox.h"
+#include "sandbox/unsandboxed_runner.h"
+#include "tests/test_util.h"
+
+namespace swarm {
+namespace {
+
+using ::swarm::testing::ReadFile;
+using ::swarm::testing::ShStatus;
+using ::swarm::testing::TempDir;
+using ::swarm::testing::WriteFile;
+
+std::unique_ptr<Sandbox> MakeSandbox(const std::string& name) {
+  if (name == "none") return std::make_unique<UnsandboxedRunner>();
+  auto bwrap = BubblewrapSandbox::Create();
+  EXPECT_TRUE(bwrap.ok()) << bwrap.status();
+  return bwrap.ok() ? std::move(*bwrap) : nullptr;
+}
+
+class SandboxFixture : public ::testing::Test {
+ protected:
+  void Init(const std::string& name) {
+    sandbox_ = MakeSandbox(name);
+    ASSERT_NE(sandbox_, nullptr);
+    WriteFile(dir_ / "work/in.txt", "hello\n");
+    policy_.workdir = dir_ / "work";
+    policy_.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "ALLOWED=yes"};
+    policy_.timeout = std::chrono::seconds(20);
+  }
+  ProcessResult Run(const std::string& command) {
+    absl::StatusOr<ProcessResult> r = RunSandboxed(*sandbox_, policy_, command);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : ProcessResult{};
+  }
+
+  TempDir dir_;
+  SandboxPolicy policy_;
+  std::unique_ptr<Sandbox> sandbox_;
+};
+
+class EverySandboxTest : public SandboxFixture, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override { Init(GetParam()); }
+};
+
+TEST_P(EverySandboxTest, RunsInWorkdirWithExitStatusAndOutput) {
+  ProcessResult r = Run("cat in.txt; echo oops >&2; echo made > out.txt; exit 3");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.out, "hello\n");
+  EXPECT_EQ(r.err, "oops\n");
+  EXPECT_EQ(ReadFile(dir_ / "work/out.txt"), "made\n");
+}
+
+TEST_P(EverySandboxTest, EnvironmentIsOnlyTheAllowList) {
+  setenv("SWARM_SECRET_FOR_TEST", "leak", 1);
+  ProcessResult r = Run("env | sort");
+  unsetenv("SWARM_SECRET_FOR_TEST");
+  EXPECT_NE(r.out.find("ALLOWED=yes"), std::string::npos);
+  EXPECT_EQ(r.out.find("SWARM_SECRET_FOR_TEST"), std::string::npos) << r.out;
+}
+
+TEST_P(EverySandboxTest, OutputIsCapped) {
+  policy_.output_cap = 1000;
+  ProcessResult r = Run("head -c 100000 /dev/zero");
+  EXPECT_EQ(r.out.size(), 1000u);
+  EXPECT_TRUE(r.output_truncated);
+}
+
+TEST_P(EverySandboxTest, ProcessTreeOutlivingTimeoutIsKilledEntirely) {
+  policy_.timeout = std::chrono::milliseconds(1500);
+  std::string marker = "3600.4242" + std::to_string(getpid());
+  ProcessResult r = Run("sleep " + marker + " & (sleep " + marker + " &) ; sleep " + marker);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_FALSE(r.ok());
+  // Nothing of the tree survives, including the grandchild that left the shell.
+  int alive = 0;
+  for (int i = 0; i < 100; ++i) {
+    alive = ShStatus("pgrep -f 'slee[p] " + marker + "' >/dev/null");
+    if (alive != 0) break;
+    usleep(20000);
+  }
+  EXPECT_NE(alive, 0) << "a process of the timed-out tree is still running";
+}
+
+INSTANTIATE_TEST_SUITE_P(Sandboxes, EverySandboxTest, ::testing::Values("bubblewrap", "none"));
+
+class BubblewrapTest : public SandboxFixture {
+ protected:
+  void SetUp() override { Init("bubblewrap"); }
+};
+
+TEST_F(BubblewrapTest, HasNoCapabilities) {
+  ProcessResult r = Run("grep CapEff /proc/self/status");
+  EXPECT_EQ(r.out, "CapEff:\t0000000000000000\n");
+}
+
+TEST_F(BubblewrapTest, RootCannotBeRemountedWritable) {
+  std::string probe = "/usr/swarm-sandbox-probe-" + std::to_string(getpid());
+  ProcessResult r = Run("mount -o remount,rw / 2>&1; touch " + probe + " 2>&1; echo rc=$?");
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(probe));
+}
+
+TEST_F(BubblewrapTest, HiddenPathsAndHomeCannotBeRead) {
+  WriteFile(dir_ / "state/swarm.db", "database");
+  WriteFile(dir_ / "sibling/secret.c", "other workspace");
+  WriteFile(dir_ / "home/.ssh/id", "key");
+  policy_.hidden_paths = {dir_ / "state", dir_ / "sibling", dir_ / "home"};
+  ProcessResult r = Run("cat " + (dir_ / "state/swarm.db") + " " + (dir_ / "sibling/secret.c") + " " +
+                        (dir_ / "home/.ssh/id") + " 2>&1; ls -A " + (dir_ / "home"));
+  EXPECT_EQ(r.out.find("database"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("other workspace"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("key"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("No such file"), std::string::npos) << r.out;
+}
+
+TEST_F(BubblewrapTest, HiddenHomeIsWritableScratch) {
+  WriteFile(dir_ / "home/keep", "x");
+  policy_.hidden_paths = {dir_ / "home"};
+  policy_.env.push_back("HOME=" + (dir_ / "home"));
+  ProcessResult r = Run("echo cache > $HOME/.cache && cat $HOME/.cache");
+  EXPECT_EQ(r.out, "cache\n");
+  EXPECT_EQ(ReadFile(dir_ / "home/keep"), "x");  // the real one is untouched
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "home/.cache"));
+}
+
+TEST_F(BubblewrapTest, CoordinatorSocketCannotBeReached) {
+  std::string sock = dir_ / "run/agent.sock";
+  std::filesystem::create_directories(dir_ / "run");
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  std::string probe = swarm::testing::BuildDir() + "/sandbox/sandbox_probe";
+  // Outside the sandbox the probe connects, so a failure inside means isolation, not a broken probe.
+  ASSERT_EQ(ShStatus(probe + " connect-unix " + sock), 0);
+  policy_.ro_binds = {probe};  // the build tree may itself live under /tmp
+  policy_.hidden_paths = {dir_ / "run"};
+  ProcessResult r = Run(probe + " connect-unix " + sock);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  // Even a path left visible is useless from another network namespace for abstract sockets, and
+  // the file itself is hidden here; the tmp directory is private too.
+  policy_.hidden_paths.clear();
+  r = Run(probe + " connect-unix " + sock);
+  EXPECT_EQ(r.exit_code, 1) << "the socket under /tmp must be hidden by the private /tmp: " << r.out;
+  close(fd);
+}
+
+TEST_F(BubblewrapTest, NetworkIsUnreachable) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  std::string probe = swarm::testing::BuildDir() + "/sandbox/sandbox_probe";
+  ASSERT_EQ(ShStatus(probe + " connect-tcp 127.0.0.1 " + port), 0);
+  policy_.ro_binds = {probe};
+  ProcessResult r = Run(probe + " connect-tcp 127.0.0.1 " + port);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  policy_.network = true;  // the explicit opt-in for agent commands
+  r = Run(probe + " connect-tcp 127.0.0.1 " + port);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  close(fd);
+}
+
+TEST_F(BubblewrapTest, ForkBombStopsAtProcessLimit) {
+  policy_.limits.max_processes = 24;
+  policy_.timeout = std::chrono::seconds(20);
+  // dash reports a failed fork at once instead of retrying.
+  ProcessResult r = Run("i=0; while [ $i -lt 200 ]; do sleep 30 & i=$((i+1)); done; echo spawned-all");
+  if (ResourceScope::ProbeMode() == "cgroup") {
+    EXPECT_NE(r.err.find("Cannot fork"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("spawned-all"), std::string::npos);
+    EXPECT_FALSE(r.timed_out);
+  } else {
+    GTEST_SKIP() << "no writable cgroup here; root ignores RLIMIT_NPROC";
+  }
+}
+
+TEST_F(BubblewrapTest, FileSizeLimitStopsAHugeWrite) {
+  policy_.limits.max_file_bytes = 1 << 20;
+  ProcessResult r = Run("head -c 5000000 /dev/zero > big; echo rc=$?");
+  EXPECT_LE(std::filesystem::file_size(dir_ / "work/big"), 1u << 20);
+}
+
+}  // namespace
+}  // namespace swarm

@@ -1,0 +1,129 @@
+#include "workspace.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+
+std::vector<std::string> ReadAlternates(const std::string& object_dir) {
+  std::vector<std::string> out;
+  std::ifstream f(object_dir + "/info/alternates");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    fs::path p(line);
+    if (p.is_relative()) p = fs::path(object_dir) / p;
+    out.push_back(fs::weakly_canonical(p).string());
+  }
+  return out;
+}
+
+}  // namespace
+
+bool SymlinkStaysInside(const std::string& link_path, const std::string& target) {
+  if (target.empty() || target[0] == '/') return false;
+  std::vector<std::string> parts = absl::StrSplit(link_path, '/');
+  parts.pop_back();  // the link's own name
+  int depth = static_cast<int>(parts.size());
+  for (absl::string_view part : absl::StrSplit(target, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (--depth < 0) return false;
+    } else {
+      ++depth;
+    }
+  }
+  return true;
+}
+
+Workspace::Workspace(std::string dir, std::string base, bool keep)
+    : dir_(std::move(dir)), root_(dir_ + "/work"), base_(std::move(base)), keep_(keep) {}
+
+Workspace::~Workspace() {
+  if (keep_) return;
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& source_git_dir,
+                                                             const std::string& base,
+                                                             const std::string& dir, bool keep) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat("workspace ", dir, " exists"));
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  std::unique_ptr<Workspace> ws(new Workspace(dir, base, keep));
+
+  Git source = Git::AtGitDir(source_git_dir);
+  absl::StatusOr<std::string> cloned =
+      source.Run({"clone", "--quiet", "--shared", "--no-checkout", source_git_dir, ws->root_});
+  if (!cloned.ok()) return cloned.status();
+  Git work = Git::AtGitDir(ws->root_ + "/.git", ws->root_);
+  absl::StatusOr<std::string> checked_out = work.Run({"checkout", "--quiet", "--detach", base});
+  if (!checked_out.ok()) return checked_out.status();
+
+  // The host's own repository: same objects (through alternates), an index the agent cannot reach.
+  std::string host_dir = dir + "/host.git";
+  absl::StatusOr<std::string> init = source.Run({"init", "--quiet", "--bare", host_dir});
+  if (!init.ok()) return init.status();
+  std::string source_objects = fs::weakly_canonical(source_git_dir + "/objects").string();
+  std::ofstream(host_dir + "/objects/info/alternates") << source_objects << "\n";
+
+  ws->object_dirs_.push_back(source_objects);
+  for (const auto& alt : ReadAlternates(source_objects)) ws->object_dirs_.push_back(alt);
+  return ws;
+}
+
+absl::StatusOr<Patch> Workspace::ComputePatch() const {
+  Git host = Git::AtGitDir(dir_ + "/host.git", root_);
+  GitOptions index;
+  index.index_file = dir_ + "/host.index";
+  std::error_code ec;
+  fs::remove(index.index_file, ec);
+  if (auto r = host.Run({"read-tree", base_}, index); !r.ok()) return r.status();
+  if (auto r = host.Run({"add", "--all", "--", "."}, index); !r.ok()) return r.status();
+  absl::StatusOr<std::string> tree = host.Run({"write-tree"}, index);
+  if (!tree.ok()) return tree.status();
+  Patch patch;
+  patch.base = base_;
+  patch.tree = TrimNewline(*tree);
+  absl::StatusOr<std::string> base_tree = host.Run({"rev-parse", base_ + "^{tree}"});
+  if (!base_tree.ok()) return base_tree.status();
+  patch.empty = TrimNewline(*base_tree) == patch.tree;
+  if (patch.empty) return patch;
+
+  // Refuse what cannot be a patch to the repository: links out of it and nested repositories.
+  absl::StatusOr<std::string> raw = host.Run({"diff-tree", "-r", "-z", "--no-renames", base_, patch.tree});
+  if (!raw.ok()) return raw.status();
+  std::vector<std::string> fields = absl::StrSplit(*raw, '\0');
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+    // ":old_mode new_mode old_sha new_sha status" then the path.
+    std::vector<std::string> meta = absl::StrSplit(fields[i], ' ');
+    if (meta.size() < 5) continue;
+    const std::string& mode = meta[1];
+    const std::string& path = fields[i + 1];
+    if (mode == "160000") {
+      return absl::InvalidArgumentError(absl::StrCat("the patch adds a nested repository at ", path));
+    }
+    if (mode == "120000") {
+      absl::StatusOr<std::string> target = host.Run({"cat-file", "blob", meta[3]});
+      if (!target.ok()) return target.status();
+      if (!SymlinkStaysInside(path, *target)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the patch adds a symlink leading out of the repository: ", path, " -> ", *target));
+      }
+    }
+  }
+  absl::StatusOr<std::string> diff =
+      host.Run({"diff", "--binary", "--full-index", "--no-renames", "--no-color", base_, patch.tree});
+  if (!diff.ok()) return diff.status();
+  patch.diff = std::move(*diff);
+  return patch;
+}
+
+}  // namespace swarm

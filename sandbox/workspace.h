@@ -1,0 +1,62 @@
+// One attempt's workspace: a shared clone of the integration repository checked out at the attempt's
+// base, plus a git directory the agent never sees, from which the host computes the patch. The agent
+// may do anything in its work tree, including commit; only the files count.
+#ifndef SWARM_SANDBOX_WORKSPACE_H_
+#define SWARM_SANDBOX_WORKSPACE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "git.h"
+
+namespace swarm {
+
+// A patch: `diff` turns `base`'s tree into `tree`. Empty when the tree did not change.
+struct Patch {
+  std::string base;
+  std::string tree;
+  std::string diff;  // `git diff --binary --full-index base tree`
+  bool empty = true;
+};
+
+class Workspace final {
+ public:
+  // Creates `dir` (which must not exist) holding a work tree of `source_git_dir` at commit `base`.
+  // `dir` is removed on destruction unless `keep`.
+  static absl::StatusOr<std::unique_ptr<Workspace>> Create(const std::string& source_git_dir,
+                                                           const std::string& base,
+                                                           const std::string& dir, bool keep);
+  ~Workspace();
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+
+  // The work tree, where the agent runs.
+  const std::string& root() const { return root_; }
+  // Object directories the work tree's own git reads (to be visible, read-only, in a sandbox).
+  const std::vector<std::string>& object_dirs() const { return object_dirs_; }
+
+  // The work tree as `git add -A` would stage it in a fresh index (honouring .gitignore), against the
+  // base. Fails with InvalidArgument for a symlink leading out of the repository or a nested
+  // repository (gitlink). Blobs are written to the host's object store, never the agent's.
+  absl::StatusOr<Patch> ComputePatch() const;
+
+ private:
+  Workspace(std::string dir, std::string base, bool keep);
+
+  // Set at construction.
+  const std::string dir_;
+  const std::string root_;
+  const std::string base_;
+  const bool keep_;
+  std::vector<std::string> object_dirs_;
+};
+
+// Checks a symlink target stored at `link_path` (relative to the repository root): absolute targets
+// and relative ones that climb out of the root are refused.
+bool SymlinkStaysInside(const std::string& link_path, const std::string& target);
+
+}  // namespace swarm
+
+#endif  // SWARM_SANDBOX_WORKSPACE_H_
