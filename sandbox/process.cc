@@ -214,6 +214,7 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
     return absl::InternalError(absl::StrCat("pidfd_open: ", strerror(e)));
   }
 
+  if (spec.on_start) spec.on_start(pid);
   auto r = std::make_shared<Running>(io);
   r->pid = pid;
   r->result.pid = pid;

@@ -36,6 +36,8 @@ struct ProcessSpec {
     rlim_t value;
   };
   std::vector<Limit> rlimits;
+  // Called in the parent with the child's pid (also its process group) once it has started.
+  std::function<void(int pid)> on_start;
   // Called in the parent when the time-out fires, before the group is killed (e.g. kill a cgroup).
   std::function<void()> on_timeout;
 };

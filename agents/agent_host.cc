@@ -1,0 +1,235 @@
+#include "agents/agent_host.h"
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <deque>
+#include <iostream>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "agents/command_agent.h"
+#include "sandbox/bubblewrap_sandbox.h"
+#include "sandbox/unsandboxed_runner.h"
+#include "swarm/v1/agent.grpc.pb.h"
+#include "swarm/v1/protocol.h"
+
+namespace swarm {
+namespace {
+namespace asio = boost::asio;
+
+// The host's end of the Connect stream. Reads are forwarded to a callback; writes may be queued from
+// any thread until Close().
+class CoordinatorStream final : public grpc::ClientBidiReactor<v1::HostMessage, v1::CoordinatorMessage> {
+ public:
+  using OnMessage = std::function<void(v1::CoordinatorMessage)>;
+  using OnDoneFn = std::function<void(grpc::Status)>;
+
+  CoordinatorStream(v1::AgentService::Stub& stub, OnMessage on_message, OnDoneFn on_done)
+      : on_message_(std::move(on_message)), on_done_(std::move(on_done)) {
+    stub.async()->Connect(&ctx_, this);
+    StartRead(&in_);
+    AddHold();  // writes start outside reactions until Close()
+    StartCall();
+  }
+
+  void Send(const v1::HostMessage& m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    out_.push_back(m);
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&out_.front());
+    }
+  }
+
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    if (!writing_) ReleaseLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    out_.pop_front();
+    if (!ok) out_.clear();
+    if (!out_.empty()) {
+      StartWrite(&out_.front());
+      return;
+    }
+    writing_ = false;
+    if (closed_) ReleaseLocked();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Close();
+      return;
+    }
+    on_message_(in_);
+    StartRead(&in_);
+  }
+
+  void OnDone(const grpc::Status& status) override { on_done_(status); }
+
+ private:
+  void ReleaseLocked() {
+    if (released_) return;
+    released_ = true;
+    StartWritesDone();
+    RemoveHold();
+  }
+
+  grpc::ClientContext ctx_;
+  OnMessage on_message_;
+  OnDoneFn on_done_;
+  v1::CoordinatorMessage in_;
+  std::mutex mu_;
+  std::deque<v1::HostMessage> out_;  // guarded by mu_
+  bool writing_ = false;             // guarded by mu_
+  bool closed_ = false;              // guarded by mu_
+  bool released_ = false;            // guarded by mu_
+};
+
+}  // namespace
+
+struct AgentHost::Impl {
+  AgentHostOptions options;
+  asio::io_context io;
+  asio::thread_pool pool{2};
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::AgentService::Stub> stub;
+  std::unique_ptr<CoordinatorStream> stream;
+  asio::steady_timer heartbeat{io};
+
+  // Owned by `io`.
+  bool registered = false;
+  v1::Registered run;
+  std::unique_ptr<Sandbox> sandbox;
+  std::map<std::string, std::shared_ptr<CommandAgent>> attempts;  // by lease id
+  grpc::Status final_status;
+  bool done = false;
+
+  void OnMessage(const v1::CoordinatorMessage& m) {
+    switch (m.kind_case()) {
+      case v1::CoordinatorMessage::kRegistered:
+        OnRegistered(m.registered());
+        break;
+      case v1::CoordinatorMessage::kLease:
+        OnLease(m.lease());
+        break;
+      case v1::CoordinatorMessage::kCancel:
+        if (auto it = attempts.find(m.cancel().lease_id()); it != attempts.end()) it->second->Kill();
+        break;
+      case v1::CoordinatorMessage::kShutdown:
+        KillAll();
+        stream->Close();
+        break;
+      case v1::CoordinatorMessage::KIND_NOT_SET:
+        break;
+    }
+  }
+
+  void OnRegistered(const v1::Registered& r) {
+    run = r;
+    registered = true;
+    if (r.sandbox().enabled()) {
+      auto bwrap = BubblewrapSandbox::Create();
+      if (!bwrap.ok()) {
+        std::cerr << "swarm-agent: " << bwrap.status().message() << "\n";
+        stream->Close();
+        return;
+      }
+      sandbox = std::move(*bwrap);
+    } else {
+      sandbox = std::make_unique<UnsandboxedRunner>();
+    }
+    ScheduleHeartbeat();
+  }
+
+  void OnLease(const v1::Lease& lease) {
+    if (!registered || sandbox == nullptr) return;
+    auto agent = std::make_shared<CommandAgent>(io, pool, *sandbox, run, lease, options.host_id);
+    attempts[lease.lease_id()] = agent;
+    agent->Start([this, id = lease.lease_id()](v1::AttemptResult result) {
+      attempts.erase(id);
+      v1::HostMessage msg;
+      *msg.mutable_result() = std::move(result);
+      stream->Send(msg);
+    });
+  }
+
+  void ScheduleHeartbeat() {
+    heartbeat.expires_after(std::chrono::milliseconds(run.heartbeat_interval_ms() > 0 ? run.heartbeat_interval_ms() : 10000));
+    heartbeat.async_wait([this](boost::system::error_code ec) {
+      if (ec || done) return;
+      v1::HostMessage msg;
+      for (const auto& [id, a] : attempts) msg.mutable_heartbeat()->add_lease_ids(id);
+      stream->Send(msg);
+      ScheduleHeartbeat();
+    });
+  }
+
+  void KillAll() {
+    for (auto& [id, a] : attempts) a->Kill();
+  }
+};
+
+AgentHost::AgentHost(AgentHostOptions options) : impl_(std::make_unique<Impl>()) { impl_->options = std::move(options); }
+
+AgentHost::~AgentHost() = default;
+
+absl::Status AgentHost::Run() {
+  Impl& s = *impl_;
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  args.SetMaxSendMessageSize(256 << 20);
+  s.channel = grpc::CreateCustomChannel(s.options.coordinator, grpc::InsecureChannelCredentials(), args);
+  if (!s.channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30))) {
+    return absl::UnavailableError(absl::StrCat("cannot reach the coordinator at ", s.options.coordinator));
+  }
+  s.stub = v1::AgentService::NewStub(s.channel);
+  auto work = asio::make_work_guard(s.io);
+  s.stream = std::make_unique<CoordinatorStream>(
+      *s.stub,
+      [&s](v1::CoordinatorMessage m) { asio::post(s.io, [&s, m = std::move(m)] { s.OnMessage(m); }); },
+      [&s, &work](grpc::Status status) {
+        asio::post(s.io, [&s, &work, status] {
+          s.done = true;
+          s.final_status = status;
+          s.heartbeat.cancel();
+          s.KillAll();
+          work.reset();
+        });
+      });
+  asio::signal_set signals(s.io, SIGTERM, SIGINT);
+  signals.async_wait([&s](boost::system::error_code ec, int) {
+    if (ec) return;
+    s.KillAll();
+    s.stream->Close();
+  });
+  v1::HostMessage hello;
+  auto* reg = hello.mutable_register_();
+  reg->set_host_id(s.options.host_id);
+  reg->set_slots(static_cast<std::uint32_t>(s.options.slots));
+  reg->set_pid(static_cast<std::uint32_t>(getpid()));
+  reg->set_protocol(kAgentProtocolVersion);
+  s.stream->Send(hello);
+  // Runs until the stream is done and every attempt's completion has drained.
+  while (!s.done || !s.attempts.empty()) {
+    if (s.io.run_one() == 0) break;
+  }
+  signals.cancel();
+  s.pool.join();
+  if (s.final_status.ok() || s.final_status.error_code() == grpc::StatusCode::CANCELLED) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("lost the coordinator: ", s.final_status.error_message()));
+}
+
+}  // namespace swarm

@@ -1,0 +1,180 @@
+#include "agents/command_agent.h"
+
+#include <signal.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace swarm {
+namespace {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+std::string SubtaskJson(const v1::Lease& lease) {
+  const v1::Subtask& s = lease.subtask();
+  nlohmann::json j = {{"id", s.id()},
+                      {"title", s.title()},
+                      {"instructions", s.instructions()},
+                      {"files", std::vector<std::string>(s.files().begin(), s.files().end())},
+                      {"depends_on", std::vector<std::string>(s.depends_on().begin(), s.depends_on().end())},
+                      {"group", s.group()},
+                      {"attempt", lease.attempt()},
+                      {"base", lease.base_commit()}};
+  return j.dump(2);
+}
+
+}  // namespace
+
+CommandAgent::CommandAgent(asio::io_context& io, asio::thread_pool& pool, const Sandbox& sandbox,
+                           const v1::Registered& registered, v1::Lease lease, std::string host_id)
+    : io_(io),
+      pool_(pool),
+      sandbox_(sandbox),
+      registered_(registered),
+      lease_(std::move(lease)),
+      host_id_(std::move(host_id)),
+      dir_(absl::StrCat(registered_.sandbox().workspace_root(), "/", lease_.subtask().id(), ".", lease_.attempt(), ".",
+                        lease_.fence())) {}
+
+void CommandAgent::Start(Done done) {
+  done_ = std::move(done);
+  start_ = std::chrono::steady_clock::now();
+  auto self = shared_from_this();
+  asio::post(pool_, [self] {
+    auto ws = Workspace::Create(self->registered_.integration_git_dir(), self->lease_.base_commit(),
+                                self->dir_, self->registered_.agent().keep_workspaces());
+    if (ws.ok()) {
+      fs::create_directories(self->dir_ + "/meta");
+      std::ofstream(self->dir_ + "/meta/subtask.json") << SubtaskJson(self->lease_);
+    }
+    asio::post(self->io_, [self, ws = std::move(ws)]() mutable { self->OnWorkspace(std::move(ws)); });
+  });
+}
+
+SandboxPolicy CommandAgent::Policy() const {
+  const v1::SandboxSpec& spec = registered_.sandbox();
+  SandboxPolicy p;
+  p.workdir = workspace_->root();
+  p.hidden_paths.assign(spec.hidden_paths().begin(), spec.hidden_paths().end());
+  p.ro_binds.assign(spec.ro_binds().begin(), spec.ro_binds().end());
+  // The workspace's own git reads the integration objects; the subtask file sits beside the tree.
+  p.ro_binds.insert(p.ro_binds.end(), workspace_->object_dirs().begin(), workspace_->object_dirs().end());
+  p.ro_binds.push_back(dir_ + "/meta");
+  std::string home = spec.home().empty() ? "/tmp" : spec.home();
+  p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "LANG=C.UTF-8"};
+  p.env.insert(p.env.end(), spec.env().begin(), spec.env().end());
+  std::vector<std::string> files(lease_.subtask().files().begin(), lease_.subtask().files().end());
+  p.env.push_back("SWARM_SUBTASK_ID=" + lease_.subtask().id());
+  p.env.push_back("SWARM_SUBTASK_JSON=" + dir_ + "/meta/subtask.json");
+  p.env.push_back("SWARM_FILES=" + absl::StrJoin(files, "\n"));
+  p.env.push_back(absl::StrCat("SWARM_ATTEMPT=", lease_.attempt()));
+  p.env.push_back("SWARM_BASE=" + lease_.base_commit());
+  p.network = spec.network();
+  p.limits = ResourceLimits{spec.memory_bytes(), spec.max_processes(), spec.max_file_bytes()};
+  p.timeout = std::chrono::seconds(registered_.agent().timeout_s() > 0 ? registered_.agent().timeout_s() : 3600);
+  p.output_cap = spec.output_cap_bytes() > 0 ? spec.output_cap_bytes() : (1 << 20);
+  return p;
+}
+
+void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
+  if (!ws.ok()) {
+    Fail(absl::StrCat("cannot make the workspace: ", ws.status().message()));
+    return;
+  }
+  workspace_ = std::move(*ws);
+  if (killed_) {
+    Fail("cancelled");
+    return;
+  }
+  absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(Policy(), registered_.agent().command());
+  if (!prepared.ok()) {
+    Fail(absl::StrCat("cannot sandbox the agent command: ", prepared.status().message()));
+    return;
+  }
+  auto self = shared_from_this();
+  prepared->spec.on_start = [self](int pid) { self->pid_ = pid; };
+  auto scope = prepared->scope;
+  absl::Status st = StartProcess(io_, std::move(prepared->spec), [self, scope](absl::StatusOr<ProcessResult> r) {
+    self->pid_ = 0;
+    self->OnCommandDone(std::move(r));
+  });
+  if (!st.ok()) Fail(absl::StrCat("cannot start the agent command: ", st.message()));
+}
+
+void CommandAgent::OnCommandDone(absl::StatusOr<ProcessResult> r) {
+  if (!r.ok()) {
+    Fail(absl::StrCat("the agent command could not run: ", r.status().message()));
+    return;
+  }
+  log_ = absl::StrCat("$ ", registered_.agent().command(), "\n--- stdout ---\n", r->out, "--- stderr ---\n", r->err,
+                      r->output_truncated ? "\n[swarm: output truncated]\n" : "", "\n[swarm: ", r->Describe(), "]\n");
+  if (killed_) {
+    Fail("cancelled", log_);
+    return;
+  }
+  if (!r->ok()) {
+    Fail(absl::StrCat("agent command failed (", r->Describe(), ")"), log_);
+    return;
+  }
+  auto self = shared_from_this();
+  asio::post(pool_, [self] {
+    absl::StatusOr<Patch> patch = self->workspace_->ComputePatch();
+    asio::post(self->io_, [self, patch = std::move(patch)] {
+      if (!patch.ok()) {
+        self->Fail(absl::StrCat("the workspace is not a valid patch: ", patch.status().message()), self->log_);
+        return;
+      }
+      v1::AttemptResult result;
+      result.set_outcome(patch->empty ? v1::AttemptResult::NO_CHANGE : v1::AttemptResult::PATCH);
+      result.set_base_commit(patch->base);
+      result.set_tree(patch->tree);
+      result.set_patch(patch->diff);
+      result.set_log_tail(self->log_);
+      self->Complete(std::move(result));
+    });
+  });
+}
+
+void CommandAgent::Kill() {
+  killed_ = true;
+  if (pid_ > 0) kill(-pid_, SIGKILL);
+}
+
+void CommandAgent::Fail(const std::string& error, std::string log) {
+  v1::AttemptResult result;
+  result.set_outcome(v1::AttemptResult::FAILED);
+  result.set_error(error);
+  result.set_log_tail(log.empty() ? error + "\n" : log);
+  result.set_base_commit(lease_.base_commit());
+  Complete(std::move(result));
+}
+
+void CommandAgent::Complete(v1::AttemptResult result) {
+  result.set_lease_id(lease_.lease_id());
+  result.set_fence(lease_.fence());
+  result.set_duration_ms(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_)
+                             .count());
+  // The workspace goes on the pool: removing a tree of files is slow on disk.
+  if (workspace_) {
+    asio::post(pool_, [ws = std::move(workspace_), dir = dir_, keep = registered_.agent().keep_workspaces()]() mutable {
+      ws.reset();
+      std::error_code ec;
+      if (!keep) fs::remove_all(dir, ec);
+    });
+  }
+  if (done_) {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    done(std::move(result));
+  }
+}
+
+}  // namespace swarm

@@ -1,0 +1,66 @@
+// The command agent: one attempt of one subtask by running a command (a codemod, a script, an
+// external CLI agent) with `sh -c` in a fresh workspace, inside the sandbox. When the command
+// succeeds, the host computes the patch from the workspace's files, outside the sandbox.
+//
+// The command sees SWARM_SUBTASK_ID, SWARM_SUBTASK_JSON (a file with the subtask), SWARM_FILES (one
+// path per line), SWARM_ATTEMPT and SWARM_BASE.
+#ifndef SWARM_AGENTS_COMMAND_AGENT_H_
+#define SWARM_AGENTS_COMMAND_AGENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sandbox/sandbox.h"
+#include "sandbox/workspace.h"
+#include "swarm/v1/agent.pb.h"
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+
+namespace swarm {
+
+class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
+ public:
+  using Done = std::function<void(v1::AttemptResult)>;
+
+  // `io` runs the command's completion and `done`; `pool` runs the blocking git work. The sandbox
+  // and `registered` must outlive the attempt.
+  CommandAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
+               const v1::Registered& registered, v1::Lease lease, std::string host_id);
+
+  // Starts the attempt; `done` is called once, on `io`.
+  void Start(Done done);
+  // Kills the command if it is running; the attempt then ends as failed.
+  void Kill();
+
+ private:
+  void OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws);
+  void OnCommandDone(absl::StatusOr<ProcessResult> r);
+  void Fail(const std::string& error, std::string log = "");
+  void Complete(v1::AttemptResult result);
+  SandboxPolicy Policy() const;
+
+  // Set at construction.
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool& pool_;
+  const Sandbox& sandbox_;
+  const v1::Registered& registered_;
+  const v1::Lease lease_;
+  const std::string host_id_;
+  const std::string dir_;
+
+  // Owned by `io_`.
+  Done done_;
+  std::shared_ptr<Workspace> workspace_;
+  int pid_ = 0;
+  bool killed_ = false;
+  std::string log_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_AGENTS_COMMAND_AGENT_H_

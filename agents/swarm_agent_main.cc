@@ -1,0 +1,38 @@
+// swarm-agent: an agent host process. Started by `swarm run`, or by hand on another machine.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "agents/agent_host.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"swarm-agent: hosts agent slots for a swarm coordinator"};
+  swarm::AgentHostOptions options;
+  bool exit_with_parent = false;
+  app.add_option("--coordinator", options.coordinator, "unix:/path/to/agent.sock or host:port")->required();
+  app.add_option("--slots", options.slots, "how many attempts to run at once")->capture_default_str();
+  app.add_option("--host-id", options.host_id, "a name for this host in the run's records");
+  app.add_flag("--exit-with-parent", exit_with_parent, "exit when the process that started this one exits");
+  CLI11_PARSE(app, argc, argv);
+  if (options.slots <= 0) {
+    std::cerr << "swarm-agent: --slots must be at least 1\n";
+    return 2;
+  }
+  if (options.host_id.empty()) options.host_id = "host-" + std::to_string(getpid());
+  if (exit_with_parent) {
+    pid_t parent = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) return 1;  // the parent died before we could ask
+  }
+  signal(SIGPIPE, SIG_IGN);
+  swarm::AgentHost host(options);
+  absl::Status st = host.Run();
+  if (!st.ok()) {
+    std::cerr << "swarm-agent: " << st.message() << "\n";
+    return 1;
+  }
+  return 0;
+}

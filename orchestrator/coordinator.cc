@@ -1,0 +1,735 @@
+#include "orchestrator/coordinator.h"
+
+#include <stdlib.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "orchestrator/agent_service.h"
+#include "orchestrator/exit_codes.h"
+#include "orchestrator/integration_repo.h"
+#include "orchestrator/report.h"
+#include "orchestrator/scheduler.h"
+#include "orchestrator/serial_merge_queue.h"
+#include "orchestrator/store.h"
+#include "orchestrator/test_gate.h"
+#include "sandbox/resource_scope.h"
+#include "swarm/v1/protocol.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using State = Scheduler::State;
+
+v1::SubtaskState ToProto(State s) {
+  switch (s) {
+    case State::kPending: return v1::PENDING;
+    case State::kRunning: return v1::RUNNING;
+    case State::kPatchReady:
+    case State::kMerging: return v1::MERGING;
+    case State::kLanded: return v1::LANDED;
+    case State::kFailed: return v1::FAILED;
+    case State::kSkipped: return v1::SKIPPED_DEPENDENCY;
+    case State::kNoChange: return v1::NO_CHANGE;
+  }
+  return v1::SUBTASK_STATE_UNSPECIFIED;
+}
+
+State FromProto(v1::SubtaskState s) {
+  switch (s) {
+    case v1::LANDED: return State::kLanded;
+    case v1::SKIPPED_DEPENDENCY: return State::kSkipped;
+    case v1::NO_CHANGE: return State::kNoChange;
+    default: return State::kFailed;
+  }
+}
+
+// Bytes of the files at `base`, to size workspaces.
+std::uint64_t TreeBytes(const Git& git, const std::string& base) {
+  absl::StatusOr<std::string> listing = git.Run({"ls-tree", "-r", "-l", "--full-tree", base});
+  if (!listing.ok()) return 0;
+  std::uint64_t total = 0;
+  for (absl::string_view line : absl::StrSplit(*listing, '\n', absl::SkipEmpty())) {
+    // "mode type sha size\tpath"
+    std::vector<absl::string_view> f = absl::StrSplit(line.substr(0, line.find('\t')), ' ', absl::SkipEmpty());
+    if (f.size() == 4) total += strtoull(std::string(f[3]).c_str(), nullptr, 10);
+  }
+  return total;
+}
+
+std::uint64_t FreeBytes(const std::string& path) {
+  struct statvfs st{};
+  if (statvfs(path.c_str(), &st) != 0) return 0;
+  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+}  // namespace
+
+Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err)
+    : run_(std::move(run)), sandbox_(std::move(sandbox)), out_(out), err_(err) {}
+
+Coordinator::~Coordinator() {
+  if (merge_) merge_->Shutdown();
+  if (git_pool_) git_pool_->join();
+  server_.reset();
+  std::error_code ec;
+  if (!runtime_dir_.empty()) fs::remove_all(runtime_dir_, ec);
+  if (!workspace_root_.empty() && !run_.config.keep_workspaces) fs::remove_all(workspace_root_, ec);
+}
+
+absl::Status Coordinator::Setup() {
+  const RunConfig& cfg = run_.config;
+  run_dir_ = absl::StrCat(run_.state_dir, "/runs/", run_.run_id);
+  log_dir_ = run_dir_ + "/logs";
+  std::error_code ec;
+  fs::create_directories(log_dir_, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", log_dir_, ": ", ec.message()));
+
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(run_.state_dir + "/swarm.db");
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
+      IntegrationRepo::Create(*run_.user, run_dir_ + "/integration.git", run_.base);
+  if (!repo.ok()) return repo.status();
+  repo_ = std::move(*repo);
+  head_ = run_.base;
+  if (!cfg.json) {
+    out_ << "swarm: run " << run_.run_id << ": " << run_.plan.subtasks.size() << " subtasks, " << cfg.agents
+         << " agents, base " << run_.base.substr(0, 12) << ", sandbox " << sandbox_->Name() << "\n";
+  }
+
+  // Workspaces on tmpfs when they fit comfortably (tmpfs is RAM), on disk otherwise.
+  std::uint64_t need = (static_cast<std::uint64_t>(cfg.agents) + 2) * TreeBytes(*run_.user, run_.base) * 2 + (64 << 20);
+  if (fs::is_directory("/dev/shm") && FreeBytes("/dev/shm") / 2 >= need) {
+    workspace_root_ = "/dev/shm/swarm-" + run_.run_id;
+    workspaces_on_tmpfs_ = true;
+  } else {
+    workspace_root_ = run_dir_ + "/work";
+  }
+  fs::create_directories(workspace_root_, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", workspace_root_, ": ", ec.message()));
+
+  // The socket lives in a short private directory: sun_path holds 107 bytes.
+  const char* xdg = getenv("XDG_RUNTIME_DIR");
+  std::string tmpl = absl::StrCat(xdg != nullptr && *xdg == '/' && strlen(xdg) < 60 ? xdg : "/tmp", "/swarm-XXXXXX");
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (mkdtemp(buf.data()) == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot create ", tmpl));
+  runtime_dir_ = buf.data();
+  socket_path_ = runtime_dir_ + "/agent.sock";
+  if (socket_path_.size() > 107) {
+    return absl::FailedPreconditionError(absl::StrCat("socket path ", socket_path_, " exceeds 107 bytes"));
+  }
+  limits_mode_ = ResourceScope::ProbeMode();
+  if (!cfg.json) {
+    out_ << "swarm: limits by " << limits_mode_ << ", workspaces on " << (workspaces_on_tmpfs_ ? "tmpfs" : "disk")
+         << ", state in " << run_dir_ << "\n";
+  }
+
+  SandboxPolicy policy;
+  policy.hidden_paths = {run_.state_dir, run_.repo_root, workspace_root_, runtime_dir_};
+  if (run_.user->git_dir().rfind(run_.repo_root, 0) != 0) policy.hidden_paths.push_back(run_.user->git_dir());
+  std::string home = "/tmp";
+  if (const char* h = getenv("HOME"); h != nullptr && *h == '/' && std::string(h) != "/" && fs::is_directory(h)) {
+    home = h;
+    policy.hidden_paths.push_back(home);
+  }
+  sandbox_home_ = home;
+  policy.ro_binds = cfg.sandbox_ro_binds;
+  policy.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "LANG=C.UTF-8"};
+  policy.env.insert(policy.env.end(), run_.sandbox_env.begin(), run_.sandbox_env.end());
+  policy.limits = cfg.limits;
+  policy.timeout = std::chrono::seconds(cfg.test_timeout_s);
+  gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, *repo_, workspace_root_, log_dir_);
+  scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
+  io_ = std::make_unique<asio::io_context>();
+  git_pool_ = std::make_unique<asio::thread_pool>(2);
+
+  v1::Event started;
+  auto* s = started.mutable_run_started();
+  s->set_repo(run_.repo_root);
+  s->set_base_commit(run_.base);
+  for (const auto& sub : run_.plan.subtasks) *s->add_subtasks() = sub;
+  s->set_agents(cfg.agents);
+  s->set_hosts(cfg.agent_hosts);
+  s->set_limits(limits_mode_);
+  s->set_sandbox(sandbox_->Name());
+  s->set_test_command(cfg.test_command);
+  s->set_agent_command(cfg.agent_command);
+  s->set_result_branch("swarm/" + run_.run_id);
+  s->set_run_dir(run_dir_);
+  Emit(std::move(started));
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::CheckBase() {
+  absl::StatusOr<std::string> tree = repo_->git().Run({"rev-parse", run_.base + "^{tree}"});
+  if (!tree.ok()) return tree.status();
+  absl::StatusOr<TestOutcome> outcome = gate_->Test(TrimNewline(*tree), "base");
+  if (!outcome.ok()) return outcome.status();
+  v1::Event e;
+  auto* t = e.mutable_test_run();
+  t->set_tree(TrimNewline(*tree));
+  t->set_command(gate_->command());
+  t->set_passed(outcome->passed);
+  t->set_result(outcome->result);
+  t->set_log_path(outcome->log_path);
+  t->set_duration_ms(outcome->duration.count());
+  Emit(std::move(e));
+  if (!outcome->passed) {
+    return absl::InvalidArgumentError(absl::StrCat("the test command fails on the base commit ", run_.base.substr(0, 12),
+                                                   " (", outcome->result, ") before any agent started; log: ",
+                                                   outcome->log_path));
+  }
+  return absl::OkStatus();
+}
+
+int Coordinator::Run() {
+  for (const auto& w : run_.warnings) err_ << "swarm: warning: " << w << "\n";
+  if (sandbox_->Name() == "none") {
+    err_ << "swarm: warning: --no-sandbox: agent commands and tests run without isolation, with your privileges\n";
+  }
+  if (run_.config.agent_network) {
+    err_ << "swarm: warning: --agent-network: agent commands can reach the network (test runs never can)\n";
+  }
+  if (absl::Status st = Setup(); !st.ok()) {
+    err_ << "swarm: " << st.message() << "\n";
+    return ExitCodeFor(st);
+  }
+  if (absl::Status st = CheckBase(); !st.ok()) {
+    err_ << "swarm: " << st.message() << "\n";
+    v1::Event e;
+    e.mutable_run_finished()->set_state("failed");
+    e.mutable_run_finished()->set_head(run_.base);
+    Emit(std::move(e));
+    return ExitCodeFor(st);
+  }
+  merge_ = std::make_unique<SerialMergeQueue>(*repo_, *gate_, run_.run_id);
+
+  absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
+      "unix:" + socket_path_, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); });
+  if (!server.ok()) {
+    err_ << "swarm: " << server.status().message() << "\n";
+    return kExitInternal;
+  }
+  server_ = std::move(*server);
+
+  asio::signal_set signals(*io_, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                             int sig) {
+    if (ec) return;
+    if (cancel_exit_ != 0) {
+      err_ << "\nswarm: aborted\n";
+      _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
+    }
+    Cancel(sig == SIGINT ? kExitInterrupted : kExitCancelled,
+           sig == SIGINT ? "interrupted (Ctrl-C again to abort)" : "terminated");
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+
+  StartHosts();
+  Progress();
+  io_->run();
+  signals.cancel();
+  return Finish();
+}
+
+void Coordinator::StartHosts() {
+  const RunConfig& cfg = run_.config;
+  int hosts = cfg.agent_hosts > 0 ? cfg.agent_hosts : (cfg.agents + 255) / 256;
+  for (int i = 0; i < hosts; ++i) {
+    int slots = cfg.agents / hosts + (i < cfg.agents % hosts ? 1 : 0);
+    std::string host_id = absl::StrCat("host-", i + 1);
+    ProcessSpec spec;
+    spec.argv = {run_.agent_binary, "--coordinator", "unix:" + socket_path_, "--slots", std::to_string(slots),
+                 "--host-id", host_id, "--exit-with-parent"};
+    // Hosts get no more of our environment than they need: no API key ever reaches them.
+    std::vector<std::string> env;
+    for (const char* name : {"PATH", "HOME", "LANG", "TMPDIR"}) {
+      if (const char* v = getenv(name)) env.push_back(absl::StrCat(name, "=", v));
+    }
+    spec.env = env;
+    spec.output_cap = 1 << 20;
+    absl::Status st = StartProcess(*io_, spec, [this, host_id](absl::StatusOr<ProcessResult> r) {
+      --host_processes_;
+      std::string log = WriteLog(host_id + ".log", r.ok() ? r->out + r->err : std::string(r.status().message()));
+      if (!shutting_down_) {
+        err_ << "swarm: agent host " << host_id << " exited (" << (r.ok() ? r->Describe() : "?") << "); log: " << log
+             << "\n";
+        if (host_processes_ == 0) Cancel(kExitInternal, "every agent host exited");
+      }
+      MaybeFinish();
+    });
+    if (!st.ok()) {
+      err_ << "swarm: cannot start agent host: " << st.message() << "\n";
+      Cancel(kExitEnvironment, "no agent host could start");
+      return;
+    }
+    ++host_processes_;
+  }
+}
+
+void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) {
+  switch (message.kind_case()) {
+    case v1::HostMessage::kRegister:
+      OnRegister(host, message.register_());
+      break;
+    case v1::HostMessage::kResult:
+      OnResult(host, message.result());
+      break;
+    case v1::HostMessage::kHeartbeat:
+    case v1::HostMessage::kProgress:
+    case v1::HostMessage::KIND_NOT_SET:
+      break;
+  }
+}
+
+void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const v1::Register& reg) {
+  if (reg.protocol() != kAgentProtocolVersion || reg.slots() == 0 || hosts_.count(channel->id())) {
+    err_ << "swarm: refused agent host " << reg.host_id() << " (protocol " << reg.protocol() << ", " << reg.slots()
+         << " slots)\n";
+    v1::CoordinatorMessage bye;
+    bye.mutable_shutdown()->set_reason("refused: protocol or slot count");
+    channel->Send(bye);
+    channel->Close();
+    return;
+  }
+  Host& h = hosts_[channel->id()];
+  h.channel = channel;
+  h.host_id = reg.host_id();
+  h.slots = static_cast<int>(reg.slots());
+  v1::Event e;
+  auto* a = e.mutable_agent_registered();
+  a->set_host_id(reg.host_id());
+  a->set_slots(reg.slots());
+  a->set_pid(reg.pid());
+  Emit(std::move(e));
+
+  const RunConfig& cfg = run_.config;
+  v1::CoordinatorMessage msg;
+  auto* r = msg.mutable_registered();
+  r->set_run_id(run_.run_id);
+  r->set_integration_git_dir(repo_->git().git_dir());
+  r->mutable_agent()->set_command(cfg.agent_command);
+  r->mutable_agent()->set_timeout_s(cfg.agent_timeout_s);
+  auto* sb = r->mutable_sandbox();
+  sb->set_enabled(sandbox_->Name() != "none");
+  sb->set_network(cfg.agent_network);
+  for (const auto& kv : run_.sandbox_env) sb->add_env(kv);
+  for (const auto& p : cfg.sandbox_ro_binds) sb->add_ro_binds(p);
+  sb->set_memory_bytes(cfg.limits.memory_bytes);
+  sb->set_max_processes(cfg.limits.max_processes);
+  sb->set_max_file_bytes(cfg.limits.max_file_bytes);
+  sb->set_output_cap_bytes(1 << 20);
+  for (const auto& p : {run_.state_dir, run_.repo_root, workspace_root_, runtime_dir_}) sb->add_hidden_paths(p);
+  if (run_.user->git_dir().rfind(run_.repo_root, 0) != 0) sb->add_hidden_paths(run_.user->git_dir());
+  sb->set_workspace_root(workspace_root_);
+  sb->set_home(sandbox_home_);
+  r->mutable_agent()->set_keep_workspaces(cfg.keep_workspaces);
+  r->set_heartbeat_interval_ms(10'000);
+  channel->Send(msg);
+  Dispatch();
+}
+
+void Coordinator::Dispatch() {
+  if (shutting_down_ || cancel_exit_ != 0) return;
+  for (;;) {
+    // The host with the most free slots takes the next subtask.
+    Host* best = nullptr;
+    int best_free = 0;
+    for (auto& [id, h] : hosts_) {
+      int free = h.slots - static_cast<int>(h.leases.size());
+      if (free > best_free) {
+        best = &h;
+        best_free = free;
+      }
+    }
+    if (best == nullptr) return;
+    std::optional<std::string> id = scheduler_->TakeReady();
+    if (!id) return;
+    Lease lease;
+    lease.subtask_id = *id;
+    lease.attempt = scheduler_->attempts(*id);
+    lease.fence = ++fence_;
+    lease.host = best->channel->id();
+    lease.base = head_;
+    std::string lease_id = absl::StrCat(*id, "#", lease.attempt);
+    leases_[lease_id] = lease;
+    best->leases.insert(lease_id);
+
+    v1::Event e;
+    auto* l = e.mutable_subtask_leased();
+    l->set_subtask_id(*id);
+    l->set_attempt(lease.attempt);
+    l->set_host_id(best->host_id);
+    l->set_lease_id(lease_id);
+    l->set_fence(lease.fence);
+    l->set_base_commit(lease.base);
+    Emit(std::move(e));
+
+    v1::CoordinatorMessage msg;
+    auto* m = msg.mutable_lease();
+    m->set_lease_id(lease_id);
+    m->set_fence(lease.fence);
+    *m->mutable_subtask() = scheduler_->spec(*id);
+    m->set_attempt(lease.attempt);
+    m->set_base_commit(lease.base);
+    best->channel->Send(msg);
+  }
+}
+
+void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1::AttemptResult& result) {
+  auto it = leases_.find(result.lease_id());
+  if (it == leases_.end() || it->second.fence != result.fence() || it->second.host != channel->id()) {
+    err_ << "swarm: refused a result under a stale or unknown lease " << result.lease_id() << "\n";
+    return;
+  }
+  Lease lease = it->second;
+  leases_.erase(it);
+  if (auto h = hosts_.find(channel->id()); h != hosts_.end()) h->second.leases.erase(result.lease_id());
+
+  std::string log = WriteLog(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
+  v1::Event e;
+  auto* f = e.mutable_attempt_finished();
+  f->set_subtask_id(lease.subtask_id);
+  f->set_attempt(lease.attempt);
+  f->set_error(result.error());
+  f->set_log_path(log);
+  f->set_duration_ms(result.duration_ms());
+  switch (result.outcome()) {
+    case v1::AttemptResult::PATCH:
+      f->set_outcome("patch");
+      break;
+    case v1::AttemptResult::NO_CHANGE:
+      f->set_outcome("no_change");
+      break;
+    default:
+      f->set_outcome("failed");
+  }
+  Emit(std::move(e));
+
+  if (result.outcome() == v1::AttemptResult::NO_CHANGE) {
+    scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/true);
+    FinishSubtask(lease.subtask_id, v1::NO_CHANGE, "the agent changed nothing", log);
+    SubmitMergeable();
+  } else if (result.outcome() == v1::AttemptResult::PATCH) {
+    ++jobs_in_flight_;
+    std::string message = absl::StrCat(scheduler_->spec(lease.subtask_id).title(), " (", lease.subtask_id, ")\n");
+    asio::post(*git_pool_, [this, lease, result, message] {
+      absl::StatusOr<std::string> commit =
+          repo_->CommitPatch(result.base_commit(), result.patch(), result.tree(), message);
+      asio::post(*io_, [this, lease, result, commit] {
+        --jobs_in_flight_;
+        OnPatchCommitted(lease, result, commit);
+      });
+    });
+  } else {
+    AttemptFailed(lease, result.error().empty() ? "the agent failed" : result.error(), log);
+  }
+  Dispatch();
+  MaybeFinish();
+}
+
+void Coordinator::OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result,
+                                   absl::StatusOr<std::string> commit) {
+  if (!commit.ok() || result.base_commit() != lease.base) {
+    std::string why = commit.ok() ? "the patch is not on the leased base" : std::string(commit.status().message());
+    AttemptFailed(lease, "invalid patch: " + why, "");
+  } else {
+    v1::Event e;
+    auto* p = e.mutable_patch_submitted();
+    p->set_subtask_id(lease.subtask_id);
+    p->set_attempt(lease.attempt);
+    p->set_base_commit(lease.base);
+    p->set_tree(result.tree());
+    p->set_commit(*commit);
+    p->set_diff_bytes(result.patch().size());
+    Emit(std::move(e), result.patch());
+    patch_commits_[lease.subtask_id] = {lease.attempt, *commit};
+    scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/false);
+    SubmitMergeable();
+  }
+  Dispatch();
+  MaybeFinish();
+}
+
+void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path) {
+  if (scheduler_->AttemptFailed(lease.subtask_id)) {
+    if (!run_.config.json) {
+      err_ << "swarm: " << lease.subtask_id << " attempt " << lease.attempt << " failed (" << reason << "); retrying\n";
+    }
+    Dispatch();
+    return;
+  }
+  FinishSubtask(lease.subtask_id, v1::FAILED, reason, log_path);
+  SkipBlocked();
+  SubmitMergeable();
+}
+
+void Coordinator::SubmitMergeable() {
+  std::vector<std::string> failed_groups;
+  auto batches = scheduler_->TakeMergeable(&failed_groups);
+  for (const auto& group : failed_groups) {
+    std::string culprits;
+    for (const auto& m : run_.plan.groups.at(group).members) {
+      if (finished_.count(m) && scheduler_->state(m) != State::kNoChange) absl::StrAppend(&culprits, culprits.empty() ? "" : ", ", m);
+    }
+    for (const auto& m : run_.plan.groups.at(group).members) {
+      if (!finished_.count(m)) {
+        FinishSubtask(m, v1::FAILED, absl::StrCat("group ", group, " cannot land: ", culprits, " did not produce a patch"), "");
+      }
+    }
+  }
+  for (auto& batch : batches) {
+    if (cancel_exit_ != 0) {
+      for (const auto& id : batch) scheduler_->Finish(id, State::kFailed);
+      continue;
+    }
+    MergeRequest request;
+    request.group = scheduler_->spec(batch[0]).group();
+    for (const auto& id : batch) {
+      const auto& [attempt, commit] = patch_commits_.at(id);
+      request.patches.push_back({id, attempt, commit, scheduler_->spec(id).title()});
+    }
+    ++jobs_in_flight_;
+    merge_->Submit(request, [this, request](MergeResult result) {
+      asio::post(*io_, [this, request, result] {
+        --jobs_in_flight_;
+        OnMerged(request, result);
+      });
+    });
+  }
+  if (!failed_groups.empty()) SkipBlocked();
+}
+
+void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& result) {
+  if (result.tested) {
+    v1::Event e;
+    auto* t = e.mutable_test_run();
+    t->set_tree(result.tree);
+    t->set_command(gate_->command());
+    t->set_passed(result.outcome == MergeResult::Outcome::kLanded);
+    t->set_result(result.test_result);
+    t->set_log_path(result.log_path);
+    t->set_duration_ms(result.test_duration_ms);
+    for (const auto& p : request.patches) t->add_subtask_ids(p.subtask_id);
+    Emit(std::move(e));
+  }
+  if (result.outcome == MergeResult::Outcome::kLanded) {
+    head_ = result.commit;
+    v1::Event e;
+    auto* l = e.mutable_landed();
+    for (const auto& p : request.patches) l->add_subtask_ids(p.subtask_id);
+    l->set_group(request.group);
+    l->set_commit(result.commit);
+    l->set_old_head(result.old_head);
+    l->set_tree(result.tree);
+    Emit(std::move(e));
+    for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::LANDED, "", result.log_path);
+  } else if (result.outcome == MergeResult::Outcome::kAlreadyPresent) {
+    for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::NO_CHANGE, result.detail, "");
+  } else {
+    const char* reason = result.outcome == MergeResult::Outcome::kConflict      ? "conflict"
+                         : result.outcome == MergeResult::Outcome::kTestsFailed ? "tests_failed"
+                                                                                : "merge_error";
+    for (const auto& p : request.patches) {
+      v1::Event e;
+      auto* r = e.mutable_patch_rejected();
+      r->set_subtask_id(p.subtask_id);
+      r->set_reason(reason);
+      r->set_log_path(result.log_path);
+      Emit(std::move(e));
+      std::string why = request.group.empty() ? result.detail : absl::StrCat("group ", request.group, ": ", result.detail);
+      FinishSubtask(p.subtask_id, v1::FAILED, why, result.log_path);
+    }
+  }
+  SkipBlocked();
+  Dispatch();
+  MaybeFinish();
+}
+
+void Coordinator::FinishSubtask(const std::string& id, v1::SubtaskState state, const std::string& reason,
+                                const std::string& log_path) {
+  scheduler_->Finish(id, FromProto(state));
+  finished_.insert(id);
+  v1::Event e;
+  auto* f = e.mutable_subtask_finished();
+  f->set_subtask_id(id);
+  f->set_state(state);
+  f->set_reason(reason);
+  f->set_log_path(log_path);
+  Emit(std::move(e));
+}
+
+void Coordinator::SkipBlocked() {
+  for (const auto& id : scheduler_->TakeBlocked()) {
+    std::string blocker;
+    for (const auto& d : scheduler_->spec(id).depends_on()) {
+      State s = scheduler_->state(d);
+      if (s == State::kFailed || s == State::kSkipped) {
+        blocker = d;
+        break;
+      }
+    }
+    FinishSubtask(id, v1::SKIPPED_DEPENDENCY, absl::StrCat("dependency ", blocker, " did not land"), "");
+  }
+}
+
+void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
+  auto it = hosts_.find(channel->id());
+  if (it == hosts_.end()) return;
+  std::set<std::string> leases = std::move(it->second.leases);
+  std::string host_id = it->second.host_id;
+  hosts_.erase(it);
+  for (const auto& lease_id : leases) {
+    auto l = leases_.find(lease_id);
+    if (l == leases_.end()) continue;
+    Lease lease = l->second;
+    leases_.erase(l);
+    if (shutting_down_ || cancel_exit_ != 0) continue;
+    v1::Event e;
+    auto* f = e.mutable_attempt_finished();
+    f->set_subtask_id(lease.subtask_id);
+    f->set_attempt(lease.attempt);
+    f->set_outcome("failed");
+    f->set_error("agent host " + host_id + " went away");
+    Emit(std::move(e));
+    AttemptFailed(lease, "agent host " + host_id + " went away", "");
+  }
+  Dispatch();
+  MaybeFinish();
+}
+
+void Coordinator::MaybeFinish() {
+  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0;
+  if (!shutting_down_ && work_done && jobs_in_flight_ == 0) BeginShutdown();
+  if (shutting_down_ && jobs_in_flight_ == 0 && host_processes_ == 0) io_->stop();
+}
+
+void Coordinator::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  for (auto& [id, h] : hosts_) {
+    v1::CoordinatorMessage bye;
+    bye.mutable_shutdown()->set_reason(cancel_exit_ != 0 ? cancel_reason_ : "run finished");
+    h.channel->Send(bye);
+    h.channel->Close();
+  }
+  // Hosts that do not leave in time are stopped: they are in our process group's care.
+  auto timer = std::make_shared<asio::steady_timer>(*io_, std::chrono::seconds(20));
+  timer->async_wait([this, timer](boost::system::error_code ec) {
+    if (ec || host_processes_ == 0) return;
+    err_ << "swarm: agent hosts did not exit in time; stopping anyway\n";
+    host_processes_ = 0;
+    MaybeFinish();
+  });
+  MaybeFinish();
+}
+
+void Coordinator::Cancel(int exit_code, const std::string& why) {
+  if (cancel_exit_ != 0) return;
+  cancel_exit_ = exit_code;
+  cancel_reason_ = why;
+  err_ << "\nswarm: cancelling: " << why << "\n";
+  BeginShutdown();
+}
+
+void Coordinator::Emit(v1::Event event, std::string_view diff) {
+  event.set_run_id(run_.run_id);
+  if (absl::Status st = store_->Apply(event, diff); !st.ok()) {
+    // The log is the source of truth: without it, going on would lose work.
+    err_ << "swarm: cannot record state: " << st.message() << "\n";
+    if (io_ != nullptr) Cancel(kExitInternal, "the state database failed");
+    return;
+  }
+  if (run_.config.json) {
+    out_ << EventToJson(event) << "\n";
+    out_.flush();
+  } else {
+    Progress();
+  }
+}
+
+void Coordinator::Progress() {
+  if (run_.config.json || scheduler_ == nullptr) return;
+  int total = static_cast<int>(run_.plan.subtasks.size());
+  int landed = scheduler_->Count(State::kLanded), failed = scheduler_->Count(State::kFailed);
+  int skipped = scheduler_->Count(State::kSkipped), unchanged = scheduler_->Count(State::kNoChange);
+  std::string line = absl::StrCat("swarm: ", landed + failed + skipped + unchanged, "/", total, " done, ",
+                                  leases_.size(), " agents busy, ", landed, " landed, ", failed, " failed, ", skipped,
+                                  " skipped");
+  if (unchanged > 0) absl::StrAppend(&line, ", ", unchanged, " unchanged");
+  if (line == last_progress_) return;
+  last_progress_ = line;
+  out_ << line << "\n";
+  out_.flush();
+}
+
+std::string Coordinator::WriteLog(const std::string& name, const std::string& content) {
+  std::string path = log_dir_ + "/" + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+int Coordinator::Finish() {
+  server_.reset();
+  merge_->Shutdown();
+  git_pool_->join();
+  for (const auto& id : scheduler_->order()) {
+    State s = scheduler_->state(id);
+    if (s == State::kLanded || s == State::kFailed || s == State::kSkipped || s == State::kNoChange) {
+      if (finished_.count(id)) continue;
+    }
+    if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, cancel_reason_.empty() ? "not run" : cancel_reason_, "");
+  }
+  std::string branch;
+  absl::StatusOr<std::string> head = repo_->Head();
+  std::string final_head = head.ok() ? *head : run_.base;
+  if (final_head != run_.base) {
+    branch = "refs/heads/swarm/" + run_.run_id;
+    if (absl::Status st = repo_->Publish(*run_.user, branch); !st.ok()) {
+      err_ << "swarm: cannot create the result branch: " << st.message() << "\n";
+      branch.clear();
+    }
+  }
+  absl::StatusOr<std::string> diff =
+      repo_->git().Run({"diff", "--binary", "--full-index", run_.base, final_head});
+  std::string patch_path = run_dir_ + "/result.patch";
+  std::ofstream(patch_path, std::ios::binary) << (diff.ok() ? *diff : "");
+
+  int landed = scheduler_->Count(State::kLanded), unchanged = scheduler_->Count(State::kNoChange);
+  int total = static_cast<int>(run_.plan.subtasks.size());
+  int exit_code = cancel_exit_ != 0 ? cancel_exit_ : (landed + unchanged == total ? kExitOk : kExitIncomplete);
+  v1::Event e;
+  auto* f = e.mutable_run_finished();
+  f->set_state(cancel_exit_ != 0 ? "cancelled" : "completed");
+  f->set_landed(landed);
+  f->set_failed(scheduler_->Count(State::kFailed));
+  f->set_skipped(scheduler_->Count(State::kSkipped));
+  f->set_no_change(unchanged);
+  std::string branch_name = branch.empty() ? "" : branch.substr(strlen("refs/heads/"));
+  f->set_result_branch(branch_name);
+  f->set_head(final_head);
+  Emit(std::move(e));
+
+  ReportContext ctx{run_.run_id, run_dir_, patch_path, branch_name, exit_code, sandbox_->Name(), limits_mode_,
+                    workspaces_on_tmpfs_ ? "tmpfs" : "disk", run_.warnings};
+  absl::StatusOr<std::string> report = WriteReport(*store_, ctx);
+  if (!report.ok()) err_ << "swarm: cannot write the report: " << report.status().message() << "\n";
+  PrintSummary(run_.config.json ? err_ : out_, *store_, ctx, report.ok() ? *report : "");
+  return exit_code;
+}
+
+}  // namespace swarm

@@ -1,0 +1,120 @@
+// One run, from a prepared plan to a tested branch. The coordinator owns the run's state on one
+// executor (an io_context on the thread that calls Run): the store, the scheduler, the leases, the
+// agent hosts it started and the gRPC Agent API they connect to. Git and test work runs on worker
+// threads and posts its results back.
+#ifndef SWARM_ORCHESTRATOR_COORDINATOR_H_
+#define SWARM_ORCHESTRATOR_COORDINATOR_H_
+
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "orchestrator/agent_handler.h"
+#include "orchestrator/merge_queue.h"
+#include "orchestrator/run_setup.h"
+#include "sandbox/sandbox.h"
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+
+namespace swarm {
+
+class AgentServer;
+class IntegrationRepo;
+class Scheduler;
+class Store;
+class TestGate;
+
+class Coordinator final : public AgentHandler {
+ public:
+  // `out` receives progress (or JSON events), `err` warnings and errors. Both must outlive Run().
+  Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err);
+  ~Coordinator() override;
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // Runs to the end and returns the exit status (exit_codes.h). Call once.
+  int Run();
+
+  // AgentHandler, on the executor.
+  void OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) override;
+  void OnHostGone(const std::shared_ptr<HostChannel>& host) override;
+
+ private:
+  struct Host {
+    std::shared_ptr<HostChannel> channel;
+    std::string host_id;
+    int slots = 0;
+    std::set<std::string> leases;
+  };
+  struct Lease {
+    std::string subtask_id;
+    int attempt = 0;
+    std::uint64_t fence = 0;
+    std::uint64_t host = 0;
+    std::string base;
+  };
+
+  absl::Status Setup();
+  absl::Status CheckBase();
+  void StartHosts();
+  void Dispatch();
+  void OnRegister(const std::shared_ptr<HostChannel>& host, const v1::Register& reg);
+  void OnResult(const std::shared_ptr<HostChannel>& host, const v1::AttemptResult& result);
+  void OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result, absl::StatusOr<std::string> commit);
+  void AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path);
+  void SubmitMergeable();
+  void OnMerged(const MergeRequest& request, const MergeResult& result);
+  void FinishSubtask(const std::string& id, v1::SubtaskState state, const std::string& reason,
+                     const std::string& log_path);
+  void SkipBlocked();
+  void MaybeFinish();
+  void BeginShutdown();
+  void Cancel(int exit_code, const std::string& why);
+  void Emit(v1::Event event, std::string_view diff = {});
+  void Progress();
+  int Finish();
+  std::string WriteLog(const std::string& name, const std::string& content);
+
+  // Set at construction.
+  PreparedRun run_;
+  std::unique_ptr<Sandbox> sandbox_;
+  std::ostream& out_;
+  std::ostream& err_;
+
+  // Made by Setup().
+  std::string run_dir_, log_dir_, workspace_root_, runtime_dir_, socket_path_;
+  bool workspaces_on_tmpfs_ = false;
+  std::string sandbox_home_;
+  std::string limits_mode_;
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<boost::asio::thread_pool> git_pool_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<IntegrationRepo> repo_;
+  std::unique_ptr<TestGate> gate_;
+  std::unique_ptr<MergeQueue> merge_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<AgentServer> server_;
+
+  // Owned by the executor.
+  std::map<std::uint64_t, Host> hosts_;  // by channel id
+  std::map<std::string, Lease> leases_;  // by lease id
+  std::map<std::string, std::pair<int, std::string>> patch_commits_;  // subtask -> (attempt, commit)
+  std::set<std::string> finished_;       // subtasks whose outcome is recorded
+  std::string head_;
+  std::uint64_t fence_ = 0;
+  int jobs_in_flight_ = 0;  // patch commits and merges not yet back
+  int host_processes_ = 0;  // host processes started and not yet exited
+  bool shutting_down_ = false;
+  int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
+  std::string cancel_reason_;
+  std::string last_progress_;
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_COORDINATOR_H_

@@ -1,0 +1,148 @@
+#include "orchestrator/integration_repo.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+
+std::string TempIndexPath(const Git& git) {
+  static std::atomic<unsigned> counter{0};
+  return absl::StrCat(git.git_dir(), "/swarm-", getpid(), "-", counter++, ".index");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Create(const Git& user, const std::string& git_dir,
+                                                                          const std::string& base) {
+  std::error_code ec;
+  if (fs::exists(git_dir, ec)) return absl::AlreadyExistsError(absl::StrCat(git_dir, " exists"));
+  Git bootstrap = Git::AtGitDir(git_dir);
+  if (auto r = bootstrap.Run({"init", "--quiet", "--bare", git_dir}); !r.ok()) return r.status();
+  std::string objects = fs::weakly_canonical(user.ObjectDir()).string();
+  {
+    std::ofstream alt(git_dir + "/objects/info/alternates");
+    alt << objects << "\n";
+    if (!alt.good()) return absl::PermissionDeniedError(absl::StrCat("cannot write ", git_dir));
+  }
+  Git git = Git::AtGitDir(fs::canonical(git_dir).string());
+  if (auto r = git.Run({"symbolic-ref", "HEAD", kIntegrationRef}); !r.ok()) return r.status();
+  if (auto r = git.Run({"update-ref", kIntegrationRef, base, ""}); !r.ok()) return r.status();
+  return std::unique_ptr<IntegrationRepo>(new IntegrationRepo(std::move(git)));
+}
+
+absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Open(const std::string& git_dir) {
+  std::error_code ec;
+  if (!fs::exists(git_dir + "/objects", ec)) return absl::NotFoundError(absl::StrCat("no repository at ", git_dir));
+  return std::unique_ptr<IntegrationRepo>(new IntegrationRepo(Git::AtGitDir(fs::canonical(git_dir).string())));
+}
+
+absl::StatusOr<std::string> IntegrationRepo::Head() const { return git_.ResolveCommit(kIntegrationRef); }
+
+absl::StatusOr<std::string> IntegrationRepo::CommitPatch(const std::string& base, const std::string& diff,
+                                                         const std::string& expected_tree,
+                                                         const std::string& message) const {
+  GitOptions opts;
+  opts.index_file = TempIndexPath(git_);
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() { unlink(path.c_str()); }
+  } cleanup{opts.index_file};
+  if (auto r = git_.Run({"read-tree", base}, opts); !r.ok()) return r.status();
+  opts.stdin_data = diff;
+  absl::StatusOr<ProcessResult> applied = git_.RunRaw({"apply", "--cached", "--binary", "--whitespace=nowarn", "-"}, opts);
+  if (!applied.ok()) return applied.status();
+  if (!applied->ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the patch does not apply to its base ", base.substr(0, 12), ": ",
+                                                   TrimNewline(applied->err)));
+  }
+  opts.stdin_data.clear();
+  absl::StatusOr<std::string> tree = git_.Run({"write-tree"}, opts);
+  if (!tree.ok()) return tree.status();
+  if (TrimNewline(*tree) != expected_tree) {
+    return absl::InvalidArgumentError(absl::StrCat("the patch produces tree ", TrimNewline(*tree).substr(0, 12),
+                                                   ", not the tree ", expected_tree.substr(0, 12), " the agent reported"));
+  }
+  return CommitTree(expected_tree, base, message);
+}
+
+absl::StatusOr<std::string> IntegrationRepo::MergeTree(const std::string& onto, const std::string& patch_commit) const {
+  absl::StatusOr<ProcessResult> r =
+      git_.RunRaw({"merge-tree", "--write-tree", "--name-only", "--messages", onto, patch_commit});
+  if (!r.ok()) return r.status();
+  std::vector<std::string> lines = absl::StrSplit(TrimNewline(r->out), '\n');
+  if (r->exit_code == 0 && !lines.empty()) return lines[0];
+  if (r->exit_code == 1) {
+    // The tree, the conflicted paths, a blank line, then git's messages.
+    std::vector<std::string> files;
+    std::string messages;
+    bool in_messages = false;
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+      if (lines[i].empty()) {
+        in_messages = true;
+      } else if (in_messages) {
+        absl::StrAppend(&messages, lines[i], "\n");
+      } else {
+        files.push_back(lines[i]);
+      }
+    }
+    return absl::AbortedError(absl::StrCat("conflict in ", absl::StrJoin(files, ", "), "\n", messages));
+  }
+  return absl::InternalError(absl::StrCat("git merge-tree failed (", r->Describe(), "): ", TrimNewline(r->err)));
+}
+
+absl::StatusOr<std::string> IntegrationRepo::CommitTree(const std::string& tree, const std::string& parent,
+                                                        const std::string& message) const {
+  GitOptions opts;
+  opts.stdin_data = message;
+  absl::StatusOr<std::string> commit = git_.Run({"commit-tree", tree, "-p", parent}, opts);
+  if (!commit.ok()) return commit.status();
+  return TrimNewline(*commit);
+}
+
+absl::Status IntegrationRepo::CompareAndSwap(const std::string& commit, const std::string& expected_old) const {
+  absl::StatusOr<ProcessResult> r = git_.RunRaw({"update-ref", kIntegrationRef, commit, expected_old});
+  if (!r.ok()) return r.status();
+  if (!r->ok()) {
+    return absl::AbortedError(absl::StrCat("the integration head moved: ", TrimNewline(r->err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IntegrationRepo::Materialize(const std::string& tree, const std::string& dir) const {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  GitOptions opts;
+  opts.index_file = TempIndexPath(git_);
+  opts.work_tree = dir;
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() { unlink(path.c_str()); }
+  } cleanup{opts.index_file};
+  if (auto r = git_.Run({"read-tree", tree}, opts); !r.ok()) return r.status();
+  if (auto r = git_.Run({"checkout-index", "--all", "--force"}, opts); !r.ok()) return r.status();
+  return absl::OkStatus();
+}
+
+absl::Status IntegrationRepo::Publish(const Git& user, const std::string& branch) const {
+  absl::StatusOr<std::string> existing = user.ResolveCommit(branch);
+  if (existing.ok()) return absl::AlreadyExistsError(absl::StrCat(branch, " already exists in the repository"));
+  // A bare git dir without a work tree: fetch writes objects and the one ref, nothing else.
+  Git target = Git::AtGitDir(user.git_dir());
+  absl::StatusOr<std::string> r =
+      target.Run({"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", git_.git_dir(),
+                  absl::StrCat(kIntegrationRef, ":", branch)});
+  if (!r.ok()) return r.status();
+  return absl::OkStatus();
+}
+
+}  // namespace swarm

@@ -1,0 +1,50 @@
+// The merge stage: patches (an atomic group as one) land on the integration ref only after the test
+// command passed on exactly the tree that lands. Implementations decide the order and parallelism;
+// the coordinator only submits and receives results.
+#ifndef SWARM_ORCHESTRATOR_MERGE_QUEUE_H_
+#define SWARM_ORCHESTRATOR_MERGE_QUEUE_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace swarm {
+
+struct MergePatch {
+  std::string subtask_id;
+  int attempt = 0;
+  std::string commit;  // the patch as a commit whose parent is its base
+  std::string title;
+};
+
+struct MergeRequest {
+  std::vector<MergePatch> patches;  // one, or every member of an atomic group with a patch
+  std::string group;                // empty for a lone patch
+};
+
+struct MergeResult {
+  enum class Outcome { kLanded, kConflict, kTestsFailed, kAlreadyPresent, kError };
+  Outcome outcome = Outcome::kError;
+  std::string commit;    // landed: the new integration head
+  std::string old_head;  // the head it was composed on
+  std::string tree;      // the tree tested
+  std::string detail;    // why it did not land, for people
+  std::string log_path;  // the test log, when a test ran
+  std::string test_result;
+  long test_duration_ms = 0;
+  bool tested = false;
+};
+
+class MergeQueue {
+ public:
+  virtual ~MergeQueue() = default;
+  // Queues `request`; `done` is called exactly once, on a queue thread, when it landed or failed.
+  virtual void Submit(MergeRequest request, std::function<void(MergeResult)> done) = 0;
+  // Stops taking work; requests not yet started complete with kError "cancelled". Blocks until the
+  // one in progress has finished.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_MERGE_QUEUE_H_

@@ -1,0 +1,84 @@
+#include "orchestrator/report.h"
+
+#include <algorithm>
+#include <fstream>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace swarm {
+
+std::string OutcomeName(v1::SubtaskState state) {
+  return absl::AsciiStrToLower(v1::SubtaskState_Name(state));
+}
+
+absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext& ctx) {
+  absl::StatusOr<RunRow> run = store.Run(ctx.run_id);
+  if (!run.ok()) return run.status();
+  absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(ctx.run_id);
+  if (!subtasks.ok()) return subtasks.status();
+  nlohmann::json doc;
+  doc["schema"] = 1;
+  doc["run_id"] = ctx.run_id;
+  doc["repo"] = run->repo;
+  doc["base"] = run->base;
+  doc["head"] = run->head;
+  doc["state"] = run->state;
+  doc["exit_code"] = ctx.exit_code;
+  doc["result_branch"] = ctx.result_branch;
+  doc["result_patch"] = ctx.patch_path;
+  doc["created_unix_ms"] = run->created_unix_ms;
+  doc["finished_unix_ms"] = run->finished_unix_ms;
+  doc["duration_ms"] = run->finished_unix_ms - run->created_unix_ms;
+  doc["sandbox"] = ctx.sandbox;
+  doc["limits"] = ctx.limits;
+  doc["workspaces"] = ctx.workspaces;
+  doc["warnings"] = ctx.warnings;
+  std::map<std::string, int> counts;
+  doc["subtasks"] = nlohmann::json::array();
+  for (const auto& s : *subtasks) {
+    std::string outcome = OutcomeName(s.state);
+    ++counts[outcome];
+    nlohmann::json j = {{"id", s.spec.id()},       {"title", s.spec.title()}, {"outcome", outcome},
+                        {"reason", s.reason},      {"log", s.log_path},       {"attempts", s.attempts},
+                        {"commit", s.landed_commit}, {"group", s.spec.group()}};
+    doc["subtasks"].push_back(j);
+  }
+  doc["counts"] = counts;
+  std::string path = ctx.run_dir + "/report.json";
+  std::ofstream f(path);
+  f << doc.dump(2) << "\n";
+  if (!f.good()) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
+  return path;
+}
+
+void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ctx, const std::string& report_path) {
+  absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(ctx.run_id);
+  if (!subtasks.ok()) return;
+  std::size_t width = 4;
+  for (const auto& s : *subtasks) width = std::max(width, s.spec.id().size());
+  out << "\n";
+  for (const auto& s : *subtasks) {
+    std::string outcome = OutcomeName(s.state);
+    out << "  " << outcome << std::string(outcome.size() < 19 ? 19 - outcome.size() : 1, ' ') << s.spec.id()
+        << std::string(width + 2 - s.spec.id().size(), ' ') << s.spec.title();
+    if (s.state == v1::LANDED) out << "  [" << s.landed_commit.substr(0, 12) << "]";
+    out << "\n";
+    if (s.state != v1::LANDED && !s.reason.empty()) out << "      " << s.reason << "\n";
+    if (s.state != v1::LANDED && !s.log_path.empty()) out << "      log: " << s.log_path << "\n";
+  }
+  out << "\n";
+  if (!ctx.result_branch.empty()) {
+    out << "result branch: " << ctx.result_branch << "\n";
+  } else {
+    out << "nothing landed: no branch was created\n";
+  }
+  out << "patch:  " << ctx.patch_path << "\n";
+  if (!report_path.empty()) out << "report: " << report_path << "\n";
+  out.flush();
+}
+
+}  // namespace swarm

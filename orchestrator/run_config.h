@@ -1,0 +1,44 @@
+// Everything `swarm run` was asked to do, after the command line is parsed and before it is checked.
+#ifndef SWARM_ORCHESTRATOR_RUN_CONFIG_H_
+#define SWARM_ORCHESTRATOR_RUN_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "sandbox/sandbox_policy.h"
+
+namespace swarm {
+
+struct RunConfig {
+  std::string repo = ".";
+  std::string base_rev = "HEAD";
+  std::string agent_command;
+  std::string test_command;
+  // Exactly one source of subtasks: a plan file, or a shard glob with a number of parts.
+  std::string plan_file;
+  std::string shard_glob;
+  int shard_parts = 0;
+  bool independent = false;
+
+  int agents = 4;
+  int agent_hosts = 0;  // 0: ceil(agents / 256)
+  int test_timeout_s = 600;
+  int agent_timeout_s = 3600;
+  int max_attempts = 3;
+  std::string state_dir;  // empty: $SWARM_STATE_DIR, else $XDG_STATE_HOME/swarm, else ~/.local/state/swarm
+
+  bool json = false;
+  bool dry_run = false;
+  bool keep_workspaces = false;
+  bool agent_network = false;
+  bool no_sandbox = false;
+  std::vector<std::string> sandbox_env;       // NAME (value taken from here) or NAME=VALUE
+  std::vector<std::string> sandbox_ro_binds;  // paths
+  ResourceLimits limits;
+
+  std::string agent_binary;  // swarm-agent; empty: beside the swarm binary, else PATH
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_CONFIG_H_

@@ -1,0 +1,171 @@
+#include "orchestrator/run_setup.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "orchestrator/shard_planner.h"
+#include "sandbox/process.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+
+absl::Status Usage(const std::string& what) { return absl::InvalidArgumentError(what); }
+
+std::string SelfDir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "" : self.parent_path().string();
+}
+
+absl::Status CheckStateDir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(fs::path(dir) / "runs", ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("state directory ", dir, " cannot be created: ", ec.message()));
+  std::string probe = absl::StrCat(dir, "/.swarm-write-probe-", getpid());
+  {
+    std::ofstream f(probe);
+    f << "x";
+    if (!f.good()) return absl::PermissionDeniedError(absl::StrCat("state directory ", dir, " is not writable"));
+  }
+  fs::remove(probe, ec);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string DefaultStateDir() {
+  if (const char* d = getenv("SWARM_STATE_DIR"); d != nullptr && *d != '\0') return d;
+  if (const char* d = getenv("XDG_STATE_HOME"); d != nullptr && *d == '/') return absl::StrCat(d, "/swarm");
+  const char* home = getenv("HOME");
+  return absl::StrCat(home != nullptr ? home : "/tmp", "/.local/state/swarm");
+}
+
+std::string NewRunId() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  std::random_device rd;
+  char suffix[8];
+  snprintf(suffix, sizeof suffix, "%04x", rd() & 0xffff);
+  return absl::StrCat(stamp, "-", suffix);
+}
+
+absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
+  PreparedRun run;
+  run.config = config;
+  if (FindInPath("git").empty()) {
+    return absl::FailedPreconditionError("git is not installed: apt-get install git");
+  }
+  // Numbers first: they need no look at the world.
+  if (config.agents <= 0) return Usage(absl::StrCat("--agents must be at least 1, not ", config.agents));
+  if (config.agent_hosts < 0 || config.agent_hosts > config.agents) {
+    return Usage(absl::StrCat("--agent-hosts must be between 1 and --agents (", config.agents, ")"));
+  }
+  if (config.test_timeout_s <= 0) return Usage("--test-timeout must be a positive number of seconds");
+  if (config.max_attempts <= 0) return Usage("--max-attempts must be at least 1");
+  if (config.agent_command.empty()) return Usage("--agent-cmd is required: the command each agent runs");
+  if (config.test_command.empty()) return Usage("--test-cmd is required: the command that gates every patch");
+  bool has_plan = !config.plan_file.empty(), has_shard = !config.shard_glob.empty();
+  if (has_plan == has_shard) return Usage("give either --plan FILE or --shard GLOB --parts K");
+  if (has_shard && config.shard_parts <= 0) {
+    return Usage(absl::StrCat("--parts must be a positive number of shards, not ", config.shard_parts));
+  }
+  if (!has_shard && (config.shard_parts != 0 || config.independent)) {
+    return Usage("--parts and --independent go with --shard");
+  }
+
+  absl::StatusOr<Git> user = Git::Open(config.repo);
+  if (!user.ok()) return user.status();
+  run.user = *user;
+  run.repo_root = user->work_tree().empty() ? user->git_dir() : user->work_tree();
+  absl::StatusOr<std::string> base = user->ResolveCommit(config.base_rev);
+  if (!base.ok()) {
+    return Usage(absl::StrCat("--base ", config.base_rev, " does not resolve to a commit in ", run.repo_root));
+  }
+  run.base = *base;
+  absl::StatusOr<std::string> gitlinks = user->Run({"ls-tree", "-r", "--full-tree", run.base});
+  if (!gitlinks.ok()) return gitlinks.status();
+  for (absl::string_view line : absl::StrSplit(*gitlinks, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "160000 ")) {
+      auto tab = line.find('\t');
+      return Usage(absl::StrCat("the repository has a submodule at ", line.substr(tab + 1),
+                                ": swarm does not support submodules yet"));
+    }
+  }
+
+  if (has_plan) {
+    std::ifstream f(config.plan_file, std::ios::binary);
+    if (!f) return Usage(absl::StrCat("cannot read the plan file ", config.plan_file));
+    std::stringstream text;
+    text << f.rdbuf();
+    absl::StatusOr<Plan> plan = ParsePlan(text.str(), config.plan_file);
+    if (!plan.ok()) return plan.status();
+    run.plan = std::move(*plan);
+    if (absl::Status st = ValidatePlan(run.plan, config.plan_file); !st.ok()) return st;
+  } else {
+    ShardOptions shard{config.shard_glob, config.shard_parts, config.independent};
+    absl::StatusOr<Plan> plan = MakeShardPlan(*user, run.base, shard, &run.warnings);
+    if (!plan.ok()) return plan.status();
+    run.plan = std::move(*plan);
+    if (absl::Status st = ValidatePlan(run.plan, "--shard"); !st.ok()) return st;
+  }
+
+  for (const auto& path : config.sandbox_ro_binds) {
+    std::error_code ec;
+    if (!fs::path(path).is_absolute() || !fs::exists(path, ec)) {
+      return Usage(absl::StrCat("--sandbox-ro-bind ", path, ": not an existing absolute path"));
+    }
+  }
+  for (const auto& var : config.sandbox_env) {
+    auto eq = var.find('=');
+    std::string name = var.substr(0, eq);
+    if (name.empty() || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                            std::string::npos) {
+      return Usage(absl::StrCat("--sandbox-env ", var, ": not NAME or NAME=VALUE"));
+    }
+    if (eq != std::string::npos) {
+      run.sandbox_env.push_back(var);
+    } else if (const char* value = getenv(name.c_str()); value != nullptr) {
+      run.sandbox_env.push_back(absl::StrCat(name, "=", value));
+    } else {
+      run.warnings.push_back(absl::StrCat("--sandbox-env ", name, " is not set here; it is left unset in the sandbox"));
+    }
+  }
+
+  if (!config.dry_run) {
+    run.state_dir = config.state_dir.empty() ? DefaultStateDir() : config.state_dir;
+    if (absl::Status st = CheckStateDir(run.state_dir); !st.ok()) return st;
+    run.state_dir = fs::canonical(run.state_dir).string();
+    run.agent_binary = config.agent_binary;
+    if (run.agent_binary.empty()) {
+      std::string beside = SelfDir() + "/swarm-agent";
+      run.agent_binary = access(beside.c_str(), X_OK) == 0 ? beside : FindInPath("swarm-agent");
+    }
+    if (run.agent_binary.empty() || access(run.agent_binary.c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
+    }
+    // Uncommitted changes are not part of the run: say so, touch nothing.
+    if (!user->work_tree().empty()) {
+      absl::StatusOr<std::string> dirty = user->Run({"status", "--porcelain", "--untracked-files=no"});
+      if (dirty.ok() && !dirty->empty()) {
+        run.warnings.push_back(absl::StrCat("the working tree has uncommitted changes; they are not part of the run, "
+                                            "which starts from ", run.base.substr(0, 12)));
+      }
+    }
+  }
+  run.run_id = NewRunId();
+  return run;
+}
+
+}  // namespace swarm

@@ -1,0 +1,41 @@
+// Checks a RunConfig against the world and resolves it, before anything is created: the repository,
+// the base, the plan, the state directory, the sandbox and the agent host binary. Every problem is an
+// error naming what was wrong (see exit_codes.h for how codes map to exit statuses).
+#ifndef SWARM_ORCHESTRATOR_RUN_SETUP_H_
+#define SWARM_ORCHESTRATOR_RUN_SETUP_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/plan.h"
+#include "orchestrator/run_config.h"
+#include "sandbox/git.h"
+
+namespace swarm {
+
+struct PreparedRun {
+  RunConfig config;
+  std::optional<Git> user;    // the user's repository
+  std::string repo_root;      // its work tree (or git dir when bare)
+  std::string base;           // the resolved base commit
+  Plan plan;
+  std::string state_dir;      // absolute, exists, writable
+  std::string run_id;
+  std::vector<std::string> sandbox_env;  // resolved NAME=VALUE
+  std::vector<std::string> warnings;     // for the user, before the run starts
+  std::string agent_binary;
+};
+
+absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config);
+
+// The state directory a run uses when --state-dir is not given.
+std::string DefaultStateDir();
+
+// A new run id: UTC time and a random suffix, e.g. 20261125-043102-7f3a.
+std::string NewRunId();
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_SETUP_H_

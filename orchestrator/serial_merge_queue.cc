@@ -1,0 +1,126 @@
+#include "orchestrator/serial_merge_queue.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace swarm {
+
+std::string LandingMessage(const MergeRequest& request, const std::string& run_id) {
+  std::string msg;
+  if (request.patches.size() == 1 && request.group.empty()) {
+    const auto& p = request.patches[0];
+    absl::StrAppend(&msg, p.title, " (", p.subtask_id, ")\n\nswarm-run: ", run_id, "\nswarm-subtask: ", p.subtask_id,
+                    "\n");
+    return msg;
+  }
+  absl::StrAppend(&msg, "group ", request.group, ": ", request.patches.size(), " subtasks\n\n");
+  for (const auto& p : request.patches) absl::StrAppend(&msg, "- ", p.title, " (", p.subtask_id, ")\n");
+  absl::StrAppend(&msg, "\nswarm-run: ", run_id, "\nswarm-group: ", request.group, "\n");
+  return msg;
+}
+
+SerialMergeQueue::SerialMergeQueue(const IntegrationRepo& repo, TestGate& gate, std::string run_id)
+    : repo_(repo), gate_(gate), run_id_(std::move(run_id)), worker_([this] { Loop(); }) {}
+
+SerialMergeQueue::~SerialMergeQueue() { Shutdown(); }
+
+void SerialMergeQueue::Submit(MergeRequest request, std::function<void(MergeResult)> done) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) {
+    MergeResult r;
+    r.detail = "cancelled";
+    done(r);
+    return;
+  }
+  queue_.emplace_back(std::move(request), std::move(done));
+  cv_.notify_one();
+}
+
+void SerialMergeQueue::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_one();
+  }
+  if (worker_.joinable()) worker_.join();
+}
+
+void SerialMergeQueue::Loop() {
+  for (;;) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) {
+      auto pending = std::move(queue_);
+      lock.unlock();
+      for (auto& [request, done] : pending) {
+        MergeResult r;
+        r.detail = "cancelled";
+        done(r);
+      }
+      return;
+    }
+    auto [request, done] = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    done(Merge(request));
+  }
+}
+
+MergeResult SerialMergeQueue::Merge(const MergeRequest& request) {
+  MergeResult result;
+  auto fail = [&](MergeResult::Outcome outcome, const absl::Status& st) {
+    result.outcome = outcome;
+    result.detail = std::string(st.message());
+    return result;
+  };
+  absl::StatusOr<std::string> head = repo_.Head();
+  if (!head.ok()) return fail(MergeResult::Outcome::kError, head.status());
+  result.old_head = *head;
+  // Compose every patch onto the head; intermediate commits only carry the history merge-tree needs
+  // to find each patch's base.
+  std::string current = *head, tree;
+  for (std::size_t i = 0; i < request.patches.size(); ++i) {
+    absl::StatusOr<std::string> merged = repo_.MergeTree(current, request.patches[i].commit);
+    if (!merged.ok()) {
+      bool conflict = merged.status().code() == absl::StatusCode::kAborted;
+      result.outcome = conflict ? MergeResult::Outcome::kConflict : MergeResult::Outcome::kError;
+      result.detail = absl::StrCat(request.patches[i].subtask_id, ": ", merged.status().message());
+      return result;
+    }
+    tree = *merged;
+    if (i + 1 < request.patches.size()) {
+      absl::StatusOr<std::string> step = repo_.CommitTree(tree, *head, "swarm: composing");
+      if (!step.ok()) return fail(MergeResult::Outcome::kError, step.status());
+      current = *step;
+    }
+  }
+  result.tree = tree;
+  absl::StatusOr<std::string> head_tree = repo_.git().Run({"rev-parse", *head + "^{tree}"});
+  if (head_tree.ok() && TrimNewline(*head_tree) == tree) {
+    result.outcome = MergeResult::Outcome::kAlreadyPresent;
+    result.detail = "the change is already on the integration head";
+    return result;
+  }
+  absl::StatusOr<std::string> candidate = repo_.CommitTree(tree, *head, LandingMessage(request, run_id_));
+  if (!candidate.ok()) return fail(MergeResult::Outcome::kError, candidate.status());
+  std::string label = request.group.empty() ? request.patches[0].subtask_id : "group-" + request.group;
+  absl::StatusOr<TestOutcome> tested = gate_.Test(tree, label);
+  if (!tested.ok()) return fail(MergeResult::Outcome::kError, tested.status());
+  result.tested = true;
+  result.log_path = tested->log_path;
+  result.test_result = tested->result;
+  result.test_duration_ms = static_cast<long>(tested->duration.count());
+  if (!tested->passed) {
+    result.outcome = MergeResult::Outcome::kTestsFailed;
+    result.detail = absl::StrCat("tests failed (", tested->result, ")");
+    return result;
+  }
+  // Only this queue moves the ref, so the swap fails only if something outside swarm moved it.
+  if (absl::Status st = repo_.CompareAndSwap(*candidate, *head); !st.ok()) {
+    return fail(MergeResult::Outcome::kError, st);
+  }
+  result.outcome = MergeResult::Outcome::kLanded;
+  result.commit = *candidate;
+  return result;
+}
+
+}  // namespace swarm

@@ -1,0 +1,81 @@
+// The run's state in SQLite (WAL, synchronous=NORMAL). The event log is the source of truth: Apply()
+// appends an event and updates the materialised tables (runs, subtasks, attempts, agents, patches,
+// test_runs) in the same transaction, so the tables can never disagree with the log.
+//
+// One Store is the run's one writer: it is owned by the coordinator's executor and not thread-safe.
+#ifndef SWARM_ORCHESTRATOR_STORE_H_
+#define SWARM_ORCHESTRATOR_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "swarm/v1/events.pb.h"
+
+struct sqlite3;
+
+namespace swarm {
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr std::uint32_t kEventSchemaVersion = 1;
+
+struct SubtaskRow {
+  v1::Subtask spec;
+  v1::SubtaskState state = v1::PENDING;
+  std::string reason;
+  std::string log_path;
+  std::string landed_commit;
+  int attempts = 0;
+};
+
+struct RunRow {
+  std::string id;
+  std::string repo;
+  std::string base;
+  std::string head;
+  std::string state;
+  std::string result_branch;
+  std::int64_t created_unix_ms = 0;
+  std::int64_t finished_unix_ms = 0;
+};
+
+class Store final {
+ public:
+  // Opens (creating and migrating as needed) the database at `path`. Fails with FailedPrecondition
+  // for a database written by a newer swarm, PermissionDenied when the file cannot be written.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Appends `event` to its run's log, assigning seq and time (returned in `event`), and applies it
+  // to the tables in one transaction. `patch_diff` is stored with a PatchSubmitted event.
+  absl::Status Apply(v1::Event& event, std::string_view patch_diff = {});
+
+  // Events of `run_id` with seq > `after_seq`, in order.
+  absl::StatusOr<std::vector<v1::Event>> Events(const std::string& run_id, std::uint64_t after_seq = 0) const;
+  absl::StatusOr<std::vector<SubtaskRow>> Subtasks(const std::string& run_id) const;
+  absl::StatusOr<RunRow> Run(const std::string& run_id) const;
+  absl::StatusOr<std::string> PatchDiff(const std::string& run_id, const std::string& subtask_id, int attempt) const;
+  // Rows in a materialised table for `run_id` (for tests and `swarm show`).
+  absl::StatusOr<int> CountRows(const std::string& table, const std::string& run_id) const;
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  absl::Status Exec(const std::string& sql);
+  absl::Status Migrate();
+  absl::Status Project(const v1::Event& event, std::string_view patch_diff);
+
+  // Owned; used only by the owning executor.
+  sqlite3* db_;
+};
+
+// The event as one line of proto3 JSON.
+std::string EventToJson(const v1::Event& event);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_STORE_H_

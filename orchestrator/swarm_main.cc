@@ -1,0 +1,113 @@
+// The swarm command line.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "orchestrator/coordinator.h"
+#include "orchestrator/exit_codes.h"
+#include "orchestrator/plan.h"
+#include "orchestrator/run_setup.h"
+#include "sandbox/bubblewrap_sandbox.h"
+#include "sandbox/unsandboxed_runner.h"
+
+namespace swarm {
+namespace {
+
+void AddRunFlags(CLI::App& run, RunConfig& c) {
+  run.add_option("--repo", c.repo, "the git repository to work on")->capture_default_str();
+  run.add_option("--agent-cmd", c.agent_command, "command each agent runs (sh -c, in its workspace, sandboxed)");
+  run.add_option("--test-cmd", c.test_command, "command that must pass before a patch lands (sandboxed)");
+  run.add_option("--plan", c.plan_file, "plan file (JSON) with the subtasks");
+  run.add_option("--shard", c.shard_glob, "shard the tracked files matching this git pathspec glob");
+  run.add_option("--parts", c.shard_parts, "number of shards for --shard");
+  run.add_flag("--independent", c.independent, "land shards one by one instead of as one atomic group");
+  run.add_option("--base", c.base_rev, "where the run's integration starts")->capture_default_str();
+  run.add_option("--agents", c.agents, "agent slots")->capture_default_str();
+  run.add_option("--agent-hosts", c.agent_hosts, "agent host processes (default: ceil(agents/256))");
+  run.add_option("--test-timeout", c.test_timeout_s, "seconds before a test run is killed")->capture_default_str();
+  run.add_option("--agent-timeout", c.agent_timeout_s, "seconds before an agent command is killed")
+      ->capture_default_str();
+  run.add_option("--max-attempts", c.max_attempts, "attempts per subtask")->capture_default_str();
+  run.add_option("--state-dir", c.state_dir, "where runs are kept (default: $SWARM_STATE_DIR or $XDG_STATE_HOME/swarm)");
+  run.add_flag("--json", c.json, "print the run's events as JSON lines instead of progress");
+  run.add_flag("--dry-run", c.dry_run, "print the subtasks and groups; start nothing");
+  run.add_flag("--keep-workspaces", c.keep_workspaces, "keep workspaces after the run");
+  run.add_option("--sandbox-env", c.sandbox_env, "pass NAME (or NAME=VALUE) into the sandbox (repeatable)");
+  run.add_option("--sandbox-ro-bind", c.sandbox_ro_binds, "make PATH visible read-only in the sandbox (repeatable)");
+  run.add_flag("--agent-network", c.agent_network, "let agent commands reach the network (never test runs)");
+  run.add_flag("--no-sandbox", c.no_sandbox, "run agents and tests without isolation");
+  run.add_option("--memory-limit-mb", c.limits.memory_bytes, "memory per sandboxed command, MiB (0: none)")
+      ->transform([](std::string s) { return std::to_string(std::stoull(s) << 20); });
+  run.add_option("--max-processes", c.limits.max_processes, "processes per sandboxed command")->capture_default_str();
+  run.add_option("--max-file-mb", c.limits.max_file_bytes, "largest file a sandboxed command may write, MiB")
+      ->transform([](std::string s) { return std::to_string(std::stoull(s) << 20); });
+  run.add_option("--agent-binary", c.agent_binary, "the swarm-agent host binary (default: beside swarm)");
+}
+
+void PrintDryRun(const PreparedRun& run) {
+  std::cout << "base " << run.base << "\n" << run.plan.subtasks.size() << " subtasks:\n";
+  for (const auto& s : run.plan.subtasks) {
+    std::cout << "  " << s.id() << "  " << s.title();
+    if (!s.group().empty()) std::cout << "  [group " << s.group() << "]";
+    if (s.depends_on_size() > 0) {
+      std::cout << "  after";
+      for (const auto& d : s.depends_on()) std::cout << " " << d;
+    }
+    std::cout << "\n";
+    for (const auto& f : s.files()) std::cout << "      " << f << "\n";
+  }
+  for (const auto& [name, g] : run.plan.groups) {
+    std::cout << "group " << name << (g.partial ? " (partial)" : " (atomic)") << ": " << g.members.size()
+              << " subtasks land together\n";
+  }
+}
+
+int RunCommand(const RunConfig& config) {
+  absl::StatusOr<PreparedRun> run = PrepareRun(config);
+  if (!run.ok()) {
+    std::cerr << "swarm: " << run.status().message() << "\n";
+    return ExitCodeFor(run.status());
+  }
+  if (config.dry_run) {
+    for (const auto& w : run->warnings) std::cerr << "swarm: warning: " << w << "\n";
+    PrintDryRun(*run);
+    return kExitOk;
+  }
+  std::unique_ptr<Sandbox> sandbox;
+  if (config.no_sandbox) {
+    sandbox = std::make_unique<UnsandboxedRunner>();
+  } else {
+    absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> bwrap = BubblewrapSandbox::Create();
+    if (!bwrap.ok()) {
+      std::cerr << "swarm: " << bwrap.status().message() << "\n";
+      return kExitEnvironment;
+    }
+    sandbox = std::move(*bwrap);
+  }
+  Coordinator coordinator(std::move(*run), std::move(sandbox), std::cout, std::cerr);
+  return coordinator.Run();
+}
+
+}  // namespace
+}  // namespace swarm
+
+int main(int argc, char** argv) {
+  CLI::App app{"swarm: many agents, one tested branch"};
+  app.require_subcommand(1);
+  swarm::RunConfig config;
+  CLI::App* run = app.add_subcommand("run", "run a swarm on a repository; the result lands on a new branch");
+  swarm::AddRunFlags(*run, config);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "swarm: " << e.what() << "\n";
+    return swarm::kExitUsage;
+  }
+  if (run->parsed()) return swarm::RunCommand(config);
+  return swarm::kExitUsage;
+}

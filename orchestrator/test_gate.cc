@@ -1,0 +1,47 @@
+#include "orchestrator/test_gate.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace swarm {
+namespace fs = std::filesystem;
+
+TestGate::TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, const IntegrationRepo& repo,
+                   std::string scratch_root, std::string log_dir)
+    : sandbox_(sandbox),
+      policy_(std::move(policy)),
+      test_command_(std::move(test_command)),
+      repo_(repo),
+      scratch_root_(std::move(scratch_root)),
+      log_dir_(std::move(log_dir)) {}
+
+absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::string& label) {
+  std::string dir = absl::StrCat(scratch_root_, "/test-", counter_++);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  if (absl::Status st = repo_.Materialize(tree, dir); !st.ok()) return st;
+  SandboxPolicy policy = policy_;
+  policy.workdir = dir;
+  policy.network = false;
+  absl::StatusOr<ProcessResult> r = RunSandboxed(sandbox_, policy, test_command_);
+  if (!r.ok()) return r.status();
+  TestOutcome outcome;
+  outcome.passed = r->ok();
+  outcome.result = r->Describe();
+  outcome.duration = r->duration;
+  outcome.log_path = absl::StrCat(log_dir_, "/", label, ".test.log");
+  std::ofstream log(outcome.log_path, std::ios::binary | std::ios::app);
+  log << "$ " << test_command_ << "\n# tree " << tree << "\n" << r->out << r->err;
+  if (r->output_truncated) log << "\n[swarm: output truncated at " << policy.output_cap << " bytes]\n";
+  log << "\n[swarm: " << outcome.result << " in " << r->duration.count() << " ms]\n";
+  return outcome;
+}
+
+}  // namespace swarm

@@ -1,0 +1,49 @@
+// Runs the test command on one tree: the tree is written to a throwaway directory, the command runs
+// there in the sandbox (never with network), the output goes to a log file, and the directory is
+// removed, so nothing a test writes can enter a patch. Thread-safe.
+#ifndef SWARM_ORCHESTRATOR_TEST_GATE_H_
+#define SWARM_ORCHESTRATOR_TEST_GATE_H_
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/integration_repo.h"
+#include "sandbox/sandbox.h"
+
+namespace swarm {
+
+struct TestOutcome {
+  bool passed = false;
+  std::string result;  // "exit 0", "exit 1", "timed out after 600s"
+  std::string log_path;
+  std::chrono::milliseconds duration{0};
+};
+
+class TestGate final {
+ public:
+  // `policy` is the template for every test run: its workdir is replaced per run and its network
+  // forced off. `scratch_root` holds the throwaway copies; `log_dir` keeps the logs.
+  TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, const IntegrationRepo& repo,
+           std::string scratch_root, std::string log_dir);
+
+  // Tests `tree`; `label` names the log file. An error means the test could not be run at all.
+  absl::StatusOr<TestOutcome> Test(const std::string& tree, const std::string& label);
+
+  const std::string& command() const { return test_command_; }
+
+ private:
+  // Set at construction.
+  const Sandbox& sandbox_;
+  const SandboxPolicy policy_;
+  const std::string test_command_;
+  const IntegrationRepo& repo_;
+  const std::string scratch_root_;
+  const std::string log_dir_;
+  std::atomic<unsigned> counter_{0};
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_TEST_GATE_H_
