@@ -1,0 +1,39 @@
+#!/bin/sh
+# The demo swarm on the bundled example (examples/demo/geometry, a small C library):
+#  1. a cross-file rename (compute_area -> shape_area) cut into 4 shards that only build together,
+#     so they land as one atomic group after `make test` passed on the combined tree;
+#  2. a plan of 5 subtasks (4 independent, 1 depending on them) started from the first run's branch.
+# Each run leaves the example repository's own branch and files untouched and adds a swarm/<run-id>
+# branch. Everything goes to a fresh directory under /tmp, printed at the end.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${SWARM_BUILD_DIR:-$root/build}
+swarm="$build/bin/swarm"
+[ -x "$swarm" ] || { echo "demo: $swarm is not built; run scripts/build.sh" >&2; exit 2; }
+work=$(mktemp -d /tmp/swarm-demo.XXXXXX)
+repo="$work/geometry"
+cp -r "$root/examples/demo/geometry" "$repo"
+git -C "$repo" init -q -b main
+git -C "$repo" add -A
+git -C "$repo" -c user.name=demo -c user.email=demo@example.com commit -qm "geometry: initial version"
+
+echo "== run 1: rename compute_area -> shape_area in 4 shards (one atomic group)"
+"$swarm" run --repo "$repo" --state-dir "$work/state" --agents 4 \
+  --shard '*.[ch]' --parts 4 \
+  --agent-cmd 'sed -i "s/\bcompute_area\b/shape_area/g" $SWARM_FILES' \
+  --test-cmd 'make -s test'
+first=$(git -C "$repo" for-each-ref --format='%(refname:short)' refs/heads/swarm/ | head -n 1)
+
+echo
+echo "== run 2: a plan of 5 subtasks, starting from $first"
+cp "$root/examples/demo/document.sh" "$work/document.sh"
+"$swarm" run --repo "$repo" --state-dir "$work/state" --agents 4 --base "$first" \
+  --plan "$root/examples/demo/plan.json" \
+  --sandbox-ro-bind "$work/document.sh" --agent-cmd "$work/document.sh" \
+  --test-cmd 'make -s test'
+
+echo
+echo "== the example repository afterwards: main is untouched, each run added a branch"
+git -C "$repo" log --oneline --graph --all
+echo
+echo "demo state and logs: $work/state"

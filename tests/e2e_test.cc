@@ -1,0 +1,249 @@
+// End-to-end: the real swarm binary, real agent host processes over gRPC, real git, real bubblewrap.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "absl/strings/str_split.h"
+#include "tests/swarm_cli.h"
+#include "tests/test_util.h"
+
+namespace swarm::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class E2eTest : public ::testing::Test {
+ protected:
+  std::string repo() const { return dir_ / "repo"; }
+  std::string state() const { return dir_ / "state"; }
+  std::string Git(const std::string& args) { return Trim(Sh("git -C " + repo() + " " + args)); }
+  std::string Branch() {
+    return Trim(Sh("git -C " + repo() + " for-each-ref --format='%(refname:short)' refs/heads/swarm/"));
+  }
+  // The tree a serial run of `codemod` over `files` (at HEAD) produces.
+  std::string SerialTree(const std::string& codemod, const std::string& files) {
+    std::string copy = dir_ / "serial";
+    Sh("git clone -q " + repo() + " " + copy);
+    Sh("cd " + copy + " && SWARM_FILES='" + files + "' sh -c '" + codemod + "'");
+    Sh("cd " + copy + " && git add -A");
+    return Trim(Sh("git -C " + copy + " write-tree"));
+  }
+  // Makes the user's repository carry a post-checkout hook that must never run.
+  void InstallHook() {
+    WriteFile(repo() + "/.git/hooks/post-checkout", "#!/bin/sh\ntouch " + (dir_ / "hook-ran") + "\n");
+    Sh("chmod +x " + repo() + "/.git/hooks/post-checkout");
+  }
+  std::vector<nlohmann::json> Events(const std::string& out) {
+    std::vector<nlohmann::json> events;
+    for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
+      events.push_back(j);
+    }
+    return events;
+  }
+
+  TempDir dir_;
+};
+
+// A C program whose function old_name is defined in one file and called from three others, so a
+// rename applied to any one file alone breaks the build.
+void WriteRenameFixture(const std::string& repo) {
+  WriteFile(repo + "/a_def.c", "int old_name(int x) { return x + 1; }\n");
+  WriteFile(repo + "/b_use.c", "int old_name(int x);\nint use_b(void) { return old_name(1); }\n");
+  WriteFile(repo + "/c_use.c", "int old_name(int x);\nint use_c(void) { return old_name(2); }\n");
+  WriteFile(repo + "/d_main.c",
+            "int old_name(int x);\nint use_b(void);\nint use_c(void);\n"
+            "int main(void) { return old_name(0) + use_b() + use_c() == 6 ? 0 : 1; }\n");
+}
+const char kRenameTest[] = "cc -Werror -o /tmp/prog *.c && /tmp/prog";
+const char kRename[] = "sed -i s/old_name/new_name/g $SWARM_FILES";
+
+TEST_F(E2eTest, TwoHostsLandEveryShardAndLeaveTheUserRepositoryUntouched) {
+  InitRepo(repo());
+  for (int i = 1; i <= 12; ++i) {
+    WriteFile(repo() + "/dir" + std::to_string(i % 3) + "/f" + std::to_string(100 + i) + ".txt",
+              "hello from file " + std::to_string(i) + "\n");
+  }
+  WriteFile(repo() + "/keep.md", "not matched\n");
+  CommitAll(repo(), "base");
+  InstallHook();
+  // The user's own uncommitted work must survive and stay out of the run.
+  WriteFile(repo() + "/keep.md", "uncommitted edit\n");
+  WriteFile(repo() + "/untracked.txt", "untracked\n");
+  std::string before = UserVisibleState(repo());
+  std::string base = Git("rev-parse HEAD");
+  std::string codemod = "for f in $SWARM_FILES; do tr a-z A-Z < $f > $f.tmp && mv $f.tmp $f; done; sleep 0.3";
+
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.txt", "--parts", "8",
+                          "--independent", "--agents", "4", "--agent-hosts", "2", "--agent-cmd", codemod,
+                          "--test-cmd", "test -f dir1/f101.txt", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("uncommitted changes"), std::string::npos) << r.err;
+
+  // Two host processes registered, four slots between them.
+  int hosts = 0, slots = 0;
+  for (const auto& e : Events(r.out)) {
+    EXPECT_EQ(e["schema"], 1);
+    if (e.contains("agent_registered")) {
+      ++hosts;
+      slots += e["agent_registered"]["slots"].get<int>();
+    }
+  }
+  EXPECT_EQ(hosts, 2);
+  EXPECT_EQ(slots, 4);
+
+  auto outcomes = Outcomes(OnlyReport(state()));
+  ASSERT_EQ(outcomes.size(), 8u);
+  for (const auto& [id, outcome] : outcomes) EXPECT_EQ(outcome, "landed") << id;
+
+  // The result equals the serial codemod's, on a new branch; nothing else moved.
+  std::string branch = Branch();
+  ASSERT_FALSE(branch.empty());
+  std::string files = Trim(Sh("git -C " + repo() + " ls-files '*.txt'"));
+  // The serial reference starts from the committed base, not the user's dirty tree.
+  EXPECT_EQ(Git("rev-parse " + branch + "^{tree}"), SerialTree(codemod, files));
+  EXPECT_EQ(Git("rev-list --count " + base + ".." + branch), "8");
+  EXPECT_EQ(Git("log -1 --format=%an " + branch), "swarm");
+  EXPECT_EQ(before, UserVisibleState(repo()) + "") << "the user's HEAD, index or work tree changed";
+  EXPECT_FALSE(fs::exists(dir_ / "hook-ran")) << "a hook of the user's repository ran";
+}
+
+TEST_F(E2eTest, CrossFileRenameInFourShardsLandsAsOneGroup) {
+  InitRepo(repo());
+  WriteRenameFixture(repo());
+  CommitAll(repo(), "base");
+  InstallHook();
+  std::string base = Git("rev-parse HEAD");
+  // The fixture is what the issue describes: each shard alone breaks the build.
+  for (const char* file : {"a_def.c", "b_use.c", "c_use.c", "d_main.c"}) {
+    std::string copy = dir_ / (std::string("alone-") + file);
+    Sh("cp -r " + repo() + " " + copy + " && cd " + copy + " && SWARM_FILES=" + file + " sh -c '" + kRename + "'");
+    EXPECT_NE(ShStatus("cd " + copy + " && " + kRenameTest), 0) << file << " alone should break the build";
+  }
+
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.c", "--parts", "4",
+                          "--agents", "4", "--agent-cmd", kRename, "--test-cmd", kRenameTest});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto outcomes = Outcomes(OnlyReport(state()));
+  ASSERT_EQ(outcomes.size(), 4u);
+  for (const auto& [id, outcome] : outcomes) EXPECT_EQ(outcome, "landed") << id;
+  std::string branch = Branch();
+  EXPECT_EQ(Git("rev-list --count " + base + ".." + branch), "1") << "a group lands as one commit";
+  EXPECT_EQ(Git("rev-parse " + branch + "^{tree}"),
+            SerialTree(kRename, "a_def.c b_use.c c_use.c d_main.c"));
+  EXPECT_NE(ShStatus("git -C " + repo() + " grep -q old_name " + branch), 0);
+  EXPECT_FALSE(fs::exists(dir_ / "hook-ran"));
+}
+
+TEST_F(E2eTest, SabotagedShardLandsNothingOfTheGroupAndShowsTheLog) {
+  InitRepo(repo());
+  WriteRenameFixture(repo());
+  CommitAll(repo(), "base");
+  std::string before = UserVisibleState(repo());
+  // Seeded, and never the last to arrive: the saboteur finishes first, the others a second later.
+  std::mt19937 rng(20261125);
+  int sabotaged = 1 + static_cast<int>(rng() % 4);
+  std::string saboteur = "shard-" + std::to_string(sabotaged);
+  std::string agent = std::string(kRename) + "; if [ \"$SWARM_SUBTASK_ID\" = " + saboteur +
+                      " ]; then echo 'this is not C;' >> $SWARM_FILES; else sleep 1; fi";
+
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.c", "--parts", "4",
+                          "--agents", "4", "--agent-cmd", agent, "--test-cmd", kRenameTest});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(Branch(), "") << "nothing landed, so no branch";
+  EXPECT_EQ(before, UserVisibleState(repo()));
+  nlohmann::json report = OnlyReport(state());
+  for (const auto& [id, outcome] : Outcomes(report)) EXPECT_EQ(outcome, "failed") << id;
+  // The summary points at the test log, and the log has the compiler's complaint.
+  std::string log = report["subtasks"][0]["log"];
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(r.out.find(log), std::string::npos) << r.out;
+  EXPECT_NE(ReadFile(log).find("error"), std::string::npos) << ReadFile(log);
+  EXPECT_NE(report["subtasks"][0]["reason"].get<std::string>().find("group shards"), std::string::npos);
+}
+
+TEST_F(E2eTest, FailingSubtaskFailsWithItsLogDependentsAreSkippedTheRestLand) {
+  InitRepo(repo());
+  WriteFile(repo() + "/README", "base\n");
+  CommitAll(repo(), "base");
+  std::string base = Git("rev-parse HEAD");
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [
+    {"id": "a", "title": "A", "instructions": "", "files": ["a.txt"]},
+    {"id": "b", "title": "B", "instructions": "", "files": ["b.txt"]},
+    {"id": "c", "title": "C", "instructions": "", "files": ["c.txt"]},
+    {"id": "d", "title": "D", "instructions": "", "files": ["d.txt"]},
+    {"id": "e", "title": "E", "instructions": "", "depends_on": ["b"]},
+    {"id": "f", "title": "F", "instructions": "", "depends_on": ["e"]}]})");
+  std::string agent =
+      "if [ \"$SWARM_SUBTASK_ID\" = b ]; then echo 'b cannot be done' >&2; exit 3; fi; "
+      "echo \"$SWARM_SUBTASK_ID attempt $SWARM_ATTEMPT\" > \"$SWARM_SUBTASK_ID.txt\"";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json",
+                          "--agents", "4", "--max-attempts", "2", "--agent-cmd", agent, "--test-cmd", "true"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  nlohmann::json report = OnlyReport(state());
+  auto outcomes = Outcomes(report);
+  EXPECT_EQ(outcomes["a"], "landed");
+  EXPECT_EQ(outcomes["c"], "landed");
+  EXPECT_EQ(outcomes["d"], "landed");
+  EXPECT_EQ(outcomes["b"], "failed");
+  EXPECT_EQ(outcomes["e"], "skipped_dependency");
+  EXPECT_EQ(outcomes["f"], "skipped_dependency");
+  for (const auto& s : report["subtasks"]) {
+    if (s["id"] != "b") continue;
+    EXPECT_EQ(s["attempts"], 2);
+    std::string log = s["log"];
+    EXPECT_NE(ReadFile(log).find("b cannot be done"), std::string::npos) << log;
+    EXPECT_NE(r.out.find(log), std::string::npos) << "the summary shows the log path";
+  }
+  std::string branch = Branch();
+  EXPECT_EQ(Git("rev-list --count " + base + ".." + branch), "3");
+  EXPECT_EQ(Git("show " + branch + ":a.txt"), "a attempt 1");
+}
+
+TEST_F(E2eTest, PatchWhoseBaseIsTwoLandingsBehindTheHeadLands) {
+  InitRepo(repo());
+  WriteFile(repo() + "/shared.txt", "one\ntwo\nthree\nfour\nfive\nsix\nseven\n");
+  CommitAll(repo(), "base");
+  std::string base = Git("rev-parse HEAD");
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [
+    {"id": "slow", "title": "Slow edit of the last line", "instructions": ""},
+    {"id": "x1", "title": "Edit the first line", "instructions": ""},
+    {"id": "x2", "title": "Add a file", "instructions": ""}]})");
+  std::string agent =
+      "case $SWARM_SUBTASK_ID in "
+      "slow) sleep 5; sed -i s/seven/SEVEN/ shared.txt;; "
+      "x1) sed -i s/one/ONE/ shared.txt;; "
+      "x2) echo new > new.txt;; esac";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json",
+                          "--agents", "3", "--agent-cmd", agent, "--test-cmd", "grep -q o shared.txt", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string slow_base, slow_old_head;
+  std::uint64_t last_seq = 0;
+  for (const auto& e : Events(r.out)) {
+    // proto3 JSON writes 64-bit integers as strings.
+    std::uint64_t seq = std::stoull(e["seq"].get<std::string>());
+    EXPECT_GT(seq, last_seq);
+    last_seq = seq;
+    if (e.contains("subtask_leased") && e["subtask_leased"]["subtask_id"] == "slow") {
+      slow_base = e["subtask_leased"]["base_commit"];
+    }
+    if (e.contains("landed") && e["landed"]["subtask_ids"][0] == "slow") slow_old_head = e["landed"]["old_head"];
+  }
+  EXPECT_EQ(slow_base, base);
+  ASSERT_FALSE(slow_old_head.empty());
+  EXPECT_EQ(Git("rev-list --count " + base + ".." + slow_old_head), "2")
+      << "the slow patch was composed on a head two landings past its base";
+  std::string branch = Branch();
+  EXPECT_EQ(Git("show " + branch + ":shared.txt"), "ONE\ntwo\nthree\nfour\nfive\nsix\nSEVEN");
+  EXPECT_EQ(Git("show " + branch + ":new.txt"), "new");
+}
+
+}  // namespace
+}  // namespace swarm::testing

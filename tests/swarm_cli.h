@@ -1,0 +1,35 @@
+// Runs the real swarm binary for end-to-end tests, and reads what a run left behind.
+#ifndef SWARM_TESTS_SWARM_CLI_H_
+#define SWARM_TESTS_SWARM_CLI_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace swarm::testing {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `swarm ARGS` from the build tree with a timeout of 300 s.
+CliResult RunSwarm(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {});
+
+// The report.json of the only run in `state_dir` (fails the test if there is not exactly one).
+nlohmann::json OnlyReport(const std::string& state_dir);
+
+// The outcome of each subtask in a report, by id.
+std::map<std::string, std::string> Outcomes(const nlohmann::json& report);
+
+// A snapshot of what the user can see of a repository: HEAD, every ref but swarm's result branches,
+// the index file's bytes, and
+// every file of the work tree (outside .git) with its mode and content.
+std::string UserVisibleState(const std::string& repo);
+
+}  // namespace swarm::testing
+
+#endif  // SWARM_TESTS_SWARM_CLI_H_
