@@ -233,8 +233,8 @@ int Coordinator::Run() {
       err_ << "\nswarm: aborted\n";
       _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
     }
-    Cancel(sig == SIGINT ? kExitInterrupted : kExitCancelled,
-           sig == SIGINT ? "interrupted (Ctrl-C again to abort)" : "terminated");
+    if (sig == SIGINT) err_ << (progress_open_ ? "\n" : "") << "swarm: interrupted; Ctrl-C again to abort\n";
+    Cancel(sig == SIGINT ? kExitInterrupted : kExitCancelled, sig == SIGINT ? "interrupted" : "terminated");
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);
@@ -642,7 +642,7 @@ void Coordinator::Cancel(int exit_code, const std::string& why) {
   if (cancel_exit_ != 0) return;
   cancel_exit_ = exit_code;
   cancel_reason_ = why;
-  err_ << "\nswarm: cancelling: " << why << "\n";
+  err_ << (progress_open_ ? "\n" : "") << "swarm: cancelling: " << why << "\n";
   BeginShutdown();
 }
 
@@ -663,17 +663,25 @@ void Coordinator::Emit(v1::Event event, std::string_view diff) {
 }
 
 void Coordinator::Progress() {
-  if (run_.config.json || scheduler_ == nullptr) return;
+  if (run_.config.json || scheduler_ == nullptr || cancel_exit_ != 0) return;
   int total = static_cast<int>(run_.plan.subtasks.size());
   int landed = scheduler_->Count(State::kLanded), failed = scheduler_->Count(State::kFailed);
   int skipped = scheduler_->Count(State::kSkipped), unchanged = scheduler_->Count(State::kNoChange);
-  std::string line = absl::StrCat("swarm: ", landed + failed + skipped + unchanged, "/", total, " done, ",
-                                  leases_.size(), " agents busy, ", landed, " landed, ", failed, " failed, ", skipped,
-                                  " skipped");
-  if (unchanged > 0) absl::StrAppend(&line, ", ", unchanged, " unchanged");
+  int merging = scheduler_->Count(State::kMerging) + scheduler_->Count(State::kPatchReady);
+  std::string counts = absl::StrCat(landed + failed + skipped + unchanged, "/", total, " done: ", landed, " landed, ",
+                                    failed, " failed, ", skipped, " skipped");
+  if (unchanged > 0) absl::StrAppend(&counts, ", ", unchanged, " unchanged");
+  std::string line = absl::StrCat("swarm: ", counts, " | ", leases_.size(), " agents busy, ", merging, " merging");
   if (line == last_progress_) return;
+  // A terminal gets one line rewritten in place; a log gets a line each time the counts change.
+  if (isatty(STDOUT_FILENO) && &out_ == &std::cout) {
+    out_ << "\r\033[K" << line;
+    progress_open_ = true;
+  } else if (counts != last_counts_) {
+    out_ << line << "\n";
+    last_counts_ = counts;
+  }
   last_progress_ = line;
-  out_ << line << "\n";
   out_.flush();
 }
 
@@ -684,6 +692,7 @@ std::string Coordinator::WriteLog(const std::string& name, const std::string& co
 }
 
 int Coordinator::Finish() {
+  if (progress_open_) out_ << "\n";
   server_.reset();
   merge_->Shutdown();
   git_pool_->join();
@@ -692,7 +701,7 @@ int Coordinator::Finish() {
     if (s == State::kLanded || s == State::kFailed || s == State::kSkipped || s == State::kNoChange) {
       if (finished_.count(id)) continue;
     }
-    if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, cancel_reason_.empty() ? "not run" : cancel_reason_, "");
+    if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
   }
   std::string branch;
   absl::StatusOr<std::string> head = repo_->Head();

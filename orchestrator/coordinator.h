@@ -113,6 +113,8 @@ class Coordinator final : public AgentHandler {
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;
   std::string last_progress_;
+  std::string last_counts_;
+  bool progress_open_ = false;  // a progress line is on the terminal without its newline
 };
 
 }  // namespace swarm

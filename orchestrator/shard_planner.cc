@@ -34,6 +34,7 @@ class TempIndex final {
 
 std::vector<std::vector<std::string>> SplitEvenly(const std::vector<std::string>& files, int parts) {
   std::vector<std::vector<std::string>> chunks;
+  if (parts <= 0) return chunks;
   std::size_t n = files.size(), k = static_cast<std::size_t>(parts), at = 0;
   for (std::size_t i = 0; i < k; ++i) {
     std::size_t size = n / k + (i < n % k ? 1 : 0);

@@ -1,10 +1,15 @@
 // End-to-end: the real swarm binary, real agent host processes over gRPC, real git, real bubblewrap.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <atomic>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_split.h"
+#include "sandbox/process.h"
 #include "tests/swarm_cli.h"
 #include "tests/test_util.h"
 
@@ -243,6 +248,48 @@ TEST_F(E2eTest, PatchWhoseBaseIsTwoLandingsBehindTheHeadLands) {
   std::string branch = Branch();
   EXPECT_EQ(Git("show " + branch + ":shared.txt"), "ONE\ntwo\nthree\nfour\nfive\nsix\nSEVEN");
   EXPECT_EQ(Git("show " + branch + ":new.txt"), "new");
+}
+
+TEST_F(E2eTest, CtrlCStopsTheAgentsKeepsWhatLandedAndExits130) {
+  InitRepo(repo());
+  for (int i = 1; i <= 4; ++i) WriteFile(repo() + "/f" + std::to_string(i) + ".txt", "x\n");
+  CommitAll(repo(), "base");
+  std::string base = Git("rev-parse HEAD");
+  std::string marker = "117." + std::to_string(getpid());
+  std::string agent = "case $SWARM_SUBTASK_ID in shard-1) echo done >> f1.txt;; *) sleep " + marker +
+                      "; echo late >> $SWARM_FILES;; esac";
+  ProcessSpec spec;
+  spec.argv = {BuildDir() + "/bin/swarm", "run", "--repo", repo(), "--state-dir", state(), "--shard", "*.txt",
+               "--parts", "4", "--independent", "--agents", "3", "--agent-cmd", agent, "--test-cmd", "true"};
+  spec.timeout = std::chrono::seconds(100);
+  std::atomic<int> pid{0};
+  spec.on_start = [&pid](int p) { pid = p; };
+  absl::StatusOr<ProcessResult> result;
+  std::thread runner([&] { result = RunProcess(spec); });
+  // Interrupt at a known state: one patch landed on the integration ref, the other agents busy.
+  bool landed = false;
+  for (int i = 0; i < 600 && !landed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::string out;
+    landed = ShStatus("h=$(git --git-dir=$(ls -d " + state() + "/runs/*/integration.git) rev-parse "
+                      "refs/heads/integration) && test \"$h\" != " + base, &out) == 0;
+  }
+  ASSERT_TRUE(landed) << "the fast shard never landed";
+  ASSERT_GT(pid.load(), 0);
+  kill(pid.load(), SIGINT);
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_FALSE(result->timed_out) << "Ctrl-C did not stop the run";
+  EXPECT_EQ(result->exit_code, 130) << result->out << result->err;
+  nlohmann::json report = OnlyReport(state());
+  EXPECT_EQ(report["state"], "cancelled");
+  auto outcomes = Outcomes(report);
+  EXPECT_EQ(outcomes["shard-1"], "landed");
+  for (const char* id : {"shard-2", "shard-3", "shard-4"}) EXPECT_EQ(outcomes[id], "cancelled") << id;
+  // What landed stays, on the result branch; no agent survives.
+  std::string branch = Branch();
+  EXPECT_EQ(Git("show " + branch + ":f1.txt"), "x\ndone");
+  EXPECT_NE(ShStatus("pgrep -f 'slee[p] " + marker + "'"), 0) << "an agent command outlived the run";
 }
 
 }  // namespace
