@@ -250,6 +250,38 @@ TEST_F(E2eTest, PatchWhoseBaseIsTwoLandingsBehindTheHeadLands) {
   EXPECT_EQ(Git("show " + branch + ":new.txt"), "new");
 }
 
+TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorkspaces) {
+  InitRepo(repo());
+  WriteFile(repo() + "/a.txt", "a\n");
+  WriteFile(repo() + "/b.txt", "b\n");
+  CommitAll(repo(), "base");
+  WriteFile(repo() + "/secret-untracked.txt", "user secret\n");
+  std::string home = dir_ / "home";
+  WriteFile(home + "/.ssh/id_rsa", "private key\n");
+  // Each agent probes what it must not reach and writes what it saw into its patch; the slow one
+  // keeps its workspace alive while the other looks for it.
+  std::string probe =
+      "{ for p in " + state() + "/swarm.db " + repo() + "/secret-untracked.txt " + repo() + "/a.txt " + home +
+      "/.ssh/id_rsa; do if cat $p >/dev/null 2>&1; then echo \"readable $p\"; else echo \"hidden $p\"; fi; done; "
+      "ls /dev/shm 2>/dev/null | grep -c swarm | sed 's/^/workspace-roots-visible /'; "
+      "ls -d \"$(dirname \"$PWD\")\"/../*/work 2>/dev/null | wc -l | sed 's/^/sibling-workspaces /'; "
+      "echo \"home $HOME\"; grep CapEff /proc/self/status; } > probe-$SWARM_SUBTASK_ID.txt; "
+      "[ $SWARM_SUBTASK_ID = shard-1 ] && sleep 2; true";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.txt", "--parts", "2",
+                          "--independent", "--agents", "2", "--agent-cmd", probe, "--test-cmd", "true"},
+                         {"HOME=" + home});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string branch = Branch();
+  for (const char* id : {"shard-1", "shard-2"}) {
+    std::string seen = Git("show " + branch + ":probe-" + id + ".txt");
+    EXPECT_EQ(seen.find("readable"), std::string::npos) << seen;
+    EXPECT_NE(seen.find("hidden " + state() + "/swarm.db"), std::string::npos) << seen;
+    EXPECT_NE(seen.find("sibling-workspaces 1"), std::string::npos) << "only its own workspace: " << seen;
+    EXPECT_NE(seen.find("home " + home), std::string::npos) << seen;
+    EXPECT_NE(seen.find("CapEff:\t0000000000000000"), std::string::npos) << seen;
+  }
+}
+
 TEST_F(E2eTest, CtrlCStopsTheAgentsKeepsWhatLandedAndExits130) {
   InitRepo(repo());
   for (int i = 1; i <= 4; ++i) WriteFile(repo() + "/f" + std::to_string(i) + ".txt", "x\n");
