@@ -116,6 +116,7 @@ struct AgentHost::Impl {
   std::map<std::string, std::shared_ptr<CommandAgent>> attempts;  // by lease id
   grpc::Status final_status;
   bool done = false;
+  bool stopping = false;
 
   void OnMessage(const v1::CoordinatorMessage& m) {
     switch (m.kind_case()) {
@@ -210,11 +211,17 @@ absl::Status AgentHost::Run() {
         });
       });
   asio::signal_set signals(s.io, SIGTERM, SIGINT);
-  signals.async_wait([&s](boost::system::error_code ec, int) {
+  // First signal: stop the agents and leave politely; a second one (or one after the stream ended,
+  // such as the parent-death signal) leaves at once. Sandboxes die with us (--die-with-parent).
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int) {
     if (ec) return;
     s.KillAll();
+    if (s.done || s.stopping) _exit(1);
+    s.stopping = true;
     s.stream->Close();
-  });
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
   v1::HostMessage hello;
   auto* reg = hello.mutable_register_();
   reg->set_host_id(s.options.host_id);

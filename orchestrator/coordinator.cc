@@ -138,13 +138,15 @@ absl::Status Coordinator::Setup() {
   }
 
   SandboxPolicy policy;
-  policy.hidden_paths = {run_.state_dir, run_.repo_root, workspace_root_, runtime_dir_};
-  if (run_.user->git_dir().rfind(run_.repo_root, 0) != 0) policy.hidden_paths.push_back(run_.user->git_dir());
+  hidden_paths_ = {run_.state_dir, run_.repo_root, workspace_root_, runtime_dir_};
+  if (run_.user->git_dir().rfind(run_.repo_root, 0) != 0) hidden_paths_.push_back(run_.user->git_dir());
+  if (xdg != nullptr && *xdg == '/') hidden_paths_.push_back(xdg);
   std::string home = "/tmp";
   if (const char* h = getenv("HOME"); h != nullptr && *h == '/' && std::string(h) != "/" && fs::is_directory(h)) {
     home = h;
-    policy.hidden_paths.push_back(home);
+    hidden_paths_.push_back(home);
   }
+  policy.hidden_paths = hidden_paths_;
   sandbox_home_ = home;
   policy.ro_binds = cfg.sandbox_ro_binds;
   policy.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "LANG=C.UTF-8"};
@@ -230,7 +232,10 @@ int Coordinator::Run() {
                                                                              int sig) {
     if (ec) return;
     if (cancel_exit_ != 0) {
-      err_ << "\nswarm: aborted\n";
+      err_ << "\nswarm: aborted; what landed is kept in " << run_dir_ << "/integration.git\n";
+      std::error_code ec;
+      fs::remove_all(workspace_root_, ec);  // tmpfs is RAM: do not leave it behind
+      fs::remove_all(runtime_dir_, ec);
       _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
     }
     if (sig == SIGINT) err_ << (progress_open_ ? "\n" : "") << "swarm: interrupted; Ctrl-C again to abort\n";
@@ -262,13 +267,14 @@ void Coordinator::StartHosts() {
     }
     spec.env = env;
     spec.output_cap = 1 << 20;
+    spec.on_start = [this, host_id](int pid) { host_pids_[host_id] = pid; };
     absl::Status st = StartProcess(*io_, spec, [this, host_id](absl::StatusOr<ProcessResult> r) {
       --host_processes_;
+      host_pids_.erase(host_id);
       std::string log = WriteLog(host_id + ".log", r.ok() ? r->out + r->err : std::string(r.status().message()));
       if (!shutting_down_) {
         err_ << "swarm: agent host " << host_id << " exited (" << (r.ok() ? r->Describe() : "?") << "); log: " << log
              << "\n";
-        if (host_processes_ == 0) Cancel(kExitInternal, "every agent host exited");
       }
       MaybeFinish();
     });
@@ -333,8 +339,7 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   sb->set_max_processes(cfg.limits.max_processes);
   sb->set_max_file_bytes(cfg.limits.max_file_bytes);
   sb->set_output_cap_bytes(1 << 20);
-  for (const auto& p : {run_.state_dir, run_.repo_root, workspace_root_, runtime_dir_}) sb->add_hidden_paths(p);
-  if (run_.user->git_dir().rfind(run_.repo_root, 0) != 0) sb->add_hidden_paths(run_.user->git_dir());
+  for (const auto& p : hidden_paths_) sb->add_hidden_paths(p);
   sb->set_workspace_root(workspace_root_);
   sb->set_home(sandbox_home_);
   r->mutable_agent()->set_keep_workspaces(cfg.keep_workspaces);
@@ -538,21 +543,42 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
     l->set_tree(result.tree);
     Emit(std::move(e));
     for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::LANDED, "", result.log_path);
+  } else if (cancel_exit_ != 0) {
+    for (const auto& p : request.patches) {
+      FinishSubtask(p.subtask_id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
+    }
   } else if (result.outcome == MergeResult::Outcome::kAlreadyPresent) {
     for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::NO_CHANGE, result.detail, "");
   } else {
     const char* reason = result.outcome == MergeResult::Outcome::kConflict      ? "conflict"
                          : result.outcome == MergeResult::Outcome::kTestsFailed ? "tests_failed"
                                                                                 : "merge_error";
+    std::string summary = result.detail.substr(0, result.detail.find('\n'));
+    std::string log = result.log_path;
+    if (log.empty()) {
+      log = WriteLog(absl::StrCat(request.group.empty() ? request.patches[0].subtask_id : "group-" + request.group, ".",
+                                  request.patches[0].attempt, ".merge.log"),
+                     result.detail + "\n");
+    }
     for (const auto& p : request.patches) {
       v1::Event e;
       auto* r = e.mutable_patch_rejected();
       r->set_subtask_id(p.subtask_id);
       r->set_reason(reason);
-      r->set_log_path(result.log_path);
+      r->set_log_path(log);
       Emit(std::move(e));
-      std::string why = request.group.empty() ? result.detail : absl::StrCat("group ", request.group, ": ", result.detail);
-      FinishSubtask(p.subtask_id, v1::FAILED, why, result.log_path);
+    }
+    if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty()) {
+      // A lone patch that conflicts is redone from the current head, as another attempt.
+      Lease again;
+      again.subtask_id = request.patches[0].subtask_id;
+      again.attempt = request.patches[0].attempt;
+      AttemptFailed(again, "conflict: " + summary, log);
+    } else {
+      for (const auto& p : request.patches) {
+        std::string why = request.group.empty() ? summary : absl::StrCat("group ", request.group, ": ", summary);
+        FinishSubtask(p.subtask_id, v1::FAILED, why, log);
+      }
     }
   }
   SkipBlocked();
@@ -593,6 +619,8 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
   std::set<std::string> leases = std::move(it->second.leases);
   std::string host_id = it->second.host_id;
   hosts_.erase(it);
+  // A host whose stream ended is of no further use: make sure it is gone, with its sandboxes.
+  if (auto pid = host_pids_.find(host_id); pid != host_pids_.end() && !shutting_down_) kill(pid->second, SIGKILL);
   for (const auto& lease_id : leases) {
     auto l = leases_.find(lease_id);
     if (l == leases_.end()) continue;
@@ -613,6 +641,9 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
 }
 
 void Coordinator::MaybeFinish() {
+  if (!shutting_down_ && cancel_exit_ == 0 && host_processes_ == 0 && !scheduler_->AllDone()) {
+    Cancel(kExitInternal, "no agent host is left to run the remaining subtasks");
+  }
   bool work_done = scheduler_->AllDone() || cancel_exit_ != 0;
   if (!shutting_down_ && work_done && jobs_in_flight_ == 0) BeginShutdown();
   if (shutting_down_ && jobs_in_flight_ == 0 && host_processes_ == 0) io_->stop();
@@ -631,9 +662,8 @@ void Coordinator::BeginShutdown() {
   auto timer = std::make_shared<asio::steady_timer>(*io_, std::chrono::seconds(20));
   timer->async_wait([this, timer](boost::system::error_code ec) {
     if (ec || host_processes_ == 0) return;
-    err_ << "swarm: agent hosts did not exit in time; stopping anyway\n";
-    host_processes_ = 0;
-    MaybeFinish();
+    err_ << "swarm: agent hosts did not exit in time; killing them\n";
+    for (const auto& [id, pid] : host_pids_) kill(pid, SIGKILL);  // reaped by their exit callbacks
   });
   MaybeFinish();
 }
@@ -643,6 +673,7 @@ void Coordinator::Cancel(int exit_code, const std::string& why) {
   cancel_exit_ = exit_code;
   cancel_reason_ = why;
   err_ << (progress_open_ ? "\n" : "") << "swarm: cancelling: " << why << "\n";
+  if (merge_) merge_->Cancel();  // queued patches are dropped, a running test is killed
   BeginShutdown();
 }
 

@@ -90,6 +90,7 @@ class Coordinator final : public AgentHandler {
   std::string run_dir_, log_dir_, workspace_root_, runtime_dir_, socket_path_;
   bool workspaces_on_tmpfs_ = false;
   std::string sandbox_home_;
+  std::vector<std::string> hidden_paths_;  // hidden from every sandboxed command
   std::string limits_mode_;
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::thread_pool> git_pool_;
@@ -109,6 +110,7 @@ class Coordinator final : public AgentHandler {
   std::uint64_t fence_ = 0;
   int jobs_in_flight_ = 0;  // patch commits and merges not yet back
   int host_processes_ = 0;  // host processes started and not yet exited
+  std::map<std::string, int> host_pids_;  // host id -> pid, while running
   bool shutting_down_ = false;
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;

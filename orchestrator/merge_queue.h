@@ -43,6 +43,8 @@ class MergeQueue {
   // Stops taking work; requests not yet started complete with kError "cancelled". Blocks until the
   // one in progress has finished.
   virtual void Shutdown() = 0;
+  // Like Shutdown, but does not block, and kills a test in progress (its request then fails).
+  virtual void Cancel() = 0;
 };
 
 }  // namespace swarm

@@ -121,10 +121,24 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     if (absl::Status st = ValidatePlan(run.plan, "--shard"); !st.ok()) return st;
   }
 
+  std::string state_dir = config.state_dir.empty() ? DefaultStateDir() : config.state_dir;
   for (const auto& path : config.sandbox_ro_binds) {
     std::error_code ec;
     if (!fs::path(path).is_absolute() || !fs::exists(path, ec)) {
       return Usage(absl::StrCat("--sandbox-ro-bind ", path, ": not an existing absolute path"));
+    }
+    // A bind that contains a hidden place would show it again inside the sandbox.
+    std::string bind = fs::weakly_canonical(path, ec).string();
+    std::vector<std::string> protected_paths = {run.repo_root, fs::weakly_canonical(state_dir, ec).string(),
+                                                "/tmp", "/dev/shm", "/run"};
+    if (const char* home = getenv("HOME"); home != nullptr && *home == '/') protected_paths.push_back(home);
+    if (const char* xdg = getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') protected_paths.push_back(xdg);
+    for (const auto& p : protected_paths) {
+      std::string prefix = bind == "/" ? "/" : bind + "/";
+      if (p == bind || p.rfind(prefix, 0) == 0) {
+        return Usage(absl::StrCat("--sandbox-ro-bind ", path, " would expose ", p,
+                                  ", which the sandbox hides; bind something narrower"));
+      }
     }
   }
   for (const auto& var : config.sandbox_env) {
@@ -157,8 +171,24 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     }
     // Uncommitted changes are not part of the run: say so, touch nothing.
     if (!user->work_tree().empty()) {
-      absl::StatusOr<std::string> dirty = user->Run({"status", "--porcelain", "--untracked-files=no"});
-      if (dirty.ok() && !dirty->empty()) {
+      // Comparing the work tree with the index may run the repository's clean filters: neutralise
+      // every configured one, and skip the work-tree check where a long-running filter process is set.
+      GitOptions safe;
+      bool can_check_files = true;
+      absl::StatusOr<ProcessResult> filters = user->RunRaw({"config", "--get-regexp", "^filter\\."});
+      if (filters.ok()) {
+        for (absl::string_view line : absl::StrSplit(filters->out, '\n', absl::SkipEmpty())) {
+          std::string key(line.substr(0, line.find(' ')));
+          auto dot = key.rfind('.');
+          std::string driver = key.substr(0, dot), what = key.substr(dot + 1);
+          if (what == "process") can_check_files = false;
+          if (what == "clean") safe.config.push_back(driver + ".clean=cat");
+        }
+      }
+      absl::StatusOr<ProcessResult> staged = user->RunRaw({"diff-index", "--cached", "--quiet", "HEAD", "--"}, safe);
+      absl::StatusOr<ProcessResult> unstaged =
+          can_check_files ? user->RunRaw({"diff-files", "--quiet"}, safe) : absl::StatusOr<ProcessResult>(ProcessResult{});
+      if ((staged.ok() && staged->exit_code == 1) || (unstaged.ok() && unstaged->exit_code == 1)) {
         run.warnings.push_back(absl::StrCat("the working tree has uncommitted changes; they are not part of the run, "
                                             "which starts from ", run.base.substr(0, 12)));
       }

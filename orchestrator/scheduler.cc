@@ -17,7 +17,8 @@ bool Scheduler::FilesBusy(const v1::Subtask& s) const {
   if (s.files_size() == 0) return false;
   std::set<std::string> mine(s.files().begin(), s.files().end());
   for (const auto& [id, e] : subtasks_) {
-    if (e.state != State::kRunning) continue;
+    // A patch not yet landed still owns its files: a sibling leased now would start from a stale base.
+    if (e.state != State::kRunning && e.state != State::kPatchReady && e.state != State::kMerging) continue;
     for (const auto& f : e.spec.files()) {
       if (mine.count(f)) return true;
     }

@@ -44,6 +44,15 @@ void SerialMergeQueue::Shutdown() {
   if (worker_.joinable()) worker_.join();
 }
 
+void SerialMergeQueue::Cancel() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_one();
+  }
+  gate_.KillRunning();
+}
+
 void SerialMergeQueue::Loop() {
   for (;;) {
     std::unique_lock<std::mutex> lock(mu_);

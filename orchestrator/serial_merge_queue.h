@@ -24,6 +24,7 @@ class SerialMergeQueue final : public MergeQueue {
 
   void Submit(MergeRequest request, std::function<void(MergeResult)> done) override;
   void Shutdown() override;
+  void Cancel() override;
 
  private:
   void Loop();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -29,6 +30,19 @@ class TempIndex final {
  private:
   std::string path_;
 };
+
+bool IsUtf8(const std::string& s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+    if (n < 0 || i + n >= s.size()) return false;
+    for (int k = 1; k <= n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -62,6 +76,10 @@ absl::StatusOr<Plan> MakeShardPlan(const Git& repo, const std::string& base, con
     auto tab = entry.find('\t');
     if (tab == absl::string_view::npos) continue;
     std::string path(entry.substr(tab + 1));
+    if (!IsUtf8(path)) {
+      return absl::InvalidArgumentError(absl::StrCat("--shard '", options.glob, "' matches a file whose name is not UTF-8 (",
+                                                     absl::CHexEscape(path), "): rename it or narrow the glob"));
+    }
     if (entry.substr(0, 6) == "160000") {
       return absl::InvalidArgumentError(absl::StrCat("--shard '", options.glob, "' matches the submodule ", path,
                                                      ": swarm cannot edit submodules"));

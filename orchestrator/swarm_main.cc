@@ -14,7 +14,13 @@
 namespace swarm {
 namespace {
 
-void AddRunFlags(CLI::App& run, RunConfig& c) {
+// Limits are given in MiB on the command line.
+struct LimitFlags {
+  unsigned memory_mb = 4096;
+  unsigned file_mb = 1024;
+};
+
+void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--repo", c.repo, "the git repository to work on")->capture_default_str();
   run.add_option("--agent-cmd", c.agent_command, "command each agent runs (sh -c, in its workspace, sandboxed)");
   run.add_option("--test-cmd", c.test_command, "command that must pass before a patch lands (sandboxed)");
@@ -25,10 +31,11 @@ void AddRunFlags(CLI::App& run, RunConfig& c) {
   run.add_option("--base", c.base_rev, "where the run's integration starts")->capture_default_str();
   run.add_option("--agents", c.agents, "agent slots")->capture_default_str();
   run.add_option("--agent-hosts", c.agent_hosts, "agent host processes (default: ceil(agents/256))");
-  run.add_option("--test-timeout", c.test_timeout_s, "seconds before a test run is killed")->capture_default_str();
+  run.add_option("--test-timeout", c.test_timeout_s, "seconds before a test run is killed")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   run.add_option("--agent-timeout", c.agent_timeout_s, "seconds before an agent command is killed")
-      ->capture_default_str();
-  run.add_option("--max-attempts", c.max_attempts, "attempts per subtask")->capture_default_str();
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  run.add_option("--max-attempts", c.max_attempts, "attempts per subtask")->capture_default_str()->check(CLI::PositiveNumber);
   run.add_option("--state-dir", c.state_dir, "where runs are kept (default: $SWARM_STATE_DIR or $XDG_STATE_HOME/swarm)");
   run.add_flag("--json", c.json, "print the run's events as JSON lines instead of progress");
   run.add_flag("--dry-run", c.dry_run, "print the subtasks and groups; start nothing");
@@ -37,11 +44,12 @@ void AddRunFlags(CLI::App& run, RunConfig& c) {
   run.add_option("--sandbox-ro-bind", c.sandbox_ro_binds, "make PATH visible read-only in the sandbox (repeatable)");
   run.add_flag("--agent-network", c.agent_network, "let agent commands reach the network (never test runs)");
   run.add_flag("--no-sandbox", c.no_sandbox, "run agents and tests without isolation");
-  run.add_option("--memory-limit-mb", c.limits.memory_bytes, "memory per sandboxed command, MiB (0: none)")
-      ->transform([](std::string s) { return std::to_string(std::stoull(s) << 20); });
-  run.add_option("--max-processes", c.limits.max_processes, "processes per sandboxed command")->capture_default_str();
-  run.add_option("--max-file-mb", c.limits.max_file_bytes, "largest file a sandboxed command may write, MiB")
-      ->transform([](std::string s) { return std::to_string(std::stoull(s) << 20); });
+  run.add_option("--memory-limit-mb", limits.memory_mb, "memory per sandboxed command, MiB (0: none)")
+      ->capture_default_str()->check(CLI::Range(0u, 1u << 24));
+  run.add_option("--max-processes", c.limits.max_processes, "processes per sandboxed command (0: none)")
+      ->capture_default_str()->check(CLI::Range(0u, 1u << 22));
+  run.add_option("--max-file-mb", limits.file_mb, "largest file a sandboxed command may write, MiB (0: none)")
+      ->capture_default_str()->check(CLI::Range(0u, 1u << 24));
   run.add_option("--agent-binary", c.agent_binary, "the swarm-agent host binary (default: beside swarm)");
 }
 
@@ -96,8 +104,9 @@ int main(int argc, char** argv) {
   CLI::App app{"swarm: many agents, one tested branch"};
   app.require_subcommand(1);
   swarm::RunConfig config;
+  swarm::LimitFlags limits;
   CLI::App* run = app.add_subcommand("run", "run a swarm on a repository; the result lands on a new branch");
-  swarm::AddRunFlags(*run, config);
+  swarm::AddRunFlags(*run, config, limits);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -108,6 +117,8 @@ int main(int argc, char** argv) {
     std::cerr << "swarm: " << e.what() << "\n";
     return swarm::kExitUsage;
   }
+  config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
+  config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
   if (run->parsed()) return swarm::RunCommand(config);
   return swarm::kExitUsage;
 }

@@ -1,5 +1,7 @@
 #include "orchestrator/test_gate.h"
 
+#include <signal.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -17,6 +19,12 @@ TestGate::TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string tes
       scratch_root_(std::move(scratch_root)),
       log_dir_(std::move(log_dir)) {}
 
+void TestGate::KillRunning() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // bwrap leads each run's process group and is the init of its PID namespace: everything goes.
+  for (int pid : running_) kill(-pid, SIGKILL);
+}
+
 absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::string& label) {
   std::string dir = absl::StrCat(scratch_root_, "/test-", counter_++);
   struct Cleanup {
@@ -30,7 +38,19 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   SandboxPolicy policy = policy_;
   policy.workdir = dir;
   policy.network = false;
-  absl::StatusOr<ProcessResult> r = RunSandboxed(sandbox_, policy, test_command_);
+  absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(policy, test_command_);
+  if (!prepared.ok()) return prepared.status();
+  int pid = 0;
+  prepared->spec.on_start = [&](int p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pid = p;
+    running_.insert(p);
+  };
+  absl::StatusOr<ProcessResult> r = RunProcess(std::move(prepared->spec));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_.erase(pid);
+  }
   if (!r.ok()) return r.status();
   TestOutcome outcome;
   outcome.passed = r->ok();

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -32,6 +34,8 @@ class TestGate final {
   absl::StatusOr<TestOutcome> Test(const std::string& tree, const std::string& label);
 
   const std::string& command() const { return test_command_; }
+  // Kills every test run in progress (their Test() calls return a failed outcome). Thread-safe.
+  void KillRunning();
 
  private:
   // Set at construction.
@@ -42,6 +46,8 @@ class TestGate final {
   const std::string scratch_root_;
   const std::string log_dir_;
   std::atomic<unsigned> counter_{0};
+  std::mutex mu_;
+  std::set<int> running_;  // guarded by mu_: pids (and process groups) of test runs in progress
 };
 
 }  // namespace swarm

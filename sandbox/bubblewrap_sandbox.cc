@@ -44,7 +44,12 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
     a.push_back(arg);
   }
   // Parents before children, so a hidden path never covers a bind made inside it.
+  // Sockets on the filesystem (D-Bus, docker, ssh and gpg agents) live under /run: hide it always.
   std::vector<std::string> hidden;
+  for (const char* run : {"/run", "/var/run"}) {
+    std::string c = fs::weakly_canonical(run, ec);
+    if (!ec && fs::is_directory(c) && std::find(hidden.begin(), hidden.end(), c) == hidden.end()) hidden.push_back(c);
+  }
   for (const auto& p : policy.hidden_paths) {
     std::string c = fs::weakly_canonical(p, ec);
     if (!ec && fs::is_directory(c) && c != "/") hidden.push_back(c);

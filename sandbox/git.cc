@@ -51,20 +51,23 @@ absl::StatusOr<Git> Git::Open(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is not a directory"));
   }
   ProcessSpec spec;
-  spec.argv = {"git", "-c", "safe.directory=*", "-C", path, "rev-parse", "--absolute-git-dir",
+  spec.argv = {"git", "-C", path, "rev-parse", "--absolute-git-dir",
                "--git-common-dir", "--is-bare-repository"};
   spec.env = GitEnvironment({});
   absl::StatusOr<ProcessResult> r = RunProcess(spec);
   if (!r.ok()) return r.status();
   std::vector<std::string> lines = absl::StrSplit(TrimNewline(r->out), '\n');
   if (!r->ok() || lines.size() != 3) {
+    if (r->err.find("dubious ownership") != std::string::npos) {
+      return absl::PermissionDeniedError(absl::StrCat(path, " is owned by another user; git refuses it (see git's safe.directory)"));
+    }
     return absl::InvalidArgumentError(absl::StrCat(path, " is not a git repository"));
   }
   std::string common = lines[1];
   if (!fs::path(common).is_absolute()) common = fs::weakly_canonical(fs::path(path) / common).string();
   std::string work_tree;
   if (lines[2] != "true") {
-    spec.argv = {"git", "-c", "safe.directory=*", "-C", path, "rev-parse", "--show-toplevel"};
+    spec.argv = {"git", "-C", path, "rev-parse", "--show-toplevel"};
     r = RunProcess(spec);
     if (!r.ok()) return r.status();
     if (!r->ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", TrimNewline(r->err)));
@@ -72,6 +75,7 @@ absl::StatusOr<Git> Git::Open(const std::string& path) {
   }
   Git git(lines[0], work_tree);
   git.common_dir_ = common;
+  git.trusted_ = false;
   return git;
 }
 
@@ -83,9 +87,11 @@ absl::StatusOr<ProcessResult> Git::RunRaw(const std::vector<std::string>& args,
                "-c", "gc.auto=0",
                "-c", "maintenance.auto=false",
                "-c", "core.fsmonitor=false",
-               "-c", "safe.directory=*",
-               "-c", "commit.gpgSign=false",
-               "--git-dir=" + git_dir_};
+               "-c", "commit.gpgSign=false"};
+  // Only swarm's own repositories skip git's ownership check; the user's keeps it.
+  if (trusted_) spec.argv.insert(spec.argv.end(), {"-c", "safe.directory=*"});
+  for (const auto& c : opts.config) spec.argv.insert(spec.argv.end(), {"-c", c});
+  spec.argv.push_back("--git-dir=" + git_dir_);
   std::string work_tree = opts.work_tree.empty() ? work_tree_ : opts.work_tree;
   if (!work_tree.empty()) spec.argv.push_back("--work-tree=" + work_tree);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());

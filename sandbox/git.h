@@ -15,7 +15,8 @@ struct GitOptions {
   std::string stdin_data;
   std::string index_file;  // GIT_INDEX_FILE: a private index
   std::string work_tree;   // overrides the repository's work tree
-  std::vector<std::string> env;  // extra "NAME=VALUE"
+  std::vector<std::string> env;     // extra "NAME=VALUE"
+  std::vector<std::string> config;  // extra "-c" settings, "name=value"
 };
 
 // A handle on one repository; cheap to copy. Thread-safe: every call runs its own git process.
@@ -48,6 +49,7 @@ class Git {
   std::string git_dir_;
   std::string work_tree_;
   std::string common_dir_;  // differs from git_dir_ in a linked worktree
+  bool trusted_ = true;     // swarm's own repository (false for one opened with Open)
 };
 
 // Trims one trailing newline.

@@ -25,6 +25,27 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
+// Output kept under a cap: the head and the tail (where failures are), with the middle dropped.
+struct Capture {
+  std::string head, tail;
+  std::size_t total = 0;
+
+  void Append(const char* p, std::size_t n, std::size_t cap) {
+    total += n;
+    std::size_t half = cap / 2;
+    std::size_t h = std::min(n, half > head.size() ? half - head.size() : 0);
+    head.append(p, h);
+    tail.append(p + h, n - h);
+    if (tail.size() > cap - half + 65536) tail.erase(0, tail.size() - (cap - half));
+  }
+  std::string Render(std::size_t cap, bool* truncated) {
+    if (total <= cap) return head + tail;
+    *truncated = true;
+    if (tail.size() > cap - cap / 2) tail.erase(0, tail.size() - (cap - cap / 2));
+    return absl::StrCat(head, "\n[swarm: ", total - head.size() - tail.size(), " bytes of output omitted]\n", tail);
+  }
+};
+
 // Everything one running child needs until its callback runs; co-owned by the pending async ops.
 struct Running : std::enable_shared_from_this<Running> {
   Running(asio::io_context& io) : pidfd(io), out(io), err(io), in(io), timer(io) {}
@@ -39,11 +60,14 @@ struct Running : std::enable_shared_from_this<Running> {
   ProcessCallback done;
   Clock::time_point start;
   int open_ops = 0;  // pidfd wait + two readers
+  Capture capture[2];
   char buf[2][16384];
 
   void Finish() {
     if (--open_ops > 0) return;
     timer.cancel();
+    result.out = capture[0].Render(cap, &result.output_truncated);
+    result.err = capture[1].Render(cap, &result.output_truncated);
     result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     auto cb = std::move(done);
     cb(std::move(result));
@@ -57,10 +81,7 @@ struct Running : std::enable_shared_from_this<Running> {
                            self->Finish();
                            return;
                          }
-                         std::string& dst = which == 0 ? self->result.out : self->result.err;
-                         std::size_t room = self->cap > dst.size() ? self->cap - dst.size() : 0;
-                         if (n > room) self->result.output_truncated = true;
-                         dst.append(self->buf[which], std::min(n, room));
+                         self->capture[which].Append(self->buf[which], n, self->cap);
                          self->Read(which);
                        });
   }

@@ -28,7 +28,7 @@ struct ProcessSpec {
   std::optional<std::vector<std::string>> env;
   std::string stdin_data;         // written to the child's stdin, then closed
   std::chrono::milliseconds timeout{0};  // 0: none
-  std::size_t output_cap = 4 << 20;      // bytes kept of stdout and of stderr, each
+  std::size_t output_cap = 4 << 20;      // bytes kept of stdout and of stderr, each: head and tail
   // Files the child writes "0" to before exec (cgroup.procs of the cgroups it joins).
   std::vector<std::string> join_cgroup_procs;
   struct Limit {

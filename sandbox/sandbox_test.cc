@@ -70,11 +70,14 @@ TEST_P(EverySandboxTest, EnvironmentIsOnlyTheAllowList) {
   EXPECT_EQ(r.out.find("SWARM_SECRET_FOR_TEST"), std::string::npos) << r.out;
 }
 
-TEST_P(EverySandboxTest, OutputIsCapped) {
+TEST_P(EverySandboxTest, OutputIsCappedKeepingHeadAndTail) {
   policy_.output_cap = 1000;
-  ProcessResult r = Run("head -c 100000 /dev/zero");
-  EXPECT_EQ(r.out.size(), 1000u);
+  ProcessResult r = Run("seq 1 100000");
+  EXPECT_LT(r.out.size(), 1100u);
   EXPECT_TRUE(r.output_truncated);
+  EXPECT_EQ(r.out.rfind("1\n2\n3\n", 0), 0u) << "the head is kept";
+  EXPECT_NE(r.out.find("99999\n100000\n"), std::string::npos) << "the tail is kept, where failures are";
+  EXPECT_NE(r.out.find("bytes of output omitted"), std::string::npos);
 }
 
 TEST_P(EverySandboxTest, ProcessTreeOutlivingTimeoutIsKilledEntirely) {
@@ -157,6 +160,24 @@ TEST_F(BubblewrapTest, CoordinatorSocketCannotBeReached) {
   r = Run(probe + " connect-unix " + sock);
   EXPECT_EQ(r.exit_code, 1) << "the socket under /tmp must be hidden by the private /tmp: " << r.out;
   close(fd);
+}
+
+TEST_F(BubblewrapTest, SocketsUnderRunAreHidden) {
+  // D-Bus, docker, ssh-agent and friends listen on sockets under /run.
+  std::string sock = "/run/swarm-probe-" + std::to_string(getpid()) + ".sock";
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) GTEST_SKIP() << "cannot bind under /run here";
+  ASSERT_EQ(listen(fd, 4), 0);
+  std::string probe = swarm::testing::BuildDir() + "/sandbox/sandbox_probe";
+  ASSERT_EQ(ShStatus(probe + " connect-unix " + sock), 0);
+  policy_.ro_binds = {probe};
+  ProcessResult r = Run(probe + " connect-unix " + sock);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  close(fd);
+  unlink(sock.c_str());
 }
 
 TEST_F(BubblewrapTest, NetworkIsUnreachable) {

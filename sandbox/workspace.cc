@@ -4,6 +4,8 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace swarm {
@@ -25,18 +27,26 @@ std::vector<std::string> ReadAlternates(const std::string& object_dir) {
 
 }  // namespace
 
-bool SymlinkStaysInside(const std::string& link_path, const std::string& target) {
+bool SymlinkStaysInside(const std::string& link_path, const std::string& target,
+                        const std::set<std::string>& symlinks) {
   if (target.empty() || target[0] == '/') return false;
-  std::vector<std::string> parts = absl::StrSplit(link_path, '/');
-  parts.pop_back();  // the link's own name
-  int depth = static_cast<int>(parts.size());
-  for (absl::string_view part : absl::StrSplit(target, '/')) {
+  std::vector<std::string> at = absl::StrSplit(link_path, '/');
+  at.pop_back();  // the link's own name
+  std::vector<std::string> parts = absl::StrSplit(target, '/');
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
     if (part.empty() || part == ".") continue;
     if (part == "..") {
-      if (--depth < 0) return false;
-    } else {
-      ++depth;
+      if (at.empty()) return false;
+      at.pop_back();
+      continue;
     }
+    at.push_back(part);
+    // Walking through another link makes the lexical walk meaningless: "q/q/../.." is not "." when
+    // q is a link. Refuse any target that passes through one before its last component.
+    bool last = true;
+    for (std::size_t j = i + 1; j < parts.size(); ++j) last &= parts[j].empty() || parts[j] == ".";
+    if (!last && symlinks.count(absl::StrJoin(at, "/"))) return false;
   }
   return true;
 }
@@ -101,6 +111,14 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
   absl::StatusOr<std::string> raw = host.Run({"diff-tree", "-r", "-z", "--no-renames", base_, patch.tree});
   if (!raw.ok()) return raw.status();
   std::vector<std::string> fields = absl::StrSplit(*raw, '\0');
+  std::set<std::string> symlinks;  // every link in the resulting tree, read only if the patch adds one
+  if (raw->find(" 120000 ") != std::string::npos) {
+    absl::StatusOr<std::string> listing = host.Run({"ls-tree", "-r", "-z", "--full-tree", patch.tree});
+    if (!listing.ok()) return listing.status();
+    for (absl::string_view entry : absl::StrSplit(*listing, '\0', absl::SkipEmpty())) {
+      if (absl::StartsWith(entry, "120000 ")) symlinks.insert(std::string(entry.substr(entry.find('\t') + 1)));
+    }
+  }
   for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
     // ":old_mode new_mode old_sha new_sha status" then the path.
     std::vector<std::string> meta = absl::StrSplit(fields[i], ' ');
@@ -113,7 +131,7 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
     if (mode == "120000") {
       absl::StatusOr<std::string> target = host.Run({"cat-file", "blob", meta[3]});
       if (!target.ok()) return target.status();
-      if (!SymlinkStaysInside(path, *target)) {
+      if (!SymlinkStaysInside(path, *target, symlinks)) {
         return absl::InvalidArgumentError(
             absl::StrCat("the patch adds a symlink leading out of the repository: ", path, " -> ", *target));
       }

@@ -5,6 +5,7 @@
 #define SWARM_SANDBOX_WORKSPACE_H_
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,11 @@ class Workspace final {
   std::vector<std::string> object_dirs_;
 };
 
-// Checks a symlink target stored at `link_path` (relative to the repository root): absolute targets
-// and relative ones that climb out of the root are refused.
-bool SymlinkStaysInside(const std::string& link_path, const std::string& target);
+// Checks a symlink target stored at `link_path` (relative to the repository root): absolute targets,
+// relative ones that climb out of the root, and ones that pass through another link of the tree
+// (`symlinks`: every link path in it) are refused.
+bool SymlinkStaysInside(const std::string& link_path, const std::string& target,
+                        const std::set<std::string>& symlinks = {});
 
 }  // namespace swarm
 

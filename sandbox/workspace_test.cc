@@ -97,6 +97,16 @@ TEST_F(WorkspaceTest, SymlinkInsideIsKeptSymlinkOutsideIsRefused) {
   EXPECT_NE(p.status().message().find("sub/escape"), std::string::npos) << p.status();
 }
 
+TEST_F(WorkspaceTest, SymlinkClimbingThroughAnotherSymlinkIsRefused) {
+  auto ws = Make();
+  ASSERT_NE(ws, nullptr);
+  // Lexically q/q/q/../../../.. stays inside; through the link q it reaches far outside.
+  Sh("cd " + ws->root() + " && ln -s . q && ln -s q/q/q/../../../../../../../../etc/passwd p");
+  absl::StatusOr<Patch> p = ws->ComputePatch();
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << p.status();
+  EXPECT_NE(p.status().message().find(" p -> "), std::string::npos) << p.status();
+}
+
 TEST_F(WorkspaceTest, AbsoluteSymlinkIsRefused) {
   auto ws = Make();
   ASSERT_NE(ws, nullptr);
@@ -120,6 +130,8 @@ TEST(SymlinkStaysInsideTest, Cases) {
   EXPECT_FALSE(SymlinkStaysInside("link", "../x"));
   EXPECT_FALSE(SymlinkStaysInside("a/b/link", "../../../x"));
   EXPECT_FALSE(SymlinkStaysInside("a/link", "/etc"));
+  EXPECT_FALSE(SymlinkStaysInside("p", "q/q/../../x", {"q"}));
+  EXPECT_TRUE(SymlinkStaysInside("p", "q", {"q"}));  // a link to a link that is itself checked
 }
 
 }  // namespace

@@ -150,6 +150,25 @@ TEST_F(BadInputTest, MissingRequiredFlagsAndUnknownFlags) {
   ExpectError(RunSwarm({"run", "--repo", repo(), "--agent-cmd", "true", "--test-cmd", "true"}), 2, "--plan");
   CliResult r = RunSwarm({"run", "--no-such-flag"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
+  for (const char* bad : {"--memory-limit-mb=abc", "--max-file-mb=-1", "--agent-timeout=-5", "--test-timeout=0"}) {
+    r = RunSwarm({"run", "--repo", repo(), "--shard", "*.c", "--parts", "1", "--agent-cmd", "true", "--test-cmd",
+                  "true", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find('='))), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(BadInputTest, ReadOnlyBindThatWouldExposeAHiddenPath) {
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.c", "--parts", "1",
+                          "--agent-cmd", "true", "--test-cmd", "true", "--sandbox-ro-bind", dir_.path()});
+  ExpectError(r, 2, "would expose");
+}
+
+TEST_F(BadInputTest, FileNameThatIsNotUtf8) {
+  WriteFile(repo() + "/caf\xe9.c", "int x;\n");
+  CommitAll(repo(), "latin-1 name");
+  before_ = UserVisibleState(repo());
+  ExpectError(RunShard("*.c", "2"), 2, "not UTF-8");
 }
 
 TEST_F(BadInputTest, DryRunPrintsSubtasksAndGroupsAndStartsNothing) {

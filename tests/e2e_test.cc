@@ -39,10 +39,15 @@ class E2eTest : public ::testing::Test {
     Sh("cd " + copy + " && git add -A");
     return Trim(Sh("git -C " + copy + " write-tree"));
   }
-  // Makes the user's repository carry a post-checkout hook that must never run.
+  // Makes the user's repository carry hooks (post-checkout; reference-transaction, which a fetch
+  // into it would fire) and a clean filter, none of which swarm may ever run.
   void InstallHook() {
-    WriteFile(repo() + "/.git/hooks/post-checkout", "#!/bin/sh\ntouch " + (dir_ / "hook-ran") + "\n");
-    Sh("chmod +x " + repo() + "/.git/hooks/post-checkout");
+    for (const char* hook : {"post-checkout", "reference-transaction", "post-index-change"}) {
+      WriteFile(repo() + "/.git/hooks/" + hook, "#!/bin/sh\ntouch " + (dir_ / "hook-ran") + "\n");
+      Sh("chmod +x " + repo() + "/.git/hooks/" + hook);
+    }
+    Sh("git -C " + repo() + " config filter.marker.clean 'touch " + (dir_ / "hook-ran") + "; cat'");
+    WriteFile(repo() + "/.git/info/attributes", "* filter=marker\n");
   }
   std::vector<nlohmann::json> Events(const std::string& out) {
     std::vector<nlohmann::json> events;
@@ -152,8 +157,12 @@ TEST_F(E2eTest, SabotagedShardLandsNothingOfTheGroupAndShowsTheLog) {
   WriteRenameFixture(repo());
   CommitAll(repo(), "base");
   std::string before = UserVisibleState(repo());
-  // Seeded, and never the last to arrive: the saboteur finishes first, the others a second later.
-  std::mt19937 rng(20261125);
+  // Random (the seed is printed, and SWARM_TEST_SEED replays it), and never the last to arrive: the
+  // saboteur finishes first, the others a second later.
+  const char* replay = getenv("SWARM_TEST_SEED");
+  unsigned seed = replay != nullptr ? static_cast<unsigned>(atoi(replay)) : std::random_device{}();
+  SCOPED_TRACE("SWARM_TEST_SEED=" + std::to_string(seed));
+  std::mt19937 rng(seed);
   int sabotaged = 1 + static_cast<int>(rng() % 4);
   std::string saboteur = "shard-" + std::to_string(sabotaged);
   std::string agent = std::string(kRename) + "; if [ \"$SWARM_SUBTASK_ID\" = " + saboteur +
