@@ -244,9 +244,21 @@ int Coordinator::Run() {
   };
   signals.async_wait(on_signal);
 
+  // Leases are checked a few times per heartbeat interval.
+  asio::steady_timer lease_timer(*io_);
+  std::function<void(boost::system::error_code)> check_leases = [&](boost::system::error_code ec) {
+    if (ec || shutting_down_) return;
+    ExpireLeases();
+    lease_timer.expires_after(std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250));
+    lease_timer.async_wait(check_leases);
+  };
+  lease_timer.expires_after(std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250));
+  lease_timer.async_wait(check_leases);
+
   StartHosts();
   Progress();
   io_->run();
+  lease_timer.cancel();
   signals.cancel();
   return Finish();
 }
@@ -296,6 +308,8 @@ void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const 
       OnResult(host, message.result());
       break;
     case v1::HostMessage::kHeartbeat:
+      OnHeartbeat(host, message.heartbeat());
+      break;
     case v1::HostMessage::kProgress:
     case v1::HostMessage::KIND_NOT_SET:
       break;
@@ -343,7 +357,7 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   sb->set_workspace_root(workspace_root_);
   sb->set_home(sandbox_home_);
   r->mutable_agent()->set_keep_workspaces(cfg.keep_workspaces);
-  r->set_heartbeat_interval_ms(10'000);
+  r->set_heartbeat_interval_ms(cfg.heartbeat_interval_s * 1000);
   channel->Send(msg);
   Dispatch();
 }
@@ -355,6 +369,7 @@ void Coordinator::Dispatch() {
     Host* best = nullptr;
     int best_free = 0;
     for (auto& [id, h] : hosts_) {
+      if (h.silent) continue;
       int free = h.slots - static_cast<int>(h.leases.size());
       if (free > best_free) {
         best = &h;
@@ -370,6 +385,7 @@ void Coordinator::Dispatch() {
     lease.fence = ++fence_;
     lease.host = best->channel->id();
     lease.base = head_;
+    lease.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run_.config.lease_timeout_s);
     std::string lease_id = absl::StrCat(*id, "#", lease.attempt);
     leases_[lease_id] = lease;
     best->leases.insert(lease_id);
@@ -398,7 +414,14 @@ void Coordinator::Dispatch() {
 void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1::AttemptResult& result) {
   auto it = leases_.find(result.lease_id());
   if (it == leases_.end() || it->second.fence != result.fence() || it->second.host != channel->id()) {
-    err_ << "swarm: refused a result under a stale or unknown lease " << result.lease_id() << "\n";
+    // The lease expired and went elsewhere (or never existed): this result must not count.
+    v1::Event e;
+    auto* r = e.mutable_result_refused();
+    r->set_lease_id(result.lease_id());
+    r->set_fence(result.fence());
+    if (auto h = hosts_.find(channel->id()); h != hosts_.end()) r->set_host_id(h->second.host_id);
+    r->set_reason(it == leases_.end() ? "no such lease (expired or finished)" : "stale fence or other host");
+    Emit(std::move(e));
     return;
   }
   Lease lease = it->second;
@@ -445,6 +468,52 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
   }
   Dispatch();
   MaybeFinish();
+}
+
+void Coordinator::OnHeartbeat(const std::shared_ptr<HostChannel>& channel, const v1::Heartbeat& heartbeat) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run_.config.lease_timeout_s);
+  if (auto h = hosts_.find(channel->id()); h != hosts_.end() && h->second.silent) {
+    h->second.silent = false;
+    Dispatch();
+  }
+  for (const auto& id : heartbeat.lease_ids()) {
+    auto it = leases_.find(id);
+    if (it != leases_.end() && it->second.host == channel->id()) it->second.deadline = deadline;
+  }
+}
+
+void Coordinator::ExpireLeases() {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> expired;
+  for (const auto& [id, lease] : leases_) {
+    if (lease.deadline <= now) expired.push_back(id);
+  }
+  for (const auto& id : expired) {
+    Lease lease = leases_.at(id);
+    leases_.erase(id);
+    std::string host_id;
+    if (auto h = hosts_.find(lease.host); h != hosts_.end()) {
+      h->second.leases.erase(id);
+      h->second.silent = true;
+      host_id = h->second.host_id;
+      v1::CoordinatorMessage cancel;
+      cancel.mutable_cancel()->set_lease_id(id);
+      cancel.mutable_cancel()->set_reason("lease expired");
+      h->second.channel->Send(cancel);
+    }
+    v1::Event e;
+    auto* x = e.mutable_lease_expired();
+    x->set_subtask_id(lease.subtask_id);
+    x->set_attempt(lease.attempt);
+    x->set_lease_id(id);
+    x->set_host_id(host_id);
+    Emit(std::move(e));
+    AttemptFailed(lease, "lease expired: no heartbeat from " + host_id, "");
+  }
+  if (!expired.empty()) {
+    Dispatch();
+    MaybeFinish();
+  }
 }
 
 void Coordinator::OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result,

@@ -5,6 +5,7 @@
 #ifndef SWARM_ORCHESTRATOR_COORDINATOR_H_
 #define SWARM_ORCHESTRATOR_COORDINATOR_H_
 
+#include <chrono>
 #include <iosfwd>
 #include <map>
 #include <memory>
@@ -50,6 +51,7 @@ class Coordinator final : public AgentHandler {
     std::string host_id;
     int slots = 0;
     std::set<std::string> leases;
+    bool silent = false;  // a lease of it expired; it gets no new lease until it heartbeats again
   };
   struct Lease {
     std::string subtask_id;
@@ -57,6 +59,7 @@ class Coordinator final : public AgentHandler {
     std::uint64_t fence = 0;
     std::uint64_t host = 0;
     std::string base;
+    std::chrono::steady_clock::time_point deadline;
   };
 
   absl::Status Setup();
@@ -65,6 +68,8 @@ class Coordinator final : public AgentHandler {
   void Dispatch();
   void OnRegister(const std::shared_ptr<HostChannel>& host, const v1::Register& reg);
   void OnResult(const std::shared_ptr<HostChannel>& host, const v1::AttemptResult& result);
+  void OnHeartbeat(const std::shared_ptr<HostChannel>& host, const v1::Heartbeat& heartbeat);
+  void ExpireLeases();
   void OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result, absl::StatusOr<std::string> commit);
   void AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path);
   void SubmitMergeable();

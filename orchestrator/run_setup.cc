@@ -74,6 +74,9 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   }
   if (config.test_timeout_s <= 0) return Usage("--test-timeout must be a positive number of seconds");
   if (config.max_attempts <= 0) return Usage("--max-attempts must be at least 1");
+  if (config.heartbeat_interval_s <= 0 || config.lease_timeout_s <= config.heartbeat_interval_s) {
+    return Usage("--lease-timeout must be longer than --heartbeat-interval (both positive)");
+  }
   if (config.agent_command.empty()) return Usage("--agent-cmd is required: the command each agent runs");
   if (config.test_command.empty()) return Usage("--test-cmd is required: the command that gates every patch");
   bool has_plan = !config.plan_file.empty(), has_shard = !config.shard_glob.empty();

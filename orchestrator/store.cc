@@ -274,7 +274,9 @@ absl::Status Store::Project(const v1::Event& e, std::string_view patch_diff) {
       return s.Bind(f.state()).Bind(now).Bind(f.result_branch()).Bind(f.head()).Bind(run).Run();
     }
     case v1::Event::kPatchRejected:
-      return absl::OkStatus();  // the subtask's outcome follows in SubtaskFinished
+    case v1::Event::kResultRefused:
+    case v1::Event::kLeaseExpired:
+      return absl::OkStatus();  // the log is the record; outcomes follow in their own events
     case v1::Event::KIND_NOT_SET:
       return absl::InvalidArgumentError("event without a kind");
   }

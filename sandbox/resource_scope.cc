@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -72,6 +73,20 @@ bool CreateV2(const ResourceLimits& limits, const std::string& name, std::vector
   return ok;
 }
 
+// Processes the calling user already has: RLIMIT_NPROC counts them all, not only the sandbox's.
+rlim_t ProcessesOfThisUser() {
+  rlim_t n = 0;
+  uid_t uid = getuid();
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !isdigit(static_cast<unsigned char>(name[0]))) continue;
+    struct stat st{};
+    if (stat(entry.path().c_str(), &st) == 0 && st.st_uid == uid) ++n;
+  }
+  return n;
+}
+
 std::vector<pid_t> Members(const std::string& dir) {
   std::vector<pid_t> pids;
   std::ifstream f(dir + "/cgroup.procs");
@@ -116,7 +131,10 @@ void ResourceScope::Apply(ProcessSpec& spec) const {
   spec.rlimits.push_back({RLIMIT_CORE, 0});
   if (mode_ == "rlimit") {
     if (limits_.memory_bytes > 0) spec.rlimits.push_back({RLIMIT_AS, limits_.memory_bytes});
-    if (limits_.max_processes > 0) spec.rlimits.push_back({RLIMIT_NPROC, limits_.max_processes});
+    // Root ignores RLIMIT_NPROC; for others it counts every process of the user, so leave room for them.
+    if (limits_.max_processes > 0 && geteuid() != 0) {
+      spec.rlimits.push_back({RLIMIT_NPROC, ProcessesOfThisUser() + limits_.max_processes});
+    }
   }
 }
 

@@ -25,7 +25,8 @@ class ResourceScope final {
   void Apply(ProcessSpec& spec) const;
   // Kills every process in the cgroup (no-op under rlimits). Safe from any thread.
   void KillAll() const;
-  // "cgroup" or "rlimit": how the memory and process limits are enforced.
+  // "cgroup" or "rlimit": how the memory and process limits are enforced. Under "rlimit" memory is
+  // RLIMIT_AS, and processes RLIMIT_NPROC above what the user already runs (root ignores it).
   const std::string& Mode() const { return mode_; }
 
   // How limits would be enforced on this machine, without creating anything.

@@ -5,10 +5,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "absl/strings/str_split.h"
+#include "orchestrator/store.h"
 #include "sandbox/process.h"
 #include "tests/swarm_cli.h"
 #include "tests/test_util.h"
@@ -291,6 +294,82 @@ TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorksp
   }
 }
 
+// Waits (up to a minute) until the run's event log has an event for which `match` is true.
+std::optional<v1::Event> WaitForEvent(const std::string& state, const std::function<bool(const v1::Event&)>& match) {
+  for (int i = 0; i < 600; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!fs::exists(state + "/swarm.db")) continue;
+    auto store = Store::Open(state + "/swarm.db");
+    if (!store.ok()) continue;
+    std::error_code ec;
+    for (const auto& run : fs::directory_iterator(state + "/runs", ec)) {
+      auto events = (*store)->Events(run.path().filename().string());
+      if (!events.ok()) continue;
+      for (const auto& e : *events) {
+        if (match(e)) return e;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+TEST_F(E2eTest, StalledHostLosesItsLeaseAndItsLateResultIsRefused) {
+  InitRepo(repo());
+  WriteFile(repo() + "/README", "base\n");
+  CommitAll(repo(), "base");
+  std::string base = Git("rev-parse HEAD");
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [
+    {"id": "a", "title": "A", "instructions": ""},
+    {"id": "b", "title": "B keeps the run open", "instructions": ""}]})");
+  std::string agent = "case $SWARM_SUBTASK_ID in a) sleep 3;; b) sleep 14;; esac; "
+                      "echo \"$SWARM_SUBTASK_ID attempt $SWARM_ATTEMPT\" > $SWARM_SUBTASK_ID.txt";
+  ProcessSpec spec;
+  spec.argv = {BuildDir() + "/bin/swarm", "run", "--repo", repo(), "--state-dir", state(), "--plan",
+               dir_ / "plan.json", "--agents", "3", "--agent-hosts", "3", "--lease-timeout", "2",
+               "--heartbeat-interval", "1", "--agent-cmd", agent, "--test-cmd", "true"};
+  spec.timeout = std::chrono::seconds(120);
+  absl::StatusOr<ProcessResult> result;
+  std::jthread runner([&] { result = RunProcess(spec); });
+
+  // At a known state: a's first lease is held. Stop its host (SIGSTOP: connected, but silent).
+  auto leased = WaitForEvent(state(), [](const v1::Event& e) {
+    return e.has_subtask_leased() && e.subtask_leased().subtask_id() == "a";
+  });
+  ASSERT_TRUE(leased.has_value());
+  std::string host_id = leased->subtask_leased().host_id();
+  auto registered = WaitForEvent(state(), [&](const v1::Event& e) {
+    return e.has_agent_registered() && e.agent_registered().host_id() == host_id;
+  });
+  ASSERT_TRUE(registered.has_value());
+  pid_t host_pid = static_cast<pid_t>(registered->agent_registered().pid());
+  ASSERT_EQ(kill(host_pid, SIGSTOP), 0);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { kill(pid, SIGCONT); }
+  } resume{host_pid};
+  // Its lease expires, another host redoes a, and a lands.
+  auto landed = WaitForEvent(state(), [](const v1::Event& e) {
+    return e.has_landed() && e.landed().subtask_ids(0) == "a";
+  });
+  kill(host_pid, SIGCONT);
+  ASSERT_TRUE(landed.has_value());
+  // The stalled host, resumed, reports its first attempt: refused, and recorded as such.
+  auto refused = WaitForEvent(state(), [](const v1::Event& e) {
+    return e.has_result_refused() && e.result_refused().lease_id() == "a#1";
+  });
+  runner.join();
+  EXPECT_TRUE(refused.has_value()) << "the late result was not recorded as refused";
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 0) << result->out << result->err;
+  auto expired = WaitForEvent(state(), [](const v1::Event& e) { return e.has_lease_expired(); });
+  ASSERT_TRUE(expired.has_value());
+  EXPECT_EQ(expired->lease_expired().lease_id(), "a#1");
+  // a landed exactly once, from its second attempt.
+  std::string branch = Branch();
+  EXPECT_EQ(Git("rev-list --count " + base + ".." + branch), "2");
+  EXPECT_EQ(Git("show " + branch + ":a.txt"), "a attempt 2");
+}
+
 TEST_F(E2eTest, CtrlCStopsTheAgentsKeepsWhatLandedAndExits130) {
   InitRepo(repo());
   for (int i = 1; i <= 4; ++i) WriteFile(repo() + "/f" + std::to_string(i) + ".txt", "x\n");
@@ -306,7 +385,7 @@ TEST_F(E2eTest, CtrlCStopsTheAgentsKeepsWhatLandedAndExits130) {
   std::atomic<int> pid{0};
   spec.on_start = [&pid](int p) { pid = p; };
   absl::StatusOr<ProcessResult> result;
-  std::thread runner([&] { result = RunProcess(spec); });
+  std::jthread runner([&] { result = RunProcess(spec); });
   // Interrupt at a known state: one patch landed on the integration ref, the other agents busy.
   bool landed = false;
   for (int i = 0; i < 600 && !landed; ++i) {
