@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -140,6 +141,9 @@ absl::Status Coordinator::Setup() {
   SandboxPolicy policy;
   hidden_paths_ = {run_.state_dir, run_.repo_root, workspace_root_, runtime_dir_};
   if (run_.user->git_dir().rfind(run_.repo_root, 0) != 0) hidden_paths_.push_back(run_.user->git_dir());
+  // From a linked worktree, the main checkout (beside the common .git) is the user's too.
+  fs::path common = fs::path(run_.user->ObjectDir()).parent_path();
+  if (common.filename() == ".git") hidden_paths_.push_back(common.parent_path().string());
   if (xdg != nullptr && *xdg == '/') hidden_paths_.push_back(xdg);
   std::string home = "/tmp";
   if (const char* h = getenv("HOME"); h != nullptr && *h == '/' && std::string(h) != "/" && fs::is_directory(h)) {
@@ -205,16 +209,38 @@ int Coordinator::Run() {
   if (run_.config.agent_network) {
     err_ << "swarm: warning: --agent-network: agent commands can reach the network (test runs never can)\n";
   }
-  if (absl::Status st = Setup(); !st.ok()) {
+  // Until the event loop runs, a watcher thread answers Ctrl-C: it kills the base test, and the run
+  // stops cleanly (its directories removed by the destructor) as soon as setup returns.
+  std::atomic<int> early_signal{0};
+  asio::io_context early_io;
+  asio::signal_set early_signals(early_io, SIGINT, SIGTERM);
+  early_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    early_signal = sig;
+    if (gate_ != nullptr) gate_->KillRunning();
+  });
+  std::thread early_watcher([&] { early_io.run(); });
+  auto stop_watching = [&] {
+    early_signals.cancel();
+    early_io.stop();
+    if (early_watcher.joinable()) early_watcher.join();
+  };
+  absl::Status setup = Setup();
+  absl::Status base = setup.ok() && early_signal == 0 ? CheckBase() : absl::OkStatus();
+  stop_watching();
+  if (!setup.ok() || !base.ok() || early_signal != 0) {
+    absl::Status st = !setup.ok() ? setup : base;
+    if (early_signal != 0) {
+      st = absl::CancelledError(early_signal == SIGINT ? "interrupted before any agent started" : "terminated");
+    }
     err_ << "swarm: " << st.message() << "\n";
-    return ExitCodeFor(st);
-  }
-  if (absl::Status st = CheckBase(); !st.ok()) {
-    err_ << "swarm: " << st.message() << "\n";
-    v1::Event e;
-    e.mutable_run_finished()->set_state("failed");
-    e.mutable_run_finished()->set_head(run_.base);
-    Emit(std::move(e));
+    if (store_ != nullptr) {
+      v1::Event e;
+      e.mutable_run_finished()->set_state(early_signal != 0 ? "cancelled" : "failed");
+      e.mutable_run_finished()->set_head(run_.base);
+      Emit(std::move(e));
+    }
+    if (early_signal == SIGINT) return kExitInterrupted;
     return ExitCodeFor(st);
   }
   merge_ = std::make_unique<SerialMergeQueue>(*repo_, *gate_, run_.run_id);
