@@ -71,18 +71,10 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   }
   a.insert(a.end(), {"--", "/bin/sh", "-c", command});
 
-  SandboxedCommand prepared;
-  prepared.scope = ResourceScope::Create(policy.limits);
-  prepared.spec.argv = std::move(a);
-  prepared.spec.env = std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin"};
-  prepared.spec.timeout = policy.timeout;
-  prepared.spec.output_cap = policy.output_cap;
-  prepared.scope->Apply(prepared.spec);
-  std::weak_ptr<ResourceScope> scope = prepared.scope;
-  prepared.spec.on_timeout = [scope] {
-    if (auto s = scope.lock()) s->KillAll();
-  };
-  return prepared;
+  ProcessSpec spec;
+  spec.argv = std::move(a);
+  spec.env = std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin"};
+  return LimitedCommand(policy, std::move(spec));
 }
 
 }  // namespace swarm

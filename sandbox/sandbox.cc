@@ -2,6 +2,20 @@
 
 namespace swarm {
 
+SandboxedCommand LimitedCommand(const SandboxPolicy& policy, ProcessSpec spec) {
+  SandboxedCommand prepared;
+  prepared.scope = ResourceScope::Create(policy.limits);
+  prepared.spec = std::move(spec);
+  prepared.spec.timeout = policy.timeout;
+  prepared.spec.output_cap = policy.output_cap;
+  prepared.scope->Apply(prepared.spec);
+  std::weak_ptr<ResourceScope> scope = prepared.scope;
+  prepared.spec.on_timeout = [scope] {
+    if (auto s = scope.lock()) s->KillAll();
+  };
+  return prepared;
+}
+
 absl::StatusOr<ProcessResult> RunSandboxed(const Sandbox& sandbox, const SandboxPolicy& policy,
                                            const std::string& command) {
   absl::StatusOr<SandboxedCommand> prepared = sandbox.Prepare(policy, command);

@@ -30,6 +30,9 @@ class Sandbox {
   virtual std::string Name() const = 0;
 };
 
+// `spec` with the policy's time-out, output cap and resource limits applied (for implementations).
+SandboxedCommand LimitedCommand(const SandboxPolicy& policy, ProcessSpec spec);
+
 // Prepares and runs `command` to completion on the calling thread.
 absl::StatusOr<ProcessResult> RunSandboxed(const Sandbox& sandbox, const SandboxPolicy& policy,
                                            const std::string& command);
