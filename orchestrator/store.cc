@@ -316,14 +316,42 @@ absl::StatusOr<std::vector<SubtaskRow>> Store::Subtasks(const std::string& run_i
   return out;
 }
 
+namespace {
+constexpr char kRunColumns[] = "id, repo, base, head, state, result_branch, created_ms, finished_ms, run_dir";
+RunRow ReadRun(const Stmt& q) {
+  return RunRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Int(6), q.Int(7), q.Text(8)};
+}
+}  // namespace
+
 absl::StatusOr<RunRow> Store::Run(const std::string& run_id) const {
-  Stmt q(db_, "SELECT id, repo, base, head, state, result_branch, created_ms, finished_ms FROM runs WHERE id = ?");
+  Stmt q(db_, absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE id = ?"));
   q.Bind(run_id);
   int rc = q.Step();
   if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("no run ", run_id));
   if (rc != SQLITE_ROW) return q.Error(rc);
-  RunRow r{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Int(6), q.Int(7)};
-  return r;
+  return ReadRun(q);
+}
+
+absl::StatusOr<std::vector<RunRow>> Store::Runs() const {
+  Stmt q(db_, absl::StrCat("SELECT ", kRunColumns, " FROM runs ORDER BY created_ms DESC, id DESC"));
+  std::vector<RunRow> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ReadRun(q));
+  if (rc != SQLITE_DONE) return q.Error(rc);
+  return out;
+}
+
+absl::StatusOr<std::vector<AttemptRow>> Store::Attempts(const std::string& run_id) const {
+  Stmt q(db_, "SELECT subtask_id, attempt, host_id, base, outcome, error, log_path FROM attempts "
+              "WHERE run_id = ? ORDER BY started_ms, subtask_id, attempt");
+  q.Bind(run_id);
+  std::vector<AttemptRow> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    out.push_back({q.Text(0), static_cast<int>(q.Int(1)), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Text(6)});
+  }
+  if (rc != SQLITE_DONE) return q.Error(rc);
+  return out;
 }
 
 absl::StatusOr<std::string> Store::PatchDiff(const std::string& run_id, const std::string& subtask_id,

@@ -40,6 +40,17 @@ struct RunRow {
   std::string result_branch;
   std::int64_t created_unix_ms = 0;
   std::int64_t finished_unix_ms = 0;
+  std::string run_dir;
+};
+
+struct AttemptRow {
+  std::string subtask_id;
+  int attempt = 0;
+  std::string host_id;
+  std::string base;
+  std::string outcome;  // patch, no_change, failed; empty while running
+  std::string error;
+  std::string log_path;
 };
 
 class Store final {
@@ -59,6 +70,9 @@ class Store final {
   absl::StatusOr<std::vector<v1::Event>> Events(const std::string& run_id, std::uint64_t after_seq = 0) const;
   absl::StatusOr<std::vector<SubtaskRow>> Subtasks(const std::string& run_id) const;
   absl::StatusOr<RunRow> Run(const std::string& run_id) const;
+  // Every run, newest first.
+  absl::StatusOr<std::vector<RunRow>> Runs() const;
+  absl::StatusOr<std::vector<AttemptRow>> Attempts(const std::string& run_id) const;
   absl::StatusOr<std::string> PatchDiff(const std::string& run_id, const std::string& subtask_id, int attempt) const;
   // Rows in a materialised table for `run_id` (for tests and `swarm show`).
   absl::StatusOr<int> CountRows(const std::string& table, const std::string& run_id) const;

@@ -2,12 +2,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <iostream>
 
 #include "orchestrator/coordinator.h"
 #include "orchestrator/exit_codes.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/run_setup.h"
+#include "orchestrator/run_views.h"
+#include "orchestrator/store.h"
 #include "sandbox/bubblewrap_sandbox.h"
 #include "sandbox/unsandboxed_runner.h"
 
@@ -101,6 +104,24 @@ int RunCommand(const RunConfig& config) {
   return coordinator.Run();
 }
 
+// Opens the store of `state_dir` for reading; NotFound when no run was ever made there.
+absl::StatusOr<std::unique_ptr<Store>> OpenExisting(std::string state_dir) {
+  if (state_dir.empty()) state_dir = DefaultStateDir();
+  std::string db = state_dir + "/swarm.db";
+  if (access(db.c_str(), F_OK) != 0) return absl::NotFoundError(absl::StrCat("no runs in ", state_dir));
+  return Store::Open(db);
+}
+
+int Inspect(const std::string& state_dir, const std::function<absl::Status(const Store&)>& view) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenExisting(state_dir);
+  absl::Status st = store.ok() ? view(**store) : store.status();
+  if (!st.ok()) {
+    std::cerr << "swarm: " << st.message() << "\n";
+    return ExitCodeFor(st);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 }  // namespace swarm
 
@@ -111,6 +132,16 @@ int main(int argc, char** argv) {
   swarm::LimitFlags limits;
   CLI::App* run = app.add_subcommand("run", "run a swarm on a repository; the result lands on a new branch");
   swarm::AddRunFlags(*run, config, limits);
+  std::string state_dir, run_id, subtask_id;
+  CLI::App* runs = app.add_subcommand("runs", "list the runs in the state directory, newest first");
+  CLI::App* show = app.add_subcommand("show", "show a run subtask by subtask: attempts, agents, outcome, logs");
+  CLI::App* logs = app.add_subcommand("logs", "print the logs of a run, or of one of its subtasks");
+  for (CLI::App* sub : {runs, show, logs}) {
+    sub->add_option("--state-dir", state_dir, "where runs are kept (default: $SWARM_STATE_DIR or $XDG_STATE_HOME/swarm)");
+  }
+  show->add_option("run", run_id, "the run id")->required();
+  logs->add_option("run", run_id, "the run id")->required();
+  logs->add_option("subtask", subtask_id, "only this subtask's logs");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -124,5 +155,13 @@ int main(int argc, char** argv) {
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
   if (run->parsed()) return swarm::RunCommand(config);
+  if (runs->parsed()) return swarm::Inspect(state_dir, [](const swarm::Store& s) { return swarm::PrintRuns(s, std::cout); });
+  if (show->parsed()) {
+    return swarm::Inspect(state_dir, [&](const swarm::Store& s) { return swarm::PrintRun(s, run_id, std::cout); });
+  }
+  if (logs->parsed()) {
+    return swarm::Inspect(state_dir,
+                          [&](const swarm::Store& s) { return swarm::PrintLogs(s, run_id, subtask_id, std::cout); });
+  }
   return swarm::kExitUsage;
 }

@@ -222,6 +222,23 @@ TEST_F(E2eTest, FailingSubtaskFailsWithItsLogDependentsAreSkippedTheRestLand) {
   std::string branch = Branch();
   EXPECT_EQ(Git("rev-list --count " + base + ".." + branch), "3");
   EXPECT_EQ(Git("show " + branch + ":a.txt"), "a attempt 1");
+
+  // The run can be inspected afterwards: listed, shown attempt by attempt, its logs printed.
+  std::string run_id = report["run_id"];
+  CliResult runs = RunSwarm({"runs", "--state-dir", state()});
+  EXPECT_EQ(runs.exit_code, 0) << runs.err;
+  EXPECT_NE(runs.out.find(run_id + "  completed"), std::string::npos) << runs.out;
+  EXPECT_NE(runs.out.find("3/6 landed"), std::string::npos) << runs.out;
+  CliResult show = RunSwarm({"show", run_id, "--state-dir", state()});
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("b  failed"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("attempt 2 on host-1"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("e  skipped_dependency"), std::string::npos) << show.out;
+  CliResult logs = RunSwarm({"logs", run_id, "b", "--state-dir", state()});
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("b cannot be done"), std::string::npos) << logs.out;
+  EXPECT_EQ(logs.out.find("a.1.agent.log"), std::string::npos) << "only b's logs";
+  EXPECT_EQ(RunSwarm({"show", "no-such-run", "--state-dir", state()}).exit_code, 2);
 }
 
 TEST_F(E2eTest, PatchWhoseBaseIsTwoLandingsBehindTheHeadLands) {

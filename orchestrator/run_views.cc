@@ -1,0 +1,116 @@
+#include "orchestrator/run_views.h"
+
+#include <cctype>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "orchestrator/report.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+
+std::string When(std::int64_t unix_ms) {
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
+}
+
+void PrintFile(const std::string& path, std::ostream& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return;
+  out << "==> " << path << " <==\n" << f.rdbuf() << "\n";
+}
+
+}  // namespace
+
+absl::Status PrintRuns(const Store& store, std::ostream& out) {
+  absl::StatusOr<std::vector<RunRow>> runs = store.Runs();
+  if (!runs.ok()) return runs.status();
+  if (runs->empty()) out << "no runs\n";
+  for (const auto& r : *runs) {
+    absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(r.id);
+    int landed = 0, total = 0;
+    if (subtasks.ok()) {
+      total = static_cast<int>(subtasks->size());
+      for (const auto& s : *subtasks) landed += s.state == v1::LANDED;
+    }
+    out << r.id << "  " << r.state << std::string(r.state.size() < 10 ? 10 - r.state.size() : 1, ' ')
+        << When(r.created_unix_ms) << "  " << landed << "/" << total << " landed  "
+        << (r.result_branch.empty() ? "(no branch)" : r.result_branch) << "  " << r.repo << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostream& out) {
+  absl::StatusOr<RunRow> run = store.Run(run_id);
+  if (!run.ok()) return run.status();
+  absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(run_id);
+  if (!subtasks.ok()) return subtasks.status();
+  absl::StatusOr<std::vector<AttemptRow>> attempts = store.Attempts(run_id);
+  if (!attempts.ok()) return attempts.status();
+  std::map<std::string, std::vector<AttemptRow>> by_subtask;
+  for (const auto& a : *attempts) by_subtask[a.subtask_id].push_back(a);
+
+  out << "run     " << run->id << " (" << run->state << ")\n"
+      << "repo    " << run->repo << "\n"
+      << "base    " << run->base << "\n"
+      << "head    " << run->head << "\n"
+      << "branch  " << (run->result_branch.empty() ? "(none)" : run->result_branch) << "\n"
+      << "started " << When(run->created_unix_ms) << "\n";
+  if (run->finished_unix_ms > 0) {
+    out << "took    " << (run->finished_unix_ms - run->created_unix_ms) / 1000.0 << " s\n";
+  }
+  out << "dir     " << run->run_dir << "\n\n";
+  for (const auto& s : *subtasks) {
+    out << s.spec.id() << "  " << OutcomeName(s.state) << "  " << s.spec.title() << "\n";
+    if (!s.reason.empty()) out << "    reason: " << s.reason << "\n";
+    if (!s.landed_commit.empty()) out << "    commit: " << s.landed_commit << "\n";
+    for (const auto& a : by_subtask[s.spec.id()]) {
+      out << "    attempt " << a.attempt << " on " << a.host_id << " from " << a.base.substr(0, 12) << ": "
+          << (a.outcome.empty() ? "(no result)" : a.outcome);
+      if (!a.error.empty()) out << " - " << a.error;
+      out << "\n";
+      if (!a.log_path.empty()) out << "      log: " << a.log_path << "\n";
+    }
+    if (!s.log_path.empty()) out << "    log: " << s.log_path << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PrintLogs(const Store& store, const std::string& run_id, const std::string& subtask_id,
+                       std::ostream& out) {
+  absl::StatusOr<RunRow> run = store.Run(run_id);
+  if (!run.ok()) return run.status();
+  std::string dir = run->run_dir + "/logs";
+  std::error_code ec;
+  std::set<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) files.insert(entry.path().filename().string());
+  if (!subtask_id.empty()) {
+    absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(run_id);
+    if (!subtasks.ok()) return subtasks.status();
+    bool known = false;
+    for (const auto& s : *subtasks) known |= s.spec.id() == subtask_id;
+    if (!known) return absl::NotFoundError(absl::StrCat("run ", run_id, " has no subtask ", subtask_id));
+  }
+  for (const auto& name : files) {
+    if (!subtask_id.empty()) {
+      // <id>.<attempt>.agent.log, <id>.<attempt>.merge.log, <id>.test.log
+      if (name.rfind(subtask_id + ".", 0) != 0) continue;
+      std::string rest = name.substr(subtask_id.size() + 1);
+      if (rest != "test.log" && (rest.empty() || !isdigit(static_cast<unsigned char>(rest[0])))) continue;
+    }
+    PrintFile(dir + "/" + name, out);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace swarm

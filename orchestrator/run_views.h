@@ -1,0 +1,23 @@
+// What `swarm runs`, `swarm show` and `swarm logs` print: read-only views of the state directory.
+#ifndef SWARM_ORCHESTRATOR_RUN_VIEWS_H_
+#define SWARM_ORCHESTRATOR_RUN_VIEWS_H_
+
+#include <iosfwd>
+#include <string>
+
+#include "absl/status/status.h"
+#include "orchestrator/store.h"
+
+namespace swarm {
+
+// One line per run, newest first: id, state, landed/total, result branch, repository.
+absl::Status PrintRuns(const Store& store, std::ostream& out);
+// The run, then subtask by subtask: outcome, reason, every attempt (host, outcome, log), commit.
+absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostream& out);
+// The logs of a run (agent, test and host logs), or of one subtask, each under a header.
+absl::Status PrintLogs(const Store& store, const std::string& run_id, const std::string& subtask_id,
+                       std::ostream& out);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_VIEWS_H_
