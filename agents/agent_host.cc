@@ -172,7 +172,8 @@ struct AgentHost::Impl {
     heartbeat.async_wait([this](boost::system::error_code ec) {
       if (ec || done) return;
       v1::HostMessage msg;
-      for (const auto& [id, a] : attempts) msg.mutable_heartbeat()->add_lease_ids(id);
+      v1::Heartbeat* beat = msg.mutable_heartbeat();  // sent even with no lease: it says the host is alive
+      for (const auto& [id, a] : attempts) beat->add_lease_ids(id);
       stream->Send(msg);
       ScheduleHeartbeat();
     });

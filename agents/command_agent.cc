@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "sandbox/utf8.h"
 
 namespace swarm {
 namespace {
@@ -151,7 +152,7 @@ void CommandAgent::Kill() {
 void CommandAgent::Fail(const std::string& error, std::string log) {
   v1::AttemptResult result;
   result.set_outcome(v1::AttemptResult::FAILED);
-  result.set_error(error);
+  result.set_error(ToUtf8(error));  // a file name in it may be any bytes; the field must be UTF-8
   result.set_log_tail(log.empty() ? error + "\n" : log);
   result.set_base_commit(lease_.base_commit());
   Complete(std::move(result));

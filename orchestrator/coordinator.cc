@@ -158,6 +158,7 @@ absl::Status Coordinator::Setup() {
   policy.limits = cfg.limits;
   policy.timeout = std::chrono::seconds(cfg.test_timeout_s);
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, *repo_, workspace_root_, log_dir_);
+  killable_gate_ = gate_.get();
   scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
   io_ = std::make_unique<asio::io_context>();
   git_pool_ = std::make_unique<asio::thread_pool>(2);
@@ -214,11 +215,15 @@ int Coordinator::Run() {
   std::atomic<int> early_signal{0};
   asio::io_context early_io;
   asio::signal_set early_signals(early_io, SIGINT, SIGTERM);
-  early_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+  std::function<void(const boost::system::error_code&, int)> on_early = [&](const boost::system::error_code& ec,
+                                                                           int sig) {
     if (ec) return;
+    if (early_signal != 0) _exit(kExitInterrupted);  // a second signal: leave now
     early_signal = sig;
-    if (gate_ != nullptr) gate_->KillRunning();
-  });
+    if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
+    early_signals.async_wait(on_early);
+  };
+  early_signals.async_wait(on_early);
   std::thread early_watcher([&] { early_io.run(); });
   auto stop_watching = [&] {
     early_signals.cancel();

@@ -5,6 +5,7 @@
 #ifndef SWARM_ORCHESTRATOR_COORDINATOR_H_
 #define SWARM_ORCHESTRATOR_COORDINATOR_H_
 
+#include <atomic>
 #include <chrono>
 #include <iosfwd>
 #include <map>
@@ -102,6 +103,7 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<Store> store_;
   std::unique_ptr<IntegrationRepo> repo_;
   std::unique_ptr<TestGate> gate_;
+  std::atomic<TestGate*> killable_gate_{nullptr};  // gate_, for the early signal watcher thread
   std::unique_ptr<MergeQueue> merge_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AgentServer> server_;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "orchestrator/shard_planner.h"
 #include "sandbox/process.h"
+#include "sandbox/utf8.h"
 
 namespace swarm {
 namespace {
@@ -88,6 +89,15 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     return Usage("--parts and --independent go with --shard");
   }
 
+  // Paths travel in protobuf strings and the sandbox's command line: they must be UTF-8.
+  for (const auto& [what, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--repo", config.repo}, {"--state-dir", config.state_dir.empty() ? DefaultStateDir() : config.state_dir},
+           {"HOME", getenv("HOME") != nullptr ? getenv("HOME") : ""}}) {
+    if (!IsUtf8(value)) return Usage(absl::StrCat(what, " is not valid UTF-8: ", ToUtf8(value)));
+  }
+  for (const auto& p : config.sandbox_ro_binds) {
+    if (!IsUtf8(p)) return Usage(absl::StrCat("--sandbox-ro-bind is not valid UTF-8: ", ToUtf8(p)));
+  }
   absl::StatusOr<Git> user = Git::Open(config.repo);
   if (!user.ok()) return user.status();
   run.user = *user;
@@ -132,11 +142,18 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     }
     // A bind that contains a hidden place would show it again inside the sandbox.
     std::string bind = fs::weakly_canonical(path, ec).string();
-    std::vector<std::string> protected_paths = {run.repo_root, fs::weakly_canonical(state_dir, ec).string(),
-                                                "/tmp", "/dev/shm", "/run"};
+    for (const char* system : {"/proc", "/sys", "/dev"}) {
+      if (bind == system || bind.rfind(std::string(system) + "/", 0) == 0) {
+        return Usage(absl::StrCat("--sandbox-ro-bind ", path, ": the sandbox has its own ", system));
+      }
+    }
+    std::vector<std::string> protected_paths = {run.repo_root, user->git_dir(),
+                                                fs::path(user->ObjectDir()).parent_path().parent_path().string(),
+                                                state_dir, "/tmp", "/dev/shm", "/run"};
     if (const char* home = getenv("HOME"); home != nullptr && *home == '/') protected_paths.push_back(home);
     if (const char* xdg = getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') protected_paths.push_back(xdg);
-    for (const auto& p : protected_paths) {
+    for (auto p : protected_paths) {
+      p = fs::weakly_canonical(p, ec).string();
       std::string prefix = bind == "/" ? "/" : bind + "/";
       if (p == bind || p.rfind(prefix, 0) == 0) {
         return Usage(absl::StrCat("--sandbox-ro-bind ", path, " would expose ", p,

@@ -17,8 +17,12 @@ bool Scheduler::FilesBusy(const v1::Subtask& s) const {
   if (s.files_size() == 0) return false;
   std::set<std::string> mine(s.files().begin(), s.files().end());
   for (const auto& [id, e] : subtasks_) {
-    // A patch not yet landed still owns its files: a sibling leased now would start from a stale base.
-    if (e.state != State::kRunning && e.state != State::kPatchReady && e.state != State::kMerging) continue;
+    // A patch not yet landed still owns its files (a subtask leased now would start from a stale
+    // base), except within a group, whose members land together and cannot wait for each other.
+    bool same_group = !s.group().empty() && e.spec.group() == s.group();
+    bool owns = e.state == State::kRunning ||
+                (!same_group && (e.state == State::kPatchReady || e.state == State::kMerging));
+    if (!owns) continue;
     for (const auto& f : e.spec.files()) {
       if (mine.count(f)) return true;
     }

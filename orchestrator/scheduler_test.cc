@@ -160,6 +160,18 @@ TEST(SchedulerTest, SubtasksSharingFilesAreNotCoScheduled) {
   EXPECT_EQ(s.state("e"), State::kPending);
 }
 
+// Regression: members of one group that declare the same file waited for each other's patch to
+// land, which a group only does once every member is done: the run hung.
+TEST(SchedulerTest, GroupMembersSharingAFileDoNotWaitForEachOtherToLand) {
+  Scheduler s(MakePlan({{"r1", {}, {"a.txt"}, "g"}, {"r2", {}, {"a.txt"}, "g"}}), 3);
+  EXPECT_THAT(TakeAllReady(s), ElementsAre("r1")) << "not at the same time";
+  s.AttemptSucceeded("r1", false);
+  EXPECT_THAT(TakeAllReady(s), ElementsAre("r2")) << "r1's patch waits for the group, not r2 for it";
+  s.AttemptSucceeded("r2", false);
+  std::vector<std::string> failed_groups;
+  EXPECT_THAT(s.TakeMergeable(&failed_groups), ElementsAre(ElementsAre("r1", "r2")));
+}
+
 TEST(SchedulerTest, LonePatchIsMergeableOnce) {
   Scheduler s(MakePlan({{"a"}, {"b"}, {"c"}}), 3);
   TakeAllReady(s);

@@ -274,8 +274,13 @@ absl::Status Store::Project(const v1::Event& e, std::string_view patch_diff) {
       return s.Bind(f.state()).Bind(now).Bind(f.result_branch()).Bind(f.head()).Bind(run).Run();
     }
     case v1::Event::kPatchRejected:
+    case v1::Event::kLeaseExpired: {
+      const auto& x = e.lease_expired();
+      Stmt s(db_, "UPDATE attempts SET outcome = 'expired', error = 'lease expired', finished_ms = ? "
+                  "WHERE run_id = ? AND subtask_id = ? AND attempt = ?");
+      return s.Bind(now).Bind(run).Bind(x.subtask_id()).Bind(static_cast<std::int64_t>(x.attempt())).Run();
+    }
     case v1::Event::kResultRefused:
-    case v1::Event::kLeaseExpired:
       return absl::OkStatus();  // the log is the record; outcomes follow in their own events
     case v1::Event::KIND_NOT_SET:
       return absl::InvalidArgumentError("event without a kind");

@@ -40,9 +40,9 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   run.add_option("--max-attempts", c.max_attempts, "attempts per subtask")->capture_default_str()->check(CLI::PositiveNumber);
   run.add_option("--lease-timeout", c.lease_timeout_s, "seconds a lease lives without a heartbeat")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(CLI::Range(1, 86400));
   run.add_option("--heartbeat-interval", c.heartbeat_interval_s, "seconds between a host's heartbeats")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(CLI::Range(1, 3600));
   run.add_option("--state-dir", c.state_dir, "where runs are kept (default: $SWARM_STATE_DIR or $XDG_STATE_HOME/swarm)");
   run.add_flag("--json", c.json, "print the run's events as JSON lines instead of progress");
   run.add_flag("--dry-run", c.dry_run, "print the subtasks and groups; start nothing");

@@ -21,6 +21,7 @@ TestGate::TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string tes
 
 void TestGate::KillRunning() {
   std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
   // bwrap leads each run's process group and is the init of its PID namespace: everything goes.
   for (int pid : running_) kill(-pid, SIGKILL);
 }
@@ -45,6 +46,7 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
     std::lock_guard<std::mutex> lock(mu_);
     pid = p;
     running_.insert(p);
+    if (cancelled_) kill(-p, SIGKILL);
   };
   absl::StatusOr<ProcessResult> r = RunProcess(std::move(prepared->spec));
   {

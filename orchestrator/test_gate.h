@@ -34,7 +34,8 @@ class TestGate final {
   absl::StatusOr<TestOutcome> Test(const std::string& tree, const std::string& label);
 
   const std::string& command() const { return test_command_; }
-  // Kills every test run in progress (their Test() calls return a failed outcome). Thread-safe.
+  // Kills every test run in progress and every later one as it starts (their Test() calls return a
+  // failed outcome): the run is being cancelled. Thread-safe.
   void KillRunning();
 
  private:
@@ -48,6 +49,7 @@ class TestGate final {
   std::atomic<unsigned> counter_{0};
   std::mutex mu_;
   std::set<int> running_;  // guarded by mu_: pids (and process groups) of test runs in progress
+  bool cancelled_ = false; // guarded by mu_
 };
 
 }  // namespace swarm

@@ -1,5 +1,6 @@
 #include "workspace.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -27,26 +28,19 @@ std::vector<std::string> ReadAlternates(const std::string& object_dir) {
 
 }  // namespace
 
-bool SymlinkStaysInside(const std::string& link_path, const std::string& target,
-                        const std::set<std::string>& symlinks) {
+bool SymlinkStaysInside(const std::string& link_path, const std::string& target) {
   if (target.empty() || target[0] == '/') return false;
-  std::vector<std::string> at = absl::StrSplit(link_path, '/');
-  at.pop_back();  // the link's own name
-  std::vector<std::string> parts = absl::StrSplit(target, '/');
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    const std::string& part = parts[i];
+  int depth = static_cast<int>(std::count(link_path.begin(), link_path.end(), '/'));  // the link's directory
+  bool descended = false;
+  for (absl::string_view part : absl::StrSplit(target, '/')) {
     if (part.empty() || part == ".") continue;
     if (part == "..") {
-      if (at.empty()) return false;
-      at.pop_back();
-      continue;
+      // After a named component, ".." depends on whether that component is a link, in this tree or in
+      // any tree this patch is later composed with: refuse it rather than guess.
+      if (descended || --depth < 0) return false;
+    } else {
+      descended = true;
     }
-    at.push_back(part);
-    // Walking through another link makes the lexical walk meaningless: "q/q/../.." is not "." when
-    // q is a link. Refuse any target that passes through one before its last component.
-    bool last = true;
-    for (std::size_t j = i + 1; j < parts.size(); ++j) last &= parts[j].empty() || parts[j] == ".";
-    if (!last && symlinks.count(absl::StrJoin(at, "/"))) return false;
   }
   return true;
 }
@@ -111,14 +105,6 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
   absl::StatusOr<std::string> raw = host.Run({"diff-tree", "-r", "-z", "--no-renames", base_, patch.tree});
   if (!raw.ok()) return raw.status();
   std::vector<std::string> fields = absl::StrSplit(*raw, '\0');
-  std::set<std::string> symlinks;  // every link in the resulting tree, read only if the patch adds one
-  if (raw->find(" 120000 ") != std::string::npos) {
-    absl::StatusOr<std::string> listing = host.Run({"ls-tree", "-r", "-z", "--full-tree", patch.tree});
-    if (!listing.ok()) return listing.status();
-    for (absl::string_view entry : absl::StrSplit(*listing, '\0', absl::SkipEmpty())) {
-      if (absl::StartsWith(entry, "120000 ")) symlinks.insert(std::string(entry.substr(entry.find('\t') + 1)));
-    }
-  }
   for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
     // ":old_mode new_mode old_sha new_sha status" then the path.
     std::vector<std::string> meta = absl::StrSplit(fields[i], ' ');
@@ -131,7 +117,7 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
     if (mode == "120000") {
       absl::StatusOr<std::string> target = host.Run({"cat-file", "blob", meta[3]});
       if (!target.ok()) return target.status();
-      if (!SymlinkStaysInside(path, *target, symlinks)) {
+      if (!SymlinkStaysInside(path, *target)) {
         return absl::InvalidArgumentError(
             absl::StrCat("the patch adds a symlink leading out of the repository: ", path, " -> ", *target));
       }
