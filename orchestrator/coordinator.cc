@@ -33,20 +33,6 @@ namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using State = Scheduler::State;
 
-v1::SubtaskState ToProto(State s) {
-  switch (s) {
-    case State::kPending: return v1::PENDING;
-    case State::kRunning: return v1::RUNNING;
-    case State::kPatchReady:
-    case State::kMerging: return v1::MERGING;
-    case State::kLanded: return v1::LANDED;
-    case State::kFailed: return v1::FAILED;
-    case State::kSkipped: return v1::SKIPPED_DEPENDENCY;
-    case State::kNoChange: return v1::NO_CHANGE;
-  }
-  return v1::SUBTASK_STATE_UNSPECIFIED;
-}
-
 State FromProto(v1::SubtaskState s) {
   switch (s) {
     case v1::LANDED: return State::kLanded;
@@ -827,11 +813,8 @@ int Coordinator::Finish() {
   server_.reset();
   merge_->Shutdown();
   git_pool_->join();
+  // Whatever has no recorded outcome by now was cut short by a cancel.
   for (const auto& id : scheduler_->order()) {
-    State s = scheduler_->state(id);
-    if (s == State::kLanded || s == State::kFailed || s == State::kSkipped || s == State::kNoChange) {
-      if (finished_.count(id)) continue;
-    }
     if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
   }
   std::string branch;

@@ -60,6 +60,7 @@ struct Running : std::enable_shared_from_this<Running> {
   ProcessCallback done;
   Clock::time_point start;
   int open_ops = 0;  // pidfd wait + two readers
+  bool reaped = false;
   Capture capture[2];
   char buf[2][16384];
 
@@ -89,14 +90,16 @@ struct Running : std::enable_shared_from_this<Running> {
   void WaitExit() {
     pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
                      [self = shared_from_this()](boost::system::error_code ec) {
+                       // Whatever the command left behind in its group goes with it, so the
+                       // output pipes close. Done before reaping: until then the exited leader
+                       // holds its pid, so the group id cannot belong to anyone else.
+                       kill(-self->pid, SIGKILL);
                        int status = 0;
                        if (waitpid(self->pid, &status, 0) == self->pid) {
                          if (WIFEXITED(status)) self->result.exit_code = WEXITSTATUS(status);
                          if (WIFSIGNALED(status)) self->result.term_signal = WTERMSIG(status);
                        }
-                       // Whatever the command left behind in its group goes with it, so the
-                       // output pipes close.
-                       kill(-self->pid, SIGKILL);
+                       self->reaped = true;
                        self->Finish();
                      });
   }
@@ -262,6 +265,7 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
     r->timer.expires_after(spec.timeout);
     r->timer.async_wait([r](boost::system::error_code ec) {
       if (ec) return;
+      if (r->reaped) return;  // its pid may already be someone else's
       r->result.timed_out = true;
       if (r->on_timeout) r->on_timeout();
       kill(-r->pid, SIGKILL);

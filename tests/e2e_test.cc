@@ -411,7 +411,10 @@ TEST_F(E2eTest, CtrlCStopsTheAgentsKeepsWhatLandedAndExits130) {
     landed = ShStatus("h=$(git --git-dir=$(ls -d " + state() + "/runs/*/integration.git) rev-parse "
                       "refs/heads/integration) && test \"$h\" != " + base, &out) == 0;
   }
-  ASSERT_TRUE(landed) << "the fast shard never landed";
+  if (!landed && pid.load() > 0) kill(pid.load(), SIGKILL);  // to see what it printed
+  if (!landed) runner.join();
+  ASSERT_TRUE(landed) << "the fast shard never landed: "
+                      << (result.ok() ? result->out + result->err : std::string(result.status().message()));
   ASSERT_GT(pid.load(), 0);
   kill(pid.load(), SIGINT);
   runner.join();
