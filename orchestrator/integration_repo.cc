@@ -1,8 +1,5 @@
 #include "orchestrator/integration_repo.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -13,11 +10,6 @@
 namespace swarm {
 namespace {
 namespace fs = std::filesystem;
-
-std::string TempIndexPath(const Git& git) {
-  static std::atomic<unsigned> counter{0};
-  return absl::StrCat(git.git_dir(), "/swarm-", getpid(), "-", counter++, ".index");
-}
 
 }  // namespace
 
@@ -50,12 +42,9 @@ absl::StatusOr<std::string> IntegrationRepo::Head() const { return git_.ResolveC
 absl::StatusOr<std::string> IntegrationRepo::CommitPatch(const std::string& base, const std::string& diff,
                                                          const std::string& expected_tree,
                                                          const std::string& message) const {
+  TempIndex index(git_.git_dir());
   GitOptions opts;
-  opts.index_file = TempIndexPath(git_);
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() { unlink(path.c_str()); }
-  } cleanup{opts.index_file};
+  opts.index_file = index.path();
   if (auto r = git_.Run({"read-tree", base}, opts); !r.ok()) return r.status();
   opts.stdin_data = diff;
   absl::StatusOr<ProcessResult> applied = git_.RunRaw({"apply", "--cached", "--binary", "--whitespace=nowarn", "-"}, opts);
@@ -121,13 +110,10 @@ absl::Status IntegrationRepo::Materialize(const std::string& tree, const std::st
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  TempIndex index(git_.git_dir());
   GitOptions opts;
-  opts.index_file = TempIndexPath(git_);
+  opts.index_file = index.path();
   opts.work_tree = dir;
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() { unlink(path.c_str()); }
-  } cleanup{opts.index_file};
   if (auto r = git_.Run({"read-tree", tree}, opts); !r.ok()) return r.status();
   if (auto r = git_.Run({"checkout-index", "--all", "--force"}, opts); !r.ok()) return r.status();
   return absl::OkStatus();

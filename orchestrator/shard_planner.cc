@@ -1,10 +1,6 @@
 #include "orchestrator/shard_planner.h"
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -13,26 +9,6 @@
 #include "sandbox/utf8.h"
 
 namespace swarm {
-namespace {
-
-// A private index file that is removed when this goes out of scope.
-class TempIndex final {
- public:
-  TempIndex() {
-    char tmpl[] = "/tmp/swarm-index.XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd >= 0) close(fd);
-    path_ = tmpl;
-    unlink(path_.c_str());  // git creates it; an empty file is not a valid index
-  }
-  ~TempIndex() { unlink(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-}  // namespace
 
 std::vector<std::vector<std::string>> SplitEvenly(const std::vector<std::string>& files, int parts) {
   std::vector<std::vector<std::string>> chunks;

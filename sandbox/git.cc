@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 
@@ -35,6 +36,14 @@ std::vector<std::string> GitEnvironment(const GitOptions& opts) {
 }
 
 }  // namespace
+
+TempIndex::TempIndex(const std::string& dir) {
+  static std::atomic<unsigned> counter{0};
+  path_ = absl::StrCat(dir, "/swarm-", getpid(), "-", counter++, ".index");
+  unlink(path_.c_str());
+}
+
+TempIndex::~TempIndex() { unlink(path_.c_str()); }
 
 std::string TrimNewline(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();

@@ -52,6 +52,20 @@ class Git {
   bool trusted_ = true;     // swarm's own repository (false for one opened with Open)
 };
 
+// A private index file (for GIT_INDEX_FILE) in `dir`, removed when this goes out of scope. The file
+// does not exist until git writes it: an empty file is not a valid index.
+class TempIndex final {
+ public:
+  explicit TempIndex(const std::string& dir = "/tmp");
+  ~TempIndex();
+  TempIndex(const TempIndex&) = delete;
+  TempIndex& operator=(const TempIndex&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // Trims one trailing newline.
 std::string TrimNewline(std::string s);
 
