@@ -63,8 +63,31 @@ std::uint64_t FreeBytes(const std::string& path) {
 
 }  // namespace
 
-Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err)
-    : run_(std::move(run)), sandbox_(std::move(sandbox)), out_(out), err_(err) {}
+Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err,
+                         CoordinatorOptions options)
+    : run_(std::move(run)), sandbox_(std::move(sandbox)), out_(out), err_(err), options_(options) {}
+
+void Coordinator::RequestCancel(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(cancel_mu_);
+    if (!cancel_request_) cancel_request_ = why;
+  }
+  // During setup the base test is the only thing running; the event loop picks up the rest.
+  if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
+}
+
+std::optional<std::string> Coordinator::CancelRequested() {
+  {
+    std::lock_guard<std::mutex> lock(cancel_mu_);
+    if (cancel_request_) return cancel_request_;
+  }
+  if (run_dir_.empty()) return std::nullopt;
+  std::ifstream f(run_dir_ + "/cancel");
+  if (!f) return std::nullopt;
+  std::string why;
+  std::getline(f, why);
+  return why.empty() ? "cancelled" : why;
+}
 
 Coordinator::~Coordinator() {
   if (merge_) merge_->Shutdown();
@@ -82,6 +105,9 @@ absl::Status Coordinator::Setup() {
   std::error_code ec;
   fs::create_directories(log_dir_, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", log_dir_, ": ", ec.message()));
+  absl::StatusOr<RunLock> lock = RunLock::Acquire(run_dir_);
+  if (!lock.ok()) return lock.status();
+  lock_.emplace(std::move(*lock));
 
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(run_.state_dir + "/swarm.db");
   if (!store.ok()) return store.status();
@@ -162,6 +188,20 @@ absl::Status Coordinator::Setup() {
   s->set_agent_command(cfg.agent_command);
   s->set_result_branch("swarm/" + run_.run_id);
   s->set_run_dir(run_dir_);
+  // The spec as resolved, so that a resume continues this run and not a re-read of its inputs.
+  v1::RunSpec spec = ToSpec(cfg);
+  spec.set_repo(run_.repo_root);
+  spec.set_base_rev(run_.base);
+  spec.clear_plan_file();
+  spec.set_plan_text(PlanToJson(run_.plan));
+  spec.clear_shard_glob();
+  spec.set_shard_parts(0);
+  spec.set_independent(false);
+  spec.clear_sandbox_env();
+  for (const auto& kv : run_.sandbox_env) spec.add_sandbox_env(kv);
+  spec.set_state_dir(run_.state_dir);
+  spec.set_agent_binary(run_.agent_binary);
+  *s->mutable_spec() = std::move(spec);
   Emit(std::move(started));
   return absl::OkStatus();
 }
@@ -200,7 +240,7 @@ int Coordinator::Run() {
   // stops cleanly (its directories removed by the destructor) as soon as setup returns.
   std::atomic<int> early_signal{0};
   asio::io_context early_io;
-  asio::signal_set early_signals(early_io, SIGINT, SIGTERM);
+  asio::signal_set early_signals(early_io);
   std::function<void(const boost::system::error_code&, int)> on_early = [&](const boost::system::error_code& ec,
                                                                            int sig) {
     if (ec) return;
@@ -209,30 +249,39 @@ int Coordinator::Run() {
     if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
     early_signals.async_wait(on_early);
   };
-  early_signals.async_wait(on_early);
-  std::thread early_watcher([&] { early_io.run(); });
+  std::thread early_watcher;
+  if (options_.handle_signals) {
+    early_signals.add(SIGINT);
+    early_signals.add(SIGTERM);
+    early_signals.async_wait(on_early);
+    early_watcher = std::thread([&] { early_io.run(); });
+  }
   auto stop_watching = [&] {
     early_signals.cancel();
     early_io.stop();
     if (early_watcher.joinable()) early_watcher.join();
   };
   absl::Status setup = Setup();
-  absl::Status base = setup.ok() && early_signal == 0 ? CheckBase() : absl::OkStatus();
+  absl::Status base = setup.ok() && early_signal == 0 && !CancelRequested() ? CheckBase() : absl::OkStatus();
   stop_watching();
-  if (!setup.ok() || !base.ok() || early_signal != 0) {
+  std::optional<std::string> cancelled = CancelRequested();
+  if (!setup.ok() || !base.ok() || early_signal != 0 || cancelled) {
     absl::Status st = !setup.ok() ? setup : base;
     if (early_signal != 0) {
       st = absl::CancelledError(early_signal == SIGINT ? "interrupted before any agent started" : "terminated");
+    } else if (cancelled) {
+      st = absl::CancelledError(*cancelled + " before any agent started");
     }
+    int exit_code = early_signal == SIGINT ? kExitInterrupted : ExitCodeFor(st);
     err_ << "swarm: " << st.message() << "\n";
     if (store_ != nullptr) {
       v1::Event e;
-      e.mutable_run_finished()->set_state(early_signal != 0 ? "cancelled" : "failed");
+      e.mutable_run_finished()->set_state(early_signal != 0 || cancelled ? "cancelled" : "failed");
       e.mutable_run_finished()->set_head(run_.base);
+      e.mutable_run_finished()->set_exit_code(exit_code);
       Emit(std::move(e));
     }
-    if (early_signal == SIGINT) return kExitInterrupted;
-    return ExitCodeFor(st);
+    return exit_code;
   }
   merge_ = std::make_unique<SerialMergeQueue>(*repo_, *gate_, run_.run_id);
 
@@ -244,7 +293,7 @@ int Coordinator::Run() {
   }
   server_ = std::move(*server);
 
-  asio::signal_set signals(*io_, SIGINT, SIGTERM);
+  asio::signal_set signals(*io_);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                              int sig) {
     if (ec) return;
@@ -259,23 +308,41 @@ int Coordinator::Run() {
     Cancel(sig == SIGINT ? kExitInterrupted : kExitCancelled, sig == SIGINT ? "interrupted" : "terminated");
     signals.async_wait(on_signal);
   };
-  signals.async_wait(on_signal);
+  if (options_.handle_signals) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait(on_signal);
+  }
 
-  // Leases are checked a few times per heartbeat interval.
+  // Leases are checked a few times per heartbeat interval, cancel requests five times a second.
+  auto lease_period = std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250);
   asio::steady_timer lease_timer(*io_);
   std::function<void(boost::system::error_code)> check_leases = [&](boost::system::error_code ec) {
     if (ec || shutting_down_) return;
     ExpireLeases();
-    lease_timer.expires_after(std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250));
+    lease_timer.expires_after(lease_period);
     lease_timer.async_wait(check_leases);
   };
-  lease_timer.expires_after(std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250));
+  lease_timer.expires_after(lease_period);
   lease_timer.async_wait(check_leases);
+  asio::steady_timer cancel_timer(*io_);
+  std::function<void(boost::system::error_code)> check_cancel = [&](boost::system::error_code ec) {
+    if (ec || cancel_exit_ != 0) return;
+    if (std::optional<std::string> why = CancelRequested()) {
+      Cancel(kExitCancelled, *why);
+      return;
+    }
+    cancel_timer.expires_after(std::chrono::milliseconds(200));
+    cancel_timer.async_wait(check_cancel);
+  };
+  cancel_timer.expires_after(std::chrono::milliseconds(200));
+  cancel_timer.async_wait(check_cancel);
 
   StartHosts();
   Progress();
   io_->run();
   lease_timer.cancel();
+  cancel_timer.cancel();
   signals.cancel();
   return Finish();
 }
@@ -845,6 +912,7 @@ int Coordinator::Finish() {
   std::string branch_name = branch.empty() ? "" : branch.substr(strlen("refs/heads/"));
   f->set_result_branch(branch_name);
   f->set_head(final_head);
+  f->set_exit_code(exit_code);
   Emit(std::move(e));
 
   ReportContext ctx{run_.run_id, run_dir_, patch_path, branch_name, exit_code, sandbox_->Name(), limits_mode_,

@@ -10,11 +10,14 @@
 #include <iosfwd>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "orchestrator/agent_handler.h"
 #include "orchestrator/merge_queue.h"
+#include "orchestrator/run_lock.h"
 #include "orchestrator/run_setup.h"
 #include "sandbox/sandbox.h"
 
@@ -31,16 +34,26 @@ class Scheduler;
 class Store;
 class TestGate;
 
+struct CoordinatorOptions {
+  // SIGINT and SIGTERM cancel the run. Off when a server hosts several runs in one process.
+  bool handle_signals = true;
+};
+
 class Coordinator final : public AgentHandler {
  public:
   // `out` receives progress (or JSON events), `err` warnings and errors. Both must outlive Run().
-  Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err);
+  Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err,
+              CoordinatorOptions options = {});
   ~Coordinator() override;
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
   // Runs to the end and returns the exit status (exit_codes.h). Call once.
   int Run();
+
+  // Thread-safe, any time: stops the run as `swarm cancel` does. Agents are told to stop, what
+  // landed stays, and Run() returns kExitCancelled.
+  void RequestCancel(const std::string& why);
 
   // AgentHandler, on the executor.
   void OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) override;
@@ -81,6 +94,8 @@ class Coordinator final : public AgentHandler {
   void MaybeFinish();
   void BeginShutdown();
   void Cancel(int exit_code, const std::string& why);
+  // A cancel asked for by RequestCancel or by `swarm cancel` (the run directory's cancel file).
+  std::optional<std::string> CancelRequested();
   void Emit(v1::Event event, std::string_view diff = {});
   void Progress();
   int Finish();
@@ -91,8 +106,12 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<Sandbox> sandbox_;
   std::ostream& out_;
   std::ostream& err_;
+  const CoordinatorOptions options_;
+  std::mutex cancel_mu_;
+  std::optional<std::string> cancel_request_;  // guarded by cancel_mu_
 
   // Made by Setup().
+  std::optional<RunLock> lock_;  // held while this coordinator lives
   std::string run_dir_, log_dir_, workspace_root_, runtime_dir_, socket_path_;
   bool workspaces_on_tmpfs_ = false;
   std::string sandbox_home_;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sandbox/sandbox_policy.h"
+#include "swarm/v1/run.pb.h"
 
 namespace swarm {
 
@@ -16,6 +17,7 @@ struct RunConfig {
   std::string test_command;
   // Exactly one source of subtasks: a plan file, or a shard glob with a number of parts.
   std::string plan_file;
+  std::string plan_text;  // the plan itself (from a client or a stored run); wins over plan_file
   std::string shard_glob;
   int shard_parts = 0;
   bool independent = false;
@@ -40,6 +42,10 @@ struct RunConfig {
 
   std::string agent_binary;  // swarm-agent; empty: beside the swarm binary, else PATH
 };
+
+// The config as the RunSpec message (the Control API's and the stored form), and back.
+v1::RunSpec ToSpec(const RunConfig& config);
+RunConfig FromSpec(const v1::RunSpec& spec);
 
 }  // namespace swarm
 

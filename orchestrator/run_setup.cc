@@ -80,7 +80,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   }
   if (config.agent_command.empty()) return Usage("--agent-cmd is required: the command each agent runs");
   if (config.test_command.empty()) return Usage("--test-cmd is required: the command that gates every patch");
-  bool has_plan = !config.plan_file.empty(), has_shard = !config.shard_glob.empty();
+  bool has_plan = !config.plan_file.empty() || !config.plan_text.empty(), has_shard = !config.shard_glob.empty();
   if (has_plan == has_shard) return Usage("give either --plan FILE or --shard GLOB --parts K");
   if (has_shard && config.shard_parts <= 0) {
     return Usage(absl::StrCat("--parts must be a positive number of shards, not ", config.shard_parts));
@@ -118,14 +118,19 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   }
 
   if (has_plan) {
-    std::ifstream f(config.plan_file, std::ios::binary);
-    if (!f) return Usage(absl::StrCat("cannot read the plan file ", config.plan_file));
-    std::stringstream text;
-    text << f.rdbuf();
-    absl::StatusOr<Plan> plan = ParsePlan(text.str(), config.plan_file);
+    std::string source = config.plan_file.empty() ? "the plan" : config.plan_file;
+    std::string text = config.plan_text;
+    if (text.empty()) {
+      std::ifstream f(config.plan_file, std::ios::binary);
+      if (!f) return Usage(absl::StrCat("cannot read the plan file ", config.plan_file));
+      std::stringstream buf;
+      buf << f.rdbuf();
+      text = buf.str();
+    }
+    absl::StatusOr<Plan> plan = ParsePlan(text, source);
     if (!plan.ok()) return plan.status();
     run.plan = std::move(*plan);
-    if (absl::Status st = ValidatePlan(run.plan, config.plan_file); !st.ok()) return st;
+    if (absl::Status st = ValidatePlan(run.plan, source); !st.ok()) return st;
   } else {
     ShardOptions shard{config.shard_glob, config.shard_parts, config.independent};
     absl::StatusOr<Plan> plan = MakeShardPlan(*user, run.base, shard, &run.warnings);

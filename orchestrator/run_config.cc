@@ -1,0 +1,69 @@
+#include "orchestrator/run_config.h"
+
+namespace swarm {
+
+v1::RunSpec ToSpec(const RunConfig& c) {
+  v1::RunSpec s;
+  s.set_repo(c.repo);
+  s.set_base_rev(c.base_rev);
+  s.set_agent_command(c.agent_command);
+  s.set_test_command(c.test_command);
+  s.set_plan_file(c.plan_file);
+  s.set_plan_text(c.plan_text);
+  s.set_shard_glob(c.shard_glob);
+  s.set_shard_parts(c.shard_parts);
+  s.set_independent(c.independent);
+  s.set_agents(c.agents);
+  s.set_agent_hosts(c.agent_hosts);
+  s.set_test_timeout_s(c.test_timeout_s);
+  s.set_agent_timeout_s(c.agent_timeout_s);
+  s.set_max_attempts(c.max_attempts);
+  s.set_lease_timeout_s(c.lease_timeout_s);
+  s.set_heartbeat_interval_s(c.heartbeat_interval_s);
+  s.set_state_dir(c.state_dir);
+  s.set_json(c.json);
+  s.set_keep_workspaces(c.keep_workspaces);
+  s.set_agent_network(c.agent_network);
+  s.set_no_sandbox(c.no_sandbox);
+  for (const auto& e : c.sandbox_env) s.add_sandbox_env(e);
+  for (const auto& b : c.sandbox_ro_binds) s.add_sandbox_ro_binds(b);
+  s.set_memory_bytes(c.limits.memory_bytes);
+  s.set_max_processes(c.limits.max_processes);
+  s.set_max_file_bytes(c.limits.max_file_bytes);
+  s.set_agent_binary(c.agent_binary);
+  return s;
+}
+
+RunConfig FromSpec(const v1::RunSpec& s) {
+  RunConfig c;
+  c.repo = s.repo();
+  if (!s.base_rev().empty()) c.base_rev = s.base_rev();
+  c.agent_command = s.agent_command();
+  c.test_command = s.test_command();
+  c.plan_file = s.plan_file();
+  c.plan_text = s.plan_text();
+  c.shard_glob = s.shard_glob();
+  c.shard_parts = s.shard_parts();
+  c.independent = s.independent();
+  c.agents = s.agents();
+  c.agent_hosts = s.agent_hosts();
+  c.test_timeout_s = s.test_timeout_s();
+  c.agent_timeout_s = s.agent_timeout_s();
+  c.max_attempts = s.max_attempts();
+  c.lease_timeout_s = s.lease_timeout_s();
+  c.heartbeat_interval_s = s.heartbeat_interval_s();
+  c.state_dir = s.state_dir();
+  c.json = s.json();
+  c.keep_workspaces = s.keep_workspaces();
+  c.agent_network = s.agent_network();
+  c.no_sandbox = s.no_sandbox();
+  c.sandbox_env.assign(s.sandbox_env().begin(), s.sandbox_env().end());
+  c.sandbox_ro_binds.assign(s.sandbox_ro_binds().begin(), s.sandbox_ro_binds().end());
+  c.limits.memory_bytes = s.memory_bytes();
+  c.limits.max_processes = s.max_processes();
+  c.limits.max_file_bytes = s.max_file_bytes();
+  c.agent_binary = s.agent_binary();
+  return c;
+}
+
+}  // namespace swarm
