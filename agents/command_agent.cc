@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "sandbox/pid_ledger.h"
 #include "sandbox/utf8.h"
 
 namespace swarm {
@@ -101,9 +102,13 @@ void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
     return;
   }
   auto self = shared_from_this();
-  prepared->spec.on_start = [self](int pid) { self->pid_ = pid; };
+  prepared->spec.on_start = [self](int pid) {
+    self->pid_ = pid;
+    PidLedger(self->registered_.pid_ledger_dir()).Record(pid, self->host_id_ + "/agent");
+  };
   auto scope = prepared->scope;
   absl::Status st = StartProcess(io_, std::move(prepared->spec), [self, scope](absl::StatusOr<ProcessResult> r) {
+    if (self->pid_ != 0) PidLedger(self->registered_.pid_ledger_dir()).Forget(self->pid_);
     self->pid_ = 0;
     self->OnCommandDone(std::move(r));
   });

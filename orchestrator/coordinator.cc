@@ -18,12 +18,15 @@
 #include "absl/strings/str_split.h"
 #include "orchestrator/agent_service.h"
 #include "orchestrator/exit_codes.h"
+#include "orchestrator/failpoint.h"
 #include "orchestrator/integration_repo.h"
+#include "orchestrator/recovery.h"
 #include "orchestrator/report.h"
 #include "orchestrator/scheduler.h"
 #include "orchestrator/serial_merge_queue.h"
 #include "orchestrator/store.h"
 #include "orchestrator/test_gate.h"
+#include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
 #include "swarm/v1/protocol.h"
 
@@ -108,18 +111,32 @@ absl::Status Coordinator::Setup() {
   absl::StatusOr<RunLock> lock = RunLock::Acquire(run_dir_);
   if (!lock.ok()) return lock.status();
   lock_.emplace(std::move(*lock));
+  ledger_dir_ = run_dir_ + "/pids";
+  int leftovers_killed = 0;
+  if (run_.resume) {
+    // What the dead coordinator left: its processes first (nothing new may start beside them),
+    // then its workspaces and socket directory.
+    leftovers_killed = PidLedger(ledger_dir_).KillAll();
+    fs::remove(run_dir_ + "/cancel", ec);  // a cancel of the old coordinator does not carry over
+    for (const std::string& dir : {"/dev/shm/swarm-" + run_.run_id, run_dir_ + "/work"}) fs::remove_all(dir, ec);
+    std::string old_runtime;
+    std::ifstream(run_dir_ + "/runtime-dir") >> old_runtime;
+    if (fs::path(old_runtime).filename().string().rfind("swarm-", 0) == 0) fs::remove_all(old_runtime, ec);
+  }
 
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(run_.state_dir + "/swarm.db");
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
-      IntegrationRepo::Create(*run_.user, run_dir_ + "/integration.git", run_.base);
+      run_.resume ? IntegrationRepo::Open(run_dir_ + "/integration.git")
+                  : IntegrationRepo::Create(*run_.user, run_dir_ + "/integration.git", run_.base);
   if (!repo.ok()) return repo.status();
   repo_ = std::move(*repo);
   head_ = run_.base;
   if (!cfg.json) {
-    out_ << "swarm: run " << run_.run_id << ": " << run_.plan.subtasks.size() << " subtasks, " << cfg.agents
-         << " agents, base " << run_.base.substr(0, 12) << ", sandbox " << sandbox_->Name() << "\n";
+    out_ << "swarm: " << (run_.resume ? "resuming run " : "run ") << run_.run_id << ": " << run_.plan.subtasks.size()
+         << " subtasks, " << cfg.agents << " agents, base " << run_.base.substr(0, 12) << ", sandbox "
+         << sandbox_->Name() << "\n";
   }
 
   // Workspaces on tmpfs when they fit comfortably (tmpfs is RAM), on disk otherwise.
@@ -140,6 +157,7 @@ absl::Status Coordinator::Setup() {
   buf.push_back('\0');
   if (mkdtemp(buf.data()) == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot create ", tmpl));
   runtime_dir_ = buf.data();
+  std::ofstream(run_dir_ + "/runtime-dir") << runtime_dir_ << "\n";  // for a resume to clean up
   socket_path_ = runtime_dir_ + "/agent.sock";
   if (socket_path_.size() > 107) {
     return absl::FailedPreconditionError(absl::StrCat("socket path ", socket_path_, " exceeds 107 bytes"));
@@ -169,11 +187,13 @@ absl::Status Coordinator::Setup() {
   policy.env.insert(policy.env.end(), run_.sandbox_env.begin(), run_.sandbox_env.end());
   policy.limits = cfg.limits;
   policy.timeout = std::chrono::seconds(cfg.test_timeout_s);
-  gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, *repo_, workspace_root_, log_dir_);
+  gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, *repo_, workspace_root_, log_dir_,
+                                     ledger_dir_);
   killable_gate_ = gate_.get();
   scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
   io_ = std::make_unique<asio::io_context>();
   git_pool_ = std::make_unique<asio::thread_pool>(2);
+  if (run_.resume) return Resume(leftovers_killed);
 
   v1::Event started;
   auto* s = started.mutable_run_started();
@@ -203,6 +223,40 @@ absl::Status Coordinator::Setup() {
   spec.set_agent_binary(run_.agent_binary);
   *s->mutable_spec() = std::move(spec);
   Emit(std::move(started));
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::Resume(int leftovers_killed) {
+  absl::StatusOr<Recovery> rec =
+      Recover(*store_, *repo_, run_.plan, run_.run_id, run_.base, run_.config.test_command);
+  if (!rec.ok()) return rec.status();
+  v1::Event resumed;
+  auto* r = resumed.mutable_run_resumed();
+  r->set_head(rec->head);
+  r->set_reconciled_landings(rec->reconciled_landings);
+  r->set_interrupted_attempts(rec->interrupted_attempts);
+  r->set_processes_killed(leftovers_killed);
+  r->set_pid(getpid());
+  Emit(std::move(resumed));
+  for (auto& e : rec->missing) Emit(std::move(e));
+  for (const auto& [id, s] : rec->subtasks) {
+    scheduler_->Restore(id, s.state, s.attempts, s.forgiven);
+    if (s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
+        s.state == State::kNoChange) {
+      finished_.insert(id);
+    }
+  }
+  for (const auto& [id, s] : rec->subtasks) {
+    if (s.needs_finished_event) FinishSubtask(id, v1::LANDED, "", "");
+  }
+  patch_commits_ = rec->patch_commits;
+  for (const auto& tree : rec->passed_trees) gate_->RememberPassed(tree);
+  head_ = rec->head;
+  if (!run_.config.json) {
+    out_ << "swarm: head " << head_.substr(0, 12) << "; " << rec->reconciled_landings
+         << " landings recovered from the ref, " << rec->interrupted_attempts << " interrupted attempts redone, "
+         << leftovers_killed << " leftover processes killed\n";
+  }
   return absl::OkStatus();
 }
 
@@ -262,7 +316,9 @@ int Coordinator::Run() {
     if (early_watcher.joinable()) early_watcher.join();
   };
   absl::Status setup = Setup();
-  absl::Status base = setup.ok() && early_signal == 0 && !CancelRequested() ? CheckBase() : absl::OkStatus();
+  // A resumed run's base was tested when it started.
+  absl::Status base =
+      setup.ok() && early_signal == 0 && !CancelRequested() && !run_.resume ? CheckBase() : absl::OkStatus();
   stop_watching();
   std::optional<std::string> cancelled = CancelRequested();
   if (!setup.ok() || !base.ok() || early_signal != 0 || cancelled) {
@@ -338,8 +394,13 @@ int Coordinator::Run() {
   cancel_timer.expires_after(std::chrono::milliseconds(200));
   cancel_timer.async_wait(check_cancel);
 
-  StartHosts();
+  if (run_.resume) {
+    SubmitMergeable();  // patches accepted before the crash go to the merge stage as they are
+    SkipBlocked();
+  }
+  if (!scheduler_->AllDone()) StartHosts();
   Progress();
+  MaybeFinish();
   io_->run();
   lease_timer.cancel();
   cancel_timer.cancel();
@@ -363,9 +424,13 @@ void Coordinator::StartHosts() {
     }
     spec.env = env;
     spec.output_cap = 1 << 20;
-    spec.on_start = [this, host_id](int pid) { host_pids_[host_id] = pid; };
+    spec.on_start = [this, host_id](int pid) {
+      host_pids_[host_id] = pid;
+      PidLedger(ledger_dir_).Record(pid, host_id);
+    };
     absl::Status st = StartProcess(*io_, spec, [this, host_id](absl::StatusOr<ProcessResult> r) {
       --host_processes_;
+      if (auto pid = host_pids_.find(host_id); pid != host_pids_.end()) PidLedger(ledger_dir_).Forget(pid->second);
       host_pids_.erase(host_id);
       std::string log = WriteLog(host_id + ".log", r.ok() ? r->out + r->err : std::string(r.status().message()));
       if (!shutting_down_) {
@@ -401,6 +466,13 @@ void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const 
 }
 
 void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const v1::Register& reg) {
+  if (shutting_down_) {
+    v1::CoordinatorMessage bye;
+    bye.mutable_shutdown()->set_reason("the run is finishing");
+    channel->Send(bye);
+    channel->Close();
+    return;
+  }
   if (reg.protocol() != kAgentProtocolVersion || reg.slots() == 0 || hosts_.count(channel->id())) {
     err_ << "swarm: refused agent host " << reg.host_id() << " (protocol " << reg.protocol() << ", " << reg.slots()
          << " slots)\n";
@@ -442,6 +514,7 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   sb->set_home(sandbox_home_);
   r->mutable_agent()->set_keep_workspaces(cfg.keep_workspaces);
   r->set_heartbeat_interval_ms(cfg.heartbeat_interval_s * 1000);
+  r->set_pid_ledger_dir(ledger_dir_);
   channel->Send(msg);
   Dispatch();
 }
@@ -483,6 +556,7 @@ void Coordinator::Dispatch() {
     l->set_fence(lease.fence);
     l->set_base_commit(lease.base);
     Emit(std::move(e));
+    Failpoint("leased", *id);
 
     v1::CoordinatorMessage msg;
     auto* m = msg.mutable_lease();
@@ -695,6 +769,7 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
     l->set_old_head(result.old_head);
     l->set_tree(result.tree);
     Emit(std::move(e));
+    Failpoint("landed");
     for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::LANDED, "", result.log_path);
   } else if (cancel_exit_ != 0) {
     for (const auto& p : request.patches) {
@@ -774,6 +849,7 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
   hosts_.erase(it);
   // A host whose stream ended is of no further use: make sure it is gone, with its sandboxes.
   if (auto pid = host_pids_.find(host_id); pid != host_pids_.end() && !shutting_down_) kill(pid->second, SIGKILL);
+  PidLedger(ledger_dir_).KillAll(host_id + "/");  // its agent commands, in case they outlive it
   for (const auto& lease_id : leases) {
     auto l = leases_.find(lease_id);
     if (l == leases_.end()) continue;
@@ -889,7 +965,7 @@ int Coordinator::Finish() {
   std::string final_head = head.ok() ? *head : run_.base;
   if (final_head != run_.base) {
     branch = "refs/heads/swarm/" + run_.run_id;
-    if (absl::Status st = repo_->Publish(*run_.user, branch); !st.ok()) {
+    if (absl::Status st = repo_->Publish(*run_.user, branch, /*move_forward=*/run_.resume); !st.ok()) {
       err_ << "swarm: cannot create the result branch: " << st.message() << "\n";
       branch.clear();
     }

@@ -78,6 +78,9 @@ class Coordinator final : public AgentHandler {
 
   absl::Status Setup();
   absl::Status CheckBase();
+  // Takes over a run whose coordinator died: reconciles the store with the ref, restores the
+  // scheduler, and records what it did.
+  absl::Status Resume(int leftovers_killed);
   void StartHosts();
   void Dispatch();
   void OnRegister(const std::shared_ptr<HostChannel>& host, const v1::Register& reg);
@@ -112,6 +115,7 @@ class Coordinator final : public AgentHandler {
 
   // Made by Setup().
   std::optional<RunLock> lock_;  // held while this coordinator lives
+  std::string ledger_dir_;  // processes we start, for a later resume to find (pid_ledger.h)
   std::string run_dir_, log_dir_, workspace_root_, runtime_dir_, socket_path_;
   bool workspaces_on_tmpfs_ = false;
   std::string sandbox_home_;

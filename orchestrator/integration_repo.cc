@@ -119,9 +119,14 @@ absl::Status IntegrationRepo::Materialize(const std::string& tree, const std::st
   return absl::OkStatus();
 }
 
-absl::Status IntegrationRepo::Publish(const Git& user, const std::string& branch) const {
+absl::Status IntegrationRepo::Publish(const Git& user, const std::string& branch, bool move_forward) const {
+  // An existing branch (a resumed run publishing again) may only move forward.
   absl::StatusOr<std::string> existing = user.ResolveCommit(branch);
-  if (existing.ok()) return absl::AlreadyExistsError(absl::StrCat(branch, " already exists in the repository"));
+  absl::StatusOr<std::string> head = Head();
+  if (!head.ok()) return head.status();
+  if (existing.ok() && (!move_forward || !git_.Run({"merge-base", "--is-ancestor", *existing, *head}).ok())) {
+    return absl::AlreadyExistsError(absl::StrCat(branch, " already exists in the repository"));
+  }
   // A bare git dir without a work tree: fetch writes objects and the one ref, nothing else.
   Git target = Git::AtGitDir(user.git_dir());
   absl::StatusOr<std::string> r =

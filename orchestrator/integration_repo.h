@@ -41,9 +41,9 @@ class IntegrationRepo final {
   absl::Status CompareAndSwap(const std::string& commit, const std::string& expected_old) const;
   // Writes the files of `tree` into the empty directory `dir` (a throwaway copy for a test run).
   absl::Status Materialize(const std::string& tree, const std::string& dir) const;
-  // Creates `branch` (refs/heads/...) in the user's repository at the integration head. Fails if it
-  // exists. Only objects and that one ref are written; the user's work tree, index and HEAD are not.
-  absl::Status Publish(const Git& user, const std::string& branch) const;
+  // Creates `branch` (refs/heads/...) in the user's repository at the integration head. If it exists
+  // it fails, unless `move_forward` (a resumed run publishing again) and the branch is an ancestor. Only objects and that one ref are written; the user's work tree, index and HEAD are not.
+  absl::Status Publish(const Git& user, const std::string& branch, bool move_forward = false) const;
 
  private:
   explicit IntegrationRepo(Git git) : git_(std::move(git)) {}

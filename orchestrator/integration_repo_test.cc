@@ -289,6 +289,12 @@ TEST_F(IntegrationRepoTest, PublishRefusesAnExistingBranch) {
   EXPECT_THAT(std::string(st.message()), HasSubstr("swarm/x"));
   EXPECT_EQ(Trim(InUser("rev-parse refs/heads/swarm/x")), base_) << "the user's branch is not moved";
   EXPECT_FALSE(fs::exists(marker_));
+  // A resumed run moves its own branch forward, never backward or sideways.
+  ASSERT_TRUE(repo_->Publish(*user_, "refs/heads/swarm/x", /*move_forward=*/true).ok());
+  EXPECT_EQ(Trim(InUser("rev-parse refs/heads/swarm/x")), commit);
+  InUser("branch -f swarm/y " + commit);
+  ASSERT_TRUE(repo_->CompareAndSwap(base_, commit).ok());
+  EXPECT_EQ(repo_->Publish(*user_, "refs/heads/swarm/y", /*move_forward=*/true).code(), absl::StatusCode::kAlreadyExists);
 }
 
 }  // namespace

@@ -11,7 +11,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "orchestrator/run_lock.h"
 #include "orchestrator/shard_planner.h"
+#include "orchestrator/store.h"
 #include "sandbox/process.h"
 #include "sandbox/utf8.h"
 
@@ -220,6 +222,64 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     }
   }
   run.run_id = NewRunId();
+  return run;
+}
+
+absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, const std::string& run_id) {
+  std::string state_dir = state_dir_flag.empty() ? DefaultStateDir() : state_dir_flag;
+  std::string db = state_dir + "/swarm.db";
+  if (access(db.c_str(), F_OK) != 0) return absl::NotFoundError(absl::StrCat("no runs in ", state_dir));
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db);
+  if (!store.ok()) return store.status();
+  absl::StatusOr<RunRow> row = (*store)->Run(run_id);
+  if (!row.ok()) return row.status();
+  if (row->state == "completed" || row->state == "failed") {
+    return Usage(absl::StrCat("run ", run_id, " has finished (", row->state, "); there is nothing to resume"));
+  }
+  if (access((row->run_dir + "/integration.git").c_str(), F_OK) != 0) {
+    return Usage(absl::StrCat("run ", run_id, " has no integration repository left (removed by swarm gc?); it cannot be resumed"));
+  }
+  if (int pid = RunLock::Holder(row->run_dir); pid != 0) {
+    return Usage(absl::StrCat("run ", run_id, " is still running (coordinator pid ", pid,
+                              "); `swarm cancel ", run_id, "` stops it"));
+  }
+  absl::StatusOr<std::vector<v1::Event>> first = (*store)->Events(run_id);
+  if (!first.ok()) return first.status();
+  if (first->empty() || !first->front().has_run_started() || !first->front().run_started().has_spec()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("run ", run_id, " was recorded without its settings (an older swarm); it cannot be resumed"));
+  }
+  RunConfig config = FromSpec(first->front().run_started().spec());
+  PreparedRun run;
+  run.config = config;
+  run.resume = true;
+  run.run_id = run_id;
+  run.state_dir = fs::canonical(state_dir).string();
+  absl::StatusOr<Git> user = Git::Open(config.repo);
+  if (!user.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("the run's repository is gone: ", user.status().message()));
+  }
+  run.user = *user;
+  run.repo_root = user->work_tree().empty() ? user->git_dir() : user->work_tree();
+  absl::StatusOr<std::string> base = user->ResolveCommit(config.base_rev);
+  if (!base.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the run's base ", config.base_rev, " is no longer in ", run.repo_root));
+  }
+  run.base = *base;
+  absl::StatusOr<Plan> plan = ParsePlan(config.plan_text, "the stored plan");
+  if (!plan.ok()) return plan.status();
+  run.plan = std::move(*plan);
+  if (absl::Status st = ValidatePlan(run.plan, "the stored plan"); !st.ok()) return st;
+  run.sandbox_env = config.sandbox_env;
+  run.agent_binary = config.agent_binary;
+  if (run.agent_binary.empty() || access(run.agent_binary.c_str(), X_OK) != 0) {
+    std::string beside = SelfDir() + "/swarm-agent";
+    run.agent_binary = access(beside.c_str(), X_OK) == 0 ? beside : FindInPath("swarm-agent");
+  }
+  if (run.agent_binary.empty()) {
+    return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
+  }
   return run;
 }
 

@@ -26,9 +26,16 @@ struct PreparedRun {
   std::vector<std::string> sandbox_env;  // resolved NAME=VALUE
   std::vector<std::string> warnings;     // for the user, before the run starts
   std::string agent_binary;
+  bool resume = false;  // continue run_id, whose coordinator is gone, instead of starting it
 };
 
 absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config);
+
+// Prepares to continue the run `run_id` of `state_dir` (empty: the default) whose coordinator is
+// gone (killed, crashed, cancelled): the run as it started (its stored RunSpec: resolved base, plan,
+// settings), checked against the world again. A finished run, or one whose coordinator is alive,
+// is refused.
+absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir, const std::string& run_id);
 
 // The state directory a run uses when --state-dir is not given.
 std::string DefaultStateDir();

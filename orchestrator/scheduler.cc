@@ -47,9 +47,16 @@ std::optional<std::string> Scheduler::TakeReady() {
   return std::nullopt;
 }
 
+void Scheduler::Restore(const std::string& id, State state, int attempts, int forgiven) {
+  Entry& e = subtasks_.at(id);
+  e.state = state;
+  e.attempts = attempts;
+  e.forgiven = forgiven;
+}
+
 bool Scheduler::AttemptFailed(const std::string& id) {
   Entry& e = subtasks_.at(id);
-  if (e.attempts < max_attempts_) {
+  if (e.attempts - e.forgiven < max_attempts_) {
     e.state = State::kPending;
     return true;
   }

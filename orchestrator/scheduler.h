@@ -33,6 +33,10 @@ class Scheduler final {
   // (`failed_groups` receives its name).
   std::vector<std::vector<std::string>> TakeMergeable(std::vector<std::string>* failed_groups);
   void Finish(const std::string& id, State state);
+  // Puts a subtask back where a resumed run finds it: its state, the attempts made so far (the next
+  // one is numbered after them), and how many of those do not count against the attempt limit
+  // (they were cut short by the coordinator's death, not failed by the agent).
+  void Restore(const std::string& id, State state, int attempts, int forgiven);
   // Pending subtasks that can never run because a dependency did not land; now kSkipped.
   std::vector<std::string> TakeBlocked();
 
@@ -48,6 +52,7 @@ class Scheduler final {
     v1::Subtask spec;
     State state = State::kPending;
     int attempts = 0;
+    int forgiven = 0;
   };
   bool IsTerminal(State s) const;
   bool FilesBusy(const v1::Subtask& s) const;

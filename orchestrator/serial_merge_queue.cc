@@ -1,6 +1,7 @@
 #include "orchestrator/serial_merge_queue.h"
 
 #include "absl/strings/str_cat.h"
+#include "orchestrator/failpoint.h"
 
 namespace swarm {
 
@@ -14,7 +15,9 @@ std::string LandingMessage(const MergeRequest& request, const std::string& run_i
   }
   absl::StrAppend(&msg, "group ", request.group, ": ", request.patches.size(), " subtasks\n\n");
   for (const auto& p : request.patches) absl::StrAppend(&msg, "- ", p.title, " (", p.subtask_id, ")\n");
+  // Trailers: what `swarm resume` reads back when the ref moved and the event was never written.
   absl::StrAppend(&msg, "\nswarm-run: ", run_id, "\nswarm-group: ", request.group, "\n");
+  for (const auto& p : request.patches) absl::StrAppend(&msg, "swarm-subtask: ", p.subtask_id, "\n");
   return msg;
 }
 
@@ -123,10 +126,12 @@ MergeResult SerialMergeQueue::Merge(const MergeRequest& request) {
     result.detail = absl::StrCat("tests failed (", tested->result, ")");
     return result;
   }
+  Failpoint("tested");
   // Only this queue moves the ref, so the swap fails only if something outside swarm moved it.
   if (absl::Status st = repo_.CompareAndSwap(*candidate, *head); !st.ok()) {
     return fail(MergeResult::Outcome::kError, st);
   }
+  Failpoint("ref_moved");
   result.outcome = MergeResult::Outcome::kLanded;
   result.commit = *candidate;
   return result;

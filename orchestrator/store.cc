@@ -274,6 +274,11 @@ absl::Status Store::Project(const v1::Event& e, std::string_view patch_diff) {
       return s.Bind(f.state()).Bind(now).Bind(f.result_branch()).Bind(f.head()).Bind(run).Run();
     }
     case v1::Event::kPatchRejected:
+      return absl::OkStatus();  // the subtask's outcome follows in SubtaskFinished
+    case v1::Event::kRunResumed: {
+      Stmt s(db_, "UPDATE runs SET state = 'running', finished_ms = 0, head = ? WHERE id = ?");
+      return s.Bind(e.run_resumed().head()).Bind(run).Run();
+    }
     case v1::Event::kLeaseExpired: {
       const auto& x = e.lease_expired();
       Stmt s(db_, "UPDATE attempts SET outcome = 'expired', error = 'lease expired', finished_ms = ? "
@@ -327,6 +332,21 @@ RunRow ReadRun(const Stmt& q) {
   return RunRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Int(6), q.Int(7), q.Text(8)};
 }
 }  // namespace
+
+absl::Status Store::DeleteRun(const std::string& run_id) {
+  if (absl::Status st = Exec("BEGIN IMMEDIATE"); !st.ok()) return st;
+  for (const char* sql : {"DELETE FROM test_runs WHERE run_id = ?", "DELETE FROM patches WHERE run_id = ?",
+                          "DELETE FROM agents WHERE run_id = ?", "DELETE FROM attempts WHERE run_id = ?",
+                          "DELETE FROM subtasks WHERE run_id = ?", "DELETE FROM events WHERE run_id = ?",
+                          "DELETE FROM runs WHERE id = ?"}) {
+    Stmt s(db_, sql);
+    if (absl::Status st = s.Bind(run_id).Run(); !st.ok()) {
+      (void)Exec("ROLLBACK");
+      return st;
+    }
+  }
+  return Exec("COMMIT");
+}
 
 absl::StatusOr<RunRow> Store::Run(const std::string& run_id) const {
   Stmt q(db_, absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE id = ?"));

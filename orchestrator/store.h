@@ -74,6 +74,8 @@ class Store final {
   absl::StatusOr<std::vector<RunRow>> Runs() const;
   absl::StatusOr<std::vector<AttemptRow>> Attempts(const std::string& run_id) const;
   absl::StatusOr<std::string> PatchDiff(const std::string& run_id, const std::string& subtask_id, int attempt) const;
+  // Deletes every record of `run_id` (swarm rm), in one transaction.
+  absl::Status DeleteRun(const std::string& run_id);
   // Rows in a materialised table for `run_id` (for tests and `swarm show`).
   absl::StatusOr<int> CountRows(const std::string& table, const std::string& run_id) const;
 

@@ -8,6 +8,7 @@
 #include "orchestrator/coordinator.h"
 #include "orchestrator/exit_codes.h"
 #include "orchestrator/plan.h"
+#include "orchestrator/run_admin.h"
 #include "orchestrator/run_setup.h"
 #include "orchestrator/run_views.h"
 #include "orchestrator/store.h"
@@ -78,19 +79,10 @@ void PrintDryRun(const PreparedRun& run) {
   }
 }
 
-int RunCommand(const RunConfig& config) {
-  absl::StatusOr<PreparedRun> run = PrepareRun(config);
-  if (!run.ok()) {
-    std::cerr << "swarm: " << run.status().message() << "\n";
-    return ExitCodeFor(run.status());
-  }
-  if (config.dry_run) {
-    for (const auto& w : run->warnings) std::cerr << "swarm: warning: " << w << "\n";
-    PrintDryRun(*run);
-    return kExitOk;
-  }
+// Runs a prepared (or resumed) run to its end with a coordinator in this process.
+int Coordinate(PreparedRun run) {
   std::unique_ptr<Sandbox> sandbox;
-  if (config.no_sandbox) {
+  if (run.config.no_sandbox) {
     sandbox = std::make_unique<UnsandboxedRunner>();
   } else {
     absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> bwrap = BubblewrapSandbox::Create();
@@ -100,8 +92,31 @@ int RunCommand(const RunConfig& config) {
     }
     sandbox = std::move(*bwrap);
   }
-  Coordinator coordinator(std::move(*run), std::move(sandbox), std::cout, std::cerr);
+  Coordinator coordinator(std::move(run), std::move(sandbox), std::cout, std::cerr);
   return coordinator.Run();
+}
+
+int Fail(const absl::Status& st) {
+  std::cerr << "swarm: " << st.message() << "\n";
+  return ExitCodeFor(st);
+}
+
+int RunCommand(const RunConfig& config) {
+  absl::StatusOr<PreparedRun> run = PrepareRun(config);
+  if (!run.ok()) return Fail(run.status());
+  if (config.dry_run) {
+    for (const auto& w : run->warnings) std::cerr << "swarm: warning: " << w << "\n";
+    PrintDryRun(*run);
+    return kExitOk;
+  }
+  return Coordinate(std::move(*run));
+}
+
+int ResumeCommand(const std::string& state_dir, const std::string& run_id, bool json) {
+  absl::StatusOr<PreparedRun> run = PrepareResume(state_dir, run_id);
+  if (!run.ok()) return Fail(run.status());
+  run->config.json = run->config.json || json;
+  return Coordinate(std::move(*run));
 }
 
 // Opens the store of `state_dir` for reading; NotFound when no run was ever made there.
@@ -139,6 +154,22 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : {runs, show, logs}) {
     sub->add_option("--state-dir", state_dir, "where runs are kept (default: $SWARM_STATE_DIR or $XDG_STATE_HOME/swarm)");
   }
+  CLI::App* resume = app.add_subcommand("resume", "continue a run whose coordinator died or was cancelled");
+  CLI::App* cancel = app.add_subcommand("cancel", "stop a run: agents stop, what landed stays (exit 5 for the run)");
+  CLI::App* rm = app.add_subcommand("rm", "remove a run that is not running: its logs, private repository, records");
+  CLI::App* gc = app.add_subcommand("gc", "remove logs, workspaces and private repositories of finished runs");
+  for (CLI::App* sub : {resume, cancel, rm, gc}) {
+    sub->add_option("--state-dir", state_dir, "where runs are kept (default: $SWARM_STATE_DIR or $XDG_STATE_HOME/swarm)");
+  }
+  bool resume_json = false;
+  resume->add_option("run", run_id, "the run id")->required();
+  resume->add_flag("--json", resume_json, "print the run's events as JSON lines instead of progress");
+  std::string cancel_reason = "cancelled by swarm cancel";
+  int cancel_wait_s = 60;
+  cancel->add_option("run", run_id, "the run id")->required();
+  cancel->add_option("--reason", cancel_reason, "recorded with the cancellation");
+  cancel->add_option("--wait", cancel_wait_s, "seconds to wait for a live coordinator to stop")->capture_default_str();
+  rm->add_option("run", run_id, "the run id")->required();
   show->add_option("run", run_id, "the run id")->required();
   logs->add_option("run", run_id, "the run id")->required();
   logs->add_option("subtask", subtask_id, "only this subtask's logs");
@@ -155,6 +186,20 @@ int main(int argc, char** argv) {
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
   if (run->parsed()) return swarm::RunCommand(config);
+  if (resume->parsed()) return swarm::ResumeCommand(state_dir, run_id, resume_json);
+  std::string dir = state_dir.empty() ? swarm::DefaultStateDir() : state_dir;
+  if (cancel->parsed()) {
+    absl::Status st = swarm::CancelRun(dir, run_id, cancel_reason, std::chrono::seconds(cancel_wait_s), std::cout);
+    return st.ok() ? swarm::kExitOk : swarm::Fail(st);
+  }
+  if (rm->parsed()) {
+    absl::Status st = swarm::RemoveRun(dir, run_id, std::cout);
+    return st.ok() ? swarm::kExitOk : swarm::Fail(st);
+  }
+  if (gc->parsed()) {
+    absl::Status st = swarm::CollectGarbage(dir, std::cout);
+    return st.ok() ? swarm::kExitOk : swarm::Fail(st);
+  }
   if (runs->parsed()) return swarm::Inspect(state_dir, [](const swarm::Store& s) { return swarm::PrintRuns(s, std::cout); });
   if (show->parsed()) {
     return swarm::Inspect(state_dir, [&](const swarm::Store& s) { return swarm::PrintRun(s, run_id, std::cout); });

@@ -27,11 +27,16 @@ class TestGate final {
  public:
   // `policy` is the template for every test run: its workdir is replaced per run and its network
   // forced off. `scratch_root` holds the throwaway copies; `log_dir` keeps the logs.
+  // Test processes are recorded in `pid_ledger_dir` while they run.
   TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, const IntegrationRepo& repo,
-           std::string scratch_root, std::string log_dir);
+           std::string scratch_root, std::string log_dir, std::string pid_ledger_dir);
 
-  // Tests `tree`; `label` names the log file. An error means the test could not be run at all.
+  // Tests `tree`; `label` names the log file. An error means the test could not be run at all. A
+  // tree that passed before (this run, or a run this one resumes) passes without running again:
+  // passing results are cached by tree; the command and its settings are the gate's own.
   absl::StatusOr<TestOutcome> Test(const std::string& tree, const std::string& label);
+  // Records that `tree` passed (a TestRun from the store, on resume).
+  void RememberPassed(const std::string& tree);
 
   const std::string& command() const { return test_command_; }
   // Kills every test run in progress and every later one as it starts (their Test() calls return a
@@ -46,10 +51,12 @@ class TestGate final {
   const IntegrationRepo& repo_;
   const std::string scratch_root_;
   const std::string log_dir_;
+  const std::string pid_ledger_dir_;
   std::atomic<unsigned> counter_{0};
   std::mutex mu_;
   std::set<int> running_;  // guarded by mu_: pids (and process groups) of test runs in progress
   bool cancelled_ = false; // guarded by mu_
+  std::set<std::string> passed_;  // guarded by mu_: trees that passed
 };
 
 }  // namespace swarm

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -27,10 +28,14 @@ bool WriteFile(const std::string& path, const std::string& value) {
 }
 
 bool MakeDir(const std::string& path) { return mkdir(path.c_str(), 0755) == 0 || errno == EEXIST; }
+// A scope's own cgroup must be new: one left by a killed process (pids are reused) may still hold
+// that process's leftovers, and killing the scope would kill them, or they would be counted as ours.
+bool MakeFreshDir(const std::string& path) { return mkdir(path.c_str(), 0755) == 0; }
 
 std::string UniqueName() {
   static std::atomic<unsigned> counter{0};
-  return absl::StrCat(getpid(), "-", counter++);
+  static const std::uint64_t salt = std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32);
+  return absl::StrCat(getpid(), "-", absl::Hex(salt), "-", counter++);
 }
 
 // cgroup v1 with separate memory and pids hierarchies (what containers commonly expose).
@@ -40,7 +45,7 @@ bool CreateV1(const ResourceLimits& limits, const std::string& name, std::vector
     if (!fs::exists(root + "/cgroup.procs")) return false;
     std::string parent = root + "/swarm";
     std::string dir = parent + "/" + name;
-    if (!MakeDir(parent) || !MakeDir(dir)) return false;
+    if (!MakeDir(parent) || !MakeFreshDir(dir)) return false;
     dirs.push_back(dir);
   }
   bool ok = true;
@@ -64,7 +69,7 @@ bool CreateV2(const ResourceLimits& limits, const std::string& name, std::vector
   if (!WriteFile(root + "/cgroup.subtree_control", "+memory +pids")) return false;
   if (!WriteFile(parent + "/cgroup.subtree_control", "+memory +pids")) return false;
   std::string dir = parent + "/" + name;
-  if (!MakeDir(dir)) return false;
+  if (!MakeFreshDir(dir)) return false;
   dirs.push_back(dir);
   bool ok = true;
   if (limits.memory_bytes > 0) ok &= WriteFile(dir + "/memory.max", std::to_string(limits.memory_bytes));

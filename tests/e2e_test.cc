@@ -311,25 +311,6 @@ TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorksp
   }
 }
 
-// Waits (up to a minute) until the run's event log has an event for which `match` is true.
-std::optional<v1::Event> WaitForEvent(const std::string& state, const std::function<bool(const v1::Event&)>& match) {
-  for (int i = 0; i < 600; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (!fs::exists(state + "/swarm.db")) continue;
-    auto store = Store::Open(state + "/swarm.db");
-    if (!store.ok()) continue;
-    std::error_code ec;
-    for (const auto& run : fs::directory_iterator(state + "/runs", ec)) {
-      auto events = (*store)->Events(run.path().filename().string());
-      if (!events.ok()) continue;
-      for (const auto& e : *events) {
-        if (match(e)) return e;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 TEST_F(E2eTest, StalledHostLosesItsLeaseAndItsLateResultIsRefused) {
   InitRepo(repo());
   WriteFile(repo() + "/README", "base\n");

@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <map>
 
+#include <thread>
+
+#include "orchestrator/store.h"
 #include "sandbox/process.h"
 #include "tests/test_util.h"
 
@@ -65,6 +68,41 @@ std::string UserVisibleState(const std::string& repo) {
   return Sh("cd " + repo + " && git rev-parse HEAD && git symbolic-ref -q HEAD; { git for-each-ref | grep -v refs/heads/swarm/ || true; }; "
             "sha256sum .git/index; find . -path ./.git -prune -o -type f -print0 | sort -z | "
             "xargs -0 sha256sum; find . -path ./.git -prune -o -printf '%M %p\\n' | sort");
+}
+
+// Waits (up to a minute) until the run's event log has an event for which `match` is true.
+std::optional<v1::Event> WaitForEvent(const std::string& state, const std::function<bool(const v1::Event&)>& match) {
+  for (int i = 0; i < 600; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!fs::exists(state + "/swarm.db")) continue;
+    auto store = Store::Open(state + "/swarm.db");
+    if (!store.ok()) continue;
+    std::error_code ec;
+    for (const auto& run : fs::directory_iterator(state + "/runs", ec)) {
+      auto events = (*store)->Events(run.path().filename().string());
+      if (!events.ok()) continue;
+      for (const auto& e : *events) {
+        if (match(e)) return e;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<v1::Event> OnlyRunEvents(const std::string& state) {
+  auto store = Store::Open(state + "/swarm.db");
+  if (!store.ok()) {
+    ADD_FAILURE() << store.status();
+    return {};
+  }
+  auto runs = (*store)->Runs();
+  if (!runs.ok() || runs->size() != 1) {
+    ADD_FAILURE() << "expected exactly one run in " << state;
+    return {};
+  }
+  auto events = (*store)->Events(runs->front().id);
+  if (!events.ok()) ADD_FAILURE() << events.status();
+  return events.ok() ? *events : std::vector<v1::Event>{};
 }
 
 }  // namespace swarm::testing

@@ -2,11 +2,15 @@
 #ifndef SWARM_TESTS_SWARM_CLI_H_
 #define SWARM_TESTS_SWARM_CLI_H_
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "swarm/v1/events.pb.h"
 
 namespace swarm::testing {
 
@@ -24,6 +28,12 @@ nlohmann::json OnlyReport(const std::string& state_dir);
 
 // The outcome of each subtask in a report, by id.
 std::map<std::string, std::string> Outcomes(const nlohmann::json& report);
+
+// Waits (up to a minute) until a run's event log in `state_dir` has an event for which `match` is true.
+std::optional<v1::Event> WaitForEvent(const std::string& state_dir, const std::function<bool(const v1::Event&)>& match);
+
+// Every event of the only run in `state_dir`, read from its store.
+std::vector<v1::Event> OnlyRunEvents(const std::string& state_dir);
 
 // A snapshot of what the user can see of a repository: HEAD, every ref but swarm's result branches,
 // the index file's bytes, and

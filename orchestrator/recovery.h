@@ -1,0 +1,45 @@
+// What a resumed run starts from. The store says what was leased, submitted and recorded; the
+// integration ref says what landed, and it is the authority: a landing the ref holds without its
+// event (the coordinator died between the compare-and-swap and the write) is found from the commit's
+// trailers and recorded now. Attempts that were running when the coordinator died are closed as
+// interrupted and do not count against --max-attempts. Patches that were submitted and had not
+// landed go back to the merge stage as they are: accepted work is never redone.
+#ifndef SWARM_ORCHESTRATOR_RECOVERY_H_
+#define SWARM_ORCHESTRATOR_RECOVERY_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/integration_repo.h"
+#include "orchestrator/plan.h"
+#include "orchestrator/scheduler.h"
+#include "orchestrator/store.h"
+
+namespace swarm {
+
+struct Recovery {
+  std::string head;                         // the integration ref
+  std::vector<v1::Event> missing;           // to record first, in order (interrupted attempts, landings)
+  struct Subtask {
+    Scheduler::State state = Scheduler::State::kPending;
+    int attempts = 0;
+    int forgiven = 0;
+    bool needs_finished_event = false;      // landed, without its SubtaskFinished
+  };
+  std::map<std::string, Subtask> subtasks;  // every subtask of the plan, after `missing`
+  std::map<std::string, std::pair<int, std::string>> patch_commits;  // patch-ready: (attempt, commit)
+  std::set<std::string> passed_trees;       // trees that passed the run's test command
+  int reconciled_landings = 0;
+  int interrupted_attempts = 0;
+};
+
+absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo, const Plan& plan,
+                                 const std::string& run_id, const std::string& base, const std::string& test_command);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RECOVERY_H_
