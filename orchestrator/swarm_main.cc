@@ -5,14 +5,15 @@
 #include <functional>
 #include <iostream>
 
+#include "orchestrator/control_client.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/exit_codes.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/run_setup.h"
+#include "orchestrator/make_sandbox.h"
 #include "orchestrator/run_views.h"
+#include "orchestrator/serve.h"
 #include "orchestrator/store.h"
-#include "sandbox/bubblewrap_sandbox.h"
-#include "sandbox/unsandboxed_runner.h"
 
 namespace swarm {
 namespace {
@@ -89,18 +90,12 @@ int RunCommand(const RunConfig& config) {
     PrintDryRun(*run);
     return kExitOk;
   }
-  std::unique_ptr<Sandbox> sandbox;
-  if (config.no_sandbox) {
-    sandbox = std::make_unique<UnsandboxedRunner>();
-  } else {
-    absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> bwrap = BubblewrapSandbox::Create();
-    if (!bwrap.ok()) {
-      std::cerr << "swarm: " << bwrap.status().message() << "\n";
-      return kExitEnvironment;
-    }
-    sandbox = std::move(*bwrap);
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = MakeSandbox(config);
+  if (!sandbox.ok()) {
+    std::cerr << "swarm: " << sandbox.status().message() << "\n";
+    return kExitEnvironment;
   }
-  Coordinator coordinator(std::move(*run), std::move(sandbox), std::cout, std::cerr);
+  Coordinator coordinator(std::move(*run), std::move(*sandbox), std::cout, std::cerr);
   return coordinator.Run();
 }
 
@@ -132,6 +127,20 @@ int main(int argc, char** argv) {
   swarm::LimitFlags limits;
   CLI::App* run = app.add_subcommand("run", "run a swarm on a repository; the result lands on a new branch");
   swarm::AddRunFlags(*run, config, limits);
+  std::string server;
+  run->add_option("--server", server, "run on a swarm serve at ADDR (unix:/path or host:port; default $SWARM_SERVER)");
+  swarm::ServeOptions serve_options;
+  CLI::App* serve = app.add_subcommand("serve", "host runs for clients (swarm run --server) until SIGINT or SIGTERM");
+  serve->add_option("--socket", serve_options.socket, "the Unix socket to listen on (default: <state dir>/control.sock)");
+  serve->add_option("--listen", serve_options.listen, "also listen on HOST:PORT, loopback only");
+  serve->add_option("--state-dir", serve_options.state_dir, "where runs are kept");
+  swarm::WatchOptions watch_options;
+  CLI::App* watch = app.add_subcommand("watch", "print a run's events as they come, until it ends; exit with its status");
+  watch->add_option("run", watch_options.run_id, "the run id")->required();
+  watch->add_option("--from", watch_options.from_seq, "print only events after this sequence number");
+  watch->add_flag("--json", watch_options.json, "print events as JSON lines");
+  watch->add_option("--server", watch_options.server, "ask a swarm serve at ADDR instead of reading the state directory");
+  watch->add_option("--state-dir", watch_options.state_dir, "where runs are kept");
   std::string state_dir, run_id, subtask_id;
   CLI::App* runs = app.add_subcommand("runs", "list the runs in the state directory, newest first");
   CLI::App* show = app.add_subcommand("show", "show a run subtask by subtask: attempts, agents, outcome, logs");
@@ -154,7 +163,17 @@ int main(int argc, char** argv) {
   }
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
-  if (run->parsed()) return swarm::RunCommand(config);
+  if (run->parsed()) {
+    // --dry-run starts nothing, so it needs no server.
+    server = swarm::ServerAddress(server);
+    if (server.empty() || config.dry_run) return swarm::RunCommand(config);
+    return swarm::RunOnServer(server, config, std::cout, std::cerr);
+  }
+  if (serve->parsed()) return swarm::Serve(serve_options, std::cout, std::cerr);
+  if (watch->parsed()) {
+    watch_options.server = swarm::ServerAddress(watch_options.server);
+    return swarm::WatchRun(watch_options, std::cout, std::cerr);
+  }
   if (runs->parsed()) return swarm::Inspect(state_dir, [](const swarm::Store& s) { return swarm::PrintRuns(s, std::cout); });
   if (show->parsed()) {
     return swarm::Inspect(state_dir, [&](const swarm::Store& s) { return swarm::PrintRun(s, run_id, std::cout); });
