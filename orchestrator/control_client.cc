@@ -171,7 +171,10 @@ absl::StatusOr<v1::RunSpec> SpecForServer(const RunConfig& config, std::ostream&
     }
   }
   c.sandbox_env = env;
-  c.state_dir.clear();  // the server's own
+  if (!c.state_dir.empty()) {
+    err << "swarm: warning: --state-dir is ignored with --server: the run lives in the server's state directory\n";
+  }
+  c.state_dir.clear();
   c.json = false;       // the server's log of the run stays readable; --json is for this client's output
   return ToSpec(c);
 }
