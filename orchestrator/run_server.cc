@@ -208,7 +208,15 @@ absl::Status RunServer::Watch(const std::string& run_id, std::uint64_t after_seq
   std::function<bool()> holds_lock = CoordinatorHoldsLock(state_dir_, run_id);
   request.alive = [this, run_id, holds_lock] { return IsLive(run_id) || holds_lock(); };
   request.stop = stop;
-  return TailEvents(request, on_event);
+  absl::Status st = TailEvents(request, on_event);
+  if (absl::IsNotFound(st)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (live_.count(run_id)) {
+      return absl::AbortedError(absl::StrCat("run ", run_id, " failed before it recorded anything; see ", state_dir_,
+                                             "/runs/", run_id, "/coordinator.log"));
+    }
+  }
+  return st;
 }
 
 void RunServer::ReapLocked() {

@@ -51,6 +51,7 @@ int Serve(const ServeOptions& options, std::ostream& out, std::ostream& err) {
   std::string lock_path = socket + ".lock";
   int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (lock_fd >= 0) close(lock_fd);
     err << "swarm: another swarm serve is listening on " << socket << " (" << lock_path << " is locked)\n";
     return kExitEnvironment;
   }
@@ -89,6 +90,7 @@ int Serve(const ServeOptions& options, std::ostream& out, std::ostream& err) {
   (*runs)->Shutdown();
   (*control)->Shutdown(std::chrono::seconds(2));
   unlink(socket.c_str());
+  close(lock_fd);
   out << "swarm: stopped\n";
   return kExitOk;
 }
