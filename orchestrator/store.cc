@@ -348,6 +348,17 @@ absl::Status Store::DeleteRun(const std::string& run_id) {
   return Exec("COMMIT");
 }
 
+absl::StatusOr<v1::Event> Store::LastEvent(const std::string& run_id) const {
+  Stmt q(db_, "SELECT payload FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1");
+  q.Bind(run_id);
+  int rc = q.Step();
+  if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("no events of run ", run_id));
+  if (rc != SQLITE_ROW) return q.Error(rc);
+  v1::Event e;
+  if (!e.ParseFromString(q.Text(0))) return absl::DataLossError("corrupt event in the state database");
+  return e;
+}
+
 absl::StatusOr<RunRow> Store::Run(const std::string& run_id) const {
   Stmt q(db_, absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE id = ?"));
   q.Bind(run_id);

@@ -68,6 +68,8 @@ class Store final {
 
   // Events of `run_id` with seq > `after_seq`, in order.
   absl::StatusOr<std::vector<v1::Event>> Events(const std::string& run_id, std::uint64_t after_seq = 0) const;
+  // The run's newest event (RunFinished once it ended, with its exit code). NotFound before the first.
+  absl::StatusOr<v1::Event> LastEvent(const std::string& run_id) const;
   absl::StatusOr<std::vector<SubtaskRow>> Subtasks(const std::string& run_id) const;
   absl::StatusOr<RunRow> Run(const std::string& run_id) const;
   // Every run, newest first.

@@ -387,6 +387,19 @@ TEST_F(StoreTest, EventsSurviveReopeningInOrder) {
   EXPECT_EQ(next.seq(), 5u);
 }
 
+TEST_F(StoreTest, LastEventIsTheNewestOfItsRun) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(absl::IsNotFound(store->LastEvent("r1").status()));
+  MustApply(*store, RunStartedEvent("r1", {MakeSubtask("a", "A")}));
+  MustApply(*store, Registered("r1", "host-1"));
+  MustApply(*store, Registered("r2", "elsewhere"));
+  absl::StatusOr<v1::Event> last = store->LastEvent("r1");
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->seq(), 2u);
+  EXPECT_EQ(last->agent_registered().host_id(), "host-1");
+}
+
 TEST_F(StoreTest, EventWithoutRunIdIsRefused) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);

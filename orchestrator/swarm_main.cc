@@ -5,15 +5,16 @@
 #include <functional>
 #include <iostream>
 
+#include "orchestrator/control_client.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/exit_codes.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/run_admin.h"
 #include "orchestrator/run_setup.h"
+#include "orchestrator/make_sandbox.h"
 #include "orchestrator/run_views.h"
+#include "orchestrator/serve.h"
 #include "orchestrator/store.h"
-#include "sandbox/bubblewrap_sandbox.h"
-#include "sandbox/unsandboxed_runner.h"
 
 namespace swarm {
 namespace {
@@ -81,18 +82,12 @@ void PrintDryRun(const PreparedRun& run) {
 
 // Runs a prepared (or resumed) run to its end with a coordinator in this process.
 int Coordinate(PreparedRun run) {
-  std::unique_ptr<Sandbox> sandbox;
-  if (run.config.no_sandbox) {
-    sandbox = std::make_unique<UnsandboxedRunner>();
-  } else {
-    absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> bwrap = BubblewrapSandbox::Create();
-    if (!bwrap.ok()) {
-      std::cerr << "swarm: " << bwrap.status().message() << "\n";
-      return kExitEnvironment;
-    }
-    sandbox = std::move(*bwrap);
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = MakeSandbox(run.config);
+  if (!sandbox.ok()) {
+    std::cerr << "swarm: " << sandbox.status().message() << "\n";
+    return kExitEnvironment;
   }
-  Coordinator coordinator(std::move(run), std::move(sandbox), std::cout, std::cerr);
+  Coordinator coordinator(std::move(run), std::move(*sandbox), std::cout, std::cerr);
   return coordinator.Run();
 }
 
@@ -147,6 +142,20 @@ int main(int argc, char** argv) {
   swarm::LimitFlags limits;
   CLI::App* run = app.add_subcommand("run", "run a swarm on a repository; the result lands on a new branch");
   swarm::AddRunFlags(*run, config, limits);
+  std::string server;
+  run->add_option("--server", server, "run on a swarm serve at ADDR (unix:/path or host:port; default $SWARM_SERVER)");
+  swarm::ServeOptions serve_options;
+  CLI::App* serve = app.add_subcommand("serve", "host runs for clients (swarm run --server) until SIGINT or SIGTERM");
+  serve->add_option("--socket", serve_options.socket, "the Unix socket to listen on (default: <state dir>/control.sock)");
+  serve->add_option("--listen", serve_options.listen, "also listen on HOST:PORT, loopback only");
+  serve->add_option("--state-dir", serve_options.state_dir, "where runs are kept");
+  swarm::WatchOptions watch_options;
+  CLI::App* watch = app.add_subcommand("watch", "print a run's events as they come, until it ends; exit with its status");
+  watch->add_option("run", watch_options.run_id, "the run id")->required();
+  watch->add_option("--from", watch_options.from_seq, "print only events after this sequence number");
+  watch->add_flag("--json", watch_options.json, "print events as JSON lines");
+  watch->add_option("--server", watch_options.server, "ask a swarm serve at ADDR instead of reading the state directory");
+  watch->add_option("--state-dir", watch_options.state_dir, "where runs are kept");
   std::string state_dir, run_id, subtask_id;
   CLI::App* runs = app.add_subcommand("runs", "list the runs in the state directory, newest first");
   CLI::App* show = app.add_subcommand("show", "show a run subtask by subtask: attempts, agents, outcome, logs");
@@ -168,6 +177,8 @@ int main(int argc, char** argv) {
   int cancel_wait_s = 60;
   cancel->add_option("run", run_id, "the run id")->required();
   cancel->add_option("--reason", cancel_reason, "recorded with the cancellation");
+  std::string cancel_server;
+  cancel->add_option("--server", cancel_server, "a served run: the server's address (default: $SWARM_SERVER)");
   cancel->add_option("--wait", cancel_wait_s, "seconds to wait for a live coordinator to stop")->capture_default_str();
   rm->add_option("run", run_id, "the run id")->required();
   show->add_option("run", run_id, "the run id")->required();
@@ -185,10 +196,25 @@ int main(int argc, char** argv) {
   }
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
-  if (run->parsed()) return swarm::RunCommand(config);
+  if (run->parsed()) {
+    // --dry-run starts nothing, so it needs no server.
+    server = swarm::ServerAddress(server);
+    if (server.empty() || config.dry_run) return swarm::RunCommand(config);
+    return swarm::RunOnServer(server, config, std::cout, std::cerr);
+  }
+  if (serve->parsed()) return swarm::Serve(serve_options, std::cout, std::cerr);
+  if (watch->parsed()) {
+    watch_options.server = swarm::ServerAddress(watch_options.server);
+    return swarm::WatchRun(watch_options, std::cout, std::cerr);
+  }
   if (resume->parsed()) return swarm::ResumeCommand(state_dir, run_id, resume_json);
   std::string dir = state_dir.empty() ? swarm::DefaultStateDir() : state_dir;
   if (cancel->parsed()) {
+    if (std::string address = swarm::ServerAddress(cancel_server); !address.empty()) {
+      absl::Status st = swarm::CancelOnServer(address, run_id, cancel_reason);
+      if (st.ok()) std::cout << "swarm: run " << run_id << " cancelled on " << address << "\n";
+      return st.ok() ? swarm::kExitOk : swarm::Fail(st);
+    }
     absl::Status st = swarm::CancelRun(dir, run_id, cancel_reason, std::chrono::seconds(cancel_wait_s), std::cout);
     return st.ok() ? swarm::kExitOk : swarm::Fail(st);
   }

@@ -1,0 +1,267 @@
+#include "orchestrator/control_client.h"
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "orchestrator/event_format.h"
+#include "orchestrator/event_tail.h"
+#include "orchestrator/exit_codes.h"
+#include "orchestrator/run_setup.h"
+#include "orchestrator/store.h"
+#include "swarm/v1/control.grpc.pb.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+
+// SIGINT and SIGTERM, taken by a thread of our own rather than a handler, so that what they trigger
+// (an RPC) may run on it. Blocks both for the process: construct before gRPC starts threads.
+class Interrupts final {
+ public:
+  Interrupts() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Interrupts() {
+    done_ = true;
+    thread_.join();
+  }
+  Interrupts(const Interrupts&) = delete;
+  Interrupts& operator=(const Interrupts&) = delete;
+
+  // `handler(count, signal)` runs on the signal thread for every signal from now on, and at once for
+  // those already taken. An empty handler stops the calls (before what it refers to goes away).
+  void OnSignal(std::function<void(int, int)> handler) {
+    std::lock_guard<std::mutex> lock(mu_);
+    handler_ = std::move(handler);
+    if (handler_ && count_ > 0) handler_(count_, first_);
+  }
+  int count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return count_;
+  }
+  int first() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_;
+  }
+
+ private:
+  void Loop() {
+    while (!done_) {
+      timespec wait{0, 100 * 1000 * 1000};
+      int sig = sigtimedwait(&set_, nullptr, &wait);
+      if (sig <= 0) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (++count_ == 1) first_ = sig;
+      if (handler_) handler_(count_, sig);
+    }
+  }
+
+  sigset_t set_;
+  std::atomic<bool> done_{false};
+  std::mutex mu_;
+  std::function<void(int, int)> handler_;  // guarded by mu_
+  int count_ = 0;                          // guarded by mu_
+  int first_ = 0;                          // guarded by mu_
+  std::thread thread_;
+};
+
+std::unique_ptr<v1::Control::Stub> Connect(const std::string& address) {
+  return v1::Control::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+absl::Status FromGrpc(const grpc::Status& st, const std::string& address) {
+  if (st.ok()) return absl::OkStatus();
+  if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach the swarm server at ", address, ": ", st.error_message()));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+}
+
+void Print(const v1::Event& e, bool json, std::ostream& out) {
+  out << (json ? EventToJson(e) : FormatEvent(e)) << "\n";
+  out.flush();
+}
+
+struct Followed {
+  absl::Status status;
+  std::optional<int> exit_code;  // from RunFinished
+  std::uint64_t last_seq = 0;
+};
+
+// Prints the run's events from the server's Watch stream until it ends.
+Followed FollowOnServer(v1::Control::Stub& stub, grpc::ClientContext& context, const std::string& address,
+                        const std::string& run_id, std::uint64_t after_seq, bool json, std::ostream& out) {
+  Followed f;
+  f.last_seq = after_seq;
+  v1::WatchRequest request;
+  request.set_run_id(run_id);
+  request.set_after_seq(after_seq);
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader = stub.Watch(&context, request);
+  v1::Event e;
+  while (reader->Read(&e)) {
+    Print(e, json, out);
+    f.last_seq = e.seq();
+    if (e.has_run_finished()) f.exit_code = e.run_finished().exit_code();
+  }
+  f.status = FromGrpc(reader->Finish(), address);
+  if (f.status.ok() && !f.exit_code) {
+    // It had finished at or before after_seq: its status has the exit code.
+    grpc::ClientContext get_context;
+    v1::GetRequest get;
+    get.set_run_id(run_id);
+    v1::RunStatus status;
+    f.status = FromGrpc(stub.Get(&get_context, get, &status), address);
+    if (f.status.ok() && status.finished()) f.exit_code = status.exit_code();
+  }
+  return f;
+}
+
+int Fail(const absl::Status& st, std::ostream& err) {
+  err << "swarm: " << st.message() << "\n";
+  return ExitCodeFor(st);
+}
+
+}  // namespace
+
+std::string ServerAddress(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = getenv("SWARM_SERVER");
+  return env != nullptr ? env : "";
+}
+
+absl::StatusOr<v1::RunSpec> SpecForServer(const RunConfig& config, std::ostream& err) {
+  RunConfig c = config;
+  std::error_code ec;
+  auto absolute = [&ec](const std::string& p) { return fs::absolute(p, ec).lexically_normal().string(); };
+  c.repo = absolute(c.repo);
+  if (!c.plan_file.empty() && c.plan_text.empty()) {
+    c.plan_file = absolute(c.plan_file);
+    std::ifstream f(c.plan_file, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    if (!f) return absl::InvalidArgumentError(absl::StrCat("cannot read the plan file ", c.plan_file));
+    c.plan_text = text.str();
+  }
+  for (auto& bind : c.sandbox_ro_binds) bind = absolute(bind);
+  if (!c.agent_binary.empty()) c.agent_binary = absolute(c.agent_binary);
+  std::vector<std::string> env;
+  for (const auto& var : c.sandbox_env) {
+    if (var.find('=') != std::string::npos) {
+      env.push_back(var);
+    } else if (const char* value = getenv(var.c_str()); value != nullptr) {
+      env.push_back(absl::StrCat(var, "=", value));
+    } else {
+      err << "swarm: warning: --sandbox-env " << var << " is not set here; it is left unset in the sandbox\n";
+    }
+  }
+  c.sandbox_env = env;
+  if (!c.state_dir.empty()) {
+    err << "swarm: warning: --state-dir is ignored with --server: the run lives in the server's state directory\n";
+  }
+  c.state_dir.clear();
+  c.json = false;       // the server's log of the run stays readable; --json is for this client's output
+  return ToSpec(c);
+}
+
+absl::Status CancelOnServer(const std::string& address, const std::string& run_id, const std::string& reason) {
+  std::unique_ptr<v1::Control::Stub> stub = Connect(address);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::CancelRequest request;
+  request.set_run_id(run_id);
+  request.set_reason(reason);
+  v1::CancelReply reply;
+  return FromGrpc(stub->Cancel(&context, request, &reply), address);
+}
+
+int RunOnServer(const std::string& address, const RunConfig& config, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<v1::RunSpec> spec = SpecForServer(config, err);
+  if (!spec.ok()) return Fail(spec.status(), err);
+  Interrupts interrupts;
+  std::unique_ptr<v1::Control::Stub> stub = Connect(address);
+  v1::SubmitRequest request;
+  *request.mutable_spec() = *spec;
+  v1::SubmitReply reply;
+  {
+    grpc::ClientContext context;
+    // Checking a run (git, the plan, the sandbox) takes seconds at most; a stuck server should not
+    // hold the terminal forever.
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
+    absl::Status st = FromGrpc(stub->Submit(&context, request, &reply), address);
+    if (!st.ok()) return Fail(st, err);
+  }
+  (config.json ? err : out) << "swarm: run " << reply.run_id() << " on " << address << ", state in "
+                            << reply.run_dir() << "\n";
+  (config.json ? err : out).flush();
+
+  grpc::ClientContext watch;
+  interrupts.OnSignal([&](int count, int sig) {
+    if (count > 1) {
+      watch.TryCancel();
+      return;
+    }
+    err << "\nswarm: cancelling run " << reply.run_id() << " on the server; Ctrl-C again to stop watching\n";
+    absl::Status st = CancelOnServer(address, reply.run_id(), sig == SIGINT ? "interrupted" : "terminated");
+    if (!st.ok()) err << "swarm: " << st.message() << "\n";
+  });
+  Followed f = FollowOnServer(*stub, watch, address, reply.run_id(), 0, config.json, out);
+  interrupts.OnSignal({});
+  if (interrupts.count() > 0) return interrupts.first() == SIGINT ? kExitInterrupted : kExitCancelled;
+  if (f.exit_code) return *f.exit_code;
+  err << "swarm: lost run " << reply.run_id() << ": " << f.status.message() << "\n"
+      << "swarm: `swarm watch " << reply.run_id() << " --from " << f.last_seq << " --server " << address
+      << "` continues where this stopped\n";
+  return f.status.ok() ? kExitInternal : ExitCodeFor(f.status);
+}
+
+int WatchRun(const WatchOptions& options, std::ostream& out, std::ostream& err) {
+  Interrupts interrupts;
+  Followed f;
+  if (!options.server.empty()) {
+    std::unique_ptr<v1::Control::Stub> stub = Connect(options.server);
+    grpc::ClientContext watch;
+    interrupts.OnSignal([&](int, int) { watch.TryCancel(); });
+    f = FollowOnServer(*stub, watch, options.server, options.run_id, options.from_seq, options.json, out);
+    interrupts.OnSignal({});
+  } else {
+    TailRequest request;
+    request.state_dir = options.state_dir.empty() ? DefaultStateDir() : options.state_dir;
+    request.run_id = options.run_id;
+    request.after_seq = options.from_seq;
+    request.alive = CoordinatorHoldsLock(request.state_dir, options.run_id);
+    request.stop = [&interrupts] { return interrupts.count() > 0; };
+    f.status = TailEvents(request, [&](const v1::Event& e) {
+      Print(e, options.json, out);
+      if (e.has_run_finished()) f.exit_code = e.run_finished().exit_code();
+      return true;
+    });
+    if (f.status.ok() && !f.exit_code) {
+      // It had finished at or before from_seq: its last event has the exit code.
+      absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(request.state_dir + "/swarm.db");
+      absl::StatusOr<v1::Event> last = store.ok() ? (*store)->LastEvent(options.run_id) : store.status();
+      if (last.ok() && last->has_run_finished()) f.exit_code = last->run_finished().exit_code();
+    }
+  }
+  if (interrupts.count() > 0) return kExitInterrupted;
+  if (f.exit_code) return *f.exit_code;
+  if (f.status.ok()) f.status = absl::InternalError(absl::StrCat("run ", options.run_id, " has no exit status"));
+  return Fail(f.status, err);
+}
+
+}  // namespace swarm

@@ -1,0 +1,106 @@
+#include "orchestrator/control_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "swarm/v1/control.grpc.pb.h"
+
+namespace swarm {
+namespace {
+
+// absl and gRPC share their status codes one for one.
+grpc::Status ToGrpc(const absl::Status& st) {
+  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message()));
+}
+
+class ControlServiceImpl final : public v1::Control::Service {
+ public:
+  explicit ControlServiceImpl(RunServer& runs) : runs_(runs) {}
+
+  grpc::Status Submit(grpc::ServerContext*, const v1::SubmitRequest* request, v1::SubmitReply* reply) override {
+    absl::StatusOr<v1::SubmitReply> r = runs_.Submit(request->spec());
+    if (!r.ok()) return ToGrpc(r.status());
+    *reply = std::move(*r);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
+                     grpc::ServerWriter<v1::Event>* writer) override {
+    if (request->run_id().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "run_id is empty");
+    absl::Status st = runs_.Watch(
+        request->run_id(), request->after_seq(), [context] { return context->IsCancelled(); },
+        [writer](const v1::Event& e) { return writer->Write(e); });
+    return ToGrpc(st);
+  }
+
+  grpc::Status Get(grpc::ServerContext*, const v1::GetRequest* request, v1::RunStatus* reply) override {
+    absl::StatusOr<v1::RunStatus> r = runs_.Get(request->run_id());
+    if (!r.ok()) return ToGrpc(r.status());
+    *reply = std::move(*r);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status List(grpc::ServerContext*, const v1::ListRequest*, v1::ListReply* reply) override {
+    absl::StatusOr<std::vector<v1::RunStatus>> r = runs_.List();
+    if (!r.ok()) return ToGrpc(r.status());
+    for (auto& s : *r) *reply->add_runs() = std::move(s);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Cancel(grpc::ServerContext*, const v1::CancelRequest* request, v1::CancelReply*) override {
+    return ToGrpc(runs_.Cancel(request->run_id(), request->reason()));
+  }
+
+ private:
+  RunServer& runs_;
+};
+
+}  // namespace
+
+struct ControlServer::Impl {
+  std::unique_ptr<ControlServiceImpl> service;
+  std::unique_ptr<grpc::Server> server;
+  bool shut_down = false;
+};
+
+ControlServer::ControlServer(std::unique_ptr<Impl> impl, std::vector<std::string> addresses)
+    : impl_(std::move(impl)), addresses_(std::move(addresses)) {}
+
+ControlServer::~ControlServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+void ControlServer::Shutdown(std::chrono::milliseconds grace) {
+  if (impl_->shut_down) return;
+  impl_->shut_down = true;
+  impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
+  impl_->server->Wait();
+}
+
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(const std::vector<std::string>& addresses,
+                                                                    RunServer& runs) {
+  auto impl = std::make_unique<Impl>();
+  impl->service = std::make_unique<ControlServiceImpl>(runs);
+  grpc::ServerBuilder builder;
+  std::vector<int> ports(addresses.size(), 0);
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    builder.AddListeningPort(addresses[i], grpc::InsecureServerCredentials(), &ports[i]);
+  }
+  builder.RegisterService(impl->service.get());
+  builder.SetMaxReceiveMessageSize(64 << 20);  // a RunSpec carries its plan
+  impl->server = builder.BuildAndStart();
+  if (!impl->server) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", absl::StrJoin(addresses, ", ")));
+  }
+  std::vector<std::string> bound;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const std::string& a = addresses[i];
+    if (a.rfind("unix:", 0) == 0 || ports[i] == 0) {
+      bound.push_back(a);
+    } else {
+      bound.push_back(absl::StrCat(a.substr(0, a.rfind(':')), ":", ports[i]));
+    }
+  }
+  return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl), std::move(bound)));
+}
+
+}  // namespace swarm

@@ -1,0 +1,41 @@
+// The gRPC Control API server (control.proto): translates calls into RunServer calls and statuses
+// into gRPC statuses, nothing more. Uses the synchronous API: Watch is a blocking poll of the store,
+// and a thread per watcher is cheap at the scale of one machine's runs.
+#ifndef SWARM_ORCHESTRATOR_CONTROL_SERVICE_H_
+#define SWARM_ORCHESTRATOR_CONTROL_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/run_server.h"
+
+namespace swarm {
+
+class ControlServer final {
+ public:
+  // Listens on every address ("unix:/path" or "host:port"; port 0 picks one). The RunServer must
+  // outlive this. Unavailable naming the addresses when one cannot be bound.
+  static absl::StatusOr<std::unique_ptr<ControlServer>> Start(const std::vector<std::string>& addresses,
+                                                              RunServer& runs);
+  ~ControlServer();  // Shutdown(), if not done
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // The addresses as bound: a TCP port 0 replaced by the port chosen.
+  const std::vector<std::string>& addresses() const { return addresses_; }
+
+  // Stops accepting calls; calls still open after `grace` are cancelled (their watchers see the end).
+  void Shutdown(std::chrono::milliseconds grace);
+
+ private:
+  struct Impl;
+  ControlServer(std::unique_ptr<Impl> impl, std::vector<std::string> addresses);
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::string> addresses_;
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_CONTROL_SERVICE_H_

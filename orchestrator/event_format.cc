@@ -1,0 +1,82 @@
+#include "orchestrator/event_format.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "orchestrator/report.h"
+
+namespace swarm {
+namespace {
+
+std::string Short(const std::string& commit) { return commit.substr(0, 12); }
+
+std::string Describe(const v1::Event& e) {
+  switch (e.kind_case()) {
+    case v1::Event::kRunStarted: {
+      const auto& s = e.run_started();
+      return absl::StrCat("run started: ", s.subtasks_size(), " subtasks, ", s.agents(), " agents, base ",
+                          Short(s.base_commit()), ", repo ", s.repo());
+    }
+    case v1::Event::kAgentRegistered:
+      return absl::StrCat("agent host ", e.agent_registered().host_id(), " registered (", e.agent_registered().slots(),
+                          " slots)");
+    case v1::Event::kSubtaskLeased: {
+      const auto& l = e.subtask_leased();
+      return absl::StrCat("leased ", l.subtask_id(), " attempt ", l.attempt(), " to ", l.host_id(), " (base ",
+                          Short(l.base_commit()), ")");
+    }
+    case v1::Event::kAttemptFinished: {
+      const auto& a = e.attempt_finished();
+      std::string line = absl::StrCat("attempt ", a.attempt(), " of ", a.subtask_id(), ": ", a.outcome());
+      if (!a.error().empty()) absl::StrAppend(&line, " (", a.error(), ")");
+      return line;
+    }
+    case v1::Event::kPatchSubmitted: {
+      const auto& p = e.patch_submitted();
+      return absl::StrCat("patch of ", p.subtask_id(), " attempt ", p.attempt(), " (", p.diff_bytes(), " bytes)");
+    }
+    case v1::Event::kTestRun: {
+      const auto& t = e.test_run();
+      std::string what = t.subtask_ids_size() == 0 ? "the base" : absl::StrJoin(t.subtask_ids(), ",");
+      return absl::StrCat("test of ", what, " ", t.passed() ? "passed" : "failed", " (", t.result(), ")");
+    }
+    case v1::Event::kResultRefused:
+      return absl::StrCat("result refused for lease ", e.result_refused().lease_id(), ": ", e.result_refused().reason());
+    case v1::Event::kLeaseExpired:
+      return absl::StrCat("lease ", e.lease_expired().lease_id(), " of ", e.lease_expired().subtask_id(), " expired");
+    case v1::Event::kPatchRejected: {
+      const auto& r = e.patch_rejected();
+      std::string line = absl::StrCat("patch of ", r.subtask_id(), " rejected: ", r.reason());
+      if (!r.log_path().empty()) absl::StrAppend(&line, " (log ", r.log_path(), ")");
+      return line;
+    }
+    case v1::Event::kLanded: {
+      const auto& l = e.landed();
+      return absl::StrCat("landed ", absl::StrJoin(l.subtask_ids(), ","), " (commit ", Short(l.commit()), ")");
+    }
+    case v1::Event::kSubtaskFinished: {
+      const auto& f = e.subtask_finished();
+      std::string line = absl::StrCat(f.subtask_id(), " ", OutcomeName(f.state()));
+      if (!f.reason().empty()) absl::StrAppend(&line, ": ", f.reason());
+      return line;
+    }
+    case v1::Event::kRunFinished: {
+      const auto& f = e.run_finished();
+      std::string line = absl::StrCat("run ", f.state(), ": ", f.landed(), " landed, ", f.failed(), " failed, ",
+                                      f.skipped(), " skipped, ", f.no_change(), " unchanged");
+      if (!f.result_branch().empty()) absl::StrAppend(&line, ", branch ", f.result_branch());
+      absl::StrAppend(&line, " (exit ", f.exit_code(), ")");
+      return line;
+    }
+    case v1::Event::kRunResumed:
+      return absl::StrCat("run resumed at ", Short(e.run_resumed().head()));
+    case v1::Event::KIND_NOT_SET:
+      break;
+  }
+  return "unknown event";
+}
+
+}  // namespace
+
+std::string FormatEvent(const v1::Event& event) { return absl::StrCat("#", event.seq(), " ", Describe(event)); }
+
+}  // namespace swarm
