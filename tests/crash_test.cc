@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "orchestrator/store.h"
 #include "sandbox/pid_ledger.h"
+#include "sandbox/process.h"
 #include "tests/swarm_cli.h"
 #include "tests/test_util.h"
 
@@ -202,6 +204,51 @@ INSTANTIATE_TEST_SUITE_P(
       std::string name = info.param.failpoint;
       return name.substr(0, name.find_first_of(":@"));
     });
+
+TEST_F(CrashTest, HostKilledWhileHoldingLeasesItsSubtasksLandOnceElsewhere) {
+  // Two hosts of two slots: a and b land at once; c and d wait for the gate, on whichever hosts.
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [
+    {"id": "a", "title": "A", "instructions": "", "files": ["a.txt"]},
+    {"id": "b", "title": "B", "instructions": "", "files": ["b.txt"]},
+    {"id": "c", "title": "C", "instructions": "", "files": ["c.txt"]},
+    {"id": "d", "title": "D", "instructions": "", "files": ["d.txt"]}]})");
+  ProcessSpec spec;
+  spec.argv = {BuildDir() + "/bin/swarm"};
+  for (const auto& a : RunArgs(4, {"--agent-hosts", "2", "--heartbeat-interval", "1", "--lease-timeout", "3"})) {
+    spec.argv.push_back(a);
+  }
+  spec.timeout = std::chrono::seconds(120);
+  absl::StatusOr<ProcessResult> result;
+  std::jthread runner([&] { result = RunProcess(spec); });
+  // At a known state: a landed, c's lease is held. Kill c's host.
+  ASSERT_TRUE(WaitForEvent(state(), [](const v1::Event& e) { return e.has_landed(); }).has_value());
+  auto leased = WaitForEvent(state(), [](const v1::Event& e) {
+    return e.has_subtask_leased() && e.subtask_leased().subtask_id() == "c";
+  });
+  ASSERT_TRUE(leased.has_value());
+  std::string host_id = leased->subtask_leased().host_id();
+  auto registered = WaitForEvent(state(), [&](const v1::Event& e) {
+    return e.has_agent_registered() && e.agent_registered().host_id() == host_id;
+  });
+  ASSERT_TRUE(registered.has_value());
+  int host_pid = static_cast<int>(registered->agent_registered().pid());
+  ASSERT_EQ(kill(host_pid, SIGKILL), 0);
+  // Its leases go to the other host; the gate opens; everything lands exactly once.
+  ASSERT_TRUE(WaitForEvent(state(), [&](const v1::Event& e) {
+    return e.has_attempt_finished() && e.attempt_finished().subtask_id() == "c" &&
+           e.attempt_finished().error().find("went away") != std::string::npos;
+  }).has_value());
+  WriteFile(gate() + "/open", "");
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 0) << result->out << result->err;
+  std::string branch = "swarm/" + OnlyRunId();
+  EXPECT_EQ(Landings(branch), (std::map<std::string, int>{{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}}));
+  for (const char* f : {"a", "b", "c", "d"}) {
+    EXPECT_EQ(Git("show " + branch + ":" + f + ".txt"), std::string("x\n") + f + " done") << f;
+  }
+  EXPECT_TRUE(AgentProcesses().empty()) << "an agent of the killed host survived";
+}
 
 TEST_F(CrashTest, CancelOfARunWhoseCoordinatorDiedMarksItCancelledAndResumeFinishesIt) {
   CliResult killed = RunSwarm(RunArgs(4), {"SWARM_FAILPOINT=landed:1"});
