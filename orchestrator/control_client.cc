@@ -134,7 +134,8 @@ Followed FollowOnServer(v1::Control::Stub& stub, grpc::ClientContext& context, c
 
 int Fail(const absl::Status& st, std::ostream& err) {
   err << "swarm: " << st.message() << "\n";
-  return ExitCodeFor(st);
+  // A run whose coordinator died did not finish: incomplete, not a bug in swarm.
+  return absl::IsAborted(st) ? kExitIncomplete : ExitCodeFor(st);
 }
 
 }  // namespace

@@ -118,6 +118,8 @@ absl::Status Coordinator::Setup() {
     // then its workspaces and socket directory.
     leftovers_killed = PidLedger(ledger_dir_).KillAll();
     fs::remove(run_dir_ + "/cancel", ec);  // a cancel of the old coordinator does not carry over
+    // We hold the run: a ref lock left by a crash mid-update would block every landing.
+    fs::remove(run_dir_ + "/integration.git/refs/heads/integration.lock", ec);
     for (const std::string& dir : {"/dev/shm/swarm-" + run_.run_id, run_dir_ + "/work"}) fs::remove_all(dir, ec);
     std::string old_runtime;
     std::ifstream(run_dir_ + "/runtime-dir") >> old_runtime;
@@ -250,6 +252,8 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
     if (s.needs_finished_event) FinishSubtask(id, v1::LANDED, "", "");
   }
   patch_commits_ = rec->patch_commits;
+  fence_ = rec->last_fence;
+  base_passed_ = rec->base_passed;
   for (const auto& tree : rec->passed_trees) gate_->RememberPassed(tree);
   head_ = rec->head;
   if (!run_.config.json) {
@@ -316,9 +320,9 @@ int Coordinator::Run() {
     if (early_watcher.joinable()) early_watcher.join();
   };
   absl::Status setup = Setup();
-  // A resumed run's base was tested when it started.
+  // A resumed run's base was tested when it started, unless the coordinator died during that test.
   absl::Status base =
-      setup.ok() && early_signal == 0 && !CancelRequested() && !run_.resume ? CheckBase() : absl::OkStatus();
+      setup.ok() && early_signal == 0 && !CancelRequested() && !base_passed_ ? CheckBase() : absl::OkStatus();
   stop_watching();
   std::optional<std::string> cancelled = CancelRequested();
   if (!setup.ok() || !base.ok() || early_signal != 0 || cancelled) {
@@ -961,13 +965,16 @@ int Coordinator::Finish() {
     if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
   }
   std::string branch;
+  bool publish_failed = false;
   absl::StatusOr<std::string> head = repo_->Head();
   std::string final_head = head.ok() ? *head : run_.base;
   if (final_head != run_.base) {
     branch = "refs/heads/swarm/" + run_.run_id;
     if (absl::Status st = repo_->Publish(*run_.user, branch, /*move_forward=*/run_.resume); !st.ok()) {
-      err_ << "swarm: cannot create the result branch: " << st.message() << "\n";
+      err_ << "swarm: cannot create the result branch: " << st.message() << "; what landed is in "
+           << repo_->git().git_dir() << " (" << kIntegrationRef << ")\n";
       branch.clear();
+      publish_failed = true;
     }
   }
   absl::StatusOr<std::string> diff =
@@ -978,6 +985,7 @@ int Coordinator::Finish() {
   int landed = scheduler_->Count(State::kLanded), unchanged = scheduler_->Count(State::kNoChange);
   int total = static_cast<int>(run_.plan.subtasks.size());
   int exit_code = cancel_exit_ != 0 ? cancel_exit_ : (landed + unchanged == total ? kExitOk : kExitIncomplete);
+  if (publish_failed && exit_code == kExitOk) exit_code = kExitEnvironment;
   v1::Event e;
   auto* f = e.mutable_run_finished();
   f->set_state(cancel_exit_ != 0 ? "cancelled" : "completed");

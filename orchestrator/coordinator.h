@@ -142,6 +142,7 @@ class Coordinator final : public AgentHandler {
   int host_processes_ = 0;  // host processes started and not yet exited
   std::map<std::string, int> host_pids_;  // host id -> pid, while running
   bool shutting_down_ = false;
+  bool base_passed_ = false;  // a resumed run's base test passed before
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;
   std::string last_progress_;

@@ -1,5 +1,7 @@
 #include "orchestrator/recovery.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
@@ -7,6 +9,7 @@
 namespace swarm {
 namespace {
 using State = Scheduler::State;
+constexpr char kInterrupted[] = "interrupted:";
 
 State Restored(v1::SubtaskState s) {
   switch (s) {
@@ -39,7 +42,9 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     }
     if (e.has_test_run() && e.test_run().passed() && e.test_run().command() == test_command) {
       r.passed_trees.insert(e.test_run().tree());
+      if (e.test_run().subtask_ids_size() == 0) r.base_passed = true;
     }
+    if (e.has_subtask_leased()) r.last_fence = std::max<std::uint64_t>(r.last_fence, e.subtask_leased().fence());
   }
 
   absl::StatusOr<std::vector<SubtaskRow>> rows = store.Subtasks(run_id);
@@ -63,13 +68,15 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
   absl::StatusOr<std::vector<AttemptRow>> attempts = store.Attempts(run_id);
   if (!attempts.ok()) return attempts.status();
   for (const auto& a : *attempts) {
+    // Cut short by an earlier crash: forgiven then, forgiven still.
+    if (a.error.rfind(kInterrupted, 0) == 0) ++r.subtasks[a.subtask_id].forgiven;
     if (!a.outcome.empty()) continue;
     v1::Event e;
     auto* f = e.mutable_attempt_finished();
     f->set_subtask_id(a.subtask_id);
     f->set_attempt(a.attempt);
     f->set_outcome("failed");
-    f->set_error("interrupted: the coordinator stopped");
+    f->set_error(std::string(kInterrupted) + " the coordinator stopped");
     r.missing.push_back(std::move(e));
     ++r.subtasks[a.subtask_id].forgiven;
     ++r.interrupted_attempts;

@@ -33,6 +33,8 @@ struct Recovery {
   std::map<std::string, Subtask> subtasks;  // every subtask of the plan, after `missing`
   std::map<std::string, std::pair<int, std::string>> patch_commits;  // patch-ready: (attempt, commit)
   std::set<std::string> passed_trees;       // trees that passed the run's test command
+  std::uint64_t last_fence = 0;             // fences stay unique across coordinators
+  bool base_passed = false;                 // the base test passed before the crash
   int reconciled_landings = 0;
   int interrupted_attempts = 0;
 };

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "orchestrator/exit_codes.h"
 #include "orchestrator/integration_repo.h"
+#include "orchestrator/recovery.h"
 #include "orchestrator/run_lock.h"
 #include "orchestrator/run_setup.h"
 #include "orchestrator/store.h"
@@ -38,6 +39,26 @@ void RemoveLeftovers(const RunRow& run) {
   if (fs::path(runtime).filename().string().rfind("swarm-", 0) == 0) fs::remove_all(runtime, ec);
 }
 
+// A run's directory is where this state directory keeps it, whatever path was recorded (a copied or
+// moved state directory must never act on the original).
+RunRow Here(RunRow run, const std::string& state_dir) {
+  run.run_dir = state_dir + "/runs/" + run.id;
+  return run;
+}
+
+// Landed work that exists only in the run's private repository: its ref is ahead of the base and the
+// user's repository has no branch holding it. Removing the private repository would lose it.
+bool HasUnpublishedWork(const RunRow& run) {
+  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo = IntegrationRepo::Open(run.run_dir + "/integration.git");
+  if (!repo.ok()) return false;
+  absl::StatusOr<std::string> head = (*repo)->Head();
+  if (!head.ok() || *head == run.base) return false;
+  absl::StatusOr<Git> user = Git::Open(run.repo);
+  if (!user.ok()) return true;
+  absl::StatusOr<std::string> branch = user->ResolveCommit("refs/heads/swarm/" + run.id);
+  return !branch.ok() || !user->Run({"merge-base", "--is-ancestor", *head, *branch}).ok();
+}
+
 std::uintmax_t SizeOf(const fs::path& p) {
   std::error_code ec;
   std::uintmax_t total = 0;
@@ -57,6 +78,7 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
   if (!store.ok()) return store.status();
   absl::StatusOr<RunRow> run = (*store)->Run(run_id);
   if (!run.ok()) return run.status();
+  run = Here(*run, state_dir);
   if (Finished(run->state)) {
     return absl::InvalidArgumentError(absl::StrCat("run ", run_id, " has already finished (", run->state, ")"));
   }
@@ -75,49 +97,77 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
     return absl::DeadlineExceededError(
         absl::StrCat("run ", run_id, " did not finish within ", wait.count(), " s of the cancel request"));
   }
-  // The coordinator is dead: take the run (so no resume starts meanwhile) and close it here.
+  // The coordinator is dead. Read the run as it started (before taking its lock, which
+  // PrepareResume checks), take it so no resume starts meanwhile, and close it here the way a
+  // coordinator would: reconcile with the ref, then publish what landed.
+  absl::StatusOr<PreparedRun> prepared = PrepareResume(state_dir, run_id);
+  if (!prepared.ok()) return prepared.status();
   absl::StatusOr<RunLock> lock = RunLock::Acquire(run->run_dir);
   if (!lock.ok()) return lock.status();
   RemoveLeftovers(*run);
-  absl::StatusOr<std::vector<SubtaskRow>> subtasks = (*store)->Subtasks(run_id);
-  if (!subtasks.ok()) return subtasks.status();
+  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo = IntegrationRepo::Open(run->run_dir + "/integration.git");
+  if (!repo.ok()) return repo.status();
+  absl::StatusOr<Recovery> rec = Recover(**store, **repo, prepared->plan, run_id, prepared->base,
+                                         prepared->config.test_command);
+  if (!rec.ok()) return rec.status();
   auto emit = [&](v1::Event e) {
     e.set_run_id(run_id);
     return (*store)->Apply(e);
   };
-  for (const auto& s : *subtasks) {
-    if (s.state == v1::LANDED || s.state == v1::FAILED || s.state == v1::SKIPPED_DEPENDENCY ||
-        s.state == v1::NO_CHANGE || s.state == v1::CANCELLED) {
-      continue;
-    }
-    v1::Event e;
-    auto* f = e.mutable_subtask_finished();
-    f->set_subtask_id(s.spec.id());
-    f->set_state(v1::CANCELLED);
-    f->set_reason("cancelled: " + reason);
+  for (auto& e : rec->missing) {
     if (absl::Status st = emit(std::move(e)); !st.ok()) return st;
   }
-  std::string head = run->head;
-  if (absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo = IntegrationRepo::Open(run->run_dir + "/integration.git");
-      repo.ok()) {
-    if (absl::StatusOr<std::string> h = (*repo)->Head(); h.ok()) head = *h;  // the ref is the authority
+  v1::Event finished;
+  auto* f = finished.mutable_run_finished();
+  for (const auto& [id, s] : rec->subtasks) {
+    using State = Scheduler::State;
+    if (s.state == State::kLanded) f->set_landed(f->landed() + 1);
+    if (s.state == State::kFailed) f->set_failed(f->failed() + 1);
+    if (s.state == State::kSkipped) f->set_skipped(f->skipped() + 1);
+    if (s.state == State::kNoChange) f->set_no_change(f->no_change() + 1);
+    bool terminal = s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
+                    s.state == State::kNoChange;
+    if (terminal && !s.needs_finished_event) continue;
+    v1::Event e;
+    auto* sf = e.mutable_subtask_finished();
+    sf->set_subtask_id(id);
+    sf->set_state(terminal ? v1::LANDED : v1::CANCELLED);
+    if (!terminal) sf->set_reason("cancelled: " + reason);
+    if (absl::Status st = emit(std::move(e)); !st.ok()) return st;
   }
-  v1::Event e;
-  auto* f = e.mutable_run_finished();
+  std::string branch;
+  if (rec->head != prepared->base) {
+    branch = "swarm/" + run_id;
+    if (absl::Status st = (*repo)->Publish(*prepared->user, "refs/heads/" + branch, /*move_forward=*/true); !st.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot publish what landed as ", branch, ": ", st.message(),
+                                                        "; the run is left as it was"));
+    }
+  }
   f->set_state("cancelled");
-  f->set_head(head);
+  f->set_head(rec->head);
+  f->set_result_branch(branch);
   f->set_exit_code(kExitCancelled);
-  if (absl::Status st = emit(std::move(e)); !st.ok()) return st;
-  out << "swarm: run " << run_id << " had no live coordinator; marked cancelled (what landed stays in "
-      << run->run_dir << "/integration.git; `swarm resume " << run_id << "` continues it)\n";
+  if (absl::Status st = emit(std::move(finished)); !st.ok()) return st;
+  out << "swarm: run " << run_id << " had no live coordinator; marked cancelled";
+  if (!branch.empty()) out << "; what landed is on " << branch << " in " << prepared->repo_root;
+  out << " (`swarm resume " << run_id << "` can still continue it)\n";
   return absl::OkStatus();
 }
 
-absl::Status RemoveRun(const std::string& state_dir, const std::string& run_id, std::ostream& out) {
+absl::Status RemoveRun(const std::string& state_dir, const std::string& run_id, bool force, std::ostream& out) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(state_dir);
   if (!store.ok()) return store.status();
   absl::StatusOr<RunRow> run = (*store)->Run(run_id);
   if (!run.ok()) return run.status();
+  run = Here(*run, state_dir);
+  if (!force && !Finished(run->state)) {
+    return absl::InvalidArgumentError(absl::StrCat("run ", run_id, " has not finished (", run->state,
+                                                   "); `swarm resume` or `swarm cancel` it, or pass --force"));
+  }
+  if (!force && HasUnpublishedWork(*run)) {
+    return absl::InvalidArgumentError(absl::StrCat("run ", run_id, " has landed work on no branch of ", run->repo,
+                                                   "; `swarm resume` it to publish it, or pass --force"));
+  }
   absl::StatusOr<RunLock> lock = RunLock::Acquire(run->run_dir);
   if (!lock.ok()) {
     return absl::InvalidArgumentError(
@@ -142,10 +192,16 @@ absl::Status CollectGarbage(const std::string& state_dir, std::ostream& out) {
   if (!runs.ok()) return runs.status();
   int cleaned = 0;
   std::uintmax_t bytes = 0;
-  for (const auto& run : *runs) {
-    if (!Finished(run.state) || run.run_dir.empty()) continue;
+  for (RunRow run : *runs) {
+    run = Here(run, state_dir);
+    if (!Finished(run.state) || !fs::exists(run.run_dir)) continue;
     absl::StatusOr<RunLock> lock = RunLock::Acquire(run.run_dir);
     if (!lock.ok()) continue;  // being resumed right now
+    if (HasUnpublishedWork(run)) {
+      out << "swarm: keeping " << run.id << ": it has landed work on no branch (`swarm resume " << run.id
+          << "` publishes it)\n";
+      continue;
+    }
     RemoveLeftovers(run);
     bool any = false;
     for (const char* part : {"logs", "integration.git", "work", "pids", "runtime-dir", "cancel"}) {

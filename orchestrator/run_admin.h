@@ -20,11 +20,13 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
 
 // Removes a run whose coordinator is not alive: its directory (logs, private integration repository,
 // report) and its records. The result branch in the user's repository is never touched.
-absl::Status RemoveRun(const std::string& state_dir, const std::string& run_id, std::ostream& out);
+// Refused (InvalidArgument) without `force` for a run that has not finished, or whose landed work is
+// on no branch of the user's repository.
+absl::Status RemoveRun(const std::string& state_dir, const std::string& run_id, bool force, std::ostream& out);
 
 // For every finished run: removes its logs, workspaces and private integration repository (the
-// report, result.patch and the records stay, so `swarm runs` and `swarm show` still work). Only
-// runs of this state directory's records are touched. Never a result branch.
+// report, result.patch and the records stay, so `swarm runs` and `swarm show` still work). A run whose
+// landed work is on no branch is kept. Only this state directory's runs are touched. Never a branch.
 absl::Status CollectGarbage(const std::string& state_dir, std::ostream& out);
 
 }  // namespace swarm

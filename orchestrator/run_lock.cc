@@ -33,7 +33,8 @@ absl::StatusOr<RunLock> RunLock::Acquire(const std::string& run_dir) {
     int holder = ReadPid(fd);
     close(fd);
     return absl::FailedPreconditionError(
-        absl::StrCat("the run is in use by another swarm process (pid ", holder, ")"));
+        absl::StrCat("run ", std::filesystem::path(run_dir).filename().string(),
+                     " is in use by another swarm process (pid ", holder, ")"));
   }
   std::string pid = std::to_string(getpid()) + "\n";
   if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {

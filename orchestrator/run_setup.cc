@@ -228,11 +228,14 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
 absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, const std::string& run_id) {
   std::string state_dir = state_dir_flag.empty() ? DefaultStateDir() : state_dir_flag;
   std::string db = state_dir + "/swarm.db";
-  if (access(db.c_str(), F_OK) != 0) return absl::NotFoundError(absl::StrCat("no runs in ", state_dir));
+  if (access(db.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("no run ", run_id, " in ", state_dir, " (no runs there at all)"));
+  }
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db);
   if (!store.ok()) return store.status();
   absl::StatusOr<RunRow> row = (*store)->Run(run_id);
-  if (!row.ok()) return row.status();
+  if (!row.ok()) return absl::NotFoundError(absl::StrCat("no run ", run_id, " in ", state_dir));
+  row->run_dir = state_dir + "/runs/" + run_id;  // where this state directory keeps it
   if (row->state == "completed" || row->state == "failed") {
     return Usage(absl::StrCat("run ", run_id, " has finished (", row->state, "); there is nothing to resume"));
   }
@@ -246,8 +249,9 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
   absl::StatusOr<std::vector<v1::Event>> first = (*store)->Events(run_id);
   if (!first.ok()) return first.status();
   if (first->empty() || !first->front().has_run_started() || !first->front().run_started().has_spec()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("run ", run_id, " was recorded without its settings (an older swarm); it cannot be resumed"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "run ", run_id, " has no recorded settings (it stopped before it started, or an older swarm made it); ",
+        "it cannot be resumed"));
   }
   RunConfig config = FromSpec(first->front().run_started().spec());
   PreparedRun run;

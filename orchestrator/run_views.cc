@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "orchestrator/report.h"
+#include "orchestrator/run_lock.h"
 
 namespace swarm {
 namespace {
@@ -30,6 +31,12 @@ void PrintFile(const std::string& path, std::ostream& out) {
   out << "==> " << path << " <==\n" << f.rdbuf() << "\n";
 }
 
+// A run recorded as running whose coordinator holds no lock died: say so, and what to do.
+std::string StateOf(const RunRow& r) {
+  if (r.state == "running" && !r.run_dir.empty() && RunLock::Holder(r.run_dir) == 0) return "interrupted";
+  return r.state;
+}
+
 }  // namespace
 
 absl::Status PrintRuns(const Store& store, std::ostream& out) {
@@ -43,7 +50,8 @@ absl::Status PrintRuns(const Store& store, std::ostream& out) {
       total = static_cast<int>(subtasks->size());
       for (const auto& s : *subtasks) landed += s.state == v1::LANDED;
     }
-    out << r.id << "  " << r.state << std::string(r.state.size() < 10 ? 10 - r.state.size() : 1, ' ')
+    std::string state = StateOf(r);
+    out << r.id << "  " << state << std::string(state.size() < 12 ? 12 - state.size() : 1, ' ')
         << When(r.created_unix_ms) << "  " << landed << "/" << total << " landed  "
         << (r.result_branch.empty() ? "(no branch)" : r.result_branch) << "  " << r.repo << "\n";
   }
@@ -60,7 +68,9 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
   std::map<std::string, std::vector<AttemptRow>> by_subtask;
   for (const auto& a : *attempts) by_subtask[a.subtask_id].push_back(a);
 
-  out << "run     " << run->id << " (" << run->state << ")\n"
+  out << "run     " << run->id << " (" << StateOf(*run)
+      << (StateOf(*run) == "interrupted" ? ": its coordinator died; `swarm resume` continues it, `swarm cancel` closes it" : "")
+      << ")\n"
       << "repo    " << run->repo << "\n"
       << "base    " << run->base << "\n"
       << "head    " << run->head << "\n"

@@ -181,6 +181,8 @@ int main(int argc, char** argv) {
   cancel->add_option("--server", cancel_server, "a served run: the server's address (default: $SWARM_SERVER)");
   cancel->add_option("--wait", cancel_wait_s, "seconds to wait for a live coordinator to stop")->capture_default_str();
   rm->add_option("run", run_id, "the run id")->required();
+  bool rm_force = false;
+  rm->add_flag("--force", rm_force, "remove an unfinished run, or one whose landed work is on no branch");
   show->add_option("run", run_id, "the run id")->required();
   logs->add_option("run", run_id, "the run id")->required();
   logs->add_option("subtask", subtask_id, "only this subtask's logs");
@@ -219,7 +221,7 @@ int main(int argc, char** argv) {
     return st.ok() ? swarm::kExitOk : swarm::Fail(st);
   }
   if (rm->parsed()) {
-    absl::Status st = swarm::RemoveRun(dir, run_id, std::cout);
+    absl::Status st = swarm::RemoveRun(dir, run_id, rm_force, std::cout);
     return st.ok() ? swarm::kExitOk : swarm::Fail(st);
   }
   if (gc->parsed()) {

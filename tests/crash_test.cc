@@ -254,9 +254,16 @@ TEST_F(CrashTest, CancelOfARunWhoseCoordinatorDiedMarksItCancelledAndResumeFinis
   CliResult killed = RunSwarm(RunArgs(4), {"SWARM_FAILPOINT=landed:1"});
   ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.out << killed.err;
   std::string run_id = OnlyRunId();
+  std::string runs = RunSwarm({"runs", "--state-dir", state()}).out;
+  EXPECT_NE(runs.find("interrupted"), std::string::npos) << "a dead coordinator's run is not shown running: " << runs;
+  CliResult rm_unfinished = RunSwarm({"rm", run_id, "--state-dir", state()});
+  EXPECT_EQ(rm_unfinished.exit_code, 2);
+  EXPECT_NE(rm_unfinished.err.find("has not finished"), std::string::npos) << rm_unfinished.err;
   CliResult cancel = RunSwarm({"cancel", run_id, "--state-dir", state()});
   ASSERT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
   EXPECT_NE(cancel.out.find("marked cancelled"), std::string::npos) << cancel.out;
+  // What landed is published, so nothing depends on the private repository any more.
+  EXPECT_EQ(Landings("swarm/" + run_id).size(), 1u) << "the landing before the kill is on the branch";
   std::vector<v1::Event> events = OnlyRunEvents(state());
   ASSERT_TRUE(events.back().has_run_finished());
   EXPECT_EQ(events.back().run_finished().state(), "cancelled");
@@ -287,6 +294,32 @@ TEST_F(CrashTest, CancelOfARunWhoseCoordinatorDiedMarksItCancelledAndResumeFinis
   EXPECT_FALSE(fs::exists(state() + "/runs/" + run_id));
   EXPECT_EQ(RunSwarm({"show", run_id, "--state-dir", state()}).exit_code, 2);
   EXPECT_EQ(Git("rev-parse --verify -q swarm/" + run_id).size(), 40u);
+}
+
+TEST_F(CrashTest, CancelOfALiveRunStopsItsAgentsKeepsWhatLandedAndTheRunExits5) {
+  ProcessSpec spec;
+  spec.argv = {BuildDir() + "/bin/swarm"};
+  for (const auto& a : RunArgs(4, {"--heartbeat-interval", "1", "--lease-timeout", "3"})) spec.argv.push_back(a);
+  spec.timeout = std::chrono::seconds(120);
+  absl::StatusOr<ProcessResult> result;
+  std::jthread runner([&] { result = RunProcess(spec); });
+  // At a known state: something landed, c and d wait at the gate, holding their leases.
+  ASSERT_TRUE(WaitForEvent(state(), [](const v1::Event& e) { return e.has_landed(); }).has_value());
+  ASSERT_TRUE(WaitForEvent(state(), [](const v1::Event& e) {
+    return e.has_subtask_leased() && e.subtask_leased().subtask_id() == "d";
+  }).has_value());
+  auto started = std::chrono::steady_clock::now();
+  CliResult cancel = RunSwarm({"cancel", OnlyRunId(), "--state-dir", state()});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 5) << result->out << result->err;
+  std::vector<v1::Event> events = OnlyRunEvents(state());
+  ASSERT_TRUE(events.back().has_run_finished());
+  EXPECT_EQ(events.back().run_finished().state(), "cancelled");
+  EXPECT_GE(Landings("swarm/" + OnlyRunId()).count("a"), 1u) << "what landed stays on the branch";
+  EXPECT_TRUE(AgentProcesses().empty()) << "an agent outlived the cancel";
 }
 
 }  // namespace
