@@ -90,6 +90,21 @@ struct Running : std::enable_shared_from_this<Running> {
   void WaitExit() {
     pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
                      [self = shared_from_this()](boost::system::error_code ec) {
+                       // The wake-up alone is not proof of exit: now and then (several children
+                       // starting and ending at once) it comes for a live child, and acting on it
+                       // would kill that child. Ask the kernel, without reaping; if it still runs,
+                       // wait again (a short timer if the wait itself failed).
+                       siginfo_t info{};
+                       if (waitid(P_PID, self->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0) {
+                         if (!ec) {
+                           self->WaitExit();
+                           return;
+                         }
+                         auto retry = std::make_shared<asio::steady_timer>(self->pidfd.get_executor(),
+                                                                           std::chrono::milliseconds(50));
+                         retry->async_wait([self, retry](boost::system::error_code) { self->WaitExit(); });
+                         return;
+                       }
                        // Whatever the command left behind in its group goes with it, so the
                        // output pipes close. Done before reaping: until then the exited leader
                        // holds its pid, so the group id cannot belong to anyone else.

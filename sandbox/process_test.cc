@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 
 namespace swarm {
 namespace {
@@ -49,6 +50,35 @@ TEST(ProcessTest, ManyConcurrentChildrenOnOneThread) {
   }
   io.run();
   EXPECT_EQ(finished, 50);
+}
+
+// Children that start as others end, on one io_context (as a host runs its agents): a long-running
+// child must never be taken for exited. Once, a stale wake-up for a closed descriptor reached a new
+// child's pidfd and the child was killed as "left behind".
+TEST(ProcessTest, ChildrenStartingAsOthersEndAreNeverTakenForExited) {
+  boost::asio::io_context io;
+  int long_lived_done = 0, killed = 0;
+  std::function<void(int)> start_wave = [&](int wave) {
+    if (wave == 120) return;
+    // A long-lived child started while short ones end around it.
+    ProcessSpec sleeper;
+    sleeper.argv = {"sleep", "2"};
+    ASSERT_TRUE(StartProcess(io, sleeper, [&](absl::StatusOr<ProcessResult> r) {
+      ++long_lived_done;
+      if (r.ok() && r->term_signal != 0) ++killed;
+    }).ok());
+    for (int i = 0; i < 4; ++i) {
+      ProcessSpec quick;
+      quick.argv = {"sh", "-c", "echo out; echo err >&2"};
+      ASSERT_TRUE(StartProcess(io, quick, [&, wave, i](absl::StatusOr<ProcessResult>) {
+        if (i == 3) start_wave(wave + 1);
+      }).ok());
+    }
+  };
+  start_wave(0);
+  io.run();
+  EXPECT_EQ(long_lived_done, 120);
+  EXPECT_EQ(killed, 0) << "a running child was reaped as if it had exited";
 }
 
 TEST(ProcessTest, TimeoutKillsTheGroup) {

@@ -1,8 +1,7 @@
-// Nothing lost: the coordinator SIGKILLed at known points, then `swarm resume`. Kills happen at a
-// known state, never by luck: agent commands for c and d block until the test opens their gate, and
-// the coordinator kills itself at a failpoint (orchestrator/failpoint.h) reached a known number of
-// times. (The gate is a file the agents poll for, not a FIFO: a sandboxed command blocked opening a
-// FIFO was seen to die of SIGKILL now and then, which made the state at the kill a matter of luck.)
+// Nothing lost: the coordinator SIGKILLed at known points, then `swarm resume`; an agent host
+// SIGKILLed while it holds leases; `swarm cancel` of live and dead runs. Kills happen at a known
+// state, never by luck: agent commands for c and d block on FIFOs that the test controls, and the
+// coordinator kills itself at a failpoint (orchestrator/failpoint.h) reached at a known point.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -32,7 +31,8 @@ std::string Trim(std::string s) {
 }
 
 // a, b, c, d touch their own files; e and f form the atomic group g after a. With the gate closed,
-// c and d wait, so their leases stay held while a, b and the group land.
+// c and d block on their FIFOs (nobody writes them), so their leases stay held while a, b and the
+// group land. Once the gate is open (the file "open"), new attempts go straight through.
 constexpr char kPlan[] = R"({"subtasks": [
   {"id": "a", "title": "A", "instructions": "", "files": ["a.txt"]},
   {"id": "b", "title": "B", "instructions": "", "files": ["b.txt"]},
@@ -50,22 +50,31 @@ class CrashTest : public ::testing::Test {
     base_ = Git("rev-parse HEAD");
     WriteFile(dir_ / "plan.json", kPlan);
     fs::create_directories(gate());
+    for (const char* f : {"c", "d"}) Sh("mkfifo " + gate() + "/" + f + ".fifo");
   }
 
   std::string repo() const { return dir_ / "repo"; }
   std::string state() const { return dir_ / "state"; }
-  // Opened by the test (the file "open"); its path in an agent's command line marks its processes.
+  // Holds the FIFOs and, once opened, the file "open"; its path in an agent's command line marks the
+  // agent's processes.
   std::string gate() const { return dir_ / "gate"; }
   std::string Git(const std::string& args) { return Trim(Sh("git -C " + repo() + " " + args)); }
 
   std::vector<std::string> RunArgs(int agents, const std::vector<std::string>& extra = {}) {
-    std::string agent = "case $SWARM_SUBTASK_ID in c|d) while [ ! -e " + gate() +
-                        "/open ]; do sleep 0.05; done;; esac; echo \"$SWARM_SUBTASK_ID done\" >> $SWARM_SUBTASK_ID.txt";
+    std::string agent = "if [ ! -e " + gate() + "/open ]; then case $SWARM_SUBTASK_ID in c|d) read x < " + gate() +
+                        "/$SWARM_SUBTASK_ID.fifo;; esac; fi; echo \"$SWARM_SUBTASK_ID done\" >> $SWARM_SUBTASK_ID.txt";
     std::vector<std::string> args = {"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json",
                                      "--agents", std::to_string(agents), "--sandbox-ro-bind", gate(), "--agent-cmd",
                                      agent, "--test-cmd", "sleep 0.1; grep -q x a.txt"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
+  }
+
+  // Opens the gate: later attempts go straight through, and an attempt blocked on its FIFO now
+  // reads from it (a writer waits up to 20 s for a reader, in the background).
+  void OpenGate() {
+    WriteFile(gate() + "/open", "");
+    for (const char* f : {"c", "d"}) Sh("(timeout 20 sh -c 'echo go > " + gate() + "/" + f + ".fifo' &) >/dev/null 2>&1");
   }
 
   std::string OnlyRunId() {
@@ -143,11 +152,7 @@ TEST_P(CoordinatorKillTest, ResumeFinishesWithTheUninterruptedTreeAndNothingTwic
   }
   std::string log;
   for (const auto& e : before) log += EventToJson(e) + "\n";
-  // (c's and d's first attempts are normally the ones held; see the note on sporadic kills in
-  // docs/ARCHITECTURE.md: a retry may hold the lease instead.)
-  EXPECT_TRUE(std::any_of(open_leases.begin(), open_leases.end(), [](const std::string& l) {
-    return l[0] == 'c' || l[0] == 'd';
-  })) << "c or d holds a lease:\n" << log;
+  EXPECT_TRUE(open_leases.count("c#1") && open_leases.count("d#1")) << "c and d hold their leases:\n" << log;
   int on_ref = std::stoi(Trim(Sh("git --git-dir=" + integration + " rev-list --count " + base_ +
                                  "..refs/heads/integration")));
   EXPECT_GE(on_ref, 1) << "a patch had landed";
@@ -238,7 +243,7 @@ TEST_F(CrashTest, HostKilledWhileHoldingLeasesItsSubtasksLandOnceElsewhere) {
     return e.has_attempt_finished() && e.attempt_finished().subtask_id() == "c" &&
            e.attempt_finished().error().find("went away") != std::string::npos;
   }).has_value());
-  WriteFile(gate() + "/open", "");
+  OpenGate();
   runner.join();
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 0) << result->out << result->err;
