@@ -102,11 +102,12 @@ void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
     return;
   }
   auto self = shared_from_this();
-  prepared->spec.on_start = [self](int pid) {
-    self->pid_ = pid;
-    PidLedger(self->registered_.pid_ledger_dir()).Record(pid, self->host_id_ + "/agent");
-  };
   auto scope = prepared->scope;
+  prepared->spec.on_start = [self, scope](int pid) {
+    self->pid_ = pid;
+    PidLedger(self->registered_.pid_ledger_dir())
+        .Record(pid, self->host_id_ + "/agent", scope ? scope->CgroupDirs() : std::vector<std::string>{});
+  };
   absl::Status st = StartProcess(io_, std::move(prepared->spec), [self, scope](absl::StatusOr<ProcessResult> r) {
     if (self->pid_ != 0) PidLedger(self->registered_.pid_ledger_dir()).Forget(self->pid_);
     self->pid_ = 0;

@@ -190,7 +190,7 @@ absl::Status Coordinator::Setup() {
   policy.limits = cfg.limits;
   policy.timeout = std::chrono::seconds(cfg.test_timeout_s);
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, *repo_, workspace_root_, log_dir_,
-                                     ledger_dir_);
+                                     ledger_dir_, run_dir_ + "/test-cache");
   killable_gate_ = gate_.get();
   scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
   io_ = std::make_unique<asio::io_context>();
@@ -392,6 +392,8 @@ int Coordinator::Run() {
       Cancel(kExitCancelled, *why);
       return;
     }
+    // Idle: something landed, agents are working, no patch or merge is in flight.
+    if (jobs_in_flight_ == 0 && !leases_.empty() && head_ != run_.base) Failpoint("idle");
     cancel_timer.expires_after(std::chrono::milliseconds(200));
     cancel_timer.async_wait(check_cancel);
   };
@@ -859,7 +861,16 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
     if (l == leases_.end()) continue;
     Lease lease = l->second;
     leases_.erase(l);
-    if (shutting_down_ || cancel_exit_ != 0) continue;
+    if (shutting_down_ || cancel_exit_ != 0) {
+      v1::Event e;
+      auto* f = e.mutable_attempt_finished();
+      f->set_subtask_id(lease.subtask_id);
+      f->set_attempt(lease.attempt);
+      f->set_outcome("failed");
+      f->set_error(cancel_exit_ != 0 ? "cancelled: " + cancel_reason_ : "stopped: the run finished");
+      Emit(std::move(e));
+      continue;
+    }
     v1::Event e;
     auto* f = e.mutable_attempt_finished();
     f->set_subtask_id(lease.subtask_id);
@@ -961,6 +972,18 @@ int Coordinator::Finish() {
   merge_->Shutdown();
   git_pool_->join();
   // Whatever has no recorded outcome by now was cut short by a cancel.
+  for (const auto& [lease_id, lease] : leases_) {
+    v1::Event e;
+    auto* f = e.mutable_attempt_finished();
+    f->set_subtask_id(lease.subtask_id);
+    f->set_attempt(lease.attempt);
+    f->set_outcome("failed");
+    f->set_error("cancelled: " + cancel_reason_);
+    Emit(std::move(e));
+  }
+  leases_.clear();
+  std::error_code ec;
+  fs::remove(run_dir_ + "/cancel", ec);  // answered
   for (const auto& id : scheduler_->order()) {
     if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
   }

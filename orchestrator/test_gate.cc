@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "orchestrator/failpoint.h"
@@ -13,18 +14,49 @@ namespace swarm {
 namespace fs = std::filesystem;
 
 TestGate::TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, const IntegrationRepo& repo,
-                   std::string scratch_root, std::string log_dir, std::string pid_ledger_dir)
+                   std::string scratch_root, std::string log_dir, std::string pid_ledger_dir,
+                   std::string cache_dir)
     : sandbox_(sandbox),
       policy_(std::move(policy)),
       test_command_(std::move(test_command)),
       repo_(repo),
       scratch_root_(std::move(scratch_root)),
       log_dir_(std::move(log_dir)),
-      pid_ledger_dir_(std::move(pid_ledger_dir)) {}
+      pid_ledger_dir_(std::move(pid_ledger_dir)),
+      cache_dir_(std::move(cache_dir)) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(cache_dir_, ec)) {
+    std::ifstream f(entry.path(), std::ios::binary);
+    std::stringstream key;
+    key << f.rdbuf();
+    passed_.insert(key.str());
+  }
+}
+
+std::string TestGate::CacheKey(const std::string& tree) const {
+  std::string key = absl::StrCat("tree ", tree, "\ncommand ", test_command_, "\ntimeout_ms ", policy_.timeout.count(),
+                                 "\nsandbox ", sandbox_.Name(), "\nnetwork off\nmemory ", policy_.limits.memory_bytes,
+                                 "\nprocesses ", policy_.limits.max_processes, "\nfile ", policy_.limits.max_file_bytes,
+                                 "\noutput ", policy_.output_cap, "\n");
+  for (const auto& e : policy_.env) absl::StrAppend(&key, "env ", e, "\n");
+  for (const auto& b : policy_.ro_binds) absl::StrAppend(&key, "ro-bind ", b, "\n");
+  return key;
+}
 
 void TestGate::RememberPassed(const std::string& tree) {
+  std::string key = CacheKey(tree);
   std::lock_guard<std::mutex> lock(mu_);
-  passed_.insert(tree);
+  if (!passed_.insert(key).second || cache_dir_.empty()) return;
+  // One file per key, named by a hash of it and holding the whole key (so a hash collision is a miss,
+  // never a wrong hit); written aside and renamed in, so a crash leaves it whole or absent.
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+  std::error_code ec;
+  fs::create_directories(cache_dir_, ec);
+  std::string path = absl::StrCat(cache_dir_, "/", absl::Hex(h, absl::kZeroPad16));
+  for (int i = 0; fs::exists(path, ec); ++i) path = absl::StrCat(cache_dir_, "/", absl::Hex(h, absl::kZeroPad16), "-", i);
+  std::ofstream(path + ".tmp", std::ios::binary) << key;
+  fs::rename(path + ".tmp", path, ec);
 }
 
 void TestGate::KillRunning() {
@@ -37,7 +69,7 @@ void TestGate::KillRunning() {
 absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::string& label) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (passed_.count(tree)) {
+    if (passed_.count(CacheKey(tree))) {
       TestOutcome cached;
       cached.passed = true;
       cached.result = "passed before (cached)";
@@ -59,11 +91,12 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(policy, test_command_);
   if (!prepared.ok()) return prepared.status();
   int pid = 0;
+  std::shared_ptr<ResourceScope> scope = prepared->scope;
   prepared->spec.on_start = [&](int p) {
     std::lock_guard<std::mutex> lock(mu_);
     pid = p;
     running_.insert(p);
-    PidLedger(pid_ledger_dir_).Record(p, "test");
+    PidLedger(pid_ledger_dir_).Record(p, "test", scope ? scope->CgroupDirs() : std::vector<std::string>{});
     if (cancelled_) kill(-p, SIGKILL);
     if (label.rfind("group-", 0) == 0) Failpoint("group_test");
   };

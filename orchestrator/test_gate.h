@@ -27,16 +27,20 @@ class TestGate final {
  public:
   // `policy` is the template for every test run: its workdir is replaced per run and its network
   // forced off. `scratch_root` holds the throwaway copies; `log_dir` keeps the logs.
-  // Test processes are recorded in `pid_ledger_dir` while they run.
+  // Test processes are recorded in `pid_ledger_dir` while they run. Passing results are kept in
+  // `cache_dir` (one file each, written before Test returns, so before any ref moves on them) and
+  // read back from it: a run that resumes does not test a tree twice.
   TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, const IntegrationRepo& repo,
-           std::string scratch_root, std::string log_dir, std::string pid_ledger_dir);
+           std::string scratch_root, std::string log_dir, std::string pid_ledger_dir, std::string cache_dir);
 
   // Tests `tree`; `label` names the log file. An error means the test could not be run at all. A
-  // tree that passed before (this run, or a run this one resumes) passes without running again:
-  // passing results are cached by tree; the command and its settings are the gate's own.
+  // test that passed before with the same key (the tree, the command, the time-out and the sandbox
+  // policy: limits, environment, binds, network) passes without running again. Only passes are cached.
   absl::StatusOr<TestOutcome> Test(const std::string& tree, const std::string& label);
-  // Records that `tree` passed (a TestRun from the store, on resume).
+  // Records that `tree` passed under this gate's settings (a TestRun from the store, on resume).
   void RememberPassed(const std::string& tree);
+  // Everything besides the tree that decides a test's result, with the tree: the cache key.
+  std::string CacheKey(const std::string& tree) const;
 
   const std::string& command() const { return test_command_; }
   // Kills every test run in progress and every later one as it starts (their Test() calls return a
@@ -52,11 +56,12 @@ class TestGate final {
   const std::string scratch_root_;
   const std::string log_dir_;
   const std::string pid_ledger_dir_;
+  const std::string cache_dir_;
   std::atomic<unsigned> counter_{0};
   std::mutex mu_;
   std::set<int> running_;  // guarded by mu_: pids (and process groups) of test runs in progress
   bool cancelled_ = false; // guarded by mu_
-  std::set<std::string> passed_;  // guarded by mu_: trees that passed
+  std::set<std::string> passed_;  // guarded by mu_: cache keys of tests that passed
 };
 
 }  // namespace swarm

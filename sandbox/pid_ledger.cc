@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "sandbox/resource_scope.h"
 
 namespace swarm {
 namespace fs = std::filesystem;
@@ -28,13 +29,15 @@ std::optional<std::uint64_t> PidLedger::StartTime(int pid) {
   return std::stoull(field);
 }
 
-void PidLedger::Record(int pid, std::string_view owner) const {
+void PidLedger::Record(int pid, std::string_view owner, const std::vector<std::string>& cgroups) const {
   if (dir_.empty()) return;
   std::optional<std::uint64_t> start = StartTime(pid);
   if (!start) return;
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  std::ofstream(absl::StrCat(dir_, "/", pid)) << *start << " " << owner << "\n";
+  std::ofstream f(absl::StrCat(dir_, "/", pid));
+  f << *start << " " << owner << "\n";
+  for (const auto& c : cgroups) f << c << "\n";
 }
 
 void PidLedger::Forget(int pid) const {
@@ -50,13 +53,17 @@ int PidLedger::KillAll(std::string_view owner_prefix) const {
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     int pid = atoi(entry.path().filename().c_str());
     std::uint64_t start = 0;
-    std::string owner;
-    std::ifstream(entry.path()) >> start >> owner;
+    std::string owner, cgroup;
+    std::ifstream f(entry.path());
+    f >> start >> owner;
     if (owner.compare(0, owner_prefix.size(), owner_prefix) != 0) continue;
     if (pid > 0 && StartTime(pid) == start) {
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
       ++killed;
+    }
+    while (f >> cgroup) {
+      if (cgroup.rfind("/sys/fs/cgroup/", 0) == 0) ResourceScope::KillCgroup(cgroup);
     }
     fs::remove(entry.path(), ec);
   }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace swarm {
 
@@ -20,10 +21,13 @@ class PidLedger final {
   // `dir` is created on first use. An empty dir makes a ledger that records nothing.
   explicit PidLedger(std::string dir) : dir_(std::move(dir)) {}
 
-  void Record(int pid, std::string_view owner) const;
+  // `cgroups`: the cgroup directories the process was started in (its ResourceScope's), so that what
+  // it left behind dies with it even after the process itself has exited.
+  void Record(int pid, std::string_view owner, const std::vector<std::string>& cgroups = {}) const;
   void Forget(int pid) const;
   // SIGKILLs every recorded process group that is still the process recorded (same start time) and
-  // whose owner starts with `owner_prefix`; drops the entries. Returns how many were alive.
+  // whose owner starts with `owner_prefix`, and everything in its cgroups (which are unique to it, so
+  // nothing else is there); drops the entries. Returns how many were alive.
   int KillAll(std::string_view owner_prefix = {}) const;
 
   const std::string& dir() const { return dir_; }

@@ -143,6 +143,12 @@ void ResourceScope::Apply(ProcessSpec& spec) const {
   }
 }
 
+void ResourceScope::KillCgroup(const std::string& dir) {
+  ResourceScope scope;
+  scope.cgroup_dirs_ = {dir};
+  // The destructor kills what is left and removes the directory.
+}
+
 void ResourceScope::KillAll() const {
   for (const auto& dir : cgroup_dirs_) {
     if (WriteFile(dir + "/cgroup.kill", "1")) continue;  // v2: the kernel empties the tree

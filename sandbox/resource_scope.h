@@ -29,8 +29,13 @@ class ResourceScope final {
   // RLIMIT_AS, and processes RLIMIT_NPROC above what the user already runs (root ignores it).
   const std::string& Mode() const { return mode_; }
 
+  // The scope's cgroup directories (none under rlimits), for a PidLedger entry.
+  const std::vector<std::string>& CgroupDirs() const { return cgroup_dirs_; }
+
   // How limits would be enforced on this machine, without creating anything.
   static std::string ProbeMode();
+  // Kills every process in the cgroup `dir` and removes it: a scope whose owner died (pid_ledger.h).
+  static void KillCgroup(const std::string& dir);
 
  private:
   ResourceScope() = default;

@@ -128,6 +128,7 @@ TEST_F(CrashTest, UninterruptedRunLandsEverySubtaskOnce) {
 struct KillPoint {
   const char* failpoint;       // SWARM_FAILPOINT
   bool landing_without_event;  // the ref moved and its event was never written
+  bool test_passed_unrecorded; // a test passed and the ref did not move: the resume must not rerun it
 };
 
 class CoordinatorKillTest : public CrashTest, public ::testing::WithParamInterface<KillPoint> {};
@@ -172,8 +173,9 @@ TEST_P(CoordinatorKillTest, ResumeFinishesWithTheUninterruptedTreeAndNothingTwic
   }
   // The store agrees with the ref, and says what the resume did.
   std::vector<v1::Event> after = OnlyRunEvents(state());
-  int resumes = 0, landed = 0;
+  int resumes = 0, landed = 0, cached = 0;
   for (const auto& e : after) {
+    if (resumes > 0 && e.has_test_run() && e.test_run().result() == "passed before (cached)") ++cached;
     if (e.has_run_resumed()) {
       ++resumes;
       EXPECT_EQ(e.run_resumed().reconciled_landings(), point.landing_without_event ? 1u : 0u);
@@ -181,6 +183,7 @@ TEST_P(CoordinatorKillTest, ResumeFinishesWithTheUninterruptedTreeAndNothingTwic
     if (e.has_landed()) landed += e.landed().subtask_ids_size();
   }
   EXPECT_EQ(resumes, 1);
+  EXPECT_EQ(cached, point.test_passed_unrecorded ? 1 : 0) << "a test that passed before the crash ran again";
   EXPECT_EQ(landed, 6) << "one Landed record per subtask";
   ASSERT_FALSE(after.empty());
   ASSERT_TRUE(after.back().has_run_finished());
@@ -200,11 +203,12 @@ TEST_P(CoordinatorKillTest, ResumeFinishesWithTheUninterruptedTreeAndNothingTwic
 
 INSTANTIATE_TEST_SUITE_P(
     KillPoints, CoordinatorKillTest,
-    ::testing::Values(KillPoint{"leased@e", false},      // while leases are held (e's, after a landed)
-                      KillPoint{"tested:2", false},      // a test passed, the ref has not moved
-                      KillPoint{"ref_moved:2", true},    // the ref moved, the event is not written
-                      KillPoint{"group_test:1", false},  // during the group's test
-                      KillPoint{"landed:2", false}),     // idle between landings
+    ::testing::Values(KillPoint{"leased@e", false, false},      // while leases are held (e's, after a landed)
+                      KillPoint{"tested:2", false, true},       // a test passed, the ref has not moved
+                      KillPoint{"ref_moved:2", true, false},    // the ref moved, the event is not written
+                      KillPoint{"group_test:1", false, false},  // during the group's test
+                      KillPoint{"landed:2", false, false},      // right after a landing is recorded
+                      KillPoint{"idle:1", false, false}),       // idle between landings
     [](const ::testing::TestParamInfo<KillPoint>& info) {
       std::string name = info.param.failpoint;
       return name.substr(0, name.find_first_of(":@"));
