@@ -77,7 +77,7 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(state_dir);
   if (!store.ok()) return store.status();
   absl::StatusOr<RunRow> run = (*store)->Run(run_id);
-  if (!run.ok()) return run.status();
+  if (!run.ok()) return absl::NotFoundError(absl::StrCat("no run ", run_id, " in ", state_dir));
   run = Here(*run, state_dir);
   if (Finished(run->state)) {
     return absl::InvalidArgumentError(absl::StrCat("run ", run_id, " has already finished (", run->state, ")"));
@@ -158,7 +158,7 @@ absl::Status RemoveRun(const std::string& state_dir, const std::string& run_id, 
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(state_dir);
   if (!store.ok()) return store.status();
   absl::StatusOr<RunRow> run = (*store)->Run(run_id);
-  if (!run.ok()) return run.status();
+  if (!run.ok()) return absl::NotFoundError(absl::StrCat("no run ", run_id, " in ", state_dir));
   run = Here(*run, state_dir);
   if (!force && !Finished(run->state)) {
     return absl::InvalidArgumentError(absl::StrCat("run ", run_id, " has not finished (", run->state,

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -140,6 +141,18 @@ TEST_P(CoordinatorKillTest, ResumeFinishesWithTheUninterruptedTreeAndNothingTwic
   ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << "the failpoint was not reached\n" << killed.out << killed.err;
   std::string run_id = OnlyRunId();
   std::string integration = state() + "/runs/" + run_id + "/integration.git";
+  // Hosts that lose their coordinator exit by themselves, and their sandboxes with them.
+  auto hosts_alive = [&] {
+    for (const auto& e : OnlyRunEvents(state())) {
+      if (e.has_agent_registered() && PidLedger::StartTime(static_cast<int>(e.agent_registered().pid()))) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 100 && (!AgentProcesses().empty() || hosts_alive()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(AgentProcesses().empty()) << "agents outlived their coordinator by 5 s";
+  EXPECT_FALSE(hosts_alive()) << "a host outlived its coordinator by 5 s";
 
   // The state at the kill: at least one patch landed, at least one lease held.
   std::vector<v1::Event> before = OnlyRunEvents(state());
@@ -257,6 +270,48 @@ TEST_F(CrashTest, HostKilledWhileHoldingLeasesItsSubtasksLandOnceElsewhere) {
     EXPECT_EQ(Git("show " + branch + ":" + f + ".txt"), std::string("x\n") + f + " done") << f;
   }
   EXPECT_TRUE(AgentProcesses().empty()) << "an agent of the killed host survived";
+}
+
+TEST_F(CrashTest, CoordinatorAndHostsKilledTogetherResumeKillsTheOrphanedAgents) {
+  // Without the sandbox an agent command outlives a host that dies by SIGKILL (no parent-death
+  // signal reaches it), as when a CI runner kills everything at a time-out. The ledger finds it.
+  ProcessSpec spec;
+  spec.argv = {BuildDir() + "/bin/swarm"};
+  for (const auto& a : RunArgs(4, {"--no-sandbox"})) spec.argv.push_back(a);
+  spec.timeout = std::chrono::seconds(120);
+  std::atomic<int> coordinator{0};
+  spec.on_start = [&](int pid) { coordinator = pid; };
+  absl::StatusOr<ProcessResult> result;
+  std::jthread runner([&] { result = RunProcess(spec); });
+  ASSERT_TRUE(WaitForEvent(state(), [](const v1::Event& e) { return e.has_landed(); }).has_value());
+  for (const char* id : {"c", "d"}) {
+    ASSERT_TRUE(WaitForEvent(state(), [id](const v1::Event& e) {
+      return e.has_subtask_leased() && e.subtask_leased().subtask_id() == id;
+    }).has_value());
+  }
+  for (int i = 0; i < 100 && AgentProcesses().size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_GE(AgentProcesses().size(), 2u) << "c and d are running";
+  // Freeze the coordinator (so it cannot clean up), kill its hosts, then it.
+  ASSERT_EQ(kill(coordinator, SIGSTOP), 0);
+  for (const auto& e : OnlyRunEvents(state())) {
+    if (e.has_agent_registered()) kill(static_cast<int>(e.agent_registered().pid()), SIGKILL);
+  }
+  kill(coordinator, SIGKILL);
+  runner.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_FALSE(AgentProcesses().empty()) << "the orphaned agents are there to be found";
+
+  WriteFile(gate() + "/open", "");  // new attempts pass; the orphans stay blocked on their FIFOs
+  std::string run_id = OnlyRunId();
+  CliResult resumed = RunSwarm({"resume", run_id, "--state-dir", state()});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  int killed = -1;
+  for (const auto& e : OnlyRunEvents(state())) {
+    if (e.has_run_resumed()) killed = static_cast<int>(e.run_resumed().processes_killed());
+  }
+  EXPECT_GE(killed, 2) << "the resume killed the orphaned agents of c and d";
+  EXPECT_TRUE(AgentProcesses().empty());
+  EXPECT_EQ(Landings("swarm/" + run_id).size(), 6u);
 }
 
 TEST_F(CrashTest, CancelOfARunWhoseCoordinatorDiedMarksItCancelledAndResumeFinishesIt) {
