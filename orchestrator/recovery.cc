@@ -55,7 +55,9 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     s.attempts = row.attempts;
     // A submitted patch that has not landed goes back to the merge stage (if its commit survived).
     auto p = r.patch_commits.find(row.spec.id());
-    if (row.state == v1::MERGING && p != r.patch_commits.end() &&
+    // (A cancel marks such a subtask cancelled; its patch is no less accepted.)
+    if ((row.state == v1::MERGING || row.state == v1::CANCELLED) && p != r.patch_commits.end() &&
+        p->second.first == row.attempts &&
         repo.git().Run({"cat-file", "-e", p->second.second + "^{commit}"}).ok()) {
       s.state = State::kPatchReady;
     }
@@ -68,8 +70,10 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
   absl::StatusOr<std::vector<AttemptRow>> attempts = store.Attempts(run_id);
   if (!attempts.ok()) return attempts.status();
   for (const auto& a : *attempts) {
-    // Cut short by an earlier crash: forgiven then, forgiven still.
-    if (a.error.rfind(kInterrupted, 0) == 0) ++r.subtasks[a.subtask_id].forgiven;
+    // Cut short by a crash, a cancel or the run's end, not failed by the agent: forgiven.
+    for (const char* cut_short : {kInterrupted, "cancelled:", "stopped:"}) {
+      if (a.error.rfind(cut_short, 0) == 0) ++r.subtasks[a.subtask_id].forgiven;
+    }
     if (!a.outcome.empty()) continue;
     v1::Event e;
     auto* f = e.mutable_attempt_finished();

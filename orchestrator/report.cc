@@ -73,6 +73,8 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
   out << "\n";
   if (!ctx.result_branch.empty()) {
     out << "result branch: " << ctx.result_branch << "\n";
+  } else if (std::any_of(subtasks->begin(), subtasks->end(), [](const SubtaskRow& s) { return s.state == v1::LANDED; })) {
+    out << "no branch was created for what landed (see above); `swarm resume " << ctx.run_id << "` publishes it\n";
   } else {
     out << "nothing landed: no branch was created\n";
   }

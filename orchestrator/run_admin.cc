@@ -46,8 +46,8 @@ RunRow Here(RunRow run, const std::string& state_dir) {
   return run;
 }
 
-// Landed work that exists only in the run's private repository: its ref is ahead of the base and the
-// user's repository has no branch holding it. Removing the private repository would lose it.
+}  // namespace
+
 bool HasUnpublishedWork(const RunRow& run) {
   absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo = IntegrationRepo::Open(run.run_dir + "/integration.git");
   if (!repo.ok()) return false;
@@ -55,9 +55,13 @@ bool HasUnpublishedWork(const RunRow& run) {
   if (!head.ok() || *head == run.base) return false;
   absl::StatusOr<Git> user = Git::Open(run.repo);
   if (!user.ok()) return true;
-  absl::StatusOr<std::string> branch = user->ResolveCommit("refs/heads/swarm/" + run.id);
-  return !branch.ok() || !user->Run({"merge-base", "--is-ancestor", *head, *branch}).ok();
+  // Published: some ref of the user's repository holds the head (the result branch, or wherever the
+  // user merged it).
+  absl::StatusOr<std::string> holders = user->Run({"for-each-ref", "--count=1", "--contains", *head, "refs/"});
+  return !holders.ok() || holders->empty();
 }
+
+namespace {
 
 std::uintmax_t SizeOf(const fs::path& p) {
   std::error_code ec;
@@ -97,60 +101,89 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
     return absl::DeadlineExceededError(
         absl::StrCat("run ", run_id, " did not finish within ", wait.count(), " s of the cancel request"));
   }
-  // The coordinator is dead. Read the run as it started (before taking its lock, which
-  // PrepareResume checks), take it so no resume starts meanwhile, and close it here the way a
-  // coordinator would: reconcile with the ref, then publish what landed.
-  absl::StatusOr<PreparedRun> prepared = PrepareResume(state_dir, run_id);
-  if (!prepared.ok()) return prepared.status();
+  // The coordinator is dead: take the run (so no resume starts meanwhile), look again, and close it
+  // here the way a coordinator would: reconcile with the ref, publish what landed, then record.
   absl::StatusOr<RunLock> lock = RunLock::Acquire(run->run_dir);
   if (!lock.ok()) return lock.status();
+  run = (*store)->Run(run_id);
+  if (!run.ok()) return run.status();
+  run = Here(*run, state_dir);
+  if (Finished(run->state)) {
+    return absl::InvalidArgumentError(absl::StrCat("run ", run_id, " has already finished (", run->state, ")"));
+  }
   RemoveLeftovers(*run);
-  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo = IntegrationRepo::Open(run->run_dir + "/integration.git");
-  if (!repo.ok()) return repo.status();
-  absl::StatusOr<Recovery> rec = Recover(**store, **repo, prepared->plan, run_id, prepared->base,
-                                         prepared->config.test_command);
-  if (!rec.ok()) return rec.status();
   auto emit = [&](v1::Event e) {
     e.set_run_id(run_id);
     return (*store)->Apply(e);
   };
-  for (auto& e : rec->missing) {
-    if (absl::Status st = emit(std::move(e)); !st.ok()) return st;
-  }
   v1::Event finished;
   auto* f = finished.mutable_run_finished();
-  for (const auto& [id, s] : rec->subtasks) {
-    using State = Scheduler::State;
-    if (s.state == State::kLanded) f->set_landed(f->landed() + 1);
-    if (s.state == State::kFailed) f->set_failed(f->failed() + 1);
-    if (s.state == State::kSkipped) f->set_skipped(f->skipped() + 1);
-    if (s.state == State::kNoChange) f->set_no_change(f->no_change() + 1);
-    bool terminal = s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
-                    s.state == State::kNoChange;
-    if (terminal && !s.needs_finished_event) continue;
-    v1::Event e;
-    auto* sf = e.mutable_subtask_finished();
-    sf->set_subtask_id(id);
-    sf->set_state(terminal ? v1::LANDED : v1::CANCELLED);
-    if (!terminal) sf->set_reason("cancelled: " + reason);
-    if (absl::Status st = emit(std::move(e)); !st.ok()) return st;
-  }
-  std::string branch;
-  if (rec->head != prepared->base) {
-    branch = "swarm/" + run_id;
-    if (absl::Status st = (*repo)->Publish(*prepared->user, "refs/heads/" + branch, /*move_forward=*/true); !st.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat("cannot publish what landed as ", branch, ": ", st.message(),
-                                                        "; the run is left as it was"));
+  f->set_state("cancelled");
+  f->set_head(run->head);
+  f->set_exit_code(kExitCancelled);
+  std::vector<v1::Event> events;
+  std::string branch, why_not;
+  // What the run needs to be reconciled and published: its settings, its repository, its ref.
+  absl::StatusOr<PreparedRun> prepared = PrepareResume(state_dir, run_id, /*locked_by_us=*/true);
+  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
+      prepared.ok() ? IntegrationRepo::Open(run->run_dir + "/integration.git")
+                    : absl::StatusOr<std::unique_ptr<IntegrationRepo>>(prepared.status());
+  absl::StatusOr<Recovery> rec =
+      repo.ok() ? Recover(**store, **repo, prepared->plan, run_id, prepared->base, prepared->config.test_command)
+                : absl::StatusOr<Recovery>(repo.status());
+  if (rec.ok()) {
+    events = std::move(rec->missing);
+    for (const auto& [id, s] : rec->subtasks) {
+      using State = Scheduler::State;
+      if (s.state == State::kLanded) f->set_landed(f->landed() + 1);
+      if (s.state == State::kFailed) f->set_failed(f->failed() + 1);
+      if (s.state == State::kSkipped) f->set_skipped(f->skipped() + 1);
+      if (s.state == State::kNoChange) f->set_no_change(f->no_change() + 1);
+      bool terminal = s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
+                      s.state == State::kNoChange;
+      if (terminal && !s.needs_finished_event) continue;
+      v1::Event e;
+      auto* sf = e.mutable_subtask_finished();
+      sf->set_subtask_id(id);
+      sf->set_state(terminal ? v1::LANDED : v1::CANCELLED);
+      if (!terminal) sf->set_reason("cancelled: " + reason);
+      events.push_back(std::move(e));
+    }
+    f->set_head(rec->head);
+    if (rec->head != prepared->base) {
+      absl::Status st = (*repo)->Publish(*prepared->user, "refs/heads/swarm/" + run_id, /*move_forward=*/true);
+      if (st.ok()) {
+        branch = "swarm/" + run_id;
+      } else {
+        why_not = absl::StrCat("what landed could not be published: ", st.message());
+      }
+    }
+  } else {
+    // Without them the run is still closed; what landed stays in its private repository, which gc keeps.
+    why_not = absl::StrCat("it was not reconciled: ", rec.status().message());
+    absl::StatusOr<std::vector<SubtaskRow>> subtasks = (*store)->Subtasks(run_id);
+    if (!subtasks.ok()) return subtasks.status();
+    for (const auto& s : *subtasks) {
+      if (s.state == v1::LANDED || s.state == v1::FAILED || s.state == v1::SKIPPED_DEPENDENCY ||
+          s.state == v1::NO_CHANGE || s.state == v1::CANCELLED) {
+        continue;
+      }
+      v1::Event e;
+      e.mutable_subtask_finished()->set_subtask_id(s.spec.id());
+      e.mutable_subtask_finished()->set_state(v1::CANCELLED);
+      e.mutable_subtask_finished()->set_reason("cancelled: " + reason);
+      events.push_back(std::move(e));
     }
   }
-  f->set_state("cancelled");
-  f->set_head(rec->head);
   f->set_result_branch(branch);
-  f->set_exit_code(kExitCancelled);
-  if (absl::Status st = emit(std::move(finished)); !st.ok()) return st;
+  events.push_back(std::move(finished));
+  for (auto& e : events) {
+    if (absl::Status st = emit(std::move(e)); !st.ok()) return st;
+  }
   out << "swarm: run " << run_id << " had no live coordinator; marked cancelled";
   if (!branch.empty()) out << "; what landed is on " << branch << " in " << prepared->repo_root;
-  out << " (`swarm resume " << run_id << "` can still continue it)\n";
+  if (!why_not.empty()) out << "; " << why_not << " (it stays in " << run->run_dir << "/integration.git)";
+  out << "\n";
   return absl::OkStatus();
 }
 
@@ -204,7 +237,7 @@ absl::Status CollectGarbage(const std::string& state_dir, std::ostream& out) {
     }
     RemoveLeftovers(run);
     bool any = false;
-    for (const char* part : {"logs", "integration.git", "work", "pids", "runtime-dir", "cancel"}) {
+    for (const char* part : {"logs", "integration.git", "work", "pids", "runtime-dir", "cancel", "test-cache"}) {
       fs::path p = fs::path(run.run_dir) / part;
       std::error_code ec;
       if (!fs::exists(p, ec)) continue;

@@ -29,7 +29,10 @@ absl::StatusOr<RunLock> RunLock::Acquire(const std::string& run_dir) {
   std::filesystem::create_directories(run_dir, ec);
   int fd = open(LockPath(run_dir).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot open ", LockPath(run_dir), ": ", strerror(errno)));
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  // Holder() takes a shared lock for an instant; a few tries keep that from looking like a live owner.
+  bool locked = false;
+  for (int i = 0; i < 20 && !(locked = flock(fd, LOCK_EX | LOCK_NB) == 0); ++i) usleep(10'000);
+  if (!locked) {
     int holder = ReadPid(fd);
     close(fd);
     return absl::FailedPreconditionError(

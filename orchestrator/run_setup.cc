@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "orchestrator/run_admin.h"
 #include "orchestrator/run_lock.h"
 #include "orchestrator/shard_planner.h"
 #include "orchestrator/store.h"
@@ -225,7 +226,8 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   return run;
 }
 
-absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, const std::string& run_id) {
+absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, const std::string& run_id,
+                                          bool locked_by_us) {
   std::string state_dir = state_dir_flag.empty() ? DefaultStateDir() : state_dir_flag;
   std::string db = state_dir + "/swarm.db";
   if (access(db.c_str(), F_OK) != 0) {
@@ -236,13 +238,13 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
   absl::StatusOr<RunRow> row = (*store)->Run(run_id);
   if (!row.ok()) return absl::NotFoundError(absl::StrCat("no run ", run_id, " in ", state_dir));
   row->run_dir = state_dir + "/runs/" + run_id;  // where this state directory keeps it
-  if (row->state == "completed" || row->state == "failed") {
+  if ((row->state == "completed" || row->state == "failed") && !HasUnpublishedWork(*row)) {
     return Usage(absl::StrCat("run ", run_id, " has finished (", row->state, "); there is nothing to resume"));
   }
   if (access((row->run_dir + "/integration.git").c_str(), F_OK) != 0) {
     return Usage(absl::StrCat("run ", run_id, " has no integration repository left (removed by swarm gc?); it cannot be resumed"));
   }
-  if (int pid = RunLock::Holder(row->run_dir); pid != 0) {
+  if (int pid = locked_by_us ? 0 : RunLock::Holder(row->run_dir); pid != 0) {
     return Usage(absl::StrCat("run ", run_id, " is still running (coordinator pid ", pid,
                               "); `swarm cancel ", run_id, "` stops it"));
   }

@@ -33,9 +33,11 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config);
 
 // Prepares to continue the run `run_id` of `state_dir` (empty: the default) whose coordinator is
 // gone (killed, crashed, cancelled): the run as it started (its stored RunSpec: resolved base, plan,
-// settings), checked against the world again. A finished run, or one whose coordinator is alive,
-// is refused.
-absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir, const std::string& run_id);
+// settings), checked against the world again. A run whose coordinator is alive is refused (unless
+// `locked_by_us`: the caller holds the run's lock); so is a finished run, unless what landed is on no
+// branch (its publishing failed): resuming it publishes it.
+absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir, const std::string& run_id,
+                                          bool locked_by_us = false);
 
 // The state directory a run uses when --state-dir is not given.
 std::string DefaultStateDir();

@@ -53,7 +53,8 @@ absl::Status PrintRuns(const Store& store, std::ostream& out) {
     std::string state = StateOf(r);
     out << r.id << "  " << state << std::string(state.size() < 12 ? 12 - state.size() : 1, ' ')
         << When(r.created_unix_ms) << "  " << landed << "/" << total << " landed  "
-        << (r.result_branch.empty() ? "(no branch)" : r.result_branch) << "  " << r.repo << "\n";
+        << (r.finished_unix_ms == 0 ? "(no branch yet)" : r.result_branch.empty() ? "(no branch)" : r.result_branch)
+        << "  " << r.repo << "\n";
   }
   return absl::OkStatus();
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "orchestrator/failpoint.h"
 #include "sandbox/pid_ledger.h"
+#include "sandbox/resource_scope.h"
 
 namespace swarm {
 namespace fs = std::filesystem;
@@ -23,9 +24,11 @@ TestGate::TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string tes
       scratch_root_(std::move(scratch_root)),
       log_dir_(std::move(log_dir)),
       pid_ledger_dir_(std::move(pid_ledger_dir)),
-      cache_dir_(std::move(cache_dir)) {
+      cache_dir_(std::move(cache_dir)),
+      limits_mode_(ResourceScope::ProbeMode()) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(cache_dir_, ec)) {
+    if (entry.path().extension() == ".tmp") continue;  // a write a crash cut short
     std::ifstream f(entry.path(), std::ios::binary);
     std::stringstream key;
     key << f.rdbuf();
@@ -37,7 +40,7 @@ std::string TestGate::CacheKey(const std::string& tree) const {
   std::string key = absl::StrCat("tree ", tree, "\ncommand ", test_command_, "\ntimeout_ms ", policy_.timeout.count(),
                                  "\nsandbox ", sandbox_.Name(), "\nnetwork off\nmemory ", policy_.limits.memory_bytes,
                                  "\nprocesses ", policy_.limits.max_processes, "\nfile ", policy_.limits.max_file_bytes,
-                                 "\noutput ", policy_.output_cap, "\n");
+                                 "\noutput ", policy_.output_cap, "\nlimits by ", limits_mode_, "\n");
   for (const auto& e : policy_.env) absl::StrAppend(&key, "env ", e, "\n");
   for (const auto& b : policy_.ro_binds) absl::StrAppend(&key, "ro-bind ", b, "\n");
   return key;
@@ -55,7 +58,12 @@ void TestGate::RememberPassed(const std::string& tree) {
   fs::create_directories(cache_dir_, ec);
   std::string path = absl::StrCat(cache_dir_, "/", absl::Hex(h, absl::kZeroPad16));
   for (int i = 0; fs::exists(path, ec); ++i) path = absl::StrCat(cache_dir_, "/", absl::Hex(h, absl::kZeroPad16), "-", i);
-  std::ofstream(path + ".tmp", std::ios::binary) << key;
+  {
+    std::ofstream f(path + ".tmp", std::ios::binary);
+    f << key;
+    f.flush();
+    if (!f.good()) return;  // not cached: the next identical test runs again, which is only slower
+  }
   fs::rename(path + ".tmp", path, ec);
 }
 

@@ -57,6 +57,7 @@ class TestGate final {
   const std::string log_dir_;
   const std::string pid_ledger_dir_;
   const std::string cache_dir_;
+  const std::string limits_mode_;  // cgroup or rlimit: part of the cache key
   std::atomic<unsigned> counter_{0};
   std::mutex mu_;
   std::set<int> running_;  // guarded by mu_: pids (and process groups) of test runs in progress

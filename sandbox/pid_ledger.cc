@@ -63,7 +63,7 @@ int PidLedger::KillAll(std::string_view owner_prefix) const {
       ++killed;
     }
     while (f >> cgroup) {
-      if (cgroup.rfind("/sys/fs/cgroup/", 0) == 0) ResourceScope::KillCgroup(cgroup);
+      if (ResourceScope::IsScopeCgroup(cgroup)) ResourceScope::KillCgroup(cgroup);
     }
     fs::remove(entry.path(), ec);
   }

@@ -87,36 +87,57 @@ struct Running : std::enable_shared_from_this<Running> {
                        });
   }
 
+  // Whether the child has exited, without reaping it; -1 when it is not ours to wait for any more.
+  int Exited() const {
+    siginfo_t info{};
+    if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return -1;
+    return info.si_pid != 0 ? 1 : 0;
+  }
+
   void WaitExit() {
     pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
                      [self = shared_from_this()](boost::system::error_code ec) {
-                       // The wake-up alone is not proof of exit: now and then (several children
-                       // starting and ending at once) it comes for a live child, and acting on it
-                       // would kill that child. Ask the kernel, without reaping; if it still runs,
-                       // wait again (a short timer if the wait itself failed).
-                       siginfo_t info{};
-                       if (waitid(P_PID, self->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0) {
+                       // The wake-up alone is not proof of exit: now and then (children starting
+                       // as others end) it comes for a live child, and acting on it would kill that
+                       // child. Ask the kernel; if the child still runs, wait again (by polling if
+                       // the wait itself failed).
+                       if (self->Exited() == 0) {
                          if (!ec) {
                            self->WaitExit();
-                           return;
+                         } else {
+                           self->PollExit();
                          }
-                         auto retry = std::make_shared<asio::steady_timer>(self->pidfd.get_executor(),
-                                                                           std::chrono::milliseconds(50));
-                         retry->async_wait([self, retry](boost::system::error_code) { self->WaitExit(); });
                          return;
                        }
-                       // Whatever the command left behind in its group goes with it, so the
-                       // output pipes close. Done before reaping: until then the exited leader
-                       // holds its pid, so the group id cannot belong to anyone else.
-                       kill(-self->pid, SIGKILL);
-                       int status = 0;
-                       if (waitpid(self->pid, &status, 0) == self->pid) {
-                         if (WIFEXITED(status)) self->result.exit_code = WEXITSTATUS(status);
-                         if (WIFSIGNALED(status)) self->result.term_signal = WTERMSIG(status);
-                       }
-                       self->reaped = true;
-                       self->Finish();
+                       self->Reap();
                      });
+  }
+
+  void PollExit() {
+    auto poll = std::make_shared<asio::steady_timer>(pidfd.get_executor(), std::chrono::milliseconds(50));
+    poll->async_wait([self = shared_from_this(), poll](boost::system::error_code) {
+      if (self->Exited() == 0) {
+        self->PollExit();
+      } else {
+        self->Reap();
+      }
+    });
+  }
+
+  void Reap() {
+    if (Exited() == 1) {
+      // Whatever the command left behind in its group goes with it, so the output pipes close.
+      // Done before reaping: until then the exited leader holds its pid, so the group id cannot
+      // belong to anyone else.
+      kill(-pid, SIGKILL);
+      int status = 0;
+      if (waitpid(pid, &status, 0) == pid) {
+        if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
+      }
+    }
+    reaped = true;
+    Finish();
   }
 };
 

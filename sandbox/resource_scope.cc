@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -143,7 +144,14 @@ void ResourceScope::Apply(ProcessSpec& spec) const {
   }
 }
 
+bool ResourceScope::IsScopeCgroup(const std::string& dir) {
+  // /sys/fs/cgroup[/memory|/pids]/swarm/<pid>-<hex>-<n>, nothing else (no "..", no parents).
+  static const std::regex kScope(R"(/sys/fs/cgroup(/memory|/pids)?/swarm/[0-9]+-[0-9a-f]+-[0-9]+)");
+  return std::regex_match(dir, kScope);
+}
+
 void ResourceScope::KillCgroup(const std::string& dir) {
+  if (!IsScopeCgroup(dir)) return;
   ResourceScope scope;
   scope.cgroup_dirs_ = {dir};
   // The destructor kills what is left and removes the directory.

@@ -36,6 +36,8 @@ class ResourceScope final {
   static std::string ProbeMode();
   // Kills every process in the cgroup `dir` and removes it: a scope whose owner died (pid_ledger.h).
   static void KillCgroup(const std::string& dir);
+  // Whether `dir` is a cgroup that a scope creates (read from a file, it must be checked first).
+  static bool IsScopeCgroup(const std::string& dir);
 
  private:
   ResourceScope() = default;

@@ -314,6 +314,22 @@ TEST_F(CrashTest, CoordinatorAndHostsKilledTogetherResumeKillsTheOrphanedAgents)
   EXPECT_EQ(Landings("swarm/" + run_id).size(), 6u);
 }
 
+TEST_F(CrashTest, AResultBranchThatCannotBeCreatedIsPublishedByResumeAndKeptByGc) {
+  WriteFile(gate() + "/open", "");
+  Git("branch swarm");  // refs/heads/swarm blocks refs/heads/swarm/<run-id>
+  CliResult r = RunSwarm(RunArgs(4));
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("publishes it"), std::string::npos) << r.out;
+  std::string run_id = OnlyRunId();
+  CliResult gc = RunSwarm({"gc", "--state-dir", state()});
+  EXPECT_NE(gc.out.find("keeping " + run_id), std::string::npos) << gc.out;
+  EXPECT_TRUE(fs::exists(state() + "/runs/" + run_id + "/integration.git"));
+  Git("branch -D swarm");
+  CliResult resumed = RunSwarm({"resume", run_id, "--state-dir", state()});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(Landings("swarm/" + run_id).size(), 6u);
+}
+
 TEST_F(CrashTest, CancelOfARunWhoseCoordinatorDiedMarksItCancelledAndResumeFinishesIt) {
   CliResult killed = RunSwarm(RunArgs(4), {"SWARM_FAILPOINT=landed:1"});
   ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.out << killed.err;
