@@ -189,8 +189,11 @@ absl::Status Coordinator::Setup() {
   policy.env.insert(policy.env.end(), run_.sandbox_env.begin(), run_.sandbox_env.end());
   policy.limits = cfg.limits;
   policy.timeout = std::chrono::seconds(cfg.test_timeout_s);
-  gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, *repo_, workspace_root_, log_dir_,
-                                     ledger_dir_, run_dir_ + "/test-cache");
+  TestFormat format = ParseTestFormat(cfg.test_format).value_or(TestFormat::kExit);  // checked by PrepareRun
+  // Per-test results are read from the output: keep all of it (a cut would hide tests).
+  policy.output_cap = format == TestFormat::kExit || format == TestFormat::kJunit ? (1u << 20) : (64u << 20);
+  gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
+                                     workspace_root_, log_dir_, ledger_dir_, run_dir_ + "/test-cache");
   killable_gate_ = gate_.get();
   scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
   io_ = std::make_unique<asio::io_context>();
@@ -253,8 +256,11 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   }
   patch_commits_ = rec->patch_commits;
   fence_ = rec->last_fence;
+  base_failing_ = rec->base_failing;
   base_passed_ = rec->base_passed;
-  for (const auto& tree : rec->passed_trees) gate_->RememberPassed(tree);
+  if (gate_->format() == TestFormat::kExit) {
+    for (const auto& tree : rec->passed_trees) gate_->RememberPassed(tree);
+  }
   head_ = rec->head;
   if (!run_.config.json) {
     out_ << "swarm: head " << head_.substr(0, 12) << "; " << rec->reconciled_landings
@@ -264,26 +270,55 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::CheckBase() {
-  absl::StatusOr<std::string> tree = repo_->git().Run({"rev-parse", run_.base + "^{tree}"});
+absl::Status Coordinator::CheckHead() {
+  // The base when a run starts; the integration head when one resumes.
+  const bool at_base = head_ == run_.base;
+  absl::StatusOr<std::string> tree = repo_->git().Run({"rev-parse", head_ + "^{tree}"});
   if (!tree.ok()) return tree.status();
-  absl::StatusOr<TestOutcome> outcome = gate_->Test(TrimNewline(*tree), "base");
+  absl::StatusOr<TestOutcome> outcome = gate_->Test(TrimNewline(*tree), at_base ? "base" : "head");
   if (!outcome.ok()) return outcome.status();
-  v1::Event e;
-  auto* t = e.mutable_test_run();
-  t->set_tree(TrimNewline(*tree));
-  t->set_command(gate_->command());
-  t->set_passed(outcome->passed);
-  t->set_result(outcome->result);
-  t->set_log_path(outcome->log_path);
-  t->set_duration_ms(outcome->duration.count());
-  Emit(std::move(e));
-  if (!outcome->passed) {
-    return absl::InvalidArgumentError(absl::StrCat("the test command fails on the base commit ", run_.base.substr(0, 12),
-                                                   " (", outcome->result, ") before any agent started; log: ",
-                                                   outcome->log_path));
+  EmitTestRun(TrimNewline(*tree), *outcome, {}, "");
+  head_outcome_ = *outcome;
+  if (at_base) base_failing_ = outcome->results.Failing();
+  head_failing_ = outcome->results.Failing();
+  std::string where = at_base ? "the base commit " + run_.base.substr(0, 12) : "the integration head";
+  if (gate_->format() == TestFormat::kExit) {
+    if (!outcome->passed) {
+      return absl::InvalidArgumentError(absl::StrCat("the test command fails on ", where, " (", outcome->result,
+                                                     ") before any agent started; log: ", outcome->log_path));
+    }
+  } else if (!outcome->results.ran || outcome->timed_out) {
+    // Failing tests are allowed (a fix starts from them); no results at all is not.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the test command gave no ", TestFormatName(gate_->format()), " results on ", where, " (", outcome->result,
+        "): is --test-format right", gate_->format() == TestFormat::kJunit ? " and --test-report the file it writes" : "",
+        "? log: ", outcome->log_path));
+  } else if (!base_failing_.empty() && !run_.config.json) {
+    out_ << "swarm: " << base_failing_.size() << " tests fail on " << where
+         << "; patches may not break others, and the tests their subtasks name must pass\n";
   }
   return absl::OkStatus();
+}
+
+void Coordinator::EmitTestRun(const std::string& tree, const TestOutcome& outcome,
+                              const std::vector<std::string>& subtask_ids, const std::string& verdict) {
+  v1::Event e;
+  auto* t = e.mutable_test_run();
+  t->set_tree(tree);
+  t->set_command(gate_->command());
+  t->set_passed(outcome.passed);
+  t->set_result(outcome.result);
+  t->set_log_path(outcome.log_path);
+  t->set_duration_ms(outcome.duration.count());
+  for (const auto& id : subtask_ids) t->add_subtask_ids(id);
+  if (gate_->format() != TestFormat::kExit) {
+    std::set<std::string> failing = outcome.results.Failing();
+    for (const auto& name : failing) t->add_failing_tests(name);
+    t->set_tests_passed(static_cast<std::uint32_t>(outcome.results.tests.size() - failing.size()));
+    t->set_suite_ran(outcome.results.ran);
+  }
+  t->set_verdict(verdict);
+  Emit(std::move(e));
 }
 
 int Coordinator::Run() {
@@ -320,9 +355,11 @@ int Coordinator::Run() {
     if (early_watcher.joinable()) early_watcher.join();
   };
   absl::Status setup = Setup();
-  // A resumed run's base was tested when it started, unless the coordinator died during that test.
+  // A resumed run's base was tested when it started, unless the coordinator died during that test;
+  // with per-test results, the head's results are the baseline, so they are read again (or cached).
+  bool check = !base_passed_ || gate_ == nullptr || gate_->format() != TestFormat::kExit;
   absl::Status base =
-      setup.ok() && early_signal == 0 && !CancelRequested() && !base_passed_ ? CheckBase() : absl::OkStatus();
+      setup.ok() && early_signal == 0 && !CancelRequested() && check ? CheckHead() : absl::OkStatus();
   stop_watching();
   std::optional<std::string> cancelled = CancelRequested();
   if (!setup.ok() || !base.ok() || early_signal != 0 || cancelled) {
@@ -343,7 +380,7 @@ int Coordinator::Run() {
     }
     return exit_code;
   }
-  merge_ = std::make_unique<SerialMergeQueue>(*repo_, *gate_, run_.run_id);
+  merge_ = std::make_unique<SerialMergeQueue>(*repo_, *gate_, run_.run_id, head_outcome_);
 
   absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
       "unix:" + socket_path_, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); });
@@ -739,7 +776,9 @@ void Coordinator::SubmitMergeable() {
     request.group = scheduler_->spec(batch[0]).group();
     for (const auto& id : batch) {
       const auto& [attempt, commit] = patch_commits_.at(id);
-      request.patches.push_back({id, attempt, commit, scheduler_->spec(id).title()});
+      const v1::Subtask& spec = scheduler_->spec(id);
+      request.patches.push_back(
+          {id, attempt, commit, spec.title(), std::vector<std::string>(spec.tests().begin(), spec.tests().end())});
     }
     ++jobs_in_flight_;
     merge_->Submit(request, [this, request](MergeResult result) {
@@ -754,19 +793,14 @@ void Coordinator::SubmitMergeable() {
 
 void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& result) {
   if (result.tested) {
-    v1::Event e;
-    auto* t = e.mutable_test_run();
-    t->set_tree(result.tree);
-    t->set_command(gate_->command());
-    t->set_passed(result.outcome == MergeResult::Outcome::kLanded);
-    t->set_result(result.test_result);
-    t->set_log_path(result.log_path);
-    t->set_duration_ms(result.test_duration_ms);
-    for (const auto& p : request.patches) t->add_subtask_ids(p.subtask_id);
-    Emit(std::move(e));
+    std::vector<std::string> ids;
+    for (const auto& p : request.patches) ids.push_back(p.subtask_id);
+    EmitTestRun(result.tree, result.test, ids,
+                result.outcome == MergeResult::Outcome::kLanded ? "" : result.detail);
   }
   if (result.outcome == MergeResult::Outcome::kLanded) {
     head_ = result.commit;
+    if (result.tested) head_failing_ = result.test.results.Failing();
     v1::Event e;
     auto* l = e.mutable_landed();
     for (const auto& p : request.patches) l->add_subtask_ids(p.subtask_id);
@@ -1024,6 +1058,9 @@ int Coordinator::Finish() {
 
   ReportContext ctx{run_.run_id, run_dir_, patch_path, branch_name, exit_code, sandbox_->Name(), limits_mode_,
                     workspaces_on_tmpfs_ ? "tmpfs" : "disk", run_.warnings};
+  ctx.test_format = TestFormatName(gate_->format());
+  ctx.failing_at_base = base_failing_;
+  ctx.failing_at_end = head_failing_;
   absl::StatusOr<std::string> report = WriteReport(*store_, ctx);
   if (!report.ok()) err_ << "swarm: cannot write the report: " << report.status().message() << "\n";
   PrintSummary(run_.config.json ? err_ : out_, *store_, ctx, report.ok() ? *report : "");

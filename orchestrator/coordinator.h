@@ -19,6 +19,7 @@
 #include "orchestrator/merge_queue.h"
 #include "orchestrator/run_lock.h"
 #include "orchestrator/run_setup.h"
+#include "orchestrator/test_gate.h"
 #include "sandbox/sandbox.h"
 
 namespace boost::asio {
@@ -77,7 +78,11 @@ class Coordinator final : public AgentHandler {
   };
 
   absl::Status Setup();
-  absl::Status CheckBase();
+  // Tests the head before any agent starts: the baseline for per-test results (and, for `exit`, a
+  // base that fails its tests stops the run).
+  absl::Status CheckHead();
+  void EmitTestRun(const std::string& tree, const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
+                   const std::string& verdict);
   // Takes over a run whose coordinator died: reconciles the store with the ref, restores the
   // scheduler, and records what it did.
   absl::Status Resume(int leftovers_killed);
@@ -143,6 +148,8 @@ class Coordinator final : public AgentHandler {
   std::map<std::string, int> host_pids_;  // host id -> pid, while running
   bool shutting_down_ = false;
   bool base_passed_ = false;  // a resumed run's base test passed before
+  TestOutcome head_outcome_;  // the tests on the head before any agent started
+  std::set<std::string> base_failing_, head_failing_;  // per-test formats: for the report
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;
   std::string last_progress_;

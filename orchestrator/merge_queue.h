@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/test_gate.h"
+
 namespace swarm {
 
 struct MergePatch {
@@ -15,6 +17,7 @@ struct MergePatch {
   int attempt = 0;
   std::string commit;  // the patch as a commit whose parent is its base
   std::string title;
+  std::vector<std::string> tests;  // tests its subtask names in the plan: they must pass once it lands
 };
 
 struct MergeRequest {
@@ -30,9 +33,8 @@ struct MergeResult {
   std::string tree;      // the tree tested
   std::string detail;    // why it did not land, for people
   std::string log_path;  // the test log, when a test ran
-  std::string test_result;
-  long test_duration_ms = 0;
   bool tested = false;
+  TestOutcome test;      // when tested
 };
 
 class MergeQueue {

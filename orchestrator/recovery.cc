@@ -32,6 +32,9 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
 
   absl::StatusOr<std::vector<v1::Event>> events = store.Events(run_id);
   if (!events.ok()) return events.status();
+  absl::StatusOr<std::string> base_tree = repo.git().Run({"rev-parse", base + "^{tree}"});
+  if (!base_tree.ok()) return base_tree.status();
+  *base_tree = TrimNewline(*base_tree);
   std::set<std::string> recorded_landings, finished_events;
   for (const auto& e : *events) {
     if (e.has_landed()) recorded_landings.insert(e.landed().commit());
@@ -43,6 +46,9 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     if (e.has_test_run() && e.test_run().passed() && e.test_run().command() == test_command) {
       r.passed_trees.insert(e.test_run().tree());
       if (e.test_run().subtask_ids_size() == 0) r.base_passed = true;
+    }
+    if (e.has_test_run() && e.test_run().subtask_ids_size() == 0 && e.test_run().tree() == *base_tree) {
+      r.base_failing = std::set<std::string>(e.test_run().failing_tests().begin(), e.test_run().failing_tests().end());
     }
     if (e.has_subtask_leased()) r.last_fence = std::max<std::uint64_t>(r.last_fence, e.subtask_leased().fence());
   }

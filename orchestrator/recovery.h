@@ -35,6 +35,7 @@ struct Recovery {
   std::set<std::string> passed_trees;       // trees that passed the run's test command
   std::uint64_t last_fence = 0;             // fences stay unique across coordinators
   bool base_passed = false;                 // the base test passed before the crash
+  std::set<std::string> base_failing;       // per-test formats: the tests that failed on the base
   int reconciled_landings = 0;
   int interrupted_attempts = 0;
 };

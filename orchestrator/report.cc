@@ -37,6 +37,11 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
   doc["limits"] = ctx.limits;
   doc["workspaces"] = ctx.workspaces;
   doc["warnings"] = ctx.warnings;
+  doc["tests"] = {{"format", ctx.test_format}};
+  if (ctx.test_format != "exit") {
+    doc["tests"]["failing_at_base"] = ctx.failing_at_base;
+    doc["tests"]["failing_at_end"] = ctx.failing_at_end;
+  }
   std::map<std::string, int> counts;
   doc["subtasks"] = nlohmann::json::array();
   for (const auto& s : *subtasks) {
@@ -77,6 +82,10 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
     out << "no branch was created for what landed (see above); `swarm resume " << ctx.run_id << "` publishes it\n";
   } else {
     out << "nothing landed: no branch was created\n";
+  }
+  if (ctx.test_format != "exit") {
+    out << "tests failing at the base: " << ctx.failing_at_base.size() << ", at the end: " << ctx.failing_at_end.size()
+        << (ctx.failing_at_end.empty() ? "" : " (listed in report.json)") << "\n";
   }
   out << "patch:  " << ctx.patch_path << "\n";
   if (!report_path.empty()) out << "report: " << report_path << "\n";

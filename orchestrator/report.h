@@ -4,6 +4,7 @@
 #define SWARM_ORCHESTRATOR_REPORT_H_
 
 #include <iosfwd>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct ReportContext {
   std::string limits;         // cgroup or rlimit
   std::string workspaces;     // tmpfs or disk
   std::vector<std::string> warnings;
+  std::string test_format = "exit";
+  std::set<std::string> failing_at_base;  // per-test formats
+  std::set<std::string> failing_at_end;
 };
 
 // The snake_case name of a subtask outcome: landed, failed, skipped_dependency, no_change, ...

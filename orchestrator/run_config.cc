@@ -8,6 +8,8 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   s.set_base_rev(c.base_rev);
   s.set_agent_command(c.agent_command);
   s.set_test_command(c.test_command);
+  s.set_test_format(c.test_format);
+  s.set_test_report(c.test_report);
   s.set_plan_file(c.plan_file);
   s.set_plan_text(c.plan_text);
   s.set_shard_glob(c.shard_glob);
@@ -40,6 +42,8 @@ RunConfig FromSpec(const v1::RunSpec& s) {
   if (!s.base_rev().empty()) c.base_rev = s.base_rev();
   c.agent_command = s.agent_command();
   c.test_command = s.test_command();
+  if (!s.test_format().empty()) c.test_format = s.test_format();
+  c.test_report = s.test_report();
   c.plan_file = s.plan_file();
   c.plan_text = s.plan_text();
   c.shard_glob = s.shard_glob();

@@ -15,6 +15,8 @@ struct RunConfig {
   std::string base_rev = "HEAD";
   std::string agent_command;
   std::string test_command;
+  std::string test_format = "exit";  // test_results.h
+  std::string test_report;           // junit: the report path, relative to the tree's root
   // Exactly one source of subtasks: a plan file, or a shard glob with a number of parts.
   std::string plan_file;
   std::string plan_text;  // the plan itself (from a client or a stored run); wins over plan_file

@@ -15,6 +15,7 @@
 #include "orchestrator/run_lock.h"
 #include "orchestrator/shard_planner.h"
 #include "orchestrator/store.h"
+#include "orchestrator/test_results.h"
 #include "sandbox/process.h"
 #include "sandbox/utf8.h"
 
@@ -83,6 +84,16 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   }
   if (config.agent_command.empty()) return Usage("--agent-cmd is required: the command each agent runs");
   if (config.test_command.empty()) return Usage("--test-cmd is required: the command that gates every patch");
+  absl::StatusOr<TestFormat> format = ParseTestFormat(config.test_format);
+  if (!format.ok()) return format.status();
+  if ((*format == TestFormat::kJunit) != !config.test_report.empty()) {
+    return Usage("--test-format junit and --test-report PATH go together");
+  }
+  if (!config.test_report.empty() &&
+      (config.test_report[0] == '/' || absl::StrContains(config.test_report, "..") || !IsUtf8(config.test_report))) {
+    return Usage(absl::StrCat("--test-report ", ToUtf8(config.test_report),
+                              ": give a path inside the repository, relative to its root"));
+  }
   bool has_plan = !config.plan_file.empty() || !config.plan_text.empty(), has_shard = !config.shard_glob.empty();
   if (has_plan == has_shard) return Usage("give either --plan FILE or --shard GLOB --parts K");
   if (has_shard && config.shard_parts <= 0) {

@@ -21,8 +21,8 @@ std::string LandingMessage(const MergeRequest& request, const std::string& run_i
   return msg;
 }
 
-SerialMergeQueue::SerialMergeQueue(const IntegrationRepo& repo, TestGate& gate, std::string run_id)
-    : repo_(repo), gate_(gate), run_id_(std::move(run_id)), worker_([this] { Loop(); }) {}
+SerialMergeQueue::SerialMergeQueue(const IntegrationRepo& repo, TestGate& gate, std::string run_id, TestOutcome head)
+    : repo_(repo), gate_(gate), run_id_(std::move(run_id)), head_(std::move(head)), worker_([this] { Loop(); }) {}
 
 SerialMergeQueue::~SerialMergeQueue() { Shutdown(); }
 
@@ -119,11 +119,13 @@ MergeResult SerialMergeQueue::Merge(const MergeRequest& request) {
   if (!tested.ok()) return fail(MergeResult::Outcome::kError, tested.status());
   result.tested = true;
   result.log_path = tested->log_path;
-  result.test_result = tested->result;
-  result.test_duration_ms = static_cast<long>(tested->duration.count());
-  if (!tested->passed) {
+  result.test = *tested;
+  std::vector<std::string> required;
+  for (const auto& p : request.patches) required.insert(required.end(), p.tests.begin(), p.tests.end());
+  Verdict verdict = gate_.Judge(head_, *tested, required);
+  if (!verdict.pass) {
     result.outcome = MergeResult::Outcome::kTestsFailed;
-    result.detail = absl::StrCat("tests failed (", tested->result, ")");
+    result.detail = verdict.why;
     return result;
   }
   Failpoint("tested");
@@ -134,6 +136,7 @@ MergeResult SerialMergeQueue::Merge(const MergeRequest& request) {
   Failpoint("ref_moved");
   result.outcome = MergeResult::Outcome::kLanded;
   result.commit = *candidate;
+  head_ = *tested;
   return result;
 }
 

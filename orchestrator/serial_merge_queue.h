@@ -18,8 +18,9 @@ namespace swarm {
 
 class SerialMergeQueue final : public MergeQueue {
  public:
-  // `run_id` goes into commit messages. `repo` and `gate` must outlive the queue.
-  SerialMergeQueue(const IntegrationRepo& repo, TestGate& gate, std::string run_id);
+  // `run_id` goes into commit messages. `repo` and `gate` must outlive the queue. `head` is what the
+  // tests said on the integration head when the queue starts (the per-test gate's baseline).
+  SerialMergeQueue(const IntegrationRepo& repo, TestGate& gate, std::string run_id, TestOutcome head);
   ~SerialMergeQueue() override;
 
   void Submit(MergeRequest request, std::function<void(MergeResult)> done) override;
@@ -34,6 +35,7 @@ class SerialMergeQueue final : public MergeQueue {
   const IntegrationRepo& repo_;
   TestGate& gate_;
   const std::string run_id_;
+  TestOutcome head_;  // owned by the worker: the tests on the current head
 
   std::mutex mu_;
   std::condition_variable cv_;

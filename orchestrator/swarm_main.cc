@@ -29,6 +29,10 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--repo", c.repo, "the git repository to work on")->capture_default_str();
   run.add_option("--agent-cmd", c.agent_command, "command each agent runs (sh -c, in its workspace, sandboxed)");
   run.add_option("--test-cmd", c.test_command, "command that must pass before a patch lands (sandboxed)");
+  run.add_option("--test-format", c.test_format,
+                 "how to read the test command's results: exit, junit, gtest, ctest, pytest, unittest, tap")
+      ->capture_default_str();
+  run.add_option("--test-report", c.test_report, "with --test-format junit: the JUnit XML file the tests write");
   run.add_option("--plan", c.plan_file, "plan file (JSON) with the subtasks");
   run.add_option("--shard", c.shard_glob, "shard the tracked files matching this git pathspec glob");
   run.add_option("--parts", c.shard_parts, "number of shards for --shard");

@@ -3,10 +3,12 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "orchestrator/failpoint.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
@@ -14,12 +16,19 @@
 namespace swarm {
 namespace fs = std::filesystem;
 
-TestGate::TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, const IntegrationRepo& repo,
-                   std::string scratch_root, std::string log_dir, std::string pid_ledger_dir,
-                   std::string cache_dir)
+namespace {
+// In a cache file, the key, then this line, then the passing tests one per line.
+constexpr char kPassingSeparator[] = "\n---- passing tests\n";
+}  // namespace
+
+TestGate::TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, TestFormat format,
+                   std::string test_report, const IntegrationRepo& repo, std::string scratch_root,
+                   std::string log_dir, std::string pid_ledger_dir, std::string cache_dir)
     : sandbox_(sandbox),
       policy_(std::move(policy)),
       test_command_(std::move(test_command)),
+      format_(format),
+      test_report_(std::move(test_report)),
       repo_(repo),
       scratch_root_(std::move(scratch_root)),
       log_dir_(std::move(log_dir)),
@@ -30,14 +39,21 @@ TestGate::TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string tes
   for (const auto& entry : fs::directory_iterator(cache_dir_, ec)) {
     if (entry.path().extension() == ".tmp") continue;  // a write a crash cut short
     std::ifstream f(entry.path(), std::ios::binary);
-    std::stringstream key;
-    key << f.rdbuf();
-    passed_.insert(key.str());
+    std::stringstream buf;
+    buf << f.rdbuf();
+    std::string text = buf.str();
+    auto sep = text.find(kPassingSeparator);
+    if (sep == std::string::npos) continue;
+    std::set<std::string>& passing = passed_[text.substr(0, sep)];
+    for (absl::string_view name : absl::StrSplit(text.substr(sep + strlen(kPassingSeparator)), '\n', absl::SkipEmpty())) {
+      passing.insert(std::string(name));
+    }
   }
 }
 
 std::string TestGate::CacheKey(const std::string& tree) const {
-  std::string key = absl::StrCat("tree ", tree, "\ncommand ", test_command_, "\ntimeout_ms ", policy_.timeout.count(),
+  std::string key = absl::StrCat("tree ", tree, "\ncommand ", test_command_, "\nformat ", TestFormatName(format_),
+                                 "\nreport ", test_report_, "\ntimeout_ms ", policy_.timeout.count(),
                                  "\nsandbox ", sandbox_.Name(), "\nnetwork off\nmemory ", policy_.limits.memory_bytes,
                                  "\nprocesses ", policy_.limits.max_processes, "\nfile ", policy_.limits.max_file_bytes,
                                  "\noutput ", policy_.output_cap, "\nlimits by ", limits_mode_, "\n");
@@ -46,10 +62,10 @@ std::string TestGate::CacheKey(const std::string& tree) const {
   return key;
 }
 
-void TestGate::RememberPassed(const std::string& tree) {
+void TestGate::RememberPassed(const std::string& tree, const std::set<std::string>& passing) {
   std::string key = CacheKey(tree);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!passed_.insert(key).second || cache_dir_.empty()) return;
+  if (!passed_.emplace(key, passing).second || cache_dir_.empty()) return;
   // One file per key, named by a hash of it and holding the whole key (so a hash collision is a miss,
   // never a wrong hit); written aside and renamed in, so a crash leaves it whole or absent.
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a
@@ -60,11 +76,21 @@ void TestGate::RememberPassed(const std::string& tree) {
   for (int i = 0; fs::exists(path, ec); ++i) path = absl::StrCat(cache_dir_, "/", absl::Hex(h, absl::kZeroPad16), "-", i);
   {
     std::ofstream f(path + ".tmp", std::ios::binary);
-    f << key;
+    f << key << kPassingSeparator;
+    for (const auto& name : passing) f << name << "\n";
     f.flush();
     if (!f.good()) return;  // not cached: the next identical test runs again, which is only slower
   }
   fs::rename(path + ".tmp", path, ec);
+}
+
+Verdict TestGate::Judge(const TestOutcome& head, const TestOutcome& candidate,
+                        const std::vector<std::string>& required) const {
+  if (format_ == TestFormat::kExit) return {candidate.passed, candidate.passed ? "" : "tests failed (" + candidate.result + ")"};
+  if (candidate.output_truncated && !candidate.passed) {
+    return {false, "the test output was truncated, so its results are incomplete (--test-format junit avoids this)"};
+  }
+  return JudgePerTest(head.results, candidate.results, candidate.exit_code, candidate.timed_out, required);
 }
 
 void TestGate::KillRunning() {
@@ -77,10 +103,12 @@ void TestGate::KillRunning() {
 absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::string& label) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (passed_.count(CacheKey(tree))) {
+    if (auto hit = passed_.find(CacheKey(tree)); hit != passed_.end()) {
       TestOutcome cached;
       cached.passed = true;
       cached.result = "passed before (cached)";
+      cached.results.ran = true;
+      for (const auto& name : hit->second) cached.results.tests[name] = true;
       return cached;
     }
   }
@@ -96,6 +124,9 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   SandboxPolicy policy = policy_;
   policy.workdir = dir;
   policy.network = false;
+  std::string report_path = test_report_.empty() ? "" : dir + "/" + test_report_;
+  std::error_code gone;
+  if (!report_path.empty()) fs::remove(report_path, gone);  // only a report this run writes counts
   absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(policy, test_command_);
   if (!prepared.ok()) return prepared.status();
   int pid = 0;
@@ -116,15 +147,34 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   PidLedger(pid_ledger_dir_).Forget(pid);
   if (!r.ok()) return r.status();
   TestOutcome outcome;
-  outcome.passed = r->ok();
   outcome.result = r->Describe();
   outcome.duration = r->duration;
+  outcome.exit_code = r->term_signal != 0 ? 128 + r->term_signal : r->exit_code;
+  outcome.timed_out = r->timed_out;
+  outcome.output_truncated = r->output_truncated;
+  if (format_ == TestFormat::kJunit) {
+    std::ifstream report(report_path, std::ios::binary);
+    std::stringstream xml;
+    if (report) xml << report.rdbuf();
+    outcome.results = ParseJunitReport(xml.str());
+  } else if (format_ != TestFormat::kExit) {
+    outcome.results = ParseTestOutput(format_, r->out + "\n" + r->err);
+  }
+  outcome.passed = r->ok() && (format_ == TestFormat::kExit ||
+                               (outcome.results.ran && outcome.results.Failing().empty() && !r->output_truncated));
   outcome.log_path = absl::StrCat(log_dir_, "/", label, ".test.log");
   std::ofstream log(outcome.log_path, std::ios::binary | std::ios::app);
   log << "$ " << test_command_ << "\n# tree " << tree << "\n" << r->out << r->err;
   if (r->output_truncated) log << "\n[swarm: output truncated at " << policy.output_cap << " bytes]\n";
   log << "\n[swarm: " << outcome.result << " in " << r->duration.count() << " ms]\n";
-  if (outcome.passed) RememberPassed(tree);
+  if (format_ != TestFormat::kExit) {
+    std::set<std::string> failing = outcome.results.Failing();
+    log << "[swarm: " << TestFormatName(format_) << ": " << outcome.results.tests.size() - failing.size()
+        << " passed, " << failing.size() << " failed"
+        << (outcome.results.ran ? "" : "; no results found (did the suite run? is the format right?)") << "]\n";
+    for (const auto& name : failing) log << "[swarm: failed: " << name << "]\n";
+  }
+  if (outcome.passed) RememberPassed(tree, outcome.results.Passing());
   return outcome;
 }
 

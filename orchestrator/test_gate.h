@@ -6,21 +6,27 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "orchestrator/integration_repo.h"
+#include "orchestrator/test_results.h"
 #include "sandbox/sandbox.h"
 
 namespace swarm {
 
 struct TestOutcome {
-  bool passed = false;
-  std::string result;  // "exit 0", "exit 1", "timed out after 600s"
+  bool passed = false;  // exit 0 in time (and, with a per-test format, results and none failing)
+  std::string result;   // "exit 0", "exit 1", "timed out after 600s", "passed before (cached)"
   std::string log_path;
   std::chrono::milliseconds duration{0};
+  int exit_code = 0;
+  bool timed_out = false;
+  bool output_truncated = false;  // per-test results may be incomplete
+  TestResults results;            // per-test formats
 };
 
 class TestGate final {
@@ -30,15 +36,20 @@ class TestGate final {
   // Test processes are recorded in `pid_ledger_dir` while they run. Passing results are kept in
   // `cache_dir` (one file each, written before Test returns, so before any ref moves on them) and
   // read back from it: a run that resumes does not test a tree twice.
-  TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, const IntegrationRepo& repo,
-           std::string scratch_root, std::string log_dir, std::string pid_ledger_dir, std::string cache_dir);
+  TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, TestFormat format,
+           std::string test_report, const IntegrationRepo& repo, std::string scratch_root, std::string log_dir,
+           std::string pid_ledger_dir, std::string cache_dir);
 
   // Tests `tree`; `label` names the log file. An error means the test could not be run at all. A
   // test that passed before with the same key (the tree, the command, the time-out and the sandbox
   // policy: limits, environment, binds, network) passes without running again. Only passes are cached.
   absl::StatusOr<TestOutcome> Test(const std::string& tree, const std::string& label);
-  // Records that `tree` passed under this gate's settings (a TestRun from the store, on resume).
-  void RememberPassed(const std::string& tree);
+  // Records that `tree` passed under this gate's settings, with these tests passing (per-test formats).
+  void RememberPassed(const std::string& tree, const std::set<std::string>& passing = {});
+  // Whether `candidate` may land on a head whose tests gave `head`: for `exit`, it passed; for a
+  // per-test format, JudgePerTest (test_results.h) with the tests its subtasks require.
+  Verdict Judge(const TestOutcome& head, const TestOutcome& candidate, const std::vector<std::string>& required) const;
+  TestFormat format() const { return format_; }
   // Everything besides the tree that decides a test's result, with the tree: the cache key.
   std::string CacheKey(const std::string& tree) const;
 
@@ -52,6 +63,8 @@ class TestGate final {
   const Sandbox& sandbox_;
   const SandboxPolicy policy_;
   const std::string test_command_;
+  const TestFormat format_;
+  const std::string test_report_;
   const IntegrationRepo& repo_;
   const std::string scratch_root_;
   const std::string log_dir_;
@@ -62,7 +75,7 @@ class TestGate final {
   std::mutex mu_;
   std::set<int> running_;  // guarded by mu_: pids (and process groups) of test runs in progress
   bool cancelled_ = false; // guarded by mu_
-  std::set<std::string> passed_;  // guarded by mu_: cache keys of tests that passed
+  std::map<std::string, std::set<std::string>> passed_;  // guarded by mu_: cache key -> passing tests
 };
 
 }  // namespace swarm
