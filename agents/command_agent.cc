@@ -56,6 +56,9 @@ void CommandAgent::Start(Done done) {
     if (ws.ok()) {
       fs::create_directories(self->dir_ + "/meta");
       std::ofstream(self->dir_ + "/meta/subtask.json") << SubtaskJson(self->lease_);
+      if (!self->lease_.conflict_json().empty()) {
+        std::ofstream(self->dir_ + "/meta/conflict.json") << self->lease_.conflict_json();
+      }
     }
     asio::post(self->io_, [self, ws = std::move(ws)]() mutable { self->OnWorkspace(std::move(ws)); });
   });
@@ -76,6 +79,7 @@ SandboxPolicy CommandAgent::Policy() const {
   std::vector<std::string> files(lease_.subtask().files().begin(), lease_.subtask().files().end());
   p.env.push_back("SWARM_SUBTASK_ID=" + lease_.subtask().id());
   p.env.push_back("SWARM_SUBTASK_JSON=" + dir_ + "/meta/subtask.json");
+  if (!lease_.conflict_json().empty()) p.env.push_back("SWARM_CONFLICT_JSON=" + dir_ + "/meta/conflict.json");
   p.env.push_back("SWARM_FILES=" + absl::StrJoin(files, "\n"));
   p.env.push_back(absl::StrCat("SWARM_ATTEMPT=", lease_.attempt()));
   p.env.push_back("SWARM_BASE=" + lease_.base_commit());

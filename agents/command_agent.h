@@ -3,7 +3,8 @@
 // succeeds, the host computes the patch from the workspace's files, outside the sandbox.
 //
 // The command sees SWARM_SUBTASK_ID, SWARM_SUBTASK_JSON (a file with the subtask), SWARM_FILES (one
-// path per line), SWARM_ATTEMPT and SWARM_BASE.
+// path per line), SWARM_ATTEMPT and SWARM_BASE; after a conflict, SWARM_CONFLICT_JSON (a file: the
+// conflicting files with their content and conflict markers, on the head it now starts from).
 #ifndef SWARM_AGENTS_COMMAND_AGENT_H_
 #define SWARM_AGENTS_COMMAND_AGENT_H_
 

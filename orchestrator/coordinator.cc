@@ -301,7 +301,8 @@ absl::Status Coordinator::CheckHead() {
 }
 
 void Coordinator::EmitTestRun(const std::string& tree, const TestOutcome& outcome,
-                              const std::vector<std::string>& subtask_ids, const std::string& verdict) {
+                              const std::vector<std::string>& subtask_ids, const std::string& verdict,
+                              const std::vector<std::string>& flaky) {
   v1::Event e;
   auto* t = e.mutable_test_run();
   t->set_tree(tree);
@@ -318,6 +319,7 @@ void Coordinator::EmitTestRun(const std::string& tree, const TestOutcome& outcom
     t->set_suite_ran(outcome.results.ran);
   }
   t->set_verdict(verdict);
+  for (const auto& name : flaky) t->add_flaky_tests(name);
   Emit(std::move(e));
 }
 
@@ -608,6 +610,10 @@ void Coordinator::Dispatch() {
     *m->mutable_subtask() = scheduler_->spec(*id);
     m->set_attempt(lease.attempt);
     m->set_base_commit(lease.base);
+    if (auto c = conflicts_.find(*id); c != conflicts_.end()) {
+      m->set_conflict_json(c->second);
+      conflicts_.erase(c);
+    }
     best->channel->Send(msg);
   }
 }
@@ -796,7 +802,8 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
     std::vector<std::string> ids;
     for (const auto& p : request.patches) ids.push_back(p.subtask_id);
     EmitTestRun(result.tree, result.test, ids,
-                result.outcome == MergeResult::Outcome::kLanded ? "" : result.detail);
+                result.outcome == MergeResult::Outcome::kLanded ? "" : result.detail, result.flaky_tests);
+    for (const auto& name : result.flaky_tests) ++flaky_counts_[name];
   }
   if (result.outcome == MergeResult::Outcome::kLanded) {
     head_ = result.commit;
@@ -836,12 +843,21 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
       r->set_log_path(log);
       Emit(std::move(e));
     }
-    if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty()) {
-      // A lone patch that conflicts is redone from the current head, as another attempt.
-      Lease again;
-      again.subtask_id = request.patches[0].subtask_id;
-      again.attempt = request.patches[0].attempt;
-      AttemptFailed(again, "conflict: " + summary, log);
+    const std::string& id = request.patches[0].subtask_id;
+    if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty() &&
+        rebases_[id] < run_.config.max_rebases) {
+      // A lone patch that conflicts is redone on the current head, as another attempt that is told
+      // what conflicted (SWARM_CONFLICT_JSON for a command agent).
+      ++rebases_[id];
+      conflicts_[id] = result.conflict_json;
+      if (!run_.config.json) {
+        err_ << "swarm: " << id << " conflicts with what landed (" << summary << "); rebase " << rebases_[id] << " of "
+             << run_.config.max_rebases << " on the new head\n";
+      }
+      scheduler_->Rebase(id);
+    } else if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty()) {
+      FinishSubtask(id, v1::FAILED,
+                    absl::StrCat("conflict_exhausted: still conflicting after ", rebases_[id], " rebases: ", summary), log);
     } else {
       for (const auto& p : request.patches) {
         std::string why = request.group.empty() ? summary : absl::StrCat("group ", request.group, ": ", summary);
@@ -1061,6 +1077,7 @@ int Coordinator::Finish() {
   ctx.test_format = TestFormatName(gate_->format());
   ctx.failing_at_base = base_failing_;
   ctx.failing_at_end = head_failing_;
+  ctx.flaky = flaky_counts_;
   absl::StatusOr<std::string> report = WriteReport(*store_, ctx);
   if (!report.ok()) err_ << "swarm: cannot write the report: " << report.status().message() << "\n";
   PrintSummary(run_.config.json ? err_ : out_, *store_, ctx, report.ok() ? *report : "");

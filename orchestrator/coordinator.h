@@ -82,7 +82,7 @@ class Coordinator final : public AgentHandler {
   // base that fails its tests stops the run).
   absl::Status CheckHead();
   void EmitTestRun(const std::string& tree, const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
-                   const std::string& verdict);
+                   const std::string& verdict, const std::vector<std::string>& flaky = {});
   // Takes over a run whose coordinator died: reconciles the store with the ref, restores the
   // scheduler, and records what it did.
   absl::Status Resume(int leftovers_killed);
@@ -141,6 +141,8 @@ class Coordinator final : public AgentHandler {
   std::map<std::string, Lease> leases_;  // by lease id
   std::map<std::string, std::pair<int, std::string>> patch_commits_;  // subtask -> (attempt, commit)
   std::set<std::string> finished_;       // subtasks whose outcome is recorded
+  std::map<std::string, int> rebases_;    // subtask -> conflict rounds so far
+  std::map<std::string, std::string> conflicts_;  // subtask -> conflict JSON for its next lease
   std::string head_;
   std::uint64_t fence_ = 0;
   int jobs_in_flight_ = 0;  // patch commits and merges not yet back
@@ -150,6 +152,7 @@ class Coordinator final : public AgentHandler {
   bool base_passed_ = false;  // a resumed run's base test passed before
   TestOutcome head_outcome_;  // the tests on the head before any agent started
   std::set<std::string> base_failing_, head_failing_;  // per-test formats: for the report
+  std::map<std::string, int> flaky_counts_;           // test -> times it failed and then passed
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;
   std::string last_progress_;

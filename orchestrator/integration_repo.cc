@@ -3,7 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
+#include "sandbox/utf8.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
@@ -61,6 +64,24 @@ absl::StatusOr<std::string> IntegrationRepo::CommitPatch(const std::string& base
                                                    ", not the tree ", expected_tree.substr(0, 12), " the agent reported"));
   }
   return CommitTree(expected_tree, base, message);
+}
+
+absl::StatusOr<std::string> IntegrationRepo::ConflictJson(const std::string& onto,
+                                                         const std::string& patch_commit) const {
+  absl::StatusOr<ProcessResult> r =
+      git_.RunRaw({"merge-tree", "--write-tree", "--name-only", "--no-messages", onto, patch_commit});
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 1) return absl::FailedPreconditionError("the patch does not conflict");
+  std::vector<std::string> lines = absl::StrSplit(TrimNewline(r->out), '\n', absl::SkipEmpty());
+  nlohmann::json doc = {{"head", onto}, {"files", nlohmann::json::array()}};
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    // The written tree holds each conflicted file with its markers.
+    absl::StatusOr<std::string> content = git_.Run({"cat-file", "blob", lines[0] + ":" + lines[i]});
+    std::string text = content.ok() ? *content : "";
+    if (text.size() > (64u << 10)) text = text.substr(0, 64u << 10) + "\n[swarm: cut at 64 KiB]\n";
+    doc["files"].push_back({{"path", lines[i]}, {"content", ToUtf8(text)}});
+  }
+  return doc.dump(2);
 }
 
 absl::StatusOr<std::string> IntegrationRepo::MergeTree(const std::string& onto, const std::string& patch_commit) const {

@@ -35,6 +35,9 @@ class IntegrationRepo final {
   // Three-way merge of `patch_commit` (whose parent is an ancestor of `onto`) into `onto`, without a
   // work tree. Returns the merged tree, or Aborted naming the conflicting paths.
   absl::StatusOr<std::string> MergeTree(const std::string& onto, const std::string& patch_commit) const;
+  // After MergeTree reported a conflict: the conflicting files with their content and conflict markers,
+  // as JSON {"head": ONTO, "files": [{"path": P, "content": TEXT}]} (each content cut at 64 KiB).
+  absl::StatusOr<std::string> ConflictJson(const std::string& onto, const std::string& patch_commit) const;
   absl::StatusOr<std::string> CommitTree(const std::string& tree, const std::string& parent,
                                          const std::string& message) const;
   // Moves the integration ref to `commit` only if it is at `expected_old`; Aborted otherwise.

@@ -35,6 +35,8 @@ struct MergeResult {
   std::string log_path;  // the test log, when a test ran
   bool tested = false;
   TestOutcome test;      // when tested
+  std::string conflict_json;  // a lone patch's conflict (IntegrationRepo::ConflictJson)
+  std::vector<std::string> flaky_tests;  // failed on the first run, passed on the re-run
 };
 
 class MergeQueue {

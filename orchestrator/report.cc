@@ -37,7 +37,7 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
   doc["limits"] = ctx.limits;
   doc["workspaces"] = ctx.workspaces;
   doc["warnings"] = ctx.warnings;
-  doc["tests"] = {{"format", ctx.test_format}};
+  doc["tests"] = {{"format", ctx.test_format}, {"flaky", ctx.flaky}};
   if (ctx.test_format != "exit") {
     doc["tests"]["failing_at_base"] = ctx.failing_at_base;
     doc["tests"]["failing_at_end"] = ctx.failing_at_end;
@@ -86,6 +86,10 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
   if (ctx.test_format != "exit") {
     out << "tests failing at the base: " << ctx.failing_at_base.size() << ", at the end: " << ctx.failing_at_end.size()
         << (ctx.failing_at_end.empty() ? "" : " (listed in report.json)") << "\n";
+  }
+  for (const auto& [name, times] : ctx.flaky) {
+    out << "flaky: " << name << " failed and then passed on a re-run " << times << (times == 1 ? " time" : " times")
+        << "\n";
   }
   out << "patch:  " << ctx.patch_path << "\n";
   if (!report_path.empty()) out << "report: " << report_path << "\n";

@@ -4,6 +4,7 @@
 #define SWARM_ORCHESTRATOR_REPORT_H_
 
 #include <iosfwd>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct ReportContext {
   std::string test_format = "exit";
   std::set<std::string> failing_at_base;  // per-test formats
   std::set<std::string> failing_at_end;
+  std::map<std::string, int> flaky;  // test -> times it failed and then passed on the re-run
 };
 
 // The snake_case name of a subtask outcome: landed, failed, skipped_dependency, no_change, ...

@@ -79,6 +79,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   }
   if (config.test_timeout_s <= 0) return Usage("--test-timeout must be a positive number of seconds");
   if (config.max_attempts <= 0) return Usage("--max-attempts must be at least 1");
+  if (config.max_rebases < 0) return Usage("--max-rebases must be 0 or more");
   if (config.heartbeat_interval_s <= 0 || config.lease_timeout_s <= config.heartbeat_interval_s) {
     return Usage("--lease-timeout must be longer than --heartbeat-interval (both positive)");
   }

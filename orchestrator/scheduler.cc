@@ -64,6 +64,12 @@ bool Scheduler::AttemptFailed(const std::string& id) {
   return false;
 }
 
+void Scheduler::Rebase(const std::string& id) {
+  Entry& e = subtasks_.at(id);
+  e.state = State::kPending;
+  ++e.forgiven;
+}
+
 void Scheduler::AttemptSucceeded(const std::string& id, bool no_change) {
   subtasks_.at(id).state = no_change ? State::kNoChange : State::kPatchReady;
 }

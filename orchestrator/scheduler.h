@@ -26,6 +26,9 @@ class Scheduler final {
   // The attempt ended without a patch. Returns true when it goes back to pending for another attempt,
   // false when its attempts are used up (it is then failed).
   bool AttemptFailed(const std::string& id);
+  // The subtask's patch conflicted with what landed since its base: pending again for another attempt
+  // on the new head, which does not count against the attempt limit (rebases have their own).
+  void Rebase(const std::string& id);
   // The attempt produced a patch (kPatchReady) or needed no change (kNoChange).
   void AttemptSucceeded(const std::string& id, bool no_change);
   // Patches ready to merge: a lone subtask, or a whole group whose members are all done with their

@@ -5,6 +5,16 @@
 
 namespace swarm {
 
+std::vector<std::string> FlakyTests(const TestOutcome& first, const TestOutcome& second, TestFormat format) {
+  if (format == TestFormat::kExit) return {"(the test command)"};
+  std::vector<std::string> flaky;
+  for (const auto& name : first.results.Failing()) {
+    if (second.results.Passing().count(name)) flaky.push_back(name);
+  }
+  if (flaky.empty()) flaky.push_back("(the test command)");  // e.g. a run without results, then one with
+  return flaky;
+}
+
 std::string LandingMessage(const MergeRequest& request, const std::string& run_id) {
   std::string msg;
   if (request.patches.size() == 1 && request.group.empty()) {
@@ -96,6 +106,9 @@ MergeResult SerialMergeQueue::Merge(const MergeRequest& request) {
       bool conflict = merged.status().code() == absl::StatusCode::kAborted;
       result.outcome = conflict ? MergeResult::Outcome::kConflict : MergeResult::Outcome::kError;
       result.detail = absl::StrCat(request.patches[i].subtask_id, ": ", merged.status().message());
+      if (conflict && request.patches.size() == 1) {
+        result.conflict_json = repo_.ConflictJson(current, request.patches[i].commit).value_or("");
+      }
       return result;
     }
     tree = *merged;
@@ -124,9 +137,29 @@ MergeResult SerialMergeQueue::Merge(const MergeRequest& request) {
   for (const auto& p : request.patches) required.insert(required.end(), p.tests.begin(), p.tests.end());
   Verdict verdict = gate_.Judge(head_, *tested, required);
   if (!verdict.pass) {
-    result.outcome = MergeResult::Outcome::kTestsFailed;
-    result.detail = verdict.why;
-    return result;
+    // Before anything is blamed, the same tree runs once more (a failure is never cached).
+    absl::StatusOr<TestOutcome> again = gate_.Test(tree, label + ".rerun");
+    if (!again.ok()) return fail(MergeResult::Outcome::kError, again.status());
+    Verdict second = gate_.Judge(head_, *again, required);
+    if (second.pass) {
+      result.flaky_tests = FlakyTests(*tested, *again, gate_.format());
+      result.test = *again;
+      result.log_path = again->log_path;
+      tested = std::move(again);
+    } else {
+      result.outcome = MergeResult::Outcome::kTestsFailed;
+      result.detail = verdict.why;
+      if (request.patches.size() == 1) {
+        // Blame: does the patch fail alone, on its own base, or only with what landed since?
+        absl::StatusOr<std::string> own = repo_.git().Run({"rev-parse", request.patches[0].commit + "^{tree}"});
+        absl::StatusOr<TestOutcome> alone =
+            own.ok() ? gate_.Test(TrimNewline(*own), label + ".alone") : absl::StatusOr<TestOutcome>(own.status());
+        if (alone.ok() && gate_.Judge(head_, *alone, required).pass) {
+          result.detail += " (it passes alone on its own base: it breaks only together with what landed since)";
+        }
+      }
+      return result;
+    }
   }
   Failpoint("tested");
   // Only this queue moves the ref, so the swap fails only if something outside swarm moved it.

@@ -44,6 +44,9 @@ class SerialMergeQueue final : public MergeQueue {
   std::thread worker_;
 };
 
+// The tests that failed in `first` and passed in `second`, two runs of one tree.
+std::vector<std::string> FlakyTests(const TestOutcome& first, const TestOutcome& second, TestFormat format);
+
 // The commit message of a landing: subtask title and id, or the group and its members.
 std::string LandingMessage(const MergeRequest& request, const std::string& run_id);
 

@@ -45,6 +45,8 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--agent-timeout", c.agent_timeout_s, "seconds before an agent command is killed")
       ->capture_default_str()->check(CLI::PositiveNumber);
   run.add_option("--max-attempts", c.max_attempts, "attempts per subtask")->capture_default_str()->check(CLI::PositiveNumber);
+  run.add_option("--max-rebases", c.max_rebases, "times a conflicting patch is redone on the new head")
+      ->capture_default_str()->check(CLI::Range(0, 100));
   run.add_option("--lease-timeout", c.lease_timeout_s, "seconds a lease lives without a heartbeat")
       ->capture_default_str()->check(CLI::Range(1, 86400));
   run.add_option("--heartbeat-interval", c.heartbeat_interval_s, "seconds between a host's heartbeats")

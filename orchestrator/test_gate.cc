@@ -112,7 +112,8 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
       return cached;
     }
   }
-  std::string dir = absl::StrCat(scratch_root_, "/test-", counter_++);
+  unsigned index = counter_++;
+  std::string dir = absl::StrCat(scratch_root_, "/test-", index);
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
@@ -124,6 +125,8 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   SandboxPolicy policy = policy_;
   policy.workdir = dir;
   policy.network = false;
+  // Which run this is (0 is the first): a deterministic flaky fixture needs no state of its own.
+  policy.env.push_back(absl::StrCat("SWARM_TEST_RUN_INDEX=", index));
   std::string report_path = test_report_.empty() ? "" : dir + "/" + test_report_;
   std::error_code gone;
   if (!report_path.empty()) fs::remove(report_path, gone);  // only a report this run writes counts

@@ -311,6 +311,63 @@ TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorksp
   }
 }
 
+TEST_F(E2eTest, ConflictingEditsRebaseWithTheConflictAndBothEditsLand) {
+  InitRepo(repo());
+  WriteFile(repo() + "/f.txt", "base\n");
+  CommitAll(repo(), "base");
+  // No files declared: both start from the base, edit the same line, and the second to merge conflicts.
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [
+    {"id": "a", "title": "A", "instructions": ""}, {"id": "b", "title": "B", "instructions": ""}]})");
+  // Without a conflict: write your letter. With one: keep the line now on the head, add your letter,
+  // and say how many conflict markers the conflict file showed.
+  std::string agent = "if [ -n \"$SWARM_CONFLICT_JSON\" ]; then "
+                      "m=$(grep -c '<<<<<<<' \"$SWARM_CONFLICT_JSON\"); "
+                      "echo \"$(cat f.txt) $SWARM_SUBTASK_ID(markers=$m)\" > f.txt; "
+                      "else echo $SWARM_SUBTASK_ID > f.txt; fi";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents",
+                          "2", "--agent-cmd", agent, "--test-cmd", "true"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string final_line = Git("show " + Branch() + ":f.txt");
+  EXPECT_TRUE(final_line == "a b(markers=1)" || final_line == "b a(markers=1)") << final_line;
+  EXPECT_NE(r.err.find("rebase 1 of 2"), std::string::npos) << r.err;
+}
+
+TEST_F(E2eTest, AConflictBeyondMaxRebasesFailsAsConflictExhausted) {
+  InitRepo(repo());
+  WriteFile(repo() + "/f.txt", "base\n");
+  CommitAll(repo(), "base");
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [
+    {"id": "a", "title": "A", "instructions": ""}, {"id": "b", "title": "B", "instructions": ""}]})");
+  // b merges after a (it sleeps) and conflicts; with no rebase allowed it fails at once.
+  std::string agent = "echo $SWARM_SUBTASK_ID > f.txt; [ $SWARM_SUBTASK_ID = a ] || sleep 0.5";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents",
+                          "2", "--max-rebases", "0", "--agent-cmd", agent, "--test-cmd", "true"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  nlohmann::json report = OnlyReport(state());
+  EXPECT_EQ(Outcomes(report)["a"], "landed");
+  for (const auto& s : report["subtasks"]) {
+    if (s["id"] == "b") {
+      EXPECT_NE(s["reason"].get<std::string>().find("conflict_exhausted"), std::string::npos) << s.dump();
+    }
+  }
+}
+
+TEST_F(E2eTest, AFlakyTestRejectsNoGoodPatchAndIsReportedFlaky) {
+  InitRepo(repo());
+  for (int i = 1; i <= 4; ++i) WriteFile(repo() + "/f" + std::to_string(i) + ".txt", "x\n");
+  CommitAll(repo(), "base");
+  // Fails every third run (1, 4, 7, ...), keyed on the run index alone: no state, fully determined.
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.txt", "--parts", "4",
+                          "--independent", "--agents", "2", "--agent-cmd", "echo done >> $SWARM_FILES",
+                          "--test-cmd", "[ $((SWARM_TEST_RUN_INDEX % 3)) -ne 1 ]"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json report = OnlyReport(state());
+  for (const auto& [id, outcome] : Outcomes(report)) EXPECT_EQ(outcome, "landed") << id;
+  ASSERT_TRUE(report["tests"]["flaky"].contains("(the test command)")) << report["tests"].dump();
+  EXPECT_GE(report["tests"]["flaky"]["(the test command)"].get<int>(), 1);
+  EXPECT_NE(r.out.find("flaky: (the test command)"), std::string::npos) << r.out;
+}
+
 TEST_F(E2eTest, StalledHostLosesItsLeaseAndItsLateResultIsRefused) {
   InitRepo(repo());
   WriteFile(repo() + "/README", "base\n");
