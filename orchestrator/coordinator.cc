@@ -659,6 +659,12 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
     scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/true);
     FinishSubtask(lease.subtask_id, v1::NO_CHANGE, "the agent changed nothing", log);
     SubmitMergeable();
+  } else if (result.outcome() == v1::AttemptResult::PATCH &&
+             result.patch().size() > (static_cast<std::size_t>(run_.config.max_patch_mb) << 20)) {
+    AttemptFailed(lease,
+                  absl::StrCat("invalid patch: ", result.patch().size() >> 20, " MiB exceeds --max-patch-mb ",
+                               run_.config.max_patch_mb, " (large or binary files?)"),
+                  log);
   } else if (result.outcome() == v1::AttemptResult::PATCH) {
     ++jobs_in_flight_;
     std::string message = absl::StrCat(scheduler_->spec(lease.subtask_id).title(), " (", lease.subtask_id, ")\n");
@@ -754,7 +760,7 @@ void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, c
     Dispatch();
     return;
   }
-  FinishSubtask(lease.subtask_id, v1::FAILED, reason, log_path);
+  FinishSubtask(lease.subtask_id, v1::FAILED_AGENT, reason, log_path);
   SkipBlocked();
   SubmitMergeable();
 }
@@ -856,12 +862,13 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
       }
       scheduler_->Rebase(id);
     } else if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty()) {
-      FinishSubtask(id, v1::FAILED,
-                    absl::StrCat("conflict_exhausted: still conflicting after ", rebases_[id], " rebases: ", summary), log);
+      FinishSubtask(id, v1::CONFLICT_EXHAUSTED,
+                    absl::StrCat("still conflicting after ", rebases_[id], " rebases: ", summary), log);
     } else {
       for (const auto& p : request.patches) {
         std::string why = request.group.empty() ? summary : absl::StrCat("group ", request.group, ": ", summary);
-        FinishSubtask(p.subtask_id, v1::FAILED, why, log);
+        FinishSubtask(p.subtask_id, result.outcome == MergeResult::Outcome::kTestsFailed ? v1::REJECTED_QUEUE : v1::FAILED,
+                      why, log);
       }
     }
   }

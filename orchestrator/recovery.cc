@@ -14,10 +14,9 @@ constexpr char kInterrupted[] = "interrupted:";
 State Restored(v1::SubtaskState s) {
   switch (s) {
     case v1::LANDED: return State::kLanded;
-    case v1::FAILED: return State::kFailed;
     case v1::SKIPPED_DEPENDENCY: return State::kSkipped;
     case v1::NO_CHANGE: return State::kNoChange;
-    default: return State::kPending;  // pending, running, merging (see below), cancelled
+    default: return IsFinal(s) ? State::kFailed : State::kPending;  // pending, running, merging, cancelled
   }
 }
 

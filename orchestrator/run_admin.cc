@@ -164,8 +164,7 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
     absl::StatusOr<std::vector<SubtaskRow>> subtasks = (*store)->Subtasks(run_id);
     if (!subtasks.ok()) return subtasks.status();
     for (const auto& s : *subtasks) {
-      if (s.state == v1::LANDED || s.state == v1::FAILED || s.state == v1::SKIPPED_DEPENDENCY ||
-          s.state == v1::NO_CHANGE || s.state == v1::CANCELLED) {
+      if (IsFinal(s.state) || s.state == v1::CANCELLED) {
         continue;
       }
       v1::Event e;

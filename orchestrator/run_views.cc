@@ -125,3 +125,41 @@ absl::Status PrintLogs(const Store& store, const std::string& run_id, const std:
 }
 
 }  // namespace swarm
+
+namespace swarm {
+
+absl::Status PrintQueue(const Store& store, const std::string& run_id, std::ostream& out) {
+  absl::StatusOr<std::vector<v1::Event>> events = store.Events(run_id);
+  if (!events.ok()) return events.status();
+  if (events->empty()) return absl::NotFoundError(absl::StrCat("no run ", run_id));
+  auto ids = [](const auto& list) {
+    std::string s;
+    for (const auto& id : list) absl::StrAppend(&s, s.empty() ? "" : "+", id);
+    return s;
+  };
+  for (const auto& e : *events) {
+    std::string when = When(e.time_unix_ms()).substr(11);
+    if (e.has_patch_submitted()) {
+      const auto& p = e.patch_submitted();
+      out << "#" << e.seq() << "  " << when << "  queued    " << p.subtask_id() << " (attempt " << p.attempt()
+          << ", base " << p.base_commit().substr(0, 12) << ", " << p.diff_bytes() << " bytes)\n";
+    } else if (e.has_test_run() && e.test_run().subtask_ids_size() > 0) {
+      const auto& t = e.test_run();
+      out << "#" << e.seq() << "  " << when << "  tested    " << ids(t.subtask_ids()) << ": "
+          << (t.passed() || t.verdict().empty() ? t.result() : "rejected: " + t.verdict()) << " ("
+          << t.duration_ms() << " ms)";
+      if (t.flaky_tests_size() > 0) out << "  flaky: " << ids(t.flaky_tests());
+      out << "\n";
+    } else if (e.has_landed()) {
+      const auto& l = e.landed();
+      out << "#" << e.seq() << "  " << when << "  landed    " << ids(l.subtask_ids()) << " as "
+          << l.commit().substr(0, 12) << " on " << l.old_head().substr(0, 12) << "\n";
+    } else if (e.has_patch_rejected()) {
+      const auto& r = e.patch_rejected();
+      out << "#" << e.seq() << "  " << when << "  rejected  " << r.subtask_id() << ": " << r.reason() << "\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace swarm

@@ -359,6 +359,22 @@ absl::StatusOr<v1::Event> Store::LastEvent(const std::string& run_id) const {
   return e;
 }
 
+bool IsFinal(v1::SubtaskState state) {
+  switch (state) {
+    case v1::LANDED:
+    case v1::FAILED:
+    case v1::SKIPPED_DEPENDENCY:
+    case v1::NO_CHANGE:
+    case v1::REJECTED_CHECK:
+    case v1::REJECTED_QUEUE:
+    case v1::CONFLICT_EXHAUSTED:
+    case v1::FAILED_AGENT:
+      return true;
+    default:
+      return false;
+  }
+}
+
 absl::StatusOr<RunRow> Store::Run(const std::string& run_id) const {
   Stmt q(db_, absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE id = ?"));
   q.Bind(run_id);

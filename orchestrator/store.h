@@ -22,6 +22,10 @@ namespace swarm {
 inline constexpr int kSchemaVersion = 1;
 inline constexpr std::uint32_t kEventSchemaVersion = 1;
 
+// Whether a subtask in `state` has its final outcome (landed, a failure of some kind, skipped,
+// unchanged). Cancelled is not final: a resumed run takes it up again.
+bool IsFinal(v1::SubtaskState state);
+
 struct SubtaskRow {
   v1::Subtask spec;
   v1::SubtaskState state = v1::PENDING;

@@ -47,6 +47,8 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--max-attempts", c.max_attempts, "attempts per subtask")->capture_default_str()->check(CLI::PositiveNumber);
   run.add_option("--max-rebases", c.max_rebases, "times a conflicting patch is redone on the new head")
       ->capture_default_str()->check(CLI::Range(0, 100));
+  run.add_option("--max-patch-mb", c.max_patch_mb, "largest patch an agent may submit, MiB")
+      ->capture_default_str()->check(CLI::Range(1, 200));
   run.add_option("--lease-timeout", c.lease_timeout_s, "seconds a lease lives without a heartbeat")
       ->capture_default_str()->check(CLI::Range(1, 86400));
   run.add_option("--heartbeat-interval", c.heartbeat_interval_s, "seconds between a host's heartbeats")
@@ -190,6 +192,8 @@ int main(int argc, char** argv) {
   bool rm_force = false;
   rm->add_flag("--force", rm_force, "remove an unfinished run, or one whose landed work is on no branch");
   show->add_option("run", run_id, "the run id")->required();
+  bool show_queue = false;
+  show->add_flag("--queue", show_queue, "the merge stage's history: queued, tested, landed, rejected");
   logs->add_option("run", run_id, "the run id")->required();
   logs->add_option("subtask", subtask_id, "only this subtask's logs");
   try {
@@ -236,7 +240,9 @@ int main(int argc, char** argv) {
   }
   if (runs->parsed()) return swarm::Inspect(state_dir, [](const swarm::Store& s) { return swarm::PrintRuns(s, std::cout); });
   if (show->parsed()) {
-    return swarm::Inspect(state_dir, [&](const swarm::Store& s) { return swarm::PrintRun(s, run_id, std::cout); });
+    return swarm::Inspect(state_dir, [&](const swarm::Store& s) {
+      return show_queue ? swarm::PrintQueue(s, run_id, std::cout) : swarm::PrintRun(s, run_id, std::cout);
+    });
   }
   if (logs->parsed()) {
     return swarm::Inspect(state_dir,

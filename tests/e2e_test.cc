@@ -177,7 +177,7 @@ TEST_F(E2eTest, SabotagedShardLandsNothingOfTheGroupAndShowsTheLog) {
   EXPECT_EQ(Branch(), "") << "nothing landed, so no branch";
   EXPECT_EQ(before, UserVisibleState(repo()));
   nlohmann::json report = OnlyReport(state());
-  for (const auto& [id, outcome] : Outcomes(report)) EXPECT_EQ(outcome, "failed") << id;
+  for (const auto& [id, outcome] : Outcomes(report)) EXPECT_EQ(outcome, "rejected_queue") << id;
   // The summary points at the test log, and the log has the compiler's complaint.
   std::string log = report["subtasks"][0]["log"];
   ASSERT_FALSE(log.empty());
@@ -209,7 +209,7 @@ TEST_F(E2eTest, FailingSubtaskFailsWithItsLogDependentsAreSkippedTheRestLand) {
   EXPECT_EQ(outcomes["a"], "landed");
   EXPECT_EQ(outcomes["c"], "landed");
   EXPECT_EQ(outcomes["d"], "landed");
-  EXPECT_EQ(outcomes["b"], "failed");
+  EXPECT_EQ(outcomes["b"], "failed_agent");
   EXPECT_EQ(outcomes["e"], "skipped_dependency");
   EXPECT_EQ(outcomes["f"], "skipped_dependency");
   for (const auto& s : report["subtasks"]) {
@@ -347,7 +347,8 @@ TEST_F(E2eTest, AConflictBeyondMaxRebasesFailsAsConflictExhausted) {
   EXPECT_EQ(Outcomes(report)["a"], "landed");
   for (const auto& s : report["subtasks"]) {
     if (s["id"] == "b") {
-      EXPECT_NE(s["reason"].get<std::string>().find("conflict_exhausted"), std::string::npos) << s.dump();
+      EXPECT_EQ(s["outcome"], "conflict_exhausted") << s.dump();
+      EXPECT_NE(s["reason"].get<std::string>().find("after 0 rebases"), std::string::npos) << s.dump();
     }
   }
 }
@@ -366,6 +367,39 @@ TEST_F(E2eTest, AFlakyTestRejectsNoGoodPatchAndIsReportedFlaky) {
   ASSERT_TRUE(report["tests"]["flaky"].contains("(the test command)")) << report["tests"].dump();
   EXPECT_GE(report["tests"]["flaky"]["(the test command)"].get<int>(), 1);
   EXPECT_NE(r.out.find("flaky: (the test command)"), std::string::npos) << r.out;
+  std::string run_id = report["run_id"];
+  CliResult queue = RunSwarm({"show", run_id, "--queue", "--state-dir", state()});
+  ASSERT_EQ(queue.exit_code, 0) << queue.err;
+  EXPECT_NE(queue.out.find("flaky: (the test command)"), std::string::npos) << queue.out;
+  EXPECT_NE(queue.out.find("queued    shard-1"), std::string::npos) << queue.out;
+  EXPECT_NE(queue.out.find("landed    shard-"), std::string::npos) << queue.out;
+}
+
+TEST_F(E2eTest, AnOversizePatchAndAHangingTestAreRejectedWithTheirReasonsTheRestLands) {
+  InitRepo(repo());
+  WriteFile(repo() + "/README", "base\n");
+  CommitAll(repo(), "base");
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [
+    {"id": "big", "title": "a large binary", "instructions": ""},
+    {"id": "hang", "title": "makes the tests hang", "instructions": ""},
+    {"id": "small", "title": "a small change", "instructions": ""}]})");
+  std::string agent = "case $SWARM_SUBTASK_ID in big) head -c 3000000 /dev/urandom > blob.bin;; "
+                      "hang) echo x > hang.txt;; small) echo y > small.txt;; esac";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents",
+                          "3", "--max-attempts", "1", "--max-patch-mb", "1", "--test-timeout", "1", "--agent-cmd",
+                          agent, "--test-cmd", "if [ -e hang.txt ]; then sleep 60; fi"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  nlohmann::json report = OnlyReport(state());
+  auto outcomes = Outcomes(report);
+  EXPECT_EQ(outcomes["small"], "landed");
+  EXPECT_EQ(outcomes["big"], "failed_agent");
+  EXPECT_EQ(outcomes["hang"], "rejected_queue");
+  for (const auto& s : report["subtasks"]) {
+    std::string reason = s["reason"];
+    if (s["id"] == "big") EXPECT_NE(reason.find("exceeds --max-patch-mb 1"), std::string::npos) << reason;
+    if (s["id"] == "hang") EXPECT_NE(reason.find("timed out"), std::string::npos) << reason;
+  }
+  EXPECT_EQ(Git("ls-tree --name-only " + Branch()), "README\nsmall.txt");
 }
 
 TEST_F(E2eTest, StalledHostLosesItsLeaseAndItsLateResultIsRefused) {
