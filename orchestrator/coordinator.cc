@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "orchestrator/agent_service.h"
+#include "orchestrator/check_stage.h"
 #include "orchestrator/exit_codes.h"
 #include "orchestrator/failpoint.h"
 #include "orchestrator/integration_repo.h"
@@ -93,6 +94,7 @@ std::optional<std::string> Coordinator::CancelRequested() {
 }
 
 Coordinator::~Coordinator() {
+  if (check_) check_->Shutdown();
   if (merge_) merge_->Shutdown();
   if (git_pool_) git_pool_->join();
   server_.reset();
@@ -277,7 +279,7 @@ absl::Status Coordinator::CheckHead() {
   if (!tree.ok()) return tree.status();
   absl::StatusOr<TestOutcome> outcome = gate_->Test(TrimNewline(*tree), at_base ? "base" : "head");
   if (!outcome.ok()) return outcome.status();
-  EmitTestRun(TrimNewline(*tree), *outcome, {}, "");
+  EmitTestRun(TrimNewline(*tree), *outcome, {}, "", {}, "head");
   head_outcome_ = *outcome;
   if (at_base) base_failing_ = outcome->results.Failing();
   head_failing_ = outcome->results.Failing();
@@ -302,7 +304,7 @@ absl::Status Coordinator::CheckHead() {
 
 void Coordinator::EmitTestRun(const std::string& tree, const TestOutcome& outcome,
                               const std::vector<std::string>& subtask_ids, const std::string& verdict,
-                              const std::vector<std::string>& flaky) {
+                              const std::vector<std::string>& flaky, const std::string& stage) {
   v1::Event e;
   auto* t = e.mutable_test_run();
   t->set_tree(tree);
@@ -320,6 +322,7 @@ void Coordinator::EmitTestRun(const std::string& tree, const TestOutcome& outcom
   }
   t->set_verdict(verdict);
   for (const auto& name : flaky) t->add_flaky_tests(name);
+  t->set_stage(stage);
   Emit(std::move(e));
 }
 
@@ -383,6 +386,9 @@ int Coordinator::Run() {
     return exit_code;
   }
   merge_ = std::make_unique<SerialMergeQueue>(*repo_, *gate_, run_.run_id, head_outcome_);
+  int jobs = run_.config.test_jobs > 0 ? run_.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
+  check_ = std::make_unique<CheckStage>(*repo_, *gate_, jobs);
+  check_->RecordHead(head_, head_outcome_);
 
   absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
       "unix:" + socket_path_, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); });
@@ -792,15 +798,54 @@ void Coordinator::SubmitMergeable() {
       request.patches.push_back(
           {id, attempt, commit, spec.title(), std::vector<std::string>(spec.tests().begin(), spec.tests().end())});
     }
+    // Stage 1: the check, alone on its own base, in parallel; then the integration queue.
     ++jobs_in_flight_;
-    merge_->Submit(request, [this, request](MergeResult result) {
+    check_->Submit(request, [this, request](CheckResult result) {
       asio::post(*io_, [this, request, result] {
         --jobs_in_flight_;
-        OnMerged(request, result);
+        OnChecked(request, result);
       });
     });
   }
   if (!failed_groups.empty()) SkipBlocked();
+}
+
+void Coordinator::OnChecked(const MergeRequest& request, const CheckResult& result) {
+  std::vector<std::string> ids;
+  for (const auto& p : request.patches) ids.push_back(p.subtask_id);
+  if (result.tested) {
+    EmitTestRun(result.tree, result.test, ids, result.pass ? "" : result.why, result.flaky_tests, "check");
+    for (const auto& name : result.flaky_tests) ++flaky_counts_[name];
+  }
+  if (cancel_exit_ != 0) {
+    for (const auto& id : ids) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
+  } else if (result.pass) {
+    ++jobs_in_flight_;
+    merge_->Submit(request, [this, request](MergeResult merged) {
+      asio::post(*io_, [this, request, merged] {
+        --jobs_in_flight_;
+        OnMerged(request, merged);
+      });
+    });
+  } else {
+    std::string log = result.test.log_path;
+    if (log.empty()) {
+      log = WriteLog(absl::StrCat(request.group.empty() ? ids[0] : "group-" + request.group, ".check.log"),
+                     result.why + "\n");
+    }
+    for (const auto& id : ids) {
+      v1::Event e;
+      e.mutable_patch_rejected()->set_subtask_id(id);
+      e.mutable_patch_rejected()->set_reason("check_failed");
+      e.mutable_patch_rejected()->set_log_path(log);
+      Emit(std::move(e));
+      FinishSubtask(id, v1::REJECTED_CHECK,
+                    request.group.empty() ? result.why : absl::StrCat("group ", request.group, ": ", result.why), log);
+    }
+    SkipBlocked();
+  }
+  Dispatch();
+  MaybeFinish();
 }
 
 void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& result) {
@@ -808,12 +853,15 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
     std::vector<std::string> ids;
     for (const auto& p : request.patches) ids.push_back(p.subtask_id);
     EmitTestRun(result.tree, result.test, ids,
-                result.outcome == MergeResult::Outcome::kLanded ? "" : result.detail, result.flaky_tests);
+                result.outcome == MergeResult::Outcome::kLanded ? "" : result.detail, result.flaky_tests, "queue");
     for (const auto& name : result.flaky_tests) ++flaky_counts_[name];
   }
   if (result.outcome == MergeResult::Outcome::kLanded) {
     head_ = result.commit;
-    if (result.tested) head_failing_ = result.test.results.Failing();
+    if (result.tested) {
+      head_failing_ = result.test.results.Failing();
+      check_->RecordHead(result.commit, result.test);
+    }
     v1::Event e;
     auto* l = e.mutable_landed();
     for (const auto& p : request.patches) l->add_subtask_ids(p.subtask_id);
@@ -1026,6 +1074,7 @@ std::string Coordinator::WriteLog(const std::string& name, const std::string& co
 int Coordinator::Finish() {
   if (progress_open_) out_ << "\n";
   server_.reset();
+  check_->Shutdown();
   merge_->Shutdown();
   git_pool_->join();
   // Whatever has no recorded outcome by now was cut short by a cancel.

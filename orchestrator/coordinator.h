@@ -30,6 +30,8 @@ class thread_pool;
 namespace swarm {
 
 class AgentServer;
+class CheckStage;
+struct CheckResult;
 class IntegrationRepo;
 class Scheduler;
 class Store;
@@ -82,7 +84,8 @@ class Coordinator final : public AgentHandler {
   // base that fails its tests stops the run).
   absl::Status CheckHead();
   void EmitTestRun(const std::string& tree, const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
-                   const std::string& verdict, const std::vector<std::string>& flaky = {});
+                   const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage);
+  void OnChecked(const MergeRequest& request, const CheckResult& result);
   // Takes over a run whose coordinator died: reconciles the store with the ref, restores the
   // scheduler, and records what it did.
   absl::Status Resume(int leftovers_killed);
@@ -132,6 +135,7 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<IntegrationRepo> repo_;
   std::unique_ptr<TestGate> gate_;
   std::atomic<TestGate*> killable_gate_{nullptr};  // gate_, for the early signal watcher thread
+  std::unique_ptr<CheckStage> check_;
   std::unique_ptr<MergeQueue> merge_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AgentServer> server_;

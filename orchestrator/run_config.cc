@@ -22,6 +22,7 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   s.set_max_attempts(c.max_attempts);
   s.set_max_rebases(c.max_rebases);
   s.set_max_patch_mb(c.max_patch_mb);
+  s.set_test_jobs(c.test_jobs);
   s.set_lease_timeout_s(c.lease_timeout_s);
   s.set_heartbeat_interval_s(c.heartbeat_interval_s);
   s.set_state_dir(c.state_dir);
@@ -58,6 +59,7 @@ RunConfig FromSpec(const v1::RunSpec& s) {
   c.max_attempts = s.max_attempts();
   c.max_rebases = s.max_rebases();
   if (s.max_patch_mb() > 0) c.max_patch_mb = s.max_patch_mb();
+  c.test_jobs = s.test_jobs();
   c.lease_timeout_s = s.lease_timeout_s();
   c.heartbeat_interval_s = s.heartbeat_interval_s();
   c.state_dir = s.state_dir();

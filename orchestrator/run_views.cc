@@ -145,7 +145,8 @@ absl::Status PrintQueue(const Store& store, const std::string& run_id, std::ostr
           << ", base " << p.base_commit().substr(0, 12) << ", " << p.diff_bytes() << " bytes)\n";
     } else if (e.has_test_run() && e.test_run().subtask_ids_size() > 0) {
       const auto& t = e.test_run();
-      out << "#" << e.seq() << "  " << when << "  tested    " << ids(t.subtask_ids()) << ": "
+      out << "#" << e.seq() << "  " << when << (t.stage() == "check" ? "  checked   " : "  tested    ")
+          << ids(t.subtask_ids()) << ": "
           << (t.passed() || t.verdict().empty() ? t.result() : "rejected: " + t.verdict()) << " ("
           << t.duration_ms() << " ms)";
       if (t.flaky_tests_size() > 0) out << "  flaky: " << ids(t.flaky_tests());

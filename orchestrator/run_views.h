@@ -14,8 +14,9 @@ namespace swarm {
 absl::Status PrintRuns(const Store& store, std::ostream& out);
 // The run, then subtask by subtask: outcome, reason, every attempt (host, outcome, log), commit.
 absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostream& out);
-// The merge stage's history, in order: each patch as it entered (its sequence number in the log),
-// each test of a candidate (what it held, the verdict, flaky tests), each landing and rejection.
+// The merge stage's history, in order: each patch as it was submitted (its sequence number in the
+// log), its check alone on its base, each test of a candidate on the head (what it held, the verdict,
+// flaky tests), each landing and rejection.
 absl::Status PrintQueue(const Store& store, const std::string& run_id, std::ostream& out);
 // The logs of a run (agent, test and host logs), or of one subtask, each under a header.
 absl::Status PrintLogs(const Store& store, const std::string& run_id, const std::string& subtask_id,

@@ -47,6 +47,8 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--max-attempts", c.max_attempts, "attempts per subtask")->capture_default_str()->check(CLI::PositiveNumber);
   run.add_option("--max-rebases", c.max_rebases, "times a conflicting patch is redone on the new head")
       ->capture_default_str()->check(CLI::Range(0, 100));
+  run.add_option("--test-jobs", c.test_jobs, "patches checked at once, each alone on its base (0: the number of cores)")
+      ->capture_default_str()->check(CLI::Range(0, 1024));
   run.add_option("--max-patch-mb", c.max_patch_mb, "largest patch an agent may submit, MiB")
       ->capture_default_str()->check(CLI::Range(1, 200));
   run.add_option("--lease-timeout", c.lease_timeout_s, "seconds a lease lives without a heartbeat")

@@ -86,11 +86,16 @@ TEST_P(PerTestGateTest, AFixLandsOnAFailingBaseARegressionAndASpoofDoNot) {
   nlohmann::json report = OnlyReport(state());
   auto outcomes = Outcomes(report);
   EXPECT_EQ(outcomes["fix"], "landed") << report.dump(2);
-  EXPECT_EQ(outcomes["regress"], "rejected_queue") << report.dump(2);
-  EXPECT_EQ(outcomes["spoof"], "rejected_queue") << report.dump(2);
+  EXPECT_EQ(outcomes["regress"], "rejected_check") << report.dump(2);
+  EXPECT_EQ(outcomes["spoof"], "rejected_check") << report.dump(2);
   EXPECT_EQ(report["tests"]["format"], format);
   EXPECT_EQ(report["tests"]["failing_at_base"], nlohmann::json::array({TestName(format, "beta")}));
   EXPECT_EQ(report["tests"]["failing_at_end"], nlohmann::json::array());
+  // The regression was checked alone and never entered the integration queue.
+  CliResult queue = RunSwarm({"show", report["run_id"], "--queue", "--state-dir", state()});
+  EXPECT_NE(queue.out.find("checked   regress: rejected"), std::string::npos) << queue.out;
+  EXPECT_EQ(queue.out.find("tested    regress"), std::string::npos) << queue.out;
+  EXPECT_NE(queue.out.find("tested    fix"), std::string::npos) << queue.out;
   for (const auto& s : report["subtasks"]) {
     if (s["id"] == "regress") {
       EXPECT_NE(s["reason"].get<std::string>().find(TestName(format, "gamma")), std::string::npos) << s.dump();

@@ -1,0 +1,130 @@
+#include "orchestrator/check_stage.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "orchestrator/serial_merge_queue.h"
+
+namespace swarm {
+
+CheckStage::CheckStage(const IntegrationRepo& repo, TestGate& gate, int jobs)
+    : repo_(repo), gate_(gate), pool_(std::make_unique<boost::asio::thread_pool>(std::max(1, jobs))) {}
+
+CheckStage::~CheckStage() { Shutdown(); }
+
+void CheckStage::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+  }
+  pool_->join();
+}
+
+void CheckStage::RecordHead(const std::string& commit, const TestOutcome& outcome) {
+  std::lock_guard<std::mutex> lock(mu_);
+  heads_[commit] = outcome;
+}
+
+void CheckStage::Submit(const MergeRequest& request, std::function<void(CheckResult)> done) {
+  boost::asio::post(*pool_, [this, request, done = std::move(done)] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) {
+        CheckResult r;
+        r.why = "cancelled";
+        done(r);
+        return;
+      }
+    }
+    done(Check(request));
+  });
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> CheckStage::Compose(const MergeRequest& request) const {
+  // Every base is on the integration ref's first-parent line, so one of them has all the others.
+  std::vector<std::string> bases;
+  for (const auto& p : request.patches) {
+    absl::StatusOr<std::string> base = repo_.git().Run({"rev-parse", p.commit + "^"});
+    if (!base.ok()) return base.status();
+    bases.push_back(TrimNewline(*base));
+  }
+  std::string newest = bases[0];
+  for (const auto& b : bases) {
+    if (repo_.git().Run({"merge-base", "--is-ancestor", newest, b}).ok()) newest = b;
+  }
+  if (request.patches.size() == 1) {
+    absl::StatusOr<std::string> tree = repo_.git().Run({"rev-parse", request.patches[0].commit + "^{tree}"});
+    if (!tree.ok()) return tree.status();
+    return std::make_pair(TrimNewline(*tree), newest);
+  }
+  std::string current = newest, tree;
+  for (std::size_t i = 0; i < request.patches.size(); ++i) {
+    absl::StatusOr<std::string> merged = repo_.MergeTree(current, request.patches[i].commit);
+    if (!merged.ok()) {
+      return absl::Status(merged.status().code(), absl::StrCat("the group's members do not compose: ",
+                                                               request.patches[i].subtask_id, ": ",
+                                                               merged.status().message()));
+    }
+    tree = *merged;
+    if (i + 1 < request.patches.size()) {
+      absl::StatusOr<std::string> step = repo_.CommitTree(tree, newest, "swarm: composing");
+      if (!step.ok()) return step.status();
+      current = *step;
+    }
+  }
+  return std::make_pair(tree, newest);
+}
+
+TestOutcome CheckStage::Baseline(const std::string& base_commit) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = heads_.find(base_commit); it != heads_.end()) return it->second;
+  }
+  // A head from before a resume: test it (a head that landed passed, so this is usually cached).
+  TestOutcome outcome;
+  absl::StatusOr<std::string> tree = repo_.git().Run({"rev-parse", base_commit + "^{tree}"});
+  if (tree.ok()) {
+    absl::StatusOr<TestOutcome> tested = gate_.Test(TrimNewline(*tree), "base-" + base_commit.substr(0, 12));
+    if (tested.ok()) outcome = *tested;
+  }
+  RecordHead(base_commit, outcome);
+  return outcome;
+}
+
+CheckResult CheckStage::Check(const MergeRequest& request) {
+  CheckResult result;
+  absl::StatusOr<std::pair<std::string, std::string>> composed = Compose(request);
+  if (!composed.ok()) {
+    result.why = std::string(composed.status().message());
+    return result;
+  }
+  const auto& [tree, base] = *composed;
+  result.tree = tree;
+  std::string label = absl::StrCat(request.group.empty() ? request.patches[0].subtask_id : "group-" + request.group,
+                                   ".check");
+  std::vector<std::string> required;
+  for (const auto& p : request.patches) required.insert(required.end(), p.tests.begin(), p.tests.end());
+  TestOutcome baseline = gate_.format() == TestFormat::kExit ? TestOutcome{} : Baseline(base);
+  absl::StatusOr<TestOutcome> tested = gate_.Test(tree, label);
+  if (!tested.ok()) {
+    result.why = std::string(tested.status().message());
+    return result;
+  }
+  result.tested = true;
+  result.test = *tested;
+  Verdict verdict = gate_.Judge(baseline, *tested, required);
+  if (!verdict.pass) {
+    absl::StatusOr<TestOutcome> again = gate_.Test(tree, label + ".rerun");
+    if (again.ok() && gate_.Judge(baseline, *again, required).pass) {
+      result.flaky_tests = FlakyTests(*tested, *again, gate_.format());
+      result.test = *again;
+      verdict.pass = true;
+    }
+  }
+  result.pass = verdict.pass;
+  result.why = verdict.pass ? "" : verdict.why + " (alone on its own base)";
+  return result;
+}
+
+}  // namespace swarm
