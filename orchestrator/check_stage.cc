@@ -114,8 +114,8 @@ CheckResult CheckStage::Check(const MergeRequest& request) {
   result.tested = true;
   result.test = *tested;
   Verdict verdict = gate_.Judge(baseline, *tested, required);
-  if (!verdict.pass) {
-    absl::StatusOr<TestOutcome> again = gate_.Test(tree, label + ".rerun");
+  if (!verdict.pass && !tested->timed_out) {
+    absl::StatusOr<TestOutcome> again = gate_.Test(tree, label + ".rerun", /*use_cache=*/false);
     if (again.ok() && gate_.Judge(baseline, *again, required).pass) {
       result.flaky_tests = FlakyTests(*tested, *again, gate_.format());
       result.test = *again;

@@ -136,9 +136,15 @@ MergeResult SerialMergeQueue::Merge(const MergeRequest& request) {
   std::vector<std::string> required;
   for (const auto& p : request.patches) required.insert(required.end(), p.tests.begin(), p.tests.end());
   Verdict verdict = gate_.Judge(head_, *tested, required);
+  if (!verdict.pass && tested->timed_out) {
+    // A hang is not flaky enough to wait for twice.
+    result.outcome = MergeResult::Outcome::kTestsFailed;
+    result.detail = verdict.why;
+    return result;
+  }
   if (!verdict.pass) {
-    // Before anything is blamed, the same tree runs once more (a failure is never cached).
-    absl::StatusOr<TestOutcome> again = gate_.Test(tree, label + ".rerun");
+    // Before anything is blamed, the same tree runs once more, whatever the cache says.
+    absl::StatusOr<TestOutcome> again = gate_.Test(tree, label + ".rerun", /*use_cache=*/false);
     if (!again.ok()) return fail(MergeResult::Outcome::kError, again.status());
     Verdict second = gate_.Judge(head_, *again, required);
     if (second.pass) {

@@ -87,7 +87,7 @@ void TestGate::RememberPassed(const std::string& tree, const std::set<std::strin
 Verdict TestGate::Judge(const TestOutcome& head, const TestOutcome& candidate,
                         const std::vector<std::string>& required) const {
   if (format_ == TestFormat::kExit) return {candidate.passed, candidate.passed ? "" : "tests failed (" + candidate.result + ")"};
-  if (candidate.output_truncated && !candidate.passed) {
+  if (candidate.output_truncated && !candidate.passed && format_ != TestFormat::kJunit) {
     return {false, "the test output was truncated, so its results are incomplete (--test-format junit avoids this)"};
   }
   return JudgePerTest(head.results, candidate.results, candidate.exit_code, candidate.timed_out, required);
@@ -100,8 +100,8 @@ void TestGate::KillRunning() {
   for (int pid : running_) kill(-pid, SIGKILL);
 }
 
-absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::string& label) {
-  {
+absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::string& label, bool use_cache) {
+  if (use_cache) {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto hit = passed_.find(CacheKey(tree)); hit != passed_.end()) {
       TestOutcome cached;
@@ -163,8 +163,10 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   } else if (format_ != TestFormat::kExit) {
     outcome.results = ParseTestOutput(format_, r->out + "\n" + r->err);
   }
+  // JUnit results come from the report, so only the text formats depend on the whole output.
+  bool complete = format_ == TestFormat::kJunit || !r->output_truncated;
   outcome.passed = r->ok() && (format_ == TestFormat::kExit ||
-                               (outcome.results.ran && outcome.results.Failing().empty() && !r->output_truncated));
+                               (outcome.results.ran && outcome.results.Failing().empty() && complete));
   outcome.log_path = absl::StrCat(log_dir_, "/", label, ".test.log");
   std::ofstream log(outcome.log_path, std::ios::binary | std::ios::app);
   log << "$ " << test_command_ << "\n# tree " << tree << "\n" << r->out << r->err;

@@ -43,7 +43,8 @@ class TestGate final {
   // Tests `tree`; `label` names the log file. An error means the test could not be run at all. A
   // test that passed before with the same key (the tree, the command, the time-out and the sandbox
   // policy: limits, environment, binds, network) passes without running again. Only passes are cached.
-  absl::StatusOr<TestOutcome> Test(const std::string& tree, const std::string& label);
+  // `use_cache` false runs it whatever the cache says (a re-run before blame).
+  absl::StatusOr<TestOutcome> Test(const std::string& tree, const std::string& label, bool use_cache = true);
   // Records that `tree` passed under this gate's settings, with these tests passing (per-test formats).
   void RememberPassed(const std::string& tree, const std::set<std::string>& passing = {});
   // Whether `candidate` may land on a head whose tests gave `head`: for `exit`, it passed; for a

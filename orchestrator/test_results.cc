@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -32,7 +33,13 @@ std::vector<absl::string_view> Lines(absl::string_view text) {
 // at ", where GetParam() = ...". The summary's "[  FAILED  ] 2 tests, listed below:" is not a test.
 TestResults ParseGtest(absl::string_view output) {
   TestResults r;
+  std::string running;  // a test started and not finished: if the output ends there, it crashed
   for (absl::string_view line : Lines(output)) {
+    if (absl::StartsWith(line, "[ RUN      ] ")) {
+      if (!running.empty()) Record(r, running, false);
+      running = std::string(line.substr(13));
+      continue;
+    }
     bool ok = absl::StartsWith(line, "[       OK ] ");
     bool failed = absl::StartsWith(line, "[  FAILED  ] ");
     if (!ok && !failed) continue;
@@ -40,7 +47,9 @@ TestResults ParseGtest(absl::string_view output) {
     absl::string_view name = rest.substr(0, rest.find_first_of(" ,"));
     if (name.find('.') == absl::string_view::npos) continue;
     Record(r, std::string(name), ok);
+    if (running == name) running.clear();
   }
+  if (!running.empty()) Record(r, running, false);
   return r;
 }
 
@@ -53,7 +62,7 @@ TestResults ParseCtest(absl::string_view output) {
     std::cmatch m;
     if (!std::regex_search(line.begin(), line.end(), m, kLine)) continue;
     std::string status = m[3].str();
-    if (status == "Skipped" || status == "Disabled") continue;
+    if (status == "Skipped" || status == "Disabled" || absl::StrContains(line, "(Disabled)")) continue;
     Record(r, m[1].str(), status == "Passed");
   }
   return r;
@@ -67,13 +76,30 @@ TestResults ParsePytest(absl::string_view output) {
   static const std::set<std::string> kFail = {"FAILED", "ERROR"};
   TestResults r;
   for (absl::string_view line : Lines(output)) {
-    std::vector<absl::string_view> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (words.size() < 2) continue;
-    std::string first(words[0]), second(words[1]);
-    if ((kPass.count(first) || kFail.count(first)) && second.find("::") != std::string::npos) {
-      Record(r, second, kPass.count(first) > 0);
-    } else if (first.find("::") != std::string::npos && (kPass.count(second) || kFail.count(second))) {
-      Record(r, first, kPass.count(second) > 0);
+    absl::string_view t = absl::StripAsciiWhitespace(line);
+    // xdist prefixes: "[gw0] [ 50%] PASSED node"
+    if (absl::StartsWith(t, "[gw")) t = absl::StripLeadingAsciiWhitespace(t.substr(std::min(t.size(), t.find(']') + 1)));
+    if (absl::StartsWith(t, "[") && t.find("%]") != absl::string_view::npos) {
+      t = absl::StripLeadingAsciiWhitespace(t.substr(t.find("%]") + 2));
+    }
+    // -rA: "STATUS node id[with spaces] - message"
+    auto space = t.find(' ');
+    std::string first(t.substr(0, space));
+    if ((kPass.count(first) || kFail.count(first)) && space != absl::string_view::npos) {
+      absl::string_view rest = t.substr(space + 1);
+      rest = rest.substr(0, rest.find(" - "));
+      if (rest.find("::") != absl::string_view::npos) Record(r, std::string(rest), kPass.count(first) > 0);
+      continue;
+    }
+    // -v: "node id STATUS [ 50%]"
+    for (const auto* set : {&kPass, &kFail}) {
+      for (const auto& status : *set) {
+        auto at = t.rfind(" " + status);
+        if (at == absl::string_view::npos || t.find("::") == absl::string_view::npos || t.find("::") > at) continue;
+        absl::string_view after = absl::StripAsciiWhitespace(t.substr(at + 1 + status.size()));
+        if (!after.empty() && after[0] != '[') continue;
+        Record(r, std::string(t.substr(0, at)), set == &kPass);
+      }
     }
   }
   return r;
@@ -83,30 +109,48 @@ TestResults ParsePytest(absl::string_view output) {
 // "... FAIL", "... ERROR", "... unexpected success" fail; "... skipped 'why'" is not listed; "... expected
 // failure" passes. A docstring puts the status on the next line: "test_x (module.Class.test_x)\nDoc ... ok".
 TestResults ParseUnittest(absl::string_view output) {
-  static const std::regex kHead(R"(^(\w+) \(([\w.]+)\))");
+  static const std::regex kHead(R"(^\s*(\w+) \(([\w.]+)\))");
+  static const std::set<std::string> kPass = {"ok", "expected failure"};
+  static const std::set<std::string> kFail = {"FAIL", "ERROR", "unexpected success"};
   TestResults r;
-  std::string pending;  // a test whose status comes on a later line
+  std::string pending;  // a test whose status has not come yet (a docstring, stderr in between, subtests)
+  auto status_of = [](absl::string_view text) {
+    std::string s(absl::StripAsciiWhitespace(text));
+    return s;
+  };
   for (absl::string_view line : Lines(output)) {
     std::cmatch m;
     std::string name;
     if (std::regex_search(line.begin(), line.end(), m, kHead)) {
       std::string method = m[1].str(), where = m[2].str();
       name = absl::EndsWith(where, "." + method) ? where : where + "." + method;
-      pending = name;
-    } else {
-      name = pending;
+      bool subtest = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+      if (!subtest) {
+        if (!pending.empty() && pending != name) Record(r, pending, false);  // never finished
+        pending = name;
+      }
     }
-    auto dots = line.rfind(" ... ");
-    if (dots == absl::string_view::npos || name.empty()) continue;
-    std::string status(absl::StripAsciiWhitespace(line.substr(dots + 5)));
-    pending.clear();
-    if (absl::StartsWith(status, "skipped")) continue;
-    if (status == "ok" || status == "expected failure") {
-      Record(r, name, true);
-    } else if (status == "FAIL" || status == "ERROR" || status == "unexpected success") {
-      Record(r, name, false);
+    std::string status;
+    if (auto dots = line.rfind(" ... "); dots != absl::string_view::npos) {
+      status = status_of(line.substr(dots + 5));
+    } else if (absl::EndsWith(line, " ...")) {
+      status = "";
+    } else {
+      status = status_of(line);  // a bare status line after the test's own output
+    }
+    if (name.empty()) name = pending;
+    if (name.empty()) continue;
+    if (absl::StartsWith(status, "skipped")) {
+      if (name == pending) pending.clear();
+      continue;
+    }
+    if (kPass.count(status) || kFail.count(status)) {
+      Record(r, name, kPass.count(status) > 0);
+      if (name == pending && (line.empty() || (line[0] != ' ' && line[0] != '\t'))) pending.clear();
     }
   }
+  // "Ran N tests" means the runner finished; a test still pending there had a failing subtest or died.
+  if (!pending.empty() && !r.tests.count(pending)) Record(r, pending, false);
   return r;
 }
 
@@ -114,12 +158,24 @@ TestResults ParseUnittest(absl::string_view output) {
 // "1..N" (the plan: evidence that the suite ran), "Bail out!" (a failure of the whole run).
 TestResults ParseTap(absl::string_view output) {
   static const std::regex kLine(R"(^(not ok|ok)\b\s*(\d*)\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(\w+).*)?$)");
-  static const std::regex kPlan(R"(^1\.\.\d+.*)");
+  static const std::regex kPlan(R"(^1\.\.(\d+).*)");
   TestResults r;
+  long planned = -1, seen = 0;
+  bool in_yaml = false;
   for (absl::string_view line : Lines(output)) {
-    absl::string_view t = absl::StripLeadingAsciiWhitespace(line);
-    if (std::regex_match(t.begin(), t.end(), kPlan)) {
+    // Subtests are indented; only the top level counts (a subtest's result is its parent's too).
+    if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) {
+      absl::string_view t = absl::StripLeadingAsciiWhitespace(line);
+      if (t == "---") in_yaml = true;
+      if (t == "...") in_yaml = false;
+      continue;
+    }
+    if (in_yaml) continue;
+    absl::string_view t = line;
+    std::cmatch plan;
+    if (std::regex_match(t.begin(), t.end(), plan, kPlan)) {
       r.ran = true;
+      planned = std::stol(plan[1].str());
       continue;
     }
     if (absl::StartsWith(t, "Bail out!")) {
@@ -128,11 +184,15 @@ TestResults ParseTap(absl::string_view output) {
     }
     std::cmatch m;
     if (!std::regex_match(t.begin(), t.end(), m, kLine)) continue;
+    ++seen;
     std::string directive = absl::AsciiStrToUpper(m[4].str());
     if (directive == "SKIP") continue;
     bool ok = m[1].str() == "ok" || directive == "TODO";
     std::string name = m[3].str().empty() ? m[2].str() : m[3].str();
     Record(r, name, ok);
+  }
+  if (planned >= 0 && seen < planned) {
+    Record(r, absl::StrCat("(plan of ", planned, " tests, ", seen, " reported)"), false);  // the run stopped early
   }
   return r;
 }
@@ -246,6 +306,9 @@ Verdict JudgePerTest(const TestResults& head, const TestResults& candidate, int 
     return s;
   };
   if (timed_out) return {false, "the tests timed out"};
+  if (exit_code >= 128) {
+    return {false, absl::StrCat("the test command died (exit ", exit_code, ", a signal): its results are incomplete")};
+  }
   if (!candidate.ran) return {false, "no test results were found: the suite did not run, or not in the given format"};
   std::vector<std::string> broken, missing, required_failing;
   for (const auto& name : head.Passing()) {

@@ -142,5 +142,52 @@ TEST(TestResultsTest, SpoofsAndSilenceNeverPass) {
   EXPECT_FALSE(ParseTestOutput(TestFormat::kGtest, "PASS\nok 1 - a\nall tests passed\n").ran);
 }
 
+
+TEST(TestResultsTest, ARunnerThatDiesMidTestLeavesThatTestFailing) {
+  TestResults gtest = ParseTestOutput(TestFormat::kGtest, "[ RUN      ] A.ok\n[       OK ] A.ok (0 ms)\n"
+                                                          "[ RUN      ] A.crashes\n");
+  EXPECT_EQ(gtest.tests, (Tests{{"A.ok", true}, {"A.crashes", false}}));
+  TestResults tap = ParseTestOutput(TestFormat::kTap, "1..3\nok 1 - a\nok 2 - b\n");
+  EXPECT_FALSE(tap.Failing().empty()) << "a plan of 3 with 2 results";
+  // A run killed by a signal never passes, even if every test it printed passed.
+  TestResults head = ParseTestOutput(TestFormat::kGtest, "[       OK ] A.ok (0 ms)\n[  FAILED  ] A.old (0 ms)\n");
+  EXPECT_FALSE(JudgePerTest(head, head, 139, false, {}).pass);
+}
+
+TEST(TestResultsTest, UnittestWithOutputBetweenTheNameAndTheStatusAndWithSubtests) {
+  TestResults r = ParseTestOutput(TestFormat::kUnittest, R"(test_log (m.T.test_log) ... hello from the test
+ok
+test_sub (m.T.test_sub) ...
+  test_sub (m.T.test_sub) (i=1) ... FAIL
+test_next (m.T.test_next) ... ok
+)");
+  EXPECT_EQ(r.tests, (Tests{{"m.T.test_log", true}, {"m.T.test_sub", false}, {"m.T.test_next", true}}));
+}
+
+TEST(TestResultsTest, PytestIdsWithSpacesXdistAndCtestDisabled) {
+  TestResults p = ParseTestOutput(TestFormat::kPytest, "[gw0] [ 50%] PASSED t.py::test_p[a b]\n"
+                                                       "t.py::test_q[x y] FAILED [100%]\n"
+                                                       "FAILED t.py::test_q[x y] - assert 1 == 2\n");
+  EXPECT_EQ(p.tests, (Tests{{"t.py::test_p[a b]", true}, {"t.py::test_q[x y]", false}}));
+  TestResults c = ParseTestOutput(TestFormat::kCtest, "1/2 Test #1: a ....   Passed    0.01 sec\n"
+                                                      "2/2 Test #2: b ....***Not Run (Disabled)   0.00 sec\n");
+  EXPECT_EQ(c.tests, (Tests{{"a", true}}));
+}
+
+TEST(TestResultsTest, TapSubtestsAndYamlBlocksAreNotTopLevelResults) {
+  TestResults r = ParseTestOutput(TestFormat::kTap, R"(TAP version 13
+# Subtest: parent one
+    ok 1 - child a
+    1..1
+ok 1 - parent one
+not ok 2 - parent two
+  ---
+  ok: false
+  ...
+1..2
+)");
+  EXPECT_EQ(r.tests, (Tests{{"parent one", true}, {"parent two", false}}));
+}
+
 }  // namespace
 }  // namespace swarm
