@@ -25,6 +25,7 @@
 #include "orchestrator/report.h"
 #include "orchestrator/scheduler.h"
 #include "orchestrator/serial_merge_queue.h"
+#include "orchestrator/speculative_merge_queue.h"
 #include "orchestrator/store.h"
 #include "orchestrator/test_gate.h"
 #include "sandbox/pid_ledger.h"
@@ -385,7 +386,9 @@ int Coordinator::Run() {
     }
     return exit_code;
   }
-  merge_ = std::make_unique<SerialMergeQueue>(*repo_, *gate_, run_.run_id, head_outcome_);
+  merge_ = std::make_unique<SpeculativeMergeQueue>(
+      *repo_, *gate_, run_.run_id, head_outcome_,
+      SpeculativeMergeQueue::Options{run_.config.queue_depth, run_.config.max_batch});
   int jobs = run_.config.test_jobs > 0 ? run_.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
   check_ = std::make_unique<CheckStage>(*repo_, *gate_, jobs);
   check_->RecordHead(head_, head_outcome_);

@@ -23,6 +23,8 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   s.set_max_rebases(c.max_rebases);
   s.set_max_patch_mb(c.max_patch_mb);
   s.set_test_jobs(c.test_jobs);
+  s.set_queue_depth(c.queue_depth);
+  s.set_max_batch(c.max_batch);
   s.set_lease_timeout_s(c.lease_timeout_s);
   s.set_heartbeat_interval_s(c.heartbeat_interval_s);
   s.set_state_dir(c.state_dir);
@@ -60,6 +62,8 @@ RunConfig FromSpec(const v1::RunSpec& s) {
   c.max_rebases = s.max_rebases();
   if (s.max_patch_mb() > 0) c.max_patch_mb = s.max_patch_mb();
   c.test_jobs = s.test_jobs();
+  if (s.queue_depth() > 0) c.queue_depth = s.queue_depth();
+  if (s.max_batch() > 0) c.max_batch = s.max_batch();
   c.lease_timeout_s = s.lease_timeout_s();
   c.heartbeat_interval_s = s.heartbeat_interval_s();
   c.state_dir = s.state_dir();

@@ -32,6 +32,8 @@ struct RunConfig {
   int max_rebases = 2;            // a patch that conflicts is redone on the new head this many times
   int max_patch_mb = 64;          // a larger patch (binary files included) is refused
   int test_jobs = 0;              // patches checked at once; 0: the number of cores
+  int queue_depth = 3;            // stacked candidates tested at once (1: one at a time)
+  int max_batch = 16;             // requests in one queue unit when the queue is long (1: no batching)
   int lease_timeout_s = 30;       // a lease not renewed by a heartbeat for this long expires
   int heartbeat_interval_s = 10;  // how often hosts renew their leases
   std::string state_dir;  // empty: $SWARM_STATE_DIR, else $XDG_STATE_HOME/swarm, else ~/.local/state/swarm

@@ -49,6 +49,10 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
       ->capture_default_str()->check(CLI::Range(0, 100));
   run.add_option("--test-jobs", c.test_jobs, "patches checked at once, each alone on its base (0: the number of cores)")
       ->capture_default_str()->check(CLI::Range(0, 1024));
+  run.add_option("--queue-depth", c.queue_depth, "stacked candidates the integration queue tests at once")
+      ->capture_default_str()->check(CLI::Range(1, 64));
+  run.add_option("--max-batch", c.max_batch, "patches one queue candidate may add when the queue is long")
+      ->capture_default_str()->check(CLI::Range(1, 256));
   run.add_option("--max-patch-mb", c.max_patch_mb, "largest patch an agent may submit, MiB")
       ->capture_default_str()->check(CLI::Range(1, 200));
   run.add_option("--lease-timeout", c.lease_timeout_s, "seconds a lease lives without a heartbeat")
