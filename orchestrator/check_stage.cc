@@ -27,18 +27,35 @@ void CheckStage::RecordHead(const std::string& commit, const TestOutcome& outcom
 }
 
 void CheckStage::Submit(const MergeRequest& request, std::function<void(CheckResult)> done) {
-  boost::asio::post(*pool_, [this, request, done = std::move(done)] {
+  std::uint64_t seq;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq = next_seq_++;
+  }
+  boost::asio::post(*pool_, [this, seq, request, done = std::move(done)] {
+    bool stopped;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (stopped_) {
-        CheckResult r;
-        r.why = "cancelled";
-        done(r);
-        return;
-      }
+      stopped = stopped_;
     }
-    done(Check(request));
+    CheckResult r;
+    if (stopped) {
+      r.why = "cancelled";
+    } else {
+      r = Check(request);
+    }
+    Deliver(seq, std::move(r), done);
   });
+}
+
+void CheckStage::Deliver(std::uint64_t seq, CheckResult result, std::function<void(CheckResult)> done) {
+  std::lock_guard<std::mutex> lock(deliver_mu_);
+  finished_.emplace(seq, std::make_pair(std::move(result), std::move(done)));
+  for (auto it = finished_.find(next_delivery_); it != finished_.end(); it = finished_.find(next_delivery_)) {
+    it->second.second(std::move(it->second.first));
+    finished_.erase(it);
+    ++next_delivery_;
+  }
 }
 
 absl::StatusOr<std::pair<std::string, std::string>> CheckStage::Compose(const MergeRequest& request) const {

@@ -45,7 +45,9 @@ class CheckStage final {
 
   // What the tests said on `commit` (a head), the baseline for patches based on it.
   void RecordHead(const std::string& commit, const TestOutcome& outcome);
-  // Checks `request`; `done` is called once, on a worker thread.
+  // Checks `request`; `done` is called once, on a worker thread. Results are delivered in submission
+  // order (a check that finishes early waits for those submitted before it), so the queue behind this
+  // stage sees requests in the order they were submitted, whatever the checks' durations.
   void Submit(const MergeRequest& request, std::function<void(CheckResult)> done);
   // Waits for the checks in progress; later submissions complete at once as not passed.
   void Shutdown();
@@ -64,6 +66,12 @@ class CheckStage final {
   std::mutex mu_;
   std::map<std::string, TestOutcome> heads_;  // guarded by mu_: commit -> its tests
   bool stopped_ = false;                      // guarded by mu_
+  std::uint64_t next_seq_ = 0;                // guarded by mu_: the next submission's number
+  // Delivery in submission order: finished checks wait here for the ones before them.
+  std::mutex deliver_mu_;
+  std::uint64_t next_delivery_ = 0;  // guarded by deliver_mu_
+  std::map<std::uint64_t, std::pair<CheckResult, std::function<void(CheckResult)>>> finished_;  // guarded by deliver_mu_
+  void Deliver(std::uint64_t seq, CheckResult result, std::function<void(CheckResult)> done);
 };
 
 }  // namespace swarm

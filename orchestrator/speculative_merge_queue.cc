@@ -105,9 +105,16 @@ std::vector<SpeculativeMergeQueue::Position> SpeculativeMergeQueue::Compose(std:
   std::string current = head;
   absl::StatusOr<std::string> current_tree = repo_.git().Run({"rev-parse", head + "^{tree}"});
   std::vector<Position> composed;
+  // A request that conflicts with (or repeats) requests ahead of it that have not landed is not judged
+  // on them: it and everything behind it wait for the next round, on what actually landed.
+  std::vector<Item> deferred;
   for (auto& p : positions) {
     std::vector<Item> kept;
     for (auto& item : p.items) {
+      if (!deferred.empty()) {
+        deferred.push_back(std::move(item));
+        continue;
+      }
       const MergeRequest& request = item.request;
       MergeResult fail;
       fail.old_head = current;
@@ -136,9 +143,17 @@ std::vector<SpeculativeMergeQueue::Position> SpeculativeMergeQueue::Compose(std:
           onto = *step;
         }
       }
+      if (!ok && fail.outcome == MergeResult::Outcome::kConflict && current != head) {
+        deferred.push_back(std::move(item));
+        continue;
+      }
       if (!ok) {
         if (!current_tree.ok()) fail.detail = std::string(current_tree.status().message());
         Finish(item, fail);
+        continue;
+      }
+      if (tree == TrimNewline(*current_tree) && current != head) {
+        deferred.push_back(std::move(item));
         continue;
       }
       if (tree == TrimNewline(*current_tree)) {
@@ -165,6 +180,7 @@ std::vector<SpeculativeMergeQueue::Position> SpeculativeMergeQueue::Compose(std:
     p.tree = TrimNewline(*current_tree);
     composed.push_back(std::move(p));
   }
+  for (auto it = deferred.rbegin(); it != deferred.rend(); ++it) units.push_front(Unit{{std::move(*it)}, false});
   return composed;
 }
 
@@ -282,11 +298,12 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
     r.old_head = failed > 0 ? positions[failed - 1].candidate : *head;
     Finish(bad.items[0], r);
   } else {
-    std::size_t half = bad.items.size() / 2;
-    Unit first{{}, true}, second{{}, true};
-    for (std::size_t k = 0; k < bad.items.size(); ++k) (k < half ? first : second).items.push_back(std::move(bad.items[k]));
-    front.push_back(std::move(first));
-    front.push_back(std::move(second));
+    // Into as many parts as candidates run at once, so the next round tests every part's prefix
+    // together and finds the failing part in one step (halves with depth 2; a D-ary search in general).
+    std::size_t parts = std::min<std::size_t>(std::max(2, options_.depth), bad.items.size());
+    std::vector<Unit> split(parts, Unit{{}, true});
+    for (std::size_t k = 0; k < bad.items.size(); ++k) split[k * parts / bad.items.size()].items.push_back(std::move(bad.items[k]));
+    for (auto& u : split) front.push_back(std::move(u));
   }
   // The candidates behind it are rebuilt without it.
   for (std::size_t i = failed + 1; i < positions.size(); ++i) {

@@ -6,8 +6,8 @@
 // When every candidate passes, the head moves to the last one by compare-and-swap: every request in
 // it lands, one commit each. When the first failing candidate is k (run once more before it counts:
 // a pass then makes its first failures flaky), the head moves to candidate k-1; a unit of one request
-// is rejected, a batch is split in two and both halves go back to the front; the units behind k are
-// rebuilt without it in the next round. A request that conflicts while composing is rejected at once
+// is rejected, a batch is split into `depth` parts (at least two) that go back to the front, so the next
+// round tests all their prefixes at once; the units behind k are rebuilt without it in the next round. A request that conflicts while composing is rejected at once
 // (the coordinator sends it back as a rebase). Depth 1 with batches of 1 is the serial queue.
 #ifndef SWARM_ORCHESTRATOR_SPECULATIVE_MERGE_QUEUE_H_
 #define SWARM_ORCHESTRATOR_SPECULATIVE_MERGE_QUEUE_H_

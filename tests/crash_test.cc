@@ -170,7 +170,10 @@ TEST_P(CoordinatorKillTest, ResumeFinishesWithTheUninterruptedTreeAndNothingTwic
   int on_ref = std::stoi(Trim(Sh("git --git-dir=" + integration + " rev-list --count " + base_ +
                                  "..refs/heads/integration")));
   EXPECT_GE(on_ref, 1) << "a patch had landed";
-  EXPECT_EQ(on_ref - static_cast<int>(landed_events.size()), point.landing_without_event ? 1 : 0);
+  // The ref may be ahead of the log (a compare-and-swap can land several stacked requests, whose
+  // events are written one by one), never behind it.
+  int unrecorded = on_ref - static_cast<int>(landed_events.size());
+  EXPECT_GE(unrecorded, point.landing_without_event ? 1 : 0);
 
   // The trees whose tests passed before the kill, from the run's test cache (written before a ref
   // moves, so it knows even the candidate whose landing the kill cut short).
@@ -207,7 +210,7 @@ TEST_P(CoordinatorKillTest, ResumeFinishesWithTheUninterruptedTreeAndNothingTwic
     }
     if (e.has_run_resumed()) {
       ++resumes;
-      EXPECT_EQ(e.run_resumed().reconciled_landings(), point.landing_without_event ? 1u : 0u);
+      EXPECT_EQ(static_cast<int>(e.run_resumed().reconciled_landings()), unrecorded);
     }
     if (e.has_landed()) landed += e.landed().subtask_ids_size();
   }
@@ -359,7 +362,8 @@ TEST_F(CrashTest, CancelOfARunWhoseCoordinatorDiedMarksItCancelledAndResumeFinis
   ASSERT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
   EXPECT_NE(cancel.out.find("marked cancelled"), std::string::npos) << cancel.out;
   // What landed is published, so nothing depends on the private repository any more.
-  EXPECT_EQ(Landings("swarm/" + run_id).size(), 1u) << "the landing before the kill is on the branch";
+  // (One compare-and-swap may land a few stacked requests at once; the ref is the authority.)
+  EXPECT_GE(Landings("swarm/" + run_id).size(), 1u) << "the landing before the kill is on the branch";
   std::vector<v1::Event> events = OnlyRunEvents(state());
   ASSERT_TRUE(events.back().has_run_finished());
   EXPECT_EQ(events.back().run_finished().state(), "cancelled");
