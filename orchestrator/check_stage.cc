@@ -21,6 +21,11 @@ void CheckStage::Shutdown() {
   pool_->join();
 }
 
+void CheckStage::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+}
+
 void CheckStage::RecordHead(const std::string& commit, const TestOutcome& outcome) {
   std::lock_guard<std::mutex> lock(mu_);
   heads_[commit] = outcome;
@@ -28,9 +33,17 @@ void CheckStage::RecordHead(const std::string& commit, const TestOutcome& outcom
 
 void CheckStage::Submit(const MergeRequest& request, std::function<void(CheckResult)> done) {
   std::uint64_t seq;
+  bool stopped;
   {
     std::lock_guard<std::mutex> lock(mu_);
     seq = next_seq_++;
+    stopped = stopped_;
+  }
+  if (stopped) {  // the pool may be joined already: answer here, still in order
+    CheckResult r;
+    r.why = "cancelled";
+    Deliver(seq, std::move(r), std::move(done));
+    return;
   }
   boost::asio::post(*pool_, [this, seq, request, done = std::move(done)] {
     bool stopped;
@@ -93,20 +106,22 @@ absl::StatusOr<std::pair<std::string, std::string>> CheckStage::Compose(const Me
   return std::make_pair(tree, newest);
 }
 
-TestOutcome CheckStage::Baseline(const std::string& base_commit) {
+absl::StatusOr<TestOutcome> CheckStage::Baseline(const std::string& base_commit) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = heads_.find(base_commit); it != heads_.end()) return it->second;
   }
   // A head from before a resume: test it (a head that landed passed, so this is usually cached).
-  TestOutcome outcome;
   absl::StatusOr<std::string> tree = repo_.git().Run({"rev-parse", base_commit + "^{tree}"});
-  if (tree.ok()) {
-    absl::StatusOr<TestOutcome> tested = gate_.Test(TrimNewline(*tree), "base-" + base_commit.substr(0, 12));
-    if (tested.ok()) outcome = *tested;
+  if (!tree.ok()) return tree.status();
+  absl::StatusOr<TestOutcome> tested = gate_.Test(TrimNewline(*tree), "base-" + base_commit.substr(0, 12));
+  if (!tested.ok()) return tested.status();
+  // Only a complete run is a baseline; anything else would let every check on this base pass.
+  if (!tested->results.ran || tested->timed_out) {
+    return absl::UnavailableError(absl::StrCat("the tests gave no results on the base ", base_commit.substr(0, 12)));
   }
-  RecordHead(base_commit, outcome);
-  return outcome;
+  RecordHead(base_commit, *tested);
+  return *tested;
 }
 
 CheckResult CheckStage::Check(const MergeRequest& request) {
@@ -122,7 +137,13 @@ CheckResult CheckStage::Check(const MergeRequest& request) {
                                    ".check");
   std::vector<std::string> required;
   for (const auto& p : request.patches) required.insert(required.end(), p.tests.begin(), p.tests.end());
-  TestOutcome baseline = gate_.format() == TestFormat::kExit ? TestOutcome{} : Baseline(base);
+  absl::StatusOr<TestOutcome> baseline_or =
+      gate_.format() == TestFormat::kExit ? absl::StatusOr<TestOutcome>(TestOutcome{}) : Baseline(base);
+  if (!baseline_or.ok()) {
+    result.why = absl::StrCat("no baseline to judge it by: ", baseline_or.status().message());
+    return result;
+  }
+  const TestOutcome& baseline = *baseline_or;
   absl::StatusOr<TestOutcome> tested = gate_.Test(tree, label);
   if (!tested.ok()) {
     result.why = std::string(tested.status().message());

@@ -51,12 +51,14 @@ class CheckStage final {
   void Submit(const MergeRequest& request, std::function<void(CheckResult)> done);
   // Waits for the checks in progress; later submissions complete at once as not passed.
   void Shutdown();
+  // Does not wait: checks not yet started complete as not passed ("cancelled").
+  void Cancel();
 
  private:
   CheckResult Check(const MergeRequest& request);
   // The composed tree of `request` and the commit it is composed on.
   absl::StatusOr<std::pair<std::string, std::string>> Compose(const MergeRequest& request) const;
-  TestOutcome Baseline(const std::string& base_commit);
+  absl::StatusOr<TestOutcome> Baseline(const std::string& base_commit);
 
   // Set at construction.
   const IntegrationRepo& repo_;

@@ -860,8 +860,10 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
     for (const auto& name : result.flaky_tests) ++flaky_counts_[name];
   }
   if (result.outcome == MergeResult::Outcome::kLanded) {
-    head_ = result.commit;
+    // A candidate lands several requests at once; only its last commit, the one tested, becomes the
+    // base that new leases start from.
     if (result.tested) {
+      head_ = result.commit;
       head_failing_ = result.test.results.Failing();
       check_->RecordHead(result.commit, result.test);
     }
@@ -1025,6 +1027,7 @@ void Coordinator::Cancel(int exit_code, const std::string& why) {
   cancel_exit_ = exit_code;
   cancel_reason_ = why;
   err_ << (progress_open_ ? "\n" : "") << "swarm: cancelling: " << why << "\n";
+  if (check_) check_->Cancel();  // checks not started are dropped
   if (merge_) merge_->Cancel();  // queued patches are dropped, a running test is killed
   BeginShutdown();
 }

@@ -202,11 +202,13 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
 
   // Every candidate at once.
   std::vector<std::thread> testers;
+  std::vector<std::string> labels;
   for (std::size_t i = 0; i < positions.size(); ++i) {
     Position& p = positions[i];
     const auto& first = p.items[0].request;
     std::string label = first.group.empty() ? first.patches[0].subtask_id : "group-" + first.group;
     if (p.items.size() > 1) absl::StrAppend(&label, "+", p.items.size() - 1);
+    labels.push_back(label);
     testers.emplace_back([this, &p, label] { p.test = gate_.Test(p.tree, label); });
   }
   for (auto& t : testers) t.join();
@@ -226,10 +228,13 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
       why = std::string(p.test.status().message());
       break;
     }
-    Verdict verdict = gate_.Judge(head_, *p.test, required);
+    // Each candidate against the one before it (which passed against its own, down to the head): a
+    // request may not break what a request ahead of it fixed.
+    const TestOutcome& baseline = i == 0 ? head_ : *positions[i - 1].test;
+    Verdict verdict = gate_.Judge(baseline, *p.test, required);
     if (!verdict.pass && !p.test->timed_out) {
-      absl::StatusOr<TestOutcome> again = gate_.Test(p.tree, "rerun", /*use_cache=*/false);
-      if (again.ok() && gate_.Judge(head_, *again, required).pass) {
+      absl::StatusOr<TestOutcome> again = gate_.Test(p.tree, labels[i] + ".rerun", /*use_cache=*/false);
+      if (again.ok() && gate_.Judge(baseline, *again, required).pass) {
         flaky[i] = FlakyTests(*p.test, *again, gate_.format());
         p.test = std::move(again);
         verdict.pass = true;
@@ -282,10 +287,17 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
   }
   if (failed == positions.size()) return;
 
-  // The first failure: one request is rejected; a batch is split in two, both halves to the front.
+  // The first failure: one request is rejected; a batch is split, its parts to the front. A test that
+  // could not run at all is the machine's failure, not the requests': they fail as merge errors.
   std::vector<Unit> front;
   Position& bad = positions[failed];
-  if (bad.items.size() == 1) {
+  if (!bad.test.ok()) {
+    for (auto& item : bad.items) {
+      MergeResult r;
+      r.detail = absl::StrCat("the candidate could not be tested: ", why);
+      Finish(item, r);
+    }
+  } else if (bad.items.size() == 1) {
     MergeResult r;
     r.outcome = MergeResult::Outcome::kTestsFailed;
     r.detail = why;

@@ -107,6 +107,42 @@ INSTANTIATE_TEST_SUITE_P(Formats, PerTestGateTest,
                          ::testing::Values("junit", "gtest", "ctest", "pytest", "unittest", "tap"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
+// Stacked candidates are each judged against the one before them: a request may not break a test that
+// a request ahead of it (not yet landed) fixed, even though that test failed on the head.
+TEST(PerTestGateStackTest, ARequestThatBreaksWhatTheOneAheadFixedIsRejected) {
+  TempDir dir;
+  std::string repo = dir / "repo";
+  InitRepo(repo);
+  WriteFile(repo + "/a", "fail\n");
+  WriteFile(repo + "/b", "good\n");
+  WriteFile(repo + "/other", "x\n");
+  // Suite.t passes when a says pass and b is not bad; Suite.u always passes. Trees with the fix test
+  // slowly, so rebreak's check (submitted later, done sooner) waits for fix's: both reach the queue
+  // together and are tested as stacked candidates, head+fix and head+fix+rebreak.
+  WriteFile(repo + "/run.sh", R"SH(#!/bin/sh
+if [ "$(cat a)" = pass ]; then sleep 0.5; fi
+echo "[       OK ] Suite.u (0 ms)"
+if [ "$(cat a)" = pass ] && [ "$(cat b)" != bad ]; then echo "[       OK ] Suite.t (0 ms)"; exit 0; fi
+echo "[  FAILED  ] Suite.t (0 ms)"; exit 1
+)SH");
+  Sh("chmod +x " + repo + "/run.sh");
+  CommitAll(repo, "base");
+  WriteFile(dir / "plan.json", R"({"subtasks": [
+    {"id": "fix", "title": "fix t", "instructions": "", "files": ["a"]},
+    {"id": "rebreak", "title": "break t again", "instructions": "", "files": ["b"]}]})");
+  CliResult r = RunSwarm({"run", "--repo", repo, "--state-dir", dir / "state", "--plan", dir / "plan.json",
+                          "--agents", "2", "--queue-depth", "3", "--agent-cmd",
+                          "case $SWARM_SUBTASK_ID in fix) echo pass > a;; rebreak) sleep 0.3; echo bad > b;; esac",
+                          "--test-cmd", "./run.sh", "--test-format", "gtest"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto outcomes = Outcomes(OnlyReport(dir / "state"));
+  EXPECT_EQ(outcomes["fix"], "landed");
+  EXPECT_EQ(outcomes["rebreak"], "rejected_queue");
+  std::string run_id = OnlyReport(dir / "state")["run_id"];
+  std::string queue = RunSwarm({"show", run_id, "--queue", "--state-dir", dir / "state"}).out;
+  EXPECT_NE(queue.find("tests that passed before fail: Suite.t"), std::string::npos) << queue;
+}
+
 TEST(PerTestGateBadInputTest, FormatAndReportAreChecked) {
   TempDir dir;
   InitRepo(dir / "repo");
