@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "orchestrator/agent_service.h"
 #include "orchestrator/check_stage.h"
+#include "orchestrator/culprits.h"
 #include "orchestrator/exit_codes.h"
 #include "orchestrator/failpoint.h"
 #include "orchestrator/integration_repo.h"
@@ -259,6 +260,8 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   }
   patch_commits_ = rec->patch_commits;
   fence_ = rec->last_fence;
+  rebases_ = rec->rebases;
+  conflicts_ = rec->conflicts;
   base_failing_ = rec->base_failing;
   base_passed_ = rec->base_passed;
   if (gate_->format() == TestFormat::kExit) {
@@ -836,6 +839,8 @@ void Coordinator::OnChecked(const MergeRequest& request, const CheckResult& resu
       log = WriteLog(absl::StrCat(request.group.empty() ? ids[0] : "group-" + request.group, ".check.log"),
                      result.why + "\n");
     }
+    // A group that fails is rejected whole; the failure output says which members did it, if it can.
+    std::string blame = request.group.empty() || !result.tested ? "" : "; " + AttributeFailure(*repo_, request, log).summary;
     for (const auto& id : ids) {
       v1::Event e;
       e.mutable_patch_rejected()->set_subtask_id(id);
@@ -843,7 +848,8 @@ void Coordinator::OnChecked(const MergeRequest& request, const CheckResult& resu
       e.mutable_patch_rejected()->set_log_path(log);
       Emit(std::move(e));
       FinishSubtask(id, v1::REJECTED_CHECK,
-                    request.group.empty() ? result.why : absl::StrCat("group ", request.group, ": ", result.why), log);
+                    request.group.empty() ? result.why : absl::StrCat("group ", request.group, ": ", result.why, blame),
+                    log);
     }
     SkipBlocked();
   }
@@ -900,6 +906,7 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
       r->set_subtask_id(p.subtask_id);
       r->set_reason(reason);
       r->set_log_path(log);
+      if (request.group.empty()) r->set_conflict_json(result.conflict_json);
       Emit(std::move(e));
     }
     const std::string& id = request.patches[0].subtask_id;
@@ -919,7 +926,10 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
                     absl::StrCat("still conflicting after ", rebases_[id], " rebases: ", summary), log);
     } else {
       for (const auto& p : request.patches) {
-        std::string why = request.group.empty() ? summary : absl::StrCat("group ", request.group, ": ", summary);
+        std::string blame = request.group.empty() || !result.tested
+                                ? ""
+                                : "; " + AttributeFailure(*repo_, request, log).summary;
+        std::string why = request.group.empty() ? summary : absl::StrCat("group ", request.group, ": ", summary, blame);
         FinishSubtask(p.subtask_id, result.outcome == MergeResult::Outcome::kTestsFailed ? v1::REJECTED_QUEUE : v1::FAILED,
                       why, log);
       }

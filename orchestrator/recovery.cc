@@ -49,6 +49,11 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     if (e.has_test_run() && e.test_run().subtask_ids_size() == 0 && e.test_run().tree() == *base_tree) {
       r.base_failing = std::set<std::string>(e.test_run().failing_tests().begin(), e.test_run().failing_tests().end());
     }
+    if (e.has_patch_rejected() && e.patch_rejected().reason() == "conflict") {
+      ++r.rebases[e.patch_rejected().subtask_id()];
+      r.conflicts[e.patch_rejected().subtask_id()] = e.patch_rejected().conflict_json();
+    }
+    if (e.has_patch_submitted()) r.conflicts.erase(e.patch_submitted().subtask_id());  // a newer patch
     if (e.has_subtask_leased()) r.last_fence = std::max<std::uint64_t>(r.last_fence, e.subtask_leased().fence());
   }
 
@@ -58,6 +63,7 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     Recovery::Subtask& s = r.subtasks[row.spec.id()];
     s.state = Restored(row.state);
     s.attempts = row.attempts;
+    s.forgiven += r.rebases.count(row.spec.id()) ? r.rebases.at(row.spec.id()) : 0;  // rebases use no attempt
     // A submitted patch that has not landed goes back to the merge stage (if its commit survived).
     auto p = r.patch_commits.find(row.spec.id());
     // (A cancel marks such a subtask cancelled; its patch is no less accepted.)

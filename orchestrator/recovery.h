@@ -36,6 +36,8 @@ struct Recovery {
   std::uint64_t last_fence = 0;             // fences stay unique across coordinators
   bool base_passed = false;                 // the base test passed before the crash
   std::set<std::string> base_failing;       // per-test formats: the tests that failed on the base
+  std::map<std::string, int> rebases;            // subtask -> conflict rounds so far
+  std::map<std::string, std::string> conflicts;  // subtask -> the conflict its next attempt is told
   int reconciled_landings = 0;
   int interrupted_attempts = 0;
 };

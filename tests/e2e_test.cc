@@ -184,6 +184,13 @@ TEST_F(E2eTest, SabotagedShardLandsNothingOfTheGroupAndShowsTheLog) {
   EXPECT_NE(r.out.find(log), std::string::npos) << r.out;
   EXPECT_NE(ReadFile(log).find("error"), std::string::npos) << ReadFile(log);
   EXPECT_NE(report["subtasks"][0]["reason"].get<std::string>().find("group shards"), std::string::npos);
+  // The compiler names the sabotaged file: the failure is attributed to that shard alone.
+  for (const auto& s : report["subtasks"]) {
+    std::string reason = s["reason"];
+    auto at = reason.find("attributed to " + saboteur + " (");
+    ASSERT_NE(at, std::string::npos) << reason;
+    EXPECT_EQ(reason.find("; ", at), std::string::npos) << "only the saboteur is named: " << reason;
+  }
 }
 
 TEST_F(E2eTest, FailingSubtaskFailsWithItsLogDependentsAreSkippedTheRestLand) {
