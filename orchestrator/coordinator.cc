@@ -798,6 +798,7 @@ void Coordinator::SubmitMergeable() {
     }
     MergeRequest request;
     request.group = scheduler_->spec(batch[0]).group();
+    if (!request.group.empty() && run_.plan.groups.at(request.group).partial) request.group.clear();
     for (const auto& id : batch) {
       const auto& [attempt, commit] = patch_commits_.at(id);
       const v1::Subtask& spec = scheduler_->spec(id);

@@ -18,7 +18,7 @@
 namespace swarm {
 
 struct GroupSpec {
-  bool partial = false;              // may land a passing subset (bisection comes with the merge queue)
+  bool partial = false;              // members land one by one: a failing member holds back no other
   std::vector<std::string> members;  // subtask ids, in plan order
 };
 

@@ -87,6 +87,15 @@ std::vector<std::vector<std::string>> Scheduler::TakeMergeable(std::vector<std::
       }
       continue;
     }
+    if (groups_.at(group).partial) {
+      // A partial group's members land one by one, each as soon as it passes: the largest part of it
+      // that passes lands, and a member that fails does not hold back the others.
+      if (e.state == State::kPatchReady) {
+        e.state = State::kMerging;
+        out.push_back({id});
+      }
+      continue;
+    }
     if (!seen_groups.insert(group).second) continue;
     const auto& members = groups_.at(group).members;
     bool all_done = true, any_failed = false, any_patch = false;

@@ -31,9 +31,10 @@ class Scheduler final {
   void Rebase(const std::string& id);
   // The attempt produced a patch (kPatchReady) or needed no change (kNoChange).
   void AttemptSucceeded(const std::string& id, bool no_change);
-  // Patches ready to merge: a lone subtask, or a whole group whose members are all done with their
-  // agents. Each is returned once and becomes kMerging. A group with a failed member is failed whole
-  // (`failed_groups` receives its name).
+  // Patches ready to merge: a lone subtask, or a whole atomic group whose members are all done with
+  // their agents (a partial group's members come one by one, like lone subtasks). Each is returned
+  // once and becomes kMerging. An atomic group with a failed member is failed whole (`failed_groups`
+  // receives its name).
   std::vector<std::vector<std::string>> TakeMergeable(std::vector<std::string>* failed_groups);
   void Finish(const std::string& id, State state);
   // Puts a subtask back where a resumed run finds it: its state, the attempts made so far (the next

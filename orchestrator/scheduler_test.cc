@@ -243,6 +243,21 @@ TEST(SchedulerTest, GroupWithAFailedMemberFailsWhole) {
   EXPECT_THAT(failed_groups, IsEmpty()) << "named once";
 }
 
+TEST(SchedulerTest, PartialGroupMembersComeOneByOneAndAFailureHoldsBackNoOther) {
+  Plan plan = MakePlan({{"p1", {}, {}, "p"}, {"p2", {}, {}, "p"}, {"p3", {}, {}, "p"}});
+  plan.groups["p"].partial = true;
+  Scheduler s(plan, 1);
+  EXPECT_THAT(TakeAllReady(s), ElementsAre("p1", "p2", "p3"));
+  s.AttemptSucceeded("p2", false);
+  std::vector<std::string> failed_groups;
+  EXPECT_THAT(s.TakeMergeable(&failed_groups), ElementsAre(ElementsAre("p2"))) << "not waiting for p1 and p3";
+  EXPECT_FALSE(s.AttemptFailed("p1"));
+  s.AttemptSucceeded("p3", false);
+  EXPECT_THAT(s.TakeMergeable(&failed_groups), ElementsAre(ElementsAre("p3")));
+  EXPECT_THAT(failed_groups, IsEmpty());
+  EXPECT_EQ(s.state("p2"), State::kMerging);
+}
+
 TEST(SchedulerTest, GroupWithASkippedMemberFailsWhole) {
   Scheduler s(MakePlan({{"base"}, {"g1", {}, {}, "g"}, {"g2", {"base"}, {}, "g"}}), 1);
   EXPECT_THAT(TakeAllReady(s), ElementsAre("base", "g1"));

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "orchestrator/store.h"
 #include "sandbox/process.h"
@@ -191,6 +192,26 @@ TEST_F(E2eTest, SabotagedShardLandsNothingOfTheGroupAndShowsTheLog) {
     ASSERT_NE(at, std::string::npos) << reason;
     EXPECT_EQ(reason.find("; ", at), std::string::npos) << "only the saboteur is named: " << reason;
   }
+}
+
+TEST_F(E2eTest, APartialGroupWithOneBadMemberLandsTheOtherFive) {
+  InitRepo(repo());
+  std::string subtasks;
+  for (int i = 1; i <= 6; ++i) {
+    WriteFile(repo() + "/h" + std::to_string(i) + ".h", "#define H" + std::to_string(i) + " 1\n");
+    absl::StrAppend(&subtasks, i > 1 ? "," : "", R"({"id": "h)", i, R"(", "title": "header )", i,
+                    R"(", "instructions": "", "files": ["h)", i, R"(.h"], "group": "headers"})");
+  }
+  CommitAll(repo(), "base");
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [)" + subtasks + R"(], "groups": {"headers": {"partial": true}}})");
+  std::string agent = "if [ $SWARM_SUBTASK_ID = h4 ]; then echo BROKEN >> h4.h; else echo '// edited' >> $SWARM_FILES; fi";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents",
+                          "3", "--agent-cmd", agent, "--test-cmd", "! grep -l BROKEN *.h"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto outcomes = Outcomes(OnlyReport(state()));
+  for (const char* id : {"h1", "h2", "h3", "h5", "h6"}) EXPECT_EQ(outcomes[id], "landed") << id;
+  EXPECT_EQ(outcomes["h4"], "rejected_check");
+  EXPECT_EQ(Git("show " + Branch() + ":h6.h"), "#define H6 1\n// edited");
 }
 
 TEST_F(E2eTest, FailingSubtaskFailsWithItsLogDependentsAreSkippedTheRestLand) {
