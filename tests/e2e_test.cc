@@ -73,8 +73,10 @@ void WriteRenameFixture(const std::string& repo) {
   WriteFile(repo + "/b_use.c", "int old_name(int x);\nint use_b(void) { return old_name(1); }\n");
   WriteFile(repo + "/c_use.c", "int old_name(int x);\nint use_c(void) { return old_name(2); }\n");
   WriteFile(repo + "/d_main.c",
-            "int old_name(int x);\nint use_b(void);\nint use_c(void);\n"
-            "int main(void) { return old_name(0) + use_b() + use_c() == 6 ? 0 : 1; }\n");
+            "int old_name(int x);\nint use_b(void);\nint use_c(void);\nint use_e(void);\nint use_f(void);\n"
+            "int main(void) { return old_name(0) + use_b() + use_c() + use_e() + use_f() == 15 ? 0 : 1; }\n");
+  WriteFile(repo + "/e_use.c", "int old_name(int x);\nint use_e(void) { return old_name(3); }\n");
+  WriteFile(repo + "/f_use.c", "int old_name(int x);\nint use_f(void) { return old_name(4); }\n");
 }
 const char kRenameTest[] = "cc -Werror -o /tmp/prog *.c && /tmp/prog";
 const char kRename[] = "sed -i s/old_name/new_name/g $SWARM_FILES";
@@ -129,29 +131,29 @@ TEST_F(E2eTest, TwoHostsLandEveryShardAndLeaveTheUserRepositoryUntouched) {
   EXPECT_FALSE(fs::exists(dir_ / "hook-ran")) << "a hook of the user's repository ran";
 }
 
-TEST_F(E2eTest, CrossFileRenameInFourShardsLandsAsOneGroup) {
+TEST_F(E2eTest, CrossFileRenameInSixShardsLandsAsOneGroup) {
   InitRepo(repo());
   WriteRenameFixture(repo());
   CommitAll(repo(), "base");
   InstallHook();
   std::string base = Git("rev-parse HEAD");
   // The fixture is what the issue describes: each shard alone breaks the build.
-  for (const char* file : {"a_def.c", "b_use.c", "c_use.c", "d_main.c"}) {
+  for (const char* file : {"a_def.c", "b_use.c", "c_use.c", "d_main.c", "e_use.c", "f_use.c"}) {
     std::string copy = dir_ / (std::string("alone-") + file);
     Sh("cp -r " + repo() + " " + copy + " && cd " + copy + " && SWARM_FILES=" + file + " sh -c '" + kRename + "'");
     EXPECT_NE(ShStatus("cd " + copy + " && " + kRenameTest), 0) << file << " alone should break the build";
   }
 
-  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.c", "--parts", "4",
-                          "--agents", "4", "--agent-cmd", kRename, "--test-cmd", kRenameTest});
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.c", "--parts", "6",
+                          "--agents", "6", "--agent-cmd", kRename, "--test-cmd", kRenameTest});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto outcomes = Outcomes(OnlyReport(state()));
-  ASSERT_EQ(outcomes.size(), 4u);
+  ASSERT_EQ(outcomes.size(), 6u);
   for (const auto& [id, outcome] : outcomes) EXPECT_EQ(outcome, "landed") << id;
   std::string branch = Branch();
   EXPECT_EQ(Git("rev-list --count " + base + ".." + branch), "1") << "a group lands as one commit";
   EXPECT_EQ(Git("rev-parse " + branch + "^{tree}"),
-            SerialTree(kRename, "a_def.c b_use.c c_use.c d_main.c"));
+            SerialTree(kRename, "a_def.c b_use.c c_use.c d_main.c e_use.c f_use.c"));
   EXPECT_NE(ShStatus("git -C " + repo() + " grep -q old_name " + branch), 0);
   EXPECT_FALSE(fs::exists(dir_ / "hook-ran"));
 }
@@ -167,13 +169,13 @@ TEST_F(E2eTest, SabotagedShardLandsNothingOfTheGroupAndShowsTheLog) {
   unsigned seed = replay != nullptr ? static_cast<unsigned>(atoi(replay)) : std::random_device{}();
   SCOPED_TRACE("SWARM_TEST_SEED=" + std::to_string(seed));
   std::mt19937 rng(seed);
-  int sabotaged = 1 + static_cast<int>(rng() % 4);
+  int sabotaged = 1 + static_cast<int>(rng() % 6);
   std::string saboteur = "shard-" + std::to_string(sabotaged);
   std::string agent = std::string(kRename) + "; if [ \"$SWARM_SUBTASK_ID\" = " + saboteur +
                       " ]; then echo 'this is not C;' >> $SWARM_FILES; else sleep 1; fi";
 
-  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.c", "--parts", "4",
-                          "--agents", "4", "--agent-cmd", agent, "--test-cmd", kRenameTest});
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.c", "--parts", "6",
+                          "--agents", "6", "--agent-cmd", agent, "--test-cmd", kRenameTest});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_EQ(Branch(), "") << "nothing landed, so no branch";
   EXPECT_EQ(before, UserVisibleState(repo()));
