@@ -260,6 +260,7 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   }
   patch_commits_ = rec->patch_commits;
   fence_ = rec->last_fence;
+  gate_->ContinueRunIndexFrom(rec->test_runs);
   rebases_ = rec->rebases;
   conflicts_ = rec->conflicts;
   base_failing_ = rec->base_failing;
@@ -283,7 +284,19 @@ absl::Status Coordinator::CheckHead() {
   if (!tree.ok()) return tree.status();
   absl::StatusOr<TestOutcome> outcome = gate_->Test(TrimNewline(*tree), at_base ? "base" : "head");
   if (!outcome.ok()) return outcome.status();
-  EmitTestRun(TrimNewline(*tree), *outcome, {}, "", {}, "head");
+  std::vector<std::string> flaky;
+  if (!outcome->passed && !outcome->timed_out) {
+    // A failure here is the baseline (or stops the run): run it once more before believing it.
+    absl::StatusOr<TestOutcome> again =
+        gate_->Test(TrimNewline(*tree), at_base ? "base.rerun" : "head.rerun", /*use_cache=*/false);
+    if (again.ok() && (again->passed || (again->results.ran && again->results.Failing().size() <
+                                                                   outcome->results.Failing().size()))) {
+      flaky = FlakyTests(*outcome, *again, gate_->format());
+      outcome = std::move(again);
+    }
+  }
+  for (const auto& name : flaky) ++flaky_counts_[name];
+  EmitTestRun(TrimNewline(*tree), *outcome, {}, "", flaky, "head");
   head_outcome_ = *outcome;
   if (at_base) base_failing_ = outcome->results.Failing();
   head_failing_ = outcome->results.Failing();

@@ -54,6 +54,7 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
       r.conflicts[e.patch_rejected().subtask_id()] = e.patch_rejected().conflict_json();
     }
     if (e.has_patch_submitted()) r.conflicts.erase(e.patch_submitted().subtask_id());  // a newer patch
+    if (e.has_test_run()) ++r.test_runs;
     if (e.has_subtask_leased()) r.last_fence = std::max<std::uint64_t>(r.last_fence, e.subtask_leased().fence());
   }
 

@@ -34,6 +34,7 @@ struct Recovery {
   std::map<std::string, std::pair<int, std::string>> patch_commits;  // patch-ready: (attempt, commit)
   std::set<std::string> passed_trees;       // trees that passed the run's test command
   std::uint64_t last_fence = 0;             // fences stay unique across coordinators
+  unsigned test_runs = 0;                   // test runs recorded (SWARM_TEST_RUN_INDEX goes on from here)
   bool base_passed = false;                 // the base test passed before the crash
   std::set<std::string> base_failing;       // per-test formats: the tests that failed on the base
   std::map<std::string, int> rebases;            // subtask -> conflict rounds so far

@@ -4,6 +4,7 @@
 #ifndef SWARM_ORCHESTRATOR_TEST_GATE_H_
 #define SWARM_ORCHESTRATOR_TEST_GATE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -51,6 +52,8 @@ class TestGate final {
   // per-test format, JudgePerTest (test_results.h) with the tests its subtasks require.
   Verdict Judge(const TestOutcome& head, const TestOutcome& candidate, const std::vector<std::string>& required) const;
   TestFormat format() const { return format_; }
+  // The next SWARM_TEST_RUN_INDEX (a resumed run goes on counting from where the old one stopped).
+  void ContinueRunIndexFrom(unsigned next) { counter_ = std::max(counter_.load(), next); }
   // Everything besides the tree that decides a test's result, with the tree: the cache key.
   std::string CacheKey(const std::string& tree) const;
 

@@ -433,6 +433,18 @@ TEST_F(E2eTest, AnOversizePatchAndAHangingTestAreRejectedWithTheirReasonsTheRest
   EXPECT_EQ(Git("ls-tree --name-only " + Branch()), "README\nsmall.txt");
 }
 
+TEST_F(E2eTest, ABaseTestThatFailsOnceIsRunAgainBeforeTheRunStops) {
+  InitRepo(repo());
+  WriteFile(repo() + "/f.txt", "x\n");
+  CommitAll(repo(), "base");
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.txt", "--parts", "1",
+                          "--agent-cmd", "echo y >> f.txt", "--test-cmd",
+                          "case $SWARM_TEST_RUN_INDEX in 0) exit 1;; esac"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json report = OnlyReport(state());
+  EXPECT_EQ(report["tests"]["flaky"]["(the test command)"], 1) << report["tests"].dump();
+}
+
 TEST_F(E2eTest, StalledHostLosesItsLeaseAndItsLateResultIsRefused) {
   InitRepo(repo());
   WriteFile(repo() + "/README", "base\n");
