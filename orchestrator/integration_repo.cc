@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "sandbox/utf8.h"
 #include "absl/strings/str_join.h"
@@ -68,18 +69,42 @@ absl::StatusOr<std::string> IntegrationRepo::CommitPatch(const std::string& base
 
 absl::StatusOr<std::string> IntegrationRepo::ConflictJson(const std::string& onto,
                                                          const std::string& patch_commit) const {
+  // The tree git wrote (conflicted files with their markers) and the paths, NUL-separated so that any
+  // path survives; then git's messages, which say what kind of conflict each path has.
   absl::StatusOr<ProcessResult> r =
-      git_.RunRaw({"merge-tree", "--write-tree", "--name-only", "--no-messages", onto, patch_commit});
+      git_.RunRaw({"merge-tree", "--write-tree", "--name-only", "-z", "--no-messages", onto, patch_commit});
   if (!r.ok()) return r.status();
   if (r->exit_code != 1) return absl::FailedPreconditionError("the patch does not conflict");
-  std::vector<std::string> lines = absl::StrSplit(TrimNewline(r->out), '\n', absl::SkipEmpty());
+  std::vector<std::string> fields = absl::StrSplit(r->out, '\0', absl::SkipEmpty());
+  absl::StatusOr<ProcessResult> m = git_.RunRaw({"merge-tree", "--write-tree", "--messages", onto, patch_commit});
+  std::vector<std::string> messages;
+  if (m.ok()) {
+    for (absl::string_view line : absl::StrSplit(m->out, '\n', absl::SkipEmpty())) {
+      if (absl::StartsWith(line, "CONFLICT (")) messages.emplace_back(line);
+    }
+  }
   nlohmann::json doc = {{"head", onto}, {"files", nlohmann::json::array()}};
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    // The written tree holds each conflicted file with its markers.
-    absl::StatusOr<std::string> content = git_.Run({"cat-file", "blob", lines[0] + ":" + lines[i]});
-    std::string text = content.ok() ? *content : "";
-    if (text.size() > (64u << 10)) text = text.substr(0, 64u << 10) + "\n[swarm: cut at 64 KiB]\n";
-    doc["files"].push_back({{"path", lines[i]}, {"content", ToUtf8(text)}});
+  for (std::size_t i = 1; i < fields.size(); ++i) {
+    const std::string& path = fields[i];
+    nlohmann::json file = {{"path", ToUtf8(path)}};
+    // "CONFLICT (content): Merge conflict in P", "CONFLICT (modify/delete): P deleted in ...", ...
+    for (const auto& msg : messages) {
+      if (msg.find(path) == std::string::npos) continue;
+      file["kind"] = msg.substr(10, msg.find(')') - 10);
+      file["message"] = ToUtf8(msg);
+      break;
+    }
+    absl::StatusOr<std::string> content = git_.Run({"cat-file", "blob", fields[0] + ":" + path});
+    if (!content.ok()) {
+      file["content"] = nullptr;  // not in the merged tree (deleted on one side)
+    } else if (content->find('\0') != std::string::npos) {
+      file["binary"] = true;  // no markers to show; both versions are in the repository
+    } else {
+      std::string text = *content;
+      if (text.size() > (64u << 10)) text = text.substr(0, 64u << 10) + "\n[swarm: cut at 64 KiB]\n";
+      file["content"] = ToUtf8(text);
+    }
+    doc["files"].push_back(std::move(file));
   }
   return doc.dump(2);
 }

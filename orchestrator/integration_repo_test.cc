@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <functional>
@@ -208,6 +210,37 @@ TEST_F(IntegrationRepoTest, MergeTreeReportsAConflictNamingTheFile) {
   EXPECT_THAT(std::string(merged.status().message()), HasSubstr("b.txt"));
   EXPECT_THAT(std::string(merged.status().message()), ::testing::Not(HasSubstr("sub/c.txt")))
       << "only the conflicting path is named";
+  // What the agent that redoes p2 is told: the file with both sides and the markers, and the kind.
+  absl::StatusOr<std::string> json = repo_->ConflictJson(c1, c2);
+  ASSERT_TRUE(json.ok()) << json.status();
+  nlohmann::json doc = nlohmann::json::parse(*json);
+  EXPECT_EQ(doc["head"], c1);
+  ASSERT_EQ(doc["files"].size(), 1u) << *json;
+  EXPECT_EQ(doc["files"][0]["path"], "b.txt");
+  EXPECT_EQ(doc["files"][0]["kind"], "content");
+  std::string content = doc["files"][0]["content"];
+  EXPECT_THAT(content, HasSubstr("<<<<<<<"));
+  EXPECT_THAT(content, HasSubstr("TWO from p1"));
+  EXPECT_THAT(content, HasSubstr("TWO from p2"));
+}
+
+TEST_F(IntegrationRepoTest, ConflictJsonNamesAModifyDeleteConflictAndAnyPath) {
+  TestPatch p1 = MakePatch([](const std::string& root) {
+    std::filesystem::remove(root + "/a.txt");
+    WriteFile(root + "/\xc3\xa9 x.txt", "one\n");
+  });
+  TestPatch p2 = MakePatch([](const std::string& root) {
+    WriteFile(root + "/a.txt", "changed\n");
+    WriteFile(root + "/\xc3\xa9 x.txt", "two\n");
+  });
+  std::string c1 = Commit(p1), c2 = Commit(p2);
+  absl::StatusOr<std::string> json = repo_->ConflictJson(c1, c2);
+  ASSERT_TRUE(json.ok()) << json.status();
+  nlohmann::json doc = nlohmann::json::parse(*json);
+  std::map<std::string, std::string> kinds;
+  for (const auto& f : doc["files"]) kinds[f["path"]] = f.value("kind", "");
+  EXPECT_EQ(kinds["a.txt"], "modify/delete") << *json;
+  EXPECT_EQ(kinds["\xc3\xa9 x.txt"], "add/add") << *json;
 }
 
 TEST_F(IntegrationRepoTest, CompareAndSwapMovesTheHeadOnlyFromTheExpectedOldHead) {
