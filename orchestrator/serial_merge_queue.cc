@@ -8,8 +8,9 @@ namespace swarm {
 std::vector<std::string> FlakyTests(const TestOutcome& first, const TestOutcome& second, TestFormat format) {
   if (format == TestFormat::kExit) return {"(the test command)"};
   std::vector<std::string> flaky;
+  const std::set<std::string> passing = second.results.Passing();
   for (const auto& name : first.results.Failing()) {
-    if (second.results.Passing().count(name)) flaky.push_back(name);
+    if (passing.count(name)) flaky.push_back(name);
   }
   if (flaky.empty()) flaky.push_back("(the test command)");  // e.g. a run without results, then one with
   return flaky;

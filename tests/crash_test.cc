@@ -26,11 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 // a, b, c, d touch their own files; e and f form the atomic group g after a. With the gate closed,
 // c and d block on their FIFOs (nobody writes them), so their leases stay held while a, b and the
 // group land. Once the gate is open (the file "open"), new attempts go straight through.
@@ -263,16 +258,8 @@ TEST_F(CrashTest, HostKilledWhileHoldingLeasesItsSubtasksLandOnceElsewhere) {
   std::jthread runner([&] { result = RunProcess(spec); });
   // At a known state: a landed, c's lease is held. Kill c's host.
   ASSERT_TRUE(WaitForEvent(state(), [](const v1::Event& e) { return e.has_landed(); }).has_value());
-  auto leased = WaitForEvent(state(), [](const v1::Event& e) {
-    return e.has_subtask_leased() && e.subtask_leased().subtask_id() == "c";
-  });
-  ASSERT_TRUE(leased.has_value());
-  std::string host_id = leased->subtask_leased().host_id();
-  auto registered = WaitForEvent(state(), [&](const v1::Event& e) {
-    return e.has_agent_registered() && e.agent_registered().host_id() == host_id;
-  });
-  ASSERT_TRUE(registered.has_value());
-  int host_pid = static_cast<int>(registered->agent_registered().pid());
+  int host_pid = HostPidHoldingLease(state(), "c");
+  ASSERT_GT(host_pid, 0);
   ASSERT_EQ(kill(host_pid, SIGKILL), 0);
   // Its leases go to the other host; the gate opens; everything lands exactly once.
   ASSERT_TRUE(WaitForEvent(state(), [&](const v1::Event& e) {

@@ -22,11 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 class E2eTest : public ::testing::Test {
  protected:
   std::string repo() const { return dir_ / "repo"; }
@@ -464,16 +459,8 @@ TEST_F(E2eTest, StalledHostLosesItsLeaseAndItsLateResultIsRefused) {
   std::jthread runner([&] { result = RunProcess(spec); });
 
   // At a known state: a's first lease is held. Stop its host (SIGSTOP: connected, but silent).
-  auto leased = WaitForEvent(state(), [](const v1::Event& e) {
-    return e.has_subtask_leased() && e.subtask_leased().subtask_id() == "a";
-  });
-  ASSERT_TRUE(leased.has_value());
-  std::string host_id = leased->subtask_leased().host_id();
-  auto registered = WaitForEvent(state(), [&](const v1::Event& e) {
-    return e.has_agent_registered() && e.agent_registered().host_id() == host_id;
-  });
-  ASSERT_TRUE(registered.has_value());
-  pid_t host_pid = static_cast<pid_t>(registered->agent_registered().pid());
+  pid_t host_pid = HostPidHoldingLease(state(), "a");
+  ASSERT_GT(host_pid, 0);
   ASSERT_EQ(kill(host_pid, SIGSTOP), 0);
   struct Resume {
     pid_t pid;

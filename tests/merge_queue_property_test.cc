@@ -15,11 +15,6 @@
 namespace swarm::testing {
 namespace {
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 TEST(MergeQueuePropertyTest, GoodPatchesLandBadOnesDoNotAndTheTreeIsTheSerialOne) {
   const char* replay = getenv("SWARM_TEST_SEED");
   unsigned seed = replay != nullptr ? static_cast<unsigned>(atoi(replay)) : std::random_device{}();

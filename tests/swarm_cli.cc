@@ -89,6 +89,18 @@ std::optional<v1::Event> WaitForEvent(const std::string& state, const std::funct
   return std::nullopt;
 }
 
+int HostPidHoldingLease(const std::string& state, const std::string& subtask_id) {
+  auto leased = WaitForEvent(state, [&](const v1::Event& e) {
+    return e.has_subtask_leased() && e.subtask_leased().subtask_id() == subtask_id;
+  });
+  if (!leased) return 0;
+  std::string host_id = leased->subtask_leased().host_id();
+  auto registered = WaitForEvent(state, [&](const v1::Event& e) {
+    return e.has_agent_registered() && e.agent_registered().host_id() == host_id;
+  });
+  return registered ? static_cast<int>(registered->agent_registered().pid()) : 0;
+}
+
 std::vector<v1::Event> OnlyRunEvents(const std::string& state) {
   auto store = Store::Open(state + "/swarm.db");
   if (!store.ok()) {

@@ -32,6 +32,10 @@ std::map<std::string, std::string> Outcomes(const nlohmann::json& report);
 // Waits (up to a minute) until a run's event log in `state_dir` has an event for which `match` is true.
 std::optional<v1::Event> WaitForEvent(const std::string& state_dir, const std::function<bool(const v1::Event&)>& match);
 
+// The pid of the agent host that took the first lease of `subtask_id` (waiting for it, up to a
+// minute each for the lease and the host's registration); 0 if it never came.
+int HostPidHoldingLease(const std::string& state_dir, const std::string& subtask_id);
+
 // Every event of the only run in `state_dir`, read from its store.
 std::vector<v1::Event> OnlyRunEvents(const std::string& state_dir);
 

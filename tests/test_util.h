@@ -28,6 +28,8 @@ int ShStatus(const std::string& command, std::string* output = nullptr);
 
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
+// `s` without trailing newlines and spaces (what a command printed, as one value).
+std::string Trim(std::string s);
 
 // Creates a git repository at `dir` with one commit per call to Commit, with a fixed identity.
 void InitRepo(const std::string& dir);
