@@ -4,7 +4,10 @@
 #define SWARM_ORCHESTRATOR_AGENT_HANDLER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+
+#include "absl/status/statusor.h"
 
 #include "swarm/v1/agent.pb.h"
 
@@ -27,6 +30,9 @@ class AgentHandler {
   virtual void OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) = 0;
   // The stream ended: the host exited, crashed or lost the connection.
   virtual void OnHostGone(const std::shared_ptr<HostChannel>& host) = 0;
+  // A model completion for a leased attempt. `done` may be called later, from any thread, once.
+  using CompleteDone = std::function<void(absl::StatusOr<v1::ChatReply>)>;
+  virtual void OnComplete(const v1::CompleteRequest& request, CompleteDone done) = 0;
 };
 
 }  // namespace swarm

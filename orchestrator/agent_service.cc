@@ -119,6 +119,24 @@ class ServiceImpl final : public v1::AgentService::CallbackService {
     return new HostStream(++next_id_, handler_, post_);
   }
 
+  // Answered when the gateway is done; the reactor is finished from whichever thread that is.
+  grpc::ServerUnaryReactor* Complete(grpc::CallbackServerContext* context, const v1::CompleteRequest* request,
+                                     v1::CompleteReply* reply) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    post_([h = &handler_, request, reply, reactor] {
+      h->OnComplete(*request, [reply, reactor](absl::StatusOr<v1::ChatReply> result) {
+        if (!result.ok()) {
+          reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(result.status().code()),
+                                       std::string(result.status().message())));
+          return;
+        }
+        *reply->mutable_reply() = std::move(*result);
+        reactor->Finish(grpc::Status::OK);
+      });
+    });
+    return reactor;
+  }
+
  private:
   AgentHandler& handler_;
   AgentServer::Post post_;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "orchestrator/agent_service.h"
 #include "orchestrator/check_stage.h"
@@ -27,6 +28,7 @@
 #include "orchestrator/scheduler.h"
 #include "orchestrator/serial_merge_queue.h"
 #include "orchestrator/speculative_merge_queue.h"
+#include "orchestrator/models/model_gateway.h"
 #include "orchestrator/store.h"
 #include "orchestrator/test_gate.h"
 #include "sandbox/pid_ledger.h"
@@ -202,7 +204,10 @@ absl::Status Coordinator::Setup() {
   scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
   io_ = std::make_unique<asio::io_context>();
   git_pool_ = std::make_unique<asio::thread_pool>(2);
-  if (run_.resume) return Resume(leftovers_killed);
+  if (run_.resume) {
+    if (absl::Status st = Resume(leftovers_killed); !st.ok()) return st;
+    return StartGateway();
+  }
 
   v1::Event started;
   auto* s = started.mutable_run_started();
@@ -232,7 +237,71 @@ absl::Status Coordinator::Setup() {
   spec.set_agent_binary(run_.agent_binary);
   *s->mutable_spec() = std::move(spec);
   Emit(std::move(started));
+  return StartGateway();
+}
+
+absl::Status Coordinator::StartGateway() {
+  if (!run_.model) return absl::OkStatus();
+  GatewayOptions options;
+  options.budget_usd = run_.config.budget_usd;
+  options.per_subtask_usd = run_.per_subtask_usd;
+  absl::StatusOr<std::map<std::string, ModelSpend>> spent = store_->SpendBySubtask(run_.run_id);
+  if (!spent.ok()) return spent.status();
+  for (const auto& [subtask, spend] : *spent) {
+    options.spent_usd += spend.cost_usd;
+    options.spent_by_subtask[subtask] = spend.cost_usd;
+  }
+  absl::StatusOr<std::unique_ptr<ModelGateway>> gateway = ModelGateway::Start(*run_.model, options);
+  if (!gateway.ok()) return gateway.status();
+  gateway_ = std::move(*gateway);
+  if (gateway_->budget_exhausted()) {
+    budget_stopped_ = true;
+    budget_reason_ = absl::StrFormat("the budget of $%.2f was spent before this session", run_.config.budget_usd);
+  }
   return absl::OkStatus();
+}
+
+void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone done) {
+  auto it = leases_.find(request.lease_id());
+  if (it == leases_.end() || it->second.fence != request.fence()) {
+    done(absl::FailedPreconditionError("no such lease: it ended or was given to another agent"));
+    return;
+  }
+  if (gateway_ == nullptr) {
+    done(absl::FailedPreconditionError("this run has no model: start it with --model PROVIDER:MODEL"));
+    return;
+  }
+  const Lease& lease = it->second;
+  const int step = ++model_steps_[request.lease_id()];
+  const std::string subtask = lease.subtask_id;
+  const int attempt = lease.attempt;
+  gateway_->Complete(subtask, request.request(),
+                     [this, subtask, attempt, step, done = std::move(done)](absl::StatusOr<v1::ChatReply> reply,
+                                                                             CallRecord record) {
+                       const bool refused_by_budget = absl::IsResourceExhausted(reply.status()) && gateway_->budget_exhausted();
+                       asio::post(*io_, [this, subtask, attempt, step, record = std::move(record), refused_by_budget,
+                                         message = reply.ok() ? std::string() : std::string(reply.status().message())] {
+                         v1::Event e;
+                         v1::ModelCall* call = e.mutable_model_called()->mutable_call();
+                         *call = record.call;
+                         call->set_subtask_id(subtask);
+                         call->set_attempt(attempt);
+                         call->set_step(step);
+                         Emit(std::move(e), {.model_request = record.request_body, .model_response = record.response_body});
+                         if (refused_by_budget) StopOnBudget(message);
+                       });
+                       // Recorded first, then answered: a reply the agent acts on is never missing from the store.
+                       asio::post(*io_, [done, reply = std::move(reply)]() mutable { done(std::move(reply)); });
+                     });
+}
+
+void Coordinator::StopOnBudget(const std::string& why) {
+  if (budget_stopped_) return;
+  budget_stopped_ = true;
+  budget_reason_ = why;
+  err_ << (progress_open_ ? "\n" : "") << "swarm: stopping on the budget: " << why
+       << "; no new subtask starts, and what was submitted still goes through the merge queue\n";
+  MaybeFinish();
 }
 
 absl::Status Coordinator::Resume(int leftovers_killed) {
@@ -585,12 +654,17 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   r->mutable_agent()->set_keep_workspaces(cfg.keep_workspaces);
   r->set_heartbeat_interval_ms(cfg.heartbeat_interval_s * 1000);
   r->set_pid_ledger_dir(ledger_dir_);
+  if (gateway_ != nullptr) {
+    r->set_model(gateway_->model().ref);
+    r->set_context_window(static_cast<std::uint32_t>(gateway_->model().info.context_window));
+    r->set_max_output_tokens(static_cast<std::uint32_t>(gateway_->model().info.max_output_tokens));
+  }
   channel->Send(msg);
   Dispatch();
 }
 
 void Coordinator::Dispatch() {
-  if (shutting_down_ || cancel_exit_ != 0) return;
+  if (shutting_down_ || cancel_exit_ != 0 || budget_stopped_) return;
   for (;;) {
     // The host with the most free slots takes the next subtask.
     Host* best = nullptr;
@@ -768,7 +842,7 @@ void Coordinator::OnPatchCommitted(const Lease& lease, const v1::AttemptResult& 
     p->set_tree(result.tree());
     p->set_commit(*commit);
     p->set_diff_bytes(result.patch().size());
-    Emit(std::move(e), result.patch());
+    Emit(std::move(e), {.patch_diff = result.patch()});
     patch_commits_[lease.subtask_id] = {lease.attempt, *commit};
     scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/false);
     SubmitMergeable();
@@ -1022,7 +1096,7 @@ void Coordinator::MaybeFinish() {
   if (!shutting_down_ && cancel_exit_ == 0 && host_processes_ == 0 && !scheduler_->AllDone()) {
     Cancel(kExitInternal, "no agent host is left to run the remaining subtasks");
   }
-  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0;
+  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 || (budget_stopped_ && leases_.empty());
   if (!shutting_down_ && work_done && jobs_in_flight_ == 0) BeginShutdown();
   if (shutting_down_ && jobs_in_flight_ == 0 && host_processes_ == 0) io_->stop();
 }
@@ -1056,9 +1130,9 @@ void Coordinator::Cancel(int exit_code, const std::string& why) {
   BeginShutdown();
 }
 
-void Coordinator::Emit(v1::Event event, std::string_view diff) {
+void Coordinator::Emit(v1::Event event, const EventBodies& bodies) {
   event.set_run_id(run_.run_id);
-  if (absl::Status st = store_->Apply(event, diff); !st.ok()) {
+  if (absl::Status st = store_->Apply(event, bodies); !st.ok()) {
     // The log is the source of truth: without it, going on would lose work.
     err_ << "swarm: cannot record state: " << st.message() << "\n";
     if (io_ != nullptr) Cancel(kExitInternal, "the state database failed");
@@ -1104,24 +1178,27 @@ std::string Coordinator::WriteLog(const std::string& name, const std::string& co
 int Coordinator::Finish() {
   if (progress_open_) out_ << "\n";
   server_.reset();
+  gateway_.reset();  // calls still in flight end; their agents are gone
   check_->Shutdown();
   merge_->Shutdown();
   git_pool_->join();
-  // Whatever has no recorded outcome by now was cut short by a cancel.
+  // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
+  const std::string cut_short = cancel_exit_ == 0 && budget_stopped_ ? "stopped on the budget: " + budget_reason_
+                                                                      : "cancelled: " + cancel_reason_;
   for (const auto& [lease_id, lease] : leases_) {
     v1::Event e;
     auto* f = e.mutable_attempt_finished();
     f->set_subtask_id(lease.subtask_id);
     f->set_attempt(lease.attempt);
     f->set_outcome("failed");
-    f->set_error("cancelled: " + cancel_reason_);
+    f->set_error(cut_short);
     Emit(std::move(e));
   }
   leases_.clear();
   std::error_code ec;
   fs::remove(run_dir_ + "/cancel", ec);  // answered
   for (const auto& id : scheduler_->order()) {
-    if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
+    if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, cut_short, "");
   }
   std::string branch;
   bool publish_failed = false;
@@ -1143,7 +1220,10 @@ int Coordinator::Finish() {
 
   int landed = scheduler_->Count(State::kLanded), unchanged = scheduler_->Count(State::kNoChange);
   int total = static_cast<int>(run_.plan.subtasks.size());
-  int exit_code = cancel_exit_ != 0 ? cancel_exit_ : (landed + unchanged == total ? kExitOk : kExitIncomplete);
+  int exit_code = cancel_exit_ != 0                  ? cancel_exit_
+                  : landed + unchanged == total      ? kExitOk
+                  : budget_stopped_                  ? kExitBudget
+                                                     : kExitIncomplete;
   if (publish_failed && exit_code == kExitOk) exit_code = kExitEnvironment;
   v1::Event e;
   auto* f = e.mutable_run_finished();

@@ -19,6 +19,7 @@
 #include "orchestrator/merge_queue.h"
 #include "orchestrator/run_lock.h"
 #include "orchestrator/run_setup.h"
+#include "orchestrator/store.h"
 #include "orchestrator/test_gate.h"
 #include "sandbox/sandbox.h"
 
@@ -33,6 +34,7 @@ class AgentServer;
 class CheckStage;
 struct CheckResult;
 class IntegrationRepo;
+class ModelGateway;
 class Scheduler;
 class Store;
 class TestGate;
@@ -61,6 +63,7 @@ class Coordinator final : public AgentHandler {
   // AgentHandler, on the executor.
   void OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) override;
   void OnHostGone(const std::shared_ptr<HostChannel>& host) override;
+  void OnComplete(const v1::CompleteRequest& request, CompleteDone done) override;
 
  private:
   struct Host {
@@ -80,6 +83,11 @@ class Coordinator final : public AgentHandler {
   };
 
   absl::Status Setup();
+  // The model gateway, when the run has a model; spending of earlier sessions counts.
+  absl::Status StartGateway();
+  // A model call was refused because the run's budget cannot cover it: no new leases; what was
+  // submitted still goes through the merge stages; the run ends with kExitBudget.
+  void StopOnBudget(const std::string& why);
   // Tests the head before any agent starts: the baseline for per-test results (and, for `exit`, a
   // base that fails its tests stops the run).
   absl::Status CheckHead();
@@ -107,7 +115,7 @@ class Coordinator final : public AgentHandler {
   void Cancel(int exit_code, const std::string& why);
   // A cancel asked for by RequestCancel or by `swarm cancel` (the run directory's cancel file).
   std::optional<std::string> CancelRequested();
-  void Emit(v1::Event event, std::string_view diff = {});
+  void Emit(v1::Event event, const EventBodies& bodies = {});
   void Progress();
   int Finish();
   std::string WriteLog(const std::string& name, const std::string& content);
@@ -139,6 +147,7 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<MergeQueue> merge_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AgentServer> server_;
+  std::unique_ptr<ModelGateway> gateway_;
 
   // Owned by the executor.
   std::map<std::uint64_t, Host> hosts_;  // by channel id
@@ -157,6 +166,9 @@ class Coordinator final : public AgentHandler {
   TestOutcome head_outcome_;  // the tests on the head before any agent started
   std::set<std::string> base_failing_, head_failing_;  // per-test formats: for the report
   std::map<std::string, int> flaky_counts_;           // test -> times it failed and then passed
+  std::map<std::string, int> model_steps_;  // lease id -> model calls made under it
+  bool budget_stopped_ = false;
+  std::string budget_reason_;
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;
   std::string last_progress_;

@@ -38,6 +38,9 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   s.set_max_processes(c.limits.max_processes);
   s.set_max_file_bytes(c.limits.max_file_bytes);
   s.set_agent_binary(c.agent_binary);
+  s.set_model(c.model);
+  s.set_base_url(c.base_url);
+  s.set_budget_usd(c.budget_usd);
   return s;
 }
 
@@ -77,6 +80,9 @@ RunConfig FromSpec(const v1::RunSpec& s) {
   c.limits.max_processes = s.max_processes();
   c.limits.max_file_bytes = s.max_file_bytes();
   c.agent_binary = s.agent_binary();
+  c.model = s.model();
+  c.base_url = s.base_url();
+  c.budget_usd = s.budget_usd();
   return c;
 }
 

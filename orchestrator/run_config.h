@@ -36,6 +36,9 @@ struct RunConfig {
   int max_batch = 16;             // requests in one queue unit when the queue is long (1: no batching)
   int lease_timeout_s = 30;       // a lease not renewed by a heartbeat for this long expires
   int heartbeat_interval_s = 10;  // how often hosts renew their leases
+  std::string model;      // PROVIDER:MODEL (models/model_config.h); empty: the run has no model
+  std::string base_url;   // overrides the provider's base URL
+  double budget_usd = 0;  // the run's cap on model spending; 0: none
   std::string state_dir;  // empty: $SWARM_STATE_DIR, else $XDG_STATE_HOME/swarm, else ~/.local/state/swarm
 
   bool json = false;

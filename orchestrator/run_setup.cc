@@ -1,5 +1,7 @@
 #include "orchestrator/run_setup.h"
 
+#include <cmath>
+
 #include <unistd.h>
 
 #include <ctime>
@@ -66,6 +68,35 @@ std::string NewRunId() {
   return absl::StrCat(stamp, "-", suffix);
 }
 
+// The run's model, when it has one, resolved against the models config files and the environment.
+absl::Status ResolveRunModel(PreparedRun& run) {
+  const RunConfig& c = run.config;
+  if (c.model.empty()) {
+    if (!c.base_url.empty()) return Usage("--base-url goes with --model");
+    if (c.budget_usd != 0) return Usage("--budget-usd goes with --model");
+    return absl::OkStatus();
+  }
+  if (!(c.budget_usd >= 0) || !std::isfinite(c.budget_usd)) {
+    return Usage("--budget-usd must be a positive number of dollars");
+  }
+  absl::StatusOr<ModelsConfig> models = LoadModelsConfig(run.repo_root);
+  if (!models.ok()) return models.status();
+  absl::StatusOr<ResolvedModel> model = ResolveModel(*models, c.model, c.base_url, [](const char* n) { return getenv(n); });
+  if (!model.ok()) return model.status();
+  if ((c.budget_usd > 0 || models->per_subtask_usd > 0) && !model->info.priced) {
+    return Usage(absl::StrCat("a budget needs prices and ", c.model, " has none: set them in a models.toml"));
+  }
+  for (const auto& var : c.sandbox_env) {
+    if (!model->provider.key_env.empty() && var.substr(0, var.find('=')) == model->provider.key_env) {
+      return Usage(absl::StrCat("--sandbox-env ", model->provider.key_env,
+                                ": the model's key stays in the coordinator; agents reach the model through it"));
+    }
+  }
+  run.model = std::move(*model);
+  run.per_subtask_usd = models->per_subtask_usd;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   PreparedRun run;
   run.config = config;
@@ -122,6 +153,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     return Usage(absl::StrCat("--base ", config.base_rev, " does not resolve to a commit in ", run.repo_root));
   }
   run.base = *base;
+  if (absl::Status st = ResolveRunModel(run); !st.ok()) return st;
   absl::StatusOr<std::string> gitlinks = user->Run({"ls-tree", "-r", "--full-tree", run.base});
   if (!gitlinks.ok()) return gitlinks.status();
   for (absl::string_view line : absl::StrSplit(*gitlinks, '\n', absl::SkipEmpty())) {
@@ -290,6 +322,7 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
   run.plan = std::move(*plan);
   if (absl::Status st = ValidatePlan(run.plan, "the stored plan"); !st.ok()) return st;
   run.sandbox_env = config.sandbox_env;
+  if (absl::Status st = ResolveRunModel(run); !st.ok()) return st;
   run.agent_binary = config.agent_binary;
   if (run.agent_binary.empty() || access(run.agent_binary.c_str(), X_OK) != 0) {
     std::string beside = SelfDir() + "/swarm-agent";

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "orchestrator/models/model_config.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/run_config.h"
 #include "sandbox/git.h"
@@ -26,6 +27,8 @@ struct PreparedRun {
   std::vector<std::string> sandbox_env;  // resolved NAME=VALUE
   std::vector<std::string> warnings;     // for the user, before the run starts
   std::string agent_binary;
+  std::optional<ResolvedModel> model;  // the run's model, key included (held in memory only)
+  double per_subtask_usd = 0;          // from the models config's [budget]
   bool resume = false;  // continue run_id, whose coordinator is gone, instead of starting it
 };
 

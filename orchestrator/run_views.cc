@@ -9,6 +9,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "orchestrator/report.h"
 #include "orchestrator/run_lock.h"
 
@@ -35,6 +36,16 @@ void PrintFile(const std::string& path, std::ostream& out) {
 std::string StateOf(const RunRow& r) {
   if (r.state == "running" && !r.run_dir.empty() && RunLock::Holder(r.run_dir) == 0) return "interrupted";
   return r.state;
+}
+
+}  // namespace
+
+namespace {
+
+std::string SpendLine(const ModelSpend& s) {
+  return absl::StrFormat("%u calls%s, %u tokens in (%u cached), %u out, $%.4f", s.calls,
+                         s.failed > 0 ? absl::StrCat(" (", s.failed, " failed)") : "", s.input_tokens,
+                         s.cached_input_tokens, s.output_tokens, s.cost_usd);
 }
 
 }  // namespace
@@ -80,9 +91,25 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
   if (run->finished_unix_ms > 0) {
     out << "took    " << (run->finished_unix_ms - run->created_unix_ms) / 1000.0 << " s\n";
   }
-  out << "dir     " << run->run_dir << "\n\n";
+  out << "dir     " << run->run_dir << "\n";
+  absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(run_id);
+  if (!spend.ok()) return spend.status();
+  if (!spend->empty()) {
+    ModelSpend total;
+    for (const auto& [id, s] : *spend) {
+      total.calls += s.calls;
+      total.failed += s.failed;
+      total.input_tokens += s.input_tokens;
+      total.cached_input_tokens += s.cached_input_tokens;
+      total.output_tokens += s.output_tokens;
+      total.cost_usd += s.cost_usd;
+    }
+    out << "model   " << SpendLine(total) << "\n";
+  }
+  out << "\n";
   for (const auto& s : *subtasks) {
     out << s.spec.id() << "  " << OutcomeName(s.state) << "  " << s.spec.title() << "\n";
+    if (auto it = spend->find(s.spec.id()); it != spend->end()) out << "    model: " << SpendLine(it->second) << "\n";
     if (!s.reason.empty()) out << "    reason: " << s.reason << "\n";
     if (!s.landed_commit.empty()) out << "    commit: " << s.landed_commit << "\n";
     for (const auto& a : by_subtask[s.spec.id()]) {
@@ -93,6 +120,29 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
       if (!a.log_path.empty()) out << "      log: " << a.log_path << "\n";
     }
     if (!s.log_path.empty()) out << "    log: " << s.log_path << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PrintTranscript(const Store& store, const std::string& run_id, const std::string& subtask_id,
+                             std::ostream& out) {
+  absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(run_id);
+  if (!subtasks.ok()) return subtasks.status();
+  bool known = false;
+  for (const auto& s : *subtasks) known |= s.spec.id() == subtask_id;
+  if (!known) return absl::NotFoundError(absl::StrCat("run ", run_id, " has no subtask ", subtask_id));
+  absl::StatusOr<std::vector<ModelCallRow>> calls = store.ModelCalls(run_id, subtask_id);
+  if (!calls.ok()) return calls.status();
+  if (calls->empty()) out << "subtask " << subtask_id << " made no model calls\n";
+  for (const ModelCallRow& row : *calls) {
+    const v1::ModelCall& c = row.call;
+    out << "=== attempt " << c.attempt() << " step " << c.step() << "  " << c.model() << "  " << When(row.time_unix_ms)
+        << "  " << (c.ok() ? "ok" : "failed: " + c.error()) << "\n"
+        << absl::StrFormat("    %u in (%u cached, %u written), %u out, $%.6f%s, %u ms, %u HTTP attempt(s)\n",
+                           c.usage().input_tokens(), c.usage().cached_input_tokens(), c.usage().cache_write_tokens(),
+                           c.usage().output_tokens(), c.cost_usd(), c.usage_reported() ? "" : " (no usage reported: charged its reservation)",
+                           c.latency_ms(), c.http_attempts())
+        << "--- request\n" << row.request << "\n--- reply\n" << row.response << "\n";
   }
   return absl::OkStatus();
 }

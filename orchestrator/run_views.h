@@ -12,8 +12,12 @@ namespace swarm {
 
 // One line per run, newest first: id, state, landed/total, result branch, repository.
 absl::Status PrintRuns(const Store& store, std::ostream& out);
-// The run, then subtask by subtask: outcome, reason, every attempt (host, outcome, log), commit.
+// The run, then subtask by subtask: outcome, reason, every attempt (host, outcome, log), commit,
+// and model calls with their tokens and cost; the run's total spending.
 absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostream& out);
+// Every model request and reply of a subtask, in order, as sent and received (never a header).
+absl::Status PrintTranscript(const Store& store, const std::string& run_id, const std::string& subtask_id,
+                             std::ostream& out);
 // The merge stage's history, in order: each patch as it was submitted (its sequence number in the
 // log), its check alone on its base, each test of a candidate on the head (what it held, the verdict,
 // flaky tests), each landing and rejection.

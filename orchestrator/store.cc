@@ -38,6 +38,10 @@ class Stmt final {
     sqlite3_bind_int64(stmt_, ++arg_, v);
     return *this;
   }
+  Stmt& BindReal(double v) {
+    sqlite3_bind_double(stmt_, ++arg_, v);
+    return *this;
+  }
   Stmt& BindBlob(std::string_view v) {
     sqlite3_bind_blob(stmt_, ++arg_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -57,6 +61,7 @@ class Stmt final {
     return p == nullptr ? "" : std::string(static_cast<const char*>(p), sqlite3_column_bytes(stmt_, col));
   }
   std::int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
 
  private:
   sqlite3* db_;
@@ -97,6 +102,15 @@ const char* const kMigrations[] = {
       passed INTEGER NOT NULL, result TEXT NOT NULL, log_path TEXT NOT NULL, duration_ms INTEGER NOT NULL,
       PRIMARY KEY (run_id, seq));
     CREATE INDEX test_runs_by_tree ON test_runs (tree, command);
+    )sql",
+    // Version 2: model calls through the gateway.
+    R"sql(
+    CREATE TABLE model_calls (
+      run_id TEXT NOT NULL, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL, subtask_id TEXT NOT NULL,
+      attempt INTEGER NOT NULL, step INTEGER NOT NULL, call BLOB NOT NULL, ok INTEGER NOT NULL,
+      input_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+      cost_usd REAL NOT NULL, request BLOB NOT NULL, response BLOB NOT NULL, PRIMARY KEY (run_id, seq));
+    CREATE INDEX model_calls_by_subtask ON model_calls (run_id, subtask_id);
     )sql",
 };
 
@@ -163,7 +177,7 @@ absl::Status Store::Migrate() {
   return Exec("COMMIT");
 }
 
-absl::Status Store::Apply(v1::Event& event, std::string_view patch_diff) {
+absl::Status Store::Apply(v1::Event& event, const EventBodies& bodies) {
   if (event.run_id().empty()) return absl::InvalidArgumentError("event without a run id");
   if (absl::Status st = Exec("BEGIN IMMEDIATE"); !st.ok()) return st;
   auto rollback = [&](absl::Status st) {
@@ -185,11 +199,11 @@ absl::Status Store::Apply(v1::Event& event, std::string_view patch_diff) {
   insert.Bind(event.run_id()).Bind(static_cast<std::int64_t>(seq)).Bind(event.time_unix_ms()).Bind(KindName(event));
   insert.BindBlob(payload);
   if (absl::Status st = insert.Run(); !st.ok()) return rollback(st);
-  if (absl::Status st = Project(event, patch_diff); !st.ok()) return rollback(st);
+  if (absl::Status st = Project(event, bodies); !st.ok()) return rollback(st);
   return Exec("COMMIT");
 }
 
-absl::Status Store::Project(const v1::Event& e, std::string_view patch_diff) {
+absl::Status Store::Project(const v1::Event& e, const EventBodies& bodies) {
   const std::string& run = e.run_id();
   const std::int64_t now = e.time_unix_ms();
   switch (e.kind_case()) {
@@ -237,7 +251,7 @@ absl::Status Store::Project(const v1::Event& e, std::string_view patch_diff) {
       Stmt s(db_, "INSERT OR REPLACE INTO patches (run_id, subtask_id, attempt, base, tree, commit_id, diff) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?)");
       s.Bind(run).Bind(p.subtask_id()).Bind(static_cast<std::int64_t>(p.attempt())).Bind(p.base_commit());
-      if (absl::Status st = s.Bind(p.tree()).Bind(p.commit()).BindBlob(patch_diff).Run(); !st.ok()) return st;
+      if (absl::Status st = s.Bind(p.tree()).Bind(p.commit()).BindBlob(bodies.patch_diff).Run(); !st.ok()) return st;
       Stmt u(db_, "UPDATE subtasks SET state = ? WHERE run_id = ? AND id = ?");
       return u.Bind(static_cast<std::int64_t>(v1::MERGING)).Bind(run).Bind(p.subtask_id()).Run();
     }
@@ -275,6 +289,19 @@ absl::Status Store::Project(const v1::Event& e, std::string_view patch_diff) {
     }
     case v1::Event::kPatchRejected:
       return absl::OkStatus();  // the subtask's outcome follows in SubtaskFinished
+    case v1::Event::kModelCalled: {
+      const v1::ModelCall& c = e.model_called().call();
+      std::string call;
+      c.SerializeToString(&call);
+      Stmt s(db_, "INSERT INTO model_calls (run_id, seq, time_ms, subtask_id, attempt, step, call, ok, input_tokens, "
+                  "cached_tokens, output_tokens, cost_usd, request, response) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      s.Bind(run).Bind(static_cast<std::int64_t>(e.seq())).Bind(now).Bind(c.subtask_id());
+      s.Bind(static_cast<std::int64_t>(c.attempt())).Bind(static_cast<std::int64_t>(c.step())).BindBlob(call);
+      s.Bind(static_cast<std::int64_t>(c.ok())).Bind(static_cast<std::int64_t>(c.usage().input_tokens()));
+      s.Bind(static_cast<std::int64_t>(c.usage().cached_input_tokens()));
+      s.Bind(static_cast<std::int64_t>(c.usage().output_tokens())).BindReal(c.cost_usd());
+      return s.BindBlob(bodies.model_request).BindBlob(bodies.model_response).Run();
+    }
     case v1::Event::kRunResumed: {
       Stmt s(db_, "UPDATE runs SET state = 'running', finished_ms = 0, head = ? WHERE id = ?");
       return s.Bind(e.run_resumed().head()).Bind(run).Run();
@@ -335,7 +362,7 @@ RunRow ReadRun(const Stmt& q) {
 
 absl::Status Store::DeleteRun(const std::string& run_id) {
   if (absl::Status st = Exec("BEGIN IMMEDIATE"); !st.ok()) return st;
-  for (const char* sql : {"DELETE FROM test_runs WHERE run_id = ?", "DELETE FROM patches WHERE run_id = ?",
+  for (const char* sql : {"DELETE FROM model_calls WHERE run_id = ?", "DELETE FROM test_runs WHERE run_id = ?", "DELETE FROM patches WHERE run_id = ?",
                           "DELETE FROM agents WHERE run_id = ?", "DELETE FROM attempts WHERE run_id = ?",
                           "DELETE FROM subtasks WHERE run_id = ?", "DELETE FROM events WHERE run_id = ?",
                           "DELETE FROM runs WHERE id = ?"}) {
@@ -416,10 +443,52 @@ absl::StatusOr<std::string> Store::PatchDiff(const std::string& run_id, const st
   return q.Text(0);
 }
 
+absl::StatusOr<std::vector<ModelCallRow>> Store::ModelCalls(const std::string& run_id,
+                                                            const std::string& subtask_id) const {
+  Stmt q(db_, subtask_id.empty()
+                  ? "SELECT seq, time_ms, call, request, response FROM model_calls WHERE run_id = ? ORDER BY seq"
+                  : "SELECT seq, time_ms, call, request, response FROM model_calls WHERE run_id = ? AND subtask_id = ? "
+                    "ORDER BY seq");
+  q.Bind(run_id);
+  if (!subtask_id.empty()) q.Bind(subtask_id);
+  std::vector<ModelCallRow> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    ModelCallRow row;
+    row.seq = static_cast<std::uint64_t>(q.Int(0));
+    row.time_unix_ms = q.Int(1);
+    if (!row.call.ParseFromString(q.Text(2))) return absl::DataLossError("a stored model call does not parse");
+    row.request = q.Text(3);
+    row.response = q.Text(4);
+    out.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) return q.Error(rc);
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, ModelSpend>> Store::SpendBySubtask(const std::string& run_id) const {
+  Stmt q(db_, "SELECT subtask_id, COUNT(*), SUM(1 - ok), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens), "
+              "SUM(cost_usd) FROM model_calls WHERE run_id = ? GROUP BY subtask_id");
+  q.Bind(run_id);
+  std::map<std::string, ModelSpend> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    ModelSpend& s = out[q.Text(0)];
+    s.calls = static_cast<std::uint64_t>(q.Int(1));
+    s.failed = static_cast<std::uint64_t>(q.Int(2));
+    s.input_tokens = static_cast<std::uint64_t>(q.Int(3));
+    s.cached_input_tokens = static_cast<std::uint64_t>(q.Int(4));
+    s.output_tokens = static_cast<std::uint64_t>(q.Int(5));
+    s.cost_usd = q.Real(6);
+  }
+  if (rc != SQLITE_DONE) return q.Error(rc);
+  return out;
+}
+
 absl::StatusOr<int> Store::CountRows(const std::string& table, const std::string& run_id) const {
   static const std::map<std::string, std::string> kRunColumn = {
       {"events", "run_id"},   {"runs", "id"},       {"subtasks", "run_id"}, {"attempts", "run_id"},
-      {"agents", "run_id"},   {"patches", "run_id"}, {"test_runs", "run_id"}};
+      {"agents", "run_id"},   {"patches", "run_id"}, {"test_runs", "run_id"}, {"model_calls", "run_id"}};
   auto it = kRunColumn.find(table);
   if (it == kRunColumn.end()) return absl::InvalidArgumentError(absl::StrCat("no table ", table));
   Stmt q(db_, absl::StrCat("SELECT COUNT(*) FROM ", table, " WHERE ", it->second, " = ?"));

@@ -7,6 +7,7 @@
 #define SWARM_ORCHESTRATOR_STORE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,7 +20,7 @@ struct sqlite3;
 
 namespace swarm {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 inline constexpr std::uint32_t kEventSchemaVersion = 1;
 
 // Whether a subtask in `state` has its final outcome (landed, a failure of some kind, skipped,
@@ -57,6 +58,33 @@ struct AttemptRow {
   std::string log_path;
 };
 
+// Bodies stored beside an event rather than in the log: a PatchSubmitted's diff, a ModelCalled's
+// request and reply.
+struct EventBodies {
+  std::string_view patch_diff;
+  std::string_view model_request;
+  std::string_view model_response;
+};
+
+// One stored model call, for `swarm show --transcript`.
+struct ModelCallRow {
+  std::uint64_t seq = 0;
+  std::int64_t time_unix_ms = 0;
+  v1::ModelCall call;
+  std::string request;   // the HTTP request body
+  std::string response;  // the HTTP response body (the event stream when streamed)
+};
+
+// Tokens and dollars, summed.
+struct ModelSpend {
+  std::uint64_t calls = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t input_tokens = 0;
+  std::uint64_t cached_input_tokens = 0;
+  std::uint64_t output_tokens = 0;
+  double cost_usd = 0;
+};
+
 class Store final {
  public:
   // Opens (creating and migrating as needed) the database at `path`. Fails with FailedPrecondition
@@ -67,8 +95,8 @@ class Store final {
   Store& operator=(const Store&) = delete;
 
   // Appends `event` to its run's log, assigning seq and time (returned in `event`), and applies it
-  // to the tables in one transaction. `patch_diff` is stored with a PatchSubmitted event.
-  absl::Status Apply(v1::Event& event, std::string_view patch_diff = {});
+  // to the tables in one transaction, with its bodies.
+  absl::Status Apply(v1::Event& event, const EventBodies& bodies = {});
 
   // Events of `run_id` with seq > `after_seq`, in order.
   absl::StatusOr<std::vector<v1::Event>> Events(const std::string& run_id, std::uint64_t after_seq = 0) const;
@@ -79,6 +107,10 @@ class Store final {
   // Every run, newest first.
   absl::StatusOr<std::vector<RunRow>> Runs() const;
   absl::StatusOr<std::vector<AttemptRow>> Attempts(const std::string& run_id) const;
+  // The run's model calls (of one subtask when `subtask_id` is set), in order.
+  absl::StatusOr<std::vector<ModelCallRow>> ModelCalls(const std::string& run_id, const std::string& subtask_id = "") const;
+  // Spending per subtask ("" for calls of no subtask), from the model_calls table.
+  absl::StatusOr<std::map<std::string, ModelSpend>> SpendBySubtask(const std::string& run_id) const;
   absl::StatusOr<std::string> PatchDiff(const std::string& run_id, const std::string& subtask_id, int attempt) const;
   // Deletes every record of `run_id` (swarm rm), in one transaction.
   absl::Status DeleteRun(const std::string& run_id);
@@ -89,7 +121,7 @@ class Store final {
   explicit Store(sqlite3* db) : db_(db) {}
   absl::Status Exec(const std::string& sql);
   absl::Status Migrate();
-  absl::Status Project(const v1::Event& event, std::string_view patch_diff);
+  absl::Status Project(const v1::Event& event, const EventBodies& bodies);
 
   // Owned; used only by the owning executor.
   sqlite3* db_;

@@ -86,7 +86,7 @@ class StoreTest : public ::testing::Test {
     return s.ok() ? std::move(*s) : nullptr;
   }
   void MustApply(Store& store, v1::Event e, std::string_view diff = {}) {
-    absl::Status st = store.Apply(e, diff);
+    absl::Status st = store.Apply(e, {.patch_diff = diff});
     ASSERT_TRUE(st.ok()) << st << " for " << EventToJson(e);
   }
   int Count(const Store& store, const std::string& table, const std::string& run) {

@@ -2,9 +2,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "orchestrator/control_client.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/exit_codes.h"
@@ -12,6 +15,7 @@
 #include "orchestrator/run_admin.h"
 #include "orchestrator/run_setup.h"
 #include "orchestrator/make_sandbox.h"
+#include "orchestrator/models_command.h"
 #include "orchestrator/run_views.h"
 #include "orchestrator/serve.h"
 #include "orchestrator/store.h"
@@ -74,6 +78,21 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--max-file-mb", limits.file_mb, "largest file a sandboxed command may write, MiB (0: none)")
       ->capture_default_str()->check(CLI::Range(0u, 1u << 24));
   run.add_option("--agent-binary", c.agent_binary, "the swarm-agent host binary (default: beside swarm)");
+  run.add_option("--model", c.model, "the agents' model, PROVIDER:MODEL (see `swarm models`)");
+  run.add_option("--base-url", c.base_url, "send the model's requests here instead (any OpenAI-compatible server)");
+}
+
+// --budget-usd is read as text so that a bad value gets swarm's own message.
+absl::Status ParseBudget(const std::string& text, double& out) {
+  if (text.empty()) return absl::OkStatus();
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !std::isfinite(value) || value <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--budget-usd must be a positive number of dollars, not \"", text, "\""));
+  }
+  out = value;
+  return absl::OkStatus();
 }
 
 void PrintDryRun(const PreparedRun& run) {
@@ -156,6 +175,8 @@ int main(int argc, char** argv) {
   swarm::LimitFlags limits;
   CLI::App* run = app.add_subcommand("run", "run a swarm on a repository; the result lands on a new branch");
   swarm::AddRunFlags(*run, config, limits);
+  std::string budget_text;
+  run->add_option("--budget-usd", budget_text, "stop the run when its model spending would pass this many dollars");
   std::string server;
   run->add_option("--server", server, "run on a swarm serve at ADDR (unix:/path or host:port; default $SWARM_SERVER)");
   swarm::ServeOptions serve_options;
@@ -170,6 +191,14 @@ int main(int argc, char** argv) {
   watch->add_flag("--json", watch_options.json, "print events as JSON lines");
   watch->add_option("--server", watch_options.server, "ask a swarm serve at ADDR instead of reading the state directory");
   watch->add_option("--state-dir", watch_options.state_dir, "where runs are kept");
+  CLI::App* models = app.add_subcommand("models", "list the configured model providers and models");
+  std::string models_repo = ".";
+  models->add_option("--repo", models_repo, "the repository whose .swarm/models.toml counts")->capture_default_str();
+  CLI::App* models_check = models->add_subcommand("check", "send one small request to a model and show the answer");
+  std::string check_ref, check_base_url;
+  models_check->add_option("model", check_ref, "PROVIDER:MODEL")->required();
+  models_check->add_option("--base-url", check_base_url, "send the request here instead");
+  models_check->add_option("--repo", models_repo, "the repository whose .swarm/models.toml counts");
   std::string state_dir, run_id, subtask_id;
   CLI::App* runs = app.add_subcommand("runs", "list the runs in the state directory, newest first");
   CLI::App* show = app.add_subcommand("show", "show a run subtask by subtask: attempts, agents, outcome, logs");
@@ -200,6 +229,8 @@ int main(int argc, char** argv) {
   show->add_option("run", run_id, "the run id")->required();
   bool show_queue = false;
   show->add_flag("--queue", show_queue, "the merge stage's history: queued, tested, landed, rejected");
+  std::string transcript;
+  show->add_option("--transcript", transcript, "every model request and reply of this subtask");
   logs->add_option("run", run_id, "the run id")->required();
   logs->add_option("subtask", subtask_id, "only this subtask's logs");
   try {
@@ -215,11 +246,14 @@ int main(int argc, char** argv) {
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
   if (run->parsed()) {
+    if (absl::Status st = swarm::ParseBudget(budget_text, config.budget_usd); !st.ok()) return swarm::Fail(st);
     // --dry-run starts nothing, so it needs no server.
     server = swarm::ServerAddress(server);
     if (server.empty() || config.dry_run) return swarm::RunCommand(config);
     return swarm::RunOnServer(server, config, std::cout, std::cerr);
   }
+  if (models_check->parsed()) return swarm::CheckModel(check_ref, check_base_url, models_repo, std::cout, std::cerr);
+  if (models->parsed()) return swarm::ListModels(models_repo, std::cout, std::cerr);
   if (serve->parsed()) return swarm::Serve(serve_options, std::cout, std::cerr);
   if (watch->parsed()) {
     watch_options.server = swarm::ServerAddress(watch_options.server);
@@ -247,6 +281,7 @@ int main(int argc, char** argv) {
   if (runs->parsed()) return swarm::Inspect(state_dir, [](const swarm::Store& s) { return swarm::PrintRuns(s, std::cout); });
   if (show->parsed()) {
     return swarm::Inspect(state_dir, [&](const swarm::Store& s) {
+      if (!transcript.empty()) return swarm::PrintTranscript(s, run_id, transcript, std::cout);
       return show_queue ? swarm::PrintQueue(s, run_id, std::cout) : swarm::PrintRun(s, run_id, std::cout);
     });
   }

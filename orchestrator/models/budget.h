@@ -1,0 +1,53 @@
+// The run's money: before each model call its worst case is reserved (the request's bytes as an
+// upper bound on its prompt tokens, at the highest input price, plus its max output tokens); after
+// it, the reservation is settled to the cost of the reported usage, or kept whole when the provider
+// reported none. A call whose reservation does not fit is refused, so spending never passes a cap.
+// Thread-safe.
+#ifndef SWARM_ORCHESTRATOR_MODELS_BUDGET_H_
+#define SWARM_ORCHESTRATOR_MODELS_BUDGET_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/models/model_config.h"
+#include "swarm/v1/model.pb.h"
+
+namespace swarm {
+
+double WorstCaseUsd(const ModelInfo& model, std::size_t request_bytes, std::uint32_t max_output_tokens);
+double CostUsd(const ModelInfo& model, const v1::Usage& usage);
+
+class Budget {
+ public:
+  // Caps of 0 are no cap. `spent` carries what earlier sessions of the run spent (swarm resume).
+  Budget(double run_usd, double per_subtask_usd, double spent = 0, std::map<std::string, double> spent_by_subtask = {});
+
+  struct Reservation {
+    std::string subtask;
+    double usd = 0;
+  };
+  // ResourceExhausted, naming the cap, when the reservation does not fit. A refusal by the run's cap
+  // marks the budget exhausted.
+  absl::StatusOr<Reservation> Reserve(const std::string& subtask, double usd);
+  void Settle(const Reservation& reservation, double actual_usd);
+
+  double spent() const;
+  double reserved() const;
+  bool exhausted() const;
+
+ private:
+  const double run_usd_;
+  const double per_subtask_usd_;
+  mutable std::mutex mu_;
+  double spent_;                                   // guarded by mu_
+  double reserved_ = 0;                            // guarded by mu_
+  std::map<std::string, double> subtask_;          // guarded by mu_: spent + reserved per subtask
+  bool exhausted_ = false;                         // guarded by mu_
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_MODELS_BUDGET_H_

@@ -1,0 +1,274 @@
+#include "orchestrator/models/model_gateway.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <future>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "orchestrator/models/budget.h"
+#include "orchestrator/models/http_client.h"
+#include "orchestrator/models/provider_protocol.h"
+#include "orchestrator/models/rate_limiter.h"
+#include "orchestrator/models/scripted_model_server.h"
+#include "orchestrator/models/sse.h"
+
+namespace swarm {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t kMaxStoredReply = 4 << 20;
+
+bool Retryable(int http_status) { return http_status == 408 || http_status == 429 || http_status >= 500; }
+
+}  // namespace
+
+struct ModelGateway::Impl {
+  ResolvedModel model;
+  std::unique_ptr<ScriptedModelServer> scripted;  // for scripted: providers
+  ParsedUrl url;
+  std::unique_ptr<ProviderProtocol> protocol;
+  Budget budget;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::unique_ptr<HttpClient> client;
+  std::unique_ptr<RateLimiter> limiter;
+  std::mt19937_64 random{std::random_device{}()};
+  std::thread thread;
+
+  std::mutex mu;
+  std::map<std::uint64_t, Done> pending;  // guarded by mu: calls not yet done
+  std::uint64_t next_call = 1;            // guarded by mu
+
+  Impl(ResolvedModel m, const GatewayOptions& o)
+      : model(std::move(m)), budget(o.budget_usd, o.per_subtask_usd, o.spent_usd, o.spent_by_subtask) {}
+
+  // The key never reaches the store: not in a body we sent, nor in one the provider echoed.
+  std::string Redact(std::string text) const {
+    if (model.api_key.size() >= 4) absl::StrReplaceAll({{model.api_key, "[key]"}}, &text);
+    return text;
+  }
+
+  std::chrono::milliseconds Backoff(int retry) {
+    const std::int64_t cap = std::min<std::int64_t>(60'000, static_cast<std::int64_t>(model.provider.retry_base_ms) << std::min(retry, 16));
+    return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(cap / 2, std::max<std::int64_t>(cap / 2, cap))(random));
+  }
+
+  asio::awaitable<void> Sleep(std::chrono::milliseconds d) {
+    asio::steady_timer timer(io, d);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  void Finish(std::uint64_t id, absl::StatusOr<v1::ChatReply> reply, CallRecord record) {
+    Done done;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = pending.find(id);
+      if (it == pending.end()) return;
+      done = std::move(it->second);
+      pending.erase(it);
+    }
+    done(std::move(reply), std::move(record));
+  }
+
+  asio::awaitable<void> Call(std::uint64_t id, std::string subtask, v1::ChatRequest request) {
+    const auto started = std::chrono::steady_clock::now();
+    CallRecord record;
+    record.call.set_subtask_id(subtask);
+    record.call.set_model(model.ref);
+    auto fail = [&](absl::Status status) {
+      const std::string message = Redact(std::string(status.message()));
+      record.call.set_ok(false);
+      record.call.set_error(message);
+      record.call.set_latency_ms(static_cast<std::uint32_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+      Finish(id, absl::Status(status.code(), message), std::move(record));
+    };
+
+    if (request.messages_size() == 0) co_return fail(absl::InvalidArgumentError("a chat request needs messages"));
+    const auto max_out = static_cast<std::uint32_t>(model.info.max_output_tokens);
+    const std::uint32_t max_tokens = request.max_tokens() == 0 ? max_out : std::min(request.max_tokens(), max_out);
+    const bool stream = model.provider.stream;
+    absl::StatusOr<std::string> body = protocol->Encode(request, model.model, max_tokens, stream);
+    if (!body.ok()) co_return fail(body.status());
+    record.request_body = Redact(*body);
+
+    const double worst = WorstCaseUsd(model.info, body->size(), max_tokens);
+    absl::StatusOr<Budget::Reservation> reservation = budget.Reserve(subtask, worst);
+    if (!reservation.ok()) co_return fail(reservation.status());
+
+    HttpRequest http;
+    http.path = url.path + protocol->endpoint();
+    http.headers = protocol->Headers(model.api_key);
+    http.headers.emplace_back("x-swarm-conversation", subtask);
+    if (stream) http.headers.emplace_back("accept", "text/event-stream");
+    http.body = *body;
+    const std::uint64_t estimate = body->size() / 3 + max_tokens;
+
+    absl::StatusOr<v1::ChatReply> result = absl::UnknownError("no attempt made");
+    bool charge_whole = false;  // tokens may have been spent without usage to show for it
+    int attempt = 0;
+    for (;; ++attempt) {
+      const std::uint64_t admission = co_await limiter->Acquire(estimate);
+      std::unique_ptr<StreamDecoder> decoder = stream ? protocol->NewStream() : nullptr;
+      absl::Status stream_error;
+      record.response_body.clear();
+      SseParser sse([&](std::string_view event, std::string_view data) {
+        if (stream_error.ok()) stream_error = decoder->OnEvent(event, data);
+      });
+      BodySink sink = nullptr;
+      if (stream) {
+        sink = [&](std::string_view piece) {
+          if (record.response_body.size() < kMaxStoredReply) record.response_body.append(piece);
+          sse.Feed(piece);
+        };
+      }
+      absl::StatusOr<HttpResponse> response =
+          co_await client->Post(http, std::chrono::seconds(model.provider.timeout_s), sink);
+      std::optional<std::chrono::milliseconds> wait;
+      bool retry = false;
+      if (!response.ok()) {
+        result = response.status();
+        if (absl::IsDeadlineExceeded(result.status()) || absl::IsDataLoss(result.status())) charge_whole = true;
+        retry = absl::IsUnavailable(result.status()) || absl::IsDeadlineExceeded(result.status());
+      } else {
+        limiter->OnHeaders(response->headers);
+        if (!stream || response->status / 100 != 2) record.response_body = response->body.substr(0, kMaxStoredReply);
+        if (response->status / 100 == 2) {
+          if (!stream) {
+            result = protocol->Decode(response->body);
+          } else if (!stream_error.ok()) {
+            result = stream_error;
+          } else {
+            result = decoder->Finish();
+          }
+          if (!result.ok() || !result->usage_reported()) charge_whole = true;
+        } else {
+          const std::string message =
+              absl::StrCat("HTTP ", response->status, " from ", model.provider.name, ": ", protocol->ErrorMessage(response->body));
+          retry = Retryable(response->status);
+          if (response->status == 429) {
+            wait = RetryAfter(response->headers);
+            limiter->OnRateLimited(wait.value_or(Backoff(attempt)));
+            result = absl::UnavailableError(message);
+          } else if (retry) {
+            result = absl::UnavailableError(message);
+          } else {
+            result = absl::FailedPreconditionError(message);
+          }
+        }
+      }
+      const std::uint64_t used =
+          result.ok() && result->usage_reported() ? result->usage().input_tokens() + result->usage().output_tokens() : 0;
+      limiter->Release(admission, used, result.ok());
+      if (!retry || attempt >= model.provider.max_retries) break;
+      co_await Sleep(std::max(Backoff(attempt), wait.value_or(0ms)));
+    }
+
+    const double cost = result.ok() && result->usage_reported() ? CostUsd(model.info, result->usage())
+                        : charge_whole                            ? worst
+                                                                  : 0.0;
+    budget.Settle(*reservation, cost);
+    record.response_body = Redact(std::move(record.response_body));
+    record.call.set_http_attempts(attempt + 1);
+    record.call.set_cost_usd(cost);
+    if (!result.ok()) {
+      if (attempt > 0) {
+        result = absl::Status(result.status().code(),
+                              absl::StrCat(result.status().message(), " (after ", attempt + 1, " attempts)"));
+      }
+      co_return fail(result.status());
+    }
+    v1::ChatReply& reply = *result;
+    reply.set_cost_usd(cost);
+    reply.set_model(model.ref);
+    reply.set_http_attempts(attempt + 1);
+    reply.set_latency_ms(static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+    record.call.set_ok(true);
+    *record.call.mutable_usage() = reply.usage();
+    record.call.set_usage_reported(reply.usage_reported());
+    record.call.set_latency_ms(reply.latency_ms());
+    Finish(id, std::move(reply), std::move(record));
+  }
+};
+
+ModelGateway::ModelGateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+absl::StatusOr<std::unique_ptr<ModelGateway>> ModelGateway::Start(ResolvedModel model, GatewayOptions options) {
+  if ((options.budget_usd > 0 || options.per_subtask_usd > 0) && !model.info.priced) {
+    return absl::InvalidArgumentError(absl::StrCat("a budget needs prices, and ", model.ref,
+                                                   " has none: set them under [providers.", model.provider.name,
+                                                   ".models.\"", model.model, "\"] in a models.toml"));
+  }
+  auto impl = std::make_unique<Impl>(std::move(model), options);
+  ResolvedModel& m = impl->model;
+  if (m.provider.name.starts_with("scripted") && m.provider.base_url.empty()) {
+    absl::StatusOr<std::unique_ptr<ScriptedModelServer>> server = ScriptedModelServer::StartFromFile(m.model);
+    if (!server.ok()) return absl::InvalidArgumentError(server.status().message());
+    impl->scripted = std::move(*server);
+    m.provider.base_url = impl->scripted->base_url();
+  }
+  absl::StatusOr<ParsedUrl> url = ParseUrl(m.provider.base_url);
+  if (!url.ok()) return url.status();
+  impl->url = *url;
+  impl->protocol = MakeProtocol(m.provider);
+  absl::StatusOr<std::unique_ptr<HttpClient>> client = HttpClient::Create(impl->io, *url, m.provider.ca_file);
+  if (!client.ok()) return client.status();
+  impl->client = std::move(*client);
+  impl->limiter = std::make_unique<RateLimiter>(impl->io, m.provider.concurrency, m.provider.tokens_per_minute);
+  impl->thread = std::thread([io = &impl->io] { io->run(); });
+  return std::unique_ptr<ModelGateway>(new ModelGateway(std::move(impl)));
+}
+
+ModelGateway::~ModelGateway() {
+  impl_->io.stop();
+  impl_->thread.join();
+  std::map<std::uint64_t, Done> left;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    left.swap(impl_->pending);
+  }
+  for (auto& [id, done] : left) done(absl::CancelledError("the model gateway stopped"), CallRecord{});
+}
+
+void ModelGateway::Complete(const std::string& subtask_id, v1::ChatRequest request, Done done) {
+  std::uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    id = impl_->next_call++;
+    impl_->pending.emplace(id, std::move(done));
+  }
+  asio::co_spawn(impl_->io, impl_->Call(id, subtask_id, std::move(request)), asio::detached);
+}
+
+absl::StatusOr<v1::ChatReply> ModelGateway::CompleteAndWait(const std::string& subtask_id, v1::ChatRequest request,
+                                                            CallRecord* record) {
+  std::promise<std::pair<absl::StatusOr<v1::ChatReply>, CallRecord>> promise;
+  auto future = promise.get_future();
+  Complete(subtask_id, std::move(request), [&promise](absl::StatusOr<v1::ChatReply> reply, CallRecord r) {
+    promise.set_value({std::move(reply), std::move(r)});
+  });
+  auto [reply, r] = future.get();
+  if (record != nullptr) *record = std::move(r);
+  return std::move(reply);
+}
+
+const ResolvedModel& ModelGateway::model() const { return impl_->model; }
+std::string ModelGateway::base_url() const { return impl_->model.provider.base_url; }
+double ModelGateway::spent_usd() const { return impl_->budget.spent(); }
+bool ModelGateway::budget_exhausted() const { return impl_->budget.exhausted(); }
+
+}  // namespace swarm

@@ -1,0 +1,67 @@
+// The model gateway: the one place in a run that holds the provider key and talks to the provider.
+// Every agent's completion goes through it: the budget is reserved before and settled after each
+// call, the provider key's rate limiter admits it, failures worth retrying (429, 5xx, resets,
+// time-outs) are retried with exponential backoff and jitter, and every request and reply is handed
+// back for the store, with the key removed. Runs on its own thread; Complete may be called from any.
+#ifndef SWARM_ORCHESTRATOR_MODELS_MODEL_GATEWAY_H_
+#define SWARM_ORCHESTRATOR_MODELS_MODEL_GATEWAY_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/models/model_config.h"
+#include "swarm/v1/model.pb.h"
+
+namespace swarm {
+
+// What is stored of one call.
+struct CallRecord {
+  v1::ModelCall call;         // subtask_id, model, outcome, usage, cost, latency (attempt/step: the caller's)
+  std::string request_body;   // as sent
+  std::string response_body;  // as received (the event stream when streamed), at most 4 MiB
+};
+
+struct GatewayOptions {
+  double budget_usd = 0;       // 0: no cap
+  double per_subtask_usd = 0;  // 0: no cap
+  double spent_usd = 0;        // spent by earlier sessions of the run
+  std::map<std::string, double> spent_by_subtask;
+};
+
+class ModelGateway {
+ public:
+  // Starts the gateway's thread. For the scripted providers it first starts the scripted model
+  // server on loopback from the script named as the model. InvalidArgument for a budget on a
+  // model without prices, or a script that does not load.
+  static absl::StatusOr<std::unique_ptr<ModelGateway>> Start(ResolvedModel model, GatewayOptions options = {});
+  ~ModelGateway();  // calls still in flight end with Cancelled
+  ModelGateway(const ModelGateway&) = delete;
+  ModelGateway& operator=(const ModelGateway&) = delete;
+
+  // `done` runs on the gateway's thread. Errors: ResourceExhausted (the budget cannot cover the
+  // call: nothing was sent), InvalidArgument (the request), Unavailable or DeadlineExceeded (the
+  // provider failed after every retry), DataLoss (a reply cut off or not JSON), PermissionDenied
+  // (TLS refused), FailedPrecondition (the provider refused the request: bad key, bad model...).
+  using Done = std::function<void(absl::StatusOr<v1::ChatReply>, CallRecord)>;
+  void Complete(const std::string& subtask_id, v1::ChatRequest request, Done done);
+  // Blocks until done; not on the gateway's thread.
+  absl::StatusOr<v1::ChatReply> CompleteAndWait(const std::string& subtask_id, v1::ChatRequest request,
+                                                CallRecord* record = nullptr);
+
+  const ResolvedModel& model() const;
+  std::string base_url() const;  // where requests go (the scripted server's address for scripted:)
+  double spent_usd() const;
+  bool budget_exhausted() const;  // a call was refused because the run's budget could not cover it
+
+ private:
+  struct Impl;
+  explicit ModelGateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_MODELS_MODEL_GATEWAY_H_

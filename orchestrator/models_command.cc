@@ -1,0 +1,106 @@
+#include "orchestrator/models_command.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <ostream>
+
+#include "absl/strings/str_format.h"
+#include "orchestrator/exit_codes.h"
+#include "orchestrator/models/model_config.h"
+#include "orchestrator/models/model_gateway.h"
+
+namespace swarm {
+
+int ListModels(const std::string& repo, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<ModelsConfig> config = LoadModelsConfig(repo);
+  if (!config.ok()) {
+    err << "swarm: " << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  out << "config files: " << (config->files.empty() ? "(none; built-in presets only)" : "") << "\n";
+  for (const auto& f : config->files) out << "  " << f << "\n";
+  if (config->per_subtask_usd > 0) out << absl::StrFormat("per-subtask budget: $%.2f\n", config->per_subtask_usd);
+  out << "\n";
+  for (const auto& [name, p] : config->providers) {
+    std::string key = p.key_env.empty() ? "no key"
+                      : std::getenv(p.key_env.c_str()) != nullptr ? p.key_env + " (set)"
+                                                                  : p.key_env + " (NOT SET)";
+    out << name << "  " << ApiStyleName(p.api) << "  "
+        << (p.base_url.empty() ? "(the scripted model server; the model is the script's path)" : p.base_url) << "  "
+        << key << "\n";
+    out << absl::StrFormat("    concurrency %d, %s, %s, time-out %d s%s\n", p.concurrency,
+                           p.tokens_per_minute > 0 ? absl::StrCat(p.tokens_per_minute, " tokens/min") : "no token limit",
+                           p.stream ? "streaming" : "not streaming", p.timeout_s,
+                           p.ca_file.empty() ? "" : ", CA " + p.ca_file);
+    auto line = [&](const std::string& model, const ModelInfo& m) {
+      out << absl::StrFormat("    %-28s context %7d  max out %6d  ", model, m.context_window, m.max_output_tokens);
+      if (m.priced) {
+        out << absl::StrFormat("$/Mtok in %.3f  cached %.3f  out %.3f", m.input_usd, m.cached_input_usd, m.output_usd);
+        if (m.cache_write_usd > 0) out << absl::StrFormat("  cache write %.3f", m.cache_write_usd);
+      } else {
+        out << "(no prices: no budget possible)";
+      }
+      out << "\n";
+    };
+    for (const auto& [model, m] : p.models) line(model, m);
+    if (p.any_model) line("(any other model)", p.defaults);
+  }
+  return kExitOk;
+}
+
+int CheckModel(const std::string& ref, const std::string& base_url, const std::string& repo, std::ostream& out,
+               std::ostream& err) {
+  absl::StatusOr<ModelsConfig> config = LoadModelsConfig(repo);
+  if (!config.ok()) {
+    err << "swarm: " << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  absl::StatusOr<ResolvedModel> model = ResolveModel(*config, ref, base_url, [](const char* n) { return std::getenv(n); });
+  if (!model.ok()) {
+    err << "swarm: " << model.status().message() << "\n";
+    return kExitUsage;
+  }
+  model->provider.max_retries = std::min(model->provider.max_retries, 2);  // a check answers soon
+  absl::StatusOr<std::unique_ptr<ModelGateway>> gateway = ModelGateway::Start(*model);
+  if (!gateway.ok()) {
+    err << "swarm: " << gateway.status().message() << "\n";
+    return kExitUsage;
+  }
+  v1::ChatRequest request;
+  request.set_max_tokens(256);
+  auto* system = request.add_messages();
+  system->set_role("system");
+  system->set_content("You are checking a connection. Use the tool when asked.");
+  auto* user = request.add_messages();
+  user->set_role("user");
+  user->set_content("Call the tool report_status with status \"ok\", then stop.");
+  auto* tool = request.add_tools();
+  tool->set_name("report_status");
+  tool->set_description("Reports that the connection works.");
+  tool->set_parameters_json(
+      R"({"type":"object","properties":{"status":{"type":"string"}},"required":["status"]})");
+  out << "checking " << ref << " at " << (*gateway)->base_url() << " ("
+      << ApiStyleName(model->provider.api) << (model->provider.stream ? ", streaming" : "") << ")\n";
+  absl::StatusOr<v1::ChatReply> reply = (*gateway)->CompleteAndWait("check", request);
+  if (!reply.ok()) {
+    err << "swarm: " << ref << " failed: " << reply.status().message() << "\n";
+    return absl::IsInvalidArgument(reply.status()) ? kExitUsage : kExitEnvironment;
+  }
+  const v1::ChatMessage& m = reply->message();
+  if (!m.reasoning().empty()) out << "reasoning: " << m.reasoning() << "\n";
+  out << "reply:     " << (m.content().empty() ? "(no text)" : m.content()) << "\n";
+  for (const v1::ToolCall& call : m.tool_calls()) {
+    out << "tool call: " << call.name() << " " << call.arguments_json()
+        << (call.error().empty() ? "" : "  (" + call.error() + ")") << "\n";
+  }
+  if (m.tool_calls_size() == 0) out << "tool call: none (the model did not use the tool)\n";
+  const v1::Usage& u = reply->usage();
+  out << absl::StrFormat("finish:    %s\nlatency:   %u ms (%u HTTP attempt(s))\n", reply->finish_reason(),
+                         reply->latency_ms(), reply->http_attempts());
+  out << absl::StrFormat("tokens:    %u in (%u cached), %u out%s\ncost:      $%.6f\n", u.input_tokens(),
+                         u.cached_input_tokens(), u.output_tokens(),
+                         reply->usage_reported() ? "" : " (no usage reported)", reply->cost_usd());
+  return kExitOk;
+}
+
+}  // namespace swarm
