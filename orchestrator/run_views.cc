@@ -142,7 +142,18 @@ absl::Status PrintTranscript(const Store& store, const std::string& run_id, cons
                            c.usage().input_tokens(), c.usage().cached_input_tokens(), c.usage().cache_write_tokens(),
                            c.usage().output_tokens(), c.cost_usd(), c.usage_reported() ? "" : " (no usage reported: charged its reservation)",
                            c.latency_ms(), c.http_attempts())
-        << "--- request\n" << row.request << "\n--- reply\n" << row.response << "\n";
+        << "--- request\n" << row.request << "\n";
+    if (c.ok()) {
+      const v1::ChatMessage& m = c.reply();
+      out << "--- reply\n";
+      if (!m.reasoning().empty()) out << "reasoning: " << m.reasoning() << "\n";
+      if (!m.content().empty()) out << m.content() << "\n";
+      for (const v1::ToolCall& t : m.tool_calls()) {
+        out << "tool call " << t.id() << ": " << t.name() << " " << t.arguments_json()
+            << (t.error().empty() ? "" : "  (" + t.error() + ")") << "\n";
+      }
+    }
+    out << "--- as received\n" << row.response << "\n";
   }
   return absl::OkStatus();
 }

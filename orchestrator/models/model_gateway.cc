@@ -198,6 +198,7 @@ struct ModelGateway::Impl {
     reply.set_latency_ms(static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
     record.call.set_ok(true);
+    *record.call.mutable_reply() = reply.message();
     *record.call.mutable_usage() = reply.usage();
     record.call.set_usage_reported(reply.usage_reported());
     record.call.set_latency_ms(reply.latency_ms());

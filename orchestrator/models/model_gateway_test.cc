@@ -250,7 +250,7 @@ TEST(GatewayRateLimitTest, ABurstOf429sSlowsTheCallersWithoutFailingThem) {
 }
 
 TEST(GatewayBudgetTest, CallsStopAtTheBudgetAndTheServerSeesNoneBeyondIt) {
-  auto server = Serve({{"default", {{"content", "ok"}, {"usage", {{"input", 100}, {"output", 900}}}}}}});
+  auto server = Serve({{"default", {{"content", "ok"}, {"usage", {{"input", 100}, {"output", 900}}}}}});
   ResolvedModel m = Model(*server, ApiStyle::kOpenAiChat, true);
   // Each call costs (100*2 + 900*8)/1e6 = $0.0074; its worst case is about (bytes*2.5 + 1000*8)/1e6.
   auto gateway = ModelGateway::Start(m, {.budget_usd = 0.03});

@@ -1,0 +1,247 @@
+// A run with a model, end to end: the real swarm binary, its agent hosts, the sandbox, the scripted
+// model server. A program speaking the Agent API (this test) asks the coordinator for completions
+// under a live lease; the key stays in the coordinator; spending is stored and shown; a run that
+// runs out of budget stops with exit status 4; bad model settings are refused before anything starts.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/models/scripted_model_server.h"
+#include "swarm/v1/agent.grpc.pb.h"
+#include "tests/swarm_cli.h"
+#include "tests/test_util.h"
+
+namespace swarm::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+constexpr char kKey[] = "sk-swarm-test-93ac51e0d2";
+
+class ModelRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InitRepo(repo());
+    WriteFile(repo() + "/README", "hello\n");
+    CommitAll(repo(), "initial");
+  }
+  std::string repo() const { return dir_ / "repo"; }
+  std::string state() const { return dir_ / "state"; }
+
+  // A user config naming a provider served by `server`, with the key in SWARM_TEST_MODEL_KEY.
+  std::vector<std::string> Env(const ScriptedModelServer& server) {
+    fs::create_directories(dir_ / "config/swarm");
+    WriteFile(dir_ / "config/swarm/models.toml", "[providers.test]\nbase_url = \"" + server.base_url() +
+                                                     "\"\nkey_env = \"SWARM_TEST_MODEL_KEY\"\nany_model = true\n"
+                                                     "retry_base_ms = 50\n[providers.test.defaults]\n"
+                                                     "context_window = 100000\nmax_output_tokens = 1000\n"
+                                                     "input_usd_per_mtok = 2.0\noutput_usd_per_mtok = 8.0\n");
+    return {"XDG_CONFIG_HOME=" + dir_.path() + "/config", std::string("SWARM_TEST_MODEL_KEY=") + kKey};
+  }
+
+  // Calls Complete on the run's Agent API socket as an agent holding `lease`.
+  grpc::Status Complete(const v1::SubtaskLeased& lease, std::uint64_t fence, v1::CompleteReply* reply) {
+    std::string runtime = Trim(ReadFile(RunDir() + "/runtime-dir"));
+    auto channel = grpc::CreateChannel("unix:" + runtime + "/agent.sock", grpc::InsecureChannelCredentials());
+    auto stub = v1::AgentService::NewStub(channel);
+    v1::CompleteRequest request;
+    request.set_lease_id(lease.lease_id());
+    request.set_fence(fence);
+    auto* m = request.mutable_request()->add_messages();
+    m->set_role("user");
+    m->set_content("What should I change?");
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return stub->Complete(&context, request, reply);
+  }
+
+  std::string RunDir() {
+    for (const auto& e : fs::directory_iterator(state() + "/runs")) return e.path().string();
+    return "";
+  }
+
+  v1::SubtaskLeased WaitForLease(const std::string& subtask) {
+    auto e = WaitForEvent(state(), [&](const v1::Event& e) {
+      return e.has_subtask_leased() && e.subtask_leased().subtask_id() == subtask;
+    });
+    EXPECT_TRUE(e.has_value());
+    return e ? e->subtask_leased() : v1::SubtaskLeased();
+  }
+
+  TempDir dir_;
+};
+
+// Every file under `root` that contains `needle`.
+std::vector<std::string> FilesContaining(const std::string& root, const std::string& needle) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && ReadFile(it->path().string()).find(needle) != std::string::npos) {
+      found.push_back(it->path().string());
+    }
+  }
+  return found;
+}
+
+TEST_F(ModelRunTest, AnAgentAsksTheCoordinatorAndTheKeyStaysThere) {
+  auto server = ScriptedModelServer::Start(json({{"api_key", kKey},
+                                                 {"conversations",
+                                                  {{"s1", {{{"content", "Add a line to README."},
+                                                            {"usage", {{"input", 1000}, {"cached", 0}, {"output", 100}}}}}}}}})
+                                               .dump());
+  ASSERT_TRUE(server.ok()) << server.status();
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "s1", "title": "edit README", "instructions": "probe"}]})");
+  // The agent looks for the key everywhere it can: its environment, every process's environment and
+  // command line, and the files it can read; then waits so that the test can make its call.
+  // The key is written in two halves so that the probe itself does not hold it.
+  const std::string key(kKey);
+  const std::string k1 = key.substr(0, 10), k2 = key.substr(10);
+  WriteFile(dir_ / "probe.sh",
+            "k1=" + k1 + "; k2=" + k2 + "\n"
+            "look() {\n"
+            "  all=$(env; cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n'\n"
+            "    for f in $(grep -rls \"$k2\" /tmp /run /home /root \"$HOME\" . 2>/dev/null | grep -v probe.sh); do cat \"$f\"; done)\n"
+            "  case \"$all\" in *\"$k1$k2\"*) echo 'key seen' ;; *) echo 'key not seen' ;; esac\n"
+            "}\n"
+            // The probe must be able to find a key: one planted in a file is found.
+            "mkdir -p /tmp/planted && echo \"$k1$k2\" > /tmp/planted/x && look > control.txt && rm -r /tmp/planted\n"
+            "look > probe.txt\n"
+            "sleep 4\n");
+  auto run = std::async(std::launch::async, [&] {
+    return RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents", "1",
+                     "--model", "test:m", "--budget-usd", "1", "--sandbox-ro-bind", dir_ / "probe.sh", "--agent-cmd",
+                     "sh " + dir_ / "probe.sh", "--test-cmd", "true"},
+                    Env(**server));
+  });
+  v1::SubtaskLeased lease = WaitForLease("s1");
+  int host = HostPidHoldingLease(state(), "s1");
+  ASSERT_GT(host, 0);
+  EXPECT_EQ(ReadFile("/proc/" + std::to_string(host) + "/environ").find(kKey), std::string::npos)
+      << "the agent host's environment has the key";
+
+  v1::CompleteReply reply;
+  grpc::Status stale = Complete(lease, lease.fence() + 1, &reply);
+  EXPECT_EQ(stale.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << stale.error_message();
+  grpc::Status status = Complete(lease, lease.fence(), &reply);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(reply.reply().message().content(), "Add a line to README.");
+  EXPECT_NEAR(reply.reply().cost_usd(), (1000 * 2.0 + 100 * 8.0) / 1e6, 1e-12);
+
+  CliResult r = run.get();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE((*server)->unexpected().empty());
+  std::string probe = Sh("git -C " + repo() + " show swarm/$(ls " + state() + "/runs):probe.txt");
+  EXPECT_EQ(Trim(probe), "key not seen");
+  EXPECT_EQ(Trim(Sh("git -C " + repo() + " show swarm/$(ls " + state() + "/runs):control.txt")), "key seen");
+
+  std::string run_id = fs::path(RunDir()).filename();
+  CliResult show = RunSwarm({"show", run_id, "--state-dir", state()});
+  EXPECT_NE(show.out.find("1 calls, 1000 tokens in (0 cached), 100 out, $0.0028"), std::string::npos) << show.out;
+  CliResult transcript = RunSwarm({"show", run_id, "--state-dir", state(), "--transcript", "s1"});
+  EXPECT_NE(transcript.out.find("What should I change?"), std::string::npos) << transcript.out;
+  EXPECT_NE(transcript.out.find("Add a line to README."), std::string::npos) << transcript.out;
+  EXPECT_EQ(transcript.out.find(kKey), std::string::npos);
+  EXPECT_EQ(show.out.find(kKey), std::string::npos);
+  // Not in the store (database, WAL), the logs, the reports: nothing under the state directory.
+  EXPECT_EQ(FilesContaining(state(), kKey), std::vector<std::string>{});
+  EXPECT_EQ(r.out.find(kKey) + r.err.find(kKey), 2 * std::string::npos);
+}
+
+TEST_F(ModelRunTest, ARunStopsOnItsBudgetWithExitStatus4) {
+  auto server = ScriptedModelServer::Start(
+      json({{"conversations", {{"s1", {{{"content", "ok"}, {"usage", {{"input", 100}, {"output", 1000}}}}}}}}}).dump());
+  ASSERT_TRUE(server.ok());
+  WriteFile(dir_ / "plan.json",
+            R"({"subtasks": [{"id": "s1", "title": "first", "instructions": "a"}, {"id": "s2", "title": "second", "instructions": "b", "depends_on": ["s1"]}]})");
+  // Worst case of one call: about (bytes * $2 + 1000 * $8) / 1e6 = $0.0085; the budget fits one.
+  auto run = std::async(std::launch::async, [&] {
+    return RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents", "1",
+                     "--model", "test:m", "--budget-usd", "0.012", "--agent-cmd", "echo x >> README; sleep 3",
+                     "--test-cmd", "true"},
+                    Env(**server));
+  });
+  v1::SubtaskLeased lease = WaitForLease("s1");
+  v1::CompleteReply reply;
+  ASSERT_TRUE(Complete(lease, lease.fence(), &reply).ok());
+  grpc::Status refused = Complete(lease, lease.fence(), &reply);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("budget"), std::string::npos);
+  CliResult r = run.get();
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_NE(r.err.find("stopping on the budget"), std::string::npos) << r.err;
+  EXPECT_EQ((*server)->requests().size(), 1u) << "no call past the budget reached the server";
+  json report = OnlyReport(state());
+  auto outcomes = Outcomes(report);
+  EXPECT_EQ(outcomes["s1"], "landed") << report.dump(2);
+  EXPECT_NE(outcomes["s2"], "landed");
+}
+
+TEST_F(ModelRunTest, ModelsCheckPrintsTheToolCallTokensAndCost) {
+  auto server = ScriptedModelServer::Start(
+      json({{"api_key", kKey},
+            {"conversations",
+             {{"check", {{{"content", "Calling it."},
+                          {"tool_calls", {{{"name", "report_status"}, {"arguments", {{"status", "ok"}}}}}},
+                          {"usage", {{"input", 200}, {"cached", 150}, {"output", 20}}}}}}}}})
+          .dump());
+  ASSERT_TRUE(server.ok());
+  CliResult r = RunSwarm({"models", "check", "test:m", "--repo", repo()}, Env(**server));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("tool call: report_status {\"status\":\"ok\"}"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tokens:    200 in (150 cached), 20 out"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cost:      $0.000260"), std::string::npos) << r.out;  // 50*2 + 150*2 (no cached price) + 20*8
+  CliResult list = RunSwarm({"models", "--repo", repo()}, Env(**server));
+  EXPECT_NE(list.out.find("SWARM_TEST_MODEL_KEY (set)"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("deepseek-chat"), std::string::npos);
+}
+
+TEST_F(ModelRunTest, BadModelSettingsAreRefusedBeforeAnythingStarts) {
+  auto server = ScriptedModelServer::Start(json({{"default", {{"content", "x"}}}}).dump());
+  ASSERT_TRUE(server.ok());
+  std::vector<std::string> env = Env(**server);
+  const std::string before = UserVisibleState(repo());
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "s1", "title": "t", "instructions": "t"}]})");
+  auto run = [&](std::vector<std::string> extra, std::vector<std::string> run_env) {
+    std::vector<std::string> args = {"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json",
+                                     "--agent-cmd", "true", "--test-cmd", "true"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunSwarm(args, run_env);
+  };
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {{"--model", "nope:m"}, "unknown provider \"nope\""},
+      {{"--model", "deepseek:no-such-model"}, "unknown model \"no-such-model\""},
+      {{"--model", "moonshot:kimi-k2-0905-preview"}, "MOONSHOT_API_KEY"},
+      {{"--model", "test:m", "--base-url", "localhost:8000"}, "must start with http:// or https://"},
+      {{"--model", "test:m", "--budget-usd", "lots"}, "--budget-usd must be a positive number"},
+      {{"--model", "test:m", "--budget-usd", "-3"}, "--budget-usd must be a positive number"},
+      {{"--model", "test:m", "--budget-usd", "0"}, "--budget-usd must be a positive number"},
+      {{"--budget-usd", "5"}, "--budget-usd goes with --model"},
+      {{"--model", "scripted:/nonexistent/script.json"}, "cannot read the model script"},
+      {{"--model", "test:m", "--sandbox-env", "SWARM_TEST_MODEL_KEY"}, "stays in the coordinator"},
+  };
+  for (const Case& c : cases) {
+    CliResult r = run(c.args, env);
+    EXPECT_EQ(r.exit_code, 2) << c.message << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  }
+  // An unreadable ca_file, set in the user's file.
+  std::string config = ReadFile(dir_ / "config/swarm/models.toml");
+  config.insert(config.find("any_model"), "ca_file = \"/nonexistent/ca.pem\"\n");
+  WriteFile(dir_ / "config/swarm/models.toml", config);
+  CliResult ca = run({"--model", "test:m"}, env);
+  EXPECT_EQ(ca.exit_code, 2) << ca.err;
+  EXPECT_NE(ca.err.find("/nonexistent/ca.pem"), std::string::npos) << ca.err;
+  EXPECT_EQ(UserVisibleState(repo()), before);
+  EXPECT_FALSE(fs::exists(state() + "/runs")) << "nothing started";
+  EXPECT_TRUE((*server)->requests().empty());
+}
+
+}  // namespace
+}  // namespace swarm::testing
