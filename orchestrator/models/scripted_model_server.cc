@@ -258,6 +258,12 @@ asio::awaitable<void> ScriptedModelServer::Impl::ServeRequests(Stream& stream, a
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(kMaxRequestBody);
+    co_await http::async_read_header(stream, buffer, parser, use_awaitable);
+    // Clients such as curl hold back a large body (curl for a second) until told to go on.
+    if (absl::EqualsIgnoreCase(std::string(parser.get()[http::field::expect]), "100-continue")) {
+      co_await http::async_write(stream, http::response<http::empty_body>(http::status::continue_, 11),
+                                 use_awaitable);
+    }
     co_await http::async_read(stream, buffer, parser, use_awaitable);
     Request request = parser.release();
 

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -570,6 +573,31 @@ TEST(ScriptedModelServerTest, KeepAliveConnectionCarriesSeveralRequests) {
   EXPECT_EQ(client.Send({.conversation = "c", .body = R"({"stream":true})"}).status, 200);
   EXPECT_EQ(client.Send(Anthropic("c", "{}")).status, 200);
   EXPECT_EQ(server->connections_accepted(), 1);
+}
+
+TEST(ScriptedModelServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  auto server = StartServer(R"({"default": {"content": "ok"}})");
+  const std::string body = R"({"model":"m"})";
+  asio::io_context io;
+  tcp::socket socket(io);
+  std::string interim, rest;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await socket.async_connect(
+            {asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(server->port())}, use_awaitable);
+        const std::string head = "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                                 "Expect: 100-continue\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n";
+        co_await asio::async_write(socket, asio::buffer(head), use_awaitable);
+        co_await asio::async_read_until(socket, asio::dynamic_buffer(interim), "\r\n\r\n", use_awaitable);
+        co_await asio::async_write(socket, asio::buffer(body), use_awaitable);
+        co_await asio::async_read_until(socket, asio::dynamic_buffer(rest), "\"ok\"", use_awaitable);
+      },
+      asio::detached);
+  io.run_for(2s);
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  EXPECT_THAT(rest, ::testing::StartsWith("HTTP/1.1 200 OK"));
 }
 
 TEST(ScriptedModelServerTest, DelayedCallsOverlap) {
