@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/command_agent.h"
+#include "agents/model_client.h"
 #include "sandbox/bubblewrap_sandbox.h"
 #include "sandbox/unsandboxed_runner.h"
 #include "swarm/v1/agent.grpc.pb.h"
@@ -106,6 +107,7 @@ struct AgentHost::Impl {
   asio::thread_pool pool{2};
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::AgentService::Stub> stub;
+  std::unique_ptr<ModelClient> model;  // for attempts' model endpoints
   std::unique_ptr<CoordinatorStream> stream;
   asio::steady_timer heartbeat{io};
 
@@ -157,7 +159,7 @@ struct AgentHost::Impl {
 
   void OnLease(const v1::Lease& lease) {
     if (!registered || sandbox == nullptr) return;
-    auto agent = std::make_shared<CommandAgent>(io, pool, *sandbox, run, lease, options.host_id);
+    auto agent = std::make_shared<CommandAgent>(io, pool, *sandbox, run, lease, options.host_id, model.get());
     attempts[lease.lease_id()] = agent;
     agent->Start([this, id = lease.lease_id()](v1::AttemptResult result) {
       attempts.erase(id);
@@ -198,6 +200,7 @@ absl::Status AgentHost::Run() {
     return absl::UnavailableError(absl::StrCat("cannot reach the coordinator at ", s.options.coordinator));
   }
   s.stub = v1::AgentService::NewStub(s.channel);
+  s.model = NewModelClient(s.channel);
   auto work = asio::make_work_guard(s.io);
   s.stream = std::make_unique<CoordinatorStream>(
       *s.stub,

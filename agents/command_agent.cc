@@ -1,6 +1,8 @@
 #include "agents/command_agent.h"
 
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -36,7 +38,8 @@ std::string SubtaskJson(const v1::Lease& lease) {
 }  // namespace
 
 CommandAgent::CommandAgent(asio::io_context& io, asio::thread_pool& pool, const Sandbox& sandbox,
-                           const v1::Registered& registered, v1::Lease lease, std::string host_id)
+                           const v1::Registered& registered, v1::Lease lease, std::string host_id,
+                           ModelClient* model)
     : io_(io),
       pool_(pool),
       sandbox_(sandbox),
@@ -44,7 +47,8 @@ CommandAgent::CommandAgent(asio::io_context& io, asio::thread_pool& pool, const 
       lease_(std::move(lease)),
       host_id_(std::move(host_id)),
       dir_(absl::StrCat(registered_.sandbox().workspace_root(), "/", lease_.subtask().id(), ".", lease_.attempt(), ".",
-                        lease_.fence())) {}
+                        lease_.fence())),
+      model_(model) {}
 
 void CommandAgent::Start(Done done) {
   done_ = std::move(done);
@@ -83,6 +87,12 @@ SandboxPolicy CommandAgent::Policy() const {
   p.env.push_back("SWARM_FILES=" + absl::StrJoin(files, "\n"));
   p.env.push_back(absl::StrCat("SWARM_ATTEMPT=", lease_.attempt()));
   p.env.push_back("SWARM_BASE=" + lease_.base_commit());
+  if (endpoint_) {
+    p.ro_binds.push_back(endpoint_dir_);
+    p.env.push_back("SWARM_MODEL=" + registered_.model());
+    p.env.push_back("SWARM_MODEL_SOCKET=" + endpoint_->socket_path());
+    p.env.push_back("SWARM_MODEL_URL=http://swarm/v1");
+  }
   p.network = spec.network();
   p.limits = ResourceLimits{spec.memory_bytes(), spec.max_processes(), spec.max_file_bytes()};
   p.timeout = std::chrono::seconds(registered_.agent().timeout_s() > 0 ? registered_.agent().timeout_s() : 3600);
@@ -99,6 +109,22 @@ void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
   if (killed_) {
     Fail("cancelled");
     return;
+  }
+  if (!registered_.model().empty() && model_ != nullptr) {
+    const char* xdg = getenv("XDG_RUNTIME_DIR");
+    std::string tmpl = absl::StrCat(xdg != nullptr && *xdg == '/' && strlen(xdg) < 60 ? xdg : "/tmp", "/swarm-model-XXXXXX");
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      Fail(absl::StrCat("cannot create ", tmpl, " for the model endpoint"));
+      return;
+    }
+    endpoint_dir_ = tmpl;
+    absl::StatusOr<std::unique_ptr<ModelEndpoint>> endpoint =
+        ModelEndpoint::Start(io_, endpoint_dir_, *model_, lease_.lease_id(), lease_.fence());
+    if (!endpoint.ok()) {
+      Fail(absl::StrCat("cannot start the model endpoint: ", endpoint.status().message()));
+      return;
+    }
+    endpoint_ = std::move(*endpoint);
   }
   absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(Policy(), registered_.agent().command());
   if (!prepared.ok()) {
@@ -169,6 +195,12 @@ void CommandAgent::Fail(const std::string& error, std::string log) {
 }
 
 void CommandAgent::Complete(v1::AttemptResult result) {
+  endpoint_.reset();
+  if (!endpoint_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(endpoint_dir_, ec);
+    endpoint_dir_.clear();
+  }
   result.set_lease_id(lease_.lease_id());
   result.set_fence(lease_.fence());
   result.set_duration_ms(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_)

@@ -4,7 +4,9 @@
 //
 // The command sees SWARM_SUBTASK_ID, SWARM_SUBTASK_JSON (a file with the subtask), SWARM_FILES (one
 // path per line), SWARM_ATTEMPT and SWARM_BASE; after a conflict, SWARM_CONFLICT_JSON (a file: the
-// conflicting files with their content and conflict markers, on the head it now starts from).
+// conflicting files with their content and conflict markers, on the head it now starts from). When
+// the run has a model, SWARM_MODEL (PROVIDER:MODEL), SWARM_MODEL_SOCKET and SWARM_MODEL_URL: an
+// OpenAI-compatible endpoint for this attempt (model_endpoint.h).
 #ifndef SWARM_AGENTS_COMMAND_AGENT_H_
 #define SWARM_AGENTS_COMMAND_AGENT_H_
 
@@ -12,6 +14,8 @@
 #include <memory>
 #include <string>
 
+#include "agents/model_client.h"
+#include "agents/model_endpoint.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/workspace.h"
 #include "swarm/v1/agent.pb.h"
@@ -27,10 +31,10 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
  public:
   using Done = std::function<void(v1::AttemptResult)>;
 
-  // `io` runs the command's completion and `done`; `pool` runs the blocking git work. The sandbox
-  // and `registered` must outlive the attempt.
+  // `io` runs the command's completion and `done`; `pool` runs the blocking git work. The sandbox,
+  // `registered` and `model` (null: no model endpoint) must outlive the attempt.
   CommandAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
-               const v1::Registered& registered, v1::Lease lease, std::string host_id);
+               const v1::Registered& registered, v1::Lease lease, std::string host_id, ModelClient* model);
 
   // Starts the attempt; `done` is called once, on `io`.
   void Start(Done done);
@@ -52,10 +56,13 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   const v1::Lease lease_;
   const std::string host_id_;
   const std::string dir_;
+  ModelClient* const model_;
 
   // Owned by `io_`.
   Done done_;
   std::shared_ptr<Workspace> workspace_;
+  std::unique_ptr<ModelEndpoint> endpoint_;
+  std::string endpoint_dir_;  // short and private: a socket path holds 107 bytes
   int pid_ = 0;
   bool killed_ = false;
   std::string log_;

@@ -1,5 +1,7 @@
 #include "orchestrator/coordinator.h"
 
+#include <sys/prctl.h>
+
 #include <stdlib.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -242,6 +244,8 @@ absl::Status Coordinator::Setup() {
 
 absl::Status Coordinator::StartGateway() {
   if (!run_.model) return absl::OkStatus();
+  // Another process of this user must not read the key from our memory or /proc/PID/environ.
+  if (!run_.model->api_key.empty()) prctl(PR_SET_DUMPABLE, 0);
   GatewayOptions options;
   options.budget_usd = run_.config.budget_usd;
   options.per_subtask_usd = run_.per_subtask_usd;
@@ -271,28 +275,64 @@ void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone do
     done(absl::FailedPreconditionError("this run has no model: start it with --model PROVIDER:MODEL"));
     return;
   }
+  if (budget_stopped_) {
+    done(absl::ResourceExhaustedError("the run stopped on its budget: " + budget_reason_));
+    return;
+  }
   const Lease& lease = it->second;
-  const int step = ++model_steps_[request.lease_id()];
-  const std::string subtask = lease.subtask_id;
-  const int attempt = lease.attempt;
-  gateway_->Complete(subtask, request.request(),
-                     [this, subtask, attempt, step, done = std::move(done)](absl::StatusOr<v1::ChatReply> reply,
-                                                                             CallRecord record) {
-                       const bool refused_by_budget = absl::IsResourceExhausted(reply.status()) && gateway_->budget_exhausted();
-                       asio::post(*io_, [this, subtask, attempt, step, record = std::move(record), refused_by_budget,
-                                         message = reply.ok() ? std::string() : std::string(reply.status().message())] {
-                         v1::Event e;
-                         v1::ModelCall* call = e.mutable_model_called()->mutable_call();
-                         *call = record.call;
-                         call->set_subtask_id(subtask);
-                         call->set_attempt(attempt);
-                         call->set_step(step);
-                         Emit(std::move(e), {.model_request = record.request_body, .model_response = record.response_body});
-                         if (refused_by_budget) StopOnBudget(message);
-                       });
-                       // Recorded first, then answered: a reply the agent acts on is never missing from the store.
-                       asio::post(*io_, [done, reply = std::move(reply)]() mutable { done(std::move(reply)); });
+  ModelCallDone call{++next_model_call_, lease.attempt, ++model_steps_[request.lease_id()]};
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    model_waiting_[call.id] = std::move(done);
+  }
+  // On the gateway's thread: queued for the executor, which records the call before answering it.
+  gateway_->Complete(lease.subtask_id, request.request(),
+                     [this, call](absl::StatusOr<v1::ChatReply> reply, CallRecord record) mutable {
+                       call.reply = std::move(reply);
+                       call.record = std::move(record);
+                       {
+                         std::lock_guard<std::mutex> lock(model_mu_);
+                         model_done_.push_back(std::move(call));
+                       }
+                       asio::post(*io_, [this] { RecordModelCalls(); });
                      });
+}
+
+void Coordinator::RecordModelCalls() {
+  std::vector<ModelCallDone> calls;
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    calls.swap(model_done_);
+  }
+  for (ModelCallDone& c : calls) {
+    v1::Event e;
+    v1::ModelCall* call = e.mutable_model_called()->mutable_call();
+    *call = c.record.call;
+    call->set_attempt(c.attempt);
+    call->set_step(c.step);
+    Emit(std::move(e), {.model_request = c.record.request_body, .model_response = c.record.response_body});
+    if (c.record.refused_by_run_budget) StopOnBudget(std::string(c.reply.status().message()));
+    CompleteDone done;
+    {
+      std::lock_guard<std::mutex> lock(model_mu_);
+      auto it = model_waiting_.find(c.id);
+      if (it == model_waiting_.end()) continue;
+      done = std::move(it->second);
+      model_waiting_.erase(it);
+    }
+    done(std::move(c.reply));
+  }
+}
+
+void Coordinator::StopModelCalls() {
+  gateway_.reset();    // calls in flight end (recorded at their reservation)
+  RecordModelCalls();  // the executor has stopped: record what is queued here
+  std::map<std::uint64_t, CompleteDone> left;
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    left.swap(model_waiting_);
+  }
+  for (auto& [id, done] : left) done(absl::CancelledError("the run is finishing"));
 }
 
 void Coordinator::StopOnBudget(const std::string& why) {
@@ -1177,8 +1217,8 @@ std::string Coordinator::WriteLog(const std::string& name, const std::string& co
 
 int Coordinator::Finish() {
   if (progress_open_) out_ << "\n";
+  StopModelCalls();  // before the server: its shutdown waits for every call to be answered
   server_.reset();
-  gateway_.reset();  // calls still in flight end; their agents are gone
   check_->Shutdown();
   merge_->Shutdown();
   git_pool_->join();

@@ -14,9 +14,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "orchestrator/agent_handler.h"
 #include "orchestrator/merge_queue.h"
+#include "orchestrator/models/model_gateway.h"
 #include "orchestrator/run_lock.h"
 #include "orchestrator/run_setup.h"
 #include "orchestrator/store.h"
@@ -34,7 +36,6 @@ class AgentServer;
 class CheckStage;
 struct CheckResult;
 class IntegrationRepo;
-class ModelGateway;
 class Scheduler;
 class Store;
 class TestGate;
@@ -88,6 +89,11 @@ class Coordinator final : public AgentHandler {
   // A model call was refused because the run's budget cannot cover it: no new leases; what was
   // submitted still goes through the merge stages; the run ends with kExitBudget.
   void StopOnBudget(const std::string& why);
+  // Records the model calls the gateway finished, then answers their agents.
+  void RecordModelCalls();
+  // At the end of the run: stops the gateway, records what it finished, and answers every call
+  // still waiting (Cancelled), so that no RPC is left open.
+  void StopModelCalls();
   // Tests the head before any agent starts: the baseline for per-test results (and, for `exit`, a
   // base that fails its tests stops the run).
   absl::Status CheckHead();
@@ -167,6 +173,17 @@ class Coordinator final : public AgentHandler {
   std::set<std::string> base_failing_, head_failing_;  // per-test formats: for the report
   std::map<std::string, int> flaky_counts_;           // test -> times it failed and then passed
   std::map<std::string, int> model_steps_;  // lease id -> model calls made under it
+  struct ModelCallDone {
+    std::uint64_t id = 0;
+    int attempt = 0;
+    int step = 0;
+    absl::StatusOr<v1::ChatReply> reply = absl::UnknownError("not done");
+    CallRecord record;
+  };
+  std::uint64_t next_model_call_ = 0;
+  std::mutex model_mu_;
+  std::map<std::uint64_t, CompleteDone> model_waiting_;  // guarded by model_mu_: agents waiting
+  std::vector<ModelCallDone> model_done_;                // guarded by model_mu_: done, not yet recorded
   bool budget_stopped_ = false;
   std::string budget_reason_;
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return

@@ -67,7 +67,7 @@ int CheckModel(const std::string& ref, const std::string& base_url, const std::s
     return kExitUsage;
   }
   v1::ChatRequest request;
-  request.set_max_tokens(256);
+  request.set_max_tokens(1024);  // reasoning models think before they call
   auto* system = request.add_messages();
   system->set_role("system");
   system->set_content("You are checking a connection. Use the tool when asked.");

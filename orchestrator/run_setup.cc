@@ -92,6 +92,7 @@ absl::Status ResolveRunModel(PreparedRun& run) {
                                 ": the model's key stays in the coordinator; agents reach the model through it"));
     }
   }
+  run.config.model = model->ref;  // a script's path made absolute
   run.model = std::move(*model);
   run.per_subtask_usd = models->per_subtask_usd;
   return absl::OkStatus();

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <future>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/models/scripted_model_server.h"
@@ -36,7 +37,7 @@ class ModelRunTest : public ::testing::Test {
     fs::create_directories(dir_ / "config/swarm");
     WriteFile(dir_ / "config/swarm/models.toml", "[providers.test]\nbase_url = \"" + server.base_url() +
                                                      "\"\nkey_env = \"SWARM_TEST_MODEL_KEY\"\nany_model = true\n"
-                                                     "retry_base_ms = 50\n[providers.test.defaults]\n"
+                                                     "retry_base_ms = 50\nconversation_header = true\n[providers.test.defaults]\n"
                                                      "context_window = 100000\nmax_output_tokens = 1000\n"
                                                      "input_usd_per_mtok = 2.0\noutput_usd_per_mtok = 8.0\n");
     return {"XDG_CONFIG_HOME=" + dir_.path() + "/config", std::string("SWARM_TEST_MODEL_KEY=") + kKey};
@@ -150,6 +151,44 @@ TEST_F(ModelRunTest, AnAgentAsksTheCoordinatorAndTheKeyStaysThere) {
   EXPECT_EQ(r.out.find(kKey) + r.err.find(kKey), 2 * std::string::npos);
 }
 
+TEST_F(ModelRunTest, ACommandAgentCallsTheModelThroughItsSandboxedEndpoint) {
+  auto server = ScriptedModelServer::Start(
+      json({{"api_key", kKey},
+            {"conversations",
+             {{"a", {{{"expect", "new greeting"}, {"content", "Hello, swarm!"}, {"usage", {{"input", 40}, {"output", 5}}}}}},
+              {"b", {{{"expect", "new greeting"},
+                      {"tool_calls", {{{"name", "write_file"}, {"arguments", {{"path", "GREETING"}}}}}},
+                      {"usage", {{"input", 40}, {"output", 9}}}}}}}}})
+          .dump());
+  ASSERT_TRUE(server.ok());
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "a", "title": "a", "instructions": "a"},
+                                                  {"id": "b", "title": "b", "instructions": "b"}]})");
+  // a asks without streaming, b with: each gets its own conversation's answer, as OpenAI JSON.
+  const std::string ask =
+      "stream=false; [ \"$SWARM_SUBTASK_ID\" = b ] && stream=true; "
+      "curl -sS --unix-socket \"$SWARM_MODEL_SOCKET\" \"$SWARM_MODEL_URL/chat/completions\" "
+      "-H 'content-type: application/json' "
+      "-d \"{\\\"stream\\\": $stream, \\\"messages\\\": [{\\\"role\\\": \\\"user\\\", "
+      "\\\"content\\\": \\\"What is the new greeting?\\\"}]}\" > answer.$SWARM_SUBTASK_ID.txt && "
+      "echo \"$SWARM_MODEL\" > model.$SWARM_SUBTASK_ID.txt";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents", "2",
+                          "--model", "test:m", "--agent-cmd", ask, "--test-cmd", "true"},
+                         Env(**server));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE((*server)->unexpected().empty()) << (*server)->unexpected()[0];
+  const std::string branch = "swarm/" + fs::path(RunDir()).filename().string();
+  json a = json::parse(Sh("git -C " + repo() + " show " + branch + ":answer.a.txt"));
+  EXPECT_EQ(a["choices"][0]["message"]["content"], "Hello, swarm!") << a.dump();
+  EXPECT_EQ(a["usage"]["prompt_tokens"], 40);
+  std::string b = Sh("git -C " + repo() + " show " + branch + ":answer.b.txt");
+  EXPECT_NE(b.find("data: [DONE]"), std::string::npos) << b;
+  EXPECT_NE(b.find("\"name\":\"write_file\""), std::string::npos) << b;
+  EXPECT_EQ(Trim(Sh("git -C " + repo() + " show " + branch + ":model.a.txt")), "test:m");
+  CliResult show = RunSwarm({"show", fs::path(RunDir()).filename().string(), "--state-dir", state()});
+  EXPECT_NE(show.out.find("model: 1 calls, 40 tokens in (0 cached), 5 out"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("model   2 calls, 80 tokens in"), std::string::npos) << show.out;
+}
+
 TEST_F(ModelRunTest, ARunStopsOnItsBudgetWithExitStatus4) {
   auto server = ScriptedModelServer::Start(
       json({{"conversations", {{"s1", {{{"content", "ok"}, {"usage", {{"input", 100}, {"output", 1000}}}}}}}}}).dump());
@@ -179,6 +218,33 @@ TEST_F(ModelRunTest, ARunStopsOnItsBudgetWithExitStatus4) {
   EXPECT_NE(outcomes["s2"], "landed");
 }
 
+TEST_F(ModelRunTest, ACancelWhileAModelCallHangsEndsTheRunAndRecordsTheCall) {
+  auto server = ScriptedModelServer::Start(json({{"conversations", {{"s1", {{{"fault", "stall"}}}}}}}).dump());
+  ASSERT_TRUE(server.ok());
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "s1", "title": "t", "instructions": "t"}]})");
+  // The agent asks the model and waits for it; the model never answers.
+  const std::string ask =
+      "curl -sS --unix-socket \"$SWARM_MODEL_SOCKET\" \"$SWARM_MODEL_URL/chat/completions\" "
+      "-d '{\"messages\": [{\"role\": \"user\", \"content\": \"hello\"}]}'";
+  auto run = std::async(std::launch::async, [&] {
+    return RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--model", "test:m",
+                     "--budget-usd", "1", "--agent-cmd", ask, "--test-cmd", "true"},
+                    Env(**server));
+  });
+  WaitForLease("s1");
+  for (int i = 0; i < 200 && (*server)->requests().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ((*server)->requests().size(), 1u);
+  const auto start = std::chrono::steady_clock::now();
+  CliResult cancel = RunSwarm({"cancel", fs::path(RunDir()).filename().string(), "--state-dir", state()});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  CliResult r = run.get();
+  EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << "nothing waits for the stalled call";
+  CliResult show = RunSwarm({"show", fs::path(RunDir()).filename().string(), "--state-dir", state()});
+  EXPECT_NE(show.out.find("model   1 calls (1 failed)"), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find("$0.0000\n"), std::string::npos) << "an abandoned call is charged its reservation\n" << show.out;
+}
+
 TEST_F(ModelRunTest, ModelsCheckPrintsTheToolCallTokensAndCost) {
   auto server = ScriptedModelServer::Start(
       json({{"api_key", kKey},
@@ -202,6 +268,7 @@ TEST_F(ModelRunTest, BadModelSettingsAreRefusedBeforeAnythingStarts) {
   auto server = ScriptedModelServer::Start(json({{"default", {{"content", "x"}}}}).dump());
   ASSERT_TRUE(server.ok());
   std::vector<std::string> env = Env(**server);
+  WriteFile(dir_ / "bad-script.json", R"({"conversations": {"s": [{"fault": "explode"}]}})");
   const std::string before = UserVisibleState(repo());
   WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "s1", "title": "t", "instructions": "t"}]})");
   auto run = [&](std::vector<std::string> extra, std::vector<std::string> run_env) {
@@ -224,6 +291,7 @@ TEST_F(ModelRunTest, BadModelSettingsAreRefusedBeforeAnythingStarts) {
       {{"--model", "test:m", "--budget-usd", "0"}, "--budget-usd must be a positive number"},
       {{"--budget-usd", "5"}, "--budget-usd goes with --model"},
       {{"--model", "scripted:/nonexistent/script.json"}, "cannot read the model script"},
+      {{"--model", "scripted:" + dir_ / "bad-script.json"}, "bad-script.json"},
       {{"--model", "test:m", "--sandbox-env", "SWARM_TEST_MODEL_KEY"}, "stays in the coordinator"},
   };
   for (const Case& c : cases) {

@@ -10,7 +10,8 @@ double WorstCaseUsd(const ModelInfo& model, std::size_t request_bytes, std::uint
   // Every token of a byte-level tokenizer stands for at least one byte of the request (its JSON
   // syntax more than pays for a chat template's special tokens), so bytes bound tokens.
   const double input_price = std::max({model.input_usd, model.cached_input_usd, model.cache_write_usd});
-  return (static_cast<double>(request_bytes) * input_price + static_cast<double>(max_output_tokens) * model.output_usd) /
+  return (static_cast<double>(request_bytes + kProviderOverheadTokens) * input_price +
+          static_cast<double>(max_output_tokens) * model.output_usd) /
          1e6;
 }
 
@@ -25,25 +26,28 @@ double CostUsd(const ModelInfo& model, const v1::Usage& usage) {
 }
 
 Budget::Budget(double run_usd, double per_subtask_usd, double spent, std::map<std::string, double> spent_by_subtask)
-    : run_usd_(run_usd), per_subtask_usd_(per_subtask_usd), spent_(spent), subtask_(std::move(spent_by_subtask)) {
+    : run_usd_(run_usd),
+      per_subtask_usd_(per_subtask_usd),
+      spent_(spent),
+      subtask_spent_(std::move(spent_by_subtask)) {
   if (run_usd_ > 0 && spent_ >= run_usd_) exhausted_ = true;
 }
 
 absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, double usd) {
   std::lock_guard<std::mutex> lock(mu_);
   if (run_usd_ > 0 && spent_ + reserved_ + usd > run_usd_) {
-    if (reserved_ == 0 || spent_ + usd > run_usd_) exhausted_ = true;  // it would not fit even alone
+    if (spent_ + usd > run_usd_) exhausted_ = true;  // it would not fit even alone
     return absl::ResourceExhaustedError(absl::StrFormat(
         "the run's budget of $%.4f cannot cover this call (worst case $%.4f; spent $%.4f, reserved $%.4f)", run_usd_,
         usd, spent_, reserved_));
   }
-  double& mine = subtask_[subtask];
+  const double mine = subtask_spent_[subtask] + subtask_reserved_[subtask];
   if (per_subtask_usd_ > 0 && mine + usd > per_subtask_usd_) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "subtask %s's budget of $%.4f cannot cover this call (worst case $%.4f; spent or reserved $%.4f)", subtask,
         per_subtask_usd_, usd, mine));
   }
-  mine += usd;
+  subtask_reserved_[subtask] += usd;
   reserved_ += usd;
   return Reservation{subtask, usd};
 }
@@ -52,8 +56,17 @@ void Budget::Settle(const Reservation& reservation, double actual_usd) {
   std::lock_guard<std::mutex> lock(mu_);
   reserved_ -= reservation.usd;
   if (reserved_ < 1e-12) reserved_ = 0;
+  subtask_reserved_[reservation.subtask] -= reservation.usd;
   spent_ += actual_usd;
-  subtask_[reservation.subtask] += actual_usd - reservation.usd;
+  subtask_spent_[reservation.subtask] += actual_usd;
+  if (run_usd_ > 0 && spent_ >= run_usd_) exhausted_ = true;
+}
+
+bool Budget::FitsOnceSettled(const std::string& subtask, double usd) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto spent = subtask_spent_.find(subtask);
+  const double mine = spent == subtask_spent_.end() ? 0 : spent->second;
+  return (run_usd_ <= 0 || spent_ + usd <= run_usd_) && (per_subtask_usd_ <= 0 || mine + usd <= per_subtask_usd_);
 }
 
 double Budget::spent() const {

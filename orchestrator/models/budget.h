@@ -17,6 +17,8 @@
 
 namespace swarm {
 
+// Tokens a provider may add beyond the request's bytes (its tool-use system prompt, chat template).
+inline constexpr std::uint64_t kProviderOverheadTokens = 1024;
 double WorstCaseUsd(const ModelInfo& model, std::size_t request_bytes, std::uint32_t max_output_tokens);
 double CostUsd(const ModelInfo& model, const v1::Usage& usage);
 
@@ -29,9 +31,12 @@ class Budget {
     std::string subtask;
     double usd = 0;
   };
-  // ResourceExhausted, naming the cap, when the reservation does not fit. A refusal by the run's cap
-  // marks the budget exhausted.
+  // ResourceExhausted, naming the cap, when the reservation does not fit. A call that does not fit
+  // even with nothing else in flight marks the run's budget exhausted.
   absl::StatusOr<Reservation> Reserve(const std::string& subtask, double usd);
+  // Whether `usd` would fit once the reservations in flight are settled (so a refused call may wait).
+  bool FitsOnceSettled(const std::string& subtask, double usd) const;
+  // Spending that reaches the run's cap also marks it exhausted.
   void Settle(const Reservation& reservation, double actual_usd);
 
   double spent() const;
@@ -44,7 +49,8 @@ class Budget {
   mutable std::mutex mu_;
   double spent_;                                   // guarded by mu_
   double reserved_ = 0;                            // guarded by mu_
-  std::map<std::string, double> subtask_;          // guarded by mu_: spent + reserved per subtask
+  std::map<std::string, double> subtask_spent_;     // guarded by mu_
+  std::map<std::string, double> subtask_reserved_;  // guarded by mu_
   bool exhausted_ = false;                         // guarded by mu_
 };
 

@@ -25,7 +25,8 @@ TEST(BudgetTest, CostCountsEachKindOfTokenAtItsPrice) {
 }
 
 TEST(BudgetTest, WorstCaseIsEveryByteATokenAtTheHighestInputPricePlusAllOutput) {
-  EXPECT_NEAR(WorstCaseUsd(Anthropicish(), 10'000, 1'000), (10'000 * 3.75 + 1'000 * 15) / 1e6, 1e-12);
+  EXPECT_NEAR(WorstCaseUsd(Anthropicish(), 10'000, 1'000), ((10'000 + kProviderOverheadTokens) * 3.75 + 1'000 * 15) / 1e6,
+              1e-12);
 }
 
 TEST(BudgetTest, ACallThatDoesNotFitIsRefusedAndTheRunIsExhausted) {
@@ -36,12 +37,14 @@ TEST(BudgetTest, ACallThatDoesNotFitIsRefusedAndTheRunIsExhausted) {
   auto second = b.Reserve("b", 0.5);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_FALSE(b.exhausted());
+  EXPECT_TRUE(b.FitsOnceSettled("b", 0.5)) << "it may wait for the first to settle";
   b.Settle(*first, 0.7);  // cost more than the worst case? never, but charge what was reported
   EXPECT_NEAR(b.spent(), 0.7, 1e-12);
   EXPECT_EQ(b.reserved(), 0);
   auto third = b.Reserve("b", 0.5);
   EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(b.exhausted());
+  EXPECT_FALSE(b.FitsOnceSettled("b", 0.5));
   EXPECT_NE(third.status().message().find("run's budget of $1.0000"), std::string::npos) << third.status();
 }
 

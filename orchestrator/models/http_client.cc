@@ -28,6 +28,7 @@ namespace {
 
 constexpr std::size_t kMaxBody = 64 << 20;  // a model reply is far smaller; a larger one is an error
 constexpr std::size_t kMaxIdle = 64;        // idle connections kept for reuse
+constexpr auto kConnectTimeout = std::chrono::seconds(10);  // per address tried
 
 // One of the two is set.
 struct Connection {
@@ -53,16 +54,20 @@ struct HttpClient::Impl {
 
   Impl(asio::io_context& io, ParsedUrl origin) : io(io), origin(std::move(origin)) {}
 
-  asio::awaitable<absl::StatusOr<std::unique_ptr<Connection>>> Connect(std::chrono::steady_clock::time_point deadline) {
+  // Failures here happen before anything is sent: Unavailable, worth a retry.
+  asio::awaitable<absl::StatusOr<std::unique_ptr<Connection>>> Connect() {
     auto c = std::make_unique<Connection>();
     beast::tcp_stream raw(io);
     boost::system::error_code ec;
     tcp::resolver resolver(io);
     auto endpoints = co_await resolver.async_resolve(origin.host, origin.port, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return absl::UnavailableError(absl::StrCat("cannot resolve ", origin.host, ": ", ec.message()));
-    raw.expires_at(deadline);
-    co_await raw.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == beast::error::timeout) co_return absl::DeadlineExceededError(absl::StrCat("connecting to ", origin.host, " timed out"));
+    for (const auto& endpoint : endpoints) {  // each address gets its own time-out (a dead IPv6 route)
+      raw.expires_after(kConnectTimeout);
+      co_await raw.async_connect(endpoint.endpoint(), asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) break;
+    }
+    if (ec == beast::error::timeout) co_return absl::UnavailableError(absl::StrCat("connecting to ", origin.host, " timed out"));
     if (ec) co_return absl::UnavailableError(absl::StrCat("cannot connect to ", origin.host, ":", origin.port, ": ", ec.message()));
     raw.socket().set_option(tcp::no_delay(true), ec);
     ++opened;
@@ -81,9 +86,9 @@ struct HttpClient::Impl {
       X509_VERIFY_PARAM_set1_host(param, origin.host.c_str(), 0);
     }
     c->tls->set_verify_mode(ssl::verify_peer);
-    c->tls->next_layer().expires_at(deadline);
+    c->tls->next_layer().expires_after(kConnectTimeout);
     co_await c->tls->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == beast::error::timeout) co_return absl::DeadlineExceededError(absl::StrCat("TLS handshake with ", origin.host, " timed out"));
+    if (ec == beast::error::timeout) co_return absl::UnavailableError(absl::StrCat("TLS handshake with ", origin.host, " timed out"));
     if (ec) {
       const long verify = SSL_get_verify_result(native);
       if (verify != X509_V_OK) {
@@ -98,10 +103,10 @@ struct HttpClient::Impl {
   template <typename Stream>
   asio::awaitable<absl::StatusOr<HttpResponse>> Exchange(Stream& stream, Connection& c,
                                                          http::request<http::string_body>& req,
-                                                         std::chrono::steady_clock::time_point deadline,
-                                                         const BodySink& sink, bool& keep_alive, bool& got_reply) {
+                                                         std::chrono::milliseconds idle, const BodySink& sink,
+                                                         bool& keep_alive, bool& got_reply) {
     boost::system::error_code ec;
-    c.tcp().expires_at(deadline);
+    c.tcp().expires_after(idle);
     co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == beast::error::timeout) co_return absl::DeadlineExceededError("sending the request timed out");
     if (ec) co_return absl::UnavailableError(absl::StrCat("sending the request failed: ", ec.message()));
@@ -109,6 +114,7 @@ struct HttpClient::Impl {
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(kMaxBody);
+    c.tcp().expires_after(idle);
     co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == beast::error::timeout) co_return absl::DeadlineExceededError("no reply before the time-out");
     if (ec) co_return absl::UnavailableError(absl::StrCat("the connection ended before a reply: ", ec.message()));
@@ -125,6 +131,7 @@ struct HttpClient::Impl {
     while (!parser.is_done()) {
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof chunk;
+      c.tcp().expires_after(idle);  // a long reply may stream for long; silence is what times out
       co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::need_buffer) ec = {};
       const std::size_t n = sizeof chunk - parser.get().body().size;
@@ -170,10 +177,10 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(asio::io_context&
 asio::awaitable<absl::StatusOr<HttpResponse>> HttpClient::Post(HttpRequest request, std::chrono::milliseconds timeout,
                                                                BodySink sink) {
   Impl& impl = *impl_;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   http::request<http::string_body> req{http::verb::post, request.path, 11};
   const bool default_port = impl.origin.port == (impl.origin.tls ? "443" : "80");
-  req.set(http::field::host, default_port ? impl.origin.host : absl::StrCat(impl.origin.host, ":", impl.origin.port));
+  const std::string host = impl.origin.host.find(':') != std::string::npos ? "[" + impl.origin.host + "]" : impl.origin.host;
+  req.set(http::field::host, default_port ? host : absl::StrCat(host, ":", impl.origin.port));
   req.set(http::field::user_agent, "swarm/0.1");
   req.keep_alive(true);
   for (const auto& [name, value] : request.headers) req.set(name, value);
@@ -189,7 +196,7 @@ asio::awaitable<absl::StatusOr<HttpResponse>> HttpClient::Post(HttpRequest reque
       c = std::move(impl.idle.back());
       impl.idle.pop_back();
     } else {
-      absl::StatusOr<std::unique_ptr<Connection>> fresh = co_await impl.Connect(deadline);
+      absl::StatusOr<std::unique_ptr<Connection>> fresh = co_await impl.Connect();
       if (!fresh.ok()) co_return fresh.status();
       c = std::move(*fresh);
     }
@@ -198,9 +205,9 @@ asio::awaitable<absl::StatusOr<HttpResponse>> HttpClient::Post(HttpRequest reque
     // (Not a conditional expression: GCC 12 miscompiles co_await inside one.)
     absl::StatusOr<HttpResponse> response = absl::UnknownError("unreached");
     if (c->tls) {
-      response = co_await impl.Exchange(*c->tls, *c, req, deadline, sink, keep_alive, got_reply);
+      response = co_await impl.Exchange(*c->tls, *c, req, timeout, sink, keep_alive, got_reply);
     } else {
-      response = co_await impl.Exchange(*c->plain, *c, req, deadline, sink, keep_alive, got_reply);
+      response = co_await impl.Exchange(*c->plain, *c, req, timeout, sink, keep_alive, got_reply);
     }
     if (response.ok() && keep_alive && impl.idle.size() < kMaxIdle) {
       c->tcp().expires_never();

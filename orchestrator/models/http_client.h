@@ -44,9 +44,10 @@ class HttpClient {
                                                             const std::string& ca_file);
   ~HttpClient();
 
-  // Errors: Unavailable (could not connect, the connection was reset or closed before a reply),
-  // DeadlineExceeded (no complete reply within `timeout`), DataLoss (the reply started and was cut
-  // off), PermissionDenied (the server's certificate was refused; never worth a retry).
+  // `timeout` is the longest silence from the server once the request is sent. Errors: Unavailable
+  // (nothing was sent: could not connect, or the connection was reset or closed before a reply),
+  // DeadlineExceeded (the request was sent and the server went silent), DataLoss (the reply started
+  // and was cut off), PermissionDenied (the server's certificate was refused; never worth a retry).
   boost::asio::awaitable<absl::StatusOr<HttpResponse>> Post(HttpRequest request, std::chrono::milliseconds timeout,
                                                             BodySink sink = nullptr);
 

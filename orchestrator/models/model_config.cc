@@ -1,5 +1,7 @@
 #include "orchestrator/models/model_config.h"
 
+#include <openssl/ssl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "orchestrator/models/model_script.h"
 
 namespace swarm {
 namespace {
@@ -113,6 +116,7 @@ ModelsConfig BuiltinModels() {
     s.any_model = true;
     s.defaults = Priced(131072, 8192, 0.28, 0.028, 0.42, 0.35);
     s.retry_base_ms = 100;
+    s.conversation_header = true;
     add(s);
   }
   return c;
@@ -172,9 +176,9 @@ absl::Status ReadProvider(const std::string& origin, bool project_file, const to
   const bool sends_key = !p.key_env.empty() || t.contains("key_env");
   for (auto&& [k, v] : t) {
     const std::string key(k.str());
-    if (project_file && sends_key && (key == "base_url" || key == "key_env" || key == "ca_file")) {
-      return Bad(origin, v, absl::StrCat(key, " of a provider that sends a key can only be set in your user file, "
-                                         "not in a repository's (", where, ")"));
+    if (project_file && sends_key) {
+      return Bad(origin, v, absl::StrCat(where, " sends a key: it can only be configured in your user file, not in "
+                                         "a repository's (which must not redirect your key or change its prices)"));
     }
     absl::Status s;
     if (key == "base_url") s = Read(origin, key, v, p.base_url);
@@ -188,6 +192,7 @@ absl::Status ReadProvider(const std::string& origin, bool project_file, const to
     else if (key == "retry_base_ms") s = Read(origin, key, v, p.retry_base_ms);
     else if (key == "max_tokens_field") s = Read(origin, key, v, p.max_tokens_field);
     else if (key == "any_model") s = Read(origin, key, v, p.any_model);
+    else if (key == "conversation_header") s = Read(origin, key, v, p.conversation_header);
     else if (key == "api") {
       std::string api;
       s = Read(origin, key, v, api);
@@ -357,8 +362,18 @@ absl::StatusOr<ResolvedModel> ResolveModel(const ModelsConfig& config, const std
   if (r.info.max_output_tokens <= 0) r.info.max_output_tokens = 4096;
   if (!base_url_override.empty()) r.provider.base_url = base_url_override;
   if (provider.starts_with("scripted") && r.provider.base_url.empty()) {
-    if (access(r.model.c_str(), R_OK) != 0) {
+    char* real = realpath(r.model.c_str(), nullptr);
+    if (real == nullptr || access(real, R_OK) != 0) {
+      free(real);
       return absl::InvalidArgumentError(absl::StrCat("cannot read the model script ", r.model, " (--model ", ref, ")"));
+    }
+    r.model = real;  // absolute: a resumed or served run reads it from elsewhere
+    r.ref = absl::StrCat(provider, ":", r.model);
+    free(real);
+    absl::StatusOr<std::string> text = ReadWholeFile(r.model);
+    if (!text.ok()) return absl::InvalidArgumentError(text.status().message());
+    if (absl::StatusOr<ModelScript> script = ModelScript::Parse(*text); !script.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("the model script ", r.model, ": ", script.status().message()));
     }
   } else if (absl::StatusOr<ParsedUrl> url = ParseUrl(r.provider.base_url); !url.ok()) {
     return url.status();
@@ -372,8 +387,11 @@ absl::StatusOr<ResolvedModel> ResolveModel(const ModelsConfig& config, const std
     r.api_key = key;
   }
   if (!r.provider.ca_file.empty()) {
-    if (absl::StatusOr<std::string> ca = ReadWholeFile(r.provider.ca_file);
-        !ca.ok() || ca->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    // Loaded as the client will load it, so that a bad file is found before the run starts.
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    const bool loaded = ctx != nullptr && SSL_CTX_load_verify_locations(ctx, r.provider.ca_file.c_str(), nullptr) == 1;
+    SSL_CTX_free(ctx);
+    if (!loaded) {
       return absl::InvalidArgumentError(absl::StrCat("ca_file ", r.provider.ca_file, " of provider ", provider,
                                                      " cannot be read or holds no PEM certificate"));
     }

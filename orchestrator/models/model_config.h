@@ -36,10 +36,11 @@ struct ProviderConfig {
   int tokens_per_minute = 0;   // 0: no limit
   bool stream = true;
   std::string ca_file;         // empty: the system's CA store
-  int timeout_s = 600;         // one HTTP attempt, request to the end of the reply
+  int timeout_s = 600;         // the longest wait for the reply's next bytes (connecting: at most 10 s)
   int max_retries = 6;
-  int retry_base_ms = 1000;    // backoff before retry n: random in [0, base * 2^n], at most 60 s
+  int retry_base_ms = 1000;    // backoff before retry n: random in [base * 2^n / 2, base * 2^n], at most 60 s
   std::string max_tokens_field = "max_tokens";  // OpenAI's newer models want max_completion_tokens
+  bool conversation_header = false;  // send x-swarm-conversation (the subtask id): the scripted server keys replies on it
   bool any_model = false;      // local servers: any model name, at the defaults below
   ModelInfo defaults;          // for a model not listed (any_model)
   std::map<std::string, ModelInfo> models;
@@ -58,8 +59,8 @@ ModelsConfig BuiltinModels();
 // Presets, then the user file ($XDG_CONFIG_HOME/swarm/models.toml, else ~/.config/swarm/models.toml),
 // then the project file (<repo>/.swarm/models.toml). Missing files are skipped; a file that does not
 // parse, an unknown key or a wrong type is an InvalidArgument naming the file, line and key.
-// A project file may not set base_url, key_env or ca_file on a provider that sends a key: a
-// repository must not be able to send the user's key elsewhere.
+// A project file may not touch a provider that sends a key (where the key goes, its prices, its
+// limits): a repository must not be able to send the user's key elsewhere or switch off a budget.
 absl::StatusOr<ModelsConfig> LoadModelsConfig(const std::string& repo_root);
 // Applies one file's text over `config`.
 absl::Status MergeModelsToml(const std::string& text, const std::string& origin, bool project_file,

@@ -117,11 +117,14 @@ TEST(ModelConfigTest, ARepositoryCannotSendTheUsersKeyElsewhere) {
                                true, c);
   EXPECT_EQ(moved.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(moved.message().find("user file"), std::string::npos) << moved;
+  auto cheap = MergeModelsToml("[providers.deepseek.models.\"deepseek-chat\"]\noutput_usd_per_mtok = 0.0\n",
+                               "repo/.swarm/models.toml", true, c);
+  EXPECT_EQ(cheap.code(), absl::StatusCode::kInvalidArgument) << "a repository cannot switch a budget off";
   auto key = MergeModelsToml("[providers.mine]\nbase_url = \"http://127.0.0.1:1/v1\"\nkey_env = \"OPENAI_API_KEY\"\n",
                              "repo/.swarm/models.toml", true, c);
   EXPECT_EQ(key.code(), absl::StatusCode::kInvalidArgument);
-  // Prices, limits and keyless local servers are the project's business.
-  EXPECT_TRUE(MergeModelsToml("[providers.openai]\nconcurrency = 2\n[providers.box]\nbase_url = \"http://10.0.0.2:8000/v1\"\n"
+  // Keyless servers (local models) are the project's business.
+  EXPECT_TRUE(MergeModelsToml("[providers.vllm]\nconcurrency = 2\n[providers.box]\nbase_url = \"http://10.0.0.2:8000/v1\"\n"
                               "any_model = true\n",
                               "repo/.swarm/models.toml", true, c)
                   .ok());

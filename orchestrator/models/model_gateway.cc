@@ -30,7 +30,17 @@ namespace {
 
 constexpr std::size_t kMaxStoredReply = 4 << 20;
 
+constexpr int kMaxRateLimitedRetries = 30;
+constexpr auto kMaxRetryAfter = std::chrono::milliseconds(120'000);
+
 bool Retryable(int http_status) { return http_status == 408 || http_status == 429 || http_status >= 500; }
+
+// A 429 that means "out of credit" (OpenAI's insufficient_quota, Moonshot's exceeded_current_quota_error)
+// rather than "too fast".
+bool IsQuotaExhausted(const std::string& body) {
+  return body.find("insufficient_quota") != std::string::npos || body.find("exceeded_current_quota") != std::string::npos ||
+         body.find("billing") != std::string::npos;
+}
 
 }  // namespace
 
@@ -47,8 +57,14 @@ struct ModelGateway::Impl {
   std::mt19937_64 random{std::random_device{}()};
   std::thread thread;
 
+  struct Pending {
+    Done done;
+    std::string subtask;
+    double reserved = 0;  // what is reserved for it now
+    bool sent = false;    // a request went out: it may be billed
+  };
   std::mutex mu;
-  std::map<std::uint64_t, Done> pending;  // guarded by mu: calls not yet done
+  std::map<std::uint64_t, Pending> pending;  // guarded by mu: calls not yet done
   std::uint64_t next_call = 1;            // guarded by mu
 
   Impl(ResolvedModel m, const GatewayOptions& o)
@@ -71,13 +87,36 @@ struct ModelGateway::Impl {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 
+  // Reserves the call's worst case; while other calls' reservations hold the room it needs, it waits
+  // for them to settle rather than fail.
+  asio::awaitable<absl::StatusOr<Budget::Reservation>> Reserve(std::uint64_t id, const std::string& subtask, double usd) {
+    for (;;) {
+      absl::StatusOr<Budget::Reservation> r = budget.Reserve(subtask, usd);
+      if (r.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (auto it = pending.find(id); it != pending.end()) it->second.reserved = usd;
+      }
+      if (r.ok() || !budget.FitsOnceSettled(subtask, usd)) co_return r;
+      co_await Sleep(50ms);
+    }
+  }
+
+  void MarkSent(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = pending.find(id); it != pending.end()) it->second.sent = true;
+  }
+  void Settled(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = pending.find(id); it != pending.end()) it->second.reserved = 0;
+  }
+
   void Finish(std::uint64_t id, absl::StatusOr<v1::ChatReply> reply, CallRecord record) {
     Done done;
     {
       std::lock_guard<std::mutex> lock(mu);
       auto it = pending.find(id);
       if (it == pending.end()) return;
-      done = std::move(it->second);
+      done = std::move(it->second.done);
       pending.erase(it);
     }
     done(std::move(reply), std::move(record));
@@ -106,22 +145,27 @@ struct ModelGateway::Impl {
     record.request_body = Redact(*body);
 
     const double worst = WorstCaseUsd(model.info, body->size(), max_tokens);
-    absl::StatusOr<Budget::Reservation> reservation = budget.Reserve(subtask, worst);
-    if (!reservation.ok()) co_return fail(reservation.status());
+    absl::StatusOr<Budget::Reservation> current = co_await Reserve(id, subtask, worst);
+    if (!current.ok()) {
+      record.refused_by_run_budget = budget.exhausted();
+      co_return fail(current.status());
+    }
 
     HttpRequest http;
     http.path = url.path + protocol->endpoint();
     http.headers = protocol->Headers(model.api_key);
-    http.headers.emplace_back("x-swarm-conversation", subtask);
+    if (model.provider.conversation_header) http.headers.emplace_back("x-swarm-conversation", subtask);
     if (stream) http.headers.emplace_back("accept", "text/event-stream");
     http.body = *body;
     const std::uint64_t estimate = body->size() / 3 + max_tokens;
 
     absl::StatusOr<v1::ChatReply> result = absl::UnknownError("no attempt made");
-    bool charge_whole = false;  // tokens may have been spent without usage to show for it
-    int attempt = 0;
+    double charged = 0;          // earlier attempts that may have been billed with no usage to show
+    bool billed_unknown = false; // the last attempt reached the provider and may have been billed
+    int attempt = 0, rate_limited = 0;
     for (;; ++attempt) {
       const std::uint64_t admission = co_await limiter->Acquire(estimate);
+      MarkSent(id);
       std::unique_ptr<StreamDecoder> decoder = stream ? protocol->NewStream() : nullptr;
       absl::Status stream_error;
       record.response_body.clear();
@@ -139,27 +183,34 @@ struct ModelGateway::Impl {
           co_await client->Post(http, std::chrono::seconds(model.provider.timeout_s), sink);
       std::optional<std::chrono::milliseconds> wait;
       bool retry = false;
+      billed_unknown = false;
       if (!response.ok()) {
+        // DeadlineExceeded and DataLoss come after the request was sent; Unavailable before.
         result = response.status();
-        if (absl::IsDeadlineExceeded(result.status()) || absl::IsDataLoss(result.status())) charge_whole = true;
+        billed_unknown = absl::IsDeadlineExceeded(result.status()) || absl::IsDataLoss(result.status());
         retry = absl::IsUnavailable(result.status()) || absl::IsDeadlineExceeded(result.status());
       } else {
         limiter->OnHeaders(response->headers);
         if (!stream || response->status / 100 != 2) record.response_body = response->body.substr(0, kMaxStoredReply);
+        const bool json_reply = response->headers["content-type"].find("json") != std::string::npos;
         if (response->status / 100 == 2) {
-          if (!stream) {
-            result = protocol->Decode(response->body);
-          } else if (!stream_error.ok()) {
-            result = stream_error;
+          if (!stream || (json_reply && record.response_body.find("data:") != 0)) {
+            // Some servers answer a streamed request with one JSON body (often an error).
+            result = protocol->Decode(stream ? record.response_body : response->body);
           } else {
-            result = decoder->Finish();
+            sse.Finish();
+            result = stream_error.ok() ? decoder->Finish() : stream_error;
           }
-          if (!result.ok() || !result->usage_reported()) charge_whole = true;
+          billed_unknown = !result.ok() || !result->usage_reported();
         } else {
-          const std::string message =
-              absl::StrCat("HTTP ", response->status, " from ", model.provider.name, ": ", protocol->ErrorMessage(response->body));
+          const std::string said = protocol->ErrorMessage(response->body);
+          const std::string message = absl::StrCat("HTTP ", response->status, " from ", model.provider.name, ": ", said);
           retry = Retryable(response->status);
-          if (response->status == 429) {
+          if (response->status == 429 && IsQuotaExhausted(response->body)) {
+            retry = false;  // out of credit: waiting will not help
+            result = absl::FailedPreconditionError(message);
+          } else if (response->status == 429) {
+            ++rate_limited;
             wait = RetryAfter(response->headers);
             limiter->OnRateLimited(wait.value_or(Backoff(attempt)));
             result = absl::UnavailableError(message);
@@ -173,14 +224,30 @@ struct ModelGateway::Impl {
       const std::uint64_t used =
           result.ok() && result->usage_reported() ? result->usage().input_tokens() + result->usage().output_tokens() : 0;
       limiter->Release(admission, used, result.ok());
-      if (!retry || attempt >= model.provider.max_retries) break;
-      co_await Sleep(std::max(Backoff(attempt), wait.value_or(0ms)));
+      // Rate limiting slows callers down; it fails them only when it never ends.
+      const int failures = attempt - rate_limited;
+      if (!retry || failures >= model.provider.max_retries || rate_limited > kMaxRateLimitedRetries) break;
+      if (billed_unknown) {
+        // That attempt may have been billed in full: charge it, and reserve again for the next one.
+        budget.Settle(*current, worst);
+        charged += worst;
+        current = co_await Reserve(id, subtask, worst);
+        if (!current.ok()) {
+          result = current.status();
+          record.refused_by_run_budget = budget.exhausted();
+          billed_unknown = false;
+          break;
+        }
+      }
+      co_await Sleep(std::max(Backoff(failures), std::min(wait.value_or(0ms), kMaxRetryAfter)));
     }
 
-    const double cost = result.ok() && result->usage_reported() ? CostUsd(model.info, result->usage())
-                        : charge_whole                            ? worst
+    const double last = result.ok() && result->usage_reported() ? CostUsd(model.info, result->usage())
+                        : billed_unknown                          ? worst
                                                                   : 0.0;
-    budget.Settle(*reservation, cost);
+    if (current.ok()) budget.Settle(*current, last);
+    Settled(id);
+    const double cost = charged + last;
     record.response_body = Redact(std::move(record.response_body));
     record.call.set_http_attempts(attempt + 1);
     record.call.set_cost_usd(cost);
@@ -237,12 +304,20 @@ absl::StatusOr<std::unique_ptr<ModelGateway>> ModelGateway::Start(ResolvedModel 
 ModelGateway::~ModelGateway() {
   impl_->io.stop();
   impl_->thread.join();
-  std::map<std::uint64_t, Done> left;
+  std::map<std::uint64_t, Impl::Pending> left;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     left.swap(impl_->pending);
   }
-  for (auto& [id, done] : left) done(absl::CancelledError("the model gateway stopped"), CallRecord{});
+  // A call cut short may still be billed by the provider: it is recorded at its reservation.
+  for (auto& [id, p] : left) {
+    CallRecord record;
+    record.call.set_subtask_id(p.subtask);
+    record.call.set_model(impl_->model.ref);
+    record.call.set_error("abandoned: the run stopped while the call was in flight");
+    record.call.set_cost_usd(p.sent ? p.reserved : 0);
+    p.done(absl::CancelledError("the model gateway stopped"), std::move(record));
+  }
 }
 
 void ModelGateway::Complete(const std::string& subtask_id, v1::ChatRequest request, Done done) {
@@ -250,7 +325,7 @@ void ModelGateway::Complete(const std::string& subtask_id, v1::ChatRequest reque
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     id = impl_->next_call++;
-    impl_->pending.emplace(id, std::move(done));
+    impl_->pending.emplace(id, Impl::Pending{std::move(done), subtask_id});
   }
   asio::co_spawn(impl_->io, impl_->Call(id, subtask_id, std::move(request)), asio::detached);
 }

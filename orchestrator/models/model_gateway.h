@@ -22,6 +22,7 @@ struct CallRecord {
   v1::ModelCall call;         // subtask_id, model, outcome, usage, cost, latency (attempt/step: the caller's)
   std::string request_body;   // as sent
   std::string response_body;  // as received (the event stream when streamed), at most 4 MiB
+  bool refused_by_run_budget = false;  // the run's budget could not cover it: the run should stop
 };
 
 struct GatewayOptions {
@@ -37,7 +38,7 @@ class ModelGateway {
   // server on loopback from the script named as the model. InvalidArgument for a budget on a
   // model without prices, or a script that does not load.
   static absl::StatusOr<std::unique_ptr<ModelGateway>> Start(ResolvedModel model, GatewayOptions options = {});
-  ~ModelGateway();  // calls still in flight end with Cancelled
+  ~ModelGateway();  // calls still in flight end with Cancelled, recorded at their reservation
   ModelGateway(const ModelGateway&) = delete;
   ModelGateway& operator=(const ModelGateway&) = delete;
 

@@ -31,6 +31,7 @@ ResolvedModel Model(const ScriptedModelServer& server, ApiStyle api, bool stream
   m.provider.stream = stream;
   m.provider.retry_base_ms = 20;
   m.provider.timeout_s = 10;
+  m.provider.conversation_header = true;
   m.info.context_window = 100000;
   m.info.max_output_tokens = 1000;
   m.info.input_usd = 2;
@@ -181,6 +182,50 @@ TEST(GatewayFaultsTest, AStalledConnectionTimesOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+TEST(GatewayFaultsTest, AnAttemptThatMayHaveBeenBilledIsChargedBeforeTheRetry) {
+  auto server = Serve({{"conversations", {{"s", {{{"fault", "stall"}}, kToolStep}}}}});
+  ResolvedModel m = Model(*server, ApiStyle::kOpenAiChat, true);
+  m.provider.timeout_s = 1;
+  m.provider.max_retries = 1;
+  auto gateway = ModelGateway::Start(m);
+  CallRecord record;
+  auto reply = (*gateway)->CompleteAndWait("s", Ask("x"), &record);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->http_attempts(), 2u);
+  const double worst = WorstCaseUsd(m.info, record.request_body.size(), 1000);
+  const double used = (400 * 2 + 600 * 0.5 + 50 * 8) / 1e6;
+  EXPECT_NEAR(record.call.cost_usd(), worst + used, 1e-12);
+  EXPECT_NEAR((*gateway)->spent_usd(), worst + used, 1e-12);
+  // With a budget that covers one worst case only, the retry is refused rather than overspent.
+  auto again = Serve({{"conversations", {{"s", {{{"fault", "stall"}}, kToolStep}}}}});
+  auto tight = ModelGateway::Start(Model(*again, ApiStyle::kOpenAiChat, true), {.budget_usd = worst * 1.5});
+  ResolvedModel mt = Model(*again, ApiStyle::kOpenAiChat, true);
+  mt.provider.timeout_s = 1;
+  mt.provider.max_retries = 1;
+  tight = ModelGateway::Start(mt, {.budget_usd = worst * 1.5});
+  auto refused = (*tight)->CompleteAndWait("s", Ask("x"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_EQ(again->requests().size(), 1u);
+  EXPECT_LE((*tight)->spent_usd(), worst * 1.5);
+}
+
+TEST(GatewayFaultsTest, CallsWaitForReservationsInFlightRatherThanFail) {
+  auto server = Serve({{"default", {{"content", "ok"}, {"delay_ms", 200}, {"usage", {{"input", 10}, {"output", 10}}}}}});
+  ResolvedModel m = Model(*server, ApiStyle::kOpenAiChat, false);
+  const double worst = WorstCaseUsd(m.info, 400, 1000);
+  // Room for one worst case at a time, and for many calls at their real cost.
+  auto gateway = ModelGateway::Start(m, {.budget_usd = worst * 1.2});
+  std::vector<std::future<absl::StatusOr<v1::ChatReply>>> calls;
+  for (int i = 0; i < 4; ++i) {
+    calls.push_back(std::async(std::launch::async, [&, i] { return (*gateway)->CompleteAndWait("c" + std::to_string(i), Ask("x")); }));
+  }
+  for (auto& c : calls) {
+    auto r = c.get();
+    EXPECT_TRUE(r.ok()) << r.status();
+  }
+  EXPECT_EQ(server->max_concurrent(), 1) << "they went one at a time";
+}
+
 TEST(GatewayTlsTest, HttpsWithTheTestCaAndAHostnameMismatchIsRefused) {
   testing::TempDir dir;
   auto ca = testing::MakeTestCa(dir.path());
@@ -267,7 +312,7 @@ TEST(GatewayBudgetTest, CallsStopAtTheBudgetAndTheServerSeesNoneBeyondIt) {
   EXPECT_LE((*gateway)->spent_usd(), 0.03);
   EXPECT_TRUE((*gateway)->budget_exhausted());
   // The per-subtask cap refuses only that subtask.
-  auto per = ModelGateway::Start(m, {.per_subtask_usd = 0.01});
+  auto per = ModelGateway::Start(m, {.per_subtask_usd = 0.015});  // one call and its worst case fit, not two
   EXPECT_TRUE((*per)->CompleteAndWait("a", Ask("x")).ok());
   EXPECT_EQ((*per)->CompleteAndWait("a", Ask("x")).status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE((*per)->CompleteAndWait("b", Ask("x")).ok());

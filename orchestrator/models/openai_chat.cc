@@ -1,5 +1,6 @@
 #include "orchestrator/models/openai_chat.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -13,15 +14,21 @@ using nlohmann::json;
 // Usage as each provider spells it: prompt_tokens counts cached tokens too; the cached part is in
 // prompt_tokens_details.cached_tokens (OpenAI, Zhipu, Qwen), prompt_cache_hit_tokens (DeepSeek) or
 // cached_tokens (Moonshot).
+// A count, or 0 where a server sends null or something else.
+std::uint64_t Count(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
 void ReadUsage(const json& u, v1::ChatReply& reply) {
   if (!u.is_object()) return;
   v1::Usage* usage = reply.mutable_usage();
-  usage->set_input_tokens(u.value("prompt_tokens", 0ULL));
-  usage->set_output_tokens(u.value("completion_tokens", 0ULL));
+  usage->set_input_tokens(Count(u, "prompt_tokens"));
+  usage->set_output_tokens(Count(u, "completion_tokens"));
   std::uint64_t cached = 0;
-  if (auto d = u.find("prompt_tokens_details"); d != u.end() && d->is_object()) cached = d->value("cached_tokens", 0ULL);
-  if (cached == 0) cached = u.value("prompt_cache_hit_tokens", 0ULL);
-  if (cached == 0) cached = u.value("cached_tokens", 0ULL);
+  if (auto d = u.find("prompt_tokens_details"); d != u.end() && d->is_object()) cached = Count(*d, "cached_tokens");
+  if (cached == 0) cached = Count(u, "prompt_cache_hit_tokens");
+  if (cached == 0) cached = Count(u, "cached_tokens");
   usage->set_cached_input_tokens(cached);
   reply.set_usage_reported(true);
 }
@@ -55,6 +62,8 @@ class OpenAiStream final : public StreamDecoder {
       auto choices = chunk.find("choices");
       if (choices == chunk.end() || !choices->is_array() || choices->empty()) return absl::OkStatus();
       const json& choice = (*choices)[0];
+      // Moonshot streams usage inside the last choice.
+      if (auto u = choice.find("usage"); u != choice.end() && u->is_object()) ReadUsage(*u, reply_);
       if (auto f = choice.find("finish_reason"); f != choice.end() && f->is_string()) {
         reply_.set_finish_reason(f->get<std::string>());
       }
@@ -66,11 +75,15 @@ class OpenAiStream final : public StreamDecoder {
       message->mutable_reasoning()->append(Text(*delta, "reasoning"));  // OpenRouter, vLLM
       if (auto calls = delta->find("tool_calls"); calls != delta->end() && calls->is_array()) {
         for (const json& d : *calls) {
-          const int index = d.value("index", 0);
+          // Without an index, a delta with an id starts a new call.
+          int index = d.contains("index") && d["index"].is_number_integer() ? d["index"].get<int>()
+                      : !Text(d, "id").empty()                              ? static_cast<int>(calls_.size())
+                                                                           : std::max(0, static_cast<int>(calls_.size()) - 1);
           v1::ToolCall& call = calls_[index];
           if (std::string id = Text(d, "id"); !id.empty()) call.set_id(id);
           if (auto f = d.find("function"); f != d.end() && f->is_object()) {
-            call.mutable_name()->append(Text(*f, "name"));
+            // The name comes whole; some servers repeat it in later deltas.
+            if (call.name().empty()) call.set_name(Text(*f, "name"));
             call.mutable_arguments_json()->append(Text(*f, "arguments"));
           }
         }
@@ -82,7 +95,10 @@ class OpenAiStream final : public StreamDecoder {
   }
 
   absl::StatusOr<v1::ChatReply> Finish() override {
-    if (!done_) return absl::DataLossError("the stream ended before [DONE]: the reply is truncated");
+    // Some servers end the stream after the finish reason without [DONE].
+    if (!done_ && reply_.finish_reason().empty()) {
+      return absl::DataLossError("the stream ended before [DONE]: the reply is truncated");
+    }
     reply_.mutable_message()->set_role("assistant");
     for (auto& [index, call] : calls_) {
       CheckToolArguments(call);

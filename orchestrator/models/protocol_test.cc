@@ -128,11 +128,45 @@ TEST(OpenAiChatTest, AssemblesStreamedToolCallDeltas) {
   EXPECT_EQ(reply->finish_reason(), "tool_calls");
   EXPECT_EQ(reply->usage().input_tokens(), 50u);
 
-  auto truncated = Stream(OpenAiChat("max_tokens"), sse.substr(0, sse.find("data: {\"choices\":[],")));
+  auto truncated = Stream(OpenAiChat("max_tokens"), sse.substr(0, sse.find("data: {\"choices\":[{\"index\":0,\"delta\":{},")));
   EXPECT_EQ(truncated.status().code(), absl::StatusCode::kDataLoss);
   auto no_usage = Stream(OpenAiChat("max_tokens"), "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n");
   ASSERT_TRUE(no_usage.ok());
   EXPECT_FALSE(no_usage->usage_reported());
+}
+
+TEST(OpenAiChatTest, ReadsMoonshotsUsageInsideTheLastChoiceAndNullCounts) {
+  const std::string sse =
+      "data:{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\",\"usage\":{\"prompt_tokens\":9,"
+      "\"completion_tokens\":2,\"total_tokens\":11,\"cached_tokens\":4}}]}\n\n"
+      "data: [DONE]";  // no blank line at the very end
+  auto decoder = OpenAiChat("max_tokens").NewStream();
+  SseParser parser([&](std::string_view e, std::string_view d) { ASSERT_TRUE(decoder->OnEvent(e, d).ok()); });
+  parser.Feed(sse);
+  parser.Finish();
+  auto reply = decoder->Finish();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->message().content(), "hi");
+  EXPECT_TRUE(reply->usage_reported());
+  EXPECT_EQ(reply->usage().input_tokens(), 9u);
+  EXPECT_EQ(reply->usage().cached_input_tokens(), 4u);
+  auto nulls = OpenAiChat("max_tokens").Decode(
+      R"({"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":3,"completion_tokens":1,"cached_tokens":null,"prompt_tokens_details":null}})");
+  ASSERT_TRUE(nulls.ok()) << nulls.status();
+  EXPECT_EQ(nulls->usage().cached_input_tokens(), 0u);
+}
+
+TEST(OpenAiChatTest, ARepeatedToolNameIsNotDoubled) {
+  const std::string sse =
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"edit\",\"arguments\":\"{\"}}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"edit\",\"arguments\":\"}\"}}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n";  // and no [DONE]
+  auto reply = Stream(OpenAiChat("max_tokens"), sse);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->message().tool_calls(0).name(), "edit");
+  EXPECT_EQ(reply->message().tool_calls(0).arguments_json(), "{}");
+  EXPECT_FALSE(reply->usage_reported());
 }
 
 TEST(AnthropicMessagesTest, EncodesSystemApartToolResultsAsUserTurnsAndCacheMarks) {

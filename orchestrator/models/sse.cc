@@ -16,6 +16,16 @@ void SseParser::Feed(std::string_view bytes) {
   pending_.erase(0, start);
 }
 
+void SseParser::Finish() {
+  if (!pending_.empty()) {
+    std::string last = std::move(pending_);
+    pending_.clear();
+    if (!last.empty() && last.back() == '\r') last.pop_back();
+    Line(last);
+  }
+  Line("");
+}
+
 void SseParser::Line(std::string_view line) {
   if (line.empty()) {
     if (has_data_) on_event_(event_.empty() ? std::string_view("message") : std::string_view(event_), data_);

@@ -16,6 +16,8 @@ class SseParser {
 
   // Feeds bytes in any pieces; calls OnEvent for each complete event (one ended by a blank line).
   void Feed(std::string_view bytes);
+  // The stream ended: a last event without its blank line (or newline) still counts.
+  void Finish();
 
  private:
   void Line(std::string_view line);

@@ -1,0 +1,51 @@
+// The model, as a command agent sees it: an OpenAI-compatible Chat Completions endpoint on a Unix
+// socket that the agent's sandbox can reach, for the length of one attempt. Each request goes to the
+// coordinator's model gateway under the attempt's lease (model_client.h): a script or an external
+// CLI agent gets a model without a key, inside the run's budget and rate limit, and every call is
+// recorded. Requests name no model: the run's model answers. Streaming is answered as one event.
+//
+//   curl --unix-socket "$SWARM_MODEL_SOCKET" http://swarm/v1/chat/completions -d @request.json
+#ifndef SWARM_AGENTS_MODEL_ENDPOINT_H_
+#define SWARM_AGENTS_MODEL_ENDPOINT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "agents/model_client.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace swarm {
+
+class ModelEndpoint {
+ public:
+  // Listens on `dir`/model.sock (`dir` exists, and is private). Runs on `io`; `client` must outlive
+  // the endpoint.
+  static absl::StatusOr<std::unique_ptr<ModelEndpoint>> Start(boost::asio::io_context& io, const std::string& dir,
+                                                              ModelClient& client, std::string lease_id,
+                                                              std::uint64_t fence);
+  ~ModelEndpoint();  // stops listening and closes connections; calls in flight are answered to no one
+  ModelEndpoint(const ModelEndpoint&) = delete;
+  ModelEndpoint& operator=(const ModelEndpoint&) = delete;
+
+  const std::string& socket_path() const;
+  int calls() const;
+
+ private:
+  struct Impl;
+  explicit ModelEndpoint(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+// The OpenAI request body as a ChatRequest, and a reply as an OpenAI body (or event stream). Exposed
+// for tests. InvalidArgument names what is wrong with the request.
+absl::StatusOr<v1::ChatRequest> ChatRequestFromOpenAi(const std::string& body, bool* stream);
+std::string OpenAiReplyBody(const v1::ChatReply& reply, bool stream);
+
+}  // namespace swarm
+
+#endif  // SWARM_AGENTS_MODEL_ENDPOINT_H_
