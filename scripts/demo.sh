@@ -2,7 +2,10 @@
 # The demo swarm on the bundled example (examples/demo/geometry, a small C library):
 #  1. a cross-file rename (compute_area -> shape_area) cut into 4 shards that only build together,
 #     so they land as one atomic group after `make test` passed on the combined tree;
-#  2. a plan of 5 subtasks (4 independent, 1 depending on them) started from the first run's branch.
+#  2. a plan of 5 subtasks (4 independent, 1 depending on them) started from the first run's branch;
+#  3. model-driven agents (examples/demo/model_agent.py) that ask the run's model what to write, through
+#     swarm's model gateway: offline, the model is the scripted model server (--model scripted:FILE),
+#     under a budget; `swarm show` then prints tokens and cost per subtask.
 # Each run leaves the example repository's own branch and files untouched and adds a swarm/<run-id>
 # branch. Everything goes to a fresh directory under /tmp, printed at the end.
 set -eu
@@ -31,6 +34,19 @@ cp "$root/examples/demo/document.sh" "$work/document.sh"
   --plan "$root/examples/demo/plan.json" \
   --sandbox-ro-bind "$work/document.sh" --agent-cmd "$work/document.sh" \
   --test-cmd 'make -s test'
+
+second=$(git -C "$repo" for-each-ref --sort=-creatordate --format='%(refname:short)' refs/heads/swarm/ | head -n 1)
+
+echo
+echo "== run 3: model-driven agents (the scripted model, offline), starting from $second"
+cp "$root/examples/demo/model_agent.py" "$work/model_agent.py"
+"$swarm" run --repo "$repo" --state-dir "$work/state" --agents 2 --base "$second" \
+  --plan "$root/examples/demo/model-plan.json" \
+  --model "scripted:$root/examples/demo/model-script.json" --budget-usd 0.50 \
+  --sandbox-ro-bind "$work/model_agent.py" --agent-cmd "python3 $work/model_agent.py" \
+  --test-cmd 'make -s test'
+third=$(ls -t "$work/state/runs" | head -n 1)
+"$swarm" show "$third" --state-dir "$work/state" | grep -E '^(run|model|[a-z-]+  )|model:'
 
 echo
 echo "== the example repository afterwards: main is untouched, each run added a branch"
