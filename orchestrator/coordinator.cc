@@ -280,7 +280,10 @@ void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone do
     return;
   }
   const Lease& lease = it->second;
-  ModelCallDone call{++next_model_call_, lease.attempt, ++model_steps_[request.lease_id()]};
+  ModelCallDone call;
+  call.id = ++next_model_call_;
+  call.attempt = lease.attempt;
+  call.step = ++model_steps_[request.lease_id()];
   {
     std::lock_guard<std::mutex> lock(model_mu_);
     model_waiting_[call.id] = std::move(done);
@@ -355,6 +358,7 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   r->set_interrupted_attempts(rec->interrupted_attempts);
   r->set_processes_killed(leftovers_killed);
   r->set_pid(getpid());
+  r->set_budget_usd(run_.config.budget_usd);
   Emit(std::move(resumed));
   for (auto& e : rec->missing) Emit(std::move(e));
   for (const auto& [id, s] : rec->subtasks) {
@@ -1223,7 +1227,7 @@ int Coordinator::Finish() {
   merge_->Shutdown();
   git_pool_->join();
   // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
-  const std::string cut_short = cancel_exit_ == 0 && budget_stopped_ ? "stopped on the budget: " + budget_reason_
+  const std::string cut_short = cancel_exit_ == 0 && budget_stopped_ ? "stopped: the budget is spent: " + budget_reason_
                                                                       : "cancelled: " + cancel_reason_;
   for (const auto& [lease_id, lease] : leases_) {
     v1::Event e;
@@ -1267,7 +1271,8 @@ int Coordinator::Finish() {
   if (publish_failed && exit_code == kExitOk) exit_code = kExitEnvironment;
   v1::Event e;
   auto* f = e.mutable_run_finished();
-  f->set_state(cancel_exit_ != 0 ? "cancelled" : "completed");
+  // A run stopped on its budget can be resumed with a larger one, as a cancelled run can be resumed.
+  f->set_state(cancel_exit_ != 0 ? "cancelled" : exit_code == kExitBudget ? "budget" : "completed");
   f->set_landed(landed);
   f->set_failed(scheduler_->Count(State::kFailed));
   f->set_skipped(scheduler_->Count(State::kSkipped));

@@ -1,6 +1,7 @@
 #include "orchestrator/event_format.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "orchestrator/report.h"
 
@@ -69,6 +70,13 @@ std::string Describe(const v1::Event& e) {
     }
     case v1::Event::kRunResumed:
       return absl::StrCat("run resumed at ", Short(e.run_resumed().head()));
+    case v1::Event::kModelCalled: {
+      const v1::ModelCall& c = e.model_called().call();
+      return absl::StrCat(c.subtask_id(), " model call ", c.step(), ": ",
+                          c.ok() ? absl::StrCat(c.usage().input_tokens(), " tokens in, ", c.usage().output_tokens(), " out")
+                                 : "failed: " + c.error(),
+                          absl::StrFormat(", $%.4f", c.cost_usd()));
+    }
     case v1::Event::KIND_NOT_SET:
       break;
   }

@@ -26,7 +26,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& state_dir) {
   return Store::Open(db);
 }
 
-bool Finished(const std::string& state) { return state == "completed" || state == "failed" || state == "cancelled"; }
+bool Finished(const std::string& state) {
+  return state == "completed" || state == "failed" || state == "cancelled" || state == "budget";
+}
 
 // What a dead coordinator leaves outside the records: processes, tmpfs and disk workspaces.
 void RemoveLeftovers(const RunRow& run) {

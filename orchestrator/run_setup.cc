@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "orchestrator/run_admin.h"
 #include "orchestrator/run_lock.h"
@@ -272,7 +273,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
 }
 
 absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, const std::string& run_id,
-                                          bool locked_by_us) {
+                                          bool locked_by_us, double budget_usd) {
   std::string state_dir = state_dir_flag.empty() ? DefaultStateDir() : state_dir_flag;
   std::string db = state_dir + "/swarm.db";
   if (access(db.c_str(), F_OK) != 0) {
@@ -301,6 +302,17 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
         "it cannot be resumed"));
   }
   RunConfig config = FromSpec(first->front().run_started().spec());
+  // A budget raised by an earlier resume holds.
+  for (const v1::Event& e : *first) {
+    if (e.has_run_resumed() && e.run_resumed().budget_usd() > 0) config.budget_usd = e.run_resumed().budget_usd();
+  }
+  if (budget_usd > 0) {
+    if (config.model.empty()) return Usage(absl::StrCat("--budget-usd: run ", run_id, " has no model"));
+    if (budget_usd < config.budget_usd) {
+      return Usage(absl::StrFormat("--budget-usd %.2f is below the run's budget of %.2f", budget_usd, config.budget_usd));
+    }
+    config.budget_usd = budget_usd;
+  }
   PreparedRun run;
   run.config = config;
   run.resume = true;

@@ -39,8 +39,9 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config);
 // settings), checked against the world again. A run whose coordinator is alive is refused (unless
 // `locked_by_us`: the caller holds the run's lock); so is a finished run, unless what landed is on no
 // branch (its publishing failed): resuming it publishes it.
+// A run stopped on its budget is resumed with a larger `budget_usd` (0: the budget it had).
 absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir, const std::string& run_id,
-                                          bool locked_by_us = false);
+                                          bool locked_by_us = false, double budget_usd = 0);
 
 // The state directory a run uses when --state-dir is not given.
 std::string DefaultStateDir();

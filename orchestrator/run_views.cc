@@ -38,10 +38,6 @@ std::string StateOf(const RunRow& r) {
   return r.state;
 }
 
-}  // namespace
-
-namespace {
-
 std::string SpendLine(const ModelSpend& s) {
   return absl::StrFormat("%u calls%s, %u tokens in (%u cached), %u out, $%.4f", s.calls,
                          s.failed > 0 ? absl::StrCat(" (", s.failed, " failed)") : "", s.input_tokens,

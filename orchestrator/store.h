@@ -61,9 +61,9 @@ struct AttemptRow {
 // Bodies stored beside an event rather than in the log: a PatchSubmitted's diff, a ModelCalled's
 // request and reply.
 struct EventBodies {
-  std::string_view patch_diff;
-  std::string_view model_request;
-  std::string_view model_response;
+  std::string_view patch_diff = {};
+  std::string_view model_request = {};
+  std::string_view model_response = {};
 };
 
 // One stored model call, for `swarm show --transcript`.

@@ -140,8 +140,8 @@ int RunCommand(const RunConfig& config) {
   return Coordinate(std::move(*run));
 }
 
-int ResumeCommand(const std::string& state_dir, const std::string& run_id, bool json) {
-  absl::StatusOr<PreparedRun> run = PrepareResume(state_dir, run_id);
+int ResumeCommand(const std::string& state_dir, const std::string& run_id, bool json, double budget_usd) {
+  absl::StatusOr<PreparedRun> run = PrepareResume(state_dir, run_id, /*locked_by_us=*/false, budget_usd);
   if (!run.ok()) return Fail(run.status());
   run->config.json = run->config.json || json;
   return Coordinate(std::move(*run));
@@ -216,6 +216,8 @@ int main(int argc, char** argv) {
   bool resume_json = false;
   resume->add_option("run", run_id, "the run id")->required();
   resume->add_flag("--json", resume_json, "print the run's events as JSON lines instead of progress");
+  std::string resume_budget;
+  resume->add_option("--budget-usd", resume_budget, "a larger budget for a run that stopped on its budget");
   std::string cancel_reason = "cancelled by swarm cancel";
   int cancel_wait_s = 60;
   cancel->add_option("run", run_id, "the run id")->required();
@@ -259,7 +261,11 @@ int main(int argc, char** argv) {
     watch_options.server = swarm::ServerAddress(watch_options.server);
     return swarm::WatchRun(watch_options, std::cout, std::cerr);
   }
-  if (resume->parsed()) return swarm::ResumeCommand(state_dir, run_id, resume_json);
+  if (resume->parsed()) {
+    double budget = 0;
+    if (absl::Status st = swarm::ParseBudget(resume_budget, budget); !st.ok()) return swarm::Fail(st);
+    return swarm::ResumeCommand(state_dir, run_id, resume_json, budget);
+  }
   std::string dir = state_dir.empty() ? swarm::DefaultStateDir() : state_dir;
   if (cancel->parsed()) {
     if (std::string address = swarm::ServerAddress(cancel_server); !address.empty()) {

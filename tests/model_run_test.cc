@@ -216,6 +216,15 @@ TEST_F(ModelRunTest, ARunStopsOnItsBudgetWithExitStatus4) {
   auto outcomes = Outcomes(report);
   EXPECT_EQ(outcomes["s1"], "landed") << report.dump(2);
   EXPECT_NE(outcomes["s2"], "landed");
+  const std::string run_id = fs::path(RunDir()).filename();
+  EXPECT_NE(RunSwarm({"runs", "--state-dir", state()}).out.find("budget"), std::string::npos);
+
+  // A larger budget lets it go on where it stopped.
+  CliResult lower = RunSwarm({"resume", run_id, "--state-dir", state(), "--budget-usd", "0.001"}, Env(**server));
+  EXPECT_EQ(lower.exit_code, 2) << lower.err;
+  CliResult resumed = RunSwarm({"resume", run_id, "--state-dir", state(), "--budget-usd", "1"}, Env(**server));
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(Outcomes(OnlyReport(state()))["s2"], "landed");
 }
 
 TEST_F(ModelRunTest, ACancelWhileAModelCallHangsEndsTheRunAndRecordsTheCall) {

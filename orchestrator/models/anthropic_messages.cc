@@ -159,10 +159,11 @@ absl::StatusOr<std::string> AnthropicMessages::Encode(const v1::ChatRequest& req
   };
   for (const v1::ChatMessage& m : request.messages()) {
     if (m.role() == "system") {
-      system.push_back({{"type", "text"}, {"text", m.content()}});
+      if (!m.content().empty()) system.push_back({{"type", "text"}, {"text", m.content()}});
     } else if (m.role() == "tool") {
       turn("user").push_back({{"type", "tool_result"}, {"tool_use_id", m.tool_call_id()}, {"content", m.content()}});
     } else if (m.role() == "assistant") {
+      if (m.content().empty() && m.tool_calls_size() == 0) continue;  // the API refuses an empty turn
       json& content = turn("assistant");
       if (!m.content().empty()) content.push_back({{"type", "text"}, {"text", m.content()}});
       for (const v1::ToolCall& c : m.tool_calls()) {

@@ -69,6 +69,7 @@ ModelsConfig BuiltinModels() {
   moonshot.models["kimi-k2-0905-preview"] = Priced(262144, 16384, 0.60, 0.15, 2.50);
   moonshot.models["kimi-k2-turbo-preview"] = Priced(262144, 16384, 1.15, 0.15, 8.00);
   moonshot.models["kimi-k2-thinking"] = Priced(262144, 32768, 0.60, 0.15, 2.50);
+  moonshot.reasoning_in_history = true;  // its thinking model keeps its reasoning across tool calls
   add(moonshot);
 
   ProviderConfig zhipu = Provider("zhipu", "https://api.z.ai/api/paas/v4", kOpenAiChat, "ZHIPU_API_KEY");
@@ -193,6 +194,7 @@ absl::Status ReadProvider(const std::string& origin, bool project_file, const to
     else if (key == "max_tokens_field") s = Read(origin, key, v, p.max_tokens_field);
     else if (key == "any_model") s = Read(origin, key, v, p.any_model);
     else if (key == "conversation_header") s = Read(origin, key, v, p.conversation_header);
+    else if (key == "reasoning_in_history") s = Read(origin, key, v, p.reasoning_in_history);
     else if (key == "api") {
       std::string api;
       s = Read(origin, key, v, api);

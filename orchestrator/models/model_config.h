@@ -40,6 +40,7 @@ struct ProviderConfig {
   int max_retries = 6;
   int retry_base_ms = 1000;    // backoff before retry n: random in [base * 2^n / 2, base * 2^n], at most 60 s
   std::string max_tokens_field = "max_tokens";  // OpenAI's newer models want max_completion_tokens
+  bool reasoning_in_history = false;  // send earlier turns' reasoning_content back (Kimi's thinking models want it)
   bool conversation_header = false;  // send x-swarm-conversation (the subtask id): the scripted server keys replies on it
   bool any_model = false;      // local servers: any model name, at the defaults below
   ModelInfo defaults;          // for a model not listed (any_model)

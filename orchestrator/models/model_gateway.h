@@ -29,7 +29,7 @@ struct GatewayOptions {
   double budget_usd = 0;       // 0: no cap
   double per_subtask_usd = 0;  // 0: no cap
   double spent_usd = 0;        // spent by earlier sessions of the run
-  std::map<std::string, double> spent_by_subtask;
+  std::map<std::string, double> spent_by_subtask = {};
 };
 
 class ModelGateway {

@@ -131,6 +131,7 @@ absl::StatusOr<std::string> OpenAiChat::Encode(const v1::ChatRequest& request, c
       out["content"] = m.content();
     } else if (m.role() == "assistant") {
       out["content"] = m.content().empty() && m.tool_calls_size() > 0 ? json(nullptr) : json(m.content());
+      if (reasoning_in_history_ && !m.reasoning().empty()) out["reasoning_content"] = m.reasoning();
       if (m.tool_calls_size() > 0) {
         json calls = json::array();
         for (const v1::ToolCall& c : m.tool_calls()) {

@@ -11,7 +11,8 @@ namespace swarm {
 
 class OpenAiChat final : public ProviderProtocol {
  public:
-  explicit OpenAiChat(std::string max_tokens_field) : max_tokens_field_(std::move(max_tokens_field)) {}
+  explicit OpenAiChat(std::string max_tokens_field, bool reasoning_in_history = false)
+      : max_tokens_field_(std::move(max_tokens_field)), reasoning_in_history_(reasoning_in_history) {}
   std::string endpoint() const override { return "/chat/completions"; }
   std::vector<std::pair<std::string, std::string>> Headers(const std::string& api_key) const override;
   absl::StatusOr<std::string> Encode(const v1::ChatRequest& request, const std::string& model, std::uint32_t max_tokens,
@@ -22,6 +23,7 @@ class OpenAiChat final : public ProviderProtocol {
 
  private:
   std::string max_tokens_field_;
+  bool reasoning_in_history_;  // DeepSeek refuses reasoning_content in a request; Kimi's thinking models want it
 };
 
 }  // namespace swarm

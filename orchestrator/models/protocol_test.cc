@@ -67,6 +67,11 @@ TEST(OpenAiChatTest, EncodesToolsToolCallsAndToolResults) {
   EXPECT_EQ(headers.back(), (std::pair<std::string, std::string>{"authorization", "Bearer sk-test"}));
 }
 
+TEST(OpenAiChatTest, ReasoningGoesBackOnlyToProvidersThatWantIt) {
+  json kimi = json::parse(*OpenAiChat("max_tokens", true).Encode(AgentTurn(), "kimi-k2-thinking", 100, false));
+  EXPECT_EQ(kimi["messages"][2]["reasoning_content"], "I should read the file first.");
+}
+
 TEST(OpenAiChatTest, AToolWhoseParametersAreNotAnObjectIsRefused) {
   v1::ChatRequest r = AgentTurn();
   r.mutable_tools(0)->set_parameters_json("[1]");

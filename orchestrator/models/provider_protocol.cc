@@ -10,7 +10,7 @@ namespace swarm {
 
 std::unique_ptr<ProviderProtocol> MakeProtocol(const ProviderConfig& provider) {
   if (provider.api == ApiStyle::kAnthropicMessages) return std::make_unique<AnthropicMessages>();
-  return std::make_unique<OpenAiChat>(provider.max_tokens_field);
+  return std::make_unique<OpenAiChat>(provider.max_tokens_field, provider.reasoning_in_history);
 }
 
 void CheckToolArguments(v1::ToolCall& call) {

@@ -74,11 +74,15 @@ std::optional<std::chrono::milliseconds> RetryAfter(const std::map<std::string, 
   return std::nullopt;
 }
 
-RateLimiter::RateLimiter(asio::io_context& io, int concurrency, int tokens_per_minute)
-    : io_(io), max_limit_(std::max(1, concurrency)), tokens_per_minute_(tokens_per_minute), limit_(max_limit_) {}
+RateLimiter::RateLimiter(asio::io_context& io, int concurrency, int tokens_per_minute, std::chrono::milliseconds window)
+    : io_(io),
+      max_limit_(std::max(1, concurrency)),
+      tokens_per_minute_(tokens_per_minute),
+      window_(window),
+      limit_(max_limit_) {}
 
 RateLimiter::Clock::time_point RateLimiter::TokensFreeAt(std::uint64_t tokens, Clock::time_point now) {
-  while (!minute_.empty() && minute_.front().at + 60s <= now) minute_.pop_front();
+  while (!minute_.empty() && minute_.front().at + window_ <= now) minute_.pop_front();
   if (tokens_per_minute_ <= 0) return now;
   std::uint64_t used = 0;
   for (const Spend& s : minute_) used += s.tokens;
@@ -87,7 +91,7 @@ RateLimiter::Clock::time_point RateLimiter::TokensFreeAt(std::uint64_t tokens, C
   if (used == 0 || used + tokens <= budget) return now;
   for (const Spend& s : minute_) {
     used -= s.tokens;
-    if (used == 0 || used + tokens <= budget) return s.at + 60s;
+    if (used == 0 || used + tokens <= budget) return s.at + window_;
   }
   return now;
 }

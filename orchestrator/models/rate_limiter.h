@@ -21,7 +21,9 @@ namespace swarm {
 class RateLimiter {
  public:
   using Clock = std::chrono::steady_clock;
-  RateLimiter(boost::asio::io_context& io, int concurrency, int tokens_per_minute);
+  // `window` is a minute but for tests.
+  RateLimiter(boost::asio::io_context& io, int concurrency, int tokens_per_minute,
+              std::chrono::milliseconds window = std::chrono::minutes(1));
 
   // Waits until a request estimated at `tokens` may go. Returns the admission's id for Release.
   boost::asio::awaitable<std::uint64_t> Acquire(std::uint64_t tokens);
@@ -44,6 +46,7 @@ class RateLimiter {
   boost::asio::io_context& io_;
   const int max_limit_;
   const int tokens_per_minute_;
+  const std::chrono::milliseconds window_;
   int limit_;
   int in_flight_ = 0;
   int peak_ = 0;
