@@ -117,7 +117,10 @@ void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
       Fail(absl::StrCat("cannot create ", tmpl, " for the model endpoint"));
       return;
     }
-    endpoint_dir_ = tmpl;
+    // Canonical, as bubblewrap binds it: a symlinked /tmp must not leave the socket unreachable.
+    std::error_code canonical_error;
+    endpoint_dir_ = fs::canonical(tmpl, canonical_error).string();
+    if (canonical_error) endpoint_dir_ = tmpl;
     absl::StatusOr<std::unique_ptr<ModelEndpoint>> endpoint =
         ModelEndpoint::Start(io_, endpoint_dir_, *model_, lease_.lease_id(), lease_.fence());
     if (!endpoint.ok()) {

@@ -2,6 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <set>
+
 #include "swarm/v1/agent.grpc.pb.h"
 
 namespace swarm {
@@ -12,6 +16,13 @@ class GrpcModelClient final : public ModelClient {
   GrpcModelClient(std::shared_ptr<grpc::Channel> channel, std::chrono::seconds timeout)
       : stub_(v1::AgentService::NewStub(std::move(channel))), timeout_(timeout) {}
 
+  // Calls still out are cancelled and their callbacks awaited: none may run after the host is gone.
+  ~GrpcModelClient() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (grpc::ClientContext* c : live_) c->TryCancel();
+    drained_.wait(lock, [this] { return live_.empty(); });
+  }
+
   void Complete(const std::string& lease_id, std::uint64_t fence, v1::ChatRequest request, Done done) override {
     struct Call {
       grpc::ClientContext context;
@@ -20,23 +31,33 @@ class GrpcModelClient final : public ModelClient {
     };
     auto call = std::make_shared<Call>();
     call->context.set_deadline(std::chrono::system_clock::now() + timeout_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      live_.insert(&call->context);
+    }
     call->request.set_lease_id(lease_id);
     call->request.set_fence(fence);
     *call->request.mutable_request() = std::move(request);
     stub_->async()->Complete(&call->context, &call->request, &call->reply,
-                             [call, done = std::move(done)](grpc::Status status) {
+                             [this, call, done = std::move(done)](grpc::Status status) {
                                if (!status.ok()) {
                                  done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                                                    status.error_message()));
-                                 return;
+                               } else {
+                                 done(std::move(*call->reply.mutable_reply()));
                                }
-                               done(std::move(*call->reply.mutable_reply()));
+                               std::lock_guard<std::mutex> lock(mu_);
+                               live_.erase(&call->context);
+                               drained_.notify_all();
                              });
   }
 
  private:
   std::unique_ptr<v1::AgentService::Stub> stub_;
   const std::chrono::seconds timeout_;
+  std::mutex mu_;
+  std::condition_variable drained_;
+  std::set<grpc::ClientContext*> live_;  // guarded by mu_
 };
 
 }  // namespace

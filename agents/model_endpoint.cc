@@ -80,6 +80,8 @@ absl::StatusOr<v1::ChatRequest> ChatRequestFromOpenAi(const std::string& body, b
       out->set_role(role);
       if (auto c = m.find("content"); c != m.end() && !c->is_null()) out->set_content(TextOf(*c));
       if (role == "tool") out->set_tool_call_id(m.value("tool_call_id", ""));
+      // Kept: some providers want an assistant turn's reasoning back (reasoning_in_history).
+      if (auto r = m.find("reasoning_content"); r != m.end() && r->is_string()) out->set_reasoning(r->get<std::string>());
       if (auto calls = m.find("tool_calls"); calls != m.end() && calls->is_array()) {
         for (const json& c : *calls) {
           v1::ToolCall* call = out->add_tool_calls();

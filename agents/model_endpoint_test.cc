@@ -16,7 +16,7 @@ TEST(ModelEndpointTest, ReadsAChatCompletionsRequestAsAgentsWriteThem) {
     "messages": [
       {"role": "developer", "content": "Be brief."},
       {"role": "user", "content": [{"type": "text", "text": "Fix "}, {"type": "text", "text": "it."}]},
-      {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+      {"role": "assistant", "content": null, "reasoning_content": "look first", "tool_calls": [{"id": "c1", "type": "function",
         "function": {"name": "read_file", "arguments": "{\"path\": \"a.c\"}"}}]},
       {"role": "tool", "tool_call_id": "c1", "content": "int f();"}],
     "tools": [{"type": "function", "function": {"name": "read_file", "parameters": {"type": "object"}}}]})",
@@ -28,6 +28,7 @@ TEST(ModelEndpointTest, ReadsAChatCompletionsRequestAsAgentsWriteThem) {
   EXPECT_EQ(request->messages(0).role(), "system");
   EXPECT_EQ(request->messages(1).content(), "Fix it.");
   EXPECT_EQ(request->messages(2).tool_calls(0).arguments_json(), R"({"path": "a.c"})");
+  EXPECT_EQ(request->messages(2).reasoning(), "look first");
   EXPECT_EQ(request->messages(3).tool_call_id(), "c1");
   EXPECT_EQ(request->tools(0).name(), "read_file");
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "swarm/v1/agent.grpc.pb.h"
@@ -119,23 +120,54 @@ class ServiceImpl final : public v1::AgentService::CallbackService {
     return new HostStream(++next_id_, handler_, post_);
   }
 
-  // Answered when the gateway is done; the reactor is finished from whichever thread that is.
+  // Answered when the gateway is done; the reactor is finished from whichever thread that is, once.
   grpc::ServerUnaryReactor* Complete(grpc::CallbackServerContext* context, const v1::CompleteRequest* request,
                                      v1::CompleteReply* reply) override {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    post_([h = &handler_, request, reply, reactor] {
-      h->OnComplete(*request, [reply, reactor](absl::StatusOr<v1::ChatReply> result) {
-        if (!result.ok()) {
-          reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(result.status().code()),
-                                       std::string(result.status().message())));
-          return;
-        }
-        *reply->mutable_reply() = std::move(*result);
-        reactor->Finish(grpc::Status::OK);
+    auto call = std::make_shared<UnaryCall>();
+    call->reactor = context->DefaultReactor();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_.insert(call);
+    }
+    post_([this, h = &handler_, request, reply, call] {
+      h->OnComplete(*request, [this, reply, call](absl::StatusOr<v1::ChatReply> result) {
+        if (result.ok()) *reply->mutable_reply() = std::move(*result);
+        Answer(call, result.ok() ? grpc::Status::OK
+                                 : grpc::Status(static_cast<grpc::StatusCode>(result.status().code()),
+                                                std::string(result.status().message())));
       });
     });
-    return reactor;
+    return call->reactor;
   }
+
+  // Every call not answered yet is answered CANCELLED: a server shuts down only once each is.
+  void AbortPending() {
+    std::set<std::shared_ptr<UnaryCall>> open;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open = open_;
+    }
+    for (const auto& call : open) Answer(call, grpc::Status(grpc::StatusCode::CANCELLED, "the run is finishing"));
+  }
+
+ private:
+  struct UnaryCall {
+    grpc::ServerUnaryReactor* reactor = nullptr;
+    std::atomic<bool> answered{false};
+  };
+
+  void Answer(const std::shared_ptr<UnaryCall>& call, const grpc::Status& status) {
+    if (call->answered.exchange(true)) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_.erase(call);
+    }
+    call->reactor->Finish(status);
+  }
+
+  std::mutex mu_;
+  std::set<std::shared_ptr<UnaryCall>> open_;  // guarded by mu_
+ public:
 
  private:
   AgentHandler& handler_;
@@ -151,6 +183,8 @@ struct AgentServer::Impl {
 };
 
 AgentServer::AgentServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+void AgentServer::AbortPending() { impl_->service->AbortPending(); }
 
 AgentServer::~AgentServer() {
   if (impl_->server) impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

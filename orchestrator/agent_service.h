@@ -21,6 +21,8 @@ class AgentServer final {
   static absl::StatusOr<std::unique_ptr<AgentServer>> Start(const std::string& address, AgentHandler& handler,
                                                             Post post);
   ~AgentServer();  // shuts down: open streams are cancelled
+  // Answers every unary call still waiting (CANCELLED), so that shutting down does not wait on them.
+  void AbortPending();
   AgentServer(const AgentServer&) = delete;
   AgentServer& operator=(const AgentServer&) = delete;
 

@@ -289,7 +289,7 @@ void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone do
     model_waiting_[call.id] = std::move(done);
   }
   // On the gateway's thread: queued for the executor, which records the call before answering it.
-  gateway_->Complete(lease.subtask_id, request.request(),
+  const std::uint64_t gateway_call = gateway_->Complete(lease.subtask_id, request.request(),
                      [this, call](absl::StatusOr<v1::ChatReply> reply, CallRecord record) mutable {
                        call.reply = std::move(reply);
                        call.record = std::move(record);
@@ -299,6 +299,7 @@ void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone do
                        }
                        asio::post(*io_, [this] { RecordModelCalls(); });
                      });
+  lease_model_calls_[request.lease_id()].insert(gateway_call);
 }
 
 void Coordinator::RecordModelCalls() {
@@ -336,6 +337,17 @@ void Coordinator::StopModelCalls() {
     left.swap(model_waiting_);
   }
   for (auto& [id, done] : left) done(absl::CancelledError("the run is finishing"));
+  if (server_) server_->AbortPending();  // calls that never reached the executor
+}
+
+void Coordinator::CancelModelCalls(const std::string& lease_id) {
+  model_steps_.erase(lease_id);
+  auto it = lease_model_calls_.find(lease_id);
+  if (it == lease_model_calls_.end()) return;
+  if (gateway_ != nullptr) {
+    for (std::uint64_t call : it->second) gateway_->Cancel(call);
+  }
+  lease_model_calls_.erase(it);
 }
 
 void Coordinator::StopOnBudget(const std::string& why) {
@@ -776,6 +788,7 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
   }
   Lease lease = it->second;
   leases_.erase(it);
+  CancelModelCalls(result.lease_id());
   if (auto h = hosts_.find(channel->id()); h != hosts_.end()) h->second.leases.erase(result.lease_id());
 
   std::string log = WriteLog(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
@@ -847,6 +860,7 @@ void Coordinator::ExpireLeases() {
   for (const auto& id : expired) {
     Lease lease = leases_.at(id);
     leases_.erase(id);
+    CancelModelCalls(id);
     std::string host_id;
     if (auto h = hosts_.find(lease.host); h != hosts_.end()) {
       h->second.leases.erase(id);
@@ -1113,6 +1127,7 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
     if (l == leases_.end()) continue;
     Lease lease = l->second;
     leases_.erase(l);
+    CancelModelCalls(lease_id);
     if (shutting_down_ || cancel_exit_ != 0) {
       v1::Event e;
       auto* f = e.mutable_attempt_finished();

@@ -94,6 +94,8 @@ class Coordinator final : public AgentHandler {
   // At the end of the run: stops the gateway, records what it finished, and answers every call
   // still waiting (Cancelled), so that no RPC is left open.
   void StopModelCalls();
+  // A lease ended: its agent's model calls are not retried any more.
+  void CancelModelCalls(const std::string& lease_id);
   // Tests the head before any agent starts: the baseline for per-test results (and, for `exit`, a
   // base that fails its tests stops the run).
   absl::Status CheckHead();
@@ -181,6 +183,7 @@ class Coordinator final : public AgentHandler {
     CallRecord record;
   };
   std::uint64_t next_model_call_ = 0;
+  std::map<std::string, std::set<std::uint64_t>> lease_model_calls_;  // lease id -> gateway call ids
   std::mutex model_mu_;
   std::map<std::uint64_t, CompleteDone> model_waiting_;  // guarded by model_mu_: agents waiting
   std::vector<ModelCallDone> model_done_;                // guarded by model_mu_: done, not yet recorded

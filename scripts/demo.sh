@@ -35,7 +35,7 @@ cp "$root/examples/demo/document.sh" "$work/document.sh"
   --sandbox-ro-bind "$work/document.sh" --agent-cmd "$work/document.sh" \
   --test-cmd 'make -s test'
 
-second=$(git -C "$repo" for-each-ref --sort=-creatordate --format='%(refname:short)' refs/heads/swarm/ | head -n 1)
+second=$(git -C "$repo" for-each-ref --format='%(refname:short)' refs/heads/swarm/ | grep -vx "$first" | head -n 1)
 
 echo
 echo "== run 3: model-driven agents (the scripted model, offline), starting from $second"

@@ -33,15 +33,22 @@ Budget::Budget(double run_usd, double per_subtask_usd, double spent, std::map<st
   if (run_usd_ > 0 && spent_ >= run_usd_) exhausted_ = true;
 }
 
-absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, double usd) {
+absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, double usd, bool* may_wait) {
   std::lock_guard<std::mutex> lock(mu_);
+  const double my_spent = subtask_spent_[subtask], my_reserved = subtask_reserved_[subtask];
+  if (may_wait != nullptr) {
+    // Worth waiting only for money that is reserved now and would come back.
+    const bool run_ok = run_usd_ <= 0 || spent_ + usd <= run_usd_;
+    const bool mine_ok = per_subtask_usd_ <= 0 || my_spent + usd <= per_subtask_usd_;
+    *may_wait = run_ok && mine_ok && (reserved_ > 1e-9 || my_reserved > 1e-9);
+  }
   if (run_usd_ > 0 && spent_ + reserved_ + usd > run_usd_) {
     if (spent_ + usd > run_usd_) exhausted_ = true;  // it would not fit even alone
     return absl::ResourceExhaustedError(absl::StrFormat(
         "the run's budget of $%.4f cannot cover this call (worst case $%.4f; spent $%.4f, reserved $%.4f)", run_usd_,
         usd, spent_, reserved_));
   }
-  const double mine = subtask_spent_[subtask] + subtask_reserved_[subtask];
+  const double mine = my_spent + my_reserved;
   if (per_subtask_usd_ > 0 && mine + usd > per_subtask_usd_) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "subtask %s's budget of $%.4f cannot cover this call (worst case $%.4f; spent or reserved $%.4f)", subtask,
@@ -56,18 +63,14 @@ void Budget::Settle(const Reservation& reservation, double actual_usd) {
   std::lock_guard<std::mutex> lock(mu_);
   reserved_ -= reservation.usd;
   if (reserved_ < 1e-12) reserved_ = 0;
-  subtask_reserved_[reservation.subtask] -= reservation.usd;
+  double& mine = subtask_reserved_[reservation.subtask];
+  mine -= reservation.usd;
+  if (mine < 1e-12) mine = 0;
   spent_ += actual_usd;
   subtask_spent_[reservation.subtask] += actual_usd;
   if (run_usd_ > 0 && spent_ >= run_usd_) exhausted_ = true;
 }
 
-bool Budget::FitsOnceSettled(const std::string& subtask, double usd) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto spent = subtask_spent_.find(subtask);
-  const double mine = spent == subtask_spent_.end() ? 0 : spent->second;
-  return (run_usd_ <= 0 || spent_ + usd <= run_usd_) && (per_subtask_usd_ <= 0 || mine + usd <= per_subtask_usd_);
-}
 
 double Budget::spent() const {
   std::lock_guard<std::mutex> lock(mu_);

@@ -33,9 +33,9 @@ class Budget {
   };
   // ResourceExhausted, naming the cap, when the reservation does not fit. A call that does not fit
   // even with nothing else in flight marks the run's budget exhausted.
-  absl::StatusOr<Reservation> Reserve(const std::string& subtask, double usd);
-  // Whether `usd` would fit once the reservations in flight are settled (so a refused call may wait).
-  bool FitsOnceSettled(const std::string& subtask, double usd) const;
+  // `*may_wait` (when given) says whether a refused call would fit once reservations now in flight
+  // settle, so that waiting for them makes sense.
+  absl::StatusOr<Reservation> Reserve(const std::string& subtask, double usd, bool* may_wait = nullptr);
   // Spending that reaches the run's cap also marks it exhausted.
   void Settle(const Reservation& reservation, double actual_usd);
 

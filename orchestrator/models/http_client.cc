@@ -63,6 +63,8 @@ struct HttpClient::Impl {
     auto endpoints = co_await resolver.async_resolve(origin.host, origin.port, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return absl::UnavailableError(absl::StrCat("cannot resolve ", origin.host, ": ", ec.message()));
     for (const auto& endpoint : endpoints) {  // each address gets its own time-out (a dead IPv6 route)
+      boost::system::error_code ignored;
+      if (raw.socket().is_open()) raw.socket().close(ignored);  // the next address may be another family
       raw.expires_after(kConnectTimeout);
       co_await raw.async_connect(endpoint.endpoint(), asio::redirect_error(asio::use_awaitable, ec));
       if (!ec) break;
@@ -103,10 +105,13 @@ struct HttpClient::Impl {
   template <typename Stream>
   asio::awaitable<absl::StatusOr<HttpResponse>> Exchange(Stream& stream, Connection& c,
                                                          http::request<http::string_body>& req,
-                                                         std::chrono::milliseconds idle, const BodySink& sink,
-                                                         bool& keep_alive, bool& got_reply) {
+                                                         std::chrono::milliseconds idle,
+                                                         std::chrono::steady_clock::time_point deadline,
+                                                         const BodySink& sink, bool& keep_alive, bool& got_reply) {
+    // Silence times out after `idle`; the whole exchange, at `deadline`.
+    auto expire = [&] { c.tcp().expires_at(std::min(std::chrono::steady_clock::now() + idle, deadline)); };
     boost::system::error_code ec;
-    c.tcp().expires_after(idle);
+    expire();
     co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == beast::error::timeout) co_return absl::DeadlineExceededError("sending the request timed out");
     if (ec) co_return absl::UnavailableError(absl::StrCat("sending the request failed: ", ec.message()));
@@ -114,7 +119,7 @@ struct HttpClient::Impl {
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(kMaxBody);
-    c.tcp().expires_after(idle);
+    expire();
     co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == beast::error::timeout) co_return absl::DeadlineExceededError("no reply before the time-out");
     if (ec) co_return absl::UnavailableError(absl::StrCat("the connection ended before a reply: ", ec.message()));
@@ -131,7 +136,7 @@ struct HttpClient::Impl {
     while (!parser.is_done()) {
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof chunk;
-      c.tcp().expires_after(idle);  // a long reply may stream for long; silence is what times out
+      expire();  // a long reply may stream for long; silence (or the whole deadline) is what times out
       co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::need_buffer) ec = {};
       const std::size_t n = sizeof chunk - parser.get().body().size;
@@ -175,8 +180,9 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(asio::io_context&
 }
 
 asio::awaitable<absl::StatusOr<HttpResponse>> HttpClient::Post(HttpRequest request, std::chrono::milliseconds timeout,
-                                                               BodySink sink) {
+                                                               std::chrono::milliseconds total, BodySink sink) {
   Impl& impl = *impl_;
+  const auto deadline = std::chrono::steady_clock::now() + total;
   http::request<http::string_body> req{http::verb::post, request.path, 11};
   const bool default_port = impl.origin.port == (impl.origin.tls ? "443" : "80");
   const std::string host = impl.origin.host.find(':') != std::string::npos ? "[" + impl.origin.host + "]" : impl.origin.host;
@@ -205,9 +211,9 @@ asio::awaitable<absl::StatusOr<HttpResponse>> HttpClient::Post(HttpRequest reque
     // (Not a conditional expression: GCC 12 miscompiles co_await inside one.)
     absl::StatusOr<HttpResponse> response = absl::UnknownError("unreached");
     if (c->tls) {
-      response = co_await impl.Exchange(*c->tls, *c, req, timeout, sink, keep_alive, got_reply);
+      response = co_await impl.Exchange(*c->tls, *c, req, timeout, deadline, sink, keep_alive, got_reply);
     } else {
-      response = co_await impl.Exchange(*c->plain, *c, req, timeout, sink, keep_alive, got_reply);
+      response = co_await impl.Exchange(*c->plain, *c, req, timeout, deadline, sink, keep_alive, got_reply);
     }
     if (response.ok() && keep_alive && impl.idle.size() < kMaxIdle) {
       c->tcp().expires_never();

@@ -44,12 +44,13 @@ class HttpClient {
                                                             const std::string& ca_file);
   ~HttpClient();
 
-  // `timeout` is the longest silence from the server once the request is sent. Errors: Unavailable
+  // `timeout` is the longest silence from the server once the request is sent, `total` the longest
+  // the exchange may take (a stream of keep-alive comments does not last forever). Errors: Unavailable
   // (nothing was sent: could not connect, or the connection was reset or closed before a reply),
   // DeadlineExceeded (the request was sent and the server went silent), DataLoss (the reply started
   // and was cut off), PermissionDenied (the server's certificate was refused; never worth a retry).
   boost::asio::awaitable<absl::StatusOr<HttpResponse>> Post(HttpRequest request, std::chrono::milliseconds timeout,
-                                                            BodySink sink = nullptr);
+                                                            std::chrono::milliseconds total, BodySink sink = nullptr);
 
   int connections_opened() const;
 

@@ -43,6 +43,7 @@ ProviderConfig Local(std::string name, std::string base_url) {
   p.concurrency = 4;
   p.any_model = true;
   p.timeout_s = 1800;  // local servers are slow
+  p.request_timeout_s = 7200;
   p.defaults.context_window = 32768;
   p.defaults.max_output_tokens = 4096;
   p.defaults.priced = true;  // free: every price is zero
@@ -189,6 +190,7 @@ absl::Status ReadProvider(const std::string& origin, bool project_file, const to
     else if (key == "stream") s = Read(origin, key, v, p.stream);
     else if (key == "ca_file") s = Read(origin, key, v, p.ca_file);
     else if (key == "timeout_s") s = Read(origin, key, v, p.timeout_s);
+    else if (key == "request_timeout_s") s = Read(origin, key, v, p.request_timeout_s);
     else if (key == "max_retries") s = Read(origin, key, v, p.max_retries);
     else if (key == "retry_base_ms") s = Read(origin, key, v, p.retry_base_ms);
     else if (key == "max_tokens_field") s = Read(origin, key, v, p.max_tokens_field);
@@ -221,6 +223,7 @@ absl::Status ReadProvider(const std::string& origin, bool project_file, const to
   }
   if (p.concurrency < 1) return Bad(origin, t, absl::StrCat("concurrency in ", where, " must be at least 1"));
   if (p.timeout_s < 1) return Bad(origin, t, absl::StrCat("timeout_s in ", where, " must be at least 1"));
+  if (p.request_timeout_s < 1) return Bad(origin, t, absl::StrCat("request_timeout_s in ", where, " must be at least 1"));
   return absl::OkStatus();
 }
 

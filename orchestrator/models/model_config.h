@@ -37,6 +37,7 @@ struct ProviderConfig {
   bool stream = true;
   std::string ca_file;         // empty: the system's CA store
   int timeout_s = 600;         // the longest wait for the reply's next bytes (connecting: at most 10 s)
+  int request_timeout_s = 1800;  // the longest one HTTP attempt may take, however it streams
   int max_retries = 6;
   int retry_base_ms = 1000;    // backoff before retry n: random in [base * 2^n / 2, base * 2^n], at most 60 s
   std::string max_tokens_field = "max_tokens";  // OpenAI's newer models want max_completion_tokens

@@ -38,8 +38,7 @@ bool Retryable(int http_status) { return http_status == 408 || http_status == 42
 // A 429 that means "out of credit" (OpenAI's insufficient_quota, Moonshot's exceeded_current_quota_error)
 // rather than "too fast".
 bool IsQuotaExhausted(const std::string& body) {
-  return body.find("insufficient_quota") != std::string::npos || body.find("exceeded_current_quota") != std::string::npos ||
-         body.find("billing") != std::string::npos;
+  return body.find("insufficient_quota") != std::string::npos || body.find("exceeded_current_quota") != std::string::npos;
 }
 
 }  // namespace
@@ -60,8 +59,11 @@ struct ModelGateway::Impl {
   struct Pending {
     Done done;
     std::string subtask;
-    double reserved = 0;  // what is reserved for it now
-    bool sent = false;    // a request went out: it may be billed
+    std::string request_body;  // as sent (redacted)
+    double reserved = 0;       // what is reserved for it now
+    double charged = 0;        // earlier attempts charged at their worst case
+    bool sent = false;         // a request went out: it may be billed
+    bool cancelled = false;    // its agent is gone: no more retries
   };
   std::mutex mu;
   std::map<std::uint64_t, Pending> pending;  // guarded by mu: calls not yet done
@@ -90,15 +92,27 @@ struct ModelGateway::Impl {
   // Reserves the call's worst case; while other calls' reservations hold the room it needs, it waits
   // for them to settle rather than fail.
   asio::awaitable<absl::StatusOr<Budget::Reservation>> Reserve(std::uint64_t id, const std::string& subtask, double usd) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(model.provider.timeout_s);
     for (;;) {
-      absl::StatusOr<Budget::Reservation> r = budget.Reserve(subtask, usd);
+      bool may_wait = false;
+      absl::StatusOr<Budget::Reservation> r = budget.Reserve(subtask, usd, &may_wait);
       if (r.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         if (auto it = pending.find(id); it != pending.end()) it->second.reserved = usd;
       }
-      if (r.ok() || !budget.FitsOnceSettled(subtask, usd)) co_return r;
+      if (r.ok() || !may_wait || std::chrono::steady_clock::now() > give_up || Cancelled(id)) co_return r;
       co_await Sleep(50ms);
     }
+  }
+
+  bool Cancelled(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = pending.find(id);
+    return it == pending.end() || it->second.cancelled;
+  }
+  void Charged(std::uint64_t id, double usd) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = pending.find(id); it != pending.end()) it->second.charged += usd;
   }
 
   void MarkSent(std::uint64_t id) {
@@ -143,6 +157,10 @@ struct ModelGateway::Impl {
     absl::StatusOr<std::string> body = protocol->Encode(request, model.model, max_tokens, stream);
     if (!body.ok()) co_return fail(body.status());
     record.request_body = Redact(*body);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (auto it = pending.find(id); it != pending.end()) it->second.request_body = record.request_body;
+    }
 
     const double worst = WorstCaseUsd(model.info, body->size(), max_tokens);
     absl::StatusOr<Budget::Reservation> current = co_await Reserve(id, subtask, worst);
@@ -180,7 +198,8 @@ struct ModelGateway::Impl {
         };
       }
       absl::StatusOr<HttpResponse> response =
-          co_await client->Post(http, std::chrono::seconds(model.provider.timeout_s), sink);
+          co_await client->Post(http, std::chrono::seconds(model.provider.timeout_s),
+                                std::chrono::seconds(model.provider.request_timeout_s), sink);
       std::optional<std::chrono::milliseconds> wait;
       bool retry = false;
       billed_unknown = false;
@@ -216,8 +235,10 @@ struct ModelGateway::Impl {
             result = absl::UnavailableError(message);
           } else if (retry) {
             result = absl::UnavailableError(message);
+          } else if (response->status == 400 || response->status == 413 || response->status == 422) {
+            result = absl::InvalidArgumentError(message);  // the request: too long, malformed
           } else {
-            result = absl::FailedPreconditionError(message);
+            result = absl::FailedPreconditionError(message);  // the key, the model, the account
           }
         }
       }
@@ -227,10 +248,15 @@ struct ModelGateway::Impl {
       // Rate limiting slows callers down; it fails them only when it never ends.
       const int failures = attempt - rate_limited;
       if (!retry || failures >= model.provider.max_retries || rate_limited > kMaxRateLimitedRetries) break;
+      if (Cancelled(id)) {
+        result = absl::CancelledError("the agent that asked is gone");
+        break;
+      }
       if (billed_unknown) {
         // That attempt may have been billed in full: charge it, and reserve again for the next one.
         budget.Settle(*current, worst);
         charged += worst;
+        Charged(id, worst);
         current = co_await Reserve(id, subtask, worst);
         if (!current.ok()) {
           result = current.status();
@@ -315,19 +341,29 @@ ModelGateway::~ModelGateway() {
     record.call.set_subtask_id(p.subtask);
     record.call.set_model(impl_->model.ref);
     record.call.set_error("abandoned: the run stopped while the call was in flight");
-    record.call.set_cost_usd(p.sent ? p.reserved : 0);
+    record.call.set_cost_usd(p.charged + (p.sent ? p.reserved : 0));
+    record.request_body = std::move(p.request_body);
     p.done(absl::CancelledError("the model gateway stopped"), std::move(record));
   }
 }
 
-void ModelGateway::Complete(const std::string& subtask_id, v1::ChatRequest request, Done done) {
+std::uint64_t ModelGateway::Complete(const std::string& subtask_id, v1::ChatRequest request, Done done) {
   std::uint64_t id;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     id = impl_->next_call++;
     impl_->pending.emplace(id, Impl::Pending{std::move(done), subtask_id});
   }
-  asio::co_spawn(impl_->io, impl_->Call(id, subtask_id, std::move(request)), asio::detached);
+  // A call that throws (out of memory) still ends, as an internal error.
+  asio::co_spawn(impl_->io, impl_->Call(id, subtask_id, std::move(request)), [impl = impl_.get(), id](std::exception_ptr e) {
+    if (e) impl->Finish(id, absl::InternalError("the model gateway failed on this call"), CallRecord{});
+  });
+  return id;
+}
+
+void ModelGateway::Cancel(std::uint64_t call) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (auto it = impl_->pending.find(call); it != impl_->pending.end()) it->second.cancelled = true;
 }
 
 absl::StatusOr<v1::ChatReply> ModelGateway::CompleteAndWait(const std::string& subtask_id, v1::ChatRequest request,

@@ -45,9 +45,13 @@ class ModelGateway {
   // `done` runs on the gateway's thread. Errors: ResourceExhausted (the budget cannot cover the
   // call: nothing was sent), InvalidArgument (the request), Unavailable or DeadlineExceeded (the
   // provider failed after every retry), DataLoss (a reply cut off or not JSON), PermissionDenied
-  // (TLS refused), FailedPrecondition (the provider refused the request: bad key, bad model...).
+  // (TLS refused), FailedPrecondition (the provider refused the key, the model or the account),
+  // InvalidArgument also when the provider refused the request itself (too long, malformed).
+  // Returns the call's id, for Cancel.
   using Done = std::function<void(absl::StatusOr<v1::ChatReply>, CallRecord)>;
-  void Complete(const std::string& subtask_id, v1::ChatRequest request, Done done);
+  std::uint64_t Complete(const std::string& subtask_id, v1::ChatRequest request, Done done);
+  // The agent that asked is gone: the call is not retried, and ends Cancelled if it has to wait.
+  void Cancel(std::uint64_t call);
   // Blocks until done; not on the gateway's thread.
   absl::StatusOr<v1::ChatReply> CompleteAndWait(const std::string& subtask_id, v1::ChatRequest request,
                                                 CallRecord* record = nullptr);

@@ -75,10 +75,16 @@ class OpenAiStream final : public StreamDecoder {
       message->mutable_reasoning()->append(Text(*delta, "reasoning"));  // OpenRouter, vLLM
       if (auto calls = delta->find("tool_calls"); calls != delta->end() && calls->is_array()) {
         for (const json& d : *calls) {
-          // Without an index, a delta with an id starts a new call.
-          int index = d.contains("index") && d["index"].is_number_integer() ? d["index"].get<int>()
-                      : !Text(d, "id").empty()                              ? static_cast<int>(calls_.size())
-                                                                           : std::max(0, static_cast<int>(calls_.size()) - 1);
+          // Without an index: the call with the same id, else a new one for a new id, else the last.
+          int index = std::max(0, static_cast<int>(calls_.size()) - 1);
+          if (d.contains("index") && d["index"].is_number_integer()) {
+            index = d["index"].get<int>();
+          } else if (std::string id = Text(d, "id"); !id.empty()) {
+            index = static_cast<int>(calls_.size());
+            for (const auto& [i, c] : calls_) {
+              if (c.id() == id) index = i;
+            }
+          }
           v1::ToolCall& call = calls_[index];
           if (std::string id = Text(d, "id"); !id.empty()) call.set_id(id);
           if (auto f = d.find("function"); f != d.end() && f->is_object()) {
