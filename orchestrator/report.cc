@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace swarm {
 
@@ -42,6 +43,15 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
     doc["tests"]["failing_at_base"] = ctx.failing_at_base;
     doc["tests"]["failing_at_end"] = ctx.failing_at_end;
   }
+  absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(ctx.run_id);
+  if (!spend.ok()) return spend.status();
+  auto spend_json = [](const ModelSpend& m) {
+    return nlohmann::json{{"calls", m.calls}, {"failed_calls", m.failed}, {"input_tokens", m.input_tokens},
+                          {"cached_input_tokens", m.cached_input_tokens}, {"output_tokens", m.output_tokens},
+                          {"cost_usd", m.cost_usd}};
+  };
+  const ModelSpend total = TotalSpend(*spend);
+  if (total.calls > 0) doc["model"] = spend_json(total);
   std::map<std::string, int> counts;
   doc["subtasks"] = nlohmann::json::array();
   for (const auto& s : *subtasks) {
@@ -50,6 +60,7 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
     nlohmann::json j = {{"id", s.spec.id()},       {"title", s.spec.title()}, {"outcome", outcome},
                         {"reason", s.reason},      {"log", s.log_path},       {"attempts", s.attempts},
                         {"commit", s.landed_commit}, {"group", s.spec.group()}};
+    if (auto m = spend->find(s.spec.id()); m != spend->end()) j["model"] = spend_json(m->second);
     doc["subtasks"].push_back(j);
   }
   doc["counts"] = counts;
@@ -90,6 +101,13 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
   for (const auto& [name, times] : ctx.flaky) {
     out << "flaky: " << name << " failed and then passed on a re-run " << times << (times == 1 ? " time" : " times")
         << "\n";
+  }
+  if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(ctx.run_id); spend.ok()) {
+    const ModelSpend total = TotalSpend(*spend);
+    if (total.calls > 0) {
+      out << absl::StrFormat("model: %u calls, %u tokens in (%u cached), %u out, $%.4f\n", total.calls,
+                             total.input_tokens, total.cached_input_tokens, total.output_tokens, total.cost_usd);
+    }
   }
   out << "patch:  " << ctx.patch_path << "\n";
   if (!report_path.empty()) out << "report: " << report_path << "\n";

@@ -91,16 +91,7 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
   absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(run_id);
   if (!spend.ok()) return spend.status();
   if (!spend->empty()) {
-    ModelSpend total;
-    for (const auto& [id, s] : *spend) {
-      total.calls += s.calls;
-      total.failed += s.failed;
-      total.input_tokens += s.input_tokens;
-      total.cached_input_tokens += s.cached_input_tokens;
-      total.output_tokens += s.output_tokens;
-      total.cost_usd += s.cost_usd;
-    }
-    out << "model   " << SpendLine(total) << "\n";
+    out << "model   " << SpendLine(TotalSpend(*spend)) << "\n";
   }
   out << "\n";
   for (const auto& s : *subtasks) {

@@ -466,6 +466,19 @@ absl::StatusOr<std::vector<ModelCallRow>> Store::ModelCalls(const std::string& r
   return out;
 }
 
+ModelSpend TotalSpend(const std::map<std::string, ModelSpend>& by_subtask) {
+  ModelSpend total;
+  for (const auto& [id, s] : by_subtask) {
+    total.calls += s.calls;
+    total.failed += s.failed;
+    total.input_tokens += s.input_tokens;
+    total.cached_input_tokens += s.cached_input_tokens;
+    total.output_tokens += s.output_tokens;
+    total.cost_usd += s.cost_usd;
+  }
+  return total;
+}
+
 absl::StatusOr<std::map<std::string, ModelSpend>> Store::SpendBySubtask(const std::string& run_id) const {
   Stmt q(db_, "SELECT subtask_id, COUNT(*), SUM(1 - ok), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens), "
               "SUM(cost_usd) FROM model_calls WHERE run_id = ? GROUP BY subtask_id");

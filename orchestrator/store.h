@@ -85,6 +85,9 @@ struct ModelSpend {
   double cost_usd = 0;
 };
 
+// The sum over subtasks.
+ModelSpend TotalSpend(const std::map<std::string, ModelSpend>& by_subtask);
+
 class Store final {
  public:
   // Opens (creating and migrating as needed) the database at `path`. Fails with FailedPrecondition

@@ -213,6 +213,10 @@ TEST_F(ModelRunTest, ARunStopsOnItsBudgetWithExitStatus4) {
   EXPECT_NE(r.err.find("stopping on the budget"), std::string::npos) << r.err;
   EXPECT_EQ((*server)->requests().size(), 1u) << "no call past the budget reached the server";
   json report = OnlyReport(state());
+  EXPECT_EQ(report["state"], "budget");
+  EXPECT_EQ(report["model"]["calls"], 2) << "the refused call is recorded, at no cost";
+  EXPECT_GT(report["model"]["cost_usd"].get<double>(), 0.0);
+  EXPECT_LE(report["model"]["cost_usd"].get<double>(), 0.012);
   auto outcomes = Outcomes(report);
   EXPECT_EQ(outcomes["s1"], "landed") << report.dump(2);
   EXPECT_NE(outcomes["s2"], "landed");
