@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/command_agent.h"
+#include "agents/llm_agent.h"
 #include "agents/model_client.h"
 #include "sandbox/bubblewrap_sandbox.h"
 #include "sandbox/unsandboxed_runner.h"
@@ -115,7 +116,7 @@ struct AgentHost::Impl {
   bool registered = false;
   v1::Registered run;
   std::unique_ptr<Sandbox> sandbox;
-  std::map<std::string, std::shared_ptr<CommandAgent>> attempts;  // by lease id
+  std::map<std::string, std::function<void()>> attempts;  // by lease id: how to stop it
   grpc::Status final_status;
   bool done = false;
   bool stopping = false;
@@ -129,7 +130,7 @@ struct AgentHost::Impl {
         OnLease(m.lease());
         break;
       case v1::CoordinatorMessage::kCancel:
-        if (auto it = attempts.find(m.cancel().lease_id()); it != attempts.end()) it->second->Kill();
+        if (auto it = attempts.find(m.cancel().lease_id()); it != attempts.end()) it->second();
         break;
       case v1::CoordinatorMessage::kShutdown:
         KillAll();
@@ -159,14 +160,22 @@ struct AgentHost::Impl {
 
   void OnLease(const v1::Lease& lease) {
     if (!registered || sandbox == nullptr) return;
-    auto agent = std::make_shared<CommandAgent>(io, pool, *sandbox, run, lease, options.host_id, model.get());
-    attempts[lease.lease_id()] = agent;
-    agent->Start([this, id = lease.lease_id()](v1::AttemptResult result) {
+    auto report = [this, id = lease.lease_id()](v1::AttemptResult result) {
       attempts.erase(id);
       v1::HostMessage msg;
       *msg.mutable_result() = std::move(result);
       stream->Send(msg);
-    });
+    };
+    // No command and a model: the built-in LLM agent.
+    if (run.agent().command().empty() && !run.model().empty()) {
+      auto agent = std::make_shared<LlmAgent>(io, pool, *sandbox, run, lease, *model);
+      attempts[lease.lease_id()] = [agent] { agent->Kill(); };
+      agent->Start(report);
+      return;
+    }
+    auto agent = std::make_shared<CommandAgent>(io, pool, *sandbox, run, lease, options.host_id, model.get());
+    attempts[lease.lease_id()] = [agent] { agent->Kill(); };
+    agent->Start(report);
   }
 
   void ScheduleHeartbeat() {
@@ -182,7 +191,7 @@ struct AgentHost::Impl {
   }
 
   void KillAll() {
-    for (auto& [id, a] : attempts) a->Kill();
+    for (auto& [id, kill] : attempts) kill();
   }
 };
 

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agents/agent_sandbox.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/utf8.h"
 
@@ -21,19 +22,6 @@ namespace swarm {
 namespace {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-
-std::string SubtaskJson(const v1::Lease& lease) {
-  const v1::Subtask& s = lease.subtask();
-  nlohmann::json j = {{"id", s.id()},
-                      {"title", s.title()},
-                      {"instructions", s.instructions()},
-                      {"files", std::vector<std::string>(s.files().begin(), s.files().end())},
-                      {"depends_on", std::vector<std::string>(s.depends_on().begin(), s.depends_on().end())},
-                      {"group", s.group()},
-                      {"attempt", lease.attempt()},
-                      {"base", lease.base_commit()}};
-  return j.dump(2);
-}
 
 }  // namespace
 
@@ -57,46 +45,19 @@ void CommandAgent::Start(Done done) {
   asio::post(pool_, [self] {
     auto ws = Workspace::Create(self->registered_.integration_git_dir(), self->lease_.base_commit(),
                                 self->dir_, self->registered_.agent().keep_workspaces());
-    if (ws.ok()) {
-      fs::create_directories(self->dir_ + "/meta");
-      std::ofstream(self->dir_ + "/meta/subtask.json") << SubtaskJson(self->lease_);
-      if (!self->lease_.conflict_json().empty()) {
-        std::ofstream(self->dir_ + "/meta/conflict.json") << self->lease_.conflict_json();
-      }
-    }
+    if (ws.ok()) WriteAttemptMeta(self->dir_ + "/meta", self->lease_);
     asio::post(self->io_, [self, ws = std::move(ws)]() mutable { self->OnWorkspace(std::move(ws)); });
   });
 }
 
 SandboxPolicy CommandAgent::Policy() const {
-  const v1::SandboxSpec& spec = registered_.sandbox();
-  SandboxPolicy p;
-  p.workdir = workspace_->root();
-  p.hidden_paths.assign(spec.hidden_paths().begin(), spec.hidden_paths().end());
-  p.ro_binds.assign(spec.ro_binds().begin(), spec.ro_binds().end());
-  // The workspace's own git reads the integration objects; the subtask file sits beside the tree.
-  p.ro_binds.insert(p.ro_binds.end(), workspace_->object_dirs().begin(), workspace_->object_dirs().end());
-  p.ro_binds.push_back(dir_ + "/meta");
-  std::string home = spec.home().empty() ? "/tmp" : spec.home();
-  p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "LANG=C.UTF-8"};
-  p.env.insert(p.env.end(), spec.env().begin(), spec.env().end());
-  std::vector<std::string> files(lease_.subtask().files().begin(), lease_.subtask().files().end());
-  p.env.push_back("SWARM_SUBTASK_ID=" + lease_.subtask().id());
-  p.env.push_back("SWARM_SUBTASK_JSON=" + dir_ + "/meta/subtask.json");
-  if (!lease_.conflict_json().empty()) p.env.push_back("SWARM_CONFLICT_JSON=" + dir_ + "/meta/conflict.json");
-  p.env.push_back("SWARM_FILES=" + absl::StrJoin(files, "\n"));
-  p.env.push_back(absl::StrCat("SWARM_ATTEMPT=", lease_.attempt()));
-  p.env.push_back("SWARM_BASE=" + lease_.base_commit());
+  SandboxPolicy p = AgentSandboxPolicy(registered_, lease_, *workspace_, dir_ + "/meta");
   if (endpoint_) {
     p.ro_binds.push_back(endpoint_dir_);
     p.env.push_back("SWARM_MODEL=" + registered_.model());
     p.env.push_back("SWARM_MODEL_SOCKET=" + endpoint_->socket_path());
     p.env.push_back("SWARM_MODEL_URL=http://swarm/v1");
   }
-  p.network = spec.network();
-  p.limits = ResourceLimits{spec.memory_bytes(), spec.max_processes(), spec.max_file_bytes()};
-  p.timeout = std::chrono::seconds(registered_.agent().timeout_s() > 0 ? registered_.agent().timeout_s() : 3600);
-  p.output_cap = spec.output_cap_bytes() > 0 ? spec.output_cap_bytes() : (1 << 20);
   return p;
 }
 

@@ -695,6 +695,9 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   r->set_integration_git_dir(repo_->git().git_dir());
   r->mutable_agent()->set_command(cfg.agent_command);
   r->mutable_agent()->set_timeout_s(cfg.agent_timeout_s);
+  r->mutable_agent()->set_max_steps(static_cast<std::uint32_t>(cfg.max_steps));
+  r->mutable_agent()->set_test_command(cfg.test_command);
+  r->mutable_agent()->set_test_timeout_s(static_cast<std::uint32_t>(cfg.test_timeout_s));
   auto* sb = r->mutable_sandbox();
   sb->set_enabled(sandbox_->Name() != "none");
   sb->set_network(cfg.agent_network);

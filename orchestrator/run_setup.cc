@@ -116,7 +116,10 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   if (config.heartbeat_interval_s <= 0 || config.lease_timeout_s <= config.heartbeat_interval_s) {
     return Usage("--lease-timeout must be longer than --heartbeat-interval (both positive)");
   }
-  if (config.agent_command.empty()) return Usage("--agent-cmd is required: the command each agent runs");
+  if (config.agent_command.empty() && config.model.empty()) {
+    return Usage("give --agent-cmd (the command each agent runs) or --model (LLM agents)");
+  }
+  if (config.max_steps <= 0) return Usage("--max-steps must be at least 1");
   if (config.test_command.empty()) return Usage("--test-cmd is required: the command that gates every patch");
   absl::StatusOr<TestFormat> format = ParseTestFormat(config.test_format);
   if (!format.ok()) return format.status();

@@ -31,7 +31,8 @@ struct LimitFlags {
 
 void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--repo", c.repo, "the git repository to work on")->capture_default_str();
-  run.add_option("--agent-cmd", c.agent_command, "command each agent runs (sh -c, in its workspace, sandboxed)");
+  run.add_option("--agent-cmd", c.agent_command,
+                 "command each agent runs (sh -c, in its workspace, sandboxed); without it, --model runs LLM agents");
   run.add_option("--test-cmd", c.test_command, "command that must pass before a patch lands (sandboxed)");
   run.add_option("--test-format", c.test_format,
                  "how to read the test command's results: exit, junit, gtest, ctest, pytest, unittest, tap")
@@ -80,6 +81,8 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--agent-binary", c.agent_binary, "the swarm-agent host binary (default: beside swarm)");
   run.add_option("--model", c.model, "the agents' model, PROVIDER:MODEL (see `swarm models`)");
   run.add_option("--base-url", c.base_url, "send the model's requests here instead (any OpenAI-compatible server)");
+  run.add_option("--max-steps", c.max_steps, "model calls per attempt of an LLM agent (with --model and no --agent-cmd)")
+      ->capture_default_str()->check(CLI::Range(1, 10000));
 }
 
 // --budget-usd is read as text so that a bad value gets swarm's own message.

@@ -1,0 +1,54 @@
+#include "agents/agent_sandbox.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace swarm {
+
+void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
+  const v1::Subtask& s = lease.subtask();
+  nlohmann::json j = {{"id", s.id()},
+                      {"title", s.title()},
+                      {"instructions", s.instructions()},
+                      {"files", std::vector<std::string>(s.files().begin(), s.files().end())},
+                      {"depends_on", std::vector<std::string>(s.depends_on().begin(), s.depends_on().end())},
+                      {"group", s.group()},
+                      {"attempt", lease.attempt()},
+                      {"base", lease.base_commit()}};
+  std::filesystem::create_directories(meta_dir);
+  std::ofstream(meta_dir + "/subtask.json") << j.dump(2);
+  if (!lease.conflict_json().empty()) std::ofstream(meta_dir + "/conflict.json") << lease.conflict_json();
+}
+
+SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lease, const Workspace& workspace,
+                                 const std::string& meta_dir) {
+  const v1::SandboxSpec& spec = run.sandbox();
+  SandboxPolicy p;
+  p.workdir = workspace.root();
+  p.hidden_paths.assign(spec.hidden_paths().begin(), spec.hidden_paths().end());
+  p.ro_binds.assign(spec.ro_binds().begin(), spec.ro_binds().end());
+  // The workspace's own git reads the integration objects; the subtask file sits beside the tree.
+  p.ro_binds.insert(p.ro_binds.end(), workspace.object_dirs().begin(), workspace.object_dirs().end());
+  p.ro_binds.push_back(meta_dir);
+  std::string home = spec.home().empty() ? "/tmp" : spec.home();
+  p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "LANG=C.UTF-8"};
+  p.env.insert(p.env.end(), spec.env().begin(), spec.env().end());
+  std::vector<std::string> files(lease.subtask().files().begin(), lease.subtask().files().end());
+  p.env.push_back("SWARM_SUBTASK_ID=" + lease.subtask().id());
+  p.env.push_back("SWARM_SUBTASK_JSON=" + meta_dir + "/subtask.json");
+  if (!lease.conflict_json().empty()) p.env.push_back("SWARM_CONFLICT_JSON=" + meta_dir + "/conflict.json");
+  p.env.push_back("SWARM_FILES=" + absl::StrJoin(files, "\n"));
+  p.env.push_back(absl::StrCat("SWARM_ATTEMPT=", lease.attempt()));
+  p.env.push_back("SWARM_BASE=" + lease.base_commit());
+  p.network = spec.network();
+  p.limits = ResourceLimits{spec.memory_bytes(), spec.max_processes(), spec.max_file_bytes()};
+  p.timeout = std::chrono::seconds(run.agent().timeout_s() > 0 ? run.agent().timeout_s() : 3600);
+  p.output_cap = spec.output_cap_bytes() > 0 ? spec.output_cap_bytes() : (1 << 20);
+  return p;
+}
+
+}  // namespace swarm

@@ -1,0 +1,286 @@
+#include "agents/llm_agent.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "agents/agent_prompts.h"
+#include "agents/agent_sandbox.h"
+#include "sandbox/utf8.h"
+#include "tools/file_tools.h"
+
+namespace swarm {
+namespace {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+constexpr auto kRunTimeout = std::chrono::seconds(300);  // one `run` tool call
+constexpr std::size_t kMaxRepositoryListing = 300;       // files named in the prompt
+
+// The repository's files, for the prompt (the .git directory and beyond the first few hundred left out).
+std::string ListRepository(const std::string& root) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() == ".git") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec)) files.push_back(fs::path(it->path()).lexically_relative(root).string());
+  }
+  std::sort(files.begin(), files.end());
+  const std::size_t total = files.size();
+  if (files.size() > kMaxRepositoryListing) files.resize(kMaxRepositoryListing);
+  std::string out = absl::StrJoin(files, "\n");
+  if (total > files.size()) absl::StrAppend(&out, "\n... and ", total - files.size(), " more (use list_dir or search)");
+  return out;
+}
+
+v1::ChatMessage Message(const std::string& role, std::string content) {
+  v1::ChatMessage m;
+  m.set_role(role);
+  m.set_content(std::move(content));
+  return m;
+}
+
+}  // namespace
+
+LlmAgent::LlmAgent(asio::io_context& io, asio::thread_pool& pool, const Sandbox& sandbox,
+                   const v1::Registered& registered, v1::Lease lease, ModelClient& model)
+    : io_(io),
+      pool_(pool),
+      sandbox_(sandbox),
+      registered_(registered),
+      lease_(std::move(lease)),
+      model_(model),
+      dir_(absl::StrCat(registered_.sandbox().workspace_root(), "/", lease_.subtask().id(), ".", lease_.attempt(), ".",
+                        lease_.fence())) {}
+
+void LlmAgent::Start(Done done) {
+  done_ = std::move(done);
+  start_ = std::chrono::steady_clock::now();
+  auto self = shared_from_this();
+  asio::post(pool_, [self] {
+    auto ws = Workspace::Create(self->registered_.integration_git_dir(), self->lease_.base_commit(), self->dir_,
+                                self->registered_.agent().keep_workspaces());
+    if (ws.ok()) WriteAttemptMeta(self->dir_ + "/meta", self->lease_);
+    asio::post(self->io_, [self, ws = std::move(ws)]() mutable { self->OnWorkspace(std::move(ws)); });
+  });
+}
+
+void LlmAgent::Kill() { killed_ = true; }
+
+void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
+  if (!ws.ok()) {
+    End("failed", absl::StrCat("cannot make the workspace: ", ws.status().message()));
+    return;
+  }
+  workspace_ = std::move(*ws);
+  std::error_code ec;
+  const std::string root = fs::canonical(workspace_->root(), ec).string();
+  auto self = shared_from_this();
+  Runner runner;
+  runner.run = [self, root](const std::string& command) { return self->RunCommand(command, root, kRunTimeout); };
+  runner.run_tests = [self] { return self->RunTests(); };
+  tools_ = std::make_unique<ToolSet>(root, std::move(runner));
+  const v1::Subtask& s = lease_.subtask();
+  messages_.push_back(Message("system", prompts::kSystem));
+  messages_.push_back(Message(
+      "user", FillPrompt(prompts::kSubtask,
+                         {{"files_in_repository", ListRepository(root)},
+                          {"test_command", registered_.agent().test_command()},
+                          {"id", s.id()},
+                          {"title", s.title()},
+                          {"instructions", s.instructions()},
+                          {"files", s.files().empty() ? "(not given)" : absl::StrJoin(s.files(), ", ")}})));
+  if (!lease_.conflict_json().empty()) {
+    messages_.push_back(Message("user", "Your previous patch conflicted with changes that landed since. The "
+                                        "conflicting files, with markers, are in " + dir_ + "/meta/conflict.json; "
+                                        "the repository is now at the new head: redo your change on it."));
+  }
+  prefix_ = messages_.size();
+  Ask();
+}
+
+void LlmAgent::Ask() {
+  if (killed_) return End("cancelled", "the lease was cancelled");
+  const int max_steps = registered_.agent().max_steps() > 0 ? static_cast<int>(registered_.agent().max_steps()) : 40;
+  if (steps_ >= max_steps) return End("limit_reached", absl::StrCat("no submit after ", steps_, " steps"));
+  ++steps_;
+  ElideOldObservations();
+  v1::ChatRequest request;
+  for (const auto& m : messages_) *request.add_messages() = m;
+  for (const auto& t : tools_->specs()) *request.add_tools() = t;
+  auto self = shared_from_this();
+  model_.Complete(lease_.lease_id(), lease_.fence(), std::move(request), [self](absl::StatusOr<v1::ChatReply> reply) {
+    asio::post(self->io_, [self, reply = std::move(reply)]() mutable { self->OnReply(std::move(reply)); });
+  });
+}
+
+void LlmAgent::OnReply(absl::StatusOr<v1::ChatReply> reply) {
+  if (killed_) return End("cancelled", "the lease was cancelled");
+  if (!reply.ok()) {
+    const std::string why(reply.status().message());
+    if (absl::IsResourceExhausted(reply.status())) return End("budget_exhausted", why);
+    if (absl::IsCancelled(reply.status())) return End("cancelled", why);
+    return End("failed", absl::StrCat("the model call failed: ", why));
+  }
+  const v1::ChatMessage& said = reply->message();
+  messages_.push_back(said);
+  std::vector<std::string> names;
+  for (const auto& c : said.tool_calls()) names.push_back(c.name());
+  Note(absl::StrCat("step ", steps_, ": ", said.content().substr(0, 200),
+                    names.empty() ? "" : absl::StrCat(" [", absl::StrJoin(names, ", "), "]")));
+  if (said.tool_calls_size() == 0) {
+    if (++format_errors_ >= kMaxFormatErrorsInARow) {
+      return End("repeated_format_errors", "the model answered without calling a tool, three times in a row");
+    }
+    messages_.push_back(Message("user", "Use the tools to make your change; call submit when it is complete."));
+    return Ask();
+  }
+  auto self = shared_from_this();
+  std::vector<v1::ToolCall> calls(said.tool_calls().begin(), said.tool_calls().end());
+  asio::post(pool_, [self, calls = std::move(calls)] {
+    std::vector<ToolOutcome> outcomes;
+    for (const auto& call : calls) {
+      outcomes.push_back(self->tools_->Call(call));
+      if (outcomes.back().submitted) break;
+    }
+    asio::post(self->io_, [self, outcomes = std::move(outcomes)]() mutable { self->OnObservations(std::move(outcomes)); });
+  });
+}
+
+void LlmAgent::OnObservations(std::vector<ToolOutcome> outcomes) {
+  const v1::ChatMessage& asked = messages_.back();
+  std::vector<v1::ChatMessage> observed;
+  bool submitted = false;
+  std::string summary;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    v1::ChatMessage m = Message("tool", ToUtf8(outcomes[i].observation));
+    m.set_tool_call_id(asked.tool_calls(static_cast<int>(i)).id());
+    observed.push_back(std::move(m));
+    format_errors_ = outcomes[i].format_error ? format_errors_ + 1 : 0;
+    Note(absl::StrCat("  ", asked.tool_calls(static_cast<int>(i)).name(), ": ",
+                      outcomes[i].observation.substr(0, outcomes[i].observation.find('\n'))));
+    if (outcomes[i].submitted) {
+      submitted = true;
+      summary = outcomes[i].summary;
+    }
+  }
+  for (auto& m : observed) messages_.push_back(std::move(m));
+  if (submitted) return End("submitted", summary);
+  if (format_errors_ >= kMaxFormatErrorsInARow) {
+    return End("repeated_format_errors", "three malformed tool calls in a row (unknown tool, bad arguments)");
+  }
+  Ask();
+}
+
+void LlmAgent::ElideOldObservations() {
+  const std::size_t window = registered_.context_window() > 0 ? registered_.context_window() : 32768;
+  // Bytes over 3 overestimate tokens for code and prose; three quarters of the window leaves room to answer.
+  auto tokens = [&] {
+    std::size_t bytes = 0;
+    for (const auto& m : messages_) bytes += m.content().size() + m.reasoning().size() + 16;
+    return bytes / 3;
+  };
+  for (std::size_t i = prefix_; i < messages_.size() && tokens() > window * 3 / 4; ++i) {
+    v1::ChatMessage& m = messages_[i];
+    if (m.role() == "tool" && !m.content().starts_with("[elided")) {
+      m.set_content(absl::StrCat("[elided: an old observation of ", m.content().size(), " bytes]"));
+    }
+  }
+}
+
+std::string LlmAgent::RunCommand(const std::string& command, const std::string& workdir,
+                                 std::chrono::seconds timeout) const {
+  SandboxPolicy policy = AgentSandboxPolicy(registered_, lease_, *workspace_, dir_ + "/meta");
+  policy.workdir = workdir;
+  policy.timeout = timeout;
+  policy.output_cap = 256 << 10;
+  absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(policy, command);
+  if (!prepared.ok()) return absl::StrCat("error: cannot run it: ", prepared.status().message());
+  absl::StatusOr<ProcessResult> r = RunProcess(std::move(prepared->spec));
+  if (!r.ok()) return absl::StrCat("error: cannot run it: ", r.status().message());
+  std::string out = r->out;
+  if (!r->err.empty()) absl::StrAppend(&out, out.empty() ? "" : "\n", r->err);
+  // The end of the output is where failures are reported: keep it.
+  if (out.size() > kMaxObservationBytes) {
+    out = absl::StrCat("[output truncated: the first ", out.size() - kMaxObservationBytes, " bytes not shown]\n",
+                       out.substr(out.size() - kMaxObservationBytes));
+  }
+  return absl::StrCat(out, out.empty() || out.back() == '\n' ? "" : "\n", "[", r->Describe(), "]");
+}
+
+std::string LlmAgent::RunTests() const {
+  const std::string& command = registered_.agent().test_command();
+  if (command.empty()) return "error: this run has no test command";
+  // On a throwaway copy: nothing the tests write becomes part of the patch.
+  const std::string copy = dir_ + "/test-copy";
+  std::error_code ec;
+  fs::remove_all(copy, ec);
+  fs::copy(workspace_->root(), copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (ec) return absl::StrCat("error: cannot copy the workspace for the tests: ", ec.message());
+  const auto timeout = std::chrono::seconds(registered_.agent().test_timeout_s() > 0 ? registered_.agent().test_timeout_s() : 600);
+  std::string out = RunCommand(command, copy, timeout);
+  fs::remove_all(copy, ec);
+  return out;
+}
+
+void LlmAgent::Note(const std::string& line) { absl::StrAppend(&log_, ToUtf8(line), "\n"); }
+
+void LlmAgent::End(const std::string& outcome, const std::string& detail) {
+  Note(absl::StrCat("outcome: ", outcome, detail.empty() ? "" : ": " + detail));
+  if (outcome != "submitted" || workspace_ == nullptr) {
+    v1::AttemptResult result;
+    result.set_outcome(v1::AttemptResult::FAILED);
+    result.set_error(ToUtf8(absl::StrCat(outcome, ": ", detail.substr(0, 500))));
+    result.set_log_tail(log_);
+    result.set_base_commit(lease_.base_commit());
+    return Complete(std::move(result));
+  }
+  auto self = shared_from_this();
+  asio::post(pool_, [self] {
+    absl::StatusOr<Patch> patch = self->workspace_->ComputePatch();
+    asio::post(self->io_, [self, patch = std::move(patch)] {
+      v1::AttemptResult result;
+      if (!patch.ok()) {
+        result.set_outcome(v1::AttemptResult::FAILED);
+        result.set_error(ToUtf8(absl::StrCat("failed: the workspace is not a valid patch: ", patch.status().message())));
+      } else {
+        result.set_outcome(patch->empty ? v1::AttemptResult::NO_CHANGE : v1::AttemptResult::PATCH);
+        result.set_base_commit(patch->base);
+        result.set_tree(patch->tree);
+        result.set_patch(patch->diff);
+      }
+      result.set_log_tail(self->log_);
+      self->Complete(std::move(result));
+    });
+  });
+}
+
+void LlmAgent::Complete(v1::AttemptResult result) {
+  result.set_lease_id(lease_.lease_id());
+  result.set_fence(lease_.fence());
+  if (result.base_commit().empty()) result.set_base_commit(lease_.base_commit());
+  result.set_duration_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_).count());
+  if (workspace_) {
+    asio::post(pool_, [ws = std::move(workspace_), dir = dir_, keep = registered_.agent().keep_workspaces()]() mutable {
+      ws.reset();
+      std::error_code ec;
+      if (!keep) fs::remove_all(dir, ec);
+    });
+  }
+  tools_.reset();
+  if (done_) {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    done(std::move(result));
+  }
+}
+
+}  // namespace swarm

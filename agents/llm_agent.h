@@ -1,0 +1,78 @@
+// The LLM agent: one attempt of one subtask by a model. The loop fits on a screen: ask the model
+// (through the coordinator's gateway, under the lease), carry out the tool calls it makes
+// (tools/tool_set.h) on the attempt's workspace, append what they observed, and go on until it
+// submits or reaches a limit. Every step is a model call, which the coordinator records as it
+// happens. Outcomes: submitted, limit_reached, budget_exhausted, repeated_format_errors, cancelled,
+// failed.
+#ifndef SWARM_AGENTS_LLM_AGENT_H_
+#define SWARM_AGENTS_LLM_AGENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agents/model_client.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/workspace.h"
+#include "swarm/v1/agent.pb.h"
+#include "tools/tool_set.h"
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+
+namespace swarm {
+
+inline constexpr int kMaxFormatErrorsInARow = 3;
+
+class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
+ public:
+  using Done = std::function<void(v1::AttemptResult)>;
+
+  // As CommandAgent: `io` runs the loop, `pool` the workspace, the tools and the sandboxed commands.
+  LlmAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
+           const v1::Registered& registered, v1::Lease lease, ModelClient& model);
+
+  void Start(Done done);
+  void Kill();
+
+ private:
+  void OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws);
+  void Ask();
+  void OnReply(absl::StatusOr<v1::ChatReply> reply);
+  void OnObservations(std::vector<ToolOutcome> outcomes);
+  // Old observations give way when the conversation nears the context window; the prefix (system
+  // prompt, subtask) never changes, so the provider's prompt cache keeps hitting.
+  void ElideOldObservations();
+  void End(const std::string& outcome, const std::string& detail);
+  void Complete(v1::AttemptResult result);
+  std::string RunCommand(const std::string& command, const std::string& workdir, std::chrono::seconds timeout) const;
+  std::string RunTests() const;
+  void Note(const std::string& line);
+
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool& pool_;
+  const Sandbox& sandbox_;
+  const v1::Registered& registered_;
+  const v1::Lease lease_;
+  ModelClient& model_;
+  const std::string dir_;
+
+  // Owned by `io_`.
+  Done done_;
+  std::shared_ptr<Workspace> workspace_;
+  std::unique_ptr<ToolSet> tools_;
+  std::vector<v1::ChatMessage> messages_;
+  std::size_t prefix_ = 0;  // messages never elided
+  int steps_ = 0;
+  int format_errors_ = 0;   // in a row
+  bool killed_ = false;
+  std::string log_;         // what the attempt's log shows: each step, shortly
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_AGENTS_LLM_AGENT_H_
