@@ -3,9 +3,12 @@
 #  1. a cross-file rename (compute_area -> shape_area) cut into 4 shards that only build together,
 #     so they land as one atomic group after `make test` passed on the combined tree;
 #  2. a plan of 5 subtasks (4 independent, 1 depending on them) started from the first run's branch;
-#  3. model-driven agents (examples/demo/model_agent.py) that ask the run's model what to write, through
-#     swarm's model gateway: offline, the model is the scripted model server (--model scripted:FILE),
-#     under a budget; `swarm show` then prints tokens and cost per subtask.
+#  3. the built-in LLM agents (--model, no --agent-cmd): each reads the repository, writes its change,
+#     runs the tests on a copy and submits, by tool calls; offline, the model is the scripted model
+#     server (--model scripted:FILE, examples/demo/llm-script.json), under a budget; `swarm show` then
+#     prints tokens and cost per subtask;
+#  4. the same subtasks done by a script of your own (examples/demo/model_agent.py) that asks the
+#     run's model through the endpoint swarm gives every command agent.
 # Each run leaves the example repository's own branch and files untouched and adds a swarm/<run-id>
 # branch. Everything goes to a fresh directory under /tmp, printed at the end.
 set -eu
@@ -38,15 +41,22 @@ cp "$root/examples/demo/document.sh" "$work/document.sh"
 second=$(git -C "$repo" for-each-ref --format='%(refname:short)' refs/heads/swarm/ | grep -vx "$first" | head -n 1)
 
 echo
-echo "== run 3: model-driven agents (the scripted model, offline), starting from $second"
+echo "== run 3: LLM agents (the scripted model, offline), starting from $second"
+"$swarm" run --repo "$repo" --state-dir "$work/state" --agents 2 --base "$second" \
+  --plan "$root/examples/demo/model-plan.json" \
+  --model "scripted:$root/examples/demo/llm-script.json" --budget-usd 0.50 \
+  --test-cmd 'make -s test'
+third=$(ls -t "$work/state/runs" | head -n 1)
+"$swarm" show "$third" --state-dir "$work/state" | grep -E '^(run|model|[a-z-]+  )|model:'
+
+echo
+echo "== run 4: the same subtasks by a script of your own asking the model (examples/demo/model_agent.py)"
 cp "$root/examples/demo/model_agent.py" "$work/model_agent.py"
 "$swarm" run --repo "$repo" --state-dir "$work/state" --agents 2 --base "$second" \
   --plan "$root/examples/demo/model-plan.json" \
   --model "scripted:$root/examples/demo/model-script.json" --budget-usd 0.50 \
   --sandbox-ro-bind "$work/model_agent.py" --agent-cmd "python3 $work/model_agent.py" \
   --test-cmd 'make -s test'
-third=$(ls -t "$work/state/runs" | head -n 1)
-"$swarm" show "$third" --state-dir "$work/state" | grep -E '^(run|model|[a-z-]+  )|model:'
 
 echo
 echo "== the example repository afterwards: main is untouched, each run added a branch"

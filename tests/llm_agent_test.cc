@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/models/scripted_model_server.h"
 #include "tests/swarm_cli.h"
 #include "tests/test_util.h"
 
@@ -83,6 +84,72 @@ TEST_F(LlmAgentTest, ThreeMalformedToolCallsInARowEndTheSubtask) {
   for (const auto& s : report["subtasks"]) said |= s["reason"].get<std::string>().find("repeated_format_errors") != std::string::npos;
   EXPECT_TRUE(said) << report.dump(2);
   EXPECT_EQ(UserVisibleState(repo()).find("delete"), std::string::npos);
+}
+
+// A user config with a provider served by `server`: no key, the given context window, and prices
+// that make a call's worst case exactly $0.01 (1000 output tokens at $10 per million, input free).
+std::vector<std::string> TestProvider(const TempDir& dir, const ScriptedModelServer& server, int context_window) {
+  fs::create_directories(dir / "config/swarm");
+  WriteFile(dir / "config/swarm/models.toml",
+            "[providers.test]\nbase_url = \"" + server.base_url() + "\"\nany_model = true\nconversation_header = true\n"
+            "[providers.test.defaults]\ncontext_window = " + std::to_string(context_window) +
+                "\nmax_output_tokens = 1000\ninput_usd_per_mtok = 0.0\noutput_usd_per_mtok = 10.0\n");
+  return {"XDG_CONFIG_HOME=" + dir.path() + "/config"};
+}
+
+TEST_F(LlmAgentTest, NearTheContextWindowOldObservationsGoAndThePrefixStays) {
+  std::string big;
+  for (int i = 0; i < 120; ++i) big += "line " + std::to_string(i) + " of a long file that fills the context\n";
+  WriteFile(repo() + "/big.txt", big);
+  CommitAll(repo(), "big");
+  json read = {{"tool_calls", {Call("read_file", {{"path", "big.txt"}})}}, {"usage", {{"input", 10}, {"output", 10}}}};
+  json steps = json::array({read, read, read, read, {{"tool_calls", {Call("submit", {{"summary", "read"}})}}}});
+  auto server = ScriptedModelServer::Start(json({{"conversations", {{"s", steps}}}}).dump());
+  ASSERT_TRUE(server.ok());
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "s", "title": "read", "instructions": "read big.txt"}]})");
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--model",
+                          "test:m", "--test-cmd", "true"},
+                         TestProvider(dir_, **server, 4000));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto requests = (*server)->requests();
+  ASSERT_EQ(requests.size(), 5u);
+  const json first = json::parse(requests[0].body)["messages"];
+  for (const auto& req : requests) {
+    const json messages = json::parse(req.body)["messages"];
+    EXPECT_EQ(messages[0].dump(), first[0].dump()) << "the system prompt is byte-identical";
+    EXPECT_EQ(messages[1].dump(), first[1].dump()) << "the subtask prompt is byte-identical";
+  }
+  const json last = json::parse(requests.back().body)["messages"];
+  int elided = 0, whole = 0;
+  for (const auto& m : last) {
+    if (m["role"] != "tool") continue;
+    const std::string content = m["content"];
+    if (content.starts_with("[elided: an old observation")) ++elided;
+    else if (content.find("line 119") != std::string::npos) ++whole;
+  }
+  EXPECT_GE(elided, 1) << last.dump(1);
+  EXPECT_GE(whole, 1) << "the newest observation is kept whole";
+}
+
+TEST_F(LlmAgentTest, EightAgentsSpendExactlyWhatTheBudgetAllowsThenTheRunStops) {
+  // Every call asks to read a file again and costs $0.005 (500 output tokens); its worst case is $0.01.
+  json read = {{"tool_calls", {Call("read_file", {{"path", "greet.txt"}})}}, {"usage", {{"input", 100}, {"output", 500}}}};
+  auto server = ScriptedModelServer::Start(json({{"default", read}}).dump());
+  ASSERT_TRUE(server.ok());
+  std::string subtasks;
+  for (int i = 0; i < 8; ++i) {
+    subtasks += std::string(i ? "," : "") + R"({"id": "s)" + std::to_string(i) + R"(", "title": "t", "instructions": "t"})";
+  }
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [)" + subtasks + "]}");
+  // A call goes when spent + $0.01 fits: after n calls, n * 0.005 + 0.01 <= 0.1025 holds up to n = 18.
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents", "8",
+                          "--model", "test:m", "--budget-usd", "0.1025", "--max-steps", "100", "--test-cmd", "true"},
+                         TestProvider(dir_, **server, 100000));
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_EQ((*server)->requests().size(), 19u);
+  json report = OnlyReport(state());
+  EXPECT_NEAR(report["model"]["cost_usd"].get<double>(), 19 * 0.005, 1e-9);
+  EXPECT_NE(r.out.find("model: "), std::string::npos) << "the summary reports the spend";
 }
 
 }  // namespace
