@@ -31,6 +31,7 @@
 #include "orchestrator/serial_merge_queue.h"
 #include "orchestrator/speculative_merge_queue.h"
 #include "orchestrator/models/model_gateway.h"
+#include "orchestrator/planner.h"
 #include "orchestrator/store.h"
 #include "orchestrator/test_gate.h"
 #include "sandbox/pid_ledger.h"
@@ -203,6 +204,10 @@ absl::Status Coordinator::Setup() {
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
                                      workspace_root_, log_dir_, ledger_dir_, run_dir_ + "/test-cache");
   killable_gate_ = gate_.get();
+  // A task in words is planned now, by the model, before anything else happens.
+  std::vector<CallRecord> planner_calls;
+  absl::Status planned = absl::OkStatus();
+  if (!run_.resume && run_.plan.subtasks.empty() && !cfg.task.empty()) planned = PlanFromTask(&planner_calls);
   scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
   io_ = std::make_unique<asio::io_context>();
   git_pool_ = std::make_unique<asio::thread_pool>(2);
@@ -239,7 +244,25 @@ absl::Status Coordinator::Setup() {
   spec.set_agent_binary(run_.agent_binary);
   *s->mutable_spec() = std::move(spec);
   Emit(std::move(started));
-  return StartGateway();
+  for (const CallRecord& record : planner_calls) {
+    v1::Event e;
+    *e.mutable_model_called()->mutable_call() = record.call;
+    Emit(std::move(e), {.model_request = record.request_body, .model_response = record.response_body});
+  }
+  if (!planned.ok()) return planned;
+  return gateway_ != nullptr ? absl::OkStatus() : StartGateway();
+}
+
+absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
+  if (absl::Status st = StartGateway(); !st.ok()) return st;
+  err_ << "swarm: planning the task with " << gateway_->model().ref << "\n";
+  PlannerInput input{run_.config.task, run_.config.test_command, RepositoryMap(*run_.user, run_.base)};
+  absl::StatusOr<PlannerResult> result = PlanTask(*gateway_, input, calls);
+  if (!result.ok()) return result.status();
+  run_.plan = std::move(result->plan);
+  err_ << absl::StrFormat("swarm: the plan has %d subtasks (planning cost $%.4f)\n", run_.plan.subtasks.size(),
+                          result->cost_usd);
+  return absl::OkStatus();
 }
 
 absl::Status Coordinator::StartGateway() {

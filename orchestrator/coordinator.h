@@ -86,6 +86,8 @@ class Coordinator final : public AgentHandler {
   absl::Status Setup();
   // The model gateway, when the run has a model; spending of earlier sessions counts.
   absl::Status StartGateway();
+  // Plans run_.config.task with the model (planner.h); the calls made are returned for the log.
+  absl::Status PlanFromTask(std::vector<CallRecord>* calls);
   // A model call was refused because the run's budget cannot cover it: no new leases; what was
   // submitted still goes through the merge stages; the run ends with kExitBudget.
   void StopOnBudget(const std::string& why);

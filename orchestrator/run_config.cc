@@ -42,6 +42,7 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   s.set_base_url(c.base_url);
   s.set_budget_usd(c.budget_usd);
   s.set_max_steps(c.max_steps);
+  s.set_task(c.task);
   return s;
 }
 
@@ -85,6 +86,7 @@ RunConfig FromSpec(const v1::RunSpec& s) {
   c.base_url = s.base_url();
   c.budget_usd = s.budget_usd();
   if (s.max_steps() > 0) c.max_steps = s.max_steps();
+  c.task = s.task();
   return c;
 }
 

@@ -20,6 +20,7 @@ struct RunConfig {
   // Exactly one source of subtasks: a plan file, or a shard glob with a number of parts.
   std::string plan_file;
   std::string plan_text;  // the plan itself (from a client or a stored run); wins over plan_file
+  std::string task;       // in words, for the planner (with --model); --task-file reads it
   std::string shard_glob;
   int shard_parts = 0;
   bool independent = false;

@@ -132,7 +132,12 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
                               ": give a path inside the repository, relative to its root"));
   }
   bool has_plan = !config.plan_file.empty() || !config.plan_text.empty(), has_shard = !config.shard_glob.empty();
-  if (has_plan == has_shard) return Usage("give either --plan FILE or --shard GLOB --parts K");
+  if (!config.task.empty() && !config.plan_file.empty()) return Usage("give --task or --plan, not both");
+  const bool has_task = !config.task.empty() && !has_plan;
+  if (static_cast<int>(has_plan) + static_cast<int>(has_shard) + static_cast<int>(has_task) != 1) {
+    return Usage("give one of --plan FILE, --shard GLOB --parts K, or --task TEXT (with --model)");
+  }
+  if (has_task && config.model.empty()) return Usage("--task needs --model: the planner is a model");
   if (has_shard && config.shard_parts <= 0) {
     return Usage(absl::StrCat("--parts must be a positive number of shards, not ", config.shard_parts));
   }
@@ -183,6 +188,8 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     if (!plan.ok()) return plan.status();
     run.plan = std::move(*plan);
     if (absl::Status st = ValidatePlan(run.plan, source); !st.ok()) return st;
+  } else if (has_task) {
+    // Planned when the run starts, by the model (planner.h).
   } else {
     ShardOptions shard{config.shard_glob, config.shard_parts, config.independent};
     absl::StatusOr<Plan> plan = MakeShardPlan(*user, run.base, shard, &run.warnings);

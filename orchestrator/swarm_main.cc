@@ -2,12 +2,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
+#include <sstream>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "orchestrator/control_client.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/exit_codes.h"
@@ -15,7 +18,9 @@
 #include "orchestrator/run_admin.h"
 #include "orchestrator/run_setup.h"
 #include "orchestrator/make_sandbox.h"
+#include "orchestrator/models/model_gateway.h"
 #include "orchestrator/models_command.h"
+#include "orchestrator/planner.h"
 #include "orchestrator/run_views.h"
 #include "orchestrator/serve.h"
 #include "orchestrator/store.h"
@@ -39,6 +44,7 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
       ->capture_default_str();
   run.add_option("--test-report", c.test_report, "with --test-format junit: the JUnit XML file the tests write");
   run.add_option("--plan", c.plan_file, "plan file (JSON) with the subtasks");
+  run.add_option("--task", c.task, "the task in words: the model plans it into subtasks (needs --model)");
   run.add_option("--shard", c.shard_glob, "shard the tracked files matching this git pathspec glob");
   run.add_option("--parts", c.shard_parts, "number of shards for --shard");
   run.add_flag("--independent", c.independent, "land shards one by one instead of as one atomic group");
@@ -132,11 +138,46 @@ int Fail(const absl::Status& st) {
   return ExitCodeFor(st);
 }
 
+absl::StatusOr<std::string> ReadTaskFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return absl::InvalidArgumentError(absl::StrCat("cannot read the task file ", path));
+  std::stringstream text;
+  text << f.rdbuf();
+  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("the task file ", path, " is empty"));
+  }
+  return text.str();
+}
+
+// --dry-run --task: plans the task (spending the planner's calls), prints the plan and what the run
+// would cost by a rough estimate, and starts nothing.
+int DryRunTask(PreparedRun& run) {
+  GatewayOptions options;
+  options.budget_usd = run.config.budget_usd;
+  absl::StatusOr<std::unique_ptr<ModelGateway>> gateway = ModelGateway::Start(*run.model, options);
+  if (!gateway.ok()) return Fail(gateway.status());
+  std::vector<CallRecord> calls;
+  PlannerInput input{run.config.task, run.config.test_command, RepositoryMap(*run.user, run.base)};
+  absl::StatusOr<PlannerResult> planned = PlanTask(**gateway, input, &calls);
+  if (!planned.ok()) return Fail(planned.status());
+  run.plan = std::move(planned->plan);
+  PrintDryRun(run);
+  // Rough: ten model calls a subtask, each with about 8000 prompt tokens (most of them cached after the
+  // first) and 600 out. The budget, not this estimate, is what holds.
+  const ModelInfo& m = run.model->info;
+  const double per_call = (3000 * m.input_usd + 5000 * m.cached_input_usd + 600 * m.output_usd) / 1e6;
+  const double estimate = static_cast<double>(run.plan.subtasks.size()) * 10 * per_call;
+  std::cout << absl::StrFormat("planning cost $%.4f; estimated cost of the run $%.2f (about 10 model calls a subtask)\n",
+                               planned->cost_usd, estimate);
+  return kExitOk;
+}
+
 int RunCommand(const RunConfig& config) {
   absl::StatusOr<PreparedRun> run = PrepareRun(config);
   if (!run.ok()) return Fail(run.status());
   if (config.dry_run) {
     for (const auto& w : run->warnings) std::cerr << "swarm: warning: " << w << "\n";
+    if (run->plan.subtasks.empty() && !config.task.empty()) return DryRunTask(*run);
     PrintDryRun(*run);
     return kExitOk;
   }
@@ -178,6 +219,8 @@ int main(int argc, char** argv) {
   swarm::LimitFlags limits;
   CLI::App* run = app.add_subcommand("run", "run a swarm on a repository; the result lands on a new branch");
   swarm::AddRunFlags(*run, config, limits);
+  std::string task_file;
+  run->add_option("--task-file", task_file, "read the task from this file");
   std::string budget_text;
   run->add_option("--budget-usd", budget_text, "stop the run when its model spending would pass this many dollars");
   std::string server;
@@ -252,6 +295,11 @@ int main(int argc, char** argv) {
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
   if (run->parsed()) {
     if (absl::Status st = swarm::ParseBudget(budget_text, config.budget_usd); !st.ok()) return swarm::Fail(st);
+    if (!task_file.empty()) {
+      absl::StatusOr<std::string> task = swarm::ReadTaskFile(task_file);
+      if (!task.ok()) return swarm::Fail(task.status());
+      config.task = *task;
+    }
     // --dry-run starts nothing, so it needs no server.
     server = swarm::ServerAddress(server);
     if (server.empty() || config.dry_run) return swarm::RunCommand(config);

@@ -86,6 +86,58 @@ TEST_F(LlmAgentTest, ThreeMalformedToolCallsInARowEndTheSubtask) {
   EXPECT_EQ(UserVisibleState(repo()).find("delete"), std::string::npos);
 }
 
+std::vector<std::string> TestProvider(const TempDir& dir, const ScriptedModelServer& server, int context_window);
+
+TEST_F(LlmAgentTest, ThePlannerSplitsATaskAndTheAgentsCarryItOut) {
+  WriteFile(repo() + "/bye.txt", "godbye world\n");
+  CommitAll(repo(), "bye");
+  json plan = {{"subtasks",
+                {{{"id", "fix-greet"}, {"title", "Fix greet.txt"}, {"instructions", "helo -> hello"}, {"files", {"greet.txt"}}},
+                 {{"id", "fix-bye"}, {"title", "Fix bye.txt"}, {"instructions", "godbye -> goodbye"}, {"files", {"bye.txt"}}}}}};
+  auto fix = [](const std::string& file, const std::string& from, const std::string& to) {
+    return json::array({{{"tool_calls", {Call("edit", {{"path", file}, {"old", from}, {"new", to}})}}},
+                        {{"expect", "edited " + file}, {"tool_calls", {Call("submit", {{"summary", "fixed"}})}}}});
+  };
+  json script = {{"conversations",
+                  {{"planner", {{{"expect", "Fix the typos"}, {"tool_calls", {Call("submit_plan", plan)}}}}},
+                   {"fix-greet", fix("greet.txt", "helo", "hello")},
+                   {"fix-bye", fix("bye.txt", "godbye", "goodbye")}}}};
+  WriteFile(dir_ / "script.json", script.dump(2));
+  // --dry-run plans and shows the plan with an estimate, and starts nothing.
+  CliResult dry = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--task", "Fix the typos in the text files",
+                            "--model", "scripted:" + dir_ / "script.json", "--test-cmd", "true", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("fix-greet  Fix greet.txt"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("estimated cost of the run $"), std::string::npos) << dry.out;
+  EXPECT_FALSE(fs::exists(state() + "/runs"));
+
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--task", "Fix the typos in the text files",
+                          "--model", "scripted:" + dir_ / "script.json", "--test-cmd", "grep -q world greet.txt"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json report = OnlyReport(state());
+  auto outcomes = Outcomes(report);
+  EXPECT_EQ(outcomes["fix-greet"], "landed");
+  EXPECT_EQ(outcomes["fix-bye"], "landed");
+  const std::string branch = report["result_branch"];
+  EXPECT_EQ(Sh("git -C " + repo() + " show " + branch + ":bye.txt"), "goodbye world\n");
+  EXPECT_EQ(report["model"]["calls"], 5) << "one planner call and two per agent";
+}
+
+TEST_F(LlmAgentTest, APlanThatFailsValidationTwiceStopsTheRunWithExit2) {
+  json bad = {{"subtasks", {{{"id", "a"}, {"title", "t"}, {"instructions", "i"}}, {{"id", "a"}, {"title", "t"}, {"instructions", "i"}}}}};
+  json script = {{"conversations",
+                  {{"planner", {{{"tool_calls", {Call("submit_plan", bad)}}},
+                                {{"expect", "not valid"}, {"tool_calls", {Call("submit_plan", bad)}}}}}}}};
+  auto server = ScriptedModelServer::Start(script.dump());
+  ASSERT_TRUE(server.ok());
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--task", "anything", "--model", "test:m",
+                          "--test-cmd", "true"},
+                         TestProvider(dir_, **server, 100000));
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("failed validation twice"), std::string::npos) << r.err;
+  EXPECT_EQ((*server)->requests().size(), 2u) << "nothing spent beyond the planner's calls";
+}
+
 // A user config with a provider served by `server`: no key, the given context window, and prices
 // that make a call's worst case exactly $0.01 (1000 output tokens at $10 per million, input free).
 std::vector<std::string> TestProvider(const TempDir& dir, const ScriptedModelServer& server, int context_window) {
