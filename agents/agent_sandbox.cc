@@ -22,6 +22,13 @@ void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
   std::filesystem::create_directories(meta_dir);
   std::ofstream(meta_dir + "/subtask.json") << j.dump(2);
   if (!lease.conflict_json().empty()) std::ofstream(meta_dir + "/conflict.json") << lease.conflict_json();
+  if (!lease.failure_json().empty()) {
+    nlohmann::json failure = nlohmann::json::parse(lease.failure_json(), nullptr, false);
+    if (failure.is_object()) {
+      std::ofstream(meta_dir + "/failure.log") << failure.value("log", "");
+      std::ofstream(meta_dir + "/failure.patch") << failure.value("patch", "");
+    }
+  }
 }
 
 SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lease, const Workspace& workspace,
@@ -41,6 +48,10 @@ SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lea
   p.env.push_back("SWARM_SUBTASK_ID=" + lease.subtask().id());
   p.env.push_back("SWARM_SUBTASK_JSON=" + meta_dir + "/subtask.json");
   if (!lease.conflict_json().empty()) p.env.push_back("SWARM_CONFLICT_JSON=" + meta_dir + "/conflict.json");
+  if (!lease.failure_json().empty()) {
+    p.env.push_back("SWARM_FAILURE_LOG=" + meta_dir + "/failure.log");
+    p.env.push_back("SWARM_FAILURE_PATCH=" + meta_dir + "/failure.patch");
+  }
   p.env.push_back("SWARM_FILES=" + absl::StrJoin(files, "\n"));
   p.env.push_back(absl::StrCat("SWARM_ATTEMPT=", lease.attempt()));
   p.env.push_back("SWARM_BASE=" + lease.base_commit());

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -101,6 +102,13 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
     messages_.push_back(Message("user", "Your previous patch conflicted with changes that landed since. The "
                                         "conflicting files, with markers, are in " + dir_ + "/meta/conflict.json; "
                                         "the repository is now at the new head: redo your change on it."));
+  }
+  if (!lease_.failure_json().empty()) {
+    nlohmann::json failure = nlohmann::json::parse(lease_.failure_json(), nullptr, false);
+    if (failure.is_object()) {
+      messages_.push_back(Message(
+          "user", FillPrompt(prompts::kFixUp, {{"log", failure.value("log", "")}, {"patch", failure.value("patch", "")}})));
+    }
   }
   prefix_ = messages_.size();
   Ask();

@@ -13,6 +13,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -32,6 +34,7 @@
 #include "orchestrator/speculative_merge_queue.h"
 #include "orchestrator/models/model_gateway.h"
 #include "orchestrator/planner.h"
+#include "sandbox/utf8.h"
 #include "orchestrator/store.h"
 #include "orchestrator/test_gate.h"
 #include "sandbox/pid_ledger.h"
@@ -795,6 +798,10 @@ void Coordinator::Dispatch() {
       m->set_conflict_json(c->second);
       conflicts_.erase(c);
     }
+    if (auto f = failures_.find(*id); f != failures_.end()) {
+      m->set_failure_json(f->second);
+      failures_.erase(f);
+    }
     best->channel->Send(msg);
   }
 }
@@ -1019,6 +1026,7 @@ void Coordinator::OnChecked(const MergeRequest& request, const CheckResult& resu
       e.mutable_patch_rejected()->set_reason("check_failed");
       e.mutable_patch_rejected()->set_log_path(log);
       Emit(std::move(e));
+      if (request.group.empty() && result.tested && TryFixUp(id, request.patches[0].attempt, log)) continue;
       FinishSubtask(id, v1::REJECTED_CHECK,
                     request.group.empty() ? result.why : absl::StrCat("group ", request.group, ": ", result.why, blame),
                     log);
@@ -1093,6 +1101,9 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
              << run_.config.max_rebases << " on the new head\n";
       }
       scheduler_->Rebase(id);
+    } else if (result.outcome == MergeResult::Outcome::kTestsFailed && request.group.empty() &&
+               TryFixUp(id, request.patches[0].attempt, log)) {
+      // A debugging sub-agent takes it from here.
     } else if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty()) {
       FinishSubtask(id, v1::CONFLICT_EXHAUSTED,
                     absl::StrCat("still conflicting after ", rebases_[id], " rebases: ", summary), log);
@@ -1110,6 +1121,35 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
   SkipBlocked();
   Dispatch();
   MaybeFinish();
+}
+
+bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string& log_path) {
+  if (gateway_ == nullptr || budget_stopped_ || fixups_[id] >= run_.config.max_fixups) return false;
+  absl::StatusOr<std::string> patch = store_->PatchDiff(run_.run_id, id, attempt);
+  std::string log;
+  if (std::ifstream in(log_path, std::ios::binary); in) {
+    std::ostringstream s;
+    s << in.rdbuf();
+    log = s.str();
+  }
+  constexpr std::size_t kMaxLog = 12000;  // the end of a test log is where failures are reported
+  if (log.size() > kMaxLog) log = "[...]\n" + log.substr(log.size() - kMaxLog);
+  ++fixups_[id];
+  failures_[id] = nlohmann::json({{"log", ToUtf8(log)}, {"patch", ToUtf8(patch.ok() ? *patch : "")}})
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!run_.config.json) {
+    err_ << (progress_open_ ? "\n" : "") << "swarm: " << id << "'s patch failed the tests; a debugging sub-agent fixes it ("
+         << fixups_[id] << " of " << run_.config.max_fixups << ")\n";
+  }
+  v1::Event e;
+  auto* f = e.mutable_subtask_finished();
+  f->set_subtask_id(id);
+  f->set_state(v1::FIX_UP_PENDING);
+  f->set_reason(absl::StrCat("its patch failed the tests; fix-up ", fixups_[id], " of ", run_.config.max_fixups));
+  f->set_log_path(log_path);
+  Emit(std::move(e));
+  scheduler_->Rebase(id);
+  return true;
 }
 
 void Coordinator::FinishSubtask(const std::string& id, v1::SubtaskState state, const std::string& reason,

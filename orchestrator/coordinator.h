@@ -91,6 +91,10 @@ class Coordinator final : public AgentHandler {
   // A model call was refused because the run's budget cannot cover it: no new leases; what was
   // submitted still goes through the merge stages; the run ends with kExitBudget.
   void StopOnBudget(const std::string& why);
+  // The debugging sub-agent: a lone patch that failed the tests when merged goes back to an agent on
+  // the current head with the failing log and the patch, up to --max-fixups times (runs with a model).
+  // False when no fix-up is due; then the caller rejects the patch.
+  bool TryFixUp(const std::string& id, int attempt, const std::string& log_path);
   // Records the model calls the gateway finished, then answers their agents.
   void RecordModelCalls();
   // At the end of the run: stops the gateway, records what it finished, and answers every call
@@ -166,6 +170,8 @@ class Coordinator final : public AgentHandler {
   std::set<std::string> finished_;       // subtasks whose outcome is recorded
   std::map<std::string, int> rebases_;    // subtask -> conflict rounds so far
   std::map<std::string, std::string> conflicts_;  // subtask -> conflict JSON for its next lease
+  std::map<std::string, int> fixups_;             // subtask -> fix-up rounds so far
+  std::map<std::string, std::string> failures_;   // subtask -> failure JSON for its next lease (a fix-up)
   std::string head_;
   std::uint64_t fence_ = 0;
   int jobs_in_flight_ = 0;  // patch commits and merges not yet back

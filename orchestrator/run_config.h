@@ -40,6 +40,7 @@ struct RunConfig {
   std::string model;      // PROVIDER:MODEL (models/model_config.h); empty: the run has no model
   std::string base_url;   // overrides the provider's base URL
   double budget_usd = 0;  // the run's cap on model spending; 0: none
+  int max_fixups = 1;     // with a model: rounds of the debugging sub-agent per subtask whose patch fails the tests
   int max_steps = 40;     // model calls per attempt of the LLM agent (agents without --agent-cmd)
   std::string state_dir;  // empty: $SWARM_STATE_DIR, else $XDG_STATE_HOME/swarm, else ~/.local/state/swarm
 

@@ -87,6 +87,9 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--agent-binary", c.agent_binary, "the swarm-agent host binary (default: beside swarm)");
   run.add_option("--model", c.model, "the agents' model, PROVIDER:MODEL (see `swarm models`)");
   run.add_option("--base-url", c.base_url, "send the model's requests here instead (any OpenAI-compatible server)");
+  run.add_option("--max-fixups", c.max_fixups,
+                 "with --model: times a debugging sub-agent fixes a patch that fails the tests when merged")
+      ->capture_default_str()->check(CLI::Range(0, 10));
   run.add_option("--max-steps", c.max_steps, "model calls per attempt of an LLM agent (with --model and no --agent-cmd)")
       ->capture_default_str()->check(CLI::Range(1, 10000));
 }

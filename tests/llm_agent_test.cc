@@ -123,6 +123,50 @@ TEST_F(LlmAgentTest, ThePlannerSplitsATaskAndTheAgentsCarryItOut) {
   EXPECT_EQ(report["model"]["calls"], 5) << "one planner call and two per agent";
 }
 
+TEST_F(LlmAgentTest, APatchThatBreaksTheTestsOnTheHeadIsRepairedByAFixUpAndLands) {
+  // Two changes that each pass alone and fail together: one renames greet to hello, the other adds a
+  // use of greet. The second lands only after a debugging sub-agent redoes it on the new head.
+  WriteFile(repo() + "/lib.sh", "greet() { echo hi; }\n");
+  WriteFile(repo() + "/uses/one.sh", "greet >/dev/null\n");
+  WriteFile(repo() + "/test.sh", "set -e\n. ./lib.sh\nfor f in uses/*.sh; do . \"./$f\"; done\necho ok\n");
+  CommitAll(repo(), "greeting library");
+  json script = {
+      {"conversations",
+       {{"rename",
+         {{{"tool_calls", {Call("edit", {{"path", "lib.sh"}, {"old", "greet()"}, {"new", "hello()"}}),
+                           Call("edit", {{"path", "uses/one.sh"}, {"old", "greet"}, {"new", "hello"}})}}},
+          {{"tool_calls", {Call("submit", {{"summary", "renamed"}})}}}}},
+        {"add-use",
+         {{{"delay_ms", 1500}, {"tool_calls", {Call("create_file", {{"path", "uses/two.sh"}, {"content", "greet >/dev/null\n"}})}}},
+          {{"tool_calls", {Call("submit", {{"summary", "added"}})}}},
+          // The fix-up: told what failed and shown its patch, on the head where greet is gone.
+          {{"expect", "failed the tests when it was merged"},
+           {"tool_calls", {Call("create_file", {{"path", "uses/two.sh"}, {"content", "hello >/dev/null\n"}})}}},
+          {{"expect", "created uses/two.sh"}, {"tool_calls", {Call("submit", {{"summary", "added, with the new name"}})}}}}}}}};
+  WriteFile(dir_ / "script.json", script.dump(2));
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [
+      {"id": "rename", "title": "Rename greet to hello", "instructions": "rename", "files": ["lib.sh", "uses/one.sh"]},
+      {"id": "add-use", "title": "Use the greeting again", "instructions": "add uses/two.sh", "files": ["uses/two.sh"]}]})");
+  auto run = [&](const std::string& fixups) {
+    return RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--model",
+                     "scripted:" + dir_ / "script.json", "--test-cmd", "sh test.sh", "--max-fixups", fixups});
+  };
+  CliResult r = run("1");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("add-use's patch failed the tests; a debugging sub-agent fixes it (1 of 1)"), std::string::npos)
+      << r.err;
+  json report = OnlyReport(state());
+  EXPECT_EQ(Outcomes(report)["add-use"], "landed") << report.dump(2);
+  const std::string branch = report["result_branch"];
+  EXPECT_EQ(Sh("git -C " + repo() + " show " + branch + ":uses/two.sh"), "hello >/dev/null\n");
+
+  // Without fix-ups the same patch is rejected.
+  fs::remove_all(state());
+  CliResult without = run("0");
+  EXPECT_EQ(without.exit_code, 1) << without.out << without.err;
+  EXPECT_EQ(Outcomes(OnlyReport(state()))["add-use"], "rejected_queue");
+}
+
 TEST_F(LlmAgentTest, APlanThatFailsValidationTwiceStopsTheRunWithExit2) {
   json bad = {{"subtasks", {{{"id", "a"}, {"title", "t"}, {"instructions", "i"}}, {{"id", "a"}, {"title", "t"}, {"instructions", "i"}}}}};
   json script = {{"conversations",
