@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <boost/asio/thread_pool.hpp>
 #include <deque>
 #include <iostream>
@@ -105,7 +106,9 @@ class CoordinatorStream final : public grpc::ClientBidiReactor<v1::HostMessage, 
 struct AgentHost::Impl {
   AgentHostOptions options;
   asio::io_context io;
-  asio::thread_pool pool{2};
+  // Git work and the LLM agents' tools, which block (a sandboxed `run` for minutes): a thread per
+  // slot (at most 64) so that one agent's long test run does not stall the others.
+  std::unique_ptr<asio::thread_pool> pool;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::AgentService::Stub> stub;
   std::unique_ptr<ModelClient> model;  // for attempts' model endpoints
@@ -168,12 +171,12 @@ struct AgentHost::Impl {
     };
     // No command and a model: the built-in LLM agent.
     if (run.agent().command().empty() && !run.model().empty()) {
-      auto agent = std::make_shared<LlmAgent>(io, pool, *sandbox, run, lease, *model);
+      auto agent = std::make_shared<LlmAgent>(io, *pool, *sandbox, run, lease, *model);
       attempts[lease.lease_id()] = [agent] { agent->Kill(); };
       agent->Start(report);
       return;
     }
-    auto agent = std::make_shared<CommandAgent>(io, pool, *sandbox, run, lease, options.host_id, model.get());
+    auto agent = std::make_shared<CommandAgent>(io, *pool, *sandbox, run, lease, options.host_id, model.get());
     attempts[lease.lease_id()] = [agent] { agent->Kill(); };
     agent->Start(report);
   }
@@ -208,6 +211,7 @@ absl::Status AgentHost::Run() {
   if (!s.channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30))) {
     return absl::UnavailableError(absl::StrCat("cannot reach the coordinator at ", s.options.coordinator));
   }
+  s.pool = std::make_unique<asio::thread_pool>(std::clamp(s.options.slots, 1, 64) + 1);
   s.stub = v1::AgentService::NewStub(s.channel);
   s.model = NewModelClient(s.channel);
   auto work = asio::make_work_guard(s.io);
@@ -247,7 +251,7 @@ absl::Status AgentHost::Run() {
     if (s.io.run_one() == 0) break;
   }
   signals.cancel();
-  s.pool.join();
+  s.pool->join();
   if (s.final_status.ok() || s.final_status.error_code() == grpc::StatusCode::CANCELLED) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat("lost the coordinator: ", s.final_status.error_message()));
 }

@@ -10,14 +10,20 @@
 namespace swarm {
 
 // Replaces each {{name}} in `tmpl` by its value; names without a value stay as they are.
-inline std::string FillPrompt(std::string tmpl, const std::map<std::string, std::string>& values) {
-  for (const auto& [name, value] : values) {
-    const std::string key = "{{" + name + "}}";
-    for (std::size_t pos = tmpl.find(key); pos != std::string::npos; pos = tmpl.find(key, pos + value.size())) {
-      tmpl.replace(pos, key.size(), value);
-    }
+inline std::string FillPrompt(const std::string& tmpl, const std::map<std::string, std::string>& values) {
+  // One pass over the template: text that a value brings in is never substituted again.
+  std::string out;
+  std::size_t at = 0;
+  for (std::size_t open = tmpl.find("{{"); open != std::string::npos; open = tmpl.find("{{", at)) {
+    const std::size_t close = tmpl.find("}}", open + 2);
+    if (close == std::string::npos) break;
+    auto it = values.find(tmpl.substr(open + 2, close - open - 2));
+    out.append(tmpl, at, open - at);
+    out += it != values.end() ? it->second : tmpl.substr(open, close + 2 - open);
+    at = close + 2;
   }
-  return tmpl;
+  out.append(tmpl, at, std::string::npos);
+  return out;
 }
 
 }  // namespace swarm

@@ -3,6 +3,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <signal.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +13,7 @@
 #include "absl/strings/str_replace.h"
 #include "agents/agent_prompts.h"
 #include "agents/agent_sandbox.h"
+#include "sandbox/pid_ledger.h"
 #include "sandbox/utf8.h"
 #include "tools/file_tools.h"
 
@@ -73,7 +76,10 @@ void LlmAgent::Start(Done done) {
   });
 }
 
-void LlmAgent::Kill() { killed_ = true; }
+void LlmAgent::Kill() {
+  killed_ = true;
+  if (int pid = running_pid_.load(); pid > 0) kill(-pid, SIGKILL);  // a `run` or the tests, now
+}
 
 void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
   if (!ws.ok()) {
@@ -118,6 +124,10 @@ void LlmAgent::Ask() {
   if (killed_) return End("cancelled", "the lease was cancelled");
   const int max_steps = registered_.agent().max_steps() > 0 ? static_cast<int>(registered_.agent().max_steps()) : 40;
   if (steps_ >= max_steps) return End("limit_reached", absl::StrCat("no submit after ", steps_, " steps"));
+  const auto wall = std::chrono::seconds(registered_.agent().timeout_s() > 0 ? registered_.agent().timeout_s() : 3600);
+  if (std::chrono::steady_clock::now() - start_ > wall) {
+    return End("limit_reached", absl::StrCat("no submit within --agent-timeout (", wall.count(), " s)"));
+  }
   ++steps_;
   ElideOldObservations();
   v1::ChatRequest request;
@@ -155,6 +165,7 @@ void LlmAgent::OnReply(absl::StatusOr<v1::ChatReply> reply) {
   asio::post(pool_, [self, calls = std::move(calls)] {
     std::vector<ToolOutcome> outcomes;
     for (const auto& call : calls) {
+      if (self->killed_) break;
       outcomes.push_back(self->tools_->Call(call));
       if (outcomes.back().submitted) break;
     }
@@ -167,11 +178,13 @@ void LlmAgent::OnObservations(std::vector<ToolOutcome> outcomes) {
   std::vector<v1::ChatMessage> observed;
   bool submitted = false;
   std::string summary;
+  if (killed_) return End("cancelled", "the lease was cancelled");
+  bool all_malformed = !outcomes.empty();
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     v1::ChatMessage m = Message("tool", ToUtf8(outcomes[i].observation));
     m.set_tool_call_id(asked.tool_calls(static_cast<int>(i)).id());
     observed.push_back(std::move(m));
-    format_errors_ = outcomes[i].format_error ? format_errors_ + 1 : 0;
+    all_malformed = all_malformed && outcomes[i].format_error;
     Note(absl::StrCat("  ", asked.tool_calls(static_cast<int>(i)).name(), ": ",
                       outcomes[i].observation.substr(0, outcomes[i].observation.find('\n'))));
     if (outcomes[i].submitted) {
@@ -180,9 +193,11 @@ void LlmAgent::OnObservations(std::vector<ToolOutcome> outcomes) {
     }
   }
   for (auto& m : observed) messages_.push_back(std::move(m));
+  // A reply whose every call was malformed counts once; any well-formed call resets the count.
+  format_errors_ = all_malformed ? format_errors_ + 1 : 0;
   if (submitted) return End("submitted", summary);
   if (format_errors_ >= kMaxFormatErrorsInARow) {
-    return End("repeated_format_errors", "three malformed tool calls in a row (unknown tool, bad arguments)");
+    return End("repeated_format_errors", "three replies in a row with only malformed tool calls (unknown tool, bad arguments)");
   }
   Ask();
 }
@@ -190,16 +205,27 @@ void LlmAgent::OnObservations(std::vector<ToolOutcome> outcomes) {
 void LlmAgent::ElideOldObservations() {
   const std::size_t window = registered_.context_window() > 0 ? registered_.context_window() : 32768;
   // Bytes over 3 overestimate tokens for code and prose; three quarters of the window leaves room to answer.
+  std::size_t tools_bytes = 0;
+  for (const auto& t : tools_->specs()) tools_bytes += t.name().size() + t.description().size() + t.parameters_json().size();
   auto tokens = [&] {
-    std::size_t bytes = 0;
-    for (const auto& m : messages_) bytes += m.content().size() + m.reasoning().size() + 16;
+    std::size_t bytes = tools_bytes;
+    for (const auto& m : messages_) {
+      bytes += m.content().size() + m.reasoning().size() + 16;
+      for (const auto& c : m.tool_calls()) bytes += c.name().size() + c.arguments_json().size() + 16;
+    }
     return bytes / 3;
   };
-  for (std::size_t i = prefix_; i < messages_.size() && tokens() > window * 3 / 4; ++i) {
+  if (tokens() <= window * 3 / 4) return;
+  // Elide down to half the window at once, so that the prompt cache breaks once, not at every step.
+  for (std::size_t i = prefix_; i + 2 < messages_.size() && tokens() > window / 2; ++i) {
     v1::ChatMessage& m = messages_[i];
     if (m.role() == "tool" && !m.content().starts_with("[elided")) {
       m.set_content(absl::StrCat("[elided: an old observation of ", m.content().size(), " bytes]"));
     }
+    for (auto& c : *m.mutable_tool_calls()) {
+      if (c.arguments_json().size() > 200) c.set_arguments_json("{}");  // an old edit's text, long done
+    }
+    m.clear_reasoning();
   }
 }
 
@@ -209,9 +235,20 @@ std::string LlmAgent::RunCommand(const std::string& command, const std::string& 
   policy.workdir = workdir;
   policy.timeout = timeout;
   policy.output_cap = 256 << 10;
-  absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(policy, command);
+  if (killed_) return "error: the attempt was cancelled";
+  // stderr into stdout, in order: a test summary after compiler warnings stays at the end.
+  absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(policy, "exec 2>&1\n" + command);
   if (!prepared.ok()) return absl::StrCat("error: cannot run it: ", prepared.status().message());
+  auto scope = prepared->scope;
+  const std::string ledger = registered_.pid_ledger_dir();
+  prepared->spec.on_start = [this, scope, ledger](int pid) {
+    running_pid_ = pid;
+    PidLedger(ledger).Record(pid, "llm-agent/" + lease_.lease_id(),
+                             scope ? scope->CgroupDirs() : std::vector<std::string>{});
+    if (killed_) kill(-pid, SIGKILL);
+  };
   absl::StatusOr<ProcessResult> r = RunProcess(std::move(prepared->spec));
+  if (int pid = running_pid_.exchange(0); pid > 0) PidLedger(ledger).Forget(pid);
   if (!r.ok()) return absl::StrCat("error: cannot run it: ", r.status().message());
   std::string out = r->out;
   if (!r->err.empty()) absl::StrAppend(&out, out.empty() ? "" : "\n", r->err);

@@ -7,6 +7,7 @@
 #ifndef SWARM_AGENTS_LLM_AGENT_H_
 #define SWARM_AGENTS_LLM_AGENT_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -68,7 +69,8 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   std::size_t prefix_ = 0;  // messages never elided
   int steps_ = 0;
   int format_errors_ = 0;   // in a row
-  bool killed_ = false;
+  std::atomic<bool> killed_{false};   // set by Kill, read by tools on the pool too
+  mutable std::atomic<int> running_pid_{0};  // the sandboxed command a tool is running
   std::string log_;         // what the attempt's log shows: each step, shortly
   std::chrono::steady_clock::time_point start_;
 };

@@ -1,5 +1,4 @@
 #include "orchestrator/plan.h"
-#include "orchestrator/planner.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -287,33 +286,6 @@ TEST(ValidatePlanTest, ValidatingTwiceChangesNothing) {
   ASSERT_TRUE(ValidatePlan(*plan, "plan.json").ok());
   EXPECT_EQ(PlanToJson(*plan), once);
   EXPECT_THAT(plan->groups.at("core").members, ElementsAre("api", "impl"));
-}
-
-}  // namespace
-}  // namespace swarm
-
-namespace swarm {
-namespace {
-
-TEST(PlannerTest, SubtasksSharingAFileRunOneAfterAnother) {
-  auto plan = ParsePlan(R"({"subtasks": [
-      {"id": "a", "title": "a", "instructions": "a", "files": ["x.c", "y.c"]},
-      {"id": "b", "title": "b", "instructions": "b", "files": ["z.c"]},
-      {"id": "c", "title": "c", "instructions": "c", "files": ["y.c"]},
-      {"id": "d", "title": "d", "instructions": "d", "files": ["y.c"], "group": "g"},
-      {"id": "e", "title": "e", "instructions": "e", "files": ["y.c"], "group": "g"}]})",
-                        "plan");
-  ASSERT_TRUE(plan.ok()) << plan.status();
-  SerializeSharedFiles(*plan);
-  auto deps = [&](int i) {
-    return std::vector<std::string>(plan->subtasks[i].depends_on().begin(), plan->subtasks[i].depends_on().end());
-  };
-  EXPECT_TRUE(deps(0).empty());
-  EXPECT_TRUE(deps(1).empty());
-  EXPECT_EQ(deps(2), std::vector<std::string>{"a"});
-  EXPECT_EQ(deps(3), std::vector<std::string>{"c"});
-  EXPECT_EQ(deps(4), std::vector<std::string>{"c"}) << "ordered after c, never after d: a group lands whole";
-  EXPECT_TRUE(ValidatePlan(*plan, "plan").ok());
 }
 
 }  // namespace

@@ -20,14 +20,20 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string Fill(std::string text, const std::map<std::string, std::string>& values) {
-  for (const auto& [name, value] : values) {
-    const std::string key = "{{" + name + "}}";
-    for (std::size_t pos = text.find(key); pos != std::string::npos; pos = text.find(key, pos + value.size())) {
-      text.replace(pos, key.size(), value);
-    }
+std::string Fill(const std::string& tmpl, const std::map<std::string, std::string>& values) {
+  // One pass over the template: text that a value brings in is never substituted again.
+  std::string out;
+  std::size_t at = 0;
+  for (std::size_t open = tmpl.find("{{"); open != std::string::npos; open = tmpl.find("{{", at)) {
+    const std::size_t close = tmpl.find("}}", open + 2);
+    if (close == std::string::npos) break;
+    auto it = values.find(tmpl.substr(open + 2, close - open - 2));
+    out.append(tmpl, at, open - at);
+    out += it != values.end() ? it->second : tmpl.substr(open, close + 2 - open);
+    at = close + 2;
   }
-  return text;
+  out.append(tmpl, at, std::string::npos);
+  return out;
 }
 
 v1::ToolSpec SubmitPlanTool() {
@@ -86,7 +92,6 @@ absl::StatusOr<PlannerResult> PlanTask(ModelGateway& gateway, const PlannerInput
     absl::StatusOr<Plan> plan = PlanFrom(*reply);
     if (plan.ok()) {
       result.plan = std::move(*plan);
-      SerializeSharedFiles(result.plan);
       result.calls = *calls;
       return result;
     }
@@ -155,25 +160,6 @@ std::string RepositoryMap(const Git& repo, const std::string& commit, std::size_
   }
   if (left_out > 0) absl::StrAppend(&out, "(", left_out, " more files left out)\n");
   return out;
-}
-
-void SerializeSharedFiles(Plan& plan) {
-  std::map<std::string, std::vector<const v1::Subtask*>> touched;  // file -> earlier subtasks touching it
-  std::vector<v1::Subtask*> order;
-  for (v1::Subtask& s : plan.subtasks) order.push_back(&s);
-  for (v1::Subtask* s : order) {
-    std::set<std::string> after(s->depends_on().begin(), s->depends_on().end());
-    for (const std::string& f : s->files()) {
-      auto& earlier = touched[f];
-      // The latest earlier one outside this subtask's group (a group lands whole: never ordered inside).
-      for (auto it = earlier.rbegin(); it != earlier.rend(); ++it) {
-        if (!s->group().empty() && (*it)->group() == s->group()) continue;
-        if (after.insert((*it)->id()).second) s->add_depends_on((*it)->id());
-        break;
-      }
-    }
-    for (const std::string& f : s->files()) touched[f].push_back(s);
-  }
 }
 
 }  // namespace swarm

@@ -1,8 +1,8 @@
 // The planner: a task in words, a map of the repository at the run's base (files and top-level
 // symbols from universal-ctags, trimmed to a size) and the test command go to the model, which
 // answers with a submit_plan tool call holding a plan in the plan-file format. The plan is validated;
-// invalid output goes back once with the errors. Subtasks expected to touch the same files are made
-// to run one after another.
+// invalid output goes back once with the errors. Subtasks expected to touch the same files never
+// run at the same time (the scheduler keeps them apart), without depending on each other.
 #ifndef SWARM_ORCHESTRATOR_PLANNER_H_
 #define SWARM_ORCHESTRATOR_PLANNER_H_
 
@@ -37,9 +37,6 @@ absl::StatusOr<PlannerResult> PlanTask(ModelGateway& gateway, const PlannerInput
 
 // Files and their top-level symbols at `commit`, one file a line, at most `max_bytes`.
 std::string RepositoryMap(const Git& repo, const std::string& commit, std::size_t max_bytes = 24000);
-
-// Makes each subtask that shares a file with an earlier one (outside its group) depend on it.
-void SerializeSharedFiles(Plan& plan);
 
 }  // namespace swarm
 

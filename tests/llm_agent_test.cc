@@ -182,6 +182,30 @@ TEST_F(LlmAgentTest, APlanThatFailsValidationTwiceStopsTheRunWithExit2) {
   EXPECT_EQ((*server)->requests().size(), 2u) << "nothing spent beyond the planner's calls";
 }
 
+TEST(BundledExampleTest, ThePlannerSplitsFourFailingTestsAndFourAgentsFixThemAll) {
+  TempDir dir;
+  const std::string repo = dir / "textkit";
+  Sh("cp -r " + SourceDir() + "/examples/bugs " + repo);
+  InitRepo(repo);
+  CommitAll(repo, "textkit with four bugs");
+  const std::string tests = "python3 -m unittest -v test_textkit";
+  ASSERT_NE(ShStatus("cd " + repo + " && " + tests), 0) << "the example starts with failing tests";
+  CliResult r = RunSwarm({"run", "--repo", repo, "--state-dir", dir / "state", "--agents", "4", "--task",
+                          "Fix the four failing tests", "--model", "scripted:" + SourceDir() + "/examples/bugs/scripted-model.json",
+                          "--budget-usd", "1", "--test-cmd", tests, "--test-format", "unittest"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json report = OnlyReport(dir / "state");
+  auto outcomes = Outcomes(report);
+  ASSERT_EQ(outcomes.size(), 4u) << report.dump(2);
+  for (const auto& [id, outcome] : outcomes) EXPECT_EQ(outcome, "landed") << id;
+  EXPECT_TRUE(report["tests"]["failing_at_end"].empty()) << report.dump(2);
+  // The result passes the test command.
+  const std::string branch = report["result_branch"];
+  Sh("git -C " + repo + " worktree add -q " + dir / "result" + " " + branch);
+  EXPECT_EQ(ShStatus("cd " + dir / "result" + " && " + tests), 0);
+  EXPECT_EQ(report["model"]["calls"], 17) << "one planner call and four per agent";
+}
+
 // A user config with a provider served by `server`: no key, the given context window, and prices
 // that make a call's worst case exactly $0.01 (1000 output tokens at $10 per million, input free).
 std::vector<std::string> TestProvider(const TempDir& dir, const ScriptedModelServer& server, int context_window) {

@@ -84,7 +84,7 @@ std::string BuildDir() {
 
 std::string SourceDir() {
   const char* d = getenv("SWARM_SOURCE_DIR");
-  return d != nullptr ? d : "..";
+  return d != nullptr ? d : SWARM_SOURCE_DIR_AT_BUILD;  // CTest's environment list keeps only the first
 }
 
 }  // namespace swarm::testing

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -17,6 +18,11 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::uintmax_t kMaxFileBytes = 4 << 20;  // larger files are not read whole
+constexpr std::uintmax_t kMaxSearchedFileBytes = 1 << 20;
+constexpr std::size_t kMaxSearchedLine = 2000;
+// Generated or vendored trees a search would drown in.
+const std::set<std::string> kSkippedDirectories = {".git", "node_modules", "__pycache__", ".venv", "venv",
+                                                   ".mypy_cache", ".tox", "target", "dist"};
 
 absl::StatusOr<std::string> Slurp(const std::string& root, const std::string& path, std::string* absolute = nullptr) {
   absl::StatusOr<std::string> p = ConfinedPath(root, path);
@@ -130,11 +136,13 @@ absl::StatusOr<std::string> Search(const std::string& root, const std::string& p
   } else if (fs::is_directory(*p, ec)) {
     for (auto it = fs::recursive_directory_iterator(*p, fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->path().filename() == ".git") {
+      if (it->is_directory(ec) && kSkippedDirectories.count(it->path().filename().string())) {
         it.disable_recursion_pending();
         continue;
       }
-      if (it->is_regular_file(ec) && !it->is_symlink(ec)) files.push_back(it->path());
+      if (it->is_regular_file(ec) && !it->is_symlink(ec) && it->file_size(ec) <= kMaxSearchedFileBytes) {
+        files.push_back(it->path());
+      }
     }
   } else {
     return absl::NotFoundError(absl::StrCat("no file or directory ", path));
@@ -148,7 +156,8 @@ absl::StatusOr<std::string> Search(const std::string& root, const std::string& p
     int number = 0;
     for (const std::string& line : Lines(*text)) {
       ++number;
-      if (std::regex_search(line, re)) {
+      // std::regex recurses per character: a minified line would overflow the stack.
+      if (std::regex_search(line.size() > kMaxSearchedLine ? line.substr(0, kMaxSearchedLine) : line, re)) {
         absl::StrAppend(&out, RelativeToRoot(root, f.string()), ":", number, ": ", line.substr(0, 300), "\n");
         if (++matches >= 200) break;
       }

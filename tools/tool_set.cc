@@ -116,10 +116,11 @@ ToolOutcome ToolSet::Call(const v1::ToolCall& call) const {
   if (name == "search") return From(Search(root_, str("pattern"), a.contains("path") ? str("path") : "."));
   if (name == "edit") return From(Edit(root_, str("path"), str("old"), str("new")));
   if (name == "create_file") return From(CreateFile(root_, str("path"), str("content")));
-  if (name == "run") return From(runner_.run ? Truncated(runner_.run(str("command")))
+  // The runner bounds its output itself, keeping the end (where failures are reported).
+  if (name == "run") return From(runner_.run ? runner_.run(str("command"))
                                              : absl::StatusOr<std::string>(absl::UnavailableError("run is not available")));
   if (name == "run_tests") {
-    return From(runner_.run_tests ? Truncated(runner_.run_tests())
+    return From(runner_.run_tests ? runner_.run_tests()
                                   : absl::StatusOr<std::string>(absl::UnavailableError("run_tests is not available")));
   }
   ToolOutcome done;  // submit

@@ -24,7 +24,8 @@ struct ToolOutcome {
 };
 
 // Runs a command in the sandbox, in the workspace (`run`), or the run's tests on a throwaway copy of
-// it (`run_tests`); returns the observation (output, truncated with a note, and the exit status).
+// it (`run_tests`); returns the observation: the output, cut to kMaxObservationBytes by the runner
+// (keeping the end, with a note), and the exit status.
 struct Runner {
   std::function<std::string(const std::string& command)> run;
   std::function<std::string()> run_tests;
