@@ -414,6 +414,16 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   gate_->ContinueRunIndexFrom(rec->test_runs);
   rebases_ = rec->rebases;
   conflicts_ = rec->conflicts;
+  fixups_ = rec->fixups;
+  for (const auto& [id, log] : rec->failure_logs) {
+    // The failed patch is the subtask's newest one.
+    for (int attempt = rec->subtasks.count(id) ? rec->subtasks.at(id).attempts : 0; attempt > 0; --attempt) {
+      if (store_->PatchDiff(run_.run_id, id, attempt).ok()) {
+        failures_[id] = FailureJson(id, attempt, log);
+        break;
+      }
+    }
+  }
   base_failing_ = rec->base_failing;
   base_passed_ = rec->base_passed;
   if (gate_->format() == TestFormat::kExit) {
@@ -798,10 +808,7 @@ void Coordinator::Dispatch() {
       m->set_conflict_json(c->second);
       conflicts_.erase(c);
     }
-    if (auto f = failures_.find(*id); f != failures_.end()) {
-      m->set_failure_json(f->second);
-      failures_.erase(f);
-    }
+    if (auto f = failures_.find(*id); f != failures_.end()) m->set_failure_json(f->second);  // until a patch comes
     best->channel->Send(msg);
   }
 }
@@ -934,6 +941,7 @@ void Coordinator::OnPatchCommitted(const Lease& lease, const v1::AttemptResult& 
     p->set_commit(*commit);
     p->set_diff_bytes(result.patch().size());
     Emit(std::move(e), {.patch_diff = result.patch()});
+    failures_.erase(lease.subtask_id);  // a fix-up's patch: what the failure asked for
     patch_commits_[lease.subtask_id] = {lease.attempt, *commit};
     scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/false);
     SubmitMergeable();
@@ -1123,8 +1131,7 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
   MaybeFinish();
 }
 
-bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string& log_path) {
-  if (gateway_ == nullptr || budget_stopped_ || fixups_[id] >= run_.config.max_fixups) return false;
+std::string Coordinator::FailureJson(const std::string& id, int attempt, const std::string& log_path) const {
   absl::StatusOr<std::string> patch = store_->PatchDiff(run_.run_id, id, attempt);
   std::string log;
   if (std::ifstream in(log_path, std::ios::binary); in) {
@@ -1134,9 +1141,14 @@ bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string
   }
   constexpr std::size_t kMaxLog = 12000;  // the end of a test log is where failures are reported
   if (log.size() > kMaxLog) log = "[...]\n" + log.substr(log.size() - kMaxLog);
+  return nlohmann::json({{"log", ToUtf8(log)}, {"patch", ToUtf8(patch.ok() ? *patch : "")}})
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string& log_path) {
+  if (gateway_ == nullptr || budget_stopped_ || fixups_[id] >= run_.config.max_fixups) return false;
   ++fixups_[id];
-  failures_[id] = nlohmann::json({{"log", ToUtf8(log)}, {"patch", ToUtf8(patch.ok() ? *patch : "")}})
-                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  failures_[id] = FailureJson(id, attempt, log_path);
   if (!run_.config.json) {
     err_ << (progress_open_ ? "\n" : "") << "swarm: " << id << "'s patch failed the tests; a debugging sub-agent fixes it ("
          << fixups_[id] << " of " << run_.config.max_fixups << ")\n";
@@ -1148,6 +1160,7 @@ bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string
   f->set_reason(absl::StrCat("its patch failed the tests; fix-up ", fixups_[id], " of ", run_.config.max_fixups));
   f->set_log_path(log_path);
   Emit(std::move(e));
+  Failpoint("fixup", id);
   scheduler_->Rebase(id);
   return true;
 }

@@ -95,6 +95,8 @@ class Coordinator final : public AgentHandler {
   // the current head with the failing log and the patch, up to --max-fixups times (runs with a model).
   // False when no fix-up is due; then the caller rejects the patch.
   bool TryFixUp(const std::string& id, int attempt, const std::string& log_path);
+  // What a fix-up is told: the end of the failing log and the patch of `attempt`, as JSON.
+  std::string FailureJson(const std::string& id, int attempt, const std::string& log_path) const;
   // Records the model calls the gateway finished, then answers their agents.
   void RecordModelCalls();
   // At the end of the run: stops the gateway, records what it finished, and answers every call

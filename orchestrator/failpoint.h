@@ -6,7 +6,8 @@
 // Points: leased (a lease was recorded), tested (a candidate passed its tests; the ref has not
 // moved), ref_moved (the ref moved; the Landed event is not written), group_test (a group's test is
 // running), landed (a Landed event was written), idle (checked five times a second: something
-// landed, leases are held, no patch or merge is in flight).
+// landed, leases are held, no patch or merge is in flight), fixup (a fix-up was recorded; its agent
+// has not started).
 #ifndef SWARM_ORCHESTRATOR_FAILPOINT_H_
 #define SWARM_ORCHESTRATOR_FAILPOINT_H_
 

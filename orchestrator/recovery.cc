@@ -53,7 +53,14 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
       ++r.rebases[e.patch_rejected().subtask_id()];
       r.conflicts[e.patch_rejected().subtask_id()] = e.patch_rejected().conflict_json();
     }
-    if (e.has_patch_submitted()) r.conflicts.erase(e.patch_submitted().subtask_id());  // a newer patch
+    if (e.has_subtask_finished() && e.subtask_finished().state() == v1::FIX_UP_PENDING) {
+      ++r.fixups[e.subtask_finished().subtask_id()];
+      r.failure_logs[e.subtask_finished().subtask_id()] = e.subtask_finished().log_path();
+    }
+    if (e.has_patch_submitted()) {  // a newer patch answers both
+      r.conflicts.erase(e.patch_submitted().subtask_id());
+      r.failure_logs.erase(e.patch_submitted().subtask_id());
+    }
     if (e.has_test_run()) ++r.test_runs;
     if (e.has_subtask_leased()) r.last_fence = std::max<std::uint64_t>(r.last_fence, e.subtask_leased().fence());
   }
@@ -65,6 +72,7 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     s.state = Restored(row.state);
     s.attempts = row.attempts;
     s.forgiven += r.rebases.count(row.spec.id()) ? r.rebases.at(row.spec.id()) : 0;  // rebases use no attempt
+    s.forgiven += r.fixups.count(row.spec.id()) ? r.fixups.at(row.spec.id()) : 0;    // nor do fix-ups
     // A submitted patch that has not landed goes back to the merge stage (if its commit survived).
     auto p = r.patch_commits.find(row.spec.id());
     // (A cancel marks such a subtask cancelled; its patch is no less accepted.)

@@ -39,6 +39,8 @@ struct Recovery {
   std::set<std::string> base_failing;       // per-test formats: the tests that failed on the base
   std::map<std::string, int> rebases;            // subtask -> conflict rounds so far
   std::map<std::string, std::string> conflicts;  // subtask -> the conflict its next attempt is told
+  std::map<std::string, int> fixups;              // subtask -> fix-up rounds so far
+  std::map<std::string, std::string> failure_logs;  // subtask -> the failing log its pending fix-up is told
   int reconciled_landings = 0;
   int interrupted_attempts = 0;
 };

@@ -165,6 +165,24 @@ TEST_F(LlmAgentTest, APatchThatBreaksTheTestsOnTheHeadIsRepairedByAFixUpAndLands
   CliResult without = run("0");
   EXPECT_EQ(without.exit_code, 1) << without.out << without.err;
   EXPECT_EQ(Outcomes(OnlyReport(state()))["add-use"], "rejected_queue");
+
+  // A coordinator killed right after the fix-up was recorded: the resumed run still tells the
+  // debugging sub-agent what failed (the script expects it) and lands the repair.
+  fs::remove_all(state());
+  CliResult killed = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--model",
+                               "scripted:" + dir_ / "script.json", "--test-cmd", "sh test.sh"},
+                              {"SWARM_FAILPOINT=fixup@add-use"});
+  EXPECT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  const std::string run_id = fs::directory_iterator(state() + "/runs")->path().filename();
+  // The scripted server of the killed run is gone with it; the resumed run starts its own, whose
+  // add-use conversation begins at its first step: give it a script whose first step is the fix-up's.
+  json resumed_script = script;
+  resumed_script["conversations"]["add-use"].erase(0);
+  resumed_script["conversations"]["add-use"].erase(0);
+  WriteFile(dir_ / "script.json", resumed_script.dump(2));
+  CliResult resumed = RunSwarm({"resume", run_id, "--state-dir", state()});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(Outcomes(OnlyReport(state()))["add-use"], "landed");
 }
 
 TEST_F(LlmAgentTest, APlanThatFailsValidationTwiceStopsTheRunWithExit2) {
