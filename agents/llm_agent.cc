@@ -6,6 +6,9 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "agents/agent_prompts.h"
 #include "agents/agent_sandbox.h"
+#include "orchestrator/test_results.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/utf8.h"
 #include "tools/file_tools.h"
@@ -124,6 +128,9 @@ void LlmAgent::Ask() {
   if (killed_) return End("cancelled", "the lease was cancelled");
   const int max_steps = registered_.agent().max_steps() > 0 ? static_cast<int>(registered_.agent().max_steps()) : 40;
   if (steps_ >= max_steps) return End("limit_reached", absl::StrCat("no submit after ", steps_, " steps"));
+  if (const std::uint64_t max = registered_.agent().max_tokens(); max > 0 && tokens_ >= max) {
+    return End("limit_reached", absl::StrCat(tokens_, " tokens used, the limit is ", max));
+  }
   const auto wall = std::chrono::seconds(registered_.agent().timeout_s() > 0 ? registered_.agent().timeout_s() : 3600);
   if (std::chrono::steady_clock::now() - start_ > wall) {
     return End("limit_reached", absl::StrCat("no submit within --agent-timeout (", wall.count(), " s)"));
@@ -147,6 +154,7 @@ void LlmAgent::OnReply(absl::StatusOr<v1::ChatReply> reply) {
     if (absl::IsCancelled(reply.status())) return End("cancelled", why);
     return End("failed", absl::StrCat("the model call failed: ", why));
   }
+  tokens_ += reply->usage().input_tokens() + reply->usage().output_tokens();
   const v1::ChatMessage& said = reply->message();
   messages_.push_back(said);
   std::vector<std::string> names;
@@ -271,6 +279,25 @@ std::string LlmAgent::RunTests() const {
   if (ec) return absl::StrCat("error: cannot copy the workspace for the tests: ", ec.message());
   const auto timeout = std::chrono::seconds(registered_.agent().test_timeout_s() > 0 ? registered_.agent().test_timeout_s() : 600);
   std::string out = RunCommand(command, copy, timeout);
+  // With a per-test format, the failing tests come first, by name.
+  absl::StatusOr<TestFormat> format = ParseTestFormat(registered_.agent().test_format());
+  if (format.ok() && *format != TestFormat::kExit) {
+    TestResults results;
+    if (*format == TestFormat::kJunit) {
+      std::ifstream report(copy + "/" + registered_.agent().test_report(), std::ios::binary);
+      std::ostringstream xml;
+      xml << report.rdbuf();
+      results = ParseJunitReport(xml.str());
+    } else {
+      results = ParseTestOutput(*format, out);
+    }
+    const std::set<std::string> failing = results.Failing();
+    std::string summary =
+        !results.ran ? "no test results could be read from the output\n"
+                     : absl::StrCat(results.tests.size(), " tests, ", failing.size(), " failing",
+                                    failing.empty() ? "" : ": " + absl::StrJoin(failing, ", "), "\n");
+    out = summary + out;
+  }
   fs::remove_all(copy, ec);
   return out;
 }

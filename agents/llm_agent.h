@@ -68,6 +68,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   std::vector<v1::ChatMessage> messages_;
   std::size_t prefix_ = 0;  // messages never elided
   int steps_ = 0;
+  std::uint64_t tokens_ = 0;  // used by this attempt, in and out
   int format_errors_ = 0;   // in a row
   std::atomic<bool> killed_{false};   // set by Kill, read by tools on the pool too
   mutable std::atomic<int> running_pid_{0};  // the sandboxed command a tool is running

@@ -734,6 +734,9 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   r->mutable_agent()->set_max_steps(static_cast<std::uint32_t>(cfg.max_steps));
   r->mutable_agent()->set_test_command(cfg.test_command);
   r->mutable_agent()->set_test_timeout_s(static_cast<std::uint32_t>(cfg.test_timeout_s));
+  r->mutable_agent()->set_test_format(cfg.test_format);
+  r->mutable_agent()->set_test_report(cfg.test_report);
+  r->mutable_agent()->set_max_tokens(cfg.max_attempt_tokens);
   auto* sb = r->mutable_sandbox();
   sb->set_enabled(sandbox_->Name() != "none");
   sb->set_network(cfg.agent_network);

@@ -142,9 +142,15 @@ std::string RepositoryMap(const Git& repo, const std::string& commit, std::size_
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
+  // Files with symbols (the code) first, then the others, each group in path order; what does not fit
+  // is counted, not listed.
+  std::vector<std::pair<bool, std::string>> order;
+  for (const auto& [path, names] : symbols) order.push_back({names.empty(), path});
+  std::sort(order.begin(), order.end());
   std::string out;
   std::size_t left_out = 0;
-  for (auto& [path, names] : symbols) {
+  for (const auto& [no_symbols, path] : order) {
+    std::vector<std::string>& names = symbols[path];
     std::string line = path;
     if (!names.empty()) {
       std::sort(names.begin(), names.end());

@@ -43,6 +43,7 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   s.set_budget_usd(c.budget_usd);
   s.set_max_steps(c.max_steps);
   s.set_task(c.task);
+  s.set_max_attempt_tokens(c.max_attempt_tokens);
   s.set_max_fixups(c.max_fixups);
   s.set_no_fixups(c.max_fixups == 0);
   return s;
@@ -89,6 +90,7 @@ RunConfig FromSpec(const v1::RunSpec& s) {
   c.budget_usd = s.budget_usd();
   if (s.max_steps() > 0) c.max_steps = s.max_steps();
   c.task = s.task();
+  c.max_attempt_tokens = s.max_attempt_tokens();
   if (s.max_fixups() > 0 || s.no_fixups()) c.max_fixups = s.max_fixups();
   return c;
 }

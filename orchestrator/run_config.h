@@ -2,6 +2,7 @@
 #ifndef SWARM_ORCHESTRATOR_RUN_CONFIG_H_
 #define SWARM_ORCHESTRATOR_RUN_CONFIG_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,8 @@ struct RunConfig {
   std::string base_url;   // overrides the provider's base URL
   double budget_usd = 0;  // the run's cap on model spending; 0: none
   int max_fixups = 1;     // with a model: rounds of the debugging sub-agent per subtask whose patch fails the tests
-  int max_steps = 40;     // model calls per attempt of the LLM agent (agents without --agent-cmd)
+  int max_steps = 40;
+  std::uint64_t max_attempt_tokens = 0;  // LLM agent: tokens per attempt, in and out; 0: no limit     // model calls per attempt of the LLM agent (agents without --agent-cmd)
   std::string state_dir;  // empty: $SWARM_STATE_DIR, else $XDG_STATE_HOME/swarm, else ~/.local/state/swarm
 
   bool json = false;

@@ -90,6 +90,8 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_option("--max-fixups", c.max_fixups,
                  "with --model: times a debugging sub-agent fixes a patch that fails the tests when merged")
       ->capture_default_str()->check(CLI::Range(0, 10));
+  run.add_option("--max-attempt-tokens", c.max_attempt_tokens,
+                 "LLM agent: tokens (in and out) an attempt may use before it stops (0: no limit)");
   run.add_option("--max-steps", c.max_steps, "model calls per attempt of an LLM agent (with --model and no --agent-cmd)")
       ->capture_default_str()->check(CLI::Range(1, 10000));
 }

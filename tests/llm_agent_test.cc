@@ -69,6 +69,17 @@ TEST_F(LlmAgentTest, ReadsEditsTestsAndSubmitsAndThePatchLands) {
   EXPECT_NE(transcript.out.find("one of several software engineers"), std::string::npos);
 }
 
+TEST_F(LlmAgentTest, AnAttemptStopsAtItsTokenLimit) {
+  json read = {{"tool_calls", {Call("read_file", {{"path", "greet.txt"}})}}, {"usage", {{"input", 600}, {"output", 100}}}};
+  CliResult r = Run({{"default", read}}, R"({"subtasks": [{"id": "t", "title": "t", "instructions": "t"}]})",
+                    {"--max-attempts", "1", "--max-attempt-tokens", "2000"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  json report = OnlyReport(state());
+  EXPECT_NE(report["subtasks"][0]["reason"].get<std::string>().find("limit_reached: 2100 tokens used"), std::string::npos)
+      << report.dump(2);
+  EXPECT_EQ(report["model"]["calls"], 3);
+}
+
 TEST_F(LlmAgentTest, ThreeMalformedToolCallsInARowEndTheSubtask) {
   json steps = json::array({
       {{"tool_calls", {Call("delete_everything", json::object())}}},
@@ -222,6 +233,10 @@ TEST(BundledExampleTest, ThePlannerSplitsFourFailingTestsAndFourAgentsFixThemAll
   Sh("git -C " + repo + " worktree add -q " + dir / "result" + " " + branch);
   EXPECT_EQ(ShStatus("cd " + dir / "result" + " && " + tests), 0);
   EXPECT_EQ(report["model"]["calls"], 17) << "one planner call and four per agent";
+  // run_tests summarised the results by test: each agent saw the tests still failing, by name.
+  CliResult transcript = RunSwarm({"show", report["run_id"], "--state-dir", dir / "state", "--transcript", "fix-vowels"});
+  EXPECT_NE(transcript.out.find("5 tests, 3 failing: test_textkit.TextkitTest.test_reverse_words"), std::string::npos)
+      << transcript.out;
 }
 
 // A user config with a provider served by `server`: no key, the given context window, and prices

@@ -71,6 +71,9 @@ TEST_F(FileToolsTest, PathsThatLeaveTheWorkspaceAreErrorsNotActions) {
   EXPECT_EQ(testing::ReadFile(dir_.path() + "/outside.txt"), "secret\n");
   EXPECT_EQ(ListDir(root_, "/etc").status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(ReadFile(root_, ".git/config").status().code(), absl::StatusCode::kPermissionDenied);
+  fs::create_symlink(".git", root_ + "/g");
+  EXPECT_EQ(CreateFile(root_, "g/hooks/post-commit", "x").status().code(), absl::StatusCode::kPermissionDenied)
+      << "nor through a link to it";
 }
 
 TEST_F(FileToolsTest, ReadListSearchAndCreate) {

@@ -20,6 +20,7 @@ bool Inside(const fs::path& root, const fs::path& p) {
 }  // namespace
 
 absl::StatusOr<std::string> ConfinedPath(const std::string& root, const std::string& path) {
+  if (root.empty() || root.front() != '/') return absl::InternalError("the workspace root is not an absolute path");
   if (path.empty()) return absl::InvalidArgumentError("the path is empty");
   if (path.find('\0') != std::string::npos) return absl::InvalidArgumentError("the path contains a NUL byte");
   const fs::path base(root);
@@ -40,7 +41,9 @@ absl::StatusOr<std::string> ConfinedPath(const std::string& root, const std::str
     return absl::PermissionDeniedError(
         absl::StrCat("the path ", path, " leads out of the repository through a symbolic link"));
   }
-  if (const fs::path rel = p.lexically_relative(base); !rel.empty() && *rel.begin() == ".git") {
+  // Named or reached through a link: .git is not the agent's.
+  const fs::path named = p.lexically_relative(base), reached = real.lexically_relative(base);
+  if ((!named.empty() && *named.begin() == ".git") || (!reached.empty() && *reached.begin() == ".git")) {
     return absl::PermissionDeniedError(absl::StrCat("the path ", path, " is inside .git, which agents do not touch"));
   }
   return p.string();
