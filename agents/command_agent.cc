@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agents/agent_sandbox.h"
+#include "agents/attempt.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/utf8.h"
 
@@ -133,11 +133,7 @@ void CommandAgent::OnCommandDone(absl::StatusOr<ProcessResult> r) {
         self->Fail(absl::StrCat("the workspace is not a valid patch: ", patch.status().message()), self->log_);
         return;
       }
-      v1::AttemptResult result;
-      result.set_outcome(patch->empty ? v1::AttemptResult::NO_CHANGE : v1::AttemptResult::PATCH);
-      result.set_base_commit(patch->base);
-      result.set_tree(patch->tree);
-      result.set_patch(patch->diff);
+      v1::AttemptResult result = PatchResult(*patch);
       result.set_log_tail(self->log_);
       self->Complete(std::move(result));
     });

@@ -14,8 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "agents/agent_prompts.h"
-#include "agents/agent_sandbox.h"
+#include "agents/prompts.h"  // generated from agents/prompts/*.txt
+#include "tools/prompt_template.h"
+#include "agents/attempt.h"
 #include "orchestrator/test_results.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/utf8.h"
@@ -101,7 +102,7 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
   const v1::Subtask& s = lease_.subtask();
   messages_.push_back(Message("system", prompts::kSystem));
   messages_.push_back(Message(
-      "user", FillPrompt(prompts::kSubtask,
+      "user", FillTemplate(prompts::kSubtask,
                          {{"files_in_repository", ListRepository(root)},
                           {"test_command", registered_.agent().test_command()},
                           {"id", s.id()},
@@ -117,7 +118,7 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
     nlohmann::json failure = nlohmann::json::parse(lease_.failure_json(), nullptr, false);
     if (failure.is_object()) {
       messages_.push_back(Message(
-          "user", FillPrompt(prompts::kFixUp, {{"log", failure.value("log", "")}, {"patch", failure.value("patch", "")}})));
+          "user", FillTemplate(prompts::kFixUp, {{"log", failure.value("log", "")}, {"patch", failure.value("patch", "")}})));
     }
   }
   prefix_ = messages_.size();
@@ -323,10 +324,7 @@ void LlmAgent::End(const std::string& outcome, const std::string& detail) {
         result.set_outcome(v1::AttemptResult::FAILED);
         result.set_error(ToUtf8(absl::StrCat("failed: the workspace is not a valid patch: ", patch.status().message())));
       } else {
-        result.set_outcome(patch->empty ? v1::AttemptResult::NO_CHANGE : v1::AttemptResult::PATCH);
-        result.set_base_commit(patch->base);
-        result.set_tree(patch->tree);
-        result.set_patch(patch->diff);
+        result = PatchResult(*patch);
       }
       result.set_log_tail(self->log_);
       self->Complete(std::move(result));

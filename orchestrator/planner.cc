@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "orchestrator/planner_prompt.h"  // generated from prompts/planner.txt
 #include "sandbox/process.h"
+#include "tools/prompt_template.h"
 
 namespace swarm {
 namespace {
@@ -20,21 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string Fill(const std::string& tmpl, const std::map<std::string, std::string>& values) {
-  // One pass over the template: text that a value brings in is never substituted again.
-  std::string out;
-  std::size_t at = 0;
-  for (std::size_t open = tmpl.find("{{"); open != std::string::npos; open = tmpl.find("{{", at)) {
-    const std::size_t close = tmpl.find("}}", open + 2);
-    if (close == std::string::npos) break;
-    auto it = values.find(tmpl.substr(open + 2, close - open - 2));
-    out.append(tmpl, at, open - at);
-    out += it != values.end() ? it->second : tmpl.substr(open, close + 2 - open);
-    at = close + 2;
-  }
-  out.append(tmpl, at, std::string::npos);
-  return out;
-}
 
 v1::ToolSpec SubmitPlanTool() {
   const json subtask = {{"type", "object"},
@@ -77,7 +63,7 @@ absl::StatusOr<PlannerResult> PlanTask(ModelGateway& gateway, const PlannerInput
   v1::ChatRequest request;
   auto* user = request.add_messages();
   user->set_role("user");
-  user->set_content(Fill(prompts::kPlanner, {{"task", input.task},
+  user->set_content(FillTemplate(prompts::kPlanner, {{"task", input.task},
                                              {"test_command", input.test_command},
                                              {"repository_map", input.repository_map}}));
   *request.add_tools() = SubmitPlanTool();

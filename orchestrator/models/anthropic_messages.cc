@@ -186,12 +186,9 @@ absl::StatusOr<std::string> AnthropicMessages::Encode(const v1::ChatRequest& req
   if (request.tools_size() > 0) {
     json tools = json::array();
     for (const v1::ToolSpec& t : request.tools()) {
-      json schema = json::parse(t.parameters_json().empty() ? std::string("{\"type\":\"object\"}") : t.parameters_json(),
-                                nullptr, false);
-      if (schema.is_discarded() || !schema.is_object()) {
-        return absl::InvalidArgumentError(absl::StrCat("the parameters of tool ", t.name(), " are not a JSON object"));
-      }
-      tools.push_back({{"name", t.name()}, {"description", t.description()}, {"input_schema", schema}});
+      absl::StatusOr<json> schema = ToolParameters(t);
+      if (!schema.ok()) return schema.status();
+      tools.push_back({{"name", t.name()}, {"description", t.description()}, {"input_schema", *schema}});
     }
     body["tools"] = std::move(tools);
   }
@@ -200,10 +197,9 @@ absl::StatusOr<std::string> AnthropicMessages::Encode(const v1::ChatRequest& req
 }
 
 absl::StatusOr<v1::ChatReply> AnthropicMessages::Decode(std::string_view body) const {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::DataLossError(absl::StrCat("the reply is not JSON: ", std::string(body.substr(0, 200))));
-  }
+  absl::StatusOr<json> parsed = ReplyObject(body);
+  if (!parsed.ok()) return parsed.status();
+  const json& j = *parsed;
   if (absl::Status s = ErrorIn(j); !s.ok()) return s;
   v1::ChatReply reply;
   try {

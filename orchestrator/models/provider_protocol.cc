@@ -24,4 +24,22 @@ void CheckToolArguments(v1::ToolCall& call) {
   }
 }
 
+absl::StatusOr<nlohmann::json> ToolParameters(const v1::ToolSpec& tool) {
+  nlohmann::json schema =
+      nlohmann::json::parse(tool.parameters_json().empty() ? std::string("{\"type\":\"object\"}") : tool.parameters_json(),
+                            nullptr, false);
+  if (schema.is_discarded() || !schema.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat("the parameters of tool ", tool.name(), " are not a JSON object"));
+  }
+  return schema;
+}
+
+absl::StatusOr<nlohmann::json> ReplyObject(std::string_view body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::DataLossError(absl::StrCat("the reply is not JSON: ", std::string(body.substr(0, 200))));
+  }
+  return j;
+}
+
 }  // namespace swarm

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/status/statusor.h"
 #include "orchestrator/models/model_config.h"
 #include "swarm/v1/model.pb.h"
@@ -47,6 +49,12 @@ std::unique_ptr<ProviderProtocol> MakeProtocol(const ProviderConfig& provider);
 
 // Sets ToolCall::error when the arguments are not a JSON object.
 void CheckToolArguments(v1::ToolCall& call);
+
+// For the protocols: a tool's parameters as a JSON Schema object (an empty one is {"type":
+// "object"}), InvalidArgument when they are not an object; a reply body as a JSON object, DataLoss
+// (quoting its start) when it is not one.
+absl::StatusOr<nlohmann::json> ToolParameters(const v1::ToolSpec& tool);
+absl::StatusOr<nlohmann::json> ReplyObject(std::string_view body);
 
 }  // namespace swarm
 

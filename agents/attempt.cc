@@ -1,4 +1,4 @@
-#include "agents/agent_sandbox.h"
+#include "agents/attempt.h"
 
 #include <filesystem>
 #include <fstream>
@@ -60,6 +60,15 @@ SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lea
   p.timeout = std::chrono::seconds(run.agent().timeout_s() > 0 ? run.agent().timeout_s() : 3600);
   p.output_cap = spec.output_cap_bytes() > 0 ? spec.output_cap_bytes() : (1 << 20);
   return p;
+}
+
+v1::AttemptResult PatchResult(const Patch& patch) {
+  v1::AttemptResult result;
+  result.set_outcome(patch.empty ? v1::AttemptResult::NO_CHANGE : v1::AttemptResult::PATCH);
+  result.set_base_commit(patch.base);
+  result.set_tree(patch.tree);
+  result.set_patch(patch.diff);
+  return result;
 }
 
 }  // namespace swarm

@@ -1,17 +1,14 @@
-// The LLM agent's prompts: text templates (agents/prompts/*.txt, compiled in) and how they are filled.
-#ifndef SWARM_AGENTS_AGENT_PROMPTS_H_
-#define SWARM_AGENTS_AGENT_PROMPTS_H_
+// Prompt templates: text with {{name}} placeholders, filled in one pass (text a value brings in is
+// never substituted again; unknown names stay as they are). The LLM agent's and the planner's.
+#ifndef SWARM_TOOLS_PROMPT_TEMPLATE_H_
+#define SWARM_TOOLS_PROMPT_TEMPLATE_H_
 
 #include <map>
 #include <string>
 
-#include "agents/prompts.h"  // generated
-
 namespace swarm {
 
-// Replaces each {{name}} in `tmpl` by its value; names without a value stay as they are.
-inline std::string FillPrompt(const std::string& tmpl, const std::map<std::string, std::string>& values) {
-  // One pass over the template: text that a value brings in is never substituted again.
+inline std::string FillTemplate(const std::string& tmpl, const std::map<std::string, std::string>& values) {
   std::string out;
   std::size_t at = 0;
   for (std::size_t open = tmpl.find("{{"); open != std::string::npos; open = tmpl.find("{{", at)) {
@@ -28,4 +25,4 @@ inline std::string FillPrompt(const std::string& tmpl, const std::map<std::strin
 
 }  // namespace swarm
 
-#endif  // SWARM_AGENTS_AGENT_PROMPTS_H_
+#endif  // SWARM_TOOLS_PROMPT_TEMPLATE_H_

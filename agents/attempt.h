@@ -1,0 +1,26 @@
+// What every attempt shares, whatever the agent kind: its meta files, the sandbox its commands run
+// under (the run's policy, the workspace writable, the objects its git needs and the meta directory
+// readable, the attempt's SWARM_* variables), and the result its workspace's patch makes.
+#ifndef SWARM_AGENTS_ATTEMPT_H_
+#define SWARM_AGENTS_ATTEMPT_H_
+
+#include <string>
+
+#include "sandbox/sandbox_policy.h"
+#include "sandbox/workspace.h"
+#include "swarm/v1/agent.pb.h"
+
+namespace swarm {
+
+// Writes the attempt's meta directory: subtask.json (and conflict.json after a conflict).
+void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease);
+
+SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lease, const Workspace& workspace,
+                                 const std::string& meta_dir);
+
+// The attempt's result from its workspace's patch: PATCH, or NO_CHANGE when it is empty.
+v1::AttemptResult PatchResult(const Patch& patch);
+
+}  // namespace swarm
+
+#endif  // SWARM_AGENTS_ATTEMPT_H_
