@@ -76,8 +76,17 @@ void LlmAgent::Start(Done done) {
   asio::post(pool_, [self] {
     auto ws = Workspace::Create(self->registered_.integration_git_dir(), self->lease_.base_commit(), self->dir_,
                                 self->registered_.agent().keep_workspaces());
-    if (ws.ok()) WriteAttemptMeta(self->dir_ + "/meta", self->lease_);
-    asio::post(self->io_, [self, ws = std::move(ws)]() mutable { self->OnWorkspace(std::move(ws)); });
+    std::string root, listing;
+    if (ws.ok()) {
+      WriteAttemptMeta(self->dir_ + "/meta", self->lease_);
+      // Walking the tree is slow on a large repository: here, not on the loop that serves heartbeats.
+      std::error_code ec;
+      root = fs::canonical((*ws)->root(), ec).string();
+      listing = ListRepository(root);
+    }
+    asio::post(self->io_, [self, ws = std::move(ws), root, listing]() mutable {
+      self->OnWorkspace(std::move(ws), root, listing);
+    });
   });
 }
 
@@ -86,14 +95,13 @@ void LlmAgent::Kill() {
   if (int pid = running_pid_.load(); pid > 0) kill(-pid, SIGKILL);  // a `run` or the tests, now
 }
 
-void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
+void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws, const std::string& root,
+                           const std::string& listing) {
   if (!ws.ok()) {
     End("failed", absl::StrCat("cannot make the workspace: ", ws.status().message()));
     return;
   }
   workspace_ = std::move(*ws);
-  std::error_code ec;
-  const std::string root = fs::canonical(workspace_->root(), ec).string();
   auto self = shared_from_this();
   Runner runner;
   runner.run = [self, root](const std::string& command) { return self->RunCommand(command, root, kRunTimeout); };
@@ -103,7 +111,7 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
   messages_.push_back(Message("system", prompts::kSystem));
   messages_.push_back(Message(
       "user", FillTemplate(prompts::kSubtask,
-                         {{"files_in_repository", ListRepository(root)},
+                         {{"files_in_repository", listing},
                           {"test_command", registered_.agent().test_command()},
                           {"id", s.id()},
                           {"title", s.title()},

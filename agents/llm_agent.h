@@ -40,7 +40,8 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   void Kill();
 
  private:
-  void OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws);
+  // `root`: the workspace, canonical; `listing`: its files, for the prompt.
+  void OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws, const std::string& root, const std::string& listing);
   void Ask();
   void OnReply(absl::StatusOr<v1::ChatReply> reply);
   void OnObservations(std::vector<ToolOutcome> outcomes);

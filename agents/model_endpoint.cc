@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -160,7 +159,6 @@ struct ModelEndpoint::Impl : std::enable_shared_from_this<ModelEndpoint::Impl> {
   std::uint64_t fence = 0;
   std::string dir, path;
   std::set<std::shared_ptr<local::socket>> open;  // closed when the endpoint goes
-  std::atomic<int> calls{0};
   bool stopped = false;
 
   template <typename Token>
@@ -210,7 +208,6 @@ struct ModelEndpoint::Impl : std::enable_shared_from_this<ModelEndpoint::Impl> {
         res.result(http::status::bad_request);
         res.body() = ErrorBody(request.status());
       } else {
-        ++calls;
         absl::StatusOr<v1::ChatReply> reply = co_await AsyncComplete(std::move(*request), asio::use_awaitable);
         if (stopped) break;
         if (!reply.ok()) {
@@ -262,6 +259,5 @@ ModelEndpoint::~ModelEndpoint() {
 }
 
 const std::string& ModelEndpoint::socket_path() const { return impl_->path; }
-int ModelEndpoint::calls() const { return impl_->calls; }
 
 }  // namespace swarm

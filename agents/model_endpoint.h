@@ -33,7 +33,6 @@ class ModelEndpoint {
   ModelEndpoint& operator=(const ModelEndpoint&) = delete;
 
   const std::string& socket_path() const;
-  int calls() const;
 
  private:
   struct Impl;

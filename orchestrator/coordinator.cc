@@ -366,7 +366,8 @@ void Coordinator::StopModelCalls() {
   if (server_) server_->AbortPending();  // calls that never reached the executor
 }
 
-void Coordinator::CancelModelCalls(const std::string& lease_id) {
+void Coordinator::EndLease(const std::string& lease_id) {
+  leases_.erase(lease_id);
   model_steps_.erase(lease_id);
   auto it = lease_model_calls_.find(lease_id);
   if (it == lease_model_calls_.end()) return;
@@ -830,8 +831,7 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
     return;
   }
   Lease lease = it->second;
-  leases_.erase(it);
-  CancelModelCalls(result.lease_id());
+  EndLease(result.lease_id());
   if (auto h = hosts_.find(channel->id()); h != hosts_.end()) h->second.leases.erase(result.lease_id());
 
   std::string log = WriteLog(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
@@ -902,8 +902,7 @@ void Coordinator::ExpireLeases() {
   }
   for (const auto& id : expired) {
     Lease lease = leases_.at(id);
-    leases_.erase(id);
-    CancelModelCalls(id);
+    EndLease(id);
     std::string host_id;
     if (auto h = hosts_.find(lease.host); h != hosts_.end()) {
       h->second.leases.erase(id);
@@ -1208,8 +1207,7 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
     auto l = leases_.find(lease_id);
     if (l == leases_.end()) continue;
     Lease lease = l->second;
-    leases_.erase(l);
-    CancelModelCalls(lease_id);
+    EndLease(lease_id);
     if (shutting_down_ || cancel_exit_ != 0) {
       v1::Event e;
       auto* f = e.mutable_attempt_finished();

@@ -102,8 +102,9 @@ class Coordinator final : public AgentHandler {
   // At the end of the run: stops the gateway, records what it finished, and answers every call
   // still waiting (Cancelled), so that no RPC is left open.
   void StopModelCalls();
-  // A lease ended: its agent's model calls are not retried any more.
-  void CancelModelCalls(const std::string& lease_id);
+  // A lease ended (result, expiry, host gone): it is forgotten, and its agent's model calls are not
+  // retried any more.
+  void EndLease(const std::string& lease_id);
   // Tests the head before any agent starts: the baseline for per-test results (and, for `exit`, a
   // base that fails its tests stops the run).
   absl::Status CheckHead();

@@ -78,7 +78,6 @@ absl::StatusOr<PlannerResult> PlanTask(ModelGateway& gateway, const PlannerInput
     absl::StatusOr<Plan> plan = PlanFrom(*reply);
     if (plan.ok()) {
       result.plan = std::move(*plan);
-      result.calls = *calls;
       return result;
     }
     last = plan.status();

@@ -26,12 +26,12 @@ struct PlannerInput {
 
 struct PlannerResult {
   Plan plan;
-  std::vector<CallRecord> calls;  // to be recorded once the run has started
   double cost_usd = 0;
 };
 
 // InvalidArgument (exit 2) when the model's plan fails validation twice, naming the errors; the
-// gateway's errors otherwise. `calls` holds the model calls made, whatever the outcome.
+// gateway's errors otherwise. `calls` receives the model calls made, whatever the outcome, to be
+// recorded once the run has started.
 absl::StatusOr<PlannerResult> PlanTask(ModelGateway& gateway, const PlannerInput& input,
                                        std::vector<CallRecord>* calls);
 

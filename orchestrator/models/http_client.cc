@@ -50,7 +50,6 @@ struct HttpClient::Impl {
   ParsedUrl origin;
   ssl::context tls_context{ssl::context::tls_client};
   std::deque<std::unique_ptr<Connection>> idle;
-  int opened = 0;
 
   Impl(asio::io_context& io, ParsedUrl origin) : io(io), origin(std::move(origin)) {}
 
@@ -72,7 +71,6 @@ struct HttpClient::Impl {
     if (ec == beast::error::timeout) co_return absl::UnavailableError(absl::StrCat("connecting to ", origin.host, " timed out"));
     if (ec) co_return absl::UnavailableError(absl::StrCat("cannot connect to ", origin.host, ":", origin.port, ": ", ec.message()));
     raw.socket().set_option(tcp::no_delay(true), ec);
-    ++opened;
     if (!origin.tls) {
       c->plain = std::make_unique<beast::tcp_stream>(std::move(raw));
       co_return c;
@@ -161,7 +159,6 @@ struct HttpClient::Impl {
 HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpClient::~HttpClient() = default;
 
-int HttpClient::connections_opened() const { return impl_->opened; }
 
 absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(asio::io_context& io, const ParsedUrl& origin,
                                                                const std::string& ca_file) {

@@ -52,8 +52,6 @@ class HttpClient {
   boost::asio::awaitable<absl::StatusOr<HttpResponse>> Post(HttpRequest request, std::chrono::milliseconds timeout,
                                                             std::chrono::milliseconds total, BodySink sink = nullptr);
 
-  int connections_opened() const;
-
  private:
   struct Impl;
   explicit HttpClient(std::unique_ptr<Impl> impl);
