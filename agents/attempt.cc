@@ -31,6 +31,17 @@ void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
   }
 }
 
+absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& sandbox, const v1::Registered& run,
+                                                                const v1::Lease& lease, const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<Workspace>> ws =
+      Workspace::Create(run.integration_git_dir(), lease.base_commit(), dir, run.agent().keep_workspaces());
+  if (!ws.ok()) return ws;
+  WriteAttemptMeta(dir + "/meta", lease);
+  if (absl::Status st = sandbox.HandOver((*ws)->root()); !st.ok()) return st;
+  if (absl::Status st = sandbox.HandOver(dir + "/meta"); !st.ok()) return st;
+  return ws;
+}
+
 SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lease, const Workspace& workspace,
                                  const std::string& meta_dir) {
   const v1::SandboxSpec& spec = run.sandbox();

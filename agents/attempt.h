@@ -4,8 +4,11 @@
 #ifndef SWARM_AGENTS_ATTEMPT_H_
 #define SWARM_AGENTS_ATTEMPT_H_
 
+#include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "sandbox/sandbox.h"
 #include "sandbox/sandbox_policy.h"
 #include "sandbox/workspace.h"
 #include "swarm/v1/agent.pb.h"
@@ -14,6 +17,11 @@ namespace swarm {
 
 // Writes the attempt's meta directory: subtask.json (and conflict.json after a conflict).
 void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease);
+
+// The attempt's workspace in `dir` at the lease's base, with its meta directory (dir + "/meta"), both
+// handed over to the identity the sandbox runs commands as. Blocks: call it on a pool thread.
+absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& sandbox, const v1::Registered& run,
+                                                                const v1::Lease& lease, const std::string& dir);
 
 SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lease, const Workspace& workspace,
                                  const std::string& meta_dir);

@@ -43,9 +43,7 @@ void CommandAgent::Start(Done done) {
   start_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
   asio::post(pool_, [self] {
-    auto ws = Workspace::Create(self->registered_.integration_git_dir(), self->lease_.base_commit(),
-                                self->dir_, self->registered_.agent().keep_workspaces());
-    if (ws.ok()) WriteAttemptMeta(self->dir_ + "/meta", self->lease_);
+    auto ws = MakeAttemptWorkspace(self->sandbox_, self->registered_, self->lease_, self->dir_);
     asio::post(self->io_, [self, ws = std::move(ws)]() mutable { self->OnWorkspace(std::move(ws)); });
   });
 }
@@ -89,6 +87,11 @@ void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
       return;
     }
     endpoint_ = std::move(*endpoint);
+    // The command connects to the socket: it must be the sandbox user's to write.
+    if (absl::Status st = sandbox_.HandOver(endpoint_dir_); !st.ok()) {
+      Fail(absl::StrCat("cannot start the model endpoint: ", st.message()));
+      return;
+    }
   }
   absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(Policy(), registered_.agent().command());
   if (!prepared.ok()) {

@@ -74,11 +74,9 @@ void LlmAgent::Start(Done done) {
   start_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
   asio::post(pool_, [self] {
-    auto ws = Workspace::Create(self->registered_.integration_git_dir(), self->lease_.base_commit(), self->dir_,
-                                self->registered_.agent().keep_workspaces());
+    auto ws = MakeAttemptWorkspace(self->sandbox_, self->registered_, self->lease_, self->dir_);
     std::string root, listing;
     if (ws.ok()) {
-      WriteAttemptMeta(self->dir_ + "/meta", self->lease_);
       // Walking the tree is slow on a large repository: here, not on the loop that serves heartbeats.
       std::error_code ec;
       root = fs::canonical((*ws)->root(), ec).string();
@@ -286,6 +284,7 @@ std::string LlmAgent::RunTests() const {
   fs::remove_all(copy, ec);
   fs::copy(workspace_->root(), copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
   if (ec) return absl::StrCat("error: cannot copy the workspace for the tests: ", ec.message());
+  if (absl::Status st = sandbox_.HandOver(copy); !st.ok()) return absl::StrCat("error: ", st.message());
   const auto timeout = std::chrono::seconds(registered_.agent().test_timeout_s() > 0 ? registered_.agent().test_timeout_s() : 600);
   std::string out = RunCommand(command, copy, timeout);
   // With a per-test format, the failing tests come first, by name.

@@ -1,6 +1,7 @@
 // swarm-agent: an agent host process. Started by `swarm run`, or by hand on another machine.
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,8 @@
 #include "agents/agent_host.h"
 
 int main(int argc, char** argv) {
+  // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
+  umask(077);
   CLI::App app{"swarm-agent: hosts agent slots for a swarm coordinator"};
   swarm::AgentHostOptions options;
   bool exit_with_parent = false;

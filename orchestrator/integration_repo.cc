@@ -22,7 +22,10 @@ absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Create(const G
   std::error_code ec;
   if (fs::exists(git_dir, ec)) return absl::AlreadyExistsError(absl::StrCat(git_dir, " exists"));
   Git bootstrap = Git::AtGitDir(git_dir);
-  if (auto r = bootstrap.Run({"init", "--quiet", "--bare", git_dir}); !r.ok()) return r.status();
+  // swarm's files are private (umask 077), but the objects are what every workspace's git reads: as
+  // root, that git runs as the sandbox user (docs/SECURITY.md). The state directory around them stays
+  // private; sandboxes see the objects through a bind.
+  if (auto r = bootstrap.Run({"init", "--quiet", "--bare", "--shared=0644", git_dir}); !r.ok()) return r.status();
   std::string objects = fs::weakly_canonical(user.ObjectDir()).string();
   {
     std::ofstream alt(git_dir + "/objects/info/alternates");

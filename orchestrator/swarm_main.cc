@@ -1,4 +1,5 @@
 // The swarm command line.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -218,6 +219,8 @@ int Inspect(const std::string& state_dir, const std::function<absl::Status(const
 }  // namespace swarm
 
 int main(int argc, char** argv) {
+  // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
+  umask(077);
   CLI::App app{"swarm: many agents, one tested branch"};
   app.require_subcommand(1);
   swarm::RunConfig config;

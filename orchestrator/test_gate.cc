@@ -122,6 +122,7 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
     }
   } cleanup{dir};
   if (absl::Status st = repo_.Materialize(tree, dir); !st.ok()) return st;
+  if (absl::Status st = sandbox_.HandOver(dir); !st.ok()) return st;
   SandboxPolicy policy = policy_;
   policy.workdir = dir;
   policy.network = false;

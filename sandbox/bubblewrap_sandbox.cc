@@ -1,12 +1,38 @@
 #include "bubblewrap_sandbox.h"
 
-#include <algorithm>
-#include <filesystem>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "seccomp_filter.h"
 
 namespace swarm {
 namespace fs = std::filesystem;
+namespace {
+
+// Whether `path` is `dir` or lies beneath it (both canonical).
+bool Within(const std::string& path, const std::string& dir) {
+  return path == dir || (path.size() > dir.size() && path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/'));
+}
+
+absl::StatusOr<std::shared_ptr<const OwnedFd>> ProgramFile(const std::string& program) {
+  int fd = memfd_create("swarm-seccomp", MFD_CLOEXEC);
+  if (fd < 0) return absl::ResourceExhaustedError(absl::StrCat("memfd_create: ", strerror(errno)));
+  auto file = std::make_shared<const OwnedFd>(fd);
+  if (pwrite(fd, program.data(), program.size(), 0) != static_cast<ssize_t>(program.size())) {
+    return absl::ResourceExhaustedError(absl::StrCat("cannot write the seccomp program: ", strerror(errno)));
+  }
+  return file;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> BubblewrapSandbox::Create() {
   std::string bwrap = FindInPath("bwrap");
@@ -14,8 +40,22 @@ absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> BubblewrapSandbox::Create() {
     return absl::FailedPreconditionError(
         "bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or pass --no-sandbox");
   }
-  std::unique_ptr<BubblewrapSandbox> sandbox(new BubblewrapSandbox(bwrap));
-  // Namespaces can be forbidden (nested containers, sysctls): find out now, not on the first test run.
+  absl::StatusOr<SandboxIdentity> identity = SandboxIdentity::ForThisProcess();
+  if (!identity.ok()) return identity.status();
+  std::string setpriv;
+  if (identity->switch_user) {
+    setpriv = FindInPath("setpriv");
+    if (setpriv.empty()) {
+      return absl::FailedPreconditionError(
+          "running as root, the sandbox needs setpriv (util-linux) to drop to an unprivileged user; it is not installed");
+    }
+  }
+  absl::StatusOr<std::string> program = SeccompProgram();
+  if (!program.ok()) return program.status();
+  std::unique_ptr<BubblewrapSandbox> sandbox(
+      new BubblewrapSandbox(std::move(bwrap), std::move(setpriv), *identity, std::move(*program)));
+  // Namespaces or seccomp can be forbidden (nested containers, sysctls): find out now, not on the
+  // first test run.
   SandboxPolicy probe;
   probe.workdir = "/";
   probe.timeout = std::chrono::seconds(30);
@@ -23,9 +63,12 @@ absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> BubblewrapSandbox::Create() {
   absl::StatusOr<ProcessResult> r = RunSandboxed(*sandbox, probe, "true");
   if (!r.ok()) return r.status();
   if (!r->ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "bubblewrap cannot create a sandbox here (", r->Describe(), "): ", r->err,
-        " -- user namespaces may be disabled; pass --no-sandbox to run without isolation"));
+    std::string why = absl::StrContains(r->err, "seccomp")
+                          ? "the kernel refused the seccomp filter"
+                          : "user namespaces may be disabled";
+    return absl::FailedPreconditionError(absl::StrCat("bubblewrap cannot create a sandbox here (", r->Describe(),
+                                                      "): ", r->err, " -- ", why,
+                                                      "; pass --no-sandbox to run without isolation"));
   }
   return sandbox;
 }
@@ -37,11 +80,26 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   if (ec || !fs::is_directory(workdir)) {
     return absl::NotFoundError(absl::StrCat("work directory ", policy.workdir, " does not exist"));
   }
-  std::vector<std::string> a = {bwrap_,        "--unshare-user", "--unshare-all", "--cap-drop",
-                                "ALL",         "--die-with-parent", "--new-session", "--clearenv"};
-  if (policy.network) a.push_back("--share-net");
-  for (const char* arg : {"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"}) {
+  std::vector<std::string> a = {bwrap_, "--die-with-parent", "--new-session", "--clearenv", "--seccomp", "3"};
+  if (identity_.switch_user) {
+    // Root sets up the namespaces (so that it can bind what its private directories hold); setpriv
+    // then leaves root for good before the command runs. No user namespace: it would map to root.
+    a.insert(a.end(), {"--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"});
+    if (!policy.network) a.push_back("--unshare-net");
+  } else {
+    a.insert(a.end(), {"--unshare-user", "--unshare-all", "--disable-userns", "--cap-drop", "ALL"});
+    if (policy.network) a.push_back("--share-net");
+  }
+  // /proc/sys and /proc/sysrq-trigger stay writable for a uid that owns them (bubblewrap only
+  // protects a few others): read-only, whoever the command runs as.
+  for (const char* arg : {"--ro-bind", "/", "/", "--dev", "/dev", "--perms", "01777", "--tmpfs", "/dev/shm", "--proc",
+                          "/proc", "--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger",
+                          "/proc/sysrq-trigger", "--perms", "01777", "--tmpfs", "/tmp"}) {
     a.push_back(arg);
+  }
+  std::string home;
+  for (const auto& kv : policy.env) {
+    if (kv.starts_with("HOME=")) home = kv.substr(5);
   }
   // Parents before children, so a hidden path never covers a bind made inside it.
   // Sockets on the filesystem (D-Bus, docker, ssh and gpg agents) live under /run: hide it always.
@@ -56,24 +114,54 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   }
   std::sort(hidden.begin(), hidden.end(),
             [](const std::string& x, const std::string& y) { return x.size() < y.size(); });
-  for (const auto& h : hidden) a.insert(a.end(), {"--tmpfs", h});
+  for (const auto& h : hidden) {
+    // The home is the command's to write (caches, configuration); nothing else hidden is.
+    a.insert(a.end(), {"--perms", h == home ? "01777" : "0755", "--tmpfs", h});
+  }
+  std::vector<std::pair<std::string, std::string>> binds;  // (option, canonical path)
   for (const auto& p : policy.ro_binds) {
     std::string c = fs::canonical(p, ec);
     if (ec) return absl::NotFoundError(absl::StrCat("sandbox read-only bind ", p, " does not exist"));
-    a.insert(a.end(), {"--ro-bind", c, c});
+    binds.emplace_back("--ro-bind", c);
   }
-  if (workdir != "/") a.insert(a.end(), {"--bind", workdir, workdir});
+  if (workdir != "/") binds.emplace_back("--bind", workdir);
+  // A bind inside a hidden path needs its parents made in the tmpfs, readable by the command
+  // (bubblewrap would make them 0700 root's).
+  std::vector<std::string> tmpfs_roots = hidden;
+  tmpfs_roots.insert(tmpfs_roots.end(), {"/tmp", "/dev/shm"});
+  std::set<std::string> made;
+  for (const auto& [option, path] : binds) {
+    std::vector<std::string> parents;
+    for (fs::path p = fs::path(path).parent_path(); p != p.root_path() && !p.empty(); p = p.parent_path()) {
+      parents.push_back(p.string());
+    }
+    std::reverse(parents.begin(), parents.end());
+    for (const auto& parent : parents) {
+      bool in_tmpfs = std::any_of(tmpfs_roots.begin(), tmpfs_roots.end(),
+                                  [&](const std::string& root) { return Within(parent, root) && parent != root; });
+      if (in_tmpfs && made.insert(parent).second) a.insert(a.end(), {"--perms", "0755", "--dir", parent});
+    }
+  }
+  for (const auto& [option, path] : binds) a.insert(a.end(), {option, path, path});
   a.insert(a.end(), {"--chdir", workdir});
   for (const auto& kv : policy.env) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) continue;
     a.insert(a.end(), {"--setenv", kv.substr(0, eq), kv.substr(eq + 1)});
   }
-  a.insert(a.end(), {"--", "/bin/sh", "-c", command});
+  a.push_back("--");
+  if (identity_.switch_user) {
+    a.insert(a.end(), {setpriv_, absl::StrCat("--reuid=", identity_.uid), absl::StrCat("--regid=", identity_.gid),
+                       "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"});
+  }
+  a.insert(a.end(), {"/bin/sh", "-c", command});
 
+  absl::StatusOr<std::shared_ptr<const OwnedFd>> program = ProgramFile(seccomp_);
+  if (!program.ok()) return program.status();
   ProcessSpec spec;
   spec.argv = std::move(a);
   spec.env = std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin"};
+  spec.pass_fds.push_back(std::move(*program));
   return LimitedCommand(policy, std::move(spec));
 }
 

@@ -1,7 +1,9 @@
-// Runs commands under bubblewrap: every namespace (user, pid, net, ipc, uts, cgroup, mount), no
-// capabilities, a cleared environment, a read-only root with the policy's hidden paths replaced by
-// empty tmpfs, a private /tmp, and only the work directory writable. Killing bwrap (the init of the
-// new PID namespace) kills everything inside it.
+// Runs commands under bubblewrap: every namespace but the network's when the policy allows it (pid,
+// net, ipc, uts, cgroup, mount; user when not root), a seccomp allowlist (seccomp_filter.h), no
+// capabilities, an unprivileged identity (sandbox_identity.h), a cleared environment, a read-only
+// root with the policy's hidden paths replaced by empty tmpfs, /proc/sys read-only, a private /tmp
+// and /dev/shm, and only the work directory writable. Killing bwrap (the init of the new PID
+// namespace) kills everything inside it.
 #ifndef SWARM_SANDBOX_BUBBLEWRAP_SANDBOX_H_
 #define SWARM_SANDBOX_BUBBLEWRAP_SANDBOX_H_
 
@@ -9,23 +11,31 @@
 #include <string>
 
 #include "sandbox.h"
+#include "sandbox_identity.h"
 
 namespace swarm {
 
 class BubblewrapSandbox final : public Sandbox {
  public:
-  // Fails with FailedPrecondition when bwrap is not installed or cannot create namespaces here.
+  // Fails with FailedPrecondition when bwrap (or, as root, setpriv) is not installed, the sandbox
+  // user cannot be had, the seccomp filter cannot be built, or a probe command cannot run here
+  // (namespaces or seccomp forbidden): swarm never runs a command less isolated than it says.
   static absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> Create();
 
   absl::StatusOr<SandboxedCommand> Prepare(const SandboxPolicy& policy,
                                            const std::string& command) const override;
+  absl::Status HandOver(const std::string& path) const override { return identity_.HandOver(path); }
   std::string Name() const override { return "bubblewrap"; }
 
  private:
-  explicit BubblewrapSandbox(std::string bwrap) : bwrap_(std::move(bwrap)) {}
+  BubblewrapSandbox(std::string bwrap, std::string setpriv, SandboxIdentity identity, std::string seccomp)
+      : bwrap_(std::move(bwrap)), setpriv_(std::move(setpriv)), identity_(identity), seccomp_(std::move(seccomp)) {}
 
   // Set at construction.
   const std::string bwrap_;
+  const std::string setpriv_;  // as root: switches to the identity inside the sandbox
+  const SandboxIdentity identity_;
+  const std::string seccomp_;  // the BPF program
 };
 
 }  // namespace swarm

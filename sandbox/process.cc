@@ -153,7 +153,10 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
 [[noreturn]] void ExecChild(const char* path, char** argv, char** envp, const char* cwd, int in_fd,
                             int out_fd, int err_fd, int report_fd,
                             const std::vector<const char*>& cgroups,
-                            const std::vector<ProcessSpec::Limit>& limits) {
+                            const std::vector<ProcessSpec::Limit>& limits, const std::vector<int>& pass_fds) {
+  // Passed files go to 3, 4, ...: whatever holds those numbers now (the pipes) moves up first.
+  const int first_free = 3 + static_cast<int>(pass_fds.size());
+  if (report_fd < first_free) report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, first_free);
   auto fail = [report_fd](int stage) {
     int e[2] = {stage, errno};
     (void)!write(report_fd, e, sizeof e);
@@ -165,6 +168,14 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
   sigprocmask(SIG_SETMASK, &all, nullptr);
   for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD}) signal(sig, SIG_DFL);
   if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) fail(1);
+  int moved[16];
+  for (std::size_t i = 0; i < pass_fds.size() && i < 16; ++i) {
+    moved[i] = fcntl(pass_fds[i], F_DUPFD_CLOEXEC, first_free);
+    if (moved[i] < 0) fail(1);
+  }
+  for (std::size_t i = 0; i < pass_fds.size() && i < 16; ++i) {
+    if (dup2(moved[i], 3 + static_cast<int>(i)) < 0) fail(1);
+  }
   for (const char* procs : cgroups) {
     int fd = open(procs, O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "0", 1) != 1) fail(2);
@@ -175,13 +186,17 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
     if (setrlimit(l.resource, &r) != 0) fail(3);
   }
   if (cwd != nullptr && chdir(cwd) != 0) fail(4);
-  syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+  syscall(SYS_close_range, 3u + static_cast<unsigned>(pass_fds.size()), ~0u, CLOSE_RANGE_CLOEXEC);
   execve(path, argv, envp);
   fail(5);
   _exit(127);
 }
 
 }  // namespace
+
+OwnedFd::~OwnedFd() {
+  if (fd_ >= 0) close(fd_);
+}
 
 std::string ProcessResult::Describe() const {
   if (timed_out) return absl::StrCat("timed out after ", duration.count() / 1000.0, "s");
@@ -222,6 +237,9 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   std::vector<char*> argv = CStrings(spec.argv);
   std::vector<const char*> cgroups;
   for (const auto& c : spec.join_cgroup_procs) cgroups.push_back(c.c_str());
+  if (spec.pass_fds.size() > 16) return absl::InvalidArgumentError("more than 16 files passed to a child");
+  std::vector<int> pass_fds;
+  for (const auto& f : spec.pass_fds) pass_fds.push_back(f->get());
 
   int in[2], out[2], err[2], report[2];
   if (pipe2(in, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
@@ -239,7 +257,7 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   }
   if (pid == 0) {
     ExecChild(path.c_str(), argv.data(), envp, spec.cwd.empty() ? nullptr : spec.cwd.c_str(), in[0],
-              out[1], err[1], report[1], cgroups, spec.rlimits);
+              out[1], err[1], report[1], cgroups, spec.rlimits, pass_fds);
   }
   setpgid(pid, pid);  // also done by the child: whichever runs first wins the race harmlessly
   close(in[0]);

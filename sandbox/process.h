@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,19 @@ class io_context;
 }
 
 namespace swarm {
+
+// A file descriptor closed on destruction.
+class OwnedFd final {
+ public:
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  ~OwnedFd();
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  const int fd_;
+};
 
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH
@@ -36,6 +50,9 @@ struct ProcessSpec {
     rlim_t value;
   };
   std::vector<Limit> rlimits;
+  // Open files the child inherits, as fds 3, 4, ... in this order (e.g. a seccomp program for
+  // bubblewrap). Shared so that the spec keeps them open until the child has started.
+  std::vector<std::shared_ptr<const OwnedFd>> pass_fds;
   // Called in the parent with the child's pid (also its process group) once it has started.
   std::function<void(int pid)> on_start;
   // Called in the parent when the time-out fires, before the group is killed (e.g. kill a cgroup).

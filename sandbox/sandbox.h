@@ -26,6 +26,10 @@ class Sandbox {
   // paths that do not exist. Thread-safe.
   virtual absl::StatusOr<SandboxedCommand> Prepare(const SandboxPolicy& policy,
                                                    const std::string& command) const = 0;
+  // Makes `path` (a work tree, a test tree, a socket) writable by the identity sandboxed commands run
+  // as (sandbox_identity.h): a no-op unless that identity is another user. Call it before the
+  // command starts, after writing what the command should find there.
+  virtual absl::Status HandOver(const std::string& path) const = 0;
   // "bubblewrap" or "none".
   virtual std::string Name() const = 0;
 };

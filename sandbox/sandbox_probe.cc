@@ -2,9 +2,17 @@
 // be able to do. Prints what happened; exits 0 when the attempt succeeded, 1 when it failed.
 //   sandbox_probe connect-unix PATH
 //   sandbox_probe connect-tcp IPV4 PORT
+//   sandbox_probe syscalls      one line per refused-or-allowed call: "NAME ok" or "NAME errno=E"
+//   sandbox_probe x32           a call through the x32 ABI (the filter kills the process)
 #include <arpa/inet.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/personality.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,7 +21,60 @@
 #include <cstring>
 #include <string>
 
+namespace {
+
+void Report(const char* name, long rc) {
+  if (rc >= 0) {
+    printf("%s ok\n", name);
+  } else {
+    printf("%s errno=%d\n", name, errno);
+  }
+}
+
+void* Nothing(void*) { return nullptr; }
+
+int Syscalls() {
+  char buf[64] = {0};
+  Report("io_uring_setup", syscall(SYS_io_uring_setup, 1, buf));
+  Report("bpf", syscall(SYS_bpf, 0, buf, 0));
+  Report("keyctl", syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, 0));
+  Report("add_key", syscall(SYS_add_key, "user", "swarm", "x", 1, -3 /* KEY_SPEC_SESSION_KEYRING */));
+  Report("request_key", syscall(SYS_request_key, "user", "swarm", nullptr, 0));
+  Report("userfaultfd", syscall(SYS_userfaultfd, 0));
+  Report("perf_event_open", syscall(SYS_perf_event_open, buf, 0, -1, -1, 0));
+  Report("ptrace", syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0));
+  Report("mount", syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, nullptr));
+  Report("setns", syscall(SYS_setns, 0, 0));
+  Report("chroot", syscall(SYS_chroot, "/"));
+  Report("clone3", syscall(SYS_clone3, buf, 64));
+  Report("unshare_user", syscall(SYS_unshare, CLONE_NEWUSER));
+  Report("unshare_mount", syscall(SYS_unshare, CLONE_NEWNS));
+  // Bit 32 set above the flag: the kernel would ignore it, the filter must not be fooled.
+  Report("socket_vsock", syscall(SYS_socket, 40 /* AF_VSOCK */ | (1ul << 32), SOCK_STREAM, 0));
+  Report("socket_unix", syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0));
+  Report("socket_inet", syscall(SYS_socket, AF_INET, SOCK_STREAM, 0));
+  Report("personality_query", syscall(SYS_personality, 0xffffffff));
+  pthread_t thread;
+  int err = pthread_create(&thread, nullptr, Nothing, nullptr);
+  if (err == 0) pthread_join(thread, nullptr);
+  errno = err;
+  Report("pthread_create", err == 0 ? 0 : -1);
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  if (child > 0) waitpid(child, nullptr, 0);
+  Report("fork", child);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "syscalls") return Syscalls();
+  if (argc == 2 && std::string(argv[1]) == "x32") {
+    long rc = syscall(0x40000000 /* __X32_SYSCALL_BIT */ | SYS_getpid);
+    printf("x32 call returned %ld\n", rc);
+    return 0;
+  }
   if (argc < 3) {
     fprintf(stderr, "usage: sandbox_probe connect-unix PATH | connect-tcp IPV4 PORT\n");
     return 2;

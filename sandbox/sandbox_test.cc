@@ -34,6 +34,7 @@ class SandboxFixture : public ::testing::Test {
     sandbox_ = MakeSandbox(name);
     ASSERT_NE(sandbox_, nullptr);
     WriteFile(dir_ / "work/in.txt", "hello\n");
+    ASSERT_TRUE(sandbox_->HandOver(dir_ / "work").ok());
     policy_.workdir = dir_ / "work";
     policy_.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "ALLOWED=yes"};
     policy_.timeout = std::chrono::seconds(20);

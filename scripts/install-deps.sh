@@ -6,7 +6,7 @@ packages="build-essential cmake ninja-build ccache git bubblewrap pkg-config
   libboost-dev libboost-system-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl
   libtomlplusplus-dev ca-certificates curl python3
-  universal-ctags"
+  universal-ctags libseccomp-dev util-linux passwd"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

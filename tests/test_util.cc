@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,9 @@ TempDir::TempDir() {
   char tmpl[] = "/tmp/swt.XXXXXX";
   char* p = mkdtemp(tmpl);
   if (p == nullptr) abort();
+  // Traversable by others: as root, sandboxed commands run as an unprivileged user and read what a
+  // test binds from here (docs/SECURITY.md).
+  chmod(p, 0755);
   path_ = p;
 }
 

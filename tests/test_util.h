@@ -9,7 +9,7 @@ namespace swarm::testing {
 
 class TempDir final {
  public:
-  // Under /tmp, unique, short (Unix socket paths must fit in 107 bytes).
+  // Under /tmp, unique, short (Unix socket paths must fit in 107 bytes), mode 0755.
   TempDir();
   ~TempDir();
   TempDir(const TempDir&) = delete;
