@@ -117,8 +117,16 @@ TEST_F(CoordinatorRecheckTest, GitlinkIsRefused) {
 }
 
 TEST_F(CoordinatorRecheckTest, PathInsideAGitDirectoryIsRefused) {
-  absl::Status st = Check(TreeWith("100755", Blob("#!/bin/sh"), "foo/.git/hooks/post-checkout"));
+  // git's index refuses such a path; mktree writes the trees as a forged submission would carry them.
+  std::string git = "git -C " + repo() + " ";
+  auto mktree = [&](const std::string& entry) { return Trim(Sh("printf '" + entry + "\\n' | " + git + "mktree")); };
+  std::string hooks = mktree("100755 blob " + Blob("#!/bin/sh") + "\\tpost-checkout");
+  std::string dot_git = mktree("040000 tree " + hooks + "\\thooks");
+  std::string foo = mktree("040000 tree " + dot_git + "\\t.git");
+  std::string root = Trim(Sh(git + "ls-tree HEAD | { cat; printf '040000 tree " + foo + "\\tfoo\\n'; } | " + git + "mktree"));
+  absl::Status st = Check(root);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
+  EXPECT_NE(st.message().find("foo/.git/hooks/post-checkout"), std::string::npos) << st;
 }
 
 TEST_F(CoordinatorRecheckTest, ProtectedPathIsRefusedUnlessAllowed) {
