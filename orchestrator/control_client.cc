@@ -17,6 +17,7 @@
 #include "orchestrator/event_format.h"
 #include "orchestrator/event_tail.h"
 #include "orchestrator/exit_codes.h"
+#include "orchestrator/input_file.h"
 #include "orchestrator/run_setup.h"
 #include "orchestrator/store.h"
 #include "swarm/v1/control.grpc.pb.h"
@@ -153,11 +154,9 @@ absl::StatusOr<v1::RunSpec> SpecForServer(const RunConfig& config, std::ostream&
   c.repo = absolute(c.repo);
   if (!c.plan_file.empty() && c.plan_text.empty()) {
     c.plan_file = absolute(c.plan_file);
-    std::ifstream f(c.plan_file, std::ios::binary);
-    std::stringstream text;
-    text << f.rdbuf();
-    if (!f) return absl::InvalidArgumentError(absl::StrCat("cannot read the plan file ", c.plan_file));
-    c.plan_text = text.str();
+    absl::StatusOr<std::string> text = ReadInputFile(c.plan_file, "the plan file");
+    if (!text.ok()) return text.status();
+    c.plan_text = std::move(*text);
   }
   for (auto& bind : c.sandbox_ro_binds) bind = absolute(bind);
   if (!c.agent_binary.empty()) c.agent_binary = absolute(c.agent_binary);

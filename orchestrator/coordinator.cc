@@ -1,6 +1,7 @@
 #include "orchestrator/coordinator.h"
 
 #include <sys/prctl.h>
+#include <sys/random.h>
 
 #include <stdlib.h>
 #include <sys/statvfs.h>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +29,7 @@
 #include "orchestrator/exit_codes.h"
 #include "orchestrator/failpoint.h"
 #include "orchestrator/integration_repo.h"
+#include "orchestrator/path_policy.h"
 #include "orchestrator/recovery.h"
 #include "orchestrator/report.h"
 #include "orchestrator/scheduler.h"
@@ -34,6 +37,7 @@
 #include "orchestrator/speculative_merge_queue.h"
 #include "orchestrator/models/model_gateway.h"
 #include "orchestrator/planner.h"
+#include "sandbox/terminal_text.h"
 #include "sandbox/utf8.h"
 #include "orchestrator/store.h"
 #include "orchestrator/test_gate.h"
@@ -46,6 +50,29 @@ namespace {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using State = Scheduler::State;
+
+// 128 random bits as 32 hex digits, from the kernel's generator.
+std::string RandomHex128() {
+  unsigned char bytes[16];
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {  // no getrandom (ENOSYS in an old seccomp profile): the C++ library's device
+      std::random_device device;
+      for (; got < sizeof bytes; ++got) bytes[got] = static_cast<unsigned char>(device());
+      break;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
 
 State FromProto(v1::SubtaskState s) {
   switch (s) {
@@ -705,11 +732,17 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
     channel->Close();
     return;
   }
-  if (reg.protocol() != kAgentProtocolVersion || reg.slots() == 0 || hosts_.count(channel->id())) {
-    err_ << "swarm: refused agent host " << reg.host_id() << " (protocol " << reg.protocol() << ", " << reg.slots()
-         << " slots)\n";
+  // A host id names one connection: a second registration under a live host's id is refused, so
+  // that its end cannot take the first host (and its pid) down with it.
+  bool id_taken = false;
+  for (const auto& [unused, h] : hosts_) id_taken = id_taken || h.host_id == reg.host_id();
+  if (reg.protocol() != kAgentProtocolVersion || reg.slots() == 0 || hosts_.count(channel->id()) || id_taken ||
+      reg.host_id().empty()) {
+    std::string why = id_taken ? "host id already registered" : "protocol or slot count";
+    err_ << "swarm: refused agent host " << TerminalSafe(reg.host_id()) << " (" << why << "; protocol "
+         << reg.protocol() << ", " << reg.slots() << " slots)\n";
     v1::CoordinatorMessage bye;
-    bye.mutable_shutdown()->set_reason("refused: protocol or slot count");
+    bye.mutable_shutdown()->set_reason("refused: " + why);
     channel->Send(bye);
     channel->Close();
     return;
@@ -786,7 +819,8 @@ void Coordinator::Dispatch() {
     lease.host = best->channel->id();
     lease.base = head_;
     lease.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run_.config.lease_timeout_s);
-    std::string lease_id = absl::StrCat(*id, "#", lease.attempt);
+    // Readable, and not guessable: the lease id is what a model call through the gateway presents.
+    std::string lease_id = absl::StrCat(*id, "#", lease.attempt, "-", RandomHex128());
     leases_[lease_id] = lease;
     best->leases.insert(lease_id);
 
@@ -867,9 +901,15 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
   } else if (result.outcome() == v1::AttemptResult::PATCH) {
     ++jobs_in_flight_;
     std::string message = absl::StrCat(scheduler_->spec(lease.subtask_id).title(), " (", lease.subtask_id, ")\n");
-    asio::post(*git_pool_, [this, lease, result, message] {
+    PathPolicy policy(run_.config.allow_paths);
+    asio::post(*git_pool_, [this, lease, result, message, policy] {
       absl::StatusOr<std::string> commit =
           repo_->CommitPatch(result.base_commit(), result.patch(), result.tree(), message);
+      if (commit.ok()) {
+        // Checked here again: the host that made the patch may have skipped its own checks.
+        absl::Status st = CheckSubmittedPatch(repo_->git(), result.base_commit(), result.tree(), policy);
+        if (!st.ok()) commit = st;
+      }
       asio::post(*io_, [this, lease, result, commit] {
         --jobs_in_flight_;
         OnPatchCommitted(lease, result, commit);
@@ -955,7 +995,8 @@ void Coordinator::OnPatchCommitted(const Lease& lease, const v1::AttemptResult& 
 void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path) {
   if (scheduler_->AttemptFailed(lease.subtask_id)) {
     if (!run_.config.json) {
-      err_ << "swarm: " << lease.subtask_id << " attempt " << lease.attempt << " failed (" << reason << "); retrying\n";
+      err_ << "swarm: " << lease.subtask_id << " attempt " << lease.attempt << " failed (" << TerminalSafe(reason)
+           << "); retrying\n";
     }
     Dispatch();
     return;
@@ -1107,7 +1148,7 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
       ++rebases_[id];
       conflicts_[id] = result.conflict_json;
       if (!run_.config.json) {
-        err_ << "swarm: " << id << " conflicts with what landed (" << summary << "); rebase " << rebases_[id] << " of "
+        err_ << "swarm: " << id << " conflicts with what landed (" << TerminalSafe(summary) << "); rebase " << rebases_[id] << " of "
              << run_.config.max_rebases << " on the new head\n";
       }
       scheduler_->Rebase(id);

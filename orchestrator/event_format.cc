@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "orchestrator/report.h"
+#include "sandbox/terminal_text.h"
 
 namespace swarm {
 namespace {
@@ -85,6 +86,10 @@ std::string Describe(const v1::Event& e) {
 
 }  // namespace
 
-std::string FormatEvent(const v1::Event& event) { return absl::StrCat("#", event.seq(), " ", Describe(event)); }
+// Ids, titles, errors, reasons and test names in an event may come from an agent or a model: the
+// line is escaped whole, and stays one line.
+std::string FormatEvent(const v1::Event& event) {
+  return absl::StrCat("#", event.seq(), " ", TerminalSafe(Describe(event)));
+}
 
 }  // namespace swarm

@@ -8,6 +8,7 @@
 #include "orchestrator/exit_codes.h"
 #include "orchestrator/models/model_config.h"
 #include "orchestrator/models/model_gateway.h"
+#include "sandbox/terminal_text.h"
 
 namespace swarm {
 
@@ -87,11 +88,11 @@ int CheckModel(const std::string& ref, const std::string& base_url, const std::s
     return absl::IsInvalidArgument(reply.status()) ? kExitUsage : kExitEnvironment;
   }
   const v1::ChatMessage& m = reply->message();
-  if (!m.reasoning().empty()) out << "reasoning: " << m.reasoning() << "\n";
-  out << "reply:     " << (m.content().empty() ? "(no text)" : m.content()) << "\n";
+  if (!m.reasoning().empty()) out << "reasoning: " << TerminalSafe(m.reasoning(), TextLines::kMulti) << "\n";
+  out << "reply:     " << (m.content().empty() ? "(no text)" : TerminalSafe(m.content(), TextLines::kMulti)) << "\n";
   for (const v1::ToolCall& call : m.tool_calls()) {
-    out << "tool call: " << call.name() << " " << call.arguments_json()
-        << (call.error().empty() ? "" : "  (" + call.error() + ")") << "\n";
+    out << "tool call: " << TerminalSafe(call.name()) << " " << TerminalSafe(call.arguments_json(), TextLines::kMulti)
+        << (call.error().empty() ? "" : "  (" + TerminalSafe(call.error()) + ")") << "\n";
   }
   if (m.tool_calls_size() == 0) out << "tool call: none (the model did not use the tool)\n";
   const v1::Usage& u = reply->usage();

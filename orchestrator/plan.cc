@@ -7,6 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "sandbox/patch_entries.h"
+#include "sandbox/terminal_text.h"
+#include "sandbox/utf8.h"
 
 namespace swarm {
 namespace {
@@ -36,6 +40,23 @@ absl::StatusOr<std::vector<std::string>> StringArray(const json& j, const std::s
     out.push_back(e.get<std::string>());
   }
   return out;
+}
+
+// Why `path` is not a file path inside the repository, or empty when it is one. Plans come from
+// users, models and remote clients; agents and the scheduler read these paths.
+std::string WhyNotARepositoryPath(const std::string& path) {
+  if (path.empty()) return "it is empty";
+  if (path.size() > 4096) return "it is longer than 4096 bytes";
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7f) return "it holds a control character";
+  }
+  if (!IsUtf8(path)) return "it is not UTF-8";
+  if (path[0] == '/') return "it is absolute: give it relative to the repository's root";
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part == "..") return "it climbs out with \"..\"";
+    if (HasGitComponent(part)) return "it names .git, git's own directory";
+  }
+  return "";
 }
 
 }  // namespace
@@ -126,6 +147,12 @@ absl::Status ValidatePlan(Plan& plan, std::string_view source) {
     }
     if (!index.emplace(s.id(), static_cast<int>(i)).second) {
       return Bad(source, absl::StrCat("subtask id \"", s.id(), "\" is used twice"));
+    }
+    for (const std::string& file : s.files()) {
+      if (std::string why = WhyNotARepositoryPath(file); !why.empty()) {
+        return Bad(source, absl::StrCat("subtask \"", s.id(), "\": file \"", TerminalSafe(file),
+                                        "\" is not a path inside the repository: ", why));
+      }
     }
   }
   // Groups: every declared one has members; every named one exists in the map.

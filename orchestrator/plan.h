@@ -31,9 +31,12 @@ struct Plan {
 // "plan.json: subtasks[2] (id \"b\"): missing field \"title\"".
 absl::StatusOr<Plan> ParsePlan(std::string_view json, std::string_view source_name);
 
-// Checks ids (unique, [A-Za-z0-9._-]), dependencies (known, acyclic, none between members of one
-// group) and groups (declared ones have members). Then makes dependencies effective: depending on a
-// group member means depending on every member of its group. InvalidArgument names what is wrong.
+// Checks ids (unique, [A-Za-z0-9._-]), files (relative paths inside the repository: not empty or
+// absolute, no ".." or ".git" component, no control characters), dependencies (known, acyclic, none
+// between members of one group) and groups (declared ones have members). Every plan passes here,
+// whether from a file, the planner model, a Control API client or the store. Then makes
+// dependencies effective: depending on a group member means depending on every member of its group.
+// InvalidArgument names what is wrong.
 absl::Status ValidatePlan(Plan& plan, std::string_view source_name);
 
 // The plan as the plan-file JSON (for --dry-run and the report).

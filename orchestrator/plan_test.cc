@@ -193,6 +193,26 @@ TEST(ValidatePlanTest, IdsWithCharactersOutsideTheSafeSetAreRefused) {
   EXPECT_TRUE(ok.ok()) << ok.status();
 }
 
+TEST(ValidatePlanTest, FilesOutsideTheRepositoryAreRefused) {
+  for (const std::string& file : std::vector<std::string>{"../../etc/passwd", "/etc/shadow", ".git/config",
+                                                          "a/../../x", "foo/.git/hooks/x", "", "a\\u0000b",
+                                                          "a\\u001b]0;x", ".GIT/HEAD"}) {
+    SCOPED_TRACE(file);
+    std::string message = LoadError(R"({"subtasks": [{"id": "s1", "title": "T", "instructions": "x", "files": [")" +
+                                    file + R"("]}]})");
+    EXPECT_THAT(message, HasSubstr("subtask \"s1\": file \""));
+    EXPECT_THAT(message, HasSubstr("is not a path inside the repository"));
+    EXPECT_EQ(message.find('\0'), std::string::npos);
+    EXPECT_EQ(message.find('\x1b'), std::string::npos);
+  }
+  EXPECT_THAT(LoadError(R"({"subtasks": [{"id": "s1", "title": "T", "instructions": "x",
+                                          "files": ["../../etc/passwd"]}]})"),
+              HasSubstr("file \"../../etc/passwd\""));
+  absl::StatusOr<Plan> ok = Load(R"({"subtasks": [{"id": "s1", "title": "T", "instructions": "x",
+                                                   "files": ["src/a.c", "./b.c", ".github/x.md", "d/.gitignore"]}]})");
+  EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
 TEST(ValidatePlanTest, DependencyProblemsNameTheSubtasks) {
   EXPECT_THAT(LoadError(R"({"subtasks": [{"id": "a", "title": "A", "instructions": "x"},
                                          {"id": "b", "title": "B", "instructions": "y", "depends_on": ["zz"]}]})"),

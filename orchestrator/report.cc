@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sandbox/terminal_text.h"
 
 namespace swarm {
 
@@ -80,10 +81,10 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
   for (const auto& s : *subtasks) {
     std::string outcome = OutcomeName(s.state);
     out << "  " << outcome << std::string(outcome.size() < 19 ? 19 - outcome.size() : 1, ' ') << s.spec.id()
-        << std::string(width + 2 - s.spec.id().size(), ' ') << s.spec.title();
+        << std::string(width + 2 - s.spec.id().size(), ' ') << TerminalSafe(s.spec.title());
     if (s.state == v1::LANDED) out << "  [" << s.landed_commit.substr(0, 12) << "]";
     out << "\n";
-    if (s.state != v1::LANDED && !s.reason.empty()) out << "      " << s.reason << "\n";
+    if (s.state != v1::LANDED && !s.reason.empty()) out << "      " << TerminalSafe(s.reason) << "\n";
     if (s.state != v1::LANDED && !s.log_path.empty()) out << "      log: " << s.log_path << "\n";
   }
   out << "\n";
@@ -99,7 +100,7 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
         << (ctx.failing_at_end.empty() ? "" : " (listed in report.json)") << "\n";
   }
   for (const auto& [name, times] : ctx.flaky) {
-    out << "flaky: " << name << " failed and then passed on a re-run " << times << (times == 1 ? " time" : " times")
+    out << "flaky: " << TerminalSafe(name) << " failed and then passed on a re-run " << times << (times == 1 ? " time" : " times")
         << "\n";
   }
   if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(ctx.run_id); spend.ok()) {

@@ -34,6 +34,7 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   s.set_no_sandbox(c.no_sandbox);
   for (const auto& e : c.sandbox_env) s.add_sandbox_env(e);
   for (const auto& b : c.sandbox_ro_binds) s.add_sandbox_ro_binds(b);
+  for (const auto& g : c.allow_paths) s.add_allow_paths(g);
   s.set_memory_bytes(c.limits.memory_bytes);
   s.set_max_processes(c.limits.max_processes);
   s.set_max_file_bytes(c.limits.max_file_bytes);
@@ -81,6 +82,7 @@ RunConfig FromSpec(const v1::RunSpec& s) {
   c.no_sandbox = s.no_sandbox();
   c.sandbox_env.assign(s.sandbox_env().begin(), s.sandbox_env().end());
   c.sandbox_ro_binds.assign(s.sandbox_ro_binds().begin(), s.sandbox_ro_binds().end());
+  c.allow_paths.assign(s.allow_paths().begin(), s.allow_paths().end());
   c.limits.memory_bytes = s.memory_bytes();
   c.limits.max_processes = s.max_processes();
   c.limits.max_file_bytes = s.max_file_bytes();

@@ -53,6 +53,7 @@ struct RunConfig {
   bool no_sandbox = false;
   std::vector<std::string> sandbox_env;       // NAME (value taken from here) or NAME=VALUE
   std::vector<std::string> sandbox_ro_binds;  // paths
+  std::vector<std::string> allow_paths;       // protected globs patches may touch (path_policy.h)
   ResourceLimits limits;
 
   std::string agent_binary;  // swarm-agent; empty: beside the swarm binary, else PATH

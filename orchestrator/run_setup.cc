@@ -14,6 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "orchestrator/bind_check.h"
+#include "orchestrator/input_file.h"
+#include "orchestrator/path_policy.h"
 #include "orchestrator/run_admin.h"
 #include "orchestrator/run_lock.h"
 #include "orchestrator/shard_planner.h"
@@ -131,6 +134,9 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     return Usage(absl::StrCat("--test-report ", ToUtf8(config.test_report),
                               ": give a path inside the repository, relative to its root"));
   }
+  for (const auto& glob : config.allow_paths) {
+    if (absl::Status st = CheckAllowGlob(glob); !st.ok()) return st;
+  }
   bool has_plan = !config.plan_file.empty() || !config.plan_text.empty(), has_shard = !config.shard_glob.empty();
   if (!config.task.empty() && !config.plan_file.empty()) return Usage("give --task or --plan, not both");
   const bool has_task = !config.task.empty() && !has_plan;
@@ -178,11 +184,11 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     std::string source = config.plan_file.empty() ? "the plan" : config.plan_file;
     std::string text = config.plan_text;
     if (text.empty()) {
-      std::ifstream f(config.plan_file, std::ios::binary);
-      if (!f) return Usage(absl::StrCat("cannot read the plan file ", config.plan_file));
-      std::stringstream buf;
-      buf << f.rdbuf();
-      text = buf.str();
+      absl::StatusOr<std::string> read = ReadInputFile(config.plan_file, "the plan file");
+      if (!read.ok()) return read.status();
+      text = std::move(*read);
+    } else if (text.size() > kMaxInputFileBytes) {
+      return Usage(absl::StrCat("the plan is larger than the limit of ", kMaxInputFileBytes, " bytes"));
     }
     absl::StatusOr<Plan> plan = ParsePlan(text, source);
     if (!plan.ok()) return plan.status();
@@ -199,31 +205,16 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   }
 
   std::string state_dir = config.state_dir.empty() ? DefaultStateDir() : config.state_dir;
+  std::vector<std::string> hidden = {run.repo_root, user->git_dir(),
+                                     fs::path(user->ObjectDir()).parent_path().parent_path().string(),
+                                     state_dir, "/tmp", "/dev/shm", "/run"};
+  const char* home = getenv("HOME");
+  if (home != nullptr && *home == '/') hidden.push_back(home);
+  if (const char* xdg = getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') hidden.push_back(xdg);
+  std::vector<std::string> secrets = SecretPlaces(home != nullptr ? home : "");
+  secrets.push_back(state_dir);  // the store, logs and tokens of every run
   for (const auto& path : config.sandbox_ro_binds) {
-    std::error_code ec;
-    if (!fs::path(path).is_absolute() || !fs::exists(path, ec)) {
-      return Usage(absl::StrCat("--sandbox-ro-bind ", path, ": not an existing absolute path"));
-    }
-    // A bind that contains a hidden place would show it again inside the sandbox.
-    std::string bind = fs::weakly_canonical(path, ec).string();
-    for (const char* system : {"/proc", "/sys", "/dev"}) {
-      if (bind == system || bind.rfind(std::string(system) + "/", 0) == 0) {
-        return Usage(absl::StrCat("--sandbox-ro-bind ", path, ": the sandbox has its own ", system));
-      }
-    }
-    std::vector<std::string> protected_paths = {run.repo_root, user->git_dir(),
-                                                fs::path(user->ObjectDir()).parent_path().parent_path().string(),
-                                                state_dir, "/tmp", "/dev/shm", "/run"};
-    if (const char* home = getenv("HOME"); home != nullptr && *home == '/') protected_paths.push_back(home);
-    if (const char* xdg = getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') protected_paths.push_back(xdg);
-    for (auto p : protected_paths) {
-      p = fs::weakly_canonical(p, ec).string();
-      std::string prefix = bind == "/" ? "/" : bind + "/";
-      if (p == bind || p.rfind(prefix, 0) == 0) {
-        return Usage(absl::StrCat("--sandbox-ro-bind ", path, " would expose ", p,
-                                  ", which the sandbox hides; bind something narrower"));
-      }
-    }
+    if (absl::Status st = CheckReadOnlyBind(path, hidden, secrets); !st.ok()) return st;
   }
   for (const auto& var : config.sandbox_env) {
     auto eq = var.find('=');

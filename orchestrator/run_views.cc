@@ -7,15 +7,21 @@
 #include <map>
 #include <ostream>
 #include <set>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "orchestrator/report.h"
 #include "orchestrator/run_lock.h"
+#include "sandbox/terminal_text.h"
 
 namespace swarm {
 namespace {
 namespace fs = std::filesystem;
+
+// What agents, models and tests chose, as shown on a terminal: one line, or text of many lines.
+std::string Safe(const std::string& s) { return TerminalSafe(s); }
+std::string Text(const std::string& s) { return TerminalSafe(s, TextLines::kMulti); }
 
 std::string When(std::int64_t unix_ms) {
   std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
@@ -29,7 +35,10 @@ std::string When(std::int64_t unix_ms) {
 void PrintFile(const std::string& path, std::ostream& out) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return;
-  out << "==> " << path << " <==\n" << f.rdbuf() << "\n";
+  std::stringstream text;
+  text << f.rdbuf();
+  // Logs hold what agents and tests printed: shown as text, never as terminal commands.
+  out << "==> " << TerminalSafe(path) << " <==\n" << TerminalSafe(text.str(), TextLines::kMulti) << "\n";
 }
 
 // A run recorded as running whose coordinator holds no lock died: say so, and what to do.
@@ -60,8 +69,8 @@ absl::Status PrintRuns(const Store& store, std::ostream& out) {
     std::string state = StateOf(r);
     out << r.id << "  " << state << std::string(state.size() < 12 ? 12 - state.size() : 1, ' ')
         << When(r.created_unix_ms) << "  " << landed << "/" << total << " landed  "
-        << (r.finished_unix_ms == 0 ? "(no branch yet)" : r.result_branch.empty() ? "(no branch)" : r.result_branch)
-        << "  " << r.repo << "\n";
+        << (r.finished_unix_ms == 0 ? "(no branch yet)" : r.result_branch.empty() ? "(no branch)" : Safe(r.result_branch))
+        << "  " << Safe(r.repo) << "\n";
   }
   return absl::OkStatus();
 }
@@ -79,15 +88,15 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
   out << "run     " << run->id << " (" << StateOf(*run)
       << (StateOf(*run) == "interrupted" ? ": its coordinator died; `swarm resume` continues it, `swarm cancel` closes it" : "")
       << ")\n"
-      << "repo    " << run->repo << "\n"
+      << "repo    " << Safe(run->repo) << "\n"
       << "base    " << run->base << "\n"
       << "head    " << run->head << "\n"
-      << "branch  " << (run->result_branch.empty() ? "(none)" : run->result_branch) << "\n"
+      << "branch  " << (run->result_branch.empty() ? "(none)" : Safe(run->result_branch)) << "\n"
       << "started " << When(run->created_unix_ms) << "\n";
   if (run->finished_unix_ms > 0) {
     out << "took    " << (run->finished_unix_ms - run->created_unix_ms) / 1000.0 << " s\n";
   }
-  out << "dir     " << run->run_dir << "\n";
+  out << "dir     " << Safe(run->run_dir) << "\n";
   absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(run_id);
   if (!spend.ok()) return spend.status();
   if (!spend->empty()) {
@@ -95,18 +104,18 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
   }
   out << "\n";
   for (const auto& s : *subtasks) {
-    out << s.spec.id() << "  " << OutcomeName(s.state) << "  " << s.spec.title() << "\n";
+    out << Safe(s.spec.id()) << "  " << OutcomeName(s.state) << "  " << Safe(s.spec.title()) << "\n";
     if (auto it = spend->find(s.spec.id()); it != spend->end()) out << "    model: " << SpendLine(it->second) << "\n";
-    if (!s.reason.empty()) out << "    reason: " << s.reason << "\n";
+    if (!s.reason.empty()) out << "    reason: " << Safe(s.reason) << "\n";
     if (!s.landed_commit.empty()) out << "    commit: " << s.landed_commit << "\n";
     for (const auto& a : by_subtask[s.spec.id()]) {
-      out << "    attempt " << a.attempt << " on " << a.host_id << " from " << a.base.substr(0, 12) << ": "
-          << (a.outcome.empty() ? "(no result)" : a.outcome);
-      if (!a.error.empty()) out << " - " << a.error;
+      out << "    attempt " << a.attempt << " on " << Safe(a.host_id) << " from " << a.base.substr(0, 12) << ": "
+          << (a.outcome.empty() ? "(no result)" : Safe(a.outcome));
+      if (!a.error.empty()) out << " - " << Safe(a.error);
       out << "\n";
-      if (!a.log_path.empty()) out << "      log: " << a.log_path << "\n";
+      if (!a.log_path.empty()) out << "      log: " << Safe(a.log_path) << "\n";
     }
-    if (!s.log_path.empty()) out << "    log: " << s.log_path << "\n";
+    if (!s.log_path.empty()) out << "    log: " << Safe(s.log_path) << "\n";
   }
   return absl::OkStatus();
 }
@@ -124,23 +133,23 @@ absl::Status PrintTranscript(const Store& store, const std::string& run_id, cons
   for (const ModelCallRow& row : *calls) {
     const v1::ModelCall& c = row.call;
     out << "=== attempt " << c.attempt() << " step " << c.step() << "  " << c.model() << "  " << When(row.time_unix_ms)
-        << "  " << (c.ok() ? "ok" : "failed: " + c.error()) << "\n"
+        << "  " << (c.ok() ? "ok" : "failed: " + Safe(c.error())) << "\n"
         << absl::StrFormat("    %u in (%u cached, %u written), %u out, $%.6f%s, %u ms, %u HTTP attempt(s)\n",
                            c.usage().input_tokens(), c.usage().cached_input_tokens(), c.usage().cache_write_tokens(),
                            c.usage().output_tokens(), c.cost_usd(), c.usage_reported() ? "" : " (no usage reported: charged its reservation)",
                            c.latency_ms(), c.http_attempts())
-        << "--- request\n" << row.request << "\n";
+        << "--- request\n" << Text(row.request) << "\n";
     if (c.ok()) {
       const v1::ChatMessage& m = c.reply();
       out << "--- reply\n";
-      if (!m.reasoning().empty()) out << "reasoning: " << m.reasoning() << "\n";
-      if (!m.content().empty()) out << m.content() << "\n";
+      if (!m.reasoning().empty()) out << "reasoning: " << Text(m.reasoning()) << "\n";
+      if (!m.content().empty()) out << Text(m.content()) << "\n";
       for (const v1::ToolCall& t : m.tool_calls()) {
-        out << "tool call " << t.id() << ": " << t.name() << " " << t.arguments_json()
-            << (t.error().empty() ? "" : "  (" + t.error() + ")") << "\n";
+        out << "tool call " << Safe(t.id()) << ": " << Safe(t.name()) << " " << Text(t.arguments_json())
+            << (t.error().empty() ? "" : "  (" + Safe(t.error()) + ")") << "\n";
       }
     }
-    out << "--- as received\n" << row.response << "\n";
+    out << "--- as received\n" << Text(row.response) << "\n";
   }
   return absl::OkStatus();
 }
@@ -189,23 +198,23 @@ absl::Status PrintQueue(const Store& store, const std::string& run_id, std::ostr
     std::string when = When(e.time_unix_ms()).substr(11);
     if (e.has_patch_submitted()) {
       const auto& p = e.patch_submitted();
-      out << "#" << e.seq() << "  " << when << "  queued    " << p.subtask_id() << " (attempt " << p.attempt()
+      out << "#" << e.seq() << "  " << when << "  queued    " << Safe(p.subtask_id()) << " (attempt " << p.attempt()
           << ", base " << p.base_commit().substr(0, 12) << ", " << p.diff_bytes() << " bytes)\n";
     } else if (e.has_test_run() && e.test_run().subtask_ids_size() > 0) {
       const auto& t = e.test_run();
       out << "#" << e.seq() << "  " << when << (t.stage() == "check" ? "  checked   " : "  tested    ")
-          << ids(t.subtask_ids()) << ": "
-          << (t.passed() || t.verdict().empty() ? t.result() : "rejected: " + t.verdict()) << " ("
+          << Safe(ids(t.subtask_ids())) << ": "
+          << Safe(t.passed() || t.verdict().empty() ? t.result() : "rejected: " + t.verdict()) << " ("
           << t.duration_ms() << " ms)";
-      if (t.flaky_tests_size() > 0) out << "  flaky: " << ids(t.flaky_tests());
+      if (t.flaky_tests_size() > 0) out << "  flaky: " << Safe(ids(t.flaky_tests()));
       out << "\n";
     } else if (e.has_landed()) {
       const auto& l = e.landed();
-      out << "#" << e.seq() << "  " << when << "  landed    " << ids(l.subtask_ids()) << " as "
+      out << "#" << e.seq() << "  " << when << "  landed    " << Safe(ids(l.subtask_ids())) << " as "
           << l.commit().substr(0, 12) << " on " << l.old_head().substr(0, 12) << "\n";
     } else if (e.has_patch_rejected()) {
       const auto& r = e.patch_rejected();
-      out << "#" << e.seq() << "  " << when << "  rejected  " << r.subtask_id() << ": " << r.reason() << "\n";
+      out << "#" << e.seq() << "  " << when << "  rejected  " << Safe(r.subtask_id()) << ": " << Safe(r.reason()) << "\n";
     }
   }
   return absl::OkStatus();

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "sandbox/patch_entries.h"
+#include "sandbox/terminal_text.h"
 #include "sandbox/utf8.h"
 
 namespace swarm {
@@ -22,12 +24,31 @@ std::vector<std::vector<std::string>> SplitEvenly(const std::vector<std::string>
   return chunks;
 }
 
+absl::Status CheckShardGlob(const std::string& glob) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("--shard '", TerminalSafe(glob), "': ", why));
+  };
+  if (glob.empty()) return bad("give a non-empty glob");
+  for (unsigned char c : glob) {
+    if (c < 0x20 || c == 0x7f) return bad("the glob holds a control character");
+  }
+  if (glob[0] == '/') return bad("the glob must be relative to the repository's root, not absolute");
+  // git would read ":(top)x", ":/x" or ":!x" as pathspec magic, not as a glob.
+  if (glob[0] == ':') return bad("pathspec magic (a leading ':') is not supported; give a plain glob");
+  for (absl::string_view part : absl::StrSplit(glob, '/')) {
+    if (part == "..") return bad("the glob must stay inside the repository (no \"..\" components)");
+    if (HasGitComponent(part)) return bad("the glob names .git, git's own directory");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Plan> MakeShardPlan(const Git& repo, const std::string& base, const ShardOptions& options,
                                    std::vector<std::string>* warnings) {
   if (options.parts <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("--parts must be a positive number of shards, not ", options.parts));
   }
   if (options.glob.empty()) return absl::InvalidArgumentError("--shard needs a non-empty glob");
+  if (absl::Status st = CheckShardGlob(options.glob); !st.ok()) return st;
   TempIndex index;
   GitOptions opts;
   opts.index_file = index.path();

@@ -21,8 +21,12 @@ struct ShardOptions {
 
 inline constexpr char kShardGroup[] = "shards";
 
+// Whether `glob` can select files of the repository: relative, no ".." or ".git" component, no
+// control characters, no git pathspec magic. InvalidArgument naming the glob and the reason.
+absl::Status CheckShardGlob(const std::string& glob);
+
 // Reads `repo` at commit `base` without touching its index or work tree. InvalidArgument when K <= 0,
-// nothing matches, or a matching file is stored in Git LFS. Appends a warning when K exceeds the
+// the glob fails CheckShardGlob, nothing matches, or a matching file is stored in Git LFS. Appends a warning when K exceeds the
 // number of files (one shard per file then).
 absl::StatusOr<Plan> MakeShardPlan(const Git& repo, const std::string& base, const ShardOptions& options,
                                    std::vector<std::string>* warnings);

@@ -77,6 +77,16 @@ class ShardPlannerTest : public ::testing::Test {
   std::vector<std::string> warnings_;
 };
 
+TEST(CheckShardGlobTest, GlobsLeavingTheRepositoryAreRefused) {
+  for (const std::string glob : {"../*", "/etc/*", "a/../../x", ".git/*", "src/.git/**", ":(top)*", ":/x", "a\x1b"}) {
+    absl::Status st = CheckShardGlob(glob);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << glob;
+    EXPECT_THAT(std::string(st.message()), HasSubstr("--shard '")) << st;
+  }
+  EXPECT_THAT(std::string(CheckShardGlob("../*").message()), HasSubstr("inside the repository"));
+  for (const std::string glob : {"*.c", "src/**/*.py", "./a/*", ".github/*.md"}) EXPECT_TRUE(CheckShardGlob(glob).ok()) << glob;
+}
+
 TEST_F(ShardPlannerTest, GlobMatchesAtAnyDepthInBytewiseOrder) {
   absl::StatusOr<Plan> plan = Shard("*.c", 1);
   ASSERT_TRUE(plan.ok()) << plan.status();

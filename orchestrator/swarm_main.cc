@@ -15,6 +15,7 @@
 #include "orchestrator/control_client.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/exit_codes.h"
+#include "orchestrator/input_file.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/run_admin.h"
 #include "orchestrator/run_setup.h"
@@ -25,6 +26,7 @@
 #include "orchestrator/run_views.h"
 #include "orchestrator/serve.h"
 #include "orchestrator/store.h"
+#include "sandbox/terminal_text.h"
 
 namespace swarm {
 namespace {
@@ -77,6 +79,8 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
   run.add_flag("--keep-workspaces", c.keep_workspaces, "keep workspaces after the run");
   run.add_option("--sandbox-env", c.sandbox_env, "pass NAME (or NAME=VALUE) into the sandbox (repeatable)");
   run.add_option("--sandbox-ro-bind", c.sandbox_ro_binds, "make PATH visible read-only in the sandbox (repeatable)");
+  run.add_option("--allow-path", c.allow_paths,
+                 "let patches change paths matching GLOB although protected (CI files, .gitattributes...; repeatable)");
   run.add_flag("--agent-network", c.agent_network, "let agent commands reach the network (never test runs)");
   run.add_flag("--no-sandbox", c.no_sandbox, "run agents and tests without isolation");
   run.add_option("--memory-limit-mb", limits.memory_mb, "memory per sandboxed command, MiB (0: none)")
@@ -113,17 +117,17 @@ absl::Status ParseBudget(const std::string& text, double& out) {
 void PrintDryRun(const PreparedRun& run) {
   std::cout << "base " << run.base << "\n" << run.plan.subtasks.size() << " subtasks:\n";
   for (const auto& s : run.plan.subtasks) {
-    std::cout << "  " << s.id() << "  " << s.title();
-    if (!s.group().empty()) std::cout << "  [group " << s.group() << "]";
+    std::cout << "  " << s.id() << "  " << swarm::TerminalSafe(s.title());
+    if (!s.group().empty()) std::cout << "  [group " << swarm::TerminalSafe(s.group()) << "]";
     if (s.depends_on_size() > 0) {
       std::cout << "  after";
       for (const auto& d : s.depends_on()) std::cout << " " << d;
     }
     std::cout << "\n";
-    for (const auto& f : s.files()) std::cout << "      " << f << "\n";
+    for (const auto& f : s.files()) std::cout << "      " << swarm::TerminalSafe(f) << "\n";
   }
   for (const auto& [name, g] : run.plan.groups) {
-    std::cout << "group " << name << (g.partial ? " (partial)" : " (atomic)") << ": " << g.members.size()
+    std::cout << "group " << swarm::TerminalSafe(name) << (g.partial ? " (partial)" : " (atomic)") << ": " << g.members.size()
               << " subtasks land together\n";
   }
 }
@@ -145,14 +149,12 @@ int Fail(const absl::Status& st) {
 }
 
 absl::StatusOr<std::string> ReadTaskFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return absl::InvalidArgumentError(absl::StrCat("cannot read the task file ", path));
-  std::stringstream text;
-  text << f.rdbuf();
-  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos) {
+  absl::StatusOr<std::string> text = swarm::ReadInputFile(path, "the task file");
+  if (!text.ok()) return text.status();
+  if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("the task file ", path, " is empty"));
   }
-  return text.str();
+  return text;
 }
 
 // --dry-run --task: plans the task (spending the planner's calls), prints the plan and what the run

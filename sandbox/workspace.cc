@@ -1,9 +1,12 @@
 #include "workspace.h"
 
+#include "sandbox/patch_entries.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
@@ -34,6 +37,7 @@ bool SymlinkStaysInside(const std::string& link_path, const std::string& target)
   bool descended = false;
   for (absl::string_view part : absl::StrSplit(target, '/')) {
     if (part.empty() || part == ".") continue;
+    if (absl::EqualsIgnoreCase(part, ".git")) return false;  // the repository's own state, hooks, config
     if (part == "..") {
       // After a named component, ".." depends on whether that component is a link, in this tree or in
       // any tree this patch is later composed with: refuse it rather than guess.
@@ -101,28 +105,10 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
   patch.empty = TrimNewline(*base_tree) == patch.tree;
   if (patch.empty) return patch;
 
-  // Refuse what cannot be a patch to the repository: links out of it and nested repositories.
-  absl::StatusOr<std::string> raw = host.Run({"diff-tree", "-r", "-z", "--no-renames", base_, patch.tree});
-  if (!raw.ok()) return raw.status();
-  std::vector<std::string> fields = absl::StrSplit(*raw, '\0');
-  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-    // ":old_mode new_mode old_sha new_sha status" then the path.
-    std::vector<std::string> meta = absl::StrSplit(fields[i], ' ');
-    if (meta.size() < 5) continue;
-    const std::string& mode = meta[1];
-    const std::string& path = fields[i + 1];
-    if (mode == "160000") {
-      return absl::InvalidArgumentError(absl::StrCat("the patch adds a nested repository at ", path));
-    }
-    if (mode == "120000") {
-      absl::StatusOr<std::string> target = host.Run({"cat-file", "blob", meta[3]});
-      if (!target.ok()) return target.status();
-      if (!SymlinkStaysInside(path, *target)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("the patch adds a symlink leading out of the repository: ", path, " -> ", *target));
-      }
-    }
-  }
+  // Refuse what cannot be a patch to the repository: links out of it or into .git, nested repositories.
+  absl::StatusOr<std::vector<PatchEntry>> entries = ListPatchEntries(host, base_, patch.tree);
+  if (!entries.ok()) return entries.status();
+  if (absl::Status st = CheckPatchEntries(*entries); !st.ok()) return st;
   absl::StatusOr<std::string> diff =
       host.Run({"diff", "--binary", "--full-index", "--no-renames", "--no-color", base_, patch.tree});
   if (!diff.ok()) return diff.status();

@@ -39,8 +39,8 @@ class Workspace final {
   const std::vector<std::string>& object_dirs() const { return object_dirs_; }
 
   // The work tree as `git add -A` would stage it in a fresh index (honouring .gitignore), against the
-  // base. Fails with InvalidArgument for a symlink leading out of the repository or a nested
-  // repository (gitlink). Blobs are written to the host's object store, never the agent's.
+  // base. Fails with InvalidArgument for what CheckPatchEntries refuses (patch_entries.h): a symlink
+  // leading out of the repository or into .git, a nested repository (gitlink), a path inside .git. Blobs are written to the host's object store, never the agent's.
   absl::StatusOr<Patch> ComputePatch() const;
 
  private:
@@ -55,8 +55,8 @@ class Workspace final {
 };
 
 // Checks a symlink target stored at `link_path` (relative to the repository root). Refused: absolute
-// targets, relative ones that climb out of the root, and ".." after a named component (which could
-// climb through another link). Links that pass are safe in any composition of patches that pass.
+// targets, relative ones that climb out of the root, ".." after a named component (which could
+// climb through another link), and any ".git" component (in any letter case). Links that pass are safe in any composition of patches that pass.
 bool SymlinkStaysInside(const std::string& link_path, const std::string& target);
 
 }  // namespace swarm

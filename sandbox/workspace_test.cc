@@ -135,5 +135,23 @@ TEST(SymlinkStaysInsideTest, Cases) {
   EXPECT_TRUE(SymlinkStaysInside("p", "q"));  // a link to a link that is itself checked
 }
 
+TEST(SymlinkStaysInsideTest, LinksIntoGitAreRefused) {
+  EXPECT_FALSE(SymlinkStaysInside("gitlink", ".git"));
+  EXPECT_FALSE(SymlinkStaysInside("a/b", "../.git"));
+  EXPECT_FALSE(SymlinkStaysInside("x", ".git/hooks"));
+  EXPECT_FALSE(SymlinkStaysInside("x", "./.GIT/config"));
+  EXPECT_TRUE(SymlinkStaysInside("x", ".github/workflows")) << "only the component .git itself";
+  EXPECT_TRUE(SymlinkStaysInside("x", "a.git"));
+}
+
+TEST_F(WorkspaceTest, SymlinkToGitIsRefused) {
+  auto ws = Make();
+  ASSERT_NE(ws, nullptr);
+  Sh("cd " + ws->root() + " && ln -s .git gitlink");
+  absl::StatusOr<Patch> p = ws->ComputePatch();
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << p.status();
+  EXPECT_NE(p.status().message().find("gitlink -> .git"), std::string::npos) << p.status();
+}
+
 }  // namespace
 }  // namespace swarm

@@ -153,7 +153,9 @@ TEST_P(CoordinatorKillTest, ResumeFinishesWithTheUninterruptedTreeAndNothingTwic
   std::vector<v1::Event> before = OnlyRunEvents(state());
   std::set<std::string> open_leases, landed_events;
   for (const auto& e : before) {
-    if (e.has_subtask_leased()) open_leases.insert(e.subtask_leased().lease_id());
+    if (e.has_subtask_leased()) {
+      open_leases.insert(absl::StrCat(e.subtask_leased().subtask_id(), "#", e.subtask_leased().attempt()));
+    }
     if (e.has_attempt_finished()) {
       open_leases.erase(absl::StrCat(e.attempt_finished().subtask_id(), "#", e.attempt_finished().attempt()));
     }

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "orchestrator/store.h"
@@ -474,7 +475,7 @@ TEST_F(E2eTest, StalledHostLosesItsLeaseAndItsLateResultIsRefused) {
   ASSERT_TRUE(landed.has_value());
   // The stalled host, resumed, reports its first attempt: refused, and recorded as such.
   auto refused = WaitForEvent(state(), [](const v1::Event& e) {
-    return e.has_result_refused() && e.result_refused().lease_id() == "a#1";
+    return e.has_result_refused() && absl::StartsWith(e.result_refused().lease_id(), "a#1-");
   });
   runner.join();
   EXPECT_TRUE(refused.has_value()) << "the late result was not recorded as refused";
@@ -482,7 +483,8 @@ TEST_F(E2eTest, StalledHostLosesItsLeaseAndItsLateResultIsRefused) {
   EXPECT_EQ(result->exit_code, 0) << result->out << result->err;
   auto expired = WaitForEvent(state(), [](const v1::Event& e) { return e.has_lease_expired(); });
   ASSERT_TRUE(expired.has_value());
-  EXPECT_EQ(expired->lease_expired().lease_id(), "a#1");
+  EXPECT_TRUE(absl::StartsWith(expired->lease_expired().lease_id(), "a#1-")) << "subtask, attempt, then random";
+  EXPECT_EQ(expired->lease_expired().lease_id().size(), 4u + 32u) << expired->lease_expired().lease_id();
   // a landed exactly once, from its second attempt.
   std::string branch = Branch();
   EXPECT_EQ(Git("rev-list --count " + base + ".." + branch), "2");
