@@ -33,8 +33,13 @@ void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
 
 absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& sandbox, const v1::Registered& run,
                                                                 const v1::Lease& lease, const std::string& dir) {
+  const v1::AgentSpec& agent = run.agent();
+  WorkspaceLimits limits;
+  limits.max_growth = TreeUsage{agent.max_workspace_growth_bytes(), agent.max_workspace_growth_files()};
+  limits.patch = PatchLimits{agent.max_patch_growth_bytes(), agent.max_patch_added_files()};
+  limits.max_patch_bytes = agent.max_patch_bytes();
   absl::StatusOr<std::unique_ptr<Workspace>> ws =
-      Workspace::Create(run.integration_git_dir(), lease.base_commit(), dir, run.agent().keep_workspaces());
+      Workspace::Create(run.integration_git_dir(), lease.base_commit(), dir, agent.keep_workspaces(), limits);
   if (!ws.ok()) return ws;
   WriteAttemptMeta(dir + "/meta", lease);
   if (absl::Status st = sandbox.HandOver((*ws)->root()); !st.ok()) return st;

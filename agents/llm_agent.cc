@@ -102,7 +102,11 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws, const 
   workspace_ = std::move(*ws);
   auto self = shared_from_this();
   Runner runner;
-  runner.run = [self, root](const std::string& command) { return self->RunCommand(command, root, kRunTimeout); };
+  runner.run = [self, root](const std::string& command) {
+    // The file tools write as this process: what they made must be the sandbox user's before it runs.
+    if (absl::Status st = self->sandbox_.HandOver(root); !st.ok()) return absl::StrCat("error: ", st.message());
+    return self->RunCommand(command, root, kRunTimeout);
+  };
   runner.run_tests = [self] { return self->RunTests(); };
   tools_ = std::make_unique<ToolSet>(root, std::move(runner));
   const v1::Subtask& s = lease_.subtask();

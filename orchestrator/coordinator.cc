@@ -771,6 +771,11 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   r->mutable_agent()->set_test_format(cfg.test_format);
   r->mutable_agent()->set_test_report(cfg.test_report);
   r->mutable_agent()->set_max_tokens(cfg.max_attempt_tokens);
+  r->mutable_agent()->set_max_patch_bytes(static_cast<std::uint64_t>(cfg.max_patch_mb) << 20);
+  r->mutable_agent()->set_max_patch_growth_bytes(static_cast<std::uint64_t>(cfg.max_patch_expanded_mb) << 20);
+  r->mutable_agent()->set_max_patch_added_files(static_cast<std::uint64_t>(cfg.max_patch_files));
+  r->mutable_agent()->set_max_workspace_growth_bytes(static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20);
+  r->mutable_agent()->set_max_workspace_growth_files(static_cast<std::uint64_t>(cfg.max_workspace_files));
   auto* sb = r->mutable_sandbox();
   sb->set_enabled(sandbox_->Name() != "none");
   sb->set_network(cfg.agent_network);
@@ -902,12 +907,15 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
     ++jobs_in_flight_;
     std::string message = absl::StrCat(scheduler_->spec(lease.subtask_id).title(), " (", lease.subtask_id, ")\n");
     PathPolicy policy(run_.config.allow_paths);
-    asio::post(*git_pool_, [this, lease, result, message, policy] {
+    PatchLimits limits{static_cast<std::uint64_t>(run_.config.max_patch_expanded_mb) << 20,
+                       static_cast<std::uint64_t>(run_.config.max_patch_files)};
+    asio::post(*git_pool_, [this, lease, result, message, policy, limits] {
       absl::StatusOr<std::string> commit =
           repo_->CommitPatch(result.base_commit(), result.patch(), result.tree(), message);
       if (commit.ok()) {
-        // Checked here again: the host that made the patch may have skipped its own checks.
-        absl::Status st = CheckSubmittedPatch(repo_->git(), result.base_commit(), result.tree(), policy);
+        // Checked here again: the host that made the patch may have skipped its own checks. Before
+        // any test tree is written: a small patch can expand to gigabytes.
+        absl::Status st = CheckSubmittedPatch(repo_->git(), result.base_commit(), result.tree(), policy, limits);
         if (!st.ok()) commit = st;
       }
       asio::post(*io_, [this, lease, result, commit] {

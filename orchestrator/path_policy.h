@@ -9,11 +9,13 @@
 #define SWARM_ORCHESTRATOR_PATH_POLICY_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "sandbox/git.h"
+#include "sandbox/patch_entries.h"
 
 namespace swarm {
 
@@ -44,9 +46,10 @@ class PathPolicy final {
 // The coordinator's own look at a submitted patch, whose host is not trusted to have checked it:
 // lists what `tree` changes against `base` in `git` (where the patch was applied) and refuses what
 // CheckPatchEntries refuses (gitlinks, links out or into .git, paths in .git) and what `policy`
-// protects. The error says which path and why.
+// protects, and a growth of the checked-out tree past `limits` (CheckPatchGrowth). The error says which
+// path and why.
 absl::Status CheckSubmittedPatch(const Git& git, const std::string& base, const std::string& tree,
-                                 const PathPolicy& policy);
+                                 const PathPolicy& policy, const PatchLimits& limits = {});
 
 }  // namespace swarm
 

@@ -22,6 +22,10 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   s.set_max_attempts(c.max_attempts);
   s.set_max_rebases(c.max_rebases);
   s.set_max_patch_mb(c.max_patch_mb);
+  s.set_max_patch_expanded_mb(c.max_patch_expanded_mb);
+  s.set_max_patch_files(c.max_patch_files);
+  s.set_max_workspace_mb(c.max_workspace_mb);
+  s.set_max_workspace_files(c.max_workspace_files);
   s.set_test_jobs(c.test_jobs);
   s.set_queue_depth(c.queue_depth);
   s.set_max_batch(c.max_batch);
@@ -70,6 +74,10 @@ RunConfig FromSpec(const v1::RunSpec& s) {
   c.max_attempts = s.max_attempts();
   c.max_rebases = s.max_rebases();
   if (s.max_patch_mb() > 0) c.max_patch_mb = s.max_patch_mb();
+  if (s.max_patch_expanded_mb() > 0) c.max_patch_expanded_mb = s.max_patch_expanded_mb();
+  if (s.max_patch_files() > 0) c.max_patch_files = s.max_patch_files();
+  if (s.max_workspace_mb() > 0) c.max_workspace_mb = s.max_workspace_mb();
+  if (s.max_workspace_files() > 0) c.max_workspace_files = s.max_workspace_files();
   c.test_jobs = s.test_jobs();
   if (s.queue_depth() > 0) c.queue_depth = s.queue_depth();
   if (s.max_batch() > 0) c.max_batch = s.max_batch();

@@ -69,6 +69,17 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
       ->capture_default_str()->check(CLI::Range(1, 256));
   run.add_option("--max-patch-mb", c.max_patch_mb, "largest patch an agent may submit, MiB")
       ->capture_default_str()->check(CLI::Range(1, 200));
+  run.add_option("--max-patch-expanded-mb", c.max_patch_expanded_mb,
+                 "most a patch may grow the checked-out tree by, MiB (each link or copy of a file counts)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  run.add_option("--max-patch-files", c.max_patch_files, "most files a patch may add")
+      ->capture_default_str()->check(CLI::Range(1, 100000000));
+  run.add_option("--max-workspace-mb", c.max_workspace_mb,
+                 "most an attempt's workspace may grow by before its patch is computed, MiB")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  run.add_option("--max-workspace-files", c.max_workspace_files,
+                 "most files and directories an attempt may add to its workspace")
+      ->capture_default_str()->check(CLI::Range(1, 1000000000));
   run.add_option("--lease-timeout", c.lease_timeout_s, "seconds a lease lives without a heartbeat")
       ->capture_default_str()->check(CLI::Range(1, 86400));
   run.add_option("--heartbeat-interval", c.heartbeat_interval_s, "seconds between a host's heartbeats")

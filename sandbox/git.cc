@@ -107,13 +107,17 @@ absl::StatusOr<ProcessResult> Git::RunRaw(const std::vector<std::string>& args,
   if (!work_tree.empty()) spec.cwd = work_tree;
   spec.env = GitEnvironment(opts);
   spec.stdin_data = opts.stdin_data;
-  spec.output_cap = 1ull << 31;
+  spec.output_cap = opts.output_cap > 0 ? opts.output_cap : (1ull << 31);
   return RunProcess(std::move(spec));
 }
 
 absl::StatusOr<std::string> Git::Run(const std::vector<std::string>& args, const GitOptions& opts) const {
   absl::StatusOr<ProcessResult> r = RunRaw(args, opts);
   if (!r.ok()) return r.status();
+  if (r->output_truncated) {
+    return absl::ResourceExhaustedError(absl::StrCat("git ", args.empty() ? "" : args[0], " printed more than ",
+                                                     opts.output_cap > 0 ? opts.output_cap : (1ull << 31), " bytes"));
+  }
   if (!r->ok()) {
     std::string cmd = args.empty() ? "" : args[0];
     return absl::InternalError(absl::StrCat("git ", cmd, " failed (", r->Describe(), "): ",

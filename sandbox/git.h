@@ -17,6 +17,8 @@ struct GitOptions {
   std::string work_tree;   // overrides the repository's work tree
   std::vector<std::string> env;     // extra "NAME=VALUE"
   std::vector<std::string> config;  // extra "-c" settings, "name=value"
+  // Run: the most stdout kept; more fails with ResourceExhausted instead of a cut output. 0: 2 GiB.
+  std::size_t output_cap = 0;
 };
 
 // A handle on one repository; cheap to copy. Thread-safe: every call runs its own git process.

@@ -1,6 +1,7 @@
 #include "sandbox/patch_entries.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "sandbox/terminal_text.h"
@@ -21,14 +22,71 @@ absl::StatusOr<std::vector<PatchEntry>> ListPatchEntries(const Git& git, const s
     PatchEntry entry;
     entry.path = fields[i + 1];
     entry.new_mode = meta[1];
+    entry.old_object = meta[2];
+    entry.new_object = meta[3];
     if (entry.new_mode == "120000") {
-      absl::StatusOr<std::string> target = git.Run({"cat-file", "blob", meta[3]});
+      GitOptions link;
+      link.output_cap = 8192;  // a link's target is a path: more is an attack, not a link
+      absl::StatusOr<std::string> target = git.Run({"cat-file", "blob", meta[3]}, link);
       if (!target.ok()) return target.status();
       entry.link_target = std::move(*target);
     }
     entries.push_back(std::move(entry));
   }
   return entries;
+}
+
+absl::StatusOr<PatchGrowth> MeasurePatchGrowth(const Git& git, const std::vector<PatchEntry>& entries) {
+  auto absent = [](const std::string& object) { return object.find_first_not_of('0') == std::string::npos; };
+  // Gitlinks name commits of another repository: they have no size here (and are refused anyway).
+  std::string objects;
+  std::vector<int> signs;  // +1 a written blob, -1 a replaced one
+  PatchGrowth growth;
+  for (const PatchEntry& e : entries) {
+    if (e.new_mode == "160000") continue;
+    if (!absent(e.new_object)) {
+      absl::StrAppend(&objects, e.new_object, "\n");
+      signs.push_back(1);
+    }
+    if (!absent(e.old_object)) {
+      absl::StrAppend(&objects, e.old_object, "\n");
+      signs.push_back(-1);
+    } else if (!absent(e.new_object)) {
+      ++growth.files;
+    }
+  }
+  if (signs.empty()) return growth;
+  GitOptions opts;
+  opts.stdin_data = std::move(objects);
+  absl::StatusOr<std::string> sizes = git.Run({"cat-file", "--batch-check=%(objectsize)"}, opts);
+  if (!sizes.ok()) return sizes.status();
+  std::vector<absl::string_view> lines = absl::StrSplit(*sizes, '\n', absl::SkipEmpty());
+  if (lines.size() != signs.size()) {
+    return absl::InternalError(absl::StrCat("git cat-file answered ", lines.size(), " sizes for ", signs.size(), " objects"));
+  }
+  std::int64_t net = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::uint64_t size = 0;
+    if (!absl::SimpleAtoi(lines[i], &size)) {
+      return absl::InternalError(absl::StrCat("git cat-file: ", TerminalSafe(std::string(lines[i]))));
+    }
+    net += signs[i] * static_cast<std::int64_t>(size);
+  }
+  growth.bytes = net > 0 ? static_cast<std::uint64_t>(net) : 0;
+  return growth;
+}
+
+absl::Status CheckPatchGrowth(const PatchGrowth& growth, const PatchLimits& limits) {
+  if (limits.max_growth_bytes > 0 && growth.bytes > limits.max_growth_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the patch would grow the checked-out tree by ", growth.bytes >> 20, " MiB, more than --max-patch-expanded-mb ",
+        limits.max_growth_bytes >> 20, " (every path counts, links and copies included)"));
+  }
+  if (limits.max_added_files > 0 && growth.files > limits.max_added_files) {
+    return absl::ResourceExhaustedError(absl::StrCat("the patch adds ", growth.files,
+                                                     " files, more than --max-patch-files ", limits.max_added_files));
+  }
+  return absl::OkStatus();
 }
 
 bool HasGitComponent(absl::string_view path) {

@@ -49,8 +49,8 @@ bool SymlinkStaysInside(const std::string& link_path, const std::string& target)
   return true;
 }
 
-Workspace::Workspace(std::string dir, std::string base, bool keep)
-    : dir_(std::move(dir)), root_(dir_ + "/work"), base_(std::move(base)), keep_(keep) {}
+Workspace::Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits)
+    : dir_(std::move(dir)), root_(dir_ + "/work"), base_(std::move(base)), keep_(keep), limits_(limits) {}
 
 Workspace::~Workspace() {
   if (keep_) return;
@@ -60,12 +60,13 @@ Workspace::~Workspace() {
 
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& source_git_dir,
                                                              const std::string& base,
-                                                             const std::string& dir, bool keep) {
+                                                             const std::string& dir, bool keep,
+                                                             const WorkspaceLimits& limits) {
   std::error_code ec;
   if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat("workspace ", dir, " exists"));
   fs::create_directories(dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  std::unique_ptr<Workspace> ws(new Workspace(dir, base, keep));
+  std::unique_ptr<Workspace> ws(new Workspace(dir, base, keep, limits));
 
   Git source = Git::AtGitDir(source_git_dir);
   absl::StatusOr<std::string> cloned =
@@ -84,10 +85,32 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& 
 
   ws->object_dirs_.push_back(source_objects);
   for (const auto& alt : ReadAlternates(source_objects)) ws->object_dirs_.push_back(alt);
+  if (limits.max_growth.bytes > 0 || limits.max_growth.entries > 0) {
+    absl::StatusOr<TreeUsage> usage = MeasureTree(ws->root_, TreeUsage{~0ull, ~0ull});
+    if (!usage.ok()) return usage.status();
+    ws->checked_out_ = *usage;
+  }
   return ws;
 }
 
 absl::StatusOr<Patch> Workspace::ComputePatch() const {
+  // Measured before git hashes anything: a work tree of millions of files or gigabytes is refused at
+  // the cost of walking the limit's worth of it.
+  if (limits_.max_growth.bytes > 0 || limits_.max_growth.entries > 0) {
+    auto limit = [](std::uint64_t base, std::uint64_t growth) { return growth > 0 ? base + growth : ~0ull; };
+    TreeUsage stop{limit(checked_out_.bytes, limits_.max_growth.bytes),
+                   limit(checked_out_.entries, limits_.max_growth.entries)};
+    absl::StatusOr<TreeUsage> usage = MeasureTree(root_, stop);
+    if (!usage.ok()) return usage.status();
+    if (usage->Exceeds(stop)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the workspace grew past its limits (--max-workspace-mb ", limits_.max_growth.bytes >> 20,
+          ", --max-workspace-files ", limits_.max_growth.entries, "): at least ",
+          usage->bytes > checked_out_.bytes ? (usage->bytes - checked_out_.bytes) >> 20 : 0, " MiB and ",
+          usage->entries > checked_out_.entries ? usage->entries - checked_out_.entries : 0,
+          " files more than the checkout"));
+    }
+  }
   Git host = Git::AtGitDir(dir_ + "/host.git", root_);
   GitOptions index;
   index.index_file = dir_ + "/host.index";
@@ -109,8 +132,17 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
   absl::StatusOr<std::vector<PatchEntry>> entries = ListPatchEntries(host, base_, patch.tree);
   if (!entries.ok()) return entries.status();
   if (absl::Status st = CheckPatchEntries(*entries); !st.ok()) return st;
+  absl::StatusOr<PatchGrowth> growth = MeasurePatchGrowth(host, *entries);
+  if (!growth.ok()) return growth.status();
+  if (absl::Status st = CheckPatchGrowth(*growth, limits_.patch); !st.ok()) return st;
+  GitOptions capped;
+  capped.output_cap = limits_.max_patch_bytes > 0 ? limits_.max_patch_bytes : 0;
   absl::StatusOr<std::string> diff =
-      host.Run({"diff", "--binary", "--full-index", "--no-renames", "--no-color", base_, patch.tree});
+      host.Run({"diff", "--binary", "--full-index", "--no-renames", "--no-color", base_, patch.tree}, capped);
+  if (absl::IsResourceExhausted(diff.status())) {
+    return absl::ResourceExhaustedError(absl::StrCat("the patch is larger than --max-patch-mb ",
+                                                     limits_.max_patch_bytes >> 20, " (large or binary files?)"));
+  }
   if (!diff.ok()) return diff.status();
   patch.diff = std::move(*diff);
   return patch;

@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "git.h"
+#include "patch_entries.h"
+#include "tree_usage.h"
 
 namespace swarm {
 
@@ -22,13 +24,22 @@ struct Patch {
   bool empty = true;
 };
 
+// What an attempt's workspace may cost before its patch is computed (0: no limit). The growth is
+// measured against the checked-out base, so a large repository is not penalised for its size.
+struct WorkspaceLimits {
+  TreeUsage max_growth;          // --max-workspace-mb, --max-workspace-files
+  PatchLimits patch;             // what the patch may expand the tree by
+  std::uint64_t max_patch_bytes = 0;  // --max-patch-mb: the diff itself
+};
+
 class Workspace final {
  public:
   // Creates `dir` (which must not exist) holding a work tree of `source_git_dir` at commit `base`.
   // `dir` is removed on destruction unless `keep`.
   static absl::StatusOr<std::unique_ptr<Workspace>> Create(const std::string& source_git_dir,
                                                            const std::string& base,
-                                                           const std::string& dir, bool keep);
+                                                           const std::string& dir, bool keep,
+                                                           const WorkspaceLimits& limits = {});
   ~Workspace();
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
@@ -44,14 +55,16 @@ class Workspace final {
   absl::StatusOr<Patch> ComputePatch() const;
 
  private:
-  Workspace(std::string dir, std::string base, bool keep);
+  Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits);
 
   // Set at construction.
   const std::string dir_;
   const std::string root_;
   const std::string base_;
   const bool keep_;
+  const WorkspaceLimits limits_;
   std::vector<std::string> object_dirs_;
+  TreeUsage checked_out_;  // the work tree as created: the growth is measured from here
 };
 
 // Checks a symlink target stored at `link_path` (relative to the repository root). Refused: absolute

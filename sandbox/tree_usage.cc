@@ -1,0 +1,36 @@
+#include "tree_usage.h"
+
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace swarm {
+namespace {
+
+// nftw takes no context: the walk's state lives on the walking thread.
+thread_local TreeUsage tl_usage;
+thread_local TreeUsage tl_stop;
+
+int Count(const char*, const struct stat* st, int type, FTW*) {
+  ++tl_usage.entries;
+  if (type == FTW_F && S_ISREG(st->st_mode)) tl_usage.bytes += static_cast<std::uint64_t>(st->st_size);
+  return tl_usage.Exceeds(tl_stop) ? 1 : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<TreeUsage> MeasureTree(const std::string& root, const TreeUsage& stop_past) {
+  struct stat st {};
+  if (lstat(root.c_str(), &st) != 0) return absl::NotFoundError(absl::StrCat("cannot measure ", root, ": ", strerror(errno)));
+  tl_usage = TreeUsage{};
+  tl_stop = stop_past;
+  int rc = nftw(root.c_str(), Count, 32, FTW_PHYS | FTW_MOUNT);
+  if (rc < 0) return absl::InternalError(absl::StrCat("cannot measure ", root, ": ", strerror(errno)));
+  return tl_usage;
+}
+
+}  // namespace swarm

@@ -1,0 +1,27 @@
+// How much a directory tree holds, measured without following links: what a workspace costs the
+// machine, and what a patch computed from it could expand to.
+#ifndef SWARM_SANDBOX_TREE_USAGE_H_
+#define SWARM_SANDBOX_TREE_USAGE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace swarm {
+
+struct TreeUsage {
+  std::uint64_t bytes = 0;    // sizes of the regular files (each hard link counted, as git would)
+  std::uint64_t entries = 0;  // files, directories, links and anything else
+
+  bool Exceeds(const TreeUsage& limit) const { return bytes > limit.bytes || entries > limit.entries; }
+};
+
+// Walks `root`. Stops early, with what it counted so far, once the usage exceeds `stop_past` (so a
+// tree of millions of files costs no more than the limit's worth of walking). Fails with NotFound
+// when `root` does not exist. Thread-safe.
+absl::StatusOr<TreeUsage> MeasureTree(const std::string& root, const TreeUsage& stop_past);
+
+}  // namespace swarm
+
+#endif  // SWARM_SANDBOX_TREE_USAGE_H_

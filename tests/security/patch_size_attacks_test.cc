@@ -1,0 +1,124 @@
+// Findings 4, 8 and 9: patches and workspaces that cost the machine far more than they look. A small
+// patch of hard links to one compressible file that expands to gigabytes in every test copy; a diff
+// larger than the gRPC message limit that killed its agent host; a workspace filled with files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "orchestrator/path_policy.h"
+#include "sandbox/git.h"
+#include "sandbox/tree_usage.h"
+#include "tests/swarm_cli.h"
+#include "tests/test_util.h"
+
+namespace swarm::testing {
+namespace {
+
+class PatchSizeAttacksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InitRepo(repo());
+    WriteFile(repo() + "/a.c", "int a;\n");
+    WriteFile(repo() + "/b.c", "int b;\n");
+    CommitAll(repo(), "base");
+  }
+  std::string repo() const { return dir_ / "repo"; }
+  std::string state() const { return dir_ / "state"; }
+  // A run of the subtasks `ids`, each agent running `agent` (which may look at $SWARM_SUBTASK_ID).
+  CliResult Run(const std::vector<std::string>& ids, const std::string& agent, std::vector<std::string> extra) {
+    std::string plan = R"({"subtasks": [)";
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      plan += (i ? "," : "") + std::string(R"({"id": ")") + ids[i] + R"(", "title": "T", "instructions": "x"})";
+    }
+    WriteFile(dir_ / "plan.json", plan + "]}");
+    std::vector<std::string> args = {"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json",
+                                     "--agent-cmd", agent, "--test-cmd", "true", "--max-attempts", "1",
+                                     "--agent-hosts", "1", "--agents", std::to_string(ids.size())};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunSwarm(args);
+  }
+  std::map<std::string, nlohmann::json> Subtasks() {
+    std::map<std::string, nlohmann::json> out;
+    for (const auto& s : OnlyReport(state())["subtasks"]) out[s["id"].get<std::string>()] = s;
+    return out;
+  }
+
+  TempDir dir_;
+};
+
+// Seven names for one 20 MB file of zeros: a patch of a few hundred KB, 140 MB once checked out.
+TEST_F(PatchSizeAttacksTest, HardLinkBombIsRefusedBeforeAnyTestTreeIsWritten) {
+  CliResult r = Run({"bomb"}, "head -c 20000000 /dev/zero > big && for i in 1 2 3 4 5 6; do ln big link$i; done",
+                    {"--max-patch-expanded-mb", "50"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  nlohmann::json s = Subtasks()["bomb"];
+  EXPECT_EQ(s["outcome"], "failed") << s.dump();
+  std::string reason = s["reason"].get<std::string>();
+  EXPECT_NE(reason.find("--max-patch-expanded-mb 50"), std::string::npos) << reason;
+  // No test ran on it: the only test log is the base's.
+  std::string run_id = OnlyReport(state())["run_id"].get<std::string>();
+  EXPECT_FALSE(std::filesystem::exists(state() + "/runs/" + run_id + "/logs/bomb.test.log"));
+}
+
+// The same bomb as a forged tree, as a host that skipped its own checks would submit it: the
+// coordinator refuses it before it writes any test tree.
+TEST_F(PatchSizeAttacksTest, CoordinatorRefusesTheBombAHostLetThrough) {
+  std::string git = "git -C " + repo() + " ";
+  std::string blob = Trim(Sh("head -c 20000000 /dev/zero | " + git + "hash-object -w --stdin"));
+  std::string entries = Trim(Sh(git + "ls-tree HEAD"));
+  for (int i = 0; i < 7; ++i) entries += "\\n100644 blob " + blob + "\\tlink" + std::to_string(i);
+  std::string tree = Trim(Sh("printf '" + entries + "\\n' | " + git + "mktree"));
+  std::string base = Trim(Sh(git + "rev-parse HEAD"));
+  absl::Status st = CheckSubmittedPatch(Git::AtGitDir(repo() + "/.git"), base, tree, PathPolicy({}),
+                                        PatchLimits{50ull << 20, 10000});
+  EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted) << st;
+  EXPECT_NE(st.message().find("133 MiB"), std::string::npos) << st;
+  st = CheckSubmittedPatch(Git::AtGitDir(repo() + "/.git"), base, tree, PathPolicy({}), PatchLimits{50ull << 20, 5});
+  EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(CheckSubmittedPatch(Git::AtGitDir(repo() + "/.git"), base, tree, PathPolicy({}),
+                                  PatchLimits{200ull << 20, 10000})
+                  .ok());
+}
+
+// A diff past --max-patch-mb fails its own attempt, with the reason; the other agent of the same
+// host carries on and lands (the host used to die on the oversized message).
+TEST_F(PatchSizeAttacksTest, OversizedPatchFailsAloneAndItsHostLivesOn) {
+  CliResult r = Run({"huge", "small"},
+                    "if [ $SWARM_SUBTASK_ID = huge ]; then head -c 3000000 /dev/urandom > blob.bin; "
+                    "else sleep 1; echo 'int c;' > c.c; fi",
+                    {"--max-patch-mb", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  std::map<std::string, nlohmann::json> s = Subtasks();
+  EXPECT_EQ(s["small"]["outcome"], "landed") << s["small"].dump();
+  EXPECT_EQ(s["huge"]["outcome"], "failed") << s["huge"].dump();
+  EXPECT_NE(s["huge"]["reason"].get<std::string>().find("--max-patch-mb 1"), std::string::npos)
+      << s["huge"].dump();
+}
+
+// A workspace filled with files is refused before git hashes any of them.
+TEST_F(PatchSizeAttacksTest, WorkspaceFloodIsRefused) {
+  CliResult r = Run({"flood"}, "mkdir f && cd f && seq 1 3000 | xargs touch", {"--max-workspace-files", "1000"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  nlohmann::json s = Subtasks()["flood"];
+  EXPECT_NE(s["reason"].get<std::string>().find("--max-workspace-files 1000"), std::string::npos) << s.dump();
+}
+
+TEST(TreeUsageTest, CountsEveryLinkAndStopsPastTheLimit) {
+  TempDir dir;
+  WriteFile(dir / "t/a", std::string(1000, 'x'));
+  ASSERT_EQ(link((dir / "t/a").c_str(), (dir / "t/b").c_str()), 0);
+  ASSERT_EQ(symlink("a", (dir / "t/c").c_str()), 0);
+  absl::StatusOr<TreeUsage> u = MeasureTree(dir / "t", TreeUsage{~0ull, ~0ull});
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->bytes, 2000u);    // the link counts as git would store it: twice
+  EXPECT_EQ(u->entries, 4u);     // the directory, two names, the symlink (not followed)
+  for (int i = 0; i < 100; ++i) WriteFile(dir / ("t/many" + std::to_string(i)), "");
+  u = MeasureTree(dir / "t", TreeUsage{~0ull, 10});
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(u->Exceeds(TreeUsage{~0ull, 10}));
+  EXPECT_LT(u->entries, 20u) << "the walk goes on past the limit";
+  EXPECT_EQ(MeasureTree(dir / "absent", TreeUsage{}).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace swarm::testing
