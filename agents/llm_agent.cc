@@ -18,6 +18,7 @@
 #include "tools/prompt_template.h"
 #include "agents/attempt.h"
 #include "orchestrator/test_results.h"
+#include "sandbox/beneath.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/utf8.h"
 #include "tools/file_tools.h"
@@ -29,6 +30,7 @@ namespace fs = std::filesystem;
 
 constexpr auto kRunTimeout = std::chrono::seconds(300);  // one `run` tool call
 constexpr std::size_t kMaxRepositoryListing = 300;       // files named in the prompt
+constexpr std::size_t kMaxTestReportBytes = 64 << 20;    // a larger JUnit report is not read
 
 // The repository's files, for the prompt (the .git directory and beyond the first few hundred left out).
 std::string ListRepository(const std::string& root) {
@@ -292,11 +294,15 @@ std::string LlmAgent::RunTests() const {
   absl::StatusOr<TestFormat> format = ParseTestFormat(registered_.agent().test_format());
   if (format.ok() && *format != TestFormat::kExit) {
     TestResults results;
+    std::string report_problem;
     if (*format == TestFormat::kJunit) {
-      std::ifstream report(copy + "/" + registered_.agent().test_report(), std::ios::binary);
-      std::ostringstream xml;
-      xml << report.rdbuf();
-      results = ParseJunitReport(xml.str());
+      // The tests may have made the report a link or a FIFO: read it beneath the copy, capped.
+      absl::StatusOr<std::string> xml = ReadFileBeneath(copy, registered_.agent().test_report(), kMaxTestReportBytes);
+      if (xml.ok()) {
+        results = ParseJunitReport(*xml);
+      } else {
+        report_problem = absl::StrCat("the test report ", xml.status().message(), ": ignored\n");
+      }
     } else {
       results = ParseTestOutput(*format, out);
     }
@@ -305,7 +311,7 @@ std::string LlmAgent::RunTests() const {
         !results.ran ? "no test results could be read from the output\n"
                      : absl::StrCat(results.tests.size(), " tests, ", failing.size(), " failing",
                                     failing.empty() ? "" : ": " + absl::StrJoin(failing, ", "), "\n");
-    out = summary + out;
+    out = report_problem + summary + out;
   }
   fs::remove_all(copy, ec);
   return out;
