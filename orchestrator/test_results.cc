@@ -354,7 +354,8 @@ TestResults ParseJunitReport(std::string_view report) {
     if (end == absl::string_view::npos) break;
     absl::string_view tag = xml.substr(pos, std::min(end - pos + 1, kMaxJunitTag));
     std::string name = Attribute(tag, "name"), classname = Attribute(tag, "classname");
-    std::string full = classname.empty() ? name : classname + "." + name;
+    // A test case without a name (or with one too long to read) is not a test anyone can require.
+    std::string full = name.empty() || classname.empty() ? name : classname + "." + name;
     bool self_closing = end > 0 && xml[end - 1] == '/';
     absl::string_view body;
     if (!self_closing) {
