@@ -93,6 +93,7 @@ TestResults ParseGtest(absl::string_view output) {
   TestResults r;
   std::string running;  // a test started and not finished: if the output ends there, it crashed
   for (absl::string_view line : Lines(output)) {
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
     if (absl::StartsWith(line, "[ RUN      ] ")) {
       if (!running.empty()) Record(r, running, false);
       running = std::string(line.substr(13));
@@ -117,6 +118,7 @@ TestResults ParseCtest(absl::string_view output) {
   static const RE2& kLine = Pattern(R"(^\s*\d+/\d+ Test\s+#\d+: (\S+) \.*\s*\**(\w+))");
   TestResults r;
   for (absl::string_view line : Lines(output)) {
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
     std::string name, status;
     if (!RE2::PartialMatch(Piece(line), kLine, &name, &status)) continue;
     if (status == "Skipped" || status == "Disabled" || absl::StrContains(line, "(Disabled)")) continue;
@@ -133,6 +135,7 @@ TestResults ParsePytest(absl::string_view output) {
   static const std::set<std::string> kFail = {"FAILED", "ERROR"};
   TestResults r;
   for (absl::string_view line : Lines(output)) {
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
     absl::string_view t = absl::StripAsciiWhitespace(line);
     // xdist prefixes: "[gw0] [ 50%] PASSED node"
     if (absl::StartsWith(t, "[gw")) t = absl::StripLeadingAsciiWhitespace(t.substr(std::min(t.size(), t.find(']') + 1)));
@@ -176,6 +179,7 @@ TestResults ParseUnittest(absl::string_view output) {
     return s;
   };
   for (absl::string_view line : Lines(output)) {
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
     std::string name, method, where;
     if (RE2::PartialMatch(Piece(line), kHead, &method, &where)) {
       name = absl::EndsWith(where, "." + method) ? where : where + "." + method;
@@ -218,6 +222,7 @@ TestResults ParseTap(absl::string_view output) {
   long planned = -1, seen = 0;
   bool in_yaml = false;
   for (absl::string_view line : Lines(output)) {
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
     // Subtests are indented; only the top level counts (a subtest's result is its parent's too).
     if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) {
       absl::string_view t = absl::StripLeadingAsciiWhitespace(line);

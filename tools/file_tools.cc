@@ -20,7 +20,6 @@ namespace {
 
 constexpr std::uintmax_t kMaxFileBytes = 4 << 20;  // larger files are not read whole
 constexpr std::uintmax_t kMaxSearchedFileBytes = 1 << 20;
-constexpr std::size_t kMaxSearchedLine = 2000;
 // Generated or vendored trees a search would drown in.
 const std::set<std::string> kSkippedDirectories = {".git", "node_modules", "__pycache__", ".venv", "venv",
                                                    ".mypy_cache", ".tox", "target", "dist"};
@@ -184,7 +183,7 @@ absl::StatusOr<std::string> Search(const std::string& root, const std::string& p
     for (absl::string_view line : absl::StrSplit(lines, '\n')) {
       ++number;
       if ((number & 255) == 0 && out_of_time()) break;
-      if (RE2::PartialMatch(re2::StringPiece(line.data(), std::min(line.size(), kMaxSearchedLine)), re)) {
+      if (RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), re)) {
         absl::StrAppend(&out, RelativeToRoot(root, f.string()), ":", number, ": ", line.substr(0, 300), "\n");
         if (++matches >= 200) break;
       }

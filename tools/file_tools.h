@@ -32,7 +32,7 @@ struct SearchLimits {
 
 // Lines matching a regular expression, as path:line: text, under `path` (default: all). The pattern is
 // RE2's syntax, which is ECMAScript's without backreferences and lookaround; matching takes time linear
-// in the text, whatever the pattern, and each line is matched on its first 2000 bytes. An invalid
+// in the text, whatever the pattern, so each line is matched whole. An invalid
 // pattern is InvalidArgument, naming what is wrong with it.
 absl::StatusOr<std::string> Search(const std::string& root, const std::string& pattern,
                                    const std::string& path = ".", const SearchLimits& limits = {});
