@@ -193,11 +193,12 @@ absl::StatusOr<std::string> Search(const std::string& root, const std::string& p
       break;
     }
   }
-  if (out.empty()) out = "no matches\n";
-  if (!stopped.empty()) {
-    absl::StrAppend(&out, "[search stopped early (", stopped, "): the results are incomplete; narrow the path]\n");
+  out = Truncated(out.empty() ? "no matches\n" : out);
+  if (!stopped.empty()) {  // after the cut, so that the model always sees it
+    absl::StrAppend(&out, out.back() == '\n' ? "" : "\n", "[search stopped early (", stopped,
+                    "): the results are incomplete; narrow the path]\n");
   }
-  return Truncated(out);
+  return out;
 }
 
 absl::StatusOr<std::string> Edit(const std::string& root, const std::string& path, const std::string& old_text,
