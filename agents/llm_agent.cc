@@ -18,6 +18,7 @@
 #include "tools/prompt_template.h"
 #include "agents/attempt.h"
 #include "orchestrator/test_results.h"
+#include "sandbox/beneath.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/utf8.h"
 #include "tools/file_tools.h"
@@ -29,6 +30,7 @@ namespace fs = std::filesystem;
 
 constexpr auto kRunTimeout = std::chrono::seconds(300);  // one `run` tool call
 constexpr std::size_t kMaxRepositoryListing = 300;       // files named in the prompt
+constexpr std::size_t kMaxTestReportBytes = 64 << 20;    // a larger JUnit report is not read
 
 // The repository's files, for the prompt (the .git directory and beyond the first few hundred left out).
 std::string ListRepository(const std::string& root) {
@@ -47,6 +49,17 @@ std::string ListRepository(const std::string& root) {
   std::string out = absl::StrJoin(files, "\n");
   if (total > files.size()) absl::StrAppend(&out, "\n... and ", total - files.size(), " more (use list_dir or search)");
   return out;
+}
+
+// --agent-timeout: the attempt's time from its start.
+std::chrono::seconds AttemptTimeout(const v1::Registered& registered) {
+  return std::chrono::seconds(registered.agent().timeout_s() > 0 ? registered.agent().timeout_s() : 3600);
+}
+
+// `cap`, or less when the attempt's deadline comes sooner (but at least a second: the call still runs).
+std::chrono::seconds Within(std::chrono::steady_clock::time_point deadline, std::chrono::seconds cap) {
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+  return std::max(std::chrono::seconds(1), std::min(cap, left));
 }
 
 v1::ChatMessage Message(const std::string& role, std::string content) {
@@ -101,14 +114,17 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws, const 
   }
   workspace_ = std::move(*ws);
   auto self = shared_from_this();
+  // Every tool call ends by the attempt's deadline: the commands' time-outs are cut to it, and the
+  // file tools stop there.
+  const auto deadline = start_ + AttemptTimeout(registered_);
   Runner runner;
-  runner.run = [self, root](const std::string& command) {
+  runner.run = [self, root, deadline](const std::string& command) {
     // The file tools write as this process: what they made must be the sandbox user's before it runs.
     if (absl::Status st = self->sandbox_.HandOver(root); !st.ok()) return absl::StrCat("error: ", st.message());
-    return self->RunCommand(command, root, kRunTimeout);
+    return self->RunCommand(command, root, Within(deadline, kRunTimeout));
   };
-  runner.run_tests = [self] { return self->RunTests(); };
-  tools_ = std::make_unique<ToolSet>(root, std::move(runner));
+  runner.run_tests = [self, deadline] { return self->RunTests(deadline); };
+  tools_ = std::make_unique<ToolSet>(root, std::move(runner), deadline);
   const v1::Subtask& s = lease_.subtask();
   messages_.push_back(Message("system", prompts::kSystem));
   messages_.push_back(Message(
@@ -142,7 +158,7 @@ void LlmAgent::Ask() {
   if (const std::uint64_t max = registered_.agent().max_tokens(); max > 0 && tokens_ >= max) {
     return End("limit_reached", absl::StrCat(tokens_, " tokens used, the limit is ", max));
   }
-  const auto wall = std::chrono::seconds(registered_.agent().timeout_s() > 0 ? registered_.agent().timeout_s() : 3600);
+  const auto wall = AttemptTimeout(registered_);
   if (std::chrono::steady_clock::now() - start_ > wall) {
     return End("limit_reached", absl::StrCat("no submit within --agent-timeout (", wall.count(), " s)"));
   }
@@ -279,7 +295,7 @@ std::string LlmAgent::RunCommand(const std::string& command, const std::string& 
   return absl::StrCat(out, out.empty() || out.back() == '\n' ? "" : "\n", "[", r->Describe(), "]");
 }
 
-std::string LlmAgent::RunTests() const {
+std::string LlmAgent::RunTests(std::chrono::steady_clock::time_point deadline) const {
   const std::string& command = registered_.agent().test_command();
   if (command.empty()) return "error: this run has no test command";
   // On a throwaway copy: nothing the tests write becomes part of the patch.
@@ -290,16 +306,20 @@ std::string LlmAgent::RunTests() const {
   if (ec) return absl::StrCat("error: cannot copy the workspace for the tests: ", ec.message());
   if (absl::Status st = sandbox_.HandOver(copy); !st.ok()) return absl::StrCat("error: ", st.message());
   const auto timeout = std::chrono::seconds(registered_.agent().test_timeout_s() > 0 ? registered_.agent().test_timeout_s() : 600);
-  std::string out = RunCommand(command, copy, timeout);
+  std::string out = RunCommand(command, copy, Within(deadline, timeout));
   // With a per-test format, the failing tests come first, by name.
   absl::StatusOr<TestFormat> format = ParseTestFormat(registered_.agent().test_format());
   if (format.ok() && *format != TestFormat::kExit) {
     TestResults results;
+    std::string report_problem;
     if (*format == TestFormat::kJunit) {
-      std::ifstream report(copy + "/" + registered_.agent().test_report(), std::ios::binary);
-      std::ostringstream xml;
-      xml << report.rdbuf();
-      results = ParseJunitReport(xml.str());
+      // The tests may have made the report a link or a FIFO: read it beneath the copy, capped.
+      absl::StatusOr<std::string> xml = ReadFileBeneath(copy, registered_.agent().test_report(), kMaxTestReportBytes);
+      if (xml.ok()) {
+        results = ParseJunitReport(*xml);
+      } else {
+        report_problem = absl::StrCat("the test report ", xml.status().message(), ": ignored\n");
+      }
     } else {
       results = ParseTestOutput(*format, out);
     }
@@ -308,7 +328,7 @@ std::string LlmAgent::RunTests() const {
         !results.ran ? "no test results could be read from the output\n"
                      : absl::StrCat(results.tests.size(), " tests, ", failing.size(), " failing",
                                     failing.empty() ? "" : ": " + absl::StrJoin(failing, ", "), "\n");
-    out = summary + out;
+    out = report_problem + summary + out;
   }
   fs::remove_all(copy, ec);
   return out;

@@ -51,7 +51,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   void End(const std::string& outcome, const std::string& detail);
   void Complete(v1::AttemptResult result);
   std::string RunCommand(const std::string& command, const std::string& workdir, std::chrono::seconds timeout) const;
-  std::string RunTests() const;
+  std::string RunTests(std::chrono::steady_clock::time_point deadline) const;
   void Note(const std::string& line);
 
   boost::asio::io_context& io_;

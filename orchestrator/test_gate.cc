@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "orchestrator/failpoint.h"
+#include "sandbox/beneath.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
 
@@ -19,6 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 // In a cache file, the key, then this line, then the passing tests one per line.
 constexpr char kPassingSeparator[] = "\n---- passing tests\n";
+// A JUnit report larger than this is not read (the test chose its size).
+constexpr std::size_t kMaxTestReportBytes = 64 << 20;
 }  // namespace
 
 TestGate::TestGate(const Sandbox& sandbox, SandboxPolicy policy, std::string test_command, TestFormat format,
@@ -128,9 +131,9 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   policy.network = false;
   // Which run this is (0 is the first): a deterministic flaky fixture needs no state of its own.
   policy.env.push_back(absl::StrCat("SWARM_TEST_RUN_INDEX=", index));
-  std::string report_path = test_report_.empty() ? "" : dir + "/" + test_report_;
-  std::error_code gone;
-  if (!report_path.empty()) fs::remove(report_path, gone);  // only a report this run writes counts
+  // Only a report this run writes counts. The tree is the patch's: the report's path is resolved
+  // beneath it and never through a link, here and when it is read (sandbox/beneath.h).
+  if (!test_report_.empty()) RemoveFileBeneath(dir, test_report_).IgnoreError();
   absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(policy, test_command_);
   if (!prepared.ok()) return prepared.status();
   int pid = 0;
@@ -156,11 +159,15 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   outcome.exit_code = r->term_signal != 0 ? 128 + r->term_signal : r->exit_code;
   outcome.timed_out = r->timed_out;
   outcome.output_truncated = r->output_truncated;
+  std::string report_problem;  // why the report was not read, for the result and the log
   if (format_ == TestFormat::kJunit) {
-    std::ifstream report(report_path, std::ios::binary);
-    std::stringstream xml;
-    if (report) xml << report.rdbuf();
-    outcome.results = ParseJunitReport(xml.str());
+    absl::StatusOr<std::string> xml = ReadFileBeneath(dir, test_report_, kMaxTestReportBytes);
+    if (xml.ok()) {
+      outcome.results = ParseJunitReport(*xml);
+    } else {
+      report_problem = absl::StrCat("the test report ", xml.status().message(), ": ignored");
+      absl::StrAppend(&outcome.result, "; ", report_problem);
+    }
   } else if (format_ != TestFormat::kExit) {
     outcome.results = ParseTestOutput(format_, r->out + "\n" + r->err);
   }
@@ -172,7 +179,8 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   std::ofstream log(outcome.log_path, std::ios::binary | std::ios::app);
   log << "$ " << test_command_ << "\n# tree " << tree << "\n" << r->out << r->err;
   if (r->output_truncated) log << "\n[swarm: output truncated at " << policy.output_cap << " bytes]\n";
-  log << "\n[swarm: " << outcome.result << " in " << r->duration.count() << " ms]\n";
+  log << "\n[swarm: " << r->Describe() << " in " << r->duration.count() << " ms]\n";
+  if (!report_problem.empty()) log << "[swarm: " << report_problem << "]\n";
   if (format_ != TestFormat::kExit) {
     std::set<std::string> failing = outcome.results.Failing();
     log << "[swarm: " << TestFormatName(format_) << ": " << outcome.results.tests.size() - failing.size()

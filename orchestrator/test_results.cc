@@ -1,14 +1,15 @@
 #include "orchestrator/test_results.h"
 
-#include <cstring>
-#include <regex>
+#include <re2/re2.h>
+
+#include <iterator>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 
 namespace swarm {
 namespace {
@@ -21,12 +22,69 @@ void Record(TestResults& r, const std::string& name, bool passed) {
   if (!inserted) it->second = it->second && passed;
 }
 
-std::vector<absl::string_view> Lines(absl::string_view text) {
-  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
-  for (auto& l : lines) {
-    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-  }
-  return lines;
+// The output is the patch's: a test may print one 10 MB line or millions of short ones. Every line is
+// cut to kMaxParsedLine before a parser looks at it (no test name or status line is longer), which
+// bounds the work per line and the length of every name kept; lines are visited in place, never
+// copied into a vector (64 MiB of newlines would be a billion bytes of string_views). The patterns
+// run on RE2, which matches in time linear in the line and without recursion (libstdc++'s std::regex
+// recurses once per character and backtracks exponentially); they are byte patterns (Latin-1), as
+// std::regex's were, so output that is not UTF-8 still parses.
+constexpr std::size_t kMaxParsedLine = 4096;
+// A JUnit <testcase ...> tag is cut to this before its attributes are read.
+constexpr std::size_t kMaxJunitTag = 16384;
+
+// The lines of a text (without "\n" and a trailing "\r"), each cut to kMaxParsedLine.
+class Lines final {
+ public:
+  explicit Lines(absl::string_view text) : text_(text) {}
+  class Iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = absl::string_view;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const absl::string_view*;
+    using reference = const absl::string_view&;
+    Iterator(absl::string_view rest, bool done) : rest_(rest), done_(done) { Load(); }
+    reference operator*() const { return line_; }
+    Iterator& operator++() {
+      if (next_ == absl::string_view::npos) {
+        done_ = true;
+      } else {
+        rest_.remove_prefix(next_ + 1);
+        Load();
+      }
+      return *this;
+    }
+    bool operator==(const Iterator& other) const { return done_ == other.done_; }
+    bool operator!=(const Iterator& other) const { return !(*this == other); }
+
+   private:
+    void Load() {
+      if (done_) return;
+      next_ = rest_.find('\n');
+      line_ = rest_.substr(0, next_);
+      if (!line_.empty() && line_.back() == '\r') line_.remove_suffix(1);
+      if (line_.size() > kMaxParsedLine) line_ = line_.substr(0, kMaxParsedLine);
+    }
+    absl::string_view rest_;
+    absl::string_view line_;
+    std::size_t next_ = 0;
+    bool done_;
+  };
+  Iterator begin() const { return Iterator(text_, false); }
+  Iterator end() const { return Iterator(text_, true); }
+
+ private:
+  absl::string_view text_;
+};
+
+re2::StringPiece Piece(absl::string_view s) { return re2::StringPiece(s.data(), s.size()); }
+
+// A pattern compiled once, matching bytes.
+const RE2& Pattern(const char* pattern) {
+  RE2::Options options(RE2::Latin1);
+  options.set_log_errors(false);
+  return *new RE2(pattern, options);  // never destroyed: used from any thread until exit
 }
 
 // "[       OK ] Suite.Name (3 ms)" and "[  FAILED  ] Suite.Name (3 ms)"; a parameterised name is cut
@@ -35,6 +93,7 @@ TestResults ParseGtest(absl::string_view output) {
   TestResults r;
   std::string running;  // a test started and not finished: if the output ends there, it crashed
   for (absl::string_view line : Lines(output)) {
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
     if (absl::StartsWith(line, "[ RUN      ] ")) {
       if (!running.empty()) Record(r, running, false);
       running = std::string(line.substr(13));
@@ -56,14 +115,14 @@ TestResults ParseGtest(absl::string_view output) {
 // "  3/10 Test  #3: name ..........   Passed    0.01 sec", "***Failed", "***Timeout", "***Exception",
 // "Not Run" (a missing executable: a failure), "Skipped"/"Disabled" (not listed).
 TestResults ParseCtest(absl::string_view output) {
-  static const std::regex kLine(R"(^\s*\d+/\d+ Test\s+#\d+: (\S+) \.*\s*(\**)(\w+))");
+  static const RE2& kLine = Pattern(R"(^\s*\d+/\d+ Test\s+#\d+: (\S+) \.*\s*\**(\w+))");
   TestResults r;
   for (absl::string_view line : Lines(output)) {
-    std::cmatch m;
-    if (!std::regex_search(line.begin(), line.end(), m, kLine)) continue;
-    std::string status = m[3].str();
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
+    std::string name, status;
+    if (!RE2::PartialMatch(Piece(line), kLine, &name, &status)) continue;
     if (status == "Skipped" || status == "Disabled" || absl::StrContains(line, "(Disabled)")) continue;
-    Record(r, m[1].str(), status == "Passed");
+    Record(r, name, status == "Passed");
   }
   return r;
 }
@@ -76,6 +135,7 @@ TestResults ParsePytest(absl::string_view output) {
   static const std::set<std::string> kFail = {"FAILED", "ERROR"};
   TestResults r;
   for (absl::string_view line : Lines(output)) {
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
     absl::string_view t = absl::StripAsciiWhitespace(line);
     // xdist prefixes: "[gw0] [ 50%] PASSED node"
     if (absl::StartsWith(t, "[gw")) t = absl::StripLeadingAsciiWhitespace(t.substr(std::min(t.size(), t.find(']') + 1)));
@@ -109,7 +169,7 @@ TestResults ParsePytest(absl::string_view output) {
 // "... FAIL", "... ERROR", "... unexpected success" fail; "... skipped 'why'" is not listed; "... expected
 // failure" passes. A docstring puts the status on the next line: "test_x (module.Class.test_x)\nDoc ... ok".
 TestResults ParseUnittest(absl::string_view output) {
-  static const std::regex kHead(R"(^\s*(\w+) \(([\w.]+)\))");
+  static const RE2& kHead = Pattern(R"(^\s*(\w+) \(([\w.]+)\))");
   static const std::set<std::string> kPass = {"ok", "expected failure"};
   static const std::set<std::string> kFail = {"FAIL", "ERROR", "unexpected success"};
   TestResults r;
@@ -119,10 +179,9 @@ TestResults ParseUnittest(absl::string_view output) {
     return s;
   };
   for (absl::string_view line : Lines(output)) {
-    std::cmatch m;
-    std::string name;
-    if (std::regex_search(line.begin(), line.end(), m, kHead)) {
-      std::string method = m[1].str(), where = m[2].str();
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
+    std::string name, method, where;
+    if (RE2::PartialMatch(Piece(line), kHead, &method, &where)) {
       name = absl::EndsWith(where, "." + method) ? where : where + "." + method;
       bool subtest = !line.empty() && (line[0] == ' ' || line[0] == '\t');
       if (!subtest) {
@@ -157,12 +216,13 @@ TestResults ParseUnittest(absl::string_view output) {
 // "ok 1 - name", "not ok 2 - name # TODO why" (a TODO failure is not a failure), "# SKIP" (not listed),
 // "1..N" (the plan: evidence that the suite ran), "Bail out!" (a failure of the whole run).
 TestResults ParseTap(absl::string_view output) {
-  static const std::regex kLine(R"(^(not ok|ok)\b\s*(\d*)\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(\w+).*)?$)");
-  static const std::regex kPlan(R"(^1\.\.(\d+).*)");
+  static const RE2& kLine = Pattern(R"((not ok|ok)\b\s*(\d*)\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(\w+).*)?)");
+  static const RE2& kPlan = Pattern(R"(1\.\.(\d+).*)");
   TestResults r;
   long planned = -1, seen = 0;
   bool in_yaml = false;
   for (absl::string_view line : Lines(output)) {
+    if (line.empty()) continue;  // most of a flood; no format says anything on one
     // Subtests are indented; only the top level counts (a subtest's result is its parent's too).
     if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) {
       absl::string_view t = absl::StripLeadingAsciiWhitespace(line);
@@ -172,24 +232,23 @@ TestResults ParseTap(absl::string_view output) {
     }
     if (in_yaml) continue;
     absl::string_view t = line;
-    std::cmatch plan;
-    if (std::regex_match(t.begin(), t.end(), plan, kPlan)) {
+    std::string plan;
+    if (RE2::FullMatch(Piece(t), kPlan, &plan)) {
       r.ran = true;
-      planned = std::stol(plan[1].str());
+      if (!absl::SimpleAtoi(plan, &planned)) planned = -1;  // "1..99999999999999999999": no usable plan
       continue;
     }
     if (absl::StartsWith(t, "Bail out!")) {
       Record(r, "Bail out!", false);
       continue;
     }
-    std::cmatch m;
-    if (!std::regex_match(t.begin(), t.end(), m, kLine)) continue;
+    std::string verdict, number, description, directive;
+    if (!RE2::FullMatch(Piece(t), kLine, &verdict, &number, &description, &directive)) continue;
     ++seen;
-    std::string directive = absl::AsciiStrToUpper(m[4].str());
+    directive = absl::AsciiStrToUpper(directive);
     if (directive == "SKIP") continue;
-    bool ok = m[1].str() == "ok" || directive == "TODO";
-    std::string name = m[3].str().empty() ? m[2].str() : m[3].str();
-    Record(r, name, ok);
+    bool ok = verdict == "ok" || directive == "TODO";
+    Record(r, description.empty() ? number : description, ok);
   }
   if (planned >= 0 && seen < planned) {
     Record(r, absl::StrCat("(plan of ", planned, " tests, ", seen, " reported)"), false);  // the run stopped early
@@ -197,22 +256,39 @@ TestResults ParseTap(absl::string_view output) {
   return r;
 }
 
-std::string Unescape(std::string s) {
-  static const std::pair<const char*, const char*> kEntities[] = {
-      {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&amp;", "&"}};
-  for (const auto& [from, to] : kEntities) {
-    for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + 1)) {
-      s.replace(pos, strlen(from), to);
+// XML's five named entities, in one pass (replacing in place would be quadratic in their number).
+std::string Unescape(absl::string_view s) {
+  static const std::pair<absl::string_view, char> kEntities[] = {
+      {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}, {"&amp;", '&'}};
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    bool replaced = false;
+    if (s[i] == '&') {
+      for (const auto& [from, to] : kEntities) {
+        if (absl::StartsWith(s.substr(i), from)) {
+          out += to;
+          i += from.size();
+          replaced = true;
+          break;
+        }
+      }
     }
+    if (!replaced) out += s[i++];
   }
-  return s;
+  return out;
 }
 
+// The value of attribute `name` in a tag already cut to kMaxJunitTag.
 std::string Attribute(absl::string_view tag, absl::string_view name) {
-  static const std::regex kAttr(R"re(([\w:-]+)\s*=\s*("([^"]*)"|'([^']*)'))re");
-  std::string t(tag);
-  for (auto it = std::sregex_iterator(t.begin(), t.end(), kAttr); it != std::sregex_iterator(); ++it) {
-    if ((*it)[1].str() == name) return Unescape((*it)[3].matched ? (*it)[3].str() : (*it)[4].str());
+  static const RE2& kAttr = Pattern(R"re(([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'))re");
+  re2::StringPiece rest = Piece(tag);
+  std::string key;
+  re2::StringPiece double_quoted, single_quoted;
+  while (RE2::FindAndConsume(&rest, kAttr, &key, &double_quoted, &single_quoted)) {
+    if (key != name) continue;
+    const re2::StringPiece& value = double_quoted.data() != nullptr ? double_quoted : single_quoted;
+    return Unescape(absl::string_view(value.data(), value.size()));
   }
   return "";
 }
@@ -281,14 +357,18 @@ TestResults ParseJunitReport(std::string_view report) {
   while ((pos = xml.find("<testcase", pos)) != absl::string_view::npos) {
     std::size_t end = xml.find('>', pos);
     if (end == absl::string_view::npos) break;
-    absl::string_view tag = xml.substr(pos, end - pos + 1);
+    absl::string_view tag = xml.substr(pos, std::min(end - pos + 1, kMaxJunitTag));
     std::string name = Attribute(tag, "name"), classname = Attribute(tag, "classname");
-    std::string full = classname.empty() ? name : classname + "." + name;
+    // A test case without a name (or with one too long to read) is not a test anyone can require.
+    std::string full = name.empty() || classname.empty() ? name : classname + "." + name;
     bool self_closing = end > 0 && xml[end - 1] == '/';
     absl::string_view body;
     if (!self_closing) {
-      std::size_t close = xml.find("</testcase>", end);
-      body = xml.substr(end + 1, close == absl::string_view::npos ? absl::string_view::npos : close - end - 1);
+      // A test case's body ends at its close tag, and at the latest where the next one starts: so every
+      // byte is searched once, whatever a hostile report leaves unclosed.
+      std::size_t next = xml.find("<testcase", end);
+      body = xml.substr(end + 1, next == absl::string_view::npos ? absl::string_view::npos : next - end - 1);
+      body = body.substr(0, body.find("</testcase>"));
     }
     pos = end + 1;
     if (body.find("<skipped") != absl::string_view::npos) continue;

@@ -189,5 +189,30 @@ not ok 2 - parent two
   EXPECT_EQ(r.tests, (Tests{{"parent one", true}, {"parent two", false}}));
 }
 
+TEST(TestResultsTest, LongLinesAreReadOnTheirFirstFourKibibytes) {
+  const std::string long_name(10000, 'x');
+  TestResults r = ParseTestOutput(TestFormat::kTap, "ok 1 - " + long_name + "\nnot ok 2 - short\n");
+  ASSERT_EQ(r.tests.size(), 2u);
+  EXPECT_EQ(r.tests.rbegin()->first, std::string(4096 - 7, 'x')) << "the line is cut to 4096 bytes, then parsed";
+  EXPECT_FALSE(r.tests.at("short"));
+}
+
+TEST(TestResultsTest, TapPlanTooLargeForANumberIsNotAPlan) {
+  TestResults r = ParseTestOutput(TestFormat::kTap, "1..99999999999999999999999\nok 1 - a\n");
+  EXPECT_TRUE(r.ran);
+  EXPECT_EQ(r.tests, (Tests{{"a", true}}));
+}
+
+TEST(TestResultsTest, JunitEntitiesUnescapeOnceAndNamelessCasesAreNotTests) {
+  TestResults r = ParseJunitReport(R"(<testcase classname="c" name="&amp;lt; &lt;&gt;&quot;&apos;&unknown;"/>
+<testcase classname="c"/><testcase classname="c" name=""/>)");
+  EXPECT_EQ(r.tests, (Tests{{"c.&lt; <>\"'&unknown;", true}}));
+}
+
+TEST(TestResultsTest, JunitCaseBodyEndsWhereTheNextCaseStarts) {
+  TestResults r = ParseJunitReport(R"(<testcase name="open"><testcase name="failing"><failure/></testcase>)");
+  EXPECT_EQ(r.tests, (Tests{{"open", true}, {"failing", false}}));
+}
+
 }  // namespace
 }  // namespace swarm

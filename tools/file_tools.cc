@@ -1,9 +1,10 @@
 #include "tools/file_tools.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -19,7 +20,6 @@ namespace {
 
 constexpr std::uintmax_t kMaxFileBytes = 4 << 20;  // larger files are not read whole
 constexpr std::uintmax_t kMaxSearchedFileBytes = 1 << 20;
-constexpr std::size_t kMaxSearchedLine = 2000;
 // Generated or vendored trees a search would drown in.
 const std::set<std::string> kSkippedDirectories = {".git", "node_modules", "__pycache__", ".venv", "venv",
                                                    ".mypy_cache", ".tox", "target", "dist"};
@@ -120,15 +120,27 @@ absl::StatusOr<std::string> ReadFile(const std::string& root, const std::string&
   return Truncated(out);
 }
 
-absl::StatusOr<std::string> Search(const std::string& root, const std::string& pattern, const std::string& path) {
-  std::regex re;
-  try {
-    re = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::regex_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat("the pattern is not a valid regular expression: ", e.what()));
+absl::StatusOr<std::string> Search(const std::string& root, const std::string& pattern, const std::string& path,
+                                   const SearchLimits& limits) {
+  // RE2, not std::regex: the model picks the pattern and this runs on the host, outside the sandbox's
+  // limits. std::regex backtracks (^(a|a)*$ took 30 s on 30 characters) and recurses per character;
+  // RE2 is linear in the text and refuses a pattern whose program would exceed its memory budget.
+  RE2::Options options;
+  options.set_log_errors(false);
+  RE2 re(pattern, options);
+  if (!re.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the pattern is not a valid regular expression: ", re.error(),
+                                                   " (the syntax is RE2's: ECMAScript's without backreferences "
+                                                   "or lookaround)"));
   }
   absl::StatusOr<std::string> p = ConfinedPath(root, path.empty() ? "." : path);
   if (!p.ok()) return p.status();
+  std::string stopped;  // why the search stopped before the end, if it did
+  auto out_of_time = [&] {
+    if (std::chrono::steady_clock::now() < limits.deadline) return false;
+    stopped = "the attempt's time is up";
+    return true;
+  };
   std::vector<fs::path> files;
   std::error_code ec;
   if (fs::is_regular_file(*p, ec)) {
@@ -136,6 +148,7 @@ absl::StatusOr<std::string> Search(const std::string& root, const std::string& p
   } else if (fs::is_directory(*p, ec)) {
     for (auto it = fs::recursive_directory_iterator(*p, fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (out_of_time()) break;
       if (it->is_directory(ec) && kSkippedDirectories.count(it->path().filename().string())) {
         it.disable_recursion_pending();
         continue;
@@ -150,14 +163,27 @@ absl::StatusOr<std::string> Search(const std::string& root, const std::string& p
   std::sort(files.begin(), files.end());
   std::string out;
   int matches = 0;
+  std::uintmax_t bytes = 0;
+  std::size_t read = 0;
   for (const auto& f : files) {
+    if (!stopped.empty() || out_of_time()) break;
+    if (read >= limits.max_files || bytes >= limits.max_bytes) {
+      stopped = absl::StrCat("read ", read, " files, ", bytes >> 20, " MiB");
+      break;
+    }
     absl::StatusOr<std::string> text = Slurp(root, f.string());
-    if (!text.ok() || text->find('\0') != std::string::npos) continue;  // too large, or binary
+    ++read;
+    if (!text.ok()) continue;
+    bytes += text->size();
+    if (text->find('\0') != std::string::npos) continue;  // binary
+    if (text->empty()) continue;
+    // The lines of the file: no empty one after its last newline.
+    absl::string_view lines = absl::string_view(*text).substr(0, text->size() - (text->back() == '\n' ? 1 : 0));
     int number = 0;
-    for (const std::string& line : Lines(*text)) {
+    for (absl::string_view line : absl::StrSplit(lines, '\n')) {
       ++number;
-      // std::regex recurses per character: a minified line would overflow the stack.
-      if (std::regex_search(line.size() > kMaxSearchedLine ? line.substr(0, kMaxSearchedLine) : line, re)) {
+      if ((number & 255) == 0 && out_of_time()) break;
+      if (RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), re)) {
         absl::StrAppend(&out, RelativeToRoot(root, f.string()), ":", number, ": ", line.substr(0, 300), "\n");
         if (++matches >= 200) break;
       }
@@ -167,7 +193,12 @@ absl::StatusOr<std::string> Search(const std::string& root, const std::string& p
       break;
     }
   }
-  return Truncated(out.empty() ? "no matches\n" : out);
+  out = Truncated(out.empty() ? "no matches\n" : out);
+  if (!stopped.empty()) {  // after the cut, so that the model always sees it
+    absl::StrAppend(&out, out.back() == '\n' ? "" : "\n", "[search stopped early (", stopped,
+                    "): the results are incomplete; narrow the path]\n");
+  }
+  return out;
 }
 
 absl::StatusOr<std::string> Edit(const std::string& root, const std::string& path, const std::string& old_text,

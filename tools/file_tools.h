@@ -4,6 +4,8 @@
 #ifndef SWARM_TOOLS_FILE_TOOLS_H_
 #define SWARM_TOOLS_FILE_TOOLS_H_
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -21,9 +23,19 @@ absl::StatusOr<std::string> ReadFile(const std::string& root, const std::string&
                                      std::optional<int> start_line = std::nullopt,
                                      std::optional<int> end_line = std::nullopt);
 
-// Lines matching an ECMAScript regular expression, as path:line: text, under `path` (default: all).
+// What one search may spend. It stops at the first limit it reaches and its observation says so.
+struct SearchLimits {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();  // the attempt's
+  std::uintmax_t max_bytes = 64 << 20;  // of files read
+  std::size_t max_files = 50000;        // files read
+};
+
+// Lines matching a regular expression, as path:line: text, under `path` (default: all). The pattern is
+// RE2's syntax, which is ECMAScript's without backreferences and lookaround; matching takes time linear
+// in the text, whatever the pattern, so each line is matched whole. An invalid
+// pattern is InvalidArgument, naming what is wrong with it.
 absl::StatusOr<std::string> Search(const std::string& root, const std::string& pattern,
-                                   const std::string& path = ".");
+                                   const std::string& path = ".", const SearchLimits& limits = {});
 
 // Replaces `old_text` by `new_text`; `old_text` must occur exactly once. When it does not occur, the
 // error shows the lines nearest to it; when it occurs more than once, where.

@@ -88,6 +88,40 @@ TEST_F(FileToolsTest, ReadListSearchAndCreate) {
   EXPECT_EQ(CreateFile(root_, "README.md", "x").status().code(), absl::StatusCode::kAlreadyExists);
 }
 
+TEST_F(FileToolsTest, SearchIsLinearInTheTextWhateverThePattern) {
+  // ^(a|a)*$ backtracks exponentially in std::regex: 30 s of host CPU on 30 characters.
+  testing::WriteFile(root_ + "/redos.txt", std::string(40, 'a') + "b\n" + std::string(40, 'a') + "\n");
+  EXPECT_EQ(*Search(root_, "^(a|a)*$", "redos.txt"), "redos.txt:2: " + std::string(40, 'a') + "\n");
+}
+
+TEST_F(FileToolsTest, AnInvalidPatternSaysWhatIsWrong) {
+  absl::StatusOr<std::string> r = Search(root_, "(unclosed");
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("missing )"), std::string::npos) << r.status();
+  r = Search(root_, "(?=lookahead)");
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("(?="), std::string::npos) << r.status();
+}
+
+TEST_F(FileToolsTest, SearchStopsAtTheDeadlineAndSaysSo) {
+  SearchLimits limits;
+  limits.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  absl::StatusOr<std::string> r = Search(root_, "compute", ".", limits);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NE(r->find("search stopped early (the attempt's time is up)"), std::string::npos) << *r;
+  EXPECT_EQ(r->find("compute_area"), std::string::npos) << *r;
+}
+
+TEST_F(FileToolsTest, SearchStopsAtItsFileLimitAndSaysSo) {
+  for (int i = 0; i < 5; ++i) testing::WriteFile(root_ + "/many/f" + std::to_string(i) + ".txt", "needle\n");
+  SearchLimits limits;
+  limits.max_files = 2;
+  absl::StatusOr<std::string> r = Search(root_, "needle", "many", limits);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, "many/f0.txt:1: needle\nmany/f1.txt:1: needle\n"
+                "[search stopped early (read 2 files, 0 MiB): the results are incomplete; narrow the path]\n");
+}
+
 TEST(TruncatedTest, SaysWhatWasCut) {
   std::string text(30000, 'a');
   std::string cut = Truncated(text, 1000);

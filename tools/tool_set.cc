@@ -65,13 +65,16 @@ ToolOutcome From(absl::StatusOr<std::string> result) {
 
 }  // namespace
 
-ToolSet::ToolSet(std::string root, Runner runner) : root_(std::move(root)), runner_(std::move(runner)) {
+ToolSet::ToolSet(std::string root, Runner runner, std::chrono::steady_clock::time_point deadline)
+    : root_(std::move(root)), runner_(std::move(runner)), deadline_(deadline) {
   specs_ = {
       Spec("list_dir", "List a directory of the repository (paths are relative to its root).", {{"path", kString}},
            {"path"}),
       Spec("read_file", "Read a file, or lines start_line..end_line of it, with line numbers.",
            {{"path", kString}, {"start_line", kLine}, {"end_line", kLine}}, {"path"}),
-      Spec("search", "Find lines matching a regular expression (ECMAScript), in the repository or under path.",
+      Spec("search",
+           "Find lines matching a regular expression (RE2 syntax: ECMAScript's without backreferences or "
+           "lookaround), in the repository or under path.",
            {{"pattern", kString}, {"path", kString}}, {"pattern"}),
       Spec("edit", "Replace the text old by new in a file; old must occur exactly once, character for character.",
            {{"path", kString}, {"old", kString}, {"new", kString}}, {"path", "old", "new"}),
@@ -113,7 +116,11 @@ ToolOutcome ToolSet::Call(const v1::ToolCall& call) const {
   const std::string& name = call.name();
   if (name == "list_dir") return From(ListDir(root_, str("path")));
   if (name == "read_file") return From(ReadFile(root_, str("path"), line("start_line"), line("end_line")));
-  if (name == "search") return From(Search(root_, str("pattern"), a.contains("path") ? str("path") : "."));
+  if (name == "search") {
+    SearchLimits limits;
+    limits.deadline = deadline_;
+    return From(Search(root_, str("pattern"), a.contains("path") ? str("path") : ".", limits));
+  }
   if (name == "edit") return From(Edit(root_, str("path"), str("old"), str("new")));
   if (name == "create_file") return From(CreateFile(root_, str("path"), str("content")));
   // The runner bounds its output itself, keeping the end (where failures are reported).

@@ -6,6 +6,7 @@
 #ifndef SWARM_TOOLS_TOOL_SET_H_
 #define SWARM_TOOLS_TOOL_SET_H_
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -33,8 +34,10 @@ struct Runner {
 
 class ToolSet {
  public:
-  // `root`: the workspace, canonical.
-  ToolSet(std::string root, Runner runner);
+  // `root`: the workspace, canonical. `deadline`: the attempt's; the file tools stop their work there
+  // (the runner bounds its commands itself).
+  ToolSet(std::string root, Runner runner,
+          std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
   // list_dir, read_file, search, edit, create_file, run, run_tests, submit.
   const std::vector<v1::ToolSpec>& specs() const { return specs_; }
@@ -44,6 +47,7 @@ class ToolSet {
  private:
   std::string root_;
   Runner runner_;
+  std::chrono::steady_clock::time_point deadline_;
   std::vector<v1::ToolSpec> specs_;
 };
 

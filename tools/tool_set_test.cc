@@ -77,5 +77,16 @@ TEST_F(ToolSetTest, ToolsRunAndSubmitEnds) {
   EXPECT_EQ(submit.summary, "renamed f");
 }
 
+TEST_F(ToolSetTest, SearchKeepsToTheAttemptsDeadline) {
+  ToolSet tools(root_, {}, std::chrono::steady_clock::now() - std::chrono::seconds(1));
+  auto late = tools.Call(Call("search", R"({"pattern": "f"})"));
+  EXPECT_FALSE(late.failed) << late.observation;
+  EXPECT_NE(late.observation.find("the attempt's time is up"), std::string::npos) << late.observation;
+  auto bad = ToolSet(root_, {}).Call(Call("search", R"({"pattern": "a(b"})"));
+  EXPECT_TRUE(bad.failed);
+  EXPECT_NE(bad.observation.find("error: the pattern is not a valid regular expression: missing )"),
+            std::string::npos) << bad.observation;
+}
+
 }  // namespace
 }  // namespace swarm
