@@ -39,7 +39,8 @@ class PatchSizeAttacksTest : public ::testing::Test {
   }
   std::map<std::string, nlohmann::json> Subtasks() {
     std::map<std::string, nlohmann::json> out;
-    for (const auto& s : OnlyReport(state())["subtasks"]) out[s["id"].get<std::string>()] = s;
+    const nlohmann::json report = OnlyReport(state());
+    for (const auto& s : report["subtasks"]) out[s["id"].get<std::string>()] = s;
     return out;
   }
 
@@ -52,7 +53,7 @@ TEST_F(PatchSizeAttacksTest, HardLinkBombIsRefusedBeforeAnyTestTreeIsWritten) {
                     {"--max-patch-expanded-mb", "50"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   nlohmann::json s = Subtasks()["bomb"];
-  EXPECT_EQ(s["outcome"], "failed") << s.dump();
+  EXPECT_EQ(s["outcome"], "failed_agent") << s.dump();
   std::string reason = s["reason"].get<std::string>();
   EXPECT_NE(reason.find("--max-patch-expanded-mb 50"), std::string::npos) << reason;
   // No test ran on it: the only test log is the base's.
@@ -90,7 +91,7 @@ TEST_F(PatchSizeAttacksTest, OversizedPatchFailsAloneAndItsHostLivesOn) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   std::map<std::string, nlohmann::json> s = Subtasks();
   EXPECT_EQ(s["small"]["outcome"], "landed") << s["small"].dump();
-  EXPECT_EQ(s["huge"]["outcome"], "failed") << s["huge"].dump();
+  EXPECT_EQ(s["huge"]["outcome"], "failed_agent") << s["huge"].dump();
   EXPECT_NE(s["huge"]["reason"].get<std::string>().find("--max-patch-mb 1"), std::string::npos)
       << s["huge"].dump();
 }
@@ -100,6 +101,7 @@ TEST_F(PatchSizeAttacksTest, WorkspaceFloodIsRefused) {
   CliResult r = Run({"flood"}, "mkdir f && cd f && seq 1 3000 | xargs touch", {"--max-workspace-files", "1000"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   nlohmann::json s = Subtasks()["flood"];
+  EXPECT_EQ(s["outcome"], "failed_agent") << s.dump();
   EXPECT_NE(s["reason"].get<std::string>().find("--max-workspace-files 1000"), std::string::npos) << s.dump();
 }
 
