@@ -119,8 +119,6 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws, const 
   const auto deadline = start_ + AttemptTimeout(registered_);
   Runner runner;
   runner.run = [self, root, deadline](const std::string& command) {
-    // The file tools write as this process: what they made must be the sandbox user's before it runs.
-    if (absl::Status st = self->sandbox_.HandOver(root); !st.ok()) return absl::StrCat("error: ", st.message());
     return self->RunCommand(command, root, Within(deadline, kRunTimeout));
   };
   runner.run_tests = [self, deadline] { return self->RunTests(deadline); };
@@ -302,6 +300,8 @@ std::string LlmAgent::RunTests(std::chrono::steady_clock::time_point deadline) c
   const std::string copy = dir_ + "/test-copy";
   std::error_code ec;
   fs::remove_all(copy, ec);
+  // The copy is made by this process, outside the sandbox's limits: not of a tree past them.
+  if (absl::Status st = workspace_->CheckGrowth(); !st.ok()) return absl::StrCat("error: ", st.message());
   fs::copy(workspace_->root(), copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
   if (ec) return absl::StrCat("error: cannot copy the workspace for the tests: ", ec.message());
   if (absl::Status st = sandbox_.HandOver(copy); !st.ok()) return absl::StrCat("error: ", st.message());

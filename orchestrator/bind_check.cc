@@ -32,7 +32,10 @@ std::vector<std::string> Forms(const std::string& p) {
 
 std::vector<std::string> SecretPlaces(const std::string& home) {
   std::vector<std::string> places = {"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
-                                     "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh", "/root"};
+                                     "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh"};
+  // Root's home as a whole, unless it is this user's home: then, as for any user, the secrets in it
+  // are refused and an ordinary file (an agent script) may be bound.
+  if (home != "/root") places.push_back("/root");
   if (!home.empty() && home[0] == '/') {
     for (const char* rel : {".ssh", ".gnupg", ".aws", ".azure", ".config/gh", ".config/gcloud", ".config/swarm",
                             ".config/git/credentials", ".git-credentials", ".netrc", ".docker", ".kube", ".npmrc",

@@ -32,6 +32,9 @@ absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Create(const G
     alt << objects << "\n";
     if (!alt.good()) return absl::PermissionDeniedError(absl::StrCat("cannot write ", git_dir));
   }
+  // Read by every workspace's git, which may be the sandbox user's (umask 077 made it 0600).
+  fs::permissions(git_dir + "/objects/info/alternates", fs::perms(0644), ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot make ", git_dir, " readable: ", ec.message()));
   Git git = Git::AtGitDir(fs::canonical(git_dir).string());
   if (auto r = git.Run({"symbolic-ref", "HEAD", kIntegrationRef}); !r.ok()) return r.status();
   if (auto r = git.Run({"update-ref", kIntegrationRef, base, ""}); !r.ok()) return r.status();
@@ -54,6 +57,10 @@ absl::StatusOr<std::string> IntegrationRepo::CommitPatch(const std::string& base
   opts.index_file = index.path();
   if (auto r = git_.Run({"read-tree", base}, opts); !r.ok()) return r.status();
   opts.stdin_data = diff;
+  // A binary patch declares the size of each file it writes, and git allocates it: a hostile 64 MB
+  // patch could ask for tens of gigabytes. Bounded, with pack windows small enough to fit under it.
+  opts.memory_limit_bytes = 4ull << 30;
+  opts.config = {"core.packedGitLimit=1g", "core.packedGitWindowSize=64m", "core.bigFileThreshold=64m"};
   absl::StatusOr<ProcessResult> applied = git_.RunRaw({"apply", "--cached", "--binary", "--whitespace=nowarn", "-"}, opts);
   if (!applied.ok()) return applied.status();
   if (!applied->ok()) {
@@ -61,6 +68,8 @@ absl::StatusOr<std::string> IntegrationRepo::CommitPatch(const std::string& base
                                                    TrimNewline(applied->err)));
   }
   opts.stdin_data.clear();
+  opts.memory_limit_bytes = 0;
+  opts.config.clear();
   absl::StatusOr<std::string> tree = git_.Run({"write-tree"}, opts);
   if (!tree.ok()) return tree.status();
   if (TrimNewline(*tree) != expected_tree) {

@@ -1,7 +1,9 @@
 #include "orchestrator/path_policy.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "sandbox/patch_entries.h"
 #include "sandbox/terminal_text.h"
@@ -73,7 +75,9 @@ const std::vector<std::string>& PathPolicy::DefaultProtected() {
       "**/.gitattributes", "**/.gitmodules", "**/.gitconfig", "**/.lfsconfig",
       // Hooks and environments a developer's tools run on checkout or entering the directory.
       ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", ".husky/**", "**/.envrc", ".devcontainer/**",
-      ".vscode/tasks.json"};
+      ".vscode/tasks.json",
+      // Who must approve a change.
+      "CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS"};
   return *kProtected;
 }
 
@@ -104,7 +108,21 @@ absl::Status CheckSubmittedPatch(const Git& git, const std::string& base, const 
   if (!growth.ok()) return growth.status();
   if (absl::Status st = CheckPatchGrowth(*growth, limits); !st.ok()) return st;
   std::vector<std::string> paths;
-  for (const PatchEntry& e : *entries) paths.push_back(e.path);
+  for (const PatchEntry& e : *entries) {
+    paths.push_back(e.path);
+    // A link standing where a protected folder goes (.github -> ci) would put ci/workflows/* there:
+    // it is refused as that folder's content would be.
+    if (e.new_mode != "120000") continue;
+    for (const std::string& glob : PathPolicy::DefaultProtected()) {
+      if (!absl::StartsWith(glob, e.path + "/")) continue;
+      std::string inside = absl::StrReplaceAll(glob, {{"**", "x"}, {"*", "x"}});
+      if (policy.Check({inside}).ok()) continue;
+      return absl::PermissionDeniedError(absl::StrCat(
+          "the patch adds a link at ", TerminalSafe(e.path), ", where protected files go ('", glob,
+          "': CI or git tools run them later, outside the sandbox); if the change is wanted, run with --allow-path '",
+          glob, "'"));
+    }
+  }
   return policy.Check(paths);
 }
 

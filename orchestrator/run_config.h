@@ -35,8 +35,8 @@ struct RunConfig {
   int max_patch_mb = 64;          // a larger patch (binary files included) is refused
   int max_patch_expanded_mb = 256;  // what a patch may grow the checked-out tree by (links count each time)
   int max_patch_files = 10000;      // files a patch may add
-  int max_workspace_mb = 4096;      // what an attempt's work tree may grow by past its checkout
-  int max_workspace_files = 200000;
+  int max_workspace_mb = 16384;     // what an attempt's work tree may grow by past its checkout
+  int max_workspace_files = 1000000;  // (build output counts: generous, a stop for floods only)
   int test_jobs = 0;              // patches checked at once; 0: the number of cores
   int queue_depth = 3;            // stacked candidates tested at once (1: one at a time)
   int max_batch = 16;             // requests in one queue unit when the queue is long (1: no batching)

@@ -90,13 +90,20 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
     a.insert(a.end(), {"--unshare-user", "--unshare-all", "--disable-userns", "--cap-drop", "ALL"});
     if (policy.network) a.push_back("--share-net");
   }
+  // The command's own tmpfs (/tmp, /dev/shm, its home) each hold at most its memory limit: RAM the
+  // cgroup may not see (rlimits only) must not be free for the taking.
+  const std::string tmpfs_size = std::to_string(policy.limits.memory_bytes > 0 ? policy.limits.memory_bytes : 0);
+  auto writable_tmpfs = [&](const std::string& where) {
+    if (policy.limits.memory_bytes > 0) a.insert(a.end(), {"--size", tmpfs_size});
+    a.insert(a.end(), {"--perms", "01777", "--tmpfs", where});
+  };
+  a.insert(a.end(), {"--ro-bind", "/", "/", "--dev", "/dev"});
+  writable_tmpfs("/dev/shm");
   // /proc/sys and /proc/sysrq-trigger stay writable for a uid that owns them (bubblewrap only
   // protects a few others): read-only, whoever the command runs as.
-  for (const char* arg : {"--ro-bind", "/", "/", "--dev", "/dev", "--perms", "01777", "--tmpfs", "/dev/shm", "--proc",
-                          "/proc", "--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger",
-                          "/proc/sysrq-trigger", "--perms", "01777", "--tmpfs", "/tmp"}) {
-    a.push_back(arg);
-  }
+  a.insert(a.end(), {"--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger",
+                     "/proc/sysrq-trigger"});
+  writable_tmpfs("/tmp");
   std::string home;
   for (const auto& kv : policy.env) {
     if (kv.starts_with("HOME=")) home = kv.substr(5);
@@ -116,7 +123,11 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
             [](const std::string& x, const std::string& y) { return x.size() < y.size(); });
   for (const auto& h : hidden) {
     // The home is the command's to write (caches, configuration); nothing else hidden is.
-    a.insert(a.end(), {"--perms", h == home ? "01777" : "0755", "--tmpfs", h});
+    if (h == home) {
+      writable_tmpfs(h);
+    } else {
+      a.insert(a.end(), {"--perms", "0755", "--size", "1048576", "--tmpfs", h});
+    }
   }
   std::vector<std::pair<std::string, std::string>> binds;  // (option, canonical path)
   for (const auto& p : policy.ro_binds) {
@@ -144,15 +155,26 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   }
   for (const auto& [option, path] : binds) a.insert(a.end(), {option, path, path});
   a.insert(a.end(), {"--chdir", workdir});
+  std::vector<std::string> env;
   for (const auto& kv : policy.env) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) continue;
-    a.insert(a.end(), {"--setenv", kv.substr(0, eq), kv.substr(eq + 1)});
+    env.push_back(kv);
   }
-  a.push_back("--");
   if (identity_.switch_user) {
-    a.insert(a.end(), {setpriv_, absl::StrCat("--reuid=", identity_.uid), absl::StrCat("--regid=", identity_.gid),
-                       "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"});
+    // setpriv runs as root: it must see none of the command's environment (LD_PRELOAD, or an
+    // LD_LIBRARY_PATH with an empty element, would load a library from the workspace into it). The
+    // environment is set by env(1), after the switch.
+    a.insert(a.end(), {"--", setpriv_, absl::StrCat("--reuid=", identity_.uid),
+                       absl::StrCat("--regid=", identity_.gid), "--clear-groups", "--inh-caps=-all",
+                       "--bounding-set=-all", "--no-new-privs", "--", "/usr/bin/env", "-i", "--"});
+    a.insert(a.end(), env.begin(), env.end());
+  } else {
+    for (const auto& kv : env) {
+      auto eq = kv.find('=');
+      a.insert(a.end(), {"--setenv", kv.substr(0, eq), kv.substr(eq + 1)});
+    }
+    a.push_back("--");
   }
   a.insert(a.end(), {"/bin/sh", "-c", command});
 
@@ -162,6 +184,7 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   spec.argv = std::move(a);
   spec.env = std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin"};
   spec.pass_fds.push_back(std::move(*program));
+  spec.umask = 022;  // swarm's own files are private; what a command makes is as on any machine
   return LimitedCommand(policy, std::move(spec));
 }
 

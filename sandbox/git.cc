@@ -108,6 +108,7 @@ absl::StatusOr<ProcessResult> Git::RunRaw(const std::vector<std::string>& args,
   spec.env = GitEnvironment(opts);
   spec.stdin_data = opts.stdin_data;
   spec.output_cap = opts.output_cap > 0 ? opts.output_cap : (1ull << 31);
+  if (opts.memory_limit_bytes > 0) spec.rlimits.push_back({RLIMIT_AS, opts.memory_limit_bytes});
   return RunProcess(std::move(spec));
 }
 

@@ -3,6 +3,7 @@
 #ifndef SWARM_SANDBOX_GIT_H_
 #define SWARM_SANDBOX_GIT_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct GitOptions {
   std::vector<std::string> config;  // extra "-c" settings, "name=value"
   // Run: the most stdout kept; more fails with ResourceExhausted instead of a cut output. 0: 2 GiB.
   std::size_t output_cap = 0;
+  // RLIMIT_AS of the git process (0: none): for git reading what an agent wrote (a patch's sizes).
+  std::uint64_t memory_limit_bytes = 0;
 };
 
 // A handle on one repository; cheap to copy. Thread-safe: every call runs its own git process.

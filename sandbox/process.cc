@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,7 +154,8 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
 [[noreturn]] void ExecChild(const char* path, char** argv, char** envp, const char* cwd, int in_fd,
                             int out_fd, int err_fd, int report_fd,
                             const std::vector<const char*>& cgroups,
-                            const std::vector<ProcessSpec::Limit>& limits, const std::vector<int>& pass_fds) {
+                            const std::vector<ProcessSpec::Limit>& limits, const std::vector<int>& pass_fds,
+                            int new_umask) {
   // Passed files go to 3, 4, ...: whatever holds those numbers now (the pipes) moves up first.
   const int first_free = 3 + static_cast<int>(pass_fds.size());
   if (report_fd < first_free) report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, first_free);
@@ -186,6 +188,7 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
     if (setrlimit(l.resource, &r) != 0) fail(3);
   }
   if (cwd != nullptr && chdir(cwd) != 0) fail(4);
+  if (new_umask >= 0) umask(static_cast<mode_t>(new_umask));
   syscall(SYS_close_range, 3u + static_cast<unsigned>(pass_fds.size()), ~0u, CLOSE_RANGE_CLOEXEC);
   execve(path, argv, envp);
   fail(5);
@@ -257,7 +260,8 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   }
   if (pid == 0) {
     ExecChild(path.c_str(), argv.data(), envp, spec.cwd.empty() ? nullptr : spec.cwd.c_str(), in[0],
-              out[1], err[1], report[1], cgroups, spec.rlimits, pass_fds);
+              out[1], err[1], report[1], cgroups, spec.rlimits, pass_fds,
+              spec.umask ? static_cast<int>(*spec.umask) : -1);
   }
   setpgid(pid, pid);  // also done by the child: whichever runs first wins the race harmlessly
   close(in[0]);

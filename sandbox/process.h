@@ -5,6 +5,7 @@
 #define SWARM_SANDBOX_PROCESS_H_
 
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -53,6 +54,8 @@ struct ProcessSpec {
   // Open files the child inherits, as fds 3, 4, ... in this order (e.g. a seccomp program for
   // bubblewrap). Shared so that the spec keeps them open until the child has started.
   std::vector<std::shared_ptr<const OwnedFd>> pass_fds;
+  // The child's umask; unset: this process's.
+  std::optional<mode_t> umask;
   // Called in the parent with the child's pid (also its process group) once it has started.
   std::function<void(int pid)> on_start;
   // Called in the parent when the time-out fires, before the group is killed (e.g. kill a cgroup).

@@ -71,8 +71,9 @@ constexpr const char* kAllowed[] = {
     "waitpid", "write", "writev",
 };
 
-// personality(2) values that only select an execution domain (Docker's list).
-constexpr unsigned kPersonalities[] = {0x0, 0x0008, 0x20000, 0x20008, 0xffffffff};
+// personality(2) values that only select an execution domain (Docker's list), and ADDR_NO_RANDOMIZE,
+// which ThreadSanitizer's re-exec and `setarch -R` use: it turns off the caller's own ASLR, nothing more.
+constexpr unsigned kPersonalities[] = {0x0, 0x0008, 0x20000, 0x20008, 0x40000, 0x40008, 0xffffffff};
 
 // Socket families a command may open: Unix (the model endpoint), IPv4 and IPv6 (loopback inside its
 // own network namespace, or the network when allowed), and netlink (which `ip` and glibc use).

@@ -15,6 +15,7 @@ absl::StatusOr<SandboxedCommand> UnsandboxedRunner::Prepare(const SandboxPolicy&
   spec.argv = {"/bin/sh", "-c", command};
   spec.cwd = policy.workdir;
   spec.env = policy.env;
+  spec.umask = 022;
   return LimitedCommand(policy, std::move(spec));
 }
 

@@ -93,24 +93,26 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& 
   return ws;
 }
 
+absl::Status Workspace::CheckGrowth() const {
+  if (limits_.max_growth.bytes == 0 && limits_.max_growth.entries == 0) return absl::OkStatus();
+  // Walks at most the limit's worth of the tree: millions of files cost no more than the limit.
+  auto limit = [](std::uint64_t base, std::uint64_t growth) { return growth > 0 ? base + growth : ~0ull; };
+  TreeUsage stop{limit(checked_out_.bytes, limits_.max_growth.bytes),
+                 limit(checked_out_.entries, limits_.max_growth.entries)};
+  absl::StatusOr<TreeUsage> usage = MeasureTree(root_, stop);
+  if (!usage.ok()) return usage.status();
+  if (!usage->Exceeds(stop)) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the workspace grew past its limits (--max-workspace-mb ", limits_.max_growth.bytes >> 20,
+      ", --max-workspace-files ", limits_.max_growth.entries, "): at least ",
+      usage->bytes > checked_out_.bytes ? (usage->bytes - checked_out_.bytes) >> 20 : 0, " MiB and ",
+      usage->entries > checked_out_.entries ? usage->entries - checked_out_.entries : 0,
+      " files more than the checkout"));
+}
+
 absl::StatusOr<Patch> Workspace::ComputePatch() const {
-  // Measured before git hashes anything: a work tree of millions of files or gigabytes is refused at
-  // the cost of walking the limit's worth of it.
-  if (limits_.max_growth.bytes > 0 || limits_.max_growth.entries > 0) {
-    auto limit = [](std::uint64_t base, std::uint64_t growth) { return growth > 0 ? base + growth : ~0ull; };
-    TreeUsage stop{limit(checked_out_.bytes, limits_.max_growth.bytes),
-                   limit(checked_out_.entries, limits_.max_growth.entries)};
-    absl::StatusOr<TreeUsage> usage = MeasureTree(root_, stop);
-    if (!usage.ok()) return usage.status();
-    if (usage->Exceeds(stop)) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the workspace grew past its limits (--max-workspace-mb ", limits_.max_growth.bytes >> 20,
-          ", --max-workspace-files ", limits_.max_growth.entries, "): at least ",
-          usage->bytes > checked_out_.bytes ? (usage->bytes - checked_out_.bytes) >> 20 : 0, " MiB and ",
-          usage->entries > checked_out_.entries ? usage->entries - checked_out_.entries : 0,
-          " files more than the checkout"));
-    }
-  }
+  // Measured before git hashes anything.
+  if (absl::Status st = CheckGrowth(); !st.ok()) return st;
   Git host = Git::AtGitDir(dir_ + "/host.git", root_);
   GitOptions index;
   index.index_file = dir_ + "/host.index";

@@ -54,6 +54,10 @@ class Workspace final {
   // leading out of the repository or into .git, a nested repository (gitlink), a path inside .git. Blobs are written to the host's object store, never the agent's.
   absl::StatusOr<Patch> ComputePatch() const;
 
+  // OK while the work tree has grown by no more than the limits since it was checked out; otherwise
+  // ResourceExhausted naming the flags. Call it before reading the whole tree (hashing, copying).
+  absl::Status CheckGrowth() const;
+
  private:
   Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits);
 

@@ -2,6 +2,9 @@
 
 #include <re2/re2.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -255,6 +258,15 @@ absl::StatusOr<std::string> CreateFile(const std::string& root, const std::strin
   fs::create_directories(fs::path(*p).parent_path(), ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create the directories of ", path, ": ", ec.message()));
   if (absl::Status st = Write(*p, content); !st.ok()) return st;
+  // The workspace belongs to whoever the sandbox runs commands as (as root: swarm-sandbox), and so
+  // must what this process just made in it, up to the root, for the agent's `run` to use it.
+  struct stat owner {};
+  if (geteuid() == 0 && stat(root.c_str(), &owner) == 0 && owner.st_uid != 0) {
+    const fs::path top = fs::weakly_canonical(root, ec);
+    for (fs::path at = *p; !at.empty() && at != top && at != at.root_path(); at = at.parent_path()) {
+      if (lchown(at.c_str(), owner.st_uid, owner.st_gid) != 0) break;
+    }
+  }
   return absl::StrCat("created ", path, " (", content.size(), " bytes)\n");
 }
 

@@ -1,6 +1,8 @@
 #include "tools/file_tools.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -86,6 +88,19 @@ TEST_F(FileToolsTest, ReadListSearchAndCreate) {
   EXPECT_TRUE(CreateFile(root_, "docs/new/guide.md", "# Guide\n").ok());
   EXPECT_EQ(testing::ReadFile(root_ + "/docs/new/guide.md"), "# Guide\n");
   EXPECT_EQ(CreateFile(root_, "README.md", "x").status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+// As root, the workspace is the sandbox user's: what create_file makes must be too, or the agent's
+// own `run` cannot read it.
+TEST_F(FileToolsTest, CreatedFilesBelongToTheWorkspacesOwner) {
+  if (geteuid() != 0) GTEST_SKIP() << "only root makes files for another user";
+  ASSERT_EQ(chown(root_.c_str(), 65534, 65534), 0);
+  ASSERT_TRUE(CreateFile(root_, "made/by/tool.txt", "x").ok());
+  for (const char* p : {"made", "made/by", "made/by/tool.txt"}) {
+    struct stat st {};
+    ASSERT_EQ(lstat((root_ + "/" + p).c_str(), &st), 0) << p;
+    EXPECT_EQ(st.st_uid, 65534u) << p;
+  }
 }
 
 TEST_F(FileToolsTest, SearchIsLinearInTheTextWhateverThePattern) {

@@ -136,6 +136,21 @@ TEST_F(CoordinatorRecheckTest, ProtectedPathIsRefusedUnlessAllowed) {
   EXPECT_TRUE(Check(TreeWith("100644", Blob("int b;"), "b.c")).ok());
 }
 
+TEST_F(CoordinatorRecheckTest, LinkWhereAProtectedFolderGoesIsRefused) {
+  std::string tree = TreeWith("120000", Blob("ci"), ".github");
+  absl::Status st = Check(tree);
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied) << st;
+  EXPECT_NE(st.message().find("link at .github"), std::string::npos) << st;
+  EXPECT_TRUE(Check(tree, {".github/**"}).ok());
+  EXPECT_TRUE(Check(TreeWith("120000", Blob("a.c"), "lib")).ok()) << "an ordinary link passes";
+}
+
+TEST_F(CoordinatorRecheckTest, CodeownersIsProtected) {
+  EXPECT_EQ(Check(TreeWith("100644", Blob("* @attacker"), ".github/CODEOWNERS")).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Check(TreeWith("100644", Blob("* @attacker"), "CODEOWNERS")).code(), absl::StatusCode::kPermissionDenied);
+}
+
 // Finding 15: a file name holding an OSC sequence that sets the terminal's title (and a title from the
 // plan holding one), shown by `swarm run` and `swarm show` as visible escapes.
 TEST_F(PatchAttacksTest, EscapeSequencesInNamesAreShownEscaped) {

@@ -17,6 +17,8 @@ namespace {
 // What the agent tries, writing the outcome of each attempt into report.txt (its patch).
 constexpr char kAgent[] =
     "{ echo uid=$(id -u);"
+    "  git status --short >/dev/null 2>git.err || { echo GIT_BROKEN; cat git.err; };"
+    "  git log --oneline -1 >/dev/null 2>&1 || echo GIT_LOG_BROKEN; rm -f git.err;"
     "  (echo \"|$PWD/evil.sh\" > /proc/sys/kernel/core_pattern) 2>/dev/null && echo core_pattern=WRITTEN;"
     "  cat /etc/shadow >/dev/null 2>&1 && echo shadow=READ;"
     "  test -e \"$SWARM_STATE_PROBE/swarm.db\" && echo state=SEEN;"
@@ -88,6 +90,7 @@ TEST_P(RootEscapeTest, AnAgentAndAPatchedTestStayUnprivileged) {
   EXPECT_EQ(landed.find("WRITTEN"), std::string::npos) << landed;
   EXPECT_EQ(landed.find("READ"), std::string::npos) << landed;
   EXPECT_EQ(landed.find("SEEN"), std::string::npos) << landed;
+  EXPECT_EQ(landed.find("BROKEN"), std::string::npos) << "the agent's git cannot read its repository: " << landed;
   EXPECT_NE(landed.find("done"), std::string::npos) << landed;
   EXPECT_EQ(ReadFile("/proc/sys/kernel/core_pattern"), core_pattern);
 }
