@@ -4,7 +4,10 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "orchestrator/input_file.h"
 #include "orchestrator/control_token.h"
 #include "sandbox/terminal_text.h"
 
@@ -72,11 +75,13 @@ absl::StatusOr<RunConfig> ConfigForServedSpec(const v1::RunSpec& spec, const Ser
   if (absl::Status st = MustBeAbsolute("repo", spec.repo()); !st.ok()) return st;
   absl::StatusOr<std::string> repo = CanonicalWithin("repo", spec.repo(), policy.repo_roots, "--allow-repo-root DIR");
   if (!repo.ok()) return repo.status();
+  std::vector<std::string> binds;  // canonical: what was checked is what gets bound
   for (const auto& bind : spec.sandbox_ro_binds()) {
     if (absl::Status st = MustBeAbsolute("sandbox_ro_binds", bind); !st.ok()) return st;
     absl::StatusOr<std::string> allowed =
         CanonicalWithin("sandbox_ro_binds", bind, policy.ro_binds, "--allow-ro-bind PATH");
     if (!allowed.ok()) return allowed.status();
+    binds.push_back(std::move(*allowed));
   }
   for (const auto& env : spec.sandbox_env()) {
     auto eq = env.find('=');
@@ -97,6 +102,7 @@ absl::StatusOr<RunConfig> ConfigForServedSpec(const v1::RunSpec& spec, const Ser
 
   RunConfig config = FromSpec(spec);
   config.repo = *repo;
+  config.sandbox_ro_binds = std::move(binds);
   config.state_dir = state_dir;
   config.dry_run = false;
   config.hidden_paths = policy.hidden_paths;
@@ -105,10 +111,25 @@ absl::StatusOr<RunConfig> ConfigForServedSpec(const v1::RunSpec& spec, const Ser
 
 absl::Status CheckServedRepository(const PreparedRun& run, const ServePolicy& policy) {
   // The work tree, its git directory and its objects: a `.git` file or a linked worktree could
-  // point elsewhere.
+  // point elsewhere, and so could the object directories it borrows (objects/info/alternates, which
+  // git follows five deep), whose commits a run could then check out for its agents.
   std::vector<std::pair<std::string, std::string>> places = {{"work tree", run.repo_root},
                                                              {"git directory", run.user->git_dir()},
                                                              {"object directory", run.user->ObjectDir()}};
+  std::vector<std::pair<std::string, int>> objects = {{run.user->ObjectDir(), 0}};
+  for (size_t i = 0; i < objects.size() && objects.size() < 64; ++i) {
+    auto [dir, depth] = objects[i];
+    if (depth >= 5) continue;
+    absl::StatusOr<std::string> text = ReadInputFile(dir + "/info/alternates", "alternates", 64 << 10);
+    if (!text.ok()) continue;  // none (or unreadable: then git cannot borrow through it either)
+    for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
+      if (line.front() == '#') continue;
+      fs::path alt(std::string(absl::StripAsciiWhitespace(line)));
+      if (alt.is_relative()) alt = fs::path(dir) / alt;
+      places.push_back({"borrowed object directory (objects/info/alternates)", alt.string()});
+      objects.push_back({alt.string(), depth + 1});
+    }
+  }
   for (const auto& [what, path] : places) {
     std::error_code ec;
     std::string canonical = fs::weakly_canonical(path, ec).string();

@@ -36,6 +36,8 @@ class ServedSpecAttacksTest : public ::testing::Test {
     fs::create_directories(dir_ / "allowed/gitfile");
     WriteFile(dir_ / "allowed/gitfile/.git", "gitdir: " + (dir_ / "outside/repo/.git") + "\n");
     WriteFile(dir_ / "outside/plan.json", kPlan);
+    // A repository that borrows the outside one's objects (objects/info/alternates).
+    Sh("git clone -q --shared " + (dir_ / "outside/repo") + " " + (dir_ / "allowed/borrower"));
   }
   std::string state() const { return dir_ / "state"; }
   // In the state directory: the socket's directory is hidden from sandboxes, and so may hold no bind.
@@ -103,6 +105,7 @@ TEST_F(ServedSpecAttacksTest, FieldsThatWouldReconfigureTheServerAreRefusedAndNo
       {"repo", [this](v1::RunSpec& s) { s.set_repo(dir_ / "allowed/link"); }},
       {"repo", [this](v1::RunSpec& s) { s.set_repo(dir_ / "allowed/../outside/repo"); }},
       {"repo", [this](v1::RunSpec& s) { s.set_repo(dir_ / "allowed/gitfile"); }},
+      {"alternates", [this](v1::RunSpec& s) { s.set_repo(dir_ / "allowed/borrower"); }},
   };
   for (const auto& attack : attacks) {
     v1::RunSpec spec = Spec();
