@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "orchestrator/control_token.h"
 #include "orchestrator/event_format.h"
 #include "orchestrator/event_tail.h"
 #include "orchestrator/exit_codes.h"
@@ -81,8 +82,38 @@ class Interrupts final {
   std::thread thread_;
 };
 
-std::unique_ptr<v1::Control::Stub> Connect(const std::string& address) {
-  return v1::Control::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+// A channel to the server and the token every call on it carries.
+struct Connection {
+  std::string address;
+  std::unique_ptr<v1::Control::Stub> stub;
+  std::string token;  // empty: none was given (the server will say how to pass one)
+
+  // Called on every call's context before the call.
+  void Authorize(grpc::ClientContext& context) const {
+    if (!token.empty()) context.AddMetadata(kAuthorizationKey, absl::StrCat("Bearer ", token));
+  }
+};
+
+absl::StatusOr<Connection> Connect(const ServerConnection& server) {
+  Connection c;
+  c.address = server.address;
+  absl::StatusOr<std::string> token = ClientToken(server.address, server.token_file);
+  if (!token.ok()) return token.status();
+  c.token = std::move(*token);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!server.tls_ca.empty()) {
+    if (server.address.rfind("unix:", 0) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tls-ca is for a server on TCP (HOST:PORT), not ", server.address));
+    }
+    absl::StatusOr<std::string> ca = ReadInputFile(server.tls_ca, "the CA file (--tls-ca)");
+    if (!ca.ok()) return ca.status();
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = std::move(*ca);
+    credentials = grpc::SslCredentials(ssl);
+  }
+  c.stub = v1::Control::NewStub(grpc::CreateChannel(server.address, credentials));
+  return c;
 }
 
 absl::Status FromGrpc(const grpc::Status& st, const std::string& address) {
@@ -90,6 +121,10 @@ absl::Status FromGrpc(const grpc::Status& st, const std::string& address) {
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
     return absl::UnavailableError(
         absl::StrCat("cannot reach the swarm server at ", address, ": ", st.error_message()));
+  }
+  if (st.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("the swarm server at ", address, " refused the call: ", st.error_message()));
   }
   return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
 }
@@ -106,8 +141,11 @@ struct Followed {
 };
 
 // Prints the run's events from the server's Watch stream until it ends.
-Followed FollowOnServer(v1::Control::Stub& stub, grpc::ClientContext& context, const std::string& address,
-                        const std::string& run_id, std::uint64_t after_seq, bool json, std::ostream& out) {
+Followed FollowOnServer(const Connection& server, grpc::ClientContext& context, const std::string& run_id,
+                        std::uint64_t after_seq, bool json, std::ostream& out) {
+  const std::string& address = server.address;
+  v1::Control::Stub& stub = *server.stub;
+  server.Authorize(context);
   Followed f;
   f.last_seq = after_seq;
   v1::WatchRequest request;
@@ -124,6 +162,7 @@ Followed FollowOnServer(v1::Control::Stub& stub, grpc::ClientContext& context, c
   if (f.status.ok() && !f.exit_code) {
     // It had finished at or before after_seq: its status has the exit code.
     grpc::ClientContext get_context;
+    server.Authorize(get_context);
     v1::GetRequest get;
     get.set_run_id(run_id);
     v1::RunStatus status;
@@ -158,6 +197,7 @@ absl::StatusOr<v1::RunSpec> SpecForServer(const RunConfig& config, std::ostream&
     if (!text.ok()) return text.status();
     c.plan_text = std::move(*text);
   }
+  c.plan_file.clear();  // plans travel inline: a server reads no path of ours
   for (auto& bind : c.sandbox_ro_binds) bind = absolute(bind);
   if (!c.agent_binary.empty()) c.agent_binary = absolute(c.agent_binary);
   std::vector<std::string> env;
@@ -179,31 +219,36 @@ absl::StatusOr<v1::RunSpec> SpecForServer(const RunConfig& config, std::ostream&
   return ToSpec(c);
 }
 
-absl::Status CancelOnServer(const std::string& address, const std::string& run_id, const std::string& reason) {
-  std::unique_ptr<v1::Control::Stub> stub = Connect(address);
+absl::Status CancelOnServer(const ServerConnection& server, const std::string& run_id, const std::string& reason) {
+  absl::StatusOr<Connection> connection = Connect(server);
+  if (!connection.ok()) return connection.status();
   grpc::ClientContext context;
+  connection->Authorize(context);
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::CancelRequest request;
   request.set_run_id(run_id);
   request.set_reason(reason);
   v1::CancelReply reply;
-  return FromGrpc(stub->Cancel(&context, request, &reply), address);
+  return FromGrpc(connection->stub->Cancel(&context, request, &reply), server.address);
 }
 
-int RunOnServer(const std::string& address, const RunConfig& config, std::ostream& out, std::ostream& err) {
+int RunOnServer(const ServerConnection& server, const RunConfig& config, std::ostream& out, std::ostream& err) {
+  const std::string& address = server.address;
   absl::StatusOr<v1::RunSpec> spec = SpecForServer(config, err);
   if (!spec.ok()) return Fail(spec.status(), err);
+  absl::StatusOr<Connection> connection = Connect(server);
+  if (!connection.ok()) return Fail(connection.status(), err);
   Interrupts interrupts;
-  std::unique_ptr<v1::Control::Stub> stub = Connect(address);
   v1::SubmitRequest request;
   *request.mutable_spec() = *spec;
   v1::SubmitReply reply;
   {
     grpc::ClientContext context;
+    connection->Authorize(context);
     // Checking a run (git, the plan, the sandbox) takes seconds at most; a stuck server should not
     // hold the terminal forever.
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
-    absl::Status st = FromGrpc(stub->Submit(&context, request, &reply), address);
+    absl::Status st = FromGrpc(connection->stub->Submit(&context, request, &reply), address);
     if (!st.ok()) return Fail(st, err);
   }
   (config.json ? err : out) << "swarm: run " << reply.run_id() << " on " << address << ", state in "
@@ -217,10 +262,10 @@ int RunOnServer(const std::string& address, const RunConfig& config, std::ostrea
       return;
     }
     err << "\nswarm: cancelling run " << reply.run_id() << " on the server; Ctrl-C again to stop watching\n";
-    absl::Status st = CancelOnServer(address, reply.run_id(), sig == SIGINT ? "interrupted" : "terminated");
+    absl::Status st = CancelOnServer(server, reply.run_id(), sig == SIGINT ? "interrupted" : "terminated");
     if (!st.ok()) err << "swarm: " << st.message() << "\n";
   });
-  Followed f = FollowOnServer(*stub, watch, address, reply.run_id(), 0, config.json, out);
+  Followed f = FollowOnServer(*connection, watch, reply.run_id(), 0, config.json, out);
   interrupts.OnSignal({});
   if (interrupts.count() > 0) return interrupts.first() == SIGINT ? kExitInterrupted : kExitCancelled;
   if (f.exit_code) return *f.exit_code;
@@ -233,11 +278,12 @@ int RunOnServer(const std::string& address, const RunConfig& config, std::ostrea
 int WatchRun(const WatchOptions& options, std::ostream& out, std::ostream& err) {
   Interrupts interrupts;
   Followed f;
-  if (!options.server.empty()) {
-    std::unique_ptr<v1::Control::Stub> stub = Connect(options.server);
+  if (!options.server.address.empty()) {
+    absl::StatusOr<Connection> connection = Connect(options.server);
+    if (!connection.ok()) return Fail(connection.status(), err);
     grpc::ClientContext watch;
     interrupts.OnSignal([&](int, int) { watch.TryCancel(); });
-    f = FollowOnServer(*stub, watch, options.server, options.run_id, options.from_seq, options.json, out);
+    f = FollowOnServer(*connection, watch, options.run_id, options.from_seq, options.json, out);
     interrupts.OnSignal({});
   } else {
     TailRequest request;

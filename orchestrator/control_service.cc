@@ -2,8 +2,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "orchestrator/control_token.h"
 #include "swarm/v1/control.grpc.pb.h"
 
 namespace swarm {
@@ -14,11 +17,30 @@ grpc::Status ToGrpc(const absl::Status& st) {
   return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message()));
 }
 
+// The one check every call passes first: the bearer token in the call's metadata, compared in
+// constant time. Nothing about the expected token is said back.
+grpc::Status Authenticate(const grpc::ServerContext& context, const std::string& token) {
+  static constexpr char kHow[] =
+      "; pass the server's token with --token-file FILE or $SWARM_TOKEN (swarm serve writes it to "
+      "<state dir>/control.token, or takes --token-file)";
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(kAuthorizationKey);
+  if (it == metadata.end()) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, absl::StrCat("this call carries no token", kHow));
+  }
+  std::string_view value(it->second.data(), it->second.size());
+  static constexpr std::string_view kBearer = "Bearer ";
+  bool ok = value.substr(0, kBearer.size()) == kBearer && TokensEqual(value.substr(kBearer.size()), token);
+  if (!ok) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, absl::StrCat("wrong token", kHow));
+  return grpc::Status::OK;
+}
+
 class ControlServiceImpl final : public v1::Control::Service {
  public:
-  explicit ControlServiceImpl(RunServer& runs) : runs_(runs) {}
+  ControlServiceImpl(RunServer& runs, std::string token) : runs_(runs), token_(std::move(token)) {}
 
-  grpc::Status Submit(grpc::ServerContext*, const v1::SubmitRequest* request, v1::SubmitReply* reply) override {
+  grpc::Status Submit(grpc::ServerContext* context, const v1::SubmitRequest* request, v1::SubmitReply* reply) override {
+    if (grpc::Status st = Authenticate(*context, token_); !st.ok()) return st;
     absl::StatusOr<v1::SubmitReply> r = runs_.Submit(request->spec());
     if (!r.ok()) return ToGrpc(r.status());
     *reply = std::move(*r);
@@ -27,6 +49,7 @@ class ControlServiceImpl final : public v1::Control::Service {
 
   grpc::Status Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
                      grpc::ServerWriter<v1::Event>* writer) override {
+    if (grpc::Status st = Authenticate(*context, token_); !st.ok()) return st;
     if (request->run_id().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "run_id is empty");
     absl::Status st = runs_.Watch(
         request->run_id(), request->after_seq(), [context] { return context->IsCancelled(); },
@@ -34,26 +57,30 @@ class ControlServiceImpl final : public v1::Control::Service {
     return ToGrpc(st);
   }
 
-  grpc::Status Get(grpc::ServerContext*, const v1::GetRequest* request, v1::RunStatus* reply) override {
+  grpc::Status Get(grpc::ServerContext* context, const v1::GetRequest* request, v1::RunStatus* reply) override {
+    if (grpc::Status st = Authenticate(*context, token_); !st.ok()) return st;
     absl::StatusOr<v1::RunStatus> r = runs_.Get(request->run_id());
     if (!r.ok()) return ToGrpc(r.status());
     *reply = std::move(*r);
     return grpc::Status::OK;
   }
 
-  grpc::Status List(grpc::ServerContext*, const v1::ListRequest*, v1::ListReply* reply) override {
+  grpc::Status List(grpc::ServerContext* context, const v1::ListRequest*, v1::ListReply* reply) override {
+    if (grpc::Status st = Authenticate(*context, token_); !st.ok()) return st;
     absl::StatusOr<std::vector<v1::RunStatus>> r = runs_.List();
     if (!r.ok()) return ToGrpc(r.status());
     for (auto& s : *r) *reply->add_runs() = std::move(s);
     return grpc::Status::OK;
   }
 
-  grpc::Status Cancel(grpc::ServerContext*, const v1::CancelRequest* request, v1::CancelReply*) override {
+  grpc::Status Cancel(grpc::ServerContext* context, const v1::CancelRequest* request, v1::CancelReply*) override {
+    if (grpc::Status st = Authenticate(*context, token_); !st.ok()) return st;
     return ToGrpc(runs_.Cancel(request->run_id(), request->reason()));
   }
 
  private:
   RunServer& runs_;
+  const std::string token_;
 };
 
 }  // namespace
@@ -76,14 +103,23 @@ void ControlServer::Shutdown(std::chrono::milliseconds grace) {
   impl_->server->Wait();
 }
 
-absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(const std::vector<std::string>& addresses,
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(const ControlServerOptions& options,
                                                                     RunServer& runs) {
+  if (options.token.empty()) return absl::InvalidArgumentError("the Control API needs a token");
+  const std::vector<std::string>& addresses = options.addresses;
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<ControlServiceImpl>(runs);
+  impl->service = std::make_unique<ControlServiceImpl>(runs, options.token);
+  std::shared_ptr<grpc::ServerCredentials> tls;
+  if (!options.tls_cert.empty() && !options.tls_key.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({options.tls_key, options.tls_cert});
+    tls = grpc::SslServerCredentials(ssl);
+  }
   grpc::ServerBuilder builder;
   std::vector<int> ports(addresses.size(), 0);
   for (size_t i = 0; i < addresses.size(); ++i) {
-    builder.AddListeningPort(addresses[i], grpc::InsecureServerCredentials(), &ports[i]);
+    bool tcp = addresses[i].rfind("unix:", 0) != 0;
+    builder.AddListeningPort(addresses[i], tcp && tls ? tls : grpc::InsecureServerCredentials(), &ports[i]);
   }
   builder.RegisterService(impl->service.get());
   builder.SetMaxReceiveMessageSize(64 << 20);  // a RunSpec carries its plan

@@ -13,12 +13,21 @@
 
 namespace swarm {
 
+struct ControlServerOptions {
+  std::vector<std::string> addresses;  // "unix:/path" or "host:port"; port 0 picks one
+  // Every call must carry `authorization: Bearer <token>`; any other call gets UNAUTHENTICATED
+  // before it reaches the RunServer. Must not be empty.
+  std::string token;
+  // PEM. Both set: TCP addresses take TLS only (Unix sockets stay plain: the file mode guards them).
+  std::string tls_cert;
+  std::string tls_key;
+};
+
 class ControlServer final {
  public:
-  // Listens on every address ("unix:/path" or "host:port"; port 0 picks one). The RunServer must
-  // outlive this. Unavailable naming the addresses when one cannot be bound.
-  static absl::StatusOr<std::unique_ptr<ControlServer>> Start(const std::vector<std::string>& addresses,
-                                                              RunServer& runs);
+  // Listens on every address. The RunServer must outlive this. Unavailable naming the addresses
+  // when one cannot be bound.
+  static absl::StatusOr<std::unique_ptr<ControlServer>> Start(const ControlServerOptions& options, RunServer& runs);
   ~ControlServer();  // Shutdown(), if not done
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;

@@ -216,6 +216,8 @@ absl::Status Coordinator::Setup() {
   fs::path common = fs::path(run_.user->ObjectDir()).parent_path();
   if (common.filename() == ".git") hidden_paths_.push_back(common.parent_path().string());
   if (xdg != nullptr && *xdg == '/') hidden_paths_.push_back(xdg);
+  // A served run: its server's control socket and token file, wherever they are.
+  hidden_paths_.insert(hidden_paths_.end(), cfg.hidden_paths.begin(), cfg.hidden_paths.end());
   std::string home = "/tmp";
   if (const char* h = getenv("HOME"); h != nullptr && *h == '/' && std::string(h) != "/" && fs::is_directory(h)) {
     home = h;

@@ -24,6 +24,7 @@ inline int ExitCodeFor(const absl::Status& status) {
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
     case absl::StatusCode::kOutOfRange:
       return kExitUsage;
     case absl::StatusCode::kFailedPrecondition:

@@ -61,6 +61,10 @@ struct RunConfig {
   ResourceLimits limits;
 
   std::string agent_binary;  // swarm-agent; empty: beside the swarm binary, else PATH
+
+  // Set by `swarm serve` for the runs it hosts, never from a RunSpec: more places hidden from every
+  // sandbox of the run (the control socket's directory, the token file's) and refused as binds.
+  std::vector<std::string> hidden_paths;
 };
 
 // The config as the RunSpec message (the Control API's and the stored form), and back.

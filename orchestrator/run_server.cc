@@ -22,39 +22,16 @@ struct RunServer::LiveRun {
   std::thread thread;
 };
 
-namespace {
-
-absl::Status MustBeAbsolute(const std::string& what, const std::string& path) {
-  if (!path.empty() && path[0] == '/') return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(what, " must be an absolute path for a server (the server's ",
-                                                 "working directory is not the client's): '", path, "'"));
-}
-
-absl::Status CheckServedSpec(const v1::RunSpec& spec) {
-  if (absl::Status st = MustBeAbsolute("repo", spec.repo()); !st.ok()) return st;
-  if (spec.plan_text().empty() && !spec.plan_file().empty()) {
-    if (absl::Status st = MustBeAbsolute("plan_file", spec.plan_file()); !st.ok()) return st;
-  }
-  for (const auto& bind : spec.sandbox_ro_binds()) {
-    if (absl::Status st = MustBeAbsolute("sandbox_ro_binds", bind); !st.ok()) return st;
-  }
-  for (const auto& env : spec.sandbox_env()) {
-    if (env.find('=') == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("sandbox_env '", env, "' must be NAME=VALUE for a server ",
-                                                     "(the server's environment is not the client's)"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-RunServer::RunServer(std::string state_dir, SandboxFactory sandboxes, std::unique_ptr<Store> store)
-    : state_dir_(std::move(state_dir)), sandboxes_(std::move(sandboxes)), store_(std::move(store)) {}
+RunServer::RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store)
+    : state_dir_(std::move(state_dir)),
+      sandboxes_(std::move(sandboxes)),
+      policy_(std::move(policy)),
+      store_(std::move(store)) {}
 
 RunServer::~RunServer() { Shutdown(); }
 
-absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& state_dir, SandboxFactory sandboxes) {
+absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& state_dir, SandboxFactory sandboxes,
+                                                             ServePolicy policy) {
   std::error_code ec;
   fs::create_directories(fs::path(state_dir) / "runs", ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("state directory ", state_dir, " cannot be created: ", ec.message()));
@@ -63,7 +40,7 @@ absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& 
   // Opened (and migrated) once here, so that runs starting together never race to create the schema.
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir + "/swarm.db");
   if (!store.ok()) return store.status();
-  return std::unique_ptr<RunServer>(new RunServer(dir, std::move(sandboxes), std::move(*store)));
+  return std::unique_ptr<RunServer>(new RunServer(dir, std::move(sandboxes), std::move(policy), std::move(*store)));
 }
 
 absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
@@ -72,13 +49,12 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
     if (shutting_down_) return absl::UnavailableError("the server is shutting down");
     ReapLocked();
   }
-  if (absl::Status st = CheckServedSpec(spec); !st.ok()) return st;
-  RunConfig config = FromSpec(spec);
-  config.state_dir = state_dir_;  // runs of a server live in its state directory
-  config.dry_run = false;
-  absl::StatusOr<PreparedRun> prepared = PrepareRun(config);
+  absl::StatusOr<RunConfig> config = ConfigForServedSpec(spec, policy_, state_dir_);
+  if (!config.ok()) return config.status();
+  absl::StatusOr<PreparedRun> prepared = PrepareRun(*config);
   if (!prepared.ok()) return prepared.status();
-  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = sandboxes_(config);
+  if (absl::Status st = CheckServedRepository(*prepared, policy_); !st.ok()) return st;
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = sandboxes_(*config);
   if (!sandbox.ok()) return sandbox.status();
 
   v1::SubmitReply reply;

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "orchestrator/run_config.h"
+#include "orchestrator/served_spec.h"
 #include "sandbox/sandbox.h"
 #include "swarm/v1/control.pb.h"
 
@@ -27,14 +28,16 @@ class RunServer final {
  public:
   using SandboxFactory = std::function<absl::StatusOr<std::unique_ptr<Sandbox>>(const RunConfig&)>;
 
-  // Creates `state_dir` (and its database) when missing. PermissionDenied when it cannot.
-  static absl::StatusOr<std::unique_ptr<RunServer>> Create(const std::string& state_dir, SandboxFactory sandboxes);
+  // Creates `state_dir` (and its database) when missing. PermissionDenied when it cannot. `policy`
+  // says what clients' specs may ask for (served_spec.h).
+  static absl::StatusOr<std::unique_ptr<RunServer>> Create(const std::string& state_dir, SandboxFactory sandboxes,
+                                                           ServePolicy policy);
   ~RunServer();  // Shutdown()
   RunServer(const RunServer&) = delete;
   RunServer& operator=(const RunServer&) = delete;
 
-  // Checks the spec as `swarm run` would (PrepareRun's errors, and paths that must be absolute because
-  // the client's working directory means nothing here) and starts the run on a thread of its own; the
+  // Checks the spec against the policy (ConfigForServedSpec: nothing the owner did not allow) and as
+  // `swarm run` would (PrepareRun's errors), and starts the run on a thread of its own; the
   // coordinator's output goes to <run dir>/coordinator.log. Unavailable once shutting down.
   absl::StatusOr<v1::SubmitReply> Submit(const v1::RunSpec& spec);
 
@@ -56,7 +59,7 @@ class RunServer final {
 
  private:
   struct LiveRun;
-  RunServer(std::string state_dir, SandboxFactory sandboxes, std::unique_ptr<Store> store);
+  RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store);
   bool IsLive(const std::string& run_id);
   void ReapLocked();  // joins the threads of runs that have ended
   absl::StatusOr<v1::RunStatus> StatusFromStore(const std::string& run_id);
@@ -64,6 +67,7 @@ class RunServer final {
   // Set at construction.
   const std::string state_dir_;
   const SandboxFactory sandboxes_;
+  const ServePolicy policy_;
 
   std::mutex mu_;
   std::unique_ptr<Store> store_;                             // guarded by mu_: reads for Get and List

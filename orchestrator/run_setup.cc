@@ -213,6 +213,8 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   if (const char* xdg = getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') hidden.push_back(xdg);
   std::vector<std::string> secrets = SecretPlaces(home != nullptr ? home : "");
   secrets.push_back(state_dir);  // the store, logs and tokens of every run
+  // A server's control socket and token: no bind may show them, from outside or from inside.
+  secrets.insert(secrets.end(), config.hidden_paths.begin(), config.hidden_paths.end());
   for (const auto& path : config.sandbox_ro_binds) {
     if (absl::Status st = CheckReadOnlyBind(path, hidden, secrets); !st.ok()) return st;
   }

@@ -112,6 +112,14 @@ void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
       ->capture_default_str()->check(CLI::Range(1, 10000));
 }
 
+// How a client proves itself to a server: never a token in argv (other users see it in ps).
+void AddConnectionFlags(CLI::App& app, ServerConnection& server) {
+  app.add_option("--token-file", server.token_file,
+                 "with --server: the file holding the server's token (default: $SWARM_TOKEN, else the "
+                 "control.token beside a unix: socket)");
+  app.add_option("--tls-ca", server.tls_ca, "with --server HOST:PORT: TLS, trusting the CA in this PEM file");
+}
+
 // --budget-usd is read as text so that a bad value gets swarm's own message.
 absl::Status ParseBudget(const std::string& text, double& out) {
   if (text.empty()) return absl::OkStatus();
@@ -244,19 +252,34 @@ int main(int argc, char** argv) {
   run->add_option("--task-file", task_file, "read the task from this file");
   std::string budget_text;
   run->add_option("--budget-usd", budget_text, "stop the run when its model spending would pass this many dollars");
-  std::string server;
-  run->add_option("--server", server, "run on a swarm serve at ADDR (unix:/path or host:port; default $SWARM_SERVER)");
+  swarm::ServerConnection server;
+  run->add_option("--server", server.address,
+                  "run on a swarm serve at ADDR (unix:/path or host:port; default $SWARM_SERVER)");
+  swarm::AddConnectionFlags(*run, server);
   swarm::ServeOptions serve_options;
   CLI::App* serve = app.add_subcommand("serve", "host runs for clients (swarm run --server) until SIGINT or SIGTERM");
   serve->add_option("--socket", serve_options.socket, "the Unix socket to listen on (default: <state dir>/control.sock)");
-  serve->add_option("--listen", serve_options.listen, "also listen on HOST:PORT, loopback only");
+  serve->add_option("--listen", serve_options.listen,
+                    "also listen on HOST:PORT (loopback only, unless TLS: --tls-cert and --tls-key)");
   serve->add_option("--state-dir", serve_options.state_dir, "where runs are kept");
+  serve->add_option("--token-file", serve_options.token_file,
+                    "the token clients must send (a 0600 file); default: a fresh one in <state dir>/control.token");
+  serve->add_option("--tls-cert", serve_options.tls_cert, "TLS on --listen: the server's certificate chain (PEM)");
+  serve->add_option("--tls-key", serve_options.tls_key, "TLS on --listen: the server's private key (PEM)");
+  serve->add_option("--allow-repo-root", serve_options.allow_repo_roots,
+                    "clients' runs may use repositories within DIR (repeatable); none given: every run is refused");
+  serve->add_option("--allow-ro-bind", serve_options.allow_ro_binds,
+                    "clients' runs may ask for --sandbox-ro-bind of PATH or inside it (repeatable; default: none)");
+  serve->add_option("--allow-sandbox-env", serve_options.allow_sandbox_env,
+                    "clients' runs may set the sandbox variable NAME (repeatable; default: none)");
   swarm::WatchOptions watch_options;
   CLI::App* watch = app.add_subcommand("watch", "print a run's events as they come, until it ends; exit with its status");
   watch->add_option("run", watch_options.run_id, "the run id")->required();
   watch->add_option("--from", watch_options.from_seq, "print only events after this sequence number");
   watch->add_flag("--json", watch_options.json, "print events as JSON lines");
-  watch->add_option("--server", watch_options.server, "ask a swarm serve at ADDR instead of reading the state directory");
+  watch->add_option("--server", watch_options.server.address,
+                    "ask a swarm serve at ADDR instead of reading the state directory");
+  swarm::AddConnectionFlags(*watch, watch_options.server);
   watch->add_option("--state-dir", watch_options.state_dir, "where runs are kept");
   CLI::App* models = app.add_subcommand("models", "list the configured model providers and models");
   std::string models_repo = ".";
@@ -289,8 +312,9 @@ int main(int argc, char** argv) {
   int cancel_wait_s = 60;
   cancel->add_option("run", run_id, "the run id")->required();
   cancel->add_option("--reason", cancel_reason, "recorded with the cancellation");
-  std::string cancel_server;
-  cancel->add_option("--server", cancel_server, "a served run: the server's address (default: $SWARM_SERVER)");
+  swarm::ServerConnection cancel_server;
+  cancel->add_option("--server", cancel_server.address, "a served run: the server's address (default: $SWARM_SERVER)");
+  swarm::AddConnectionFlags(*cancel, cancel_server);
   cancel->add_option("--wait", cancel_wait_s, "seconds to wait for a live coordinator to stop")->capture_default_str();
   rm->add_option("run", run_id, "the run id")->required();
   bool rm_force = false;
@@ -322,15 +346,15 @@ int main(int argc, char** argv) {
       config.task = *task;
     }
     // --dry-run starts nothing, so it needs no server.
-    server = swarm::ServerAddress(server);
-    if (server.empty() || config.dry_run) return swarm::RunCommand(config);
+    server.address = swarm::ServerAddress(server.address);
+    if (server.address.empty() || config.dry_run) return swarm::RunCommand(config);
     return swarm::RunOnServer(server, config, std::cout, std::cerr);
   }
   if (models_check->parsed()) return swarm::CheckModel(check_ref, check_base_url, models_repo, std::cout, std::cerr);
   if (models->parsed()) return swarm::ListModels(models_repo, std::cout, std::cerr);
   if (serve->parsed()) return swarm::Serve(serve_options, std::cout, std::cerr);
   if (watch->parsed()) {
-    watch_options.server = swarm::ServerAddress(watch_options.server);
+    watch_options.server.address = swarm::ServerAddress(watch_options.server.address);
     return swarm::WatchRun(watch_options, std::cout, std::cerr);
   }
   if (resume->parsed()) {
@@ -340,9 +364,9 @@ int main(int argc, char** argv) {
   }
   std::string dir = state_dir.empty() ? swarm::DefaultStateDir() : state_dir;
   if (cancel->parsed()) {
-    if (std::string address = swarm::ServerAddress(cancel_server); !address.empty()) {
-      absl::Status st = swarm::CancelOnServer(address, run_id, cancel_reason);
-      if (st.ok()) std::cout << "swarm: run " << run_id << " cancelled on " << address << "\n";
+    if (cancel_server.address = swarm::ServerAddress(cancel_server.address); !cancel_server.address.empty()) {
+      absl::Status st = swarm::CancelOnServer(cancel_server, run_id, cancel_reason);
+      if (st.ok()) std::cout << "swarm: run " << run_id << " cancelled on " << cancel_server.address << "\n";
       return st.ok() ? swarm::kExitOk : swarm::Fail(st);
     }
     absl::Status st = swarm::CancelRun(dir, run_id, cancel_reason, std::chrono::seconds(cancel_wait_s), std::cout);

@@ -16,6 +16,7 @@
 #include "orchestrator/store.h"
 #include "sandbox/process.h"
 #include "swarm/v1/control.grpc.pb.h"
+#include "tests/serve_process.h"
 #include "tests/swarm_cli.h"
 #include "tests/test_util.h"
 
@@ -24,56 +25,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// `swarm serve` on a socket in the test's directory, from construction until Stop().
-class ServeProcess final {
- public:
-  ServeProcess(const std::string& state_dir, const std::string& socket) : socket_(socket) {
-    ProcessSpec spec;
-    spec.argv = {BuildDir() + "/bin/swarm", "serve", "--state-dir", state_dir, "--socket", socket};
-    spec.timeout = std::chrono::seconds(120);
-    spec.on_start = [this](int pid) { pid_ = pid; };
-    thread_ = std::jthread([this, spec] { result_ = RunProcess(spec); });
-    // Ready when the socket answers.
-    for (int i = 0; i < 300; ++i) {
-      if (fs::exists(socket)) {
-        auto channel = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
-        if (channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::milliseconds(200))) return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "swarm serve did not start listening on " << socket;
-  }
-  ~ServeProcess() { Stop(); }
-
-  std::string address() const { return "unix:" + socket_; }
-  std::unique_ptr<v1::Control::Stub> Stub() const {
-    return v1::Control::NewStub(grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
-  }
-  // SIGTERM, as a service manager would; returns what it printed. It must exit 0.
-  std::string Stop() {
-    if (!thread_.joinable()) return "";
-    if (pid_ > 0) kill(pid_, SIGTERM);
-    thread_.join();
-    if (!result_.ok()) {
-      ADD_FAILURE() << result_.status();
-      return "";
-    }
-    EXPECT_EQ(result_->exit_code, 0) << result_->out << result_->err;
-    EXPECT_FALSE(result_->timed_out);
-    return result_->out + result_->err;
-  }
-
- private:
-  std::string socket_;
-  std::atomic<int> pid_{0};
-  absl::StatusOr<ProcessResult> result_;
-  std::jthread thread_;
-};
-
 class ControlTest : public ::testing::Test {
  protected:
   std::string state() const { return dir_ / "state"; }
-  std::string socket() const { return dir_ / "c.sock"; }
+  // In the state directory, beside the server's token: clients find the token there by default.
+  std::string socket() const { return dir_ / "state/c.sock"; }
+  // The server's flags: the test's repositories are all in its directory.
+  std::vector<std::string> allow() const { return {"--allow-repo-root", dir_.path()}; }
   // A repository with `files` (name -> content), committed.
   std::string MakeRepo(const std::string& name, const std::map<std::string, std::string>& files) {
     std::string repo = dir_ / name;
@@ -130,7 +88,7 @@ Watched WatchSome(const ServeProcess& server, const std::string& run_id, std::ui
 
 TEST_F(ControlTest, WatcherReconnectingFromItsLastSeqSeesEveryEventExactlyOnceInOrder) {
   std::string repo = MakeRepo("repo", {{"README", "base\n"}});
-  ServeProcess server(state(), socket());
+  ServeProcess server(state(), socket(), allow());
   std::string plan = R"({"subtasks": [
     {"id": "a", "title": "A", "instructions": "", "files": ["a.txt"]},
     {"id": "b", "title": "B", "instructions": "", "files": ["b.txt"]},
@@ -201,7 +159,7 @@ TEST_F(ControlTest, WatcherReconnectingFromItsLastSeqSeesEveryEventExactlyOnceIn
 TEST_F(ControlTest, TwoRunsSubmittedAtOnceOnTwoRepositoriesBothLand) {
   std::string one = MakeRepo("one", {{"x1.txt", "one\n"}, {"x2.txt", "two\n"}});
   std::string two = MakeRepo("two", {{"y1.txt", "alpha\n"}, {"y2.txt", "beta\n"}, {"y3.txt", "gamma\n"}});
-  ServeProcess server(state(), socket());
+  ServeProcess server(state(), socket(), allow());
   std::string upper = "for f in $SWARM_FILES; do tr a-z A-Z < $f > $f.tmp && mv $f.tmp $f; done; sleep 0.3";
   CliResult r1, r2;
   {
@@ -271,7 +229,7 @@ bool Eventually(const std::function<bool()>& done, int tries = 100) {
 TEST_F(ControlTest, CancelDuringAServedRunKeepsWhatLandedAndStopsTheAgents) {
   std::string repo = MakeRepo("repo", {{"f1.txt", "x\n"}, {"f2.txt", "x\n"}, {"f3.txt", "x\n"}});
   std::string base = Trim(Sh("git -C " + repo + " rev-parse HEAD"));
-  ServeProcess server(state(), socket());
+  ServeProcess server(state(), socket(), allow());
   std::string marker = "117." + std::to_string(getpid());
   std::string agent = "case $SWARM_SUBTASK_ID in shard-1) echo done >> f1.txt;; *) sleep " + marker + ";; esac";
   CliResult client;
@@ -286,7 +244,7 @@ TEST_F(ControlTest, CancelDuringAServedRunKeepsWhatLandedAndStopsTheAgents) {
   std::string sleeper = "sleep " + marker;
   ASSERT_TRUE(Eventually([&] { return ProcessesStartingWith(sleeper) == 2; })) << "the blocking agents are not running";
   std::string run_id = landed->run_id();
-  ASSERT_TRUE(CancelOnServer(server.address(), run_id, "the test cancels it").ok());
+  ASSERT_TRUE(CancelOnServer({server.address()}, run_id, "the test cancels it").ok());
   runner.join();
 
   EXPECT_EQ(client.exit_code, 5) << client.out << client.err;
@@ -307,13 +265,13 @@ TEST_F(ControlTest, CancelDuringAServedRunKeepsWhatLandedAndStopsTheAgents) {
   EXPECT_TRUE(Eventually([&] { return ProcessesStartingWith(sleeper) == 0; }, 20))
       << "an agent command outlived the cancelled run";
   // A second cancel is refused: the run has ended.
-  absl::Status again = CancelOnServer(server.address(), run_id, "again");
+  absl::Status again = CancelOnServer({server.address()}, run_id, "again");
   EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
 }
 
 TEST_F(ControlTest, ServeCancelsItsLiveRunsOnSigtermWaitsForThemAndExitsZero) {
   std::string repo = MakeRepo("repo", {{"a.txt", "a\n"}});
-  auto server = std::make_unique<ServeProcess>(state(), socket());
+  auto server = std::make_unique<ServeProcess>(state(), socket(), allow());
   std::string sleeper = "sleep 118." + std::to_string(getpid());
   grpc::ClientContext context;
   v1::SubmitRequest submit;
@@ -337,7 +295,7 @@ TEST_F(ControlTest, ServeCancelsItsLiveRunsOnSigtermWaitsForThemAndExitsZero) {
 
 TEST_F(ControlTest, BadRequestsGetStatusCodesThatNameWhatWasWrong) {
   std::string repo = MakeRepo("repo", {{"a.txt", "a\n"}});
-  ServeProcess server(state(), socket());
+  ServeProcess server(state(), socket(), allow());
   auto stub = server.Stub();
   auto submit = [&](const v1::RunSpec& spec) {
     grpc::ClientContext context;
@@ -363,7 +321,7 @@ TEST_F(ControlTest, BadRequestsGetStatusCodesThatNameWhatWasWrong) {
   EXPECT_NE(unknown.error_message().find("no-such-run"), std::string::npos) << unknown.error_message();
   Watched w = WatchSome(server, "no-such-run", 0, 0);
   EXPECT_EQ(w.status.error_code(), grpc::StatusCode::NOT_FOUND) << w.status.error_message();
-  EXPECT_TRUE(absl::IsNotFound(CancelOnServer(server.address(), "no-such-run", "")));
+  EXPECT_TRUE(absl::IsNotFound(CancelOnServer({server.address()}, "no-such-run", "")));
 
   CliResult watch = RunSwarm({"watch", "no-such-run", "--server", server.address()});
   EXPECT_EQ(watch.exit_code, 2) << watch.out << watch.err;
