@@ -140,7 +140,7 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
 absl::Status ValidatePlan(Plan& plan, std::string_view source) {
   std::map<std::string, int> index;
   for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
-    const auto& s = plan.subtasks[i];
+    auto& s = plan.subtasks[i];
     if (!ValidId(s.id())) {
       return Bad(source, absl::StrCat("subtask id \"", s.id(),
                                       "\" is not valid (use letters, digits, '.', '_' and '-')"));
@@ -148,7 +148,16 @@ absl::Status ValidatePlan(Plan& plan, std::string_view source) {
     if (!index.emplace(s.id(), static_cast<int>(i)).second) {
       return Bad(source, absl::StrCat("subtask id \"", s.id(), "\" is used twice"));
     }
-    for (const std::string& file : s.files()) {
+    for (std::string& file : *s.mutable_files()) {
+      // One spelling per file ("./a.c", "a//b.c" and "a/./b.c" are a.c, a/b.c, a/b.c), so that the
+      // scheduler, which keeps subtasks touching one file apart, compares like with like.
+      if (!file.empty() && file[0] != '/') {
+        std::vector<absl::string_view> parts;
+        for (absl::string_view part : absl::StrSplit(file, '/')) {
+          if (!part.empty() && part != ".") parts.push_back(part);
+        }
+        file = absl::StrJoin(parts, "/");
+      }
       if (std::string why = WhyNotARepositoryPath(file); !why.empty()) {
         return Bad(source, absl::StrCat("subtask \"", s.id(), "\": file \"", TerminalSafe(file),
                                         "\" is not a path inside the repository: ", why));

@@ -100,6 +100,16 @@ TEST(ParsePlanTest, PlanWithoutGroupsRoundTripsWithoutGroups) {
   EXPECT_THAT(second->groups, IsEmpty());
 }
 
+// The scheduler keeps subtasks that share a file apart by comparing paths: one spelling per file.
+TEST(ParsePlanTest, FilePathsHaveOneSpelling) {
+  absl::StatusOr<Plan> plan = Load(R"({"subtasks": [
+    {"id": "a", "title": "A", "instructions": "", "files": ["./src/a.c", "src//b.c", "src/./c.c/"]}]})");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(Files(plan->subtasks[0]), ElementsAre("src/a.c", "src/b.c", "src/c.c"));
+  EXPECT_THAT(LoadError(R"({"subtasks": [{"id": "a", "title": "A", "instructions": "", "files": ["./."]}]})"),
+              HasSubstr("empty"));
+}
+
 TEST(ParsePlanTest, NotJsonSaysSo) {
   EXPECT_THAT(LoadError(R"({"subtasks": [)"), HasSubstr("not valid JSON"));
   EXPECT_THAT(LoadError(""), HasSubstr("not valid JSON"));
