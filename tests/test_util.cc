@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -79,6 +80,13 @@ void InitRepo(const std::string& dir) {
 void CommitAll(const std::string& dir, const std::string& message) {
   Sh(std::string("cd ") + dir + " && " + kGitEnv + "git add -A && " + kGitEnv +
      "git commit -q --allow-empty -m '" + message + "'");
+}
+
+const ::passwd* UnprivilegedTestUser() {
+  const char* name = "swarm-test-user";
+  if (const passwd* pw = getpwnam(name); pw != nullptr) return pw;
+  ShStatus(std::string("useradd --system --user-group --no-create-home --shell /usr/sbin/nologin ") + name);
+  return getpwnam(name);
 }
 
 std::string BuildDir() {

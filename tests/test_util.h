@@ -3,6 +3,8 @@
 #ifndef SWARM_TESTS_TEST_UTIL_H_
 #define SWARM_TESTS_TEST_UTIL_H_
 
+#include <pwd.h>
+
 #include <string>
 
 namespace swarm::testing {
@@ -34,6 +36,10 @@ std::string Trim(std::string s);
 // Creates a git repository at `dir` with one commit per call to Commit, with a fixed identity.
 void InitRepo(const std::string& dir);
 void CommitAll(const std::string& dir, const std::string& message);
+
+// The unprivileged user `swarm-test-user`, created when missing (needs root; tests running at once may
+// race to create it, which is fine); nullptr when it cannot be had. Points into getpwnam's storage.
+const ::passwd* UnprivilegedTestUser();
 
 // Where the built binaries are (from SWARM_BUILD_DIR, set by CTest).
 std::string BuildDir();

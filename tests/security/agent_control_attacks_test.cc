@@ -56,13 +56,7 @@ class AgentControlAttacksTest : public ::testing::TestWithParam<bool> {
     ASSERT_FALSE(socket_dir_.path().empty());
     ASSERT_FALSE(token_dir_.path().empty());
     if (GetParam()) {
-      const char* name = "swarm-test-user";
-      if (getpwnam(name) == nullptr) {
-        ASSERT_EQ(ShStatus(absl::StrCat("useradd --system --user-group --no-create-home --shell /usr/sbin/nologin ",
-                                        name)),
-                  0);
-      }
-      user_ = getpwnam(name);
+      user_ = UnprivilegedTestUser();
       ASSERT_NE(user_, nullptr);
       for (const std::string& d : {dir_.path(), socket_dir_.path(), token_dir_.path()}) {
         ASSERT_EQ(chown(d.c_str(), user_->pw_uid, user_->pw_gid), 0) << d;
@@ -85,7 +79,7 @@ class AgentControlAttacksTest : public ::testing::TestWithParam<bool> {
 
   TempDir dir_;
   VarTmpDir socket_dir_, token_dir_;
-  passwd* user_ = nullptr;
+  const passwd* user_ = nullptr;
   int steps_ = 0;
 };
 

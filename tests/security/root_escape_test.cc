@@ -43,20 +43,14 @@ class RootEscapeTest : public ::testing::TestWithParam<bool> {
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "runs as root, and as a user that root creates";
     if (GetParam()) {
-      const char* name = "swarm-test-user";
-      if (getpwnam(name) == nullptr) {
-        ASSERT_EQ(ShStatus(absl::StrCat("useradd --system --user-group --no-create-home --shell /usr/sbin/nologin ",
-                                        name)),
-                  0);
-      }
-      user_ = getpwnam(name);
+      user_ = UnprivilegedTestUser();
       ASSERT_NE(user_, nullptr);
       ASSERT_EQ(chown(dir_.path().c_str(), user_->pw_uid, user_->pw_gid), 0);
     }
   }
 
   TempDir dir_;
-  passwd* user_ = nullptr;
+  const passwd* user_ = nullptr;
   int steps_ = 0;
 };
 

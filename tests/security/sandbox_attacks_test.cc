@@ -170,12 +170,7 @@ TEST_F(SandboxAttack, AnotherAbiIsKilled) {
 TEST(SandboxAttackAsUser, AsUnprivilegedUser) {
   if (getenv(kNestedVariable) != nullptr) GTEST_SKIP() << "already the unprivileged run";
   if (geteuid() != 0) GTEST_SKIP() << "creating a user needs root; this run is already unprivileged";
-  const char* user = "swarm-test-user";
-  if (getpwnam(user) == nullptr) {
-    ASSERT_EQ(ShStatus(absl::StrCat("useradd --system --user-group --no-create-home --shell /usr/sbin/nologin ", user)),
-              0);
-  }
-  passwd* pw = getpwnam(user);
+  const passwd* pw = swarm::testing::UnprivilegedTestUser();
   ASSERT_NE(pw, nullptr);
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
