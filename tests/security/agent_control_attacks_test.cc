@@ -36,8 +36,9 @@ class VarTmpDir final {
 };
 
 // What the agent tries; each line it writes names something it reached.
-std::string AgentCommand(const std::string& socket, const std::string& token_file) {
-  const std::string swarm = fs::absolute(BuildDir() + "/bin/swarm").string();
+// `swarm` is a copy of the client where every sandbox can run it (the build tree may be hidden, under
+// /tmp or a home), so that a failure to reach the server is the sandbox's doing.
+std::string AgentCommand(const std::string& socket, const std::string& token_file, const std::string& swarm) {
   return absl::StrCat(
       "{ test -e ", socket, " && echo socket=SEEN;",
       "  cat ", token_file, " >/dev/null 2>&1 && echo token_file=READ;",
@@ -55,6 +56,7 @@ class AgentControlAttacksTest : public ::testing::TestWithParam<bool> {
     if (geteuid() != 0) GTEST_SKIP() << "runs as root, and as a user that root creates";
     ASSERT_FALSE(socket_dir_.path().empty());
     ASSERT_FALSE(token_dir_.path().empty());
+    ASSERT_FALSE(client_dir_.path().empty());
     if (GetParam()) {
       user_ = UnprivilegedTestUser();
       ASSERT_NE(user_, nullptr);
@@ -78,7 +80,7 @@ class AgentControlAttacksTest : public ::testing::TestWithParam<bool> {
   }
 
   TempDir dir_;
-  VarTmpDir socket_dir_, token_dir_;
+  VarTmpDir socket_dir_, token_dir_, client_dir_;
   const passwd* user_ = nullptr;
   int steps_ = 0;
 };
@@ -100,7 +102,9 @@ TEST_P(AgentControlAttacksTest, AnAgentCannotReachItsServersSocketOrToken) {
   ServeProcess server(dir_ / "state", socket, {"--token-file", token_file, "--allow-repo-root", dir_.path()}, As(),
                       {"SWARM_TOKEN=" + token});
   ASSERT_TRUE(fs::exists(socket));
-  WriteFile(dir_ / "agent.sh", AgentCommand(socket, token_file));
+  const std::string client = client_dir_.path() + "/swarm";
+  fs::copy_file(BuildDir() + "/bin/swarm", client);
+  WriteFile(dir_ / "agent.sh", AgentCommand(socket, token_file, client));
   int status = Shell(absl::StrCat(BuildDir(), "/bin/swarm run --server unix:", socket, " --token-file ", token_file,
                                   " --repo ", repo, " --shard report.txt --parts 1 --agent-cmd \"$(cat ",
                                   dir_ / "agent.sh", ")\" --test-cmd true"),
