@@ -917,7 +917,9 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
       if (commit.ok()) {
         // Checked here again: the host that made the patch may have skipped its own checks. Before
         // any test tree is written: a small patch can expand to gigabytes.
-        absl::Status st = CheckSubmittedPatch(repo_->git(), result.base_commit(), result.tree(), policy, limits);
+        // CommitPatch checked that this diff makes this tree, so a text diff bounds its growth.
+        absl::Status st =
+            CheckSubmittedPatch(repo_->git(), result.base_commit(), result.tree(), policy, limits, &result.patch());
         if (!st.ok()) commit = st;
       }
       asio::post(*io_, [this, lease, result, commit] {

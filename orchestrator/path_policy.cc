@@ -100,13 +100,12 @@ absl::Status PathPolicy::Check(const std::vector<std::string>& paths) const {
 }
 
 absl::Status CheckSubmittedPatch(const Git& git, const std::string& base, const std::string& tree,
-                                 const PathPolicy& policy, const PatchLimits& limits) {
+                                 const PathPolicy& policy, const PatchLimits& limits,
+                                 const std::string* verified_diff) {
   absl::StatusOr<std::vector<PatchEntry>> entries = ListPatchEntries(git, base, tree);
   if (!entries.ok()) return entries.status();
   if (absl::Status st = CheckPatchEntries(*entries); !st.ok()) return st;
-  absl::StatusOr<PatchGrowth> growth = MeasurePatchGrowth(git, *entries);
-  if (!growth.ok()) return growth.status();
-  if (absl::Status st = CheckPatchGrowth(*growth, limits); !st.ok()) return st;
+  if (absl::Status st = CheckPatchGrowth(git, *entries, limits, verified_diff); !st.ok()) return st;
   std::vector<std::string> paths;
   for (const PatchEntry& e : *entries) {
     paths.push_back(e.path);

@@ -46,10 +46,12 @@ class PathPolicy final {
 // The coordinator's own look at a submitted patch, whose host is not trusted to have checked it:
 // lists what `tree` changes against `base` in `git` (where the patch was applied) and refuses what
 // CheckPatchEntries refuses (gitlinks, links out or into .git, paths in .git) and what `policy`
-// protects, and a growth of the checked-out tree past `limits` (CheckPatchGrowth). The error says which
+// protects, and a growth of the checked-out tree past `limits` (CheckPatchGrowth, which reads no sizes
+// for a text `verified_diff`: the diff `tree` was checked to come from). The error says which
 // path and why.
 absl::Status CheckSubmittedPatch(const Git& git, const std::string& base, const std::string& tree,
-                                 const PathPolicy& policy, const PatchLimits& limits = {});
+                                 const PathPolicy& policy, const PatchLimits& limits = {},
+                                 const std::string* verified_diff = nullptr);
 
 }  // namespace swarm
 

@@ -89,6 +89,22 @@ absl::Status CheckPatchGrowth(const PatchGrowth& growth, const PatchLimits& limi
   return absl::OkStatus();
 }
 
+absl::Status CheckPatchGrowth(const Git& git, const std::vector<PatchEntry>& entries, const PatchLimits& limits,
+                              const std::string* verified_diff) {
+  if (verified_diff != nullptr && verified_diff->find("GIT binary patch") == std::string::npos &&
+      (limits.max_growth_bytes == 0 || verified_diff->size() <= limits.max_growth_bytes)) {
+    auto absent = [](const std::string& object) { return object.find_first_not_of('0') == std::string::npos; };
+    PatchGrowth files_only;
+    for (const PatchEntry& e : entries) {
+      if (absent(e.old_object) && !absent(e.new_object) && e.new_mode != "160000") ++files_only.files;
+    }
+    return CheckPatchGrowth(files_only, limits);
+  }
+  absl::StatusOr<PatchGrowth> growth = MeasurePatchGrowth(git, entries);
+  if (!growth.ok()) return growth.status();
+  return CheckPatchGrowth(*growth, limits);
+}
+
 bool HasGitComponent(absl::string_view path) {
   for (absl::string_view part : absl::StrSplit(path, '/')) {
     if (absl::EqualsIgnoreCase(part, ".git")) return true;

@@ -48,6 +48,13 @@ absl::StatusOr<PatchGrowth> MeasurePatchGrowth(const Git& git, const std::vector
 // Refuses, with ResourceExhausted naming the flag, a growth past `limits`.
 absl::Status CheckPatchGrowth(const PatchGrowth& growth, const PatchLimits& limits);
 
+// The same check for the entries a patch changes. `verified_diff`, when given, is the diff that was
+// checked to turn the base into the tree: a text diff carries every byte it adds (new files whole,
+// added lines), so one no larger than the limit bounds the growth and no sizes are read; otherwise
+// (binary literals and deltas, which can repeat their source) the sizes come from `git`.
+absl::Status CheckPatchGrowth(const Git& git, const std::vector<PatchEntry>& entries, const PatchLimits& limits,
+                              const std::string* verified_diff);
+
 // Whether a component of `path` (split at '/') is ".git", in any letter case.
 bool HasGitComponent(absl::string_view path);
 

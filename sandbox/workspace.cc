@@ -134,9 +134,6 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
   absl::StatusOr<std::vector<PatchEntry>> entries = ListPatchEntries(host, base_, patch.tree);
   if (!entries.ok()) return entries.status();
   if (absl::Status st = CheckPatchEntries(*entries); !st.ok()) return st;
-  absl::StatusOr<PatchGrowth> growth = MeasurePatchGrowth(host, *entries);
-  if (!growth.ok()) return growth.status();
-  if (absl::Status st = CheckPatchGrowth(*growth, limits_.patch); !st.ok()) return st;
   GitOptions capped;
   capped.output_cap = limits_.max_patch_bytes > 0 ? limits_.max_patch_bytes : 0;
   absl::StatusOr<std::string> diff =
@@ -146,6 +143,7 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
                                                      limits_.max_patch_bytes >> 20, " (large or binary files?)"));
   }
   if (!diff.ok()) return diff.status();
+  if (absl::Status st = CheckPatchGrowth(host, *entries, limits_.patch, &*diff); !st.ok()) return st;
   patch.diff = std::move(*diff);
   return patch;
 }
