@@ -92,9 +92,8 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   }
   // The command's own tmpfs (/tmp, /dev/shm, its home) each hold at most its memory limit: RAM the
   // cgroup may not see (rlimits only) must not be free for the taking.
-  const std::string tmpfs_size = std::to_string(policy.limits.memory_bytes > 0 ? policy.limits.memory_bytes : 0);
   auto writable_tmpfs = [&](const std::string& where) {
-    if (policy.limits.memory_bytes > 0) a.insert(a.end(), {"--size", tmpfs_size});
+    if (policy.limits.memory_bytes > 0) a.insert(a.end(), {"--size", std::to_string(policy.limits.memory_bytes)});
     a.insert(a.end(), {"--perms", "01777", "--tmpfs", where});
   };
   a.insert(a.end(), {"--ro-bind", "/", "/", "--dev", "/dev"});
