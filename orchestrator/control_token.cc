@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "orchestrator/random_hex.h"
 
 namespace swarm {
 namespace {
@@ -34,25 +34,7 @@ bool WriteAll(int fd, const std::string& data) {
 
 }  // namespace
 
-absl::StatusOr<std::string> NewControlToken() {
-  unsigned char bytes[kTokenBytes];
-  size_t got = 0;
-  while (got < sizeof(bytes)) {
-    ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return absl::InternalError(absl::StrCat("getrandom failed: ", strerror(errno)));
-    got += static_cast<size_t>(n);
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string token;
-  token.reserve(2 * sizeof(bytes));
-  for (unsigned char b : bytes) {
-    token.push_back(kHex[b >> 4]);
-    token.push_back(kHex[b & 0xf]);
-  }
-  explicit_bzero(bytes, sizeof(bytes));
-  return token;
-}
+absl::StatusOr<std::string> NewControlToken() { return RandomHex(kTokenBytes); }
 
 absl::Status WriteTokenFile(const std::string& path, const std::string& token) {
   std::string tmpl = path + ".XXXXXX";

@@ -1,7 +1,6 @@
 #include "orchestrator/coordinator.h"
 
 #include <sys/prctl.h>
-#include <sys/random.h>
 
 #include <stdlib.h>
 #include <sys/statvfs.h>
@@ -17,7 +16,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <iostream>
-#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +28,7 @@
 #include "orchestrator/failpoint.h"
 #include "orchestrator/integration_repo.h"
 #include "orchestrator/path_policy.h"
+#include "orchestrator/random_hex.h"
 #include "orchestrator/recovery.h"
 #include "orchestrator/report.h"
 #include "orchestrator/scheduler.h"
@@ -50,29 +49,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using State = Scheduler::State;
-
-// 128 random bits as 32 hex digits, from the kernel's generator.
-std::string RandomHex128() {
-  unsigned char bytes[16];
-  std::size_t got = 0;
-  while (got < sizeof bytes) {
-    ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {  // no getrandom (ENOSYS in an old seccomp profile): the C++ library's device
-      std::random_device device;
-      for (; got < sizeof bytes; ++got) bytes[got] = static_cast<unsigned char>(device());
-      break;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
-  }
-  return out;
-}
 
 State FromProto(v1::SubtaskState s) {
   switch (s) {
@@ -827,7 +803,9 @@ void Coordinator::Dispatch() {
     lease.base = head_;
     lease.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run_.config.lease_timeout_s);
     // Readable, and not guessable: the lease id is what a model call through the gateway presents.
-    std::string lease_id = absl::StrCat(*id, "#", lease.attempt, "-", RandomHex128());
+    // Without randomness (no getrandom), a lease id is still unique; only guessable.
+    absl::StatusOr<std::string> secret = RandomHex(16);
+    std::string lease_id = absl::StrCat(*id, "#", lease.attempt, "-", secret.ok() ? *secret : std::to_string(fence_));
     leases_[lease_id] = lease;
     best->leases.insert(lease_id);
 
