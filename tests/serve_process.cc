@@ -11,6 +11,22 @@
 extern char** environ;
 
 namespace swarm::testing {
+
+v1::RunSpec OneFileSpec(const std::string& repo) {
+  v1::RunSpec spec;
+  spec.set_repo(repo);
+  spec.set_base_rev("HEAD");
+  spec.set_plan_text(kOneFilePlan);
+  spec.set_agent_command("echo changed > a.txt");
+  spec.set_test_command("true");
+  spec.set_agents(1);
+  spec.set_max_attempts(1);
+  spec.set_test_timeout_s(60);
+  spec.set_agent_timeout_s(60);
+  spec.set_lease_timeout_s(30);
+  spec.set_heartbeat_interval_s(10);
+  return spec;
+}
 namespace {
 namespace fs = std::filesystem;
 

@@ -16,6 +16,14 @@
 
 namespace swarm::testing {
 
+// One subtask "a" that writes a.txt, as a plan file's text.
+inline constexpr char kOneFilePlan[] =
+    R"({"subtasks": [{"id": "a", "title": "A", "instructions": "", "files": ["a.txt"]}]})";
+
+// A complete spec of a run of kOneFilePlan on `repo` (agent `echo changed > a.txt`, test `true`), with
+// every limit set, as a careful client would send it.
+v1::RunSpec OneFileSpec(const std::string& repo);
+
 // A channel to `address` whose every call carries `authorization: Bearer <token>` (none when `token`
 // is empty), as a client that knows no better than the wire would send it.
 std::shared_ptr<grpc::Channel> ChannelWithToken(const std::string& address, const std::string& token,

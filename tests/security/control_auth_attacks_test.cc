@@ -22,23 +22,9 @@ namespace swarm::testing {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr char kPlan[] = R"({"subtasks": [{"id": "a", "title": "A", "instructions": "", "files": ["a.txt"]}]})";
+constexpr const char* kPlan = kOneFilePlan;
 
-v1::RunSpec Spec(const std::string& repo) {
-  v1::RunSpec spec;
-  spec.set_repo(repo);
-  spec.set_base_rev("HEAD");
-  spec.set_plan_text(kPlan);
-  spec.set_agent_command("echo changed > a.txt");
-  spec.set_test_command("true");
-  spec.set_agents(1);
-  spec.set_max_attempts(1);
-  spec.set_test_timeout_s(60);
-  spec.set_agent_timeout_s(60);
-  spec.set_lease_timeout_s(30);
-  spec.set_heartbeat_interval_s(10);
-  return spec;
-}
+v1::RunSpec Spec(const std::string& repo) { return OneFileSpec(repo); }
 
 // The runs a state directory holds, by its store and its run directories.
 size_t RunsIn(const std::string& state) {

@@ -17,7 +17,7 @@ namespace swarm::testing {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr char kPlan[] = R"({"subtasks": [{"id": "a", "title": "A", "instructions": "", "files": ["a.txt"]}]})";
+constexpr const char* kPlan = kOneFilePlan;
 
 class ServedSpecAttacksTest : public ::testing::Test {
  protected:
@@ -42,21 +42,7 @@ class ServedSpecAttacksTest : public ::testing::Test {
   std::string state() const { return dir_ / "state"; }
   // In the state directory: the socket's directory is hidden from sandboxes, and so may hold no bind.
   std::string socket() const { return dir_ / "state/c.sock"; }
-  v1::RunSpec Spec() const {
-    v1::RunSpec spec;
-    spec.set_repo(dir_ / "allowed/repo");
-    spec.set_base_rev("HEAD");
-    spec.set_plan_text(kPlan);
-    spec.set_agent_command("echo changed > a.txt");
-    spec.set_test_command("true");
-    spec.set_agents(1);
-    spec.set_max_attempts(1);
-    spec.set_test_timeout_s(60);
-    spec.set_agent_timeout_s(60);
-    spec.set_lease_timeout_s(30);
-    spec.set_heartbeat_interval_s(10);
-    return spec;
-  }
+  v1::RunSpec Spec() const { return OneFileSpec(dir_ / "allowed/repo"); }
   grpc::Status Submit(const ServeProcess& server, const v1::RunSpec& spec, v1::SubmitReply* reply = nullptr) {
     grpc::ClientContext context;
     v1::SubmitRequest request;
