@@ -125,11 +125,17 @@ absl::StatusOr<std::string> ReadFile(const std::string& root, const std::string&
 
 absl::StatusOr<std::string> Search(const std::string& root, const std::string& pattern, const std::string& path,
                                    const SearchLimits& limits) {
+  constexpr std::size_t kMaxPatternBytes = 4096;
   // RE2, not std::regex: the model picks the pattern and this runs on the host, outside the sandbox's
   // limits. std::regex backtracks (^(a|a)*$ took 30 s on 30 characters) and recurses per character;
   // RE2 is linear in the text and refuses a pattern whose program would exceed its memory budget.
+  if (pattern.size() > kMaxPatternBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the pattern is ", pattern.size(), " bytes; at most ",
+                                                   kMaxPatternBytes, " are searched for"));
+  }
   RE2::Options options;
   options.set_log_errors(false);
+  options.set_max_mem(8 << 20);  // a program this size stays on RE2's fast engines
   RE2 re(pattern, options);
   if (!re.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("the pattern is not a valid regular expression: ", re.error(),
@@ -141,7 +147,7 @@ absl::StatusOr<std::string> Search(const std::string& root, const std::string& p
   std::string stopped;  // why the search stopped before the end, if it did
   auto out_of_time = [&] {
     if (std::chrono::steady_clock::now() < limits.deadline) return false;
-    stopped = "the attempt's time is up";
+    stopped = limits.deadline_reason;
     return true;
   };
   std::vector<fs::path> files;

@@ -24,8 +24,12 @@ absl::StatusOr<std::string> ReadFile(const std::string& root, const std::string&
                                      std::optional<int> end_line = std::nullopt);
 
 // What one search may spend. It stops at the first limit it reaches and its observation says so.
+// The longest one search call runs, whatever the attempt has left.
+inline constexpr std::chrono::seconds kMaxSearchTime{10};
+
 struct SearchLimits {
-  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();  // the attempt's
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  const char* deadline_reason = "the attempt's time is up";  // said when the deadline stops it
   std::uintmax_t max_bytes = 64 << 20;  // of files read
   std::size_t max_files = 50000;        // files read
 };

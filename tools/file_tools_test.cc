@@ -103,6 +103,12 @@ TEST_F(FileToolsTest, CreatedFilesBelongToTheWorkspacesOwner) {
   }
 }
 
+TEST_F(FileToolsTest, AnOverlongPatternIsRefusedWithItsSize) {
+  absl::StatusOr<std::string> r = Search(root_, std::string(5000, 'a'));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("5000 bytes"), std::string::npos) << r.status();
+}
+
 TEST_F(FileToolsTest, SearchIsLinearInTheTextWhateverThePattern) {
   // ^(a|a)*$ backtracks exponentially in std::regex: 30 s of host CPU on 30 characters.
   testing::WriteFile(root_ + "/redos.txt", std::string(40, 'a') + "b\n" + std::string(40, 'a') + "\n");

@@ -1,5 +1,7 @@
 #include "tools/tool_set.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -118,7 +120,10 @@ ToolOutcome ToolSet::Call(const v1::ToolCall& call) const {
   if (name == "read_file") return From(ReadFile(root_, str("path"), line("start_line"), line("end_line")));
   if (name == "search") {
     SearchLimits limits;
-    limits.deadline = deadline_;
+    // One call may not hold a pool thread for the rest of the attempt: a search is a look, not a job.
+    const auto call_deadline = std::chrono::steady_clock::now() + kMaxSearchTime;
+    limits.deadline = std::min(deadline_, call_deadline);
+    if (call_deadline < deadline_) limits.deadline_reason = "one search runs for at most 10 s: narrow its path";
     return From(Search(root_, str("pattern"), a.contains("path") ? str("path") : ".", limits));
   }
   if (name == "edit") return From(Edit(root_, str("path"), str("old"), str("new")));
