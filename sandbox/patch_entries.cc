@@ -8,6 +8,19 @@
 #include "sandbox/workspace.h"
 
 namespace swarm {
+namespace {
+
+// An all-zero object id: the path did not exist on that side.
+bool IsAbsent(const std::string& object) { return object.find_first_not_of('0') == std::string::npos; }
+
+// The paths the patch adds (gitlinks, refused anyway, aside).
+std::uint64_t AddedFiles(const std::vector<PatchEntry>& entries) {
+  std::uint64_t n = 0;
+  for (const PatchEntry& e : entries) n += e.new_mode != "160000" && IsAbsent(e.old_object) && !IsAbsent(e.new_object);
+  return n;
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<PatchEntry>> ListPatchEntries(const Git& git, const std::string& base,
                                                          const std::string& tree) {
@@ -37,22 +50,20 @@ absl::StatusOr<std::vector<PatchEntry>> ListPatchEntries(const Git& git, const s
 }
 
 absl::StatusOr<PatchGrowth> MeasurePatchGrowth(const Git& git, const std::vector<PatchEntry>& entries) {
-  auto absent = [](const std::string& object) { return object.find_first_not_of('0') == std::string::npos; };
   // Gitlinks name commits of another repository: they have no size here (and are refused anyway).
   std::string objects;
   std::vector<int> signs;  // +1 a written blob, -1 a replaced one
   PatchGrowth growth;
+  growth.files = AddedFiles(entries);
   for (const PatchEntry& e : entries) {
     if (e.new_mode == "160000") continue;
-    if (!absent(e.new_object)) {
+    if (!IsAbsent(e.new_object)) {
       absl::StrAppend(&objects, e.new_object, "\n");
       signs.push_back(1);
     }
-    if (!absent(e.old_object)) {
+    if (!IsAbsent(e.old_object)) {
       absl::StrAppend(&objects, e.old_object, "\n");
       signs.push_back(-1);
-    } else if (!absent(e.new_object)) {
-      ++growth.files;
     }
   }
   if (signs.empty()) return growth;
@@ -93,11 +104,8 @@ absl::Status CheckPatchGrowth(const Git& git, const std::vector<PatchEntry>& ent
                               const std::string* verified_diff) {
   if (verified_diff != nullptr && verified_diff->find("GIT binary patch") == std::string::npos &&
       (limits.max_growth_bytes == 0 || verified_diff->size() <= limits.max_growth_bytes)) {
-    auto absent = [](const std::string& object) { return object.find_first_not_of('0') == std::string::npos; };
     PatchGrowth files_only;
-    for (const PatchEntry& e : entries) {
-      if (absent(e.old_object) && !absent(e.new_object) && e.new_mode != "160000") ++files_only.files;
-    }
+    files_only.files = AddedFiles(entries);
     return CheckPatchGrowth(files_only, limits);
   }
   absl::StatusOr<PatchGrowth> growth = MeasurePatchGrowth(git, entries);

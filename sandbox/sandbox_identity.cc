@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "process.h"
 
 namespace swarm {
@@ -59,11 +60,10 @@ absl::StatusOr<SandboxIdentity> SandboxIdentity::ForThisProcess() {
     }
     return id;
   }
-  const std::string command = absl::StrCat("useradd --system --user-group --no-create-home --home-dir /nonexistent ",
-                                           "--shell /usr/sbin/nologin ", kSandboxUser);
   ProcessSpec spec;
   spec.argv = {"useradd", "--system",   "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
                "--shell", "/usr/sbin/nologin", kSandboxUser};
+  const std::string command = absl::StrJoin(spec.argv, " ");
   spec.env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   spec.timeout = std::chrono::seconds(30);
   absl::StatusOr<ProcessResult> r = RunProcess(spec);
