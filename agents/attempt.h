@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/sandbox_policy.h"
-#include "sandbox/workspace.h"
+#include "git/workspace.h"
 #include "swarm/v1/agent.pb.h"
 
 namespace swarm {

@@ -16,7 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "agents/attempt.h"
 #include "sandbox/pid_ledger.h"
-#include "sandbox/utf8.h"
+#include "base/utf8.h"
 
 namespace swarm {
 namespace {

@@ -17,7 +17,7 @@
 #include "agents/model_client.h"
 #include "agents/model_endpoint.h"
 #include "sandbox/sandbox.h"
-#include "sandbox/workspace.h"
+#include "git/workspace.h"
 #include "swarm/v1/agent.pb.h"
 
 namespace boost::asio {

@@ -15,12 +15,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "agents/prompts.h"  // generated from agents/prompts/*.txt
-#include "tools/prompt_template.h"
+#include "base/prompt_template.h"
 #include "agents/attempt.h"
-#include "orchestrator/test_results.h"
+#include "test_results/test_results.h"
 #include "sandbox/beneath.h"
 #include "sandbox/pid_ledger.h"
-#include "sandbox/utf8.h"
+#include "base/utf8.h"
 #include "tools/file_tools.h"
 
 namespace swarm {

@@ -15,7 +15,7 @@
 
 #include "agents/model_client.h"
 #include "sandbox/sandbox.h"
-#include "sandbox/workspace.h"
+#include "git/workspace.h"
 #include "swarm/v1/agent.pb.h"
 #include "tools/tool_set.h"
 

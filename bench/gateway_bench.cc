@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "orchestrator/models/model_gateway.h"
-#include "orchestrator/models/scripted_model_server.h"
+#include "models/model_gateway.h"
+#include "models/scripted/scripted_model_server.h"
 
 namespace swarm {
 namespace {

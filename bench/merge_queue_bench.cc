@@ -23,12 +23,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "orchestrator/check_stage.h"
-#include "orchestrator/integration_repo.h"
-#include "orchestrator/serial_merge_queue.h"
-#include "orchestrator/speculative_merge_queue.h"
-#include "orchestrator/test_gate.h"
-#include "sandbox/git.h"
+#include "orchestrator/merge/check_stage.h"
+#include "git/integration_repo.h"
+#include "orchestrator/merge/serial_merge_queue.h"
+#include "orchestrator/merge/speculative_merge_queue.h"
+#include "orchestrator/merge/test_gate.h"
+#include "git/git.h"
 #include "sandbox/unsandboxed_runner.h"
 
 namespace swarm {

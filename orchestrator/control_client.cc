@@ -14,13 +14,13 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "orchestrator/control_token.h"
+#include "orchestrator/control/control_token.h"
 #include "orchestrator/event_format.h"
-#include "orchestrator/event_tail.h"
-#include "orchestrator/exit_codes.h"
-#include "orchestrator/input_file.h"
-#include "orchestrator/run_setup.h"
-#include "orchestrator/store.h"
+#include "orchestrator/store/event_tail.h"
+#include "orchestrator/run/exit_codes.h"
+#include "base/input_file.h"
+#include "orchestrator/run/run_setup.h"
+#include "orchestrator/store/store.h"
 #include "swarm/v1/control.grpc.pb.h"
 
 namespace swarm {

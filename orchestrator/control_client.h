@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "orchestrator/run_config.h"
+#include "orchestrator/run/run_config.h"
 
 namespace swarm {
 

@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "orchestrator/report.h"
-#include "sandbox/terminal_text.h"
+#include "orchestrator/run/report.h"
+#include "base/terminal_text.h"
 
 namespace swarm {
 namespace {

@@ -5,10 +5,10 @@
 #include <ostream>
 
 #include "absl/strings/str_format.h"
-#include "orchestrator/exit_codes.h"
-#include "orchestrator/models/model_config.h"
-#include "orchestrator/models/model_gateway.h"
-#include "sandbox/terminal_text.h"
+#include "orchestrator/run/exit_codes.h"
+#include "models/model_config.h"
+#include "models/model_gateway.h"
+#include "base/terminal_text.h"
 
 namespace swarm {
 

@@ -8,12 +8,13 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "orchestrator/exit_codes.h"
-#include "orchestrator/integration_repo.h"
-#include "orchestrator/recovery.h"
-#include "orchestrator/run_lock.h"
-#include "orchestrator/run_setup.h"
-#include "orchestrator/store.h"
+#include "orchestrator/run/exit_codes.h"
+#include "git/integration_repo.h"
+#include "orchestrator/run/recovery.h"
+#include "orchestrator/run/unpublished_work.h"
+#include "orchestrator/store/run_lock.h"
+#include "orchestrator/run/run_setup.h"
+#include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
 
 namespace swarm {
@@ -48,22 +49,6 @@ RunRow Here(RunRow run, const std::string& state_dir) {
   return run;
 }
 
-}  // namespace
-
-bool HasUnpublishedWork(const RunRow& run) {
-  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo = IntegrationRepo::Open(run.run_dir + "/integration.git");
-  if (!repo.ok()) return false;
-  absl::StatusOr<std::string> head = (*repo)->Head();
-  if (!head.ok() || *head == run.base) return false;
-  absl::StatusOr<Git> user = Git::Open(run.repo);
-  if (!user.ok()) return true;
-  // Published: some ref of the user's repository holds the head (the result branch, or wherever the
-  // user merged it).
-  absl::StatusOr<std::string> holders = user->Run({"for-each-ref", "--count=1", "--contains", *head, "refs/"});
-  return !holders.ok() || holders->empty();
-}
-
-namespace {
 
 std::uintmax_t SizeOf(const fs::path& p) {
   std::error_code ec;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "orchestrator/store.h"
+#include "orchestrator/store/store.h"
 
 namespace swarm {
 
@@ -19,9 +19,6 @@ namespace swarm {
 absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, const std::string& reason,
                        std::chrono::seconds wait, std::ostream& out);
 
-// Landed work that exists only in the run's private repository: its ref is ahead of the base and no
-// ref of the user's repository holds it. Removing the private repository would lose it.
-bool HasUnpublishedWork(const RunRow& run);
 
 // Removes a run whose coordinator is not alive: its directory (logs, private integration repository,
 // report) and its records. The result branch in the user's repository is never touched.

@@ -11,9 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "orchestrator/report.h"
-#include "orchestrator/run_lock.h"
-#include "sandbox/terminal_text.h"
+#include "orchestrator/run/report.h"
+#include "orchestrator/store/run_lock.h"
+#include "base/terminal_text.h"
 
 namespace swarm {
 namespace {

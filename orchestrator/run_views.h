@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "orchestrator/store.h"
+#include "orchestrator/store/store.h"
 
 namespace swarm {
 

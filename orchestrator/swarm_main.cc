@@ -13,20 +13,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "orchestrator/control_client.h"
-#include "orchestrator/coordinator.h"
-#include "orchestrator/exit_codes.h"
-#include "orchestrator/input_file.h"
-#include "orchestrator/plan.h"
+#include "orchestrator/run/coordinator.h"
+#include "orchestrator/run/exit_codes.h"
+#include "base/input_file.h"
+#include "orchestrator/plan/plan.h"
 #include "orchestrator/run_admin.h"
-#include "orchestrator/run_setup.h"
-#include "orchestrator/make_sandbox.h"
-#include "orchestrator/models/model_gateway.h"
+#include "orchestrator/run/run_setup.h"
+#include "orchestrator/run/make_sandbox.h"
+#include "models/model_gateway.h"
+#include "models/scripted/scripted_provider.h"
 #include "orchestrator/models_command.h"
-#include "orchestrator/planner.h"
+#include "orchestrator/plan/planner.h"
 #include "orchestrator/run_views.h"
-#include "orchestrator/serve.h"
-#include "orchestrator/store.h"
-#include "sandbox/terminal_text.h"
+#include "orchestrator/control/serve.h"
+#include "orchestrator/store/store.h"
+#include "base/terminal_text.h"
 
 namespace swarm {
 namespace {
@@ -242,6 +243,7 @@ int Inspect(const std::string& state_dir, const std::function<absl::Status(const
 int main(int argc, char** argv) {
   // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
   umask(077);
+  swarm::InstallScriptedModelServer();  // the `scripted:` provider: the offline demo and tests
   CLI::App app{"swarm: many agents, one tested branch"};
   app.require_subcommand(1);
   swarm::RunConfig config;

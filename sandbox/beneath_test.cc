@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace swarm {
 namespace {

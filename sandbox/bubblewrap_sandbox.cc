@@ -1,4 +1,4 @@
-#include "bubblewrap_sandbox.h"
+#include "sandbox/bubblewrap_sandbox.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "seccomp_filter.h"
+#include "sandbox/internal/seccomp_filter.h"
 
 namespace swarm {
 namespace fs = std::filesystem;

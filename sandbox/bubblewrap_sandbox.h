@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "sandbox.h"
-#include "sandbox_identity.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/sandbox_identity.h"
 
 namespace swarm {
 

@@ -1,4 +1,4 @@
-#include "resource_scope.h"
+#include "sandbox/resource_scope.h"
 
 #include <signal.h>
 #include <sys/stat.h>

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "process.h"
-#include "sandbox_policy.h"
+#include "sandbox/process.h"
+#include "sandbox/sandbox_policy.h"
 
 namespace swarm {
 

@@ -1,4 +1,4 @@
-#include "sandbox.h"
+#include "sandbox/sandbox.h"
 
 namespace swarm {
 

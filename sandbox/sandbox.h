@@ -7,9 +7,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "process.h"
-#include "resource_scope.h"
-#include "sandbox_policy.h"
+#include "sandbox/process.h"
+#include "sandbox/resource_scope.h"
+#include "sandbox/sandbox_policy.h"
 
 namespace swarm {
 

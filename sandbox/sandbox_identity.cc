@@ -1,4 +1,4 @@
-#include "sandbox_identity.h"
+#include "sandbox/sandbox_identity.h"
 
 #include <ftw.h>
 #include <grp.h>
@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "process.h"
+#include "sandbox/process.h"
 
 namespace swarm {
 namespace {

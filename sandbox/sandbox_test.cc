@@ -11,7 +11,7 @@
 
 #include "sandbox/bubblewrap_sandbox.h"
 #include "sandbox/unsandboxed_runner.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace swarm {
 namespace {

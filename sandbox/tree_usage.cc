@@ -1,4 +1,4 @@
-#include "tree_usage.h"
+#include "sandbox/tree_usage.h"
 
 #include <ftw.h>
 #include <sys/stat.h>

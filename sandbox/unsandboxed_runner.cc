@@ -1,4 +1,4 @@
-#include "unsandboxed_runner.h"
+#include "sandbox/unsandboxed_runner.h"
 
 #include <filesystem>
 

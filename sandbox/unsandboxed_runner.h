@@ -3,7 +3,7 @@
 #ifndef SWARM_SANDBOX_UNSANDBOXED_RUNNER_H_
 #define SWARM_SANDBOX_UNSANDBOXED_RUNNER_H_
 
-#include "sandbox.h"
+#include "sandbox/sandbox.h"
 
 namespace swarm {
 

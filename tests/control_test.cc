@@ -13,12 +13,12 @@
 #include <thread>
 
 #include "orchestrator/control_client.h"
-#include "orchestrator/store.h"
+#include "orchestrator/store/store.h"
 #include "sandbox/process.h"
 #include "swarm/v1/control.grpc.pb.h"
-#include "tests/serve_process.h"
-#include "tests/swarm_cli.h"
-#include "tests/test_util.h"
+#include "testing/serve_process.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

@@ -15,11 +15,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "orchestrator/store.h"
+#include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/process.h"
-#include "tests/swarm_cli.h"
-#include "tests/test_util.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

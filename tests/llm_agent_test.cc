@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "orchestrator/models/scripted_model_server.h"
-#include "tests/swarm_cli.h"
-#include "tests/test_util.h"
+#include "models/scripted/scripted_model_server.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

@@ -9,8 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "tests/swarm_cli.h"
-#include "tests/test_util.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

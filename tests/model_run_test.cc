@@ -10,10 +10,10 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
-#include "orchestrator/models/scripted_model_server.h"
+#include "models/scripted/scripted_model_server.h"
 #include "swarm/v1/agent.grpc.pb.h"
-#include "tests/swarm_cli.h"
-#include "tests/test_util.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

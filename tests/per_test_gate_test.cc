@@ -4,8 +4,8 @@
 // for the parsers against the tools' own output).
 #include <gtest/gtest.h>
 
-#include "tests/swarm_cli.h"
-#include "tests/test_util.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace swarm {
 namespace {

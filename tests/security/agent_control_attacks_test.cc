@@ -10,8 +10,8 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "tests/serve_process.h"
-#include "tests/test_util.h"
+#include "testing/serve_process.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

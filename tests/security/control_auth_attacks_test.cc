@@ -9,14 +9,14 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "orchestrator/control_service.h"
-#include "orchestrator/make_sandbox.h"
-#include "orchestrator/run_server.h"
-#include "orchestrator/store.h"
-#include "tests/serve_process.h"
-#include "tests/swarm_cli.h"
-#include "tests/test_ca.h"
-#include "tests/test_util.h"
+#include "orchestrator/control/control_service.h"
+#include "orchestrator/run/make_sandbox.h"
+#include "orchestrator/control/run_server.h"
+#include "orchestrator/store/store.h"
+#include "testing/serve_process.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_ca.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

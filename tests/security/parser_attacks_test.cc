@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <memory>
 
-#include "orchestrator/test_results.h"
+#include "test_results/test_results.h"
 #include "sandbox/beneath.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 #include "tools/file_tools.h"
 
 namespace swarm {

@@ -4,10 +4,10 @@
 
 #include <filesystem>
 
-#include "orchestrator/path_policy.h"
-#include "sandbox/git.h"
-#include "tests/swarm_cli.h"
-#include "tests/test_util.h"
+#include "orchestrator/run/path_policy.h"
+#include "git/git.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

@@ -5,11 +5,11 @@
 
 #include <filesystem>
 
-#include "orchestrator/path_policy.h"
-#include "sandbox/git.h"
+#include "orchestrator/run/path_policy.h"
+#include "git/git.h"
 #include "sandbox/tree_usage.h"
-#include "tests/swarm_cli.h"
-#include "tests/test_util.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

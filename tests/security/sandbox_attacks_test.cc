@@ -13,7 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "sandbox/bubblewrap_sandbox.h"
 #include "sandbox/sandbox_identity.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace swarm {
 namespace {

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <functional>
 
-#include "orchestrator/store.h"
-#include "tests/serve_process.h"
-#include "tests/swarm_cli.h"
-#include "tests/test_util.h"
+#include "orchestrator/store/store.h"
+#include "testing/serve_process.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
 
 namespace swarm::testing {
 namespace {

@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <memory>
 
-#include "orchestrator/integration_repo.h"
-#include "orchestrator/test_gate.h"
-#include "sandbox/git.h"
+#include "git/integration_repo.h"
+#include "orchestrator/merge/test_gate.h"
+#include "git/git.h"
 #include "sandbox/unsandboxed_runner.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace swarm {
 namespace {

@@ -1,0 +1,44 @@
+#include "base/failpoint.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+namespace swarm {
+namespace {
+
+struct Armed {
+  std::string name;
+  std::string key;  // empty: any
+  int at = 1;
+  std::atomic<int> hits{0};
+  Armed() {
+    const char* spec = getenv("SWARM_FAILPOINT");
+    if (spec == nullptr) return;
+    name = spec;
+    if (auto at_sign = name.find('@'); at_sign != std::string::npos) {
+      key = name.substr(at_sign + 1);
+      name.resize(at_sign);
+    } else if (auto colon = name.find(':'); colon != std::string::npos) {
+      at = std::max(1, atoi(name.c_str() + colon + 1));
+      name.resize(colon);
+    }
+  }
+};
+
+}  // namespace
+
+void Failpoint(std::string_view name, std::string_view key) {
+  static Armed armed;
+  if (armed.name.empty() || armed.name != name) return;
+  if (!armed.key.empty() && armed.key != key) return;
+  if (armed.hits.fetch_add(1) + 1 != armed.at) return;
+  std::string msg = "swarm: failpoint " + armed.name + " reached: killing myself\n";
+  (void)!write(STDERR_FILENO, msg.data(), msg.size());
+  kill(getpid(), SIGKILL);
+}
+
+}  // namespace swarm

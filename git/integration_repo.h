@@ -1,0 +1,60 @@
+// The run's private bare repository under the state directory. It borrows the user's objects
+// (alternates), holds every patch commit and candidate, and its integration ref is the authority for
+// what landed. The user's repository only ever receives the final branch (Publish).
+//
+// Thread-safe: every method runs its own git processes; the compare-and-swap makes ref moves atomic.
+#ifndef SWARM_GIT_INTEGRATION_REPO_H_
+#define SWARM_GIT_INTEGRATION_REPO_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "git/git.h"
+
+namespace swarm {
+
+inline constexpr char kIntegrationRef[] = "refs/heads/integration";
+
+class IntegrationRepo final {
+ public:
+  // Creates the repository at `git_dir` (which must not exist) with the integration ref at `base`.
+  static absl::StatusOr<std::unique_ptr<IntegrationRepo>> Create(const Git& user, const std::string& git_dir,
+                                                                 const std::string& base);
+  // Opens one made by Create (for resume).
+  static absl::StatusOr<std::unique_ptr<IntegrationRepo>> Open(const std::string& git_dir);
+
+  const Git& git() const { return git_; }
+  absl::StatusOr<std::string> Head() const;
+
+  // Applies `diff` to `base` in a private index and commits the result with parent `base`. Fails
+  // with InvalidArgument when the diff does not apply or does not produce `expected_tree`.
+  absl::StatusOr<std::string> CommitPatch(const std::string& base, const std::string& diff,
+                                          const std::string& expected_tree, const std::string& message) const;
+  // Three-way merge of `patch_commit` (whose parent is an ancestor of `onto`) into `onto`, without a
+  // work tree. Returns the merged tree, or Aborted naming the conflicting paths.
+  absl::StatusOr<std::string> MergeTree(const std::string& onto, const std::string& patch_commit) const;
+  // After MergeTree reported a conflict: the conflicting files with their content and conflict markers,
+  // as JSON {"head": ONTO, "files": [{"path": P, "content": TEXT}]} (each content cut at 64 KiB).
+  absl::StatusOr<std::string> ConflictJson(const std::string& onto, const std::string& patch_commit) const;
+  absl::StatusOr<std::string> CommitTree(const std::string& tree, const std::string& parent,
+                                         const std::string& message) const;
+  // Moves the integration ref to `commit` only if it is at `expected_old`; Aborted otherwise.
+  absl::Status CompareAndSwap(const std::string& commit, const std::string& expected_old) const;
+  // Writes the files of `tree` into the empty directory `dir` (a throwaway copy for a test run).
+  absl::Status Materialize(const std::string& tree, const std::string& dir) const;
+  // Creates `branch` (refs/heads/...) in the user's repository at the integration head. If it exists
+  // it fails, unless `move_forward` (a resumed run publishing again) and the branch is an ancestor. Only objects and that one ref are written; the user's work tree, index and HEAD are not.
+  absl::Status Publish(const Git& user, const std::string& branch, bool move_forward = false) const;
+
+ private:
+  explicit IntegrationRepo(Git git) : git_(std::move(git)) {}
+
+  // Set at construction.
+  const Git git_;
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_GIT_INTEGRATION_REPO_H_

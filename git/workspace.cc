@@ -1,0 +1,151 @@
+#include "git/workspace.h"
+
+#include "git/patch_entries.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+
+std::vector<std::string> ReadAlternates(const std::string& object_dir) {
+  std::vector<std::string> out;
+  std::ifstream f(object_dir + "/info/alternates");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    fs::path p(line);
+    if (p.is_relative()) p = fs::path(object_dir) / p;
+    out.push_back(fs::weakly_canonical(p).string());
+  }
+  return out;
+}
+
+}  // namespace
+
+bool SymlinkStaysInside(const std::string& link_path, const std::string& target) {
+  if (target.empty() || target[0] == '/') return false;
+  int depth = static_cast<int>(std::count(link_path.begin(), link_path.end(), '/'));  // the link's directory
+  bool descended = false;
+  for (absl::string_view part : absl::StrSplit(target, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (absl::EqualsIgnoreCase(part, ".git")) return false;  // the repository's own state, hooks, config
+    if (part == "..") {
+      // After a named component, ".." depends on whether that component is a link, in this tree or in
+      // any tree this patch is later composed with: refuse it rather than guess.
+      if (descended || --depth < 0) return false;
+    } else {
+      descended = true;
+    }
+  }
+  return true;
+}
+
+Workspace::Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits)
+    : dir_(std::move(dir)), root_(dir_ + "/work"), base_(std::move(base)), keep_(keep), limits_(limits) {}
+
+Workspace::~Workspace() {
+  if (keep_) return;
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& source_git_dir,
+                                                             const std::string& base,
+                                                             const std::string& dir, bool keep,
+                                                             const WorkspaceLimits& limits) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat("workspace ", dir, " exists"));
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  std::unique_ptr<Workspace> ws(new Workspace(dir, base, keep, limits));
+
+  Git source = Git::AtGitDir(source_git_dir);
+  absl::StatusOr<std::string> cloned =
+      source.Run({"clone", "--quiet", "--shared", "--no-checkout", source_git_dir, ws->root_});
+  if (!cloned.ok()) return cloned.status();
+  Git work = Git::AtGitDir(ws->root_ + "/.git", ws->root_);
+  absl::StatusOr<std::string> checked_out = work.Run({"checkout", "--quiet", "--detach", base});
+  if (!checked_out.ok()) return checked_out.status();
+
+  // The host's own repository: same objects (through alternates), an index the agent cannot reach.
+  std::string host_dir = dir + "/host.git";
+  absl::StatusOr<std::string> init = source.Run({"init", "--quiet", "--bare", host_dir});
+  if (!init.ok()) return init.status();
+  std::string source_objects = fs::weakly_canonical(source_git_dir + "/objects").string();
+  std::ofstream(host_dir + "/objects/info/alternates") << source_objects << "\n";
+
+  ws->object_dirs_.push_back(source_objects);
+  for (const auto& alt : ReadAlternates(source_objects)) ws->object_dirs_.push_back(alt);
+  if (limits.max_growth.bytes > 0 || limits.max_growth.entries > 0) {
+    absl::StatusOr<TreeUsage> usage = MeasureTree(ws->root_, TreeUsage{~0ull, ~0ull});
+    if (!usage.ok()) return usage.status();
+    ws->checked_out_ = *usage;
+  }
+  return ws;
+}
+
+absl::Status Workspace::CheckGrowth() const {
+  if (limits_.max_growth.bytes == 0 && limits_.max_growth.entries == 0) return absl::OkStatus();
+  // Walks at most the limit's worth of the tree: millions of files cost no more than the limit.
+  auto limit = [](std::uint64_t base, std::uint64_t growth) { return growth > 0 ? base + growth : ~0ull; };
+  TreeUsage stop{limit(checked_out_.bytes, limits_.max_growth.bytes),
+                 limit(checked_out_.entries, limits_.max_growth.entries)};
+  absl::StatusOr<TreeUsage> usage = MeasureTree(root_, stop);
+  if (!usage.ok()) return usage.status();
+  if (!usage->Exceeds(stop)) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the workspace grew past its limits (--max-workspace-mb ", limits_.max_growth.bytes >> 20,
+      ", --max-workspace-files ", limits_.max_growth.entries, "): at least ",
+      usage->bytes > checked_out_.bytes ? (usage->bytes - checked_out_.bytes) >> 20 : 0, " MiB and ",
+      usage->entries > checked_out_.entries ? usage->entries - checked_out_.entries : 0,
+      " files more than the checkout"));
+}
+
+absl::StatusOr<Patch> Workspace::ComputePatch() const {
+  // Measured before git hashes anything.
+  if (absl::Status st = CheckGrowth(); !st.ok()) return st;
+  Git host = Git::AtGitDir(dir_ + "/host.git", root_);
+  GitOptions index;
+  index.index_file = dir_ + "/host.index";
+  std::error_code ec;
+  fs::remove(index.index_file, ec);
+  if (auto r = host.Run({"read-tree", base_}, index); !r.ok()) return r.status();
+  if (auto r = host.Run({"add", "--all", "--", "."}, index); !r.ok()) return r.status();
+  absl::StatusOr<std::string> tree = host.Run({"write-tree"}, index);
+  if (!tree.ok()) return tree.status();
+  Patch patch;
+  patch.base = base_;
+  patch.tree = TrimNewline(*tree);
+  absl::StatusOr<std::string> base_tree = host.Run({"rev-parse", base_ + "^{tree}"});
+  if (!base_tree.ok()) return base_tree.status();
+  patch.empty = TrimNewline(*base_tree) == patch.tree;
+  if (patch.empty) return patch;
+
+  // Refuse what cannot be a patch to the repository: links out of it or into .git, nested repositories.
+  absl::StatusOr<std::vector<PatchEntry>> entries = ListPatchEntries(host, base_, patch.tree);
+  if (!entries.ok()) return entries.status();
+  if (absl::Status st = CheckPatchEntries(*entries); !st.ok()) return st;
+  GitOptions capped;
+  capped.output_cap = limits_.max_patch_bytes > 0 ? limits_.max_patch_bytes : 0;
+  absl::StatusOr<std::string> diff =
+      host.Run({"diff", "--binary", "--full-index", "--no-renames", "--no-color", base_, patch.tree}, capped);
+  if (absl::IsResourceExhausted(diff.status())) {
+    return absl::ResourceExhaustedError(absl::StrCat("the patch is larger than --max-patch-mb ",
+                                                     limits_.max_patch_bytes >> 20, " (large or binary files?)"));
+  }
+  if (!diff.ok()) return diff.status();
+  if (absl::Status st = CheckPatchGrowth(host, *entries, limits_.patch, &*diff); !st.ok()) return st;
+  patch.diff = std::move(*diff);
+  return patch;
+}
+
+}  // namespace swarm

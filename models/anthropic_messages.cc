@@ -1,0 +1,232 @@
+#include "models/anthropic_messages.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace swarm {
+namespace {
+
+using nlohmann::json;
+
+std::string Text(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string FinishReason(const std::string& stop_reason) {
+  if (stop_reason == "end_turn" || stop_reason == "stop_sequence") return "stop";
+  if (stop_reason == "tool_use") return "tool_calls";
+  if (stop_reason == "max_tokens") return "length";
+  return stop_reason;
+}
+
+// Anthropic's input_tokens leaves out the tokens read from or written to the cache.
+void ReadUsage(const json& u, v1::Usage& usage) {
+  if (!u.is_object()) return;
+  if (u.contains("input_tokens") || u.contains("cache_read_input_tokens")) {
+    const std::uint64_t read = u.value("cache_read_input_tokens", 0ULL);
+    const std::uint64_t written = u.value("cache_creation_input_tokens", 0ULL);
+    usage.set_input_tokens(u.value("input_tokens", 0ULL) + read + written);
+    usage.set_cached_input_tokens(read);
+    usage.set_cache_write_tokens(written);
+  }
+  if (u.contains("output_tokens")) usage.set_output_tokens(u.value("output_tokens", 0ULL));
+}
+
+absl::Status ErrorIn(const json& j) {
+  if (Text(j, "type") != "error") return absl::OkStatus();
+  const json& e = j.contains("error") ? j["error"] : j;
+  const std::string type = e.is_object() ? Text(e, "type") : "";
+  const std::string message = e.is_object() ? Text(e, "message") : e.dump();
+  return absl::UnavailableError(absl::StrCat("the provider reported an error: ", type, ": ", message));
+}
+
+void AddBlock(const json& block, v1::ChatMessage& message) {
+  const std::string type = Text(block, "type");
+  if (type == "text") {
+    message.mutable_content()->append(Text(block, "text"));
+  } else if (type == "thinking") {
+    message.mutable_reasoning()->append(Text(block, "thinking"));
+  } else if (type == "tool_use") {
+    v1::ToolCall* call = message.add_tool_calls();
+    call->set_id(Text(block, "id"));
+    call->set_name(Text(block, "name"));
+    auto input = block.find("input");
+    if (input != block.end() && input->is_object()) {
+      call->set_arguments_json(input->dump());
+    } else {
+      call->set_arguments_json(input == block.end() ? "" : input->is_string() ? input->get<std::string>() : input->dump());
+      call->set_error(absl::StrCat("the input of tool call ", call->name(), " is not a JSON object"));
+    }
+  }
+}
+
+class AnthropicStream final : public StreamDecoder {
+ public:
+  absl::Status OnEvent(std::string_view, std::string_view data) override {
+    json j = json::parse(data, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return absl::DataLossError(absl::StrCat("a streamed event is not JSON: ", std::string(data.substr(0, 200))));
+    }
+    if (absl::Status s = ErrorIn(j); !s.ok()) return s;
+    try {
+      const std::string type = Text(j, "type");
+      if (type == "message_start") {
+        const json& m = j.at("message");
+        if (auto u = m.find("usage"); u != m.end()) ReadUsage(*u, *reply_.mutable_usage());
+        started_ = true;
+      } else if (type == "content_block_start") {
+        Block& b = blocks_[j.at("index").get<int>()];
+        b.start = j.at("content_block");
+      } else if (type == "content_block_delta") {
+        Block& b = blocks_[j.at("index").get<int>()];
+        const json& d = j.at("delta");
+        const std::string kind = Text(d, "type");
+        if (kind == "text_delta") b.text += Text(d, "text");
+        else if (kind == "thinking_delta") b.text += Text(d, "thinking");
+        else if (kind == "input_json_delta") b.text += Text(d, "partial_json");
+      } else if (type == "message_delta") {
+        if (auto d = j.find("delta"); d != j.end() && d->is_object()) {
+          reply_.set_finish_reason(FinishReason(Text(*d, "stop_reason")));
+        }
+        if (auto u = j.find("usage"); u != j.end()) {
+          ReadUsage(*u, *reply_.mutable_usage());
+          usage_final_ = true;
+        }
+      } else if (type == "message_stop") {
+        done_ = true;
+      }
+    } catch (const json::exception& e) {
+      return absl::DataLossError(absl::StrCat("a streamed event is malformed: ", e.what()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<v1::ChatReply> Finish() override {
+    if (!started_ || !done_) return absl::DataLossError("the stream ended before message_stop: the reply is truncated");
+    v1::ChatMessage* message = reply_.mutable_message();
+    message->set_role("assistant");
+    for (auto& [index, b] : blocks_) {
+      const std::string type = Text(b.start, "type");
+      if (type == "text") {
+        message->mutable_content()->append(Text(b.start, "text") + b.text);
+      } else if (type == "thinking") {
+        message->mutable_reasoning()->append(Text(b.start, "thinking") + b.text);
+      } else if (type == "tool_use") {
+        v1::ToolCall* call = message->add_tool_calls();
+        call->set_id(Text(b.start, "id"));
+        call->set_name(Text(b.start, "name"));
+        call->set_arguments_json(b.text.empty() ? "{}" : b.text);
+        CheckToolArguments(*call);
+      }
+    }
+    reply_.set_usage_reported(usage_final_);
+    return std::move(reply_);
+  }
+
+ private:
+  struct Block {
+    json start;
+    std::string text;  // the deltas, joined
+  };
+  v1::ChatReply reply_;
+  std::map<int, Block> blocks_;
+  bool started_ = false;
+  bool usage_final_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> AnthropicMessages::Headers(const std::string& api_key) const {
+  std::vector<std::pair<std::string, std::string>> h = {{"content-type", "application/json"},
+                                                        {"anthropic-version", kAnthropicVersion}};
+  if (!api_key.empty()) h.emplace_back("x-api-key", api_key);
+  return h;
+}
+
+absl::StatusOr<std::string> AnthropicMessages::Encode(const v1::ChatRequest& request, const std::string& model,
+                                                      std::uint32_t max_tokens, bool stream) const {
+  json system = json::array();
+  json messages = json::array();
+  // The API wants user and assistant turns to alternate: consecutive user-side messages (tool
+  // results, user text) are joined into one turn.
+  auto turn = [&](const std::string& role) -> json& {
+    if (messages.empty() || messages.back()["role"] != role) messages.push_back({{"role", role}, {"content", json::array()}});
+    return messages.back()["content"];
+  };
+  for (const v1::ChatMessage& m : request.messages()) {
+    if (m.role() == "system") {
+      if (!m.content().empty()) system.push_back({{"type", "text"}, {"text", m.content()}});
+    } else if (m.role() == "tool") {
+      turn("user").push_back({{"type", "tool_result"}, {"tool_use_id", m.tool_call_id()}, {"content", m.content()}});
+    } else if (m.role() == "assistant") {
+      if (m.content().empty() && m.tool_calls_size() == 0) continue;  // the API refuses an empty turn
+      json& content = turn("assistant");
+      if (!m.content().empty()) content.push_back({{"type", "text"}, {"text", m.content()}});
+      for (const v1::ToolCall& c : m.tool_calls()) {
+        json input = json::parse(c.error().empty() ? c.arguments_json() : std::string("{}"), nullptr, false);
+        if (input.is_discarded() || !input.is_object()) input = json::object();
+        content.push_back({{"type", "tool_use"}, {"id", c.id()}, {"name", c.name()}, {"input", std::move(input)}});
+      }
+    } else if (!m.content().empty()) {
+      turn("user").push_back({{"type", "text"}, {"text", m.content()}});
+    }
+  }
+  // Prompt caching: the system prompt and everything up to the newest block are cached, so the
+  // next step of an agent reads its whole history from the cache.
+  if (!system.empty()) system.back()["cache_control"] = {{"type", "ephemeral"}};
+  if (!messages.empty() && !messages.back()["content"].empty()) {
+    messages.back()["content"].back()["cache_control"] = {{"type", "ephemeral"}};
+  }
+  json body = {{"model", model}, {"max_tokens", max_tokens}, {"messages", std::move(messages)}};
+  if (!system.empty()) body["system"] = std::move(system);
+  if (request.tools_size() > 0) {
+    json tools = json::array();
+    for (const v1::ToolSpec& t : request.tools()) {
+      absl::StatusOr<json> schema = ToolParameters(t);
+      if (!schema.ok()) return schema.status();
+      tools.push_back({{"name", t.name()}, {"description", t.description()}, {"input_schema", *schema}});
+    }
+    body["tools"] = std::move(tools);
+  }
+  if (stream) body["stream"] = true;
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+absl::StatusOr<v1::ChatReply> AnthropicMessages::Decode(std::string_view body) const {
+  absl::StatusOr<json> parsed = ReplyObject(body);
+  if (!parsed.ok()) return parsed.status();
+  const json& j = *parsed;
+  if (absl::Status s = ErrorIn(j); !s.ok()) return s;
+  v1::ChatReply reply;
+  try {
+    v1::ChatMessage* message = reply.mutable_message();
+    message->set_role("assistant");
+    for (const json& block : j.at("content")) AddBlock(block, *message);
+    reply.set_finish_reason(FinishReason(Text(j, "stop_reason")));
+    if (auto u = j.find("usage"); u != j.end() && u->is_object()) {
+      ReadUsage(*u, *reply.mutable_usage());
+      reply.set_usage_reported(true);
+    }
+  } catch (const json::exception& e) {
+    return absl::DataLossError(absl::StrCat("the reply is malformed: ", e.what()));
+  }
+  return reply;
+}
+
+std::unique_ptr<StreamDecoder> AnthropicMessages::NewStream() const { return std::make_unique<AnthropicStream>(); }
+
+std::string AnthropicMessages::ErrorMessage(std::string_view body) const {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_object()) {
+    if (auto e = j.find("error"); e != j.end() && e->is_object()) {
+      return absl::StrCat(Text(*e, "type"), ": ", Text(*e, "message"));
+    }
+  }
+  return std::string(body.substr(0, 300));
+}
+
+}  // namespace swarm

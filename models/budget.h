@@ -1,0 +1,59 @@
+// The run's money: before each model call its worst case is reserved (the request's bytes as an
+// upper bound on its prompt tokens, at the highest input price, plus its max output tokens); after
+// it, the reservation is settled to the cost of the reported usage, or kept whole when the provider
+// reported none. A call whose reservation does not fit is refused, so spending never passes a cap.
+// Thread-safe.
+#ifndef SWARM_MODELS_BUDGET_H_
+#define SWARM_MODELS_BUDGET_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "models/model_config.h"
+#include "swarm/v1/model.pb.h"
+
+namespace swarm {
+
+// Tokens a provider may add beyond the request's bytes (its tool-use system prompt, chat template).
+inline constexpr std::uint64_t kProviderOverheadTokens = 1024;
+double WorstCaseUsd(const ModelInfo& model, std::size_t request_bytes, std::uint32_t max_output_tokens);
+double CostUsd(const ModelInfo& model, const v1::Usage& usage);
+
+class Budget {
+ public:
+  // Caps of 0 are no cap. `spent` carries what earlier sessions of the run spent (swarm resume).
+  Budget(double run_usd, double per_subtask_usd, double spent = 0, std::map<std::string, double> spent_by_subtask = {});
+
+  struct Reservation {
+    std::string subtask;
+    double usd = 0;
+  };
+  // ResourceExhausted, naming the cap, when the reservation does not fit. A call that does not fit
+  // even with nothing else in flight marks the run's budget exhausted.
+  // `*may_wait` (when given) says whether a refused call would fit once reservations now in flight
+  // settle, so that waiting for them makes sense.
+  absl::StatusOr<Reservation> Reserve(const std::string& subtask, double usd, bool* may_wait = nullptr);
+  // Spending that reaches the run's cap also marks it exhausted.
+  void Settle(const Reservation& reservation, double actual_usd);
+
+  double spent() const;
+  double reserved() const;
+  bool exhausted() const;
+
+ private:
+  const double run_usd_;
+  const double per_subtask_usd_;
+  mutable std::mutex mu_;
+  double spent_;                                   // guarded by mu_
+  double reserved_ = 0;                            // guarded by mu_
+  std::map<std::string, double> subtask_spent_;     // guarded by mu_
+  std::map<std::string, double> subtask_reserved_;  // guarded by mu_
+  bool exhausted_ = false;                         // guarded by mu_
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_MODELS_BUDGET_H_

@@ -1,0 +1,66 @@
+#include "models/budget.h"
+
+#include <gtest/gtest.h>
+
+namespace swarm {
+namespace {
+
+ModelInfo Anthropicish() {
+  ModelInfo m;
+  m.input_usd = 3;
+  m.cached_input_usd = 0.3;
+  m.cache_write_usd = 3.75;
+  m.output_usd = 15;
+  m.priced = true;
+  return m;
+}
+
+TEST(BudgetTest, CostCountsEachKindOfTokenAtItsPrice) {
+  v1::Usage u;
+  u.set_input_tokens(1'000'000);        // 600k plain + 300k cached + 100k written
+  u.set_cached_input_tokens(300'000);
+  u.set_cache_write_tokens(100'000);
+  u.set_output_tokens(200'000);
+  EXPECT_NEAR(CostUsd(Anthropicish(), u), 0.6 * 3 + 0.3 * 0.3 + 0.1 * 3.75 + 0.2 * 15, 1e-9);
+}
+
+TEST(BudgetTest, WorstCaseIsEveryByteATokenAtTheHighestInputPricePlusAllOutput) {
+  EXPECT_NEAR(WorstCaseUsd(Anthropicish(), 10'000, 1'000), ((10'000 + kProviderOverheadTokens) * 3.75 + 1'000 * 15) / 1e6,
+              1e-12);
+}
+
+TEST(BudgetTest, ACallThatDoesNotFitIsRefusedAndTheRunIsExhausted) {
+  Budget b(1.0, 0);
+  auto first = b.Reserve("a", 0.6);
+  ASSERT_TRUE(first.ok());
+  // While the first is in flight the second does not fit, but would alone: refused, not exhausted.
+  bool may_wait = false;
+  auto second = b.Reserve("b", 0.5, &may_wait);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(b.exhausted());
+  EXPECT_TRUE(may_wait) << "it may wait for the first to settle";
+  b.Settle(*first, 0.7);  // cost more than the worst case? never, but charge what was reported
+  EXPECT_NEAR(b.spent(), 0.7, 1e-12);
+  EXPECT_EQ(b.reserved(), 0);
+  auto third = b.Reserve("b", 0.5, &may_wait);
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(b.exhausted());
+  EXPECT_FALSE(may_wait);
+  EXPECT_NE(third.status().message().find("run's budget of $1.0000"), std::string::npos) << third.status();
+}
+
+TEST(BudgetTest, PerSubtaskCapRefusesOnlyThatSubtask) {
+  Budget b(0, 0.1, 0, {{"a", 0.08}});
+  EXPECT_EQ(b.Reserve("a", 0.05).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(b.Reserve("b", 0.05).ok());
+  EXPECT_FALSE(b.exhausted());
+}
+
+TEST(BudgetTest, SpendingCarriedFromAnEarlierSessionCounts) {
+  Budget b(1.0, 0, 1.0);
+  EXPECT_TRUE(b.exhausted());
+  EXPECT_FALSE(b.Reserve("a", 0.01).ok());
+}
+
+}  // namespace
+}  // namespace swarm

@@ -1,0 +1,232 @@
+#include "orchestrator/control/run_server.h"
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "orchestrator/run/coordinator.h"
+#include "orchestrator/store/event_tail.h"
+#include "orchestrator/run/report.h"
+#include "orchestrator/run/run_setup.h"
+#include "orchestrator/store/store.h"
+
+namespace swarm {
+namespace fs = std::filesystem;
+
+struct RunServer::LiveRun {
+  // Two streams on one file (appending), so the coordinator's out and err share no buffer.
+  std::ofstream out, err;
+  std::unique_ptr<Coordinator> coordinator;  // guarded by RunServer::mu_; null once Run() returned
+  int exit_code = 0;                         // guarded by RunServer::mu_; set when coordinator is reset
+  std::thread thread;
+};
+
+RunServer::RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store)
+    : state_dir_(std::move(state_dir)),
+      sandboxes_(std::move(sandboxes)),
+      policy_(std::move(policy)),
+      store_(std::move(store)) {}
+
+RunServer::~RunServer() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& state_dir, SandboxFactory sandboxes,
+                                                             ServePolicy policy) {
+  std::error_code ec;
+  fs::create_directories(fs::path(state_dir) / "runs", ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("state directory ", state_dir, " cannot be created: ", ec.message()));
+  std::string dir = fs::canonical(state_dir, ec).string();
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("state directory ", state_dir, ": ", ec.message()));
+  // Opened (and migrated) once here, so that runs starting together never race to create the schema.
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir + "/swarm.db");
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<RunServer>(new RunServer(dir, std::move(sandboxes), std::move(policy), std::move(*store)));
+}
+
+absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutting_down_) return absl::UnavailableError("the server is shutting down");
+    ReapLocked();
+  }
+  absl::StatusOr<RunConfig> config = ConfigForServedSpec(spec, policy_, state_dir_);
+  if (!config.ok()) return config.status();
+  absl::StatusOr<PreparedRun> prepared = PrepareRun(*config);
+  if (!prepared.ok()) return prepared.status();
+  if (absl::Status st = CheckServedRepository(*prepared, policy_); !st.ok()) return st;
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = sandboxes_(*config);
+  if (!sandbox.ok()) return sandbox.status();
+
+  v1::SubmitReply reply;
+  reply.set_run_id(prepared->run_id);
+  reply.set_run_dir(absl::StrCat(state_dir_, "/runs/", prepared->run_id));
+  std::error_code ec;
+  fs::create_directories(reply.run_dir(), ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", reply.run_dir(), ": ", ec.message()));
+  auto run = std::make_unique<LiveRun>();
+  std::string log = reply.run_dir() + "/coordinator.log";
+  run->out.open(log, std::ios::app);
+  run->err.open(log, std::ios::app);
+  if (!run->out || !run->err) return absl::PermissionDeniedError(absl::StrCat("cannot write ", log));
+  run->out << std::unitbuf;
+  run->err << std::unitbuf;
+  for (const auto& w : prepared->warnings) run->err << "swarm: warning: " << w << "\n";
+  run->coordinator = std::make_unique<Coordinator>(std::move(*prepared), std::move(*sandbox), run->out, run->err,
+                                                   CoordinatorOptions{.handle_signals = false});
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return absl::UnavailableError("the server is shutting down");
+  LiveRun* r = run.get();
+  live_[reply.run_id()] = std::move(run);
+  r->thread = std::thread([this, r] {
+    int exit_code = r->coordinator->Run();
+    std::unique_ptr<Coordinator> ended;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ended = std::move(r->coordinator);
+      r->exit_code = exit_code;
+    }
+    // Destroyed here, not under the lock: it removes the run's workspaces.
+  });
+  return reply;
+}
+
+absl::Status RunServer::Cancel(const std::string& run_id, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(run_id);
+  if (it != live_.end() && it->second->coordinator != nullptr) {
+    it->second->coordinator->RequestCancel(reason.empty() ? "cancelled by a client" : reason);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<RunRow> row = store_->Run(run_id);
+  if (!row.ok() && it == live_.end()) return absl::NotFoundError(absl::StrCat("no run ", run_id, " in ", state_dir_));
+  if (row.ok() && row->finished_unix_ms == 0 && it == live_.end()) {
+    return absl::FailedPreconditionError(absl::StrCat("run ", run_id, " is not run by this server"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("run ", run_id, " already ended", row.ok() ? absl::StrCat(" (", row->state, ")") : ""));
+}
+
+absl::StatusOr<v1::RunStatus> RunServer::StatusFromStore(const std::string& run_id) {
+  absl::StatusOr<RunRow> row = store_->Run(run_id);
+  if (!row.ok()) return row.status();
+  v1::RunStatus s;
+  s.set_run_id(row->id);
+  s.set_state(row->state);
+  s.set_repo(row->repo);
+  s.set_base(row->base);
+  s.set_head(row->head);
+  s.set_result_branch(row->result_branch);
+  s.set_run_dir(row->run_dir);
+  absl::StatusOr<std::vector<SubtaskRow>> subtasks = store_->Subtasks(run_id);
+  if (!subtasks.ok()) return subtasks.status();
+  for (const auto& t : *subtasks) ++(*s.mutable_subtasks())[OutcomeName(t.state)];
+  absl::StatusOr<v1::Event> last = store_->LastEvent(run_id);
+  if (last.ok()) {
+    s.set_last_seq(last->seq());
+    if (last->has_run_finished()) {
+      s.set_finished(true);
+      s.set_exit_code(last->run_finished().exit_code());
+    }
+  }
+  return s;
+}
+
+absl::StatusOr<v1::RunStatus> RunServer::Get(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::StatusOr<v1::RunStatus> s = StatusFromStore(run_id);
+  if (s.ok() || !absl::IsNotFound(s.status())) return s;
+  auto it = live_.find(run_id);
+  if (it == live_.end()) return absl::NotFoundError(absl::StrCat("no run ", run_id, " in ", state_dir_));
+  // Accepted, but its coordinator has recorded nothing yet (or failed before it could).
+  v1::RunStatus starting;
+  starting.set_run_id(run_id);
+  bool ended = it->second->coordinator == nullptr;
+  starting.set_state(ended ? "failed" : "starting");
+  starting.set_finished(ended);
+  if (ended) starting.set_exit_code(it->second->exit_code);
+  starting.set_run_dir(absl::StrCat(state_dir_, "/runs/", run_id));
+  return starting;
+}
+
+absl::StatusOr<std::vector<v1::RunStatus>> RunServer::List() {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    absl::StatusOr<std::vector<RunRow>> rows = store_->Runs();
+    if (!rows.ok()) return rows.status();
+    for (const auto& [id, run] : live_) {
+      if (!store_->Run(id).ok()) ids.push_back(id);  // not recorded yet: newest of all
+    }
+    for (const auto& r : *rows) ids.push_back(r.id);
+  }
+  std::vector<v1::RunStatus> out;
+  for (const auto& id : ids) {
+    absl::StatusOr<v1::RunStatus> s = Get(id);
+    if (s.ok()) out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+bool RunServer::IsLive(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(run_id);
+  return it != live_.end() && it->second->coordinator != nullptr;
+}
+
+absl::Status RunServer::Watch(const std::string& run_id, std::uint64_t after_seq, const std::function<bool()>& stop,
+                              const std::function<bool(const v1::Event&)>& on_event) {
+  TailRequest request;
+  request.state_dir = state_dir_;
+  request.run_id = run_id;
+  request.after_seq = after_seq;
+  // A run of this server, or one that a `swarm run` elsewhere writes into the same state directory.
+  std::function<bool()> holds_lock = CoordinatorHoldsLock(state_dir_, run_id);
+  request.alive = [this, run_id, holds_lock] { return IsLive(run_id) || holds_lock(); };
+  request.stop = stop;
+  absl::Status st = TailEvents(request, on_event);
+  if (absl::IsNotFound(st)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (live_.count(run_id)) {
+      return absl::AbortedError(absl::StrCat("run ", run_id, " failed before it recorded anything; see ", state_dir_,
+                                             "/runs/", run_id, "/coordinator.log"));
+    }
+  }
+  return st;
+}
+
+void RunServer::ReapLocked() {
+  for (auto it = live_.begin(); it != live_.end();) {
+    if (it->second->coordinator == nullptr) {
+      it->second->thread.join();  // it has ended or is only destroying its coordinator
+      it = live_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void RunServer::Shutdown() {
+  std::map<std::string, std::unique_ptr<LiveRun>> runs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+    for (auto& [id, run] : live_) {
+      if (run->coordinator != nullptr) run->coordinator->RequestCancel("the server is shutting down");
+    }
+  }
+  // Joined without the lock: a run's thread takes it as it ends. Entries stay in live_ until joined so
+  // that Cancel and Get still find them meanwhile.
+  std::vector<LiveRun*> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, run] : live_) pending.push_back(run.get());
+  }
+  for (LiveRun* run : pending) {
+    if (run->thread.joinable()) run->thread.join();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.clear();
+}
+
+}  // namespace swarm

@@ -1,0 +1,80 @@
+// The standing coordinator host behind `swarm serve`: starts runs in its state directory, each with
+// its own Coordinator on its own thread, and answers for them (status, events, cancel). The plain
+// handler class behind the Control API: it knows nothing of gRPC.
+//
+// Thread-safe: every method may be called from any thread (the gRPC server's).
+#ifndef SWARM_ORCHESTRATOR_CONTROL_RUN_SERVER_H_
+#define SWARM_ORCHESTRATOR_CONTROL_RUN_SERVER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/run/run_config.h"
+#include "orchestrator/control/served_spec.h"
+#include "sandbox/sandbox.h"
+#include "swarm/v1/control.pb.h"
+
+namespace swarm {
+
+class Store;
+
+class RunServer final {
+ public:
+  using SandboxFactory = std::function<absl::StatusOr<std::unique_ptr<Sandbox>>(const RunConfig&)>;
+
+  // Creates `state_dir` (and its database) when missing. PermissionDenied when it cannot. `policy`
+  // says what clients' specs may ask for (served_spec.h).
+  static absl::StatusOr<std::unique_ptr<RunServer>> Create(const std::string& state_dir, SandboxFactory sandboxes,
+                                                           ServePolicy policy);
+  ~RunServer();  // Shutdown()
+  RunServer(const RunServer&) = delete;
+  RunServer& operator=(const RunServer&) = delete;
+
+  // Checks the spec against the policy (ConfigForServedSpec: nothing the owner did not allow) and as
+  // `swarm run` would (PrepareRun's errors), and starts the run on a thread of its own; the
+  // coordinator's output goes to <run dir>/coordinator.log. Unavailable once shutting down.
+  absl::StatusOr<v1::SubmitReply> Submit(const v1::RunSpec& spec);
+
+  // Asks a live run to stop. NotFound for an unknown run; FailedPrecondition when it already ended.
+  absl::Status Cancel(const std::string& run_id, const std::string& reason);
+
+  absl::StatusOr<v1::RunStatus> Get(const std::string& run_id);
+  absl::StatusOr<std::vector<v1::RunStatus>> List();
+
+  // The run's events with seq > after_seq, then live ones, until RunFinished (event_tail.h), on the
+  // calling thread. Ends with Cancelled when `stop` says so or the server shuts down.
+  absl::Status Watch(const std::string& run_id, std::uint64_t after_seq, const std::function<bool()>& stop,
+                     const std::function<bool(const v1::Event&)>& on_event);
+
+  // Refuses new runs, cancels the live ones and waits for them to finish. Idempotent.
+  void Shutdown();
+
+  const std::string& state_dir() const { return state_dir_; }
+
+ private:
+  struct LiveRun;
+  RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store);
+  bool IsLive(const std::string& run_id);
+  void ReapLocked();  // joins the threads of runs that have ended
+  absl::StatusOr<v1::RunStatus> StatusFromStore(const std::string& run_id);
+
+  // Set at construction.
+  const std::string state_dir_;
+  const SandboxFactory sandboxes_;
+  const ServePolicy policy_;
+
+  std::mutex mu_;
+  std::unique_ptr<Store> store_;                             // guarded by mu_: reads for Get and List
+  std::map<std::string, std::unique_ptr<LiveRun>> live_;  // guarded by mu_; by run id
+  bool shutting_down_ = false;                            // guarded by mu_
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_CONTROL_RUN_SERVER_H_

@@ -1,0 +1,167 @@
+#include "orchestrator/merge/check_stage.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace swarm {
+
+CheckStage::CheckStage(const IntegrationRepo& repo, TestGate& gate, int jobs)
+    : repo_(repo), gate_(gate), pool_(std::make_unique<boost::asio::thread_pool>(std::max(1, jobs))) {}
+
+CheckStage::~CheckStage() { Shutdown(); }
+
+void CheckStage::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+  }
+  pool_->join();
+}
+
+void CheckStage::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+}
+
+void CheckStage::RecordHead(const std::string& commit, const TestOutcome& outcome) {
+  std::lock_guard<std::mutex> lock(mu_);
+  heads_[commit] = outcome;
+}
+
+void CheckStage::Submit(const MergeRequest& request, std::function<void(CheckResult)> done) {
+  std::uint64_t seq;
+  bool stopped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq = next_seq_++;
+    stopped = stopped_;
+  }
+  if (stopped) {  // the pool may be joined already: answer here, still in order
+    CheckResult r;
+    r.why = "cancelled";
+    Deliver(seq, std::move(r), std::move(done));
+    return;
+  }
+  boost::asio::post(*pool_, [this, seq, request, done = std::move(done)] {
+    bool stopped;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped = stopped_;
+    }
+    CheckResult r;
+    if (stopped) {
+      r.why = "cancelled";
+    } else {
+      r = Check(request);
+    }
+    Deliver(seq, std::move(r), done);
+  });
+}
+
+void CheckStage::Deliver(std::uint64_t seq, CheckResult result, std::function<void(CheckResult)> done) {
+  std::lock_guard<std::mutex> lock(deliver_mu_);
+  finished_.emplace(seq, std::make_pair(std::move(result), std::move(done)));
+  for (auto it = finished_.find(next_delivery_); it != finished_.end(); it = finished_.find(next_delivery_)) {
+    it->second.second(std::move(it->second.first));
+    finished_.erase(it);
+    ++next_delivery_;
+  }
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> CheckStage::Compose(const MergeRequest& request) const {
+  // Every base is on the integration ref's first-parent line, so one of them has all the others.
+  std::vector<std::string> bases;
+  for (const auto& p : request.patches) {
+    absl::StatusOr<std::string> base = repo_.git().Run({"rev-parse", p.commit + "^"});
+    if (!base.ok()) return base.status();
+    bases.push_back(TrimNewline(*base));
+  }
+  std::string newest = bases[0];
+  for (const auto& b : bases) {
+    if (repo_.git().Run({"merge-base", "--is-ancestor", newest, b}).ok()) newest = b;
+  }
+  if (request.patches.size() == 1) {
+    absl::StatusOr<std::string> tree = repo_.git().Run({"rev-parse", request.patches[0].commit + "^{tree}"});
+    if (!tree.ok()) return tree.status();
+    return std::make_pair(TrimNewline(*tree), newest);
+  }
+  std::string current = newest, tree;
+  for (std::size_t i = 0; i < request.patches.size(); ++i) {
+    absl::StatusOr<std::string> merged = repo_.MergeTree(current, request.patches[i].commit);
+    if (!merged.ok()) {
+      return absl::Status(merged.status().code(), absl::StrCat("the group's members do not compose: ",
+                                                               request.patches[i].subtask_id, ": ",
+                                                               merged.status().message()));
+    }
+    tree = *merged;
+    if (i + 1 < request.patches.size()) {
+      absl::StatusOr<std::string> step = repo_.CommitTree(tree, newest, "swarm: composing");
+      if (!step.ok()) return step.status();
+      current = *step;
+    }
+  }
+  return std::make_pair(tree, newest);
+}
+
+absl::StatusOr<TestOutcome> CheckStage::Baseline(const std::string& base_commit) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = heads_.find(base_commit); it != heads_.end()) return it->second;
+  }
+  // A head from before a resume: test it (a head that landed passed, so this is usually cached).
+  absl::StatusOr<std::string> tree = repo_.git().Run({"rev-parse", base_commit + "^{tree}"});
+  if (!tree.ok()) return tree.status();
+  absl::StatusOr<TestOutcome> tested = gate_.Test(TrimNewline(*tree), "base-" + base_commit.substr(0, 12));
+  if (!tested.ok()) return tested.status();
+  // Only a complete run is a baseline; anything else would let every check on this base pass.
+  if (!tested->results.ran || tested->timed_out) {
+    return absl::UnavailableError(absl::StrCat("the tests gave no results on the base ", base_commit.substr(0, 12)));
+  }
+  RecordHead(base_commit, *tested);
+  return *tested;
+}
+
+CheckResult CheckStage::Check(const MergeRequest& request) {
+  CheckResult result;
+  absl::StatusOr<std::pair<std::string, std::string>> composed = Compose(request);
+  if (!composed.ok()) {
+    result.why = std::string(composed.status().message());
+    return result;
+  }
+  const auto& [tree, base] = *composed;
+  result.tree = tree;
+  std::string label = absl::StrCat(request.group.empty() ? request.patches[0].subtask_id : "group-" + request.group,
+                                   ".check");
+  std::vector<std::string> required;
+  for (const auto& p : request.patches) required.insert(required.end(), p.tests.begin(), p.tests.end());
+  absl::StatusOr<TestOutcome> baseline_or =
+      gate_.format() == TestFormat::kExit ? absl::StatusOr<TestOutcome>(TestOutcome{}) : Baseline(base);
+  if (!baseline_or.ok()) {
+    result.why = absl::StrCat("no baseline to judge it by: ", baseline_or.status().message());
+    return result;
+  }
+  const TestOutcome& baseline = *baseline_or;
+  absl::StatusOr<TestOutcome> tested = gate_.Test(tree, label);
+  if (!tested.ok()) {
+    result.why = std::string(tested.status().message());
+    return result;
+  }
+  result.tested = true;
+  result.test = *tested;
+  Verdict verdict = gate_.Judge(baseline, *tested, required);
+  if (!verdict.pass && !tested->timed_out) {
+    absl::StatusOr<TestOutcome> again = gate_.Test(tree, label + ".rerun", /*use_cache=*/false);
+    if (again.ok() && gate_.Judge(baseline, *again, required).pass) {
+      result.flaky_tests = FlakyTests(*tested, *again, gate_.format());
+      result.test = *again;
+      verdict.pass = true;
+    }
+  }
+  result.pass = verdict.pass;
+  result.why = verdict.pass ? "" : verdict.why + " (alone on its own base)";
+  return result;
+}
+
+}  // namespace swarm

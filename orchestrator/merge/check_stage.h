@@ -1,0 +1,81 @@
+// Stage 1 of the merge: each patch is tested alone on its own base, up to `jobs` at a time, before
+// it may enter the integration queue; one that fails here never enters it, so the queue's serial
+// tests are spent on patches that pass alone. An atomic group is checked once, composed on the newest
+// of its members' bases, when its last member is in; a member is never judged alone. A failure is run
+// once more before it counts (a pass on the re-run makes the first run's failures flaky).
+//
+// A patch whose base is the integration head costs nothing twice: the queue's candidate is the same
+// tree, and the gate caches passes. Thread-safe.
+#ifndef SWARM_ORCHESTRATOR_MERGE_CHECK_STAGE_H_
+#define SWARM_ORCHESTRATOR_MERGE_CHECK_STAGE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "git/integration_repo.h"
+#include "orchestrator/merge/merge_queue.h"
+#include "orchestrator/merge/test_gate.h"
+
+namespace boost::asio {
+class thread_pool;
+}  // namespace boost::asio
+
+namespace swarm {
+
+struct CheckResult {
+  bool pass = false;
+  bool tested = false;                   // a test ran (or came from the cache)
+  std::string tree;                      // the tree checked
+  TestOutcome test;
+  std::string why;                       // why it did not pass, for people
+  std::vector<std::string> flaky_tests;  // failed on the first run, passed on the re-run
+};
+
+class CheckStage final {
+ public:
+  // `repo` and `gate` must outlive the stage.
+  CheckStage(const IntegrationRepo& repo, TestGate& gate, int jobs);
+  ~CheckStage();  // waits for the checks in progress
+  CheckStage(const CheckStage&) = delete;
+  CheckStage& operator=(const CheckStage&) = delete;
+
+  // What the tests said on `commit` (a head), the baseline for patches based on it.
+  void RecordHead(const std::string& commit, const TestOutcome& outcome);
+  // Checks `request`; `done` is called once, on a worker thread. Results are delivered in submission
+  // order (a check that finishes early waits for those submitted before it), so the queue behind this
+  // stage sees requests in the order they were submitted, whatever the checks' durations.
+  void Submit(const MergeRequest& request, std::function<void(CheckResult)> done);
+  // Waits for the checks in progress; later submissions complete at once as not passed.
+  void Shutdown();
+  // Does not wait: checks not yet started complete as not passed ("cancelled").
+  void Cancel();
+
+ private:
+  CheckResult Check(const MergeRequest& request);
+  // The composed tree of `request` and the commit it is composed on.
+  absl::StatusOr<std::pair<std::string, std::string>> Compose(const MergeRequest& request) const;
+  absl::StatusOr<TestOutcome> Baseline(const std::string& base_commit);
+
+  // Set at construction.
+  const IntegrationRepo& repo_;
+  TestGate& gate_;
+  std::unique_ptr<boost::asio::thread_pool> pool_;
+
+  std::mutex mu_;
+  std::map<std::string, TestOutcome> heads_;  // guarded by mu_: commit -> its tests
+  bool stopped_ = false;                      // guarded by mu_
+  std::uint64_t next_seq_ = 0;                // guarded by mu_: the next submission's number
+  // Delivery in submission order: finished checks wait here for the ones before them.
+  std::mutex deliver_mu_;
+  std::uint64_t next_delivery_ = 0;  // guarded by deliver_mu_
+  std::map<std::uint64_t, std::pair<CheckResult, std::function<void(CheckResult)>>> finished_;  // guarded by deliver_mu_
+  void Deliver(std::uint64_t seq, CheckResult result, std::function<void(CheckResult)> done);
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_MERGE_CHECK_STAGE_H_

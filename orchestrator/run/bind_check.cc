@@ -1,0 +1,87 @@
+#include "orchestrator/run/bind_check.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "base/terminal_text.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+
+// Whether `inner` is `outer` or lies below it (both canonical).
+bool Within(const std::string& inner, const std::string& outer) {
+  if (inner == outer || outer == "/") return true;
+  return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 && inner[outer.size()] == '/';
+}
+
+// `p` with its existing prefix's symlinks resolved (it need not exist), and `p` as written: a secret
+// that is a link (~/.ssh -> /vault/ssh) is refused under both names.
+std::vector<std::string> Forms(const std::string& p) {
+  std::error_code ec;
+  std::string canonical = fs::weakly_canonical(p, ec).string();
+  std::string lexical = fs::path(p).lexically_normal().string();
+  if (lexical.size() > 1 && lexical.back() == '/') lexical.pop_back();
+  std::vector<std::string> out = {lexical};
+  if (!ec && canonical != lexical) out.push_back(canonical);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> SecretPlaces(const std::string& home) {
+  std::vector<std::string> places = {"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
+                                     "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh"};
+  // Root's home as a whole, unless it is this user's home: then, as for any user, the secrets in it
+  // are refused and an ordinary file (an agent script) may be bound.
+  if (home != "/root") places.push_back("/root");
+  if (!home.empty() && home[0] == '/') {
+    for (const char* rel : {".ssh", ".gnupg", ".aws", ".azure", ".config/gh", ".config/gcloud", ".config/swarm",
+                            ".config/git/credentials", ".git-credentials", ".netrc", ".docker", ".kube", ".npmrc",
+                            ".pypirc", ".cargo/credentials", ".cargo/credentials.toml", ".local/state/swarm",
+                            ".password-store", ".vault-token"}) {
+      places.push_back(absl::StrCat(home, "/", rel));
+    }
+  }
+  if (const char* xdg = getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg == '/') {
+    places.push_back(absl::StrCat(xdg, "/swarm"));
+    places.push_back(absl::StrCat(xdg, "/gh"));
+  }
+  return places;
+}
+
+absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::string>& hidden,
+                               const std::vector<std::string>& secrets) {
+  std::string shown = TerminalSafe(path);
+  auto refuse = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat("--sandbox-ro-bind ", shown, ": ", why));
+  };
+  std::error_code ec;
+  if (!fs::path(path).is_absolute() || !fs::exists(path, ec)) return refuse("not an existing absolute path");
+  std::string bind = fs::canonical(path, ec).string();
+  if (ec) return refuse(absl::StrCat("cannot resolve it: ", ec.message()));
+  for (const char* system : {"/proc", "/sys", "/dev"}) {
+    if (Within(bind, system)) return refuse(absl::StrCat("the sandbox has its own ", system));
+  }
+  for (const std::string& secret : secrets) {
+    for (const std::string& form : Forms(secret)) {
+      if (Within(bind, form) || Within(form, bind)) {
+        return refuse(absl::StrCat("it would expose ", TerminalSafe(form),
+                                   ", which holds secrets; bind the single files the agents need"));
+      }
+    }
+  }
+  // A bind that contains a hidden place would show it again inside the sandbox.
+  for (const std::string& place : hidden) {
+    for (const std::string& form : Forms(place)) {
+      if (Within(form, bind)) {
+        return refuse(absl::StrCat("it would expose ", TerminalSafe(form),
+                                   ", which the sandbox hides; bind something narrower"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace swarm

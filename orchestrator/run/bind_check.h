@@ -1,0 +1,27 @@
+// Whether a host path may be bound read-only into agents' sandboxes (--sandbox-ro-bind).
+#ifndef SWARM_ORCHESTRATOR_RUN_BIND_CHECK_H_
+#define SWARM_ORCHESTRATOR_RUN_BIND_CHECK_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace swarm {
+
+// Places that hold secrets under `home` (~/.ssh, ~/.gnupg, ~/.aws, ~/.config/gh, ~/.netrc, ~/.docker,
+// ~/.kube, swarm's own config with provider keys, ...) and root-only system places (/etc/shadow,
+// /etc/gshadow, /etc/sudoers, /etc/ssh, /root). An empty `home` adds no home places.
+std::vector<std::string> SecretPlaces(const std::string& home);
+
+// OK when `path` may be bound: an existing absolute path that, once its symlinks are resolved, is not
+// in /proc, /sys or /dev, and neither is nor lies inside nor contains any of `secrets` or
+// `hidden` (places the sandbox hides: the repository, the state directory, $HOME, /tmp...), except
+// that a path inside a hidden place is fine (a file under $HOME). A secret is refused whichever way
+// it would show. InvalidArgument names the bind and what it would expose.
+absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::string>& hidden,
+                               const std::vector<std::string>& secrets);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_BIND_CHECK_H_

@@ -1,0 +1,1423 @@
+#include "orchestrator/run/coordinator.h"
+
+#include <sys/prctl.h>
+
+#include <stdlib.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "orchestrator/run/agent_service.h"
+#include "orchestrator/merge/check_stage.h"
+#include "orchestrator/merge/culprits.h"
+#include "orchestrator/run/exit_codes.h"
+#include "base/failpoint.h"
+#include "git/integration_repo.h"
+#include "orchestrator/run/path_policy.h"
+#include "base/random_hex.h"
+#include "orchestrator/run/recovery.h"
+#include "orchestrator/run/report.h"
+#include "orchestrator/run/scheduler.h"
+#include "orchestrator/merge/speculative_merge_queue.h"
+#include "models/model_gateway.h"
+#include "orchestrator/plan/planner.h"
+#include "base/terminal_text.h"
+#include "base/utf8.h"
+#include "orchestrator/store/store.h"
+#include "orchestrator/merge/test_gate.h"
+#include "sandbox/pid_ledger.h"
+#include "sandbox/resource_scope.h"
+#include "swarm/v1/protocol.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using State = Scheduler::State;
+
+State FromProto(v1::SubtaskState s) {
+  switch (s) {
+    case v1::LANDED: return State::kLanded;
+    case v1::SKIPPED_DEPENDENCY: return State::kSkipped;
+    case v1::NO_CHANGE: return State::kNoChange;
+    default: return State::kFailed;
+  }
+}
+
+// Bytes of the files at `base`, to size workspaces.
+std::uint64_t TreeBytes(const Git& git, const std::string& base) {
+  absl::StatusOr<std::string> listing = git.Run({"ls-tree", "-r", "-l", "--full-tree", base});
+  if (!listing.ok()) return 0;
+  std::uint64_t total = 0;
+  for (absl::string_view line : absl::StrSplit(*listing, '\n', absl::SkipEmpty())) {
+    // "mode type sha size\tpath"
+    std::vector<absl::string_view> f = absl::StrSplit(line.substr(0, line.find('\t')), ' ', absl::SkipEmpty());
+    if (f.size() == 4) total += strtoull(std::string(f[3]).c_str(), nullptr, 10);
+  }
+  return total;
+}
+
+std::uint64_t FreeBytes(const std::string& path) {
+  struct statvfs st{};
+  if (statvfs(path.c_str(), &st) != 0) return 0;
+  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+}  // namespace
+
+Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err,
+                         CoordinatorOptions options)
+    : run_(std::move(run)), sandbox_(std::move(sandbox)), out_(out), err_(err), options_(options) {}
+
+void Coordinator::RequestCancel(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(cancel_mu_);
+    if (!cancel_request_) cancel_request_ = why;
+  }
+  // During setup the base test is the only thing running; the event loop picks up the rest.
+  if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
+}
+
+std::optional<std::string> Coordinator::CancelRequested() {
+  {
+    std::lock_guard<std::mutex> lock(cancel_mu_);
+    if (cancel_request_) return cancel_request_;
+  }
+  if (run_dir_.empty()) return std::nullopt;
+  std::ifstream f(run_dir_ + "/cancel");
+  if (!f) return std::nullopt;
+  std::string why;
+  std::getline(f, why);
+  return why.empty() ? "cancelled" : why;
+}
+
+Coordinator::~Coordinator() {
+  if (check_) check_->Shutdown();
+  if (merge_) merge_->Shutdown();
+  if (git_pool_) git_pool_->join();
+  server_.reset();
+  std::error_code ec;
+  if (!runtime_dir_.empty()) fs::remove_all(runtime_dir_, ec);
+  if (!workspace_root_.empty() && !run_.config.keep_workspaces) fs::remove_all(workspace_root_, ec);
+}
+
+absl::Status Coordinator::Setup() {
+  const RunConfig& cfg = run_.config;
+  run_dir_ = absl::StrCat(run_.state_dir, "/runs/", run_.run_id);
+  log_dir_ = run_dir_ + "/logs";
+  std::error_code ec;
+  fs::create_directories(log_dir_, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", log_dir_, ": ", ec.message()));
+  absl::StatusOr<RunLock> lock = RunLock::Acquire(run_dir_);
+  if (!lock.ok()) return lock.status();
+  lock_.emplace(std::move(*lock));
+  ledger_dir_ = run_dir_ + "/pids";
+  int leftovers_killed = 0;
+  if (run_.resume) {
+    // What the dead coordinator left: its processes first (nothing new may start beside them),
+    // then its workspaces and socket directory.
+    leftovers_killed = PidLedger(ledger_dir_).KillAll();
+    fs::remove(run_dir_ + "/cancel", ec);  // a cancel of the old coordinator does not carry over
+    // We hold the run: a ref lock left by a crash mid-update would block every landing.
+    fs::remove(run_dir_ + "/integration.git/refs/heads/integration.lock", ec);
+    for (const std::string& dir : {"/dev/shm/swarm-" + run_.run_id, run_dir_ + "/work"}) fs::remove_all(dir, ec);
+    std::string old_runtime;
+    std::ifstream(run_dir_ + "/runtime-dir") >> old_runtime;
+    if (fs::path(old_runtime).filename().string().rfind("swarm-", 0) == 0) fs::remove_all(old_runtime, ec);
+  }
+
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(run_.state_dir + "/swarm.db");
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
+      run_.resume ? IntegrationRepo::Open(run_dir_ + "/integration.git")
+                  : IntegrationRepo::Create(*run_.user, run_dir_ + "/integration.git", run_.base);
+  if (!repo.ok()) return repo.status();
+  repo_ = std::move(*repo);
+  head_ = run_.base;
+  if (!cfg.json) {
+    out_ << "swarm: " << (run_.resume ? "resuming run " : "run ") << run_.run_id << ": " << run_.plan.subtasks.size()
+         << " subtasks, " << cfg.agents << " agents, base " << run_.base.substr(0, 12) << ", sandbox "
+         << sandbox_->Name() << "\n";
+  }
+
+  // Workspaces on tmpfs when they fit comfortably (tmpfs is RAM), on disk otherwise.
+  std::uint64_t need = (static_cast<std::uint64_t>(cfg.agents) + 2) * TreeBytes(*run_.user, run_.base) * 2 + (64 << 20);
+  if (fs::is_directory("/dev/shm") && FreeBytes("/dev/shm") / 2 >= need) {
+    workspace_root_ = "/dev/shm/swarm-" + run_.run_id;
+    workspaces_on_tmpfs_ = true;
+  } else {
+    workspace_root_ = run_dir_ + "/work";
+  }
+  fs::create_directories(workspace_root_, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", workspace_root_, ": ", ec.message()));
+
+  // The socket lives in a short private directory: sun_path holds 107 bytes.
+  const char* xdg = getenv("XDG_RUNTIME_DIR");
+  std::string tmpl = absl::StrCat(xdg != nullptr && *xdg == '/' && strlen(xdg) < 60 ? xdg : "/tmp", "/swarm-XXXXXX");
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (mkdtemp(buf.data()) == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot create ", tmpl));
+  runtime_dir_ = buf.data();
+  std::ofstream(run_dir_ + "/runtime-dir") << runtime_dir_ << "\n";  // for a resume to clean up
+  socket_path_ = runtime_dir_ + "/agent.sock";
+  if (socket_path_.size() > 107) {
+    return absl::FailedPreconditionError(absl::StrCat("socket path ", socket_path_, " exceeds 107 bytes"));
+  }
+  limits_mode_ = ResourceScope::ProbeMode();
+  if (!cfg.json) {
+    out_ << "swarm: limits by " << limits_mode_ << ", workspaces on " << (workspaces_on_tmpfs_ ? "tmpfs" : "disk")
+         << ", state in " << run_dir_ << "\n";
+  }
+
+  SandboxPolicy policy;
+  hidden_paths_ = {run_.state_dir, run_.repo_root, workspace_root_, runtime_dir_};
+  if (run_.user->git_dir().rfind(run_.repo_root, 0) != 0) hidden_paths_.push_back(run_.user->git_dir());
+  // From a linked worktree, the main checkout (beside the common .git) is the user's too.
+  fs::path common = fs::path(run_.user->ObjectDir()).parent_path();
+  if (common.filename() == ".git") hidden_paths_.push_back(common.parent_path().string());
+  if (xdg != nullptr && *xdg == '/') hidden_paths_.push_back(xdg);
+  // A served run: its server's control socket and token file, wherever they are.
+  hidden_paths_.insert(hidden_paths_.end(), cfg.hidden_paths.begin(), cfg.hidden_paths.end());
+  std::string home = "/tmp";
+  if (const char* h = getenv("HOME"); h != nullptr && *h == '/' && std::string(h) != "/" && fs::is_directory(h)) {
+    home = h;
+    hidden_paths_.push_back(home);
+  }
+  policy.hidden_paths = hidden_paths_;
+  sandbox_home_ = home;
+  policy.ro_binds = cfg.sandbox_ro_binds;
+  policy.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "LANG=C.UTF-8"};
+  policy.env.insert(policy.env.end(), run_.sandbox_env.begin(), run_.sandbox_env.end());
+  policy.limits = cfg.limits;
+  policy.timeout = std::chrono::seconds(cfg.test_timeout_s);
+  TestFormat format = ParseTestFormat(cfg.test_format).value_or(TestFormat::kExit);  // checked by PrepareRun
+  // Per-test results are read from the output: keep all of it (a cut would hide tests).
+  policy.output_cap = format == TestFormat::kExit || format == TestFormat::kJunit ? (1u << 20) : (64u << 20);
+  gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
+                                     workspace_root_, log_dir_, ledger_dir_, run_dir_ + "/test-cache");
+  killable_gate_ = gate_.get();
+  // A task in words is planned now, by the model, before anything else happens.
+  std::vector<CallRecord> planner_calls;
+  absl::Status planned = absl::OkStatus();
+  if (!run_.resume && run_.plan.subtasks.empty() && !cfg.task.empty()) planned = PlanFromTask(&planner_calls);
+  scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
+  io_ = std::make_unique<asio::io_context>();
+  git_pool_ = std::make_unique<asio::thread_pool>(2);
+  if (run_.resume) {
+    if (absl::Status st = Resume(leftovers_killed); !st.ok()) return st;
+    return StartGateway();
+  }
+
+  v1::Event started;
+  auto* s = started.mutable_run_started();
+  s->set_repo(run_.repo_root);
+  s->set_base_commit(run_.base);
+  for (const auto& sub : run_.plan.subtasks) *s->add_subtasks() = sub;
+  s->set_agents(cfg.agents);
+  s->set_hosts(cfg.agent_hosts);
+  s->set_limits(limits_mode_);
+  s->set_sandbox(sandbox_->Name());
+  s->set_test_command(cfg.test_command);
+  s->set_agent_command(cfg.agent_command);
+  s->set_result_branch("swarm/" + run_.run_id);
+  s->set_run_dir(run_dir_);
+  // The spec as resolved, so that a resume continues this run and not a re-read of its inputs.
+  v1::RunSpec spec = ToSpec(cfg);
+  spec.set_repo(run_.repo_root);
+  spec.set_base_rev(run_.base);
+  spec.clear_plan_file();
+  spec.set_plan_text(PlanToJson(run_.plan));
+  spec.clear_shard_glob();
+  spec.set_shard_parts(0);
+  spec.set_independent(false);
+  spec.clear_sandbox_env();
+  for (const auto& kv : run_.sandbox_env) spec.add_sandbox_env(kv);
+  spec.set_state_dir(run_.state_dir);
+  spec.set_agent_binary(run_.agent_binary);
+  *s->mutable_spec() = std::move(spec);
+  Emit(std::move(started));
+  for (const CallRecord& record : planner_calls) {
+    v1::Event e;
+    *e.mutable_model_called()->mutable_call() = record.call;
+    Emit(std::move(e), {.model_request = record.request_body, .model_response = record.response_body});
+  }
+  if (!planned.ok()) return planned;
+  return gateway_ != nullptr ? absl::OkStatus() : StartGateway();
+}
+
+absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
+  if (absl::Status st = StartGateway(); !st.ok()) return st;
+  err_ << "swarm: planning the task with " << gateway_->model().ref << "\n";
+  PlannerInput input{run_.config.task, run_.config.test_command, RepositoryMap(*run_.user, run_.base)};
+  absl::StatusOr<PlannerResult> result = PlanTask(*gateway_, input, calls);
+  if (!result.ok()) return result.status();
+  run_.plan = std::move(result->plan);
+  err_ << absl::StrFormat("swarm: the plan has %d subtasks (planning cost $%.4f)\n", run_.plan.subtasks.size(),
+                          result->cost_usd);
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::StartGateway() {
+  if (!run_.model) return absl::OkStatus();
+  // Another process of this user must not read the key from our memory or /proc/PID/environ.
+  if (!run_.model->api_key.empty()) prctl(PR_SET_DUMPABLE, 0);
+  GatewayOptions options;
+  options.budget_usd = run_.config.budget_usd;
+  options.per_subtask_usd = run_.per_subtask_usd;
+  absl::StatusOr<std::map<std::string, ModelSpend>> spent = store_->SpendBySubtask(run_.run_id);
+  if (!spent.ok()) return spent.status();
+  for (const auto& [subtask, spend] : *spent) {
+    options.spent_usd += spend.cost_usd;
+    options.spent_by_subtask[subtask] = spend.cost_usd;
+  }
+  absl::StatusOr<std::unique_ptr<ModelGateway>> gateway = ModelGateway::Start(*run_.model, options);
+  if (!gateway.ok()) return gateway.status();
+  gateway_ = std::move(*gateway);
+  if (gateway_->budget_exhausted()) {
+    budget_stopped_ = true;
+    budget_reason_ = absl::StrFormat("the budget of $%.2f was spent before this session", run_.config.budget_usd);
+  }
+  return absl::OkStatus();
+}
+
+void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone done) {
+  auto it = leases_.find(request.lease_id());
+  if (it == leases_.end() || it->second.fence != request.fence()) {
+    done(absl::FailedPreconditionError("no such lease: it ended or was given to another agent"));
+    return;
+  }
+  if (gateway_ == nullptr) {
+    done(absl::FailedPreconditionError("this run has no model: start it with --model PROVIDER:MODEL"));
+    return;
+  }
+  if (budget_stopped_) {
+    done(absl::ResourceExhaustedError("the run stopped on its budget: " + budget_reason_));
+    return;
+  }
+  const Lease& lease = it->second;
+  ModelCallDone call;
+  call.id = ++next_model_call_;
+  call.attempt = lease.attempt;
+  call.step = ++model_steps_[request.lease_id()];
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    model_waiting_[call.id] = std::move(done);
+  }
+  // On the gateway's thread: queued for the executor, which records the call before answering it.
+  const std::uint64_t gateway_call = gateway_->Complete(lease.subtask_id, request.request(),
+                     [this, call](absl::StatusOr<v1::ChatReply> reply, CallRecord record) mutable {
+                       call.reply = std::move(reply);
+                       call.record = std::move(record);
+                       {
+                         std::lock_guard<std::mutex> lock(model_mu_);
+                         model_done_.push_back(std::move(call));
+                       }
+                       asio::post(*io_, [this] { RecordModelCalls(); });
+                     });
+  lease_model_calls_[request.lease_id()].insert(gateway_call);
+}
+
+void Coordinator::RecordModelCalls() {
+  std::vector<ModelCallDone> calls;
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    calls.swap(model_done_);
+  }
+  for (ModelCallDone& c : calls) {
+    v1::Event e;
+    v1::ModelCall* call = e.mutable_model_called()->mutable_call();
+    *call = c.record.call;
+    call->set_attempt(c.attempt);
+    call->set_step(c.step);
+    Emit(std::move(e), {.model_request = c.record.request_body, .model_response = c.record.response_body});
+    if (c.record.refused_by_run_budget) StopOnBudget(std::string(c.reply.status().message()));
+    CompleteDone done;
+    {
+      std::lock_guard<std::mutex> lock(model_mu_);
+      auto it = model_waiting_.find(c.id);
+      if (it == model_waiting_.end()) continue;
+      done = std::move(it->second);
+      model_waiting_.erase(it);
+    }
+    done(std::move(c.reply));
+  }
+}
+
+void Coordinator::StopModelCalls() {
+  gateway_.reset();    // calls in flight end (recorded at their reservation)
+  RecordModelCalls();  // the executor has stopped: record what is queued here
+  std::map<std::uint64_t, CompleteDone> left;
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    left.swap(model_waiting_);
+  }
+  for (auto& [id, done] : left) done(absl::CancelledError("the run is finishing"));
+  if (server_) server_->AbortPending();  // calls that never reached the executor
+}
+
+void Coordinator::EndLease(const std::string& lease_id) {
+  leases_.erase(lease_id);
+  model_steps_.erase(lease_id);
+  auto it = lease_model_calls_.find(lease_id);
+  if (it == lease_model_calls_.end()) return;
+  if (gateway_ != nullptr) {
+    for (std::uint64_t call : it->second) gateway_->Cancel(call);
+  }
+  lease_model_calls_.erase(it);
+}
+
+void Coordinator::StopOnBudget(const std::string& why) {
+  if (budget_stopped_) return;
+  budget_stopped_ = true;
+  budget_reason_ = why;
+  err_ << (progress_open_ ? "\n" : "") << "swarm: stopping on the budget: " << why
+       << "; no new subtask starts, and what was submitted still goes through the merge queue\n";
+  MaybeFinish();
+}
+
+absl::Status Coordinator::Resume(int leftovers_killed) {
+  absl::StatusOr<Recovery> rec =
+      Recover(*store_, *repo_, run_.plan, run_.run_id, run_.base, run_.config.test_command);
+  if (!rec.ok()) return rec.status();
+  v1::Event resumed;
+  auto* r = resumed.mutable_run_resumed();
+  r->set_head(rec->head);
+  r->set_reconciled_landings(rec->reconciled_landings);
+  r->set_interrupted_attempts(rec->interrupted_attempts);
+  r->set_processes_killed(leftovers_killed);
+  r->set_pid(getpid());
+  r->set_budget_usd(run_.config.budget_usd);
+  Emit(std::move(resumed));
+  for (auto& e : rec->missing) Emit(std::move(e));
+  for (const auto& [id, s] : rec->subtasks) {
+    scheduler_->Restore(id, s.state, s.attempts, s.forgiven);
+    if (s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
+        s.state == State::kNoChange) {
+      finished_.insert(id);
+    }
+  }
+  for (const auto& [id, s] : rec->subtasks) {
+    if (s.needs_finished_event) FinishSubtask(id, v1::LANDED, "", "");
+  }
+  patch_commits_ = rec->patch_commits;
+  fence_ = rec->last_fence;
+  gate_->ContinueRunIndexFrom(rec->test_runs);
+  rebases_ = rec->rebases;
+  conflicts_ = rec->conflicts;
+  fixups_ = rec->fixups;
+  for (const auto& [id, log] : rec->failure_logs) {
+    // The failed patch is the subtask's newest one.
+    for (int attempt = rec->subtasks.count(id) ? rec->subtasks.at(id).attempts : 0; attempt > 0; --attempt) {
+      if (store_->PatchDiff(run_.run_id, id, attempt).ok()) {
+        failures_[id] = FailureJson(id, attempt, log);
+        break;
+      }
+    }
+  }
+  base_failing_ = rec->base_failing;
+  base_passed_ = rec->base_passed;
+  if (gate_->format() == TestFormat::kExit) {
+    for (const auto& tree : rec->passed_trees) gate_->RememberPassed(tree);
+  }
+  head_ = rec->head;
+  if (!run_.config.json) {
+    out_ << "swarm: head " << head_.substr(0, 12) << "; " << rec->reconciled_landings
+         << " landings recovered from the ref, " << rec->interrupted_attempts << " interrupted attempts redone, "
+         << leftovers_killed << " leftover processes killed\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::CheckHead() {
+  // The base when a run starts; the integration head when one resumes.
+  const bool at_base = head_ == run_.base;
+  absl::StatusOr<std::string> tree = repo_->git().Run({"rev-parse", head_ + "^{tree}"});
+  if (!tree.ok()) return tree.status();
+  absl::StatusOr<TestOutcome> outcome = gate_->Test(TrimNewline(*tree), at_base ? "base" : "head");
+  if (!outcome.ok()) return outcome.status();
+  std::vector<std::string> flaky;
+  if (!outcome->passed && !outcome->timed_out) {
+    // A failure here is the baseline (or stops the run): run it once more before believing it.
+    absl::StatusOr<TestOutcome> again =
+        gate_->Test(TrimNewline(*tree), at_base ? "base.rerun" : "head.rerun", /*use_cache=*/false);
+    if (again.ok() && (again->passed || (again->results.ran && again->results.Failing().size() <
+                                                                   outcome->results.Failing().size()))) {
+      flaky = FlakyTests(*outcome, *again, gate_->format());
+      outcome = std::move(again);
+    }
+  }
+  for (const auto& name : flaky) ++flaky_counts_[name];
+  EmitTestRun(TrimNewline(*tree), *outcome, {}, "", flaky, "head");
+  head_outcome_ = *outcome;
+  if (at_base) base_failing_ = outcome->results.Failing();
+  head_failing_ = outcome->results.Failing();
+  std::string where = at_base ? "the base commit " + run_.base.substr(0, 12) : "the integration head";
+  if (gate_->format() == TestFormat::kExit) {
+    if (!outcome->passed) {
+      return absl::InvalidArgumentError(absl::StrCat("the test command fails on ", where, " (", outcome->result,
+                                                     ") before any agent started; log: ", outcome->log_path));
+    }
+  } else if (!outcome->results.ran || outcome->timed_out) {
+    // Failing tests are allowed (a fix starts from them); no results at all is not.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the test command gave no ", TestFormatName(gate_->format()), " results on ", where, " (", outcome->result,
+        "): is --test-format right", gate_->format() == TestFormat::kJunit ? " and --test-report the file it writes" : "",
+        "? log: ", outcome->log_path));
+  } else if (!base_failing_.empty() && !run_.config.json) {
+    out_ << "swarm: " << base_failing_.size() << " tests fail on " << where
+         << "; patches may not break others, and the tests their subtasks name must pass\n";
+  }
+  return absl::OkStatus();
+}
+
+void Coordinator::EmitTestRun(const std::string& tree, const TestOutcome& outcome,
+                              const std::vector<std::string>& subtask_ids, const std::string& verdict,
+                              const std::vector<std::string>& flaky, const std::string& stage) {
+  v1::Event e;
+  auto* t = e.mutable_test_run();
+  t->set_tree(tree);
+  t->set_command(gate_->command());
+  t->set_passed(outcome.passed);
+  t->set_result(outcome.result);
+  t->set_log_path(outcome.log_path);
+  t->set_duration_ms(outcome.duration.count());
+  for (const auto& id : subtask_ids) t->add_subtask_ids(id);
+  if (gate_->format() != TestFormat::kExit) {
+    std::set<std::string> failing = outcome.results.Failing();
+    for (const auto& name : failing) t->add_failing_tests(name);
+    t->set_tests_passed(static_cast<std::uint32_t>(outcome.results.tests.size() - failing.size()));
+    t->set_suite_ran(outcome.results.ran);
+  }
+  t->set_verdict(verdict);
+  for (const auto& name : flaky) t->add_flaky_tests(name);
+  t->set_stage(stage);
+  Emit(std::move(e));
+}
+
+int Coordinator::Run() {
+  for (const auto& w : run_.warnings) err_ << "swarm: warning: " << w << "\n";
+  if (sandbox_->Name() == "none") {
+    err_ << "swarm: warning: --no-sandbox: agent commands and tests run without isolation, with your privileges\n";
+  }
+  if (run_.config.agent_network) {
+    err_ << "swarm: warning: --agent-network: agent commands can reach the network (test runs never can)\n";
+  }
+  // Until the event loop runs, a watcher thread answers Ctrl-C: it kills the base test, and the run
+  // stops cleanly (its directories removed by the destructor) as soon as setup returns.
+  std::atomic<int> early_signal{0};
+  asio::io_context early_io;
+  asio::signal_set early_signals(early_io);
+  std::function<void(const boost::system::error_code&, int)> on_early = [&](const boost::system::error_code& ec,
+                                                                           int sig) {
+    if (ec) return;
+    if (early_signal != 0) _exit(kExitInterrupted);  // a second signal: leave now
+    early_signal = sig;
+    if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
+    early_signals.async_wait(on_early);
+  };
+  std::thread early_watcher;
+  if (options_.handle_signals) {
+    early_signals.add(SIGINT);
+    early_signals.add(SIGTERM);
+    early_signals.async_wait(on_early);
+    early_watcher = std::thread([&] { early_io.run(); });
+  }
+  auto stop_watching = [&] {
+    early_signals.cancel();
+    early_io.stop();
+    if (early_watcher.joinable()) early_watcher.join();
+  };
+  absl::Status setup = Setup();
+  // A resumed run's base was tested when it started, unless the coordinator died during that test;
+  // with per-test results, the head's results are the baseline, so they are read again (or cached).
+  bool check = !base_passed_ || gate_ == nullptr || gate_->format() != TestFormat::kExit;
+  absl::Status base =
+      setup.ok() && early_signal == 0 && !CancelRequested() && check ? CheckHead() : absl::OkStatus();
+  stop_watching();
+  std::optional<std::string> cancelled = CancelRequested();
+  if (!setup.ok() || !base.ok() || early_signal != 0 || cancelled) {
+    absl::Status st = !setup.ok() ? setup : base;
+    if (early_signal != 0) {
+      st = absl::CancelledError(early_signal == SIGINT ? "interrupted before any agent started" : "terminated");
+    } else if (cancelled) {
+      st = absl::CancelledError(*cancelled + " before any agent started");
+    }
+    int exit_code = early_signal == SIGINT ? kExitInterrupted : ExitCodeFor(st);
+    err_ << "swarm: " << st.message() << "\n";
+    if (store_ != nullptr) {
+      v1::Event e;
+      e.mutable_run_finished()->set_state(early_signal != 0 || cancelled ? "cancelled" : "failed");
+      e.mutable_run_finished()->set_head(run_.base);
+      e.mutable_run_finished()->set_exit_code(exit_code);
+      Emit(std::move(e));
+    }
+    return exit_code;
+  }
+  merge_ = std::make_unique<SpeculativeMergeQueue>(
+      *repo_, *gate_, run_.run_id, head_outcome_,
+      SpeculativeMergeQueue::Options{run_.config.queue_depth, run_.config.max_batch});
+  int jobs = run_.config.test_jobs > 0 ? run_.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
+  check_ = std::make_unique<CheckStage>(*repo_, *gate_, jobs);
+  check_->RecordHead(head_, head_outcome_);
+
+  absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
+      "unix:" + socket_path_, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); });
+  if (!server.ok()) {
+    err_ << "swarm: " << server.status().message() << "\n";
+    return kExitInternal;
+  }
+  server_ = std::move(*server);
+
+  asio::signal_set signals(*io_);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                             int sig) {
+    if (ec) return;
+    if (cancel_exit_ != 0) {
+      err_ << "\nswarm: aborted; what landed is kept in " << run_dir_ << "/integration.git\n";
+      std::error_code ec;
+      fs::remove_all(workspace_root_, ec);  // tmpfs is RAM: do not leave it behind
+      fs::remove_all(runtime_dir_, ec);
+      _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
+    }
+    if (sig == SIGINT) err_ << (progress_open_ ? "\n" : "") << "swarm: interrupted; Ctrl-C again to abort\n";
+    Cancel(sig == SIGINT ? kExitInterrupted : kExitCancelled, sig == SIGINT ? "interrupted" : "terminated");
+    signals.async_wait(on_signal);
+  };
+  if (options_.handle_signals) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait(on_signal);
+  }
+
+  // Leases are checked a few times per heartbeat interval, cancel requests five times a second.
+  auto lease_period = std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250);
+  asio::steady_timer lease_timer(*io_);
+  std::function<void(boost::system::error_code)> check_leases = [&](boost::system::error_code ec) {
+    if (ec || shutting_down_) return;
+    ExpireLeases();
+    lease_timer.expires_after(lease_period);
+    lease_timer.async_wait(check_leases);
+  };
+  lease_timer.expires_after(lease_period);
+  lease_timer.async_wait(check_leases);
+  asio::steady_timer cancel_timer(*io_);
+  std::function<void(boost::system::error_code)> check_cancel = [&](boost::system::error_code ec) {
+    if (ec || cancel_exit_ != 0) return;
+    if (std::optional<std::string> why = CancelRequested()) {
+      Cancel(kExitCancelled, *why);
+      return;
+    }
+    // Idle: something landed, agents are working, no patch or merge is in flight.
+    if (jobs_in_flight_ == 0 && !leases_.empty() && head_ != run_.base) Failpoint("idle");
+    cancel_timer.expires_after(std::chrono::milliseconds(200));
+    cancel_timer.async_wait(check_cancel);
+  };
+  cancel_timer.expires_after(std::chrono::milliseconds(200));
+  cancel_timer.async_wait(check_cancel);
+
+  if (run_.resume) {
+    SubmitMergeable();  // patches accepted before the crash go to the merge stage as they are
+    SkipBlocked();
+  }
+  if (!scheduler_->AllDone()) StartHosts();
+  Progress();
+  MaybeFinish();
+  io_->run();
+  lease_timer.cancel();
+  cancel_timer.cancel();
+  signals.cancel();
+  return Finish();
+}
+
+void Coordinator::StartHosts() {
+  const RunConfig& cfg = run_.config;
+  int hosts = cfg.agent_hosts > 0 ? cfg.agent_hosts : (cfg.agents + 255) / 256;
+  for (int i = 0; i < hosts; ++i) {
+    int slots = cfg.agents / hosts + (i < cfg.agents % hosts ? 1 : 0);
+    std::string host_id = absl::StrCat("host-", i + 1);
+    ProcessSpec spec;
+    spec.argv = {run_.agent_binary, "--coordinator", "unix:" + socket_path_, "--slots", std::to_string(slots),
+                 "--host-id", host_id, "--exit-with-parent"};
+    // Hosts get no more of our environment than they need: no API key ever reaches them.
+    std::vector<std::string> env;
+    for (const char* name : {"PATH", "HOME", "LANG", "TMPDIR"}) {
+      if (const char* v = getenv(name)) env.push_back(absl::StrCat(name, "=", v));
+    }
+    spec.env = env;
+    spec.output_cap = 1 << 20;
+    spec.on_start = [this, host_id](int pid) {
+      host_pids_[host_id] = pid;
+      PidLedger(ledger_dir_).Record(pid, host_id);
+    };
+    absl::Status st = StartProcess(*io_, spec, [this, host_id](absl::StatusOr<ProcessResult> r) {
+      --host_processes_;
+      if (auto pid = host_pids_.find(host_id); pid != host_pids_.end()) PidLedger(ledger_dir_).Forget(pid->second);
+      host_pids_.erase(host_id);
+      std::string log = WriteLog(host_id + ".log", r.ok() ? r->out + r->err : std::string(r.status().message()));
+      if (!shutting_down_) {
+        err_ << "swarm: agent host " << host_id << " exited (" << (r.ok() ? r->Describe() : "?") << "); log: " << log
+             << "\n";
+      }
+      MaybeFinish();
+    });
+    if (!st.ok()) {
+      err_ << "swarm: cannot start agent host: " << st.message() << "\n";
+      Cancel(kExitEnvironment, "no agent host could start");
+      return;
+    }
+    ++host_processes_;
+  }
+}
+
+void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) {
+  switch (message.kind_case()) {
+    case v1::HostMessage::kRegister:
+      OnRegister(host, message.register_());
+      break;
+    case v1::HostMessage::kResult:
+      OnResult(host, message.result());
+      break;
+    case v1::HostMessage::kHeartbeat:
+      OnHeartbeat(host, message.heartbeat());
+      break;
+    case v1::HostMessage::kProgress:
+    case v1::HostMessage::KIND_NOT_SET:
+      break;
+  }
+}
+
+void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const v1::Register& reg) {
+  if (shutting_down_) {
+    v1::CoordinatorMessage bye;
+    bye.mutable_shutdown()->set_reason("the run is finishing");
+    channel->Send(bye);
+    channel->Close();
+    return;
+  }
+  // A host id names one connection: a second registration under a live host's id is refused, so
+  // that its end cannot take the first host (and its pid) down with it.
+  bool id_taken = false;
+  for (const auto& [unused, h] : hosts_) id_taken = id_taken || h.host_id == reg.host_id();
+  if (reg.protocol() != kAgentProtocolVersion || reg.slots() == 0 || hosts_.count(channel->id()) || id_taken ||
+      reg.host_id().empty()) {
+    std::string why = id_taken ? "host id already registered" : "protocol or slot count";
+    err_ << "swarm: refused agent host " << TerminalSafe(reg.host_id()) << " (" << why << "; protocol "
+         << reg.protocol() << ", " << reg.slots() << " slots)\n";
+    v1::CoordinatorMessage bye;
+    bye.mutable_shutdown()->set_reason("refused: " + why);
+    channel->Send(bye);
+    channel->Close();
+    return;
+  }
+  Host& h = hosts_[channel->id()];
+  h.channel = channel;
+  h.host_id = reg.host_id();
+  h.slots = static_cast<int>(reg.slots());
+  v1::Event e;
+  auto* a = e.mutable_agent_registered();
+  a->set_host_id(reg.host_id());
+  a->set_slots(reg.slots());
+  a->set_pid(reg.pid());
+  Emit(std::move(e));
+
+  const RunConfig& cfg = run_.config;
+  v1::CoordinatorMessage msg;
+  auto* r = msg.mutable_registered();
+  r->set_run_id(run_.run_id);
+  r->set_integration_git_dir(repo_->git().git_dir());
+  r->mutable_agent()->set_command(cfg.agent_command);
+  r->mutable_agent()->set_timeout_s(cfg.agent_timeout_s);
+  r->mutable_agent()->set_max_steps(static_cast<std::uint32_t>(cfg.max_steps));
+  r->mutable_agent()->set_test_command(cfg.test_command);
+  r->mutable_agent()->set_test_timeout_s(static_cast<std::uint32_t>(cfg.test_timeout_s));
+  r->mutable_agent()->set_test_format(cfg.test_format);
+  r->mutable_agent()->set_test_report(cfg.test_report);
+  r->mutable_agent()->set_max_tokens(cfg.max_attempt_tokens);
+  r->mutable_agent()->set_max_patch_bytes(static_cast<std::uint64_t>(cfg.max_patch_mb) << 20);
+  r->mutable_agent()->set_max_patch_growth_bytes(static_cast<std::uint64_t>(cfg.max_patch_expanded_mb) << 20);
+  r->mutable_agent()->set_max_patch_added_files(static_cast<std::uint64_t>(cfg.max_patch_files));
+  r->mutable_agent()->set_max_workspace_growth_bytes(static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20);
+  r->mutable_agent()->set_max_workspace_growth_files(static_cast<std::uint64_t>(cfg.max_workspace_files));
+  auto* sb = r->mutable_sandbox();
+  sb->set_enabled(sandbox_->Name() != "none");
+  sb->set_network(cfg.agent_network);
+  for (const auto& kv : run_.sandbox_env) sb->add_env(kv);
+  for (const auto& p : cfg.sandbox_ro_binds) sb->add_ro_binds(p);
+  sb->set_memory_bytes(cfg.limits.memory_bytes);
+  sb->set_max_processes(cfg.limits.max_processes);
+  sb->set_max_file_bytes(cfg.limits.max_file_bytes);
+  sb->set_output_cap_bytes(1 << 20);
+  for (const auto& p : hidden_paths_) sb->add_hidden_paths(p);
+  sb->set_workspace_root(workspace_root_);
+  sb->set_home(sandbox_home_);
+  r->mutable_agent()->set_keep_workspaces(cfg.keep_workspaces);
+  r->set_heartbeat_interval_ms(cfg.heartbeat_interval_s * 1000);
+  r->set_pid_ledger_dir(ledger_dir_);
+  if (gateway_ != nullptr) {
+    r->set_model(gateway_->model().ref);
+    r->set_context_window(static_cast<std::uint32_t>(gateway_->model().info.context_window));
+    r->set_max_output_tokens(static_cast<std::uint32_t>(gateway_->model().info.max_output_tokens));
+  }
+  channel->Send(msg);
+  Dispatch();
+}
+
+void Coordinator::Dispatch() {
+  if (shutting_down_ || cancel_exit_ != 0 || budget_stopped_) return;
+  for (;;) {
+    // The host with the most free slots takes the next subtask.
+    Host* best = nullptr;
+    int best_free = 0;
+    for (auto& [id, h] : hosts_) {
+      if (h.silent) continue;
+      int free = h.slots - static_cast<int>(h.leases.size());
+      if (free > best_free) {
+        best = &h;
+        best_free = free;
+      }
+    }
+    if (best == nullptr) return;
+    std::optional<std::string> id = scheduler_->TakeReady();
+    if (!id) return;
+    Lease lease;
+    lease.subtask_id = *id;
+    lease.attempt = scheduler_->attempts(*id);
+    lease.fence = ++fence_;
+    lease.host = best->channel->id();
+    lease.base = head_;
+    lease.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run_.config.lease_timeout_s);
+    // Readable, and not guessable: the lease id is what a model call through the gateway presents.
+    // Without randomness (no getrandom), a lease id is still unique; only guessable.
+    absl::StatusOr<std::string> secret = RandomHex(16);
+    std::string lease_id = absl::StrCat(*id, "#", lease.attempt, "-", secret.ok() ? *secret : std::to_string(fence_));
+    leases_[lease_id] = lease;
+    best->leases.insert(lease_id);
+
+    v1::Event e;
+    auto* l = e.mutable_subtask_leased();
+    l->set_subtask_id(*id);
+    l->set_attempt(lease.attempt);
+    l->set_host_id(best->host_id);
+    l->set_lease_id(lease_id);
+    l->set_fence(lease.fence);
+    l->set_base_commit(lease.base);
+    Emit(std::move(e));
+    Failpoint("leased", *id);
+
+    v1::CoordinatorMessage msg;
+    auto* m = msg.mutable_lease();
+    m->set_lease_id(lease_id);
+    m->set_fence(lease.fence);
+    *m->mutable_subtask() = scheduler_->spec(*id);
+    m->set_attempt(lease.attempt);
+    m->set_base_commit(lease.base);
+    if (auto c = conflicts_.find(*id); c != conflicts_.end()) {
+      m->set_conflict_json(c->second);
+      conflicts_.erase(c);
+    }
+    if (auto f = failures_.find(*id); f != failures_.end()) m->set_failure_json(f->second);  // until a patch comes
+    best->channel->Send(msg);
+  }
+}
+
+void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1::AttemptResult& result) {
+  auto it = leases_.find(result.lease_id());
+  if (it == leases_.end() || it->second.fence != result.fence() || it->second.host != channel->id()) {
+    // The lease expired and went elsewhere (or never existed): this result must not count.
+    v1::Event e;
+    auto* r = e.mutable_result_refused();
+    r->set_lease_id(result.lease_id());
+    r->set_fence(result.fence());
+    if (auto h = hosts_.find(channel->id()); h != hosts_.end()) r->set_host_id(h->second.host_id);
+    r->set_reason(it == leases_.end() ? "no such lease (expired or finished)" : "stale fence or other host");
+    Emit(std::move(e));
+    return;
+  }
+  Lease lease = it->second;
+  EndLease(result.lease_id());
+  if (auto h = hosts_.find(channel->id()); h != hosts_.end()) h->second.leases.erase(result.lease_id());
+
+  std::string log = WriteLog(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
+  v1::Event e;
+  auto* f = e.mutable_attempt_finished();
+  f->set_subtask_id(lease.subtask_id);
+  f->set_attempt(lease.attempt);
+  f->set_error(result.error());
+  f->set_log_path(log);
+  f->set_duration_ms(result.duration_ms());
+  switch (result.outcome()) {
+    case v1::AttemptResult::PATCH:
+      f->set_outcome("patch");
+      break;
+    case v1::AttemptResult::NO_CHANGE:
+      f->set_outcome("no_change");
+      break;
+    default:
+      f->set_outcome("failed");
+  }
+  Emit(std::move(e));
+
+  if (result.outcome() == v1::AttemptResult::NO_CHANGE) {
+    scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/true);
+    FinishSubtask(lease.subtask_id, v1::NO_CHANGE, "the agent changed nothing", log);
+    SubmitMergeable();
+  } else if (result.outcome() == v1::AttemptResult::PATCH &&
+             result.patch().size() > (static_cast<std::size_t>(run_.config.max_patch_mb) << 20)) {
+    AttemptFailed(lease,
+                  absl::StrCat("invalid patch: ", result.patch().size() >> 20, " MiB exceeds --max-patch-mb ",
+                               run_.config.max_patch_mb, " (large or binary files?)"),
+                  log);
+  } else if (result.outcome() == v1::AttemptResult::PATCH) {
+    ++jobs_in_flight_;
+    std::string message = absl::StrCat(scheduler_->spec(lease.subtask_id).title(), " (", lease.subtask_id, ")\n");
+    PathPolicy policy(run_.config.allow_paths);
+    PatchLimits limits{static_cast<std::uint64_t>(run_.config.max_patch_expanded_mb) << 20,
+                       static_cast<std::uint64_t>(run_.config.max_patch_files)};
+    asio::post(*git_pool_, [this, lease, result, message, policy, limits] {
+      absl::StatusOr<std::string> commit =
+          repo_->CommitPatch(result.base_commit(), result.patch(), result.tree(), message);
+      if (commit.ok()) {
+        // Checked here again: the host that made the patch may have skipped its own checks. Before
+        // any test tree is written: a small patch can expand to gigabytes.
+        // CommitPatch checked that this diff makes this tree, so a text diff bounds its growth.
+        absl::Status st =
+            CheckSubmittedPatch(repo_->git(), result.base_commit(), result.tree(), policy, limits, &result.patch());
+        if (!st.ok()) commit = st;
+      }
+      asio::post(*io_, [this, lease, result, commit] {
+        --jobs_in_flight_;
+        OnPatchCommitted(lease, result, commit);
+      });
+    });
+  } else {
+    AttemptFailed(lease, result.error().empty() ? "the agent failed" : result.error(), log);
+  }
+  Dispatch();
+  MaybeFinish();
+}
+
+void Coordinator::OnHeartbeat(const std::shared_ptr<HostChannel>& channel, const v1::Heartbeat& heartbeat) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run_.config.lease_timeout_s);
+  if (auto h = hosts_.find(channel->id()); h != hosts_.end() && h->second.silent) {
+    h->second.silent = false;
+    Dispatch();
+  }
+  for (const auto& id : heartbeat.lease_ids()) {
+    auto it = leases_.find(id);
+    if (it != leases_.end() && it->second.host == channel->id()) it->second.deadline = deadline;
+  }
+}
+
+void Coordinator::ExpireLeases() {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> expired;
+  for (const auto& [id, lease] : leases_) {
+    if (lease.deadline <= now) expired.push_back(id);
+  }
+  for (const auto& id : expired) {
+    Lease lease = leases_.at(id);
+    EndLease(id);
+    std::string host_id;
+    if (auto h = hosts_.find(lease.host); h != hosts_.end()) {
+      h->second.leases.erase(id);
+      h->second.silent = true;
+      host_id = h->second.host_id;
+      v1::CoordinatorMessage cancel;
+      cancel.mutable_cancel()->set_lease_id(id);
+      cancel.mutable_cancel()->set_reason("lease expired");
+      h->second.channel->Send(cancel);
+    }
+    v1::Event e;
+    auto* x = e.mutable_lease_expired();
+    x->set_subtask_id(lease.subtask_id);
+    x->set_attempt(lease.attempt);
+    x->set_lease_id(id);
+    x->set_host_id(host_id);
+    Emit(std::move(e));
+    AttemptFailed(lease, "lease expired: no heartbeat from " + host_id, "");
+  }
+  if (!expired.empty()) {
+    Dispatch();
+    MaybeFinish();
+  }
+}
+
+void Coordinator::OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result,
+                                   absl::StatusOr<std::string> commit) {
+  if (!commit.ok() || result.base_commit() != lease.base) {
+    std::string why = commit.ok() ? "the patch is not on the leased base" : std::string(commit.status().message());
+    AttemptFailed(lease, "invalid patch: " + why, "");
+  } else {
+    v1::Event e;
+    auto* p = e.mutable_patch_submitted();
+    p->set_subtask_id(lease.subtask_id);
+    p->set_attempt(lease.attempt);
+    p->set_base_commit(lease.base);
+    p->set_tree(result.tree());
+    p->set_commit(*commit);
+    p->set_diff_bytes(result.patch().size());
+    Emit(std::move(e), {.patch_diff = result.patch()});
+    failures_.erase(lease.subtask_id);  // a fix-up's patch: what the failure asked for
+    patch_commits_[lease.subtask_id] = {lease.attempt, *commit};
+    scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/false);
+    SubmitMergeable();
+  }
+  Dispatch();
+  MaybeFinish();
+}
+
+void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path) {
+  if (scheduler_->AttemptFailed(lease.subtask_id)) {
+    if (!run_.config.json) {
+      err_ << "swarm: " << lease.subtask_id << " attempt " << lease.attempt << " failed (" << TerminalSafe(reason)
+           << "); retrying\n";
+    }
+    Dispatch();
+    return;
+  }
+  FinishSubtask(lease.subtask_id, v1::FAILED_AGENT, reason, log_path);
+  SkipBlocked();
+  SubmitMergeable();
+}
+
+void Coordinator::SubmitMergeable() {
+  std::vector<std::string> failed_groups;
+  auto batches = scheduler_->TakeMergeable(&failed_groups);
+  for (const auto& group : failed_groups) {
+    std::string culprits;
+    for (const auto& m : run_.plan.groups.at(group).members) {
+      if (finished_.count(m) && scheduler_->state(m) != State::kNoChange) absl::StrAppend(&culprits, culprits.empty() ? "" : ", ", m);
+    }
+    for (const auto& m : run_.plan.groups.at(group).members) {
+      if (!finished_.count(m)) {
+        FinishSubtask(m, v1::FAILED, absl::StrCat("group ", group, " cannot land: ", culprits, " did not produce a patch"), "");
+      }
+    }
+  }
+  for (auto& batch : batches) {
+    if (cancel_exit_ != 0) {
+      for (const auto& id : batch) scheduler_->Finish(id, State::kFailed);
+      continue;
+    }
+    MergeRequest request;
+    request.group = scheduler_->spec(batch[0]).group();
+    if (!request.group.empty() && run_.plan.groups.at(request.group).partial) request.group.clear();
+    for (const auto& id : batch) {
+      const auto& [attempt, commit] = patch_commits_.at(id);
+      const v1::Subtask& spec = scheduler_->spec(id);
+      request.patches.push_back(
+          {id, attempt, commit, spec.title(), std::vector<std::string>(spec.tests().begin(), spec.tests().end())});
+    }
+    // Stage 1: the check, alone on its own base, in parallel; then the integration queue.
+    ++jobs_in_flight_;
+    check_->Submit(request, [this, request](CheckResult result) {
+      asio::post(*io_, [this, request, result] {
+        --jobs_in_flight_;
+        OnChecked(request, result);
+      });
+    });
+  }
+  if (!failed_groups.empty()) SkipBlocked();
+}
+
+void Coordinator::OnChecked(const MergeRequest& request, const CheckResult& result) {
+  std::vector<std::string> ids;
+  for (const auto& p : request.patches) ids.push_back(p.subtask_id);
+  if (result.tested) {
+    EmitTestRun(result.tree, result.test, ids, result.pass ? "" : result.why, result.flaky_tests, "check");
+    for (const auto& name : result.flaky_tests) ++flaky_counts_[name];
+  }
+  if (cancel_exit_ != 0) {
+    for (const auto& id : ids) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
+  } else if (result.pass) {
+    ++jobs_in_flight_;
+    merge_->Submit(request, [this, request](MergeResult merged) {
+      asio::post(*io_, [this, request, merged] {
+        --jobs_in_flight_;
+        OnMerged(request, merged);
+      });
+    });
+  } else {
+    std::string log = result.test.log_path;
+    if (log.empty()) {
+      log = WriteLog(absl::StrCat(request.group.empty() ? ids[0] : "group-" + request.group, ".check.log"),
+                     result.why + "\n");
+    }
+    // A group that fails is rejected whole; the failure output says which members did it, if it can.
+    std::string blame = request.group.empty() || !result.tested ? "" : "; " + AttributeFailure(*repo_, request, log).summary;
+    for (const auto& id : ids) {
+      v1::Event e;
+      e.mutable_patch_rejected()->set_subtask_id(id);
+      e.mutable_patch_rejected()->set_reason("check_failed");
+      e.mutable_patch_rejected()->set_log_path(log);
+      Emit(std::move(e));
+      if (request.group.empty() && result.tested && TryFixUp(id, request.patches[0].attempt, log)) continue;
+      FinishSubtask(id, v1::REJECTED_CHECK,
+                    request.group.empty() ? result.why : absl::StrCat("group ", request.group, ": ", result.why, blame),
+                    log);
+    }
+    SkipBlocked();
+  }
+  Dispatch();
+  MaybeFinish();
+}
+
+void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& result) {
+  if (result.tested) {
+    std::vector<std::string> ids;
+    for (const auto& p : request.patches) ids.push_back(p.subtask_id);
+    EmitTestRun(result.tree, result.test, ids,
+                result.outcome == MergeResult::Outcome::kLanded ? "" : result.detail, result.flaky_tests, "queue");
+    for (const auto& name : result.flaky_tests) ++flaky_counts_[name];
+  }
+  if (result.outcome == MergeResult::Outcome::kLanded) {
+    // A candidate lands several requests at once; only its last commit, the one tested, becomes the
+    // base that new leases start from.
+    if (result.tested) {
+      head_ = result.commit;
+      head_failing_ = result.test.results.Failing();
+      check_->RecordHead(result.commit, result.test);
+    }
+    v1::Event e;
+    auto* l = e.mutable_landed();
+    for (const auto& p : request.patches) l->add_subtask_ids(p.subtask_id);
+    l->set_group(request.group);
+    l->set_commit(result.commit);
+    l->set_old_head(result.old_head);
+    l->set_tree(result.tree);
+    Emit(std::move(e));
+    Failpoint("landed");
+    for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::LANDED, "", result.log_path);
+  } else if (cancel_exit_ != 0) {
+    for (const auto& p : request.patches) {
+      FinishSubtask(p.subtask_id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
+    }
+  } else if (result.outcome == MergeResult::Outcome::kAlreadyPresent) {
+    for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::NO_CHANGE, result.detail, "");
+  } else {
+    const char* reason = result.outcome == MergeResult::Outcome::kConflict      ? "conflict"
+                         : result.outcome == MergeResult::Outcome::kTestsFailed ? "tests_failed"
+                                                                                : "merge_error";
+    std::string summary = result.detail.substr(0, result.detail.find('\n'));
+    std::string log = result.log_path;
+    if (log.empty()) {
+      log = WriteLog(absl::StrCat(request.group.empty() ? request.patches[0].subtask_id : "group-" + request.group, ".",
+                                  request.patches[0].attempt, ".merge.log"),
+                     result.detail + "\n");
+    }
+    for (const auto& p : request.patches) {
+      v1::Event e;
+      auto* r = e.mutable_patch_rejected();
+      r->set_subtask_id(p.subtask_id);
+      r->set_reason(reason);
+      r->set_log_path(log);
+      if (request.group.empty()) r->set_conflict_json(result.conflict_json);
+      Emit(std::move(e));
+    }
+    const std::string& id = request.patches[0].subtask_id;
+    if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty() &&
+        rebases_[id] < run_.config.max_rebases) {
+      // A lone patch that conflicts is redone on the current head, as another attempt that is told
+      // what conflicted (SWARM_CONFLICT_JSON for a command agent).
+      ++rebases_[id];
+      conflicts_[id] = result.conflict_json;
+      if (!run_.config.json) {
+        err_ << "swarm: " << id << " conflicts with what landed (" << TerminalSafe(summary) << "); rebase " << rebases_[id] << " of "
+             << run_.config.max_rebases << " on the new head\n";
+      }
+      scheduler_->Rebase(id);
+    } else if (result.outcome == MergeResult::Outcome::kTestsFailed && request.group.empty() &&
+               TryFixUp(id, request.patches[0].attempt, log)) {
+      // A debugging sub-agent takes it from here.
+    } else if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty()) {
+      FinishSubtask(id, v1::CONFLICT_EXHAUSTED,
+                    absl::StrCat("still conflicting after ", rebases_[id], " rebases: ", summary), log);
+    } else {
+      for (const auto& p : request.patches) {
+        std::string blame = request.group.empty() || !result.tested
+                                ? ""
+                                : "; " + AttributeFailure(*repo_, request, log).summary;
+        std::string why = request.group.empty() ? summary : absl::StrCat("group ", request.group, ": ", summary, blame);
+        FinishSubtask(p.subtask_id, result.outcome == MergeResult::Outcome::kTestsFailed ? v1::REJECTED_QUEUE : v1::FAILED,
+                      why, log);
+      }
+    }
+  }
+  SkipBlocked();
+  Dispatch();
+  MaybeFinish();
+}
+
+std::string Coordinator::FailureJson(const std::string& id, int attempt, const std::string& log_path) const {
+  absl::StatusOr<std::string> patch = store_->PatchDiff(run_.run_id, id, attempt);
+  std::string log;
+  if (std::ifstream in(log_path, std::ios::binary); in) {
+    std::ostringstream s;
+    s << in.rdbuf();
+    log = s.str();
+  }
+  constexpr std::size_t kMaxLog = 12000;  // the end of a test log is where failures are reported
+  if (log.size() > kMaxLog) log = "[...]\n" + log.substr(log.size() - kMaxLog);
+  return nlohmann::json({{"log", ToUtf8(log)}, {"patch", ToUtf8(patch.ok() ? *patch : "")}})
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string& log_path) {
+  if (gateway_ == nullptr || budget_stopped_ || fixups_[id] >= run_.config.max_fixups) return false;
+  ++fixups_[id];
+  failures_[id] = FailureJson(id, attempt, log_path);
+  if (!run_.config.json) {
+    err_ << (progress_open_ ? "\n" : "") << "swarm: " << id << "'s patch failed the tests; a debugging sub-agent fixes it ("
+         << fixups_[id] << " of " << run_.config.max_fixups << ")\n";
+  }
+  v1::Event e;
+  auto* f = e.mutable_subtask_finished();
+  f->set_subtask_id(id);
+  f->set_state(v1::FIX_UP_PENDING);
+  f->set_reason(absl::StrCat("its patch failed the tests; fix-up ", fixups_[id], " of ", run_.config.max_fixups));
+  f->set_log_path(log_path);
+  Emit(std::move(e));
+  Failpoint("fixup", id);
+  scheduler_->Rebase(id);
+  return true;
+}
+
+void Coordinator::FinishSubtask(const std::string& id, v1::SubtaskState state, const std::string& reason,
+                                const std::string& log_path) {
+  scheduler_->Finish(id, FromProto(state));
+  finished_.insert(id);
+  v1::Event e;
+  auto* f = e.mutable_subtask_finished();
+  f->set_subtask_id(id);
+  f->set_state(state);
+  f->set_reason(reason);
+  f->set_log_path(log_path);
+  Emit(std::move(e));
+}
+
+void Coordinator::SkipBlocked() {
+  for (const auto& id : scheduler_->TakeBlocked()) {
+    std::string blocker;
+    for (const auto& d : scheduler_->spec(id).depends_on()) {
+      State s = scheduler_->state(d);
+      if (s == State::kFailed || s == State::kSkipped) {
+        blocker = d;
+        break;
+      }
+    }
+    FinishSubtask(id, v1::SKIPPED_DEPENDENCY, absl::StrCat("dependency ", blocker, " did not land"), "");
+  }
+}
+
+void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
+  auto it = hosts_.find(channel->id());
+  if (it == hosts_.end()) return;
+  std::set<std::string> leases = std::move(it->second.leases);
+  std::string host_id = it->second.host_id;
+  hosts_.erase(it);
+  // A host whose stream ended is of no further use: make sure it is gone, with its sandboxes.
+  if (auto pid = host_pids_.find(host_id); pid != host_pids_.end() && !shutting_down_) kill(pid->second, SIGKILL);
+  PidLedger(ledger_dir_).KillAll(host_id + "/");  // its agent commands, in case they outlive it
+  for (const auto& lease_id : leases) {
+    auto l = leases_.find(lease_id);
+    if (l == leases_.end()) continue;
+    Lease lease = l->second;
+    EndLease(lease_id);
+    if (shutting_down_ || cancel_exit_ != 0) {
+      v1::Event e;
+      auto* f = e.mutable_attempt_finished();
+      f->set_subtask_id(lease.subtask_id);
+      f->set_attempt(lease.attempt);
+      f->set_outcome("failed");
+      f->set_error(cancel_exit_ != 0 ? "cancelled: " + cancel_reason_ : "stopped: the run finished");
+      Emit(std::move(e));
+      continue;
+    }
+    v1::Event e;
+    auto* f = e.mutable_attempt_finished();
+    f->set_subtask_id(lease.subtask_id);
+    f->set_attempt(lease.attempt);
+    f->set_outcome("failed");
+    f->set_error("agent host " + host_id + " went away");
+    Emit(std::move(e));
+    AttemptFailed(lease, "agent host " + host_id + " went away", "");
+  }
+  Dispatch();
+  MaybeFinish();
+}
+
+void Coordinator::MaybeFinish() {
+  if (!shutting_down_ && cancel_exit_ == 0 && host_processes_ == 0 && !scheduler_->AllDone()) {
+    Cancel(kExitInternal, "no agent host is left to run the remaining subtasks");
+  }
+  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 || (budget_stopped_ && leases_.empty());
+  if (!shutting_down_ && work_done && jobs_in_flight_ == 0) BeginShutdown();
+  if (shutting_down_ && jobs_in_flight_ == 0 && host_processes_ == 0) io_->stop();
+}
+
+void Coordinator::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  for (auto& [id, h] : hosts_) {
+    v1::CoordinatorMessage bye;
+    bye.mutable_shutdown()->set_reason(cancel_exit_ != 0 ? cancel_reason_ : "run finished");
+    h.channel->Send(bye);
+    h.channel->Close();
+  }
+  // Hosts that do not leave in time are stopped: they are in our process group's care.
+  auto timer = std::make_shared<asio::steady_timer>(*io_, std::chrono::seconds(20));
+  timer->async_wait([this, timer](boost::system::error_code ec) {
+    if (ec || host_processes_ == 0) return;
+    err_ << "swarm: agent hosts did not exit in time; killing them\n";
+    for (const auto& [id, pid] : host_pids_) kill(pid, SIGKILL);  // reaped by their exit callbacks
+  });
+  MaybeFinish();
+}
+
+void Coordinator::Cancel(int exit_code, const std::string& why) {
+  if (cancel_exit_ != 0) return;
+  cancel_exit_ = exit_code;
+  cancel_reason_ = why;
+  err_ << (progress_open_ ? "\n" : "") << "swarm: cancelling: " << why << "\n";
+  if (check_) check_->Cancel();  // checks not started are dropped
+  if (merge_) merge_->Cancel();  // queued patches are dropped, a running test is killed
+  BeginShutdown();
+}
+
+void Coordinator::Emit(v1::Event event, const EventBodies& bodies) {
+  event.set_run_id(run_.run_id);
+  if (absl::Status st = store_->Apply(event, bodies); !st.ok()) {
+    // The log is the source of truth: without it, going on would lose work.
+    err_ << "swarm: cannot record state: " << st.message() << "\n";
+    if (io_ != nullptr) Cancel(kExitInternal, "the state database failed");
+    return;
+  }
+  if (run_.config.json) {
+    out_ << EventToJson(event) << "\n";
+    out_.flush();
+  } else {
+    Progress();
+  }
+}
+
+void Coordinator::Progress() {
+  if (run_.config.json || scheduler_ == nullptr || cancel_exit_ != 0) return;
+  int total = static_cast<int>(run_.plan.subtasks.size());
+  int landed = scheduler_->Count(State::kLanded), failed = scheduler_->Count(State::kFailed);
+  int skipped = scheduler_->Count(State::kSkipped), unchanged = scheduler_->Count(State::kNoChange);
+  int merging = scheduler_->Count(State::kMerging) + scheduler_->Count(State::kPatchReady);
+  std::string counts = absl::StrCat(landed + failed + skipped + unchanged, "/", total, " done: ", landed, " landed, ",
+                                    failed, " failed, ", skipped, " skipped");
+  if (unchanged > 0) absl::StrAppend(&counts, ", ", unchanged, " unchanged");
+  std::string line = absl::StrCat("swarm: ", counts, " | ", leases_.size(), " agents busy, ", merging, " merging");
+  if (line == last_progress_) return;
+  // A terminal gets one line rewritten in place; a log gets a line each time the counts change.
+  if (isatty(STDOUT_FILENO) && &out_ == &std::cout) {
+    out_ << "\r\033[K" << line;
+    progress_open_ = true;
+  } else if (counts != last_counts_) {
+    out_ << line << "\n";
+    last_counts_ = counts;
+  }
+  last_progress_ = line;
+  out_.flush();
+}
+
+std::string Coordinator::WriteLog(const std::string& name, const std::string& content) {
+  std::string path = log_dir_ + "/" + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+int Coordinator::Finish() {
+  if (progress_open_) out_ << "\n";
+  StopModelCalls();  // before the server: its shutdown waits for every call to be answered
+  server_.reset();
+  check_->Shutdown();
+  merge_->Shutdown();
+  git_pool_->join();
+  // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
+  const std::string cut_short = cancel_exit_ == 0 && budget_stopped_ ? "stopped: the budget is spent: " + budget_reason_
+                                                                      : "cancelled: " + cancel_reason_;
+  for (const auto& [lease_id, lease] : leases_) {
+    v1::Event e;
+    auto* f = e.mutable_attempt_finished();
+    f->set_subtask_id(lease.subtask_id);
+    f->set_attempt(lease.attempt);
+    f->set_outcome("failed");
+    f->set_error(cut_short);
+    Emit(std::move(e));
+  }
+  leases_.clear();
+  std::error_code ec;
+  fs::remove(run_dir_ + "/cancel", ec);  // answered
+  for (const auto& id : scheduler_->order()) {
+    if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, cut_short, "");
+  }
+  std::string branch;
+  bool publish_failed = false;
+  absl::StatusOr<std::string> head = repo_->Head();
+  std::string final_head = head.ok() ? *head : run_.base;
+  if (final_head != run_.base) {
+    branch = "refs/heads/swarm/" + run_.run_id;
+    if (absl::Status st = repo_->Publish(*run_.user, branch, /*move_forward=*/run_.resume); !st.ok()) {
+      err_ << "swarm: cannot create the result branch: " << st.message() << "; what landed is in "
+           << repo_->git().git_dir() << " (" << kIntegrationRef << ")\n";
+      branch.clear();
+      publish_failed = true;
+    }
+  }
+  absl::StatusOr<std::string> diff =
+      repo_->git().Run({"diff", "--binary", "--full-index", run_.base, final_head});
+  std::string patch_path = run_dir_ + "/result.patch";
+  std::ofstream(patch_path, std::ios::binary) << (diff.ok() ? *diff : "");
+
+  int landed = scheduler_->Count(State::kLanded), unchanged = scheduler_->Count(State::kNoChange);
+  int total = static_cast<int>(run_.plan.subtasks.size());
+  int exit_code = cancel_exit_ != 0                  ? cancel_exit_
+                  : landed + unchanged == total      ? kExitOk
+                  : budget_stopped_                  ? kExitBudget
+                                                     : kExitIncomplete;
+  if (publish_failed && exit_code == kExitOk) exit_code = kExitEnvironment;
+  v1::Event e;
+  auto* f = e.mutable_run_finished();
+  // A run stopped on its budget can be resumed with a larger one, as a cancelled run can be resumed.
+  f->set_state(cancel_exit_ != 0 ? "cancelled" : exit_code == kExitBudget ? "budget" : "completed");
+  f->set_landed(landed);
+  f->set_failed(scheduler_->Count(State::kFailed));
+  f->set_skipped(scheduler_->Count(State::kSkipped));
+  f->set_no_change(unchanged);
+  std::string branch_name = branch.empty() ? "" : branch.substr(strlen("refs/heads/"));
+  f->set_result_branch(branch_name);
+  f->set_head(final_head);
+  f->set_exit_code(exit_code);
+  Emit(std::move(e));
+
+  ReportContext ctx{run_.run_id, run_dir_, patch_path, branch_name, exit_code, sandbox_->Name(), limits_mode_,
+                    workspaces_on_tmpfs_ ? "tmpfs" : "disk", run_.warnings};
+  ctx.test_format = TestFormatName(gate_->format());
+  ctx.failing_at_base = base_failing_;
+  ctx.failing_at_end = head_failing_;
+  ctx.flaky = flaky_counts_;
+  absl::StatusOr<std::string> report = WriteReport(*store_, ctx);
+  if (!report.ok()) err_ << "swarm: cannot write the report: " << report.status().message() << "\n";
+  PrintSummary(run_.config.json ? err_ : out_, *store_, ctx, report.ok() ? *report : "");
+  return exit_code;
+}
+
+}  // namespace swarm

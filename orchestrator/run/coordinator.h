@@ -1,0 +1,212 @@
+// One run, from a prepared plan to a tested branch. The coordinator owns the run's state on one
+// executor (an io_context on the thread that calls Run): the store, the scheduler, the leases, the
+// agent hosts it started and the gRPC Agent API they connect to. Git and test work runs on worker
+// threads and posts its results back.
+#ifndef SWARM_ORCHESTRATOR_RUN_COORDINATOR_H_
+#define SWARM_ORCHESTRATOR_RUN_COORDINATOR_H_
+
+#include <atomic>
+#include <chrono>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "orchestrator/run/agent_handler.h"
+#include "orchestrator/merge/merge_queue.h"
+#include "models/model_gateway.h"
+#include "orchestrator/store/run_lock.h"
+#include "orchestrator/run/run_setup.h"
+#include "orchestrator/store/store.h"
+#include "orchestrator/merge/test_gate.h"
+#include "sandbox/sandbox.h"
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+
+namespace swarm {
+
+class AgentServer;
+class CheckStage;
+struct CheckResult;
+class IntegrationRepo;
+class Scheduler;
+class Store;
+class TestGate;
+
+struct CoordinatorOptions {
+  // SIGINT and SIGTERM cancel the run. Off when a server hosts several runs in one process.
+  bool handle_signals = true;
+};
+
+class Coordinator final : public AgentHandler {
+ public:
+  // `out` receives progress (or JSON events), `err` warnings and errors. Both must outlive Run().
+  Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err,
+              CoordinatorOptions options = {});
+  ~Coordinator() override;
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // Runs to the end and returns the exit status (exit_codes.h). Call once.
+  int Run();
+
+  // Thread-safe, any time: stops the run as `swarm cancel` does. Agents are told to stop, what
+  // landed stays, and Run() returns kExitCancelled.
+  void RequestCancel(const std::string& why);
+
+  // AgentHandler, on the executor.
+  void OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) override;
+  void OnHostGone(const std::shared_ptr<HostChannel>& host) override;
+  void OnComplete(const v1::CompleteRequest& request, CompleteDone done) override;
+
+ private:
+  struct Host {
+    std::shared_ptr<HostChannel> channel;
+    std::string host_id;
+    int slots = 0;
+    std::set<std::string> leases;
+    bool silent = false;  // a lease of it expired; it gets no new lease until it heartbeats again
+  };
+  struct Lease {
+    std::string subtask_id;
+    int attempt = 0;
+    std::uint64_t fence = 0;
+    std::uint64_t host = 0;
+    std::string base;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  absl::Status Setup();
+  // The model gateway, when the run has a model; spending of earlier sessions counts.
+  absl::Status StartGateway();
+  // Plans run_.config.task with the model (planner.h); the calls made are returned for the log.
+  absl::Status PlanFromTask(std::vector<CallRecord>* calls);
+  // A model call was refused because the run's budget cannot cover it: no new leases; what was
+  // submitted still goes through the merge stages; the run ends with kExitBudget.
+  void StopOnBudget(const std::string& why);
+  // The debugging sub-agent: a lone patch that failed the tests when merged goes back to an agent on
+  // the current head with the failing log and the patch, up to --max-fixups times (runs with a model).
+  // False when no fix-up is due; then the caller rejects the patch.
+  bool TryFixUp(const std::string& id, int attempt, const std::string& log_path);
+  // What a fix-up is told: the end of the failing log and the patch of `attempt`, as JSON.
+  std::string FailureJson(const std::string& id, int attempt, const std::string& log_path) const;
+  // Records the model calls the gateway finished, then answers their agents.
+  void RecordModelCalls();
+  // At the end of the run: stops the gateway, records what it finished, and answers every call
+  // still waiting (Cancelled), so that no RPC is left open.
+  void StopModelCalls();
+  // A lease ended (result, expiry, host gone): it is forgotten, and its agent's model calls are not
+  // retried any more.
+  void EndLease(const std::string& lease_id);
+  // Tests the head before any agent starts: the baseline for per-test results (and, for `exit`, a
+  // base that fails its tests stops the run).
+  absl::Status CheckHead();
+  void EmitTestRun(const std::string& tree, const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
+                   const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage);
+  void OnChecked(const MergeRequest& request, const CheckResult& result);
+  // Takes over a run whose coordinator died: reconciles the store with the ref, restores the
+  // scheduler, and records what it did.
+  absl::Status Resume(int leftovers_killed);
+  void StartHosts();
+  void Dispatch();
+  void OnRegister(const std::shared_ptr<HostChannel>& host, const v1::Register& reg);
+  void OnResult(const std::shared_ptr<HostChannel>& host, const v1::AttemptResult& result);
+  void OnHeartbeat(const std::shared_ptr<HostChannel>& host, const v1::Heartbeat& heartbeat);
+  void ExpireLeases();
+  void OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result, absl::StatusOr<std::string> commit);
+  void AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path);
+  void SubmitMergeable();
+  void OnMerged(const MergeRequest& request, const MergeResult& result);
+  void FinishSubtask(const std::string& id, v1::SubtaskState state, const std::string& reason,
+                     const std::string& log_path);
+  void SkipBlocked();
+  void MaybeFinish();
+  void BeginShutdown();
+  void Cancel(int exit_code, const std::string& why);
+  // A cancel asked for by RequestCancel or by `swarm cancel` (the run directory's cancel file).
+  std::optional<std::string> CancelRequested();
+  void Emit(v1::Event event, const EventBodies& bodies = {});
+  void Progress();
+  int Finish();
+  std::string WriteLog(const std::string& name, const std::string& content);
+
+  // Set at construction.
+  PreparedRun run_;
+  std::unique_ptr<Sandbox> sandbox_;
+  std::ostream& out_;
+  std::ostream& err_;
+  const CoordinatorOptions options_;
+  std::mutex cancel_mu_;
+  std::optional<std::string> cancel_request_;  // guarded by cancel_mu_
+
+  // Made by Setup().
+  std::optional<RunLock> lock_;  // held while this coordinator lives
+  std::string ledger_dir_;  // processes we start, for a later resume to find (pid_ledger.h)
+  std::string run_dir_, log_dir_, workspace_root_, runtime_dir_, socket_path_;
+  bool workspaces_on_tmpfs_ = false;
+  std::string sandbox_home_;
+  std::vector<std::string> hidden_paths_;  // hidden from every sandboxed command
+  std::string limits_mode_;
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<boost::asio::thread_pool> git_pool_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<IntegrationRepo> repo_;
+  std::unique_ptr<TestGate> gate_;
+  std::atomic<TestGate*> killable_gate_{nullptr};  // gate_, for the early signal watcher thread
+  std::unique_ptr<CheckStage> check_;
+  std::unique_ptr<MergeQueue> merge_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<AgentServer> server_;
+  std::unique_ptr<ModelGateway> gateway_;
+
+  // Owned by the executor.
+  std::map<std::uint64_t, Host> hosts_;  // by channel id
+  std::map<std::string, Lease> leases_;  // by lease id
+  std::map<std::string, std::pair<int, std::string>> patch_commits_;  // subtask -> (attempt, commit)
+  std::set<std::string> finished_;       // subtasks whose outcome is recorded
+  std::map<std::string, int> rebases_;    // subtask -> conflict rounds so far
+  std::map<std::string, std::string> conflicts_;  // subtask -> conflict JSON for its next lease
+  std::map<std::string, int> fixups_;             // subtask -> fix-up rounds so far
+  std::map<std::string, std::string> failures_;   // subtask -> failure JSON for its next lease (a fix-up)
+  std::string head_;
+  std::uint64_t fence_ = 0;
+  int jobs_in_flight_ = 0;  // patch commits and merges not yet back
+  int host_processes_ = 0;  // host processes started and not yet exited
+  std::map<std::string, int> host_pids_;  // host id -> pid, while running
+  bool shutting_down_ = false;
+  bool base_passed_ = false;  // a resumed run's base test passed before
+  TestOutcome head_outcome_;  // the tests on the head before any agent started
+  std::set<std::string> base_failing_, head_failing_;  // per-test formats: for the report
+  std::map<std::string, int> flaky_counts_;           // test -> times it failed and then passed
+  std::map<std::string, int> model_steps_;  // lease id -> model calls made under it
+  struct ModelCallDone {
+    std::uint64_t id = 0;
+    int attempt = 0;
+    int step = 0;
+    absl::StatusOr<v1::ChatReply> reply = absl::UnknownError("not done");
+    CallRecord record;
+  };
+  std::uint64_t next_model_call_ = 0;
+  std::map<std::string, std::set<std::uint64_t>> lease_model_calls_;  // lease id -> gateway call ids
+  std::mutex model_mu_;
+  std::map<std::uint64_t, CompleteDone> model_waiting_;  // guarded by model_mu_: agents waiting
+  std::vector<ModelCallDone> model_done_;                // guarded by model_mu_: done, not yet recorded
+  bool budget_stopped_ = false;
+  std::string budget_reason_;
+  int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
+  std::string cancel_reason_;
+  std::string last_progress_;
+  std::string last_counts_;
+  bool progress_open_ = false;  // a progress line is on the terminal without its newline
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_COORDINATOR_H_

@@ -1,0 +1,15 @@
+#include "orchestrator/run/make_sandbox.h"
+
+#include "sandbox/bubblewrap_sandbox.h"
+#include "sandbox/unsandboxed_runner.h"
+
+namespace swarm {
+
+absl::StatusOr<std::unique_ptr<Sandbox>> MakeSandbox(const RunConfig& config) {
+  if (config.no_sandbox) return std::make_unique<UnsandboxedRunner>();
+  absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> bwrap = BubblewrapSandbox::Create();
+  if (!bwrap.ok()) return bwrap.status();
+  return std::unique_ptr<Sandbox>(std::move(*bwrap));
+}
+
+}  // namespace swarm

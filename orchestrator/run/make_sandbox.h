@@ -1,0 +1,19 @@
+// The sandbox a run asks for: bubblewrap, or none with --no-sandbox. Shared by `swarm run` and the
+// served runs of `swarm serve`.
+#ifndef SWARM_ORCHESTRATOR_RUN_MAKE_SANDBOX_H_
+#define SWARM_ORCHESTRATOR_RUN_MAKE_SANDBOX_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/run/run_config.h"
+#include "sandbox/sandbox.h"
+
+namespace swarm {
+
+// FailedPrecondition (exit 3) when bubblewrap is missing or cannot make a sandbox here.
+absl::StatusOr<std::unique_ptr<Sandbox>> MakeSandbox(const RunConfig& config);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_MAKE_SANDBOX_H_

@@ -1,0 +1,118 @@
+#include "orchestrator/run/report.h"
+
+#include <algorithm>
+#include <fstream>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/terminal_text.h"
+
+namespace swarm {
+
+std::string OutcomeName(v1::SubtaskState state) {
+  return absl::AsciiStrToLower(v1::SubtaskState_Name(state));
+}
+
+absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext& ctx) {
+  absl::StatusOr<RunRow> run = store.Run(ctx.run_id);
+  if (!run.ok()) return run.status();
+  absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(ctx.run_id);
+  if (!subtasks.ok()) return subtasks.status();
+  nlohmann::json doc;
+  doc["schema"] = 1;
+  doc["run_id"] = ctx.run_id;
+  doc["repo"] = run->repo;
+  doc["base"] = run->base;
+  doc["head"] = run->head;
+  doc["state"] = run->state;
+  doc["exit_code"] = ctx.exit_code;
+  doc["result_branch"] = ctx.result_branch;
+  doc["result_patch"] = ctx.patch_path;
+  doc["created_unix_ms"] = run->created_unix_ms;
+  doc["finished_unix_ms"] = run->finished_unix_ms;
+  doc["duration_ms"] = run->finished_unix_ms - run->created_unix_ms;
+  doc["sandbox"] = ctx.sandbox;
+  doc["limits"] = ctx.limits;
+  doc["workspaces"] = ctx.workspaces;
+  doc["warnings"] = ctx.warnings;
+  doc["tests"] = {{"format", ctx.test_format}, {"flaky", ctx.flaky}};
+  if (ctx.test_format != "exit") {
+    doc["tests"]["failing_at_base"] = ctx.failing_at_base;
+    doc["tests"]["failing_at_end"] = ctx.failing_at_end;
+  }
+  absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(ctx.run_id);
+  if (!spend.ok()) return spend.status();
+  auto spend_json = [](const ModelSpend& m) {
+    return nlohmann::json{{"calls", m.calls}, {"failed_calls", m.failed}, {"input_tokens", m.input_tokens},
+                          {"cached_input_tokens", m.cached_input_tokens}, {"output_tokens", m.output_tokens},
+                          {"cost_usd", m.cost_usd}};
+  };
+  const ModelSpend total = TotalSpend(*spend);
+  if (total.calls > 0) doc["model"] = spend_json(total);
+  std::map<std::string, int> counts;
+  doc["subtasks"] = nlohmann::json::array();
+  for (const auto& s : *subtasks) {
+    std::string outcome = OutcomeName(s.state);
+    ++counts[outcome];
+    nlohmann::json j = {{"id", s.spec.id()},       {"title", s.spec.title()}, {"outcome", outcome},
+                        {"reason", s.reason},      {"log", s.log_path},       {"attempts", s.attempts},
+                        {"commit", s.landed_commit}, {"group", s.spec.group()}};
+    if (auto m = spend->find(s.spec.id()); m != spend->end()) j["model"] = spend_json(m->second);
+    doc["subtasks"].push_back(j);
+  }
+  doc["counts"] = counts;
+  std::string path = ctx.run_dir + "/report.json";
+  std::ofstream f(path);
+  f << doc.dump(2) << "\n";
+  if (!f.good()) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
+  return path;
+}
+
+void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ctx, const std::string& report_path) {
+  absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(ctx.run_id);
+  if (!subtasks.ok()) return;
+  std::size_t width = 4;
+  for (const auto& s : *subtasks) width = std::max(width, s.spec.id().size());
+  out << "\n";
+  for (const auto& s : *subtasks) {
+    std::string outcome = OutcomeName(s.state);
+    out << "  " << outcome << std::string(outcome.size() < 19 ? 19 - outcome.size() : 1, ' ') << s.spec.id()
+        << std::string(width + 2 - s.spec.id().size(), ' ') << TerminalSafe(s.spec.title());
+    if (s.state == v1::LANDED) out << "  [" << s.landed_commit.substr(0, 12) << "]";
+    out << "\n";
+    if (s.state != v1::LANDED && !s.reason.empty()) out << "      " << TerminalSafe(s.reason) << "\n";
+    if (s.state != v1::LANDED && !s.log_path.empty()) out << "      log: " << s.log_path << "\n";
+  }
+  out << "\n";
+  if (!ctx.result_branch.empty()) {
+    out << "result branch: " << ctx.result_branch << "\n";
+  } else if (std::any_of(subtasks->begin(), subtasks->end(), [](const SubtaskRow& s) { return s.state == v1::LANDED; })) {
+    out << "no branch was created for what landed (see above); `swarm resume " << ctx.run_id << "` publishes it\n";
+  } else {
+    out << "nothing landed: no branch was created\n";
+  }
+  if (ctx.test_format != "exit") {
+    out << "tests failing at the base: " << ctx.failing_at_base.size() << ", at the end: " << ctx.failing_at_end.size()
+        << (ctx.failing_at_end.empty() ? "" : " (listed in report.json)") << "\n";
+  }
+  for (const auto& [name, times] : ctx.flaky) {
+    out << "flaky: " << TerminalSafe(name) << " failed and then passed on a re-run " << times << (times == 1 ? " time" : " times")
+        << "\n";
+  }
+  if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(ctx.run_id); spend.ok()) {
+    const ModelSpend total = TotalSpend(*spend);
+    if (total.calls > 0) {
+      out << absl::StrFormat("model: %u calls, %u tokens in (%u cached), %u out, $%.4f\n", total.calls,
+                             total.input_tokens, total.cached_input_tokens, total.output_tokens, total.cost_usd);
+    }
+  }
+  out << "patch:  " << ctx.patch_path << "\n";
+  if (!report_path.empty()) out << "report: " << report_path << "\n";
+  out.flush();
+}
+
+}  // namespace swarm

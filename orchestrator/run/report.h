@@ -1,0 +1,43 @@
+// What a finished run tells people and pipelines: report.json in the run directory, and a summary of
+// every subtask on the terminal. Both are read from the store, so they say what the log says.
+#ifndef SWARM_ORCHESTRATOR_RUN_REPORT_H_
+#define SWARM_ORCHESTRATOR_RUN_REPORT_H_
+
+#include <iosfwd>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/store/store.h"
+
+namespace swarm {
+
+struct ReportContext {
+  std::string run_id;
+  std::string run_dir;
+  std::string patch_path;
+  std::string result_branch;  // empty when nothing landed
+  int exit_code = 0;
+  std::string sandbox;        // bubblewrap or none
+  std::string limits;         // cgroup or rlimit
+  std::string workspaces;     // tmpfs or disk
+  std::vector<std::string> warnings;
+  std::string test_format = "exit";
+  std::set<std::string> failing_at_base;  // per-test formats
+  std::set<std::string> failing_at_end;
+  std::map<std::string, int> flaky;  // test -> times it failed and then passed on the re-run
+};
+
+// The snake_case name of a subtask outcome: landed, failed, skipped_dependency, no_change, ...
+std::string OutcomeName(v1::SubtaskState state);
+
+// Writes <run_dir>/report.json; returns its path.
+absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext& ctx);
+
+void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ctx, const std::string& report_path);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_REPORT_H_

@@ -1,0 +1,353 @@
+#include "orchestrator/run/run_setup.h"
+
+#include <cmath>
+
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "orchestrator/run/bind_check.h"
+#include "base/input_file.h"
+#include "orchestrator/run/path_policy.h"
+#include "orchestrator/run/unpublished_work.h"
+#include "orchestrator/store/run_lock.h"
+#include "orchestrator/plan/shard_planner.h"
+#include "orchestrator/store/store.h"
+#include "test_results/test_results.h"
+#include "sandbox/process.h"
+#include "base/utf8.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+
+absl::Status Usage(const std::string& what) { return absl::InvalidArgumentError(what); }
+
+std::string SelfDir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "" : self.parent_path().string();
+}
+
+absl::Status CheckStateDir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(fs::path(dir) / "runs", ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("state directory ", dir, " cannot be created: ", ec.message()));
+  std::string probe = absl::StrCat(dir, "/.swarm-write-probe-", getpid());
+  {
+    std::ofstream f(probe);
+    f << "x";
+    if (!f.good()) return absl::PermissionDeniedError(absl::StrCat("state directory ", dir, " is not writable"));
+  }
+  fs::remove(probe, ec);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string DefaultStateDir() {
+  if (const char* d = getenv("SWARM_STATE_DIR"); d != nullptr && *d != '\0') return d;
+  if (const char* d = getenv("XDG_STATE_HOME"); d != nullptr && *d == '/') return absl::StrCat(d, "/swarm");
+  const char* home = getenv("HOME");
+  return absl::StrCat(home != nullptr ? home : "/tmp", "/.local/state/swarm");
+}
+
+std::string NewRunId() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  std::random_device rd;
+  char suffix[8];
+  snprintf(suffix, sizeof suffix, "%04x", rd() & 0xffff);
+  return absl::StrCat(stamp, "-", suffix);
+}
+
+// The run's model, when it has one, resolved against the models config files and the environment.
+absl::Status ResolveRunModel(PreparedRun& run) {
+  const RunConfig& c = run.config;
+  if (c.model.empty()) {
+    if (!c.base_url.empty()) return Usage("--base-url goes with --model");
+    if (c.budget_usd != 0) return Usage("--budget-usd goes with --model");
+    return absl::OkStatus();
+  }
+  if (!(c.budget_usd >= 0) || !std::isfinite(c.budget_usd)) {
+    return Usage("--budget-usd must be a positive number of dollars");
+  }
+  absl::StatusOr<ModelsConfig> models = LoadModelsConfig(run.repo_root);
+  if (!models.ok()) return models.status();
+  absl::StatusOr<ResolvedModel> model = ResolveModel(*models, c.model, c.base_url, [](const char* n) { return getenv(n); });
+  if (!model.ok()) return model.status();
+  if ((c.budget_usd > 0 || models->per_subtask_usd > 0) && !model->info.priced) {
+    return Usage(absl::StrCat("a budget needs prices and ", c.model, " has none: set them in a models.toml"));
+  }
+  for (const auto& var : c.sandbox_env) {
+    if (!model->provider.key_env.empty() && var.substr(0, var.find('=')) == model->provider.key_env) {
+      return Usage(absl::StrCat("--sandbox-env ", model->provider.key_env,
+                                ": the model's key stays in the coordinator; agents reach the model through it"));
+    }
+  }
+  run.config.model = model->ref;  // a script's path made absolute
+  run.model = std::move(*model);
+  run.per_subtask_usd = models->per_subtask_usd;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
+  PreparedRun run;
+  run.config = config;
+  if (FindInPath("git").empty()) {
+    return absl::FailedPreconditionError("git is not installed: apt-get install git");
+  }
+  // Numbers first: they need no look at the world.
+  if (config.agents <= 0) return Usage(absl::StrCat("--agents must be at least 1, not ", config.agents));
+  if (config.agent_hosts < 0 || config.agent_hosts > config.agents) {
+    return Usage(absl::StrCat("--agent-hosts must be between 1 and --agents (", config.agents, ")"));
+  }
+  if (config.test_timeout_s <= 0) return Usage("--test-timeout must be a positive number of seconds");
+  if (config.max_attempts <= 0) return Usage("--max-attempts must be at least 1");
+  if (config.max_rebases < 0) return Usage("--max-rebases must be 0 or more");
+  if (config.heartbeat_interval_s <= 0 || config.lease_timeout_s <= config.heartbeat_interval_s) {
+    return Usage("--lease-timeout must be longer than --heartbeat-interval (both positive)");
+  }
+  if (config.agent_command.empty() && config.model.empty()) {
+    return Usage("give --agent-cmd (the command each agent runs) or --model (LLM agents)");
+  }
+  if (config.max_steps <= 0) return Usage("--max-steps must be at least 1");
+  if (config.test_command.empty()) return Usage("--test-cmd is required: the command that gates every patch");
+  absl::StatusOr<TestFormat> format = ParseTestFormat(config.test_format);
+  if (!format.ok()) return format.status();
+  if ((*format == TestFormat::kJunit) != !config.test_report.empty()) {
+    return Usage("--test-format junit and --test-report PATH go together");
+  }
+  if (!config.test_report.empty() &&
+      (config.test_report[0] == '/' || absl::StrContains(config.test_report, "..") || !IsUtf8(config.test_report))) {
+    return Usage(absl::StrCat("--test-report ", ToUtf8(config.test_report),
+                              ": give a path inside the repository, relative to its root"));
+  }
+  for (const auto& glob : config.allow_paths) {
+    if (absl::Status st = CheckAllowGlob(glob); !st.ok()) return st;
+  }
+  bool has_plan = !config.plan_file.empty() || !config.plan_text.empty(), has_shard = !config.shard_glob.empty();
+  if (!config.task.empty() && !config.plan_file.empty()) return Usage("give --task or --plan, not both");
+  const bool has_task = !config.task.empty() && !has_plan;
+  if (static_cast<int>(has_plan) + static_cast<int>(has_shard) + static_cast<int>(has_task) != 1) {
+    return Usage("give one of --plan FILE, --shard GLOB --parts K, or --task TEXT (with --model)");
+  }
+  if (has_task && config.model.empty()) return Usage("--task needs --model: the planner is a model");
+  if (has_shard && config.shard_parts <= 0) {
+    return Usage(absl::StrCat("--parts must be a positive number of shards, not ", config.shard_parts));
+  }
+  if (!has_shard && (config.shard_parts != 0 || config.independent)) {
+    return Usage("--parts and --independent go with --shard");
+  }
+
+  // Paths travel in protobuf strings and the sandbox's command line: they must be UTF-8.
+  for (const auto& [what, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--repo", config.repo}, {"--state-dir", config.state_dir.empty() ? DefaultStateDir() : config.state_dir},
+           {"HOME", getenv("HOME") != nullptr ? getenv("HOME") : ""}}) {
+    if (!IsUtf8(value)) return Usage(absl::StrCat(what, " is not valid UTF-8: ", ToUtf8(value)));
+  }
+  for (const auto& p : config.sandbox_ro_binds) {
+    if (!IsUtf8(p)) return Usage(absl::StrCat("--sandbox-ro-bind is not valid UTF-8: ", ToUtf8(p)));
+  }
+  absl::StatusOr<Git> user = Git::Open(config.repo);
+  if (!user.ok()) return user.status();
+  run.user = *user;
+  run.repo_root = user->work_tree().empty() ? user->git_dir() : user->work_tree();
+  absl::StatusOr<std::string> base = user->ResolveCommit(config.base_rev);
+  if (!base.ok()) {
+    return Usage(absl::StrCat("--base ", config.base_rev, " does not resolve to a commit in ", run.repo_root));
+  }
+  run.base = *base;
+  if (absl::Status st = ResolveRunModel(run); !st.ok()) return st;
+  absl::StatusOr<std::string> gitlinks = user->Run({"ls-tree", "-r", "--full-tree", run.base});
+  if (!gitlinks.ok()) return gitlinks.status();
+  for (absl::string_view line : absl::StrSplit(*gitlinks, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "160000 ")) {
+      auto tab = line.find('\t');
+      return Usage(absl::StrCat("the repository has a submodule at ", line.substr(tab + 1),
+                                ": swarm does not support submodules yet"));
+    }
+  }
+
+  if (has_plan) {
+    std::string source = config.plan_file.empty() ? "the plan" : config.plan_file;
+    std::string text = config.plan_text;
+    if (text.empty()) {
+      absl::StatusOr<std::string> read = ReadInputFile(config.plan_file, "the plan file");
+      if (!read.ok()) return read.status();
+      text = std::move(*read);
+    } else if (text.size() > kMaxInputFileBytes) {
+      return Usage(absl::StrCat("the plan is larger than the limit of ", kMaxInputFileBytes, " bytes"));
+    }
+    absl::StatusOr<Plan> plan = ParsePlan(text, source);
+    if (!plan.ok()) return plan.status();
+    run.plan = std::move(*plan);
+    if (absl::Status st = ValidatePlan(run.plan, source); !st.ok()) return st;
+  } else if (has_task) {
+    // Planned when the run starts, by the model (planner.h).
+  } else {
+    ShardOptions shard{config.shard_glob, config.shard_parts, config.independent};
+    absl::StatusOr<Plan> plan = MakeShardPlan(*user, run.base, shard, &run.warnings);
+    if (!plan.ok()) return plan.status();
+    run.plan = std::move(*plan);
+    if (absl::Status st = ValidatePlan(run.plan, "--shard"); !st.ok()) return st;
+  }
+
+  std::string state_dir = config.state_dir.empty() ? DefaultStateDir() : config.state_dir;
+  std::vector<std::string> hidden = {run.repo_root, user->git_dir(),
+                                     fs::path(user->ObjectDir()).parent_path().parent_path().string(),
+                                     state_dir, "/tmp", "/dev/shm", "/run"};
+  const char* home = getenv("HOME");
+  if (home != nullptr && *home == '/') hidden.push_back(home);
+  if (const char* xdg = getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') hidden.push_back(xdg);
+  std::vector<std::string> secrets = SecretPlaces(home != nullptr ? home : "");
+  secrets.push_back(state_dir);  // the store, logs and tokens of every run
+  // A server's control socket and token: no bind may show them, from outside or from inside.
+  secrets.insert(secrets.end(), config.hidden_paths.begin(), config.hidden_paths.end());
+  for (const auto& path : config.sandbox_ro_binds) {
+    if (absl::Status st = CheckReadOnlyBind(path, hidden, secrets); !st.ok()) return st;
+  }
+  for (const auto& var : config.sandbox_env) {
+    auto eq = var.find('=');
+    std::string name = var.substr(0, eq);
+    if (name.empty() || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                            std::string::npos) {
+      return Usage(absl::StrCat("--sandbox-env ", var, ": not NAME or NAME=VALUE"));
+    }
+    if (eq != std::string::npos) {
+      run.sandbox_env.push_back(var);
+    } else if (const char* value = getenv(name.c_str()); value != nullptr) {
+      run.sandbox_env.push_back(absl::StrCat(name, "=", value));
+    } else {
+      run.warnings.push_back(absl::StrCat("--sandbox-env ", name, " is not set here; it is left unset in the sandbox"));
+    }
+  }
+
+  if (!config.dry_run) {
+    run.state_dir = config.state_dir.empty() ? DefaultStateDir() : config.state_dir;
+    if (absl::Status st = CheckStateDir(run.state_dir); !st.ok()) return st;
+    run.state_dir = fs::canonical(run.state_dir).string();
+    run.agent_binary = config.agent_binary;
+    if (run.agent_binary.empty()) {
+      std::string beside = SelfDir() + "/swarm-agent";
+      run.agent_binary = access(beside.c_str(), X_OK) == 0 ? beside : FindInPath("swarm-agent");
+    }
+    if (run.agent_binary.empty() || access(run.agent_binary.c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
+    }
+    // Uncommitted changes are not part of the run: say so, touch nothing.
+    if (!user->work_tree().empty()) {
+      // Comparing the work tree with the index may run the repository's clean filters: neutralise
+      // every configured one, and skip the work-tree check where a long-running filter process is set.
+      GitOptions safe;
+      bool can_check_files = true;
+      absl::StatusOr<ProcessResult> filters = user->RunRaw({"config", "--get-regexp", "^filter\\."});
+      if (filters.ok()) {
+        for (absl::string_view line : absl::StrSplit(filters->out, '\n', absl::SkipEmpty())) {
+          std::string key(line.substr(0, line.find(' ')));
+          auto dot = key.rfind('.');
+          std::string driver = key.substr(0, dot), what = key.substr(dot + 1);
+          if (what == "process") can_check_files = false;
+          if (what == "clean") safe.config.push_back(driver + ".clean=cat");
+        }
+      }
+      absl::StatusOr<ProcessResult> staged = user->RunRaw({"diff-index", "--cached", "--quiet", "HEAD", "--"}, safe);
+      absl::StatusOr<ProcessResult> unstaged =
+          can_check_files ? user->RunRaw({"diff-files", "--quiet"}, safe) : absl::StatusOr<ProcessResult>(ProcessResult{});
+      if ((staged.ok() && staged->exit_code == 1) || (unstaged.ok() && unstaged->exit_code == 1)) {
+        run.warnings.push_back(absl::StrCat("the working tree has uncommitted changes; they are not part of the run, "
+                                            "which starts from ", run.base.substr(0, 12)));
+      }
+    }
+  }
+  run.run_id = NewRunId();
+  return run;
+}
+
+absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, const std::string& run_id,
+                                          bool locked_by_us, double budget_usd) {
+  std::string state_dir = state_dir_flag.empty() ? DefaultStateDir() : state_dir_flag;
+  std::string db = state_dir + "/swarm.db";
+  if (access(db.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("no run ", run_id, " in ", state_dir, " (no runs there at all)"));
+  }
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db);
+  if (!store.ok()) return store.status();
+  absl::StatusOr<RunRow> row = (*store)->Run(run_id);
+  if (!row.ok()) return absl::NotFoundError(absl::StrCat("no run ", run_id, " in ", state_dir));
+  row->run_dir = state_dir + "/runs/" + run_id;  // where this state directory keeps it
+  if ((row->state == "completed" || row->state == "failed") && !HasUnpublishedWork(*row)) {
+    return Usage(absl::StrCat("run ", run_id, " has finished (", row->state, "); there is nothing to resume"));
+  }
+  if (access((row->run_dir + "/integration.git").c_str(), F_OK) != 0) {
+    return Usage(absl::StrCat("run ", run_id, " has no integration repository left (removed by swarm gc?); it cannot be resumed"));
+  }
+  if (int pid = locked_by_us ? 0 : RunLock::Holder(row->run_dir); pid != 0) {
+    return Usage(absl::StrCat("run ", run_id, " is still running (coordinator pid ", pid,
+                              "); `swarm cancel ", run_id, "` stops it"));
+  }
+  absl::StatusOr<std::vector<v1::Event>> first = (*store)->Events(run_id);
+  if (!first.ok()) return first.status();
+  if (first->empty() || !first->front().has_run_started() || !first->front().run_started().has_spec()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "run ", run_id, " has no recorded settings (it stopped before it started, or an older swarm made it); ",
+        "it cannot be resumed"));
+  }
+  RunConfig config = FromSpec(first->front().run_started().spec());
+  // A budget raised by an earlier resume holds.
+  for (const v1::Event& e : *first) {
+    if (e.has_run_resumed() && e.run_resumed().budget_usd() > 0) config.budget_usd = e.run_resumed().budget_usd();
+  }
+  if (budget_usd > 0) {
+    if (config.model.empty()) return Usage(absl::StrCat("--budget-usd: run ", run_id, " has no model"));
+    if (budget_usd < config.budget_usd) {
+      return Usage(absl::StrFormat("--budget-usd %.2f is below the run's budget of %.2f", budget_usd, config.budget_usd));
+    }
+    config.budget_usd = budget_usd;
+  }
+  PreparedRun run;
+  run.config = config;
+  run.resume = true;
+  run.run_id = run_id;
+  run.state_dir = fs::canonical(state_dir).string();
+  absl::StatusOr<Git> user = Git::Open(config.repo);
+  if (!user.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("the run's repository is gone: ", user.status().message()));
+  }
+  run.user = *user;
+  run.repo_root = user->work_tree().empty() ? user->git_dir() : user->work_tree();
+  absl::StatusOr<std::string> base = user->ResolveCommit(config.base_rev);
+  if (!base.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the run's base ", config.base_rev, " is no longer in ", run.repo_root));
+  }
+  run.base = *base;
+  absl::StatusOr<Plan> plan = ParsePlan(config.plan_text, "the stored plan");
+  if (!plan.ok()) return plan.status();
+  run.plan = std::move(*plan);
+  if (absl::Status st = ValidatePlan(run.plan, "the stored plan"); !st.ok()) return st;
+  run.sandbox_env = config.sandbox_env;
+  if (absl::Status st = ResolveRunModel(run); !st.ok()) return st;
+  run.agent_binary = config.agent_binary;
+  if (run.agent_binary.empty() || access(run.agent_binary.c_str(), X_OK) != 0) {
+    std::string beside = SelfDir() + "/swarm-agent";
+    run.agent_binary = access(beside.c_str(), X_OK) == 0 ? beside : FindInPath("swarm-agent");
+  }
+  if (run.agent_binary.empty()) {
+    return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
+  }
+  return run;
+}
+
+}  // namespace swarm

@@ -1,0 +1,54 @@
+// Checks a RunConfig against the world and resolves it, before anything is created: the repository,
+// the base, the plan, the state directory, the sandbox and the agent host binary. Every problem is an
+// error naming what was wrong (see exit_codes.h for how codes map to exit statuses).
+#ifndef SWARM_ORCHESTRATOR_RUN_RUN_SETUP_H_
+#define SWARM_ORCHESTRATOR_RUN_RUN_SETUP_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "models/model_config.h"
+#include "orchestrator/plan/plan.h"
+#include "orchestrator/run/run_config.h"
+#include "git/git.h"
+
+namespace swarm {
+
+struct PreparedRun {
+  RunConfig config;
+  std::optional<Git> user;    // the user's repository
+  std::string repo_root;      // its work tree (or git dir when bare)
+  std::string base;           // the resolved base commit
+  Plan plan;
+  std::string state_dir;      // absolute, exists, writable
+  std::string run_id;
+  std::vector<std::string> sandbox_env;  // resolved NAME=VALUE
+  std::vector<std::string> warnings;     // for the user, before the run starts
+  std::string agent_binary;
+  std::optional<ResolvedModel> model;  // the run's model, key included (held in memory only)
+  double per_subtask_usd = 0;          // from the models config's [budget]
+  bool resume = false;  // continue run_id, whose coordinator is gone, instead of starting it
+};
+
+absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config);
+
+// Prepares to continue the run `run_id` of `state_dir` (empty: the default) whose coordinator is
+// gone (killed, crashed, cancelled): the run as it started (its stored RunSpec: resolved base, plan,
+// settings), checked against the world again. A run whose coordinator is alive is refused (unless
+// `locked_by_us`: the caller holds the run's lock); so is a finished run, unless what landed is on no
+// branch (its publishing failed): resuming it publishes it.
+// A run stopped on its budget is resumed with a larger `budget_usd` (0: the budget it had).
+absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir, const std::string& run_id,
+                                          bool locked_by_us = false, double budget_usd = 0);
+
+// The state directory a run uses when --state-dir is not given.
+std::string DefaultStateDir();
+
+// A new run id: UTC time and a random suffix, e.g. 20261125-043102-7f3a.
+std::string NewRunId();
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_RUN_SETUP_H_

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Checks the layering of docs/ARCHITECTURE.md: every #include of a swarm header points down.
+
+Each component (a folder that is one library) may include its own headers and the public headers of
+the components listed for it below. A header under a component's `internal/` folder is private to that
+component. Tests (`*_test.cc`, testing/, tests/, bench/) may include any public header. Exits 1 and names every violation.
+Run from anywhere: scripts/check_layers.py [SOURCE_DIR]
+"""
+import os
+import re
+import sys
+
+# Bottom up. A component's allowed dependencies must themselves appear earlier in this list.
+LAYERS = [
+    ("proto", []),
+    ("base", []),
+    ("sandbox", ["base"]),
+    ("git", ["base", "sandbox"]),
+    ("test_results", []),
+    ("models", ["base", "proto"]),
+    ("models/scripted", ["models"]),
+    ("tools", ["base", "proto"]),
+    ("agents", ["base", "proto", "sandbox", "git", "test_results", "tools", "models"]),
+    ("orchestrator/plan", ["base", "proto", "sandbox", "git", "models"]),
+    ("orchestrator/store", ["base", "proto"]),
+    ("orchestrator/merge", ["base", "proto", "sandbox", "git", "test_results"]),
+    ("orchestrator/run", ["base", "proto", "sandbox", "git", "test_results", "models", "tools",
+                          "orchestrator/plan", "orchestrator/store", "orchestrator/merge"]),
+    ("orchestrator/control", ["base", "proto", "sandbox", "git", "test_results", "models",
+                              "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run"]),
+    ("orchestrator", ["base", "proto", "sandbox", "git", "test_results", "models", "models/scripted",
+                      "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run",
+                      "orchestrator/control"]),
+]
+# Tests and benchmarks sit on top and may include any public header.
+TOP = ["testing", "tests", "bench", "examples"]
+
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+
+
+def component_of(path, components):
+    """The longest component folder that holds `path` (a path relative to the source root)."""
+    best = None
+    for c in components:
+        if path == c or path.startswith(c + "/"):
+            if best is None or len(c) > len(best):
+                best = c
+    return best
+
+
+def main():
+    root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
+    names = [name for name, _ in LAYERS]
+    allowed = {name: set(deps) | {name} for name, deps in LAYERS}
+    order = {name: i for i, name in enumerate(names)}
+    errors = []
+    for name, deps in LAYERS:
+        for d in deps:
+            if order.get(d, len(names)) >= order[name]:
+                errors.append(f"LAYERS: {name} depends on {d}, which is not below it")
+    everything = names + TOP
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        if rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if d in {n.split("/")[0] for n in everything}]
+            continue
+        for f in filenames:
+            if not f.endswith((".cc", ".h", ".h.in")):
+                continue
+            rel = os.path.normpath(os.path.join(rel_dir, f))
+            owner = component_of(rel, everything)
+            if owner is None:
+                continue
+            is_test = owner in TOP or f.endswith("_test.cc")
+            with open(os.path.join(dirpath, f), encoding="utf-8", errors="replace") as fh:
+                for lineno, line in enumerate(fh, 1):
+                    m = INCLUDE.match(line)
+                    if not m:
+                        continue
+                    inc = m.group(1)
+                    if inc.endswith(".pb.h"):
+                        target = "proto"
+                    else:
+                        target = component_of(inc, names + ["testing"])
+                    if target is None:
+                        continue  # a header of this folder's own generated files or a third party
+                    if "/internal/" in inc and target != owner:
+                        errors.append(f"{rel}:{lineno}: includes {inc}, private to {target}")
+                        continue
+                    if is_test:
+                        continue  # a test may include any public header
+                    if target not in allowed[owner]:
+                        errors.append(f"{rel}:{lineno}: {owner} may not include {inc} ({target} is not below it)")
+    for e in errors:
+        print(e)
+    if errors:
+        print(f"{len(errors)} layering violation(s); the rule is in docs/ARCHITECTURE.md")
+        return 1
+    print(f"layers ok: {len(names)} components")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+// Runs the real swarm binary for end-to-end tests, and reads what a run left behind.
+#ifndef SWARM_TESTING_SWARM_CLI_H_
+#define SWARM_TESTING_SWARM_CLI_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "swarm/v1/events.pb.h"
+
+namespace swarm::testing {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `swarm ARGS` from the build tree with a timeout of 300 s.
+CliResult RunSwarm(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {});
+
+// The report.json of the only run in `state_dir` (fails the test if there is not exactly one).
+nlohmann::json OnlyReport(const std::string& state_dir);
+
+// The outcome of each subtask in a report, by id.
+std::map<std::string, std::string> Outcomes(const nlohmann::json& report);
+
+// Waits (up to a minute) until a run's event log in `state_dir` has an event for which `match` is true.
+std::optional<v1::Event> WaitForEvent(const std::string& state_dir, const std::function<bool(const v1::Event&)>& match);
+
+// The pid of the agent host that took the first lease of `subtask_id` (waiting for it, up to a
+// minute each for the lease and the host's registration); 0 if it never came.
+int HostPidHoldingLease(const std::string& state_dir, const std::string& subtask_id);
+
+// Every event of the only run in `state_dir`, read from its store.
+std::vector<v1::Event> OnlyRunEvents(const std::string& state_dir);
+
+// A snapshot of what the user can see of a repository: HEAD, every ref but swarm's result branches,
+// the index file's bytes, and
+// every file of the work tree (outside .git) with its mode and content.
+std::string UserVisibleState(const std::string& repo);
+
+}  // namespace swarm::testing
+
+#endif  // SWARM_TESTING_SWARM_CLI_H_
