@@ -32,13 +32,23 @@ struct GatewayOptions {
   std::map<std::string, double> spent_by_subtask = {};
 };
 
-class ModelGateway {
+// The calls a run passes through to a model: what the coordinator needs of the gateway (a seam for
+// its tests). `done` may run on any thread; Cancel of a finished call does nothing.
+class ModelCaller {
+ public:
+  virtual ~ModelCaller() = default;
+  using Done = std::function<void(absl::StatusOr<v1::ChatReply>, CallRecord)>;
+  virtual std::uint64_t Complete(const std::string& subtask_id, v1::ChatRequest request, Done done) = 0;
+  virtual void Cancel(std::uint64_t call) = 0;
+};
+
+class ModelGateway final : public ModelCaller {
  public:
   // Starts the gateway's thread. For the scripted providers it first starts the scripted model
   // server on loopback from the script named as the model. InvalidArgument for a budget on a
   // model without prices, or a script that does not load.
   static absl::StatusOr<std::unique_ptr<ModelGateway>> Start(ResolvedModel model, GatewayOptions options = {});
-  ~ModelGateway();  // calls still in flight end with Cancelled, recorded at their reservation
+  ~ModelGateway() override;  // calls still in flight end with Cancelled, recorded at their reservation
   ModelGateway(const ModelGateway&) = delete;
   ModelGateway& operator=(const ModelGateway&) = delete;
 
@@ -48,10 +58,9 @@ class ModelGateway {
   // (TLS refused), FailedPrecondition (the provider refused the key, the model or the account),
   // InvalidArgument also when the provider refused the request itself (too long, malformed).
   // Returns the call's id, for Cancel.
-  using Done = std::function<void(absl::StatusOr<v1::ChatReply>, CallRecord)>;
-  std::uint64_t Complete(const std::string& subtask_id, v1::ChatRequest request, Done done);
+  std::uint64_t Complete(const std::string& subtask_id, v1::ChatRequest request, Done done) override;
   // The agent that asked is gone: the call is not retried, and ends Cancelled if it has to wait.
-  void Cancel(std::uint64_t call);
+  void Cancel(std::uint64_t call) override;
   // Blocks until done; not on the gateway's thread.
   absl::StatusOr<v1::ChatReply> CompleteAndWait(const std::string& subtask_id, v1::ChatRequest request,
                                                 CallRecord* record = nullptr);

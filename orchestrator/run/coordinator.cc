@@ -81,7 +81,14 @@ std::uint64_t FreeBytes(const std::string& path) {
 
 Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err,
                          CoordinatorOptions options)
-    : run_(std::move(run)), sandbox_(std::move(sandbox)), out_(out), err_(err), options_(options) {}
+    : run_(std::move(run)),
+      sandbox_(std::move(sandbox)),
+      out_(out),
+      err_(err),
+      options_(options),
+      leases_(SystemClock::Get(), std::chrono::seconds(run_.config.lease_timeout_s)),
+      model_calls_([this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
+                   [this](const FinishedModelCall& call) { RecordModelCall(call); }) {}
 
 void Coordinator::RequestCancel(const std::string& why) {
   {
@@ -288,6 +295,7 @@ absl::Status Coordinator::StartGateway() {
   absl::StatusOr<std::unique_ptr<ModelGateway>> gateway = ModelGateway::Start(*run_.model, options);
   if (!gateway.ok()) return gateway.status();
   gateway_ = std::move(*gateway);
+  model_calls_.SetCaller(gateway_.get());
   if (gateway_->budget_exhausted()) {
     budget_stopped_ = true;
     budget_reason_ = absl::StrFormat("the budget of $%.2f was spent before this session", run_.config.budget_usd);
@@ -296,8 +304,8 @@ absl::Status Coordinator::StartGateway() {
 }
 
 void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone done) {
-  auto it = leases_.find(request.lease_id());
-  if (it == leases_.end() || it->second.fence != request.fence()) {
+  const Lease* lease = leases_.Find(request.lease_id(), request.fence());
+  if (lease == nullptr) {
     done(absl::FailedPreconditionError("no such lease: it ended or was given to another agent"));
     return;
   }
@@ -309,76 +317,30 @@ void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone do
     done(absl::ResourceExhaustedError("the run stopped on its budget: " + budget_reason_));
     return;
   }
-  const Lease& lease = it->second;
-  ModelCallDone call;
-  call.id = ++next_model_call_;
-  call.attempt = lease.attempt;
-  call.step = ++model_steps_[request.lease_id()];
-  {
-    std::lock_guard<std::mutex> lock(model_mu_);
-    model_waiting_[call.id] = std::move(done);
-  }
-  // On the gateway's thread: queued for the executor, which records the call before answering it.
-  const std::uint64_t gateway_call = gateway_->Complete(lease.subtask_id, request.request(),
-                     [this, call](absl::StatusOr<v1::ChatReply> reply, CallRecord record) mutable {
-                       call.reply = std::move(reply);
-                       call.record = std::move(record);
-                       {
-                         std::lock_guard<std::mutex> lock(model_mu_);
-                         model_done_.push_back(std::move(call));
-                       }
-                       asio::post(*io_, [this] { RecordModelCalls(); });
-                     });
-  lease_model_calls_[request.lease_id()].insert(gateway_call);
+  model_calls_.Start(request.lease_id(), lease->subtask_id, lease->attempt, request.request(), std::move(done));
 }
 
-void Coordinator::RecordModelCalls() {
-  std::vector<ModelCallDone> calls;
-  {
-    std::lock_guard<std::mutex> lock(model_mu_);
-    calls.swap(model_done_);
-  }
-  for (ModelCallDone& c : calls) {
-    v1::Event e;
-    v1::ModelCall* call = e.mutable_model_called()->mutable_call();
-    *call = c.record.call;
-    call->set_attempt(c.attempt);
-    call->set_step(c.step);
-    Emit(std::move(e), {.model_request = c.record.request_body, .model_response = c.record.response_body});
-    if (c.record.refused_by_run_budget) StopOnBudget(std::string(c.reply.status().message()));
-    CompleteDone done;
-    {
-      std::lock_guard<std::mutex> lock(model_mu_);
-      auto it = model_waiting_.find(c.id);
-      if (it == model_waiting_.end()) continue;
-      done = std::move(it->second);
-      model_waiting_.erase(it);
-    }
-    done(std::move(c.reply));
-  }
+void Coordinator::RecordModelCall(const FinishedModelCall& c) {
+  v1::Event e;
+  v1::ModelCall* call = e.mutable_model_called()->mutable_call();
+  *call = c.record.call;
+  call->set_attempt(c.attempt);
+  call->set_step(c.step);
+  Emit(std::move(e), {.model_request = c.record.request_body, .model_response = c.record.response_body});
+  if (c.record.refused_by_run_budget) StopOnBudget(std::string(c.reply.status().message()));
 }
 
 void Coordinator::StopModelCalls() {
-  gateway_.reset();    // calls in flight end (recorded at their reservation)
-  RecordModelCalls();  // the executor has stopped: record what is queued here
-  std::map<std::uint64_t, CompleteDone> left;
-  {
-    std::lock_guard<std::mutex> lock(model_mu_);
-    left.swap(model_waiting_);
-  }
-  for (auto& [id, done] : left) done(absl::CancelledError("the run is finishing"));
+  model_calls_.SetCaller(nullptr);
+  gateway_.reset();      // calls in flight end (recorded at their reservation)
+  model_calls_.Drain();  // the executor has stopped: record what is queued here
+  model_calls_.AnswerWaiting(absl::CancelledError("the run is finishing"));
   if (server_) server_->AbortPending();  // calls that never reached the executor
 }
 
 void Coordinator::EndLease(const std::string& lease_id) {
-  leases_.erase(lease_id);
-  model_steps_.erase(lease_id);
-  auto it = lease_model_calls_.find(lease_id);
-  if (it == lease_model_calls_.end()) return;
-  if (gateway_ != nullptr) {
-    for (std::uint64_t call : it->second) gateway_->Cancel(call);
-  }
-  lease_model_calls_.erase(it);
+  leases_.End(lease_id);
+  model_calls_.EndLease(lease_id);
 }
 
 void Coordinator::StopOnBudget(const std::string& why) {
@@ -415,7 +377,7 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
     if (s.needs_finished_event) FinishSubtask(id, v1::LANDED, "", "");
   }
   patch_commits_ = rec->patch_commits;
-  fence_ = rec->last_fence;
+  leases_.RestoreFence(rec->last_fence);
   gate_->ContinueRunIndexFrom(rec->test_runs);
   rebases_ = rec->rebases;
   conflicts_ = rec->conflicts;
@@ -711,11 +673,11 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   }
   // A host id names one connection: a second registration under a live host's id is refused, so
   // that its end cannot take the first host (and its pid) down with it.
-  bool id_taken = false;
-  for (const auto& [unused, h] : hosts_) id_taken = id_taken || h.host_id == reg.host_id();
-  if (reg.protocol() != kAgentProtocolVersion || reg.slots() == 0 || hosts_.count(channel->id()) || id_taken ||
-      reg.host_id().empty()) {
-    std::string why = id_taken ? "host id already registered" : "protocol or slot count";
+  absl::Status added = reg.protocol() != kAgentProtocolVersion
+                           ? absl::InvalidArgumentError("protocol or slot count")
+                           : leases_.AddHost(channel, reg.host_id(), static_cast<int>(std::min<std::uint32_t>(reg.slots(), 1u << 20)));
+  if (!added.ok()) {
+    std::string why = added.code() == absl::StatusCode::kInvalidArgument ? "protocol or slot count" : std::string(added.message());
     err_ << "swarm: refused agent host " << TerminalSafe(reg.host_id()) << " (" << why << "; protocol "
          << reg.protocol() << ", " << reg.slots() << " slots)\n";
     v1::CoordinatorMessage bye;
@@ -724,10 +686,6 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
     channel->Close();
     return;
   }
-  Host& h = hosts_[channel->id()];
-  h.channel = channel;
-  h.host_id = reg.host_id();
-  h.slots = static_cast<int>(reg.slots());
   v1::Event e;
   auto* a = e.mutable_agent_registered();
   a->set_host_id(reg.host_id());
@@ -781,38 +739,22 @@ void Coordinator::Dispatch() {
   if (shutting_down_ || cancel_exit_ != 0 || budget_stopped_) return;
   for (;;) {
     // The host with the most free slots takes the next subtask.
-    Host* best = nullptr;
-    int best_free = 0;
-    for (auto& [id, h] : hosts_) {
-      if (h.silent) continue;
-      int free = h.slots - static_cast<int>(h.leases.size());
-      if (free > best_free) {
-        best = &h;
-        best_free = free;
-      }
-    }
+    std::shared_ptr<HostChannel> best = leases_.PickHost();
     if (best == nullptr) return;
     std::optional<std::string> id = scheduler_->TakeReady();
     if (!id) return;
-    Lease lease;
-    lease.subtask_id = *id;
-    lease.attempt = scheduler_->attempts(*id);
-    lease.fence = ++fence_;
-    lease.host = best->channel->id();
-    lease.base = head_;
-    lease.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run_.config.lease_timeout_s);
-    // Readable, and not guessable: the lease id is what a model call through the gateway presents.
-    // Without randomness (no getrandom), a lease id is still unique; only guessable.
+    // Not guessable: the lease id is what a model call through the gateway presents. Without
+    // randomness (no getrandom), a lease id is still unique; only guessable.
     absl::StatusOr<std::string> secret = RandomHex(16);
-    std::string lease_id = absl::StrCat(*id, "#", lease.attempt, "-", secret.ok() ? *secret : std::to_string(fence_));
-    leases_[lease_id] = lease;
-    best->leases.insert(lease_id);
+    std::string lease_id = leases_.Grant(best->id(), *id, scheduler_->attempts(*id), head_,
+                                         secret.ok() ? *secret : std::to_string(leases_.last_fence() + 1));
+    const Lease& lease = leases_.leases().at(lease_id);
 
     v1::Event e;
     auto* l = e.mutable_subtask_leased();
     l->set_subtask_id(*id);
     l->set_attempt(lease.attempt);
-    l->set_host_id(best->host_id);
+    l->set_host_id(leases_.host_id(best->id()));
     l->set_lease_id(lease_id);
     l->set_fence(lease.fence);
     l->set_base_commit(lease.base);
@@ -831,26 +773,25 @@ void Coordinator::Dispatch() {
       conflicts_.erase(c);
     }
     if (auto f = failures_.find(*id); f != failures_.end()) m->set_failure_json(f->second);  // until a patch comes
-    best->channel->Send(msg);
+    best->Send(msg);
   }
 }
 
 void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1::AttemptResult& result) {
-  auto it = leases_.find(result.lease_id());
-  if (it == leases_.end() || it->second.fence != result.fence() || it->second.host != channel->id()) {
+  absl::StatusOr<Lease> taken = leases_.TakeForResult(result.lease_id(), result.fence(), channel->id());
+  if (!taken.ok()) {
     // The lease expired and went elsewhere (or never existed): this result must not count.
     v1::Event e;
     auto* r = e.mutable_result_refused();
     r->set_lease_id(result.lease_id());
     r->set_fence(result.fence());
-    if (auto h = hosts_.find(channel->id()); h != hosts_.end()) r->set_host_id(h->second.host_id);
-    r->set_reason(it == leases_.end() ? "no such lease (expired or finished)" : "stale fence or other host");
+    r->set_host_id(leases_.host_id(channel->id()));
+    r->set_reason(std::string(taken.status().message()));
     Emit(std::move(e));
     return;
   }
-  Lease lease = it->second;
-  EndLease(result.lease_id());
-  if (auto h = hosts_.find(channel->id()); h != hosts_.end()) h->second.leases.erase(result.lease_id());
+  const Lease lease = std::move(*taken);
+  EndLease(result.lease_id());  // its model calls
 
   std::string log = WriteLog(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
   v1::Event e;
@@ -912,44 +853,28 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
 }
 
 void Coordinator::OnHeartbeat(const std::shared_ptr<HostChannel>& channel, const v1::Heartbeat& heartbeat) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run_.config.lease_timeout_s);
-  if (auto h = hosts_.find(channel->id()); h != hosts_.end() && h->second.silent) {
-    h->second.silent = false;
-    Dispatch();
-  }
-  for (const auto& id : heartbeat.lease_ids()) {
-    auto it = leases_.find(id);
-    if (it != leases_.end() && it->second.host == channel->id()) it->second.deadline = deadline;
-  }
+  std::vector<std::string> ids(heartbeat.lease_ids().begin(), heartbeat.lease_ids().end());
+  if (leases_.Heartbeat(channel->id(), ids)) Dispatch();
 }
 
 void Coordinator::ExpireLeases() {
-  auto now = std::chrono::steady_clock::now();
-  std::vector<std::string> expired;
-  for (const auto& [id, lease] : leases_) {
-    if (lease.deadline <= now) expired.push_back(id);
-  }
-  for (const auto& id : expired) {
-    Lease lease = leases_.at(id);
-    EndLease(id);
-    std::string host_id;
-    if (auto h = hosts_.find(lease.host); h != hosts_.end()) {
-      h->second.leases.erase(id);
-      h->second.silent = true;
-      host_id = h->second.host_id;
+  std::vector<LeaseTable::Expired> expired = leases_.Expire();
+  for (const LeaseTable::Expired& x : expired) {
+    EndLease(x.lease_id);  // its model calls
+    if (x.channel != nullptr) {
       v1::CoordinatorMessage cancel;
-      cancel.mutable_cancel()->set_lease_id(id);
+      cancel.mutable_cancel()->set_lease_id(x.lease_id);
       cancel.mutable_cancel()->set_reason("lease expired");
-      h->second.channel->Send(cancel);
+      x.channel->Send(cancel);
     }
     v1::Event e;
-    auto* x = e.mutable_lease_expired();
-    x->set_subtask_id(lease.subtask_id);
-    x->set_attempt(lease.attempt);
-    x->set_lease_id(id);
-    x->set_host_id(host_id);
+    auto* ev = e.mutable_lease_expired();
+    ev->set_subtask_id(x.lease.subtask_id);
+    ev->set_attempt(x.lease.attempt);
+    ev->set_lease_id(x.lease_id);
+    ev->set_host_id(x.host_id);
     Emit(std::move(e));
-    AttemptFailed(lease, "lease expired: no heartbeat from " + host_id, "");
+    AttemptFailed(x.lease, "lease expired: no heartbeat from " + x.host_id, "");
   }
   if (!expired.empty()) {
     Dispatch();
@@ -1225,19 +1150,14 @@ void Coordinator::SkipBlocked() {
 }
 
 void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
-  auto it = hosts_.find(channel->id());
-  if (it == hosts_.end()) return;
-  std::set<std::string> leases = std::move(it->second.leases);
-  std::string host_id = it->second.host_id;
-  hosts_.erase(it);
+  std::optional<LeaseTable::GoneHost> gone = leases_.RemoveHost(channel->id());
+  if (!gone) return;
+  const std::string& host_id = gone->host_id;
   // A host whose stream ended is of no further use: make sure it is gone, with its sandboxes.
   if (auto pid = host_pids_.find(host_id); pid != host_pids_.end() && !shutting_down_) kill(pid->second, SIGKILL);
   PidLedger(ledger_dir_).KillAll(host_id + "/");  // its agent commands, in case they outlive it
-  for (const auto& lease_id : leases) {
-    auto l = leases_.find(lease_id);
-    if (l == leases_.end()) continue;
-    Lease lease = l->second;
-    EndLease(lease_id);
+  for (const auto& [lease_id, lease] : gone->leases) {
+    EndLease(lease_id);  // its model calls
     if (shutting_down_ || cancel_exit_ != 0) {
       v1::Event e;
       auto* f = e.mutable_attempt_finished();
@@ -1273,11 +1193,11 @@ void Coordinator::MaybeFinish() {
 void Coordinator::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
-  for (auto& [id, h] : hosts_) {
+  for (const std::shared_ptr<HostChannel>& channel : leases_.channels()) {
     v1::CoordinatorMessage bye;
     bye.mutable_shutdown()->set_reason(cancel_exit_ != 0 ? cancel_reason_ : "run finished");
-    h.channel->Send(bye);
-    h.channel->Close();
+    channel->Send(bye);
+    channel->Close();
   }
   // Hosts that do not leave in time are stopped: they are in our process group's care.
   auto timer = std::make_shared<asio::steady_timer>(*io_, std::chrono::seconds(20));
@@ -1324,7 +1244,7 @@ void Coordinator::Progress() {
   std::string counts = absl::StrCat(landed + failed + skipped + unchanged, "/", total, " done: ", landed, " landed, ",
                                     failed, " failed, ", skipped, " skipped");
   if (unchanged > 0) absl::StrAppend(&counts, ", ", unchanged, " unchanged");
-  std::string line = absl::StrCat("swarm: ", counts, " | ", leases_.size(), " agents busy, ", merging, " merging");
+  std::string line = absl::StrCat("swarm: ", counts, " | ", leases_.leases().size(), " agents busy, ", merging, " merging");
   if (line == last_progress_) return;
   // A terminal gets one line rewritten in place; a log gets a line each time the counts change.
   if (isatty(STDOUT_FILENO) && &out_ == &std::cout) {
@@ -1354,7 +1274,7 @@ int Coordinator::Finish() {
   // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
   const std::string cut_short = cancel_exit_ == 0 && budget_stopped_ ? "stopped: the budget is spent: " + budget_reason_
                                                                       : "cancelled: " + cancel_reason_;
-  for (const auto& [lease_id, lease] : leases_) {
+  for (const auto& [lease_id, lease] : leases_.leases()) {
     v1::Event e;
     auto* f = e.mutable_attempt_finished();
     f->set_subtask_id(lease.subtask_id);
@@ -1363,7 +1283,7 @@ int Coordinator::Finish() {
     f->set_error(cut_short);
     Emit(std::move(e));
   }
-  leases_.clear();
+  for (const auto& [lease_id, lease] : std::map<std::string, Lease>(leases_.leases())) EndLease(lease_id);
   std::error_code ec;
   fs::remove(run_dir_ + "/cancel", ec);  // answered
   for (const auto& id : scheduler_->order()) {

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "orchestrator/run/agent_handler.h"
+#include "orchestrator/run/lease_table.h"
+#include "orchestrator/run/model_call_bridge.h"
 #include "orchestrator/merge/merge_queue.h"
 #include "models/model_gateway.h"
 #include "orchestrator/store/run_lock.h"
@@ -67,22 +69,6 @@ class Coordinator final : public AgentHandler {
   void OnComplete(const v1::CompleteRequest& request, CompleteDone done) override;
 
  private:
-  struct Host {
-    std::shared_ptr<HostChannel> channel;
-    std::string host_id;
-    int slots = 0;
-    std::set<std::string> leases;
-    bool silent = false;  // a lease of it expired; it gets no new lease until it heartbeats again
-  };
-  struct Lease {
-    std::string subtask_id;
-    int attempt = 0;
-    std::uint64_t fence = 0;
-    std::uint64_t host = 0;
-    std::string base;
-    std::chrono::steady_clock::time_point deadline;
-  };
-
   absl::Status Setup();
   // The model gateway, when the run has a model; spending of earlier sessions counts.
   absl::Status StartGateway();
@@ -97,8 +83,8 @@ class Coordinator final : public AgentHandler {
   bool TryFixUp(const std::string& id, int attempt, const std::string& log_path);
   // What a fix-up is told: the end of the failing log and the patch of `attempt`, as JSON.
   std::string FailureJson(const std::string& id, int attempt, const std::string& log_path) const;
-  // Records the model calls the gateway finished, then answers their agents.
-  void RecordModelCalls();
+  // Records a model call the gateway finished (before its agent is answered).
+  void RecordModelCall(const FinishedModelCall& call);
   // At the end of the run: stops the gateway, records what it finished, and answers every call
   // still waiting (Cancelled), so that no RPC is left open.
   void StopModelCalls();
@@ -167,8 +153,7 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<ModelGateway> gateway_;
 
   // Owned by the executor.
-  std::map<std::uint64_t, Host> hosts_;  // by channel id
-  std::map<std::string, Lease> leases_;  // by lease id
+  LeaseTable leases_;  // the hosts and what they hold
   std::map<std::string, std::pair<int, std::string>> patch_commits_;  // subtask -> (attempt, commit)
   std::set<std::string> finished_;       // subtasks whose outcome is recorded
   std::map<std::string, int> rebases_;    // subtask -> conflict rounds so far
@@ -176,7 +161,6 @@ class Coordinator final : public AgentHandler {
   std::map<std::string, int> fixups_;             // subtask -> fix-up rounds so far
   std::map<std::string, std::string> failures_;   // subtask -> failure JSON for its next lease (a fix-up)
   std::string head_;
-  std::uint64_t fence_ = 0;
   int jobs_in_flight_ = 0;  // patch commits and merges not yet back
   int host_processes_ = 0;  // host processes started and not yet exited
   std::map<std::string, int> host_pids_;  // host id -> pid, while running
@@ -185,19 +169,7 @@ class Coordinator final : public AgentHandler {
   TestOutcome head_outcome_;  // the tests on the head before any agent started
   std::set<std::string> base_failing_, head_failing_;  // per-test formats: for the report
   std::map<std::string, int> flaky_counts_;           // test -> times it failed and then passed
-  std::map<std::string, int> model_steps_;  // lease id -> model calls made under it
-  struct ModelCallDone {
-    std::uint64_t id = 0;
-    int attempt = 0;
-    int step = 0;
-    absl::StatusOr<v1::ChatReply> reply = absl::UnknownError("not done");
-    CallRecord record;
-  };
-  std::uint64_t next_model_call_ = 0;
-  std::map<std::string, std::set<std::uint64_t>> lease_model_calls_;  // lease id -> gateway call ids
-  std::mutex model_mu_;
-  std::map<std::uint64_t, CompleteDone> model_waiting_;  // guarded by model_mu_: agents waiting
-  std::vector<ModelCallDone> model_done_;                // guarded by model_mu_: done, not yet recorded
+  ModelCallBridge model_calls_;  // agents' calls through gateway_
   bool budget_stopped_ = false;
   std::string budget_reason_;
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return

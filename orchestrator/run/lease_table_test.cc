@@ -1,0 +1,129 @@
+#include "orchestrator/run/lease_table.h"
+
+#include <gtest/gtest.h>
+
+#include "orchestrator/run/fake_host_channel.h"
+
+namespace swarm {
+namespace {
+
+using std::chrono::seconds;
+
+class LeaseTableTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<FakeHostChannel> Host(std::uint64_t id, const std::string& name, int slots) {
+    auto channel = std::make_shared<FakeHostChannel>(id);
+    EXPECT_TRUE(table_.AddHost(channel, name, slots).ok());
+    return channel;
+  }
+
+  FakeClock clock_;
+  LeaseTable table_{clock_, seconds(30)};
+};
+
+TEST_F(LeaseTableTest, RegistrationRefusesEmptyIdsNoSlotsAndADuplicateIdOrConnection) {
+  auto a = std::make_shared<FakeHostChannel>(1);
+  EXPECT_EQ(table_.AddHost(a, "", 4).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(table_.AddHost(a, "host-1", 0).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(table_.AddHost(a, "host-1", 4).ok());
+  EXPECT_EQ(table_.AddHost(a, "host-2", 4).code(), absl::StatusCode::kAlreadyExists);
+  auto impostor = std::make_shared<FakeHostChannel>(2);
+  absl::Status st = table_.AddHost(impostor, "host-1", 4);
+  EXPECT_EQ(st.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(st.message(), "host id already registered");
+  EXPECT_EQ(table_.host_id(2), "");
+  EXPECT_EQ(table_.host_id(1), "host-1");
+}
+
+TEST_F(LeaseTableTest, TheHostWithTheMostFreeSlotsTakesTheNextLeaseAndFullHostsNone) {
+  auto a = Host(1, "host-1", 2);
+  auto b = Host(2, "host-2", 1);
+  ASSERT_EQ(table_.PickHost(), a);
+  table_.Grant(1, "s1", 1, "base", "x1");
+  // Both have one free slot: the first registered wins the tie.
+  ASSERT_EQ(table_.PickHost(), a);
+  table_.Grant(1, "s2", 1, "base", "x2");
+  ASSERT_EQ(table_.PickHost(), b);
+  table_.Grant(2, "s3", 1, "base", "x3");
+  EXPECT_EQ(table_.PickHost(), nullptr);
+  EXPECT_EQ(table_.leases().size(), 3u);
+}
+
+TEST_F(LeaseTableTest, FencesGrowAndAResultCountsOnlyWithItsFenceFromItsHost) {
+  Host(1, "host-1", 2);
+  Host(2, "host-2", 2);
+  std::string first = table_.Grant(1, "s1", 1, "base", "aaaa");
+  std::string second = table_.Grant(1, "s2", 3, "base", "bbbb");
+  EXPECT_EQ(first, "s1#1-aaaa");
+  EXPECT_EQ(second, "s2#3-bbbb");
+  EXPECT_EQ(table_.leases().at(first).fence, 1u);
+  EXPECT_EQ(table_.leases().at(second).fence, 2u);
+  EXPECT_EQ(table_.TakeForResult(first, 2, 1).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(table_.TakeForResult(first, 1, 2).status().code(), absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<Lease> taken = table_.TakeForResult(first, 1, 1);
+  ASSERT_TRUE(taken.ok());
+  EXPECT_EQ(taken->subtask_id, "s1");
+  EXPECT_EQ(table_.TakeForResult(first, 1, 1).status().code(), absl::StatusCode::kNotFound);  // once only
+  EXPECT_EQ(table_.Find(second, 2)->subtask_id, "s2");
+  EXPECT_EQ(table_.Find(second, 1), nullptr);
+}
+
+TEST_F(LeaseTableTest, ALeaseExpiresWithoutHeartbeatsAndItsHostTakesNoMoreUntilItHeartbeats) {
+  Host(1, "host-1", 4);
+  std::string kept = table_.Grant(1, "s1", 1, "base", "a");
+  std::string lost = table_.Grant(1, "s2", 1, "base", "b");
+  clock_.Advance(seconds(20));
+  EXPECT_FALSE(table_.Heartbeat(1, {kept, "unknown"}));  // renews only `kept`
+  EXPECT_TRUE(table_.Expire().empty());
+  clock_.Advance(seconds(10));  // `lost` reaches its deadline; `kept` has 20 s left
+  std::vector<LeaseTable::Expired> expired = table_.Expire();
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].lease_id, lost);
+  EXPECT_EQ(expired[0].host_id, "host-1");
+  EXPECT_EQ(expired[0].channel->id(), 1u);
+  EXPECT_EQ(table_.Find(lost, 2), nullptr);
+  EXPECT_EQ(table_.PickHost(), nullptr);  // silent: its leases lapsed
+  EXPECT_TRUE(table_.Heartbeat(1, {kept}));
+  EXPECT_NE(table_.PickHost(), nullptr);
+  // A late result for the expired lease is refused.
+  EXPECT_EQ(table_.TakeForResult(lost, 2, 1).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(LeaseTableTest, AHeartbeatDoesNotRenewAnotherHostsLease) {
+  Host(1, "host-1", 1);
+  Host(2, "host-2", 1);
+  std::string lease = table_.Grant(1, "s1", 1, "base", "a");
+  clock_.Advance(seconds(29));
+  table_.Heartbeat(2, {lease});
+  clock_.Advance(seconds(1));
+  ASSERT_EQ(table_.Expire().size(), 1u);
+}
+
+TEST_F(LeaseTableTest, AGoneHostReturnsItsLeasesAndItsIdIsFreeAgain) {
+  Host(1, "host-1", 2);
+  std::string a = table_.Grant(1, "s1", 1, "base", "a");
+  std::string b = table_.Grant(1, "s2", 1, "base", "b");
+  std::optional<LeaseTable::GoneHost> gone = table_.RemoveHost(1);
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_EQ(gone->host_id, "host-1");
+  ASSERT_EQ(gone->leases.size(), 2u);
+  EXPECT_EQ(gone->leases[0].first, a);
+  EXPECT_EQ(gone->leases[1].first, b);
+  EXPECT_TRUE(table_.empty());
+  EXPECT_FALSE(table_.RemoveHost(1).has_value());
+  EXPECT_TRUE(table_.AddHost(std::make_shared<FakeHostChannel>(3), "host-1", 1).ok());
+}
+
+TEST_F(LeaseTableTest, EndFreesTheSlotAndAResumedRunContinuesTheFenceSequence) {
+  Host(1, "host-1", 1);
+  table_.RestoreFence(41);
+  std::string lease = table_.Grant(1, "s1", 2, "base", "a");
+  EXPECT_EQ(table_.leases().at(lease).fence, 42u);
+  EXPECT_EQ(table_.PickHost(), nullptr);
+  table_.End(lease);
+  EXPECT_NE(table_.PickHost(), nullptr);
+  EXPECT_EQ(table_.last_fence(), 42u);
+}
+
+}  // namespace
+}  // namespace swarm
