@@ -87,6 +87,7 @@ Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std:
       err_(err),
       options_(options),
       leases_(SystemClock::Get(), std::chrono::seconds(run_.config.lease_timeout_s)),
+      rework_(run_.config.max_rebases, run_.config.max_fixups),
       model_calls_([this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
                    [this](const FinishedModelCall& call) { RecordModelCall(call); }) {}
 
@@ -150,6 +151,9 @@ absl::Status Coordinator::Setup() {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(run_.state_dir + "/swarm.db");
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
+  recorder_ = std::make_unique<RunRecorder>(
+      RunRecorder::Options{run_.run_id, log_dir_, cfg.json, isatty(STDOUT_FILENO) && &out_ == &std::cout}, *store_,
+      out_, err_, [this] { return Counts(); });
   absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
       run_.resume ? IntegrationRepo::Open(run_dir_ + "/integration.git")
                   : IntegrationRepo::Create(*run_.user, run_dir_ + "/integration.git", run_.base);
@@ -347,8 +351,8 @@ void Coordinator::StopOnBudget(const std::string& why) {
   if (budget_stopped_) return;
   budget_stopped_ = true;
   budget_reason_ = why;
-  err_ << (progress_open_ ? "\n" : "") << "swarm: stopping on the budget: " << why
-       << "; no new subtask starts, and what was submitted still goes through the merge queue\n";
+  recorder_->Say(absl::StrCat("swarm: stopping on the budget: ", why,
+                              "; no new subtask starts, and what was submitted still goes through the merge queue"));
   MaybeFinish();
 }
 
@@ -379,18 +383,17 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   patch_commits_ = rec->patch_commits;
   leases_.RestoreFence(rec->last_fence);
   gate_->ContinueRunIndexFrom(rec->test_runs);
-  rebases_ = rec->rebases;
-  conflicts_ = rec->conflicts;
-  fixups_ = rec->fixups;
+  std::map<std::string, std::string> failures;
   for (const auto& [id, log] : rec->failure_logs) {
     // The failed patch is the subtask's newest one.
     for (int attempt = rec->subtasks.count(id) ? rec->subtasks.at(id).attempts : 0; attempt > 0; --attempt) {
       if (store_->PatchDiff(run_.run_id, id, attempt).ok()) {
-        failures_[id] = FailureJson(id, attempt, log);
+        failures[id] = FailureJson(id, attempt, log);
         break;
       }
     }
   }
+  rework_.Restore(rec->rebases, rec->conflicts, rec->fixups, std::move(failures));
   base_failing_ = rec->base_failing;
   base_passed_ = rec->base_passed;
   if (gate_->format() == TestFormat::kExit) {
@@ -556,7 +559,7 @@ int Coordinator::Run() {
       fs::remove_all(runtime_dir_, ec);
       _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
     }
-    if (sig == SIGINT) err_ << (progress_open_ ? "\n" : "") << "swarm: interrupted; Ctrl-C again to abort\n";
+    if (sig == SIGINT) recorder_->Say("swarm: interrupted; Ctrl-C again to abort");
     Cancel(sig == SIGINT ? kExitInterrupted : kExitCancelled, sig == SIGINT ? "interrupted" : "terminated");
     signals.async_wait(on_signal);
   };
@@ -597,7 +600,7 @@ int Coordinator::Run() {
     SkipBlocked();
   }
   if (!scheduler_->AllDone()) StartHosts();
-  Progress();
+  recorder_->Progress();
   MaybeFinish();
   io_->run();
   lease_timer.cancel();
@@ -768,11 +771,8 @@ void Coordinator::Dispatch() {
     *m->mutable_subtask() = scheduler_->spec(*id);
     m->set_attempt(lease.attempt);
     m->set_base_commit(lease.base);
-    if (auto c = conflicts_.find(*id); c != conflicts_.end()) {
-      m->set_conflict_json(c->second);
-      conflicts_.erase(c);
-    }
-    if (auto f = failures_.find(*id); f != failures_.end()) m->set_failure_json(f->second);  // until a patch comes
+    if (std::optional<std::string> conflict = rework_.TakeConflict(*id)) m->set_conflict_json(*conflict);
+    if (const std::string* failure = rework_.failure(*id)) m->set_failure_json(*failure);  // until a patch comes
     best->Send(msg);
   }
 }
@@ -897,7 +897,7 @@ void Coordinator::OnPatchCommitted(const Lease& lease, const v1::AttemptResult& 
     p->set_commit(*commit);
     p->set_diff_bytes(result.patch().size());
     Emit(std::move(e), {.patch_diff = result.patch()});
-    failures_.erase(lease.subtask_id);  // a fix-up's patch: what the failure asked for
+    rework_.PatchSubmitted(lease.subtask_id);  // a fix-up's patch: what the failure asked for
     patch_commits_[lease.subtask_id] = {lease.attempt, *commit};
     scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/false);
     SubmitMergeable();
@@ -991,7 +991,7 @@ void Coordinator::OnChecked(const MergeRequest& request, const CheckResult& resu
       e.mutable_patch_rejected()->set_reason("check_failed");
       e.mutable_patch_rejected()->set_log_path(log);
       Emit(std::move(e));
-      if (request.group.empty() && result.tested && TryFixUp(id, request.patches[0].attempt, log)) continue;
+      if (request.group.empty() && TryFixUp(id, request.patches[0].attempt, log, result.tested)) continue;
       FinishSubtask(id, v1::REJECTED_CHECK,
                     request.group.empty() ? result.why : absl::StrCat("group ", request.group, ": ", result.why, blame),
                     log);
@@ -1055,23 +1055,24 @@ void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& resul
       Emit(std::move(e));
     }
     const std::string& id = request.patches[0].subtask_id;
-    if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty() &&
-        rebases_[id] < run_.config.max_rebases) {
+    const bool lone = request.group.empty();
+    const bool conflict = result.outcome == MergeResult::Outcome::kConflict;
+    if (conflict && rework_.Decide(id, ReworkPolicy::Rejection::kConflict, lone, result.tested, false) ==
+                        ReworkPolicy::Rework::kRebase) {
       // A lone patch that conflicts is redone on the current head, as another attempt that is told
       // what conflicted (SWARM_CONFLICT_JSON for a command agent).
-      ++rebases_[id];
-      conflicts_[id] = result.conflict_json;
+      int round = rework_.Rebase(id, result.conflict_json);
       if (!run_.config.json) {
-        err_ << "swarm: " << id << " conflicts with what landed (" << TerminalSafe(summary) << "); rebase " << rebases_[id] << " of "
-             << run_.config.max_rebases << " on the new head\n";
+        err_ << "swarm: " << id << " conflicts with what landed (" << TerminalSafe(summary) << "); rebase " << round
+             << " of " << rework_.max_rebases() << " on the new head\n";
       }
       scheduler_->Rebase(id);
-    } else if (result.outcome == MergeResult::Outcome::kTestsFailed && request.group.empty() &&
-               TryFixUp(id, request.patches[0].attempt, log)) {
+    } else if (result.outcome == MergeResult::Outcome::kTestsFailed && lone &&
+               TryFixUp(id, request.patches[0].attempt, log, /*tested=*/true)) {
       // A debugging sub-agent takes it from here.
-    } else if (result.outcome == MergeResult::Outcome::kConflict && request.group.empty()) {
+    } else if (conflict && lone) {
       FinishSubtask(id, v1::CONFLICT_EXHAUSTED,
-                    absl::StrCat("still conflicting after ", rebases_[id], " rebases: ", summary), log);
+                    absl::StrCat("still conflicting after ", rework_.rebases(id), " rebases: ", summary), log);
     } else {
       for (const auto& p : request.patches) {
         std::string blame = request.group.empty() || !result.tested
@@ -1102,19 +1103,21 @@ std::string Coordinator::FailureJson(const std::string& id, int attempt, const s
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string& log_path) {
-  if (gateway_ == nullptr || budget_stopped_ || fixups_[id] >= run_.config.max_fixups) return false;
-  ++fixups_[id];
-  failures_[id] = FailureJson(id, attempt, log_path);
+bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested) {
+  if (rework_.Decide(id, ReworkPolicy::Rejection::kTestsFailed, /*lone=*/true, tested,
+                     gateway_ != nullptr && !budget_stopped_) != ReworkPolicy::Rework::kFixUp) {
+    return false;
+  }
+  const int round = rework_.FixUp(id, FailureJson(id, attempt, log_path));
   if (!run_.config.json) {
-    err_ << (progress_open_ ? "\n" : "") << "swarm: " << id << "'s patch failed the tests; a debugging sub-agent fixes it ("
-         << fixups_[id] << " of " << run_.config.max_fixups << ")\n";
+    recorder_->Say(absl::StrCat("swarm: ", id, "'s patch failed the tests; a debugging sub-agent fixes it (", round,
+                                " of ", rework_.max_fixups(), ")"));
   }
   v1::Event e;
   auto* f = e.mutable_subtask_finished();
   f->set_subtask_id(id);
   f->set_state(v1::FIX_UP_PENDING);
-  f->set_reason(absl::StrCat("its patch failed the tests; fix-up ", fixups_[id], " of ", run_.config.max_fixups));
+  f->set_reason(absl::StrCat("its patch failed the tests; fix-up ", round, " of ", rework_.max_fixups()));
   f->set_log_path(log_path);
   Emit(std::move(e));
   Failpoint("fixup", id);
@@ -1213,59 +1216,43 @@ void Coordinator::Cancel(int exit_code, const std::string& why) {
   if (cancel_exit_ != 0) return;
   cancel_exit_ = exit_code;
   cancel_reason_ = why;
-  err_ << (progress_open_ ? "\n" : "") << "swarm: cancelling: " << why << "\n";
+  recorder_->Say("swarm: cancelling: " + why);
+  recorder_->Quiet();
   if (check_) check_->Cancel();  // checks not started are dropped
   if (merge_) merge_->Cancel();  // queued patches are dropped, a running test is killed
   BeginShutdown();
 }
 
 void Coordinator::Emit(v1::Event event, const EventBodies& bodies) {
-  event.set_run_id(run_.run_id);
-  if (absl::Status st = store_->Apply(event, bodies); !st.ok()) {
+  if (absl::Status st = recorder_->Emit(std::move(event), bodies); !st.ok()) {
     // The log is the source of truth: without it, going on would lose work.
     err_ << "swarm: cannot record state: " << st.message() << "\n";
     if (io_ != nullptr) Cancel(kExitInternal, "the state database failed");
-    return;
-  }
-  if (run_.config.json) {
-    out_ << EventToJson(event) << "\n";
-    out_.flush();
-  } else {
-    Progress();
   }
 }
 
-void Coordinator::Progress() {
-  if (run_.config.json || scheduler_ == nullptr || cancel_exit_ != 0) return;
-  int total = static_cast<int>(run_.plan.subtasks.size());
-  int landed = scheduler_->Count(State::kLanded), failed = scheduler_->Count(State::kFailed);
-  int skipped = scheduler_->Count(State::kSkipped), unchanged = scheduler_->Count(State::kNoChange);
-  int merging = scheduler_->Count(State::kMerging) + scheduler_->Count(State::kPatchReady);
-  std::string counts = absl::StrCat(landed + failed + skipped + unchanged, "/", total, " done: ", landed, " landed, ",
-                                    failed, " failed, ", skipped, " skipped");
-  if (unchanged > 0) absl::StrAppend(&counts, ", ", unchanged, " unchanged");
-  std::string line = absl::StrCat("swarm: ", counts, " | ", leases_.leases().size(), " agents busy, ", merging, " merging");
-  if (line == last_progress_) return;
-  // A terminal gets one line rewritten in place; a log gets a line each time the counts change.
-  if (isatty(STDOUT_FILENO) && &out_ == &std::cout) {
-    out_ << "\r\033[K" << line;
-    progress_open_ = true;
-  } else if (counts != last_counts_) {
-    out_ << line << "\n";
-    last_counts_ = counts;
-  }
-  last_progress_ = line;
-  out_.flush();
+ProgressCounts Coordinator::Counts() const {
+  ProgressCounts c;
+  c.total = static_cast<int>(run_.plan.subtasks.size());
+  if (scheduler_ == nullptr) return c;
+  c.landed = scheduler_->Count(State::kLanded);
+  c.failed = scheduler_->Count(State::kFailed);
+  c.skipped = scheduler_->Count(State::kSkipped);
+  c.unchanged = scheduler_->Count(State::kNoChange);
+  c.merging = scheduler_->Count(State::kMerging) + scheduler_->Count(State::kPatchReady);
+  c.busy_agents = static_cast<int>(leases_.leases().size());
+  return c;
 }
 
 std::string Coordinator::WriteLog(const std::string& name, const std::string& content) {
-  std::string path = log_dir_ + "/" + name;
-  std::ofstream(path, std::ios::binary) << content;
-  return path;
+  absl::StatusOr<std::string> path = recorder_->WriteLog(name, content);
+  if (path.ok()) return *path;
+  recorder_->Say(absl::StrCat("swarm: warning: ", path.status().message()));
+  return "";
 }
 
 int Coordinator::Finish() {
-  if (progress_open_) out_ << "\n";
+  recorder_->EndProgress();
   StopModelCalls();  // before the server: its shutdown waits for every call to be answered
   server_.reset();
   check_->Shutdown();
@@ -1328,12 +1315,19 @@ int Coordinator::Finish() {
   f->set_exit_code(exit_code);
   Emit(std::move(e));
 
-  ReportContext ctx{run_.run_id, run_dir_, patch_path, branch_name, exit_code, sandbox_->Name(), limits_mode_,
-                    workspaces_on_tmpfs_ ? "tmpfs" : "disk", run_.warnings};
-  ctx.test_format = TestFormatName(gate_->format());
-  ctx.failing_at_base = base_failing_;
-  ctx.failing_at_end = head_failing_;
-  ctx.flaky = flaky_counts_;
+  ReportContext ctx{.run_id = run_.run_id,
+                    .run_dir = run_dir_,
+                    .patch_path = patch_path,
+                    .result_branch = branch_name,
+                    .exit_code = exit_code,
+                    .sandbox = sandbox_->Name(),
+                    .limits = limits_mode_,
+                    .workspaces = workspaces_on_tmpfs_ ? "tmpfs" : "disk",
+                    .warnings = run_.warnings,
+                    .test_format = TestFormatName(gate_->format()),
+                    .failing_at_base = base_failing_,
+                    .failing_at_end = head_failing_,
+                    .flaky = flaky_counts_};
   absl::StatusOr<std::string> report = WriteReport(*store_, ctx);
   if (!report.ok()) err_ << "swarm: cannot write the report: " << report.status().message() << "\n";
   PrintSummary(run_.config.json ? err_ : out_, *store_, ctx, report.ok() ? *report : "");

@@ -19,6 +19,8 @@
 #include "orchestrator/run/agent_handler.h"
 #include "orchestrator/run/lease_table.h"
 #include "orchestrator/run/model_call_bridge.h"
+#include "orchestrator/run/rework_policy.h"
+#include "orchestrator/run/run_recorder.h"
 #include "orchestrator/merge/merge_queue.h"
 #include "models/model_gateway.h"
 #include "orchestrator/store/run_lock.h"
@@ -80,7 +82,7 @@ class Coordinator final : public AgentHandler {
   // The debugging sub-agent: a lone patch that failed the tests when merged goes back to an agent on
   // the current head with the failing log and the patch, up to --max-fixups times (runs with a model).
   // False when no fix-up is due; then the caller rejects the patch.
-  bool TryFixUp(const std::string& id, int attempt, const std::string& log_path);
+  bool TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested);
   // What a fix-up is told: the end of the failing log and the patch of `attempt`, as JSON.
   std::string FailureJson(const std::string& id, int attempt, const std::string& log_path) const;
   // Records a model call the gateway finished (before its agent is answered).
@@ -119,8 +121,9 @@ class Coordinator final : public AgentHandler {
   // A cancel asked for by RequestCancel or by `swarm cancel` (the run directory's cancel file).
   std::optional<std::string> CancelRequested();
   void Emit(v1::Event event, const EventBodies& bodies = {});
-  void Progress();
+  ProgressCounts Counts() const;
   int Finish();
+  // A log file of the run; on failure (a full disk) the user is told and the path is empty.
   std::string WriteLog(const std::string& name, const std::string& content);
 
   // Set at construction.
@@ -143,6 +146,7 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::thread_pool> git_pool_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<RunRecorder> recorder_;  // with store_
   std::unique_ptr<IntegrationRepo> repo_;
   std::unique_ptr<TestGate> gate_;
   std::atomic<TestGate*> killable_gate_{nullptr};  // gate_, for the early signal watcher thread
@@ -156,10 +160,7 @@ class Coordinator final : public AgentHandler {
   LeaseTable leases_;  // the hosts and what they hold
   std::map<std::string, std::pair<int, std::string>> patch_commits_;  // subtask -> (attempt, commit)
   std::set<std::string> finished_;       // subtasks whose outcome is recorded
-  std::map<std::string, int> rebases_;    // subtask -> conflict rounds so far
-  std::map<std::string, std::string> conflicts_;  // subtask -> conflict JSON for its next lease
-  std::map<std::string, int> fixups_;             // subtask -> fix-up rounds so far
-  std::map<std::string, std::string> failures_;   // subtask -> failure JSON for its next lease (a fix-up)
+  ReworkPolicy rework_;  // rebases and fix-ups
   std::string head_;
   int jobs_in_flight_ = 0;  // patch commits and merges not yet back
   int host_processes_ = 0;  // host processes started and not yet exited
@@ -174,9 +175,6 @@ class Coordinator final : public AgentHandler {
   std::string budget_reason_;
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;
-  std::string last_progress_;
-  std::string last_counts_;
-  bool progress_open_ = false;  // a progress line is on the terminal without its newline
 };
 
 }  // namespace swarm
