@@ -595,6 +595,12 @@ int Coordinator::Run() {
   cancel_timer.expires_after(std::chrono::milliseconds(200));
   cancel_timer.async_wait(check_cancel);
 
+  if (options_.host_launcher == nullptr) {
+    own_launcher_ = std::make_unique<ProcessHostLauncher>(*io_, run_.agent_binary, socket_path_, ledger_dir_);
+  }
+  hosts_ = std::make_unique<HostSupervisor>(
+      options_.host_launcher != nullptr ? *options_.host_launcher : *own_launcher_,
+      [this](const std::string& host_id, const HostLauncher::Exit& exit) { OnHostExited(host_id, exit); });
   if (run_.resume) {
     SubmitMergeable();  // patches accepted before the crash go to the merge stage as they are
     SkipBlocked();
@@ -610,43 +616,16 @@ int Coordinator::Run() {
 }
 
 void Coordinator::StartHosts() {
-  const RunConfig& cfg = run_.config;
-  int hosts = cfg.agent_hosts > 0 ? cfg.agent_hosts : (cfg.agents + 255) / 256;
-  for (int i = 0; i < hosts; ++i) {
-    int slots = cfg.agents / hosts + (i < cfg.agents % hosts ? 1 : 0);
-    std::string host_id = absl::StrCat("host-", i + 1);
-    ProcessSpec spec;
-    spec.argv = {run_.agent_binary, "--coordinator", "unix:" + socket_path_, "--slots", std::to_string(slots),
-                 "--host-id", host_id, "--exit-with-parent"};
-    // Hosts get no more of our environment than they need: no API key ever reaches them.
-    std::vector<std::string> env;
-    for (const char* name : {"PATH", "HOME", "LANG", "TMPDIR"}) {
-      if (const char* v = getenv(name)) env.push_back(absl::StrCat(name, "=", v));
-    }
-    spec.env = env;
-    spec.output_cap = 1 << 20;
-    spec.on_start = [this, host_id](int pid) {
-      host_pids_[host_id] = pid;
-      PidLedger(ledger_dir_).Record(pid, host_id);
-    };
-    absl::Status st = StartProcess(*io_, spec, [this, host_id](absl::StatusOr<ProcessResult> r) {
-      --host_processes_;
-      if (auto pid = host_pids_.find(host_id); pid != host_pids_.end()) PidLedger(ledger_dir_).Forget(pid->second);
-      host_pids_.erase(host_id);
-      std::string log = WriteLog(host_id + ".log", r.ok() ? r->out + r->err : std::string(r.status().message()));
-      if (!shutting_down_) {
-        err_ << "swarm: agent host " << host_id << " exited (" << (r.ok() ? r->Describe() : "?") << "); log: " << log
-             << "\n";
-      }
-      MaybeFinish();
-    });
-    if (!st.ok()) {
-      err_ << "swarm: cannot start agent host: " << st.message() << "\n";
-      Cancel(kExitEnvironment, "no agent host could start");
-      return;
-    }
-    ++host_processes_;
+  if (absl::Status st = hosts_->StartAll(run_.config.agents, run_.config.agent_hosts); !st.ok()) {
+    err_ << "swarm: cannot start agent host: " << st.message() << "\n";
+    Cancel(kExitEnvironment, "no agent host could start");
   }
+}
+
+void Coordinator::OnHostExited(const std::string& host_id, const HostLauncher::Exit& exit) {
+  std::string log = WriteLog(host_id + ".log", exit.output);
+  if (!shutting_down_) err_ << "swarm: agent host " << host_id << " exited (" << exit.how << "); log: " << log << "\n";
+  MaybeFinish();
 }
 
 void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) {
@@ -1157,7 +1136,7 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
   if (!gone) return;
   const std::string& host_id = gone->host_id;
   // A host whose stream ended is of no further use: make sure it is gone, with its sandboxes.
-  if (auto pid = host_pids_.find(host_id); pid != host_pids_.end() && !shutting_down_) kill(pid->second, SIGKILL);
+  if (!shutting_down_) hosts_->Stop(host_id);
   PidLedger(ledger_dir_).KillAll(host_id + "/");  // its agent commands, in case they outlive it
   for (const auto& [lease_id, lease] : gone->leases) {
     EndLease(lease_id);  // its model calls
@@ -1185,12 +1164,12 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
 }
 
 void Coordinator::MaybeFinish() {
-  if (!shutting_down_ && cancel_exit_ == 0 && host_processes_ == 0 && !scheduler_->AllDone()) {
+  if (!shutting_down_ && cancel_exit_ == 0 && hosts_->running() == 0 && !scheduler_->AllDone()) {
     Cancel(kExitInternal, "no agent host is left to run the remaining subtasks");
   }
   bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 || (budget_stopped_ && leases_.empty());
   if (!shutting_down_ && work_done && jobs_in_flight_ == 0) BeginShutdown();
-  if (shutting_down_ && jobs_in_flight_ == 0 && host_processes_ == 0) io_->stop();
+  if (shutting_down_ && jobs_in_flight_ == 0 && hosts_->running() == 0) io_->stop();
 }
 
 void Coordinator::BeginShutdown() {
@@ -1205,9 +1184,9 @@ void Coordinator::BeginShutdown() {
   // Hosts that do not leave in time are stopped: they are in our process group's care.
   auto timer = std::make_shared<asio::steady_timer>(*io_, std::chrono::seconds(20));
   timer->async_wait([this, timer](boost::system::error_code ec) {
-    if (ec || host_processes_ == 0) return;
+    if (ec || hosts_->running() == 0) return;
     err_ << "swarm: agent hosts did not exit in time; killing them\n";
-    for (const auto& [id, pid] : host_pids_) kill(pid, SIGKILL);  // reaped by their exit callbacks
+    hosts_->StopAll();  // reaped by their exit callbacks
   });
   MaybeFinish();
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "orchestrator/run/agent_handler.h"
+#include "orchestrator/run/host_supervisor.h"
 #include "orchestrator/run/lease_table.h"
 #include "orchestrator/run/model_call_bridge.h"
 #include "orchestrator/run/rework_policy.h"
@@ -47,6 +48,8 @@ class TestGate;
 struct CoordinatorOptions {
   // SIGINT and SIGTERM cancel the run. Off when a server hosts several runs in one process.
   bool handle_signals = true;
+  // Starts the agent hosts; null: swarm-agent processes (ProcessHostLauncher).
+  HostLauncher* host_launcher = nullptr;
 };
 
 class Coordinator final : public AgentHandler {
@@ -103,6 +106,7 @@ class Coordinator final : public AgentHandler {
   // scheduler, and records what it did.
   absl::Status Resume(int leftovers_killed);
   void StartHosts();
+  void OnHostExited(const std::string& host_id, const HostLauncher::Exit& exit);
   void Dispatch();
   void OnRegister(const std::shared_ptr<HostChannel>& host, const v1::Register& reg);
   void OnResult(const std::shared_ptr<HostChannel>& host, const v1::AttemptResult& result);
@@ -155,6 +159,8 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AgentServer> server_;
   std::unique_ptr<ModelGateway> gateway_;
+  std::unique_ptr<HostLauncher> own_launcher_;  // when options_ brings none
+  std::unique_ptr<HostSupervisor> hosts_;
 
   // Owned by the executor.
   LeaseTable leases_;  // the hosts and what they hold
@@ -163,8 +169,6 @@ class Coordinator final : public AgentHandler {
   ReworkPolicy rework_;  // rebases and fix-ups
   std::string head_;
   int jobs_in_flight_ = 0;  // patch commits and merges not yet back
-  int host_processes_ = 0;  // host processes started and not yet exited
-  std::map<std::string, int> host_pids_;  // host id -> pid, while running
   bool shutting_down_ = false;
   bool base_passed_ = false;  // a resumed run's base test passed before
   TestOutcome head_outcome_;  // the tests on the head before any agent started
