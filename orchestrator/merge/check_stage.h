@@ -35,24 +35,35 @@ struct CheckResult {
   std::vector<std::string> flaky_tests;  // failed on the first run, passed on the re-run
 };
 
-class CheckStage final {
+// What the coordinator needs of stage 1: a seam, so its tests release checks when they choose
+// (fake_merge_stages.h).
+class PatchChecker {
+ public:
+  virtual ~PatchChecker() = default;
+  virtual void RecordHead(const std::string& commit, const TestOutcome& outcome) = 0;
+  virtual void Submit(const MergeRequest& request, std::function<void(CheckResult)> done) = 0;
+  virtual void Shutdown() = 0;
+  virtual void Cancel() = 0;
+};
+
+class CheckStage final : public PatchChecker {
  public:
   // `repo` and `gate` must outlive the stage.
   CheckStage(const IntegrationRepo& repo, TestGate& gate, int jobs);
-  ~CheckStage();  // waits for the checks in progress
+  ~CheckStage() override;  // waits for the checks in progress
   CheckStage(const CheckStage&) = delete;
   CheckStage& operator=(const CheckStage&) = delete;
 
   // What the tests said on `commit` (a head), the baseline for patches based on it.
-  void RecordHead(const std::string& commit, const TestOutcome& outcome);
+  void RecordHead(const std::string& commit, const TestOutcome& outcome) override;
   // Checks `request`; `done` is called once, on a worker thread. Results are delivered in submission
   // order (a check that finishes early waits for those submitted before it), so the queue behind this
   // stage sees requests in the order they were submitted, whatever the checks' durations.
-  void Submit(const MergeRequest& request, std::function<void(CheckResult)> done);
+  void Submit(const MergeRequest& request, std::function<void(CheckResult)> done) override;
   // Waits for the checks in progress; later submissions complete at once as not passed.
-  void Shutdown();
+  void Shutdown() override;
   // Does not wait: checks not yet started complete as not passed ("cancelled").
-  void Cancel();
+  void Cancel() override;
 
  private:
   CheckResult Check(const MergeRequest& request);

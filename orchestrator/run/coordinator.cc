@@ -86,10 +86,13 @@ Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std:
       out_(out),
       err_(err),
       options_(options),
-      leases_(SystemClock::Get(), std::chrono::seconds(run_.config.lease_timeout_s)),
+      leases_(options_.clock != nullptr ? *options_.clock : SystemClock::Get(),
+              std::chrono::seconds(run_.config.lease_timeout_s)),
       rework_(run_.config.max_rebases, run_.config.max_fixups),
       model_calls_([this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
                    [this](const FinishedModelCall& call) { RecordModelCall(call); }) {}
+
+void Coordinator::Post(std::function<void()> task) { asio::post(*io_, std::move(task)); }
 
 void Coordinator::RequestCancel(const std::string& why) {
   {
@@ -152,7 +155,9 @@ absl::Status Coordinator::Setup() {
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   recorder_ = std::make_unique<RunRecorder>(
-      RunRecorder::Options{run_.run_id, log_dir_, cfg.json, isatty(STDOUT_FILENO) && &out_ == &std::cout}, *store_,
+      RunRecorder::Options{run_.run_id, log_dir_, cfg.json, isatty(STDOUT_FILENO) && &out_ == &std::cout,
+                           options_.on_event},
+      *store_,
       out_, err_, [this] { return Counts(); });
   absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
       run_.resume ? IntegrationRepo::Open(run_dir_ + "/integration.git")
@@ -268,7 +273,7 @@ absl::Status Coordinator::Setup() {
     Emit(std::move(e), {.model_request = record.request_body, .model_response = record.response_body});
   }
   if (!planned.ok()) return planned;
-  return gateway_ != nullptr ? absl::OkStatus() : StartGateway();
+  return has_model() ? absl::OkStatus() : StartGateway();
 }
 
 absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
@@ -284,6 +289,10 @@ absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
 }
 
 absl::Status Coordinator::StartGateway() {
+  if (options_.model_caller != nullptr) {
+    model_calls_.SetCaller(options_.model_caller);
+    return absl::OkStatus();
+  }
   if (!run_.model) return absl::OkStatus();
   // Another process of this user must not read the key from our memory or /proc/PID/environ.
   if (!run_.model->api_key.empty()) prctl(PR_SET_DUMPABLE, 0);
@@ -313,7 +322,7 @@ void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone do
     done(absl::FailedPreconditionError("no such lease: it ended or was given to another agent"));
     return;
   }
-  if (gateway_ == nullptr) {
+  if (!has_model()) {
     done(absl::FailedPreconditionError("this run has no model: start it with --model PROVIDER:MODEL"));
     return;
   }
@@ -533,20 +542,33 @@ int Coordinator::Run() {
     }
     return exit_code;
   }
-  merge_ = std::make_unique<SpeculativeMergeQueue>(
-      *repo_, *gate_, run_.run_id, head_outcome_,
-      SpeculativeMergeQueue::Options{run_.config.queue_depth, run_.config.max_batch});
-  int jobs = run_.config.test_jobs > 0 ? run_.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
-  check_ = std::make_unique<CheckStage>(*repo_, *gate_, jobs);
+  if (options_.merge_queue != nullptr) {
+    merge_ = options_.merge_queue;
+  } else {
+    own_merge_ = std::make_unique<SpeculativeMergeQueue>(
+        *repo_, *gate_, run_.run_id, head_outcome_,
+        SpeculativeMergeQueue::Options{run_.config.queue_depth, run_.config.max_batch});
+    merge_ = own_merge_.get();
+  }
+  if (options_.checker != nullptr) {
+    check_ = options_.checker;
+  } else {
+    int jobs =
+        run_.config.test_jobs > 0 ? run_.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
+    own_check_ = std::make_unique<CheckStage>(*repo_, *gate_, jobs);
+    check_ = own_check_.get();
+  }
   check_->RecordHead(head_, head_outcome_);
 
-  absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
-      "unix:" + socket_path_, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); });
-  if (!server.ok()) {
-    err_ << "swarm: " << server.status().message() << "\n";
-    return kExitInternal;
+  if (options_.serve_agent_api) {
+    absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
+        "unix:" + socket_path_, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); });
+    if (!server.ok()) {
+      err_ << "swarm: " << server.status().message() << "\n";
+      return kExitInternal;
+    }
+    server_ = std::move(*server);
   }
-  server_ = std::move(*server);
 
   asio::signal_set signals(*io_);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
@@ -708,10 +730,10 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   r->mutable_agent()->set_keep_workspaces(cfg.keep_workspaces);
   r->set_heartbeat_interval_ms(cfg.heartbeat_interval_s * 1000);
   r->set_pid_ledger_dir(ledger_dir_);
-  if (gateway_ != nullptr) {
-    r->set_model(gateway_->model().ref);
-    r->set_context_window(static_cast<std::uint32_t>(gateway_->model().info.context_window));
-    r->set_max_output_tokens(static_cast<std::uint32_t>(gateway_->model().info.max_output_tokens));
+  if (const ResolvedModel* model = gateway_ != nullptr ? &gateway_->model() : run_.model ? &*run_.model : nullptr) {
+    r->set_model(model->ref);
+    r->set_context_window(static_cast<std::uint32_t>(model->info.context_window));
+    r->set_max_output_tokens(static_cast<std::uint32_t>(model->info.max_output_tokens));
   }
   channel->Send(msg);
   Dispatch();
@@ -1084,7 +1106,7 @@ std::string Coordinator::FailureJson(const std::string& id, int attempt, const s
 
 bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested) {
   if (rework_.Decide(id, ReworkPolicy::Rejection::kTestsFailed, /*lone=*/true, tested,
-                     gateway_ != nullptr && !budget_stopped_) != ReworkPolicy::Rework::kFixUp) {
+                     has_model() && !budget_stopped_) != ReworkPolicy::Rework::kFixUp) {
     return false;
   }
   const int round = rework_.FixUp(id, FailureJson(id, attempt, log_path));

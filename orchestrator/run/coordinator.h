@@ -39,6 +39,7 @@ namespace swarm {
 
 class AgentServer;
 class CheckStage;
+class PatchChecker;
 struct CheckResult;
 class IntegrationRepo;
 class Scheduler;
@@ -48,8 +49,16 @@ class TestGate;
 struct CoordinatorOptions {
   // SIGINT and SIGTERM cancel the run. Off when a server hosts several runs in one process.
   bool handle_signals = true;
-  // Starts the agent hosts; null: swarm-agent processes (ProcessHostLauncher).
-  HostLauncher* host_launcher = nullptr;
+  // Seams for the coordinator's tests; null (or true) means the real thing. What is given must
+  // outlive the coordinator.
+  HostLauncher* host_launcher = nullptr;  // null: swarm-agent processes (ProcessHostLauncher)
+  PatchChecker* checker = nullptr;        // null: CheckStage
+  MergeQueue* merge_queue = nullptr;      // null: SpeculativeMergeQueue
+  ModelCaller* model_caller = nullptr;    // null: the model gateway, when the run has a model
+  const Clock* clock = nullptr;           // null: the steady clock
+  bool serve_agent_api = true;            // false: no socket; hosts are driven through AgentHandler
+  // Called on the executor with every event, after the store committed it.
+  std::function<void(const v1::Event&)> on_event = nullptr;
 };
 
 class Coordinator final : public AgentHandler {
@@ -68,6 +77,9 @@ class Coordinator final : public AgentHandler {
   // landed stays, and Run() returns kExitCancelled.
   void RequestCancel(const std::string& why);
 
+  // Thread-safe, once the hosts are being started: runs `task` on the executor.
+  void Post(std::function<void()> task);
+
   // AgentHandler, on the executor.
   void OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) override;
   void OnHostGone(const std::shared_ptr<HostChannel>& host) override;
@@ -82,6 +94,7 @@ class Coordinator final : public AgentHandler {
   // A model call was refused because the run's budget cannot cover it: no new leases; what was
   // submitted still goes through the merge stages; the run ends with kExitBudget.
   void StopOnBudget(const std::string& why);
+  bool has_model() const { return gateway_ != nullptr || options_.model_caller != nullptr; }
   // The debugging sub-agent: a lone patch that failed the tests when merged goes back to an agent on
   // the current head with the failing log and the patch, up to --max-fixups times (runs with a model).
   // False when no fix-up is due; then the caller rejects the patch.
@@ -154,8 +167,10 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<IntegrationRepo> repo_;
   std::unique_ptr<TestGate> gate_;
   std::atomic<TestGate*> killable_gate_{nullptr};  // gate_, for the early signal watcher thread
-  std::unique_ptr<CheckStage> check_;
-  std::unique_ptr<MergeQueue> merge_;
+  std::unique_ptr<CheckStage> own_check_;
+  std::unique_ptr<MergeQueue> own_merge_;
+  PatchChecker* check_ = nullptr;  // own_check_ or options_.checker
+  MergeQueue* merge_ = nullptr;    // own_merge_ or options_.merge_queue
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AgentServer> server_;
   std::unique_ptr<ModelGateway> gateway_;

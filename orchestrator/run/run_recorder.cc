@@ -17,6 +17,7 @@ RunRecorder::RunRecorder(Options options, Store& store, std::ostream& out, std::
 absl::Status RunRecorder::Emit(v1::Event event, const EventBodies& bodies) {
   event.set_run_id(options_.run_id);
   if (absl::Status st = store_.Apply(event, bodies); !st.ok()) return st;
+  if (options_.on_event) options_.on_event(event);
   if (options_.json) {
     out_ << EventToJson(event) << "\n";
     out_.flush();

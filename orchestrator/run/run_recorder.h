@@ -33,6 +33,8 @@ class RunRecorder {
     std::string log_dir;
     bool json = false;      // --json: one event per line on `out`, no progress line
     bool terminal = false;  // `out` is a terminal: the progress line is rewritten in place
+    // Called with every event as stored (run id and sequence number set), after the store committed it.
+    std::function<void(const v1::Event&)> on_event = nullptr;
   };
   // `counts` is asked for the progress line; `store`, `out` and `err` must outlive the recorder.
   RunRecorder(Options options, Store& store, std::ostream& out, std::ostream& err,
