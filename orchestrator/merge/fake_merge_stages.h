@@ -50,6 +50,10 @@ class HeldRequests {
     }
     done(std::move(result));
   }
+  // Calls back every held request with a default (failed) result.
+  void ReleaseAll() {
+    while (size() > 0) Release(Result{});
+  }
   std::size_t size() const {
     std::lock_guard<std::mutex> lock(mu_);
     return held_.size();

@@ -273,7 +273,7 @@ absl::Status Coordinator::Setup() {
     Emit(std::move(e), {.model_request = record.request_body, .model_response = record.response_body});
   }
   if (!planned.ok()) return planned;
-  return has_model() ? absl::OkStatus() : StartGateway();
+  return gateway_ != nullptr ? absl::OkStatus() : StartGateway();
 }
 
 absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
