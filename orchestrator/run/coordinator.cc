@@ -25,6 +25,7 @@
 #include "orchestrator/merge/check_stage.h"
 #include "orchestrator/merge/culprits.h"
 #include "orchestrator/run/exit_codes.h"
+#include "orchestrator/run/host_registration.h"
 #include "base/failpoint.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/path_policy.h"
@@ -58,25 +59,6 @@ State FromProto(v1::SubtaskState s) {
   }
 }
 
-// Bytes of the files at `base`, to size workspaces.
-std::uint64_t TreeBytes(const Git& git, const std::string& base) {
-  absl::StatusOr<std::string> listing = git.Run({"ls-tree", "-r", "-l", "--full-tree", base});
-  if (!listing.ok()) return 0;
-  std::uint64_t total = 0;
-  for (absl::string_view line : absl::StrSplit(*listing, '\n', absl::SkipEmpty())) {
-    // "mode type sha size\tpath"
-    std::vector<absl::string_view> f = absl::StrSplit(line.substr(0, line.find('\t')), ' ', absl::SkipEmpty());
-    if (f.size() == 4) total += strtoull(std::string(f[3]).c_str(), nullptr, 10);
-  }
-  return total;
-}
-
-std::uint64_t FreeBytes(const std::string& path) {
-  struct statvfs st{};
-  if (statvfs(path.c_str(), &st) != 0) return 0;
-  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
-}
-
 }  // namespace
 
 Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err,
@@ -108,8 +90,8 @@ std::optional<std::string> Coordinator::CancelRequested() {
     std::lock_guard<std::mutex> lock(cancel_mu_);
     if (cancel_request_) return cancel_request_;
   }
-  if (run_dir_.empty()) return std::nullopt;
-  std::ifstream f(run_dir_ + "/cancel");
+  if (layout_.run_dir.empty()) return std::nullopt;
+  std::ifstream f(layout_.run_dir + "/cancel");
   if (!f) return std::nullopt;
   std::string why;
   std::getline(f, why);
@@ -122,46 +104,35 @@ Coordinator::~Coordinator() {
   if (git_pool_) git_pool_->join();
   server_.reset();
   std::error_code ec;
-  if (!runtime_dir_.empty()) fs::remove_all(runtime_dir_, ec);
-  if (!workspace_root_.empty() && !run_.config.keep_workspaces) fs::remove_all(workspace_root_, ec);
+  if (!layout_.runtime_dir.empty()) fs::remove_all(layout_.runtime_dir, ec);
+  if (!layout_.workspace_root.empty() && !run_.config.keep_workspaces) fs::remove_all(layout_.workspace_root, ec);
 }
 
 absl::Status Coordinator::Setup() {
   const RunConfig& cfg = run_.config;
-  run_dir_ = absl::StrCat(run_.state_dir, "/runs/", run_.run_id);
-  log_dir_ = run_dir_ + "/logs";
-  std::error_code ec;
-  fs::create_directories(log_dir_, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", log_dir_, ": ", ec.message()));
-  absl::StatusOr<RunLock> lock = RunLock::Acquire(run_dir_);
+  absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
+  if (!layout.ok()) return layout.status();
+  layout_ = std::move(*layout);
+  absl::StatusOr<RunLock> lock = RunLock::Acquire(layout_.run_dir);
   if (!lock.ok()) return lock.status();
   lock_.emplace(std::move(*lock));
-  ledger_dir_ = run_dir_ + "/pids";
   int leftovers_killed = 0;
   if (run_.resume) {
-    // What the dead coordinator left: its processes first (nothing new may start beside them),
-    // then its workspaces and socket directory.
-    leftovers_killed = PidLedger(ledger_dir_).KillAll();
-    fs::remove(run_dir_ + "/cancel", ec);  // a cancel of the old coordinator does not carry over
-    // We hold the run: a ref lock left by a crash mid-update would block every landing.
-    fs::remove(run_dir_ + "/integration.git/refs/heads/integration.lock", ec);
-    for (const std::string& dir : {"/dev/shm/swarm-" + run_.run_id, run_dir_ + "/work"}) fs::remove_all(dir, ec);
-    std::string old_runtime;
-    std::ifstream(run_dir_ + "/runtime-dir") >> old_runtime;
-    if (fs::path(old_runtime).filename().string().rfind("swarm-", 0) == 0) fs::remove_all(old_runtime, ec);
+    // What the dead coordinator left: its processes first (nothing new may start beside them).
+    leftovers_killed = PidLedger(layout_.ledger_dir).KillAll();
+    RemoveLeftovers(run_, layout_);
   }
 
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(run_.state_dir + "/swarm.db");
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   recorder_ = std::make_unique<RunRecorder>(
-      RunRecorder::Options{run_.run_id, log_dir_, cfg.json, isatty(STDOUT_FILENO) && &out_ == &std::cout,
+      RunRecorder::Options{run_.run_id, layout_.log_dir, cfg.json, isatty(STDOUT_FILENO) && &out_ == &std::cout,
                            options_.on_event},
-      *store_,
-      out_, err_, [this] { return Counts(); });
+      *store_, out_, err_, [this] { return Counts(); });
   absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
-      run_.resume ? IntegrationRepo::Open(run_dir_ + "/integration.git")
-                  : IntegrationRepo::Create(*run_.user, run_dir_ + "/integration.git", run_.base);
+      run_.resume ? IntegrationRepo::Open(layout_.run_dir + "/integration.git")
+                  : IntegrationRepo::Create(*run_.user, layout_.run_dir + "/integration.git", run_.base);
   if (!repo.ok()) return repo.status();
   repo_ = std::move(*repo);
   head_ = run_.base;
@@ -170,62 +141,19 @@ absl::Status Coordinator::Setup() {
          << " subtasks, " << cfg.agents << " agents, base " << run_.base.substr(0, 12) << ", sandbox "
          << sandbox_->Name() << "\n";
   }
-
-  // Workspaces on tmpfs when they fit comfortably (tmpfs is RAM), on disk otherwise.
-  std::uint64_t need = (static_cast<std::uint64_t>(cfg.agents) + 2) * TreeBytes(*run_.user, run_.base) * 2 + (64 << 20);
-  if (fs::is_directory("/dev/shm") && FreeBytes("/dev/shm") / 2 >= need) {
-    workspace_root_ = "/dev/shm/swarm-" + run_.run_id;
-    workspaces_on_tmpfs_ = true;
-  } else {
-    workspace_root_ = run_dir_ + "/work";
-  }
-  fs::create_directories(workspace_root_, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", workspace_root_, ": ", ec.message()));
-
-  // The socket lives in a short private directory: sun_path holds 107 bytes.
-  const char* xdg = getenv("XDG_RUNTIME_DIR");
-  std::string tmpl = absl::StrCat(xdg != nullptr && *xdg == '/' && strlen(xdg) < 60 ? xdg : "/tmp", "/swarm-XXXXXX");
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (mkdtemp(buf.data()) == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot create ", tmpl));
-  runtime_dir_ = buf.data();
-  std::ofstream(run_dir_ + "/runtime-dir") << runtime_dir_ << "\n";  // for a resume to clean up
-  socket_path_ = runtime_dir_ + "/agent.sock";
-  if (socket_path_.size() > 107) {
-    return absl::FailedPreconditionError(absl::StrCat("socket path ", socket_path_, " exceeds 107 bytes"));
-  }
+  std::uint64_t shm_free = fs::is_directory("/dev/shm") ? FreeBytes("/dev/shm") : 0;
+  if (absl::Status st = PlaceWorkspaces(run_, TreeBytes(*run_.user, run_.base), shm_free, layout_); !st.ok()) return st;
+  if (absl::Status st = MakeRuntimeDir(layout_); !st.ok()) return st;
+  HidePaths(run_, layout_);
   limits_mode_ = ResourceScope::ProbeMode();
   if (!cfg.json) {
-    out_ << "swarm: limits by " << limits_mode_ << ", workspaces on " << (workspaces_on_tmpfs_ ? "tmpfs" : "disk")
-         << ", state in " << run_dir_ << "\n";
+    out_ << "swarm: limits by " << limits_mode_ << ", workspaces on " << (layout_.workspaces_on_tmpfs ? "tmpfs" : "disk")
+         << ", state in " << layout_.run_dir << "\n";
   }
-
-  SandboxPolicy policy;
-  hidden_paths_ = {run_.state_dir, run_.repo_root, workspace_root_, runtime_dir_};
-  if (run_.user->git_dir().rfind(run_.repo_root, 0) != 0) hidden_paths_.push_back(run_.user->git_dir());
-  // From a linked worktree, the main checkout (beside the common .git) is the user's too.
-  fs::path common = fs::path(run_.user->ObjectDir()).parent_path();
-  if (common.filename() == ".git") hidden_paths_.push_back(common.parent_path().string());
-  if (xdg != nullptr && *xdg == '/') hidden_paths_.push_back(xdg);
-  // A served run: its server's control socket and token file, wherever they are.
-  hidden_paths_.insert(hidden_paths_.end(), cfg.hidden_paths.begin(), cfg.hidden_paths.end());
-  std::string home = "/tmp";
-  if (const char* h = getenv("HOME"); h != nullptr && *h == '/' && std::string(h) != "/" && fs::is_directory(h)) {
-    home = h;
-    hidden_paths_.push_back(home);
-  }
-  policy.hidden_paths = hidden_paths_;
-  sandbox_home_ = home;
-  policy.ro_binds = cfg.sandbox_ro_binds;
-  policy.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "LANG=C.UTF-8"};
-  policy.env.insert(policy.env.end(), run_.sandbox_env.begin(), run_.sandbox_env.end());
-  policy.limits = cfg.limits;
-  policy.timeout = std::chrono::seconds(cfg.test_timeout_s);
+  SandboxPolicy policy = TestPolicy(run_, layout_);
   TestFormat format = ParseTestFormat(cfg.test_format).value_or(TestFormat::kExit);  // checked by PrepareRun
-  // Per-test results are read from the output: keep all of it (a cut would hide tests).
-  policy.output_cap = format == TestFormat::kExit || format == TestFormat::kJunit ? (1u << 20) : (64u << 20);
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
-                                     workspace_root_, log_dir_, ledger_dir_, run_dir_ + "/test-cache");
+                                     layout_.workspace_root, layout_.log_dir, layout_.ledger_dir, layout_.run_dir + "/test-cache");
   killable_gate_ = gate_.get();
   // A task in words is planned now, by the model, before anything else happens.
   std::vector<CallRecord> planner_calls;
@@ -251,7 +179,7 @@ absl::Status Coordinator::Setup() {
   s->set_test_command(cfg.test_command);
   s->set_agent_command(cfg.agent_command);
   s->set_result_branch("swarm/" + run_.run_id);
-  s->set_run_dir(run_dir_);
+  s->set_run_dir(layout_.run_dir);
   // The spec as resolved, so that a resume continues this run and not a re-read of its inputs.
   v1::RunSpec spec = ToSpec(cfg);
   spec.set_repo(run_.repo_root);
@@ -562,7 +490,7 @@ int Coordinator::Run() {
 
   if (options_.serve_agent_api) {
     absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
-        "unix:" + socket_path_, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); });
+        "unix:" + layout_.socket_path, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); });
     if (!server.ok()) {
       err_ << "swarm: " << server.status().message() << "\n";
       return kExitInternal;
@@ -575,10 +503,10 @@ int Coordinator::Run() {
                                                                              int sig) {
     if (ec) return;
     if (cancel_exit_ != 0) {
-      err_ << "\nswarm: aborted; what landed is kept in " << run_dir_ << "/integration.git\n";
+      err_ << "\nswarm: aborted; what landed is kept in " << layout_.run_dir << "/integration.git\n";
       std::error_code ec;
-      fs::remove_all(workspace_root_, ec);  // tmpfs is RAM: do not leave it behind
-      fs::remove_all(runtime_dir_, ec);
+      fs::remove_all(layout_.workspace_root, ec);  // tmpfs is RAM: do not leave it behind
+      fs::remove_all(layout_.runtime_dir, ec);
       _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
     }
     if (sig == SIGINT) recorder_->Say("swarm: interrupted; Ctrl-C again to abort");
@@ -618,7 +546,7 @@ int Coordinator::Run() {
   cancel_timer.async_wait(check_cancel);
 
   if (options_.host_launcher == nullptr) {
-    own_launcher_ = std::make_unique<ProcessHostLauncher>(*io_, run_.agent_binary, socket_path_, ledger_dir_);
+    own_launcher_ = std::make_unique<ProcessHostLauncher>(*io_, run_.agent_binary, layout_.socket_path, layout_.ledger_dir);
   }
   hosts_ = std::make_unique<HostSupervisor>(
       options_.host_launcher != nullptr ? *options_.host_launcher : *own_launcher_,
@@ -697,45 +625,8 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   a->set_pid(reg.pid());
   Emit(std::move(e));
 
-  const RunConfig& cfg = run_.config;
-  v1::CoordinatorMessage msg;
-  auto* r = msg.mutable_registered();
-  r->set_run_id(run_.run_id);
-  r->set_integration_git_dir(repo_->git().git_dir());
-  r->mutable_agent()->set_command(cfg.agent_command);
-  r->mutable_agent()->set_timeout_s(cfg.agent_timeout_s);
-  r->mutable_agent()->set_max_steps(static_cast<std::uint32_t>(cfg.max_steps));
-  r->mutable_agent()->set_test_command(cfg.test_command);
-  r->mutable_agent()->set_test_timeout_s(static_cast<std::uint32_t>(cfg.test_timeout_s));
-  r->mutable_agent()->set_test_format(cfg.test_format);
-  r->mutable_agent()->set_test_report(cfg.test_report);
-  r->mutable_agent()->set_max_tokens(cfg.max_attempt_tokens);
-  r->mutable_agent()->set_max_patch_bytes(static_cast<std::uint64_t>(cfg.max_patch_mb) << 20);
-  r->mutable_agent()->set_max_patch_growth_bytes(static_cast<std::uint64_t>(cfg.max_patch_expanded_mb) << 20);
-  r->mutable_agent()->set_max_patch_added_files(static_cast<std::uint64_t>(cfg.max_patch_files));
-  r->mutable_agent()->set_max_workspace_growth_bytes(static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20);
-  r->mutable_agent()->set_max_workspace_growth_files(static_cast<std::uint64_t>(cfg.max_workspace_files));
-  auto* sb = r->mutable_sandbox();
-  sb->set_enabled(sandbox_->Name() != "none");
-  sb->set_network(cfg.agent_network);
-  for (const auto& kv : run_.sandbox_env) sb->add_env(kv);
-  for (const auto& p : cfg.sandbox_ro_binds) sb->add_ro_binds(p);
-  sb->set_memory_bytes(cfg.limits.memory_bytes);
-  sb->set_max_processes(cfg.limits.max_processes);
-  sb->set_max_file_bytes(cfg.limits.max_file_bytes);
-  sb->set_output_cap_bytes(1 << 20);
-  for (const auto& p : hidden_paths_) sb->add_hidden_paths(p);
-  sb->set_workspace_root(workspace_root_);
-  sb->set_home(sandbox_home_);
-  r->mutable_agent()->set_keep_workspaces(cfg.keep_workspaces);
-  r->set_heartbeat_interval_ms(cfg.heartbeat_interval_s * 1000);
-  r->set_pid_ledger_dir(ledger_dir_);
-  if (const ResolvedModel* model = gateway_ != nullptr ? &gateway_->model() : run_.model ? &*run_.model : nullptr) {
-    r->set_model(model->ref);
-    r->set_context_window(static_cast<std::uint32_t>(model->info.context_window));
-    r->set_max_output_tokens(static_cast<std::uint32_t>(model->info.max_output_tokens));
-  }
-  channel->Send(msg);
+  const ResolvedModel* model = gateway_ != nullptr ? &gateway_->model() : run_.model ? &*run_.model : nullptr;
+  channel->Send(Registration(run_, layout_, repo_->git().git_dir(), sandbox_->Name() != "none", model));
   Dispatch();
 }
 
@@ -1159,7 +1050,7 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
   const std::string& host_id = gone->host_id;
   // A host whose stream ended is of no further use: make sure it is gone, with its sandboxes.
   if (!shutting_down_) hosts_->Stop(host_id);
-  PidLedger(ledger_dir_).KillAll(host_id + "/");  // its agent commands, in case they outlive it
+  PidLedger(layout_.ledger_dir).KillAll(host_id + "/");  // its agent commands, in case they outlive it
   for (const auto& [lease_id, lease] : gone->leases) {
     EndLease(lease_id);  // its model calls
     if (shutting_down_ || cancel_exit_ != 0) {
@@ -1273,7 +1164,7 @@ int Coordinator::Finish() {
   }
   for (const auto& [lease_id, lease] : std::map<std::string, Lease>(leases_.leases())) EndLease(lease_id);
   std::error_code ec;
-  fs::remove(run_dir_ + "/cancel", ec);  // answered
+  fs::remove(layout_.run_dir + "/cancel", ec);  // answered
   for (const auto& id : scheduler_->order()) {
     if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, cut_short, "");
   }
@@ -1292,7 +1183,7 @@ int Coordinator::Finish() {
   }
   absl::StatusOr<std::string> diff =
       repo_->git().Run({"diff", "--binary", "--full-index", run_.base, final_head});
-  std::string patch_path = run_dir_ + "/result.patch";
+  std::string patch_path = layout_.run_dir + "/result.patch";
   std::ofstream(patch_path, std::ios::binary) << (diff.ok() ? *diff : "");
 
   int landed = scheduler_->Count(State::kLanded), unchanged = scheduler_->Count(State::kNoChange);
@@ -1317,13 +1208,13 @@ int Coordinator::Finish() {
   Emit(std::move(e));
 
   ReportContext ctx{.run_id = run_.run_id,
-                    .run_dir = run_dir_,
+                    .run_dir = layout_.run_dir,
                     .patch_path = patch_path,
                     .result_branch = branch_name,
                     .exit_code = exit_code,
                     .sandbox = sandbox_->Name(),
                     .limits = limits_mode_,
-                    .workspaces = workspaces_on_tmpfs_ ? "tmpfs" : "disk",
+                    .workspaces = layout_.workspaces_on_tmpfs ? "tmpfs" : "disk",
                     .warnings = run_.warnings,
                     .test_format = TestFormatName(gate_->format()),
                     .failing_at_base = base_failing_,

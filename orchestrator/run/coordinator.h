@@ -21,6 +21,7 @@
 #include "orchestrator/run/lease_table.h"
 #include "orchestrator/run/model_call_bridge.h"
 #include "orchestrator/run/rework_policy.h"
+#include "orchestrator/run/run_layout.h"
 #include "orchestrator/run/run_recorder.h"
 #include "orchestrator/merge/merge_queue.h"
 #include "models/model_gateway.h"
@@ -154,11 +155,7 @@ class Coordinator final : public AgentHandler {
 
   // Made by Setup().
   std::optional<RunLock> lock_;  // held while this coordinator lives
-  std::string ledger_dir_;  // processes we start, for a later resume to find (pid_ledger.h)
-  std::string run_dir_, log_dir_, workspace_root_, runtime_dir_, socket_path_;
-  bool workspaces_on_tmpfs_ = false;
-  std::string sandbox_home_;
-  std::vector<std::string> hidden_paths_;  // hidden from every sandboxed command
+  RunLayout layout_;
   std::string limits_mode_;
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::thread_pool> git_pool_;

@@ -1,0 +1,121 @@
+#include "orchestrator/run/run_layout.h"
+
+#include <stdlib.h>
+#include <sys/statvfs.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "test_results/test_results.h"
+
+namespace swarm {
+namespace fs = std::filesystem;
+
+absl::StatusOr<RunLayout> MakeRunDirs(const PreparedRun& run) {
+  RunLayout layout;
+  layout.run_dir = absl::StrCat(run.state_dir, "/runs/", run.run_id);
+  layout.log_dir = layout.run_dir + "/logs";
+  layout.ledger_dir = layout.run_dir + "/pids";
+  std::error_code ec;
+  fs::create_directories(layout.log_dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", layout.log_dir, ": ", ec.message()));
+  return layout;
+}
+
+void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout) {
+  std::error_code ec;
+  fs::remove(layout.run_dir + "/cancel", ec);  // a cancel of the old coordinator does not carry over
+  // We hold the run: a ref lock left by a crash mid-update would block every landing.
+  fs::remove(layout.run_dir + "/integration.git/refs/heads/integration.lock", ec);
+  for (const std::string& dir : {"/dev/shm/swarm-" + run.run_id, layout.run_dir + "/work"}) fs::remove_all(dir, ec);
+  std::string old_runtime;
+  std::ifstream(layout.run_dir + "/runtime-dir") >> old_runtime;
+  if (fs::path(old_runtime).filename().string().rfind("swarm-", 0) == 0) fs::remove_all(old_runtime, ec);
+}
+
+absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
+                             RunLayout& layout) {
+  std::uint64_t need = (static_cast<std::uint64_t>(run.config.agents) + 2) * tree_bytes * 2 + (64 << 20);
+  layout.workspaces_on_tmpfs = shm_free_bytes / 2 >= need;
+  layout.workspace_root = layout.workspaces_on_tmpfs ? "/dev/shm/swarm-" + run.run_id : layout.run_dir + "/work";
+  std::error_code ec;
+  fs::create_directories(layout.workspace_root, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", layout.workspace_root, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MakeRuntimeDir(RunLayout& layout) {
+  const char* xdg = getenv("XDG_RUNTIME_DIR");
+  std::string tmpl = absl::StrCat(xdg != nullptr && *xdg == '/' && strlen(xdg) < 60 ? xdg : "/tmp", "/swarm-XXXXXX");
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (mkdtemp(buf.data()) == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot create ", tmpl));
+  layout.runtime_dir = buf.data();
+  std::ofstream record(layout.run_dir + "/runtime-dir");
+  record << layout.runtime_dir << "\n";
+  record.close();
+  if (!record) return absl::ResourceExhaustedError(absl::StrCat("cannot write ", layout.run_dir, "/runtime-dir"));
+  layout.socket_path = layout.runtime_dir + "/agent.sock";
+  if (layout.socket_path.size() > 107) {
+    return absl::FailedPreconditionError(absl::StrCat("socket path ", layout.socket_path, " exceeds 107 bytes"));
+  }
+  return absl::OkStatus();
+}
+
+void HidePaths(const PreparedRun& run, RunLayout& layout) {
+  std::vector<std::string>& hidden = layout.hidden_paths;
+  hidden = {run.state_dir, run.repo_root, layout.workspace_root, layout.runtime_dir};
+  if (run.user->git_dir().rfind(run.repo_root, 0) != 0) hidden.push_back(run.user->git_dir());
+  // From a linked worktree, the main checkout (beside the common .git) is the user's too.
+  fs::path common = fs::path(run.user->ObjectDir()).parent_path();
+  if (common.filename() == ".git") hidden.push_back(common.parent_path().string());
+  if (const char* xdg = getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') hidden.push_back(xdg);
+  // A served run: its server's control socket and token file, wherever they are.
+  hidden.insert(hidden.end(), run.config.hidden_paths.begin(), run.config.hidden_paths.end());
+  layout.sandbox_home = "/tmp";
+  if (const char* h = getenv("HOME"); h != nullptr && *h == '/' && std::string(h) != "/" && fs::is_directory(h)) {
+    layout.sandbox_home = h;
+    hidden.push_back(h);
+  }
+}
+
+SandboxPolicy TestPolicy(const PreparedRun& run, const RunLayout& layout) {
+  const RunConfig& cfg = run.config;
+  SandboxPolicy policy;
+  policy.hidden_paths = layout.hidden_paths;
+  policy.ro_binds = cfg.sandbox_ro_binds;
+  policy.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + layout.sandbox_home,
+                "LANG=C.UTF-8"};
+  policy.env.insert(policy.env.end(), run.sandbox_env.begin(), run.sandbox_env.end());
+  policy.limits = cfg.limits;
+  policy.timeout = std::chrono::seconds(cfg.test_timeout_s);
+  TestFormat format = ParseTestFormat(cfg.test_format).value_or(TestFormat::kExit);  // checked by PrepareRun
+  // Per-test results are read from the output: keep all of it (a cut would hide tests).
+  policy.output_cap = format == TestFormat::kExit || format == TestFormat::kJunit ? (1u << 20) : (64u << 20);
+  return policy;
+}
+
+std::uint64_t TreeBytes(const Git& git, const std::string& base) {
+  absl::StatusOr<std::string> listing = git.Run({"ls-tree", "-r", "-l", "--full-tree", base});
+  if (!listing.ok()) return 0;
+  std::uint64_t total = 0;
+  for (absl::string_view line : absl::StrSplit(*listing, '\n', absl::SkipEmpty())) {
+    // "mode type sha size\tpath"
+    std::vector<absl::string_view> f = absl::StrSplit(line.substr(0, line.find('\t')), ' ', absl::SkipEmpty());
+    if (f.size() == 4) total += strtoull(std::string(f[3]).c_str(), nullptr, 10);
+  }
+  return total;
+}
+
+std::uint64_t FreeBytes(const std::string& path) {
+  struct statvfs st{};
+  if (statvfs(path.c_str(), &st) != 0) return 0;
+  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+}  // namespace swarm

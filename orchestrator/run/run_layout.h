@@ -1,0 +1,62 @@
+// Where a run keeps things on this machine, and what its sandboxed commands may not see: the run's
+// directory in the state directory, its workspaces (tmpfs when they fit, disk otherwise), its
+// private runtime directory for the Agent API socket, the paths hidden from every sandbox, and the
+// policy its test runs get. Made once by the coordinator when the run starts or resumes.
+#ifndef SWARM_ORCHESTRATOR_RUN_RUN_LAYOUT_H_
+#define SWARM_ORCHESTRATOR_RUN_RUN_LAYOUT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "orchestrator/run/run_setup.h"
+#include "sandbox/sandbox_policy.h"
+
+namespace swarm {
+
+struct RunLayout {
+  std::string run_dir;         // <state>/runs/<id>
+  std::string log_dir;         // <run_dir>/logs
+  std::string ledger_dir;      // <run_dir>/pids: processes the run started (pid_ledger.h)
+  std::string workspace_root;  // /dev/shm/swarm-<id> or <run_dir>/work
+  bool workspaces_on_tmpfs = false;
+  std::string runtime_dir;  // a short private directory for the socket (sun_path holds 107 bytes)
+  std::string socket_path;  // <runtime_dir>/agent.sock
+  std::vector<std::string> hidden_paths;  // hidden from every sandboxed command
+  std::string sandbox_home;               // HOME inside the sandbox
+};
+
+// The run's directory and its log directory, created.
+absl::StatusOr<RunLayout> MakeRunDirs(const PreparedRun& run);
+
+// What a dead coordinator of this run left: its workspaces, socket directory, cancel request and a
+// ref lock from a crash mid-update. Its processes must have been killed first.
+void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout);
+
+// Chooses and creates the workspace root: tmpfs when (agents + 2) copies of the tree, twice, plus
+// 64 MiB fit in half of /dev/shm's free space (tmpfs is RAM), disk otherwise. `tree_bytes` is the
+// size of the base's files; `shm_free_bytes` what /dev/shm has free (0: none).
+absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
+                             RunLayout& layout);
+
+// Creates the runtime directory (under $XDG_RUNTIME_DIR when short, else /tmp) and records it in the
+// run directory, for a resume or cancel to remove.
+absl::Status MakeRuntimeDir(RunLayout& layout);
+
+// The paths no sandboxed command may see, and the sandbox's HOME: the state directory, the user's
+// repository (and the main checkout of a linked worktree, and a git dir outside it), the workspaces,
+// the runtime directory, $XDG_RUNTIME_DIR, $HOME, and what a served run adds (its server's socket and
+// token).
+void HidePaths(const PreparedRun& run, RunLayout& layout);
+
+// The policy of the run's test runs.
+SandboxPolicy TestPolicy(const PreparedRun& run, const RunLayout& layout);
+
+// Bytes of the files at `base` (to size workspaces), and free bytes at `path`.
+std::uint64_t TreeBytes(const Git& git, const std::string& base);
+std::uint64_t FreeBytes(const std::string& path);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_RUN_LAYOUT_H_

@@ -1,0 +1,105 @@
+#include "orchestrator/run/run_layout.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "testing/test_util.h"
+
+namespace swarm {
+namespace {
+
+namespace fs = std::filesystem;
+using ::swarm::testing::Sh;
+using ::swarm::testing::TempDir;
+
+class RunLayoutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Sh("git init -q " + dir_ / "repo");
+    absl::StatusOr<Git> git = Git::Open(dir_ / "repo");
+    ASSERT_TRUE(git.ok()) << git.status();
+    run_.user.emplace(std::move(*git));
+    run_.repo_root = dir_ / "repo";
+    run_.state_dir = dir_ / "state";
+    run_.run_id = "r-layout";
+    run_.config.agents = 8;
+  }
+  bool Hidden(const RunLayout& layout, const std::string& path) {
+    return std::find(layout.hidden_paths.begin(), layout.hidden_paths.end(), path) != layout.hidden_paths.end();
+  }
+
+  TempDir dir_;
+  PreparedRun run_;
+};
+
+TEST_F(RunLayoutTest, TheRunsDirectoriesAreMadeUnderTheStateDirectory) {
+  absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  EXPECT_EQ(layout->run_dir, dir_ / "state/runs/r-layout");
+  EXPECT_TRUE(fs::is_directory(layout->log_dir));
+  EXPECT_EQ(layout->ledger_dir, layout->run_dir + "/pids");
+}
+
+TEST_F(RunLayoutTest, WorkspacesGoToTmpfsOnlyWhenTheyFitInHalfOfItsFreeSpace) {
+  absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
+  ASSERT_TRUE(layout.ok());
+  const std::uint64_t tree = 10 << 20;                  // 10 MiB of files
+  const std::uint64_t need = (8 + 2) * tree * 2 + (64 << 20);  // 264 MiB
+  ASSERT_TRUE(PlaceWorkspaces(run_, tree, 2 * need - 1, *layout).ok());
+  EXPECT_FALSE(layout->workspaces_on_tmpfs);
+  EXPECT_EQ(layout->workspace_root, layout->run_dir + "/work");
+  EXPECT_TRUE(fs::is_directory(layout->workspace_root));
+  ASSERT_TRUE(PlaceWorkspaces(run_, tree, 2 * need, *layout).ok());
+  EXPECT_TRUE(layout->workspaces_on_tmpfs);
+  EXPECT_EQ(layout->workspace_root, "/dev/shm/swarm-r-layout");
+  fs::remove_all(layout->workspace_root);
+}
+
+TEST_F(RunLayoutTest, TheRuntimeDirectoryIsPrivateShortAndRecordedForACleanUp) {
+  absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
+  ASSERT_TRUE(layout.ok());
+  ASSERT_TRUE(MakeRuntimeDir(*layout).ok());
+  EXPECT_TRUE(fs::is_directory(layout->runtime_dir));
+  EXPECT_EQ(fs::status(layout->runtime_dir).permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_LE(layout->socket_path.size(), 107u);
+  EXPECT_EQ(swarm::testing::ReadFile(layout->run_dir + "/runtime-dir"), layout->runtime_dir + "\n");
+  // A resumed run removes what the dead one left, the runtime directory included.
+  std::ofstream(layout->run_dir + "/cancel") << "old\n";
+  RemoveLeftovers(run_, *layout);
+  EXPECT_FALSE(fs::exists(layout->runtime_dir));
+  EXPECT_FALSE(fs::exists(layout->run_dir + "/cancel"));
+}
+
+TEST_F(RunLayoutTest, TheStateTheRepositoryTheWorkspacesTheSocketAndHomeAreHidden) {
+  absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
+  ASSERT_TRUE(layout.ok());
+  ASSERT_TRUE(PlaceWorkspaces(run_, 0, 0, *layout).ok());
+  ASSERT_TRUE(MakeRuntimeDir(*layout).ok());
+  run_.config.hidden_paths = {"/srv/swarm/control"};
+  std::string home = dir_ / "home";
+  fs::create_directories(home);
+  const char* old_home = getenv("HOME");
+  std::string saved = old_home != nullptr ? old_home : "";
+  setenv("HOME", home.c_str(), 1);
+  HidePaths(run_, *layout);
+  setenv("HOME", saved.c_str(), 1);
+  for (const std::string& p : {run_.state_dir, run_.repo_root, layout->workspace_root, layout->runtime_dir,
+                               std::string("/srv/swarm/control"), home}) {
+    EXPECT_TRUE(Hidden(*layout, p)) << p;
+  }
+  EXPECT_EQ(layout->sandbox_home, home);
+  SandboxPolicy policy = TestPolicy(run_, *layout);
+  EXPECT_EQ(policy.hidden_paths, layout->hidden_paths);
+  EXPECT_NE(std::find(policy.env.begin(), policy.env.end(), "HOME=" + home), policy.env.end());
+  EXPECT_EQ(policy.output_cap, 1u << 20);  // exit: the end of the output is enough
+  run_.config.test_format = "pytest";
+  EXPECT_EQ(TestPolicy(run_, *layout).output_cap, 64u << 20);  // per-test: every line counts
+  fs::remove_all(layout->runtime_dir);
+}
+
+}  // namespace
+}  // namespace swarm
