@@ -11,6 +11,7 @@
 #include "orchestrator/run/exit_codes.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/recovery.h"
+#include "orchestrator/run/run_result.h"
 #include "orchestrator/run/unpublished_work.h"
 #include "orchestrator/store/run_lock.h"
 #include "orchestrator/run/run_setup.h"
@@ -136,14 +137,13 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
       if (!terminal) sf->set_reason("cancelled: " + reason);
       events.push_back(std::move(e));
     }
-    f->set_head(rec->head);
-    if (rec->head != prepared->base) {
-      absl::Status st = (*repo)->Publish(*prepared->user, "refs/heads/swarm/" + run_id, /*move_forward=*/true);
-      if (st.ok()) {
-        branch = "swarm/" + run_id;
-      } else {
-        why_not = absl::StrCat("what landed could not be published: ", st.message());
-      }
+    // Closed as its coordinator would have closed it: the branch and result.patch.
+    RunResult result = PublishRunResult(**repo, *prepared->user, run_id, prepared->base, run->run_dir,
+                                        /*move_forward=*/true);
+    f->set_head(result.head);
+    branch = result.branch;
+    if (!result.publish_error.empty()) {
+      why_not = absl::StrCat("what landed could not be published: ", result.publish_error);
     }
   } else {
     // Without them the run is still closed; what landed stays in its private repository, which gc keeps.

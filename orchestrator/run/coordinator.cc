@@ -32,6 +32,7 @@
 #include "base/random_hex.h"
 #include "orchestrator/run/recovery.h"
 #include "orchestrator/run/report.h"
+#include "orchestrator/run/run_result.h"
 #include "orchestrator/run/scheduler.h"
 #include "orchestrator/merge/speculative_merge_queue.h"
 #include "models/model_gateway.h"
@@ -1168,23 +1169,14 @@ int Coordinator::Finish() {
   for (const auto& id : scheduler_->order()) {
     if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, cut_short, "");
   }
-  std::string branch;
-  bool publish_failed = false;
-  absl::StatusOr<std::string> head = repo_->Head();
-  std::string final_head = head.ok() ? *head : run_.base;
-  if (final_head != run_.base) {
-    branch = "refs/heads/swarm/" + run_.run_id;
-    if (absl::Status st = repo_->Publish(*run_.user, branch, /*move_forward=*/run_.resume); !st.ok()) {
-      err_ << "swarm: cannot create the result branch: " << st.message() << "; what landed is in "
-           << repo_->git().git_dir() << " (" << kIntegrationRef << ")\n";
-      branch.clear();
-      publish_failed = true;
-    }
+  RunResult result = PublishRunResult(*repo_, *run_.user, run_.run_id, run_.base, layout_.run_dir,
+                                      /*move_forward=*/run_.resume);
+  const bool publish_failed = !result.publish_error.empty();
+  if (publish_failed) {
+    err_ << "swarm: cannot create the result branch: " << result.publish_error << "; what landed is in "
+         << repo_->git().git_dir() << " (" << kIntegrationRef << ")\n";
   }
-  absl::StatusOr<std::string> diff =
-      repo_->git().Run({"diff", "--binary", "--full-index", run_.base, final_head});
-  std::string patch_path = layout_.run_dir + "/result.patch";
-  std::ofstream(patch_path, std::ios::binary) << (diff.ok() ? *diff : "");
+  if (!result.patch_error.empty()) err_ << "swarm: warning: " << result.patch_error << "\n";
 
   int landed = scheduler_->Count(State::kLanded), unchanged = scheduler_->Count(State::kNoChange);
   int total = static_cast<int>(run_.plan.subtasks.size());
@@ -1201,16 +1193,15 @@ int Coordinator::Finish() {
   f->set_failed(scheduler_->Count(State::kFailed));
   f->set_skipped(scheduler_->Count(State::kSkipped));
   f->set_no_change(unchanged);
-  std::string branch_name = branch.empty() ? "" : branch.substr(strlen("refs/heads/"));
-  f->set_result_branch(branch_name);
-  f->set_head(final_head);
+  f->set_result_branch(result.branch);
+  f->set_head(result.head);
   f->set_exit_code(exit_code);
   Emit(std::move(e));
 
   ReportContext ctx{.run_id = run_.run_id,
                     .run_dir = layout_.run_dir,
-                    .patch_path = patch_path,
-                    .result_branch = branch_name,
+                    .patch_path = result.patch_path,
+                    .result_branch = result.branch,
                     .exit_code = exit_code,
                     .sandbox = sandbox_->Name(),
                     .limits = limits_mode_,
