@@ -19,8 +19,8 @@ struct PatchEntry {
   std::string path;         // relative to the repository root, as git stores it
   std::string new_mode;     // "100644", "100755", "120000" (symlink), "160000" (gitlink), "000000" (deleted)
   std::string link_target;  // for a symlink (new_mode 120000): where it points
-  std::string old_object;   // the blob replaced (all zeros when the path is added)
-  std::string new_object;   // the blob written (all zeros when the path is deleted)
+  std::string old_object = {};  // the blob replaced (all zeros when the path is added)
+  std::string new_object = {};  // the blob written (all zeros when the path is deleted)
 };
 
 // How much a patch makes the tree grow once checked out: the bytes of the blobs it writes beyond those

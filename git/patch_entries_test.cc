@@ -6,7 +6,7 @@ namespace swarm {
 namespace {
 
 absl::Status Check(const std::string& path, const std::string& mode, const std::string& target = "") {
-  return CheckPatchEntries({PatchEntry{path, mode, target}});
+  return CheckPatchEntries({PatchEntry{.path = path, .new_mode = mode, .link_target = target}});
 }
 
 TEST(CheckPatchEntriesTest, OrdinaryFilesAndInnerLinksPass) {

@@ -59,7 +59,7 @@ struct ModelGateway::Impl {
   struct Pending {
     Done done;
     std::string subtask;
-    std::string request_body;  // as sent (redacted)
+    std::string request_body = {};  // as sent (redacted)
     double reserved = 0;       // what is reserved for it now
     double charged = 0;        // earlier attempts charged at their worst case
     bool sent = false;         // a request went out: it may be billed
@@ -354,7 +354,7 @@ std::uint64_t ModelGateway::Complete(const std::string& subtask_id, v1::ChatRequ
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     id = impl_->next_call++;
-    impl_->pending.emplace(id, Impl::Pending{std::move(done), subtask_id});
+    impl_->pending.emplace(id, Impl::Pending{.done = std::move(done), .subtask = subtask_id});
   }
   // A call that throws (out of memory) still ends, as an internal error.
   asio::co_spawn(impl_->io, impl_->Call(id, subtask_id, std::move(request)), [impl = impl_.get(), id](std::exception_ptr e) {

@@ -20,9 +20,9 @@ std::string ServerAddress(const std::string& flag);
 struct ServerConnection {
   std::string address;  // "unix:/path" or "host:port"
   // The token's file; empty: $SWARM_TOKEN, else the control.token beside a Unix socket (control_token.h).
-  std::string token_file;
+  std::string token_file = {};
   // PEM file of the CA that signed a TCP server's certificate: TLS. Empty: plain TCP (loopback only).
-  std::string tls_ca;
+  std::string tls_ca = {};
 };
 
 // The RunSpec a server needs for `config` as given on this machine's command line: paths made

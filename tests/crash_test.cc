@@ -212,7 +212,9 @@ TEST_P(CoordinatorKillTest, ResumeFinishesWithTheUninterruptedTreeAndNothingTwic
     if (e.has_landed()) landed += e.landed().subtask_ids_size();
   }
   EXPECT_EQ(resumes, 1);
-  if (point.test_passed_unrecorded) EXPECT_GE(cached, 1) << "the candidate tested before the crash was tested again";
+  if (point.test_passed_unrecorded) {
+    EXPECT_GE(cached, 1) << "the candidate tested before the crash was tested again";
+  }
   EXPECT_EQ(landed, 6) << "one Landed record per subtask";
   ASSERT_FALSE(after.empty());
   ASSERT_TRUE(after.back().has_run_finished());

@@ -423,8 +423,12 @@ TEST_F(E2eTest, AnOversizePatchAndAHangingTestAreRejectedWithTheirReasonsTheRest
   EXPECT_EQ(outcomes["hang"], "rejected_check");
   for (const auto& s : report["subtasks"]) {
     std::string reason = s["reason"];
-    if (s["id"] == "big") EXPECT_NE(reason.find("larger than --max-patch-mb 1"), std::string::npos) << reason;
-    if (s["id"] == "hang") EXPECT_NE(reason.find("timed out"), std::string::npos) << reason;
+    if (s["id"] == "big") {
+      EXPECT_NE(reason.find("larger than --max-patch-mb 1"), std::string::npos) << reason;
+    }
+    if (s["id"] == "hang") {
+      EXPECT_NE(reason.find("timed out"), std::string::npos) << reason;
+    }
   }
   EXPECT_EQ(Git("ls-tree --name-only " + Branch()), "README\nsmall.txt");
 }

@@ -62,8 +62,12 @@ TEST(MergeQueuePropertyTest, GoodPatchesLandBadOnesDoNotAndTheTreeIsTheSerialOne
   std::set<std::string> landed;
   for (const auto& [id, kind] : subtasks) {
     if (outcomes[id] == "landed") landed.insert(id);
-    if (kind == "good") EXPECT_EQ(outcomes[id], "landed") << id;
-    if (kind == "bad") EXPECT_EQ(outcomes[id], "rejected_check") << id;
+    if (kind == "good") {
+      EXPECT_EQ(outcomes[id], "landed") << id;
+    }
+    if (kind == "bad") {
+      EXPECT_EQ(outcomes[id], "rejected_check") << id;
+    }
     if (kind == "poison") {
       poisons += outcomes[id] == "landed";
       // Caught by the queue, or by the check when the other poison had landed before its base.
@@ -73,7 +77,9 @@ TEST(MergeQueuePropertyTest, GoodPatchesLandBadOnesDoNotAndTheTreeIsTheSerialOne
     }
     if (kind == "clash") {
       clashes += outcomes[id] == "landed";
-      if (outcomes[id] != "landed") EXPECT_EQ(outcomes[id], "conflict_exhausted") << id;
+      if (outcomes[id] != "landed") {
+        EXPECT_EQ(outcomes[id], "conflict_exhausted") << id;
+      }
     }
   }
   EXPECT_EQ(poisons, 1) << "exactly one poison lands: " << report.dump(2);

@@ -47,7 +47,7 @@ TEST(ControlTokenTest, ReadingRefusesLinksFifosEmptyAndSharedFilesWithoutShowing
   WriteFile(dir / "empty", " \n");
   WriteFile(dir / "shared", "s3cr3t-token-value-that-is-long-enough\n");
   chmod((dir / "shared").c_str(), 0644);
-  for (const std::string& name : {"link", "fifo", "empty", "missing"}) {
+  for (const char* name : {"link", "fifo", "empty", "missing"}) {
     absl::StatusOr<std::string> r = ReadTokenFile(dir / name, /*private_only=*/false);
     EXPECT_FALSE(r.ok()) << name;
     EXPECT_EQ(r.status().message().find("s3cr3t"), std::string::npos) << r.status();

@@ -66,7 +66,7 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
   if (doc.is_discarded()) {
     // Parse again with exceptions for the position of the error.
     try {
-      (void)json::parse(text);
+      [[maybe_unused]] json reparsed = json::parse(text);
     } catch (const json::parse_error& e) {
       return Bad(source, absl::StrCat("not valid JSON (", e.what(), ")"));
     }

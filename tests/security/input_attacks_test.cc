@@ -111,7 +111,7 @@ TEST_F(InputAttacksTest, BindOfSshKeysIsRefused) {
 }
 
 TEST_F(InputAttacksTest, BindOfAFolderHoldingSecretsIsRefused) {
-  for (const std::string bind : {home(), dir_.path(), std::string("/"), std::string("/root"), std::string("/etc/shadow")}) {
+  for (const std::string& bind : {home(), dir_.path(), std::string("/"), std::string("/root"), std::string("/etc/shadow")}) {
     SCOPED_TRACE(bind);
     ExpectRefused(Run({"--shard", "*.c", "--parts", "1", "--sandbox-ro-bind", bind}, true), {"would expose"});
   }
