@@ -17,6 +17,7 @@
 #include "orchestrator/run/run_setup.h"
 #include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
+#include "sandbox/resource_scope.h"
 
 namespace swarm {
 namespace {
@@ -100,6 +101,7 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
     return absl::InvalidArgumentError(absl::StrCat("run ", run_id, " has already finished (", run->state, ")"));
   }
   RemoveLeftovers(*run);
+  ResourceScope::RemoveAbandoned();
   auto emit = [&](v1::Event e) {
     e.set_run_id(run_id);
     return (*store)->Apply(e);

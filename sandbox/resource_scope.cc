@@ -118,6 +118,22 @@ std::unique_ptr<ResourceScope> ResourceScope::Create(const ResourceLimits& limit
   return scope;
 }
 
+int ResourceScope::RemoveAbandoned() {
+  int removed = 0;
+  for (const char* parent : {"/sys/fs/cgroup/memory/swarm", "/sys/fs/cgroup/pids/swarm", "/sys/fs/cgroup/swarm"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(parent, ec)) {
+      // Named <pid>-<salt>-<n> by the process that made it (UniqueName).
+      const std::string name = entry.path().filename();
+      const pid_t creator = static_cast<pid_t>(atoi(name.c_str()));
+      if (creator <= 0 || name.find('-') == std::string::npos) continue;
+      if (kill(creator, 0) == 0 || errno == EPERM) continue;  // alive (or its pid reused): not ours to judge
+      if (rmdir(entry.path().c_str()) == 0) ++removed;          // fails while a process is inside
+    }
+  }
+  return removed;
+}
+
 std::string ResourceScope::ProbeMode() { return Create(ResourceLimits{})->Mode(); }
 
 ResourceScope::~ResourceScope() {

@@ -38,6 +38,10 @@ class ResourceScope final {
   static void KillCgroup(const std::string& dir);
   // Whether `dir` is a cgroup that a scope creates (read from a file, it must be checked first).
   static bool IsScopeCgroup(const std::string& dir);
+  // Removes the empty cgroups of scopes whose creating process is gone (a swarm process killed with
+  // SIGKILL never ran its destructors). A cgroup still holding a process, or made by a live process,
+  // stays. Returns how many were removed.
+  static int RemoveAbandoned();
 
  private:
   ResourceScope() = default;

@@ -123,6 +123,8 @@ absl::Status Coordinator::Setup() {
     leftovers_killed = PidLedger(layout_.ledger_dir).KillAll();
     RemoveLeftovers(run_, layout_);
   }
+  // Cgroups of swarm processes killed before they could remove them (this run's or another's).
+  ResourceScope::RemoveAbandoned();
 
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(run_.state_dir + "/swarm.db");
   if (!store.ok()) return store.status();
@@ -1151,6 +1153,7 @@ int Coordinator::Finish() {
   check_->Shutdown();
   merge_->Shutdown();
   git_pool_->join();
+  ResourceScope::RemoveAbandoned();  // of hosts killed during the run; every host has exited by now
   // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
   const std::string cut_short = cancel_exit_ == 0 && budget_stopped_ ? "stopped: the budget is spent: " + budget_reason_
                                                                       : "cancelled: " + cancel_reason_;
