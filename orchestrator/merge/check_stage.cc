@@ -61,13 +61,20 @@ void CheckStage::Submit(const MergeRequest& request, std::function<void(CheckRes
 }
 
 void CheckStage::Deliver(std::uint64_t seq, CheckResult result, std::function<void(CheckResult)> done) {
-  std::lock_guard<std::mutex> lock(deliver_mu_);
+  std::unique_lock<std::mutex> lock(deliver_mu_);
   finished_.emplace(seq, std::make_pair(std::move(result), std::move(done)));
+  if (delivering_) return;  // the thread delivering now takes this one too, in its turn
+  // One thread delivers at a time, in submission order, and calls back without the lock.
+  delivering_ = true;
   for (auto it = finished_.find(next_delivery_); it != finished_.end(); it = finished_.find(next_delivery_)) {
-    it->second.second(std::move(it->second.first));
+    std::pair<CheckResult, std::function<void(CheckResult)>> next = std::move(it->second);
     finished_.erase(it);
     ++next_delivery_;
+    lock.unlock();
+    next.second(std::move(next.first));
+    lock.lock();
   }
+  delivering_ = false;
 }
 
 absl::StatusOr<std::pair<std::string, std::string>> CheckStage::Compose(const MergeRequest& request) const {

@@ -84,6 +84,7 @@ class CheckStage final : public PatchChecker {
   std::mutex deliver_mu_;
   std::uint64_t next_delivery_ = 0;  // guarded by deliver_mu_
   std::map<std::uint64_t, std::pair<CheckResult, std::function<void(CheckResult)>>> finished_;  // guarded by deliver_mu_
+  bool delivering_ = false;  // guarded by deliver_mu_: a thread is calling back
   void Deliver(std::uint64_t seq, CheckResult result, std::function<void(CheckResult)> done);
 };
 

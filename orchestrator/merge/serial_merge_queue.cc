@@ -13,15 +13,17 @@ SerialMergeQueue::SerialMergeQueue(const IntegrationRepo& repo, TestGate& gate, 
 SerialMergeQueue::~SerialMergeQueue() { Shutdown(); }
 
 void SerialMergeQueue::Submit(MergeRequest request, std::function<void(MergeResult)> done) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_) {
-    MergeResult r;
-    r.detail = "cancelled";
-    done(r);
-    return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      queue_.emplace_back(std::move(request), std::move(done));
+      cv_.notify_one();
+      return;
+    }
   }
-  queue_.emplace_back(std::move(request), std::move(done));
-  cv_.notify_one();
+  MergeResult r;  // answered without the lock: a callback may call back into the queue
+  r.detail = "cancelled";
+  done(r);
 }
 
 void SerialMergeQueue::Shutdown() {

@@ -20,15 +20,17 @@ SpeculativeMergeQueue::SpeculativeMergeQueue(const IntegrationRepo& repo, TestGa
 SpeculativeMergeQueue::~SpeculativeMergeQueue() { Shutdown(); }
 
 void SpeculativeMergeQueue::Submit(MergeRequest request, std::function<void(MergeResult)> done) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_) {
-    MergeResult r;
-    r.detail = "cancelled";
-    done(r);
-    return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      incoming_.push_back({std::move(request), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
   }
-  incoming_.push_back({std::move(request), std::move(done)});
-  cv_.notify_one();
+  MergeResult r;  // answered without the lock: a callback may call back into the queue
+  r.detail = "cancelled";
+  done(r);
 }
 
 void SpeculativeMergeQueue::Shutdown() {
