@@ -26,6 +26,7 @@
 #include "orchestrator/merge/culprits.h"
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/run/host_registration.h"
+#include "base/check.h"
 #include "base/failpoint.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/path_policy.h"
@@ -646,7 +647,7 @@ void Coordinator::Dispatch() {
     absl::StatusOr<std::string> secret = RandomHex(16);
     std::string lease_id = leases_.Grant(best->id(), *id, scheduler_->attempts(*id), head_,
                                          secret.ok() ? *secret : std::to_string(leases_.last_fence() + 1));
-    const Lease& lease = leases_.leases().at(lease_id);
+    const Lease& lease = MustFind(leases_.leases(), lease_id, "lease");
 
     v1::Event e;
     auto* l = e.mutable_subtask_leased();
@@ -820,10 +821,10 @@ void Coordinator::SubmitMergeable() {
   auto batches = scheduler_->TakeMergeable(&failed_groups);
   for (const auto& group : failed_groups) {
     std::string culprits;
-    for (const auto& m : run_.plan.groups.at(group).members) {
+    for (const auto& m : MustFind(run_.plan.groups, group, "group").members) {
       if (finished_.count(m) && scheduler_->state(m) != State::kNoChange) absl::StrAppend(&culprits, culprits.empty() ? "" : ", ", m);
     }
-    for (const auto& m : run_.plan.groups.at(group).members) {
+    for (const auto& m : MustFind(run_.plan.groups, group, "group").members) {
       if (!finished_.count(m)) {
         FinishSubtask(m, v1::FAILED, absl::StrCat("group ", group, " cannot land: ", culprits, " did not produce a patch"), "");
       }
@@ -836,9 +837,9 @@ void Coordinator::SubmitMergeable() {
     }
     MergeRequest request;
     request.group = scheduler_->spec(batch[0]).group();
-    if (!request.group.empty() && run_.plan.groups.at(request.group).partial) request.group.clear();
+    if (!request.group.empty() && MustFind(run_.plan.groups, request.group, "group").partial) request.group.clear();
     for (const auto& id : batch) {
-      const auto& [attempt, commit] = patch_commits_.at(id);
+      const auto& [attempt, commit] = MustFind(patch_commits_, id, "patch of subtask");
       const v1::Subtask& spec = scheduler_->spec(id);
       request.patches.push_back(
           {id, attempt, commit, spec.title(), std::vector<std::string>(spec.tests().begin(), spec.tests().end())});

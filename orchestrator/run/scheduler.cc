@@ -1,5 +1,7 @@
 #include "orchestrator/run/scheduler.h"
 
+#include "base/check.h"
+
 namespace swarm {
 
 Scheduler::Scheduler(const Plan& plan, int max_attempts) : max_attempts_(max_attempts), groups_(plan.groups) {
@@ -48,14 +50,14 @@ std::optional<std::string> Scheduler::TakeReady() {
 }
 
 void Scheduler::Restore(const std::string& id, State state, int attempts, int forgiven) {
-  Entry& e = subtasks_.at(id);
+  Entry& e = MustFind(subtasks_, id, "subtask");
   e.state = state;
   e.attempts = attempts;
   e.forgiven = forgiven;
 }
 
 bool Scheduler::AttemptFailed(const std::string& id) {
-  Entry& e = subtasks_.at(id);
+  Entry& e = MustFind(subtasks_, id, "subtask");
   if (e.attempts - e.forgiven < max_attempts_) {
     e.state = State::kPending;
     return true;
@@ -65,13 +67,13 @@ bool Scheduler::AttemptFailed(const std::string& id) {
 }
 
 void Scheduler::Rebase(const std::string& id) {
-  Entry& e = subtasks_.at(id);
+  Entry& e = MustFind(subtasks_, id, "subtask");
   e.state = State::kPending;
   ++e.forgiven;
 }
 
 void Scheduler::AttemptSucceeded(const std::string& id, bool no_change) {
-  subtasks_.at(id).state = no_change ? State::kNoChange : State::kPatchReady;
+  MustFind(subtasks_, id, "subtask").state = no_change ? State::kNoChange : State::kPatchReady;
 }
 
 std::vector<std::vector<std::string>> Scheduler::TakeMergeable(std::vector<std::string>* failed_groups) {
@@ -87,7 +89,7 @@ std::vector<std::vector<std::string>> Scheduler::TakeMergeable(std::vector<std::
       }
       continue;
     }
-    if (groups_.at(group).partial) {
+    if (MustFind(groups_, group, "group").partial) {
       // A partial group's members land one by one, each as soon as it passes: the largest part of it
       // that passes lands, and a member that fails does not hold back the others.
       if (e.state == State::kPatchReady) {
@@ -97,7 +99,7 @@ std::vector<std::vector<std::string>> Scheduler::TakeMergeable(std::vector<std::
       continue;
     }
     if (!seen_groups.insert(group).second) continue;
-    const auto& members = groups_.at(group).members;
+    const auto& members = MustFind(groups_, group, "group").members;
     bool all_done = true, any_failed = false, any_patch = false;
     for (const auto& m : members) {
       State s = subtasks_[m].state;
@@ -128,7 +130,7 @@ std::vector<std::vector<std::string>> Scheduler::TakeMergeable(std::vector<std::
   return out;
 }
 
-void Scheduler::Finish(const std::string& id, State state) { subtasks_.at(id).state = state; }
+void Scheduler::Finish(const std::string& id, State state) { MustFind(subtasks_, id, "subtask").state = state; }
 
 std::vector<std::string> Scheduler::TakeBlocked() {
   std::vector<std::string> out;
