@@ -18,7 +18,8 @@ TEST(CheckTest, AHeldInvariantCostsNothingVisible) {
 
 TEST(CheckDeathTest, ABrokenInvariantAbortsNamingItsPlaceAndContext) {
   std::map<std::string, int> m;
-  EXPECT_DEATH(MustFind(m, std::string("ghost"), "subtask"), "invariant broken at .*check_test.cc:[0-9]+: .*subtask ghost is unknown");
+  EXPECT_DEATH(MustFind(m, std::string("ghost"), "subtask"),
+               "invariant broken at .*check.h:[0-9]+: .*subtask ghost is unknown");
   EXPECT_DEATH({ SWARM_CHECK(1 + 1 == 3) << "arithmetic"; }, "1 \\+ 1 == 3: arithmetic");
 }
 
