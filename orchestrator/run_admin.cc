@@ -147,6 +147,9 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
     if (!result.publish_error.empty()) {
       why_not = absl::StrCat("what landed could not be published: ", result.publish_error);
     }
+    if (!result.patch_error.empty()) {
+      absl::StrAppend(&why_not, why_not.empty() ? "" : "; ", result.patch_error);
+    }
   } else {
     // Without them the run is still closed; what landed stays in its private repository, which gc keeps.
     why_not = absl::StrCat("it was not reconciled: ", rec.status().message());

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace swarm {
 namespace {
@@ -33,10 +34,16 @@ bool MakeDir(const std::string& path) { return mkdir(path.c_str(), 0755) == 0 ||
 // that process's leftovers, and killing the scope would kill them, or they would be counted as ours.
 bool MakeFreshDir(const std::string& path) { return mkdir(path.c_str(), 0755) == 0; }
 
+// The inode of this process's pid namespace: pids are only meaningful within it.
+std::uint64_t PidNamespace() {
+  struct stat st{};
+  return stat("/proc/self/ns/pid", &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
+}
+
 std::string UniqueName() {
   static std::atomic<unsigned> counter{0};
   static const std::uint64_t salt = std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32);
-  return absl::StrCat(getpid(), "-", absl::Hex(salt), "-", counter++);
+  return absl::StrCat(getpid(), "-", PidNamespace(), "-", absl::Hex(salt), "-", counter++);
 }
 
 // cgroup v1 with separate memory and pids hierarchies (what containers commonly expose).
@@ -118,21 +125,26 @@ std::unique_ptr<ResourceScope> ResourceScope::Create(const ResourceLimits& limit
   return scope;
 }
 
-int ResourceScope::RemoveAbandoned() {
+int ResourceScope::RemoveAbandoned(const std::vector<std::string>& parents) {
+  const std::vector<std::string> real = {"/sys/fs/cgroup/memory/swarm", "/sys/fs/cgroup/pids/swarm",
+                                         "/sys/fs/cgroup/swarm"};
+  const std::string here = absl::StrCat(PidNamespace());
   int removed = 0;
-  for (const char* parent : {"/sys/fs/cgroup/memory/swarm", "/sys/fs/cgroup/pids/swarm", "/sys/fs/cgroup/swarm"}) {
+  for (const std::string& parent : parents.empty() ? real : parents) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(parent, ec)) {
-      // Named <pid>-<salt>-<n> by the process that made it (UniqueName).
-      const std::string name = entry.path().filename();
-      const pid_t creator = static_cast<pid_t>(atoi(name.c_str()));
-      if (creator <= 0 || name.find('-') == std::string::npos) continue;
+      std::vector<std::string> part = absl::StrSplit(entry.path().filename().string(), '-');
+      if (part.size() != 4 || part[1] != here || !entry.is_directory(ec)) continue;
+      const pid_t creator = static_cast<pid_t>(atoi(part[0].c_str()));
+      if (creator <= 0) continue;
       if (kill(creator, 0) == 0 || errno == EPERM) continue;  // alive (or its pid reused): not ours to judge
       if (rmdir(entry.path().c_str()) == 0) ++removed;          // fails while a process is inside
     }
   }
   return removed;
 }
+
+std::string ResourceScope::NewName() { return UniqueName(); }
 
 std::string ResourceScope::ProbeMode() { return Create(ResourceLimits{})->Mode(); }
 
@@ -161,8 +173,9 @@ void ResourceScope::Apply(ProcessSpec& spec) const {
 }
 
 bool ResourceScope::IsScopeCgroup(const std::string& dir) {
-  // /sys/fs/cgroup[/memory|/pids]/swarm/<pid>-<hex>-<n>, nothing else (no "..", no parents).
-  static const std::regex kScope(R"(/sys/fs/cgroup(/memory|/pids)?/swarm/[0-9]+-[0-9a-f]+-[0-9]+)");
+  // /sys/fs/cgroup[/memory|/pids]/swarm/<pid>-<pidns>-<hex>-<n> (or <pid>-<hex>-<n>, as earlier
+  // versions named them), nothing else (no "..", no parents).
+  static const std::regex kScope(R"(/sys/fs/cgroup(/memory|/pids)?/swarm/[0-9]+(-[0-9]+)?-[0-9a-f]+-[0-9]+)");
   return std::regex_match(dir, kScope);
 }
 

@@ -39,9 +39,13 @@ class ResourceScope final {
   // Whether `dir` is a cgroup that a scope creates (read from a file, it must be checked first).
   static bool IsScopeCgroup(const std::string& dir);
   // Removes the empty cgroups of scopes whose creating process is gone (a swarm process killed with
-  // SIGKILL never ran its destructors). A cgroup still holding a process, or made by a live process,
-  // stays. Returns how many were removed.
-  static int RemoveAbandoned();
+  // SIGKILL never ran its destructors). Only scopes made in this pid namespace are judged (their names
+  // carry its inode: a pid means nothing in another namespace sharing the cgroup tree); one still
+  // holding a process, or whose creator is alive, stays. `parents`: the directories that hold scopes
+  // (the real ones when empty). Returns how many were removed.
+  static int RemoveAbandoned(const std::vector<std::string>& parents = {});
+  // A scope's cgroup name: <pid>-<pid namespace inode>-<salt>-<n>.
+  static std::string NewName();
 
  private:
   ResourceScope() = default;

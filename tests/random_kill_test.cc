@@ -65,17 +65,18 @@ class RandomKillTest : public ::testing::Test {
 
   std::vector<std::string> RunArgs() const {
     std::string agent =
-        "sleep 0.$(( $(od -An -N1 -tu1 /dev/urandom) % 4 )); echo \"$SWARM_SUBTASK_ID done\" >> $SWARM_SUBTASK_ID.txt; "
+        "sleep 0.$(( $(printf %d \"'$SWARM_SUBTASK_ID\") % 4 )); echo \"$SWARM_SUBTASK_ID done\" >> $SWARM_SUBTASK_ID.txt; "
         "case $SWARM_SUBTASK_ID in p|q) echo $SWARM_SUBTASK_ID >> shared.txt; sort -o shared.txt shared.txt;; esac";
     return {"run",           "--repo",        repo(),      "--state-dir", state(),         "--plan", dir_ / "plan.json",
             "--agents",      "4",             "--agent-hosts", "2",        "--agent-cmd", agent,       "--test-cmd",    "sleep 0.05; test -s a.txt",
-            "--max-rebases", "5",             "--heartbeat-interval", "1", "--lease-timeout", "20"};
+            "--max-rebases", "5",             "--max-attempts", "20",             "--heartbeat-interval", "1", "--lease-timeout", "20"};
   }
 
   // Runs `args` and, if `kill_after` is set, SIGKILLs the coordinator that long after it started
   // (and, if `host_kill_after` is set, one agent host of the run at that moment). The exit code.
   int RunAndMaybeKill(const std::vector<std::string>& args, std::optional<std::chrono::milliseconds> kill_after,
-                      std::optional<std::chrono::milliseconds> host_kill_after, std::string* output) {
+                      std::optional<std::chrono::milliseconds> host_kill_after, std::uint64_t host_choice,
+                      std::string* output) {
     ProcessSpec spec;
     spec.argv = {BuildDir() + "/bin/swarm"};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
@@ -95,7 +96,7 @@ class RandomKillTest : public ::testing::Test {
     if (host_kill_after) {
       until(*host_kill_after);
       std::vector<int> hosts = LiveHostPids();
-      if (!hosts.empty()) kill(hosts[rng_() % hosts.size()], SIGKILL);
+      if (!hosts.empty()) kill(hosts[host_choice % hosts.size()], SIGKILL);
     }
     if (kill_after) {
       until(*kill_after);
@@ -190,6 +191,17 @@ class RandomKillTest : public ::testing::Test {
     }
   }
 
+  // A run that failed half-way leaves no workspace in RAM and no socket directory.
+  void TearDown() override {
+    for (const auto& e : Events()) {
+      if (!e.has_run_started()) continue;
+      std::error_code ec;
+      fs::remove_all("/dev/shm/swarm-" + e.run_id(), ec);
+      std::string runtime = Trim(ReadFile(state() + "/runs/" + e.run_id() + "/runtime-dir"));
+      if (fs::path(runtime).filename().string().rfind("swarm-", 0) == 0) fs::remove_all(runtime, ec);
+    }
+  }
+
   TempDir dir_;
   std::string base_;
   std::mt19937_64 rng_;
@@ -217,15 +229,19 @@ TEST_F(RandomKillTest, KilledAtRandomAndResumedEveryRunLandsTheUninterruptedTree
     std::string log;
     for (int session = 0; !Finished(); ++session) {
       ASSERT_LT(session, kKillsPerRun + 3) << "the run never finished\n" << log;
+      // Every draw is made whatever happens next, so that a seed gives the same moments again.
+      const std::uint64_t draw_kill = rng_(), draw_host = rng_(), draw_host_at = rng_(), draw_which = rng_();
       const bool kill_this = session < kKillsPerRun;
       std::optional<std::chrono::milliseconds> kill_after, host_kill_after;
-      if (kill_this) kill_after = std::chrono::milliseconds(50 + rng_() % 1000);
-      if (kill_this && rng_() % 3 == 0) host_kill_after = std::chrono::milliseconds(100 + rng_() % (kill_after->count()));
+      if (kill_this) kill_after = std::chrono::milliseconds(50 + draw_kill % 1000);
+      if (kill_this && draw_host % 3 == 0) {
+        host_kill_after = std::chrono::milliseconds(draw_host_at % static_cast<std::uint64_t>(kill_after->count()));
+      }
       if (RunId().empty()) fs::remove_all(state());  // killed before the run was recorded: start it again
       std::vector<std::string> args = RunId().empty() ? RunArgs()
                                                       : std::vector<std::string>{"resume", RunId(), "--state-dir", state()};
       std::string output;
-      int code = RunAndMaybeKill(args, kill_after, host_kill_after, &output);
+      int code = RunAndMaybeKill(args, kill_after, host_kill_after, draw_which, &output);
       absl::StrAppend(&log, "session ", session, " (", args[0], kill_after ? absl::StrCat(", kill at ", kill_after->count(), " ms") : "",
                       host_kill_after ? absl::StrCat(", a host at ", host_kill_after->count(), " ms") : "", "): exit ",
                       code, "\n", output, "\n");

@@ -76,7 +76,11 @@ Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std:
       model_calls_([this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
                    [this](const FinishedModelCall& call) { RecordModelCall(call); }) {}
 
-void Coordinator::Post(std::function<void()> task) { asio::post(*io_, std::move(task)); }
+bool Coordinator::Post(std::function<void()> task) {
+  if (io_ == nullptr) return false;
+  asio::post(*io_, std::move(task));
+  return true;
+}
 
 void Coordinator::RequestCancel(const std::string& why) {
   {
@@ -1081,12 +1085,14 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
 }
 
 void Coordinator::MaybeFinish() {
-  if (!shutting_down_ && cancel_exit_ == 0 && hosts_->running() == 0 && !scheduler_->AllDone()) {
+  // Hosts start once setup is done; a store that fails before that finishes the run here.
+  const int hosts_running = hosts_ != nullptr ? hosts_->running() : 0;
+  if (!shutting_down_ && cancel_exit_ == 0 && hosts_ != nullptr && hosts_running == 0 && !scheduler_->AllDone()) {
     Cancel(kExitInternal, "no agent host is left to run the remaining subtasks");
   }
   bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 || (budget_stopped_ && leases_.empty());
   if (!shutting_down_ && work_done && jobs_in_flight_ == 0) BeginShutdown();
-  if (shutting_down_ && jobs_in_flight_ == 0 && hosts_->running() == 0) io_->stop();
+  if (shutting_down_ && jobs_in_flight_ == 0 && hosts_running == 0 && io_ != nullptr) io_->stop();
 }
 
 void Coordinator::BeginShutdown() {
@@ -1101,7 +1107,7 @@ void Coordinator::BeginShutdown() {
   // Hosts that do not leave in time are stopped: they are in our process group's care.
   auto timer = std::make_shared<asio::steady_timer>(*io_, std::chrono::seconds(20));
   timer->async_wait([this, timer](boost::system::error_code ec) {
-    if (ec || hosts_->running() == 0) return;
+    if (ec || hosts_ == nullptr || hosts_->running() == 0) return;
     err_ << "swarm: agent hosts did not exit in time; killing them\n";
     hosts_->StopAll();  // reaped by their exit callbacks
   });

@@ -55,7 +55,9 @@ struct CoordinatorOptions {
   HostLauncher* host_launcher = nullptr;  // null: swarm-agent processes (ProcessHostLauncher)
   PatchChecker* checker = nullptr;        // null: CheckStage
   MergeQueue* merge_queue = nullptr;      // null: SpeculativeMergeQueue
-  ModelCaller* model_caller = nullptr;    // null: the model gateway, when the run has a model
+  // null: the model gateway, when the run has a model. An injected caller must not call back after
+  // Run() returns (the coordinator stops passing calls to it, but cannot end them).
+  ModelCaller* model_caller = nullptr;
   const Clock* clock = nullptr;           // null: the steady clock
   bool serve_agent_api = true;            // false: no socket; hosts are driven through AgentHandler
   // Called on the executor with every event, after the store committed it.
@@ -78,8 +80,10 @@ class Coordinator final : public AgentHandler {
   // landed stays, and Run() returns kExitCancelled.
   void RequestCancel(const std::string& why);
 
-  // Thread-safe, once the hosts are being started: runs `task` on the executor.
-  void Post(std::function<void()> task);
+  // Thread-safe once the run has started (its RunStarted event was emitted): runs `task` on the
+  // executor, where AgentHandler calls are made. False before that. For a program that embeds the
+  // coordinator and drives hosts of its own, and for tests.
+  bool Post(std::function<void()> task);
 
   // AgentHandler, on the executor.
   void OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) override;

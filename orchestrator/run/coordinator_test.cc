@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -50,6 +51,7 @@ class CoordinatorTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (HasFailure()) std::cerr << "the coordinator said:\n" << out_.str() << err_.str();
     if (!runner_.joinable()) return;  // the test finished the run
     // A test that failed half-way: nothing may be left waiting.
     coordinator_->RequestCancel("the test ended");
@@ -115,12 +117,12 @@ class CoordinatorTest : public ::testing::Test {
     std::mutex m;
     std::condition_variable done_cv;
     bool done = false;
-    coordinator_->Post([&] {
+    ASSERT_TRUE(coordinator_->Post([&] {
       task();
       std::lock_guard<std::mutex> lock(m);
       done = true;
       done_cv.notify_all();
-    });
+    })) << "the run has not started";
     std::unique_lock<std::mutex> lock(m);
     ASSERT_TRUE(done_cv.wait_for(lock, seconds(30), [&] { return done; })) << "the executor did not run the task";
   }
@@ -391,22 +393,31 @@ TEST_F(CoordinatorTest, AnExpiredLeaseGoesToAnotherHostAndItsLateResultIsRefused
   EXPECT_EQ(Finish(), kExitOk);
 }
 
-TEST_F(CoordinatorTest, AHeartbeatKeepsTheLeaseAlive) {
-  Start(kOneSubtask);
-  auto host = Register("host-1", 1);
-  v1::Lease lease = NextLease(*host, "a");
-  for (int i = 0; i < 4; ++i) {
-    v1::HostMessage beat;
-    beat.mutable_heartbeat()->add_lease_ids(lease.lease_id());
-    OnExecutor([&] {
-      clock_.Advance(seconds(20));
-      coordinator_->OnHostMessage(host, beat);
-    });
-  }
-  Send(host, Patch(lease, "a.txt", "a\\nmore\\n"));
+TEST_F(CoordinatorTest, AHeartbeatKeepsTheLeaseAliveWhileASilentHostsLeaseExpires) {
+  Start(kTwoSubtasks, [](RunConfig& c) { c.agent_hosts = 2; });
+  auto beating = Register("host-1", 1);
+  auto silent = Register("host-2", 1);
+  v1::Lease kept = NextLease(*beating, "a");
+  v1::Lease lost = NextLease(*silent, "b");
+  v1::HostMessage beat;
+  beat.mutable_heartbeat()->add_lease_ids(kept.lease_id());
+  OnExecutor([&] {
+    clock_.Advance(seconds(20));
+    coordinator_->OnHostMessage(beating, beat);
+    clock_.Advance(seconds(20));  // 40 s: past the silent host's deadline, 20 s into the renewed one
+  });
+  // The lease check ran after the clock moved: the silent host's lease expired in it.
+  std::optional<v1::Event> expired = WaitForEvent([](const v1::Event& e) { return e.has_lease_expired(); });
+  ASSERT_TRUE(expired.has_value());
+  EXPECT_EQ(expired->lease_expired().lease_id(), lost.lease_id());
+  Send(beating, Patch(kept, "a.txt", "a\\nmore\\n"));
   CheckAndLand();
   ASSERT_EQ(WaitForFinished("a")->subtask_finished().state(), v1::LANDED);
-  EXPECT_TRUE(Events([](const v1::Event& e) { return e.has_lease_expired(); }).empty());
+  EXPECT_EQ(Events([](const v1::Event& e) { return e.has_lease_expired(); }).size(), 1u) << "only the silent one";
+  v1::Lease again = NextLease(*beating, "b");  // b went back for another attempt
+  Send(beating, Patch(again, "b.txt", "b\\nmore\\n"));
+  CheckAndLand();
+  ASSERT_EQ(WaitForFinished("b")->subtask_finished().state(), v1::LANDED);
   EXPECT_EQ(Finish(), kExitOk);
 }
 
@@ -499,13 +510,29 @@ TEST_F(CoordinatorTest, AHostThatGoesAwayLosesItsLeasesToTheOthersAndIsStopped) 
   std::optional<v1::Event> finished = WaitForEvent([](const v1::Event& e) { return e.has_attempt_finished(); });
   ASSERT_TRUE(finished.has_value());
   EXPECT_EQ(finished->attempt_finished().error(), "agent host host-1 went away");
-  EXPECT_EQ(launcher_.killed(), (std::set<std::string>{"host-1"}));
+  OnExecutor([&] { EXPECT_EQ(launcher_.killed(), (std::set<std::string>{"host-1"})); });
+  coordinator_->Post([&] { launcher_.End("host-1", "killed by signal 9"); });  // its process ends later
   v1::Lease again = NextLease(*other, "a");
   EXPECT_NE(again.lease_id(), lost.lease_id());
   Send(other, Patch(again, "a.txt", "elsewhere\\n"));
   CheckAndLand();
   ASSERT_EQ(WaitForFinished("a")->subtask_finished().state(), v1::LANDED);
   EXPECT_EQ(Finish(), kExitOk);
+}
+
+TEST_F(CoordinatorTest, WhenTheOnlyHostGoesAwayItsLeaseFailsFirstThenTheRunStopsForWantOfHosts) {
+  Start(kOneSubtask);  // one host
+  auto only = Register("host-1", 2);
+  NextLease(*only, "a");
+  OnExecutor([&] { coordinator_->OnHostGone(only); });
+  std::erase(channels_, only);
+  std::optional<v1::Event> failed = WaitForEvent([](const v1::Event& e) { return e.has_attempt_finished(); });
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->attempt_finished().error(), "agent host host-1 went away");
+  coordinator_->Post([&] { launcher_.End("host-1", "killed by signal 9"); });
+  runner_.join();
+  EXPECT_EQ(exit_code_, kExitInternal);
+  EXPECT_NE(err_.str().find("no agent host is left to run the remaining subtasks"), std::string::npos) << err_.str();
 }
 
 }  // namespace

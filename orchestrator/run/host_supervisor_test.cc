@@ -38,8 +38,11 @@ TEST(HostSupervisorTest, StopKillsOnlyARunningHostAndStopAllTheRest) {
   hosts.Stop("host-2");
   hosts.Stop("host-9");
   EXPECT_EQ(launcher.killed(), (std::set<std::string>{"host-2"}));
+  launcher.End("host-2", "killed by signal 9");  // its exit arrives later
+  EXPECT_EQ(hosts.running(), 2);
   hosts.StopAll();
   EXPECT_EQ(launcher.killed(), (std::set<std::string>{"host-1", "host-2", "host-3"}));
+  for (const char* id : {"host-1", "host-3"}) launcher.End(id, "killed by signal 9");
   EXPECT_EQ(hosts.running(), 0);
   EXPECT_EQ(exited, 3);
 }
