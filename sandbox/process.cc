@@ -1,6 +1,7 @@
 #include "sandbox/process.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -58,6 +59,7 @@ struct Running : std::enable_shared_from_this<Running> {
   std::size_t cap = 0;
   std::string stdin_data;
   std::function<void()> on_timeout;
+  std::function<std::string()> on_exit;
   ProcessCallback done;
   Clock::time_point start;
   int open_ops = 0;  // pidfd wait + two readers
@@ -70,6 +72,7 @@ struct Running : std::enable_shared_from_this<Running> {
     timer.cancel();
     result.out = capture[0].Render(cap, &result.output_truncated);
     result.err = capture[1].Render(cap, &result.output_truncated);
+    if (on_exit) result.err += on_exit();
     result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     auto cb = std::move(done);
     cb(std::move(result));
@@ -155,10 +158,13 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
                             int out_fd, int err_fd, int report_fd,
                             const std::vector<const char*>& cgroups,
                             const std::vector<ProcessSpec::Limit>& limits, const std::vector<int>& pass_fds,
-                            int new_umask) {
+                            int new_umask, int user_namespace) {
   // Passed files go to 3, 4, ...: whatever holds those numbers now (the pipes) moves up first.
   const int first_free = 3 + static_cast<int>(pass_fds.size());
   if (report_fd < first_free) report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, first_free);
+  if (user_namespace >= 0 && user_namespace < first_free) {
+    user_namespace = fcntl(user_namespace, F_DUPFD_CLOEXEC, first_free);
+  }
   auto fail = [report_fd](int stage) {
     int e[2] = {stage, errno};
     (void)!write(report_fd, e, sizeof e);
@@ -189,6 +195,7 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
   }
   if (cwd != nullptr && chdir(cwd) != 0) fail(4);
   if (new_umask >= 0) umask(static_cast<mode_t>(new_umask));
+  if (user_namespace >= 0 && setns(user_namespace, CLONE_NEWUSER) != 0) fail(6);
   syscall(SYS_close_range, 3u + static_cast<unsigned>(pass_fds.size()), ~0u, CLOSE_RANGE_CLOEXEC);
   execve(path, argv, envp);
   fail(5);
@@ -261,7 +268,8 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   if (pid == 0) {
     ExecChild(path.c_str(), argv.data(), envp, spec.cwd.empty() ? nullptr : spec.cwd.c_str(), in[0],
               out[1], err[1], report[1], cgroups, spec.rlimits, pass_fds,
-              spec.umask ? static_cast<int>(*spec.umask) : -1);
+              spec.umask ? static_cast<int>(*spec.umask) : -1,
+              spec.user_namespace ? spec.user_namespace->get() : -1);
   }
   setpgid(pid, pid);  // also done by the child: whichever runs first wins the race harmlessly
   close(in[0]);
@@ -279,8 +287,9 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
     close(in[1]);
     close(out[0]);
     close(err[0]);
-    static const char* kStage[] = {"", "dup2", "joining cgroup", "setrlimit", "chdir", "exec"};
-    std::string what = absl::StrCat(spec.argv[0], ": ", kStage[failure[0] % 6], ": ",
+    static const char* kStage[] = {"",      "dup2", "joining cgroup", "setrlimit",
+                                   "chdir", "exec", "joining a user namespace"};
+    std::string what = absl::StrCat(spec.argv[0], ": ", kStage[failure[0] % 7], ": ",
                                     strerror(failure[1]));
     if (failure[0] == 4) return absl::NotFoundError(absl::StrCat(what, " (", spec.cwd, ")"));
     return absl::FailedPreconditionError(what);
@@ -303,6 +312,7 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   r->cap = spec.output_cap;
   r->stdin_data = std::move(spec.stdin_data);
   r->on_timeout = std::move(spec.on_timeout);
+  r->on_exit = std::move(spec.on_exit);
   r->done = std::move(done);
   r->start = Clock::now();
   r->pidfd.assign(pidfd);

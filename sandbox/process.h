@@ -56,10 +56,16 @@ struct ProcessSpec {
   std::vector<std::shared_ptr<const OwnedFd>> pass_fds;
   // The child's umask; unset: this process's.
   std::optional<mode_t> umask;
+  // A user namespace the child joins just before exec (so that it runs as that namespace's root, as
+  // the user who owns it); unset: this process's.
+  std::shared_ptr<const OwnedFd> user_namespace;
   // Called in the parent with the child's pid (also its process group) once it has started.
   std::function<void(int pid)> on_start;
   // Called in the parent when the time-out fires, before the group is killed (e.g. kill a cgroup).
   std::function<void()> on_timeout;
+  // Called in the parent once the child has been reaped, before `done`: ends what was started beside
+  // the child for it (a sandbox's network) and returns text to append to its stderr (usually none).
+  std::function<std::string()> on_exit;
 };
 
 struct ProcessResult {

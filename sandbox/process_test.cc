@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <boost/asio/io_context.hpp>
+#include <cerrno>
 #include <functional>
 
 namespace swarm {
@@ -18,6 +21,23 @@ TEST(ProcessTest, CapturesOutputAndExitStatus) {
   EXPECT_EQ(r->out.size(), 300000u);
   EXPECT_EQ(r->err, "err\n");
   EXPECT_EQ(r->Describe(), "exit 7");
+}
+
+// What a wrapper started beside the child is ended once the child is gone, and its account ends stderr.
+TEST(ProcessTest, OnExitRunsOnceTheChildIsReapedAndEndsItsStderr) {
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", "echo err >&2"};
+  int pid = 0;
+  bool reaped = false;
+  spec.on_start = [&](int p) { pid = p; };
+  spec.on_exit = [&] {
+    reaped = kill(pid, 0) != 0 && errno == ESRCH;
+    return std::string("[note]\n");
+  };
+  absl::StatusOr<ProcessResult> r = RunProcess(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(reaped);
+  EXPECT_EQ(r->err, "err\n[note]\n");
 }
 
 TEST(ProcessTest, MissingProgramIsNotFound) {
