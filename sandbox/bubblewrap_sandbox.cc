@@ -11,7 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "sandbox/internal/seccomp_filter.h"
+#include "sandbox/internal/slirp_network.h"
 
 namespace swarm {
 namespace fs = std::filesystem;
@@ -22,12 +24,13 @@ bool Within(const std::string& path, const std::string& dir) {
   return path == dir || (path.size() > dir.size() && path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/'));
 }
 
-absl::StatusOr<std::shared_ptr<const OwnedFd>> ProgramFile(const std::string& program) {
-  int fd = memfd_create("swarm-seccomp", MFD_CLOEXEC);
+// A file in memory holding `content`, for bubblewrap to read (the seccomp program, resolv.conf).
+absl::StatusOr<std::shared_ptr<const OwnedFd>> MemoryFile(const char* name, const std::string& content) {
+  int fd = memfd_create(name, MFD_CLOEXEC);
   if (fd < 0) return absl::ResourceExhaustedError(absl::StrCat("memfd_create: ", strerror(errno)));
   auto file = std::make_shared<const OwnedFd>(fd);
-  if (pwrite(fd, program.data(), program.size(), 0) != static_cast<ssize_t>(program.size())) {
-    return absl::ResourceExhaustedError(absl::StrCat("cannot write the seccomp program: ", strerror(errno)));
+  if (pwrite(fd, content.data(), content.size(), 0) != static_cast<ssize_t>(content.size())) {
+    return absl::ResourceExhaustedError(absl::StrCat("cannot write ", name, ": ", strerror(errno)));
   }
   return file;
 }
@@ -49,11 +52,15 @@ absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> BubblewrapSandbox::Create() {
       return absl::FailedPreconditionError(
           "running as root, the sandbox needs setpriv (util-linux) to drop to an unprivileged user; it is not installed");
     }
+    // It runs inside the sandbox, where a link found in PATH may lie under a hidden place (/tmp, $HOME).
+    std::error_code ec;
+    if (std::string real = fs::canonical(setpriv, ec); !ec) setpriv = real;
   }
   absl::StatusOr<std::string> program = SeccompProgram();
   if (!program.ok()) return program.status();
-  std::unique_ptr<BubblewrapSandbox> sandbox(
-      new BubblewrapSandbox(std::move(bwrap), std::move(setpriv), *identity, std::move(*program)));
+  // Only commands given a network need slirp4netns: its absence is an error when one asks.
+  std::unique_ptr<BubblewrapSandbox> sandbox(new BubblewrapSandbox(std::move(bwrap), std::move(setpriv), *identity,
+                                                                   std::move(*program), SlirpNetwork::Create()));
   // Namespaces or seccomp can be forbidden (nested containers, sysctls): find out now, not on the
   // first test run.
   SandboxPolicy probe;
@@ -73,6 +80,22 @@ absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> BubblewrapSandbox::Create() {
   return sandbox;
 }
 
+absl::Status BubblewrapSandbox::CheckNetwork() const {
+  if (!network_.ok()) return network_.status();
+  SandboxPolicy probe;
+  probe.workdir = "/";
+  probe.network = true;
+  probe.timeout = std::chrono::seconds(30);
+  probe.limits = ResourceLimits{0, 0, 0};
+  absl::StatusOr<ProcessResult> r = RunSandboxed(*this, probe, "true");
+  if (!r.ok()) return r.status();
+  if (!r->ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("--agent-network: a sandbox's network cannot be had here (",
+                                                      r->Describe(), "): ", absl::StripAsciiWhitespace(r->err)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy& policy,
                                                             const std::string& command) const {
   std::error_code ec;
@@ -80,15 +103,20 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   if (ec || !fs::is_directory(workdir)) {
     return absl::NotFoundError(absl::StrCat("work directory ", policy.workdir, " does not exist"));
   }
+  if (policy.network && !network_.ok()) return network_.status();
+  ProcessSpec spec;
+  absl::StatusOr<std::shared_ptr<const OwnedFd>> program = MemoryFile("swarm-seccomp", seccomp_);
+  if (!program.ok()) return program.status();
+  spec.pass_fds.push_back(std::move(*program));  // fd 3
   std::vector<std::string> a = {bwrap_, "--die-with-parent", "--new-session", "--clearenv", "--seccomp", "3"};
+  // The network namespace is always the sandbox's own: the host's loopback services and abstract
+  // sockets live in the host's. A network, when allowed, comes through slirp4netns (Attach below).
   if (identity_.switch_user) {
     // Root sets up the namespaces (so that it can bind what its private directories hold); setpriv
     // then leaves root for good before the command runs. No user namespace: it would map to root.
-    a.insert(a.end(), {"--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"});
-    if (!policy.network) a.push_back("--unshare-net");
+    a.insert(a.end(), {"--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net"});
   } else {
     a.insert(a.end(), {"--unshare-user", "--unshare-all", "--disable-userns", "--cap-drop", "ALL"});
-    if (policy.network) a.push_back("--share-net");
   }
   // The command's own tmpfs (/tmp, /dev/shm, its home) each hold at most its memory limit: RAM the
   // cgroup may not see (rlimits only) must not be free for the taking.
@@ -139,20 +167,40 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   // (bubblewrap would make them 0700 root's).
   std::vector<std::string> tmpfs_roots = hidden;
   tmpfs_roots.insert(tmpfs_roots.end(), {"/tmp", "/dev/shm"});
+  auto in_tmpfs = [&](const std::string& path) {
+    return std::any_of(tmpfs_roots.begin(), tmpfs_roots.end(),
+                       [&](const std::string& root) { return Within(path, root) && path != root; });
+  };
+  // With a network, names resolve through slirp4netns's forwarder: the host's resolver may be on its
+  // loopback (127.0.0.53) or at 169.254.169.254, neither of which the sandbox reaches. Put where
+  // /etc/resolv.conf leads (often a file under the hidden /run).
+  std::string resolv_conf;
+  if (policy.network) {
+    std::string target = fs::weakly_canonical("/etc/resolv.conf", ec);
+    if (!ec && (fs::is_regular_file(target, ec) || in_tmpfs(target))) resolv_conf = target;
+  }
+  std::vector<std::string> made_parents_of;
+  for (const auto& [option, path] : binds) made_parents_of.push_back(path);
+  if (!resolv_conf.empty()) made_parents_of.push_back(resolv_conf);
   std::set<std::string> made;
-  for (const auto& [option, path] : binds) {
+  for (const auto& path : made_parents_of) {
     std::vector<std::string> parents;
     for (fs::path p = fs::path(path).parent_path(); p != p.root_path() && !p.empty(); p = p.parent_path()) {
       parents.push_back(p.string());
     }
     std::reverse(parents.begin(), parents.end());
     for (const auto& parent : parents) {
-      bool in_tmpfs = std::any_of(tmpfs_roots.begin(), tmpfs_roots.end(),
-                                  [&](const std::string& root) { return Within(parent, root) && parent != root; });
-      if (in_tmpfs && made.insert(parent).second) a.insert(a.end(), {"--perms", "0755", "--dir", parent});
+      if (in_tmpfs(parent) && made.insert(parent).second) a.insert(a.end(), {"--perms", "0755", "--dir", parent});
     }
   }
   for (const auto& [option, path] : binds) a.insert(a.end(), {option, path, path});
+  if (!resolv_conf.empty()) {
+    absl::StatusOr<std::shared_ptr<const OwnedFd>> file =
+        MemoryFile("swarm-resolv.conf", absl::StrCat("nameserver ", SlirpNetwork::kNameserver, "\n"));
+    if (!file.ok()) return file.status();
+    a.insert(a.end(), {"--perms", "0644", "--ro-bind-data", std::to_string(3 + spec.pass_fds.size()), resolv_conf});
+    spec.pass_fds.push_back(std::move(*file));
+  }
   a.insert(a.end(), {"--chdir", workdir});
   std::vector<std::string> env;
   for (const auto& kv : policy.env) {
@@ -177,14 +225,14 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   }
   a.insert(a.end(), {"/bin/sh", "-c", command});
 
-  absl::StatusOr<std::shared_ptr<const OwnedFd>> program = ProgramFile(seccomp_);
-  if (!program.ok()) return program.status();
-  ProcessSpec spec;
   spec.argv = std::move(a);
   spec.env = std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin"};
-  spec.pass_fds.push_back(std::move(*program));
   spec.umask = 022;  // swarm's own files are private; what a command makes is as on any machine
-  return LimitedCommand(policy, std::move(spec));
+  SandboxedCommand prepared = LimitedCommand(policy, std::move(spec));
+  if (policy.network) {
+    if (absl::Status st = (*network_)->Attach(prepared.spec); !st.ok()) return st;
+  }
+  return prepared;
 }
 
 }  // namespace swarm

@@ -1,9 +1,10 @@
-// Runs commands under bubblewrap: every namespace but the network's when the policy allows it (pid,
-// net, ipc, uts, cgroup, mount; user when not root), a seccomp allowlist (seccomp_filter.h), no
-// capabilities, an unprivileged identity (sandbox_identity.h), a cleared environment, a read-only
-// root with the policy's hidden paths replaced by empty tmpfs, /proc/sys read-only, a private /tmp
-// and /dev/shm, and only the work directory writable. Killing bwrap (the init of the new PID
-// namespace) kills everything inside it.
+// Runs commands under bubblewrap: new namespaces (pid, net, ipc, uts, cgroup, mount; user when not
+// root), a seccomp allowlist (seccomp_filter.h), no capabilities, an unprivileged identity
+// (sandbox_identity.h), a cleared environment, a read-only root with the policy's hidden paths
+// replaced by empty tmpfs, /proc/sys read-only, a private /tmp and /dev/shm, and only the work
+// directory writable. The network namespace has only its loopback unless the policy allows a
+// network: then slirp4netns gives it outbound NAT (internal/slirp_network.h), never the host's loopback.
+// Killing bwrap (the init of the new PID namespace) kills everything inside it.
 #ifndef SWARM_SANDBOX_BUBBLEWRAP_SANDBOX_H_
 #define SWARM_SANDBOX_BUBBLEWRAP_SANDBOX_H_
 
@@ -15,6 +16,8 @@
 
 namespace swarm {
 
+class SlirpNetwork;
+
 class BubblewrapSandbox final : public Sandbox {
  public:
   // Fails with FailedPrecondition when bwrap (or, as root, setpriv) is not installed, the sandbox
@@ -22,20 +25,30 @@ class BubblewrapSandbox final : public Sandbox {
   // (namespaces or seccomp forbidden): swarm never runs a command less isolated than it says.
   static absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> Create();
 
+  // Whether commands whose policy allows a network can have one here: runs one. FailedPrecondition
+  // saying what is missing (slirp4netns, access to /dev/net/tun) otherwise.
+  absl::Status CheckNetwork() const;
+
   absl::StatusOr<SandboxedCommand> Prepare(const SandboxPolicy& policy,
                                            const std::string& command) const override;
   absl::Status HandOver(const std::string& path) const override { return identity_.HandOver(path); }
   std::string Name() const override { return "bubblewrap"; }
 
  private:
-  BubblewrapSandbox(std::string bwrap, std::string setpriv, SandboxIdentity identity, std::string seccomp)
-      : bwrap_(std::move(bwrap)), setpriv_(std::move(setpriv)), identity_(identity), seccomp_(std::move(seccomp)) {}
+  BubblewrapSandbox(std::string bwrap, std::string setpriv, SandboxIdentity identity, std::string seccomp,
+                    absl::StatusOr<std::shared_ptr<const SlirpNetwork>> network)
+      : bwrap_(std::move(bwrap)),
+        setpriv_(std::move(setpriv)),
+        identity_(identity),
+        seccomp_(std::move(seccomp)),
+        network_(std::move(network)) {}
 
   // Set at construction.
   const std::string bwrap_;
   const std::string setpriv_;  // as root: switches to the identity inside the sandbox
   const SandboxIdentity identity_;
   const std::string seccomp_;  // the BPF program
+  const absl::StatusOr<std::shared_ptr<const SlirpNetwork>> network_;  // why not, when slirp4netns is missing
 };
 
 }  // namespace swarm

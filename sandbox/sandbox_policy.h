@@ -20,7 +20,7 @@ struct SandboxPolicy {
   std::vector<std::string> ro_binds;     // host paths visible read-only at the same place
   std::vector<std::string> hidden_paths; // replaced by empty tmpfs (state, user repo, other workspaces)
   std::vector<std::string> env;          // the environment, "NAME=VALUE"; nothing else passes
-  bool network = false;                  // share the host's network (agent commands, on request)
+  bool network = false;                  // outbound NAT, never the host's loopback (agent commands, on request)
   ResourceLimits limits;
   std::chrono::milliseconds timeout{600'000};
   std::size_t output_cap = 1 << 20;

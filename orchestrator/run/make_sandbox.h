@@ -11,7 +11,8 @@
 
 namespace swarm {
 
-// FailedPrecondition (exit 3) when bubblewrap is missing or cannot make a sandbox here.
+// FailedPrecondition (exit 3) when bubblewrap is missing or cannot make a sandbox here, or, with
+// --agent-network, when slirp4netns is missing or cannot give a sandbox its network.
 absl::StatusOr<std::unique_ptr<Sandbox>> MakeSandbox(const RunConfig& config);
 
 }  // namespace swarm
