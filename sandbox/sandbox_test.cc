@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -181,7 +182,8 @@ TEST_F(BubblewrapTest, SocketsUnderRunAreHidden) {
   unlink(sock.c_str());
 }
 
-TEST_F(BubblewrapTest, NetworkIsUnreachable) {
+// With a network (--agent-network) or without, the host's loopback is another namespace's.
+TEST_F(BubblewrapTest, HostLoopbackIsUnreachableWithOrWithoutANetwork) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -198,8 +200,56 @@ TEST_F(BubblewrapTest, NetworkIsUnreachable) {
   EXPECT_EQ(r.exit_code, 1) << r.out;
   policy_.network = true;  // the explicit opt-in for agent commands
   r = Run(probe + " connect-tcp 127.0.0.1 " + port);
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   close(fd);
+}
+
+// PATH as `dir` alone while a sandbox is created, so that it finds only what is there.
+std::unique_ptr<BubblewrapSandbox> SandboxWithPath(const std::string& dir) {
+  std::string saved = getenv("PATH");
+  setenv("PATH", dir.c_str(), 1);
+  auto bwrap = BubblewrapSandbox::Create();
+  setenv("PATH", saved.c_str(), 1);
+  EXPECT_TRUE(bwrap.ok()) << bwrap.status();
+  return bwrap.ok() ? std::move(*bwrap) : nullptr;
+}
+
+// A directory for PATH with bubblewrap's tools, where the sandbox sees it too (setpriv runs inside).
+std::string ToolDir(const std::string& dir) {
+  for (const char* tool : {"bwrap", "setpriv"}) std::filesystem::create_symlink(FindInPath(tool), dir + "/" + tool);
+  return dir;
+}
+
+TEST_F(BubblewrapTest, ANetworkWithoutSlirp4netnsIsRefusedWithTheFix) {
+  std::unique_ptr<BubblewrapSandbox> sandbox = SandboxWithPath(ToolDir(dir_ / "work"));
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_TRUE(RunSandboxed(*sandbox, policy_, "true").ok()) << "commands without a network need no slirp4netns";
+  policy_.network = true;
+  absl::StatusOr<ProcessResult> r = RunSandboxed(*sandbox, policy_, "true");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("apt-get install slirp4netns"), std::string::npos) << r.status();
+  absl::Status check = sandbox->CheckNetwork();
+  EXPECT_NE(check.message().find("apt-get install slirp4netns"), std::string::npos) << check;
+}
+
+// A command must never run with less network than it was promised, nor silently without one.
+TEST_F(BubblewrapTest, ACommandWhoseNetworkCannotBeHadNeverRuns) {
+  std::string bin = ToolDir(dir_ / "work");
+  WriteFile(bin + "/slirp4netns", "#!/bin/sh\necho 'cannot attach the tap device' >&2\nexit 1\n");
+  ASSERT_EQ(chmod((bin + "/slirp4netns").c_str(), 0755), 0);
+  std::unique_ptr<BubblewrapSandbox> sandbox = SandboxWithPath(bin);
+  ASSERT_NE(sandbox, nullptr);
+  policy_.network = true;
+  absl::StatusOr<ProcessResult> r = RunSandboxed(*sandbox, policy_, "echo RAN; touch ran");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->ok());
+  EXPECT_EQ(r->out.find("RAN"), std::string::npos) << r->out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "work/ran"));
+  EXPECT_NE(r->err.find("network could not be brought up"), std::string::npos) << r->err;
+  EXPECT_NE(r->err.find("cannot attach the tap device"), std::string::npos) << r->err;
+  absl::Status check = sandbox->CheckNetwork();
+  EXPECT_EQ(check.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(check.message().find("cannot attach the tap device"), std::string::npos) << check;
 }
 
 TEST_F(BubblewrapTest, ForkBombStopsAtProcessLimit) {

@@ -1,6 +1,9 @@
 #include "testing/test_util.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -87,6 +90,23 @@ const ::passwd* UnprivilegedTestUser() {
   if (const passwd* pw = getpwnam(name); pw != nullptr) return pw;
   ShStatus(std::string("useradd --system --user-group --no-create-home --shell /usr/sbin/nologin ") + name);
   return getpwnam(name);
+}
+
+std::string MachineAddress() {
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return "";
+  std::string found;
+  for (ifaddrs* a = all; a != nullptr && found.empty(); a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    const in_addr& addr = reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr;
+    std::uint32_t ip = ntohl(addr.s_addr);
+    if ((ip >> 24) == 127 || (ip >> 16) == 0xA9FE || (ip >> 8) == 0x0A0002) continue;
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &addr, text, sizeof text);
+    found = text;
+  }
+  freeifaddrs(all);
+  return found;
 }
 
 std::string BuildDir() {

@@ -41,6 +41,10 @@ void CommitAll(const std::string& dir, const std::string& message);
 // race to create it, which is fine); nullptr when it cannot be had. Points into getpwnam's storage.
 const ::passwd* UnprivilegedTestUser();
 
+// This machine's first IPv4 address beyond loopback, for "outbound" connections that stay on it (one
+// slirp4netns's network or the blocked 169.254.0.0/16 would shadow is passed over); empty if none.
+std::string MachineAddress();
+
 // Where the built binaries are (from SWARM_BUILD_DIR, set by CTest).
 std::string BuildDir();
 std::string SourceDir();
