@@ -1,7 +1,11 @@
 // End-to-end: the real swarm binary, real agent host processes over gRPC, real git, real bubblewrap.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
-
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -335,6 +339,62 @@ TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorksp
     EXPECT_NE(seen.find("home " + home), std::string::npos) << seen;
     EXPECT_NE(seen.find("CapEff:\t0000000000000000"), std::string::npos) << seen;
   }
+}
+
+// --agent-network end to end: an agent command reaches out through the sandbox's NAT (to a port on
+// this machine's own address, so nothing beyond it) but not the machine's loopback, and its patch lands.
+TEST_F(E2eTest, AgentNetworkReachesOutButNotTheMachinesLoopbackAndLands) {
+  std::string ip = MachineAddress();
+  if (ip.empty()) GTEST_SKIP() << "this machine has no address beyond loopback to connect out to";
+  auto listen_on = [](const std::string& at, int* port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    inet_pton(AF_INET, at.c_str(), &addr.sin_addr);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << at;
+    EXPECT_EQ(listen(fd, 4), 0);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    *port = ntohs(addr.sin_port);
+    return fd;
+  };
+  int outside_port = 0, loopback_port = 0;
+  int outside = listen_on(ip, &outside_port);
+  int loopback = listen_on("127.0.0.1", &loopback_port);
+  // Greets the first connection, or gives up when the run is over.
+  std::jthread greeter([outside](std::stop_token stop) {
+    pollfd p{outside, POLLIN, 0};
+    while (!stop.stop_requested()) {
+      if (poll(&p, 1, 100) != 1) continue;
+      int c = accept4(outside, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      (void)!write(c, "hello from the host\n", 20);
+      close(c);
+      return;
+    }
+  });
+  InitRepo(repo());
+  WriteFile(repo() + "/a.txt", "a\n");
+  CommitAll(repo(), "base");
+  auto connect = [](const std::string& at, int port, const std::string& then) {
+    return absl::StrCat("python3 -c \"import socket; s = socket.create_connection(('", at, "', ", port, "), 10); ",
+                        then, "\"");
+  };
+  std::string agent = connect(ip, outside_port, "print(s.recv(100).decode().strip())") + " > outside.txt 2>&1; " +
+                      connect("127.0.0.1", loopback_port, "print('reached')") + " > loopback.txt 2>&1; true";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.txt", "--parts", "1",
+                          "--agents", "1", "--agent-network", "--agent-cmd", agent, "--test-cmd", "true"});
+  greeter.request_stop();
+  greeter.join();
+  close(outside);
+  close(loopback);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("--agent-network"), std::string::npos) << "the warning: " << r.err;
+  std::string branch = Branch();
+  EXPECT_EQ(Git("show " + branch + ":outside.txt"), "hello from the host");
+  std::string seen = Git("show " + branch + ":loopback.txt");
+  EXPECT_EQ(seen.find("reached"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("Connection refused"), std::string::npos) << seen;
 }
 
 TEST_F(E2eTest, ConflictingEditsRebaseWithTheConflictAndBothEditsLand) {
