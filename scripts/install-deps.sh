@@ -6,17 +6,24 @@ packages="build-essential cmake ninja-build ccache git bubblewrap pkg-config
   libboost-dev libboost-system-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl
   libtomlplusplus-dev libre2-dev ca-certificates curl python3
-  universal-ctags libseccomp-dev util-linux passwd"
+  universal-ctags libseccomp-dev util-linux passwd slirp4netns"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -z "$missing" ]; then
   echo "install-deps: every package is installed"
-  exit 0
+else
+  echo "install-deps: installing$missing"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
 fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps: installing$missing"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+# slirp4netns (--agent-network) opens /dev/net/tun as the user swarm runs as. udev makes it 0666 (the
+# kernel checks CAP_NET_ADMIN over the network namespace, not the file); where udev does not run
+# (containers, small VMs) it stays 0600, and only root could give a sandbox its network.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  $sudo chmod 0666 /dev/net/tun
+  echo "install-deps: /dev/net/tun made 0666, as udev makes it"
+fi
