@@ -11,6 +11,7 @@
 #include "orchestrator/run/exit_codes.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/recovery.h"
+#include "orchestrator/run/run_layout.h"
 #include "orchestrator/run/run_result.h"
 #include "orchestrator/run/unpublished_work.h"
 #include "orchestrator/store/run_lock.h"
@@ -36,12 +37,7 @@ bool Finished(const std::string& state) {
 // What a dead coordinator leaves outside the records: processes, tmpfs and disk workspaces.
 void RemoveLeftovers(const RunRow& run) {
   PidLedger(run.run_dir + "/pids").KillAll();
-  std::error_code ec;
-  fs::remove_all("/dev/shm/swarm-" + run.id, ec);
-  fs::remove_all(run.run_dir + "/work", ec);
-  std::string runtime;
-  std::ifstream(run.run_dir + "/runtime-dir") >> runtime;
-  if (fs::path(runtime).filename().string().rfind("swarm-", 0) == 0) fs::remove_all(runtime, ec);
+  RemoveWorkspacesAndSocket(run.id, run.run_dir);
 }
 
 // A run's directory is where this state directory keeps it, whatever path was recorded (a copied or

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "orchestrator/store/store.h"
 #include "sandbox/process.h"
 #include "testing/test_util.h"
@@ -115,6 +116,14 @@ std::vector<v1::Event> OnlyRunEvents(const std::string& state) {
   auto events = (*store)->Events(runs->front().id);
   if (!events.ok()) ADD_FAILURE() << events.status();
   return events.ok() ? *events : std::vector<v1::Event>{};
+}
+
+std::map<std::string, int> Landings(const std::string& repo, const std::string& base, const std::string& branch) {
+  std::map<std::string, int> count;
+  std::string log = Sh("git -C " + repo + " log --first-parent '--format=%(trailers:key=swarm-subtask,valueonly)' " +
+                       base + ".." + branch);
+  for (absl::string_view id : absl::StrSplit(log, '\n', absl::SkipWhitespace())) ++count[std::string(id)];
+  return count;
 }
 
 }  // namespace swarm::testing

@@ -36,6 +36,10 @@ std::optional<v1::Event> WaitForEvent(const std::string& state_dir, const std::f
 // minute each for the lease and the host's registration); 0 if it never came.
 int HostPidHoldingLease(const std::string& state_dir, const std::string& subtask_id);
 
+// How often each subtask landed on `branch` of `repo` since `base`: the first-parent commits whose
+// swarm-subtask trailers name it (a group's commit names each member).
+std::map<std::string, int> Landings(const std::string& repo, const std::string& base, const std::string& branch);
+
 // Every event of the only run in `state_dir`, read from its store.
 std::vector<v1::Event> OnlyRunEvents(const std::string& state_dir);
 

@@ -94,14 +94,7 @@ class CrashTest : public ::testing::Test {
     return found;
   }
 
-  // Each subtask's landing on the result branch, by subtask id: commits naming it in their trailers.
-  std::map<std::string, int> Landings(const std::string& branch) {
-    std::map<std::string, int> count;
-    std::string log = Sh("git -C " + repo() + " log --first-parent '--format=%(trailers:key=swarm-subtask,valueonly)' " +
-                         base_ + ".." + branch);
-    for (absl::string_view id : absl::StrSplit(log, '\n', absl::SkipWhitespace())) ++count[std::string(id)];
-    return count;
-  }
+  std::map<std::string, int> Landings(const std::string& branch) { return testing::Landings(repo(), base_, branch); }
 
   TempDir dir_;
   std::string base_;

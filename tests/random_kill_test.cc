@@ -145,13 +145,7 @@ class RandomKillTest : public ::testing::Test {
     return !events.empty() && events.back().has_run_finished() && events.back().run_finished().state() == "completed";
   }
 
-  std::map<std::string, int> Landings(const std::string& branch) {
-    std::map<std::string, int> count;
-    std::string log = Sh("git -C " + repo() + " log --first-parent '--format=%(trailers:key=swarm-subtask,valueonly)' " +
-                         base_ + ".." + branch);
-    for (absl::string_view id : absl::StrSplit(log, '\n', absl::SkipWhitespace())) ++count[std::string(id)];
-    return count;
-  }
+  std::map<std::string, int> Landings(const std::string& branch) { return testing::Landings(repo(), base_, branch); }
 
   // What an uninterrupted run lands: each file with its subtask's line, shared.txt with p and q.
   void ExpectTheUninterruptedTree(const std::string& branch) {

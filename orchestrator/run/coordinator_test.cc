@@ -31,6 +31,7 @@ namespace swarm {
 namespace {
 
 using ::swarm::testing::Sh;
+using ::swarm::testing::Trim;
 using ::swarm::testing::TempDir;
 using std::chrono::seconds;
 
@@ -61,11 +62,6 @@ class CoordinatorTest : public ::testing::Test {
     queue_.held.ReleaseAll();
     EndHostsWhenTold();
     runner_.join();
-  }
-
-  static std::string Trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    return s;
   }
 
   // Starts a run of `plan_json` on its own thread, with two subtask slots unless `configure` says.

@@ -25,15 +25,20 @@ absl::StatusOr<RunLayout> MakeRunDirs(const PreparedRun& run) {
   return layout;
 }
 
+void RemoveWorkspacesAndSocket(const std::string& run_id, const std::string& run_dir) {
+  std::error_code ec;
+  for (const std::string& dir : {"/dev/shm/swarm-" + run_id, run_dir + "/work"}) fs::remove_all(dir, ec);
+  std::string old_runtime;
+  std::ifstream(run_dir + "/runtime-dir") >> old_runtime;
+  if (fs::path(old_runtime).filename().string().rfind("swarm-", 0) == 0) fs::remove_all(old_runtime, ec);
+}
+
 void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout) {
   std::error_code ec;
   fs::remove(layout.run_dir + "/cancel", ec);  // a cancel of the old coordinator does not carry over
   // We hold the run: a ref lock left by a crash mid-update would block every landing.
   fs::remove(layout.run_dir + "/integration.git/refs/heads/integration.lock", ec);
-  for (const std::string& dir : {"/dev/shm/swarm-" + run.run_id, layout.run_dir + "/work"}) fs::remove_all(dir, ec);
-  std::string old_runtime;
-  std::ifstream(layout.run_dir + "/runtime-dir") >> old_runtime;
-  if (fs::path(old_runtime).filename().string().rfind("swarm-", 0) == 0) fs::remove_all(old_runtime, ec);
+  RemoveWorkspacesAndSocket(run.run_id, layout.run_dir);
 }
 
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,

@@ -30,8 +30,12 @@ struct RunLayout {
 // The run's directory and its log directory, created.
 absl::StatusOr<RunLayout> MakeRunDirs(const PreparedRun& run);
 
-// What a dead coordinator of this run left: its workspaces, socket directory, cancel request and a
-// ref lock from a crash mid-update. Its processes must have been killed first.
+// A dead coordinator's workspaces (tmpfs and disk) and socket directory. Its processes must have been
+// killed first. Shared by a resume and by `swarm cancel` of a dead run.
+void RemoveWorkspacesAndSocket(const std::string& run_id, const std::string& run_dir);
+
+// What a dead coordinator of this run left for its resume: the above, its cancel request and a ref
+// lock from a crash mid-update.
 void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout);
 
 // Chooses and creates the workspace root: tmpfs when (agents + 2) copies of the tree, twice, plus

@@ -13,11 +13,7 @@ using ::swarm::testing::CommitAll;
 using ::swarm::testing::ReadFile;
 using ::swarm::testing::Sh;
 using ::swarm::testing::TempDir;
-
-std::string Trim(std::string s) {
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
+using ::swarm::testing::Trim;
 
 class RunResultTest : public ::testing::Test {
  protected:
