@@ -1188,6 +1188,12 @@ int Coordinator::Finish() {
   }
   if (!result.patch_error.empty()) err_ << "swarm: warning: " << result.patch_error << "\n";
 
+  // Before the run is recorded finished: a coordinator killed after that is never resumed, and would
+  // leave its workspaces in RAM. Every host, check and merge has ended by now.
+  std::error_code removed;
+  fs::remove_all(layout_.runtime_dir, removed);
+  if (!run_.config.keep_workspaces) fs::remove_all(layout_.workspace_root, removed);
+
   int landed = scheduler_->Count(State::kLanded), unchanged = scheduler_->Count(State::kNoChange);
   int total = static_cast<int>(run_.plan.subtasks.size());
   int exit_code = cancel_exit_ != 0                  ? cancel_exit_
