@@ -7,17 +7,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <algorithm>
 #include <boost/asio/thread_pool.hpp>
+#include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <iostream>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "agents/command_agent.h"
 #include "agents/llm_agent.h"
 #include "agents/model_client.h"
+#include "agents/start_credits.h"
 #include "sandbox/bubblewrap_sandbox.h"
 #include "sandbox/unsandboxed_runner.h"
 #include "swarm/v1/agent.grpc.pb.h"
@@ -101,25 +104,80 @@ class CoordinatorStream final : public grpc::ClientBidiReactor<v1::HostMessage, 
   bool released_ = false;            // guarded by mu_
 };
 
+// Heartbeats on a thread of their own: whatever the host's loop and pool are busy with (making
+// workspaces, computing patches, running tools), the coordinator hears from it every interval.
+class HeartbeatSender {
+ public:
+  explicit HeartbeatSender(CoordinatorStream& stream) : stream_(stream) {}
+  ~HeartbeatSender() { Stop(); }
+
+  void Start(std::chrono::milliseconds interval) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (thread_.joinable() || stopped_) return;
+    thread_ = std::thread([this, interval] { Loop(interval); });
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void Hold(const std::string& lease_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    leases_.insert(lease_id);
+  }
+  void Release(const std::string& lease_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    leases_.erase(lease_id);
+  }
+
+ private:
+  void Loop(std::chrono::milliseconds interval) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!wake_.wait_for(lock, interval, [this] { return stopped_; })) {
+      v1::HostMessage msg;
+      v1::Heartbeat* beat = msg.mutable_heartbeat();  // sent even with no lease: it says the host is alive
+      for (const auto& id : leases_) beat->add_lease_ids(id);
+      lock.unlock();
+      stream_.Send(msg);
+      lock.lock();
+    }
+  }
+
+  CoordinatorStream& stream_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::set<std::string> leases_;  // guarded by mu_
+  bool stopped_ = false;          // guarded by mu_
+  std::thread thread_;
+};
+
 }  // namespace
 
 struct AgentHost::Impl {
   AgentHostOptions options;
   asio::io_context io;
-  // Git work and the LLM agents' tools, which block (a sandboxed `run` for minutes): a thread per
-  // slot (at most 64) so that one agent's long test run does not stall the others.
+  // Git work and the LLM agents' tools, which block (a sandboxed `run` for minutes): one bounded
+  // pool (at most 64 threads), so that one agent's long test run does not stall the others.
   std::unique_ptr<asio::thread_pool> pool;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::AgentService::Stub> stub;
   std::unique_ptr<ModelClient> model;  // for attempts' model endpoints
   std::unique_ptr<CoordinatorStream> stream;
-  asio::steady_timer heartbeat{io};
+  std::unique_ptr<HeartbeatSender> heartbeats;
 
   // Owned by `io`.
   bool registered = false;
   v1::Registered run;
   std::unique_ptr<Sandbox> sandbox;
-  std::map<std::string, std::function<void()>> attempts;  // by lease id: how to stop it
+  std::unique_ptr<StartCredits> credits;
+  struct Running {
+    std::function<void()> kill;
+    bool started = false;  // its set-up is over
+  };
+  std::map<std::string, Running> attempts;  // by lease id
   grpc::Status final_status;
   bool done = false;
   bool stopping = false;
@@ -133,7 +191,8 @@ struct AgentHost::Impl {
         OnLease(m.lease());
         break;
       case v1::CoordinatorMessage::kCancel:
-        if (auto it = attempts.find(m.cancel().lease_id()); it != attempts.end()) it->second();
+        // An expired lease, or a run that no longer wants it: stop the attempt now.
+        if (auto it = attempts.find(m.cancel().lease_id()); it != attempts.end()) it->second.kill();
         break;
       case v1::CoordinatorMessage::kShutdown:
         KillAll();
@@ -145,6 +204,7 @@ struct AgentHost::Impl {
   }
 
   void OnRegistered(const v1::Registered& r) {
+    if (registered) return;
     run = r;
     registered = true;
     if (r.sandbox().enabled()) {
@@ -158,43 +218,57 @@ struct AgentHost::Impl {
     } else {
       sandbox = std::make_unique<UnsandboxedRunner>();
     }
-    ScheduleHeartbeat();
+    heartbeats->Start(std::chrono::milliseconds(run.heartbeat_interval_ms() > 0 ? run.heartbeat_interval_ms() : 10000));
+    AskForWork();
+  }
+
+  // Asks for as many leases as the host can start now.
+  void AskForWork() {
+    if (done || stopping || credits == nullptr) return;
+    if (int n = credits->Ask(); n > 0) {
+      v1::HostMessage msg;
+      msg.mutable_ready()->set_attempts(static_cast<std::uint32_t>(n));
+      stream->Send(msg);
+    }
   }
 
   void OnLease(const v1::Lease& lease) {
-    if (!registered || sandbox == nullptr) return;
-    auto report = [this, id = lease.lease_id()](v1::AttemptResult result) {
-      attempts.erase(id);
+    if (!registered || sandbox == nullptr || attempts.count(lease.lease_id())) return;
+    credits->Leased();
+    heartbeats->Hold(lease.lease_id());
+    const std::string id = lease.lease_id();
+    auto started = [this, id] {
+      if (auto it = attempts.find(id); it != attempts.end() && !it->second.started) {
+        it->second.started = true;
+        credits->Started();
+        AskForWork();
+      }
+    };
+    auto report = [this, id](v1::AttemptResult result) {
+      if (auto it = attempts.find(id); it != attempts.end()) {
+        credits->Ended(it->second.started);
+        attempts.erase(it);
+      }
+      heartbeats->Release(id);
       v1::HostMessage msg;
       *msg.mutable_result() = std::move(result);
       stream->Send(msg);
+      AskForWork();
     };
     // No command and a model: the built-in LLM agent.
     if (run.agent().command().empty() && !run.model().empty()) {
       auto agent = std::make_shared<LlmAgent>(io, *pool, *sandbox, run, lease, *model);
-      attempts[lease.lease_id()] = [agent] { agent->Kill(); };
-      agent->Start(report);
+      attempts[id].kill = [agent] { agent->Kill(); };
+      agent->Start(started, report);
       return;
     }
     auto agent = std::make_shared<CommandAgent>(io, *pool, *sandbox, run, lease, options.host_id, model.get());
-    attempts[lease.lease_id()] = [agent] { agent->Kill(); };
-    agent->Start(report);
-  }
-
-  void ScheduleHeartbeat() {
-    heartbeat.expires_after(std::chrono::milliseconds(run.heartbeat_interval_ms() > 0 ? run.heartbeat_interval_ms() : 10000));
-    heartbeat.async_wait([this](boost::system::error_code ec) {
-      if (ec || done) return;
-      v1::HostMessage msg;
-      v1::Heartbeat* beat = msg.mutable_heartbeat();  // sent even with no lease: it says the host is alive
-      for (const auto& [id, a] : attempts) beat->add_lease_ids(id);
-      stream->Send(msg);
-      ScheduleHeartbeat();
-    });
+    attempts[id].kill = [agent] { agent->Kill(); };
+    agent->Start(started, report);
   }
 
   void KillAll() {
-    for (auto& [id, kill] : attempts) kill();
+    for (auto& [id, a] : attempts) a.kill();
   }
 };
 
@@ -214,6 +288,9 @@ absl::Status AgentHost::Run() {
   s.pool = std::make_unique<asio::thread_pool>(std::clamp(s.options.slots, 1, 64) + 1);
   s.stub = v1::AgentService::NewStub(s.channel);
   s.model = NewModelClient(s.channel);
+  s.credits = std::make_unique<StartCredits>(
+      s.options.slots, s.options.parallel_starts > 0 ? s.options.parallel_starts
+                                                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   auto work = asio::make_work_guard(s.io);
   s.stream = std::make_unique<CoordinatorStream>(
       *s.stub,
@@ -222,7 +299,6 @@ absl::Status AgentHost::Run() {
         asio::post(s.io, [&s, &work, status] {
           s.done = true;
           s.final_status = status;
-          s.heartbeat.cancel();
           s.KillAll();
           work.reset();
         });
@@ -245,12 +321,14 @@ absl::Status AgentHost::Run() {
   reg->set_slots(static_cast<std::uint32_t>(s.options.slots));
   reg->set_pid(static_cast<std::uint32_t>(getpid()));
   reg->set_protocol(kAgentProtocolVersion);
+  s.heartbeats = std::make_unique<HeartbeatSender>(*s.stream);
   s.stream->Send(hello);
   // Runs until the stream is done and every attempt's completion has drained.
   while (!s.done || !s.attempts.empty()) {
     if (s.io.run_one() == 0) break;
   }
   signals.cancel();
+  s.heartbeats->Stop();
   s.pool->join();
   if (s.final_status.ok() || s.final_status.error_code() == grpc::StatusCode::CANCELLED) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat("lost the coordinator: ", s.final_status.error_message()));

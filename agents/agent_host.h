@@ -1,7 +1,8 @@
 // An agent host: one process running many agent slots for a coordinator, with no thread per agent.
-// It connects over the Agent API, registers its slots, runs every leased attempt as a CommandAgent,
-// sends heartbeats and results, and exits when the coordinator ends the stream or goes away; its
-// sandboxed commands die with it.
+// It connects over the Agent API, registers its slots, asks for as many leases as it can start now,
+// runs each as a CommandAgent or LlmAgent, sends heartbeats (from a thread of their own) and
+// results, and exits when the coordinator ends the stream or goes away; its sandboxed commands die
+// with it.
 #ifndef SWARM_AGENTS_AGENT_HOST_H_
 #define SWARM_AGENTS_AGENT_HOST_H_
 
@@ -16,6 +17,9 @@ namespace swarm {
 struct AgentHostOptions {
   std::string coordinator;  // "unix:/path" or "host:port"
   int slots = 1;
+  // Attempts set up (their workspaces made) at once; a host asks for a lease only when it can start
+  // it. 0: the number of cores, at least 2.
+  int parallel_starts = 0;
   std::string host_id;
 };
 

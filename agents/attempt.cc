@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/failpoint.h"
 
 namespace swarm {
 
@@ -33,6 +34,7 @@ void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
 
 absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& sandbox, const v1::Registered& run,
                                                                 const v1::Lease& lease, const std::string& dir) {
+  Delaypoint("workspace");
   const v1::AgentSpec& agent = run.agent();
   WorkspaceLimits limits;
   limits.max_growth = TreeUsage{agent.max_workspace_growth_bytes(), agent.max_workspace_growth_files()};

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
+#include <utility>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -38,7 +39,8 @@ CommandAgent::CommandAgent(asio::io_context& io, asio::thread_pool& pool, const 
                         lease_.fence())),
       model_(model) {}
 
-void CommandAgent::Start(Done done) {
+void CommandAgent::Start(Started started, Done done) {
+  started_ = std::move(started);
   done_ = std::move(done);
   start_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
@@ -60,6 +62,7 @@ SandboxPolicy CommandAgent::Policy() const {
 }
 
 void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
+  if (started_) std::exchange(started_, nullptr)();
   if (!ws.ok()) {
     Fail(absl::StrCat("cannot make the workspace: ", ws.status().message()));
     return;

@@ -30,14 +30,16 @@ namespace swarm {
 class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
  public:
   using Done = std::function<void(v1::AttemptResult)>;
+  using Started = std::function<void()>;
 
   // `io` runs the command's completion and `done`; `pool` runs the blocking git work. The sandbox,
   // `registered` and `model` (null: no model endpoint) must outlive the attempt.
   CommandAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
                const v1::Registered& registered, v1::Lease lease, std::string host_id, ModelClient* model);
 
-  // Starts the attempt; `done` is called once, on `io`.
-  void Start(Done done);
+  // Starts the attempt. `started` is called once, on `io`, when its set-up is over (its workspace made
+  // or not); `done` once, on `io`, after it.
+  void Start(Started started, Done done);
   // Kills the command if it is running; the attempt then ends as failed.
   void Kill();
 
@@ -59,6 +61,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   ModelClient* const model_;
 
   // Owned by `io_`.
+  Started started_;
   Done done_;
   std::shared_ptr<Workspace> workspace_;
   std::unique_ptr<ModelEndpoint> endpoint_;

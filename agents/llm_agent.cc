@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -82,7 +83,8 @@ LlmAgent::LlmAgent(asio::io_context& io, asio::thread_pool& pool, const Sandbox&
       dir_(absl::StrCat(registered_.sandbox().workspace_root(), "/", lease_.subtask().id(), ".", lease_.attempt(), ".",
                         lease_.fence())) {}
 
-void LlmAgent::Start(Done done) {
+void LlmAgent::Start(Started started, Done done) {
+  started_ = std::move(started);
   done_ = std::move(done);
   start_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
@@ -108,6 +110,7 @@ void LlmAgent::Kill() {
 
 void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws, const std::string& root,
                            const std::string& listing) {
+  if (started_) std::exchange(started_, nullptr)();
   if (!ws.ok()) {
     End("failed", absl::StrCat("cannot make the workspace: ", ws.status().message()));
     return;

@@ -31,12 +31,15 @@ inline constexpr int kMaxFormatErrorsInARow = 3;
 class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
  public:
   using Done = std::function<void(v1::AttemptResult)>;
+  using Started = std::function<void()>;
 
   // As CommandAgent: `io` runs the loop, `pool` the workspace, the tools and the sandboxed commands.
   LlmAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
            const v1::Registered& registered, v1::Lease lease, ModelClient& model);
 
-  void Start(Done done);
+  // `started` is called once, on `io`, when the set-up is over (the workspace made or not); `done`
+  // once, on `io`, after it.
+  void Start(Started started, Done done);
   void Kill();
 
  private:
@@ -63,6 +66,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   const std::string dir_;
 
   // Owned by `io_`.
+  Started started_;
   Done done_;
   std::shared_ptr<Workspace> workspace_;
   std::unique_ptr<ToolSet> tools_;

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "agents/agent_host.h"
+#include "base/file_limit.h"
 
 int main(int argc, char** argv) {
   // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
@@ -17,9 +18,15 @@ int main(int argc, char** argv) {
   bool exit_with_parent = false;
   app.add_option("--coordinator", options.coordinator, "unix:/path/to/agent.sock or host:port")->required();
   app.add_option("--slots", options.slots, "how many attempts to run at once")->capture_default_str();
+  app.add_option("--parallel-starts", options.parallel_starts,
+                 "attempts set up at once; a lease is asked for only when it can start (0: the cores)");
   app.add_option("--host-id", options.host_id, "a name for this host in the run's records");
   app.add_flag("--exit-with-parent", exit_with_parent, "exit when the process that started this one exits");
   CLI11_PARSE(app, argc, argv);
+  if (options.parallel_starts < 0) {
+    std::cerr << "swarm-agent: --parallel-starts must be 0 (the cores) or more\n";
+    return 2;
+  }
   if (options.slots <= 0) {
     std::cerr << "swarm-agent: --slots must be at least 1\n";
     return 2;
@@ -31,6 +38,12 @@ int main(int argc, char** argv) {
     if (getppid() != parent) return 1;  // the parent died before we could ask
   }
   signal(SIGPIPE, SIG_IGN);
+  // Per attempt: its stream of model calls, a sandboxed command's pipes, a model endpoint socket.
+  const std::uint64_t wanted = 64 + 16 * static_cast<std::uint64_t>(options.slots);
+  if (swarm::FileLimit limit = swarm::RaiseFileLimit(wanted); limit.soft < wanted) {
+    std::cerr << "swarm-agent: warning: the open-file limit is " << limit.soft << " (hard limit " << limit.hard
+              << "); " << options.slots << " slots may need " << wanted << " (raise it with ulimit -Hn)\n";
+  }
   swarm::AgentHost host(options);
   absl::Status st = host.Run();
   if (!st.ok()) {

@@ -3,9 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace swarm {
 namespace {
@@ -29,7 +32,27 @@ struct Armed {
   }
 };
 
+struct Slow {
+  std::string name;
+  int ms = 0;
+  Slow() {
+    const char* spec = getenv("SWARM_DELAYPOINT");
+    if (spec == nullptr) return;
+    name = spec;
+    if (auto colon = name.find(':'); colon != std::string::npos) {
+      ms = std::max(0, atoi(name.c_str() + colon + 1));
+      name.resize(colon);
+    }
+  }
+};
+
 }  // namespace
+
+void Delaypoint(std::string_view name) {
+  static Slow slow;
+  if (slow.ms == 0 || slow.name != name) return;
+  std::this_thread::sleep_for(std::chrono::milliseconds(slow.ms));
+}
 
 void Failpoint(std::string_view name, std::string_view key) {
   static Armed armed;

@@ -17,6 +17,13 @@ namespace swarm {
 
 void Failpoint(std::string_view name, std::string_view key = {});
 
+// Slow points, for the tests that show liveness holds under load. With SWARM_DELAYPOINT=NAME:MS in
+// its environment, the calling thread sleeps MS milliseconds each time it reaches the point NAME.
+//
+// Points: workspace (an agent host makes an attempt's workspace, on its pool), record (the
+// coordinator writes an event to the store, on its executor).
+void Delaypoint(std::string_view name);
+
 }  // namespace swarm
 
 #endif  // SWARM_BASE_FAILPOINT_H_

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -40,7 +41,7 @@ ProviderConfig Provider(std::string name, std::string base_url, ApiStyle api, st
 
 ProviderConfig Local(std::string name, std::string base_url) {
   ProviderConfig p = Provider(std::move(name), std::move(base_url), ApiStyle::kOpenAiChat, "");
-  p.concurrency = 4;
+  p.max_concurrency = 4;  // what a local server runs at once unless it is told otherwise
   p.any_model = true;
   p.timeout_s = 1800;  // local servers are slow
   p.request_timeout_s = 7200;
@@ -51,6 +52,12 @@ ProviderConfig Local(std::string name, std::string base_url) {
 }
 
 }  // namespace
+
+int EffectiveConcurrency(const ProviderConfig& provider, int agents) {
+  if (provider.concurrency > 0) return provider.concurrency;
+  int n = std::max(1, agents);
+  return provider.max_concurrency > 0 ? std::min(n, provider.max_concurrency) : n;
+}
 
 const char* ApiStyleName(ApiStyle api) { return api == ApiStyle::kAnthropicMessages ? "anthropic" : "openai"; }
 
@@ -70,7 +77,8 @@ ModelsConfig BuiltinModels() {
   moonshot.models["kimi-k2-0905-preview"] = Priced(262144, 16384, 0.60, 0.15, 2.50);
   moonshot.models["kimi-k2-turbo-preview"] = Priced(262144, 16384, 1.15, 0.15, 8.00);
   moonshot.models["kimi-k2-thinking"] = Priced(262144, 32768, 0.60, 0.15, 2.50);
-  moonshot.reasoning_in_history = true;  // its thinking model keeps its reasoning across tool calls
+  moonshot.reasoning_in_history = true;
+  moonshot.max_concurrency = 50;  // Moonshot's published concurrency for tier 1 accounts (higher tiers: more)  // its thinking model keeps its reasoning across tool calls
   add(moonshot);
 
   ProviderConfig zhipu = Provider("zhipu", "https://api.z.ai/api/paas/v4", kOpenAiChat, "ZHIPU_API_KEY");
@@ -108,7 +116,9 @@ ModelsConfig BuiltinModels() {
   add(openrouter);
 
   add(Local("llamacpp", "http://127.0.0.1:8080/v1"));
-  add(Local("vllm", "http://127.0.0.1:8000/v1"));
+  ProviderConfig vllm = Local("vllm", "http://127.0.0.1:8000/v1");
+  vllm.max_concurrency = 256;  // vLLM batches up to max_num_seqs (256 by default) at once
+  add(vllm);
   add(Local("ollama", "http://127.0.0.1:11434/v1"));
 
   // The scripted model server (docs/scripted-model.md): the model name is the script's path. Its
@@ -186,6 +196,7 @@ absl::Status ReadProvider(const std::string& origin, bool project_file, const to
     if (key == "base_url") s = Read(origin, key, v, p.base_url);
     else if (key == "key_env") s = Read(origin, key, v, p.key_env);
     else if (key == "concurrency") s = Read(origin, key, v, p.concurrency);
+    else if (key == "max_concurrency") s = Read(origin, key, v, p.max_concurrency);
     else if (key == "tokens_per_minute") s = Read(origin, key, v, p.tokens_per_minute);
     else if (key == "stream") s = Read(origin, key, v, p.stream);
     else if (key == "ca_file") s = Read(origin, key, v, p.ca_file);
@@ -221,7 +232,12 @@ absl::Status ReadProvider(const std::string& origin, bool project_file, const to
     }
     if (!s.ok()) return s;
   }
-  if (p.concurrency < 1) return Bad(origin, t, absl::StrCat("concurrency in ", where, " must be at least 1"));
+  if (p.concurrency < 0) {
+    return Bad(origin, t, absl::StrCat("concurrency in ", where, " must be 0 (one per agent) or more"));
+  }
+  if (p.max_concurrency < 0) {
+    return Bad(origin, t, absl::StrCat("max_concurrency in ", where, " must be 0 (none) or more"));
+  }
   if (p.timeout_s < 1) return Bad(origin, t, absl::StrCat("timeout_s in ", where, " must be at least 1"));
   if (p.request_timeout_s < 1) return Bad(origin, t, absl::StrCat("request_timeout_s in ", where, " must be at least 1"));
   return absl::OkStatus();

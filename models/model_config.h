@@ -32,7 +32,8 @@ struct ProviderConfig {
   std::string base_url;  // requests go to base_url + "/chat/completions" or "/messages"
   ApiStyle api = ApiStyle::kOpenAiChat;
   std::string key_env;   // the environment variable holding the key; empty: no key (local servers)
-  int concurrency = 8;         // requests in flight at once, for the whole run
+  int concurrency = 0;         // requests in flight at once, for the whole run; 0: the run's agent count
+  int max_concurrency = 0;     // the provider's published limit on requests in flight; 0: none known
   int tokens_per_minute = 0;   // 0: no limit
   bool stream = true;
   std::string ca_file;         // empty: the system's CA store
@@ -76,6 +77,10 @@ struct ResolvedModel {
   ModelInfo info;
   std::string api_key;  // empty when the provider takes none
 };
+
+// The requests in flight a run of `agents` agents allows: the provider's `concurrency` when set,
+// else one per agent up to the provider's published `max_concurrency`.
+int EffectiveConcurrency(const ProviderConfig& provider, int agents);
 
 using GetEnv = std::function<const char*(const char*)>;
 

@@ -138,5 +138,24 @@ TEST(ModelConfigTest, AnUnreadableCaFileIsRefused) {
   EXPECT_NE(r.status().message().find("/nonexistent/ca.pem"), std::string::npos);
 }
 
+TEST(ModelConfigTest, TheDefaultConcurrencyFollowsTheAgentsUpToAPublishedLimit) {
+  ModelsConfig c = BuiltinModels();
+  EXPECT_EQ(EffectiveConcurrency(c.providers.at("deepseek"), 300), 300) << "no published limit: one per agent";
+  EXPECT_EQ(EffectiveConcurrency(c.providers.at("deepseek"), 0), 1);
+  EXPECT_EQ(EffectiveConcurrency(c.providers.at("moonshot"), 300), 50) << "its tier 1 limit";
+  EXPECT_EQ(EffectiveConcurrency(c.providers.at("moonshot"), 8), 8);
+  EXPECT_EQ(EffectiveConcurrency(c.providers.at("ollama"), 100), 4);
+  EXPECT_EQ(EffectiveConcurrency(c.providers.at("vllm"), 1000), 256);
+  // A file's concurrency is taken as it is, above or below the fleet.
+  ASSERT_TRUE(MergeModelsToml("[providers.deepseek]\nconcurrency = 8\n[providers.moonshot]\nmax_concurrency = 400\n",
+                              "u.toml", false, c).ok());
+  EXPECT_EQ(EffectiveConcurrency(c.providers.at("deepseek"), 300), 8);
+  EXPECT_EQ(EffectiveConcurrency(c.providers.at("moonshot"), 300), 300);
+  auto bad = MergeModelsToml("[providers.deepseek]\nconcurrency = -1\n", "u.toml", false, c);
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("u.toml:2: concurrency must be a non-negative integer"), std::string::npos)
+      << bad.message();
+}
+
 }  // namespace
 }  // namespace swarm

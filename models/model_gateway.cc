@@ -182,7 +182,11 @@ struct ModelGateway::Impl {
     bool billed_unknown = false; // the last attempt reached the provider and may have been billed
     int attempt = 0, rate_limited = 0;
     for (;; ++attempt) {
+      const auto asked = std::chrono::steady_clock::now();
       const std::uint64_t admission = co_await limiter->Acquire(estimate);
+      record.call.set_limiter_wait_ms(record.call.limiter_wait_ms() +
+                                      static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - asked).count()));
       MarkSent(id);
       std::unique_ptr<StreamDecoder> decoder = stream ? protocol->NewStream() : nullptr;
       absl::Status stream_error;
@@ -327,6 +331,11 @@ absl::StatusOr<std::unique_ptr<ModelGateway>> ModelGateway::Start(ResolvedModel 
   impl->limiter = std::make_unique<RateLimiter>(impl->io, m.provider.concurrency, m.provider.tokens_per_minute);
   impl->thread = std::thread([io = &impl->io] { io->run(); });
   return std::unique_ptr<ModelGateway>(new ModelGateway(std::move(impl)));
+}
+
+ModelGateway::LimiterState ModelGateway::limiter() const {
+  const RateLimiter& l = *impl_->limiter;
+  return {l.max_limit(), l.limit(), l.in_flight(), l.peak_in_flight()};
 }
 
 ModelGateway::~ModelGateway() {

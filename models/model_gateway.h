@@ -68,7 +68,16 @@ class ModelGateway final : public ModelCaller {
   const ResolvedModel& model() const;
   std::string base_url() const;  // where requests go (the scripted server's address for scripted:)
   double spent_usd() const;
-  bool budget_exhausted() const;  // a call was refused because the run's budget could not cover it
+  bool budget_exhausted() const;
+
+  // The run's rate limiter now: readable from any thread, for progress and the report.
+  struct LimiterState {
+    int configured = 0;  // the concurrency it started with
+    int limit = 0;       // now: halved after a 429, grown back after successes
+    int in_flight = 0;
+    int peak_in_flight = 0;
+  };
+  LimiterState limiter() const;  // a call was refused because the run's budget could not cover it
 
  private:
   struct Impl;

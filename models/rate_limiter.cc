@@ -115,7 +115,7 @@ asio::awaitable<std::uint64_t> RateLimiter::Acquire(std::uint64_t tokens) {
   }
   waiters_.pop_front();
   ++in_flight_;
-  peak_ = std::max(peak_, in_flight_);
+  peak_ = std::max(peak_.load(), in_flight_.load());
   const std::uint64_t id = next_id_++;
   minute_.push_back({Clock::now(), id, tokens});
   WakeFront();
@@ -140,7 +140,7 @@ void RateLimiter::OnRateLimited(std::chrono::milliseconds retry_after) {
   const Clock::time_point now = Clock::now();
   // One halving per burst: the 429s of requests that were already in flight say the same thing.
   if (now - last_decrease_ > 1s) {
-    limit_ = std::max(1, limit_ / 2);
+    limit_ = std::max(1, limit_.load() / 2);
     successes_ = 0;
     last_decrease_ = now;
   }

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -34,9 +35,11 @@ class RateLimiter {
   // Reads x-ratelimit-* (OpenAI and compatibles) and anthropic-ratelimit-* headers.
   void OnHeaders(const std::map<std::string, std::string>& headers);
 
-  int limit() const { return limit_; }
-  int in_flight() const { return in_flight_; }
-  int peak_in_flight() const { return peak_; }
+  // Readable from any thread.
+  int max_limit() const { return max_limit_; }
+  int limit() const { return limit_.load(std::memory_order_relaxed); }
+  int in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  int peak_in_flight() const { return peak_.load(std::memory_order_relaxed); }
 
  private:
   void PauseUntil(Clock::time_point until);
@@ -47,9 +50,10 @@ class RateLimiter {
   const int max_limit_;
   const int tokens_per_minute_;
   const std::chrono::milliseconds window_;
-  int limit_;
-  int in_flight_ = 0;
-  int peak_ = 0;
+  // Written on the io_context's thread only; atomic so that progress can read them.
+  std::atomic<int> limit_;
+  std::atomic<int> in_flight_{0};
+  std::atomic<int> peak_{0};
   int successes_ = 0;
   Clock::time_point paused_until_{};
   Clock::time_point last_decrease_{};

@@ -29,7 +29,11 @@ int ListModels(const std::string& repo, std::ostream& out, std::ostream& err) {
     out << name << "  " << ApiStyleName(p.api) << "  "
         << (p.base_url.empty() ? "(the scripted model server; the model is the script's path)" : p.base_url) << "  "
         << key << "\n";
-    out << absl::StrFormat("    concurrency %d, %s, %s, time-out %d s%s\n", p.concurrency,
+    std::string concurrency = p.concurrency > 0 ? absl::StrCat("concurrency ", p.concurrency)
+                              : p.max_concurrency > 0
+                                  ? absl::StrCat("concurrency one per agent, at most ", p.max_concurrency)
+                                  : std::string("concurrency one per agent");
+    out << absl::StrFormat("    %s, %s, %s, time-out %d s%s\n", concurrency,
                            p.tokens_per_minute > 0 ? absl::StrCat(p.tokens_per_minute, " tokens/min") : "no token limit",
                            p.stream ? "streaming" : "not streaming", p.timeout_s,
                            p.ca_file.empty() ? "" : ", CA " + p.ca_file);

@@ -189,6 +189,49 @@ TEST_F(ModelRunTest, ACommandAgentCallsTheModelThroughItsSandboxedEndpoint) {
   EXPECT_NE(show.out.find("model   2 calls, 80 tokens in"), std::string::npos) << show.out;
 }
 
+// With no concurrency in any file, the run lets one call per agent be in flight (it used to be 8,
+// whatever --agents said); a file that caps it far below the fleet gets a warning.
+TEST_F(ModelRunTest, TheModelConcurrencyFollowsTheAgentsAndACapFarBelowThemIsWarnedAbout) {
+  constexpr int kAgents = 12;
+  json conversations = json::object();
+  json subtasks = json::array();
+  for (int i = 0; i < kAgents; ++i) {
+    const std::string id = "s" + std::to_string(i);
+    conversations[id] = {{{"content", "ok"}, {"delay_ms", 3000}, {"usage", {{"input", 10}, {"output", 1}}}}};
+    subtasks.push_back({{"id", id}, {"title", id}, {"instructions", id}});
+  }
+  auto server = ScriptedModelServer::Start(json({{"api_key", kKey}, {"conversations", conversations}}).dump());
+  ASSERT_TRUE(server.ok());
+  WriteFile(dir_ / "plan.json", json({{"subtasks", subtasks}}).dump());
+  const std::string ask =
+      "curl -sS --unix-socket \"$SWARM_MODEL_SOCKET\" \"$SWARM_MODEL_URL/chat/completions\" "
+      "-H 'content-type: application/json' -d '{\"messages\": [{\"role\": \"user\", \"content\": \"go\"}]}' "
+      "> answer.$SWARM_SUBTASK_ID.txt";
+  std::vector<std::string> env = Env(**server);
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents",
+                          std::to_string(kAgents), "--model", "test:m", "--agent-cmd", ask, "--test-cmd", "true"},
+                         env);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_GT((*server)->max_concurrent(), 8) << "the calls were held to the old default of 8";
+  json report = json::parse(ReadFile(RunDir() + "/report.json"));
+  EXPECT_EQ(report["model"]["concurrency"]["limit"], kAgents) << report.dump();
+  EXPECT_GT(report["model"]["concurrency"]["peak_in_flight"].get<int>(), 8) << report.dump();
+  EXPECT_TRUE(report["model"].contains("limiter_wait_s")) << report.dump();
+  EXPECT_EQ(r.err.find("under a tenth"), std::string::npos) << r.err;
+
+  std::string config = ReadFile(dir_ / "config/swarm/models.toml");
+  config.replace(config.find("any_model"), 0, "concurrency = 1\n");
+  WriteFile(dir_ / "config/swarm/models.toml", config);
+  CliResult capped = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json",
+                               "--agents", "100", "--model", "test:m", "--agent-cmd", ask, "--test-cmd", "true", "--dry-run"},
+                              env);
+  ASSERT_EQ(capped.exit_code, 0) << capped.err;
+  EXPECT_NE(capped.err.find("the model allows 1 requests in flight (concurrency in " + dir_.path() +
+                            "/config/swarm/models.toml), under a tenth of --agents 100"),
+            std::string::npos)
+      << capped.err;
+}
+
 TEST_F(ModelRunTest, ARunStopsOnItsBudgetWithExitStatus4) {
   auto server = ScriptedModelServer::Start(
       json({{"conversations", {{"s1", {{{"content", "ok"}, {"usage", {{"input", 100}, {"output", 1000}}}}}}}}}).dump());

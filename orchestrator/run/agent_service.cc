@@ -49,8 +49,8 @@ class StreamChannel final : public HostChannel {
 
 class HostStream final : public grpc::ServerBidiReactor<v1::HostMessage, v1::CoordinatorMessage> {
  public:
-  HostStream(std::uint64_t id, AgentHandler& handler, AgentServer::Post post)
-      : channel_(std::make_shared<StreamChannel>(id)), handler_(handler), post_(std::move(post)) {
+  HostStream(std::uint64_t id, AgentHandler& handler, AgentServer::Post post, Liveness* liveness)
+      : channel_(std::make_shared<StreamChannel>(id)), handler_(handler), post_(std::move(post)), liveness_(liveness) {
     channel_->Attach(this);
     StartRead(&in_);
   }
@@ -60,6 +60,8 @@ class HostStream final : public grpc::ServerBidiReactor<v1::HostMessage, v1::Coo
       channel_->OnReadsDone();
       return;
     }
+    // Here, not on the executor: a busy coordinator must not expire a live host's leases.
+    if (liveness_ != nullptr && in_.has_heartbeat()) liveness_->Renew(channel_->id(), in_.heartbeat().lease_ids());
     post_([h = &handler_, c = channel_, m = in_] { h->OnHostMessage(c, m); });
     StartRead(&in_);
   }
@@ -74,6 +76,7 @@ class HostStream final : public grpc::ServerBidiReactor<v1::HostMessage, v1::Coo
   std::shared_ptr<StreamChannel> channel_;
   AgentHandler& handler_;
   AgentServer::Post post_;
+  Liveness* const liveness_;
   v1::HostMessage in_;
 };
 
@@ -115,9 +118,10 @@ void StreamChannel::FinishLocked() {
 
 class ServiceImpl final : public v1::AgentService::CallbackService {
  public:
-  ServiceImpl(AgentHandler& handler, AgentServer::Post post) : handler_(handler), post_(std::move(post)) {}
+  ServiceImpl(AgentHandler& handler, AgentServer::Post post, std::shared_ptr<Liveness> liveness)
+      : handler_(handler), post_(std::move(post)), liveness_(std::move(liveness)) {}
   grpc::ServerBidiReactor<v1::HostMessage, v1::CoordinatorMessage>* Connect(grpc::CallbackServerContext*) override {
-    return new HostStream(++next_id_, handler_, post_);
+    return new HostStream(++next_id_, handler_, post_, liveness_.get());
   }
 
   // Answered when the gateway is done; the reactor is finished from whichever thread that is, once.
@@ -167,11 +171,9 @@ class ServiceImpl final : public v1::AgentService::CallbackService {
 
   std::mutex mu_;
   std::set<std::shared_ptr<UnaryCall>> open_;  // guarded by mu_
- public:
-
- private:
   AgentHandler& handler_;
   AgentServer::Post post_;
+  std::shared_ptr<Liveness> liveness_;
   std::atomic<std::uint64_t> next_id_{0};
 };
 
@@ -191,9 +193,9 @@ AgentServer::~AgentServer() {
 }
 
 absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(const std::string& address, AgentHandler& handler,
-                                                                Post post) {
+                                                                Post post, std::shared_ptr<Liveness> liveness) {
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<ServiceImpl>(handler, std::move(post));
+  impl->service = std::make_unique<ServiceImpl>(handler, std::move(post), std::move(liveness));
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);

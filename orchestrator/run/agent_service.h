@@ -1,5 +1,6 @@
 // The gRPC Agent API server: accepts host streams and forwards what they say to an AgentHandler on
-// the handler's executor. Holds no scheduling logic.
+// the handler's executor. Holds no scheduling logic. Heartbeats are also recorded in the run's
+// Liveness by the thread that reads them, before they wait in the executor's queue.
 #ifndef SWARM_ORCHESTRATOR_RUN_AGENT_SERVICE_H_
 #define SWARM_ORCHESTRATOR_RUN_AGENT_SERVICE_H_
 
@@ -9,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "orchestrator/run/agent_handler.h"
+#include "orchestrator/run/liveness.h"
 
 namespace swarm {
 
@@ -18,8 +20,9 @@ class AgentServer final {
   using Post = std::function<void(std::function<void()>)>;
 
   // Listens on `address` ("unix:/path" or "host:port"). The handler must outlive the server.
+  // `liveness` (may be null) is renewed by each heartbeat as it arrives.
   static absl::StatusOr<std::unique_ptr<AgentServer>> Start(const std::string& address, AgentHandler& handler,
-                                                            Post post);
+                                                            Post post, std::shared_ptr<Liveness> liveness = nullptr);
   ~AgentServer();  // shuts down: open streams are cancelled
   // Answers every unary call still waiting (CANCELLED), so that shutting down does not wait on them.
   void AbortPending();

@@ -28,6 +28,7 @@
 #include "orchestrator/run/host_registration.h"
 #include "base/check.h"
 #include "base/failpoint.h"
+#include "base/file_limit.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/path_policy.h"
 #include "base/random_hex.h"
@@ -281,6 +282,7 @@ void Coordinator::RecordModelCall(const FinishedModelCall& c) {
 
 void Coordinator::StopModelCalls() {
   model_calls_.SetCaller(nullptr);
+  if (gateway_ != nullptr) limiter_at_end_ = gateway_->limiter();
   gateway_.reset();      // calls in flight end (recorded at their reservation)
   model_calls_.Drain();  // the executor has stopped: record what is queued here
   model_calls_.AnswerWaiting(absl::CancelledError("the run is finishing"));
@@ -421,6 +423,14 @@ void Coordinator::EmitTestRun(const std::string& tree, const TestOutcome& outcom
 
 int Coordinator::Run() {
   for (const auto& w : run_.warnings) err_ << "swarm: warning: " << w << "\n";
+  // A socket per model call in flight, the hosts' streams, test runs' pipes: a fleet needs far more
+  // descriptors than the usual soft limit of 1,024.
+  const std::uint64_t wanted_files = 1024 + 2 * static_cast<std::uint64_t>(std::max(1, run_.config.agents));
+  if (FileLimit files = RaiseFileLimit(wanted_files); files.soft < wanted_files) {
+    err_ << "swarm: warning: the open-file limit is " << files.soft << " (hard limit " << files.hard << "); "
+         << run_.config.agents << " agents may need " << wanted_files
+         << ": model calls beyond it will fail (raise the hard limit: ulimit -Hn, or LimitNOFILE in a unit)\n";
+  }
   if (sandbox_->Name() == "none") {
     err_ << "swarm: warning: --no-sandbox: agent commands and tests run without isolation, with your privileges\n";
   }
@@ -498,7 +508,8 @@ int Coordinator::Run() {
 
   if (options_.serve_agent_api) {
     absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
-        "unix:" + layout_.socket_path, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); });
+        "unix:" + layout_.socket_path, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
+        leases_.liveness());
     if (!server.ok()) {
       err_ << "swarm: " << server.status().message() << "\n";
       return kExitInternal;
@@ -597,6 +608,10 @@ void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const 
     case v1::HostMessage::kHeartbeat:
       OnHeartbeat(host, message.heartbeat());
       break;
+    case v1::HostMessage::kReady:
+      leases_.AddReady(host->id(), static_cast<int>(std::min<std::uint32_t>(message.ready().attempts(), 1u << 20)));
+      Dispatch();
+      break;
     case v1::HostMessage::kProgress:
     case v1::HostMessage::KIND_NOT_SET:
       break;
@@ -641,7 +656,7 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
 void Coordinator::Dispatch() {
   if (shutting_down_ || cancel_exit_ != 0 || budget_stopped_) return;
   for (;;) {
-    // The host with the most free slots takes the next subtask.
+    // The host that asked for the most leases takes the next subtask.
     std::shared_ptr<HostChannel> best = leases_.PickHost();
     if (best == nullptr) return;
     std::optional<std::string> id = scheduler_->TakeReady();
@@ -1126,6 +1141,7 @@ void Coordinator::Cancel(int exit_code, const std::string& why) {
 }
 
 void Coordinator::Emit(v1::Event event, const EventBodies& bodies) {
+  Delaypoint("record");
   if (absl::Status st = recorder_->Emit(std::move(event), bodies); !st.ok()) {
     // The log is the source of truth: without it, going on would lose work.
     err_ << "swarm: cannot record state: " << st.message() << "\n";
@@ -1143,6 +1159,11 @@ ProgressCounts Coordinator::Counts() const {
   c.unchanged = scheduler_->Count(State::kNoChange);
   c.merging = scheduler_->Count(State::kMerging) + scheduler_->Count(State::kPatchReady);
   c.busy_agents = static_cast<int>(leases_.leases().size());
+  if (gateway_ != nullptr) {
+    ModelGateway::LimiterState l = gateway_->limiter();
+    c.model_limit = l.limit;
+    c.model_in_flight = l.in_flight;
+  }
   return c;
 }
 
@@ -1227,6 +1248,9 @@ int Coordinator::Finish() {
                     .failing_at_base = base_failing_,
                     .failing_at_end = head_failing_,
                     .flaky = flaky_counts_};
+  ctx.model_concurrency = limiter_at_end_.configured;
+  ctx.model_concurrency_end = limiter_at_end_.limit;
+  ctx.model_peak_in_flight = limiter_at_end_.peak_in_flight;
   absl::StatusOr<std::string> report = WriteReport(*store_, ctx);
   if (!report.ok()) err_ << "swarm: cannot write the report: " << report.status().message() << "\n";
   PrintSummary(run_.config.json ? err_ : out_, *store_, ctx, report.ok() ? *report : "");

@@ -123,7 +123,7 @@ class CoordinatorTest : public ::testing::Test {
     ASSERT_TRUE(done_cv.wait_for(lock, seconds(30), [&] { return done; })) << "the executor did not run the task";
   }
 
-  std::shared_ptr<FakeHostChannel> Register(const std::string& host_id, int slots) {
+  std::shared_ptr<FakeHostChannel> Register(const std::string& host_id, int slots, bool ask = true) {
     auto channel = std::make_shared<FakeHostChannel>(++next_channel_);
     v1::HostMessage m;
     m.mutable_register_()->set_host_id(host_id);
@@ -131,7 +131,15 @@ class CoordinatorTest : public ::testing::Test {
     m.mutable_register_()->set_protocol(kAgentProtocolVersion);
     OnExecutor([&] { coordinator_->OnHostMessage(channel, m); });
     channels_.push_back(channel);
+    if (ask) Ready(channel, slots);  // as a host does once registered
     return channel;
+  }
+
+  // The host asks for `n` more leases, as a host does when it can start them.
+  void Ready(const std::shared_ptr<FakeHostChannel>& host, int n) {
+    v1::HostMessage m;
+    m.mutable_ready()->set_attempts(n);
+    OnExecutor([&] { coordinator_->OnHostMessage(host, m); });
   }
 
   // The next lease the host was given (of `subtask` if named).
@@ -161,10 +169,12 @@ class CoordinatorTest : public ::testing::Test {
     return r;
   }
 
+  // The result, and the host asks for another lease: its slot is free again.
   void Send(const std::shared_ptr<FakeHostChannel>& host, const v1::AttemptResult& result) {
     v1::HostMessage m;
     *m.mutable_result() = result;
     OnExecutor([&] { coordinator_->OnHostMessage(host, m); });
+    Ready(host, 1);
   }
 
   // Waits for an event that matches and was not returned before.
@@ -415,6 +425,34 @@ TEST_F(CoordinatorTest, AHeartbeatKeepsTheLeaseAliveWhileASilentHostsLeaseExpire
   CheckAndLand();
   ASSERT_EQ(WaitForFinished("b")->subtask_finished().state(), v1::LANDED);
   EXPECT_EQ(Finish(), kExitOk);
+}
+
+TEST_F(CoordinatorTest, AHostIsLeasedOnlyWhatItAskedForAsItCanStartIt) {
+  Start(kTwoSubtasks);
+  auto host = Register("host-1", 4, /*ask=*/false);
+  ASSERT_TRUE(host->WaitFor([](const v1::CoordinatorMessage& m) { return m.has_registered(); }));
+  OnExecutor([] {});  // anything it would have done on registering is done
+  auto leases = [&] {
+    int n = 0;
+    for (const auto& m : host->sent()) n += m.has_lease();
+    return n;
+  };
+  EXPECT_EQ(leases(), 0) << "a registered host that asked for nothing holds nothing";
+  Ready(host, 1);
+  v1::Lease first = NextLease(*host);
+  OnExecutor([] {});
+  EXPECT_EQ(leases(), 1) << "one asked for, one given, though a second subtask is ready and 3 slots free";
+  Ready(host, 1);
+  v1::Lease second = NextLease(*host);
+  EXPECT_NE(first.subtask().id(), second.subtask().id());
+  EXPECT_EQ(Events([](const v1::Event& e) { return e.has_lease_expired(); }).size(), 0u);
+  Send(host, Patch(first, first.subtask().id() + ".txt", "x\\n"));
+  Send(host, Patch(second, second.subtask().id() + ".txt", "y\\n"));
+  CheckAndLand();
+  CheckAndLand();
+  ASSERT_TRUE(WaitForFinished("a").has_value());
+  ASSERT_TRUE(WaitForFinished("b").has_value());
+  EXPECT_EQ(Finish(), kExitOk) << err_.str();
 }
 
 TEST_F(CoordinatorTest, AResultWithAStaleFenceOrFromAnotherHostDoesNotCount) {

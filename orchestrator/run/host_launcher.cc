@@ -24,7 +24,8 @@ absl::Status ProcessHostLauncher::Launch(const std::string& host_id, int slots, 
   spec.argv = {agent_binary_, "--coordinator", "unix:" + socket_path_, "--slots", std::to_string(slots),
                "--host-id", host_id, "--exit-with-parent"};
   std::vector<std::string> env;
-  for (const char* name : {"PATH", "HOME", "LANG", "TMPDIR"}) {
+  // SWARM_DELAYPOINT: the liveness tests slow a host down (base/failpoint.h).
+  for (const char* name : {"PATH", "HOME", "LANG", "TMPDIR", "SWARM_DELAYPOINT"}) {
     if (const char* v = getenv(name)) env.push_back(absl::StrCat(name, "=", v));
   }
   spec.env = std::move(env);

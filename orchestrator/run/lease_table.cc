@@ -1,12 +1,14 @@
 #include "orchestrator/run/lease_table.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace swarm {
 
-LeaseTable::LeaseTable(const Clock& clock, std::chrono::seconds timeout) : clock_(clock), timeout_(timeout) {}
+LeaseTable::LeaseTable(const Clock& clock, std::chrono::seconds timeout)
+    : clock_(clock), timeout_(timeout), liveness_(std::make_shared<Liveness>(clock)) {}
 
 absl::Status LeaseTable::AddHost(std::shared_ptr<HostChannel> channel, const std::string& host_id, int slots) {
   if (host_id.empty()) return absl::InvalidArgumentError("empty host id");
@@ -32,9 +34,23 @@ std::optional<LeaseTable::GoneHost> LeaseTable::RemoveHost(std::uint64_t channel
     if (l == leases_.end()) continue;
     gone.leases.emplace_back(lease_id, std::move(l->second));
     leases_.erase(l);
+    liveness_->Forget(lease_id);
   }
   hosts_.erase(it);
   return gone;
+}
+
+void LeaseTable::AddReady(std::uint64_t channel, int attempts) {
+  auto it = hosts_.find(channel);
+  if (it == hosts_.end() || attempts <= 0) return;
+  Host& h = it->second;
+  const int free = h.slots - static_cast<int>(h.leases.size());
+  h.ready = std::max(0, std::min(free, h.ready + std::min(attempts, h.slots)));
+}
+
+int LeaseTable::ready(std::uint64_t channel) const {
+  auto it = hosts_.find(channel);
+  return it == hosts_.end() ? 0 : it->second.ready;
 }
 
 std::shared_ptr<HostChannel> LeaseTable::PickHost() const {
@@ -42,7 +58,7 @@ std::shared_ptr<HostChannel> LeaseTable::PickHost() const {
   int best_free = 0;
   for (const auto& [id, h] : hosts_) {
     if (h.silent) continue;
-    int free = h.slots - static_cast<int>(h.leases.size());
+    int free = std::min(h.ready, h.slots - static_cast<int>(h.leases.size()));
     if (free > best_free) {
       best = &h;
       best_free = free;
@@ -59,10 +75,13 @@ std::string LeaseTable::Grant(std::uint64_t channel, const std::string& subtask_
   lease.fence = ++fence_;
   lease.host = channel;
   lease.base = base;
-  lease.deadline = clock_.Now() + timeout_;
   std::string lease_id = absl::StrCat(subtask_id, "#", attempt, "-", secret);
   leases_[lease_id] = std::move(lease);
-  if (auto h = hosts_.find(channel); h != hosts_.end()) h->second.leases.insert(lease_id);
+  liveness_->Track(lease_id, channel);
+  if (auto h = hosts_.find(channel); h != hosts_.end()) {
+    h->second.leases.insert(lease_id);
+    if (h->second.ready > 0) --h->second.ready;
+  }
   return lease_id;
 }
 
@@ -84,16 +103,12 @@ const Lease* LeaseTable::Find(const std::string& lease_id, std::uint64_t fence) 
 }
 
 bool LeaseTable::Heartbeat(std::uint64_t channel, const std::vector<std::string>& lease_ids) {
-  const Clock::TimePoint deadline = clock_.Now() + timeout_;
   bool woke = false;
   if (auto h = hosts_.find(channel); h != hosts_.end() && h->second.silent) {
     h->second.silent = false;
     woke = true;
   }
-  for (const auto& id : lease_ids) {
-    auto it = leases_.find(id);
-    if (it != leases_.end() && it->second.host == channel) it->second.deadline = deadline;
-  }
+  liveness_->Renew(channel, lease_ids);
   return woke;
 }
 
@@ -101,7 +116,8 @@ std::vector<LeaseTable::Expired> LeaseTable::Expire() {
   const Clock::TimePoint now = clock_.Now();
   std::vector<Expired> expired;
   for (const auto& [id, lease] : leases_) {
-    if (lease.deadline <= now) expired.push_back({id, lease, "", nullptr});
+    std::optional<Clock::TimePoint> renewed = liveness_->LastRenewed(id);
+    if (!renewed || *renewed + timeout_ <= now) expired.push_back({id, lease, "", nullptr});
   }
   for (Expired& e : expired) {
     End(e.lease_id);
@@ -119,6 +135,7 @@ void LeaseTable::End(const std::string& lease_id) {
   if (it == leases_.end()) return;
   if (auto h = hosts_.find(it->second.host); h != hosts_.end()) h->second.leases.erase(lease_id);
   leases_.erase(it);
+  liveness_->Forget(lease_id);
 }
 
 std::vector<std::shared_ptr<HostChannel>> LeaseTable::channels() const {

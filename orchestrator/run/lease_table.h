@@ -1,6 +1,7 @@
-// The agent hosts of a run and the leases they hold: who registered, which host takes the next
-// subtask, fences, heartbeats and expiry. Plain data on the coordinator's executor; time comes from a
-// Clock, so expiry is tested without waiting.
+// The agent hosts of a run and the leases they hold: who registered, how many leases each asked
+// for, which host takes the next subtask, fences, heartbeats and expiry. Plain data on the
+// coordinator's executor, except its Liveness, which the gRPC threads renew as heartbeats arrive;
+// time comes from a Clock, so expiry is tested without waiting.
 #ifndef SWARM_ORCHESTRATOR_RUN_LEASE_TABLE_H_
 #define SWARM_ORCHESTRATOR_RUN_LEASE_TABLE_H_
 
@@ -17,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "orchestrator/run/agent_handler.h"
+#include "orchestrator/run/liveness.h"
 
 namespace swarm {
 
@@ -27,7 +29,6 @@ struct Lease {
   std::uint64_t fence = 0;  // grows with every lease of the run: a result must present its own
   std::uint64_t host = 0;   // the channel of the host that holds it
   std::string base;         // the commit the attempt starts from
-  Clock::TimePoint deadline;
 };
 
 class LeaseTable {
@@ -46,7 +47,12 @@ class LeaseTable {
   };
   std::optional<GoneHost> RemoveHost(std::uint64_t channel);
 
-  // The host with the most free slots that is not silent; ties go to the first registered channel.
+  // The host on `channel` can start `attempts` more now (it sent Ready). Ignored for a channel not
+  // registered; a host is never owed more than its free slots.
+  void AddReady(std::uint64_t channel, int attempts);
+
+  // The host that asked for the most leases and is not silent, or null when none can take one; ties
+  // go to the first registered channel. A host that did not ask gets nothing: it cannot start it.
   std::shared_ptr<HostChannel> PickHost() const;
 
   // A new lease on `channel`'s host (which PickHost returned). Its id is "SUBTASK#ATTEMPT-SECRET":
@@ -61,12 +67,13 @@ class LeaseTable {
   // The live lease `lease_id` with this fence, or nullptr.
   const Lease* Find(const std::string& lease_id, std::uint64_t fence) const;
 
-  // Renews those of `lease_ids` that `channel` holds. True when the host was silent: it may take
-  // leases again.
+  // A heartbeat, handled on the executor: renews those of `lease_ids` that `channel` holds (the
+  // gRPC thread has usually done so already, through liveness()). True when the host was silent: it
+  // may take leases again.
   bool Heartbeat(std::uint64_t channel, const std::vector<std::string>& lease_ids);
 
-  // Ends every lease past its deadline; each one's host turns silent (no new lease until it
-  // heartbeats again).
+  // Ends every lease not renewed within the time-out (by the clock, now); each one's host turns
+  // silent (no new lease until it heartbeats again).
   struct Expired {
     std::string lease_id;
     Lease lease;
@@ -83,6 +90,11 @@ class LeaseTable {
   std::vector<std::shared_ptr<HostChannel>> channels() const;
   std::string host_id(std::uint64_t channel) const;  // empty when not registered
 
+  // Where heartbeats are recorded as they arrive; shared with the Agent API's server.
+  const std::shared_ptr<Liveness>& liveness() const { return liveness_; }
+  // How many leases the host on `channel` asked for and has not been given.
+  int ready(std::uint64_t channel) const;
+
   std::uint64_t last_fence() const { return fence_; }
   void RestoreFence(std::uint64_t fence) { fence_ = fence; }  // a resumed run continues the sequence
 
@@ -92,11 +104,13 @@ class LeaseTable {
     std::string host_id;
     int slots = 0;
     std::set<std::string> leases;
+    int ready = 0;  // leases asked for and not given
     bool silent = false;
   };
 
   const Clock& clock_;
   const std::chrono::seconds timeout_;
+  std::shared_ptr<Liveness> liveness_;
   std::map<std::uint64_t, Host> hosts_;   // by channel id
   std::map<std::string, Lease> leases_;   // by lease id
   std::uint64_t fence_ = 0;

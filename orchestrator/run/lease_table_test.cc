@@ -14,6 +14,7 @@ class LeaseTableTest : public ::testing::Test {
   std::shared_ptr<FakeHostChannel> Host(std::uint64_t id, const std::string& name, int slots) {
     auto channel = std::make_shared<FakeHostChannel>(id);
     EXPECT_TRUE(table_.AddHost(channel, name, slots).ok());
+    table_.AddReady(id, slots);  // as a host does once registered
     return channel;
   }
 
@@ -121,8 +122,50 @@ TEST_F(LeaseTableTest, EndFreesTheSlotAndAResumedRunContinuesTheFenceSequence) {
   EXPECT_EQ(table_.leases().at(lease).fence, 42u);
   EXPECT_EQ(table_.PickHost(), nullptr);
   table_.End(lease);
+  EXPECT_EQ(table_.PickHost(), nullptr);  // until the host asks again
+  table_.AddReady(1, 1);
   EXPECT_NE(table_.PickHost(), nullptr);
   EXPECT_EQ(table_.last_fence(), 42u);
+}
+
+TEST_F(LeaseTableTest, AHostGetsOnlyTheLeasesItAskedForAndNeverMoreThanItsSlots) {
+  auto a = std::make_shared<FakeHostChannel>(1);
+  ASSERT_TRUE(table_.AddHost(a, "host-1", 3).ok());
+  EXPECT_EQ(table_.PickHost(), nullptr);  // registered, but it asked for nothing
+  table_.AddReady(1, 1);
+  ASSERT_EQ(table_.PickHost(), a);
+  table_.Grant(1, "s1", 1, "base", "a");
+  EXPECT_EQ(table_.PickHost(), nullptr);  // it asked for one
+  table_.AddReady(1, 100);                // more than its slots: capped at the two still free
+  EXPECT_EQ(table_.ready(1), 2);
+  table_.Grant(1, "s2", 1, "base", "b");
+  table_.Grant(1, "s3", 1, "base", "c");
+  EXPECT_EQ(table_.PickHost(), nullptr);
+  table_.AddReady(1, 1);  // full: owed nothing
+  EXPECT_EQ(table_.ready(1), 0);
+  table_.AddReady(7, 1);  // no such host: ignored
+  EXPECT_EQ(table_.ready(7), 0);
+}
+
+TEST_F(LeaseTableTest, AHostAskingForMoreGetsTheNextLease) {
+  Host(1, "host-1", 1);
+  auto b = Host(2, "host-2", 4);
+  EXPECT_EQ(table_.PickHost(), b);
+}
+
+// The gRPC thread renews through liveness() as the heartbeat arrives: a coordinator whose executor
+// is busy (the heartbeat's own message still queued) does not expire the lease.
+TEST_F(LeaseTableTest, ARenewalRecordedAsTheHeartbeatArrivesKeepsTheLease) {
+  Host(1, "host-1", 2);
+  std::string lease = table_.Grant(1, "s1", 1, "base", "a");
+  clock_.Advance(seconds(25));
+  table_.liveness()->Renew(1, std::vector<std::string>{lease});
+  clock_.Advance(seconds(25));
+  EXPECT_TRUE(table_.Expire().empty());
+  table_.liveness()->Renew(2, std::vector<std::string>{lease});  // not its host
+  clock_.Advance(seconds(5));
+  EXPECT_EQ(table_.Expire().size(), 1u);
+  EXPECT_FALSE(table_.liveness()->LastRenewed(lease).has_value());  // forgotten with the lease
 }
 
 }  // namespace

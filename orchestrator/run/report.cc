@@ -52,7 +52,15 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
                           {"cost_usd", m.cost_usd}};
   };
   const ModelSpend total = TotalSpend(*spend);
-  if (total.calls > 0) doc["model"] = spend_json(total);
+  if (total.calls > 0) {
+    doc["model"] = spend_json(total);
+    doc["model"]["limiter_wait_s"] = static_cast<double>(total.limiter_wait_ms) / 1000;
+  }
+  if (ctx.model_concurrency > 0) {
+    doc["model"]["concurrency"] = {{"limit", ctx.model_concurrency},
+                                   {"limit_at_end", ctx.model_concurrency_end},
+                                   {"peak_in_flight", ctx.model_peak_in_flight}};
+  }
   std::map<std::string, int> counts;
   doc["subtasks"] = nlohmann::json::array();
   for (const auto& s : *subtasks) {
@@ -108,6 +116,11 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
     if (total.calls > 0) {
       out << absl::StrFormat("model: %u calls, %u tokens in (%u cached), %u out, $%.4f\n", total.calls,
                              total.input_tokens, total.cached_input_tokens, total.output_tokens, total.cost_usd);
+      if (ctx.model_concurrency > 0) {
+        out << absl::StrFormat("model concurrency: %d in flight allowed (%d at the end), peak %d; %.1f s waited for it\n",
+                               ctx.model_concurrency, ctx.model_concurrency_end, ctx.model_peak_in_flight,
+                               static_cast<double>(total.limiter_wait_ms) / 1000);
+      }
     }
   }
   out << "patch:  " << ctx.patch_path << "\n";

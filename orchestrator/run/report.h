@@ -28,6 +28,10 @@ struct ReportContext {
   std::set<std::string> failing_at_base;  // per-test formats
   std::set<std::string> failing_at_end;
   std::map<std::string, int> flaky;  // test -> times it failed and then passed on the re-run
+  // The model's rate limiter in this session; configured 0: the run has no model.
+  int model_concurrency = 0;       // what it started with
+  int model_concurrency_end = 0;   // at the end (a 429 halves it)
+  int model_peak_in_flight = 0;
 };
 
 // The snake_case name of a subtask outcome: landed, failed, skipped_dependency, no_change, ...

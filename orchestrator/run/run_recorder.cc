@@ -32,6 +32,7 @@ std::string ProgressLine(const ProgressCounts& c, std::string* counts_part) {
                                     " landed, ", c.failed, " failed, ", c.skipped, " skipped");
   if (c.unchanged > 0) absl::StrAppend(&counts, ", ", c.unchanged, " unchanged");
   std::string line = absl::StrCat("swarm: ", counts, " | ", c.busy_agents, " agents busy, ", c.merging, " merging");
+  if (c.model_limit > 0) absl::StrAppend(&line, ", model ", c.model_in_flight, "/", c.model_limit, " in flight");
   if (counts_part != nullptr) *counts_part = std::move(counts);
   return line;
 }

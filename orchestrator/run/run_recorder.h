@@ -24,6 +24,8 @@ struct ProgressCounts {
   int unchanged = 0;
   int busy_agents = 0;
   int merging = 0;
+  int model_limit = 0;      // the rate limiter's concurrency now; 0: the run has no model
+  int model_in_flight = 0;  // calls admitted and not answered
 };
 
 class RunRecorder {

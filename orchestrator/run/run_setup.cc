@@ -97,6 +97,17 @@ absl::Status ResolveRunModel(PreparedRun& run) {
     }
   }
   run.config.model = model->ref;  // a script's path made absolute
+  // The limiter follows the fleet unless a file set it; a 429 halves it from there.
+  const bool fixed = model->provider.concurrency > 0;
+  model->provider.concurrency = EffectiveConcurrency(model->provider, c.agents);
+  if (model->provider.concurrency * 10 < c.agents) {
+    run.warnings.push_back(absl::StrCat(
+        "the model allows ", model->provider.concurrency, " requests in flight (",
+        fixed ? absl::StrCat("concurrency in ", model->provider.origin)
+              : absl::StrCat("the published limit of ", model->provider.name),
+        "), under a tenth of --agents ", c.agents, ": most agents will wait for the model; raise it with "
+        "concurrency under [providers.", model->provider.name, "] in your models.toml"));
+  }
   run.model = std::move(*model);
   run.per_subtask_usd = models->per_subtask_usd;
   return absl::OkStatus();

@@ -112,6 +112,10 @@ const char* const kMigrations[] = {
       cost_usd REAL NOT NULL, request BLOB NOT NULL, response BLOB NOT NULL, PRIMARY KEY (run_id, seq));
     CREATE INDEX model_calls_by_subtask ON model_calls (run_id, subtask_id);
     )sql",
+    // Version 3: how long each call waited for the rate limiter.
+    R"sql(
+    ALTER TABLE model_calls ADD COLUMN limiter_wait_ms INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 
 std::string KindName(const v1::Event& e) {
@@ -294,13 +298,15 @@ absl::Status Store::Project(const v1::Event& e, const EventBodies& bodies) {
       std::string call;
       c.SerializeToString(&call);
       Stmt s(db_, "INSERT INTO model_calls (run_id, seq, time_ms, subtask_id, attempt, step, call, ok, input_tokens, "
-                  "cached_tokens, output_tokens, cost_usd, request, response) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                  "cached_tokens, output_tokens, cost_usd, request, response, limiter_wait_ms) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
       s.Bind(run).Bind(static_cast<std::int64_t>(e.seq())).Bind(now).Bind(c.subtask_id());
       s.Bind(static_cast<std::int64_t>(c.attempt())).Bind(static_cast<std::int64_t>(c.step())).BindBlob(call);
       s.Bind(static_cast<std::int64_t>(c.ok())).Bind(static_cast<std::int64_t>(c.usage().input_tokens()));
       s.Bind(static_cast<std::int64_t>(c.usage().cached_input_tokens()));
       s.Bind(static_cast<std::int64_t>(c.usage().output_tokens())).BindReal(c.cost_usd());
-      return s.BindBlob(bodies.model_request).BindBlob(bodies.model_response).Run();
+      s.BindBlob(bodies.model_request).BindBlob(bodies.model_response);
+      return s.Bind(static_cast<std::int64_t>(c.limiter_wait_ms())).Run();
     }
     case v1::Event::kRunResumed: {
       Stmt s(db_, "UPDATE runs SET state = 'running', finished_ms = 0, head = ? WHERE id = ?");
@@ -475,13 +481,14 @@ ModelSpend TotalSpend(const std::map<std::string, ModelSpend>& by_subtask) {
     total.cached_input_tokens += s.cached_input_tokens;
     total.output_tokens += s.output_tokens;
     total.cost_usd += s.cost_usd;
+    total.limiter_wait_ms += s.limiter_wait_ms;
   }
   return total;
 }
 
 absl::StatusOr<std::map<std::string, ModelSpend>> Store::SpendBySubtask(const std::string& run_id) const {
   Stmt q(db_, "SELECT subtask_id, COUNT(*), SUM(1 - ok), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens), "
-              "SUM(cost_usd) FROM model_calls WHERE run_id = ? GROUP BY subtask_id");
+              "SUM(cost_usd), SUM(limiter_wait_ms) FROM model_calls WHERE run_id = ? GROUP BY subtask_id");
   q.Bind(run_id);
   std::map<std::string, ModelSpend> out;
   int rc;
@@ -493,6 +500,7 @@ absl::StatusOr<std::map<std::string, ModelSpend>> Store::SpendBySubtask(const st
     s.cached_input_tokens = static_cast<std::uint64_t>(q.Int(4));
     s.output_tokens = static_cast<std::uint64_t>(q.Int(5));
     s.cost_usd = q.Real(6);
+    s.limiter_wait_ms = static_cast<std::uint64_t>(q.Int(7));
   }
   if (rc != SQLITE_DONE) return q.Error(rc);
   return out;

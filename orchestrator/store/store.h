@@ -20,7 +20,7 @@ struct sqlite3;
 
 namespace swarm {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 inline constexpr std::uint32_t kEventSchemaVersion = 1;
 
 // Whether a subtask in `state` has its final outcome (landed, a failure of some kind, skipped,
@@ -83,6 +83,7 @@ struct ModelSpend {
   std::uint64_t cached_input_tokens = 0;
   std::uint64_t output_tokens = 0;
   double cost_usd = 0;
+  std::uint64_t limiter_wait_ms = 0;  // waiting for the rate limiter to admit the calls
 };
 
 // The sum over subtasks.

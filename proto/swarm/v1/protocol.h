@@ -7,7 +7,7 @@
 namespace swarm {
 
 // Bumped when a host and a coordinator of different versions could misunderstand each other.
-inline constexpr std::uint32_t kAgentProtocolVersion = 1;
+inline constexpr std::uint32_t kAgentProtocolVersion = 2;  // 2: hosts ask for work (Ready)
 
 }  // namespace swarm
 
