@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -21,6 +22,8 @@
 #include "agents/llm_agent.h"
 #include "agents/model_client.h"
 #include "agents/start_credits.h"
+#include "git/base_checkouts.h"
+#include "sandbox/overlay_mount.h"
 #include "sandbox/bubblewrap_sandbox.h"
 #include "sandbox/unsandboxed_runner.h"
 #include "swarm/v1/agent.grpc.pb.h"
@@ -173,6 +176,7 @@ struct AgentHost::Impl {
   v1::Registered run;
   std::unique_ptr<Sandbox> sandbox;
   std::unique_ptr<StartCredits> credits;
+  std::unique_ptr<BaseCheckouts> bases;  // overlay workspaces; null: cloned ones
   struct Running {
     std::function<void()> kill;
     bool started = false;  // its set-up is over
@@ -219,7 +223,35 @@ struct AgentHost::Impl {
       sandbox = std::make_unique<UnsandboxedRunner>();
     }
     heartbeats->Start(std::chrono::milliseconds(run.heartbeat_interval_ms() > 0 ? run.heartbeat_interval_ms() : 10000));
+    ChooseWorkspaces();
     AskForWork();
+  }
+
+  // Overlays over shared checkouts where they can be mounted here, else clones; the coordinator is
+  // told which, and why.
+  void ChooseWorkspaces() {
+    v1::HostMessage msg;
+    v1::WorkspaceKind* kind = msg.mutable_workspaces();
+    const std::string& root = run.sandbox().workspace_root();
+    std::string why;
+    if (run.agent().keep_workspaces()) {
+      why = "--keep-workspaces keeps whole clones";
+    } else if (!options.overlay_error.empty()) {
+      why = options.overlay_error;
+    } else {
+      std::error_code ec;
+      std::filesystem::create_directories(root, ec);
+      if (absl::Status st = ProbeOverlay(root); !st.ok()) why = std::string(st.message());
+    }
+    if (why.empty()) {
+      const Sandbox* s = sandbox.get();
+      bases = std::make_unique<BaseCheckouts>(run.integration_git_dir(), root + "/bases-" + options.host_id,
+                                              [s](const std::string& dir) { return s->HandOver(dir); });
+      kind->set_overlay(true);
+    } else {
+      kind->set_why_not_overlay(why);
+    }
+    stream->Send(msg);
   }
 
   // Asks for as many leases as the host can start now.
@@ -257,12 +289,13 @@ struct AgentHost::Impl {
     };
     // No command and a model: the built-in LLM agent.
     if (run.agent().command().empty() && !run.model().empty()) {
-      auto agent = std::make_shared<LlmAgent>(io, *pool, *sandbox, run, lease, *model);
+      auto agent = std::make_shared<LlmAgent>(io, *pool, *sandbox, run, lease, *model, bases.get());
       attempts[id].kill = [agent] { agent->Kill(); };
       agent->Start(started, report);
       return;
     }
-    auto agent = std::make_shared<CommandAgent>(io, *pool, *sandbox, run, lease, options.host_id, model.get());
+    auto agent =
+        std::make_shared<CommandAgent>(io, *pool, *sandbox, run, lease, options.host_id, model.get(), bases.get());
     attempts[id].kill = [agent] { agent->Kill(); };
     agent->Start(started, report);
   }

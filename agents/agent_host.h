@@ -21,6 +21,9 @@ struct AgentHostOptions {
   // it. 0: the number of cores, at least 2.
   int parallel_starts = 0;
   std::string host_id;
+  // Why this process cannot mount overlay workspaces (empty: it entered a mount namespace of its
+  // own and can; overlay_mount.h). Set by main, before any thread starts.
+  std::string overlay_error = "not probed";
 };
 
 class AgentHost final {

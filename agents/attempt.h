@@ -19,9 +19,11 @@ namespace swarm {
 void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease);
 
 // The attempt's workspace in `dir` at the lease's base, with its meta directory (dir + "/meta"), both
-// handed over to the identity the sandbox runs commands as. Blocks: call it on a pool thread.
+// writable by the identity the sandbox runs commands as: an overlay over the base's shared checkout
+// from `bases`, or (null) a clone. Blocks: call it on a pool thread.
 absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& sandbox, const v1::Registered& run,
-                                                                const v1::Lease& lease, const std::string& dir);
+                                                                const v1::Lease& lease, const std::string& dir,
+                                                                BaseCheckouts* bases);
 
 SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lease, const Workspace& workspace,
                                  const std::string& meta_dir);

@@ -33,9 +33,11 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   using Started = std::function<void()>;
 
   // `io` runs the command's completion and `done`; `pool` runs the blocking git work. The sandbox,
-  // `registered` and `model` (null: no model endpoint) must outlive the attempt.
+  // `registered`, `model` (null: no model endpoint) and `bases` (null: a cloned workspace) must
+  // outlive the attempt.
   CommandAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
-               const v1::Registered& registered, v1::Lease lease, std::string host_id, ModelClient* model);
+               const v1::Registered& registered, v1::Lease lease, std::string host_id, ModelClient* model,
+               BaseCheckouts* bases);
 
   // Starts the attempt. `started` is called once, on `io`, when its set-up is over (its workspace made
   // or not); `done` once, on `io`, after it.
@@ -59,6 +61,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   const std::string host_id_;
   const std::string dir_;
   ModelClient* const model_;
+  BaseCheckouts* const bases_;  // null: cloned workspaces
 
   // Owned by `io_`.
   Started started_;

@@ -35,7 +35,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
 
   // As CommandAgent: `io` runs the loop, `pool` the workspace, the tools and the sandboxed commands.
   LlmAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
-           const v1::Registered& registered, v1::Lease lease, ModelClient& model);
+           const v1::Registered& registered, v1::Lease lease, ModelClient& model, BaseCheckouts* bases);
 
   // `started` is called once, on `io`, when the set-up is over (the workspace made or not); `done`
   // once, on `io`, after it.
@@ -63,6 +63,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   const v1::Registered& registered_;
   const v1::Lease lease_;
   ModelClient& model_;
+  BaseCheckouts* const bases_;  // null: cloned workspaces
   const std::string dir_;
 
   // Owned by `io_`.

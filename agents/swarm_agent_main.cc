@@ -9,6 +9,7 @@
 
 #include "agents/agent_host.h"
 #include "base/file_limit.h"
+#include "sandbox/overlay_mount.h"
 
 int main(int argc, char** argv) {
   // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
@@ -38,6 +39,15 @@ int main(int argc, char** argv) {
     if (getppid() != parent) return 1;  // the parent died before we could ask
   }
   signal(SIGPIPE, SIG_IGN);
+  // Overlay workspaces are mounted in a namespace of this process's own, entered before any thread
+  // starts (a namespace is per thread); it goes, with every mount, when the host exits.
+  if (geteuid() != 0) {
+    options.overlay_error = "not root: overlay workspaces need a mount namespace of the host's own";
+  } else if (absl::Status st = swarm::EnterPrivateMountNamespace(); !st.ok()) {
+    options.overlay_error = std::string(st.message());
+  } else {
+    options.overlay_error.clear();
+  }
   // Per attempt: its stream of model calls, a sandboxed command's pipes, a model endpoint socket.
   const std::uint64_t wanted = 64 + 16 * static_cast<std::uint64_t>(options.slots);
   if (swarm::FileLimit limit = swarm::RaiseFileLimit(wanted); limit.soft < wanted) {

@@ -1,16 +1,17 @@
 #include "git/workspace.h"
 
-#include "git/patch_entries.h"
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "git/patch_entries.h"
+#include "sandbox/overlay_mount.h"
 
 namespace swarm {
 namespace {
@@ -53,9 +54,46 @@ Workspace::Workspace(std::string dir, std::string base, bool keep, const Workspa
     : dir_(std::move(dir)), root_(dir_ + "/work"), base_(std::move(base)), keep_(keep), limits_(limits) {}
 
 Workspace::~Workspace() {
+  if (mounted_) UnmountOverlay(root_);
   if (keep_) return;
   std::error_code ec;
   fs::remove_all(dir_, ec);
+}
+
+absl::Status Workspace::InitHostRepository(const std::string& source_git_dir) {
+  Git source = Git::AtGitDir(source_git_dir);
+  std::string host_dir = dir_ + "/host.git";
+  absl::StatusOr<std::string> init = source.Run({"init", "--quiet", "--bare", host_dir});
+  if (!init.ok()) return init.status();
+  std::string source_objects = fs::weakly_canonical(source_git_dir + "/objects").string();
+  std::ofstream(host_dir + "/objects/info/alternates") << source_objects << "\n";
+  object_dirs_.push_back(source_objects);
+  for (const auto& alt : ReadAlternates(source_objects)) object_dirs_.push_back(alt);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Workspace>> Workspace::CreateOverlay(const std::string& source_git_dir,
+                                                                    std::shared_ptr<const BaseCheckouts::Checkout> lower,
+                                                                    const std::string& dir,
+                                                                    const BaseCheckouts::HandOver& hand_over,
+                                                                    const WorkspaceLimits& limits) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat("workspace ", dir, " exists"));
+  std::unique_ptr<Workspace> ws(new Workspace(dir, lower->commit, /*keep=*/false, limits));
+  ws->upper_ = dir + "/upper";
+  for (const std::string& d : {ws->upper_, dir + "/overlay-work", ws->root_}) {
+    fs::create_directories(d, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", d, ": ", ec.message()));
+  }
+  // The merged root takes the upper layer's owner: the sandbox's user must be able to write there.
+  if (hand_over) {
+    if (absl::Status st = hand_over(ws->upper_); !st.ok()) return st;
+  }
+  if (absl::Status st = MountOverlay({lower->dir}, ws->upper_, dir + "/overlay-work", ws->root_); !st.ok()) return st;
+  ws->mounted_ = true;
+  ws->lower_ = std::move(lower);
+  if (absl::Status st = ws->InitHostRepository(source_git_dir); !st.ok()) return st;
+  return ws;
 }
 
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& source_git_dir,
@@ -77,14 +115,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& 
   if (!checked_out.ok()) return checked_out.status();
 
   // The host's own repository: same objects (through alternates), an index the agent cannot reach.
-  std::string host_dir = dir + "/host.git";
-  absl::StatusOr<std::string> init = source.Run({"init", "--quiet", "--bare", host_dir});
-  if (!init.ok()) return init.status();
-  std::string source_objects = fs::weakly_canonical(source_git_dir + "/objects").string();
-  std::ofstream(host_dir + "/objects/info/alternates") << source_objects << "\n";
-
-  ws->object_dirs_.push_back(source_objects);
-  for (const auto& alt : ReadAlternates(source_objects)) ws->object_dirs_.push_back(alt);
+  if (absl::Status st = ws->InitHostRepository(source_git_dir); !st.ok()) return st;
   if (limits.max_growth.bytes > 0 || limits.max_growth.entries > 0) {
     absl::StatusOr<TreeUsage> usage = MeasureTree(ws->root_, TreeUsage{~0ull, ~0ull});
     if (!usage.ok()) return usage.status();
@@ -95,11 +126,12 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& 
 
 absl::Status Workspace::CheckGrowth() const {
   if (limits_.max_growth.bytes == 0 && limits_.max_growth.entries == 0) return absl::OkStatus();
+  // An overlay's growth is its upper layer: what the agent wrote (a changed file counts whole).
   // Walks at most the limit's worth of the tree: millions of files cost no more than the limit.
   auto limit = [](std::uint64_t base, std::uint64_t growth) { return growth > 0 ? base + growth : ~0ull; };
   TreeUsage stop{limit(checked_out_.bytes, limits_.max_growth.bytes),
                  limit(checked_out_.entries, limits_.max_growth.entries)};
-  absl::StatusOr<TreeUsage> usage = MeasureTree(root_, stop);
+  absl::StatusOr<TreeUsage> usage = MeasureTree(mounted_ ? upper_ : root_, stop);
   if (!usage.ok()) return usage.status();
   if (!usage->Exceeds(stop)) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
@@ -110,6 +142,13 @@ absl::Status Workspace::CheckGrowth() const {
       " files more than the checkout"));
 }
 
+absl::StatusOr<std::optional<std::vector<std::string>>> Workspace::ChangedPaths() const {
+  if (!mounted_) return std::optional<std::vector<std::string>>();
+  absl::StatusOr<std::vector<std::string>> changes = UpperChanges(upper_);
+  if (!changes.ok()) return changes.status();
+  return std::optional<std::vector<std::string>>(std::move(*changes));
+}
+
 absl::StatusOr<Patch> Workspace::ComputePatch() const {
   // Measured before git hashes anything.
   if (absl::Status st = CheckGrowth(); !st.ok()) return st;
@@ -118,15 +157,53 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
   index.index_file = dir_ + "/host.index";
   std::error_code ec;
   fs::remove(index.index_file, ec);
-  if (auto r = host.Run({"read-tree", base_}, index); !r.ok()) return r.status();
-  if (auto r = host.Run({"add", "--all", "--", "."}, index); !r.ok()) return r.status();
-  absl::StatusOr<std::string> tree = host.Run({"write-tree"}, index);
-  if (!tree.ok()) return tree.status();
+  absl::StatusOr<std::optional<std::vector<std::string>>> changed = ChangedPaths();
+  if (!changed.ok()) return changed.status();
   Patch patch;
   patch.base = base_;
-  patch.tree = TrimNewline(*tree);
   absl::StatusOr<std::string> base_tree = host.Run({"rev-parse", base_ + "^{tree}"});
   if (!base_tree.ok()) return base_tree.status();
+  if (changed->has_value() && (*changed)->empty()) {  // the layer holds nothing: no git work at all
+    patch.tree = TrimNewline(*base_tree);
+    return patch;
+  }
+  if (auto r = host.Run({"read-tree", base_}, index); !r.ok()) return r.status();
+  if (changed->has_value()) {
+    // Only what the layer changed, as `git add --all` sees it (so .gitignore is honoured and a
+    // whiteout stages a deletion): the rest of the tree is the base's, untouched and unread.
+    // A path named outright that .gitignore ignores (and the base does not track) makes `git add`
+    // fail; `git add --all .` passes over it, so it is passed over here too.
+    GitOptions paths = index;  // check-ignore reads paths, not pathspecs
+    for (const auto& p : **changed) absl::StrAppend(&paths.stdin_data, p, std::string(1, '\0'));
+    absl::StatusOr<ProcessResult> ignored = host.RunRaw({"check-ignore", "-z", "--stdin"}, paths);
+    if (!ignored.ok()) return ignored.status();
+    if (ignored->exit_code > 1) return absl::InternalError("git check-ignore failed: " + ignored->err);
+    std::set<std::string> skip;
+    for (absl::string_view p : absl::StrSplit(ignored->out, '\0', absl::SkipEmpty())) skip.emplace(p);
+    std::string list = dir_ + "/changed-paths";
+    std::ofstream out(list, std::ios::binary | std::ios::trunc);
+    int listed = 0;
+    for (const auto& p : **changed) {
+      if (skip.count(p)) continue;
+      out << p << '\0';
+      ++listed;
+    }
+    out.close();
+    if (!out) return absl::ResourceExhaustedError(absl::StrCat("cannot write ", list));
+    GitOptions literal = index;
+    literal.env.push_back("GIT_LITERAL_PATHSPECS=1");
+    if (listed > 0) {
+      if (auto r = host.Run({"add", "--all", "--pathspec-from-file=" + list, "--pathspec-file-nul"}, literal);
+          !r.ok()) {
+        return r.status();
+      }
+    }
+  } else if (auto r = host.Run({"add", "--all", "--", "."}, index); !r.ok()) {
+    return r.status();
+  }
+  absl::StatusOr<std::string> tree = host.Run({"write-tree"}, index);
+  if (!tree.ok()) return tree.status();
+  patch.tree = TrimNewline(*tree);
   patch.empty = TrimNewline(*base_tree) == patch.tree;
   if (patch.empty) return patch;
 

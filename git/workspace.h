@@ -1,15 +1,24 @@
-// One attempt's workspace: a shared clone of the integration repository checked out at the attempt's
-// base, plus a git directory the agent never sees, from which the host computes the patch. The agent
-// may do anything in its work tree, including commit; only the files count.
+// One attempt's workspace: a work tree at the attempt's base, plus a git directory the agent never
+// sees, from which the host computes the patch. The agent may do anything in its work tree, including
+// commit; only the files count.
+//
+// Two kinds. An overlay workspace (CreateOverlay) is a writable layer mounted over a read-only
+// checkout of the base shared by every attempt on it (base_checkouts.h): it costs what the agent
+// writes, and its patch is computed from the paths the layer changed. A cloned workspace (Create) is
+// a shared clone checked out in full: the fallback where overlays cannot be mounted (not root, no
+// overlayfs) and what --keep-workspaces keeps. Both give the agent a working .git, and both give the
+// same patch for the same work (workspace_test.cc checks it).
 #ifndef SWARM_GIT_WORKSPACE_H_
 #define SWARM_GIT_WORKSPACE_H_
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "git/base_checkouts.h"
 #include "git/git.h"
 #include "git/patch_entries.h"
 #include "sandbox/tree_usage.h"
@@ -40,6 +49,14 @@ class Workspace final {
                                                            const std::string& base,
                                                            const std::string& dir, bool keep,
                                                            const WorkspaceLimits& limits = {});
+  // Mounts a writable layer under `dir` (which must not exist) over `lower`, the checkout of `base`;
+  // `hand_over` gives the layer to the sandbox's user. The caller must be in a mount namespace of
+  // its own (overlay_mount.h). The mount goes, and `dir` with it, on destruction.
+  static absl::StatusOr<std::unique_ptr<Workspace>> CreateOverlay(const std::string& source_git_dir,
+                                                                  std::shared_ptr<const BaseCheckouts::Checkout> lower,
+                                                                  const std::string& dir,
+                                                                  const BaseCheckouts::HandOver& hand_over,
+                                                                  const WorkspaceLimits& limits = {});
   ~Workspace();
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
@@ -60,6 +77,10 @@ class Workspace final {
 
  private:
   Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits);
+  // The host's own repository beside the work tree, reading the source's objects.
+  absl::Status InitHostRepository(const std::string& source_git_dir);
+  // The paths the agent changed, for `git add`; nullopt for a cloned workspace (every path).
+  absl::StatusOr<std::optional<std::vector<std::string>>> ChangedPaths() const;
 
   // Set at construction.
   const std::string dir_;
@@ -69,6 +90,10 @@ class Workspace final {
   const WorkspaceLimits limits_;
   std::vector<std::string> object_dirs_;
   TreeUsage checked_out_;  // the work tree as created: the growth is measured from here
+  // An overlay workspace's: the checkout below it (held while mounted), its upper layer.
+  std::shared_ptr<const BaseCheckouts::Checkout> lower_;
+  std::string upper_;
+  bool mounted_ = false;
 };
 
 // Checks a symlink target stored at `link_path` (relative to the repository root). Refused: absolute

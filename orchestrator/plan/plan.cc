@@ -1,5 +1,7 @@
 #include "orchestrator/plan/plan.h"
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <set>
 
@@ -93,8 +95,8 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
       if (!s[field].is_string()) return Bad(source, absl::StrCat(where, ": \"", field, "\" must be a string"));
     }
     for (const auto& [key, value] : s.items()) {
-      static const std::set<std::string> kKnown = {"id",         "title", "instructions", "files",
-                                                   "depends_on", "group", "tests"};
+      static const std::set<std::string> kKnown = {"id",    "title", "instructions", "files", "depends_on",
+                                                   "group", "tests", "estimate_s"};
       if (!kKnown.count(key)) return Bad(source, absl::StrCat(where, ": unknown field \"", key, "\""));
     }
     sub.set_id(s["id"].get<std::string>());
@@ -116,6 +118,13 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
         return Bad(source, absl::StrCat(where, ": \"group\" must be a non-empty string"));
       }
       sub.set_group(s["group"].get<std::string>());
+    }
+    if (s.contains("estimate_s")) {
+      const json& e = s["estimate_s"];
+      if (!e.is_number() || !(e.get<double>() >= 0) || !std::isfinite(e.get<double>())) {
+        return Bad(source, absl::StrCat(where, ": \"estimate_s\" must be a number of seconds, 0 or more"));
+      }
+      sub.set_estimate_s(e.get<double>());
     }
     plan.subtasks.push_back(std::move(sub));
   }
@@ -251,6 +260,7 @@ std::string PlanToJson(const Plan& plan) {
     }
     if (!s.group().empty()) j["group"] = s.group();
     if (s.tests_size() > 0) j["tests"] = std::vector<std::string>(s.tests().begin(), s.tests().end());
+    if (s.estimate_s() > 0) j["estimate_s"] = s.estimate_s();
     doc["subtasks"].push_back(j);
   }
   if (!plan.groups.empty()) {

@@ -2,7 +2,8 @@
 // format, or made by a planner; always validated before anything starts.
 //
 // Plan file:
-//   {"subtasks": [{"id", "title", "instructions", "files"?, "depends_on"?, "group"?, "tests"?}],
+//   {"subtasks": [{"id", "title", "instructions", "files"?, "depends_on"?, "group"?, "tests"?,
+//                  "estimate_s"?}],
 //    "groups"?: {"NAME": {"partial": false}}}
 #ifndef SWARM_ORCHESTRATOR_PLAN_PLAN_H_
 #define SWARM_ORCHESTRATOR_PLAN_PLAN_H_

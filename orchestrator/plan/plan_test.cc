@@ -1,5 +1,7 @@
 #include "orchestrator/plan/plan.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -316,6 +318,21 @@ TEST(ValidatePlanTest, ValidatingTwiceChangesNothing) {
   ASSERT_TRUE(ValidatePlan(*plan, "plan.json").ok());
   EXPECT_EQ(PlanToJson(*plan), once);
   EXPECT_THAT(plan->groups.at("core").members, ElementsAre("api", "impl"));
+}
+
+TEST(ParsePlanTest, AnEstimateIsSecondsAndRoundTrips) {
+  auto plan = ParsePlan(R"({"subtasks": [{"id": "a", "title": "A", "instructions": "", "estimate_s": 12.5}]})", "p.json");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->subtasks[0].estimate_s(), 12.5);
+  EXPECT_THAT(PlanToJson(*plan), HasSubstr("\"estimate_s\": 12.5"));
+  for (const char* bad : {"-1", "\"10\"", "null"}) {
+    auto r = ParsePlan(absl::StrCat(R"({"subtasks": [{"id": "a", "title": "A", "instructions": "", "estimate_s": )", bad,
+                                    "}]}"),
+                       "p.json");
+    EXPECT_THAT(std::string(r.status().message()),
+                HasSubstr("p.json: subtasks[0] (id \"a\"): \"estimate_s\" must be a number of seconds, 0 or more"))
+        << bad;
+  }
 }
 
 }  // namespace

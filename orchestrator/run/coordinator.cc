@@ -608,6 +608,9 @@ void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const 
     case v1::HostMessage::kHeartbeat:
       OnHeartbeat(host, message.heartbeat());
       break;
+    case v1::HostMessage::kWorkspaces:
+      OnWorkspaceKind(host, message.workspaces());
+      break;
     case v1::HostMessage::kReady:
       leases_.AddReady(host->id(), static_cast<int>(std::min<std::uint32_t>(message.ready().attempts(), 1u << 20)));
       Dispatch();
@@ -616,6 +619,17 @@ void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const 
     case v1::HostMessage::KIND_NOT_SET:
       break;
   }
+}
+
+void Coordinator::OnWorkspaceKind(const std::shared_ptr<HostChannel>& channel, const v1::WorkspaceKind& kind) {
+  std::string how = kind.overlay() ? "overlay" : "clone";
+  if (!kind.overlay() && workspace_kind_ != "clone") {
+    err_ << "swarm: note: agent host " << TerminalSafe(leases_.host_id(channel->id()))
+         << " clones every workspace (" << TerminalSafe(kind.why_not_overlay())
+         << "): each attempt costs the whole repository instead of what it writes\n";
+  }
+  // The report names the slowest kind any host used.
+  if (workspace_kind_.empty() || !kind.overlay()) workspace_kind_ = how;
 }
 
 void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const v1::Register& reg) {
@@ -1243,6 +1257,7 @@ int Coordinator::Finish() {
                     .sandbox = sandbox_->Name(),
                     .limits = limits_mode_,
                     .workspaces = layout_.workspaces_on_tmpfs ? "tmpfs" : "disk",
+                    .workspace_kind = workspace_kind_,
                     .warnings = run_.warnings,
                     .test_format = TestFormatName(gate_->format()),
                     .failing_at_base = base_failing_,

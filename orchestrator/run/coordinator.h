@@ -129,6 +129,7 @@ class Coordinator final : public AgentHandler {
   void OnRegister(const std::shared_ptr<HostChannel>& host, const v1::Register& reg);
   void OnResult(const std::shared_ptr<HostChannel>& host, const v1::AttemptResult& result);
   void OnHeartbeat(const std::shared_ptr<HostChannel>& host, const v1::Heartbeat& heartbeat);
+  void OnWorkspaceKind(const std::shared_ptr<HostChannel>& host, const v1::WorkspaceKind& kind);
   void ExpireLeases();
   void OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result, absl::StatusOr<std::string> commit);
   void AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path);
@@ -175,7 +176,8 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AgentServer> server_;
   std::unique_ptr<ModelGateway> gateway_;
-  ModelGateway::LimiterState limiter_at_end_;  // read before the gateway stops, for the report
+  ModelGateway::LimiterState limiter_at_end_;
+  std::string workspace_kind_;  // overlay or clone, as the hosts said; clone if any host cloned  // read before the gateway stops, for the report
   std::unique_ptr<HostLauncher> own_launcher_;  // when options_ brings none
   std::unique_ptr<HostSupervisor> hosts_;
 

@@ -38,6 +38,7 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
   doc["sandbox"] = ctx.sandbox;
   doc["limits"] = ctx.limits;
   doc["workspaces"] = ctx.workspaces;
+  if (!ctx.workspace_kind.empty()) doc["workspace_kind"] = ctx.workspace_kind;
   doc["warnings"] = ctx.warnings;
   doc["tests"] = {{"format", ctx.test_format}, {"flaky", ctx.flaky}};
   if (ctx.test_format != "exit") {

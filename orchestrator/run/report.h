@@ -23,6 +23,7 @@ struct ReportContext {
   std::string sandbox;        // bubblewrap or none
   std::string limits;         // cgroup or rlimit
   std::string workspaces;     // tmpfs or disk
+  std::string workspace_kind; // overlay or clone (empty: no host said)
   std::vector<std::string> warnings;
   std::string test_format = "exit";
   std::set<std::string> failing_at_base;  // per-test formats

@@ -20,6 +20,7 @@ struct SubtaskDef {
   std::vector<std::string> depends_on = {};
   std::vector<std::string> files = {};
   std::string group = "";
+  double estimate_s = 0;
 };
 
 // A validated plan, so that dependencies on group members are effective as in a real run.
@@ -33,6 +34,7 @@ Plan MakePlan(const std::vector<SubtaskDef>& defs) {
     for (const auto& x : d.depends_on) s.add_depends_on(x);
     for (const auto& f : d.files) s.add_files(f);
     s.set_group(d.group);
+    s.set_estimate_s(d.estimate_s);
     plan.subtasks.push_back(std::move(s));
   }
   absl::Status st = ValidatePlan(plan, "test plan");
@@ -299,6 +301,82 @@ TEST(SchedulerTest, EmptyPlanIsDone) {
   EXPECT_TRUE(s.AllDone());
   EXPECT_EQ(s.TakeReady(), std::nullopt);
   EXPECT_THAT(s.TakeMergeable(nullptr), IsEmpty());
+}
+
+// Ready subtasks outnumber free agents: the head of the longest chain goes first, though plan order
+// lists the short leaves before it; then the rest in plan order.
+TEST(SchedulerTest, TheHeadOfTheLongestChainIsLeasedFirstAndTiesGoInPlanOrder) {
+  Scheduler s(MakePlan({{"leaf1"}, {"leaf2"}, {"leaf3"},
+                        {"c1"}, {"c2", {"c1"}}, {"c3", {"c2"}}, {"c4", {"c3"}},
+                        {"leaf4"}}),
+              3);
+  EXPECT_EQ(s.ChainWeight("c1"), 4);
+  EXPECT_EQ(s.ChainWeight("c4"), 1);
+  EXPECT_EQ(s.ChainWeight("leaf1"), 1);
+  EXPECT_EQ(s.TakeReady(), "c1");
+  EXPECT_EQ(s.TakeReady(), "leaf1");
+  EXPECT_EQ(s.TakeReady(), "leaf2");
+  s.AttemptSucceeded("c1", /*no_change=*/true);
+  EXPECT_EQ(s.TakeReady(), "c2") << "the chain goes on before the leaves left";
+  EXPECT_EQ(s.TakeReady(), "leaf3");
+  EXPECT_EQ(s.TakeReady(), "leaf4");
+  EXPECT_EQ(s.TakeReady(), std::nullopt);
+}
+
+TEST(SchedulerTest, EstimatesWeighTheChains) {
+  // One slow leaf (10 s) outweighs a chain of three subtasks with no estimate (1 each); a chain of
+  // estimates sums them.
+  Scheduler s(MakePlan({{"a"}, {"b", {"a"}}, {"c", {"b"}},
+                        {"slow", {}, {}, "", 10},
+                        {"x", {}, {}, "", 2}, {"y", {"x"}, {}, "", 9.5}}),
+              3);
+  EXPECT_EQ(s.ChainWeight("a"), 3);
+  EXPECT_EQ(s.ChainWeight("x"), 11.5);
+  EXPECT_EQ(s.TakeReady(), "x");
+  EXPECT_EQ(s.TakeReady(), "slow");
+  EXPECT_EQ(s.TakeReady(), "a");
+}
+
+TEST(SchedulerTest, ADiamondWeighsItsLongestBranchOnce) {
+  Scheduler s(MakePlan({{"top"}, {"left", {"top"}}, {"right", {"top"}}, {"mid", {"right"}},
+                        {"bottom", {"left", "mid"}}}),
+              3);
+  EXPECT_EQ(s.ChainWeight("top"), 4);  // top, right, mid, bottom
+  EXPECT_EQ(s.ChainWeight("left"), 2);
+  EXPECT_EQ(s.Count(State::kPending), 5);
+  EXPECT_EQ(s.TakeReady(), "top");
+  EXPECT_EQ(s.Count(State::kPending), 4);
+  EXPECT_EQ(s.Count(State::kRunning), 1);
+  s.AttemptSucceeded("top", /*no_change=*/true);
+  EXPECT_EQ(s.TakeReady(), "right");
+  EXPECT_EQ(s.TakeReady(), "left");
+}
+
+// Many subtasks: the counts and the ready set stay true through every kind of change.
+TEST(SchedulerTest, CountsStayTrueOverALargePlan) {
+  std::vector<SubtaskDef> defs;
+  for (int i = 0; i < 2000; ++i) {
+    SubtaskDef d{"s" + std::to_string(i)};
+    if (i % 10 != 0) d.depends_on = {"s" + std::to_string(i - i % 10)};
+    defs.push_back(d);
+  }
+  Scheduler s(MakePlan(defs), 1);
+  int taken = 0;
+  while (auto id = s.TakeReady()) {
+    ++taken;
+    if ((*id)[1] == '1' && id->size() == 5) {  // s1000..s1999's heads among them fail
+      s.AttemptFailed(*id);
+    } else {
+      s.AttemptSucceeded(*id, /*no_change=*/true);
+    }
+  }
+  std::vector<std::string> skipped = s.TakeBlocked();
+  EXPECT_EQ(s.Count(State::kNoChange) + s.Count(State::kFailed) + s.Count(State::kSkipped), 2000);
+  EXPECT_EQ(static_cast<int>(skipped.size()), s.Count(State::kSkipped));
+  EXPECT_EQ(taken + s.Count(State::kSkipped), 2000);
+  EXPECT_EQ(s.Count(State::kFailed), 100);
+  EXPECT_EQ(s.Count(State::kSkipped), 900);
+  EXPECT_TRUE(s.AllDone());
 }
 
 }  // namespace

@@ -1,0 +1,174 @@
+// Overlay workspaces give the same patch as cloned ones, for every kind of change, and cost only
+// what the agent writes. Needs root (mounts in a private mount namespace), as CI runs.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "git/base_checkouts.h"
+#include "git/workspace.h"
+#include "sandbox/overlay_mount.h"
+#include "testing/test_util.h"
+
+namespace swarm {
+namespace {
+
+namespace fs = std::filesystem;
+using ::swarm::testing::CommitAll;
+using ::swarm::testing::InitRepo;
+using ::swarm::testing::ReadFile;
+using ::swarm::testing::Sh;
+using ::swarm::testing::TempDir;
+using ::swarm::testing::Trim;
+using ::swarm::testing::WriteFile;
+
+class OverlayWorkspaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "overlay workspaces need root (CI runs as root)";
+    ASSERT_TRUE(EnterPrivateMountNamespace().ok());
+    ASSERT_TRUE(ProbeOverlay(dir_.path()).ok()) << ProbeOverlay(dir_.path());
+    const std::string repo = dir_ / "repo";
+    InitRepo(repo);
+    WriteFile(repo + "/a.txt", "a\n");
+    WriteFile(repo + "/sub/b.txt", "b\n");
+    WriteFile(repo + "/sub/keep.txt", "keep\n");
+    WriteFile(repo + "/sub/deep/d.txt", "d\n");
+    WriteFile(repo + "/gone.txt", "gone\n");
+    WriteFile(repo + "/run.sh", "#!/bin/sh\n");
+    WriteFile(repo + "/.gitignore", "*.o\n");
+    Sh("chmod +x " + repo + "/run.sh && ln -s a.txt " + repo + "/link && printf '\\000\\001\\377bin' > " + repo +
+       "/blob.bin");
+    CommitAll(repo, "base");
+    base_ = Trim(Sh("git -C " + repo + " rev-parse HEAD"));
+    bases_ = std::make_unique<BaseCheckouts>(repo + "/.git", dir_ / "bases", nullptr);
+  }
+
+  std::unique_ptr<Workspace> Clone(const std::string& name) {
+    auto ws = Workspace::Create(dir_ / "repo/.git", base_, dir_ / name, false);
+    EXPECT_TRUE(ws.ok()) << ws.status();
+    return ws.ok() ? std::move(*ws) : nullptr;
+  }
+  std::unique_ptr<Workspace> Overlay(const std::string& name) {
+    auto lower = bases_->Acquire(base_);
+    EXPECT_TRUE(lower.ok()) << lower.status();
+    if (!lower.ok()) return nullptr;
+    auto ws = Workspace::CreateOverlay(dir_ / "repo/.git", *lower, dir_ / name, nullptr);
+    EXPECT_TRUE(ws.ok()) << ws.status();
+    return ws.ok() ? std::move(*ws) : nullptr;
+  }
+
+  TempDir dir_;
+  std::string base_;
+  std::unique_ptr<BaseCheckouts> bases_;
+};
+
+// The property: the same commands in a clone and in an overlay give the same tree and the same diff.
+TEST_F(OverlayWorkspaceTest, EveryKindOfChangeGivesTheClonesPatch) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"nothing", "true"},
+      {"edit", "printf 'A\\n' > a.txt"},
+      {"add in new directories", "mkdir -p new/deep && printf c > new/deep/c.txt"},
+      {"delete", "rm gone.txt"},
+      {"rename", "mv sub/b.txt sub/renamed.txt"},
+      {"mode on and off", "chmod +x a.txt && chmod -x run.sh"},
+      {"new symlink", "ln -s sub/b.txt link2"},
+      {"symlink retargeted", "rm link && ln -s gone.txt link"},
+      {"symlink replaced by a file", "rm link && printf 'was a link' > link"},
+      {"binary edit", "printf '\\000\\002\\376' >> blob.bin && printf '\\377\\000' > new.bin"},
+      {"directory deleted", "rm -r sub"},
+      {"nested file deleted, sibling kept", "rm sub/deep/d.txt"},
+      {"directory replaced by a file", "rm -r sub && printf x > sub"},
+      {"file replaced by a directory", "rm gone.txt && mkdir gone.txt && printf y > gone.txt/inner"},
+      {"directory emptied and refilled (opaque)", "rm -r sub && mkdir sub && printf n > sub/new.txt"},
+      {"ignored file", "printf o > build.o"},
+      {"deleted and written back the same", "rm a.txt && printf 'a\\n' > a.txt && touch run.sh"},
+      {"agent commits", "printf z > z.txt && rm gone.txt && git add -A && "
+                        "git -c user.name=a -c user.email=a@b commit -qm x"},
+  };
+  int n = 0;
+  for (const auto& [name, command] : cases) {
+    SCOPED_TRACE(name);
+    auto clone = Clone("clone-" + std::to_string(n));
+    auto overlay = Overlay("overlay-" + std::to_string(n++));
+    ASSERT_NE(clone, nullptr);
+    ASSERT_NE(overlay, nullptr);
+    for (const Workspace* ws : {clone.get(), overlay.get()}) Sh("cd " + ws->root() + " && " + command);
+    absl::StatusOr<Patch> want = clone->ComputePatch();
+    absl::StatusOr<Patch> got = overlay->ComputePatch();
+    ASSERT_TRUE(want.ok()) << want.status();
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->empty, want->empty);
+    EXPECT_EQ(got->tree, want->tree);
+    EXPECT_EQ(got->diff, want->diff);
+  }
+  EXPECT_EQ(bases_->made(), 1) << "every overlay shares one checkout of the base";
+}
+
+TEST_F(OverlayWorkspaceTest, TheAgentHasAWorkingGitAndItsWritesReachNeitherTheBaseNorAnotherLayer) {
+  auto first = Overlay("first");
+  auto second = Overlay("second");
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(Sh("cd " + first->root() + " && git status --porcelain"), "");
+  Sh("cd " + first->root() + " && printf changed > a.txt && rm gone.txt && printf new > new.txt");
+  EXPECT_EQ(Sh("cd " + first->root() + " && git status --porcelain"), " M a.txt\n D gone.txt\n?? new.txt\n");
+  EXPECT_EQ(ReadFile(second->root() + "/a.txt"), "a\n");
+  EXPECT_TRUE(fs::exists(second->root() + "/gone.txt"));
+  EXPECT_FALSE(fs::exists(second->root() + "/new.txt"));
+  const std::string base_dir = dir_ / "bases/base-0";
+  EXPECT_EQ(ReadFile(base_dir + "/a.txt"), "a\n") << "the shared checkout was written through";
+  EXPECT_TRUE(fs::exists(base_dir + "/gone.txt"));
+  // What it wrote is all its layer holds.
+  absl::StatusOr<std::vector<std::string>> changes = UpperChanges(dir_ / "first/upper");
+  ASSERT_TRUE(changes.ok());
+  std::sort(changes->begin(), changes->end());
+  EXPECT_EQ(*changes, (std::vector<std::string>{"a.txt", "gone.txt", "new.txt"}));
+}
+
+TEST_F(OverlayWorkspaceTest, RemovingAWorkspaceUnmountsItAndLeavesTheCheckoutForTheNext) {
+  auto ws = Overlay("gone");
+  ASSERT_NE(ws, nullptr);
+  Sh("printf x > " + ws->root() + "/x.txt");
+  ws.reset();
+  EXPECT_FALSE(fs::exists(dir_ / "gone")) << "the layer is removed with the workspace";
+  EXPECT_TRUE(fs::exists(dir_ / "bases/base-0/a.txt")) << "an idle checkout is kept for the next attempt";
+  auto again = Overlay("again");
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(bases_->made(), 1);
+}
+
+TEST_F(OverlayWorkspaceTest, ConcurrentAttemptsOnOneBaseWaitForOneCheckoutAndIdleOnesAreEvicted) {
+  std::vector<std::thread> threads;
+  std::vector<std::shared_ptr<const BaseCheckouts::Checkout>> held(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto c = bases_->Acquire(base_);
+      if (c.ok()) held[i] = *c;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bases_->made(), 1);
+  for (const auto& h : held) {
+    ASSERT_NE(h, nullptr);
+    EXPECT_EQ(h->dir, held[0]->dir);
+  }
+  held.clear();
+  // More idle commits than it keeps (4): the oldest idle ones go.
+  const std::string repo = dir_ / "repo";
+  std::vector<std::string> commits;
+  for (int i = 0; i < 6; ++i) {
+    WriteFile(repo + "/c" + std::to_string(i), "c\n");
+    CommitAll(repo, "c");
+    commits.push_back(Trim(Sh("git -C " + repo + " rev-parse HEAD")));
+    ASSERT_TRUE(bases_->Acquire(commits.back()).ok());  // acquired and released at once
+  }
+  int dirs = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "bases")) dirs += e.is_directory();
+  EXPECT_EQ(dirs, 4);
+  EXPECT_EQ(bases_->Acquire("0000000000000000000000000000000000000000").ok(), false) << "an unknown commit is an error";
+}
+
+}  // namespace
+}  // namespace swarm

@@ -1,0 +1,134 @@
+#include "sandbox/overlay_mount.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace swarm {
+namespace {
+namespace fs = std::filesystem;
+
+absl::Status Errno(const std::string& what) {
+  int e = errno;
+  std::string msg = absl::StrCat(what, ": ", strerror(e));
+  return e == EPERM || e == EACCES ? absl::PermissionDeniedError(msg) : absl::InternalError(msg);
+}
+
+bool IsOpaque(const std::string& path) {
+  char value[2] = {};
+  for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+    if (lgetxattr(path.c_str(), name, value, sizeof(value)) > 0 && value[0] == 'y') return true;
+  }
+  return false;
+}
+
+// Walks `dir` (relative path `rel` from the root) without following links; appends what changed.
+absl::Status Walk(const std::string& dir, const std::string& rel, std::vector<std::string>& out) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return Errno("cannot read " + dir);
+  absl::Status status;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (rel.empty() && name == ".git") continue;
+    std::string path = dir + "/" + name;
+    std::string child = rel.empty() ? name : rel + "/" + name;
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) {
+      status = Errno("cannot stat " + path);
+      break;
+    }
+    if (S_ISDIR(st.st_mode) && !IsOpaque(path)) {
+      // Holds changes below it (it may also be new: its files are then listed one by one).
+      status = Walk(path, child, out);
+      if (!status.ok()) break;
+      continue;
+    }
+    // A file, a link, a whiteout (a character device 0/0: deleted) or an opaque directory: the path
+    // changed, and what the merged view shows there is what it is now.
+    out.push_back(child);
+  }
+  closedir(d);
+  return status;
+}
+
+}  // namespace
+
+absl::Status EnterPrivateMountNamespace() {
+  if (unshare(CLONE_NEWNS) != 0) return Errno("cannot make a mount namespace (unshare)");
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return Errno("cannot make the mounts private");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work,
+                          const std::string& merged) {
+  for (const std::string& p : lowers) {
+    // overlayfs splits its options on ',' and lowerdir on ':'; swarm's own paths never hold them.
+    if (p.find_first_of(",:\\") != std::string::npos) return absl::InvalidArgumentError("overlay path " + p);
+  }
+  for (const std::string* p : {&upper, &work}) {
+    if (p->find_first_of(",:\\") != std::string::npos) return absl::InvalidArgumentError("overlay path " + *p);
+  }
+  std::string options = absl::StrCat("lowerdir=", absl::StrJoin(lowers, ":"), ",upperdir=", upper, ",workdir=", work);
+  if (mount("overlay", merged.c_str(), "overlay", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
+    return Errno("cannot mount the overlay at " + merged);
+  }
+  return absl::OkStatus();
+}
+
+void UnmountOverlay(const std::string& merged) { umount2(merged.c_str(), MNT_DETACH); }
+
+absl::Status ProbeOverlay(const std::string& scratch_dir) {
+  char tmpl[4096];
+  std::string pattern = scratch_dir + "/overlay-probe-XXXXXX";
+  if (pattern.size() >= sizeof(tmpl)) return absl::InvalidArgumentError("scratch path too long");
+  memcpy(tmpl, pattern.c_str(), pattern.size() + 1);
+  if (mkdtemp(tmpl) == nullptr) return Errno("cannot create a directory under " + scratch_dir);
+  const std::string dir = tmpl;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  for (const char* sub : {"/lower", "/upper", "/work", "/merged"}) fs::create_directory(dir + sub);
+  std::ofstream(dir + "/lower/a") << "a\n";
+  std::ofstream(dir + "/lower/b") << "b\n";
+  if (absl::Status st = MountOverlay({dir + "/lower"}, dir + "/upper", dir + "/work", dir + "/merged"); !st.ok()) {
+    return st;
+  }
+  std::ofstream(dir + "/merged/a", std::ios::app) << "more\n";
+  std::error_code ec;
+  fs::remove(dir + "/merged/b", ec);
+  UnmountOverlay(dir + "/merged");
+  absl::StatusOr<std::vector<std::string>> changes = UpperChanges(dir + "/upper");
+  if (!changes.ok()) return changes.status();
+  if (*changes != std::vector<std::string>{"a", "b"} && *changes != std::vector<std::string>{"b", "a"}) {
+    return absl::InternalError(absl::StrCat("the overlay's upper layer does not show the changes made (",
+                                            absl::StrJoin(*changes, ", "), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> UpperChanges(const std::string& upper) {
+  std::vector<std::string> out;
+  if (absl::Status st = Walk(upper, "", out); !st.ok()) return st;
+  return out;
+}
+
+}  // namespace swarm
