@@ -28,6 +28,7 @@
 #include "orchestrator/control/serve.h"
 #include "orchestrator/store/store.h"
 #include "base/terminal_text.h"
+#include "sandbox/overlay_mount.h"
 
 namespace swarm {
 namespace {
@@ -337,6 +338,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "swarm: " << e.what() << "\n";
     return swarm::kExitUsage;
+  }
+  // A coordinator's test runs get their trees as overlays, mounted in a namespace of this process's
+  // own: entered here, before any thread starts (a namespace is per thread). Not root, or not
+  // allowed: full checkouts, as before.
+  if ((run->parsed() || resume->parsed() || serve->parsed()) && geteuid() == 0) {
+    swarm::EnterPrivateMountNamespace().IgnoreError();
   }
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;

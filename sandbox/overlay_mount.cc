@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -66,13 +67,18 @@ absl::Status Walk(const std::string& dir, const std::string& rel, std::vector<st
 
 }  // namespace
 
+std::atomic<bool> g_private_mounts{false};
+
 absl::Status EnterPrivateMountNamespace() {
   if (unshare(CLONE_NEWNS) != 0) return Errno("cannot make a mount namespace (unshare)");
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return Errno("cannot make the mounts private");
   }
+  g_private_mounts = true;
   return absl::OkStatus();
 }
+
+bool InPrivateMountNamespace() { return g_private_mounts; }
 
 absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work,
                           const std::string& merged) {

@@ -18,6 +18,8 @@ namespace swarm {
 // came from. Call it before the process starts any thread: a mount namespace is per thread, and
 // threads started before keep the old one. Needs CAP_SYS_ADMIN (root); otherwise PermissionDenied.
 absl::Status EnterPrivateMountNamespace();
+// Whether EnterPrivateMountNamespace succeeded in this process.
+bool InPrivateMountNamespace();
 
 // Mounts at `merged` the overlay of `upper` (writable; `work` is overlayfs's scratch directory on
 // the same file system, empty) on the `lowers` (read-only; the first is the topmost).

@@ -124,16 +124,26 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
       fs::remove_all(dir, ec);
     }
   } cleanup{dir};
-  if (absl::Status st = repo_.Materialize(tree, dir); !st.ok()) return st;
-  if (absl::Status st = sandbox_.HandOver(dir); !st.ok()) return st;
+  // A layer over a shared checkout where overlays can be mounted (what differs is written), else a
+  // full checkout. Unmounted before `cleanup` removes the directory.
+  std::unique_ptr<TestTree> layered;
+  if (trees_ != nullptr) {
+    absl::StatusOr<std::unique_ptr<TestTree>> t = trees_->Make(tree, dir);
+    if (!t.ok()) return t.status();
+    layered = std::move(*t);
+  } else {
+    if (absl::Status st = repo_.Materialize(tree, dir); !st.ok()) return st;
+    if (absl::Status st = sandbox_.HandOver(dir); !st.ok()) return st;
+  }
+  const std::string root = layered ? layered->root() : dir;
   SandboxPolicy policy = policy_;
-  policy.workdir = dir;
+  policy.workdir = root;
   policy.network = false;
   // Which run this is (0 is the first): a deterministic flaky fixture needs no state of its own.
   policy.env.push_back(absl::StrCat("SWARM_TEST_RUN_INDEX=", index));
   // Only a report this run writes counts. The tree is the patch's: the report's path is resolved
   // beneath it and never through a link, here and when it is read (sandbox/beneath.h).
-  if (!test_report_.empty()) RemoveFileBeneath(dir, test_report_).IgnoreError();
+  if (!test_report_.empty()) RemoveFileBeneath(root, test_report_).IgnoreError();
   absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(policy, test_command_);
   if (!prepared.ok()) return prepared.status();
   int pid = 0;
@@ -161,7 +171,7 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   outcome.output_truncated = r->output_truncated;
   std::string report_problem;  // why the report was not read, for the result and the log
   if (format_ == TestFormat::kJunit) {
-    absl::StatusOr<std::string> xml = ReadFileBeneath(dir, test_report_, kMaxTestReportBytes);
+    absl::StatusOr<std::string> xml = ReadFileBeneath(root, test_report_, kMaxTestReportBytes);
     if (xml.ok()) {
       outcome.results = ParseJunitReport(*xml);
     } else {

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "git/integration_repo.h"
+#include "git/test_trees.h"
 #include "test_results/test_results.h"
 #include "sandbox/sandbox.h"
 
@@ -58,6 +59,9 @@ class TestGate final {
   std::string CacheKey(const std::string& tree) const;
 
   const std::string& command() const { return test_command_; }
+  // Test runs get their trees as layers over a shared checkout (test_trees.h) instead of a full
+  // checkout each. `trees` must outlive the gate; call before the first Test.
+  void UseLayers(TestTrees* trees) { trees_ = trees; }
   // Kills every test run in progress and every later one as it starts (their Test() calls return a
   // failed outcome): the run is being cancelled. Thread-safe.
   void KillRunning();
@@ -75,6 +79,7 @@ class TestGate final {
   const std::string pid_ledger_dir_;
   const std::string cache_dir_;
   const std::string limits_mode_;  // cgroup or rlimit: part of the cache key
+  TestTrees* trees_ = nullptr;     // null: a full checkout per test run
   std::atomic<unsigned> counter_{0};
   std::mutex mu_;
   std::set<int> running_;  // guarded by mu_: pids (and process groups) of test runs in progress

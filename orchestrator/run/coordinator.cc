@@ -29,6 +29,7 @@
 #include "base/check.h"
 #include "base/failpoint.h"
 #include "base/file_limit.h"
+#include "sandbox/overlay_mount.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/path_policy.h"
 #include "base/random_hex.h"
@@ -164,6 +165,16 @@ absl::Status Coordinator::Setup() {
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
                                      layout_.workspace_root, layout_.log_dir, layout_.ledger_dir, layout_.run_dir + "/test-cache");
   killable_gate_ = gate_.get();
+  if (InPrivateMountNamespace()) {
+    if (absl::Status st = ProbeOverlay(layout_.workspace_root); st.ok()) {
+      const Sandbox* s = sandbox_.get();
+      test_trees_ = std::make_unique<TestTrees>(repo_->git(), layout_.workspace_root + "/test-layers",
+                                                [s](const std::string& dir) { return s->HandOver(dir); });
+      gate_->UseLayers(test_trees_.get());
+    } else {
+      err_ << "swarm: note: test runs use full checkouts (" << st.message() << ")\n";
+    }
+  }
   // A task in words is planned now, by the model, before anything else happens.
   std::vector<CallRecord> planner_calls;
   absl::Status planned = absl::OkStatus();

@@ -167,6 +167,7 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<Store> store_;
   std::unique_ptr<RunRecorder> recorder_;  // with store_
   std::unique_ptr<IntegrationRepo> repo_;
+  std::unique_ptr<TestTrees> test_trees_;  // null: full checkouts for test runs; outlives gate_
   std::unique_ptr<TestGate> gate_;
   std::atomic<TestGate*> killable_gate_{nullptr};  // gate_, for the early signal watcher thread
   std::unique_ptr<CheckStage> own_check_;

@@ -1,0 +1,158 @@
+#include "git/test_trees.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <filesystem>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "sandbox/overlay_mount.h"
+
+namespace swarm {
+namespace fs = std::filesystem;
+
+struct TestTree::Lower {
+  std::string tree;
+  std::string dir;
+  ~Lower() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);  // the last test run on it has ended
+  }
+};
+
+TestTree::TestTree(std::string dir, std::shared_ptr<const Lower> lower)
+    : dir_(std::move(dir)), root_(dir_ + "/root"), upper_(dir_ + "/upper"), lower_(std::move(lower)) {}
+
+TestTree::~TestTree() {
+  if (mounted_) UnmountOverlay(root_);
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+TestTrees::TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta)
+    : repo_(std::move(repo)), root_(std::move(root)), hand_over_(std::move(hand_over)), max_delta_(max_delta) {}
+
+TestTrees::~TestTrees() = default;  // each shared checkout goes with its last user
+
+int TestTrees::checkouts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return checkouts_;
+}
+
+absl::StatusOr<std::shared_ptr<const TestTree::Lower>> TestTrees::Checkout(const std::string& tree) {
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dir = absl::StrCat(root_, "/lower-", checkouts_++);
+  }
+  auto lower = std::make_shared<TestTree::Lower>();
+  lower->tree = tree;
+  lower->dir = dir;  // removed with `lower` if what follows fails
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  TempIndex index(repo_.git_dir());
+  GitOptions opts;
+  opts.index_file = index.path();
+  opts.work_tree = dir;
+  if (auto r = repo_.Run({"read-tree", tree}, opts); !r.ok()) return r.status();
+  if (auto r = repo_.Run({"checkout-index", "--all", "--force"}, opts); !r.ok()) return r.status();
+  if (hand_over_) {
+    if (absl::Status st = hand_over_(dir); !st.ok()) return st;
+  }
+  return std::shared_ptr<const TestTree::Lower>(std::move(lower));
+}
+
+absl::StatusOr<bool> TestTrees::WriteDelta(const std::string& from, const std::string& to, const std::string& upper) {
+  absl::StatusOr<std::string> diff = repo_.Run({"diff-tree", "-r", "-z", "--no-renames", from, to});
+  if (!diff.ok()) return diff.status();
+  // Records of ":OLDMODE NEWMODE OLD NEW STATUS\0PATH\0".
+  std::vector<std::string> fields = absl::StrSplit(*diff, '\0', absl::SkipEmpty());
+  std::set<std::string> written, deleted;
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+    const std::string& meta = fields[i];
+    const std::string& path = fields[i + 1];
+    (meta.empty() || meta.back() != 'D' ? written : deleted).insert(path);
+  }
+  if (static_cast<int>(written.size() + deleted.size()) > max_delta_) return false;
+  auto under_written_file = [&](const std::string& path) {
+    for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+      if (written.count(path.substr(0, slash))) return true;  // its directory became a file
+    }
+    return false;
+  };
+  std::error_code ec;
+  for (const std::string& path : deleted) {
+    if (written.count(path) || under_written_file(path)) continue;
+    const std::string at = upper + "/" + path;
+    fs::create_directories(fs::path(at).parent_path(), ec);
+    if (mknod(at.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0 && errno != EEXIST) {
+      return absl::InternalError(absl::StrCat("cannot white out ", path, " in a test tree: ", strerror(errno)));
+    }
+  }
+  for (const std::string& path : written) {
+    // A whiteout where a directory must now be (a file that became one), or a directory of
+    // whiteouts where a file must now be (a directory that became one), gives way.
+    for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+      const std::string parent = upper + "/" + path.substr(0, slash);
+      struct stat st;
+      if (lstat(parent.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) fs::remove(parent, ec);
+    }
+    const std::string at = upper + "/" + path;
+    struct stat st;
+    if (lstat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fs::remove_all(at, ec);
+  }
+  if (written.empty()) return true;
+  TempIndex index(repo_.git_dir());
+  GitOptions opts;
+  opts.index_file = index.path();
+  if (auto r = repo_.Run({"read-tree", to}, opts); !r.ok()) return r.status();
+  for (const std::string& path : written) absl::StrAppend(&opts.stdin_data, path, std::string(1, '\0'));
+  opts.work_tree = upper;
+  if (auto r = repo_.Run({"checkout-index", "--force", "-z", "--stdin"}, opts); !r.ok()) return r.status();
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<TestTree>> TestTrees::Make(const std::string& tree, const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat("test tree ", dir, " exists"));
+  std::shared_ptr<const TestTree::Lower> lower;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    lower = current_;
+  }
+  std::unique_ptr<TestTree> t(new TestTree(dir, nullptr));
+  for (const std::string& d : {t->upper_, dir + "/overlay-work", t->root_}) {
+    fs::create_directories(d, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", d, ": ", ec.message()));
+  }
+  bool fits = lower != nullptr;
+  if (fits && lower->tree != tree) {
+    absl::StatusOr<bool> wrote = WriteDelta(lower->tree, tree, t->upper_);
+    if (!wrote.ok()) return wrote.status();
+    fits = *wrote;
+  }
+  if (!fits) {
+    // No shared checkout yet, or the head has moved too far from it: this tree becomes the new one.
+    fs::remove_all(t->upper_, ec);
+    fs::create_directories(t->upper_, ec);
+    absl::StatusOr<std::shared_ptr<const TestTree::Lower>> made = Checkout(tree);
+    if (!made.ok()) return made.status();
+    lower = *made;
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = lower;
+  }
+  if (hand_over_) {
+    if (absl::Status st = hand_over_(t->upper_); !st.ok()) return st;
+  }
+  if (absl::Status st = MountOverlay({lower->dir}, t->upper_, dir + "/overlay-work", t->root_); !st.ok()) return st;
+  t->mounted_ = true;
+  t->lower_ = std::move(lower);
+  return t;
+}
+
+}  // namespace swarm
