@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/scripted/scripted_model_server.h"
+#include "orchestrator/store/store.h"
 #include "swarm/v1/agent.grpc.pb.h"
 #include "testing/swarm_cli.h"
 #include "testing/test_util.h"
@@ -230,6 +231,52 @@ TEST_F(ModelRunTest, TheModelConcurrencyFollowsTheAgentsAndACapFarBelowThemIsWar
                             "/config/swarm/models.toml), under a tenth of --agents 100"),
             std::string::npos)
       << capped.err;
+}
+
+// An attempt's requests repeat each other and grow: stored as chunks once per run, the store holds
+// about what the conversation added, and each request comes back byte for byte as the server got it.
+TEST_F(ModelRunTest, EveryRequestIsRebuiltByteForByteFromChunksStoredOnce) {
+  std::string big;
+  for (int i = 0; i < 400; ++i) big += "line " + std::to_string(i) + " of a file the agent reads again and again\n";
+  WriteFile(repo() + "/big.txt", big);
+  CommitAll(repo(), "big");
+  json steps = json::array();
+  for (int i = 0; i < 11; ++i) {
+    steps.push_back({{"tool_calls", {{{"name", "read_file"}, {"arguments", {{"path", "big.txt"}}}}}},
+                     {"usage", {{"input", 100}, {"output", 10}}}});
+  }
+  steps.push_back({{"tool_calls", {{{"name", "submit"}, {"arguments", {{"summary", "read it"}}}}}},
+                   {"usage", {{"input", 100}, {"output", 10}}}});
+  auto server = ScriptedModelServer::Start(json({{"api_key", kKey}, {"conversations", {{"s1", steps}}}}).dump());
+  ASSERT_TRUE(server.ok());
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "s1", "title": "read", "instructions": "read big.txt"}]})");
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agents", "1",
+                          "--model", "test:m", "--test-cmd", "true"},
+                         Env(**server));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<std::string> sent;
+  std::size_t sent_bytes = 0;
+  for (const auto& req : (*server)->requests()) {
+    if (req.conversation != "s1") continue;
+    sent.push_back(req.body);
+    sent_bytes += req.body.size();
+  }
+  ASSERT_EQ(sent.size(), 12u);
+
+  const std::string run_id = fs::path(RunDir()).filename();
+  auto store = Store::Open(state() + "/swarm.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto calls = (*store)->ModelCalls(run_id, "s1");
+  ASSERT_TRUE(calls.ok()) << calls.status();
+  ASSERT_EQ(calls->size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_TRUE((*calls)[i].request == sent[i]) << "request " << i + 1;
+  const std::string stored = Trim(Sh("sqlite3 " + state() + "/swarm.db \"SELECT (SELECT SUM(LENGTH(data)) FROM chunks) + "
+                                     "(SELECT SUM(LENGTH(request) + LENGTH(request_chunks)) FROM model_calls)\""));
+  // The conversation's requests sum to about 12 times the last one's size; stored once, they cost
+  // little more than the last one.
+  EXPECT_LT(std::stoul(stored) * 4, sent_bytes) << stored << " bytes stored for " << sent_bytes << " sent";
+  EXPECT_LT(std::stoul(stored), sent.back().size() * 2) << stored << " bytes stored; the last request is "
+                                                          << sent.back().size();
 }
 
 TEST_F(ModelRunTest, ARunStopsOnItsBudgetWithExitStatus4) {

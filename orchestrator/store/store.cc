@@ -8,6 +8,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "orchestrator/store/content_chunks.h"
 
 namespace swarm {
 namespace {
@@ -45,6 +46,12 @@ class Stmt final {
   Stmt& BindBlob(std::string_view v) {
     sqlite3_bind_blob(stmt_, ++arg_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
+  }
+  // Ready to bind and step again.
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    arg_ = 0;
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step() { return rc_ == SQLITE_OK ? sqlite3_step(stmt_) : rc_; }
@@ -115,6 +122,13 @@ const char* const kMigrations[] = {
     // Version 3: how long each call waited for the rate limiter.
     R"sql(
     ALTER TABLE model_calls ADD COLUMN limiter_wait_ms INTEGER NOT NULL DEFAULT 0;
+    )sql",
+    // Version 4: requests stored once per run as content-defined chunks (content_chunks.h); a row's
+    // request_chunks lists its chunk ids, and its request column is empty (rows from before keep it).
+    R"sql(
+    CREATE TABLE chunks (run_id TEXT NOT NULL, id BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY (run_id, id))
+      WITHOUT ROWID;
+    ALTER TABLE model_calls ADD COLUMN request_chunks BLOB NOT NULL DEFAULT x'';
     )sql",
 };
 
@@ -297,16 +311,24 @@ absl::Status Store::Project(const v1::Event& e, const EventBodies& bodies) {
       const v1::ModelCall& c = e.model_called().call();
       std::string call;
       c.SerializeToString(&call);
+      // The request as chunks, each stored once per run: an attempt's requests repeat each other.
+      std::string chunk_ids;
+      Stmt chunk(db_, "INSERT OR IGNORE INTO chunks (run_id, id, data) VALUES (?,?,?)");
+      for (const Chunk& piece : SplitIntoChunks(bodies.model_request)) {
+        chunk.Reset();
+        if (absl::Status st = chunk.Bind(run).BindBlob(piece.id).BindBlob(piece.data).Run(); !st.ok()) return st;
+        chunk_ids += piece.id;
+      }
       Stmt s(db_, "INSERT INTO model_calls (run_id, seq, time_ms, subtask_id, attempt, step, call, ok, input_tokens, "
-                  "cached_tokens, output_tokens, cost_usd, request, response, limiter_wait_ms) "
-                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                  "cached_tokens, output_tokens, cost_usd, request, response, limiter_wait_ms, request_chunks) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
       s.Bind(run).Bind(static_cast<std::int64_t>(e.seq())).Bind(now).Bind(c.subtask_id());
       s.Bind(static_cast<std::int64_t>(c.attempt())).Bind(static_cast<std::int64_t>(c.step())).BindBlob(call);
       s.Bind(static_cast<std::int64_t>(c.ok())).Bind(static_cast<std::int64_t>(c.usage().input_tokens()));
       s.Bind(static_cast<std::int64_t>(c.usage().cached_input_tokens()));
       s.Bind(static_cast<std::int64_t>(c.usage().output_tokens())).BindReal(c.cost_usd());
-      s.BindBlob(bodies.model_request).BindBlob(bodies.model_response);
-      return s.Bind(static_cast<std::int64_t>(c.limiter_wait_ms())).Run();
+      s.BindBlob("").BindBlob(bodies.model_response);
+      return s.Bind(static_cast<std::int64_t>(c.limiter_wait_ms())).BindBlob(chunk_ids).Run();
     }
     case v1::Event::kRunResumed: {
       Stmt s(db_, "UPDATE runs SET state = 'running', finished_ms = 0, head = ? WHERE id = ?");
@@ -368,7 +390,7 @@ RunRow ReadRun(const Stmt& q) {
 
 absl::Status Store::DeleteRun(const std::string& run_id) {
   if (absl::Status st = Exec("BEGIN IMMEDIATE"); !st.ok()) return st;
-  for (const char* sql : {"DELETE FROM model_calls WHERE run_id = ?", "DELETE FROM test_runs WHERE run_id = ?", "DELETE FROM patches WHERE run_id = ?",
+  for (const char* sql : {"DELETE FROM model_calls WHERE run_id = ?", "DELETE FROM chunks WHERE run_id = ?", "DELETE FROM test_runs WHERE run_id = ?", "DELETE FROM patches WHERE run_id = ?",
                           "DELETE FROM agents WHERE run_id = ?", "DELETE FROM attempts WHERE run_id = ?",
                           "DELETE FROM subtasks WHERE run_id = ?", "DELETE FROM events WHERE run_id = ?",
                           "DELETE FROM runs WHERE id = ?"}) {
@@ -452,9 +474,10 @@ absl::StatusOr<std::string> Store::PatchDiff(const std::string& run_id, const st
 absl::StatusOr<std::vector<ModelCallRow>> Store::ModelCalls(const std::string& run_id,
                                                             const std::string& subtask_id) const {
   Stmt q(db_, subtask_id.empty()
-                  ? "SELECT seq, time_ms, call, request, response FROM model_calls WHERE run_id = ? ORDER BY seq"
-                  : "SELECT seq, time_ms, call, request, response FROM model_calls WHERE run_id = ? AND subtask_id = ? "
-                    "ORDER BY seq");
+                  ? "SELECT seq, time_ms, call, request, response, request_chunks FROM model_calls WHERE run_id = ? "
+                    "ORDER BY seq"
+                  : "SELECT seq, time_ms, call, request, response, request_chunks FROM model_calls WHERE run_id = ? "
+                    "AND subtask_id = ? ORDER BY seq");
   q.Bind(run_id);
   if (!subtask_id.empty()) q.Bind(subtask_id);
   std::vector<ModelCallRow> out;
@@ -466,6 +489,15 @@ absl::StatusOr<std::vector<ModelCallRow>> Store::ModelCalls(const std::string& r
     if (!row.call.ParseFromString(q.Text(2))) return absl::DataLossError("a stored model call does not parse");
     row.request = q.Text(3);
     row.response = q.Text(4);
+    const std::string ids = q.Text(5);
+    if (ids.size() % kChunkIdBytes != 0) return absl::DataLossError("a stored request's chunk list is cut");
+    Stmt chunk(db_, "SELECT data FROM chunks WHERE run_id = ? AND id = ?");
+    for (std::size_t at = 0; at < ids.size(); at += kChunkIdBytes) {
+      chunk.Reset();
+      chunk.Bind(run_id).BindBlob(std::string_view(ids).substr(at, kChunkIdBytes));
+      if (chunk.Step() != SQLITE_ROW) return absl::DataLossError("a stored request's chunk is missing");
+      row.request += chunk.Text(0);
+    }
     out.push_back(std::move(row));
   }
   if (rc != SQLITE_DONE) return q.Error(rc);
@@ -509,7 +541,8 @@ absl::StatusOr<std::map<std::string, ModelSpend>> Store::SpendBySubtask(const st
 absl::StatusOr<int> Store::CountRows(const std::string& table, const std::string& run_id) const {
   static const std::map<std::string, std::string> kRunColumn = {
       {"events", "run_id"},   {"runs", "id"},       {"subtasks", "run_id"}, {"attempts", "run_id"},
-      {"agents", "run_id"},   {"patches", "run_id"}, {"test_runs", "run_id"}, {"model_calls", "run_id"}};
+      {"agents", "run_id"},   {"patches", "run_id"}, {"test_runs", "run_id"}, {"model_calls", "run_id"},
+      {"chunks", "run_id"}};
   auto it = kRunColumn.find(table);
   if (it == kRunColumn.end()) return absl::InvalidArgumentError(absl::StrCat("no table ", table));
   Stmt q(db_, absl::StrCat("SELECT COUNT(*) FROM ", table, " WHERE ", it->second, " = ?"));
