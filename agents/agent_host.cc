@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <algorithm>
 #include <condition_variable>
@@ -108,7 +109,9 @@ class CoordinatorStream final : public grpc::ClientBidiReactor<v1::HostMessage, 
 };
 
 // Heartbeats on a thread of their own: whatever the host's loop and pool are busy with (making
-// workspaces, computing patches, running tools), the coordinator hears from it every interval.
+// workspaces, computing patches, running tools), the coordinator hears from it every interval. The
+// leases are listed only while the host's loop shows it is alive (it ticks Alive() every half
+// interval): a host whose loop is stuck sends heartbeats with no lease, and its leases lapse.
 class HeartbeatSender {
  public:
   explicit HeartbeatSender(CoordinatorStream& stream) : stream_(stream) {}
@@ -135,14 +138,22 @@ class HeartbeatSender {
     std::lock_guard<std::mutex> lock(mu_);
     leases_.erase(lease_id);
   }
+  // The host's loop is making progress; called from it.
+  void Alive() {
+    std::lock_guard<std::mutex> lock(mu_);
+    alive_ = std::chrono::steady_clock::now();
+  }
 
  private:
   void Loop(std::chrono::milliseconds interval) {
     std::unique_lock<std::mutex> lock(mu_);
+    alive_ = std::chrono::steady_clock::now();
     while (!wake_.wait_for(lock, interval, [this] { return stopped_; })) {
       v1::HostMessage msg;
       v1::Heartbeat* beat = msg.mutable_heartbeat();  // sent even with no lease: it says the host is alive
-      for (const auto& id : leases_) beat->add_lease_ids(id);
+      if (std::chrono::steady_clock::now() - alive_ < 3 * interval) {
+        for (const auto& id : leases_) beat->add_lease_ids(id);
+      }
       lock.unlock();
       stream_.Send(msg);
       lock.lock();
@@ -154,6 +165,7 @@ class HeartbeatSender {
   std::condition_variable wake_;
   std::set<std::string> leases_;  // guarded by mu_
   bool stopped_ = false;          // guarded by mu_
+  std::chrono::steady_clock::time_point alive_;  // guarded by mu_
   std::thread thread_;
 };
 
@@ -170,6 +182,7 @@ struct AgentHost::Impl {
   std::unique_ptr<ModelClient> model;  // for attempts' model endpoints
   std::unique_ptr<CoordinatorStream> stream;
   std::unique_ptr<HeartbeatSender> heartbeats;
+  asio::steady_timer alive{io};  // ticks the heartbeat sender from the loop
 
   // Owned by `io`.
   bool registered = false;
@@ -222,7 +235,9 @@ struct AgentHost::Impl {
     } else {
       sandbox = std::make_unique<UnsandboxedRunner>();
     }
-    heartbeats->Start(std::chrono::milliseconds(run.heartbeat_interval_ms() > 0 ? run.heartbeat_interval_ms() : 10000));
+    const std::chrono::milliseconds interval(run.heartbeat_interval_ms() > 0 ? run.heartbeat_interval_ms() : 10000);
+    heartbeats->Start(interval);
+    TickAlive(interval / 2);
     ChooseWorkspaces();
     AskForWork();
   }
@@ -252,6 +267,14 @@ struct AgentHost::Impl {
       kind->set_why_not_overlay(why);
     }
     stream->Send(msg);
+  }
+
+  void TickAlive(std::chrono::milliseconds every) {
+    heartbeats->Alive();
+    alive.expires_after(every);
+    alive.async_wait([this, every](boost::system::error_code ec) {
+      if (!ec && !done) TickAlive(every);
+    });
   }
 
   // Asks for as many leases as the host can start now.
@@ -332,6 +355,7 @@ absl::Status AgentHost::Run() {
         asio::post(s.io, [&s, &work, status] {
           s.done = true;
           s.final_status = status;
+          s.alive.cancel();
           s.KillAll();
           work.reset();
         });
@@ -363,6 +387,11 @@ absl::Status AgentHost::Run() {
   signals.cancel();
   s.heartbeats->Stop();
   s.pool->join();
+  // What the pool posted back last (an attempt's workspace let go) runs now, while the checkouts,
+  // the sandbox and the run it refers to still exist.
+  s.io.restart();
+  s.io.poll();
+  s.bases.reset();
   if (s.final_status.ok() || s.final_status.error_code() == grpc::StatusCode::CANCELLED) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat("lost the coordinator: ", s.final_status.error_message()));
 }

@@ -72,6 +72,9 @@ TEST_F(OverlayWorkspaceTest, EveryKindOfChangeGivesTheClonesPatch) {
       {"add in new directories", "mkdir -p new/deep && printf c > new/deep/c.txt"},
       {"delete", "rm gone.txt"},
       {"rename", "mv sub/b.txt sub/renamed.txt"},
+      {"directory renamed", "mv sub moved"},
+      {"directory renamed by git, then edited", "git mv sub sub2 && printf e > sub2/keep.txt"},
+      {"directory renamed into a new one", "mkdir -p nest && mv sub nest/sub"},
       {"mode on and off", "chmod +x a.txt && chmod -x run.sh"},
       {"new symlink", "ln -s sub/b.txt link2"},
       {"symlink retargeted", "rm link && ln -s gone.txt link"},
@@ -104,6 +107,23 @@ TEST_F(OverlayWorkspaceTest, EveryKindOfChangeGivesTheClonesPatch) {
     EXPECT_EQ(got->diff, want->diff);
   }
   EXPECT_EQ(bases_->made(), 1) << "every overlay shares one checkout of the base";
+}
+
+TEST_F(OverlayWorkspaceTest, ANestedRepositoryIsRefusedAsAClonesIs) {
+  const std::string make_nested =
+      "mkdir -p vendor/x && cd vendor/x && git init -q && printf v > v.txt && git add v.txt && "
+      "git -c user.name=a -c user.email=a@b commit -qm v";
+  auto clone = Clone("clone");
+  auto overlay = Overlay("overlay");
+  ASSERT_NE(clone, nullptr);
+  ASSERT_NE(overlay, nullptr);
+  for (const Workspace* ws : {clone.get(), overlay.get()}) Sh("cd " + ws->root() + " && " + make_nested);
+  absl::StatusOr<Patch> want = clone->ComputePatch();
+  absl::StatusOr<Patch> got = overlay->ComputePatch();
+  EXPECT_FALSE(want.ok());
+  EXPECT_FALSE(got.ok()) << "the overlay dropped the nested repository silently";
+  EXPECT_EQ(got.status().code(), want.status().code());
+  EXPECT_EQ(got.status().message(), want.status().message());
 }
 
 TEST_F(OverlayWorkspaceTest, TheAgentHasAWorkingGitAndItsWritesReachNeitherTheBaseNorAnotherLayer) {

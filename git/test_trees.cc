@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "sandbox/overlay_mount.h"
 
@@ -68,26 +69,39 @@ absl::StatusOr<std::shared_ptr<const TestTree::Lower>> TestTrees::Checkout(const
 }
 
 absl::StatusOr<bool> TestTrees::WriteDelta(const std::string& from, const std::string& to, const std::string& upper) {
-  absl::StatusOr<std::string> diff = repo_.Run({"diff-tree", "-r", "-z", "--no-renames", from, to});
+  // -t: trees too, so that a directory that goes is whited out whole (no empty directory is left
+  // where a full checkout has none).
+  absl::StatusOr<std::string> diff = repo_.Run({"diff-tree", "-r", "-t", "-z", "--no-renames", from, to});
   if (!diff.ok()) return diff.status();
   // Records of ":OLDMODE NEWMODE OLD NEW STATUS\0PATH\0".
   std::vector<std::string> fields = absl::StrSplit(*diff, '\0', absl::SkipEmpty());
-  std::set<std::string> written, deleted;
+  std::set<std::string> written, deleted, deleted_trees;
   for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
     const std::string& meta = fields[i];
     const std::string& path = fields[i + 1];
-    (meta.empty() || meta.back() != 'D' ? written : deleted).insert(path);
+    const bool old_tree = meta.rfind(":040000 ", 0) == 0;
+    const bool new_tree = meta.size() > 14 && meta.compare(8, 7, "040000 ") == 0;
+    // What the attributes say (eol, ident, filters) applies to files the delta does not touch.
+    if (path == ".gitattributes" || absl::EndsWith(path, "/.gitattributes")) return false;
+    if (!meta.empty() && meta.back() == 'D') {
+      (old_tree ? deleted_trees : deleted).insert(path);
+    } else if (!new_tree) {
+      written.insert(path);
+    }
   }
   if (static_cast<int>(written.size() + deleted.size()) > max_delta_) return false;
-  auto under_written_file = [&](const std::string& path) {
+  // Below a path that is now a file, or a directory that went whole, nothing needs a whiteout.
+  auto covered = [&](const std::string& path) {
     for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-      if (written.count(path.substr(0, slash))) return true;  // its directory became a file
+      const std::string parent = path.substr(0, slash);
+      if (written.count(parent) || deleted_trees.count(parent)) return true;
     }
     return false;
   };
+  for (const std::string& tree : deleted_trees) deleted.insert(tree);
   std::error_code ec;
   for (const std::string& path : deleted) {
-    if (written.count(path) || under_written_file(path)) continue;
+    if (written.count(path) || covered(path)) continue;
     const std::string at = upper + "/" + path;
     fs::create_directories(fs::path(at).parent_path(), ec);
     if (mknod(at.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0 && errno != EEXIST) {

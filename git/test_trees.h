@@ -4,7 +4,8 @@
 // overlay. What a test writes lands in its own layer and goes with it. When a candidate differs from
 // the shared checkout by more than `max_delta` paths (the head has moved on), a checkout of that
 // candidate becomes the new shared one: a moving head costs one checkout per `max_delta` changed
-// paths, not one per candidate. Needs a mount namespace of the process's own (overlay_mount.h).
+// paths, not one per candidate. A candidate that changes a .gitattributes gets a checkout of its own
+// too: attributes (eol, ident, filters) apply to files the delta would not rewrite. Needs a mount namespace of the process's own (overlay_mount.h).
 // Thread-safe.
 #ifndef SWARM_GIT_TEST_TREES_H_
 #define SWARM_GIT_TEST_TREES_H_

@@ -25,8 +25,7 @@ using ::swarm::testing::Sh;
 using ::swarm::testing::TempDir;
 using ::swarm::testing::Trim;
 
-// Every file and link under `root` (directories left out: a git tree has no empty ones) with its
-// kind, executable bit and content or target.
+// Every directory, file and link under `root`, with its kind, executable bit and content or target.
 std::map<std::string, std::string> Listing(const std::string& root) {
   std::map<std::string, std::string> out;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
@@ -37,7 +36,9 @@ std::map<std::string, std::string> Listing(const std::string& root) {
       struct stat st;
       lstat(it->path().c_str(), &st);
       out[rel] = std::string((st.st_mode & S_IXUSR) ? "exec " : "file ") + ReadFile(it->path().string());
-    } else if (!it->is_directory()) {
+    } else if (it->is_directory()) {
+      out[rel] = "dir";  // a directory a full checkout does not have would change what tests see
+    } else {
       out[rel] = "other";  // a whiteout seen through the mount would be a bug
     }
   }
@@ -81,6 +82,7 @@ TEST_F(TestTreesTest, EveryTreeHoldsWhatItsFullCheckoutHolds) {
   trees.push_back(Commit("rm -r dir && printf file > dir"));                                    // directory -> file
   trees.push_back(Commit("chmod -x run.sh && rm link && ln -s dir link && printf '\\377' >> bin"));  // modes, links
   trees.push_back(Commit("mkdir -p sub/deep && printf back > sub/deep/d"));                     // a directory returns
+  trees.push_back(Commit("rm -r sub/deep && mkdir -p x/y/z && printf z > x/y/z/f"));             // nested ones come and go
   TestTrees layers(Git::AtGitDir(repo() + "/.git"), dir_ / "layers", nullptr);
   int i = 0;
   for (const std::string& tree : trees) {
@@ -94,6 +96,12 @@ TEST_F(TestTreesTest, EveryTreeHoldsWhatItsFullCheckoutHolds) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(Listing((*back)->root()), Checkout(trees[0]));
   EXPECT_EQ(layers.checkouts(), 1) << "every tree was a layer over the first checkout";
+  // Attributes change how unchanged files check out: such a tree gets a checkout of its own.
+  std::string attributes = Commit("printf 'run.sh text eol=crlf\\n' > .gitattributes");  // run.sh is unchanged
+  auto t = layers.Make(attributes, dir_ / "attributes");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(Listing((*t)->root()), Checkout(attributes));
+  EXPECT_EQ(layers.checkouts(), 2);
 }
 
 TEST_F(TestTreesTest, ACandidateFarFromTheSharedCheckoutBecomesTheNewOne) {

@@ -77,8 +77,8 @@ ModelsConfig BuiltinModels() {
   moonshot.models["kimi-k2-0905-preview"] = Priced(262144, 16384, 0.60, 0.15, 2.50);
   moonshot.models["kimi-k2-turbo-preview"] = Priced(262144, 16384, 1.15, 0.15, 8.00);
   moonshot.models["kimi-k2-thinking"] = Priced(262144, 32768, 0.60, 0.15, 2.50);
-  moonshot.reasoning_in_history = true;
-  moonshot.max_concurrency = 50;  // Moonshot's published concurrency for tier 1 accounts (higher tiers: more)  // its thinking model keeps its reasoning across tool calls
+  moonshot.reasoning_in_history = true;  // its thinking model keeps its reasoning across tool calls
+  moonshot.max_concurrency = 50;  // Moonshot's published concurrency for tier 1 accounts (higher tiers: more)
   add(moonshot);
 
   ProviderConfig zhipu = Provider("zhipu", "https://api.z.ai/api/paas/v4", kOpenAiChat, "ZHIPU_API_KEY");

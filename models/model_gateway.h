@@ -68,7 +68,7 @@ class ModelGateway final : public ModelCaller {
   const ResolvedModel& model() const;
   std::string base_url() const;  // where requests go (the scripted server's address for scripted:)
   double spent_usd() const;
-  bool budget_exhausted() const;
+  bool budget_exhausted() const;  // a call was refused because the run's budget could not cover it
 
   // The run's rate limiter now: readable from any thread, for progress and the report.
   struct LimiterState {
@@ -77,7 +77,7 @@ class ModelGateway final : public ModelCaller {
     int in_flight = 0;
     int peak_in_flight = 0;
   };
-  LimiterState limiter() const;  // a call was refused because the run's budget could not cover it
+  LimiterState limiter() const;
 
  private:
   struct Impl;

@@ -35,6 +35,14 @@ bool IsOpaque(const std::string& path) {
   return false;
 }
 
+// A directory renamed from elsewhere (redirect_dir): its content is below, under its old name.
+bool IsRedirected(const std::string& path) {
+  for (const char* name : {"trusted.overlay.redirect", "user.overlay.redirect"}) {
+    if (lgetxattr(path.c_str(), name, nullptr, 0) >= 0) return true;
+  }
+  return false;
+}
+
 // Walks `dir` (relative path `rel` from the root) without following links; appends what changed.
 absl::Status Walk(const std::string& dir, const std::string& rel, std::vector<std::string>& out) {
   DIR* d = opendir(dir.c_str());
@@ -51,12 +59,17 @@ absl::Status Walk(const std::string& dir, const std::string& rel, std::vector<st
       status = Errno("cannot stat " + path);
       break;
     }
-    if (S_ISDIR(st.st_mode) && !IsOpaque(path)) {
+    struct stat git_dir;
+    const bool nested_repository = lstat((path + "/.git").c_str(), &git_dir) == 0;
+    if (S_ISDIR(st.st_mode) && !IsOpaque(path) && !IsRedirected(path) && !nested_repository) {
       // Holds changes below it (it may also be new: its files are then listed one by one).
       status = Walk(path, child, out);
       if (!status.ok()) break;
       continue;
     }
+    // A directory that replaces what was below it, was renamed here whole, or holds a repository of
+    // its own (which `git add` of the directory turns into a gitlink, refused as a clone's is) is
+    // listed as one path.
     // A file, a link, a whiteout (a character device 0/0: deleted) or an opaque directory: the path
     // changed, and what the merged view shows there is what it is now.
     out.push_back(child);
@@ -71,7 +84,8 @@ std::atomic<bool> g_private_mounts{false};
 
 absl::Status EnterPrivateMountNamespace() {
   if (unshare(CLONE_NEWNS) != 0) return Errno("cannot make a mount namespace (unshare)");
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+  // Slave: mounts made outside later (an automounted /home) still arrive; ours never leave.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
     return Errno("cannot make the mounts private");
   }
   g_private_mounts = true;
@@ -89,7 +103,10 @@ absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::str
   for (const std::string* p : {&upper, &work}) {
     if (p->find_first_of(",:\\") != std::string::npos) return absl::InvalidArgumentError("overlay path " + *p);
   }
-  std::string options = absl::StrCat("lowerdir=", absl::StrJoin(lowers, ":"), ",upperdir=", upper, ",workdir=", work);
+  // redirect_dir: a directory of the lower layer can be renamed (`git mv dir`, os.rename) instead
+  // of failing with EXDEV.
+  std::string options = absl::StrCat("lowerdir=", absl::StrJoin(lowers, ":"), ",upperdir=", upper, ",workdir=", work,
+                                     ",redirect_dir=on");
   if (mount("overlay", merged.c_str(), "overlay", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
     return Errno("cannot mount the overlay at " + merged);
   }

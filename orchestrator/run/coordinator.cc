@@ -165,7 +165,10 @@ absl::Status Coordinator::Setup() {
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
                                      layout_.workspace_root, layout_.log_dir, layout_.ledger_dir, layout_.run_dir + "/test-cache");
   killable_gate_ = gate_.get();
-  if (InPrivateMountNamespace()) {
+  if (!InPrivateMountNamespace()) {
+    err_ << "swarm: note: test runs use full checkouts (overlay test trees need root and a mount namespace of "
+            "swarm's own)\n";
+  } else {
     if (absl::Status st = ProbeOverlay(layout_.workspace_root); st.ok()) {
       const Sandbox* s = sandbox_.get();
       test_trees_ = std::make_unique<TestTrees>(repo_->git(), layout_.workspace_root + "/test-layers",

@@ -177,8 +177,8 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AgentServer> server_;
   std::unique_ptr<ModelGateway> gateway_;
-  ModelGateway::LimiterState limiter_at_end_;
-  std::string workspace_kind_;  // overlay or clone, as the hosts said; clone if any host cloned  // read before the gateway stops, for the report
+  ModelGateway::LimiterState limiter_at_end_;  // read before the gateway stops, for the report
+  std::string workspace_kind_;  // overlay or clone, as the hosts said; clone if any host cloned
   std::unique_ptr<HostLauncher> own_launcher_;  // when options_ brings none
   std::unique_ptr<HostSupervisor> hosts_;
 
