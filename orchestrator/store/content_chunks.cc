@@ -9,6 +9,7 @@ namespace swarm {
 namespace {
 
 constexpr std::size_t kMinChunk = 256;
+constexpr std::size_t kMinStructuralChunk = 64;
 constexpr std::size_t kMaxChunk = 16 << 10;
 constexpr std::uint64_t kBoundaryMask = (1u << 11) - 1;  // about 2 KiB between cuts past the minimum
 
@@ -46,6 +47,15 @@ std::vector<Chunk> SplitIntoChunks(std::string_view data) {
     std::size_t end = std::min(data.size(), start + kMaxChunk);
     std::uint64_t hash = 0;
     for (std::size_t i = start; i < end; ++i) {
+      // Between two objects of a JSON array ("},{"), and after an array of them ("}]"): each message
+      // of a conversation starts a chunk of its own and the last ends one, so a request that adds a
+      // turn adds about that turn's bytes.
+      const bool between = data[i] == '{' && data[i - 1] == ',' && data[i - 2] == '}';
+      const bool after = data[i - 1] == ']' && data[i - 2] == '}';
+      if (i - start >= kMinStructuralChunk && (between || after)) {
+        end = i;
+        break;
+      }
       hash = (hash << 1) + gear[static_cast<unsigned char>(data[i])];
       if (i + 1 - start >= kMinChunk && (hash & kBoundaryMask) == 0) {
         end = i + 1;

@@ -19,8 +19,9 @@ struct Chunk {
   std::string_view data;   // a piece of the input
 };
 
-// Cuts `data` into pieces of 256 bytes to 16 KiB (about 2 KiB on average) at content-defined points,
-// each with its id. The pieces, concatenated, are `data`.
+// Cuts `data` into pieces of up to 16 KiB at content-defined points (about 2 KiB apart, at least
+// 256 bytes), and between two objects of a JSON array ("},{") or after the last ("}]"), at least 64
+// bytes apart, each with its id. The pieces, concatenated, are `data`.
 std::vector<Chunk> SplitIntoChunks(std::string_view data);
 
 }  // namespace swarm

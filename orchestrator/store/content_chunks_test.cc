@@ -29,7 +29,7 @@ TEST(ContentChunksTest, ThePiecesMakeTheInputAndStayWithinTheirSizes) {
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       EXPECT_EQ(chunks[i].id.size(), kChunkIdBytes);
       EXPECT_LE(chunks[i].data.size(), 16u << 10);
-      if (i + 1 < chunks.size()) EXPECT_GE(chunks[i].data.size(), 256u);
+      if (i + 1 < chunks.size()) EXPECT_GE(chunks[i].data.size(), 64u);
     }
   }
   std::string zeros(100000, '\0');  // no boundary ever: cut at the largest size
@@ -53,6 +53,29 @@ TEST(ContentChunksTest, ARequestThatRepeatsTheLastWithATurnAddedSharesItsChunks)
   store(prefix + turns + tools);
   std::size_t second = store(prefix + turns + added + tools);
   EXPECT_LT(second, 20000u) << "a 59 KB request that adds 700 bytes stored " << second << " new bytes";
+}
+
+// A conversation as a provider's JSON: each added message is a chunk of its own, so storing the next
+// request costs about the message it added.
+TEST(ContentChunksTest, EachMessageOfAConversationStartsAChunk) {
+  auto request = [](int turns) {
+    std::string body = R"({"messages":[{"content":"you are a helpful engineer","role":"system"})";
+    for (int i = 0; i < turns; ++i) {
+      body += R"(,{"content":"tool result )" + std::to_string(i) + " " + std::string(300, 'x') + R"(","role":"tool"})";
+    }
+    return body + R"(],"model":"m","tools":[{"name":"read_file"},{"name":"edit"}]})";
+  };
+  std::set<std::string> stored;
+  auto add = [&](const std::string& body) {
+    std::size_t bytes = 0;
+    for (const Chunk& c : SplitIntoChunks(body)) {
+      if (stored.insert(c.id).second) bytes += c.data.size();
+    }
+    return bytes;
+  };
+  add(request(20));
+  std::size_t next = add(request(21));
+  EXPECT_LT(next, 1000u) << "a 330-byte turn stored " << next << " new bytes";
 }
 
 }  // namespace

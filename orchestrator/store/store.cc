@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "orchestrator/store/content_chunks.h"
+#include "orchestrator/store/deflate.h"
 
 namespace swarm {
 namespace {
@@ -129,6 +130,10 @@ const char* const kMigrations[] = {
     CREATE TABLE chunks (run_id TEXT NOT NULL, id BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY (run_id, id))
       WITHOUT ROWID;
     ALTER TABLE model_calls ADD COLUMN request_chunks BLOB NOT NULL DEFAULT x'';
+    )sql",
+    // Version 5: replies as received are stored deflated (rows from before are not).
+    R"sql(
+    ALTER TABLE model_calls ADD COLUMN response_deflated INTEGER NOT NULL DEFAULT 0;
     )sql",
 };
 
@@ -320,14 +325,14 @@ absl::Status Store::Project(const v1::Event& e, const EventBodies& bodies) {
         chunk_ids += piece.id;
       }
       Stmt s(db_, "INSERT INTO model_calls (run_id, seq, time_ms, subtask_id, attempt, step, call, ok, input_tokens, "
-                  "cached_tokens, output_tokens, cost_usd, request, response, limiter_wait_ms, request_chunks) "
-                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                  "cached_tokens, output_tokens, cost_usd, request, response, limiter_wait_ms, request_chunks, "
+                  "response_deflated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)");
       s.Bind(run).Bind(static_cast<std::int64_t>(e.seq())).Bind(now).Bind(c.subtask_id());
       s.Bind(static_cast<std::int64_t>(c.attempt())).Bind(static_cast<std::int64_t>(c.step())).BindBlob(call);
       s.Bind(static_cast<std::int64_t>(c.ok())).Bind(static_cast<std::int64_t>(c.usage().input_tokens()));
       s.Bind(static_cast<std::int64_t>(c.usage().cached_input_tokens()));
       s.Bind(static_cast<std::int64_t>(c.usage().output_tokens())).BindReal(c.cost_usd());
-      s.BindBlob("").BindBlob(bodies.model_response);
+      s.BindBlob("").BindBlob(Deflate(bodies.model_response));
       return s.Bind(static_cast<std::int64_t>(c.limiter_wait_ms())).BindBlob(chunk_ids).Run();
     }
     case v1::Event::kRunResumed: {
@@ -474,10 +479,10 @@ absl::StatusOr<std::string> Store::PatchDiff(const std::string& run_id, const st
 absl::StatusOr<std::vector<ModelCallRow>> Store::ModelCalls(const std::string& run_id,
                                                             const std::string& subtask_id) const {
   Stmt q(db_, subtask_id.empty()
-                  ? "SELECT seq, time_ms, call, request, response, request_chunks FROM model_calls WHERE run_id = ? "
-                    "ORDER BY seq"
-                  : "SELECT seq, time_ms, call, request, response, request_chunks FROM model_calls WHERE run_id = ? "
-                    "AND subtask_id = ? ORDER BY seq");
+                  ? "SELECT seq, time_ms, call, request, response, request_chunks, response_deflated FROM model_calls "
+                    "WHERE run_id = ? ORDER BY seq"
+                  : "SELECT seq, time_ms, call, request, response, request_chunks, response_deflated FROM model_calls "
+                    "WHERE run_id = ? AND subtask_id = ? ORDER BY seq");
   q.Bind(run_id);
   if (!subtask_id.empty()) q.Bind(subtask_id);
   std::vector<ModelCallRow> out;
@@ -489,6 +494,11 @@ absl::StatusOr<std::vector<ModelCallRow>> Store::ModelCalls(const std::string& r
     if (!row.call.ParseFromString(q.Text(2))) return absl::DataLossError("a stored model call does not parse");
     row.request = q.Text(3);
     row.response = q.Text(4);
+    if (q.Int(6) != 0) {
+      absl::StatusOr<std::string> inflated = Inflate(row.response);
+      if (!inflated.ok()) return inflated.status();
+      row.response = std::move(*inflated);
+    }
     const std::string ids = q.Text(5);
     if (ids.size() % kChunkIdBytes != 0) return absl::DataLossError("a stored request's chunk list is cut");
     Stmt chunk(db_, "SELECT data FROM chunks WHERE run_id = ? AND id = ?");

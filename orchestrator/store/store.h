@@ -20,7 +20,7 @@ struct sqlite3;
 
 namespace swarm {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 inline constexpr std::uint32_t kEventSchemaVersion = 1;
 
 // Whether a subtask in `state` has its final outcome (landed, a failure of some kind, skipped,
