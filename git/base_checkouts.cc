@@ -2,35 +2,85 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "git/git.h"
+#include "sandbox/overlay_mount.h"
 
 namespace swarm {
 namespace fs = std::filesystem;
 
-BaseCheckouts::BaseCheckouts(std::string source_git_dir, std::string root, HandOver hand_over, int keep_idle)
+BaseCheckouts::Checkout::~Checkout() {
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // nothing holds it or a layer over it any more
+}
+
+BaseCheckouts::BaseCheckouts(std::string source_git_dir, std::string root, HandOver hand_over, int keep_idle,
+                             int max_layers)
     : source_git_dir_(std::move(source_git_dir)),
       root_(std::move(root)),
       hand_over_(std::move(hand_over)),
-      keep_idle_(std::max(0, keep_idle)) {}
+      keep_idle_(std::max(0, keep_idle)),
+      max_layers_(std::max(1, max_layers)) {}
 
-BaseCheckouts::~BaseCheckouts() {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::error_code ec;
-  for (const auto& [commit, e] : entries_) {
-    if (e.checkout) fs::remove_all(e.checkout->dir, ec);
-  }
-}
+BaseCheckouts::~BaseCheckouts() = default;  // each checkout goes with its last holder
 
 int BaseCheckouts::made() const {
   std::lock_guard<std::mutex> lock(mu_);
   return made_;
 }
 
+int BaseCheckouts::full() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return full_;
+}
+
+absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::MakeFull(const std::string& commit,
+                                                                                       const std::string& dir) {
+  auto c = std::make_shared<Checkout>();
+  c->commit = commit;
+  c->dir = dir;  // removed with `c` if what follows fails
+  c->layers = {dir + "/tree"};
+  Git source = Git::AtGitDir(source_git_dir_);
+  if (auto r = source.Run({"clone", "--quiet", "--shared", "--no-checkout", source_git_dir_, dir + "/tree"}); !r.ok()) {
+    return r.status();
+  }
+  Git work = Git::AtGitDir(dir + "/tree/.git", dir + "/tree");
+  if (auto r = work.Run({"checkout", "--quiet", "--detach", commit}); !r.ok()) return r.status();
+  if (hand_over_) {
+    if (absl::Status st = hand_over_(dir + "/tree"); !st.ok()) return st;
+  }
+  return std::shared_ptr<const Checkout>(std::move(c));
+}
+
+absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::MakeLayer(
+    const std::string& commit, const std::string& dir, std::shared_ptr<const Checkout> below) {
+  auto c = std::make_shared<Checkout>();
+  c->commit = commit;
+  c->dir = dir;
+  const std::string layer = dir + "/layer", work = dir + "/overlay-work", merged = dir + "/merged";
+  std::error_code ec;
+  for (const std::string& d : {layer, work, merged}) fs::create_directories(d, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  // `git checkout` of the new commit through an overlay on the one below: what it writes (the files
+  // that differ, whiteouts for the ones it deletes, the index, HEAD) is the new layer.
+  if (absl::Status st = MountOverlay(below->layers, layer, work, merged); !st.ok()) return st;
+  Git git = Git::AtGitDir(merged + "/.git", merged);
+  absl::StatusOr<std::string> r = git.Run({"checkout", "--quiet", "--detach", "--force", commit});
+  UnmountOverlay(merged);
+  if (!r.ok()) return r.status();
+  if (hand_over_) {
+    if (absl::Status st = hand_over_(layer); !st.ok()) return st;
+  }
+  c->layers = {layer};
+  c->layers.insert(c->layers.end(), below->layers.begin(), below->layers.end());
+  c->below = std::move(below);
+  return std::shared_ptr<const Checkout>(std::move(c));
+}
+
 absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Acquire(const std::string& commit) {
   std::string dir;
+  std::shared_ptr<const Checkout> below;
   {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
@@ -38,6 +88,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
       if (it == entries_.end()) {
         entries_[commit].making = true;  // this caller makes it; the others wait
         dir = absl::StrCat(root_, "/base-", next_++);
+        if (newest_ != nullptr && static_cast<int>(newest_->layers.size()) < max_layers_) below = newest_;
         break;
       }
       if (it->second.making) {
@@ -50,30 +101,23 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
   }
   if (!dir.empty()) {
     // Made outside the lock: attempts on other commits go on meanwhile.
-    absl::Status st;
-    std::error_code ec;
-    fs::create_directories(root_, ec);
-    Git source = Git::AtGitDir(source_git_dir_);
-    if (auto r = source.Run({"clone", "--quiet", "--shared", "--no-checkout", source_git_dir_, dir}); !r.ok()) {
-      st = r.status();
-    }
-    if (st.ok()) {
-      Git work = Git::AtGitDir(dir + "/.git", dir);
-      if (auto r = work.Run({"checkout", "--quiet", "--detach", commit}); !r.ok()) st = r.status();
-    }
-    if (st.ok() && hand_over_) st = hand_over_(dir);
+    absl::StatusOr<std::shared_ptr<const Checkout>> made = below ? MakeLayer(commit, dir, below) : MakeFull(commit, dir);
+    if (!made.ok() && below) made = MakeFull(commit, dir + "-full");  // a layer that failed: start afresh
     std::lock_guard<std::mutex> lock(mu_);
+    made_cv_.notify_all();
+    if (!made.ok()) {
+      entries_.erase(commit);
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      return made.status();
+    }
     Entry& e = entries_[commit];
     e.making = false;
-    made_cv_.notify_all();
-    if (!st.ok()) {
-      entries_.erase(commit);
-      fs::remove_all(dir, ec);
-      return st;
-    }
-    e.checkout = std::make_shared<Checkout>(Checkout{commit, dir});
+    e.checkout = *made;
     e.users = 1;
+    newest_ = *made;
     ++made_;
+    if ((*made)->below == nullptr) ++full_;
   }
   std::shared_ptr<const Checkout> held;
   {
@@ -85,26 +129,20 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
 }
 
 void BaseCheckouts::Release(const std::string& commit) {
-  std::vector<std::string> doomed;
+  std::vector<std::shared_ptr<const Checkout>> doomed;  // removed outside the lock: a tree is slow to remove
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(commit);
     if (it == entries_.end()) return;
     if (--it->second.users > 0) return;
     idle_.push_back(commit);
-    EvictLocked(doomed);
-  }
-  std::error_code ec;
-  for (const auto& dir : doomed) fs::remove_all(dir, ec);  // outside the lock: a tree is slow to remove
-}
-
-void BaseCheckouts::EvictLocked(std::vector<std::string>& doomed) {
-  while (static_cast<int>(idle_.size()) > keep_idle_) {
-    auto it = entries_.find(idle_.front());
-    idle_.pop_front();
-    if (it == entries_.end() || it->second.users > 0 || !it->second.checkout) continue;
-    doomed.push_back(it->second.checkout->dir);
-    entries_.erase(it);
+    while (static_cast<int>(idle_.size()) > keep_idle_) {
+      auto old = entries_.find(idle_.front());
+      idle_.pop_front();
+      if (old == entries_.end() || old->second.users > 0 || !old->second.checkout) continue;
+      doomed.push_back(std::move(old->second.checkout));  // its directory goes when no layer needs it
+      entries_.erase(old);
+    }
   }
 }
 

@@ -137,7 +137,7 @@ TEST_F(OverlayWorkspaceTest, TheAgentHasAWorkingGitAndItsWritesReachNeitherTheBa
   EXPECT_EQ(ReadFile(second->root() + "/a.txt"), "a\n");
   EXPECT_TRUE(fs::exists(second->root() + "/gone.txt"));
   EXPECT_FALSE(fs::exists(second->root() + "/new.txt"));
-  const std::string base_dir = dir_ / "bases/base-0";
+  const std::string base_dir = dir_ / "bases/base-0/tree";
   EXPECT_EQ(ReadFile(base_dir + "/a.txt"), "a\n") << "the shared checkout was written through";
   EXPECT_TRUE(fs::exists(base_dir + "/gone.txt"));
   // What it wrote is all its layer holds.
@@ -153,13 +153,13 @@ TEST_F(OverlayWorkspaceTest, RemovingAWorkspaceUnmountsItAndLeavesTheCheckoutFor
   Sh("printf x > " + ws->root() + "/x.txt");
   ws.reset();
   EXPECT_FALSE(fs::exists(dir_ / "gone")) << "the layer is removed with the workspace";
-  EXPECT_TRUE(fs::exists(dir_ / "bases/base-0/a.txt")) << "an idle checkout is kept for the next attempt";
+  EXPECT_TRUE(fs::exists(dir_ / "bases/base-0/tree/a.txt")) << "an idle checkout is kept for the next attempt";
   auto again = Overlay("again");
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(bases_->made(), 1);
 }
 
-TEST_F(OverlayWorkspaceTest, ConcurrentAttemptsOnOneBaseWaitForOneCheckoutAndIdleOnesAreEvicted) {
+TEST_F(OverlayWorkspaceTest, ConcurrentAttemptsOnOneBaseWaitForOneCheckout) {
   std::vector<std::thread> threads;
   std::vector<std::shared_ptr<const BaseCheckouts::Checkout>> held(8);
   for (int i = 0; i < 8; ++i) {
@@ -175,19 +175,47 @@ TEST_F(OverlayWorkspaceTest, ConcurrentAttemptsOnOneBaseWaitForOneCheckoutAndIdl
     EXPECT_EQ(h->dir, held[0]->dir);
   }
   held.clear();
-  // More idle commits than it keeps (4): the oldest idle ones go.
+  EXPECT_EQ(bases_->Acquire("0000000000000000000000000000000000000000").ok(), false) << "an unknown commit is an error";
+}
+
+// The head moves as patches land: each new base is a layer over the last (what changed between
+// them), a full checkout only once the stack is deep, and a workspace on any of them is the clone's.
+TEST_F(OverlayWorkspaceTest, AMovingHeadCostsWhatChangedBetweenBasesNotTheRepository) {
   const std::string repo = dir_ / "repo";
   std::vector<std::string> commits;
-  for (int i = 0; i < 6; ++i) {
-    WriteFile(repo + "/c" + std::to_string(i), "c\n");
+  for (int i = 0; i < 10; ++i) {
+    const std::string cmd = i % 3 == 2 ? "git rm -q sub/keep.txt 2>/dev/null || printf k > sub/keep.txt"
+                                       : "printf " + std::to_string(i) + " >> a.txt && printf n > n" + std::to_string(i);
+    Sh("cd " + repo + " && " + cmd);
     CommitAll(repo, "c");
     commits.push_back(Trim(Sh("git -C " + repo + " rev-parse HEAD")));
-    ASSERT_TRUE(bases_->Acquire(commits.back()).ok());  // acquired and released at once
   }
-  int dirs = 0;
-  for (const auto& e : fs::directory_iterator(dir_ / "bases")) dirs += e.is_directory();
-  EXPECT_EQ(dirs, 4);
-  EXPECT_EQ(bases_->Acquire("0000000000000000000000000000000000000000").ok(), false) << "an unknown commit is an error";
+  BaseCheckouts bases(repo + "/.git", dir_ / "moving", nullptr, /*keep_idle=*/4, /*max_layers=*/4);
+  std::vector<std::shared_ptr<const BaseCheckouts::Checkout>> held;
+  for (const auto& c : commits) {
+    auto checkout = bases.Acquire(c);
+    ASSERT_TRUE(checkout.ok()) << checkout.status();
+    held.push_back(*checkout);
+  }
+  EXPECT_EQ(bases.made(), 10);
+  EXPECT_EQ(bases.full(), 3) << "a full checkout, then layers until the stack is 4 deep";
+  for (std::size_t i = 0; i < commits.size(); ++i) {
+    SCOPED_TRACE("commit " + std::to_string(i));
+    auto clone = Workspace::Create(repo + "/.git", commits[i], dir_ / ("mc-" + std::to_string(i)), false);
+    auto overlay = Workspace::CreateOverlay(repo + "/.git", held[i], dir_ / ("mo-" + std::to_string(i)), nullptr);
+    ASSERT_TRUE(clone.ok() && overlay.ok());
+    EXPECT_EQ(Sh("cd " + (*overlay)->root() + " && git status --porcelain && git rev-parse HEAD"), commits[i] + "\n");
+    EXPECT_EQ(Sh("cd " + (*overlay)->root() + " && find . -path ./.git -prune -o -type f -print | sort | xargs cat"),
+              Sh("cd " + (*clone)->root() + " && find . -path ./.git -prune -o -type f -print | sort | xargs cat"));
+    Sh("cd " + (*overlay)->root() + " && printf e > a.txt && rm -f n1");
+    Sh("cd " + (*clone)->root() + " && printf e > a.txt && rm -f n1");
+    auto want = (*clone)->ComputePatch();
+    auto got = (*overlay)->ComputePatch();
+    ASSERT_TRUE(want.ok() && got.ok());
+    EXPECT_EQ(got->tree, want->tree);
+    EXPECT_EQ(got->diff, want->diff);
+  }
+  held.clear();
 }
 
 }  // namespace

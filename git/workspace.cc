@@ -89,7 +89,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::CreateOverlay(const std::s
   if (hand_over) {
     if (absl::Status st = hand_over(ws->upper_); !st.ok()) return st;
   }
-  if (absl::Status st = MountOverlay({lower->dir}, ws->upper_, dir + "/overlay-work", ws->root_); !st.ok()) return st;
+  if (absl::Status st = MountOverlay(lower->layers, ws->upper_, dir + "/overlay-work", ws->root_); !st.ok()) return st;
   ws->mounted_ = true;
   ws->lower_ = std::move(lower);
   if (absl::Status st = ws->InitHostRepository(source_git_dir); !st.ok()) return st;
