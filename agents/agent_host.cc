@@ -258,10 +258,17 @@ struct AgentHost::Impl {
       std::filesystem::create_directories(root, ec);
       if (absl::Status st = ProbeOverlay(root); !st.ok()) why = std::string(st.message());
     }
+    const std::string mount_place = root + "/mounts-" + options.host_id;  // mount points, kept to the end
+    if (why.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(mount_place, ec);
+      if (ec) why = "cannot create " + mount_place + ": " + ec.message();
+    }
     if (why.empty()) {
       const Sandbox* s = sandbox.get();
       bases = std::make_unique<BaseCheckouts>(run.integration_git_dir(), root + "/bases-" + options.host_id,
-                                              [s](const std::string& dir) { return s->HandOver(dir); });
+                                              [s](const std::string& dir) { return s->HandOver(dir); },
+                                              /*keep_idle=*/4, /*max_layers=*/8, mount_place);
       kind->set_overlay(true);
     } else {
       kind->set_why_not_overlay(why);

@@ -47,7 +47,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& s
     // The shared checkout was handed over once when it was made; the layer is handed over empty.
     absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::CreateOverlay(
         run.integration_git_dir(), *std::move(lower), dir,
-        [&sandbox](const std::string& path) { return sandbox.HandOver(path); }, limits);
+        [&sandbox](const std::string& path) { return sandbox.HandOver(path); }, limits, bases->mount_place());
     if (!ws.ok()) return ws;
     WriteAttemptMeta(dir + "/meta", lease);
     if (absl::Status st = sandbox.HandOver(dir + "/meta"); !st.ok()) return st;

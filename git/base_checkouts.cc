@@ -16,12 +16,13 @@ BaseCheckouts::Checkout::~Checkout() {
 }
 
 BaseCheckouts::BaseCheckouts(std::string source_git_dir, std::string root, HandOver hand_over, int keep_idle,
-                             int max_layers)
+                             int max_layers, std::string mount_place)
     : source_git_dir_(std::move(source_git_dir)),
       root_(std::move(root)),
       hand_over_(std::move(hand_over)),
       keep_idle_(std::max(0, keep_idle)),
-      max_layers_(std::max(1, max_layers)) {}
+      max_layers_(std::max(1, max_layers)),
+      mount_place_(std::move(mount_place)) {}
 
 BaseCheckouts::~BaseCheckouts() = default;  // each checkout goes with its last holder
 
@@ -58,7 +59,9 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ma
   auto c = std::make_shared<Checkout>();
   c->commit = commit;
   c->dir = dir;
-  const std::string layer = dir + "/layer", work = dir + "/overlay-work", merged = dir + "/merged";
+  const std::string layer = dir + "/layer", work = dir + "/overlay-work";
+  const std::string merged =
+      mount_place_.empty() ? dir + "/merged" : mount_place_ + "/" + fs::path(dir).filename().string();
   std::error_code ec;
   for (const std::string& d : {layer, work, merged}) fs::create_directories(d, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
@@ -67,7 +70,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ma
   if (absl::Status st = MountOverlay(below->layers, layer, work, merged); !st.ok()) return st;
   Git git = Git::AtGitDir(merged + "/.git", merged);
   absl::StatusOr<std::string> r = git.Run({"checkout", "--quiet", "--detach", "--force", commit});
-  UnmountOverlay(merged);
+  UnmountOverlay(merged);  // its mount point stays until the run ends (overlay_mount.h)
   if (!r.ok()) return r.status();
   if (hand_over_) {
     if (absl::Status st = hand_over_(layer); !st.ok()) return st;

@@ -32,8 +32,10 @@ class BaseCheckouts final {
 
   // Checkouts of `source_git_dir`'s commits are made under `root` (created if missing) and given to
   // the sandbox's user with `hand_over`. At most `keep_idle` unused checkouts are kept.
+  // Layers are written through overlays mounted in `mount_place` (mount points kept until the run ends: overlay_mount.h; empty: beside them).
   BaseCheckouts(std::string source_git_dir, std::string root, HandOver hand_over, int keep_idle = 4,
-                int max_layers = 8);
+                int max_layers = 8, std::string mount_place = "");
+  const std::string& mount_place() const { return mount_place_; }
   ~BaseCheckouts();  // none may be held any more
   BaseCheckouts(const BaseCheckouts&) = delete;
   BaseCheckouts& operator=(const BaseCheckouts&) = delete;
@@ -67,6 +69,7 @@ class BaseCheckouts final {
   const HandOver hand_over_;
   const int keep_idle_;
   const int max_layers_;
+  const std::string mount_place_;
   mutable std::mutex mu_;
   std::condition_variable made_cv_;
   std::map<std::string, Entry> entries_;     // guarded by mu_; by commit

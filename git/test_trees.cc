@@ -25,17 +25,24 @@ struct TestTree::Lower {
   }
 };
 
-TestTree::TestTree(std::string dir, std::shared_ptr<const Lower> lower)
-    : dir_(std::move(dir)), root_(dir_ + "/root"), upper_(dir_ + "/upper"), lower_(std::move(lower)) {}
+TestTree::TestTree(std::string dir, std::string root, std::shared_ptr<const Lower> lower)
+    : dir_(std::move(dir)),
+      root_(root.empty() ? dir_ + "/root" : std::move(root)),
+      upper_(dir_ + "/upper"),
+      lower_(std::move(lower)) {}
 
 TestTree::~TestTree() {
-  if (mounted_) UnmountOverlay(root_);
   std::error_code ec;
+  if (mounted_) UnmountOverlay(root_);  // its mount point stays until the run ends (overlay_mount.h)
   fs::remove_all(dir_, ec);
 }
 
-TestTrees::TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta)
-    : repo_(std::move(repo)), root_(std::move(root)), hand_over_(std::move(hand_over)), max_delta_(max_delta) {}
+TestTrees::TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta, std::string mount_place)
+    : repo_(std::move(repo)),
+      root_(std::move(root)),
+      hand_over_(std::move(hand_over)),
+      max_delta_(max_delta),
+      mount_place_(std::move(mount_place)) {}
 
 TestTrees::~TestTrees() = default;  // each shared checkout goes with its last user
 
@@ -139,7 +146,8 @@ absl::StatusOr<std::unique_ptr<TestTree>> TestTrees::Make(const std::string& tre
     std::lock_guard<std::mutex> lock(mu_);
     lower = current_;
   }
-  std::unique_ptr<TestTree> t(new TestTree(dir, nullptr));
+  std::string mount_point = mount_place_.empty() ? "" : mount_place_ + "/" + fs::path(dir).filename().string();
+  std::unique_ptr<TestTree> t(new TestTree(dir, mount_point, nullptr));
   for (const std::string& d : {t->upper_, dir + "/overlay-work", t->root_}) {
     fs::create_directories(d, ec);
     if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", d, ": ", ec.message()));

@@ -32,7 +32,7 @@ class TestTree final {
  private:
   friend class TestTrees;
   struct Lower;
-  TestTree(std::string dir, std::shared_ptr<const Lower> lower);
+  TestTree(std::string dir, std::string root, std::shared_ptr<const Lower> lower);
   const std::string dir_, root_, upper_;
   std::shared_ptr<const Lower> lower_;  // held while mounted
   bool mounted_ = false;
@@ -43,7 +43,8 @@ class TestTrees final {
   using HandOver = std::function<absl::Status(const std::string& dir)>;
 
   // Checkouts of `repo`'s trees go under `root`; `hand_over` gives a tree to the sandbox's user.
-  TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta = 256);
+  // Trees are mounted in `mount_place` (mount points kept until the run ends: overlay_mount.h; empty: in each run's directory).
+  TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta = 256, std::string mount_place = "");
   ~TestTrees();
 
   // `tree` at `dir` (which must not exist), writable, for one test run.
@@ -61,6 +62,7 @@ class TestTrees final {
   const std::string root_;
   const HandOver hand_over_;
   const int max_delta_;
+  const std::string mount_place_;
   mutable std::mutex mu_;
   std::shared_ptr<const TestTree::Lower> current_;  // guarded by mu_
   int checkouts_ = 0;                               // guarded by mu_

@@ -50,13 +50,17 @@ bool SymlinkStaysInside(const std::string& link_path, const std::string& target)
   return true;
 }
 
-Workspace::Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits)
-    : dir_(std::move(dir)), root_(dir_ + "/work"), base_(std::move(base)), keep_(keep), limits_(limits) {}
+Workspace::Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits, std::string root)
+    : dir_(std::move(dir)),
+      root_(root.empty() ? dir_ + "/work" : std::move(root)),
+      base_(std::move(base)),
+      keep_(keep),
+      limits_(limits) {}
 
 Workspace::~Workspace() {
-  if (mounted_) UnmountOverlay(root_);
-  if (keep_) return;
   std::error_code ec;
+  if (mounted_) UnmountOverlay(root_);  // its mount point stays until the run ends (overlay_mount.h)
+  if (keep_) return;
   fs::remove_all(dir_, ec);
 }
 
@@ -76,10 +80,12 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::CreateOverlay(const std::s
                                                                     std::shared_ptr<const BaseCheckouts::Checkout> lower,
                                                                     const std::string& dir,
                                                                     const BaseCheckouts::HandOver& hand_over,
-                                                                    const WorkspaceLimits& limits) {
+                                                                    const WorkspaceLimits& limits,
+                                                                    const std::string& mount_place) {
   std::error_code ec;
   if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat("workspace ", dir, " exists"));
-  std::unique_ptr<Workspace> ws(new Workspace(dir, lower->commit, /*keep=*/false, limits));
+  std::string root = mount_place.empty() ? "" : mount_place + "/" + fs::path(dir).filename().string();
+  std::unique_ptr<Workspace> ws(new Workspace(dir, lower->commit, /*keep=*/false, limits, root));
   ws->upper_ = dir + "/upper";
   for (const std::string& d : {ws->upper_, dir + "/overlay-work", ws->root_}) {
     fs::create_directories(d, ec);

@@ -50,13 +50,16 @@ class Workspace final {
                                                            const std::string& dir, bool keep,
                                                            const WorkspaceLimits& limits = {});
   // Mounts a writable layer under `dir` (which must not exist) over `lower`, the checkout of `base`;
-  // `hand_over` gives the layer to the sandbox's user. The caller must be in a mount namespace of
-  // its own (overlay_mount.h). The mount goes, and `dir` with it, on destruction.
+  // `hand_over` gives the layer to the sandbox's user. The work tree is mounted at
+  // `mount_place`/<dir's name> (a directory for mount points, kept until the run ends: overlay_mount.h; empty: `dir`/work). The caller must be
+  // in a mount namespace of its own (overlay_mount.h). The mount goes, and `dir` with it, on
+  // destruction.
   static absl::StatusOr<std::unique_ptr<Workspace>> CreateOverlay(const std::string& source_git_dir,
                                                                   std::shared_ptr<const BaseCheckouts::Checkout> lower,
                                                                   const std::string& dir,
                                                                   const BaseCheckouts::HandOver& hand_over,
-                                                                  const WorkspaceLimits& limits = {});
+                                                                  const WorkspaceLimits& limits = {},
+                                                                  const std::string& mount_place = "");
   ~Workspace();
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
@@ -76,7 +79,7 @@ class Workspace final {
   absl::Status CheckGrowth() const;
 
  private:
-  Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits);
+  Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits, std::string root = "");
   // The host's own repository beside the work tree, reading the source's objects.
   absl::Status InitHostRepository(const std::string& source_git_dir);
   // The paths the agent changed, for `git add`; nullopt for a cloned workspace (every path).

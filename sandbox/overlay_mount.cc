@@ -110,6 +110,12 @@ absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::str
   if (mount("overlay", merged.c_str(), "overlay", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
     return Errno("cannot mount the overlay at " + merged);
   }
+  if (mount(nullptr, merged.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
+    int e = errno;
+    umount2(merged.c_str(), MNT_DETACH);
+    errno = e;
+    return Errno("cannot make the overlay at " + merged + " private");
+  }
   return absl::OkStatus();
 }
 

@@ -23,6 +23,12 @@ bool InPrivateMountNamespace();
 
 // Mounts at `merged` the overlay of `upper` (writable; `work` is overlayfs's scratch directory on
 // the same file system, empty) on the `lowers` (read-only; the first is the topmost).
+//
+// The mount is private. A sandbox started meanwhile copies every mount of this namespace, and
+// bubblewrap remounts each copy read-only: if unmounting here reached its copy (or the mount point
+// went) between its listing and its remount, its start failed ("Unable to apply mount flags") (one
+// attempt in fifteen at 1,000 agents). So a private copy stays as it was, and callers keep mount
+// points (empty directories) until the run ends: put them in a directory of their own.
 absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work,
                           const std::string& merged);
 

@@ -323,7 +323,8 @@ TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorksp
       "{ for p in " + state() + "/swarm.db " + repo() + "/secret-untracked.txt " + repo() + "/a.txt " + home +
       "/.ssh/id_rsa; do if cat $p >/dev/null 2>&1; then echo \"readable $p\"; else echo \"hidden $p\"; fi; done; "
       "ls /dev/shm 2>/dev/null | grep -c swarm | sed 's/^/workspace-roots-visible /'; "
-      "ls -d \"$(dirname \"$PWD\")\"/../*/work 2>/dev/null | wc -l | sed 's/^/sibling-workspaces /'; "
+      "find \"$(dirname \"$(dirname \"$PWD\")\")\" -maxdepth 3 -name 'shard-*' 2>/dev/null | "
+      "grep -v \"/$SWARM_SUBTASK_ID\\.\" | wc -l | sed 's/^/other-workspaces /'; "
       "echo \"home $HOME\"; grep CapEff /proc/self/status; } > probe-$SWARM_SUBTASK_ID.txt; "
       "[ $SWARM_SUBTASK_ID = shard-1 ] && sleep 2; true";
   CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.txt", "--parts", "2",
@@ -335,7 +336,7 @@ TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorksp
     std::string seen = Git("show " + branch + ":probe-" + id + ".txt");
     EXPECT_EQ(seen.find("readable"), std::string::npos) << seen;
     EXPECT_NE(seen.find("hidden " + state() + "/swarm.db"), std::string::npos) << seen;
-    EXPECT_NE(seen.find("sibling-workspaces 1"), std::string::npos) << "only its own workspace: " << seen;
+    EXPECT_NE(seen.find("other-workspaces 0"), std::string::npos) << "only its own workspace: " << seen;
     EXPECT_NE(seen.find("home " + home), std::string::npos) << seen;
     EXPECT_NE(seen.find("CapEff:\t0000000000000000"), std::string::npos) << seen;
   }

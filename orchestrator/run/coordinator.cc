@@ -169,10 +169,17 @@ absl::Status Coordinator::Setup() {
     err_ << "swarm: note: test runs use full checkouts (overlay test trees need root and a mount namespace of "
             "swarm's own)\n";
   } else {
-    if (absl::Status st = ProbeOverlay(layout_.workspace_root); st.ok()) {
+    const std::string mount_place = layout_.workspace_root + "/test-mounts";
+    absl::Status st = ProbeOverlay(layout_.workspace_root);
+    std::error_code made;
+    if (st.ok() && !fs::create_directories(mount_place, made) && made) {
+      st = absl::PermissionDeniedError("cannot create " + mount_place + ": " + made.message());
+    }
+    if (st.ok()) {
       const Sandbox* s = sandbox_.get();
       test_trees_ = std::make_unique<TestTrees>(repo_->git(), layout_.workspace_root + "/test-layers",
-                                                [s](const std::string& dir) { return s->HandOver(dir); });
+                                                [s](const std::string& dir) { return s->HandOver(dir); },
+                                                /*max_delta=*/256, mount_place);
       gate_->UseLayers(test_trees_.get());
     } else {
       err_ << "swarm: note: test runs use full checkouts (" << st.message() << ")\n";
@@ -1240,6 +1247,8 @@ int Coordinator::Finish() {
   // Before the run is recorded finished: a coordinator killed after that is never resumed, and would
   // leave its workspaces in RAM. Every host, check and merge has ended by now.
   std::error_code removed;
+  if (gate_ != nullptr) gate_->UseLayers(nullptr);
+  test_trees_.reset();
   fs::remove_all(layout_.runtime_dir, removed);
   if (!run_.config.keep_workspaces) fs::remove_all(layout_.workspace_root, removed);
 
