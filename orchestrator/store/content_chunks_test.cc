@@ -29,7 +29,9 @@ TEST(ContentChunksTest, ThePiecesMakeTheInputAndStayWithinTheirSizes) {
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       EXPECT_EQ(chunks[i].id.size(), kChunkIdBytes);
       EXPECT_LE(chunks[i].data.size(), 16u << 10);
-      if (i + 1 < chunks.size()) EXPECT_GE(chunks[i].data.size(), 64u);
+      if (i + 1 < chunks.size()) {
+        EXPECT_GE(chunks[i].data.size(), 64u);
+      }
     }
   }
   std::string zeros(100000, '\0');  // no boundary ever: cut at the largest size
