@@ -238,6 +238,14 @@ TEST_F(E2eTest, FailingSubtaskFailsWithItsLogDependentsAreSkippedTheRestLand) {
   auto outcomes = Outcomes(report);
   EXPECT_EQ(outcomes["a"], "landed");
   EXPECT_EQ(outcomes["c"], "landed");
+  // How parallel it was: b's two failed attempts and every other attempt are in the agents' time.
+  const nlohmann::json& timing = report["timing"];
+  EXPECT_EQ(timing["agents"], 4) << timing.dump();
+  EXPECT_GT(timing["parallel_efficiency"].get<double>(), 0) << timing.dump();
+  EXPECT_LE(timing["parallel_efficiency"].get<double>(), 1) << timing.dump();
+  EXPECT_EQ(timing["stages"]["agent"]["count"], 5) << "a, c, d and b twice: " << timing.dump();
+  EXPECT_FALSE(timing["critical_path"].empty()) << timing.dump();
+  EXPECT_NE(r.out.find("parallelism: 4 agents busy"), std::string::npos) << r.out;
   EXPECT_EQ(outcomes["d"], "landed");
   EXPECT_EQ(outcomes["b"], "failed_agent");
   EXPECT_EQ(outcomes["e"], "skipped_dependency");

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/terminal_text.h"
+#include "orchestrator/run/run_timing.h"
 
 namespace swarm {
 
@@ -74,6 +75,25 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
     doc["subtasks"].push_back(j);
   }
   doc["counts"] = counts;
+  absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id);
+  if (!events.ok()) return events.status();
+  const RunTiming timing = MeasureRun(*events);
+  nlohmann::json stages = nlohmann::json::object();
+  for (const auto& [name, s] : timing.stages) {
+    stages[name] = {{"count", s.count}, {"p50_s", s.p50_s}, {"p99_s", s.p99_s}, {"total_s", s.total_s}};
+  }
+  doc["timing"] = {{"wall_s", timing.wall_s},
+                   {"agents", timing.agents},
+                   {"agent_busy_s", timing.agent_busy_s},
+                   {"agent_idle_s", timing.agent_idle_s},
+                   {"parallel_efficiency", timing.efficiency},
+                   {"critical_path", timing.critical_path},
+                   {"critical_path_s", timing.critical_path_s},
+                   {"stages", stages}};
+  const int landed = counts.count("landed") ? counts["landed"] : 0;
+  if (doc.contains("model") && doc["model"].contains("cost_usd") && landed > 0) {
+    doc["model"]["cost_per_landed_usd"] = doc["model"]["cost_usd"].get<double>() / landed;
+  }
   std::string path = ctx.run_dir + "/report.json";
   std::ofstream f(path);
   f << doc.dump(2) << "\n";
@@ -111,6 +131,21 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
   for (const auto& [name, times] : ctx.flaky) {
     out << "flaky: " << TerminalSafe(name) << " failed and then passed on a re-run " << times << (times == 1 ? " time" : " times")
         << "\n";
+  }
+  if (absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id); events.ok()) {
+    const RunTiming t = MeasureRun(*events);
+    if (t.agents > 0 && t.wall_s > 0) {
+      auto stage = [&](const char* name) {
+        auto it = t.stages.find(name);
+        return it == t.stages.end() ? std::string("-")
+                                    : absl::StrFormat("%.1f/%.1f s", it->second.p50_s, it->second.p99_s);
+      };
+      out << absl::StrFormat("parallelism: %d agents busy %.0f%% of %.1f s; critical path %d subtasks, %.1f s\n",
+                             t.agents, 100 * t.efficiency, t.wall_s, static_cast<int>(t.critical_path.size()),
+                             t.critical_path_s)
+          << "stages p50/p99: waiting for a lease " << stage("lease_wait") << ", agent " << stage("agent")
+          << ", patch " << stage("patch") << ", check and queue " << stage("merge") << "\n";
+    }
   }
   if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(ctx.run_id); spend.ok()) {
     const ModelSpend total = TotalSpend(*spend);

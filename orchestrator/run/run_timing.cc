@@ -1,0 +1,126 @@
+#include "orchestrator/run/run_timing.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace swarm {
+namespace {
+
+StageTiming Summarize(std::vector<double> v) {
+  StageTiming t;
+  t.count = static_cast<int>(v.size());
+  if (v.empty()) return t;
+  std::sort(v.begin(), v.end());
+  auto rank = [&](double p) {  // nearest rank
+    std::size_t i = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
+    return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
+  };
+  t.p50_s = rank(0.50);
+  t.p99_s = rank(0.99);
+  for (double x : v) t.total_s += x;
+  return t;
+}
+
+}  // namespace
+
+RunTiming MeasureRun(const std::vector<v1::Event>& events) {
+  RunTiming r;
+  if (events.empty()) return r;
+  const double start = static_cast<double>(events.front().time_unix_ms()) / 1000;
+  const double end = static_cast<double>(events.back().time_unix_ms()) / 1000;
+  r.wall_s = std::max(0.0, end - start);
+
+  std::map<std::string, std::vector<std::string>> depends_on;
+  std::map<std::string, double> leased_at, ended_at, committed_at;  // by "subtask#attempt"
+  std::map<std::string, double> done_at;        // subtask: landed or needed no change
+  std::map<std::string, double> last_end;       // subtask: its last attempt's end
+  std::map<std::string, double> first_lease;    // subtask
+  std::map<std::string, double> last_patch;     // subtask: its last patch committed
+  std::vector<double> lease_wait, agent, patch, merge;
+  auto key = [](const std::string& id, std::uint32_t attempt) { return id + "#" + std::to_string(attempt); };
+  auto ready_at = [&](const std::string& id) {
+    double t = start;
+    for (const auto& d : depends_on[id]) {
+      if (auto it = done_at.find(d); it != done_at.end()) t = std::max(t, it->second);
+    }
+    if (auto it = last_end.find(id); it != last_end.end()) t = std::max(t, it->second);
+    return t;
+  };
+  for (const v1::Event& e : events) {
+    const double t = static_cast<double>(e.time_unix_ms()) / 1000;
+    switch (e.kind_case()) {
+      case v1::Event::kRunStarted:
+        r.agents = std::max<int>(r.agents, static_cast<int>(e.run_started().agents()));
+        for (const auto& s : e.run_started().subtasks()) {
+          depends_on[s.id()].assign(s.depends_on().begin(), s.depends_on().end());
+        }
+        break;
+      case v1::Event::kSubtaskLeased: {
+        const auto& l = e.subtask_leased();
+        leased_at[key(l.subtask_id(), l.attempt())] = t;
+        lease_wait.push_back(std::max(0.0, t - ready_at(l.subtask_id())));
+        first_lease.emplace(l.subtask_id(), t);
+        break;
+      }
+      case v1::Event::kAttemptFinished: {
+        const auto& f = e.attempt_finished();
+        const std::string k = key(f.subtask_id(), f.attempt());
+        if (auto it = leased_at.find(k); it != leased_at.end()) {
+          agent.push_back(std::max(0.0, t - it->second));
+          r.agent_busy_s += std::max(0.0, t - it->second);
+        }
+        ended_at[k] = t;
+        last_end[f.subtask_id()] = t;
+        if (f.outcome() == "no_change") done_at[f.subtask_id()] = t;
+        break;
+      }
+      case v1::Event::kPatchSubmitted: {
+        const auto& p = e.patch_submitted();
+        if (auto it = ended_at.find(key(p.subtask_id(), p.attempt())); it != ended_at.end()) {
+          patch.push_back(std::max(0.0, t - it->second));
+        }
+        last_patch[p.subtask_id()] = t;
+        break;
+      }
+      case v1::Event::kLanded:
+        for (const auto& id : e.landed().subtask_ids()) {
+          if (auto it = last_patch.find(id); it != last_patch.end()) merge.push_back(std::max(0.0, t - it->second));
+          done_at[id] = t;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  r.stages["lease_wait"] = Summarize(lease_wait);
+  r.stages["agent"] = Summarize(agent);
+  r.stages["patch"] = Summarize(patch);
+  r.stages["merge"] = Summarize(merge);
+  const double capacity = static_cast<double>(r.agents) * r.wall_s;
+  if (capacity > 0) {
+    r.efficiency = std::min(1.0, r.agent_busy_s / capacity);
+    r.agent_idle_s = std::max(0.0, capacity - r.agent_busy_s);
+  }
+  // The critical path: from the subtask done last, back through the dependency done last.
+  std::string at;
+  for (const auto& [id, t] : done_at) {
+    if (at.empty() || t > done_at[at]) at = id;
+  }
+  std::set<std::string> seen;
+  while (!at.empty() && seen.insert(at).second) {
+    r.critical_path.push_back(at);
+    std::string next;
+    for (const auto& d : depends_on[at]) {
+      if (done_at.count(d) && (next.empty() || done_at[d] > done_at[next])) next = d;
+    }
+    at = next;
+  }
+  std::reverse(r.critical_path.begin(), r.critical_path.end());
+  for (const auto& id : r.critical_path) {
+    if (auto lease = first_lease.find(id); lease != first_lease.end()) r.critical_path_s += done_at[id] - lease->second;
+  }
+  return r;
+}
+
+}  // namespace swarm
