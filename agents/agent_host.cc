@@ -399,6 +399,14 @@ absl::Status AgentHost::Run() {
   s.io.restart();
   s.io.poll();
   s.bases.reset();
+  if (s.registered) {
+    // Mount points and checkouts of this host: a host on another machine has no coordinator to
+    // remove its workspace root. Every mount went with its workspace.
+    std::error_code ec;
+    const std::string& root = s.run.sandbox().workspace_root();
+    std::filesystem::remove_all(root + "/mounts-" + s.options.host_id, ec);
+    std::filesystem::remove_all(root + "/bases-" + s.options.host_id, ec);
+  }
   if (s.final_status.ok() || s.final_status.error_code() == grpc::StatusCode::CANCELLED) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat("lost the coordinator: ", s.final_status.error_message()));
 }

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "git/git.h"
 #include "sandbox/overlay_mount.h"
 
@@ -62,9 +64,21 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ma
   const std::string layer = dir + "/layer", work = dir + "/overlay-work";
   const std::string merged =
       mount_place_.empty() ? dir + "/merged" : mount_place_ + "/" + fs::path(dir).filename().string();
-  std::error_code ec;
-  for (const std::string& d : {layer, work, merged}) fs::create_directories(d, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  for (const std::string& d : {layer, work, merged}) {
+    std::error_code ec;
+    fs::create_directories(d, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", d, ": ", ec.message()));
+  }
+  // `git checkout` rewrites only files whose content changed: attributes (eol, ident, filters) that
+  // change would leave the others as the old ones checked out. Such a base gets a full checkout.
+  Git source = Git::AtGitDir(source_git_dir_);
+  absl::StatusOr<std::string> changed = source.Run({"diff-tree", "-r", "--name-only", "-z", below->commit, commit});
+  if (!changed.ok()) return changed.status();
+  for (absl::string_view path : absl::StrSplit(*changed, '\0', absl::SkipEmpty())) {
+    if (path == ".gitattributes" || absl::EndsWith(path, "/.gitattributes")) {
+      return absl::FailedPreconditionError("the attributes changed: a full checkout");
+    }
+  }
   // `git checkout` of the new commit through an overlay on the one below: what it writes (the files
   // that differ, whiteouts for the ones it deletes, the index, HEAD) is the new layer.
   if (absl::Status st = MountOverlay(below->layers, layer, work, merged); !st.ok()) return st;
@@ -102,6 +116,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
       break;
     }
   }
+  std::shared_ptr<const Checkout> superseded;
   if (!dir.empty()) {
     // Made outside the lock: attempts on other commits go on meanwhile.
     absl::StatusOr<std::shared_ptr<const Checkout>> made = below ? MakeLayer(commit, dir, below) : MakeFull(commit, dir);
@@ -118,6 +133,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
     e.making = false;
     e.checkout = *made;
     e.users = 1;
+    superseded = std::move(newest_);  // let go after the lock: it may be the last hold on a stack
     newest_ = *made;
     ++made_;
     if ((*made)->below == nullptr) ++full_;

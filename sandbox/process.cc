@@ -172,10 +172,12 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
     _exit(127);
   };
   setpgid(0, 0);
-  sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, nullptr);
+  // Every signal is blocked here (SpawnChild): the parent's handlers must not run in a child that
+  // shares its memory. Back to the defaults first, then unblocked.
   for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD}) signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) fail(1);
   int moved[16];
   for (std::size_t i = 0; i < pass_fds.size() && i < 16; ++i) {
@@ -236,10 +238,16 @@ pid_t SpawnChild(ChildArgs& args) {
   constexpr std::size_t kStack = 256 << 10;
   void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return -1;
+  // Signals stay blocked until the child has put their handlers back to the defaults (as
+  // posix_spawn does): a handler of the parent's running in the child would run on shared memory.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   // CLONE_VFORK: this thread waits until the child has exec'd or exited, so the stack and `args`
   // outlive its use of them; the process's other threads go on.
   pid_t pid = clone(ChildMain, static_cast<char*>(stack) + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   int e = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   munmap(stack, kStack);
   errno = e;
   return pid;

@@ -333,6 +333,8 @@ TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorksp
       "ls /dev/shm 2>/dev/null | grep -c swarm | sed 's/^/workspace-roots-visible /'; "
       "find \"$(dirname \"$(dirname \"$PWD\")\")\" -maxdepth 3 -name 'shard-*' 2>/dev/null | "
       "grep -v \"/$SWARM_SUBTASK_ID\\.\" | wc -l | sed 's/^/other-workspaces /'; "
+      "find \"$(dirname \"$(dirname \"$PWD\")\")\" -maxdepth 3 -name \"$SWARM_SUBTASK_ID.*\" | "
+      "grep -c . | sed 's/^/own-workspace-seen /'; "
       "echo \"home $HOME\"; grep CapEff /proc/self/status; } > probe-$SWARM_SUBTASK_ID.txt; "
       "[ $SWARM_SUBTASK_ID = shard-1 ] && sleep 2; true";
   CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.txt", "--parts", "2",
@@ -345,6 +347,7 @@ TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorksp
     EXPECT_EQ(seen.find("readable"), std::string::npos) << seen;
     EXPECT_NE(seen.find("hidden " + state() + "/swarm.db"), std::string::npos) << seen;
     EXPECT_NE(seen.find("other-workspaces 0"), std::string::npos) << "only its own workspace: " << seen;
+    EXPECT_EQ(seen.find("own-workspace-seen 0"), std::string::npos) << "the probe looked in the wrong place: " << seen;
     EXPECT_NE(seen.find("home " + home), std::string::npos) << seen;
     EXPECT_NE(seen.find("CapEff:\t0000000000000000"), std::string::npos) << seen;
   }

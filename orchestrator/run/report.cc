@@ -76,20 +76,22 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
   }
   doc["counts"] = counts;
   absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id);
-  if (!events.ok()) return events.status();
-  const RunTiming timing = MeasureRun(*events);
-  nlohmann::json stages = nlohmann::json::object();
-  for (const auto& [name, s] : timing.stages) {
-    stages[name] = {{"count", s.count}, {"p50_s", s.p50_s}, {"p99_s", s.p99_s}, {"total_s", s.total_s}};
+  // Without its events the report still says what landed; only the timing is left out.
+  const RunTiming timing = events.ok() ? MeasureRun(*events) : RunTiming{};
+  if (events.ok()) {
+    nlohmann::json stages = nlohmann::json::object();
+    for (const auto& [name, s] : timing.stages) {
+      stages[name] = {{"count", s.count}, {"p50_s", s.p50_s}, {"p99_s", s.p99_s}, {"total_s", s.total_s}};
+    }
+    doc["timing"] = {{"wall_s", timing.wall_s},
+                     {"agents", timing.agents},
+                     {"agent_busy_s", timing.agent_busy_s},
+                     {"agent_idle_s", timing.agent_idle_s},
+                     {"parallel_efficiency", timing.efficiency},
+                     {"critical_path", timing.critical_path},
+                     {"critical_path_s", timing.critical_path_s},
+                     {"stages", stages}};
   }
-  doc["timing"] = {{"wall_s", timing.wall_s},
-                   {"agents", timing.agents},
-                   {"agent_busy_s", timing.agent_busy_s},
-                   {"agent_idle_s", timing.agent_idle_s},
-                   {"parallel_efficiency", timing.efficiency},
-                   {"critical_path", timing.critical_path},
-                   {"critical_path_s", timing.critical_path_s},
-                   {"stages", stages}};
   const int landed = counts.count("landed") ? counts["landed"] : 0;
   if (doc.contains("model") && doc["model"].contains("cost_usd") && landed > 0) {
     doc["model"]["cost_per_landed_usd"] = doc["model"]["cost_usd"].get<double>() / landed;

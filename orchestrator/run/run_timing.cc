@@ -27,14 +27,17 @@ StageTiming Summarize(std::vector<double> v) {
 RunTiming MeasureRun(const std::vector<v1::Event>& events) {
   RunTiming r;
   if (events.empty()) return r;
-  const double start = static_cast<double>(events.front().time_unix_ms()) / 1000;
-  const double end = static_cast<double>(events.back().time_unix_ms()) / 1000;
-  r.wall_s = std::max(0.0, end - start);
+  double start = static_cast<double>(events.front().time_unix_ms()) / 1000, end = start;
+  for (const v1::Event& e : events) {
+    start = std::min(start, static_cast<double>(e.time_unix_ms()) / 1000);
+    end = std::max(end, static_cast<double>(e.time_unix_ms()) / 1000);
+  }
+  r.wall_s = end - start;
 
   std::map<std::string, std::vector<std::string>> depends_on;
   std::map<std::string, double> leased_at, ended_at, committed_at;  // by "subtask#attempt"
   std::map<std::string, double> done_at;        // subtask: landed or needed no change
-  std::map<std::string, double> last_end;       // subtask: its last attempt's end
+  std::map<std::string, double> last_end;       // subtask: when it last went back for another attempt
   std::map<std::string, double> first_lease;    // subtask
   std::map<std::string, double> last_patch;     // subtask: its last patch committed
   std::vector<double> lease_wait, agent, patch, merge;
@@ -71,7 +74,7 @@ RunTiming MeasureRun(const std::vector<v1::Event>& events) {
           r.agent_busy_s += std::max(0.0, t - it->second);
         }
         ended_at[k] = t;
-        last_end[f.subtask_id()] = t;
+        last_end[f.subtask_id()] = t;  // a failed attempt is ready again now
         if (f.outcome() == "no_change") done_at[f.subtask_id()] = t;
         break;
       }
@@ -81,8 +84,13 @@ RunTiming MeasureRun(const std::vector<v1::Event>& events) {
           patch.push_back(std::max(0.0, t - it->second));
         }
         last_patch[p.subtask_id()] = t;
+        last_end[p.subtask_id()] = t;  // a patch rejected later is ready again only after its check
         break;
       }
+      case v1::Event::kPatchRejected:
+        // A conflict or a failed test sends it back: ready for the next attempt from here.
+        last_end[e.patch_rejected().subtask_id()] = t;
+        break;
       case v1::Event::kLanded:
         for (const auto& id : e.landed().subtask_ids()) {
           if (auto it = last_patch.find(id); it != last_patch.end()) merge.push_back(std::max(0.0, t - it->second));
@@ -99,7 +107,8 @@ RunTiming MeasureRun(const std::vector<v1::Event>& events) {
   r.stages["merge"] = Summarize(merge);
   const double capacity = static_cast<double>(r.agents) * r.wall_s;
   if (capacity > 0) {
-    r.efficiency = std::min(1.0, r.agent_busy_s / capacity);
+    // Not capped: above 1 means more slots ran than --agents said (hosts that joined on their own).
+    r.efficiency = r.agent_busy_s / capacity;
     r.agent_idle_s = std::max(0.0, capacity - r.agent_busy_s);
   }
   // The critical path: from the subtask done last, back through the dependency done last.

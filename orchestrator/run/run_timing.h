@@ -21,11 +21,13 @@ struct StageTiming {
 };
 
 struct RunTiming {
-  double wall_s = 0;           // the first event to the last (a resumed run includes its pause)
+  // The earliest event to the latest. A resumed run includes its pause, and the events recovery
+  // writes for work cut short are timed at the resume.
+  double wall_s = 0;
   int agents = 0;
   double agent_busy_s = 0;     // every attempt, from its lease to its end
   double agent_idle_s = 0;     // agents × wall − busy
-  double efficiency = 0;       // busy / (agents × wall)
+  double efficiency = 0;       // busy / (agents × wall); above 1 if more slots ran than --agents
   // lease_wait (ready, or the last attempt's end, to the lease), agent (lease to the attempt's end),
   // patch (the attempt's end to the patch committed), merge (the patch committed to its landing).
   std::map<std::string, StageTiming> stages;
