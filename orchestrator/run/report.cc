@@ -142,9 +142,10 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
         return it == t.stages.end() ? std::string("-")
                                     : absl::StrFormat("%.1f/%.1f s", it->second.p50_s, it->second.p99_s);
       };
-      out << absl::StrFormat("parallelism: %d agents busy %.0f%% of %.1f s; critical path %d subtasks, %.1f s\n",
-                             t.agents, 100 * t.efficiency, t.wall_s, static_cast<int>(t.critical_path.size()),
-                             t.critical_path_s)
+      const int chain = static_cast<int>(t.critical_path.size());
+      out << absl::StrFormat("parallelism: %d %s busy %.0f%% of %.1f s; critical path %d %s, %.1f s\n", t.agents,
+                             t.agents == 1 ? "agent" : "agents", 100 * t.efficiency, t.wall_s, chain,
+                             chain == 1 ? "subtask" : "subtasks", t.critical_path_s)
           << "stages p50/p99: waiting for a lease " << stage("lease_wait") << ", agent " << stage("agent")
           << ", patch " << stage("patch") << ", check and queue " << stage("merge") << "\n";
     }
