@@ -44,12 +44,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ma
   c->commit = commit;
   c->dir = dir;  // removed with `c` if what follows fails
   c->layers = {dir + "/tree"};
-  Git source = Git::AtGitDir(source_git_dir_);
-  if (auto r = source.Run({"clone", "--quiet", "--shared", "--no-checkout", source_git_dir_, dir + "/tree"}); !r.ok()) {
-    return r.status();
-  }
-  Git work = Git::AtGitDir(dir + "/tree/.git", dir + "/tree");
-  if (auto r = work.Run({"checkout", "--quiet", "--detach", commit}); !r.ok()) return r.status();
+  if (absl::Status st = CloneAt(source_git_dir_, commit, dir + "/tree"); !st.ok()) return st;
   if (hand_over_) {
     if (absl::Status st = hand_over_(dir + "/tree"); !st.ok()) return st;
   }
@@ -75,7 +70,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ma
   absl::StatusOr<std::string> changed = source.Run({"diff-tree", "-r", "--name-only", "-z", below->commit, commit});
   if (!changed.ok()) return changed.status();
   for (absl::string_view path : absl::StrSplit(*changed, '\0', absl::SkipEmpty())) {
-    if (path == ".gitattributes" || absl::EndsWith(path, "/.gitattributes")) {
+    if (IsAttributesFile(path)) {
       return absl::FailedPreconditionError("the attributes changed: a full checkout");
     }
   }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -136,5 +137,19 @@ absl::StatusOr<std::string> Git::ResolveCommit(const std::string& rev) const {
 }
 
 std::string Git::ObjectDir() const { return (common_dir_.empty() ? git_dir_ : common_dir_) + "/objects"; }
+
+absl::Status CloneAt(const std::string& source_git_dir, const std::string& commit, const std::string& dir) {
+  Git source = Git::AtGitDir(source_git_dir);
+  if (auto r = source.Run({"clone", "--quiet", "--shared", "--no-checkout", source_git_dir, dir}); !r.ok()) {
+    return r.status();
+  }
+  Git work = Git::AtGitDir(dir + "/.git", dir);
+  if (auto r = work.Run({"checkout", "--quiet", "--detach", commit}); !r.ok()) return r.status();
+  return absl::OkStatus();
+}
+
+bool IsAttributesFile(absl::string_view path) {
+  return path == ".gitattributes" || absl::EndsWith(path, "/.gitattributes");
+}
 
 }  // namespace swarm

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "sandbox/process.h"
 
 namespace swarm {
@@ -73,6 +74,14 @@ class TempIndex final {
 
 // Trims one trailing newline.
 std::string TrimNewline(std::string s);
+
+// A work tree of `source_git_dir` at `commit` in `dir` (which must not exist): a shared clone (the
+// objects through alternates) checked out detached, with its own .git.
+absl::Status CloneAt(const std::string& source_git_dir, const std::string& commit, const std::string& dir);
+
+// Whether `path` (relative to the root) is a .gitattributes file: a change to one changes how files
+// it does not touch check out (eol, ident, filters).
+bool IsAttributesFile(absl::string_view path);
 
 }  // namespace swarm
 

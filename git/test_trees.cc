@@ -89,7 +89,7 @@ absl::StatusOr<bool> TestTrees::WriteDelta(const std::string& from, const std::s
     const bool old_tree = meta.rfind(":040000 ", 0) == 0;
     const bool new_tree = meta.size() > 14 && meta.compare(8, 7, "040000 ") == 0;
     // What the attributes say (eol, ident, filters) applies to files the delta does not touch.
-    if (path == ".gitattributes" || absl::EndsWith(path, "/.gitattributes")) return false;
+    if (IsAttributesFile(path)) return false;
     if (!meta.empty() && meta.back() == 'D') {
       (old_tree ? deleted_trees : deleted).insert(path);
     } else if (!new_tree) {

@@ -112,13 +112,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& 
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   std::unique_ptr<Workspace> ws(new Workspace(dir, base, keep, limits));
 
-  Git source = Git::AtGitDir(source_git_dir);
-  absl::StatusOr<std::string> cloned =
-      source.Run({"clone", "--quiet", "--shared", "--no-checkout", source_git_dir, ws->root_});
-  if (!cloned.ok()) return cloned.status();
-  Git work = Git::AtGitDir(ws->root_ + "/.git", ws->root_);
-  absl::StatusOr<std::string> checked_out = work.Run({"checkout", "--quiet", "--detach", base});
-  if (!checked_out.ok()) return checked_out.status();
+  if (absl::Status st = CloneAt(source_git_dir, base, ws->root_); !st.ok()) return st;
 
   // The host's own repository: same objects (through alternates), an index the agent cannot reach.
   if (absl::Status st = ws->InitHostRepository(source_git_dir); !st.ok()) return st;

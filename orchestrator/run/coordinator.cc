@@ -1286,6 +1286,11 @@ int Coordinator::Finish() {
                     .failing_at_base = base_failing_,
                     .failing_at_end = head_failing_,
                     .flaky = flaky_counts_};
+  // Read once, for the report and the summary. Without its events the report still says what
+  // landed; only the timing is left out.
+  if (absl::StatusOr<std::vector<v1::Event>> events = store_->Events(run_.run_id); events.ok()) {
+    ctx.timing = MeasureRun(*events);
+  }
   ctx.model_concurrency = limiter_at_end_.configured;
   ctx.model_concurrency_end = limiter_at_end_.limit;
   ctx.model_peak_in_flight = limiter_at_end_.peak_in_flight;

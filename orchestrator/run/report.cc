@@ -10,7 +10,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/terminal_text.h"
-#include "orchestrator/run/run_timing.h"
 
 namespace swarm {
 
@@ -75,10 +74,8 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
     doc["subtasks"].push_back(j);
   }
   doc["counts"] = counts;
-  absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id);
-  // Without its events the report still says what landed; only the timing is left out.
-  const RunTiming timing = events.ok() ? MeasureRun(*events) : RunTiming{};
-  if (events.ok()) {
+  if (ctx.timing) {
+    const RunTiming& timing = *ctx.timing;
     nlohmann::json stages = nlohmann::json::object();
     for (const auto& [name, s] : timing.stages) {
       stages[name] = {{"count", s.count}, {"p50_s", s.p50_s}, {"p99_s", s.p99_s}, {"total_s", s.total_s}};
@@ -134,8 +131,8 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
     out << "flaky: " << TerminalSafe(name) << " failed and then passed on a re-run " << times << (times == 1 ? " time" : " times")
         << "\n";
   }
-  if (absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id); events.ok()) {
-    const RunTiming t = MeasureRun(*events);
+  if (ctx.timing) {
+    const RunTiming& t = *ctx.timing;
     if (t.agents > 0 && t.wall_s > 0) {
       auto stage = [&](const char* name) {
         auto it = t.stages.find(name);
