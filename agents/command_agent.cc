@@ -129,7 +129,9 @@ void CommandAgent::OnCommandDone(absl::StatusOr<ProcessResult> r) {
     return;
   }
   if (!r->ok()) {
-    Fail(absl::StrCat("agent command failed (", r->Describe(), ")"), log_);
+    // A command that failed because its workspace hit the cap (ENOSPC) says so.
+    absl::Status growth = workspace_->CheckGrowth();
+    Fail(absl::StrCat("agent command failed (", r->Describe(), ")", growth.ok() ? "" : ": ", growth.message()), log_);
     return;
   }
   auto self = shared_from_this();

@@ -300,15 +300,26 @@ std::string LlmAgent::RunCommand(const std::string& command, const std::string& 
 std::string LlmAgent::RunTests(std::chrono::steady_clock::time_point deadline) const {
   const std::string& command = registered_.agent().test_command();
   if (command.empty()) return "error: this run has no test command";
-  // On a throwaway copy: nothing the tests write becomes part of the patch.
-  const std::string copy = dir_ + "/test-copy";
+  // On a throwaway tree: nothing the tests write becomes part of the patch. For an overlay
+  // workspace it is one more layer, stacked on the work tree; otherwise a copy.
   std::error_code ec;
+  std::unique_ptr<ThrowawayTree> view;
+  std::string copy = dir_ + "/test-copy";
   fs::remove_all(copy, ec);
-  // The copy is made by this process, outside the sandbox's limits: not of a tree past them.
-  if (absl::Status st = workspace_->CheckGrowth(); !st.ok()) return absl::StrCat("error: ", st.message());
-  fs::copy(workspace_->root(), copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-  if (ec) return absl::StrCat("error: cannot copy the workspace for the tests: ", ec.message());
-  if (absl::Status st = sandbox_.HandOver(copy); !st.ok()) return absl::StrCat("error: ", st.message());
+  absl::StatusOr<std::unique_ptr<ThrowawayTree>> made =
+      workspace_->MakeThrowaway(copy, [this](const std::string& path) { return sandbox_.HandOver(path); });
+  if (made.ok()) {
+    view = *std::move(made);
+    copy = view->root();
+  } else if (absl::IsUnimplemented(made.status())) {
+    // The copy is made by this process, outside the sandbox's limits: not of a tree past them.
+    if (absl::Status st = workspace_->CheckGrowth(); !st.ok()) return absl::StrCat("error: ", st.message());
+    fs::copy(workspace_->root(), copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+    if (ec) return absl::StrCat("error: cannot copy the workspace for the tests: ", ec.message());
+    if (absl::Status st = sandbox_.HandOver(copy); !st.ok()) return absl::StrCat("error: ", st.message());
+  } else {
+    return absl::StrCat("error: cannot make a tree for the tests: ", made.status().message());
+  }
   const auto timeout = std::chrono::seconds(registered_.agent().test_timeout_s() > 0 ? registered_.agent().test_timeout_s() : 600);
   std::string out = RunCommand(command, copy, Within(deadline, timeout));
   // With a per-test format, the failing tests come first, by name.
@@ -334,7 +345,7 @@ std::string LlmAgent::RunTests(std::chrono::steady_clock::time_point deadline) c
                                     failing.empty() ? "" : ": " + absl::StrJoin(failing, ", "), "\n");
     out = report_problem + summary + out;
   }
-  fs::remove_all(copy, ec);
+  if (view == nullptr) fs::remove_all(copy, ec);
   return out;
 }
 

@@ -1,9 +1,11 @@
 // Overlay workspaces give the same patch as cloned ones, for every kind of change, and cost only
 // what the agent writes. Needs root (mounts in a private mount namespace), as CI runs.
 #include <gtest/gtest.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "git/base_checkouts.h"
@@ -50,11 +52,14 @@ class OverlayWorkspaceTest : public ::testing::Test {
     EXPECT_TRUE(ws.ok()) << ws.status();
     return ws.ok() ? std::move(*ws) : nullptr;
   }
-  std::unique_ptr<Workspace> Overlay(const std::string& name) {
+  // `name` under the test's directory, or an absolute path.
+  std::unique_ptr<Workspace> Overlay(const std::string& name, const WorkspaceLimits& limits = {},
+                                     const std::string& mount_place = "") {
     auto lower = bases_->Acquire(base_);
     EXPECT_TRUE(lower.ok()) << lower.status();
     if (!lower.ok()) return nullptr;
-    auto ws = Workspace::CreateOverlay(dir_ / "repo/.git", *lower, dir_ / name, nullptr);
+    const std::string dir = name[0] == '/' ? name : dir_ / name;
+    auto ws = Workspace::CreateOverlay(dir_ / "repo/.git", *lower, dir, nullptr, limits, mount_place);
     EXPECT_TRUE(ws.ok()) << ws.status();
     return ws.ok() ? std::move(*ws) : nullptr;
   }
@@ -145,6 +150,88 @@ TEST_F(OverlayWorkspaceTest, TheAgentHasAWorkingGitAndItsWritesReachNeitherTheBa
   ASSERT_TRUE(changes.ok());
   std::sort(changes->begin(), changes->end());
   EXPECT_EQ(*changes, (std::vector<std::string>{"a.txt", "gone.txt", "new.txt"}));
+}
+
+// Mounts at or below `path` in this process's mount namespace.
+int MountsUnder(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(" " + path + "/") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+std::uint64_t FreeInodes(const std::string& path) {
+  struct statvfs st;
+  return statvfs(path.c_str(), &st) == 0 ? st.f_favail : 0;
+}
+
+// Finding 9 of the security issue: where workspaces are in RAM, an agent's layer is a tmpfs of its
+// own, so its limits hold while it writes (not only when its patch is computed), and a flood of
+// files takes no inode of the machine's /dev/shm.
+TEST_F(OverlayWorkspaceTest, ALayerHoldsNoMoreThanItsLimitsWhileTheAgentWrites) {
+  TempDir shm("/dev/shm");
+  WorkspaceLimits limits;
+  limits.max_growth = TreeUsage{8 << 20, 200};
+  fs::create_directory(shm / "mounts");
+  auto ws = Overlay(shm / "ws", limits, shm / "mounts");
+  ASSERT_NE(ws, nullptr);
+  // One mount per workspace (each sandbox start copies them all): the layer's is detached.
+  EXPECT_EQ(MountsUnder(shm.path()), 1);
+  // A write of 100 MB stops near the byte limit.
+  Sh("head -c 100000000 /dev/zero > " + ws->root() + "/big 2>/dev/null || true");
+  EXPECT_LT(fs::file_size(ws->root() + "/big"), 16u << 20);
+  const std::uint64_t free_before = FreeInodes("/dev/shm");
+  // Files until the layer refuses: a few more than the limit (the layer's slack), never 2,000.
+  const std::string made = Sh("cd " + ws->root() + " && mkdir f && i=0; while [ $i -lt 2000 ]; do "
+                              "touch f/$i 2>/dev/null || break; i=$((i+1)); done; echo $i");
+  EXPECT_GT(std::stoi(made), 200);
+  EXPECT_LT(std::stoi(made), 300) << "the layer took every file";
+  EXPECT_GT(FreeInodes("/dev/shm") + 50, free_before) << "the flood took inodes of /dev/shm";
+  absl::StatusOr<Patch> patch = ws->ComputePatch();
+  EXPECT_EQ(patch.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(patch.status().message().find("--max-workspace-files 200"), std::string::npos) << patch.status();
+  EXPECT_NE(patch.status().message().find("No space left on device"), std::string::npos) << patch.status();
+  ws.reset();
+  EXPECT_FALSE(fs::exists(shm / "ws"));
+}
+
+// A test run's tree in an LLM agent's workspace: the work as it is, and nothing the tests write
+// comes back; it costs what the tests write, within the same limits.
+TEST_F(OverlayWorkspaceTest, AThrowawayViewSeesTheWorkAndGivesNothingBack) {
+  TempDir shm("/dev/shm");
+  WorkspaceLimits limits;
+  limits.max_growth = TreeUsage{8 << 20, 200};
+  fs::create_directory(shm / "mounts");
+  auto ws = Overlay(shm / "ws", limits, shm / "mounts");
+  ASSERT_NE(ws, nullptr);
+  Sh("cd " + ws->root() + " && printf mine > a.txt && rm gone.txt && printf new > new.txt");
+  for (int round = 0; round < 2; ++round) {  // a second view reuses the mount points
+    absl::StatusOr<std::unique_ptr<ThrowawayTree>> view = ws->MakeThrowaway(shm / "ws/test-copy", nullptr);
+    ASSERT_TRUE(view.ok()) << view.status();
+    const std::string root = (*view)->root();
+    EXPECT_EQ(ReadFile(root + "/a.txt"), "mine");
+    EXPECT_FALSE(fs::exists(root + "/gone.txt"));
+    EXPECT_EQ(ReadFile(root + "/sub/b.txt"), "b\n");
+    Sh("cd " + root + " && printf test > a.txt && rm new.txt sub/b.txt && mkdir build && printf o > build/x.o");
+    const std::string made = Sh("cd " + root + " && i=0; while [ $i -lt 2000 ]; do touch build/$i 2>/dev/null || break; "
+                                "i=$((i+1)); done; echo $i");
+    EXPECT_LT(std::stoi(made), 300) << "the tests' layer took every file";
+    view->reset();
+    EXPECT_FALSE(fs::exists(shm / "ws/test-copy"));
+  }
+  EXPECT_EQ(ReadFile(ws->root() + "/a.txt"), "mine");
+  EXPECT_EQ(ReadFile(ws->root() + "/new.txt"), "new");
+  EXPECT_TRUE(fs::exists(ws->root() + "/sub/b.txt"));
+  EXPECT_FALSE(fs::exists(ws->root() + "/build"));
+  absl::StatusOr<Patch> patch = ws->ComputePatch();
+  ASSERT_TRUE(patch.ok()) << patch.status();
+  EXPECT_NE(patch->diff.find("new.txt"), std::string::npos);
+  EXPECT_EQ(patch->diff.find("build/"), std::string::npos);
+  auto clone = Clone("clone");
+  ASSERT_NE(clone, nullptr);
+  EXPECT_EQ(clone->MakeThrowaway(dir_ / "clone/test-copy", nullptr).status().code(), absl::StatusCode::kUnimplemented);
 }
 
 TEST_F(OverlayWorkspaceTest, RemovingAWorkspaceUnmountsItAndLeavesTheCheckoutForTheNext) {

@@ -25,24 +25,24 @@ struct TestTree::Lower {
   }
 };
 
-TestTree::TestTree(std::string dir, std::string root, std::shared_ptr<const Lower> lower)
-    : dir_(std::move(dir)),
-      root_(root.empty() ? dir_ + "/root" : std::move(root)),
-      upper_(dir_ + "/upper"),
-      lower_(std::move(lower)) {}
+TestTree::TestTree(std::string dir, std::string root)
+    : dir_(std::move(dir)), root_(root.empty() ? dir_ + "/root" : std::move(root)), upper_(dir_ + "/upper") {}
 
 TestTree::~TestTree() {
   std::error_code ec;
   if (mounted_) UnmountOverlay(root_);  // its mount point stays until the run ends (overlay_mount.h)
+  layer_fs_.reset();  // after the overlay above it
   fs::remove_all(dir_, ec);
 }
 
-TestTrees::TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta, std::string mount_place)
+TestTrees::TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta, std::string mount_place,
+                     LayerLimits layer_limits)
     : repo_(std::move(repo)),
       root_(std::move(root)),
       hand_over_(std::move(hand_over)),
       max_delta_(max_delta),
-      mount_place_(std::move(mount_place)) {}
+      mount_place_(std::move(mount_place)),
+      layer_limits_(layer_limits) {}
 
 TestTrees::~TestTrees() = default;  // each shared checkout goes with its last user
 
@@ -146,9 +146,24 @@ absl::StatusOr<std::unique_ptr<TestTree>> TestTrees::Make(const std::string& tre
     std::lock_guard<std::mutex> lock(mu_);
     lower = current_;
   }
-  std::string mount_point = mount_place_.empty() ? "" : mount_place_ + "/" + fs::path(dir).filename().string();
-  std::unique_ptr<TestTree> t(new TestTree(dir, mount_point, nullptr));
-  for (const std::string& d : {t->upper_, dir + "/overlay-work", t->root_}) {
+  const std::string name = fs::path(dir).filename().string();
+  const std::string mount_point = mount_place_.empty() ? "" : mount_place_ + "/" + name;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  std::unique_ptr<TestTree> t(new TestTree(dir, mount_point));
+  std::string layer = dir;
+  if ((layer_limits_.bytes > 0 || layer_limits_.inodes > 0) && OnTmpfs(dir)) {
+    const std::string at = mount_place_.empty() ? dir + "/layer" : mount_place_ + "/" + name + ".layer";
+    fs::create_directories(at, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", at, ": ", ec.message()));
+    absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(at, layer_limits_);
+    if (!made.ok()) return made.status();
+    t->layer_fs_ = *std::move(made);
+    layer = t->layer_fs_->path();
+    t->upper_ = layer + "/upper";
+  }
+  const std::string work = layer + "/overlay-work";
+  for (const std::string& d : {t->upper_, work, t->root_}) {
     fs::create_directories(d, ec);
     if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", d, ": ", ec.message()));
   }
@@ -171,8 +186,12 @@ absl::StatusOr<std::unique_ptr<TestTree>> TestTrees::Make(const std::string& tre
   if (hand_over_) {
     if (absl::Status st = hand_over_(t->upper_); !st.ok()) return st;
   }
-  if (absl::Status st = MountOverlay({lower->dir}, t->upper_, dir + "/overlay-work", t->root_); !st.ok()) return st;
+  if (absl::Status st = MountOverlay({lower->dir}, t->upper_, work, t->root_); !st.ok()) return st;
   t->mounted_ = true;
+  if (t->layer_fs_ != nullptr) {
+    if (absl::Status st = t->layer_fs_->Detach(); !st.ok()) return st;
+    t->upper_ = t->layer_fs_->path() + "/upper";
+  }
   t->lower_ = std::move(lower);
   return t;
 }

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "git/git.h"
+#include "sandbox/overlay_mount.h"
 
 namespace swarm {
 
@@ -32,8 +33,10 @@ class TestTree final {
  private:
   friend class TestTrees;
   struct Lower;
-  TestTree(std::string dir, std::string root, std::shared_ptr<const Lower> lower);
-  const std::string dir_, root_, upper_;
+  TestTree(std::string dir, std::string root);
+  const std::string dir_, root_;
+  std::unique_ptr<LayerFs> layer_fs_;  // the upper layer's own file system, if it has one
+  std::string upper_;
   std::shared_ptr<const Lower> lower_;  // held while mounted
   bool mounted_ = false;
 };
@@ -44,7 +47,10 @@ class TestTrees final {
 
   // Checkouts of `repo`'s trees go under `root`; `hand_over` gives a tree to the sandbox's user.
   // Trees are mounted in `mount_place` (mount points kept until the run ends: overlay_mount.h; empty: in each run's directory).
-  TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta = 256, std::string mount_place = "");
+  // Where `root` is a tmpfs, each run's layer (the candidate's delta and all the test writes) is a
+  // tmpfs of its own holding at most `layer_limits` (0: no limit): a test that fills it gets ENOSPC.
+  TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta = 256, std::string mount_place = "",
+            LayerLimits layer_limits = {});
   ~TestTrees();
 
   // `tree` at `dir` (which must not exist), writable, for one test run.
@@ -63,6 +69,7 @@ class TestTrees final {
   const HandOver hand_over_;
   const int max_delta_;
   const std::string mount_place_;
+  const LayerLimits layer_limits_;
   mutable std::mutex mu_;
   std::shared_ptr<const TestTree::Lower> current_;  // guarded by mu_
   int checkouts_ = 0;                               // guarded by mu_

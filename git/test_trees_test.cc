@@ -133,5 +133,35 @@ TEST_F(TestTreesTest, WhatATestWritesStaysInItsOwnLayer) {
   EXPECT_FALSE(fs::exists(dir_ / "one"));
 }
 
+// Finding 4 of the security issue: a test run writes into a layer of its own that holds at most the
+// run's limits (where the run's trees are in RAM), not into the machine's /dev/shm without bound.
+TEST_F(TestTreesTest, ATestRunsLayerHoldsNoMoreThanItsLimits) {
+  std::string base = Commit("printf a > a");
+  std::string candidate = Commit("printf b > b && printf aa > a");
+  TempDir shm("/dev/shm");
+  fs::create_directory(shm / "mounts");
+  TestTrees layers(Git::AtGitDir(repo() + "/.git"), shm / "layers", nullptr, 256, shm / "mounts",
+                   LayerLimits{4 << 20, 100});
+  ASSERT_TRUE(layers.Make(base, shm / "first").ok());  // the shared checkout: the candidate is a delta on it
+  auto tree = layers.Make(candidate, shm / "t");
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  const std::string root = (*tree)->root();
+  EXPECT_EQ(ReadFile(root + "/b"), "b");
+  EXPECT_EQ(ReadFile(root + "/a"), "aa");
+  Sh("head -c 50000000 /dev/zero > " + root + "/big 2>/dev/null || true");
+  EXPECT_LE(fs::file_size(root + "/big"), 4u << 20);
+  const std::string made = Sh("cd " + root + " && i=0; while [ $i -lt 1000 ]; do touch f$i 2>/dev/null || break; "
+                              "i=$((i+1)); done; echo $i");
+  EXPECT_GT(std::stoi(made), 80);
+  EXPECT_LT(std::stoi(made), 100) << "the test's layer took every file";
+  tree->reset();
+  EXPECT_FALSE(fs::exists(shm / "t"));
+  // Without limits, or on disk, a layer is a directory (no file system of its own).
+  TestTrees unlimited(Git::AtGitDir(repo() + "/.git"), shm / "unlimited", nullptr, 256, shm / "mounts");
+  auto plain = unlimited.Make(candidate, shm / "plain");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(fs::exists(shm / "plain/upper"));
+}
+
 }  // namespace
 }  // namespace swarm

@@ -32,6 +32,15 @@ std::vector<std::string> ReadAlternates(const std::string& object_dir) {
 
 }  // namespace
 
+LayerLimits LayerLimitsFor(const TreeUsage& max_growth) {
+  // A little more than the growth allowed, so that CheckGrowth, not ENOSPC, names a tree that only
+  // reached the limit: the layer's root, upper and work directories, and files' last pages.
+  LayerLimits l;
+  if (max_growth.bytes > 0) l.bytes = max_growth.bytes + (4 << 20);
+  if (max_growth.entries > 0) l.inodes = max_growth.entries + 64;
+  return l;
+}
+
 bool SymlinkStaysInside(const std::string& link_path, const std::string& target) {
   if (target.empty() || target[0] == '/') return false;
   int depth = static_cast<int>(std::count(link_path.begin(), link_path.end(), '/'));  // the link's directory
@@ -60,6 +69,7 @@ Workspace::Workspace(std::string dir, std::string base, bool keep, const Workspa
 Workspace::~Workspace() {
   std::error_code ec;
   if (mounted_) UnmountOverlay(root_);  // its mount point stays until the run ends (overlay_mount.h)
+  layer_fs_.reset();  // after the overlay above it
   if (keep_) return;
   fs::remove_all(dir_, ec);
 }
@@ -84,10 +94,26 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::CreateOverlay(const std::s
                                                                     const std::string& mount_place) {
   std::error_code ec;
   if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat("workspace ", dir, " exists"));
-  std::string root = mount_place.empty() ? "" : mount_place + "/" + fs::path(dir).filename().string();
+  const std::string name = fs::path(dir).filename().string();
+  std::string root = mount_place.empty() ? "" : mount_place + "/" + name;
   std::unique_ptr<Workspace> ws(new Workspace(dir, lower->commit, /*keep=*/false, limits, root));
-  ws->upper_ = dir + "/upper";
-  for (const std::string& d : {ws->upper_, dir + "/overlay-work", ws->root_}) {
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  // The layer, where every write of the agent lands, holds at most its limits while the agent runs
+  // (a tmpfs of its own: overlay_mount.h), where the workspaces are in RAM anyway.
+  std::string layer = dir;
+  const LayerLimits layer_limits = LayerLimitsFor(limits.max_growth);
+  if ((layer_limits.bytes > 0 || layer_limits.inodes > 0) && OnTmpfs(dir)) {
+    const std::string at = mount_place.empty() ? dir + "/layer" : mount_place + "/" + name + ".layer";
+    fs::create_directories(at, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", at, ": ", ec.message()));
+    absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(at, layer_limits);
+    if (!made.ok()) return made.status();
+    ws->layer_fs_ = *std::move(made);
+    layer = ws->layer_fs_->path();
+  }
+  ws->upper_ = layer + "/upper";
+  for (const std::string& d : {ws->upper_, layer + "/overlay-work", ws->root_}) {
     fs::create_directories(d, ec);
     if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", d, ": ", ec.message()));
   }
@@ -95,8 +121,13 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::CreateOverlay(const std::s
   if (hand_over) {
     if (absl::Status st = hand_over(ws->upper_); !st.ok()) return st;
   }
-  if (absl::Status st = MountOverlay(lower->layers, ws->upper_, dir + "/overlay-work", ws->root_); !st.ok()) return st;
+  if (absl::Status st = MountOverlay(lower->layers, ws->upper_, layer + "/overlay-work", ws->root_); !st.ok()) return st;
   ws->mounted_ = true;
+  if (ws->layer_fs_ != nullptr) {
+    if (absl::Status st = ws->layer_fs_->Detach(); !st.ok()) return st;
+    ws->upper_ = ws->layer_fs_->path() + "/upper";
+  }
+  ws->mount_place_ = mount_place;
   ws->lower_ = std::move(lower);
   if (absl::Status st = ws->InitHostRepository(source_git_dir); !st.ok()) return st;
   return ws;
@@ -124,6 +155,54 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& 
   return ws;
 }
 
+ThrowawayTree::~ThrowawayTree() {
+  if (mounted_) UnmountOverlay(root_);  // mount points stay until the run ends (overlay_mount.h)
+  layer_fs_.reset();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+absl::StatusOr<std::unique_ptr<ThrowawayTree>> Workspace::MakeThrowaway(const std::string& dir,
+                                                                       const BaseCheckouts::HandOver& hand_over) const {
+  if (!mounted_) return absl::UnimplementedError("a cloned workspace has no throwaway view: copy it");
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat(dir, " exists"));
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  // Mount points named after the workspace and the view: unique on the host, reused by the next view.
+  const std::string name = fs::path(dir_).filename().string() + "." + fs::path(dir).filename().string();
+  const std::string place = mount_place_.empty() ? dir : mount_place_ + "/" + name;
+  std::unique_ptr<ThrowawayTree> view(new ThrowawayTree(dir, mount_place_.empty() ? dir + "/root" : place));
+  std::string layer = dir;
+  const LayerLimits layer_limits = LayerLimitsFor(limits_.max_growth);
+  if ((layer_limits.bytes > 0 || layer_limits.inodes > 0) && OnTmpfs(dir)) {
+    const std::string at = mount_place_.empty() ? dir + "/layer" : place + ".layer";
+    fs::create_directories(at, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", at, ": ", ec.message()));
+    absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(at, layer_limits);
+    if (!made.ok()) return made.status();
+    view->layer_fs_ = *std::move(made);
+    layer = view->layer_fs_->path();
+  }
+  for (const std::string& d : {layer + "/upper", layer + "/overlay-work", view->root_}) {
+    fs::create_directories(d, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", d, ": ", ec.message()));
+  }
+  if (hand_over) {
+    if (absl::Status st = hand_over(layer + "/upper"); !st.ok()) return st;
+  }
+  // Stacked on the merged work tree (overlayfs allows one level of that), so the view is the tree
+  // with every change the agent made, and the workspace's own layers stay untouched.
+  if (absl::Status st = MountOverlay({root_}, layer + "/upper", layer + "/overlay-work", view->root_); !st.ok()) {
+    return st;
+  }
+  view->mounted_ = true;
+  if (view->layer_fs_ != nullptr) {
+    if (absl::Status st = view->layer_fs_->Detach(); !st.ok()) return st;
+  }
+  return view;
+}
+
 absl::Status Workspace::CheckGrowth() const {
   if (limits_.max_growth.bytes == 0 && limits_.max_growth.entries == 0) return absl::OkStatus();
   // An overlay's growth is its upper layer: what the agent wrote (a changed file counts whole).
@@ -133,11 +212,13 @@ absl::Status Workspace::CheckGrowth() const {
                  limit(checked_out_.entries, limits_.max_growth.entries)};
   absl::StatusOr<TreeUsage> usage = MeasureTree(mounted_ ? upper_ : root_, stop);
   if (!usage.ok()) return usage.status();
-  if (!usage->Exceeds(stop)) return absl::OkStatus();
+  const bool full = layer_fs_ != nullptr && layer_fs_->Full();
+  if (!usage->Exceeds(stop) && !full) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
       "the workspace grew past its limits (--max-workspace-mb ", limits_.max_growth.bytes >> 20,
-      ", --max-workspace-files ", limits_.max_growth.entries, "): at least ",
-      usage->bytes > checked_out_.bytes ? (usage->bytes - checked_out_.bytes) >> 20 : 0, " MiB and ",
+      ", --max-workspace-files ", limits_.max_growth.entries, "): ",
+      full ? "its layer is full and writes past it failed with 'No space left on device'; " : "",
+      "at least ", usage->bytes > checked_out_.bytes ? (usage->bytes - checked_out_.bytes) >> 20 : 0, " MiB and ",
       usage->entries > checked_out_.entries ? usage->entries - checked_out_.entries : 0,
       " files more than the checkout"));
 }

@@ -21,6 +21,7 @@
 #include "git/base_checkouts.h"
 #include "git/git.h"
 #include "git/patch_entries.h"
+#include "sandbox/overlay_mount.h"
 #include "sandbox/tree_usage.h"
 
 namespace swarm {
@@ -41,6 +42,23 @@ struct WorkspaceLimits {
   std::uint64_t max_patch_bytes = 0;  // --max-patch-mb: the diff itself
 };
 
+// A writable view of a work tree that nothing written there reaches back from, for a test run:
+// unmounted and removed on destruction (Workspace::MakeThrowaway).
+class ThrowawayTree final {
+ public:
+  ~ThrowawayTree();
+  ThrowawayTree(const ThrowawayTree&) = delete;
+  ThrowawayTree& operator=(const ThrowawayTree&) = delete;
+  const std::string& root() const { return root_; }
+
+ private:
+  friend class Workspace;
+  ThrowawayTree(std::string dir, std::string root) : dir_(std::move(dir)), root_(std::move(root)) {}
+  const std::string dir_, root_;
+  std::unique_ptr<LayerFs> layer_fs_;
+  bool mounted_ = false;
+};
+
 class Workspace final {
  public:
   // Creates `dir` (which must not exist) holding a work tree of `source_git_dir` at commit `base`.
@@ -52,8 +70,9 @@ class Workspace final {
   // Mounts a writable layer under `dir` (which must not exist) over `lower`, the checkout of `base`;
   // `hand_over` gives the layer to the sandbox's user. The work tree is mounted at
   // `mount_place`/<dir's name> (a directory for mount points, kept until the run ends: overlay_mount.h; empty: `dir`/work). The caller must be
-  // in a mount namespace of its own (overlay_mount.h). The mount goes, and `dir` with it, on
-  // destruction.
+  // in a mount namespace of its own (overlay_mount.h). Where `dir` is on a tmpfs and `limits` cap the
+  // growth, the layer is a tmpfs of its own holding at most that (LayerFs): the cap holds while the
+  // agent writes. The mount goes, and `dir` with it, on destruction.
   static absl::StatusOr<std::unique_ptr<Workspace>> CreateOverlay(const std::string& source_git_dir,
                                                                   std::shared_ptr<const BaseCheckouts::Checkout> lower,
                                                                   const std::string& dir,
@@ -73,6 +92,14 @@ class Workspace final {
   // base. Fails with InvalidArgument for what CheckPatchEntries refuses (patch_entries.h): a symlink
   // leading out of the repository or into .git, a nested repository (gitlink), a path inside .git. Blobs are written to the host's object store, never the agent's.
   absl::StatusOr<Patch> ComputePatch() const;
+
+  // For an overlay workspace: a throwaway view of the work tree as it is now, at `dir` (which must
+  // not exist), for a test run. It is one more overlay, stacked on the work tree, whose layer holds
+  // at most the workspace's limits (where the workspaces are on tmpfs): it costs what the tests
+  // write, not a copy of the tree. Unimplemented for a cloned workspace (copy it instead). The work
+  // tree must not change while the view is mounted.
+  absl::StatusOr<std::unique_ptr<ThrowawayTree>> MakeThrowaway(const std::string& dir,
+                                                              const BaseCheckouts::HandOver& hand_over) const;
 
   // OK while the work tree has grown by no more than the limits since it was checked out; otherwise
   // ResourceExhausted naming the flags. Call it before reading the whole tree (hashing, copying).
@@ -96,8 +123,14 @@ class Workspace final {
   // An overlay workspace's: the checkout below it (held while mounted), its upper layer.
   std::shared_ptr<const BaseCheckouts::Checkout> lower_;
   std::string upper_;
+  std::unique_ptr<LayerFs> layer_fs_;  // the upper layer's own file system, if it has one
+  std::string mount_place_;
   bool mounted_ = false;
 };
+
+// The layer's file-system limits for a workspace that may grow by `max_growth` (no limit: 0).
+LayerLimits LayerLimitsFor(const TreeUsage& max_growth);
+
 
 // Checks a symlink target stored at `link_path` (relative to the repository root). Refused: absolute
 // targets, relative ones that climb out of the root, ".." after a named component (which could

@@ -5,10 +5,13 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
@@ -121,6 +124,50 @@ absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::str
 
 void UnmountOverlay(const std::string& merged) { umount2(merged.c_str(), MNT_DETACH); }
 
+absl::StatusOr<std::unique_ptr<LayerFs>> LayerFs::Mount(const std::string& dir, const LayerLimits& limits) {
+  // size=0 and nr_inodes=0 would mean "unlimited" to tmpfs: say nothing for no limit instead, and
+  // round a tiny one up to a page.
+  std::string options = "mode=0700";
+  if (limits.bytes > 0) absl::StrAppend(&options, ",size=", std::max<std::uint64_t>(limits.bytes, 4096));
+  if (limits.inodes > 0) absl::StrAppend(&options, ",nr_inodes=", limits.inodes);
+  if (mount("swarm-layer", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
+    return Errno("cannot mount a layer's file system at " + dir);
+  }
+  int fd = -1;
+  if (mount(nullptr, dir.c_str(), nullptr, MS_PRIVATE, nullptr) != 0 ||
+      (fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    int e = errno;
+    umount2(dir.c_str(), MNT_DETACH);
+    errno = e;
+    return Errno("cannot hold the layer's file system at " + dir);
+  }
+  return std::unique_ptr<LayerFs>(new LayerFs(dir, fd));
+}
+
+LayerFs::~LayerFs() {
+  if (attached_) umount2(dir_.c_str(), MNT_DETACH);
+  close(fd_);
+}
+
+absl::Status LayerFs::Detach() {
+  if (!attached_) return absl::OkStatus();
+  if (umount2(dir_.c_str(), MNT_DETACH) != 0) return Errno("cannot detach the layer's file system at " + dir_);
+  attached_ = false;
+  path_ = absl::StrCat("/proc/self/fd/", fd_);
+  return absl::OkStatus();
+}
+
+bool LayerFs::Full() const {
+  struct statfs st;
+  if (statfs(path_.c_str(), &st) != 0) return false;
+  return st.f_ffree == 0 || st.f_bavail == 0;
+}
+
+bool OnTmpfs(const std::string& path) {
+  struct statfs st;
+  return statfs(path.c_str(), &st) == 0 && st.f_type == TMPFS_MAGIC;
+}
+
 absl::Status ProbeOverlay(const std::string& scratch_dir) {
   char tmpl[4096];
   std::string pattern = scratch_dir + "/overlay-probe-XXXXXX";
@@ -135,17 +182,22 @@ absl::Status ProbeOverlay(const std::string& scratch_dir) {
       fs::remove_all(dir, ec);
     }
   } cleanup{dir};
-  for (const char* sub : {"/lower", "/upper", "/work", "/merged"}) fs::create_directory(dir + sub);
+  for (const char* sub : {"/lower", "/layer", "/merged"}) fs::create_directory(dir + sub);
   std::ofstream(dir + "/lower/a") << "a\n";
   std::ofstream(dir + "/lower/b") << "b\n";
-  if (absl::Status st = MountOverlay({dir + "/lower"}, dir + "/upper", dir + "/work", dir + "/merged"); !st.ok()) {
+  absl::StatusOr<std::unique_ptr<LayerFs>> layer = LayerFs::Mount(dir + "/layer", LayerLimits{1 << 20, 64});
+  if (!layer.ok()) return layer.status();
+  const std::string upper = (*layer)->path() + "/upper";
+  for (const std::string& sub : {upper, (*layer)->path() + "/work"}) fs::create_directory(sub);
+  if (absl::Status st = MountOverlay({dir + "/lower"}, upper, (*layer)->path() + "/work", dir + "/merged"); !st.ok()) {
     return st;
   }
+  if (absl::Status st = (*layer)->Detach(); !st.ok()) return st;
   std::ofstream(dir + "/merged/a", std::ios::app) << "more\n";
   std::error_code ec;
   fs::remove(dir + "/merged/b", ec);
   UnmountOverlay(dir + "/merged");
-  absl::StatusOr<std::vector<std::string>> changes = UpperChanges(dir + "/upper");
+  absl::StatusOr<std::vector<std::string>> changes = UpperChanges((*layer)->path() + "/upper");
   if (!changes.ok()) return changes.status();
   if (*changes != std::vector<std::string>{"a", "b"} && *changes != std::vector<std::string>{"b", "a"}) {
     return absl::InternalError(absl::StrCat("the overlay's upper layer does not show the changes made (",

@@ -16,9 +16,9 @@
 namespace swarm::testing {
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/swt.XXXXXX";
-  char* p = mkdtemp(tmpl);
+TempDir::TempDir(const std::string& parent) {
+  std::string tmpl = parent + "/swt.XXXXXX";
+  char* p = mkdtemp(tmpl.data());
   if (p == nullptr) abort();
   // Traversable by others: as root, sandboxed commands run as an unprivileged user and read what a
   // test binds from here (docs/SECURITY.md).

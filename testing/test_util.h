@@ -11,8 +11,8 @@ namespace swarm::testing {
 
 class TempDir final {
  public:
-  // Under /tmp, unique, short (Unix socket paths must fit in 107 bytes), mode 0755.
-  TempDir();
+  // Under `parent` (/tmp unless told), unique, short (Unix socket paths must fit in 107 bytes), mode 0755.
+  explicit TempDir(const std::string& parent = "/tmp");
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

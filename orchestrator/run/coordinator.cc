@@ -31,6 +31,7 @@
 #include "base/file_limit.h"
 #include "sandbox/overlay_mount.h"
 #include "git/integration_repo.h"
+#include "git/workspace.h"
 #include "orchestrator/run/path_policy.h"
 #include "base/random_hex.h"
 #include "orchestrator/run/recovery.h"
@@ -179,7 +180,9 @@ absl::Status Coordinator::Setup() {
       const Sandbox* s = sandbox_.get();
       test_trees_ = std::make_unique<TestTrees>(repo_->git(), layout_.workspace_root + "/test-layers",
                                                 [s](const std::string& dir) { return s->HandOver(dir); },
-                                                /*max_delta=*/256, mount_place);
+                                                /*max_delta=*/256, mount_place,
+                                                LayerLimitsFor(TreeUsage{static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20,
+                                                                         static_cast<std::uint64_t>(cfg.max_workspace_files)}));
       gate_->UseLayers(test_trees_.get());
     } else {
       err_ << "swarm: note: test runs use full checkouts (" << st.message() << ")\n";

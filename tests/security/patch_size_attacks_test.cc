@@ -3,6 +3,8 @@
 // larger than the gRPC message limit that killed its agent host; a workspace filled with files.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "orchestrator/run/path_policy.h"
@@ -103,6 +105,54 @@ TEST_F(PatchSizeAttacksTest, WorkspaceFloodIsRefused) {
   nlohmann::json s = Subtasks()["flood"];
   EXPECT_EQ(s["outcome"], "failed_agent") << s.dump();
   EXPECT_NE(s["reason"].get<std::string>().find("--max-workspace-files 1000"), std::string::npos) << s.dump();
+}
+
+// Every log of the run whose name starts with `prefix`, concatenated.
+std::string Logs(const std::string& state, const std::string& prefix) {
+  std::string out;
+  const std::string run_id = OnlyReport(state)["run_id"].get<std::string>();
+  for (const auto& e : std::filesystem::directory_iterator(state + "/runs/" + run_id + "/logs")) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) out += ReadFile(e.path().string());
+  }
+  return out;
+}
+
+// Where the workspaces are in RAM (overlay workspaces, as root), the cap holds while the agent
+// writes: it cannot make the files it asked for, so no agent starves the others of /dev/shm's
+// inodes before its patch is measured.
+TEST_F(PatchSizeAttacksTest, WorkspaceFloodStopsAtTheCapWhileTheAgentRuns) {
+  if (geteuid() != 0) GTEST_SKIP() << "a layer of its own per workspace needs root (CI runs as root)";
+  CliResult r = Run({"flood"},
+                    "mkdir f && i=0; while [ $i -lt 3000 ]; do touch f/$i 2>/dev/null || break; i=$((i+1)); done; "
+                    "echo made $i files",
+                    {"--max-workspace-files", "1000"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  nlohmann::json s = Subtasks()["flood"];
+  EXPECT_EQ(s["outcome"], "failed_agent") << s.dump();
+  const std::string reason = s["reason"].get<std::string>();
+  EXPECT_NE(reason.find("--max-workspace-files 1000"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("No space left on device"), std::string::npos) << reason;
+  const std::string log = Logs(state(), "flood");
+  const std::size_t at = log.rfind("made ");  // the output, after the command line
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_LT(std::stoi(log.substr(at + 5)), 1100) << "the agent wrote past the cap: " << log.substr(at, 20);
+}
+
+// The same for a test run: a patched test that floods its tree stops at the run's cap (the test
+// here passes only if it does), and the patch still lands.
+TEST_F(PatchSizeAttacksTest, TestRunFloodStopsAtTheCap) {
+  if (geteuid() != 0) GTEST_SKIP() << "a layer of its own per test tree needs root (CI runs as root)";
+  const std::string flood =
+      "i=0; while [ $i -lt 3000 ]; do touch t$i 2>/dev/null || break; i=$((i+1)); done; echo made $i files; "
+      "[ $i -lt 3000 ]";
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "c", "title": "T", "instructions": "x"}]})");
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agent-cmd",
+                          "echo 'int c;' > c.c", "--test-cmd", flood, "--max-attempts", "1", "--agent-hosts", "1",
+                          "--max-workspace-files", "1000"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Subtasks()["c"]["outcome"], "landed") << Subtasks()["c"].dump();
+  const std::string log = Logs(state(), "");
+  EXPECT_NE(log.find("made 10"), std::string::npos) << log;
 }
 
 TEST(TreeUsageTest, CountsEveryLinkAndStopsPastTheLimit) {
