@@ -189,7 +189,7 @@ struct AgentHost::Impl {
   v1::Registered run;
   std::unique_ptr<Sandbox> sandbox;
   std::unique_ptr<StartCredits> credits;
-  std::unique_ptr<BaseCheckouts> bases;  // overlay workspaces; null: cloned ones
+  HostWorkspaces workspaces;  // overlays over shared checkouts, or clones
   struct Running {
     std::function<void()> kill;
     bool started = false;  // its set-up is over
@@ -259,16 +259,21 @@ struct AgentHost::Impl {
       if (absl::Status st = ProbeOverlay(root); !st.ok()) why = std::string(st.message());
     }
     const std::string mount_place = root + "/mounts-" + options.host_id;  // mount points, kept to the end
-    if (why.empty()) {
+    if (InPrivateMountNamespace()) {
+      // Overlays, or clones on a capped tmpfs of their own (Workspace::Create), are mounted here.
       std::error_code ec;
       std::filesystem::create_directories(mount_place, ec);
-      if (ec) why = "cannot create " + mount_place + ": " + ec.message();
+      if (!ec) {
+        workspaces.mount_place = mount_place;
+      } else if (why.empty()) {
+        why = "cannot create " + mount_place + ": " + ec.message();
+      }
     }
     if (why.empty()) {
       const Sandbox* s = sandbox.get();
-      bases = std::make_unique<BaseCheckouts>(run.integration_git_dir(), root + "/bases-" + options.host_id,
-                                              [s](const std::string& dir) { return s->HandOver(dir); },
-                                              /*keep_idle=*/4, /*max_layers=*/8, mount_place);
+      workspaces.bases = std::make_unique<BaseCheckouts>(run.integration_git_dir(), root + "/bases-" + options.host_id,
+                                                         [s](const std::string& dir) { return s->HandOver(dir); },
+                                                         /*keep_idle=*/4, /*max_layers=*/8, mount_place);
       kind->set_overlay(true);
     } else {
       kind->set_why_not_overlay(why);
@@ -319,13 +324,13 @@ struct AgentHost::Impl {
     };
     // No command and a model: the built-in LLM agent.
     if (run.agent().command().empty() && !run.model().empty()) {
-      auto agent = std::make_shared<LlmAgent>(io, *pool, *sandbox, run, lease, *model, bases.get());
+      auto agent = std::make_shared<LlmAgent>(io, *pool, *sandbox, run, lease, *model, &workspaces);
       attempts[id].kill = [agent] { agent->Kill(); };
       agent->Start(started, report);
       return;
     }
     auto agent =
-        std::make_shared<CommandAgent>(io, *pool, *sandbox, run, lease, options.host_id, model.get(), bases.get());
+        std::make_shared<CommandAgent>(io, *pool, *sandbox, run, lease, options.host_id, model.get(), &workspaces);
     attempts[id].kill = [agent] { agent->Kill(); };
     agent->Start(started, report);
   }
@@ -398,7 +403,7 @@ absl::Status AgentHost::Run() {
   // the sandbox and the run it refers to still exist.
   s.io.restart();
   s.io.poll();
-  s.bases.reset();
+  s.workspaces.bases.reset();
   if (s.registered) {
     // Mount points and checkouts of this host: a host on another machine has no coordinator to
     // remove its workspace root. Every mount went with its workspace.

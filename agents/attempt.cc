@@ -34,14 +34,14 @@ void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
 
 absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& sandbox, const v1::Registered& run,
                                                                 const v1::Lease& lease, const std::string& dir,
-                                                                BaseCheckouts* bases) {
+                                                                const HostWorkspaces& where) {
   Delaypoint("workspace");
   const v1::AgentSpec& agent = run.agent();
   WorkspaceLimits limits;
   limits.max_growth = TreeUsage{agent.max_workspace_growth_bytes(), agent.max_workspace_growth_files()};
   limits.patch = PatchLimits{agent.max_patch_growth_bytes(), agent.max_patch_added_files()};
   limits.max_patch_bytes = agent.max_patch_bytes();
-  if (bases != nullptr) {
+  if (BaseCheckouts* bases = where.bases.get(); bases != nullptr) {
     absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> lower = bases->Acquire(lease.base_commit());
     if (!lower.ok()) return lower.status();
     // The shared checkout was handed over once when it was made; the layer is handed over empty.
@@ -54,7 +54,8 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& s
     return ws;
   }
   absl::StatusOr<std::unique_ptr<Workspace>> ws =
-      Workspace::Create(run.integration_git_dir(), lease.base_commit(), dir, agent.keep_workspaces(), limits);
+      Workspace::Create(run.integration_git_dir(), lease.base_commit(), dir, agent.keep_workspaces(), limits,
+                        where.mount_place);
   if (!ws.ok()) return ws;
   WriteAttemptMeta(dir + "/meta", lease);
   if (absl::Status st = sandbox.HandOver((*ws)->root()); !st.ok()) return st;

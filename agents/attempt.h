@@ -18,12 +18,21 @@ namespace swarm {
 // Writes the attempt's meta directory: subtask.json (and conflict.json after a conflict).
 void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease);
 
+// Where a host's attempts get their workspaces.
+struct HostWorkspaces {
+  std::unique_ptr<BaseCheckouts> bases;  // overlays over shared checkouts; null: clones
+  // The host's directory of mount points, kept until the run ends (overlay_mount.h); empty: the host
+  // mounts nothing (no mount namespace of its own).
+  std::string mount_place;
+};
+
 // The attempt's workspace in `dir` at the lease's base, with its meta directory (dir + "/meta"), both
 // writable by the identity the sandbox runs commands as: an overlay over the base's shared checkout
-// from `bases`, or (null) a clone. Blocks: call it on a pool thread.
+// from `where.bases`, or a clone (on a tmpfs of its own capped at the run's limits where the host
+// can mount one). Blocks: call it on a pool thread.
 absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& sandbox, const v1::Registered& run,
                                                                 const v1::Lease& lease, const std::string& dir,
-                                                                BaseCheckouts* bases);
+                                                                const HostWorkspaces& where);
 
 SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lease, const Workspace& workspace,
                                  const std::string& meta_dir);

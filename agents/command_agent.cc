@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 
 CommandAgent::CommandAgent(asio::io_context& io, asio::thread_pool& pool, const Sandbox& sandbox,
                            const v1::Registered& registered, v1::Lease lease, std::string host_id,
-                           ModelClient* model, BaseCheckouts* bases)
+                           ModelClient* model, const HostWorkspaces* workspaces)
     : io_(io),
       pool_(pool),
       sandbox_(sandbox),
@@ -38,7 +38,7 @@ CommandAgent::CommandAgent(asio::io_context& io, asio::thread_pool& pool, const 
       dir_(absl::StrCat(registered_.sandbox().workspace_root(), "/", lease_.subtask().id(), ".", lease_.attempt(), ".",
                         lease_.fence())),
       model_(model),
-      bases_(bases) {}
+      workspaces_(workspaces) {}
 
 void CommandAgent::Start(Started started, Done done) {
   started_ = std::move(started);
@@ -46,7 +46,7 @@ void CommandAgent::Start(Started started, Done done) {
   start_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
   asio::post(pool_, [self] {
-    auto ws = MakeAttemptWorkspace(self->sandbox_, self->registered_, self->lease_, self->dir_, self->bases_);
+    auto ws = MakeAttemptWorkspace(self->sandbox_, self->registered_, self->lease_, self->dir_, *self->workspaces_);
     asio::post(self->io_, [self, ws = std::move(ws)]() mutable { self->OnWorkspace(std::move(ws)); });
   });
 }

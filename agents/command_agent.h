@@ -17,6 +17,7 @@
 #include "agents/model_client.h"
 #include "agents/model_endpoint.h"
 #include "sandbox/sandbox.h"
+#include "agents/attempt.h"
 #include "git/workspace.h"
 #include "swarm/v1/agent.pb.h"
 
@@ -37,7 +38,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   // outlive the attempt.
   CommandAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
                const v1::Registered& registered, v1::Lease lease, std::string host_id, ModelClient* model,
-               BaseCheckouts* bases);
+               const HostWorkspaces* workspaces);
 
   // Starts the attempt. `started` is called once, on `io`, when its set-up is over (its workspace made
   // or not); `done` once, on `io`, after it.
@@ -61,7 +62,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   const std::string host_id_;
   const std::string dir_;
   ModelClient* const model_;
-  BaseCheckouts* const bases_;  // null: cloned workspaces
+  const HostWorkspaces* const workspaces_;  // where attempts' workspaces come from
 
   // Owned by `io_`.
   Started started_;

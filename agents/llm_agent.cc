@@ -73,14 +73,14 @@ v1::ChatMessage Message(const std::string& role, std::string content) {
 }  // namespace
 
 LlmAgent::LlmAgent(asio::io_context& io, asio::thread_pool& pool, const Sandbox& sandbox,
-                   const v1::Registered& registered, v1::Lease lease, ModelClient& model, BaseCheckouts* bases)
+                   const v1::Registered& registered, v1::Lease lease, ModelClient& model, const HostWorkspaces* workspaces)
     : io_(io),
       pool_(pool),
       sandbox_(sandbox),
       registered_(registered),
       lease_(std::move(lease)),
       model_(model),
-      bases_(bases),
+      workspaces_(workspaces),
       dir_(absl::StrCat(registered_.sandbox().workspace_root(), "/", lease_.subtask().id(), ".", lease_.attempt(), ".",
                         lease_.fence())) {}
 
@@ -90,7 +90,7 @@ void LlmAgent::Start(Started started, Done done) {
   start_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
   asio::post(pool_, [self] {
-    auto ws = MakeAttemptWorkspace(self->sandbox_, self->registered_, self->lease_, self->dir_, self->bases_);
+    auto ws = MakeAttemptWorkspace(self->sandbox_, self->registered_, self->lease_, self->dir_, *self->workspaces_);
     std::string root, listing;
     if (ws.ok()) {
       // Walking the tree is slow on a large repository: here, not on the loop that serves heartbeats.

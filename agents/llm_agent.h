@@ -15,6 +15,7 @@
 
 #include "agents/model_client.h"
 #include "sandbox/sandbox.h"
+#include "agents/attempt.h"
 #include "git/workspace.h"
 #include "swarm/v1/agent.pb.h"
 #include "tools/tool_set.h"
@@ -35,7 +36,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
 
   // As CommandAgent: `io` runs the loop, `pool` the workspace, the tools and the sandboxed commands.
   LlmAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
-           const v1::Registered& registered, v1::Lease lease, ModelClient& model, BaseCheckouts* bases);
+           const v1::Registered& registered, v1::Lease lease, ModelClient& model, const HostWorkspaces* workspaces);
 
   // `started` is called once, on `io`, when the set-up is over (the workspace made or not); `done`
   // once, on `io`, after it.
@@ -63,7 +64,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   const v1::Registered& registered_;
   const v1::Lease lease_;
   ModelClient& model_;
-  BaseCheckouts* const bases_;  // null: cloned workspaces
+  const HostWorkspaces* const workspaces_;  // where attempts' workspaces come from
   const std::string dir_;
 
   // Owned by `io_`.

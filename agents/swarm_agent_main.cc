@@ -42,7 +42,12 @@ int main(int argc, char** argv) {
   // Overlay workspaces are mounted in a namespace of this process's own, entered before any thread
   // starts (a namespace is per thread); it goes, with every mount, when the host exits.
   if (geteuid() != 0) {
-    options.overlay_error = "not root: overlay workspaces need a mount namespace of the host's own";
+    // Not root: a user namespace of the host's own, where it can mount each clone a tmpfs capped at
+    // the run's limits (overlays with swarm's options need root).
+    options.overlay_error = "not root: overlay workspaces need root";
+    if (absl::Status st = swarm::EnterUserAndMountNamespace(); !st.ok()) {
+      std::cerr << "swarm-agent: note: workspaces are measured only when a command ends (" << st.message() << ")\n";
+    }
   } else if (absl::Status st = swarm::EnterPrivateMountNamespace(); !st.ok()) {
     options.overlay_error = std::string(st.message());
   } else {

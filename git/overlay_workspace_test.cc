@@ -234,6 +234,37 @@ TEST_F(OverlayWorkspaceTest, AThrowawayViewSeesTheWorkAndGivesNothingBack) {
   EXPECT_EQ(clone->MakeThrowaway(dir_ / "clone/test-copy", nullptr).status().code(), absl::StatusCode::kUnimplemented);
 }
 
+// Where overlays are not used (an ordinary user's host, in a user namespace of its own), a clone is
+// a tmpfs of its own capped at its checkout plus the growth allowed, and its throwaway copy for
+// the tests is capped the same way.
+TEST_F(OverlayWorkspaceTest, ACloneOnItsOwnFileSystemIsCappedAndSoIsItsCopy) {
+  TempDir shm("/dev/shm");
+  fs::create_directory(shm / "mounts");
+  WorkspaceLimits limits;
+  limits.max_growth = TreeUsage{8 << 20, 200};
+  auto ws = Workspace::Create(dir_ / "repo/.git", base_, shm / "ws", false, limits, shm / "mounts");
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  EXPECT_EQ((*ws)->root(), shm / "mounts/ws");
+  EXPECT_EQ(ReadFile((*ws)->root() + "/a.txt"), "a\n");
+  Sh("cd " + (*ws)->root() + " && printf mine > a.txt");
+  const std::string flood = " && mkdir -p f && i=0; while [ $i -lt 2000 ]; do touch f/$i 2>/dev/null || break; "
+                            "i=$((i+1)); done; echo $i";
+  absl::StatusOr<std::unique_ptr<ThrowawayTree>> copy = (*ws)->MakeThrowaway(shm / "ws/test-copy", nullptr);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_EQ(ReadFile((*copy)->root() + "/a.txt"), "mine");
+  EXPECT_LT(std::stoi(Sh("cd " + (*copy)->root() + flood)), 300) << "the copy took every file";
+  copy->reset();
+  EXPECT_FALSE(fs::exists((*ws)->root() + "/f")) << "the tests' files reached the work tree";
+  const int made = std::stoi(Sh("cd " + (*ws)->root() + flood));
+  EXPECT_GT(made, 200);
+  EXPECT_LT(made, 300) << "the clone took every file";
+  absl::StatusOr<Patch> patch = (*ws)->ComputePatch();
+  EXPECT_EQ(patch.status().code(), absl::StatusCode::kResourceExhausted) << patch.status();
+  ws->reset();
+  EXPECT_EQ(MountsUnder(shm.path()), 0);
+  EXPECT_FALSE(fs::exists(shm / "ws"));
+}
+
 TEST_F(OverlayWorkspaceTest, RemovingAWorkspaceUnmountsItAndLeavesTheCheckoutForTheNext) {
   auto ws = Overlay("gone");
   ASSERT_NE(ws, nullptr);

@@ -136,12 +136,25 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::CreateOverlay(const std::s
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& source_git_dir,
                                                              const std::string& base,
                                                              const std::string& dir, bool keep,
-                                                             const WorkspaceLimits& limits) {
+                                                             const WorkspaceLimits& limits,
+                                                             const std::string& mount_place) {
   std::error_code ec;
   if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat("workspace ", dir, " exists"));
   fs::create_directories(dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  std::unique_ptr<Workspace> ws(new Workspace(dir, base, keep, limits));
+  const LayerLimits growth = LayerLimitsFor(limits.max_growth);
+  const bool own_fs = !keep && !mount_place.empty() && InPrivateMountNamespace() &&
+                      (growth.bytes > 0 || growth.inodes > 0) && OnTmpfs(dir);
+  std::string root = own_fs ? mount_place + "/" + fs::path(dir).filename().string() : "";
+  std::unique_ptr<Workspace> ws(new Workspace(dir, base, keep, limits, root));
+  if (own_fs) {
+    ws->mount_place_ = mount_place;
+    fs::create_directories(ws->root_, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", ws->root_, ": ", ec.message()));
+    absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(ws->root_, LayerLimits{});
+    if (!made.ok()) return made.status();
+    ws->layer_fs_ = *std::move(made);
+  }
 
   if (absl::Status st = CloneAt(source_git_dir, base, ws->root_); !st.ok()) return st;
 
@@ -151,6 +164,14 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& 
     absl::StatusOr<TreeUsage> usage = MeasureTree(ws->root_, TreeUsage{~0ull, ~0ull});
     if (!usage.ok()) return usage.status();
     ws->checked_out_ = *usage;
+  }
+  if (ws->layer_fs_ != nullptr) {
+    // The checkout is in: from now on the tree may grow by the limits, and no more.
+    const LayerLimits used = ws->layer_fs_->Used();
+    LayerLimits cap;
+    if (growth.bytes > 0) cap.bytes = used.bytes + growth.bytes;
+    if (growth.inodes > 0) cap.inodes = used.inodes + growth.inodes;
+    if (absl::Status st = ws->layer_fs_->Limit(cap); !st.ok()) return st;
   }
   return ws;
 }
@@ -164,7 +185,7 @@ ThrowawayTree::~ThrowawayTree() {
 
 absl::StatusOr<std::unique_ptr<ThrowawayTree>> Workspace::MakeThrowaway(const std::string& dir,
                                                                        const BaseCheckouts::HandOver& hand_over) const {
-  if (!mounted_) return absl::UnimplementedError("a cloned workspace has no throwaway view: copy it");
+  if (!mounted_ && layer_fs_ == nullptr) return absl::UnimplementedError("a cloned workspace has no throwaway view: copy it");
   std::error_code ec;
   if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat(dir, " exists"));
   fs::create_directories(dir, ec);
@@ -172,6 +193,28 @@ absl::StatusOr<std::unique_ptr<ThrowawayTree>> Workspace::MakeThrowaway(const st
   // Mount points named after the workspace and the view: unique on the host, reused by the next view.
   const std::string name = fs::path(dir_).filename().string() + "." + fs::path(dir).filename().string();
   const std::string place = mount_place_.empty() ? dir : mount_place_ + "/" + name;
+  if (!mounted_) {
+    // A clone on a capped file system of its own: the copy goes on one too, capped the same way.
+    if (absl::Status st = CheckGrowth(); !st.ok()) return st;  // copied by this process, past no limit
+    std::unique_ptr<ThrowawayTree> copy(new ThrowawayTree(dir, place));
+    fs::create_directories(place, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", place, ": ", ec.message()));
+    absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(place, LayerLimits{});
+    if (!made.ok()) return made.status();
+    copy->layer_fs_ = *std::move(made);
+    fs::copy(root_, place, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+    if (ec) return absl::ResourceExhaustedError(absl::StrCat("cannot copy the workspace: ", ec.message()));
+    const LayerLimits used = copy->layer_fs_->Used();
+    const LayerLimits growth = LayerLimitsFor(limits_.max_growth);
+    LayerLimits cap;
+    if (growth.bytes > 0) cap.bytes = used.bytes + growth.bytes;
+    if (growth.inodes > 0) cap.inodes = used.inodes + growth.inodes;
+    if (absl::Status st = copy->layer_fs_->Limit(cap); !st.ok()) return st;
+    if (hand_over) {
+      if (absl::Status st = hand_over(place); !st.ok()) return st;
+    }
+    return copy;
+  }
   std::unique_ptr<ThrowawayTree> view(new ThrowawayTree(dir, mount_place_.empty() ? dir + "/root" : place));
   std::string layer = dir;
   const LayerLimits layer_limits = LayerLimitsFor(limits_.max_growth);

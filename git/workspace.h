@@ -62,11 +62,15 @@ class ThrowawayTree final {
 class Workspace final {
  public:
   // Creates `dir` (which must not exist) holding a work tree of `source_git_dir` at commit `base`.
-  // `dir` is removed on destruction unless `keep`.
+  // `dir` is removed on destruction unless `keep`. Given a `mount_place` (the caller in a mount
+  // namespace of its own, `dir` on a tmpfs, limits on the growth, not `keep`), the work tree is a
+  // tmpfs of its own mounted at `mount_place`/<dir's name>, capped at the checkout plus the growth
+  // allowed: the cap holds while the agent writes.
   static absl::StatusOr<std::unique_ptr<Workspace>> Create(const std::string& source_git_dir,
                                                            const std::string& base,
                                                            const std::string& dir, bool keep,
-                                                           const WorkspaceLimits& limits = {});
+                                                           const WorkspaceLimits& limits = {},
+                                                           const std::string& mount_place = "");
   // Mounts a writable layer under `dir` (which must not exist) over `lower`, the checkout of `base`;
   // `hand_over` gives the layer to the sandbox's user. The work tree is mounted at
   // `mount_place`/<dir's name> (a directory for mount points, kept until the run ends: overlay_mount.h; empty: `dir`/work). The caller must be
@@ -93,11 +97,12 @@ class Workspace final {
   // leading out of the repository or into .git, a nested repository (gitlink), a path inside .git. Blobs are written to the host's object store, never the agent's.
   absl::StatusOr<Patch> ComputePatch() const;
 
-  // For an overlay workspace: a throwaway view of the work tree as it is now, at `dir` (which must
-  // not exist), for a test run. It is one more overlay, stacked on the work tree, whose layer holds
-  // at most the workspace's limits (where the workspaces are on tmpfs): it costs what the tests
-  // write, not a copy of the tree. Unimplemented for a cloned workspace (copy it instead). The work
-  // tree must not change while the view is mounted.
+  // A throwaway view of the work tree as it is now, at `dir` (which must not exist), for a test run.
+  // For an overlay workspace it is one more overlay, stacked on the work tree, whose layer holds at
+  // most the workspace's limits (where the workspaces are on tmpfs): it costs what the tests write,
+  // not a copy of the tree. For a clone on a capped file system of its own, a copy on another, capped
+  // the same way. Unimplemented for other clones (copy them). The work tree must not change while
+  // the view is mounted.
   absl::StatusOr<std::unique_ptr<ThrowawayTree>> MakeThrowaway(const std::string& dir,
                                                               const BaseCheckouts::HandOver& hand_over) const;
 

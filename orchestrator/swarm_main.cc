@@ -340,10 +340,11 @@ int main(int argc, char** argv) {
     return swarm::kExitUsage;
   }
   // A coordinator's test runs get their trees as overlays, mounted in a namespace of this process's
-  // own: entered here, before any thread starts (a namespace is per thread). Not root, or not
-  // allowed: full checkouts, as before.
-  if ((run->parsed() || resume->parsed() || serve->parsed()) && geteuid() == 0) {
-    swarm::EnterPrivateMountNamespace().IgnoreError();
+  // own: entered here, before any thread starts (a namespace is per thread). Not root: a user
+  // namespace of its own too, where each test run's full checkout is a capped tmpfs. Not allowed:
+  // full checkouts, uncapped, and the run says so.
+  if (run->parsed() || resume->parsed() || serve->parsed()) {
+    (geteuid() == 0 ? swarm::EnterPrivateMountNamespace() : swarm::EnterUserAndMountNamespace()).IgnoreError();
   }
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;

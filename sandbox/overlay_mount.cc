@@ -30,6 +30,15 @@ absl::Status Errno(const std::string& what) {
   return e == EPERM || e == EACCES ? absl::PermissionDeniedError(msg) : absl::InternalError(msg);
 }
 
+// ",size=N,nr_inodes=M" for tmpfs. size=0 and nr_inodes=0 would mean "unlimited" to it: say
+// nothing for no limit instead, and round a tiny one up to a page.
+std::string TmpfsLimitOptions(const LayerLimits& limits) {
+  std::string options;
+  if (limits.bytes > 0) absl::StrAppend(&options, ",size=", std::max<std::uint64_t>(limits.bytes, 4096));
+  if (limits.inodes > 0) absl::StrAppend(&options, ",nr_inodes=", limits.inodes);
+  return options;
+}
+
 bool IsOpaque(const std::string& path) {
   char value[2] = {};
   for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
@@ -95,6 +104,26 @@ absl::Status EnterPrivateMountNamespace() {
   return absl::OkStatus();
 }
 
+absl::Status EnterUserAndMountNamespace() {
+  const uid_t uid = geteuid();
+  const gid_t gid = getegid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return Errno("cannot make a user and mount namespace (unshare)");
+  // An unprivileged process may map its own ids only, and its gid only once setgroups is denied.
+  auto write = [](const std::string& file, const std::string& text) {
+    std::ofstream out(file);
+    out << text;
+    out.close();
+    return static_cast<bool>(out);
+  };
+  if (!write("/proc/self/setgroups", "deny") || !write("/proc/self/uid_map", absl::StrCat(uid, " ", uid, " 1\n")) ||
+      !write("/proc/self/gid_map", absl::StrCat(gid, " ", gid, " 1\n"))) {
+    return absl::PermissionDeniedError("cannot map the user into its own user namespace");
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return Errno("cannot make the mounts private");
+  g_private_mounts = true;
+  return absl::OkStatus();
+}
+
 bool InPrivateMountNamespace() { return g_private_mounts; }
 
 absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work,
@@ -125,11 +154,7 @@ absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::str
 void UnmountOverlay(const std::string& merged) { umount2(merged.c_str(), MNT_DETACH); }
 
 absl::StatusOr<std::unique_ptr<LayerFs>> LayerFs::Mount(const std::string& dir, const LayerLimits& limits) {
-  // size=0 and nr_inodes=0 would mean "unlimited" to tmpfs: say nothing for no limit instead, and
-  // round a tiny one up to a page.
-  std::string options = "mode=0700";
-  if (limits.bytes > 0) absl::StrAppend(&options, ",size=", std::max<std::uint64_t>(limits.bytes, 4096));
-  if (limits.inodes > 0) absl::StrAppend(&options, ",nr_inodes=", limits.inodes);
+  const std::string options = "mode=0700" + TmpfsLimitOptions(limits);
   if (mount("swarm-layer", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
     return Errno("cannot mount a layer's file system at " + dir);
   }
@@ -155,6 +180,21 @@ absl::Status LayerFs::Detach() {
   attached_ = false;
   path_ = absl::StrCat("/proc/self/fd/", fd_);
   return absl::OkStatus();
+}
+
+absl::Status LayerFs::Limit(const LayerLimits& limits) {
+  const std::string options = TmpfsLimitOptions(limits);
+  if (options.empty()) return absl::OkStatus();
+  if (mount(nullptr, path_.c_str(), nullptr, MS_REMOUNT | MS_NOSUID | MS_NODEV, options.substr(1).c_str()) != 0) {
+    return Errno("cannot limit the layer's file system at " + dir_);
+  }
+  return absl::OkStatus();
+}
+
+LayerLimits LayerFs::Used() const {
+  struct statfs st;
+  if (statfs(path_.c_str(), &st) != 0) return {};
+  return LayerLimits{(st.f_blocks - st.f_bfree) * static_cast<std::uint64_t>(st.f_bsize), st.f_files - st.f_ffree};
 }
 
 bool LayerFs::Full() const {

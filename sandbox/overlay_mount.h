@@ -20,7 +20,12 @@ namespace swarm {
 // came from. Call it before the process starts any thread: a mount namespace is per thread, and
 // threads started before keep the old one. Needs CAP_SYS_ADMIN (root); otherwise PermissionDenied.
 absl::Status EnterPrivateMountNamespace();
-// Whether EnterPrivateMountNamespace succeeded in this process.
+// The same for a process that is not root: a user namespace of its own first, where it keeps its
+// uid and gid (mapped to themselves, so every file it makes is still its user's) and holds the
+// capabilities to mount there, until it execs (its children have none). It can then mount a tmpfs
+// (LayerFs), not overlays with swarm's options. Call it before any thread starts.
+absl::Status EnterUserAndMountNamespace();
+// Whether either succeeded in this process.
 bool InPrivateMountNamespace();
 
 // Mounts at `merged` the overlay of `upper` (writable; `work` is overlayfs's scratch directory on
@@ -63,6 +68,11 @@ class LayerFs final {
   // Where this process reaches it: `dir` while attached, /proc/self/fd/<fd> once detached.
   const std::string& path() const { return path_; }
   absl::Status Detach();
+  // Sets its limits anew (a remount), for a tree written before it was capped: fails (ENOSPC
+  // unnamed) when it already holds more.
+  absl::Status Limit(const LayerLimits& limits);
+  // What it holds now: pages as bytes, and inodes.
+  LayerLimits Used() const;
   // Whether it has no inode or no page left.
   bool Full() const;
 

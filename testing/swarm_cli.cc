@@ -1,12 +1,13 @@
 #include "testing/swarm_cli.h"
 
 #include <gtest/gtest.h>
+#include <pwd.h>
 
 #include <filesystem>
 #include <map>
-
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "orchestrator/store/store.h"
 #include "sandbox/process.h"
@@ -17,9 +18,13 @@ extern char** environ;
 namespace swarm::testing {
 namespace fs = std::filesystem;
 
-CliResult RunSwarm(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
+namespace {
+
+CliResult RunSwarmWith(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+                       const std::vector<std::string>& extra_env) {
   ProcessSpec spec;
-  spec.argv = {BuildDir() + "/bin/swarm"};
+  spec.argv = prefix;
+  spec.argv.push_back(BuildDir() + "/bin/swarm");
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -44,6 +49,18 @@ CliResult RunSwarm(const std::vector<std::string>& args, const std::vector<std::
   out.out = r->out;
   out.err = r->err;
   return out;
+}
+
+}  // namespace
+
+CliResult RunSwarm(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
+  return RunSwarmWith({}, args, extra_env);
+}
+
+CliResult RunSwarmAs(const ::passwd& user, const std::string& home, const std::vector<std::string>& args) {
+  return RunSwarmWith({"setpriv", absl::StrCat("--reuid=", user.pw_uid), absl::StrCat("--regid=", user.pw_gid),
+                       "--clear-groups", "--"},
+                      args, {"HOME=" + home, "XDG_RUNTIME_DIR=", "USER=" + std::string(user.pw_name)});
 }
 
 nlohmann::json OnlyReport(const std::string& state_dir) {

@@ -12,6 +12,8 @@
 
 #include "swarm/v1/events.pb.h"
 
+struct passwd;
+
 namespace swarm::testing {
 
 struct CliResult {
@@ -22,6 +24,10 @@ struct CliResult {
 
 // Runs `swarm ARGS` from the build tree with a timeout of 300 s.
 CliResult RunSwarm(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {});
+
+// The same as the unprivileged `user` (setpriv, no supplementary groups), with HOME at `home` and
+// no XDG_RUNTIME_DIR (root's would not be the user's).
+CliResult RunSwarmAs(const ::passwd& user, const std::string& home, const std::vector<std::string>& args);
 
 // The report.json of the only run in `state_dir` (fails the test if there is not exactly one).
 nlohmann::json OnlyReport(const std::string& state_dir);

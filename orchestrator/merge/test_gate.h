@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "git/integration_repo.h"
 #include "git/test_trees.h"
+#include "sandbox/overlay_mount.h"
 #include "test_results/test_results.h"
 #include "sandbox/sandbox.h"
 
@@ -62,6 +63,13 @@ class TestGate final {
   // Test runs get their trees as layers over a shared checkout (test_trees.h) instead of a full
   // checkout each. `trees` must outlive the gate; call before the first Test.
   void UseLayers(TestTrees* trees) { trees_ = trees; }
+  // Otherwise, where this process has a mount namespace of its own: each full checkout is a tmpfs of
+  // its own mounted in `mount_place` (kept until the run ends) and capped at the checkout plus
+  // `growth`, where the scratch root is a tmpfs. Call before the first Test.
+  void CapCheckouts(std::string mount_place, LayerLimits growth) {
+    capped_place_ = std::move(mount_place);
+    growth_ = growth;
+  }
   // Kills every test run in progress and every later one as it starts (their Test() calls return a
   // failed outcome): the run is being cancelled. Thread-safe.
   void KillRunning();
@@ -73,6 +81,8 @@ class TestGate final {
   const std::string test_command_;
   const TestFormat format_;
   const std::string test_report_;
+  std::string capped_place_;  // set before the first Test
+  LayerLimits growth_;
   const IntegrationRepo& repo_;
   const std::string scratch_root_;
   const std::string log_dir_;

@@ -166,26 +166,30 @@ absl::Status Coordinator::Setup() {
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
                                      layout_.workspace_root, layout_.log_dir, layout_.ledger_dir, layout_.run_dir + "/test-cache");
   killable_gate_ = gate_.get();
+  const LayerLimits test_growth = LayerLimitsFor(TreeUsage{static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20,
+                                                          static_cast<std::uint64_t>(cfg.max_workspace_files)});
   if (!InPrivateMountNamespace()) {
-    err_ << "swarm: note: test runs use full checkouts (overlay test trees need root and a mount namespace of "
-            "swarm's own)\n";
+    err_ << "swarm: note: test runs use full checkouts, measured by nothing while the tests write (overlay test "
+            "trees need root and a mount namespace of swarm's own)\n";
   } else {
     const std::string mount_place = layout_.workspace_root + "/test-mounts";
-    absl::Status st = ProbeOverlay(layout_.workspace_root);
     std::error_code made;
-    if (st.ok() && !fs::create_directories(mount_place, made) && made) {
+    absl::Status st = absl::OkStatus();
+    if (!fs::create_directories(mount_place, made) && made) {
       st = absl::PermissionDeniedError("cannot create " + mount_place + ": " + made.message());
     }
+    // Overlays need root; a user namespace of swarm's own mounts only the capped checkouts.
+    if (st.ok()) st = geteuid() == 0 ? ProbeOverlay(layout_.workspace_root)
+                                     : absl::FailedPreconditionError("overlay test trees need root");
     if (st.ok()) {
       const Sandbox* s = sandbox_.get();
       test_trees_ = std::make_unique<TestTrees>(repo_->git(), layout_.workspace_root + "/test-layers",
                                                 [s](const std::string& dir) { return s->HandOver(dir); },
-                                                /*max_delta=*/256, mount_place,
-                                                LayerLimitsFor(TreeUsage{static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20,
-                                                                         static_cast<std::uint64_t>(cfg.max_workspace_files)}));
+                                                /*max_delta=*/256, mount_place, test_growth);
       gate_->UseLayers(test_trees_.get());
     } else {
       err_ << "swarm: note: test runs use full checkouts (" << st.message() << ")\n";
+      if (fs::is_directory(mount_place)) gate_->CapCheckouts(mount_place, test_growth);
     }
   }
   // A task in words is planned now, by the model, before anything else happens.

@@ -3,10 +3,12 @@
 // larger than the gRPC message limit that killed its agent host; a workspace filled with files.
 #include <gtest/gtest.h>
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "orchestrator/run/path_policy.h"
 #include "git/git.h"
 #include "sandbox/tree_usage.h"
@@ -37,8 +39,9 @@ class PatchSizeAttacksTest : public ::testing::Test {
                                      "--agent-cmd", agent, "--test-cmd", "true", "--max-attempts", "1",
                                      "--agent-hosts", "1", "--agents", std::to_string(ids.size())};
     args.insert(args.end(), extra.begin(), extra.end());
-    return RunSwarm(args);
+    return Swarm(args);
   }
+  virtual CliResult Swarm(const std::vector<std::string>& args) { return RunSwarm(args); }
   std::map<std::string, nlohmann::json> Subtasks() {
     std::map<std::string, nlohmann::json> out;
     const nlohmann::json report = OnlyReport(state());
@@ -117,11 +120,32 @@ std::string Logs(const std::string& state, const std::string& prefix) {
   return out;
 }
 
-// Where the workspaces are in RAM (overlay workspaces, as root), the cap holds while the agent
-// writes: it cannot make the files it asked for, so no agent starves the others of /dev/shm's
-// inodes before its patch is measured.
-TEST_F(PatchSizeAttacksTest, WorkspaceFloodStopsAtTheCapWhileTheAgentRuns) {
-  if (geteuid() != 0) GTEST_SKIP() << "a layer of its own per workspace needs root (CI runs as root)";
+// The flood attacks, as root and as an unprivileged user the test creates.
+class FloodAttacksTest : public PatchSizeAttacksTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to run as root and as a user it creates (CI runs as root)";
+    PatchSizeAttacksTest::SetUp();
+    if (GetParam()) {
+      user_ = UnprivilegedTestUser();
+      ASSERT_NE(user_, nullptr);
+      Sh(absl::StrCat("chown -R ", user_->pw_uid, ":", user_->pw_gid, " ", dir_.path()));
+    }
+  }
+  CliResult Swarm(const std::vector<std::string>& args) override {
+    return user_ != nullptr ? RunSwarmAs(*user_, dir_.path(), args) : RunSwarm(args);
+  }
+  const passwd* user_ = nullptr;
+};
+
+INSTANTIATE_TEST_SUITE_P(AsRootAndAsAUser, FloodAttacksTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "user" : "root"; });
+
+// Where the workspaces are in RAM, the cap holds while the agent writes: its layer (an overlay
+// workspace, as root) or its clone (as a user, in the host's own user namespace) is a tmpfs of its
+// own. It cannot make the files it asked for, so no agent starves the others of /dev/shm's inodes
+// before its patch is measured.
+TEST_P(FloodAttacksTest, WorkspaceFloodStopsAtTheCapWhileTheAgentRuns) {
   CliResult r = Run({"flood"},
                     "mkdir f && i=0; while [ $i -lt 3000 ]; do touch f/$i 2>/dev/null || break; i=$((i+1)); done; "
                     "echo made $i files",
@@ -140,15 +164,14 @@ TEST_F(PatchSizeAttacksTest, WorkspaceFloodStopsAtTheCapWhileTheAgentRuns) {
 
 // The same for a test run: a patched test that floods its tree stops at the run's cap (the test
 // here passes only if it does), and the patch still lands.
-TEST_F(PatchSizeAttacksTest, TestRunFloodStopsAtTheCap) {
-  if (geteuid() != 0) GTEST_SKIP() << "a layer of its own per test tree needs root (CI runs as root)";
+TEST_P(FloodAttacksTest, TestRunFloodStopsAtTheCap) {
   const std::string flood =
       "i=0; while [ $i -lt 3000 ]; do touch t$i 2>/dev/null || break; i=$((i+1)); done; echo made $i files; "
       "[ $i -lt 3000 ]";
   WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "c", "title": "T", "instructions": "x"}]})");
-  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agent-cmd",
-                          "echo 'int c;' > c.c", "--test-cmd", flood, "--max-attempts", "1", "--agent-hosts", "1",
-                          "--max-workspace-files", "1000"});
+  CliResult r = Swarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agent-cmd",
+                       "echo 'int c;' > c.c", "--test-cmd", flood, "--max-attempts", "1", "--agent-hosts", "1",
+                       "--max-workspace-files", "1000"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(Subtasks()["c"]["outcome"], "landed") << Subtasks()["c"].dump();
   const std::string log = Logs(state(), "");
