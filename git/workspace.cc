@@ -1,5 +1,7 @@
 #include "git/workspace.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +40,13 @@ LayerLimits LayerLimitsFor(const TreeUsage& max_growth) {
   LayerLimits l;
   if (max_growth.bytes > 0) l.bytes = max_growth.bytes + (4 << 20);
   if (max_growth.entries > 0) l.inodes = max_growth.entries + 64;
+  // A layer of its own is no longer bounded by the machine's /dev/shm, as a directory there was: it
+  // may hold no more than /dev/shm could (half the RAM by default), whatever the flags say.
+  static const std::uint64_t shm_bytes = [] {
+    struct statvfs st;
+    return statvfs("/dev/shm", &st) == 0 ? static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize : 0;
+  }();
+  if (shm_bytes > 0 && (l.bytes > 0 || l.inodes > 0)) l.bytes = l.bytes > 0 ? std::min(l.bytes, shm_bytes) : shm_bytes;
   return l;
 }
 
