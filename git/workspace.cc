@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -30,6 +32,28 @@ std::vector<std::string> ReadAlternates(const std::string& object_dir) {
     out.push_back(fs::weakly_canonical(p).string());
   }
   return out;
+}
+
+// The tree of `commit`, read once per process: every attempt on a base asks for the same one.
+absl::StatusOr<std::string> TreeOfCommit(const Git& git, const std::string& commit) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> trees;  // a commit id names its content, whatever the repository
+  const bool is_id = (commit.size() == 40 || commit.size() == 64) &&
+                     commit.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!is_id) {  // a name may move: ask every time
+    absl::StatusOr<std::string> tree = git.Run({"rev-parse", commit + "^{tree}"});
+    if (!tree.ok()) return tree.status();
+    return TrimNewline(*tree);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = trees.find(commit); it != trees.end()) return it->second;
+  }
+  absl::StatusOr<std::string> tree = git.Run({"rev-parse", commit + "^{tree}"});
+  if (!tree.ok()) return tree.status();
+  std::lock_guard<std::mutex> lock(mu);
+  if (trees.size() > 4096) trees.clear();
+  return trees[commit] = TrimNewline(*tree);
 }
 
 }  // namespace
@@ -84,12 +108,21 @@ Workspace::~Workspace() {
 }
 
 absl::Status Workspace::InitHostRepository(const std::string& source_git_dir) {
-  Git source = Git::AtGitDir(source_git_dir);
+  // What `git init --bare` makes that git needs (HEAD, objects, refs, a config), written here: one
+  // process fewer per attempt, and none of init's template files.
   std::string host_dir = dir_ + "/host.git";
-  absl::StatusOr<std::string> init = source.Run({"init", "--quiet", "--bare", host_dir});
-  if (!init.ok()) return init.status();
+  std::error_code ec;
+  for (const char* sub : {"/objects/info", "/refs/heads", "/refs/tags"}) {
+    fs::create_directories(host_dir + sub, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", host_dir, sub, ": ", ec.message()));
+  }
   std::string source_objects = fs::weakly_canonical(source_git_dir + "/objects").string();
-  std::ofstream(host_dir + "/objects/info/alternates") << source_objects << "\n";
+  std::ofstream(host_dir + "/HEAD") << "ref: refs/heads/main\n";
+  std::ofstream(host_dir + "/config") << "[core]\n\trepositoryformatversion = 0\n\tbare = true\n";
+  std::ofstream alternates(host_dir + "/objects/info/alternates");
+  alternates << source_objects << "\n";
+  alternates.close();
+  if (!alternates) return absl::ResourceExhaustedError(absl::StrCat("cannot write ", host_dir, "/objects/info/alternates"));
   object_dirs_.push_back(source_objects);
   for (const auto& alt : ReadAlternates(source_objects)) object_dirs_.push_back(alt);
   return absl::OkStatus();
@@ -294,7 +327,7 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
   if (!changed.ok()) return changed.status();
   Patch patch;
   patch.base = base_;
-  absl::StatusOr<std::string> base_tree = host.Run({"rev-parse", base_ + "^{tree}"});
+  absl::StatusOr<std::string> base_tree = TreeOfCommit(host, base_);
   if (!base_tree.ok()) return base_tree.status();
   if (changed->has_value() && (*changed)->empty()) {  // the layer holds nothing: no git work at all
     patch.tree = TrimNewline(*base_tree);
