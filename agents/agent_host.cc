@@ -263,10 +263,14 @@ struct AgentHost::Impl {
       // Overlays, or clones on a capped tmpfs of their own (Workspace::Create), are mounted here.
       std::error_code ec;
       std::filesystem::create_directories(mount_place, ec);
-      if (!ec) {
+      absl::Status layers = ec ? absl::PermissionDeniedError("cannot create " + mount_place + ": " + ec.message())
+                               : ProbeLayerFs(mount_place);
+      if (layers.ok()) {
         workspaces.mount_place = mount_place;
-      } else if (why.empty()) {
-        why = "cannot create " + mount_place + ": " + ec.message();
+      } else {
+        std::cerr << "swarm-agent: note: workspaces are measured only when a command ends (" << layers.message()
+                  << ")\n";
+        if (why.empty()) why = std::string(layers.message());
       }
     }
     if (why.empty()) {

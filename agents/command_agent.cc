@@ -129,8 +129,9 @@ void CommandAgent::OnCommandDone(absl::StatusOr<ProcessResult> r) {
     return;
   }
   if (!r->ok()) {
-    // A command that failed because its workspace hit the cap (ENOSPC) says so.
-    absl::Status growth = workspace_->CheckGrowth();
+    // A command that failed because its workspace hit the cap (ENOSPC) says so (no walk of the tree
+    // here: this is the host's loop thread).
+    absl::Status growth = workspace_->CheckFull();
     Fail(absl::StrCat("agent command failed (", r->Describe(), ")", growth.ok() ? "" : ": ", growth.message()), log_);
     return;
   }

@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
     // Not root: a user namespace of the host's own, where it can mount each clone a tmpfs capped at
     // the run's limits (overlays with swarm's options need root).
     options.overlay_error = "not root: overlay workspaces need root";
-    if (absl::Status st = swarm::EnterUserAndMountNamespace(); !st.ok()) {
+    if (absl::Status st = swarm::EnterUserAndMountNamespace(); absl::IsInternal(st)) {
+      std::cerr << "swarm-agent: " << st.message() << "\n";
+      return 1;
+    } else if (!st.ok()) {
       std::cerr << "swarm-agent: note: workspaces are measured only when a command ends (" << st.message() << ")\n";
     }
   } else if (absl::Status st = swarm::EnterPrivateMountNamespace(); !st.ok()) {

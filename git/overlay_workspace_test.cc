@@ -1,7 +1,9 @@
 // Overlay workspaces give the same patch as cloned ones, for every kind of change, and cost only
 // what the agent writes. Needs root (mounts in a private mount namespace), as CI runs.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -263,6 +265,39 @@ TEST_F(OverlayWorkspaceTest, ACloneOnItsOwnFileSystemIsCappedAndSoIsItsCopy) {
   ws->reset();
   EXPECT_EQ(MountsUnder(shm.path()), 0);
   EXPECT_FALSE(fs::exists(shm / "ws"));
+}
+
+std::uint64_t ShmemKiB() {
+  std::ifstream in("/proc/meminfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Shmem:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+// A sandbox started while a workspace was mounted holds a copy of its mount (bubblewrap binds /
+// recursively) until it exits: the workspace's RAM must come back when the workspace goes anyway.
+TEST_F(OverlayWorkspaceTest, AGoneLayerGivesItsRamBackWhileASandboxStillHoldsACopy) {
+  TempDir shm("/dev/shm");
+  fs::create_directory(shm / "mounts");
+  WorkspaceLimits limits;
+  limits.max_growth = TreeUsage{1ull << 30, 1000};
+  auto ws = Overlay(shm / "ws", limits, shm / "mounts");
+  ASSERT_NE(ws, nullptr);
+  Sh("head -c 268435456 /dev/zero > " + ws->root() + "/big");
+  // A process in a copy of this mount namespace, as a sandbox is.
+  const pid_t holder = fork();
+  if (holder == 0) {
+    execlp("unshare", "unshare", "--mount", "--propagation", "unchanged", "sleep", "60", nullptr);
+    _exit(127);
+  }
+  usleep(300 * 1000);
+  const std::uint64_t before = ShmemKiB();
+  ws.reset();
+  const std::uint64_t after = ShmemKiB();
+  kill(holder, SIGKILL);
+  waitpid(holder, nullptr, 0);
+  EXPECT_GT(before, after + (192 << 10)) << "the 256 MiB stayed in RAM: before " << before << " KiB, after " << after;
 }
 
 TEST_F(OverlayWorkspaceTest, RemovingAWorkspaceUnmountsItAndLeavesTheCheckoutForTheNext) {

@@ -47,8 +47,8 @@ class TestTrees final {
 
   // Checkouts of `repo`'s trees go under `root`; `hand_over` gives a tree to the sandbox's user.
   // Trees are mounted in `mount_place` (mount points kept until the run ends: overlay_mount.h; empty: in each run's directory).
-  // Where `root` is a tmpfs, each run's layer (the candidate's delta and all the test writes) is a
-  // tmpfs of its own holding at most `layer_limits` (0: no limit): a test that fills it gets ENOSPC.
+  // Where `root` is a tmpfs, each run's layer is a tmpfs of its own: the candidate's delta, then at
+  // most `layer_limits` more (0: no limit) of what the test writes; a test that fills it gets ENOSPC.
   TestTrees(Git repo, std::string root, HandOver hand_over, int max_delta = 256, std::string mount_place = "",
             LayerLimits layer_limits = {});
   ~TestTrees();

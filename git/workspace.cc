@@ -241,17 +241,18 @@ absl::StatusOr<std::unique_ptr<ThrowawayTree>> Workspace::MakeThrowaway(const st
     std::unique_ptr<ThrowawayTree> copy(new ThrowawayTree(dir, place));
     fs::create_directories(place, ec);
     if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", place, ": ", ec.message()));
-    absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(place, LayerLimits{});
-    if (!made.ok()) return made.status();
-    copy->layer_fs_ = *std::move(made);
-    fs::copy(root_, place, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-    if (ec) return absl::ResourceExhaustedError(absl::StrCat("cannot copy the workspace: ", ec.message()));
-    const LayerLimits used = copy->layer_fs_->Used();
+    // Capped before the copy, at what the work tree holds plus the growth allowed: a sparse file
+    // that costs the work tree nothing costs the copy every page, and stops it.
+    const LayerLimits used = layer_fs_->Used();
     const LayerLimits growth = LayerLimitsFor(limits_.max_growth);
     LayerLimits cap;
     if (growth.bytes > 0) cap.bytes = used.bytes + growth.bytes;
     if (growth.inodes > 0) cap.inodes = used.inodes + growth.inodes;
-    if (absl::Status st = copy->layer_fs_->Limit(cap); !st.ok()) return st;
+    absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(place, cap);
+    if (!made.ok()) return made.status();
+    copy->layer_fs_ = *std::move(made);
+    fs::copy(root_, place, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+    if (ec) return absl::ResourceExhaustedError(absl::StrCat("cannot copy the workspace: ", ec.message()));
     if (hand_over) {
       if (absl::Status st = hand_over(place); !st.ok()) return st;
     }
@@ -286,6 +287,14 @@ absl::StatusOr<std::unique_ptr<ThrowawayTree>> Workspace::MakeThrowaway(const st
     if (absl::Status st = view->layer_fs_->Detach(); !st.ok()) return st;
   }
   return view;
+}
+
+absl::Status Workspace::CheckFull() const {
+  if (layer_fs_ == nullptr || !layer_fs_->Full()) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the workspace reached its limits (--max-workspace-mb ", limits_.max_growth.bytes >> 20,
+      ", --max-workspace-files ", limits_.max_growth.entries,
+      "): writes past them failed with 'No space left on device'"));
 }
 
 absl::Status Workspace::CheckGrowth() const {

@@ -109,6 +109,9 @@ class Workspace final {
   // OK while the work tree has grown by no more than the limits since it was checked out; otherwise
   // ResourceExhausted naming the flags. Call it before reading the whole tree (hashing, copying).
   absl::Status CheckGrowth() const;
+  // Cheap (one statfs, no walk): ResourceExhausted naming the flags when the workspace's own file
+  // system is full, so writes past the cap failed; OK otherwise, and for a workspace without one.
+  absl::Status CheckFull() const;
 
  private:
   Workspace(std::string dir, std::string base, bool keep, const WorkspaceLimits& limits, std::string root = "");

@@ -343,8 +343,15 @@ int main(int argc, char** argv) {
   // own: entered here, before any thread starts (a namespace is per thread). Not root: a user
   // namespace of its own too, where each test run's full checkout is a capped tmpfs. Not allowed:
   // full checkouts, uncapped, and the run says so.
-  if (run->parsed() || resume->parsed() || serve->parsed()) {
-    (geteuid() == 0 ? swarm::EnterPrivateMountNamespace() : swarm::EnterUserAndMountNamespace()).IgnoreError();
+  const bool coordinates = (run->parsed() && server.address.empty() && !config.dry_run) || resume->parsed() ||
+                           serve->parsed();
+  if (coordinates && geteuid() == 0) {
+    swarm::EnterPrivateMountNamespace().IgnoreError();  // the run's note says what test runs get instead
+  } else if (coordinates) {
+    if (absl::Status st = swarm::EnterUserAndMountNamespace(); absl::IsInternal(st)) {
+      std::cerr << "swarm: " << st.message() << "\n";
+      return swarm::kExitInternal;
+    }  // otherwise the run's note says why test runs are not capped
   }
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;

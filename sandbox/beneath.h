@@ -33,6 +33,10 @@ namespace swarm {
 // when it did not exist.
 [[nodiscard]] absl::Status RemoveFileBeneath(const std::string& dir, std::string_view relative);
 
+// Empties the regular file `relative` beneath the directory open as `dir_fd` (resolved as
+// ReadFileBeneath does; a link, a FIFO or a device is left alone). OK when it did not exist.
+[[nodiscard]] absl::Status TruncateFileBeneath(int dir_fd, std::string_view relative);
+
 }  // namespace swarm
 
 #endif  // SWARM_SANDBOX_BENEATH_H_

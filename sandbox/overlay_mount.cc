@@ -8,6 +8,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -16,9 +17,11 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "sandbox/beneath.h"
 
 namespace swarm {
 namespace {
@@ -93,38 +96,115 @@ absl::Status Walk(const std::string& dir, const std::string& rel, std::vector<st
 }  // namespace
 
 std::atomic<bool> g_private_mounts{false};
+std::mutex g_why_mu;
+std::string g_why;  // guarded by g_why_mu
+
+absl::Status Remember(absl::Status st) {
+  if (!st.ok()) {
+    std::lock_guard<std::mutex> lock(g_why_mu);
+    g_why = std::string(st.message());
+  }
+  return st;
+}
 
 absl::Status EnterPrivateMountNamespace() {
-  if (unshare(CLONE_NEWNS) != 0) return Errno("cannot make a mount namespace (unshare)");
+  if (unshare(CLONE_NEWNS) != 0) return Remember(Errno("cannot make a mount namespace (unshare)"));
   // Slave: mounts made outside later (an automounted /home) still arrive; ours never leave.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
-    return Errno("cannot make the mounts private");
+    return Remember(Errno("cannot make the mounts private"));
   }
   g_private_mounts = true;
   return absl::OkStatus();
 }
 
-absl::Status EnterUserAndMountNamespace() {
+namespace {
+
+// Unshares the user and mount namespaces, maps the ids to themselves, and makes the mounts private.
+// The reason on failure; `unshared` says whether the process has left its user namespace already.
+std::string UnshareUserAndMounts(bool* unshared) {
   const uid_t uid = geteuid();
   const gid_t gid = getegid();
-  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return Errno("cannot make a user and mount namespace (unshare)");
+  *unshared = false;
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return absl::StrCat("unshare: ", strerror(errno));
+  *unshared = true;
   // An unprivileged process may map its own ids only, and its gid only once setgroups is denied.
-  auto write = [](const std::string& file, const std::string& text) {
-    std::ofstream out(file);
-    out << text;
-    out.close();
-    return static_cast<bool>(out);
+  auto write = [](const char* file, const std::string& text) {
+    int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    return ok;
   };
-  if (!write("/proc/self/setgroups", "deny") || !write("/proc/self/uid_map", absl::StrCat(uid, " ", uid, " 1\n")) ||
-      !write("/proc/self/gid_map", absl::StrCat(gid, " ", gid, " 1\n"))) {
-    return absl::PermissionDeniedError("cannot map the user into its own user namespace");
+  if (!write("/proc/self/setgroups", "deny")) return absl::StrCat("/proc/self/setgroups: ", strerror(errno));
+  if (!write("/proc/self/uid_map", absl::StrCat(uid, " ", uid, " 1\n"))) {
+    return absl::StrCat("mapping the uid (an AppArmor or kernel policy on user namespaces?): ", strerror(errno));
   }
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return Errno("cannot make the mounts private");
-  g_private_mounts = true;
-  return absl::OkStatus();
+  if (!write("/proc/self/gid_map", absl::StrCat(gid, " ", gid, " 1\n"))) {
+    return absl::StrCat("mapping the gid: ", strerror(errno));
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+    return absl::StrCat("making the mounts private: ", strerror(errno));
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::Status EnterUserAndMountNamespace() {
+  // Tried first in a child: a kernel or AppArmor policy may let a process leave its user namespace
+  // and then refuse to map it into the new one, leaving it with no uid at all (Ubuntu 23.10 on).
+  // The child also mounts and caps a tmpfs, as a layer's file system will be.
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Remember(Errno("pipe"));
+  const pid_t child = fork();
+  if (child < 0) {
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return Remember(Errno("fork"));
+  }
+  if (child == 0) {
+    close(pipe_fds[0]);
+    bool unshared = false;
+    std::string why = UnshareUserAndMounts(&unshared);
+    if (why.empty() && mount("swarm-probe", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=1048576") != 0) {
+      why = absl::StrCat("mounting a tmpfs: ", strerror(errno));
+    }
+    if (why.empty() && mount(nullptr, "/tmp", nullptr, MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=2097152,nr_inodes=64") != 0) {
+      why = absl::StrCat("limiting a tmpfs: ", strerror(errno));
+    }
+    if (!why.empty() && ::write(pipe_fds[1], why.data(), why.size()) < 0) _exit(2);
+    _exit(why.empty() ? 0 : 1);
+  }
+  close(pipe_fds[1]);
+  std::string why;
+  char buf[512];
+  for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof(buf))) > 0;) why.append(buf, static_cast<std::size_t>(n));
+  close(pipe_fds[0]);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Remember(absl::FailedPreconditionError(
+        absl::StrCat("no user namespace of swarm's own here (", why.empty() ? "the trial failed" : why, ")")));
+  }
+  bool unshared = false;
+  why = UnshareUserAndMounts(&unshared);
+  if (why.empty()) {
+    g_private_mounts = true;
+    return absl::OkStatus();
+  }
+  // Half made (the trial worked, this did not): the process cannot go on as its user.
+  return Remember(unshared ? absl::InternalError("left the user namespace but could not enter a new one: " + why)
+                           : absl::FailedPreconditionError("no user namespace of swarm's own here (" + why + ")"));
 }
 
 bool InPrivateMountNamespace() { return g_private_mounts; }
+
+std::string WhyNoPrivateMountNamespace() {
+  if (g_private_mounts) return "";
+  std::lock_guard<std::mutex> lock(g_why_mu);
+  return g_why.empty() ? "swarm made no mount namespace of its own" : g_why;
+}
 
 absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work,
                           const std::string& merged) {
@@ -170,6 +250,22 @@ absl::StatusOr<std::unique_ptr<LayerFs>> LayerFs::Mount(const std::string& dir, 
 }
 
 LayerFs::~LayerFs() {
+  // Emptied before it goes: a sandbox started while it was mounted holds a copy of every mount
+  // (bubblewrap binds / recursively; the copy is hidden, not dropped), and a copy keeps the file
+  // system, and all it holds in RAM, until that sandbox exits.
+  // Files are truncated, not only unlinked: such a copy of an overlay keeps the inodes it looked up
+  // (its dentry cache), and an unlinked inode still held keeps its pages.
+  std::error_code ec;
+  // Opened beneath the layer, following no link: nothing written there can aim this elsewhere.
+  for (auto it = fs::recursive_directory_iterator(path_, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
+      // Relative by its spelling: resolving /proc/self/fd/N would name the detached mount's root "/".
+      const std::string path = it->path().string();
+      if (path.size() > path_.size() + 1) TruncateFileBeneath(fd_, path.substr(path_.size() + 1)).IgnoreError();
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(path_, ec)) fs::remove_all(entry.path(), ec);
   if (attached_) umount2(dir_.c_str(), MNT_DETACH);
   close(fd_);
 }
@@ -185,6 +281,7 @@ absl::Status LayerFs::Detach() {
 absl::Status LayerFs::Limit(const LayerLimits& limits) {
   const std::string options = TmpfsLimitOptions(limits);
   if (options.empty()) return absl::OkStatus();
+  if (!attached_) return absl::FailedPreconditionError("a detached layer cannot be limited anew");
   if (mount(nullptr, path_.c_str(), nullptr, MS_REMOUNT | MS_NOSUID | MS_NODEV, options.substr(1).c_str()) != 0) {
     return Errno("cannot limit the layer's file system at " + dir_);
   }
@@ -193,14 +290,34 @@ absl::Status LayerFs::Limit(const LayerLimits& limits) {
 
 LayerLimits LayerFs::Used() const {
   struct statfs st;
-  if (statfs(path_.c_str(), &st) != 0) return {};
+  if (fstatfs(fd_, &st) != 0) return {};
   return LayerLimits{(st.f_blocks - st.f_bfree) * static_cast<std::uint64_t>(st.f_bsize), st.f_files - st.f_ffree};
 }
 
 bool LayerFs::Full() const {
   struct statfs st;
-  if (statfs(path_.c_str(), &st) != 0) return false;
+  if (fstatfs(fd_, &st) != 0) return false;
   return st.f_ffree == 0 || st.f_bavail == 0;
+}
+
+absl::Status ProbeLayerFs(const std::string& scratch_dir) {
+  const std::string dir = scratch_dir + "/layer-probe";
+  std::error_code ec;
+  fs::create_directory(dir, ec);
+  absl::Status st = absl::OkStatus();
+  {
+    absl::StatusOr<std::unique_ptr<LayerFs>> layer = LayerFs::Mount(dir, LayerLimits{});
+    if (!layer.ok()) {
+      st = layer.status();
+    } else {
+      std::ofstream((*layer)->path() + "/f") << "f";
+      const LayerLimits used = (*layer)->Used();
+      st = used.inodes == 0 ? absl::InternalError("a layer's file system does not count what it holds")
+                            : (*layer)->Limit(LayerLimits{used.bytes + (1 << 20), used.inodes + 16});
+    }
+  }
+  fs::remove(dir, ec);
+  return st;
 }
 
 bool OnTmpfs(const std::string& path) {
@@ -225,19 +342,28 @@ absl::Status ProbeOverlay(const std::string& scratch_dir) {
   for (const char* sub : {"/lower", "/layer", "/merged"}) fs::create_directory(dir + sub);
   std::ofstream(dir + "/lower/a") << "a\n";
   std::ofstream(dir + "/lower/b") << "b\n";
-  absl::StatusOr<std::unique_ptr<LayerFs>> layer = LayerFs::Mount(dir + "/layer", LayerLimits{1 << 20, 64});
-  if (!layer.ok()) return layer.status();
-  const std::string upper = (*layer)->path() + "/upper";
-  for (const std::string& sub : {upper, (*layer)->path() + "/work"}) fs::create_directory(sub);
-  if (absl::Status st = MountOverlay({dir + "/lower"}, upper, (*layer)->path() + "/work", dir + "/merged"); !st.ok()) {
+  // The upper layer where real ones will be: a file system of its own where the scratch directory
+  // is a tmpfs (workspaces in RAM), else a directory beside the lower one.
+  std::unique_ptr<LayerFs> layer;
+  if (OnTmpfs(scratch_dir)) {
+    absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(dir + "/layer", LayerLimits{1 << 20, 64});
+    if (!made.ok()) return made.status();
+    layer = *std::move(made);
+  }
+  std::string upper_fs = layer != nullptr ? layer->path() : dir + "/layer";
+  for (const std::string& sub : {upper_fs + "/upper", upper_fs + "/work"}) fs::create_directory(sub);
+  if (absl::Status st = MountOverlay({dir + "/lower"}, upper_fs + "/upper", upper_fs + "/work", dir + "/merged");
+      !st.ok()) {
     return st;
   }
-  if (absl::Status st = (*layer)->Detach(); !st.ok()) return st;
   std::ofstream(dir + "/merged/a", std::ios::app) << "more\n";
   std::error_code ec;
   fs::remove(dir + "/merged/b", ec);
+  const absl::Status detached = layer != nullptr ? layer->Detach() : absl::OkStatus();
   UnmountOverlay(dir + "/merged");
-  absl::StatusOr<std::vector<std::string>> changes = UpperChanges((*layer)->path() + "/upper");
+  if (!detached.ok()) return detached;
+  if (layer != nullptr) upper_fs = layer->path();
+  absl::StatusOr<std::vector<std::string>> changes = UpperChanges(upper_fs + "/upper");
   if (!changes.ok()) return changes.status();
   if (*changes != std::vector<std::string>{"a", "b"} && *changes != std::vector<std::string>{"b", "a"}) {
     return absl::InternalError(absl::StrCat("the overlay's upper layer does not show the changes made (",

@@ -23,10 +23,16 @@ absl::Status EnterPrivateMountNamespace();
 // The same for a process that is not root: a user namespace of its own first, where it keeps its
 // uid and gid (mapped to themselves, so every file it makes is still its user's) and holds the
 // capabilities to mount there, until it execs (its children have none). It can then mount a tmpfs
-// (LayerFs), not overlays with swarm's options. Call it before any thread starts.
+// (LayerFs), not overlays with swarm's options. Files of other users show as owned by 65534, and
+// setuid programs it runs gain nothing. Tried first in a child: FailedPrecondition (with the
+// reason) where a kernel or AppArmor policy forbids it, and nothing changed; Internal if the trial
+// worked and the process itself then could not map its ids (it must not go on). Call it before any
+// thread starts.
 absl::Status EnterUserAndMountNamespace();
 // Whether either succeeded in this process.
 bool InPrivateMountNamespace();
+// Why not, when neither was tried or succeeded.
+std::string WhyNoPrivateMountNamespace();
 
 // Mounts at `merged` the overlay of `upper` (writable; `work` is overlayfs's scratch directory on
 // the same file system, empty) on the `lowers` (read-only; the first is the topmost).
@@ -49,7 +55,7 @@ struct LayerLimits {
   std::uint64_t inodes = 0;  // files, directories, links and whiteouts
 };
 
-// A writable layer's own file system: a tmpfs, root's and 0700, that holds at most its limits, for
+// A writable layer's own file system: a tmpfs, its mounter's and 0700, that holds at most its limits, for
 // an upper layer and its overlayfs work directory beside it. A writer that fills it gets ENOSPC
 // there, and nothing else: the machine's /dev/shm (its inodes above all) and the other layers are
 // untouched. Its pages are RAM, charged to the cgroup of whoever writes them.
@@ -61,15 +67,15 @@ class LayerFs final {
  public:
   // Mounts it at `dir` (an empty directory, kept until the run ends, as for overlays), private.
   static absl::StatusOr<std::unique_ptr<LayerFs>> Mount(const std::string& dir, const LayerLimits& limits);
-  ~LayerFs();  // detaches it if attached; it goes when the overlay above it goes
+  ~LayerFs();  // empties it, detaches it if attached; call after the overlay above it is unmounted
   LayerFs(const LayerFs&) = delete;
   LayerFs& operator=(const LayerFs&) = delete;
 
   // Where this process reaches it: `dir` while attached, /proc/self/fd/<fd> once detached.
   const std::string& path() const { return path_; }
   absl::Status Detach();
-  // Sets its limits anew (a remount), for a tree written before it was capped: fails (ENOSPC
-  // unnamed) when it already holds more.
+  // Sets its limits anew (a remount), for a tree written before it was capped, while it is
+  // attached: fails (EINVAL) when it already holds more.
   absl::Status Limit(const LayerLimits& limits);
   // What it holds now: pages as bytes, and inodes.
   LayerLimits Used() const;
@@ -84,13 +90,17 @@ class LayerFs final {
   bool attached_ = true;
 };
 
+// Whether a LayerFs can be mounted, capped anew and read under `scratch_dir` (which must exist); the
+// reason when not.
+absl::Status ProbeLayerFs(const std::string& scratch_dir);
+
 // Whether `path` lies on a tmpfs. Layers get a tmpfs of their own only where their directory is one
 // already: a run that keeps its workspaces on disk is not moved into RAM.
 bool OnTmpfs(const std::string& path);
 
-// Whether overlays can be mounted here, under `scratch_dir` (which must exist): mounts one over a
-// directory with a file, its upper layer on a file system of its own (MountLayerFs), writes and
-// deletes through it, and checks the upper layer. The reason when they cannot.
+// Whether overlays can be mounted here, under `scratch_dir` (which must exist), as workspaces will
+// be: mounts one over a directory with a file (its upper layer on a LayerFs where `scratch_dir` is
+// a tmpfs), writes and deletes through it, and checks the upper layer. The reason when they cannot.
 absl::Status ProbeOverlay(const std::string& scratch_dir);
 
 // What an upper layer changed, as paths relative to the root: every file and link it holds, every

@@ -166,11 +166,16 @@ absl::Status Coordinator::Setup() {
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
                                      layout_.workspace_root, layout_.log_dir, layout_.ledger_dir, layout_.run_dir + "/test-cache");
   killable_gate_ = gate_.get();
-  const LayerLimits test_growth = LayerLimitsFor(TreeUsage{static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20,
-                                                          static_cast<std::uint64_t>(cfg.max_workspace_files)});
+  const LayerLimits test_growth =
+      LayerLimitsFor(TreeUsage{layout_.tree_growth_bytes, static_cast<std::uint64_t>(cfg.max_workspace_files)});
+  if (layout_.trees_sharing > 0 && layout_.tree_growth_bytes < (static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20)) {
+    err_ << "swarm: note: each workspace and test tree may grow by " << (layout_.tree_growth_bytes >> 20)
+         << " MiB, not --max-workspace-mb " << cfg.max_workspace_mb << ": " << layout_.trees_sharing
+         << " of them share half of /dev/shm's free space\n";
+  }
   if (!InPrivateMountNamespace()) {
-    err_ << "swarm: note: test runs use full checkouts, measured by nothing while the tests write (overlay test "
-            "trees need root and a mount namespace of swarm's own)\n";
+    err_ << "swarm: note: test runs use full checkouts, not capped while the tests write ("
+         << WhyNoPrivateMountNamespace() << ")\n";
   } else {
     const std::string mount_place = layout_.workspace_root + "/test-mounts";
     std::error_code made;
@@ -189,7 +194,14 @@ absl::Status Coordinator::Setup() {
       gate_->UseLayers(test_trees_.get());
     } else {
       err_ << "swarm: note: test runs use full checkouts (" << st.message() << ")\n";
-      if (fs::is_directory(mount_place)) gate_->CapCheckouts(mount_place, test_growth);
+      if (fs::is_directory(mount_place)) {
+        if (absl::Status probe = ProbeLayerFs(mount_place); probe.ok()) {
+          gate_->CapCheckouts(mount_place, test_growth);
+        } else {
+          err_ << "swarm: note: test runs' checkouts are not capped while the tests write (" << probe.message()
+               << ")\n";
+        }
+      }
     }
   }
   // A task in words is planned now, by the model, before anything else happens.

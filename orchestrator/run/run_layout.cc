@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -45,6 +47,19 @@ absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, s
                              RunLayout& layout) {
   std::uint64_t need = (static_cast<std::uint64_t>(run.config.agents) + 2) * tree_bytes * 2 + (64 << 20);
   layout.workspaces_on_tmpfs = shm_free_bytes / 2 >= need;
+  layout.tree_growth_bytes = static_cast<std::uint64_t>(run.config.max_workspace_mb) << 20;
+  layout.trees_sharing = 0;
+  if (layout.workspaces_on_tmpfs) {
+    const bool llm = run.config.agent_command.empty() && !run.config.model.empty();
+    const int jobs = run.config.test_jobs > 0 ? run.config.test_jobs
+                                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    layout.trees_sharing = run.config.agents * (llm ? 2 : 1) + jobs + std::max(1, run.config.queue_depth) + 1;
+    const std::uint64_t share = (shm_free_bytes / 2 - need) / static_cast<std::uint64_t>(layout.trees_sharing);
+    const std::uint64_t floor = 1 << 20;  // a tree that can hold nothing is no tree
+    if (layout.tree_growth_bytes == 0 || layout.tree_growth_bytes > share) {
+      layout.tree_growth_bytes = std::max(share, floor);
+    }
+  }
   layout.workspace_root = layout.workspaces_on_tmpfs ? "/dev/shm/swarm-" + run.run_id : layout.run_dir + "/work";
   std::error_code ec;
   fs::create_directories(layout.workspace_root, ec);

@@ -21,6 +21,10 @@ struct RunLayout {
   std::string ledger_dir;      // <run_dir>/pids: processes the run started (pid_ledger.h)
   std::string workspace_root;  // /dev/shm/swarm-<id> or <run_dir>/work
   bool workspaces_on_tmpfs = false;
+  // What each workspace and test tree may grow by: --max-workspace-mb, or less on tmpfs, where each
+  // is a file system of its own and all of them share half of /dev/shm's free space equally.
+  std::uint64_t tree_growth_bytes = 0;
+  int trees_sharing = 0;  // how many share it (0: none do)
   std::string runtime_dir;  // a short private directory for the socket (sun_path holds 107 bytes)
   std::string socket_path;  // <runtime_dir>/agent.sock
   std::vector<std::string> hidden_paths;  // hidden from every sandboxed command
@@ -40,7 +44,10 @@ void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout);
 
 // Chooses and creates the workspace root: tmpfs when (agents + 2) copies of the tree, twice, plus
 // 64 MiB fit in half of /dev/shm's free space (tmpfs is RAM), disk otherwise. `tree_bytes` is the
-// size of the base's files; `shm_free_bytes` what /dev/shm has free (0: none).
+// size of the base's files; `shm_free_bytes` what /dev/shm has free (0: none). On tmpfs, what is
+// left of that half is shared equally by the trees that may be written at once (each agent's
+// workspace, an LLM agent's test view, each check job's and queue candidate's test tree): no tree
+// may grow by more (tree_growth_bytes), so together they hold no more than /dev/shm did.
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
                              RunLayout& layout);
 

@@ -59,6 +59,34 @@ TEST_F(RunLayoutTest, WorkspacesGoToTmpfsOnlyWhenTheyFitInHalfOfItsFreeSpace) {
   fs::remove_all(layout->workspace_root);
 }
 
+// On tmpfs each tree is a file system of its own: together they may hold no more than half of
+// /dev/shm's free space (what is left of it past the workspaces' checkouts), shared equally.
+TEST_F(RunLayoutTest, TreesOnTmpfsShareHalfOfItsFreeSpaceEqually) {
+  absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
+  ASSERT_TRUE(layout.ok());
+  run_.config.max_workspace_mb = 16384;
+  run_.config.test_jobs = 2;
+  run_.config.queue_depth = 3;
+  const std::uint64_t need = (8 + 2) * 0 * 2 + (64 << 20);  // an empty tree: the 64 MiB reserve
+  const std::uint64_t free = 2 * (need + (14ull << 30));     // 14 GiB to share
+  ASSERT_TRUE(PlaceWorkspaces(run_, 0, free, *layout).ok());
+  ASSERT_TRUE(layout->workspaces_on_tmpfs);
+  EXPECT_EQ(layout->trees_sharing, 8 + 2 + 3 + 1);  // command agents, check jobs, candidates, the base test
+  EXPECT_EQ(layout->tree_growth_bytes, (14ull << 30) / 14);
+  run_.config.agent_command.clear();  // the built-in LLM agent: a test view beside each workspace
+  run_.config.model = "scripted:x";
+  ASSERT_TRUE(PlaceWorkspaces(run_, 0, free, *layout).ok());
+  EXPECT_EQ(layout->trees_sharing, 16 + 2 + 3 + 1);
+  run_.config.max_workspace_mb = 100;  // below the share: the flag holds
+  ASSERT_TRUE(PlaceWorkspaces(run_, 0, free, *layout).ok());
+  EXPECT_EQ(layout->tree_growth_bytes, 100u << 20);
+  ASSERT_TRUE(PlaceWorkspaces(run_, 0, 2 * need - 1, *layout).ok());  // on disk: no share
+  EXPECT_FALSE(layout->workspaces_on_tmpfs);
+  EXPECT_EQ(layout->trees_sharing, 0);
+  EXPECT_EQ(layout->tree_growth_bytes, 100u << 20);
+  fs::remove_all("/dev/shm/swarm-r-layout");
+}
+
 TEST_F(RunLayoutTest, TheRuntimeDirectoryIsPrivateShortAndRecordedForACleanUp) {
   absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
   ASSERT_TRUE(layout.ok());
