@@ -207,11 +207,15 @@ struct ModelGateway::Impl {
       std::optional<std::chrono::milliseconds> wait;
       bool retry = false;
       billed_unknown = false;
+      auto fault = [&record](const char* kind) { ++(*record.call.mutable_faults())[kind]; };
       if (!response.ok()) {
         // DeadlineExceeded and DataLoss come after the request was sent; Unavailable before.
         result = response.status();
         billed_unknown = absl::IsDeadlineExceeded(result.status()) || absl::IsDataLoss(result.status());
         retry = absl::IsUnavailable(result.status()) || absl::IsDeadlineExceeded(result.status());
+        fault(absl::IsDeadlineExceeded(result.status()) ? "timeout"
+              : absl::IsDataLoss(result.status())       ? "cut_off"
+                                                        : "unreachable");
       } else {
         limiter->OnHeaders(response->headers);
         if (!stream || response->status / 100 != 2) record.response_body = response->body.substr(0, kMaxStoredReply);
@@ -225,10 +229,12 @@ struct ModelGateway::Impl {
             result = stream_error.ok() ? decoder->Finish() : stream_error;
           }
           billed_unknown = !result.ok() || !result->usage_reported();
+          if (!result.ok()) fault(stream && !json_reply ? "cut_off" : "not_json");
         } else {
           const std::string said = protocol->ErrorMessage(response->body);
           const std::string message = absl::StrCat("HTTP ", response->status, " from ", model.provider.name, ": ", said);
           retry = Retryable(response->status);
+          fault(response->status == 429 ? "rate_limited" : response->status >= 500 ? "server_error" : "refused");
           if (response->status == 429 && IsQuotaExhausted(response->body)) {
             retry = false;  // out of credit: waiting will not help
             result = absl::FailedPreconditionError(message);
@@ -295,6 +301,12 @@ struct ModelGateway::Impl {
     reply.set_latency_ms(static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
     record.call.set_ok(true);
+    for (const auto& call : reply.message().tool_calls()) {
+      if (!call.error().empty()) {  // the arguments were not a JSON object
+        ++(*record.call.mutable_faults())["malformed_tool_args"];
+        break;
+      }
+    }
     *record.call.mutable_reply() = reply.message();
     *record.call.mutable_usage() = reply.usage();
     record.call.set_usage_reported(reply.usage_reported());

@@ -9,6 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "base/terminal_text.h"
 
 namespace swarm {
@@ -56,6 +58,11 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
   if (total.calls > 0) {
     doc["model"] = spend_json(total);
     doc["model"]["limiter_wait_s"] = static_cast<double>(total.limiter_wait_ms) / 1000;
+  }
+  if (total.calls > 0) {
+    absl::StatusOr<std::map<std::string, std::uint64_t>> faults = store.ModelFaults(ctx.run_id);
+    if (!faults.ok()) return faults.status();
+    doc["model"]["faults"] = *faults;  // kind -> HTTP attempts (ModelCall.faults)
   }
   if (ctx.model_concurrency > 0) {
     doc["model"]["concurrency"] = {{"limit", ctx.model_concurrency},
@@ -156,6 +163,12 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
         out << absl::StrFormat("model concurrency: %d in flight allowed (%d at the end), peak %d; %.1f s waited for it\n",
                                ctx.model_concurrency, ctx.model_concurrency_end, ctx.model_peak_in_flight,
                                static_cast<double>(total.limiter_wait_ms) / 1000);
+      }
+      if (absl::StatusOr<std::map<std::string, std::uint64_t>> faults = store.ModelFaults(ctx.run_id);
+          faults.ok() && !faults->empty()) {
+        std::vector<std::string> parts;
+        for (const auto& [kind, n] : *faults) parts.push_back(absl::StrCat(n, " ", absl::StrReplaceAll(kind, {{"_", " "}})));
+        out << "model faults (HTTP attempts): " << absl::StrJoin(parts, ", ") << "\n";
       }
     }
   }
