@@ -95,6 +95,9 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
                      {"critical_path", timing.critical_path},
                      {"critical_path_s", timing.critical_path_s},
                      {"stages", stages}};
+    if (!timing.model_in_flight.empty()) {
+      doc["timing"]["model_in_flight"] = {{"slice_s", timing.in_flight_slice_s}, {"peak", timing.model_in_flight}};
+    }
   }
   const int landed = counts.count("landed") ? counts["landed"] : 0;
   if (doc.contains("model") && doc["model"].contains("cost_usd") && landed > 0) {

@@ -41,6 +41,7 @@ RunTiming MeasureRun(const std::vector<v1::Event>& events) {
   std::map<std::string, double> first_lease;    // subtask
   std::map<std::string, double> last_patch;     // subtask: its last patch committed
   std::vector<double> lease_wait, agent, patch, merge;
+  std::vector<std::pair<double, double>> calls;  // model calls: start, end
   auto key = [](const std::string& id, std::uint32_t attempt) { return id + "#" + std::to_string(attempt); };
   auto ready_at = [&](const std::string& id) {
     double t = start;
@@ -58,6 +59,9 @@ RunTiming MeasureRun(const std::vector<v1::Event>& events) {
         for (const auto& s : e.run_started().subtasks()) {
           depends_on[s.id()].assign(s.depends_on().begin(), s.depends_on().end());
         }
+        break;
+      case v1::Event::kModelCalled:
+        calls.emplace_back(t - e.model_called().call().latency_ms() / 1000.0, t);
         break;
       case v1::Event::kSubtaskLeased: {
         const auto& l = e.subtask_leased();
@@ -128,6 +132,30 @@ RunTiming MeasureRun(const std::vector<v1::Event>& events) {
   std::reverse(r.critical_path.begin(), r.critical_path.end());
   for (const auto& id : r.critical_path) {
     if (auto lease = first_lease.find(id); lease != first_lease.end()) r.critical_path_s += done_at[id] - lease->second;
+  }
+  if (!calls.empty()) {
+    // At most 120 slices of at least a second; a sweep over the calls' starts and ends.
+    r.in_flight_slice_s = std::max(1.0, r.wall_s / 120);
+    const auto slice = [&](double at) {
+      return static_cast<std::size_t>(std::max(0.0, (at - start) / r.in_flight_slice_s));
+    };
+    r.model_in_flight.assign(slice(end) + 1, 0);
+    std::vector<std::pair<double, int>> edges;
+    for (const auto& [from, to] : calls) {
+      edges.emplace_back(std::max(from, start), +1);
+      edges.emplace_back(to, -1);
+    }
+    std::sort(edges.begin(), edges.end());  // at a tie, an end (-1) before a start
+    int in_flight = 0;
+    for (std::size_t i = 0; i < edges.size(); ++i) {
+      in_flight += edges[i].second;
+      if (in_flight <= 0 || i + 1 == edges.size()) continue;
+      // Constant from this edge to the next: every slice the span touches saw at least this many.
+      const std::size_t last = std::min(slice(edges[i + 1].first), r.model_in_flight.size() - 1);
+      for (std::size_t k = slice(edges[i].first); k <= last; ++k) {
+        r.model_in_flight[k] = std::max(r.model_in_flight[k], in_flight);
+      }
+    }
   }
   return r;
 }

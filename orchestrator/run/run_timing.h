@@ -1,7 +1,8 @@
 // How parallel a run really was, read from its events: the agents' busy and idle time, the time each
 // stage took (waiting for a lease once ready, the agent, the patch commit, the check and the queue)
 // with p50 and p99, and the critical path (the chain of subtasks that decided when the run ended)
-// against the wall time. For report.json and the summary. A pure function: no store, no clock.
+// against the wall time, and the model calls in flight over time. For report.json and the summary. A
+// pure function: no store, no clock.
 #ifndef SWARM_ORCHESTRATOR_RUN_RUN_TIMING_H_
 #define SWARM_ORCHESTRATOR_RUN_RUN_TIMING_H_
 
@@ -36,6 +37,11 @@ struct RunTiming {
   // (against wall_s: the rest is waiting for agents, hosts, the base test and the tail).
   std::vector<std::string> critical_path;
   double critical_path_s = 0;
+  // Model calls in flight over time: for each slice of the run (in_flight_slice_s long, from the
+  // first event), the most calls in flight at once in it, each call from its start (its end less its
+  // latency) to its end. Empty for a run without model calls.
+  double in_flight_slice_s = 0;
+  std::vector<int> model_in_flight;
 };
 
 RunTiming MeasureRun(const std::vector<v1::Event>& events);

@@ -40,6 +40,11 @@ class RunTimingTest : public ::testing::Test {
     e.mutable_patch_submitted()->set_attempt(attempt);
     At(s, e);
   }
+  void ModelCall(double end_s, int latency_ms) {
+    v1::Event e;
+    e.mutable_model_called()->mutable_call()->set_latency_ms(latency_ms);
+    At(end_s, e);
+  }
   void Landed(double s, const std::string& id) {
     v1::Event e;
     e.mutable_landed()->add_subtask_ids(id);
@@ -89,6 +94,25 @@ TEST_F(RunTimingTest, ARetryWaitsFromTheFailedAttemptsEnd) {
   EXPECT_DOUBLE_EQ(t.stages["lease_wait"].p99_s, 3);
   EXPECT_DOUBLE_EQ(t.agent_busy_s, 3);
   EXPECT_EQ(MeasureRun({}).wall_s, 0);
+}
+
+TEST_F(RunTimingTest, ModelCallsInFlightOverTimeArePeaksPerSlice) {
+  Started(4, {{"a", {}}});
+  ModelCall(2.0, 2000);  // 0 to 2 s
+  ModelCall(2.5, 1000);  // 1.5 to 2.5 s
+  ModelCall(3.2, 500);   // 2.7 to 3.2 s
+  ModelCall(5.9, 100);   // 5.8 to 5.9 s
+  Landed(6.0, "a");
+  RunTiming t = MeasureRun(events_);
+  EXPECT_EQ(t.in_flight_slice_s, 1.0);  // 6 s of run: slices of a second
+  EXPECT_EQ(t.model_in_flight, (std::vector<int>{1, 2, 2, 1, 0, 1, 0}));
+  // A long run: at most about 120 slices.
+  At(600, v1::Event());
+  t = MeasureRun(events_);
+  EXPECT_EQ(t.in_flight_slice_s, 5.0);
+  EXPECT_EQ(t.model_in_flight.size(), 121u);
+  EXPECT_EQ(t.model_in_flight[0], 2);
+  EXPECT_TRUE(MeasureRun({}).model_in_flight.empty());
 }
 
 }  // namespace
