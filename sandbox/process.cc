@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -159,7 +160,8 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
                             int out_fd, int err_fd, int report_fd,
                             const std::vector<const char*>& cgroups,
                             const std::vector<ProcessSpec::Limit>& limits, const std::vector<int>& pass_fds,
-                            int new_umask, int user_namespace) {
+                            int new_umask, int user_namespace, bool private_run, int keep_fd,
+                            const char* keep_path) {
   // Passed files go to 3, 4, ...: whatever holds those numbers now (the pipes) moves up first.
   const int first_free = 3 + static_cast<int>(pass_fds.size());
   if (report_fd < first_free) report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, first_free);
@@ -199,6 +201,37 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
   if (cwd != nullptr && chdir(cwd) != 0) fail(4);
   if (new_umask >= 0) umask(static_cast<mode_t>(new_umask));
   if (user_namespace >= 0 && setns(user_namespace, CLONE_NEWUSER) != 0) fail(6);
+  if (private_run) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0 ||
+        mount("swarm-run", "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=65536") != 0) {
+      fail(7);
+    }
+    if (keep_fd >= 0 && keep_path != nullptr) {
+      // Its directories under /run, the file, and the original bound onto it (from the descriptor
+      // opened before /run was covered).
+      char dir[256];
+      std::size_t n = 0;
+      for (; keep_path[n] != '\0' && n + 1 < sizeof dir; ++n) {
+        dir[n] = keep_path[n];
+        if (keep_path[n] == '/' && n > 4) {
+          dir[n] = '\0';
+          mkdir(dir, 0755);
+          dir[n] = '/';
+        }
+      }
+      int f = open(keep_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (f < 0) fail(7);
+      close(f);
+      char source[32] = "/proc/self/fd/";
+      char digits[12];
+      int d = 0;
+      for (int v = keep_fd; d == 0 || v > 0; v /= 10) digits[d++] = static_cast<char>('0' + v % 10);
+      std::size_t at = 14;
+      while (d > 0) source[at++] = digits[--d];
+      source[at] = '\0';
+      if (mount(source, keep_path, nullptr, MS_BIND, nullptr) != 0) fail(7);
+    }
+  }
   syscall(SYS_close_range, 3u + static_cast<unsigned>(pass_fds.size()), ~0u, CLOSE_RANGE_CLOEXEC);
   execve(path, argv, envp);
   fail(5);
@@ -216,12 +249,15 @@ struct ChildArgs {
   const std::vector<int>* pass_fds;
   int new_umask;
   int user_namespace;
+  bool private_run;
+  int keep_fd;
+  const char* keep_path;
 };
 
 int ChildMain(void* p) {
   const ChildArgs& a = *static_cast<const ChildArgs*>(p);
   ExecChild(a.path, a.argv, a.envp, a.cwd, a.in_fd, a.out_fd, a.err_fd, a.report_fd, *a.cgroups, *a.limits,
-            *a.pass_fds, a.new_umask, a.user_namespace);
+            *a.pass_fds, a.new_umask, a.user_namespace, a.private_run, a.keep_fd, a.keep_path);
 }
 
 // Starts the child. A fork copies the parent's page tables, which costs what the parent holds (a
@@ -310,10 +346,22 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   auto close_all = [&] {
     for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], report[0], report[1]}) close(fd);
   };
+  // The file kept under a private /run, opened now: the child covers /run before it binds it back.
+  std::unique_ptr<OwnedFd> keep;
+  if (spec.private_run_keep && !spec.private_run_keep->empty()) {
+    if (spec.private_run_keep->rfind("/run/", 0) != 0 || spec.private_run_keep->size() > 200) {
+      close_all();
+      return absl::InvalidArgumentError("the file kept under a private /run must be under /run");
+    }
+    keep = std::make_unique<OwnedFd>(open(spec.private_run_keep->c_str(), O_PATH | O_CLOEXEC));
+  }
   ChildArgs child{path.c_str(), argv.data(), envp, spec.cwd.empty() ? nullptr : spec.cwd.c_str(), in[0], out[1],
                   err[1], report[1], &cgroups, &spec.rlimits, &pass_fds,
                   spec.umask ? static_cast<int>(*spec.umask) : -1,
-                  spec.user_namespace ? spec.user_namespace->get() : -1};
+                  spec.user_namespace ? spec.user_namespace->get() : -1,
+                  spec.private_run_keep.has_value(),
+                  keep && keep->get() >= 0 ? keep->get() : -1,
+                  spec.private_run_keep ? spec.private_run_keep->c_str() : nullptr};
   pid_t pid = SpawnChild(child);
   if (pid < 0) {
     int e = errno;
@@ -337,8 +385,8 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
     close(out[0]);
     close(err[0]);
     static const char* kStage[] = {"",      "dup2", "joining cgroup", "setrlimit",
-                                   "chdir", "exec", "joining a user namespace"};
-    std::string what = absl::StrCat(spec.argv[0], ": ", kStage[failure[0] % 7], ": ",
+                                   "chdir", "exec", "joining a user namespace", "making /run private"};
+    std::string what = absl::StrCat(spec.argv[0], ": ", kStage[failure[0] % 8], ": ",
                                     strerror(failure[1]));
     if (failure[0] == 4) return absl::NotFoundError(absl::StrCat(what, " (", spec.cwd, ")"));
     return absl::FailedPreconditionError(what);

@@ -59,6 +59,10 @@ struct ProcessSpec {
   // A user namespace the child joins just before exec (so that it runs as that namespace's root, as
   // the user who owns it); unset: this process's.
   std::shared_ptr<const OwnedFd> user_namespace;
+  // Set: the child runs in a mount namespace of its own (made after joining `user_namespace`) where
+  // /run is an empty tmpfs (the sockets of docker, D-Bus, ssh and gpg agents live there), except this
+  // one file under /run, bound back (the resolver's file, where /etc/resolv.conf leads into /run).
+  std::optional<std::string> private_run_keep;
   // Called in the parent with the child's pid (also its process group) once it has started.
   std::function<void(int pid)> on_start;
   // Called in the parent when the time-out fires, before the group is killed (e.g. kill a cgroup).

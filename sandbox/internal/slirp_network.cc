@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -84,6 +85,13 @@ bool SandboxSetUp(pid_t pid, bool user_namespace) {
     }
   }
   return true;
+}
+
+// Where /etc/resolv.conf leads, when that is under /run; empty otherwise.
+std::string ResolverFileUnderRun() {
+  std::error_code ec;
+  const std::string target = std::filesystem::weakly_canonical("/etc/resolv.conf", ec).string();
+  return !ec && target.rfind("/run/", 0) == 0 ? target : "";
 }
 
 bool SameNamespace(int fd, const char* path) {
@@ -270,6 +278,10 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
     }
     slirp.argv.insert(slirp.argv.end(), {std::to_string(pid), "tap0"});
     slirp.env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+    // Its own sandbox keeps /etc and /run: /run holds the sockets of docker, D-Bus and ssh or gpg
+    // agents, which a hole in libslirp could then reach. It gets an empty /run, but for the resolver's
+    // file where /etc/resolv.conf leads there (systemd-resolved's stub).
+    slirp.private_run_keep = ResolverFileUnderRun();
     slirp.cwd = "/";
     slirp.output_cap = 16 << 10;
     slirp.join_cgroup_procs = cgroups_;

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -205,6 +206,44 @@ TEST_F(AgentNetworkAttack, CommandsStartedAtOnceEachGetTheirOwnNetwork) {
   EXPECT_TRUE(SlirpChildren().empty()) << "slirp4netns outlived its command";
 }
 
+// slirp4netns's own sandbox keeps the host's /etc and /run, and /run holds the sockets of docker,
+// D-Bus and ssh or gpg agents: a hole in libslirp, reached by the packets an agent sends, could
+// connect to them. It gets an empty /run of its own (the resolver's file alone, where
+// /etc/resolv.conf leads there), and names still resolve.
+TEST_F(AgentNetworkAttack, Slirp4netnsSeesNoneOfTheHostsRun) {
+  std::error_code ec;
+  const std::string resolver = std::filesystem::weakly_canonical("/etc/resolv.conf", ec).string();
+  std::atomic<bool> running{true};
+  std::atomic<int> looked{0};
+  std::mutex mu;
+  std::set<std::string> seen;  // what slirp4netns saw under its /run
+  std::thread watch([&] {
+    while (running) {
+      for (int pid : SlirpChildren()) {
+        std::error_code list_error;
+        const std::string run = absl::StrCat("/proc/", pid, "/root/run");
+        std::filesystem::recursive_directory_iterator it(run, list_error), end;
+        if (list_error) continue;
+        ++looked;
+        for (; it != end; it.increment(list_error)) {
+          if (list_error) break;
+          std::lock_guard<std::mutex> lock(mu);
+          seen.insert("/run" + it->path().string().substr(run.size()));
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  ProcessResult r = Run("sleep 2; cat /etc/resolv.conf");
+  running = false;
+  watch.join();
+  EXPECT_EQ(r.exit_code, 0) << r.Describe() << r.err;
+  EXPECT_GT(looked.load(), 0) << "slirp4netns's /run was never seen";
+  for (const std::string& path : seen) {
+    EXPECT_EQ(resolver.rfind(path, 0), 0u) << "slirp4netns sees " << path << " of the host's /run";
+  }
+}
+
 // The whole suite again as an ordinary user, created for the purpose: bubblewrap makes a user
 // namespace then, and slirp4netns joins the one that owns the sandbox's network.
 TEST(AgentNetworkAttackAsUser, AsUnprivilegedUser) {
@@ -228,7 +267,7 @@ TEST(AgentNetworkAttackAsUser, AsUnprivilegedUser) {
                         &out);
   EXPECT_EQ(status, 0) << out;
   // Every attack ran (the one reaching out is skipped where there is nothing to reach).
-  EXPECT_NE(out.find(MachineAddress().empty() ? "[  PASSED  ] 5 tests." : "[  PASSED  ] 6 tests."), std::string::npos)
+  EXPECT_NE(out.find(MachineAddress().empty() ? "[  PASSED  ] 6 tests." : "[  PASSED  ] 7 tests."), std::string::npos)
       << out;
 }
 
