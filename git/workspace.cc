@@ -62,8 +62,8 @@ LayerLimits LayerLimitsFor(const TreeUsage& max_growth) {
   // A little more than the growth allowed, so that CheckGrowth, not ENOSPC, names a tree that only
   // reached the limit: the layer's root, upper and work directories, and files' last pages.
   LayerLimits l;
-  if (max_growth.bytes > 0) l.bytes = max_growth.bytes + (4 << 20);
-  if (max_growth.entries > 0) l.inodes = max_growth.entries + 64;
+  if (max_growth.bytes > 0) l.bytes = max_growth.bytes + kLayerSlackBytes;
+  if (max_growth.entries > 0) l.inodes = max_growth.entries + kLayerSlackInodes;
   // A layer of its own is no longer bounded by the machine's /dev/shm, as a directory there was: it
   // may hold no more than /dev/shm could (half the RAM by default), whatever the flags say.
   static const std::uint64_t shm_bytes = [] {
@@ -117,12 +117,15 @@ absl::Status Workspace::InitHostRepository(const std::string& source_git_dir) {
     if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", host_dir, sub, ": ", ec.message()));
   }
   std::string source_objects = fs::weakly_canonical(source_git_dir + "/objects").string();
-  std::ofstream(host_dir + "/HEAD") << "ref: refs/heads/main\n";
-  std::ofstream(host_dir + "/config") << "[core]\n\trepositoryformatversion = 0\n\tbare = true\n";
-  std::ofstream alternates(host_dir + "/objects/info/alternates");
-  alternates << source_objects << "\n";
-  alternates.close();
-  if (!alternates) return absl::ResourceExhaustedError(absl::StrCat("cannot write ", host_dir, "/objects/info/alternates"));
+  for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
+           {"/HEAD", "ref: refs/heads/main\n"},
+           {"/config", "[core]\n\trepositoryformatversion = 0\n\tbare = true\n"},
+           {"/objects/info/alternates", source_objects + "\n"}}) {
+    std::ofstream out(host_dir + file);
+    out << text;
+    out.close();
+    if (!out) return absl::ResourceExhaustedError(absl::StrCat("cannot write ", host_dir, file));
+  }
   object_dirs_.push_back(source_objects);
   for (const auto& alt : ReadAlternates(source_objects)) object_dirs_.push_back(alt);
   return absl::OkStatus();

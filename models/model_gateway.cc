@@ -229,12 +229,23 @@ struct ModelGateway::Impl {
             result = stream_error.ok() ? decoder->Finish() : stream_error;
           }
           billed_unknown = !result.ok() || !result->usage_reported();
-          if (!result.ok()) fault(stream && !json_reply ? "cut_off" : "not_json");
+          if (!result.ok()) {
+            // Streamed: an error event from the provider is its failure; an event that does not
+            // read is not_json; a stream that read well and ended early was cut off.
+            const bool streamed = stream && !(json_reply && record.response_body.find("data:") != 0);
+            fault(!streamed                                ? "not_json"
+                  : absl::IsUnavailable(stream_error)      ? "server_error"
+                  : !stream_error.ok()                     ? "not_json"
+                                                           : "cut_off");
+          }
         } else {
           const std::string said = protocol->ErrorMessage(response->body);
           const std::string message = absl::StrCat("HTTP ", response->status, " from ", model.provider.name, ": ", said);
           retry = Retryable(response->status);
-          fault(response->status == 429 ? "rate_limited" : response->status >= 500 ? "server_error" : "refused");
+          fault(response->status == 429   ? "rate_limited"
+                : response->status == 408 ? "timeout"
+                : response->status >= 500 ? "server_error"
+                                          : "refused");
           if (response->status == 429 && IsQuotaExhausted(response->body)) {
             retry = false;  // out of credit: waiting will not help
             result = absl::FailedPreconditionError(message);

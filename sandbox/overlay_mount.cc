@@ -181,9 +181,10 @@ absl::Status EnterUserAndMountNamespace() {
   for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof(buf))) > 0;) why.append(buf, static_cast<std::size_t>(n));
   close(pipe_fds[0]);
   int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  while ((waited = waitpid(child, &status, 0)) < 0 && errno == EINTR) {
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (waited != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !why.empty()) {
     return Remember(absl::FailedPreconditionError(
         absl::StrCat("no user namespace of swarm's own here (", why.empty() ? "the trial failed" : why, ")")));
   }
@@ -356,13 +357,16 @@ absl::Status ProbeOverlay(const std::string& scratch_dir) {
       !st.ok()) {
     return st;
   }
+  // Detached before the writes, as a workspace's layer is.
+  if (absl::Status st = layer != nullptr ? layer->Detach() : absl::OkStatus(); !st.ok()) {
+    UnmountOverlay(dir + "/merged");
+    return st;
+  }
+  if (layer != nullptr) upper_fs = layer->path();
   std::ofstream(dir + "/merged/a", std::ios::app) << "more\n";
   std::error_code ec;
   fs::remove(dir + "/merged/b", ec);
-  const absl::Status detached = layer != nullptr ? layer->Detach() : absl::OkStatus();
   UnmountOverlay(dir + "/merged");
-  if (!detached.ok()) return detached;
-  if (layer != nullptr) upper_fs = layer->path();
   absl::StatusOr<std::vector<std::string>> changes = UpperChanges(upper_fs + "/upper");
   if (!changes.ok()) return changes.status();
   if (*changes != std::vector<std::string>{"a", "b"} && *changes != std::vector<std::string>{"b", "a"}) {

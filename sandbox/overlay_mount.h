@@ -49,6 +49,14 @@ absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::str
 // file system (below).
 void UnmountOverlay(const std::string& merged);
 
+// What a layer holds beyond the growth it allows (its root, upper and work directories, files' last
+// pages): so that a tree that only reached its limit is named by the measure, not by ENOSPC.
+inline constexpr std::uint64_t kLayerSlackBytes = 4 << 20;
+inline constexpr std::uint64_t kLayerSlackInodes = 64;
+// About what the kernel keeps per tmpfs inode (the inode and its dentry): what a layer's files cost
+// in RAM beyond their pages.
+inline constexpr std::uint64_t kBytesPerInode = 1024;
+
 // What one writable layer may hold (0: no limit of that kind).
 struct LayerLimits {
   std::uint64_t bytes = 0;   // in tmpfs pages: a 1-byte file costs a page

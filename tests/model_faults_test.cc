@@ -25,9 +25,9 @@ TEST(ModelFaultsTest, AHundredAgentsThroughAFaultyProviderLandEveryPatchAndTheRe
   const std::string repo = dir / "repo";
   InitRepo(repo);
   for (int i = 0; i < kAgents; ++i) WriteFile(repo + "/f" + std::to_string(i) + ".txt", "file " + std::to_string(i) + "\n");
-  // Stalls are given up on after 2 s (the default is 10 minutes); a repository may say so for a
+  // Stalls are given up on after 4 s (the default is 10 minutes); a repository may say so for a
   // provider that needs no key.
-  WriteFile(repo + "/.swarm/models.toml", "[providers.scripted]\ntimeout_s = 2\nretry_base_ms = 50\n");
+  WriteFile(repo + "/.swarm/models.toml", "[providers.scripted]\ntimeout_s = 4\nretry_base_ms = 50\n");
   CommitAll(repo, "base");
 
   // One fault in each of four conversations out of five, first: a call in five is faulted.
@@ -80,8 +80,13 @@ TEST(ModelFaultsTest, AHundredAgentsThroughAFaultyProviderLandEveryPatchAndTheRe
   // Each fault the server was scripted to make, counted once, by kind.
   std::map<std::string, int> got;
   for (const auto& [kind, n] : report["model"]["faults"].items()) got[kind] = n.get<int>();
+  // A reply slowed past the time-out on a loaded machine would add a time-out of its own (and take
+  // the next scripted step): at least the scripted ones there, exactly the scripted ones elsewhere.
+  EXPECT_GE(got["timeout"], want["timeout"]) << report["model"].dump(2);
+  got.erase("timeout");
+  want.erase("timeout");
   EXPECT_EQ(got, want) << report["model"].dump(2);
-  EXPECT_NE(r.out.find("model faults (HTTP attempts): "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model faults: "), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -166,11 +166,13 @@ absl::Status Coordinator::Setup() {
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
                                      layout_.workspace_root, layout_.log_dir, layout_.ledger_dir, layout_.run_dir + "/test-cache");
   killable_gate_ = gate_.get();
-  const LayerLimits test_growth =
-      LayerLimitsFor(TreeUsage{layout_.tree_growth_bytes, static_cast<std::uint64_t>(cfg.max_workspace_files)});
-  if (layout_.trees_sharing > 0 && layout_.tree_growth_bytes < (static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20)) {
-    err_ << "swarm: note: each workspace and test tree may grow by " << (layout_.tree_growth_bytes >> 20)
-         << " MiB, not --max-workspace-mb " << cfg.max_workspace_mb << ": " << layout_.trees_sharing
+  const LayerLimits test_growth = LayerLimitsFor(TreeUsage{layout_.tree_growth_bytes, layout_.tree_growth_files});
+  if (layout_.trees_sharing > 0 &&
+      (layout_.tree_growth_bytes != (static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20) ||
+       layout_.tree_growth_files != static_cast<std::uint64_t>(cfg.max_workspace_files))) {
+    err_ << "swarm: note: each workspace and test tree may grow by " << (layout_.tree_growth_bytes >> 20) << " MiB and "
+         << layout_.tree_growth_files << " files (--max-workspace-mb " << cfg.max_workspace_mb
+         << ", --max-workspace-files " << cfg.max_workspace_files << "): " << layout_.trees_sharing
          << " of them share half of /dev/shm's free space\n";
   }
   if (!InPrivateMountNamespace()) {

@@ -22,7 +22,7 @@ v1::CoordinatorMessage Registration(const PreparedRun& run, const RunLayout& lay
   r->mutable_agent()->set_max_patch_growth_bytes(static_cast<std::uint64_t>(cfg.max_patch_expanded_mb) << 20);
   r->mutable_agent()->set_max_patch_added_files(static_cast<std::uint64_t>(cfg.max_patch_files));
   r->mutable_agent()->set_max_workspace_growth_bytes(layout.tree_growth_bytes);
-  r->mutable_agent()->set_max_workspace_growth_files(static_cast<std::uint64_t>(cfg.max_workspace_files));
+  r->mutable_agent()->set_max_workspace_growth_files(layout.tree_growth_files);
   auto* sb = r->mutable_sandbox();
   sb->set_enabled(sandboxed);
   sb->set_network(cfg.agent_network);

@@ -21,7 +21,8 @@ TEST(HostRegistrationTest, HostsAreToldTheRunsLimitsInBytesAndTheSandboxOfTheirC
   RunLayout layout;
   layout.hidden_paths = {"/state", "/home/u"};
   layout.workspace_root = "/dev/shm/swarm-r1";
-  layout.tree_growth_bytes = 11 << 20;  // as PlaceWorkspaces sets it: --max-workspace-mb, or a share
+  layout.tree_growth_bytes = 11 << 20;  // as PlaceWorkspaces sets them: the flags, or a share
+  layout.tree_growth_files = 13;
   layout.sandbox_home = "/home/u";
   layout.ledger_dir = "/state/runs/r1/pids";
 

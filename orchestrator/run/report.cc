@@ -59,11 +59,7 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
     doc["model"] = spend_json(total);
     doc["model"]["limiter_wait_s"] = static_cast<double>(total.limiter_wait_ms) / 1000;
   }
-  if (total.calls > 0) {
-    absl::StatusOr<std::map<std::string, std::uint64_t>> faults = store.ModelFaults(ctx.run_id);
-    if (!faults.ok()) return faults.status();
-    doc["model"]["faults"] = *faults;  // kind -> HTTP attempts (ModelCall.faults)
-  }
+  if (total.calls > 0 && ctx.timing) doc["model"]["faults"] = ctx.timing->model_faults;  // kind -> HTTP attempts
   if (ctx.model_concurrency > 0) {
     doc["model"]["concurrency"] = {{"limit", ctx.model_concurrency},
                                    {"limit_at_end", ctx.model_concurrency_end},
@@ -167,11 +163,12 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
                                ctx.model_concurrency, ctx.model_concurrency_end, ctx.model_peak_in_flight,
                                static_cast<double>(total.limiter_wait_ms) / 1000);
       }
-      if (absl::StatusOr<std::map<std::string, std::uint64_t>> faults = store.ModelFaults(ctx.run_id);
-          faults.ok() && !faults->empty()) {
+      if (ctx.timing && !ctx.timing->model_faults.empty()) {
         std::vector<std::string> parts;
-        for (const auto& [kind, n] : *faults) parts.push_back(absl::StrCat(n, " ", absl::StrReplaceAll(kind, {{"_", " "}})));
-        out << "model faults (HTTP attempts): " << absl::StrJoin(parts, ", ") << "\n";
+        for (const auto& [kind, n] : ctx.timing->model_faults) {
+          parts.push_back(absl::StrCat(n, " ", absl::StrReplaceAll(kind, {{"_", " "}})));
+        }
+        out << "model faults: " << absl::StrJoin(parts, ", ") << "\n";
       }
     }
   }

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "sandbox/overlay_mount.h"
 #include "test_results/test_results.h"
 
 namespace swarm {
@@ -46,19 +47,25 @@ void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout) {
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
                              RunLayout& layout) {
   std::uint64_t need = (static_cast<std::uint64_t>(run.config.agents) + 2) * tree_bytes * 2 + (64 << 20);
-  layout.workspaces_on_tmpfs = shm_free_bytes / 2 >= need;
-  layout.tree_growth_bytes = static_cast<std::uint64_t>(run.config.max_workspace_mb) << 20;
+  const bool llm = run.config.agent_command.empty() && !run.config.model.empty();
+  const int jobs = run.config.test_jobs > 0 ? run.config.test_jobs
+                                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int trees = run.config.agents * (llm ? 2 : 1) + jobs + std::max(1, run.config.queue_depth) + 1;
+  const std::uint64_t slack = kLayerSlackBytes + kLayerSlackInodes * kBytesPerInode;
+  const std::uint64_t half = shm_free_bytes / 2;
+  const std::uint64_t per_tree = half > need ? (half - need) / static_cast<std::uint64_t>(trees) : 0;
+  layout.workspaces_on_tmpfs = half >= need && per_tree >= slack + (2 << 20);
+  const std::uint64_t flag_bytes = static_cast<std::uint64_t>(run.config.max_workspace_mb) << 20;
+  const std::uint64_t flag_files = static_cast<std::uint64_t>(run.config.max_workspace_files);
+  layout.tree_growth_bytes = flag_bytes;
+  layout.tree_growth_files = flag_files;
   layout.trees_sharing = 0;
   if (layout.workspaces_on_tmpfs) {
-    const bool llm = run.config.agent_command.empty() && !run.config.model.empty();
-    const int jobs = run.config.test_jobs > 0 ? run.config.test_jobs
-                                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    layout.trees_sharing = run.config.agents * (llm ? 2 : 1) + jobs + std::max(1, run.config.queue_depth) + 1;
-    const std::uint64_t share = (shm_free_bytes / 2 - need) / static_cast<std::uint64_t>(layout.trees_sharing);
-    const std::uint64_t floor = 1 << 20;  // a tree that can hold nothing is no tree
-    if (layout.tree_growth_bytes == 0 || layout.tree_growth_bytes > share) {
-      layout.tree_growth_bytes = std::max(share, floor);
-    }
+    layout.trees_sharing = trees;
+    const std::uint64_t share = per_tree - slack;
+    auto capped = [](std::uint64_t flag, std::uint64_t most) { return flag == 0 ? most : std::min(flag, most); };
+    layout.tree_growth_files = capped(flag_files, share / 2 / kBytesPerInode);
+    layout.tree_growth_bytes = capped(flag_bytes, share - layout.tree_growth_files * kBytesPerInode);
   }
   layout.workspace_root = layout.workspaces_on_tmpfs ? "/dev/shm/swarm-" + run.run_id : layout.run_dir + "/work";
   std::error_code ec;

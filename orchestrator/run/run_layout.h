@@ -21,9 +21,11 @@ struct RunLayout {
   std::string ledger_dir;      // <run_dir>/pids: processes the run started (pid_ledger.h)
   std::string workspace_root;  // /dev/shm/swarm-<id> or <run_dir>/work
   bool workspaces_on_tmpfs = false;
-  // What each workspace and test tree may grow by: --max-workspace-mb, or less on tmpfs, where each
-  // is a file system of its own and all of them share half of /dev/shm's free space equally.
+  // What each workspace and test tree may grow by: --max-workspace-mb and --max-workspace-files, or
+  // less on tmpfs, where each is a file system of its own and all of them share half of /dev/shm's
+  // free space equally (its pages, and about 1 KiB of kernel memory per file).
   std::uint64_t tree_growth_bytes = 0;
+  std::uint64_t tree_growth_files = 0;
   int trees_sharing = 0;  // how many share it (0: none do)
   std::string runtime_dir;  // a short private directory for the socket (sun_path holds 107 bytes)
   std::string socket_path;  // <runtime_dir>/agent.sock
@@ -43,11 +45,14 @@ void RemoveWorkspacesAndSocket(const std::string& run_id, const std::string& run
 void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout);
 
 // Chooses and creates the workspace root: tmpfs when (agents + 2) copies of the tree, twice, plus
-// 64 MiB fit in half of /dev/shm's free space (tmpfs is RAM), disk otherwise. `tree_bytes` is the
-// size of the base's files; `shm_free_bytes` what /dev/shm has free (0: none). On tmpfs, what is
-// left of that half is shared equally by the trees that may be written at once (each agent's
-// workspace, an LLM agent's test view, each check job's and queue candidate's test tree): no tree
-// may grow by more (tree_growth_bytes), so together they hold no more than /dev/shm did.
+// 64 MiB fit in half of /dev/shm's free space (tmpfs is RAM) and what is left of that half gives
+// every tree at least 2 MiB past its slack, disk otherwise. `tree_bytes` is the size of the base's
+// files; `shm_free_bytes` what /dev/shm has free (0: none). On tmpfs, what is left is shared equally
+// by the trees that may be written at once (each agent's workspace, an LLM agent's test view, each
+// check job's and queue candidate's test tree), each tree's share counting its slack, its pages and
+// 1 KiB per file (half for files at most): no tree may grow by more (tree_growth_bytes and _files),
+// so together they cost no more than that half of /dev/shm. Runs served at once each take half of
+// what is free when they start.
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
                              RunLayout& layout);
 

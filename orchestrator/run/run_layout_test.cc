@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "git/workspace.h"
+#include "sandbox/overlay_mount.h"
 #include "testing/test_util.h"
 
 namespace swarm {
@@ -53,7 +55,9 @@ TEST_F(RunLayoutTest, WorkspacesGoToTmpfsOnlyWhenTheyFitInHalfOfItsFreeSpace) {
   EXPECT_FALSE(layout->workspaces_on_tmpfs);
   EXPECT_EQ(layout->workspace_root, layout->run_dir + "/work");
   EXPECT_TRUE(fs::is_directory(layout->workspace_root));
-  ASSERT_TRUE(PlaceWorkspaces(run_, tree, 2 * need, *layout).ok());
+  // It fits, and each of the 14 trees written at once gets 16 MiB past its slack.
+  run_.config.test_jobs = 2;
+  ASSERT_TRUE(PlaceWorkspaces(run_, tree, 2 * need + 2 * 14 * (16 << 20), *layout).ok());
   EXPECT_TRUE(layout->workspaces_on_tmpfs);
   EXPECT_EQ(layout->workspace_root, "/dev/shm/swarm-r-layout");
   fs::remove_all(layout->workspace_root);
@@ -65,22 +69,32 @@ TEST_F(RunLayoutTest, TreesOnTmpfsShareHalfOfItsFreeSpaceEqually) {
   absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
   ASSERT_TRUE(layout.ok());
   run_.config.max_workspace_mb = 16384;
+  run_.config.max_workspace_files = 1000000;
   run_.config.test_jobs = 2;
   run_.config.queue_depth = 3;
-  const std::uint64_t need = (8 + 2) * 0 * 2 + (64 << 20);  // an empty tree: the 64 MiB reserve
-  const std::uint64_t free = 2 * (need + (14ull << 30));     // 14 GiB to share
+  const std::uint64_t need = 64 << 20;  // an empty tree: the 64 MiB reserve
+  const std::uint64_t slack = kLayerSlackBytes + kLayerSlackInodes * kBytesPerInode;
+  const std::uint64_t free = 2 * (need + 14 * ((1ull << 30) + slack));  // 1 GiB past its slack for each of 14
   ASSERT_TRUE(PlaceWorkspaces(run_, 0, free, *layout).ok());
   ASSERT_TRUE(layout->workspaces_on_tmpfs);
   EXPECT_EQ(layout->trees_sharing, 8 + 2 + 3 + 1);  // command agents, check jobs, candidates, the base test
-  EXPECT_EQ(layout->tree_growth_bytes, (14ull << 30) / 14);
+  // Half the share at most for files, at 1 KiB each; the rest for pages; slack and all, within it.
+  EXPECT_EQ(layout->tree_growth_files, (1ull << 30) / 2 / kBytesPerInode);
+  EXPECT_EQ(layout->tree_growth_bytes, (1ull << 30) - layout->tree_growth_files * kBytesPerInode);
+  EXPECT_LE(14 * (LayerLimitsFor(TreeUsage{layout->tree_growth_bytes, 0}).bytes +
+                  LayerLimitsFor(TreeUsage{0, layout->tree_growth_files}).inodes * kBytesPerInode),
+            free / 2 - need);
   run_.config.agent_command.clear();  // the built-in LLM agent: a test view beside each workspace
   run_.config.model = "scripted:x";
   ASSERT_TRUE(PlaceWorkspaces(run_, 0, free, *layout).ok());
   EXPECT_EQ(layout->trees_sharing, 16 + 2 + 3 + 1);
-  run_.config.max_workspace_mb = 100;  // below the share: the flag holds
+  run_.config.max_workspace_mb = 100;  // below the share: the flags hold
+  run_.config.max_workspace_files = 1000;
   ASSERT_TRUE(PlaceWorkspaces(run_, 0, free, *layout).ok());
   EXPECT_EQ(layout->tree_growth_bytes, 100u << 20);
-  ASSERT_TRUE(PlaceWorkspaces(run_, 0, 2 * need - 1, *layout).ok());  // on disk: no share
+  EXPECT_EQ(layout->tree_growth_files, 1000u);
+  // Too little for each tree to hold 2 MiB past its slack: the disk, with the flags.
+  ASSERT_TRUE(PlaceWorkspaces(run_, 0, 2 * (need + 22 * (slack + (1 << 20))), *layout).ok());
   EXPECT_FALSE(layout->workspaces_on_tmpfs);
   EXPECT_EQ(layout->trees_sharing, 0);
   EXPECT_EQ(layout->tree_growth_bytes, 100u << 20);

@@ -62,6 +62,7 @@ RunTiming MeasureRun(const std::vector<v1::Event>& events) {
         break;
       case v1::Event::kModelCalled:
         calls.emplace_back(t - e.model_called().call().latency_ms() / 1000.0, t);
+        for (const auto& [kind, n] : e.model_called().call().faults()) r.model_faults[kind] += n;
         break;
       case v1::Event::kSubtaskLeased: {
         const auto& l = e.subtask_leased();
@@ -151,7 +152,10 @@ RunTiming MeasureRun(const std::vector<v1::Event>& events) {
       in_flight += edges[i].second;
       if (in_flight <= 0 || i + 1 == edges.size()) continue;
       // Constant from this edge to the next: every slice the span touches saw at least this many.
-      const std::size_t last = std::min(slice(edges[i + 1].first), r.model_in_flight.size() - 1);
+      // Half-open: a span that ends on a slice's first instant does not reach into it.
+      const double until = edges[i + 1].first;
+      std::size_t last = std::min(slice(until), r.model_in_flight.size() - 1);
+      if (last > slice(edges[i].first) && start + static_cast<double>(last) * r.in_flight_slice_s >= until) --last;
       for (std::size_t k = slice(edges[i].first); k <= last; ++k) {
         r.model_in_flight[k] = std::max(r.model_in_flight[k], in_flight);
       }

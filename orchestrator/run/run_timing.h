@@ -42,6 +42,8 @@ struct RunTiming {
   // latency) to its end. Empty for a run without model calls.
   double in_flight_slice_s = 0;
   std::vector<int> model_in_flight;
+  // What went wrong on the way to the model, summed over the calls by kind (v1::ModelCall.faults).
+  std::map<std::string, std::uint64_t> model_faults;
 };
 
 RunTiming MeasureRun(const std::vector<v1::Event>& events);

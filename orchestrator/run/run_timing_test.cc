@@ -40,9 +40,10 @@ class RunTimingTest : public ::testing::Test {
     e.mutable_patch_submitted()->set_attempt(attempt);
     At(s, e);
   }
-  void ModelCall(double end_s, int latency_ms) {
+  void ModelCall(double end_s, int latency_ms, const std::string& fault = "") {
     v1::Event e;
     e.mutable_model_called()->mutable_call()->set_latency_ms(latency_ms);
+    if (!fault.empty()) (*e.mutable_model_called()->mutable_call()->mutable_faults())[fault] = 2;
     At(end_s, e);
   }
   void Landed(double s, const std::string& id) {
@@ -101,11 +102,12 @@ TEST_F(RunTimingTest, ModelCallsInFlightOverTimeArePeaksPerSlice) {
   ModelCall(2.0, 2000);  // 0 to 2 s
   ModelCall(2.5, 1000);  // 1.5 to 2.5 s
   ModelCall(3.2, 500);   // 2.7 to 3.2 s
-  ModelCall(5.9, 100);   // 5.8 to 5.9 s
+  ModelCall(5.9, 100, "rate_limited");  // 5.8 to 5.9 s, after two 429s
   Landed(6.0, "a");
   RunTiming t = MeasureRun(events_);
   EXPECT_EQ(t.in_flight_slice_s, 1.0);  // 6 s of run: slices of a second
-  EXPECT_EQ(t.model_in_flight, (std::vector<int>{1, 2, 2, 1, 0, 1, 0}));
+  EXPECT_EQ(t.model_faults, (std::map<std::string, std::uint64_t>{{"rate_limited", 2}}));
+  EXPECT_EQ(t.model_in_flight, (std::vector<int>{1, 2, 1, 1, 0, 1, 0}));
   // A long run: at most about 120 slices.
   At(600, v1::Event());
   t = MeasureRun(events_);

@@ -548,20 +548,6 @@ absl::StatusOr<std::map<std::string, ModelSpend>> Store::SpendBySubtask(const st
   return out;
 }
 
-absl::StatusOr<std::map<std::string, std::uint64_t>> Store::ModelFaults(const std::string& run_id) const {
-  Stmt q(db_, "SELECT call FROM model_calls WHERE run_id = ?");
-  q.Bind(run_id);
-  std::map<std::string, std::uint64_t> out;
-  int rc;
-  v1::ModelCall call;
-  while ((rc = q.Step()) == SQLITE_ROW) {
-    if (!call.ParseFromString(q.Text(0))) return absl::DataLossError("a stored model call does not parse");
-    for (const auto& [kind, n] : call.faults()) out[kind] += n;
-  }
-  if (rc != SQLITE_DONE) return q.Error(rc);
-  return out;
-}
-
 absl::StatusOr<int> Store::CountRows(const std::string& table, const std::string& run_id) const {
   static const std::map<std::string, std::string> kRunColumn = {
       {"events", "run_id"},   {"runs", "id"},       {"subtasks", "run_id"}, {"attempts", "run_id"},

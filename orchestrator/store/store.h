@@ -115,9 +115,6 @@ class Store final {
   absl::StatusOr<std::vector<ModelCallRow>> ModelCalls(const std::string& run_id, const std::string& subtask_id = "") const;
   // Spending per subtask ("" for calls of no subtask), from the model_calls table.
   absl::StatusOr<std::map<std::string, ModelSpend>> SpendBySubtask(const std::string& run_id) const;
-  // What went wrong on the way to the model, over the run's calls: the sum of each call's faults
-  // by kind (v1::ModelCall.faults).
-  absl::StatusOr<std::map<std::string, std::uint64_t>> ModelFaults(const std::string& run_id) const;
   absl::StatusOr<std::string> PatchDiff(const std::string& run_id, const std::string& subtask_id, int attempt) const;
   // Deletes every record of `run_id` (swarm rm), in one transaction.
   absl::Status DeleteRun(const std::string& run_id);
