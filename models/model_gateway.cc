@@ -33,6 +33,9 @@ constexpr std::size_t kMaxStoredReply = 4 << 20;
 constexpr int kMaxRateLimitedRetries = 30;
 constexpr auto kMaxRetryAfter = std::chrono::milliseconds(120'000);
 
+// One more failed HTTP attempt of `kind` on the call (ModelCall.faults).
+void CountFault(CallRecord& record, const char* kind) { ++(*record.call.mutable_faults())[kind]; }
+
 bool Retryable(int http_status) { return http_status == 408 || http_status == 429 || http_status >= 500; }
 
 // A 429 that means "out of credit" (OpenAI's insufficient_quota, Moonshot's exceeded_current_quota_error)
@@ -207,13 +210,12 @@ struct ModelGateway::Impl {
       std::optional<std::chrono::milliseconds> wait;
       bool retry = false;
       billed_unknown = false;
-      auto fault = [&record](const char* kind) { ++(*record.call.mutable_faults())[kind]; };
       if (!response.ok()) {
         // DeadlineExceeded and DataLoss come after the request was sent; Unavailable before.
         result = response.status();
         billed_unknown = absl::IsDeadlineExceeded(result.status()) || absl::IsDataLoss(result.status());
         retry = absl::IsUnavailable(result.status()) || absl::IsDeadlineExceeded(result.status());
-        fault(absl::IsDeadlineExceeded(result.status()) ? "timeout"
+        CountFault(record, absl::IsDeadlineExceeded(result.status()) ? "timeout"
               : absl::IsDataLoss(result.status())       ? "cut_off"
                                                         : "unreachable");
       } else {
@@ -233,7 +235,7 @@ struct ModelGateway::Impl {
             // Streamed: an error event from the provider is its failure; an event that does not
             // read is not_json; a stream that read well and ended early was cut off.
             const bool streamed = stream && !(json_reply && record.response_body.find("data:") != 0);
-            fault(!streamed                                ? "not_json"
+            CountFault(record, !streamed                                ? "not_json"
                   : absl::IsUnavailable(stream_error)      ? "server_error"
                   : !stream_error.ok()                     ? "not_json"
                                                            : "cut_off");
@@ -242,7 +244,7 @@ struct ModelGateway::Impl {
           const std::string said = protocol->ErrorMessage(response->body);
           const std::string message = absl::StrCat("HTTP ", response->status, " from ", model.provider.name, ": ", said);
           retry = Retryable(response->status);
-          fault(response->status == 429   ? "rate_limited"
+          CountFault(record, response->status == 429   ? "rate_limited"
                 : response->status == 408 ? "timeout"
                 : response->status >= 500 ? "server_error"
                                           : "refused");
