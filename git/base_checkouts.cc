@@ -13,8 +13,7 @@ namespace swarm {
 namespace fs = std::filesystem;
 
 BaseCheckouts::Checkout::~Checkout() {
-  std::error_code ec;
-  fs::remove_all(dir, ec);  // nothing holds it or a layer over it any more
+  EmptyAndRemove(dir);  // nothing holds it or a layer over it any more (but sandboxes' copies may)
 }
 
 BaseCheckouts::BaseCheckouts(std::string source_git_dir, std::string root, HandOver hand_over, int keep_idle,

@@ -20,8 +20,7 @@ struct TestTree::Lower {
   std::string tree;
   std::string dir;
   ~Lower() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);  // the last test run on it has ended
+    EmptyAndRemove(dir);  // the last test run on it has ended (sandboxes' copies may hold it still)
   }
 };
 

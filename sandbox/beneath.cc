@@ -147,11 +147,12 @@ absl::Status RemoveFileBeneath(const std::string& dir, std::string_view relative
   return absl::OkStatus();
 }
 
-absl::Status TruncateFileBeneath(int dir_fd, std::string_view relative) {
+absl::Status TruncateFileBeneath(int dir_fd, std::string_view relative, bool even_with_other_names) {
   Fd fd(OpenBeneath(dir_fd, std::string(relative), O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
   if (fd.get() < 0) return errno == ENOENT ? absl::OkStatus() : OpenError(errno, relative);
   struct stat st;
   if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return absl::OkStatus();
+  if (st.st_nlink > 1 && !even_with_other_names) return absl::OkStatus();  // maybe another tree's
   if (ftruncate(fd.get(), 0) != 0) {
     return absl::InternalError(absl::StrCat("cannot empty ", Quoted(relative), ": ", std::strerror(errno)));
   }

@@ -34,8 +34,10 @@ namespace swarm {
 [[nodiscard]] absl::Status RemoveFileBeneath(const std::string& dir, std::string_view relative);
 
 // Empties the regular file `relative` beneath the directory open as `dir_fd` (resolved as
-// ReadFileBeneath does; a link, a FIFO or a device is left alone). OK when it did not exist.
-[[nodiscard]] absl::Status TruncateFileBeneath(int dir_fd, std::string_view relative);
+// ReadFileBeneath does; a link, a FIFO or a device is left alone, and a file with other names too
+// unless `even_with_other_names`: they may lie outside the directory). OK when it did not exist.
+[[nodiscard]] absl::Status TruncateFileBeneath(int dir_fd, std::string_view relative,
+                                               bool even_with_other_names = false);
 
 }  // namespace swarm
 

@@ -251,24 +251,33 @@ absl::StatusOr<std::unique_ptr<LayerFs>> LayerFs::Mount(const std::string& dir, 
 }
 
 LayerFs::~LayerFs() {
-  // Emptied before it goes: a sandbox started while it was mounted holds a copy of every mount
-  // (bubblewrap binds / recursively; the copy is hidden, not dropped), and a copy keeps the file
-  // system, and all it holds in RAM, until that sandbox exits.
-  // Files are truncated, not only unlinked: such a copy of an overlay keeps the inodes it looked up
-  // (its dentry cache), and an unlinked inode still held keeps its pages.
-  std::error_code ec;
-  // Opened beneath the layer, following no link: nothing written there can aim this elsewhere.
-  for (auto it = fs::recursive_directory_iterator(path_, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
-      // Relative by its spelling: resolving /proc/self/fd/N would name the detached mount's root "/".
-      const std::string path = it->path().string();
-      if (path.size() > path_.size() + 1) TruncateFileBeneath(fd_, path.substr(path_.size() + 1)).IgnoreError();
-    }
-  }
-  for (const auto& entry : fs::directory_iterator(path_, ec)) fs::remove_all(entry.path(), ec);
+  // Emptied before it goes: a sandbox's copy of the mount would keep it, and all it holds in RAM.
+  EmptyAndRemove(path_, /*keep_dir=*/true, /*whole_fs=*/true);
   if (attached_) umount2(dir_.c_str(), MNT_DETACH);
   close(fd_);
+}
+
+void EmptyAndRemove(const std::string& dir, bool keep_dir, bool whole_fs) {
+  std::error_code ec;
+  const int dir_fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
+        // Relative by its spelling: resolving /proc/self/fd/N would name a detached mount's root "/".
+        const std::string path = it->path().string();
+        if (path.size() > dir.size() + 1) {
+          TruncateFileBeneath(dir_fd, path.substr(dir.size() + 1), whole_fs).IgnoreError();
+        }
+      }
+    }
+    close(dir_fd);
+  }
+  if (keep_dir) {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
+  } else {
+    fs::remove_all(dir, ec);
+  }
 }
 
 absl::Status LayerFs::Detach() {

@@ -102,6 +102,15 @@ class LayerFs final {
 // reason when not.
 absl::Status ProbeLayerFs(const std::string& scratch_dir);
 
+// Removes the tree at `dir` (or only what it holds, with `keep_dir`), first truncating each regular
+// file in it, opened beneath `dir` with no link followed. For a tree that was a layer of an overlay:
+// a sandbox started while the overlay was mounted keeps a copy of it (bubblewrap binds / recursively;
+// hidden, not dropped), and that copy keeps the inodes it looked up, so an unlinked file would keep
+// its pages in RAM until the sandbox exits; a truncated one does not.
+// `whole_fs`: `dir` is a file system's root, so every name of its files lies within it (a file with
+// other names is truncated too; elsewhere it is only unlinked).
+void EmptyAndRemove(const std::string& dir, bool keep_dir = false, bool whole_fs = false);
+
 // Whether `path` lies on a tmpfs. Layers get a tmpfs of their own only where their directory is one
 // already: a run that keeps its workspaces on disk is not moved into RAM.
 bool OnTmpfs(const std::string& path);
