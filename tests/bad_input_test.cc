@@ -124,6 +124,18 @@ TEST_F(BadInputTest, RepositoryWithASubmodule) {
   ExpectError(RunShard("*.c", "2"), 2, "submodule at vendor/lib");
 }
 
+TEST_F(BadInputTest, RepositoryWithSha256ObjectNames) {
+  const std::string sha256 = dir_ / "sha256";
+  Sh("git init -q --object-format=sha256 " + sha256 + " && cd " + sha256 +
+     " && echo 'int a;' > a.c && git add a.c && git -c user.name=t -c user.email=t@t commit -qm base");
+  before_ = UserVisibleState(sha256);
+  CliResult r = RunSwarm({"run", "--repo", sha256, "--state-dir", state(), "--shard", "*.c", "--parts", "1",
+                          "--agent-cmd", "true", "--test-cmd", "true"});
+  ExpectError(r, 2, "SHA-256");
+  EXPECT_EQ(UserVisibleState(sha256), before_);
+  before_ = UserVisibleState(repo());  // the fixture's own check is of its repository
+}
+
 TEST_F(BadInputTest, LfsFilesInTheShard) {
   WriteFile(repo() + "/.gitattributes", "*.bin filter=lfs diff=lfs merge=lfs -text\n");
   WriteFile(repo() + "/blob.bin", "version https://git-lfs.github.com/spec/v1\n");

@@ -180,6 +180,12 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     return Usage(absl::StrCat("--base ", config.base_rev, " does not resolve to a commit in ", run.repo_root));
   }
   run.base = *base;
+  // The hosts' private repositories, the integration repository's checks and the store all name
+  // objects by SHA-1.
+  if (run.base.size() != 40) {
+    return Usage(absl::StrCat("the repository ", run.repo_root,
+                              " names its objects by SHA-256: swarm supports SHA-1 repositories only for now"));
+  }
   if (absl::Status st = ResolveRunModel(run); !st.ok()) return st;
   absl::StatusOr<std::string> gitlinks = user->Run({"ls-tree", "-r", "--full-tree", run.base});
   if (!gitlinks.ok()) return gitlinks.status();
