@@ -153,8 +153,6 @@ absl::StatusOr<std::unique_ptr<TestTree>> TestTrees::Make(const std::string& tre
   std::string layer = dir;
   if ((layer_limits_.bytes > 0 || layer_limits_.inodes > 0) && OnTmpfs(dir)) {
     const std::string at = mount_place_.empty() ? dir + "/layer" : mount_place_ + "/" + name + ".layer";
-    fs::create_directories(at, ec);
-    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", at, ": ", ec.message()));
     // Capped once the candidate's delta is in: the limits are what the test may write.
     absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(at, LayerLimits{});
     if (!made.ok()) return made.status();
@@ -184,11 +182,7 @@ absl::StatusOr<std::unique_ptr<TestTree>> TestTrees::Make(const std::string& tre
     current_ = lower;
   }
   if (t->layer_fs_ != nullptr) {
-    const LayerLimits used = t->layer_fs_->Used();
-    LayerLimits cap;
-    if (layer_limits_.bytes > 0) cap.bytes = used.bytes + layer_limits_.bytes;
-    if (layer_limits_.inodes > 0) cap.inodes = used.inodes + layer_limits_.inodes;
-    if (absl::Status st = t->layer_fs_->Limit(cap); !st.ok()) return st;
+    if (absl::Status st = t->layer_fs_->LimitGrowth(layer_limits_); !st.ok()) return st;
   }
   if (hand_over_) {
     if (absl::Status st = hand_over_(t->upper_); !st.ok()) return st;

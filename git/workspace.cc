@@ -150,8 +150,6 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::CreateOverlay(const std::s
   const LayerLimits layer_limits = LayerLimitsFor(limits.max_growth);
   if ((layer_limits.bytes > 0 || layer_limits.inodes > 0) && OnTmpfs(dir)) {
     const std::string at = mount_place.empty() ? dir + "/layer" : mount_place + "/" + name + ".layer";
-    fs::create_directories(at, ec);
-    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", at, ": ", ec.message()));
     absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(at, layer_limits);
     if (!made.ok()) return made.status();
     ws->layer_fs_ = *std::move(made);
@@ -194,8 +192,6 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& 
   std::unique_ptr<Workspace> ws(new Workspace(dir, base, keep, limits, root));
   if (own_fs) {
     ws->mount_place_ = mount_place;
-    fs::create_directories(ws->root_, ec);
-    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", ws->root_, ": ", ec.message()));
     absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(ws->root_, LayerLimits{});
     if (!made.ok()) return made.status();
     ws->layer_fs_ = *std::move(made);
@@ -212,11 +208,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const std::string& 
   }
   if (ws->layer_fs_ != nullptr) {
     // The checkout is in: from now on the tree may grow by the limits, and no more.
-    const LayerLimits used = ws->layer_fs_->Used();
-    LayerLimits cap;
-    if (growth.bytes > 0) cap.bytes = used.bytes + growth.bytes;
-    if (growth.inodes > 0) cap.inodes = used.inodes + growth.inodes;
-    if (absl::Status st = ws->layer_fs_->Limit(cap); !st.ok()) return st;
+    if (absl::Status st = ws->layer_fs_->LimitGrowth(growth); !st.ok()) return st;
   }
   return ws;
 }
@@ -242,16 +234,10 @@ absl::StatusOr<std::unique_ptr<ThrowawayTree>> Workspace::MakeThrowaway(const st
     // A clone on a capped file system of its own: the copy goes on one too, capped the same way.
     if (absl::Status st = CheckGrowth(); !st.ok()) return st;  // copied by this process, past no limit
     std::unique_ptr<ThrowawayTree> copy(new ThrowawayTree(dir, place));
-    fs::create_directories(place, ec);
-    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", place, ": ", ec.message()));
     // Capped before the copy, at what the work tree holds plus the growth allowed: a sparse file
     // that costs the work tree nothing costs the copy every page, and stops it.
-    const LayerLimits used = layer_fs_->Used();
-    const LayerLimits growth = LayerLimitsFor(limits_.max_growth);
-    LayerLimits cap;
-    if (growth.bytes > 0) cap.bytes = used.bytes + growth.bytes;
-    if (growth.inodes > 0) cap.inodes = used.inodes + growth.inodes;
-    absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(place, cap);
+    absl::StatusOr<std::unique_ptr<LayerFs>> made =
+        LayerFs::Mount(place, GrownBy(layer_fs_->Used(), LayerLimitsFor(limits_.max_growth)));
     if (!made.ok()) return made.status();
     copy->layer_fs_ = *std::move(made);
     fs::copy(root_, place, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
@@ -266,8 +252,6 @@ absl::StatusOr<std::unique_ptr<ThrowawayTree>> Workspace::MakeThrowaway(const st
   const LayerLimits layer_limits = LayerLimitsFor(limits_.max_growth);
   if ((layer_limits.bytes > 0 || layer_limits.inodes > 0) && OnTmpfs(dir)) {
     const std::string at = mount_place_.empty() ? dir + "/layer" : place + ".layer";
-    fs::create_directories(at, ec);
-    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", at, ": ", ec.message()));
     absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(at, layer_limits);
     if (!made.ok()) return made.status();
     view->layer_fs_ = *std::move(made);

@@ -234,7 +234,17 @@ absl::Status MountOverlay(const std::vector<std::string>& lowers, const std::str
 
 void UnmountOverlay(const std::string& merged) { umount2(merged.c_str(), MNT_DETACH); }
 
+LayerLimits GrownBy(const LayerLimits& used, const LayerLimits& growth) {
+  LayerLimits cap;
+  if (growth.bytes > 0) cap.bytes = used.bytes + growth.bytes;
+  if (growth.inodes > 0) cap.inodes = used.inodes + growth.inodes;
+  return cap;
+}
+
 absl::StatusOr<std::unique_ptr<LayerFs>> LayerFs::Mount(const std::string& dir, const LayerLimits& limits) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   const std::string options = "mode=0700" + TmpfsLimitOptions(limits);
   if (mount("swarm-layer", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
     return Errno("cannot mount a layer's file system at " + dir);
@@ -298,6 +308,8 @@ absl::Status LayerFs::Limit(const LayerLimits& limits) {
   return absl::OkStatus();
 }
 
+absl::Status LayerFs::LimitGrowth(const LayerLimits& growth) { return Limit(GrownBy(Used(), growth)); }
+
 LayerLimits LayerFs::Used() const {
   struct statfs st;
   if (fstatfs(fd_, &st) != 0) return {};
@@ -323,7 +335,7 @@ absl::Status ProbeLayerFs(const std::string& scratch_dir) {
       std::ofstream((*layer)->path() + "/f") << "f";
       const LayerLimits used = (*layer)->Used();
       st = used.inodes == 0 ? absl::InternalError("a layer's file system does not count what it holds")
-                            : (*layer)->Limit(LayerLimits{used.bytes + (1 << 20), used.inodes + 16});
+                            : (*layer)->LimitGrowth(LayerLimits{1 << 20, 16});
     }
   }
   fs::remove(dir, ec);

@@ -63,6 +63,9 @@ struct LayerLimits {
   std::uint64_t inodes = 0;  // files, directories, links and whiteouts
 };
 
+// What a tree that holds `used` may hold once it may grow by `growth` (0 in `growth`: no limit).
+LayerLimits GrownBy(const LayerLimits& used, const LayerLimits& growth);
+
 // A writable layer's own file system: a tmpfs, its mounter's and 0700, that holds at most its limits, for
 // an upper layer and its overlayfs work directory beside it. A writer that fills it gets ENOSPC
 // there, and nothing else: the machine's /dev/shm (its inodes above all) and the other layers are
@@ -73,7 +76,8 @@ struct LayerLimits {
 // mount of the namespace (about 25 us a mount here), so a workspace costs one mount, not two.
 class LayerFs final {
  public:
-  // Mounts it at `dir` (an empty directory, kept until the run ends, as for overlays), private.
+  // Mounts it at `dir` (made if missing; an empty directory kept until the run ends, as for
+  // overlays), private.
   static absl::StatusOr<std::unique_ptr<LayerFs>> Mount(const std::string& dir, const LayerLimits& limits);
   ~LayerFs();  // empties it, detaches it if attached; call after the overlay above it is unmounted
   LayerFs(const LayerFs&) = delete;
@@ -85,6 +89,8 @@ class LayerFs final {
   // Sets its limits anew (a remount), for a tree written before it was capped, while it is
   // attached: fails (EINVAL) when it already holds more.
   absl::Status Limit(const LayerLimits& limits);
+  // Limit(GrownBy(Used(), growth)): from now on it may grow by `growth`, and no more.
+  absl::Status LimitGrowth(const LayerLimits& growth);
   // What it holds now: pages as bytes, and inodes.
   LayerLimits Used() const;
   // Whether it has no inode or no page left.

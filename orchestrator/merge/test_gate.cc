@@ -138,9 +138,6 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   if (trees_ == nullptr) {
     if (!capped_place_.empty() && (growth_.bytes > 0 || growth_.inodes > 0) && OnTmpfs(scratch_root_)) {
       checkout = absl::StrCat(capped_place_, "/test-", index);
-      std::error_code ec;
-      fs::create_directories(checkout, ec);
-      if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", checkout, ": ", ec.message()));
       absl::StatusOr<std::unique_ptr<LayerFs>> made = LayerFs::Mount(checkout, LayerLimits{});
       if (!made.ok()) return made.status();
       own_fs = *std::move(made);
@@ -148,11 +145,7 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
     if (absl::Status st = repo_.Materialize(tree, checkout); !st.ok()) return st;
     if (own_fs != nullptr) {
       // What the test writes may grow the tree by the run's limits, and no more.
-      const LayerLimits used = own_fs->Used();
-      LayerLimits cap;
-      if (growth_.bytes > 0) cap.bytes = used.bytes + growth_.bytes;
-      if (growth_.inodes > 0) cap.inodes = used.inodes + growth_.inodes;
-      if (absl::Status st = own_fs->Limit(cap); !st.ok()) return st;
+      if (absl::Status st = own_fs->LimitGrowth(growth_); !st.ok()) return st;
     }
     if (absl::Status st = sandbox_.HandOver(checkout); !st.ok()) return st;
   }
