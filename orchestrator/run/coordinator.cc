@@ -25,6 +25,8 @@
 #include "orchestrator/merge/check_stage.h"
 #include "orchestrator/merge/culprits.h"
 #include "orchestrator/run/exit_codes.h"
+#include "orchestrator/run/head_check.h"
+#include "orchestrator/run/run_events.h"
 #include "orchestrator/run/host_registration.h"
 #include "base/check.h"
 #include "base/failpoint.h"
@@ -38,6 +40,8 @@
 #include "orchestrator/run/report.h"
 #include "orchestrator/run/run_result.h"
 #include "orchestrator/run/scheduler.h"
+#include "orchestrator/run/setup_signals.h"
+#include "orchestrator/run/test_tree_choice.h"
 #include "orchestrator/merge/speculative_merge_queue.h"
 #include "models/model_gateway.h"
 #include "orchestrator/plan/planner.h"
@@ -55,15 +59,6 @@ namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using State = Scheduler::State;
 
-State FromProto(v1::SubtaskState s) {
-  switch (s) {
-    case v1::LANDED: return State::kLanded;
-    case v1::SKIPPED_DEPENDENCY: return State::kSkipped;
-    case v1::NO_CHANGE: return State::kNoChange;
-    default: return State::kFailed;
-  }
-}
-
 }  // namespace
 
 Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err,
@@ -76,8 +71,16 @@ Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std:
       leases_(options_.clock != nullptr ? *options_.clock : SystemClock::Get(),
               std::chrono::seconds(run_.config.lease_timeout_s)),
       rework_(run_.config.max_rebases, run_.config.max_fixups),
-      model_calls_([this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
-                   [this](const FinishedModelCall& call) { RecordModelCall(call); }) {}
+      model_(run_.model, options_.model_caller, run_.config.budget_usd, run_.per_subtask_usd,
+             RunModel::Hooks{.post = [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
+                             .record = [this](v1::Event e, const EventBodies& bodies) { Emit(std::move(e), bodies); },
+                             .budget_stopped =
+                                 [this](const std::string& why) {
+                                   recorder_->Say(absl::StrCat("swarm: stopping on the budget: ", why,
+                                                               "; no new subtask starts, and what was submitted still "
+                                                               "goes through the merge queue"));
+                                   MaybeFinish();
+                                 }}) {}
 
 bool Coordinator::Post(std::function<void()> task) {
   if (io_ == nullptr) return false;
@@ -146,7 +149,6 @@ absl::Status Coordinator::Setup() {
                   : IntegrationRepo::Create(*run_.user, layout_.run_dir + "/integration.git", run_.base);
   if (!repo.ok()) return repo.status();
   repo_ = std::move(*repo);
-  head_ = run_.base;
   if (!cfg.json) {
     out_ << "swarm: " << (run_.resume ? "resuming run " : "run ") << run_.run_id << ": " << run_.plan.subtasks.size()
          << " subtasks, " << cfg.agents << " agents, base " << run_.base.substr(0, 12) << ", sandbox "
@@ -166,46 +168,8 @@ absl::Status Coordinator::Setup() {
   gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
                                      layout_.workspace_root, layout_.log_dir, layout_.ledger_dir, layout_.run_dir + "/test-cache");
   killable_gate_ = gate_.get();
-  const LayerLimits test_growth = LayerLimitsFor(TreeUsage{layout_.tree_growth_bytes, layout_.tree_growth_files});
-  if (layout_.trees_sharing > 0 &&
-      (layout_.tree_growth_bytes != (static_cast<std::uint64_t>(cfg.max_workspace_mb) << 20) ||
-       layout_.tree_growth_files != static_cast<std::uint64_t>(cfg.max_workspace_files))) {
-    err_ << "swarm: note: each workspace and test tree may grow by " << (layout_.tree_growth_bytes >> 20) << " MiB and "
-         << layout_.tree_growth_files << " files (--max-workspace-mb " << cfg.max_workspace_mb
-         << ", --max-workspace-files " << cfg.max_workspace_files << "): " << layout_.trees_sharing
-         << " of them share half of /dev/shm's free space\n";
-  }
-  if (!InPrivateMountNamespace()) {
-    err_ << "swarm: note: test runs use full checkouts, not capped while the tests write ("
-         << WhyNoPrivateMountNamespace() << ")\n";
-  } else {
-    const std::string mount_place = layout_.workspace_root + "/test-mounts";
-    std::error_code made;
-    absl::Status st = absl::OkStatus();
-    if (!fs::create_directories(mount_place, made) && made) {
-      st = absl::PermissionDeniedError("cannot create " + mount_place + ": " + made.message());
-    }
-    // Overlays need root; a user namespace of swarm's own mounts only the capped checkouts.
-    if (st.ok()) st = geteuid() == 0 ? ProbeOverlay(layout_.workspace_root)
-                                     : absl::FailedPreconditionError("overlay test trees need root");
-    if (st.ok()) {
-      const Sandbox* s = sandbox_.get();
-      test_trees_ = std::make_unique<TestTrees>(repo_->git(), layout_.workspace_root + "/test-layers",
-                                                [s](const std::string& dir) { return s->HandOver(dir); },
-                                                /*max_delta=*/256, mount_place, test_growth);
-      gate_->UseLayers(test_trees_.get());
-    } else {
-      err_ << "swarm: note: test runs use full checkouts (" << st.message() << ")\n";
-      if (fs::is_directory(mount_place)) {
-        if (absl::Status probe = ProbeLayerFs(mount_place); probe.ok()) {
-          gate_->CapCheckouts(mount_place, test_growth);
-        } else {
-          err_ << "swarm: note: test runs' checkouts are not capped while the tests write (" << probe.message()
-               << ")\n";
-        }
-      }
-    }
-  }
+  if (std::optional<std::string> note = LoweredLimitsNote(layout_, cfg)) err_ << "swarm: note: " << *note << "\n";
+  test_trees_ = ChooseTestTrees(layout_, *sandbox_, *repo_, *gate_, err_);
   // A task in words is planned now, by the model, before anything else happens.
   std::vector<CallRecord> planner_calls;
   absl::Status planned = absl::OkStatus();
@@ -213,53 +177,66 @@ absl::Status Coordinator::Setup() {
   scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
   io_ = std::make_unique<asio::io_context>();
   git_pool_ = std::make_unique<asio::thread_pool>(2);
+  MakePipeline();
   if (run_.resume) {
     if (absl::Status st = Resume(leftovers_killed); !st.ok()) return st;
-    return StartGateway();
+    return StartModel();
   }
 
-  v1::Event started;
-  auto* s = started.mutable_run_started();
-  s->set_repo(run_.repo_root);
-  s->set_base_commit(run_.base);
-  for (const auto& sub : run_.plan.subtasks) *s->add_subtasks() = sub;
-  s->set_agents(cfg.agents);
-  s->set_hosts(cfg.agent_hosts);
-  s->set_limits(limits_mode_);
-  s->set_sandbox(sandbox_->Name());
-  s->set_test_command(cfg.test_command);
-  s->set_agent_command(cfg.agent_command);
-  s->set_result_branch("swarm/" + run_.run_id);
-  s->set_run_dir(layout_.run_dir);
-  // The spec as resolved, so that a resume continues this run and not a re-read of its inputs.
-  v1::RunSpec spec = ToSpec(cfg);
-  spec.set_repo(run_.repo_root);
-  spec.set_base_rev(run_.base);
-  spec.clear_plan_file();
-  spec.set_plan_text(PlanToJson(run_.plan));
-  spec.clear_shard_glob();
-  spec.set_shard_parts(0);
-  spec.set_independent(false);
-  spec.clear_sandbox_env();
-  for (const auto& kv : run_.sandbox_env) spec.add_sandbox_env(kv);
-  spec.set_state_dir(run_.state_dir);
-  spec.set_agent_binary(run_.agent_binary);
-  *s->mutable_spec() = std::move(spec);
-  Emit(std::move(started));
+  Emit(RunStartedEvent(run_, layout_, limits_mode_, sandbox_->Name()));
   for (const CallRecord& record : planner_calls) {
     v1::Event e;
     *e.mutable_model_called()->mutable_call() = record.call;
     Emit(std::move(e), {.model_request = record.request_body, .model_response = record.response_body});
   }
   if (!planned.ok()) return planned;
-  return gateway_ != nullptr ? absl::OkStatus() : StartGateway();
+  return StartModel();
+}
+
+void Coordinator::MakePipeline() {
+  const PathPolicy policy(run_.config.allow_paths);
+  const PatchLimits limits{static_cast<std::uint64_t>(run_.config.max_patch_expanded_mb) << 20,
+                           static_cast<std::uint64_t>(run_.config.max_patch_files)};
+  LandingPipeline::Hooks hooks{
+      .emit = [this](v1::Event e, const EventBodies& bodies) { Emit(std::move(e), bodies); },
+      .write_log = [this](const std::string& name, const std::string& content) { return WriteLog(name, content); },
+      .say = [this](const std::string& line) { recorder_->Say(line); },
+      .can_fix_up = [this] { return model_.has_model() && !model_.budget_stopped(); },
+      .patch_diff = [this](const std::string& id, int attempt) { return store_->PatchDiff(run_.run_id, id, attempt); },
+      .attempt_failed = [this](const Lease& lease, const std::string& reason) { AttemptFailed(lease, reason, ""); },
+      .progressed =
+          [this] {
+            Dispatch();
+            MaybeFinish();
+          },
+      .blame = [this](const MergeRequest& request,
+                      const std::string& log) { return AttributeFailure(*repo_, request, log).summary; },
+      .post = [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
+      .post_work = [this](std::function<void()> work) { asio::post(*git_pool_, std::move(work)); },
+      .commit_patch = [this, policy, limits](const v1::AttemptResult& result,
+                                             const std::string& message) -> absl::StatusOr<std::string> {
+        absl::StatusOr<std::string> commit =
+            repo_->CommitPatch(result.base_commit(), result.patch(), result.tree(), message);
+        if (!commit.ok()) return commit;
+        // Checked here again: the host that made the patch may have skipped its own checks. Before
+        // any test tree is written: a small patch can expand to gigabytes. CommitPatch checked that
+        // this diff makes this tree, so a text diff bounds its growth.
+        absl::Status st =
+            CheckSubmittedPatch(repo_->git(), result.base_commit(), result.tree(), policy, limits, &result.patch());
+        if (!st.ok()) return st;
+        return commit;
+      }};
+  pipeline_ = std::make_unique<LandingPipeline>(
+      run_.plan, *scheduler_, rework_,
+      LandingPipeline::Settings{gate_->command(), gate_->format(), run_.config.json}, std::move(hooks));
+  pipeline_->StartAt(run_.base, {});
 }
 
 absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
-  if (absl::Status st = StartGateway(); !st.ok()) return st;
-  err_ << "swarm: planning the task with " << gateway_->model().ref << "\n";
+  if (absl::Status st = StartModel(); !st.ok()) return st;
+  err_ << "swarm: planning the task with " << model_.model()->ref << "\n";
   PlannerInput input{run_.config.task, run_.config.test_command, RepositoryMap(*run_.user, run_.base)};
-  absl::StatusOr<PlannerResult> result = PlanTask(*gateway_, input, calls);
+  absl::StatusOr<PlannerResult> result = model_.Plan(input, calls);
   if (!result.ok()) return result.status();
   run_.plan = std::move(result->plan);
   err_ << absl::StrFormat("swarm: the plan has %d subtasks (planning cost $%.4f)\n", run_.plan.subtasks.size(),
@@ -267,32 +244,10 @@ absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::StartGateway() {
-  if (options_.model_caller != nullptr) {
-    model_calls_.SetCaller(options_.model_caller);
-    return absl::OkStatus();
-  }
-  if (!run_.model) return absl::OkStatus();
-  // Another process of this user must not read the key from our memory or /proc/PID/environ.
-  if (!run_.model->api_key.empty()) prctl(PR_SET_DUMPABLE, 0);
-  GatewayOptions options;
-  options.budget_usd = run_.config.budget_usd;
-  options.per_subtask_usd = run_.per_subtask_usd;
+absl::Status Coordinator::StartModel() {
   absl::StatusOr<std::map<std::string, ModelSpend>> spent = store_->SpendBySubtask(run_.run_id);
   if (!spent.ok()) return spent.status();
-  for (const auto& [subtask, spend] : *spent) {
-    options.spent_usd += spend.cost_usd;
-    options.spent_by_subtask[subtask] = spend.cost_usd;
-  }
-  absl::StatusOr<std::unique_ptr<ModelGateway>> gateway = ModelGateway::Start(*run_.model, options);
-  if (!gateway.ok()) return gateway.status();
-  gateway_ = std::move(*gateway);
-  model_calls_.SetCaller(gateway_.get());
-  if (gateway_->budget_exhausted()) {
-    budget_stopped_ = true;
-    budget_reason_ = absl::StrFormat("the budget of $%.2f was spent before this session", run_.config.budget_usd);
-  }
-  return absl::OkStatus();
+  return model_.Start(*spent);
 }
 
 void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone done) {
@@ -301,48 +256,12 @@ void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone do
     done(absl::FailedPreconditionError("no such lease: it ended or was given to another agent"));
     return;
   }
-  if (!has_model()) {
-    done(absl::FailedPreconditionError("this run has no model: start it with --model PROVIDER:MODEL"));
-    return;
-  }
-  if (budget_stopped_) {
-    done(absl::ResourceExhaustedError("the run stopped on its budget: " + budget_reason_));
-    return;
-  }
-  model_calls_.Start(request.lease_id(), lease->subtask_id, lease->attempt, request.request(), std::move(done));
-}
-
-void Coordinator::RecordModelCall(const FinishedModelCall& c) {
-  v1::Event e;
-  v1::ModelCall* call = e.mutable_model_called()->mutable_call();
-  *call = c.record.call;
-  call->set_attempt(c.attempt);
-  call->set_step(c.step);
-  Emit(std::move(e), {.model_request = c.record.request_body, .model_response = c.record.response_body});
-  if (c.record.refused_by_run_budget) StopOnBudget(std::string(c.reply.status().message()));
-}
-
-void Coordinator::StopModelCalls() {
-  model_calls_.SetCaller(nullptr);
-  if (gateway_ != nullptr) limiter_at_end_ = gateway_->limiter();
-  gateway_.reset();      // calls in flight end (recorded at their reservation)
-  model_calls_.Drain();  // the executor has stopped: record what is queued here
-  model_calls_.AnswerWaiting(absl::CancelledError("the run is finishing"));
-  if (server_) server_->AbortPending();  // calls that never reached the executor
+  model_.Complete(request.lease_id(), lease->subtask_id, lease->attempt, request.request(), std::move(done));
 }
 
 void Coordinator::EndLease(const std::string& lease_id) {
   leases_.End(lease_id);
-  model_calls_.EndLease(lease_id);
-}
-
-void Coordinator::StopOnBudget(const std::string& why) {
-  if (budget_stopped_) return;
-  budget_stopped_ = true;
-  budget_reason_ = why;
-  recorder_->Say(absl::StrCat("swarm: stopping on the budget: ", why,
-                              "; no new subtask starts, and what was submitted still goes through the merge queue"));
-  MaybeFinish();
+  model_.EndLease(lease_id);
 }
 
 absl::Status Coordinator::Resume(int leftovers_killed) {
@@ -359,17 +278,19 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   r->set_budget_usd(run_.config.budget_usd);
   Emit(std::move(resumed));
   for (auto& e : rec->missing) Emit(std::move(e));
+  std::set<std::string> finished;
   for (const auto& [id, s] : rec->subtasks) {
     scheduler_->Restore(id, s.state, s.attempts, s.forgiven);
     if (s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
         s.state == State::kNoChange) {
-      finished_.insert(id);
+      finished.insert(id);
     }
   }
+  pipeline_->Restore(rec->patch_commits, std::move(finished));
+  pipeline_->StartAt(rec->head, {});
   for (const auto& [id, s] : rec->subtasks) {
-    if (s.needs_finished_event) FinishSubtask(id, v1::LANDED, "", "");
+    if (s.needs_finished_event) pipeline_->FinishSubtask(id, v1::LANDED, "", "");
   }
-  patch_commits_ = rec->patch_commits;
   leases_.RestoreFence(rec->last_fence);
   gate_->ContinueRunIndexFrom(rec->test_runs);
   std::map<std::string, std::string> failures;
@@ -377,7 +298,7 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
     // The failed patch is the subtask's newest one.
     for (int attempt = rec->subtasks.count(id) ? rec->subtasks.at(id).attempts : 0; attempt > 0; --attempt) {
       if (store_->PatchDiff(run_.run_id, id, attempt).ok()) {
-        failures[id] = FailureJson(id, attempt, log);
+        failures[id] = pipeline_->FailureJson(id, attempt, log);
         break;
       }
     }
@@ -388,9 +309,8 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   if (gate_->format() == TestFormat::kExit) {
     for (const auto& tree : rec->passed_trees) gate_->RememberPassed(tree);
   }
-  head_ = rec->head;
   if (!run_.config.json) {
-    out_ << "swarm: head " << head_.substr(0, 12) << "; " << rec->reconciled_landings
+    out_ << "swarm: head " << rec->head.substr(0, 12) << "; " << rec->reconciled_landings
          << " landings recovered from the ref, " << rec->interrupted_attempts << " interrupted attempts redone, "
          << leftovers_killed << " leftover processes killed\n";
   }
@@ -399,68 +319,21 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
 
 absl::Status Coordinator::CheckHead() {
   // The base when a run starts; the integration head when one resumes.
-  const bool at_base = head_ == run_.base;
-  absl::StatusOr<std::string> tree = repo_->git().Run({"rev-parse", head_ + "^{tree}"});
-  if (!tree.ok()) return tree.status();
-  absl::StatusOr<TestOutcome> outcome = gate_->Test(TrimNewline(*tree), at_base ? "base" : "head");
-  if (!outcome.ok()) return outcome.status();
-  std::vector<std::string> flaky;
-  if (!outcome->passed && !outcome->timed_out) {
-    // A failure here is the baseline (or stops the run): run it once more before believing it.
-    absl::StatusOr<TestOutcome> again =
-        gate_->Test(TrimNewline(*tree), at_base ? "base.rerun" : "head.rerun", /*use_cache=*/false);
-    if (again.ok() && (again->passed || (again->results.ran && again->results.Failing().size() <
-                                                                   outcome->results.Failing().size()))) {
-      flaky = FlakyTests(*outcome, *again, gate_->format());
-      outcome = std::move(again);
-    }
-  }
-  for (const auto& name : flaky) ++flaky_counts_[name];
-  EmitTestRun(TrimNewline(*tree), *outcome, {}, "", flaky, "head");
-  head_outcome_ = *outcome;
-  if (at_base) base_failing_ = outcome->results.Failing();
-  head_failing_ = outcome->results.Failing();
-  std::string where = at_base ? "the base commit " + run_.base.substr(0, 12) : "the integration head";
-  if (gate_->format() == TestFormat::kExit) {
-    if (!outcome->passed) {
-      return absl::InvalidArgumentError(absl::StrCat("the test command fails on ", where, " (", outcome->result,
-                                                     ") before any agent started; log: ", outcome->log_path));
-    }
-  } else if (!outcome->results.ran || outcome->timed_out) {
-    // Failing tests are allowed (a fix starts from them); no results at all is not.
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the test command gave no ", TestFormatName(gate_->format()), " results on ", where, " (", outcome->result,
-        "): is --test-format right", gate_->format() == TestFormat::kJunit ? " and --test-report the file it writes" : "",
-        "? log: ", outcome->log_path));
-  } else if (!base_failing_.empty() && !run_.config.json) {
+  const bool at_base = pipeline_->head() == run_.base;
+  absl::StatusOr<HeadCheck> check = TestHead(*gate_, repo_->git(), pipeline_->head(), at_base);
+  if (!check.ok()) return check.status();
+  pipeline_->CountFlaky(check->flaky);
+  Emit(TestRunEvent(gate_->command(), gate_->format(), check->tree, check->outcome, {}, "", check->flaky, "head"));
+  head_outcome_ = check->outcome;
+  if (at_base) base_failing_ = check->outcome.results.Failing();
+  pipeline_->StartAt(pipeline_->head(), check->outcome.results.Failing());
+  const std::string where = at_base ? "the base commit " + run_.base.substr(0, 12) : "the integration head";
+  if (absl::Status st = AcceptHead(*check, gate_->format(), where); !st.ok()) return st;
+  if (gate_->format() != TestFormat::kExit && !base_failing_.empty() && !run_.config.json) {
     out_ << "swarm: " << base_failing_.size() << " tests fail on " << where
          << "; patches may not break others, and the tests their subtasks name must pass\n";
   }
   return absl::OkStatus();
-}
-
-void Coordinator::EmitTestRun(const std::string& tree, const TestOutcome& outcome,
-                              const std::vector<std::string>& subtask_ids, const std::string& verdict,
-                              const std::vector<std::string>& flaky, const std::string& stage) {
-  v1::Event e;
-  auto* t = e.mutable_test_run();
-  t->set_tree(tree);
-  t->set_command(gate_->command());
-  t->set_passed(outcome.passed);
-  t->set_result(outcome.result);
-  t->set_log_path(outcome.log_path);
-  t->set_duration_ms(outcome.duration.count());
-  for (const auto& id : subtask_ids) t->add_subtask_ids(id);
-  if (gate_->format() != TestFormat::kExit) {
-    std::set<std::string> failing = outcome.results.Failing();
-    for (const auto& name : failing) t->add_failing_tests(name);
-    t->set_tests_passed(static_cast<std::uint32_t>(outcome.results.tests.size() - failing.size()));
-    t->set_suite_ran(outcome.results.ran);
-  }
-  t->set_verdict(verdict);
-  for (const auto& name : flaky) t->add_flaky_tests(name);
-  t->set_stage(stage);
-  Emit(std::move(e));
 }
 
 int Coordinator::Run() {
@@ -479,38 +352,17 @@ int Coordinator::Run() {
   if (run_.config.agent_network) {
     err_ << "swarm: warning: --agent-network: agent commands can reach the network (test runs never can)\n";
   }
-  // Until the event loop runs, a watcher thread answers Ctrl-C: it kills the base test, and the run
-  // stops cleanly (its directories removed by the destructor) as soon as setup returns.
-  std::atomic<int> early_signal{0};
-  asio::io_context early_io;
-  asio::signal_set early_signals(early_io);
-  std::function<void(const boost::system::error_code&, int)> on_early = [&](const boost::system::error_code& ec,
-                                                                           int sig) {
-    if (ec) return;
-    if (early_signal != 0) _exit(kExitInterrupted);  // a second signal: leave now
-    early_signal = sig;
+  SetupSignals setup_signals(options_.handle_signals, [this] {
     if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
-    early_signals.async_wait(on_early);
-  };
-  std::thread early_watcher;
-  if (options_.handle_signals) {
-    early_signals.add(SIGINT);
-    early_signals.add(SIGTERM);
-    early_signals.async_wait(on_early);
-    early_watcher = std::thread([&] { early_io.run(); });
-  }
-  auto stop_watching = [&] {
-    early_signals.cancel();
-    early_io.stop();
-    if (early_watcher.joinable()) early_watcher.join();
-  };
+  });
   absl::Status setup = Setup();
   // A resumed run's base was tested when it started, unless the coordinator died during that test;
   // with per-test results, the head's results are the baseline, so they are read again (or cached).
   bool check = !base_passed_ || gate_ == nullptr || gate_->format() != TestFormat::kExit;
   absl::Status base =
-      setup.ok() && early_signal == 0 && !CancelRequested() && check ? CheckHead() : absl::OkStatus();
-  stop_watching();
+      setup.ok() && setup_signals.received() == 0 && !CancelRequested() && check ? CheckHead() : absl::OkStatus();
+  setup_signals.Stop();
+  const int early_signal = setup_signals.received();
   std::optional<std::string> cancelled = CancelRequested();
   if (!setup.ok() || !base.ok() || early_signal != 0 || cancelled) {
     absl::Status st = !setup.ok() ? setup : base;
@@ -546,7 +398,8 @@ int Coordinator::Run() {
     own_check_ = std::make_unique<CheckStage>(*repo_, *gate_, jobs);
     check_ = own_check_.get();
   }
-  check_->RecordHead(head_, head_outcome_);
+  check_->RecordHead(pipeline_->head(), head_outcome_);
+  pipeline_->UseStages(*check_, *merge_);
 
   if (options_.serve_agent_api) {
     absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
@@ -599,7 +452,7 @@ int Coordinator::Run() {
       return;
     }
     // Idle: something landed, agents are working, no patch or merge is in flight.
-    if (jobs_in_flight_ == 0 && !leases_.empty() && head_ != run_.base) Failpoint("idle");
+    if (pipeline_->jobs_in_flight() == 0 && !leases_.empty() && pipeline_->head() != run_.base) Failpoint("idle");
     cancel_timer.expires_after(std::chrono::milliseconds(200));
     cancel_timer.async_wait(check_cancel);
   };
@@ -613,8 +466,8 @@ int Coordinator::Run() {
       options_.host_launcher != nullptr ? *options_.host_launcher : *own_launcher_,
       [this](const std::string& host_id, const HostLauncher::Exit& exit) { OnHostExited(host_id, exit); });
   if (run_.resume) {
-    SubmitMergeable();  // patches accepted before the crash go to the merge stage as they are
-    SkipBlocked();
+    pipeline_->SubmitMergeable();  // patches accepted before the crash go to the merge stage as they are
+    pipeline_->SkipBlocked();
   }
   if (!scheduler_->AllDone()) StartHosts();
   recorder_->Progress();
@@ -704,13 +557,13 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   a->set_pid(reg.pid());
   Emit(std::move(e));
 
-  const ResolvedModel* model = gateway_ != nullptr ? &gateway_->model() : run_.model ? &*run_.model : nullptr;
+  const ResolvedModel* model = model_.model();
   channel->Send(Registration(run_, layout_, repo_->git().git_dir(), sandbox_->Name() != "none", model));
   Dispatch();
 }
 
 void Coordinator::Dispatch() {
-  if (shutting_down_ || cancel_exit_ != 0 || budget_stopped_) return;
+  if (shutting_down_ || cancel_exit_ != 0 || model_.budget_stopped()) return;
   for (;;) {
     // The host that asked for the most leases takes the next subtask.
     std::shared_ptr<HostChannel> best = leases_.PickHost();
@@ -720,7 +573,7 @@ void Coordinator::Dispatch() {
     // Not guessable: the lease id is what a model call through the gateway presents. Without
     // randomness (no getrandom), a lease id is still unique; only guessable.
     absl::StatusOr<std::string> secret = RandomHex(16);
-    std::string lease_id = leases_.Grant(best->id(), *id, scheduler_->attempts(*id), head_,
+    std::string lease_id = leases_.Grant(best->id(), *id, scheduler_->attempts(*id), pipeline_->head(),
                                          secret.ok() ? *secret : std::to_string(leases_.last_fence() + 1));
     const Lease& lease = MustFind(leases_.leases(), lease_id, "lease");
 
@@ -786,8 +639,8 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
 
   if (result.outcome() == v1::AttemptResult::NO_CHANGE) {
     scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/true);
-    FinishSubtask(lease.subtask_id, v1::NO_CHANGE, "the agent changed nothing", log);
-    SubmitMergeable();
+    pipeline_->FinishSubtask(lease.subtask_id, v1::NO_CHANGE, "the agent changed nothing", log);
+    pipeline_->SubmitMergeable();
   } else if (result.outcome() == v1::AttemptResult::PATCH &&
              result.patch().size() > (static_cast<std::size_t>(run_.config.max_patch_mb) << 20)) {
     AttemptFailed(lease,
@@ -795,27 +648,7 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
                                run_.config.max_patch_mb, " (large or binary files?)"),
                   log);
   } else if (result.outcome() == v1::AttemptResult::PATCH) {
-    ++jobs_in_flight_;
-    std::string message = absl::StrCat(scheduler_->spec(lease.subtask_id).title(), " (", lease.subtask_id, ")\n");
-    PathPolicy policy(run_.config.allow_paths);
-    PatchLimits limits{static_cast<std::uint64_t>(run_.config.max_patch_expanded_mb) << 20,
-                       static_cast<std::uint64_t>(run_.config.max_patch_files)};
-    asio::post(*git_pool_, [this, lease, result, message, policy, limits] {
-      absl::StatusOr<std::string> commit =
-          repo_->CommitPatch(result.base_commit(), result.patch(), result.tree(), message);
-      if (commit.ok()) {
-        // Checked here again: the host that made the patch may have skipped its own checks. Before
-        // any test tree is written: a small patch can expand to gigabytes.
-        // CommitPatch checked that this diff makes this tree, so a text diff bounds its growth.
-        absl::Status st =
-            CheckSubmittedPatch(repo_->git(), result.base_commit(), result.tree(), policy, limits, &result.patch());
-        if (!st.ok()) commit = st;
-      }
-      asio::post(*io_, [this, lease, result, commit] {
-        --jobs_in_flight_;
-        OnPatchCommitted(lease, result, commit);
-      });
-    });
+    pipeline_->Accept(lease, result);
   } else {
     AttemptFailed(lease, result.error().empty() ? "the agent failed" : result.error(), log);
   }
@@ -853,30 +686,6 @@ void Coordinator::ExpireLeases() {
   }
 }
 
-void Coordinator::OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result,
-                                   absl::StatusOr<std::string> commit) {
-  if (!commit.ok() || result.base_commit() != lease.base) {
-    std::string why = commit.ok() ? "the patch is not on the leased base" : std::string(commit.status().message());
-    AttemptFailed(lease, "invalid patch: " + why, "");
-  } else {
-    v1::Event e;
-    auto* p = e.mutable_patch_submitted();
-    p->set_subtask_id(lease.subtask_id);
-    p->set_attempt(lease.attempt);
-    p->set_base_commit(lease.base);
-    p->set_tree(result.tree());
-    p->set_commit(*commit);
-    p->set_diff_bytes(result.patch().size());
-    Emit(std::move(e), {.patch_diff = result.patch()});
-    rework_.PatchSubmitted(lease.subtask_id);  // a fix-up's patch: what the failure asked for
-    patch_commits_[lease.subtask_id] = {lease.attempt, *commit};
-    scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/false);
-    SubmitMergeable();
-  }
-  Dispatch();
-  MaybeFinish();
-}
-
 void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path) {
   if (scheduler_->AttemptFailed(lease.subtask_id)) {
     if (!run_.config.json) {
@@ -886,241 +695,9 @@ void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, c
     Dispatch();
     return;
   }
-  FinishSubtask(lease.subtask_id, v1::FAILED_AGENT, reason, log_path);
-  SkipBlocked();
-  SubmitMergeable();
-}
-
-void Coordinator::SubmitMergeable() {
-  std::vector<std::string> failed_groups;
-  auto batches = scheduler_->TakeMergeable(&failed_groups);
-  for (const auto& group : failed_groups) {
-    std::string culprits;
-    for (const auto& m : MustFind(run_.plan.groups, group, "group").members) {
-      if (finished_.count(m) && scheduler_->state(m) != State::kNoChange) absl::StrAppend(&culprits, culprits.empty() ? "" : ", ", m);
-    }
-    for (const auto& m : MustFind(run_.plan.groups, group, "group").members) {
-      if (!finished_.count(m)) {
-        FinishSubtask(m, v1::FAILED, absl::StrCat("group ", group, " cannot land: ", culprits, " did not produce a patch"), "");
-      }
-    }
-  }
-  for (auto& batch : batches) {
-    if (cancel_exit_ != 0) {
-      for (const auto& id : batch) scheduler_->Finish(id, State::kFailed);
-      continue;
-    }
-    MergeRequest request;
-    request.group = scheduler_->spec(batch[0]).group();
-    if (!request.group.empty() && MustFind(run_.plan.groups, request.group, "group").partial) request.group.clear();
-    for (const auto& id : batch) {
-      const auto& [attempt, commit] = MustFind(patch_commits_, id, "patch of subtask");
-      const v1::Subtask& spec = scheduler_->spec(id);
-      request.patches.push_back(
-          {id, attempt, commit, spec.title(), std::vector<std::string>(spec.tests().begin(), spec.tests().end())});
-    }
-    // Stage 1: the check, alone on its own base, in parallel; then the integration queue.
-    ++jobs_in_flight_;
-    check_->Submit(request, [this, request](CheckResult result) {
-      asio::post(*io_, [this, request, result] {
-        --jobs_in_flight_;
-        OnChecked(request, result);
-      });
-    });
-  }
-  if (!failed_groups.empty()) SkipBlocked();
-}
-
-void Coordinator::OnChecked(const MergeRequest& request, const CheckResult& result) {
-  std::vector<std::string> ids;
-  for (const auto& p : request.patches) ids.push_back(p.subtask_id);
-  if (result.tested) {
-    EmitTestRun(result.tree, result.test, ids, result.pass ? "" : result.why, result.flaky_tests, "check");
-    for (const auto& name : result.flaky_tests) ++flaky_counts_[name];
-  }
-  if (cancel_exit_ != 0) {
-    for (const auto& id : ids) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
-  } else if (result.pass) {
-    ++jobs_in_flight_;
-    merge_->Submit(request, [this, request](MergeResult merged) {
-      asio::post(*io_, [this, request, merged] {
-        --jobs_in_flight_;
-        OnMerged(request, merged);
-      });
-    });
-  } else {
-    std::string log = result.test.log_path;
-    if (log.empty()) {
-      log = WriteLog(absl::StrCat(request.group.empty() ? ids[0] : "group-" + request.group, ".check.log"),
-                     result.why + "\n");
-    }
-    // A group that fails is rejected whole; the failure output says which members did it, if it can.
-    std::string blame = request.group.empty() || !result.tested ? "" : "; " + AttributeFailure(*repo_, request, log).summary;
-    for (const auto& id : ids) {
-      v1::Event e;
-      e.mutable_patch_rejected()->set_subtask_id(id);
-      e.mutable_patch_rejected()->set_reason("check_failed");
-      e.mutable_patch_rejected()->set_log_path(log);
-      Emit(std::move(e));
-      if (request.group.empty() && TryFixUp(id, request.patches[0].attempt, log, result.tested)) continue;
-      FinishSubtask(id, v1::REJECTED_CHECK,
-                    request.group.empty() ? result.why : absl::StrCat("group ", request.group, ": ", result.why, blame),
-                    log);
-    }
-    SkipBlocked();
-  }
-  Dispatch();
-  MaybeFinish();
-}
-
-void Coordinator::OnMerged(const MergeRequest& request, const MergeResult& result) {
-  if (result.tested) {
-    std::vector<std::string> ids;
-    for (const auto& p : request.patches) ids.push_back(p.subtask_id);
-    EmitTestRun(result.tree, result.test, ids,
-                result.outcome == MergeResult::Outcome::kLanded ? "" : result.detail, result.flaky_tests, "queue");
-    for (const auto& name : result.flaky_tests) ++flaky_counts_[name];
-  }
-  if (result.outcome == MergeResult::Outcome::kLanded) {
-    // A candidate lands several requests at once; only its last commit, the one tested, becomes the
-    // base that new leases start from.
-    if (result.tested) {
-      head_ = result.commit;
-      head_failing_ = result.test.results.Failing();
-      check_->RecordHead(result.commit, result.test);
-    }
-    v1::Event e;
-    auto* l = e.mutable_landed();
-    for (const auto& p : request.patches) l->add_subtask_ids(p.subtask_id);
-    l->set_group(request.group);
-    l->set_commit(result.commit);
-    l->set_old_head(result.old_head);
-    l->set_tree(result.tree);
-    Emit(std::move(e));
-    Failpoint("landed");
-    for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::LANDED, "", result.log_path);
-  } else if (cancel_exit_ != 0) {
-    for (const auto& p : request.patches) {
-      FinishSubtask(p.subtask_id, v1::CANCELLED, "cancelled before it finished: " + cancel_reason_, "");
-    }
-  } else if (result.outcome == MergeResult::Outcome::kAlreadyPresent) {
-    for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::NO_CHANGE, result.detail, "");
-  } else {
-    const char* reason = result.outcome == MergeResult::Outcome::kConflict      ? "conflict"
-                         : result.outcome == MergeResult::Outcome::kTestsFailed ? "tests_failed"
-                                                                                : "merge_error";
-    std::string summary = result.detail.substr(0, result.detail.find('\n'));
-    std::string log = result.log_path;
-    if (log.empty()) {
-      log = WriteLog(absl::StrCat(request.group.empty() ? request.patches[0].subtask_id : "group-" + request.group, ".",
-                                  request.patches[0].attempt, ".merge.log"),
-                     result.detail + "\n");
-    }
-    for (const auto& p : request.patches) {
-      v1::Event e;
-      auto* r = e.mutable_patch_rejected();
-      r->set_subtask_id(p.subtask_id);
-      r->set_reason(reason);
-      r->set_log_path(log);
-      if (request.group.empty()) r->set_conflict_json(result.conflict_json);
-      Emit(std::move(e));
-    }
-    const std::string& id = request.patches[0].subtask_id;
-    const bool lone = request.group.empty();
-    const bool conflict = result.outcome == MergeResult::Outcome::kConflict;
-    if (conflict && rework_.Decide(id, ReworkPolicy::Rejection::kConflict, lone, result.tested, false) ==
-                        ReworkPolicy::Rework::kRebase) {
-      // A lone patch that conflicts is redone on the current head, as another attempt that is told
-      // what conflicted (SWARM_CONFLICT_JSON for a command agent).
-      int round = rework_.Rebase(id, result.conflict_json);
-      if (!run_.config.json) {
-        err_ << "swarm: " << id << " conflicts with what landed (" << TerminalSafe(summary) << "); rebase " << round
-             << " of " << rework_.max_rebases() << " on the new head\n";
-      }
-      scheduler_->Rebase(id);
-    } else if (result.outcome == MergeResult::Outcome::kTestsFailed && lone &&
-               TryFixUp(id, request.patches[0].attempt, log, /*tested=*/true)) {
-      // A debugging sub-agent takes it from here.
-    } else if (conflict && lone) {
-      FinishSubtask(id, v1::CONFLICT_EXHAUSTED,
-                    absl::StrCat("still conflicting after ", rework_.rebases(id), " rebases: ", summary), log);
-    } else {
-      for (const auto& p : request.patches) {
-        std::string blame = request.group.empty() || !result.tested
-                                ? ""
-                                : "; " + AttributeFailure(*repo_, request, log).summary;
-        std::string why = request.group.empty() ? summary : absl::StrCat("group ", request.group, ": ", summary, blame);
-        FinishSubtask(p.subtask_id, result.outcome == MergeResult::Outcome::kTestsFailed ? v1::REJECTED_QUEUE : v1::FAILED,
-                      why, log);
-      }
-    }
-  }
-  SkipBlocked();
-  Dispatch();
-  MaybeFinish();
-}
-
-std::string Coordinator::FailureJson(const std::string& id, int attempt, const std::string& log_path) const {
-  absl::StatusOr<std::string> patch = store_->PatchDiff(run_.run_id, id, attempt);
-  std::string log;
-  if (std::ifstream in(log_path, std::ios::binary); in) {
-    std::ostringstream s;
-    s << in.rdbuf();
-    log = s.str();
-  }
-  constexpr std::size_t kMaxLog = 12000;  // the end of a test log is where failures are reported
-  if (log.size() > kMaxLog) log = "[...]\n" + log.substr(log.size() - kMaxLog);
-  return nlohmann::json({{"log", ToUtf8(log)}, {"patch", ToUtf8(patch.ok() ? *patch : "")}})
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-bool Coordinator::TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested) {
-  if (rework_.Decide(id, ReworkPolicy::Rejection::kTestsFailed, /*lone=*/true, tested,
-                     has_model() && !budget_stopped_) != ReworkPolicy::Rework::kFixUp) {
-    return false;
-  }
-  const int round = rework_.FixUp(id, FailureJson(id, attempt, log_path));
-  if (!run_.config.json) {
-    recorder_->Say(absl::StrCat("swarm: ", id, "'s patch failed the tests; a debugging sub-agent fixes it (", round,
-                                " of ", rework_.max_fixups(), ")"));
-  }
-  v1::Event e;
-  auto* f = e.mutable_subtask_finished();
-  f->set_subtask_id(id);
-  f->set_state(v1::FIX_UP_PENDING);
-  f->set_reason(absl::StrCat("its patch failed the tests; fix-up ", round, " of ", rework_.max_fixups()));
-  f->set_log_path(log_path);
-  Emit(std::move(e));
-  Failpoint("fixup", id);
-  scheduler_->Rebase(id);
-  return true;
-}
-
-void Coordinator::FinishSubtask(const std::string& id, v1::SubtaskState state, const std::string& reason,
-                                const std::string& log_path) {
-  scheduler_->Finish(id, FromProto(state));
-  finished_.insert(id);
-  v1::Event e;
-  auto* f = e.mutable_subtask_finished();
-  f->set_subtask_id(id);
-  f->set_state(state);
-  f->set_reason(reason);
-  f->set_log_path(log_path);
-  Emit(std::move(e));
-}
-
-void Coordinator::SkipBlocked() {
-  for (const auto& id : scheduler_->TakeBlocked()) {
-    std::string blocker;
-    for (const auto& d : scheduler_->spec(id).depends_on()) {
-      State s = scheduler_->state(d);
-      if (s == State::kFailed || s == State::kSkipped) {
-        blocker = d;
-        break;
-      }
-    }
-    FinishSubtask(id, v1::SKIPPED_DEPENDENCY, absl::StrCat("dependency ", blocker, " did not land"), "");
-  }
+  pipeline_->FinishSubtask(lease.subtask_id, v1::FAILED_AGENT, reason, log_path);
+  pipeline_->SkipBlocked();
+  pipeline_->SubmitMergeable();
 }
 
 void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
@@ -1161,9 +738,10 @@ void Coordinator::MaybeFinish() {
   if (!shutting_down_ && cancel_exit_ == 0 && hosts_ != nullptr && hosts_running == 0 && !scheduler_->AllDone()) {
     Cancel(kExitInternal, "no agent host is left to run the remaining subtasks");
   }
-  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 || (budget_stopped_ && leases_.empty());
-  if (!shutting_down_ && work_done && jobs_in_flight_ == 0) BeginShutdown();
-  if (shutting_down_ && jobs_in_flight_ == 0 && hosts_running == 0 && io_ != nullptr) io_->stop();
+  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 || (model_.budget_stopped() && leases_.empty());
+  const int jobs = pipeline_ != nullptr ? pipeline_->jobs_in_flight() : 0;
+  if (!shutting_down_ && work_done && jobs == 0) BeginShutdown();
+  if (shutting_down_ && jobs == 0 && hosts_running == 0 && io_ != nullptr) io_->stop();
 }
 
 void Coordinator::BeginShutdown() {
@@ -1191,6 +769,7 @@ void Coordinator::Cancel(int exit_code, const std::string& why) {
   cancel_reason_ = why;
   recorder_->Say("swarm: cancelling: " + why);
   recorder_->Quiet();
+  if (pipeline_) pipeline_->Cancel(why);
   if (check_) check_->Cancel();  // checks not started are dropped
   if (merge_) merge_->Cancel();  // queued patches are dropped, a running test is killed
   BeginShutdown();
@@ -1215,10 +794,9 @@ ProgressCounts Coordinator::Counts() const {
   c.unchanged = scheduler_->Count(State::kNoChange);
   c.merging = scheduler_->Count(State::kMerging) + scheduler_->Count(State::kPatchReady);
   c.busy_agents = static_cast<int>(leases_.leases().size());
-  if (gateway_ != nullptr) {
-    ModelGateway::LimiterState l = gateway_->limiter();
-    c.model_limit = l.limit;
-    c.model_in_flight = l.in_flight;
+  if (std::optional<ModelGateway::LimiterState> l = model_.limiter()) {
+    c.model_limit = l->limit;
+    c.model_in_flight = l->in_flight;
   }
   return c;
 }
@@ -1232,14 +810,15 @@ std::string Coordinator::WriteLog(const std::string& name, const std::string& co
 
 int Coordinator::Finish() {
   recorder_->EndProgress();
-  StopModelCalls();  // before the server: its shutdown waits for every call to be answered
+  model_.Stop();  // before the server: its shutdown waits for every call to be answered
+  if (server_) server_->AbortPending();  // calls that never reached the executor
   server_.reset();
   check_->Shutdown();
   merge_->Shutdown();
   git_pool_->join();
   ResourceScope::RemoveAbandoned();  // of hosts killed during the run; every host has exited by now
   // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
-  const std::string cut_short = cancel_exit_ == 0 && budget_stopped_ ? "stopped: the budget is spent: " + budget_reason_
+  const std::string cut_short = cancel_exit_ == 0 && model_.budget_stopped() ? "stopped: the budget is spent: " + model_.budget_reason()
                                                                       : "cancelled: " + cancel_reason_;
   for (const auto& [lease_id, lease] : leases_.leases()) {
     v1::Event e;
@@ -1254,7 +833,7 @@ int Coordinator::Finish() {
   std::error_code ec;
   fs::remove(layout_.run_dir + "/cancel", ec);  // answered
   for (const auto& id : scheduler_->order()) {
-    if (!finished_.count(id)) FinishSubtask(id, v1::CANCELLED, cut_short, "");
+    if (!pipeline_->finished(id)) pipeline_->FinishSubtask(id, v1::CANCELLED, cut_short, "");
   }
   RunResult result = PublishRunResult(*repo_, *run_.user, run_.run_id, run_.base, layout_.run_dir,
                                       /*move_forward=*/run_.resume);
@@ -1277,7 +856,7 @@ int Coordinator::Finish() {
   int total = static_cast<int>(run_.plan.subtasks.size());
   int exit_code = cancel_exit_ != 0                  ? cancel_exit_
                   : landed + unchanged == total      ? kExitOk
-                  : budget_stopped_                  ? kExitBudget
+                  : model_.budget_stopped()          ? kExitBudget
                                                      : kExitIncomplete;
   if (publish_failed && exit_code == kExitOk) exit_code = kExitEnvironment;
   v1::Event e;
@@ -1305,16 +884,16 @@ int Coordinator::Finish() {
                     .warnings = run_.warnings,
                     .test_format = TestFormatName(gate_->format()),
                     .failing_at_base = base_failing_,
-                    .failing_at_end = head_failing_,
-                    .flaky = flaky_counts_};
+                    .failing_at_end = pipeline_->head_failing(),
+                    .flaky = pipeline_->flaky_counts()};
   // Read once, for the report and the summary. Without its events the report still says what
   // landed; only the timing is left out.
   if (absl::StatusOr<std::vector<v1::Event>> events = store_->Events(run_.run_id); events.ok()) {
     ctx.timing = MeasureRun(*events);
   }
-  ctx.model_concurrency = limiter_at_end_.configured;
-  ctx.model_concurrency_end = limiter_at_end_.limit;
-  ctx.model_peak_in_flight = limiter_at_end_.peak_in_flight;
+  ctx.model_concurrency = model_.limiter_at_end().configured;
+  ctx.model_concurrency_end = model_.limiter_at_end().limit;
+  ctx.model_peak_in_flight = model_.limiter_at_end().peak_in_flight;
   absl::StatusOr<std::string> report = WriteReport(*store_, ctx);
   if (!report.ok()) err_ << "swarm: cannot write the report: " << report.status().message() << "\n";
   PrintSummary(run_.config.json ? err_ : out_, *store_, ctx, report.ok() ? *report : "");

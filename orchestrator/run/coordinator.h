@@ -18,8 +18,9 @@
 
 #include "orchestrator/run/agent_handler.h"
 #include "orchestrator/run/host_supervisor.h"
+#include "orchestrator/run/landing_pipeline.h"
 #include "orchestrator/run/lease_table.h"
-#include "orchestrator/run/model_call_bridge.h"
+#include "orchestrator/run/run_model.h"
 #include "orchestrator/run/rework_policy.h"
 #include "orchestrator/run/run_layout.h"
 #include "orchestrator/run/run_recorder.h"
@@ -92,34 +93,18 @@ class Coordinator final : public AgentHandler {
 
  private:
   absl::Status Setup();
-  // The model gateway, when the run has a model; spending of earlier sessions counts.
-  absl::Status StartGateway();
+  // The run's model, when it has one; spending of earlier sessions counts.
+  absl::Status StartModel();
   // Plans run_.config.task with the model (planner.h); the calls made are returned for the log.
   absl::Status PlanFromTask(std::vector<CallRecord>* calls);
-  // A model call was refused because the run's budget cannot cover it: no new leases; what was
-  // submitted still goes through the merge stages; the run ends with kExitBudget.
-  void StopOnBudget(const std::string& why);
-  bool has_model() const { return gateway_ != nullptr || options_.model_caller != nullptr; }
-  // The debugging sub-agent: a lone patch that failed the tests when merged goes back to an agent on
-  // the current head with the failing log and the patch, up to --max-fixups times (runs with a model).
-  // False when no fix-up is due; then the caller rejects the patch.
-  bool TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested);
-  // What a fix-up is told: the end of the failing log and the patch of `attempt`, as JSON.
-  std::string FailureJson(const std::string& id, int attempt, const std::string& log_path) const;
-  // Records a model call the gateway finished (before its agent is answered).
-  void RecordModelCall(const FinishedModelCall& call);
-  // At the end of the run: stops the gateway, records what it finished, and answers every call
-  // still waiting (Cancelled), so that no RPC is left open.
-  void StopModelCalls();
   // A lease ended (result, expiry, host gone): it is forgotten, and its agent's model calls are not
   // retried any more.
   void EndLease(const std::string& lease_id);
   // Tests the head before any agent starts: the baseline for per-test results (and, for `exit`, a
   // base that fails its tests stops the run).
   absl::Status CheckHead();
-  void EmitTestRun(const std::string& tree, const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
-                   const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage);
-  void OnChecked(const MergeRequest& request, const CheckResult& result);
+  // The landing pipeline, wired to this run: its events, logs, git work and executor.
+  void MakePipeline();
   // Takes over a run whose coordinator died: reconciles the store with the ref, restores the
   // scheduler, and records what it did.
   absl::Status Resume(int leftovers_killed);
@@ -131,13 +116,7 @@ class Coordinator final : public AgentHandler {
   void OnHeartbeat(const std::shared_ptr<HostChannel>& host, const v1::Heartbeat& heartbeat);
   void OnWorkspaceKind(const std::shared_ptr<HostChannel>& host, const v1::WorkspaceKind& kind);
   void ExpireLeases();
-  void OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result, absl::StatusOr<std::string> commit);
   void AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path);
-  void SubmitMergeable();
-  void OnMerged(const MergeRequest& request, const MergeResult& result);
-  void FinishSubtask(const std::string& id, v1::SubtaskState state, const std::string& reason,
-                     const std::string& log_path);
-  void SkipBlocked();
   void MaybeFinish();
   void BeginShutdown();
   void Cancel(int exit_code, const std::string& why);
@@ -175,28 +154,20 @@ class Coordinator final : public AgentHandler {
   PatchChecker* check_ = nullptr;  // own_check_ or options_.checker
   MergeQueue* merge_ = nullptr;    // own_merge_ or options_.merge_queue
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<LandingPipeline> pipeline_;  // with scheduler_
   std::unique_ptr<AgentServer> server_;
-  std::unique_ptr<ModelGateway> gateway_;
-  ModelGateway::LimiterState limiter_at_end_;  // read before the gateway stops, for the report
   std::string workspace_kind_;  // overlay or clone, as the hosts said; clone if any host cloned
   std::unique_ptr<HostLauncher> own_launcher_;  // when options_ brings none
   std::unique_ptr<HostSupervisor> hosts_;
 
   // Owned by the executor.
   LeaseTable leases_;  // the hosts and what they hold
-  std::map<std::string, std::pair<int, std::string>> patch_commits_;  // subtask -> (attempt, commit)
-  std::set<std::string> finished_;       // subtasks whose outcome is recorded
   ReworkPolicy rework_;  // rebases and fix-ups
-  std::string head_;
-  int jobs_in_flight_ = 0;  // patch commits and merges not yet back
   bool shutting_down_ = false;
   bool base_passed_ = false;  // a resumed run's base test passed before
   TestOutcome head_outcome_;  // the tests on the head before any agent started
-  std::set<std::string> base_failing_, head_failing_;  // per-test formats: for the report
-  std::map<std::string, int> flaky_counts_;           // test -> times it failed and then passed
-  ModelCallBridge model_calls_;  // agents' calls through gateway_
-  bool budget_stopped_ = false;
-  std::string budget_reason_;
+  std::set<std::string> base_failing_;  // per-test formats: for the report
+  RunModel model_;  // the gateway, agents' calls through it, the budget
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;
 };

@@ -145,4 +145,16 @@ std::uint64_t FreeBytes(const std::string& path) {
   return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
+std::optional<std::string> LoweredLimitsNote(const RunLayout& layout, const RunConfig& config) {
+  if (layout.trees_sharing == 0 ||
+      (layout.tree_growth_bytes == (static_cast<std::uint64_t>(config.max_workspace_mb) << 20) &&
+       layout.tree_growth_files == static_cast<std::uint64_t>(config.max_workspace_files))) {
+    return std::nullopt;
+  }
+  return absl::StrCat("each workspace and test tree may grow by ", layout.tree_growth_bytes >> 20, " MiB and ",
+                      layout.tree_growth_files, " files (--max-workspace-mb ", config.max_workspace_mb,
+                      ", --max-workspace-files ", config.max_workspace_files, "): ", layout.trees_sharing,
+                      " of them share half of /dev/shm's free space");
+}
+
 }  // namespace swarm

@@ -6,6 +6,7 @@
 #define SWARM_ORCHESTRATOR_RUN_RUN_LAYOUT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, s
 // Creates the runtime directory (under $XDG_RUNTIME_DIR when short, else /tmp) and records it in the
 // run directory, for a resume or cancel to remove.
 absl::Status MakeRuntimeDir(RunLayout& layout);
+// What the user is told when PlaceWorkspaces lowered the trees' limits below the flags' (nullopt:
+// it did not).
+std::optional<std::string> LoweredLimitsNote(const RunLayout& layout, const RunConfig& config);
 
 // The paths no sandboxed command may see, and the sandbox's HOME: the state directory, the user's
 // repository (and the main checkout of a linked worktree, and a git dir outside it), the workspaces,

@@ -1,0 +1,89 @@
+#include "orchestrator/run/run_events.h"
+
+#include <set>
+
+#include "orchestrator/plan/plan.h"
+#include "orchestrator/run/run_config.h"
+#include "orchestrator/run/run_layout.h"
+#include "orchestrator/run/run_setup.h"
+
+namespace swarm {
+
+v1::Event TestRunEvent(const std::string& command, TestFormat format, const std::string& tree,
+                       const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
+                       const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage) {
+  v1::Event e;
+  auto* t = e.mutable_test_run();
+  t->set_tree(tree);
+  t->set_command(command);
+  t->set_passed(outcome.passed);
+  t->set_result(outcome.result);
+  t->set_log_path(outcome.log_path);
+  t->set_duration_ms(outcome.duration.count());
+  for (const auto& id : subtask_ids) t->add_subtask_ids(id);
+  if (format != TestFormat::kExit) {
+    std::set<std::string> failing = outcome.results.Failing();
+    for (const auto& name : failing) t->add_failing_tests(name);
+    t->set_tests_passed(static_cast<std::uint32_t>(outcome.results.tests.size() - failing.size()));
+    t->set_suite_ran(outcome.results.ran);
+  }
+  t->set_verdict(verdict);
+  for (const auto& name : flaky) t->add_flaky_tests(name);
+  t->set_stage(stage);
+  return e;
+}
+
+v1::Event AttemptCutShortEvent(const std::string& subtask_id, int attempt, const std::string& error) {
+  v1::Event e;
+  auto* f = e.mutable_attempt_finished();
+  f->set_subtask_id(subtask_id);
+  f->set_attempt(attempt);
+  f->set_outcome("failed");
+  f->set_error(error);
+  return e;
+}
+
+v1::Event SubtaskFinishedEvent(const std::string& subtask_id, v1::SubtaskState state, const std::string& reason,
+                               const std::string& log_path) {
+  v1::Event e;
+  auto* f = e.mutable_subtask_finished();
+  f->set_subtask_id(subtask_id);
+  f->set_state(state);
+  f->set_reason(reason);
+  f->set_log_path(log_path);
+  return e;
+}
+
+v1::Event RunStartedEvent(const PreparedRun& run, const RunLayout& layout, const std::string& limits,
+                          const std::string& sandbox) {
+  const RunConfig& cfg = run.config;
+  v1::Event started;
+  auto* s = started.mutable_run_started();
+  s->set_repo(run.repo_root);
+  s->set_base_commit(run.base);
+  for (const auto& sub : run.plan.subtasks) *s->add_subtasks() = sub;
+  s->set_agents(cfg.agents);
+  s->set_hosts(cfg.agent_hosts);
+  s->set_limits(limits);
+  s->set_sandbox(sandbox);
+  s->set_test_command(cfg.test_command);
+  s->set_agent_command(cfg.agent_command);
+  s->set_result_branch("swarm/" + run.run_id);
+  s->set_run_dir(layout.run_dir);
+  v1::RunSpec spec = ToSpec(cfg);
+  spec.set_repo(run.repo_root);
+  spec.set_base_rev(run.base);
+  spec.clear_plan_file();
+  spec.set_plan_text(PlanToJson(run.plan));
+  spec.clear_shard_glob();
+  spec.set_shard_parts(0);
+  spec.set_independent(false);
+  spec.clear_sandbox_env();
+  for (const auto& kv : run.sandbox_env) spec.add_sandbox_env(kv);
+  spec.set_state_dir(run.state_dir);
+  spec.set_agent_binary(run.agent_binary);
+  *s->mutable_spec() = std::move(spec);
+  return started;
+}
+
+}  // namespace swarm

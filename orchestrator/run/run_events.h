@@ -1,0 +1,39 @@
+// The events a run records, built from their parts: one place that knows which fields each carries,
+// so the coordinator and its parts say what happened, not how it is spelled.
+#ifndef SWARM_ORCHESTRATOR_RUN_RUN_EVENTS_H_
+#define SWARM_ORCHESTRATOR_RUN_RUN_EVENTS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "orchestrator/merge/test_gate.h"
+#include "swarm/v1/events.pb.h"
+
+namespace swarm {
+
+struct PreparedRun;
+struct RunLayout;
+
+// A test run of `tree` with `command` in `format`: on the head before agents start ("head"), alone
+// on a patch's base ("check") or in the integration queue ("queue"). `verdict` is why the gate said
+// no, empty when it said yes.
+v1::Event TestRunEvent(const std::string& command, TestFormat format, const std::string& tree,
+                       const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
+                       const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage);
+
+// An attempt that ended without reaching its agent's result (cut short, its host gone): failed.
+v1::Event AttemptCutShortEvent(const std::string& subtask_id, int attempt, const std::string& error);
+
+// A subtask's outcome, or a fix-up of it that is pending.
+v1::Event SubtaskFinishedEvent(const std::string& subtask_id, v1::SubtaskState state, const std::string& reason,
+                               const std::string& log_path);
+
+// The first event of a run: what it is, and the spec as resolved, so that a resume continues this
+// run and not a re-read of its inputs.
+v1::Event RunStartedEvent(const PreparedRun& run, const RunLayout& layout, const std::string& limits,
+                          const std::string& sandbox);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_RUN_EVENTS_H_
