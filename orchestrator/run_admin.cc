@@ -11,6 +11,8 @@
 #include "orchestrator/run/exit_codes.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/recovery.h"
+#include "orchestrator/run/run_closer.h"
+#include "orchestrator/run/run_events.h"
 #include "orchestrator/run/run_layout.h"
 #include "orchestrator/run/run_result.h"
 #include "orchestrator/run/unpublished_work.h"
@@ -102,11 +104,11 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
     e.set_run_id(run_id);
     return (*store)->Apply(e);
   };
+  // Replaced by CloseRun's once the run is reconciled.
   v1::Event finished;
-  auto* f = finished.mutable_run_finished();
-  f->set_state("cancelled");
-  f->set_head(run->head);
-  f->set_exit_code(kExitCancelled);
+  finished.mutable_run_finished()->set_state("cancelled");
+  finished.mutable_run_finished()->set_head(run->head);
+  finished.mutable_run_finished()->set_exit_code(kExitCancelled);
   std::vector<v1::Event> events;
   std::string branch, why_not;
   // What the run needs to be reconciled and published: its settings, its repository, its ref.
@@ -119,26 +121,24 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
                 : absl::StatusOr<Recovery>(repo.status());
   if (rec.ok()) {
     events = std::move(rec->missing);
+    RunEnding ending{.cancel_exit = kExitCancelled, .total = static_cast<int>(rec->subtasks.size())};
     for (const auto& [id, s] : rec->subtasks) {
       using State = Scheduler::State;
-      if (s.state == State::kLanded) f->set_landed(f->landed() + 1);
-      if (s.state == State::kFailed) f->set_failed(f->failed() + 1);
-      if (s.state == State::kSkipped) f->set_skipped(f->skipped() + 1);
-      if (s.state == State::kNoChange) f->set_no_change(f->no_change() + 1);
+      if (s.state == State::kLanded) ++ending.landed;
+      if (s.state == State::kFailed) ++ending.failed;
+      if (s.state == State::kSkipped) ++ending.skipped;
+      if (s.state == State::kNoChange) ++ending.no_change;
       bool terminal = s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
                       s.state == State::kNoChange;
       if (terminal && !s.needs_finished_event) continue;
-      v1::Event e;
-      auto* sf = e.mutable_subtask_finished();
-      sf->set_subtask_id(id);
-      sf->set_state(terminal ? v1::LANDED : v1::CANCELLED);
-      if (!terminal) sf->set_reason("cancelled: " + reason);
-      events.push_back(std::move(e));
+      events.push_back(SubtaskFinishedEvent(id, terminal ? v1::LANDED : v1::CANCELLED,
+                                            terminal ? "" : "cancelled: " + reason, ""));
     }
     // Closed as its coordinator would have closed it: the branch and result.patch.
-    RunResult result = PublishRunResult(**repo, *prepared->user, run_id, prepared->base, run->run_dir,
-                                        /*move_forward=*/true);
-    f->set_head(result.head);
+    ClosedRun closed = CloseRun(ending, **repo, *prepared->user, run_id, prepared->base, run->run_dir,
+                                /*move_forward=*/true);
+    finished = std::move(closed.finished);
+    const RunResult& result = closed.result;
     branch = result.branch;
     if (!result.publish_error.empty()) {
       why_not = absl::StrCat("what landed could not be published: ", result.publish_error);
@@ -162,7 +162,6 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
       events.push_back(std::move(e));
     }
   }
-  f->set_result_branch(branch);
   events.push_back(std::move(finished));
   for (auto& e : events) {
     if (absl::Status st = emit(std::move(e)); !st.ok()) return st;

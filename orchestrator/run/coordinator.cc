@@ -1,9 +1,5 @@
 #include "orchestrator/run/coordinator.h"
 
-#include <sys/prctl.h>
-
-#include <stdlib.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -13,42 +9,34 @@
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <iostream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
-#include "orchestrator/run/agent_service.h"
-#include "orchestrator/merge/check_stage.h"
-#include "orchestrator/merge/culprits.h"
-#include "orchestrator/run/exit_codes.h"
-#include "orchestrator/run/head_check.h"
-#include "orchestrator/run/run_events.h"
-#include "orchestrator/run/host_registration.h"
 #include "base/check.h"
 #include "base/failpoint.h"
 #include "base/file_limit.h"
-#include "sandbox/overlay_mount.h"
-#include "git/integration_repo.h"
-#include "git/workspace.h"
-#include "orchestrator/run/path_policy.h"
 #include "base/random_hex.h"
+#include "base/terminal_text.h"
+#include "git/integration_repo.h"
+#include "orchestrator/merge/check_stage.h"
+#include "orchestrator/merge/culprits.h"
+#include "orchestrator/merge/speculative_merge_queue.h"
+#include "orchestrator/merge/test_gate.h"
+#include "orchestrator/run/agent_service.h"
+#include "orchestrator/run/exit_codes.h"
+#include "orchestrator/run/head_check.h"
+#include "orchestrator/run/host_registration.h"
+#include "orchestrator/run/path_policy.h"
 #include "orchestrator/run/recovery.h"
 #include "orchestrator/run/report.h"
-#include "orchestrator/run/run_result.h"
+#include "orchestrator/run/run_closer.h"
+#include "orchestrator/run/run_events.h"
 #include "orchestrator/run/scheduler.h"
 #include "orchestrator/run/setup_signals.h"
 #include "orchestrator/run/test_tree_choice.h"
-#include "orchestrator/merge/speculative_merge_queue.h"
-#include "models/model_gateway.h"
-#include "orchestrator/plan/planner.h"
-#include "base/terminal_text.h"
-#include "base/utf8.h"
 #include "orchestrator/store/store.h"
-#include "orchestrator/merge/test_gate.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
 #include "swarm/v1/protocol.h"
@@ -213,18 +201,8 @@ void Coordinator::MakePipeline() {
                       const std::string& log) { return AttributeFailure(*repo_, request, log).summary; },
       .post = [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
       .post_work = [this](std::function<void()> work) { asio::post(*git_pool_, std::move(work)); },
-      .commit_patch = [this, policy, limits](const v1::AttemptResult& result,
-                                             const std::string& message) -> absl::StatusOr<std::string> {
-        absl::StatusOr<std::string> commit =
-            repo_->CommitPatch(result.base_commit(), result.patch(), result.tree(), message);
-        if (!commit.ok()) return commit;
-        // Checked here again: the host that made the patch may have skipped its own checks. Before
-        // any test tree is written: a small patch can expand to gigabytes. CommitPatch checked that
-        // this diff makes this tree, so a text diff bounds its growth.
-        absl::Status st =
-            CheckSubmittedPatch(repo_->git(), result.base_commit(), result.tree(), policy, limits, &result.patch());
-        if (!st.ok()) return st;
-        return commit;
+      .commit_patch = [this, policy, limits](const v1::AttemptResult& r, const std::string& message) {
+        return CommitSubmittedPatch(*repo_, r.base_commit(), r.patch(), r.tree(), message, policy, limits);
       }};
   pipeline_ = std::make_unique<LandingPipeline>(
       run_.plan, *scheduler_, rework_,
@@ -618,24 +596,7 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
   EndLease(result.lease_id());  // its model calls
 
   std::string log = WriteLog(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
-  v1::Event e;
-  auto* f = e.mutable_attempt_finished();
-  f->set_subtask_id(lease.subtask_id);
-  f->set_attempt(lease.attempt);
-  f->set_error(result.error());
-  f->set_log_path(log);
-  f->set_duration_ms(result.duration_ms());
-  switch (result.outcome()) {
-    case v1::AttemptResult::PATCH:
-      f->set_outcome("patch");
-      break;
-    case v1::AttemptResult::NO_CHANGE:
-      f->set_outcome("no_change");
-      break;
-    default:
-      f->set_outcome("failed");
-  }
-  Emit(std::move(e));
+  Emit(AttemptFinishedEvent(lease.subtask_id, lease.attempt, result, log));
 
   if (result.outcome() == v1::AttemptResult::NO_CHANGE) {
     scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/true);
@@ -710,22 +671,11 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
   for (const auto& [lease_id, lease] : gone->leases) {
     EndLease(lease_id);  // its model calls
     if (shutting_down_ || cancel_exit_ != 0) {
-      v1::Event e;
-      auto* f = e.mutable_attempt_finished();
-      f->set_subtask_id(lease.subtask_id);
-      f->set_attempt(lease.attempt);
-      f->set_outcome("failed");
-      f->set_error(cancel_exit_ != 0 ? "cancelled: " + cancel_reason_ : "stopped: the run finished");
-      Emit(std::move(e));
+      Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt,
+                                cancel_exit_ != 0 ? "cancelled: " + cancel_reason_ : "stopped: the run finished"));
       continue;
     }
-    v1::Event e;
-    auto* f = e.mutable_attempt_finished();
-    f->set_subtask_id(lease.subtask_id);
-    f->set_attempt(lease.attempt);
-    f->set_outcome("failed");
-    f->set_error("agent host " + host_id + " went away");
-    Emit(std::move(e));
+    Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt, "agent host " + host_id + " went away"));
     AttemptFailed(lease, "agent host " + host_id + " went away", "");
   }
   Dispatch();
@@ -820,25 +770,24 @@ int Coordinator::Finish() {
   // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
   const std::string cut_short = cancel_exit_ == 0 && model_.budget_stopped() ? "stopped: the budget is spent: " + model_.budget_reason()
                                                                       : "cancelled: " + cancel_reason_;
-  for (const auto& [lease_id, lease] : leases_.leases()) {
-    v1::Event e;
-    auto* f = e.mutable_attempt_finished();
-    f->set_subtask_id(lease.subtask_id);
-    f->set_attempt(lease.attempt);
-    f->set_outcome("failed");
-    f->set_error(cut_short);
-    Emit(std::move(e));
-  }
+  for (const auto& [lease_id, lease] : leases_.leases()) Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt, cut_short));
   for (const auto& [lease_id, lease] : std::map<std::string, Lease>(leases_.leases())) EndLease(lease_id);
   std::error_code ec;
   fs::remove(layout_.run_dir + "/cancel", ec);  // answered
   for (const auto& id : scheduler_->order()) {
     if (!pipeline_->finished(id)) pipeline_->FinishSubtask(id, v1::CANCELLED, cut_short, "");
   }
-  RunResult result = PublishRunResult(*repo_, *run_.user, run_.run_id, run_.base, layout_.run_dir,
-                                      /*move_forward=*/run_.resume);
-  const bool publish_failed = !result.publish_error.empty();
-  if (publish_failed) {
+  const RunEnding ending{.cancel_exit = cancel_exit_,
+                         .budget_stopped = model_.budget_stopped(),
+                         .total = static_cast<int>(run_.plan.subtasks.size()),
+                         .landed = scheduler_->Count(State::kLanded),
+                         .failed = scheduler_->Count(State::kFailed),
+                         .skipped = scheduler_->Count(State::kSkipped),
+                         .no_change = scheduler_->Count(State::kNoChange)};
+  ClosedRun closed = CloseRun(ending, *repo_, *run_.user, run_.run_id, run_.base, layout_.run_dir,
+                              /*move_forward=*/run_.resume);
+  const RunResult& result = closed.result;
+  if (!result.publish_error.empty()) {
     err_ << "swarm: cannot create the result branch: " << result.publish_error << "; what landed is in "
          << repo_->git().git_dir() << " (" << kIntegrationRef << ")\n";
   }
@@ -851,26 +800,8 @@ int Coordinator::Finish() {
   test_trees_.reset();
   fs::remove_all(layout_.runtime_dir, removed);
   if (!run_.config.keep_workspaces) fs::remove_all(layout_.workspace_root, removed);
-
-  int landed = scheduler_->Count(State::kLanded), unchanged = scheduler_->Count(State::kNoChange);
-  int total = static_cast<int>(run_.plan.subtasks.size());
-  int exit_code = cancel_exit_ != 0                  ? cancel_exit_
-                  : landed + unchanged == total      ? kExitOk
-                  : model_.budget_stopped()          ? kExitBudget
-                                                     : kExitIncomplete;
-  if (publish_failed && exit_code == kExitOk) exit_code = kExitEnvironment;
-  v1::Event e;
-  auto* f = e.mutable_run_finished();
-  // A run stopped on its budget can be resumed with a larger one, as a cancelled run can be resumed.
-  f->set_state(cancel_exit_ != 0 ? "cancelled" : exit_code == kExitBudget ? "budget" : "completed");
-  f->set_landed(landed);
-  f->set_failed(scheduler_->Count(State::kFailed));
-  f->set_skipped(scheduler_->Count(State::kSkipped));
-  f->set_no_change(unchanged);
-  f->set_result_branch(result.branch);
-  f->set_head(result.head);
-  f->set_exit_code(exit_code);
-  Emit(std::move(e));
+  const int exit_code = closed.exit_code;
+  Emit(std::move(closed.finished));
 
   ReportContext ctx{.run_id = run_.run_id,
                     .run_dir = layout_.run_dir,
@@ -886,17 +817,11 @@ int Coordinator::Finish() {
                     .failing_at_base = base_failing_,
                     .failing_at_end = pipeline_->head_failing(),
                     .flaky = pipeline_->flaky_counts()};
-  // Read once, for the report and the summary. Without its events the report still says what
-  // landed; only the timing is left out.
-  if (absl::StatusOr<std::vector<v1::Event>> events = store_->Events(run_.run_id); events.ok()) {
-    ctx.timing = MeasureRun(*events);
-  }
-  ctx.model_concurrency = model_.limiter_at_end().configured;
-  ctx.model_concurrency_end = model_.limiter_at_end().limit;
-  ctx.model_peak_in_flight = model_.limiter_at_end().peak_in_flight;
-  absl::StatusOr<std::string> report = WriteReport(*store_, ctx);
-  if (!report.ok()) err_ << "swarm: cannot write the report: " << report.status().message() << "\n";
-  PrintSummary(run_.config.json ? err_ : out_, *store_, ctx, report.ok() ? *report : "");
+  const ModelGateway::LimiterState& limiter = model_.limiter_at_end();
+  ctx.model_concurrency = limiter.configured;
+  ctx.model_concurrency_end = limiter.limit;
+  ctx.model_peak_in_flight = limiter.peak_in_flight;
+  ReportRun(*store_, std::move(ctx), run_.config.json ? err_ : out_, err_);
   return exit_code;
 }
 

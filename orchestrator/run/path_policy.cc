@@ -125,4 +125,14 @@ absl::Status CheckSubmittedPatch(const Git& git, const std::string& base, const 
   return policy.Check(paths);
 }
 
+absl::StatusOr<std::string> CommitSubmittedPatch(const IntegrationRepo& repo, const std::string& base,
+                                                 const std::string& diff, const std::string& tree,
+                                                 const std::string& message, const PathPolicy& policy,
+                                                 const PatchLimits& limits) {
+  absl::StatusOr<std::string> commit = repo.CommitPatch(base, diff, tree, message);
+  if (!commit.ok()) return commit;
+  if (absl::Status st = CheckSubmittedPatch(repo.git(), base, tree, policy, limits, &diff); !st.ok()) return st;
+  return commit;
+}
+
 }  // namespace swarm

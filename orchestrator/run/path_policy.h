@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "git/git.h"
+#include "git/integration_repo.h"
 #include "git/patch_entries.h"
 
 namespace swarm {
@@ -52,6 +53,14 @@ class PathPolicy final {
 absl::Status CheckSubmittedPatch(const Git& git, const std::string& base, const std::string& tree,
                                  const PathPolicy& policy, const PatchLimits& limits = {},
                                  const std::string* verified_diff = nullptr);
+
+// An agent's patch as a commit on its base in the integration repository (`message` its subject),
+// then CheckSubmittedPatch on it: before any test tree is written, since a small patch can expand
+// to gigabytes. CommitPatch checked that the diff makes the tree, so the diff bounds the growth.
+absl::StatusOr<std::string> CommitSubmittedPatch(const IntegrationRepo& repo, const std::string& base,
+                                                 const std::string& diff, const std::string& tree,
+                                                 const std::string& message, const PathPolicy& policy,
+                                                 const PatchLimits& limits);
 
 }  // namespace swarm
 

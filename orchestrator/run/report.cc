@@ -177,4 +177,14 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
   out.flush();
 }
 
+void ReportRun(const Store& store, ReportContext ctx, std::ostream& summary, std::ostream& err) {
+  // Read once, for the report and the summary.
+  if (absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id); events.ok()) {
+    ctx.timing = MeasureRun(*events);
+  }
+  absl::StatusOr<std::string> report = WriteReport(store, ctx);
+  if (!report.ok()) err << "swarm: cannot write the report: " << report.status().message() << "\n";
+  PrintSummary(summary, store, ctx, report.ok() ? *report : "");
+}
+
 }  // namespace swarm

@@ -46,6 +46,11 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
 
 void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ctx, const std::string& report_path);
 
+// At a run's end: measures the run from its events (without them, the report still says what
+// landed; only the timing is left out), writes report.json and prints the summary on `summary`.
+// A report that cannot be written is said on `err`.
+void ReportRun(const Store& store, ReportContext ctx, std::ostream& summary, std::ostream& err);
+
 }  // namespace swarm
 
 #endif  // SWARM_ORCHESTRATOR_RUN_REPORT_H_

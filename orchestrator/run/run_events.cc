@@ -33,6 +33,28 @@ v1::Event TestRunEvent(const std::string& command, TestFormat format, const std:
   return e;
 }
 
+v1::Event AttemptFinishedEvent(const std::string& subtask_id, int attempt, const v1::AttemptResult& result,
+                               const std::string& log_path) {
+  v1::Event e;
+  auto* f = e.mutable_attempt_finished();
+  f->set_subtask_id(subtask_id);
+  f->set_attempt(attempt);
+  f->set_error(result.error());
+  f->set_log_path(log_path);
+  f->set_duration_ms(result.duration_ms());
+  switch (result.outcome()) {
+    case v1::AttemptResult::PATCH:
+      f->set_outcome("patch");
+      break;
+    case v1::AttemptResult::NO_CHANGE:
+      f->set_outcome("no_change");
+      break;
+    default:
+      f->set_outcome("failed");
+  }
+  return e;
+}
+
 v1::Event AttemptCutShortEvent(const std::string& subtask_id, int attempt, const std::string& error) {
   v1::Event e;
   auto* f = e.mutable_attempt_finished();

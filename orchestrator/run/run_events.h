@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "orchestrator/merge/test_gate.h"
+#include "swarm/v1/agent.pb.h"
 #include "swarm/v1/events.pb.h"
 
 namespace swarm {
@@ -21,6 +22,10 @@ struct RunLayout;
 v1::Event TestRunEvent(const std::string& command, TestFormat format, const std::string& tree,
                        const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
                        const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage);
+
+// An attempt as its agent's host reported it: patch, no_change or failed, with its log.
+v1::Event AttemptFinishedEvent(const std::string& subtask_id, int attempt, const v1::AttemptResult& result,
+                               const std::string& log_path);
 
 // An attempt that ended without reaching its agent's result (cut short, its host gone): failed.
 v1::Event AttemptCutShortEvent(const std::string& subtask_id, int attempt, const std::string& error);

@@ -1,0 +1,42 @@
+// How a run is closed, whoever closes it: the coordinator at its end, or `swarm cancel` of a run
+// whose coordinator is gone. What landed is published (the branch and result.patch: run_result.h);
+// the run's state and exit status follow from how it ended and whether publishing worked; the
+// RunFinished event records both with the counts. The coordinator then writes the report.
+#ifndef SWARM_ORCHESTRATOR_RUN_RUN_CLOSER_H_
+#define SWARM_ORCHESTRATOR_RUN_RUN_CLOSER_H_
+
+#include <string>
+
+#include "git/git.h"
+#include "git/integration_repo.h"
+#include "orchestrator/run/run_result.h"
+#include "swarm/v1/events.pb.h"
+
+namespace swarm {
+
+// How the run ended, and the subtasks' outcomes.
+struct RunEnding {
+  int cancel_exit = 0;          // non-zero: cancelled, with this exit status
+  bool budget_stopped = false;  // stopped on its budget (a resume with a larger one goes on)
+  int total = 0;
+  int landed = 0;
+  int failed = 0;
+  int skipped = 0;
+  int no_change = 0;
+};
+
+struct ClosedRun {
+  RunResult result;
+  int exit_code = 0;
+  v1::Event finished;  // RunFinished, to be recorded
+};
+
+// Publishes what landed on `repo`'s integration ref (`move_forward`: a branch published by an
+// earlier session of the run may move) and decides the run's state and exit status. A result that
+// cannot be published (result.publish_error) turns a success into kExitEnvironment.
+ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const Git& user, const std::string& run_id,
+                   const std::string& base, const std::string& run_dir, bool move_forward);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_RUN_CLOSER_H_
