@@ -29,13 +29,14 @@
 #include "orchestrator/run/head_check.h"
 #include "orchestrator/run/host_registration.h"
 #include "orchestrator/run/path_policy.h"
+#include "orchestrator/run/periodic.h"
 #include "orchestrator/run/recovery.h"
 #include "orchestrator/run/report.h"
 #include "orchestrator/run/run_closer.h"
 #include "orchestrator/run/run_events.h"
 #include "orchestrator/run/scheduler.h"
 #include "orchestrator/run/setup_signals.h"
-#include "orchestrator/run/test_tree_choice.h"
+#include "orchestrator/run/run_site.h"
 #include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
@@ -90,8 +91,8 @@ std::optional<std::string> Coordinator::CancelRequested() {
     std::lock_guard<std::mutex> lock(cancel_mu_);
     if (cancel_request_) return cancel_request_;
   }
-  if (layout_.run_dir.empty()) return std::nullopt;
-  std::ifstream f(layout_.run_dir + "/cancel");
+  if (site_.layout.run_dir.empty()) return std::nullopt;
+  std::ifstream f(site_.layout.run_dir + "/cancel");
   if (!f) return std::nullopt;
   std::string why;
   std::getline(f, why);
@@ -103,61 +104,18 @@ Coordinator::~Coordinator() {
   if (merge_) merge_->Shutdown();
   if (git_pool_) git_pool_->join();
   server_.reset();
-  std::error_code ec;
-  if (!layout_.runtime_dir.empty()) fs::remove_all(layout_.runtime_dir, ec);
-  if (!layout_.workspace_root.empty() && !run_.config.keep_workspaces) fs::remove_all(layout_.workspace_root, ec);
 }
 
 absl::Status Coordinator::Setup() {
   const RunConfig& cfg = run_.config;
-  absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
-  if (!layout.ok()) return layout.status();
-  layout_ = std::move(*layout);
-  absl::StatusOr<RunLock> lock = RunLock::Acquire(layout_.run_dir);
-  if (!lock.ok()) return lock.status();
-  lock_.emplace(std::move(*lock));
-  int leftovers_killed = 0;
-  if (run_.resume) {
-    // What the dead coordinator left: its processes first (nothing new may start beside them).
-    leftovers_killed = PidLedger(layout_.ledger_dir).KillAll();
-    RemoveLeftovers(run_, layout_);
-  }
-  // Cgroups of swarm processes killed before they could remove them (this run's or another's).
-  ResourceScope::RemoveAbandoned();
-
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(run_.state_dir + "/swarm.db");
-  if (!store.ok()) return store.status();
-  store_ = std::move(*store);
+  absl::Status opened = OpenRunSite(run_, *sandbox_, out_, err_, site_);
+  if (site_.store == nullptr) return opened;
   recorder_ = std::make_unique<RunRecorder>(
-      RunRecorder::Options{run_.run_id, layout_.log_dir, cfg.json, isatty(STDOUT_FILENO) && &out_ == &std::cout,
+      RunRecorder::Options{run_.run_id, site_.layout.log_dir, cfg.json, isatty(STDOUT_FILENO) && &out_ == &std::cout,
                            options_.on_event},
-      *store_, out_, err_, [this] { return Counts(); });
-  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
-      run_.resume ? IntegrationRepo::Open(layout_.run_dir + "/integration.git")
-                  : IntegrationRepo::Create(*run_.user, layout_.run_dir + "/integration.git", run_.base);
-  if (!repo.ok()) return repo.status();
-  repo_ = std::move(*repo);
-  if (!cfg.json) {
-    out_ << "swarm: " << (run_.resume ? "resuming run " : "run ") << run_.run_id << ": " << run_.plan.subtasks.size()
-         << " subtasks, " << cfg.agents << " agents, base " << run_.base.substr(0, 12) << ", sandbox "
-         << sandbox_->Name() << "\n";
-  }
-  std::uint64_t shm_free = fs::is_directory("/dev/shm") ? FreeBytes("/dev/shm") : 0;
-  if (absl::Status st = PlaceWorkspaces(run_, TreeBytes(*run_.user, run_.base), shm_free, layout_); !st.ok()) return st;
-  if (absl::Status st = MakeRuntimeDir(layout_); !st.ok()) return st;
-  HidePaths(run_, layout_);
-  limits_mode_ = ResourceScope::ProbeMode();
-  if (!cfg.json) {
-    out_ << "swarm: limits by " << limits_mode_ << ", workspaces on " << (layout_.workspaces_on_tmpfs ? "tmpfs" : "disk")
-         << ", state in " << layout_.run_dir << "\n";
-  }
-  SandboxPolicy policy = TestPolicy(run_, layout_);
-  TestFormat format = ParseTestFormat(cfg.test_format).value_or(TestFormat::kExit);  // checked by PrepareRun
-  gate_ = std::make_unique<TestGate>(*sandbox_, policy, cfg.test_command, format, cfg.test_report, *repo_,
-                                     layout_.workspace_root, layout_.log_dir, layout_.ledger_dir, layout_.run_dir + "/test-cache");
-  killable_gate_ = gate_.get();
-  if (std::optional<std::string> note = LoweredLimitsNote(layout_, cfg)) err_ << "swarm: note: " << *note << "\n";
-  test_trees_ = ChooseTestTrees(layout_, *sandbox_, *repo_, *gate_, err_);
+      *site_.store, out_, err_, [this] { return Counts(); });
+  if (!opened.ok()) return opened;
+  killable_gate_ = site_.gate.get();
   // A task in words is planned now, by the model, before anything else happens.
   std::vector<CallRecord> planner_calls;
   absl::Status planned = absl::OkStatus();
@@ -167,11 +125,11 @@ absl::Status Coordinator::Setup() {
   git_pool_ = std::make_unique<asio::thread_pool>(2);
   MakePipeline();
   if (run_.resume) {
-    if (absl::Status st = Resume(leftovers_killed); !st.ok()) return st;
+    if (absl::Status st = Resume(site_.leftovers_killed); !st.ok()) return st;
     return StartModel();
   }
 
-  Emit(RunStartedEvent(run_, layout_, limits_mode_, sandbox_->Name()));
+  Emit(RunStartedEvent(run_, site_.layout, site_.limits_mode, sandbox_->Name()));
   for (const CallRecord& record : planner_calls) {
     v1::Event e;
     *e.mutable_model_called()->mutable_call() = record.call;
@@ -190,7 +148,7 @@ void Coordinator::MakePipeline() {
       .write_log = [this](const std::string& name, const std::string& content) { return WriteLog(name, content); },
       .say = [this](const std::string& line) { recorder_->Say(line); },
       .can_fix_up = [this] { return model_.has_model() && !model_.budget_stopped(); },
-      .patch_diff = [this](const std::string& id, int attempt) { return store_->PatchDiff(run_.run_id, id, attempt); },
+      .patch_diff = [this](const std::string& id, int attempt) { return site_.store->PatchDiff(run_.run_id, id, attempt); },
       .attempt_failed = [this](const Lease& lease, const std::string& reason) { AttemptFailed(lease, reason, ""); },
       .progressed =
           [this] {
@@ -198,15 +156,15 @@ void Coordinator::MakePipeline() {
             MaybeFinish();
           },
       .blame = [this](const MergeRequest& request,
-                      const std::string& log) { return AttributeFailure(*repo_, request, log).summary; },
+                      const std::string& log) { return AttributeFailure(*site_.repo, request, log).summary; },
       .post = [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
       .post_work = [this](std::function<void()> work) { asio::post(*git_pool_, std::move(work)); },
       .commit_patch = [this, policy, limits](const v1::AttemptResult& r, const std::string& message) {
-        return CommitSubmittedPatch(*repo_, r.base_commit(), r.patch(), r.tree(), message, policy, limits);
+        return CommitSubmittedPatch(*site_.repo, r.base_commit(), r.patch(), r.tree(), message, policy, limits);
       }};
   pipeline_ = std::make_unique<LandingPipeline>(
       run_.plan, *scheduler_, rework_,
-      LandingPipeline::Settings{gate_->command(), gate_->format(), run_.config.json}, std::move(hooks));
+      LandingPipeline::Settings{site_.gate->command(), site_.gate->format(), run_.config.json}, std::move(hooks));
   pipeline_->StartAt(run_.base, {});
 }
 
@@ -223,7 +181,7 @@ absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
 }
 
 absl::Status Coordinator::StartModel() {
-  absl::StatusOr<std::map<std::string, ModelSpend>> spent = store_->SpendBySubtask(run_.run_id);
+  absl::StatusOr<std::map<std::string, ModelSpend>> spent = site_.store->SpendBySubtask(run_.run_id);
   if (!spent.ok()) return spent.status();
   return model_.Start(*spent);
 }
@@ -244,7 +202,7 @@ void Coordinator::EndLease(const std::string& lease_id) {
 
 absl::Status Coordinator::Resume(int leftovers_killed) {
   absl::StatusOr<Recovery> rec =
-      Recover(*store_, *repo_, run_.plan, run_.run_id, run_.base, run_.config.test_command);
+      Recover(*site_.store, *site_.repo, run_.plan, run_.run_id, run_.base, run_.config.test_command);
   if (!rec.ok()) return rec.status();
   v1::Event resumed;
   auto* r = resumed.mutable_run_resumed();
@@ -270,12 +228,12 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
     if (s.needs_finished_event) pipeline_->FinishSubtask(id, v1::LANDED, "", "");
   }
   leases_.RestoreFence(rec->last_fence);
-  gate_->ContinueRunIndexFrom(rec->test_runs);
+  site_.gate->ContinueRunIndexFrom(rec->test_runs);
   std::map<std::string, std::string> failures;
   for (const auto& [id, log] : rec->failure_logs) {
     // The failed patch is the subtask's newest one.
     for (int attempt = rec->subtasks.count(id) ? rec->subtasks.at(id).attempts : 0; attempt > 0; --attempt) {
-      if (store_->PatchDiff(run_.run_id, id, attempt).ok()) {
+      if (site_.store->PatchDiff(run_.run_id, id, attempt).ok()) {
         failures[id] = pipeline_->FailureJson(id, attempt, log);
         break;
       }
@@ -284,8 +242,8 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   rework_.Restore(rec->rebases, rec->conflicts, rec->fixups, std::move(failures));
   base_failing_ = rec->base_failing;
   base_passed_ = rec->base_passed;
-  if (gate_->format() == TestFormat::kExit) {
-    for (const auto& tree : rec->passed_trees) gate_->RememberPassed(tree);
+  if (site_.gate->format() == TestFormat::kExit) {
+    for (const auto& tree : rec->passed_trees) site_.gate->RememberPassed(tree);
   }
   if (!run_.config.json) {
     out_ << "swarm: head " << rec->head.substr(0, 12) << "; " << rec->reconciled_landings
@@ -298,16 +256,16 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
 absl::Status Coordinator::CheckHead() {
   // The base when a run starts; the integration head when one resumes.
   const bool at_base = pipeline_->head() == run_.base;
-  absl::StatusOr<HeadCheck> check = TestHead(*gate_, repo_->git(), pipeline_->head(), at_base);
+  absl::StatusOr<HeadCheck> check = TestHead(*site_.gate, site_.repo->git(), pipeline_->head(), at_base);
   if (!check.ok()) return check.status();
   pipeline_->CountFlaky(check->flaky);
-  Emit(TestRunEvent(gate_->command(), gate_->format(), check->tree, check->outcome, {}, "", check->flaky, "head"));
+  Emit(TestRunEvent(site_.gate->command(), site_.gate->format(), check->tree, check->outcome, {}, "", check->flaky, "head"));
   head_outcome_ = check->outcome;
   if (at_base) base_failing_ = check->outcome.results.Failing();
   pipeline_->StartAt(pipeline_->head(), check->outcome.results.Failing());
   const std::string where = at_base ? "the base commit " + run_.base.substr(0, 12) : "the integration head";
-  if (absl::Status st = AcceptHead(*check, gate_->format(), where); !st.ok()) return st;
-  if (gate_->format() != TestFormat::kExit && !base_failing_.empty() && !run_.config.json) {
+  if (absl::Status st = AcceptHead(*check, site_.gate->format(), where); !st.ok()) return st;
+  if (site_.gate->format() != TestFormat::kExit && !base_failing_.empty() && !run_.config.json) {
     out_ << "swarm: " << base_failing_.size() << " tests fail on " << where
          << "; patches may not break others, and the tests their subtasks name must pass\n";
   }
@@ -336,7 +294,7 @@ int Coordinator::Run() {
   absl::Status setup = Setup();
   // A resumed run's base was tested when it started, unless the coordinator died during that test;
   // with per-test results, the head's results are the baseline, so they are read again (or cached).
-  bool check = !base_passed_ || gate_ == nullptr || gate_->format() != TestFormat::kExit;
+  bool check = !base_passed_ || site_.gate == nullptr || site_.gate->format() != TestFormat::kExit;
   absl::Status base =
       setup.ok() && setup_signals.received() == 0 && !CancelRequested() && check ? CheckHead() : absl::OkStatus();
   setup_signals.Stop();
@@ -351,7 +309,7 @@ int Coordinator::Run() {
     }
     int exit_code = early_signal == SIGINT ? kExitInterrupted : ExitCodeFor(st);
     err_ << "swarm: " << st.message() << "\n";
-    if (store_ != nullptr) {
+    if (site_.store != nullptr) {
       v1::Event e;
       e.mutable_run_finished()->set_state(early_signal != 0 || cancelled ? "cancelled" : "failed");
       e.mutable_run_finished()->set_head(run_.base);
@@ -364,7 +322,7 @@ int Coordinator::Run() {
     merge_ = options_.merge_queue;
   } else {
     own_merge_ = std::make_unique<SpeculativeMergeQueue>(
-        *repo_, *gate_, run_.run_id, head_outcome_,
+        *site_.repo, *site_.gate, run_.run_id, head_outcome_,
         SpeculativeMergeQueue::Options{run_.config.queue_depth, run_.config.max_batch});
     merge_ = own_merge_.get();
   }
@@ -373,7 +331,7 @@ int Coordinator::Run() {
   } else {
     int jobs =
         run_.config.test_jobs > 0 ? run_.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
-    own_check_ = std::make_unique<CheckStage>(*repo_, *gate_, jobs);
+    own_check_ = std::make_unique<CheckStage>(*site_.repo, *site_.gate, jobs);
     check_ = own_check_.get();
   }
   check_->RecordHead(pipeline_->head(), head_outcome_);
@@ -381,7 +339,7 @@ int Coordinator::Run() {
 
   if (options_.serve_agent_api) {
     absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
-        "unix:" + layout_.socket_path, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
+        "unix:" + site_.layout.socket_path, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
         leases_.liveness());
     if (!server.ok()) {
       err_ << "swarm: " << server.status().message() << "\n";
@@ -395,10 +353,10 @@ int Coordinator::Run() {
                                                                              int sig) {
     if (ec) return;
     if (cancel_exit_ != 0) {
-      err_ << "\nswarm: aborted; what landed is kept in " << layout_.run_dir << "/integration.git\n";
+      err_ << "\nswarm: aborted; what landed is kept in " << site_.layout.run_dir << "/integration.git\n";
       std::error_code ec;
-      fs::remove_all(layout_.workspace_root, ec);  // tmpfs is RAM: do not leave it behind
-      fs::remove_all(layout_.runtime_dir, ec);
+      fs::remove_all(site_.layout.workspace_root, ec);  // tmpfs is RAM: do not leave it behind
+      fs::remove_all(site_.layout.runtime_dir, ec);
       _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
     }
     if (sig == SIGINT) recorder_->Say("swarm: interrupted; Ctrl-C again to abort");
@@ -412,33 +370,24 @@ int Coordinator::Run() {
   }
 
   // Leases are checked a few times per heartbeat interval, cancel requests five times a second.
-  auto lease_period = std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250);
-  asio::steady_timer lease_timer(*io_);
-  std::function<void(boost::system::error_code)> check_leases = [&](boost::system::error_code ec) {
-    if (ec || shutting_down_) return;
+  Periodic lease_check(*io_, std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250), [this] {
+    if (shutting_down_) return false;
     ExpireLeases();
-    lease_timer.expires_after(lease_period);
-    lease_timer.async_wait(check_leases);
-  };
-  lease_timer.expires_after(lease_period);
-  lease_timer.async_wait(check_leases);
-  asio::steady_timer cancel_timer(*io_);
-  std::function<void(boost::system::error_code)> check_cancel = [&](boost::system::error_code ec) {
-    if (ec || cancel_exit_ != 0) return;
+    return true;
+  });
+  Periodic cancel_check(*io_, std::chrono::milliseconds(200), [this] {
+    if (cancel_exit_ != 0) return false;
     if (std::optional<std::string> why = CancelRequested()) {
       Cancel(kExitCancelled, *why);
-      return;
+      return false;
     }
     // Idle: something landed, agents are working, no patch or merge is in flight.
     if (pipeline_->jobs_in_flight() == 0 && !leases_.empty() && pipeline_->head() != run_.base) Failpoint("idle");
-    cancel_timer.expires_after(std::chrono::milliseconds(200));
-    cancel_timer.async_wait(check_cancel);
-  };
-  cancel_timer.expires_after(std::chrono::milliseconds(200));
-  cancel_timer.async_wait(check_cancel);
+    return true;
+  });
 
   if (options_.host_launcher == nullptr) {
-    own_launcher_ = std::make_unique<ProcessHostLauncher>(*io_, run_.agent_binary, layout_.socket_path, layout_.ledger_dir);
+    own_launcher_ = std::make_unique<ProcessHostLauncher>(*io_, run_.agent_binary, site_.layout.socket_path, site_.layout.ledger_dir);
   }
   hosts_ = std::make_unique<HostSupervisor>(
       options_.host_launcher != nullptr ? *options_.host_launcher : *own_launcher_,
@@ -451,8 +400,6 @@ int Coordinator::Run() {
   recorder_->Progress();
   MaybeFinish();
   io_->run();
-  lease_timer.cancel();
-  cancel_timer.cancel();
   signals.cancel();
   return Finish();
 }
@@ -536,7 +483,7 @@ void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const 
   Emit(std::move(e));
 
   const ResolvedModel* model = model_.model();
-  channel->Send(Registration(run_, layout_, repo_->git().git_dir(), sandbox_->Name() != "none", model));
+  channel->Send(Registration(run_, site_.layout, site_.repo->git().git_dir(), sandbox_->Name() != "none", model));
   Dispatch();
 }
 
@@ -555,27 +502,12 @@ void Coordinator::Dispatch() {
                                          secret.ok() ? *secret : std::to_string(leases_.last_fence() + 1));
     const Lease& lease = MustFind(leases_.leases(), lease_id, "lease");
 
-    v1::Event e;
-    auto* l = e.mutable_subtask_leased();
-    l->set_subtask_id(*id);
-    l->set_attempt(lease.attempt);
-    l->set_host_id(leases_.host_id(best->id()));
-    l->set_lease_id(lease_id);
-    l->set_fence(lease.fence);
-    l->set_base_commit(lease.base);
-    Emit(std::move(e));
+    Emit(SubtaskLeasedEvent(lease_id, lease, leases_.host_id(best->id())));
     Failpoint("leased", *id);
-
-    v1::CoordinatorMessage msg;
-    auto* m = msg.mutable_lease();
-    m->set_lease_id(lease_id);
-    m->set_fence(lease.fence);
-    *m->mutable_subtask() = scheduler_->spec(*id);
-    m->set_attempt(lease.attempt);
-    m->set_base_commit(lease.base);
-    if (std::optional<std::string> conflict = rework_.TakeConflict(*id)) m->set_conflict_json(*conflict);
-    if (const std::string* failure = rework_.failure(*id)) m->set_failure_json(*failure);  // until a patch comes
-    best->Send(msg);
+    // The conflict is told once; the failure until a patch comes.
+    const std::string* failure = rework_.failure(*id);
+    best->Send(LeaseMessage(lease_id, lease, scheduler_->spec(*id), rework_.TakeConflict(*id).value_or(""),
+                            failure != nullptr ? *failure : ""));
   }
 }
 
@@ -583,13 +515,7 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
   absl::StatusOr<Lease> taken = leases_.TakeForResult(result.lease_id(), result.fence(), channel->id());
   if (!taken.ok()) {
     // The lease expired and went elsewhere (or never existed): this result must not count.
-    v1::Event e;
-    auto* r = e.mutable_result_refused();
-    r->set_lease_id(result.lease_id());
-    r->set_fence(result.fence());
-    r->set_host_id(leases_.host_id(channel->id()));
-    r->set_reason(std::string(taken.status().message()));
-    Emit(std::move(e));
+    Emit(ResultRefusedEvent(result, leases_.host_id(channel->id()), std::string(taken.status().message())));
     return;
   }
   const Lease lease = std::move(*taken);
@@ -632,13 +558,7 @@ void Coordinator::ExpireLeases() {
       cancel.mutable_cancel()->set_reason("lease expired");
       x.channel->Send(cancel);
     }
-    v1::Event e;
-    auto* ev = e.mutable_lease_expired();
-    ev->set_subtask_id(x.lease.subtask_id);
-    ev->set_attempt(x.lease.attempt);
-    ev->set_lease_id(x.lease_id);
-    ev->set_host_id(x.host_id);
-    Emit(std::move(e));
+    Emit(LeaseExpiredEvent(x.lease_id, x.lease, x.host_id));
     AttemptFailed(x.lease, "lease expired: no heartbeat from " + x.host_id, "");
   }
   if (!expired.empty()) {
@@ -667,7 +587,7 @@ void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
   const std::string& host_id = gone->host_id;
   // A host whose stream ended is of no further use: make sure it is gone, with its sandboxes.
   if (!shutting_down_) hosts_->Stop(host_id);
-  PidLedger(layout_.ledger_dir).KillAll(host_id + "/");  // its agent commands, in case they outlive it
+  PidLedger(site_.layout.ledger_dir).KillAll(host_id + "/");  // its agent commands, in case they outlive it
   for (const auto& [lease_id, lease] : gone->leases) {
     EndLease(lease_id);  // its model calls
     if (shutting_down_ || cancel_exit_ != 0) {
@@ -773,7 +693,7 @@ int Coordinator::Finish() {
   for (const auto& [lease_id, lease] : leases_.leases()) Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt, cut_short));
   for (const auto& [lease_id, lease] : std::map<std::string, Lease>(leases_.leases())) EndLease(lease_id);
   std::error_code ec;
-  fs::remove(layout_.run_dir + "/cancel", ec);  // answered
+  fs::remove(site_.layout.run_dir + "/cancel", ec);  // answered
   for (const auto& id : scheduler_->order()) {
     if (!pipeline_->finished(id)) pipeline_->FinishSubtask(id, v1::CANCELLED, cut_short, "");
   }
@@ -784,36 +704,32 @@ int Coordinator::Finish() {
                          .failed = scheduler_->Count(State::kFailed),
                          .skipped = scheduler_->Count(State::kSkipped),
                          .no_change = scheduler_->Count(State::kNoChange)};
-  ClosedRun closed = CloseRun(ending, *repo_, *run_.user, run_.run_id, run_.base, layout_.run_dir,
+  ClosedRun closed = CloseRun(ending, *site_.repo, *run_.user, run_.run_id, run_.base, site_.layout.run_dir,
                               /*move_forward=*/run_.resume);
   const RunResult& result = closed.result;
   if (!result.publish_error.empty()) {
     err_ << "swarm: cannot create the result branch: " << result.publish_error << "; what landed is in "
-         << repo_->git().git_dir() << " (" << kIntegrationRef << ")\n";
+         << site_.repo->git().git_dir() << " (" << kIntegrationRef << ")\n";
   }
   if (!result.patch_error.empty()) err_ << "swarm: warning: " << result.patch_error << "\n";
 
   // Before the run is recorded finished: a coordinator killed after that is never resumed, and would
   // leave its workspaces in RAM. Every host, check and merge has ended by now.
-  std::error_code removed;
-  if (gate_ != nullptr) gate_->UseLayers(nullptr);
-  test_trees_.reset();
-  fs::remove_all(layout_.runtime_dir, removed);
-  if (!run_.config.keep_workspaces) fs::remove_all(layout_.workspace_root, removed);
+  site_.Clear();
   const int exit_code = closed.exit_code;
   Emit(std::move(closed.finished));
 
   ReportContext ctx{.run_id = run_.run_id,
-                    .run_dir = layout_.run_dir,
+                    .run_dir = site_.layout.run_dir,
                     .patch_path = result.patch_path,
                     .result_branch = result.branch,
                     .exit_code = exit_code,
                     .sandbox = sandbox_->Name(),
-                    .limits = limits_mode_,
-                    .workspaces = layout_.workspaces_on_tmpfs ? "tmpfs" : "disk",
+                    .limits = site_.limits_mode,
+                    .workspaces = site_.layout.workspaces_on_tmpfs ? "tmpfs" : "disk",
                     .workspace_kind = workspace_kind_,
                     .warnings = run_.warnings,
-                    .test_format = TestFormatName(gate_->format()),
+                    .test_format = TestFormatName(site_.gate->format()),
                     .failing_at_base = base_failing_,
                     .failing_at_end = pipeline_->head_failing(),
                     .flaky = pipeline_->flaky_counts()};
@@ -821,7 +737,7 @@ int Coordinator::Finish() {
   ctx.model_concurrency = limiter.configured;
   ctx.model_concurrency_end = limiter.limit;
   ctx.model_peak_in_flight = limiter.peak_in_flight;
-  ReportRun(*store_, std::move(ctx), run_.config.json ? err_ : out_, err_);
+  ReportRun(*site_.store, std::move(ctx), run_.config.json ? err_ : out_, err_);
   return exit_code;
 }
 

@@ -24,6 +24,7 @@
 #include "orchestrator/run/rework_policy.h"
 #include "orchestrator/run/run_layout.h"
 #include "orchestrator/run/run_recorder.h"
+#include "orchestrator/run/run_site.h"
 #include "orchestrator/merge/merge_queue.h"
 #include "models/model_gateway.h"
 #include "orchestrator/store/run_lock.h"
@@ -138,16 +139,10 @@ class Coordinator final : public AgentHandler {
   std::optional<std::string> cancel_request_;  // guarded by cancel_mu_
 
   // Made by Setup().
-  std::optional<RunLock> lock_;  // held while this coordinator lives
-  RunLayout layout_;
-  std::string limits_mode_;
+  RunSite site_;  // directories, lock, store, integration repository, test gate
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::thread_pool> git_pool_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<RunRecorder> recorder_;  // with store_
-  std::unique_ptr<IntegrationRepo> repo_;
-  std::unique_ptr<TestTrees> test_trees_;  // null: full checkouts for test runs; outlives gate_
-  std::unique_ptr<TestGate> gate_;
+  std::unique_ptr<RunRecorder> recorder_;  // with site_.store
   std::atomic<TestGate*> killable_gate_{nullptr};  // gate_, for the early signal watcher thread
   std::unique_ptr<CheckStage> own_check_;
   std::unique_ptr<MergeQueue> own_merge_;

@@ -46,4 +46,18 @@ v1::CoordinatorMessage Registration(const PreparedRun& run, const RunLayout& lay
   return msg;
 }
 
+v1::CoordinatorMessage LeaseMessage(const std::string& lease_id, const Lease& lease, const v1::Subtask& spec,
+                                    const std::string& conflict_json, const std::string& failure_json) {
+  v1::CoordinatorMessage msg;
+  auto* m = msg.mutable_lease();
+  m->set_lease_id(lease_id);
+  m->set_fence(lease.fence);
+  *m->mutable_subtask() = spec;
+  m->set_attempt(lease.attempt);
+  m->set_base_commit(lease.base);
+  if (!conflict_json.empty()) m->set_conflict_json(conflict_json);
+  if (!failure_json.empty()) m->set_failure_json(failure_json);
+  return msg;
+}
+
 }  // namespace swarm

@@ -33,6 +33,38 @@ v1::Event TestRunEvent(const std::string& command, TestFormat format, const std:
   return e;
 }
 
+v1::Event SubtaskLeasedEvent(const std::string& lease_id, const Lease& lease, const std::string& host_id) {
+  v1::Event e;
+  auto* l = e.mutable_subtask_leased();
+  l->set_subtask_id(lease.subtask_id);
+  l->set_attempt(lease.attempt);
+  l->set_host_id(host_id);
+  l->set_lease_id(lease_id);
+  l->set_fence(lease.fence);
+  l->set_base_commit(lease.base);
+  return e;
+}
+
+v1::Event LeaseExpiredEvent(const std::string& lease_id, const Lease& lease, const std::string& host_id) {
+  v1::Event e;
+  auto* x = e.mutable_lease_expired();
+  x->set_subtask_id(lease.subtask_id);
+  x->set_attempt(lease.attempt);
+  x->set_lease_id(lease_id);
+  x->set_host_id(host_id);
+  return e;
+}
+
+v1::Event ResultRefusedEvent(const v1::AttemptResult& result, const std::string& host_id, const std::string& why) {
+  v1::Event e;
+  auto* r = e.mutable_result_refused();
+  r->set_lease_id(result.lease_id());
+  r->set_fence(result.fence());
+  r->set_host_id(host_id);
+  r->set_reason(why);
+  return e;
+}
+
 v1::Event AttemptFinishedEvent(const std::string& subtask_id, int attempt, const v1::AttemptResult& result,
                                const std::string& log_path) {
   v1::Event e;

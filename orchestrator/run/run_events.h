@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "orchestrator/merge/test_gate.h"
+#include "orchestrator/run/lease_table.h"
 #include "swarm/v1/agent.pb.h"
 #include "swarm/v1/events.pb.h"
 
@@ -22,6 +23,13 @@ struct RunLayout;
 v1::Event TestRunEvent(const std::string& command, TestFormat format, const std::string& tree,
                        const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
                        const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage);
+
+// A lease given to `host_id`.
+v1::Event SubtaskLeasedEvent(const std::string& lease_id, const Lease& lease, const std::string& host_id);
+// A lease whose host stopped heartbeating: the attempt is void.
+v1::Event LeaseExpiredEvent(const std::string& lease_id, const Lease& lease, const std::string& host_id);
+// A result under a lease that is not current (expired and given to another, or never given).
+v1::Event ResultRefusedEvent(const v1::AttemptResult& result, const std::string& host_id, const std::string& why);
 
 // An attempt as its agent's host reported it: patch, no_change or failed, with its log.
 v1::Event AttemptFinishedEvent(const std::string& subtask_id, int attempt, const v1::AttemptResult& result,

@@ -1,0 +1,81 @@
+#include "orchestrator/run/run_site.h"
+
+#include <filesystem>
+#include <ostream>
+
+#include "orchestrator/run/test_tree_choice.h"
+#include "sandbox/pid_ledger.h"
+#include "sandbox/resource_scope.h"
+
+namespace swarm {
+namespace fs = std::filesystem;
+
+RunSite::~RunSite() {
+  gate.reset();
+  test_trees.reset();  // its layers are mounted under the workspace root
+  std::error_code ec;
+  if (!layout.runtime_dir.empty()) fs::remove_all(layout.runtime_dir, ec);
+  if (!layout.workspace_root.empty() && !keep_workspaces) fs::remove_all(layout.workspace_root, ec);
+}
+
+void RunSite::Clear() {
+  if (gate != nullptr) gate->UseLayers(nullptr);
+  test_trees.reset();
+  std::error_code ec;
+  fs::remove_all(layout.runtime_dir, ec);
+  if (!keep_workspaces) fs::remove_all(layout.workspace_root, ec);
+}
+
+absl::Status OpenRunSite(const PreparedRun& run, const Sandbox& sandbox, std::ostream& out, std::ostream& err,
+                         RunSite& site) {
+  const RunConfig& cfg = run.config;
+  site.keep_workspaces = cfg.keep_workspaces;
+  absl::StatusOr<RunLayout> layout = MakeRunDirs(run);
+  if (!layout.ok()) return layout.status();
+  site.layout = std::move(*layout);
+  absl::StatusOr<RunLock> lock = RunLock::Acquire(site.layout.run_dir);
+  if (!lock.ok()) return lock.status();
+  site.lock.emplace(std::move(*lock));
+  if (run.resume) {
+    // What the dead coordinator left: its processes first (nothing new may start beside them).
+    site.leftovers_killed = PidLedger(site.layout.ledger_dir).KillAll();
+    RemoveLeftovers(run, site.layout);
+  }
+  // Cgroups of swarm processes killed before they could remove them (this run's or another's).
+  ResourceScope::RemoveAbandoned();
+
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(run.state_dir + "/swarm.db");
+  if (!store.ok()) return store.status();
+  site.store = std::move(*store);
+  const std::string repo_dir = site.layout.run_dir + "/integration.git";
+  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
+      run.resume ? IntegrationRepo::Open(repo_dir) : IntegrationRepo::Create(*run.user, repo_dir, run.base);
+  if (!repo.ok()) return repo.status();
+  site.repo = std::move(*repo);
+  if (!cfg.json) {
+    out << "swarm: " << (run.resume ? "resuming run " : "run ") << run.run_id << ": " << run.plan.subtasks.size()
+        << " subtasks, " << cfg.agents << " agents, base " << run.base.substr(0, 12) << ", sandbox "
+        << sandbox.Name() << "\n";
+  }
+  const std::uint64_t shm_free = fs::is_directory("/dev/shm") ? FreeBytes("/dev/shm") : 0;
+  if (absl::Status st = PlaceWorkspaces(run, TreeBytes(*run.user, run.base), shm_free, site.layout); !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = MakeRuntimeDir(site.layout); !st.ok()) return st;
+  HidePaths(run, site.layout);
+  site.limits_mode = ResourceScope::ProbeMode();
+  if (!cfg.json) {
+    out << "swarm: limits by " << site.limits_mode << ", workspaces on "
+        << (site.layout.workspaces_on_tmpfs ? "tmpfs" : "disk") << ", state in " << site.layout.run_dir << "\n";
+  }
+  const RunLayout& l = site.layout;
+  TestFormat format = ParseTestFormat(cfg.test_format).value_or(TestFormat::kExit);  // checked by PrepareRun
+  site.gate = std::make_unique<TestGate>(sandbox, TestPolicy(run, l), cfg.test_command, format, cfg.test_report,
+                                         *site.repo, l.workspace_root, l.log_dir, l.ledger_dir,
+                                         l.run_dir + "/test-cache");
+  if (std::optional<std::string> note = LoweredLimitsNote(l, cfg)) err << "swarm: note: " << *note << "\n";
+  site.test_trees = ChooseTestTrees(l, sandbox, *site.repo, *site.gate, err);
+  return absl::OkStatus();
+}
+
+}  // namespace swarm
