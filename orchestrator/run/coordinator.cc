@@ -26,6 +26,7 @@
 #include "orchestrator/merge/test_gate.h"
 #include "orchestrator/run/agent_service.h"
 #include "orchestrator/run/exit_codes.h"
+#include "orchestrator/run/fleet.h"
 #include "orchestrator/run/head_check.h"
 #include "orchestrator/run/host_registration.h"
 #include "orchestrator/run/path_policy.h"
@@ -57,8 +58,6 @@ Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std:
       out_(out),
       err_(err),
       options_(options),
-      leases_(options_.clock != nullptr ? *options_.clock : SystemClock::Get(),
-              std::chrono::seconds(run_.config.lease_timeout_s)),
       rework_(run_.config.max_rebases, run_.config.max_fixups),
       model_(run_.model, options_.model_caller, run_.config.budget_usd, run_.per_subtask_usd,
              RunModel::Hooks{.post = [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
@@ -124,6 +123,7 @@ absl::Status Coordinator::Setup() {
   io_ = std::make_unique<asio::io_context>();
   git_pool_ = std::make_unique<asio::thread_pool>(2);
   MakePipeline();
+  MakeFleet();
   if (run_.resume) {
     if (absl::Status st = Resume(site_.leftovers_killed); !st.ok()) return st;
     return StartModel();
@@ -152,7 +152,7 @@ void Coordinator::MakePipeline() {
       .attempt_failed = [this](const Lease& lease, const std::string& reason) { AttemptFailed(lease, reason, ""); },
       .progressed =
           [this] {
-            Dispatch();
+            fleet_->Dispatch();
             MaybeFinish();
           },
       .blame = [this](const MergeRequest& request,
@@ -166,6 +166,35 @@ void Coordinator::MakePipeline() {
       run_.plan, *scheduler_, rework_,
       LandingPipeline::Settings{site_.gate->command(), site_.gate->format(), run_.config.json}, std::move(hooks));
   pipeline_->StartAt(run_.base, {});
+}
+
+void Coordinator::MakeFleet() {
+  Fleet::Hooks hooks{
+      .emit = [this](v1::Event e) { Emit(std::move(e)); },
+      .ending = [this]() -> std::optional<std::string> {
+        if (cancel_exit_ != 0) return "cancelled: " + cancel_reason_;
+        if (shutting_down_) return "stopped: the run finished";
+        return std::nullopt;
+      },
+      .may_lease = [this] { return !model_.budget_stopped(); },
+      .head = [this] { return pipeline_->head(); },
+      .registration =
+          [this] {
+            return Registration(run_, site_.layout, site_.repo->git().git_dir(), sandbox_->Name() != "none",
+                                model_.model());
+          },
+      .lease_ended = [this](const std::string& lease_id) { model_.EndLease(lease_id); },
+      .attempt_failed = [this](const Lease& lease, const std::string& reason) { AttemptFailed(lease, reason, ""); },
+      .host_lost =
+          [this](const std::string& host_id) {
+            if (!shutting_down_) hosts_->Stop(host_id);
+            PidLedger(site_.layout.ledger_dir).KillAll(host_id + "/");  // its agent commands, if they outlive it
+          },
+      .say = [this](const std::string& line) { recorder_->Say(line); },
+      .changed = [this] { MaybeFinish(); }};
+  fleet_ = std::make_unique<Fleet>(options_.clock != nullptr ? *options_.clock : SystemClock::Get(),
+                                   std::chrono::seconds(run_.config.lease_timeout_s), *scheduler_, rework_,
+                                   std::move(hooks));
 }
 
 absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
@@ -187,7 +216,7 @@ absl::Status Coordinator::StartModel() {
 }
 
 void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone done) {
-  const Lease* lease = leases_.Find(request.lease_id(), request.fence());
+  const Lease* lease = fleet_->leases().Find(request.lease_id(), request.fence());
   if (lease == nullptr) {
     done(absl::FailedPreconditionError("no such lease: it ended or was given to another agent"));
     return;
@@ -196,7 +225,7 @@ void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone do
 }
 
 void Coordinator::EndLease(const std::string& lease_id) {
-  leases_.End(lease_id);
+  fleet_->leases().End(lease_id);
   model_.EndLease(lease_id);
 }
 
@@ -227,7 +256,7 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   for (const auto& [id, s] : rec->subtasks) {
     if (s.needs_finished_event) pipeline_->FinishSubtask(id, v1::LANDED, "", "");
   }
-  leases_.RestoreFence(rec->last_fence);
+  fleet_->leases().RestoreFence(rec->last_fence);
   site_.gate->ContinueRunIndexFrom(rec->test_runs);
   std::map<std::string, std::string> failures;
   for (const auto& [id, log] : rec->failure_logs) {
@@ -340,7 +369,7 @@ int Coordinator::Run() {
   if (options_.serve_agent_api) {
     absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
         "unix:" + site_.layout.socket_path, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
-        leases_.liveness());
+        fleet_->leases().liveness());
     if (!server.ok()) {
       err_ << "swarm: " << server.status().message() << "\n";
       return kExitInternal;
@@ -372,7 +401,7 @@ int Coordinator::Run() {
   // Leases are checked a few times per heartbeat interval, cancel requests five times a second.
   Periodic lease_check(*io_, std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250), [this] {
     if (shutting_down_) return false;
-    ExpireLeases();
+    fleet_->ExpireLeases();
     return true;
   });
   Periodic cancel_check(*io_, std::chrono::milliseconds(200), [this] {
@@ -382,7 +411,7 @@ int Coordinator::Run() {
       return false;
     }
     // Idle: something landed, agents are working, no patch or merge is in flight.
-    if (pipeline_->jobs_in_flight() == 0 && !leases_.empty() && pipeline_->head() != run_.base) Failpoint("idle");
+    if (pipeline_->jobs_in_flight() == 0 && !fleet_->leases().empty() && pipeline_->head() != run_.base) Failpoint("idle");
     return true;
   });
 
@@ -420,20 +449,19 @@ void Coordinator::OnHostExited(const std::string& host_id, const HostLauncher::E
 void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const v1::HostMessage& message) {
   switch (message.kind_case()) {
     case v1::HostMessage::kRegister:
-      OnRegister(host, message.register_());
+      fleet_->Register(host, message.register_());
       break;
     case v1::HostMessage::kResult:
       OnResult(host, message.result());
       break;
     case v1::HostMessage::kHeartbeat:
-      OnHeartbeat(host, message.heartbeat());
+      fleet_->Heartbeat(host, message.heartbeat());
       break;
     case v1::HostMessage::kWorkspaces:
-      OnWorkspaceKind(host, message.workspaces());
+      fleet_->NoteWorkspaces(host, message.workspaces());
       break;
     case v1::HostMessage::kReady:
-      leases_.AddReady(host->id(), static_cast<int>(std::min<std::uint32_t>(message.ready().attempts(), 1u << 20)));
-      Dispatch();
+      fleet_->Ready(host, message.ready().attempts());
       break;
     case v1::HostMessage::kProgress:
     case v1::HostMessage::KIND_NOT_SET:
@@ -441,85 +469,10 @@ void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const 
   }
 }
 
-void Coordinator::OnWorkspaceKind(const std::shared_ptr<HostChannel>& channel, const v1::WorkspaceKind& kind) {
-  std::string how = kind.overlay() ? "overlay" : "clone";
-  if (!kind.overlay() && workspace_kind_ != "clone") {
-    err_ << "swarm: note: agent host " << TerminalSafe(leases_.host_id(channel->id()))
-         << " clones every workspace (" << TerminalSafe(kind.why_not_overlay())
-         << "): each attempt costs the whole repository instead of what it writes\n";
-  }
-  // The report names the slowest kind any host used.
-  if (workspace_kind_.empty() || !kind.overlay()) workspace_kind_ = how;
-}
-
-void Coordinator::OnRegister(const std::shared_ptr<HostChannel>& channel, const v1::Register& reg) {
-  if (shutting_down_) {
-    v1::CoordinatorMessage bye;
-    bye.mutable_shutdown()->set_reason("the run is finishing");
-    channel->Send(bye);
-    channel->Close();
-    return;
-  }
-  // A host id names one connection: a second registration under a live host's id is refused, so
-  // that its end cannot take the first host (and its pid) down with it.
-  absl::Status added = reg.protocol() != kAgentProtocolVersion
-                           ? absl::InvalidArgumentError("protocol or slot count")
-                           : leases_.AddHost(channel, reg.host_id(), static_cast<int>(std::min<std::uint32_t>(reg.slots(), 1u << 20)));
-  if (!added.ok()) {
-    std::string why = added.code() == absl::StatusCode::kInvalidArgument ? "protocol or slot count" : std::string(added.message());
-    err_ << "swarm: refused agent host " << TerminalSafe(reg.host_id()) << " (" << why << "; protocol "
-         << reg.protocol() << ", " << reg.slots() << " slots)\n";
-    v1::CoordinatorMessage bye;
-    bye.mutable_shutdown()->set_reason("refused: " + why);
-    channel->Send(bye);
-    channel->Close();
-    return;
-  }
-  v1::Event e;
-  auto* a = e.mutable_agent_registered();
-  a->set_host_id(reg.host_id());
-  a->set_slots(reg.slots());
-  a->set_pid(reg.pid());
-  Emit(std::move(e));
-
-  const ResolvedModel* model = model_.model();
-  channel->Send(Registration(run_, site_.layout, site_.repo->git().git_dir(), sandbox_->Name() != "none", model));
-  Dispatch();
-}
-
-void Coordinator::Dispatch() {
-  if (shutting_down_ || cancel_exit_ != 0 || model_.budget_stopped()) return;
-  for (;;) {
-    // The host that asked for the most leases takes the next subtask.
-    std::shared_ptr<HostChannel> best = leases_.PickHost();
-    if (best == nullptr) return;
-    std::optional<std::string> id = scheduler_->TakeReady();
-    if (!id) return;
-    // Not guessable: the lease id is what a model call through the gateway presents. Without
-    // randomness (no getrandom), a lease id is still unique; only guessable.
-    absl::StatusOr<std::string> secret = RandomHex(16);
-    std::string lease_id = leases_.Grant(best->id(), *id, scheduler_->attempts(*id), pipeline_->head(),
-                                         secret.ok() ? *secret : std::to_string(leases_.last_fence() + 1));
-    const Lease& lease = MustFind(leases_.leases(), lease_id, "lease");
-
-    Emit(SubtaskLeasedEvent(lease_id, lease, leases_.host_id(best->id())));
-    Failpoint("leased", *id);
-    // The conflict is told once; the failure until a patch comes.
-    const std::string* failure = rework_.failure(*id);
-    best->Send(LeaseMessage(lease_id, lease, scheduler_->spec(*id), rework_.TakeConflict(*id).value_or(""),
-                            failure != nullptr ? *failure : ""));
-  }
-}
-
 void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1::AttemptResult& result) {
-  absl::StatusOr<Lease> taken = leases_.TakeForResult(result.lease_id(), result.fence(), channel->id());
-  if (!taken.ok()) {
-    // The lease expired and went elsewhere (or never existed): this result must not count.
-    Emit(ResultRefusedEvent(result, leases_.host_id(channel->id()), std::string(taken.status().message())));
-    return;
-  }
+  std::optional<Lease> taken = fleet_->TakeForResult(channel, result);
+  if (!taken) return;  // refused: the lease is not current
   const Lease lease = std::move(*taken);
-  EndLease(result.lease_id());  // its model calls
 
   std::string log = WriteLog(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
   Emit(AttemptFinishedEvent(lease.subtask_id, lease.attempt, result, log));
@@ -539,32 +492,8 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
   } else {
     AttemptFailed(lease, result.error().empty() ? "the agent failed" : result.error(), log);
   }
-  Dispatch();
+  fleet_->Dispatch();
   MaybeFinish();
-}
-
-void Coordinator::OnHeartbeat(const std::shared_ptr<HostChannel>& channel, const v1::Heartbeat& heartbeat) {
-  std::vector<std::string> ids(heartbeat.lease_ids().begin(), heartbeat.lease_ids().end());
-  if (leases_.Heartbeat(channel->id(), ids)) Dispatch();
-}
-
-void Coordinator::ExpireLeases() {
-  std::vector<LeaseTable::Expired> expired = leases_.Expire();
-  for (const LeaseTable::Expired& x : expired) {
-    EndLease(x.lease_id);  // its model calls
-    if (x.channel != nullptr) {
-      v1::CoordinatorMessage cancel;
-      cancel.mutable_cancel()->set_lease_id(x.lease_id);
-      cancel.mutable_cancel()->set_reason("lease expired");
-      x.channel->Send(cancel);
-    }
-    Emit(LeaseExpiredEvent(x.lease_id, x.lease, x.host_id));
-    AttemptFailed(x.lease, "lease expired: no heartbeat from " + x.host_id, "");
-  }
-  if (!expired.empty()) {
-    Dispatch();
-    MaybeFinish();
-  }
 }
 
 void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path) {
@@ -573,7 +502,7 @@ void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, c
       err_ << "swarm: " << lease.subtask_id << " attempt " << lease.attempt << " failed (" << TerminalSafe(reason)
            << "); retrying\n";
     }
-    Dispatch();
+    fleet_->Dispatch();
     return;
   }
   pipeline_->FinishSubtask(lease.subtask_id, v1::FAILED_AGENT, reason, log_path);
@@ -581,26 +510,7 @@ void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, c
   pipeline_->SubmitMergeable();
 }
 
-void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) {
-  std::optional<LeaseTable::GoneHost> gone = leases_.RemoveHost(channel->id());
-  if (!gone) return;
-  const std::string& host_id = gone->host_id;
-  // A host whose stream ended is of no further use: make sure it is gone, with its sandboxes.
-  if (!shutting_down_) hosts_->Stop(host_id);
-  PidLedger(site_.layout.ledger_dir).KillAll(host_id + "/");  // its agent commands, in case they outlive it
-  for (const auto& [lease_id, lease] : gone->leases) {
-    EndLease(lease_id);  // its model calls
-    if (shutting_down_ || cancel_exit_ != 0) {
-      Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt,
-                                cancel_exit_ != 0 ? "cancelled: " + cancel_reason_ : "stopped: the run finished"));
-      continue;
-    }
-    Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt, "agent host " + host_id + " went away"));
-    AttemptFailed(lease, "agent host " + host_id + " went away", "");
-  }
-  Dispatch();
-  MaybeFinish();
-}
+void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) { fleet_->HostGone(channel); }
 
 void Coordinator::MaybeFinish() {
   // Hosts start once setup is done; a store that fails before that finishes the run here.
@@ -608,7 +518,7 @@ void Coordinator::MaybeFinish() {
   if (!shutting_down_ && cancel_exit_ == 0 && hosts_ != nullptr && hosts_running == 0 && !scheduler_->AllDone()) {
     Cancel(kExitInternal, "no agent host is left to run the remaining subtasks");
   }
-  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 || (model_.budget_stopped() && leases_.empty());
+  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 || (model_.budget_stopped() && (fleet_ == nullptr || fleet_->leases().empty()));
   const int jobs = pipeline_ != nullptr ? pipeline_->jobs_in_flight() : 0;
   if (!shutting_down_ && work_done && jobs == 0) BeginShutdown();
   if (shutting_down_ && jobs == 0 && hosts_running == 0 && io_ != nullptr) io_->stop();
@@ -617,12 +527,7 @@ void Coordinator::MaybeFinish() {
 void Coordinator::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
-  for (const std::shared_ptr<HostChannel>& channel : leases_.channels()) {
-    v1::CoordinatorMessage bye;
-    bye.mutable_shutdown()->set_reason(cancel_exit_ != 0 ? cancel_reason_ : "run finished");
-    channel->Send(bye);
-    channel->Close();
-  }
+  if (fleet_ != nullptr) fleet_->SayGoodbye(cancel_exit_ != 0 ? cancel_reason_ : "run finished");
   // Hosts that do not leave in time are stopped: they are in our process group's care.
   auto timer = std::make_shared<asio::steady_timer>(*io_, std::chrono::seconds(20));
   timer->async_wait([this, timer](boost::system::error_code ec) {
@@ -663,7 +568,7 @@ ProgressCounts Coordinator::Counts() const {
   c.skipped = scheduler_->Count(State::kSkipped);
   c.unchanged = scheduler_->Count(State::kNoChange);
   c.merging = scheduler_->Count(State::kMerging) + scheduler_->Count(State::kPatchReady);
-  c.busy_agents = static_cast<int>(leases_.leases().size());
+  c.busy_agents = fleet_ != nullptr ? static_cast<int>(fleet_->leases().leases().size()) : 0;
   if (std::optional<ModelGateway::LimiterState> l = model_.limiter()) {
     c.model_limit = l->limit;
     c.model_in_flight = l->in_flight;
@@ -690,8 +595,8 @@ int Coordinator::Finish() {
   // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
   const std::string cut_short = cancel_exit_ == 0 && model_.budget_stopped() ? "stopped: the budget is spent: " + model_.budget_reason()
                                                                       : "cancelled: " + cancel_reason_;
-  for (const auto& [lease_id, lease] : leases_.leases()) Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt, cut_short));
-  for (const auto& [lease_id, lease] : std::map<std::string, Lease>(leases_.leases())) EndLease(lease_id);
+  for (const auto& [lease_id, lease] : fleet_->leases().leases()) Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt, cut_short));
+  for (const auto& [lease_id, lease] : std::map<std::string, Lease>(fleet_->leases().leases())) EndLease(lease_id);
   std::error_code ec;
   fs::remove(site_.layout.run_dir + "/cancel", ec);  // answered
   for (const auto& id : scheduler_->order()) {
@@ -727,7 +632,7 @@ int Coordinator::Finish() {
                     .sandbox = sandbox_->Name(),
                     .limits = site_.limits_mode,
                     .workspaces = site_.layout.workspaces_on_tmpfs ? "tmpfs" : "disk",
-                    .workspace_kind = workspace_kind_,
+                    .workspace_kind = fleet_->workspace_kind(),
                     .warnings = run_.warnings,
                     .test_format = TestFormatName(site_.gate->format()),
                     .failing_at_base = base_failing_,

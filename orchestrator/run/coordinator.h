@@ -18,6 +18,7 @@
 
 #include "orchestrator/run/agent_handler.h"
 #include "orchestrator/run/host_supervisor.h"
+#include "orchestrator/run/fleet.h"
 #include "orchestrator/run/landing_pipeline.h"
 #include "orchestrator/run/lease_table.h"
 #include "orchestrator/run/run_model.h"
@@ -106,17 +107,14 @@ class Coordinator final : public AgentHandler {
   absl::Status CheckHead();
   // The landing pipeline, wired to this run: its events, logs, git work and executor.
   void MakePipeline();
+  // The fleet of hosts, wired to this run: its events, the head, registration, failures.
+  void MakeFleet();
   // Takes over a run whose coordinator died: reconciles the store with the ref, restores the
   // scheduler, and records what it did.
   absl::Status Resume(int leftovers_killed);
   void StartHosts();
   void OnHostExited(const std::string& host_id, const HostLauncher::Exit& exit);
-  void Dispatch();
-  void OnRegister(const std::shared_ptr<HostChannel>& host, const v1::Register& reg);
   void OnResult(const std::shared_ptr<HostChannel>& host, const v1::AttemptResult& result);
-  void OnHeartbeat(const std::shared_ptr<HostChannel>& host, const v1::Heartbeat& heartbeat);
-  void OnWorkspaceKind(const std::shared_ptr<HostChannel>& host, const v1::WorkspaceKind& kind);
-  void ExpireLeases();
   void AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path);
   void MaybeFinish();
   void BeginShutdown();
@@ -150,13 +148,12 @@ class Coordinator final : public AgentHandler {
   MergeQueue* merge_ = nullptr;    // own_merge_ or options_.merge_queue
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<LandingPipeline> pipeline_;  // with scheduler_
+  std::unique_ptr<Fleet> fleet_;               // with scheduler_: the hosts and their leases
   std::unique_ptr<AgentServer> server_;
-  std::string workspace_kind_;  // overlay or clone, as the hosts said; clone if any host cloned
   std::unique_ptr<HostLauncher> own_launcher_;  // when options_ brings none
   std::unique_ptr<HostSupervisor> hosts_;
 
   // Owned by the executor.
-  LeaseTable leases_;  // the hosts and what they hold
   ReworkPolicy rework_;  // rebases and fix-ups
   bool shutting_down_ = false;
   bool base_passed_ = false;  // a resumed run's base test passed before
