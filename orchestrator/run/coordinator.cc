@@ -16,7 +16,6 @@
 #include "absl/strings/str_format.h"
 #include "base/check.h"
 #include "base/failpoint.h"
-#include "base/file_limit.h"
 #include "base/random_hex.h"
 #include "base/terminal_text.h"
 #include "git/integration_repo.h"
@@ -25,6 +24,7 @@
 #include "orchestrator/merge/speculative_merge_queue.h"
 #include "orchestrator/merge/test_gate.h"
 #include "orchestrator/run/agent_service.h"
+#include "orchestrator/run/cancel_requests.h"
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/run/fleet.h"
 #include "orchestrator/run/head_check.h"
@@ -77,25 +77,9 @@ bool Coordinator::Post(std::function<void()> task) {
 }
 
 void Coordinator::RequestCancel(const std::string& why) {
-  {
-    std::lock_guard<std::mutex> lock(cancel_mu_);
-    if (!cancel_request_) cancel_request_ = why;
-  }
+  cancel_requests_.Request(why);
   // During setup the base test is the only thing running; the event loop picks up the rest.
   if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
-}
-
-std::optional<std::string> Coordinator::CancelRequested() {
-  {
-    std::lock_guard<std::mutex> lock(cancel_mu_);
-    if (cancel_request_) return cancel_request_;
-  }
-  if (site_.layout.run_dir.empty()) return std::nullopt;
-  std::ifstream f(site_.layout.run_dir + "/cancel");
-  if (!f) return std::nullopt;
-  std::string why;
-  std::getline(f, why);
-  return why.empty() ? "cancelled" : why;
 }
 
 Coordinator::~Coordinator() {
@@ -233,42 +217,11 @@ absl::Status Coordinator::Resume(int leftovers_killed) {
   absl::StatusOr<Recovery> rec =
       Recover(*site_.store, *site_.repo, run_.plan, run_.run_id, run_.base, run_.config.test_command);
   if (!rec.ok()) return rec.status();
-  v1::Event resumed;
-  auto* r = resumed.mutable_run_resumed();
-  r->set_head(rec->head);
-  r->set_reconciled_landings(rec->reconciled_landings);
-  r->set_interrupted_attempts(rec->interrupted_attempts);
-  r->set_processes_killed(leftovers_killed);
-  r->set_pid(getpid());
-  r->set_budget_usd(run_.config.budget_usd);
-  Emit(std::move(resumed));
+  Emit(RunResumedEvent(*rec, leftovers_killed, run_.config.budget_usd));
   for (auto& e : rec->missing) Emit(std::move(e));
-  std::set<std::string> finished;
-  for (const auto& [id, s] : rec->subtasks) {
-    scheduler_->Restore(id, s.state, s.attempts, s.forgiven);
-    if (s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
-        s.state == State::kNoChange) {
-      finished.insert(id);
-    }
-  }
-  pipeline_->Restore(rec->patch_commits, std::move(finished));
-  pipeline_->StartAt(rec->head, {});
-  for (const auto& [id, s] : rec->subtasks) {
-    if (s.needs_finished_event) pipeline_->FinishSubtask(id, v1::LANDED, "", "");
-  }
+  pipeline_->Restore(*rec);
   fleet_->leases().RestoreFence(rec->last_fence);
   site_.gate->ContinueRunIndexFrom(rec->test_runs);
-  std::map<std::string, std::string> failures;
-  for (const auto& [id, log] : rec->failure_logs) {
-    // The failed patch is the subtask's newest one.
-    for (int attempt = rec->subtasks.count(id) ? rec->subtasks.at(id).attempts : 0; attempt > 0; --attempt) {
-      if (site_.store->PatchDiff(run_.run_id, id, attempt).ok()) {
-        failures[id] = pipeline_->FailureJson(id, attempt, log);
-        break;
-      }
-    }
-  }
-  rework_.Restore(rec->rebases, rec->conflicts, rec->fixups, std::move(failures));
   base_failing_ = rec->base_failing;
   base_passed_ = rec->base_passed;
   if (site_.gate->format() == TestFormat::kExit) {
@@ -302,21 +255,7 @@ absl::Status Coordinator::CheckHead() {
 }
 
 int Coordinator::Run() {
-  for (const auto& w : run_.warnings) err_ << "swarm: warning: " << w << "\n";
-  // A socket per model call in flight, the hosts' streams, test runs' pipes: a fleet needs far more
-  // descriptors than the usual soft limit of 1,024.
-  const std::uint64_t wanted_files = 1024 + 2 * static_cast<std::uint64_t>(std::max(1, run_.config.agents));
-  if (FileLimit files = RaiseFileLimit(wanted_files); files.soft < wanted_files) {
-    err_ << "swarm: warning: the open-file limit is " << files.soft << " (hard limit " << files.hard << "); "
-         << run_.config.agents << " agents may need " << wanted_files
-         << ": model calls beyond it will fail (raise the hard limit: ulimit -Hn, or LimitNOFILE in a unit)\n";
-  }
-  if (sandbox_->Name() == "none") {
-    err_ << "swarm: warning: --no-sandbox: agent commands and tests run without isolation, with your privileges\n";
-  }
-  if (run_.config.agent_network) {
-    err_ << "swarm: warning: --agent-network: agent commands can reach the network (test runs never can)\n";
-  }
+  WarnAtStart(run_, sandbox_->Name(), err_);
   SetupSignals setup_signals(options_.handle_signals, [this] {
     if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
   });
@@ -325,10 +264,10 @@ int Coordinator::Run() {
   // with per-test results, the head's results are the baseline, so they are read again (or cached).
   bool check = !base_passed_ || site_.gate == nullptr || site_.gate->format() != TestFormat::kExit;
   absl::Status base =
-      setup.ok() && setup_signals.received() == 0 && !CancelRequested() && check ? CheckHead() : absl::OkStatus();
+      setup.ok() && setup_signals.received() == 0 && !cancel_requests_.Pending(site_.layout.run_dir) && check ? CheckHead() : absl::OkStatus();
   setup_signals.Stop();
   const int early_signal = setup_signals.received();
-  std::optional<std::string> cancelled = CancelRequested();
+  std::optional<std::string> cancelled = cancel_requests_.Pending(site_.layout.run_dir);
   if (!setup.ok() || !base.ok() || early_signal != 0 || cancelled) {
     absl::Status st = !setup.ok() ? setup : base;
     if (early_signal != 0) {
@@ -406,7 +345,7 @@ int Coordinator::Run() {
   });
   Periodic cancel_check(*io_, std::chrono::milliseconds(200), [this] {
     if (cancel_exit_ != 0) return false;
-    if (std::optional<std::string> why = CancelRequested()) {
+    if (std::optional<std::string> why = cancel_requests_.Pending(site_.layout.run_dir)) {
       Cancel(kExitCancelled, *why);
       return false;
     }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "orchestrator/run/agent_handler.h"
+#include "orchestrator/run/cancel_requests.h"
 #include "orchestrator/run/host_supervisor.h"
 #include "orchestrator/run/fleet.h"
 #include "orchestrator/run/landing_pipeline.h"
@@ -119,8 +120,6 @@ class Coordinator final : public AgentHandler {
   void MaybeFinish();
   void BeginShutdown();
   void Cancel(int exit_code, const std::string& why);
-  // A cancel asked for by RequestCancel or by `swarm cancel` (the run directory's cancel file).
-  std::optional<std::string> CancelRequested();
   void Emit(v1::Event event, const EventBodies& bodies = {});
   ProgressCounts Counts() const;
   int Finish();
@@ -133,8 +132,7 @@ class Coordinator final : public AgentHandler {
   std::ostream& out_;
   std::ostream& err_;
   const CoordinatorOptions options_;
-  std::mutex cancel_mu_;
-  std::optional<std::string> cancel_request_;  // guarded by cancel_mu_
+  CancelRequests cancel_requests_;  // RequestCancel, and `swarm cancel`'s file
 
   // Made by Setup().
   RunSite site_;  // directories, lock, store, integration repository, test gate

@@ -9,6 +9,7 @@
 #include "base/failpoint.h"
 #include "base/terminal_text.h"
 #include "base/utf8.h"
+#include "orchestrator/run/recovery.h"
 #include "orchestrator/run/run_events.h"
 
 namespace swarm {
@@ -52,10 +53,31 @@ void LandingPipeline::StartAt(const std::string& head, std::set<std::string> fai
   head_failing_ = std::move(failing);
 }
 
-void LandingPipeline::Restore(std::map<std::string, std::pair<int, std::string>> patch_commits,
-                              std::set<std::string> finished) {
-  patch_commits_ = std::move(patch_commits);
-  finished_ = std::move(finished);
+void LandingPipeline::Restore(const Recovery& rec) {
+  for (const auto& [id, s] : rec.subtasks) {
+    scheduler_.Restore(id, s.state, s.attempts, s.forgiven);
+    if (s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
+        s.state == State::kNoChange) {
+      finished_.insert(id);
+    }
+  }
+  patch_commits_ = rec.patch_commits;
+  StartAt(rec.head, {});
+  for (const auto& [id, s] : rec.subtasks) {
+    if (s.needs_finished_event) FinishSubtask(id, v1::LANDED, "", "");
+  }
+  std::map<std::string, std::string> failures;
+  for (const auto& [id, log] : rec.failure_logs) {
+    // The failed patch is the subtask's newest one.
+    auto it = rec.subtasks.find(id);
+    for (int attempt = it != rec.subtasks.end() ? it->second.attempts : 0; attempt > 0; --attempt) {
+      if (hooks_.patch_diff(id, attempt).ok()) {
+        failures[id] = FailureJson(id, attempt, log);
+        break;
+      }
+    }
+  }
+  rework_.Restore(rec.rebases, rec.conflicts, rec.fixups, std::move(failures));
 }
 
 void LandingPipeline::Cancel(const std::string& reason) {

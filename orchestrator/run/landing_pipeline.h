@@ -32,6 +32,8 @@
 
 namespace swarm {
 
+struct Recovery;
+
 class LandingPipeline {
  public:
   struct Hooks {
@@ -70,8 +72,10 @@ class LandingPipeline {
   void UseStages(PatchChecker& check, MergeQueue& merge);
   // Where the run starts: its head (the base, or a resumed run's integration head), and what fails there.
   void StartAt(const std::string& head, std::set<std::string> failing);
-  // A resumed run's patches that were accepted, and the subtasks whose outcome is recorded.
-  void Restore(std::map<std::string, std::pair<int, std::string>> patch_commits, std::set<std::string> finished);
+  // A resumed run: the subtasks' states and attempts, the patches accepted and not landed, the
+  // outcomes recorded (a landing found on the ref without its event is recorded now), the head, and
+  // the rebases and fix-ups with what their next leases are told.
+  void Restore(const Recovery& recovery);
 
   // An agent's patch (outcome PATCH) under `lease`: committed off the executor, then submitted.
   void Accept(const Lease& lease, const v1::AttemptResult& result);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "orchestrator/merge/fake_merge_stages.h"
 #include "orchestrator/plan/plan.h"
+#include "orchestrator/run/recovery.h"
 
 namespace swarm {
 namespace {
@@ -307,8 +308,27 @@ TEST_F(LandingPipelineTest, AlreadyPresentChangesNothing) {
 }
 
 TEST_F(LandingPipelineTest, AResumedRunSubmitsThePatchesItHadAccepted) {
-  scheduler_.Restore("a", State::kPatchReady, 1, 0);
-  pipeline_->Restore({{"a", {1, "commit-before-the-crash"}}}, {});
+  Recovery rec;
+  rec.head = "landed-before";
+  rec.subtasks["a"] = {State::kPatchReady, 1, 0, false};
+  rec.subtasks["b"] = {State::kPending, 1, 0, false};
+  rec.failure_logs["b"] = "/nonexistent/b.1.merge.log";  // a fix-up was pending
+  rec.fixups["b"] = 1;
+  diffs_["b"] = "diff-b-1";
+  rec.subtasks["c"] = {State::kLanded, 1, 0, /*needs_finished_event=*/true};
+  rec.subtasks["d"] = {State::kLanded, 1, 0, false};
+  rec.patch_commits["a"] = {1, "commit-before-the-crash"};
+  pipeline_->Restore(rec);
+  EXPECT_EQ(pipeline_->head(), "landed-before");
+  EXPECT_TRUE(pipeline_->finished("c"));
+  EXPECT_TRUE(pipeline_->finished("d"));
+  EXPECT_FALSE(pipeline_->finished("a"));
+  ASSERT_NE(Finished("c"), nullptr);  // the landing found on the ref is recorded now
+  EXPECT_EQ(Finished("c")->state(), v1::LANDED);
+  EXPECT_EQ(Finished("d"), nullptr);  // recorded before the crash
+  ASSERT_NE(rework_.failure("b"), nullptr);  // its next lease is told the failure again
+  EXPECT_NE(rework_.failure("b")->find("diff-b-1"), std::string::npos);
+  EXPECT_EQ(rework_.fixups("b"), 1);
   pipeline_->SubmitMergeable();
   MergeRequest request = checker_.held.WaitForRequest();
   ASSERT_EQ(request.patches.size(), 1u);

@@ -1,8 +1,11 @@
 #include "orchestrator/run/run_events.h"
 
+#include <unistd.h>
+
 #include <set>
 
 #include "orchestrator/plan/plan.h"
+#include "orchestrator/run/recovery.h"
 #include "orchestrator/run/run_config.h"
 #include "orchestrator/run/run_layout.h"
 #include "orchestrator/run/run_setup.h"
@@ -106,6 +109,18 @@ v1::Event SubtaskFinishedEvent(const std::string& subtask_id, v1::SubtaskState s
   f->set_reason(reason);
   f->set_log_path(log_path);
   return e;
+}
+
+v1::Event RunResumedEvent(const Recovery& recovery, int processes_killed, double budget_usd) {
+  v1::Event resumed;
+  auto* r = resumed.mutable_run_resumed();
+  r->set_head(recovery.head);
+  r->set_reconciled_landings(recovery.reconciled_landings);
+  r->set_interrupted_attempts(recovery.interrupted_attempts);
+  r->set_processes_killed(processes_killed);
+  r->set_pid(getpid());
+  r->set_budget_usd(budget_usd);
+  return resumed;
 }
 
 v1::Event RunStartedEvent(const PreparedRun& run, const RunLayout& layout, const std::string& limits,

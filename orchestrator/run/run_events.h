@@ -15,6 +15,7 @@
 namespace swarm {
 
 struct PreparedRun;
+struct Recovery;
 struct RunLayout;
 
 // A test run of `tree` with `command` in `format`: on the head before agents start ("head"), alone
@@ -41,6 +42,9 @@ v1::Event AttemptCutShortEvent(const std::string& subtask_id, int attempt, const
 // A subtask's outcome, or a fix-up of it that is pending.
 v1::Event SubtaskFinishedEvent(const std::string& subtask_id, v1::SubtaskState state, const std::string& reason,
                                const std::string& log_path);
+
+// A session that takes over a run whose coordinator died: what it recovered, and what it killed.
+v1::Event RunResumedEvent(const Recovery& recovery, int processes_killed, double budget_usd);
 
 // The first event of a run: what it is, and the spec as resolved, so that a resume continues this
 // run and not a re-read of its inputs.

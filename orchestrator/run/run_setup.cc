@@ -1,6 +1,7 @@
 #include "orchestrator/run/run_setup.h"
 
 #include <cmath>
+#include <ostream>
 
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/file_limit.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "orchestrator/run/bind_check.h"
@@ -365,6 +367,24 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
     return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
   }
   return run;
+}
+
+void WarnAtStart(const PreparedRun& run, const std::string& sandbox, std::ostream& err) {
+  for (const auto& w : run.warnings) err << "swarm: warning: " << w << "\n";
+  // A socket per model call in flight, the hosts' streams, test runs' pipes: a fleet needs far more
+  // descriptors than the usual soft limit of 1,024.
+  const std::uint64_t wanted_files = 1024 + 2 * static_cast<std::uint64_t>(std::max(1, run.config.agents));
+  if (FileLimit files = RaiseFileLimit(wanted_files); files.soft < wanted_files) {
+    err << "swarm: warning: the open-file limit is " << files.soft << " (hard limit " << files.hard << "); "
+        << run.config.agents << " agents may need " << wanted_files
+        << ": model calls beyond it will fail (raise the hard limit: ulimit -Hn, or LimitNOFILE in a unit)\n";
+  }
+  if (sandbox == "none") {
+    err << "swarm: warning: --no-sandbox: agent commands and tests run without isolation, with your privileges\n";
+  }
+  if (run.config.agent_network) {
+    err << "swarm: warning: --agent-network: agent commands can reach the network (test runs never can)\n";
+  }
 }
 
 }  // namespace swarm

@@ -4,6 +4,7 @@
 #ifndef SWARM_ORCHESTRATOR_RUN_RUN_SETUP_H_
 #define SWARM_ORCHESTRATOR_RUN_RUN_SETUP_H_
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ struct PreparedRun {
 };
 
 absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config);
+
+// As the run starts: raises the open-file limit to what the fleet needs, and warns on `err` of what
+// the user should know (the run's warnings, a soft limit too low, no sandbox, agents on the network).
+void WarnAtStart(const PreparedRun& run, const std::string& sandbox, std::ostream& err);
 
 // Prepares to continue the run `run_id` of `state_dir` (empty: the default) whose coordinator is
 // gone (killed, crashed, cancelled): the run as it started (its stored RunSpec: resolved base, plan,

@@ -1,0 +1,27 @@
+// How a run is asked to stop from outside its event loop: by a call (RequestCancel, from any thread)
+// or by `swarm cancel`, which writes the run directory's cancel file. The first reason asked wins.
+#ifndef SWARM_ORCHESTRATOR_RUN_CANCEL_REQUESTS_H_
+#define SWARM_ORCHESTRATOR_RUN_CANCEL_REQUESTS_H_
+
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace swarm {
+
+class CancelRequests {
+ public:
+  // Thread-safe.
+  void Request(const std::string& why);
+  // Why the run was asked to stop: a call, else `run_dir`'s cancel file (empty `run_dir`: not yet
+  // known); nullopt when nobody asked. The file's first line is the reason ("cancelled" if empty).
+  std::optional<std::string> Pending(const std::string& run_dir) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::optional<std::string> requested_;  // guarded by mu_
+};
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_RUN_CANCEL_REQUESTS_H_
