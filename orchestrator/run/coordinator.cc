@@ -4,7 +4,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
@@ -36,7 +35,7 @@
 #include "orchestrator/run/run_closer.h"
 #include "orchestrator/run/run_events.h"
 #include "orchestrator/run/scheduler.h"
-#include "orchestrator/run/setup_signals.h"
+#include "orchestrator/run/run_signals.h"
 #include "orchestrator/run/run_site.h"
 #include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
@@ -316,26 +315,8 @@ int Coordinator::Run() {
     server_ = std::move(*server);
   }
 
-  asio::signal_set signals(*io_);
-  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
-                                                                             int sig) {
-    if (ec) return;
-    if (cancel_exit_ != 0) {
-      err_ << "\nswarm: aborted; what landed is kept in " << site_.layout.run_dir << "/integration.git\n";
-      std::error_code ec;
-      fs::remove_all(site_.layout.workspace_root, ec);  // tmpfs is RAM: do not leave it behind
-      fs::remove_all(site_.layout.runtime_dir, ec);
-      _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
-    }
-    if (sig == SIGINT) recorder_->Say("swarm: interrupted; Ctrl-C again to abort");
-    Cancel(sig == SIGINT ? kExitInterrupted : kExitCancelled, sig == SIGINT ? "interrupted" : "terminated");
-    signals.async_wait(on_signal);
-  };
-  if (options_.handle_signals) {
-    signals.add(SIGINT);
-    signals.add(SIGTERM);
-    signals.async_wait(on_signal);
-  }
+  std::optional<LoopSignals> signals;
+  if (options_.handle_signals) signals.emplace(*io_, [this](int sig) { OnSignal(sig); });
 
   // Leases are checked a few times per heartbeat interval, cancel requests five times a second.
   Periodic lease_check(*io_, std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250), [this] {
@@ -368,8 +349,20 @@ int Coordinator::Run() {
   recorder_->Progress();
   MaybeFinish();
   io_->run();
-  signals.cancel();
+  signals.reset();
   return Finish();
+}
+
+void Coordinator::OnSignal(int sig) {
+  if (cancel_exit_ != 0) {
+    err_ << "\nswarm: aborted; what landed is kept in " << site_.layout.run_dir << "/integration.git\n";
+    std::error_code ec;
+    fs::remove_all(site_.layout.workspace_root, ec);  // tmpfs is RAM: do not leave it behind
+    fs::remove_all(site_.layout.runtime_dir, ec);
+    _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
+  }
+  if (sig == SIGINT) recorder_->Say("swarm: interrupted; Ctrl-C again to abort");
+  Cancel(sig == SIGINT ? kExitInterrupted : kExitCancelled, sig == SIGINT ? "interrupted" : "terminated");
 }
 
 void Coordinator::StartHosts() {

@@ -113,6 +113,8 @@ class Coordinator final : public AgentHandler {
   // Takes over a run whose coordinator died: reconciles the store with the ref, restores the
   // scheduler, and records what it did.
   absl::Status Resume(int leftovers_killed);
+  // SIGINT or SIGTERM while the event loop runs: the run is cancelled; a second one aborts it.
+  void OnSignal(int sig);
   void StartHosts();
   void OnHostExited(const std::string& host_id, const HostLauncher::Exit& exit);
   void OnResult(const std::shared_ptr<HostChannel>& host, const v1::AttemptResult& result);

@@ -1,4 +1,4 @@
-#include "orchestrator/run/setup_signals.h"
+#include "orchestrator/run/run_signals.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -48,6 +48,31 @@ SetupSignals::~SetupSignals() { Stop(); }
 
 void SetupSignals::Stop() {
   if (watcher_ != nullptr) watcher_->Stop();
+}
+
+struct LoopSignals::Set : std::enable_shared_from_this<LoopSignals::Set> {
+  Set(boost::asio::io_context& io, std::function<void(int)> on_signal)
+      : signals(io, SIGINT, SIGTERM), on_signal(std::move(on_signal)) {}
+  void Wait() {
+    signals.async_wait([self = shared_from_this()](const boost::system::error_code& ec, int sig) {
+      if (ec || self->stopped) return;
+      self->on_signal(sig);
+      self->Wait();
+    });
+  }
+  boost::asio::signal_set signals;
+  const std::function<void(int)> on_signal;
+  bool stopped = false;
+};
+
+LoopSignals::LoopSignals(boost::asio::io_context& io, std::function<void(int signal)> on_signal)
+    : set_(std::make_shared<Set>(io, std::move(on_signal))) {
+  set_->Wait();
+}
+
+LoopSignals::~LoopSignals() {
+  set_->stopped = true;
+  set_->signals.cancel();
 }
 
 }  // namespace swarm
