@@ -81,6 +81,7 @@ struct ModelGateway::Impl {
     return text;
   }
 
+  // Before retry `retry` (0 or more): random in [cap / 2, cap], cap = base * 2^retry, at most 60 s.
   std::chrono::milliseconds Backoff(int retry) {
     const std::int64_t cap = std::min<std::int64_t>(60'000, static_cast<std::int64_t>(model.provider.retry_base_ms) << std::min(retry, 16));
     return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(cap / 2, std::max<std::int64_t>(cap / 2, cap))(random));
@@ -288,7 +289,8 @@ struct ModelGateway::Impl {
           break;
         }
       }
-      co_await Sleep(std::max(Backoff(failures), std::min(wait.value_or(0ms), kMaxRetryAfter)));
+      // `failures` is below 0 after rate-limited attempts (they do not count): the first backoff then.
+      co_await Sleep(std::max(Backoff(failures < 0 ? 0 : failures), std::min(wait.value_or(0ms), kMaxRetryAfter)));
     }
 
     const double last = result.ok() && result->usage_reported() ? CostUsd(model.info, result->usage())

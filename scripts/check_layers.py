@@ -3,7 +3,7 @@
 
 Each component (a folder that is one library) may include its own headers and the public headers of
 the components listed for it below. A header under a component's `internal/` folder is private to that
-component. Tests (`*_test.cc`, testing/, tests/, bench/) may include any public header. Exits 1 and names every violation.
+component. Tests (`*_test.cc`, testing/, tests/, bench/, fuzz/) may include any public header. Exits 1 and names every violation.
 Run from anywhere: scripts/check_layers.py [SOURCE_DIR]
 """
 import os
@@ -34,7 +34,7 @@ LAYERS = [
                       "orchestrator/control"]),
 ]
 # Tests and benchmarks sit on top and may include any public header.
-TOP = ["testing", "tests", "bench", "examples"]
+TOP = ["testing", "tests", "bench", "fuzz", "examples"]
 # Not code of swarm's own: build trees and docs.
 SKIP = {"build", "docs", "scripts"}
 
@@ -67,7 +67,8 @@ def main():
         if rel_dir == ".":
             known = {n.split("/")[0] for n in everything}
             for d in dirnames:
-                if d not in known and d not in SKIP and not d.startswith("."):
+                # build/, build-asan/ and any other build directory (.gitignore's /build*/).
+                if d not in known and d not in SKIP and not d.startswith((".", "build")):
                     has_code = any(fn.endswith((".cc", ".h")) for _, _, fns in os.walk(os.path.join(root, d)) for fn in fns)
                     if has_code:
                         errors.append(f"{d}/: a folder of code that is not a component in LAYERS")

@@ -1,7 +1,10 @@
 #!/bin/sh
-# Installs the Debian 12 packages swarm needs to build, test and run, if any are missing.
+# Installs the Debian 12 packages swarm needs to build, test and run, if any are missing. With
+# --sanitizers, also clang 14 and its runtimes for scripts/sanitize.sh and scripts/fuzz.sh.
 set -eu
-packages="build-essential cmake ninja-build ccache git bubblewrap pkg-config
+extra=""
+[ "${1:-}" = "--sanitizers" ] && extra="clang-14 libclang-rt-14-dev"
+packages="$extra build-essential cmake ninja-build ccache git bubblewrap pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libboost-dev libboost-system-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl
@@ -17,7 +20,10 @@ if [ -z "$missing" ]; then
   echo "install-deps: every package is installed"
 else
   echo "install-deps: installing$missing"
-  $sudo apt-get update -qq
+  # Package lists refreshed in the last hour (an earlier call of this script) are fresh enough.
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | head -1)" ]; then
+    $sudo apt-get update -qq
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
 fi
 # slirp4netns (--agent-network) opens /dev/net/tun as the user swarm runs as. udev makes it 0666 (the

@@ -1,5 +1,6 @@
 #include "orchestrator/run/coordinator.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -7,7 +8,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -15,7 +15,6 @@
 #include "absl/strings/str_format.h"
 #include "base/check.h"
 #include "base/failpoint.h"
-#include "base/random_hex.h"
 #include "base/terminal_text.h"
 #include "git/integration_repo.h"
 #include "orchestrator/merge/check_stage.h"
@@ -193,6 +192,7 @@ absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
 }
 
 absl::Status Coordinator::StartModel() {
+  if (!model_.gateway_due()) return model_.Start({});
   absl::StatusOr<std::map<std::string, ModelSpend>> spent = site_.store->SpendBySubtask(run_.run_id);
   if (!spent.ok()) return spent.status();
   return model_.Start(*spent);
@@ -349,8 +349,7 @@ int Coordinator::Run() {
   recorder_->Progress();
   MaybeFinish();
   io_->run();
-  signals.reset();
-  return Finish();
+  return Finish();  // signals stay caught (and ignored) until Run returns
 }
 
 void Coordinator::OnSignal(int sig) {

@@ -100,8 +100,7 @@ class Coordinator final : public AgentHandler {
   absl::Status StartModel();
   // Plans run_.config.task with the model (planner.h); the calls made are returned for the log.
   absl::Status PlanFromTask(std::vector<CallRecord>* calls);
-  // A lease ended (result, expiry, host gone): it is forgotten, and its agent's model calls are not
-  // retried any more.
+  // At the end: a lease still held is forgotten, and its agent's model calls are not retried.
   void EndLease(const std::string& lease_id);
   // Tests the head before any agent starts: the baseline for per-test results (and, for `exit`, a
   // base that fails its tests stops the run).
@@ -140,8 +139,12 @@ class Coordinator final : public AgentHandler {
   RunSite site_;  // directories, lock, store, integration repository, test gate
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::thread_pool> git_pool_;
+  // Constructed with the coordinator; declared here so that the parts below, which hold them, go
+  // first, and the gateway goes before the executor its calls post to.
+  ReworkPolicy rework_;  // rebases and fix-ups; owned by the executor
+  RunModel model_;       // the gateway, agents' calls through it, the budget
   std::unique_ptr<RunRecorder> recorder_;  // with site_.store
-  std::atomic<TestGate*> killable_gate_{nullptr};  // gate_, for the early signal watcher thread
+  std::atomic<TestGate*> killable_gate_{nullptr};  // site_.gate, for the setup signal watcher thread
   std::unique_ptr<CheckStage> own_check_;
   std::unique_ptr<MergeQueue> own_merge_;
   PatchChecker* check_ = nullptr;  // own_check_ or options_.checker
@@ -154,12 +157,10 @@ class Coordinator final : public AgentHandler {
   std::unique_ptr<HostSupervisor> hosts_;
 
   // Owned by the executor.
-  ReworkPolicy rework_;  // rebases and fix-ups
   bool shutting_down_ = false;
   bool base_passed_ = false;  // a resumed run's base test passed before
   TestOutcome head_outcome_;  // the tests on the head before any agent started
   std::set<std::string> base_failing_;  // per-test formats: for the report
-  RunModel model_;  // the gateway, agents' calls through it, the budget
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;
 };

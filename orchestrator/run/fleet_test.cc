@@ -250,6 +250,18 @@ TEST_F(FleetTest, TheReportNamesTheSlowestWorkspacesAnyHostMade) {
   EXPECT_NE(said_[0].find("no overlayfs"), std::string::npos);
 }
 
+TEST_F(FleetTest, AHeartbeatFromAHostThatWasNotSilentGivesNothing) {
+  auto host = Register("h1", 2);
+  may_lease_ = false;
+  fleet_->Ready(host, 1);
+  may_lease_ = true;
+  v1::Heartbeat beat;
+  fleet_->Heartbeat(host, beat);
+  EXPECT_TRUE(Leases(*host).empty());  // only a host back from silence is dispatched to
+  fleet_->Dispatch();
+  EXPECT_EQ(Leases(*host).size(), 1u);
+}
+
 TEST_F(FleetTest, GoodbyeReachesEveryHost) {
   auto h1 = Register("h1", 1);
   auto h2 = Register("h2", 1);

@@ -35,13 +35,20 @@ class LandingPipelineTest : public ::testing::Test {
   void SetUp() override {
     LandingPipeline::Hooks hooks{
         .emit = [this](v1::Event e, const EventBodies& bodies) {
-          if (e.has_patch_submitted()) diffs_[e.patch_submitted().subtask_id()] = bodies.patch_diff;
+          if (e.has_patch_submitted()) {
+            diffs_[absl::StrCat(e.patch_submitted().subtask_id(), "#", e.patch_submitted().attempt())] =
+                bodies.patch_diff;
+          }
           events_.push_back(std::move(e));
         },
         .write_log = [](const std::string& name, const std::string&) { return "/logs/" + name; },
         .say = [this](const std::string& line) { said_.push_back(line); },
         .can_fix_up = [this] { return can_fix_up_; },
-        .patch_diff = [this](const std::string& id, int) -> absl::StatusOr<std::string> { return diffs_[id]; },
+        .patch_diff = [this](const std::string& id, int attempt) -> absl::StatusOr<std::string> {
+          auto it = diffs_.find(absl::StrCat(id, "#", attempt));
+          if (it == diffs_.end()) return absl::NotFoundError("no such patch");
+          return it->second;
+        },
         .attempt_failed = [this](const Lease& lease,
                                  const std::string& reason) { failed_attempts_.push_back(lease.subtask_id + ": " + reason); },
         .progressed = [this] { ++progressed_; },
@@ -153,7 +160,7 @@ TEST_F(LandingPipelineTest, ALonePatchIsCommittedCheckedQueuedAndMovesTheHead) {
   ASSERT_EQ(events_.size(), 1u);
   ASSERT_TRUE(events_[0].has_patch_submitted());
   EXPECT_EQ(events_[0].patch_submitted().commit(), "commit-of-diff-a");
-  EXPECT_EQ(diffs_["a"], "diff-a");
+  EXPECT_EQ(diffs_["a#1"], "diff-a");
   EXPECT_EQ(scheduler_.state("a"), State::kMerging);
   EXPECT_EQ(pipeline_->jobs_in_flight(), 1);  // in the check
   MergeRequest checked = checker_.held.WaitForRequest();
@@ -311,10 +318,10 @@ TEST_F(LandingPipelineTest, AResumedRunSubmitsThePatchesItHadAccepted) {
   Recovery rec;
   rec.head = "landed-before";
   rec.subtasks["a"] = {State::kPatchReady, 1, 0, false};
-  rec.subtasks["b"] = {State::kPending, 1, 0, false};
+  rec.subtasks["b"] = {State::kPending, 2, 0, false};  // its second attempt was cut short
   rec.failure_logs["b"] = "/nonexistent/b.1.merge.log";  // a fix-up was pending
   rec.fixups["b"] = 1;
-  diffs_["b"] = "diff-b-1";
+  diffs_["b#1"] = "diff-b-1";  // the newest patch it submitted
   rec.subtasks["c"] = {State::kLanded, 1, 0, /*needs_finished_event=*/true};
   rec.subtasks["d"] = {State::kLanded, 1, 0, false};
   rec.patch_commits["a"] = {1, "commit-before-the-crash"};
@@ -333,6 +340,80 @@ TEST_F(LandingPipelineTest, AResumedRunSubmitsThePatchesItHadAccepted) {
   MergeRequest request = checker_.held.WaitForRequest();
   ASSERT_EQ(request.patches.size(), 1u);
   EXPECT_EQ(request.patches[0].commit, "commit-before-the-crash");
+}
+
+TEST_F(LandingPipelineTest, AGroupThatFailsInTheQueueIsRejectedWholeWithTheBlame) {
+  ASSERT_EQ(scheduler_.TakeReady(), "a");
+  SubmitPatch("c");
+  SubmitPatch("d");
+  Land(Passed(), Merged(MergeResult::Outcome::kTestsFailed));
+  for (const char* id : {"c", "d"}) {
+    ASSERT_NE(Finished(id), nullptr) << id;
+    EXPECT_EQ(Finished(id)->state(), v1::REJECTED_QUEUE);  // never a fix-up for a group's member
+    EXPECT_EQ(Finished(id)->reason(), "group g: what happened; c broke it");
+    EXPECT_EQ(Finished(id)->log_path(), "/logs/group-g.1.merge.log");
+  }
+}
+
+TEST_F(LandingPipelineTest, AnUntestedCheckFailureIsRejectedEvenWhenAFixUpCouldRun) {
+  can_fix_up_ = true;
+  SubmitPatch("a");
+  CheckResult untested;
+  untested.why = "the patch does not apply to its base";
+  checker_.held.Release(untested);
+  RunAll();
+  ASSERT_NE(Finished("a"), nullptr);
+  EXPECT_EQ(Finished("a")->state(), v1::REJECTED_CHECK);  // nothing ran: nothing to debug
+  EXPECT_EQ(Finished("a")->log_path(), "/logs/a.check.log");
+  EXPECT_EQ(Finished("a")->reason(), "the patch does not apply to its base");
+}
+
+TEST_F(LandingPipelineTest, ATestedCheckFailureOfALonePatchGoesToAFixUp) {
+  can_fix_up_ = true;
+  SubmitPatch("a");
+  CheckResult failed;
+  failed.tested = true;
+  failed.why = "1 test fails";
+  failed.test.log_path = "/logs/a.check.log";
+  checker_.held.Release(failed);
+  RunAll();
+  EXPECT_EQ(Finished("a")->state(), v1::FIX_UP_PENDING);
+  EXPECT_EQ(scheduler_.state("a"), State::kPending);
+  EXPECT_EQ(queue_.held.size(), 0u);
+}
+
+TEST_F(LandingPipelineTest, AMergeErrorFailsTheSubtaskWithTheFirstLineOfWhy) {
+  SubmitPatch("a");
+  Land(Passed(), Merged(MergeResult::Outcome::kError));
+  EXPECT_EQ(Finished("a")->state(), v1::FAILED);
+  EXPECT_EQ(Finished("a")->reason(), "what happened");
+  EXPECT_EQ(rework_.rebases("a"), 0);
+}
+
+TEST_F(LandingPipelineTest, AfterACancelNothingNewGoesToTheStagesAndChecksComeBackCancelled) {
+  SubmitPatch("a");  // in the check
+  pipeline_->Cancel("stop");
+  checker_.held.Release(Passed());
+  RunAll();
+  EXPECT_EQ(Finished("a")->state(), v1::CANCELLED);
+  EXPECT_EQ(queue_.held.size(), 0u);
+
+}
+
+TEST_F(LandingPipelineTest, APatchCommittedAfterACancelIsNotSubmitted) {
+  ASSERT_EQ(scheduler_.TakeReady(), "a");
+  Lease lease{"a", 1, 1, 1, "base"};
+  v1::AttemptResult result;
+  result.set_outcome(v1::AttemptResult::PATCH);
+  result.set_base_commit("base");
+  result.set_patch("diff-a");
+  pipeline_->Accept(lease, result);
+  pipeline_->Cancel("stop");  // while the commit is on a worker
+  RunAll();
+  EXPECT_EQ(checker_.held.size(), 0u);
+  EXPECT_EQ(scheduler_.state("a"), State::kFailed);
+  EXPECT_FALSE(pipeline_->finished("a"));  // the run's close-out records it cancelled
+  EXPECT_EQ(pipeline_->jobs_in_flight(), 0);
 }
 
 }  // namespace

@@ -4,21 +4,28 @@
 
 namespace swarm {
 
+int RunExitCode(const RunEnding& ending, bool publish_failed) {
+  const int exit_code = ending.cancel_exit != 0                           ? ending.cancel_exit
+                        : ending.landed + ending.no_change == ending.total ? kExitOk
+                        : ending.budget_stopped                           ? kExitBudget
+                                                                          : kExitIncomplete;
+  return publish_failed && exit_code == kExitOk ? kExitEnvironment : exit_code;
+}
+
+std::string RunEndState(const RunEnding& ending, int exit_code) {
+  // A run stopped on its budget can be resumed with a larger one, as a cancelled run can be resumed.
+  return ending.cancel_exit != 0 ? "cancelled" : exit_code == kExitBudget ? "budget" : "completed";
+}
+
 ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const Git& user, const std::string& run_id,
                    const std::string& base, const std::string& run_dir, bool move_forward) {
   ClosedRun closed;
   closed.result = PublishRunResult(repo, user, run_id, base, run_dir, move_forward);
   const RunResult& result = closed.result;
-  const bool publish_failed = !result.publish_error.empty();
 
-  closed.exit_code = ending.cancel_exit != 0                           ? ending.cancel_exit
-                     : ending.landed + ending.no_change == ending.total ? kExitOk
-                     : ending.budget_stopped                           ? kExitBudget
-                                                                       : kExitIncomplete;
-  if (publish_failed && closed.exit_code == kExitOk) closed.exit_code = kExitEnvironment;
+  closed.exit_code = RunExitCode(ending, !result.publish_error.empty());
   auto* f = closed.finished.mutable_run_finished();
-  // A run stopped on its budget can be resumed with a larger one, as a cancelled run can be resumed.
-  f->set_state(ending.cancel_exit != 0 ? "cancelled" : closed.exit_code == kExitBudget ? "budget" : "completed");
+  f->set_state(RunEndState(ending, closed.exit_code));
   f->set_landed(ending.landed);
   f->set_failed(ending.failed);
   f->set_skipped(ending.skipped);

@@ -31,6 +31,13 @@ struct ClosedRun {
   v1::Event finished;  // RunFinished, to be recorded
 };
 
+// The run's exit status: a cancel's, else 0 when every subtask landed or needed no change, else
+// kExitBudget when the budget stopped it, else kExitIncomplete; a success whose result could not be
+// published is kExitEnvironment.
+int RunExitCode(const RunEnding& ending, bool publish_failed);
+// Its final state: cancelled, budget (resumable with a larger one) or completed.
+std::string RunEndState(const RunEnding& ending, int exit_code);
+
 // Publishes what landed on `repo`'s integration ref (`move_forward`: a branch published by an
 // earlier session of the run may move) and decides the run's state and exit status. A result that
 // cannot be published (result.publish_error) turns a success into kExitEnvironment.

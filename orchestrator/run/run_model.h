@@ -58,6 +58,8 @@ class RunModel {
   void Stop();
 
   bool has_model() const { return injected_ != nullptr || model_.has_value(); }
+  // Whether Start would start a gateway (the only case in which it reads what was spent).
+  bool gateway_due() const { return injected_ == nullptr && model_.has_value() && gateway_ == nullptr; }
   bool budget_stopped() const { return budget_stopped_; }
   const std::string& budget_reason() const { return budget_reason_; }
   // What hosts are told to call: the gateway's model, else the run's; null without one.

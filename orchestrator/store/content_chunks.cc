@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::size_t kMinChunk = 256;
 constexpr std::size_t kMinStructuralChunk = 64;
+static_assert(kMinStructuralChunk >= 2, "the structural check reads the two bytes before");
 constexpr std::size_t kMaxChunk = 16 << 10;
 constexpr std::uint64_t kBoundaryMask = (1u << 11) - 1;  // about 2 KiB between cuts past the minimum
 
@@ -50,9 +51,11 @@ std::vector<Chunk> SplitIntoChunks(std::string_view data) {
       // Between two objects of a JSON array ("},{"), and after an array of them ("}]"): each message
       // of a conversation starts a chunk of its own and the last ends one, so a request that adds a
       // turn adds about that turn's bytes.
-      const bool between = data[i] == '{' && data[i - 1] == ',' && data[i - 2] == '}';
-      const bool after = data[i - 1] == ']' && data[i - 2] == '}';
-      if (i - start >= kMinStructuralChunk && (between || after)) {
+      // Only past kMinStructuralChunk (at least 2) bytes: the two before `i` are then in `data`.
+      const bool structural = i - start >= kMinStructuralChunk;
+      const bool between = structural && data[i] == '{' && data[i - 1] == ',' && data[i - 2] == '}';
+      const bool after = structural && data[i - 1] == ']' && data[i - 2] == '}';
+      if (between || after) {
         end = i;
         break;
       }
