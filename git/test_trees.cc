@@ -46,14 +46,14 @@ TestTrees::TestTrees(Git repo, std::string root, HandOver hand_over, int max_del
 TestTrees::~TestTrees() = default;  // each shared checkout goes with its last user
 
 int TestTrees::checkouts() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return checkouts_;
 }
 
 absl::StatusOr<std::shared_ptr<const TestTree::Lower>> TestTrees::Checkout(const std::string& tree) {
   std::string dir;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     dir = absl::StrCat(root_, "/lower-", checkouts_++);
   }
   auto lower = std::make_shared<TestTree::Lower>();
@@ -142,7 +142,7 @@ absl::StatusOr<std::unique_ptr<TestTree>> TestTrees::Make(const std::string& tre
   if (fs::exists(dir, ec)) return absl::AlreadyExistsError(absl::StrCat("test tree ", dir, " exists"));
   std::shared_ptr<const TestTree::Lower> lower;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     lower = current_;
   }
   const std::string name = fs::path(dir).filename().string();
@@ -178,7 +178,7 @@ absl::StatusOr<std::unique_ptr<TestTree>> TestTrees::Make(const std::string& tre
     absl::StatusOr<std::shared_ptr<const TestTree::Lower>> made = Checkout(tree);
     if (!made.ok()) return made.status();
     lower = *made;
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     current_ = lower;
   }
   if (t->layer_fs_ != nullptr) {

@@ -12,9 +12,10 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/status/statusor.h"
 #include "git/git.h"
 #include "sandbox/overlay_mount.h"
@@ -70,9 +71,9 @@ class TestTrees final {
   const int max_delta_;
   const std::string mount_place_;
   const LayerLimits layer_limits_;
-  mutable std::mutex mu_;
-  std::shared_ptr<const TestTree::Lower> current_;  // guarded by mu_
-  int checkouts_ = 0;                               // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const TestTree::Lower> current_ ABSL_GUARDED_BY(mu_);
+  int checkouts_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace swarm

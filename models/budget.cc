@@ -34,7 +34,7 @@ Budget::Budget(double run_usd, double per_subtask_usd, double spent, std::map<st
 }
 
 absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, double usd, bool* may_wait) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const double my_spent = subtask_spent_[subtask], my_reserved = subtask_reserved_[subtask];
   if (may_wait != nullptr) {
     // Worth waiting only for money that is reserved now and would come back.
@@ -60,7 +60,7 @@ absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, 
 }
 
 void Budget::Settle(const Reservation& reservation, double actual_usd) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   reserved_ -= reservation.usd;
   if (reserved_ < 1e-12) reserved_ = 0;
   double& mine = subtask_reserved_[reservation.subtask];
@@ -73,17 +73,17 @@ void Budget::Settle(const Reservation& reservation, double actual_usd) {
 
 
 double Budget::spent() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return spent_;
 }
 
 double Budget::reserved() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return reserved_;
 }
 
 bool Budget::exhausted() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return exhausted_;
 }
 

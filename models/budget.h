@@ -8,9 +8,10 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/status/statusor.h"
 #include "models/model_config.h"
 #include "swarm/v1/model.pb.h"
@@ -46,12 +47,12 @@ class Budget {
  private:
   const double run_usd_;
   const double per_subtask_usd_;
-  mutable std::mutex mu_;
-  double spent_;                                   // guarded by mu_
-  double reserved_ = 0;                            // guarded by mu_
-  std::map<std::string, double> subtask_spent_;     // guarded by mu_
-  std::map<std::string, double> subtask_reserved_;  // guarded by mu_
-  bool exhausted_ = false;                         // guarded by mu_
+  mutable absl::Mutex mu_;
+  double spent_ ABSL_GUARDED_BY(mu_);
+  double reserved_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, double> subtask_spent_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, double> subtask_reserved_ ABSL_GUARDED_BY(mu_);
+  bool exhausted_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace swarm

@@ -7,12 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <ostream>
 #include <sstream>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "orchestrator/control/control_token.h"
 #include "orchestrator/event_format.h"
@@ -48,16 +49,16 @@ class Interrupts final {
   // `handler(count, signal)` runs on the signal thread for every signal from now on, and at once for
   // those already taken. An empty handler stops the calls (before what it refers to goes away).
   void OnSignal(std::function<void(int, int)> handler) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     handler_ = std::move(handler);
     if (handler_ && count_ > 0) handler_(count_, first_);
   }
   int count() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return count_;
   }
   int first() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return first_;
   }
 
@@ -67,7 +68,7 @@ class Interrupts final {
       timespec wait{0, 100 * 1000 * 1000};
       int sig = sigtimedwait(&set_, nullptr, &wait);
       if (sig <= 0) continue;
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (++count_ == 1) first_ = sig;
       if (handler_) handler_(count_, sig);
     }
@@ -75,10 +76,10 @@ class Interrupts final {
 
   sigset_t set_;
   std::atomic<bool> done_{false};
-  std::mutex mu_;
-  std::function<void(int, int)> handler_;  // guarded by mu_
-  int count_ = 0;                          // guarded by mu_
-  int first_ = 0;                          // guarded by mu_
+  absl::Mutex mu_;
+  std::function<void(int, int)> handler_ ABSL_GUARDED_BY(mu_);
+  int count_ ABSL_GUARDED_BY(mu_) = 0;
+  int first_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

@@ -17,8 +17,9 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sandbox/beneath.h"
@@ -96,12 +97,12 @@ absl::Status Walk(const std::string& dir, const std::string& rel, std::vector<st
 }  // namespace
 
 std::atomic<bool> g_private_mounts{false};
-std::mutex g_why_mu;
-std::string g_why;  // guarded by g_why_mu
+absl::Mutex g_why_mu;
+std::string g_why ABSL_GUARDED_BY(g_why_mu);
 
 absl::Status Remember(absl::Status st) {
   if (!st.ok()) {
-    std::lock_guard<std::mutex> lock(g_why_mu);
+    absl::MutexLock lock(&g_why_mu);
     g_why = std::string(st.message());
   }
   return st;
@@ -203,7 +204,7 @@ bool InPrivateMountNamespace() { return g_private_mounts; }
 
 std::string WhyNoPrivateMountNamespace() {
   if (g_private_mounts) return "";
-  std::lock_guard<std::mutex> lock(g_why_mu);
+  absl::MutexLock lock(&g_why_mu);
   return g_why.empty() ? "swarm made no mount namespace of its own" : g_why;
 }
 

@@ -17,8 +17,9 @@ namespace fs = std::filesystem;
 struct RunServer::LiveRun {
   // Two streams on one file (appending), so the coordinator's out and err share no buffer.
   std::ofstream out, err;
-  std::unique_ptr<Coordinator> coordinator;  // guarded by RunServer::mu_; null once Run() returned
-  int exit_code = 0;                         // guarded by RunServer::mu_; set when coordinator is reset
+  // Guarded by RunServer::mu_ (which the analysis cannot name from here).
+  std::unique_ptr<Coordinator> coordinator;  // null once Run() returned
+  int exit_code = 0;                         // set when coordinator is reset
   std::thread thread;
 };
 
@@ -45,7 +46,7 @@ absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& 
 
 absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (shutting_down_) return absl::UnavailableError("the server is shutting down");
     ReapLocked();
   }
@@ -74,7 +75,7 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
   run->coordinator = std::make_unique<Coordinator>(std::move(*prepared), std::move(*sandbox), run->out, run->err,
                                                    CoordinatorOptions{.handle_signals = false});
 
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (shutting_down_) return absl::UnavailableError("the server is shutting down");
   LiveRun* r = run.get();
   live_[reply.run_id()] = std::move(run);
@@ -82,7 +83,7 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
     int exit_code = r->coordinator->Run();
     std::unique_ptr<Coordinator> ended;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       ended = std::move(r->coordinator);
       r->exit_code = exit_code;
     }
@@ -92,7 +93,7 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
 }
 
 absl::Status RunServer::Cancel(const std::string& run_id, const std::string& reason) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = live_.find(run_id);
   if (it != live_.end() && it->second->coordinator != nullptr) {
     it->second->coordinator->RequestCancel(reason.empty() ? "cancelled by a client" : reason);
@@ -133,7 +134,7 @@ absl::StatusOr<v1::RunStatus> RunServer::StatusFromStore(const std::string& run_
 }
 
 absl::StatusOr<v1::RunStatus> RunServer::Get(const std::string& run_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   absl::StatusOr<v1::RunStatus> s = StatusFromStore(run_id);
   if (s.ok() || !absl::IsNotFound(s.status())) return s;
   auto it = live_.find(run_id);
@@ -152,7 +153,7 @@ absl::StatusOr<v1::RunStatus> RunServer::Get(const std::string& run_id) {
 absl::StatusOr<std::vector<v1::RunStatus>> RunServer::List() {
   std::vector<std::string> ids;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     absl::StatusOr<std::vector<RunRow>> rows = store_->Runs();
     if (!rows.ok()) return rows.status();
     for (const auto& [id, run] : live_) {
@@ -169,7 +170,7 @@ absl::StatusOr<std::vector<v1::RunStatus>> RunServer::List() {
 }
 
 bool RunServer::IsLive(const std::string& run_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = live_.find(run_id);
   return it != live_.end() && it->second->coordinator != nullptr;
 }
@@ -186,7 +187,7 @@ absl::Status RunServer::Watch(const std::string& run_id, std::uint64_t after_seq
   request.stop = stop;
   absl::Status st = TailEvents(request, on_event);
   if (absl::IsNotFound(st)) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (live_.count(run_id)) {
       return absl::AbortedError(absl::StrCat("run ", run_id, " failed before it recorded anything; see ", state_dir_,
                                              "/runs/", run_id, "/coordinator.log"));
@@ -209,7 +210,7 @@ void RunServer::ReapLocked() {
 void RunServer::Shutdown() {
   std::map<std::string, std::unique_ptr<LiveRun>> runs;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     shutting_down_ = true;
     for (auto& [id, run] : live_) {
       if (run->coordinator != nullptr) run->coordinator->RequestCancel("the server is shutting down");
@@ -219,13 +220,13 @@ void RunServer::Shutdown() {
   // that Cancel and Get still find them meanwhile.
   std::vector<LiveRun*> pending;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (auto& [id, run] : live_) pending.push_back(run.get());
   }
   for (LiveRun* run : pending) {
     if (run->thread.joinable()) run->thread.join();
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   live_.clear();
 }
 

@@ -10,10 +10,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/status/statusor.h"
 #include "orchestrator/run/run_config.h"
 #include "orchestrator/control/served_spec.h"
@@ -61,18 +62,18 @@ class RunServer final {
   struct LiveRun;
   RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store);
   bool IsLive(const std::string& run_id);
-  void ReapLocked();  // joins the threads of runs that have ended
-  absl::StatusOr<v1::RunStatus> StatusFromStore(const std::string& run_id);
+  void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);  // joins the threads of runs that have ended
+  absl::StatusOr<v1::RunStatus> StatusFromStore(const std::string& run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Set at construction.
   const std::string state_dir_;
   const SandboxFactory sandboxes_;
   const ServePolicy policy_;
 
-  std::mutex mu_;
-  std::unique_ptr<Store> store_;                             // guarded by mu_: reads for Get and List
-  std::map<std::string, std::unique_ptr<LiveRun>> live_;  // guarded by mu_; by run id
-  bool shutting_down_ = false;                            // guarded by mu_
+  absl::Mutex mu_;
+  std::unique_ptr<Store> store_ ABSL_GUARDED_BY(mu_);  // reads for Get and List
+  std::map<std::string, std::unique_ptr<LiveRun>> live_ ABSL_GUARDED_BY(mu_);  // by run id
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace swarm

@@ -14,19 +14,19 @@ CheckStage::~CheckStage() { Shutdown(); }
 
 void CheckStage::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopped_ = true;
   }
   pool_->join();
 }
 
 void CheckStage::Cancel() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   stopped_ = true;
 }
 
 void CheckStage::RecordHead(const std::string& commit, const TestOutcome& outcome) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   heads_[commit] = outcome;
 }
 
@@ -34,7 +34,7 @@ void CheckStage::Submit(const MergeRequest& request, std::function<void(CheckRes
   std::uint64_t seq;
   bool stopped;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     seq = next_seq_++;
     stopped = stopped_;
   }
@@ -47,7 +47,7 @@ void CheckStage::Submit(const MergeRequest& request, std::function<void(CheckRes
   boost::asio::post(*pool_, [this, seq, request, done = std::move(done)] {
     bool stopped;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       stopped = stopped_;
     }
     CheckResult r;
@@ -61,7 +61,7 @@ void CheckStage::Submit(const MergeRequest& request, std::function<void(CheckRes
 }
 
 void CheckStage::Deliver(std::uint64_t seq, CheckResult result, std::function<void(CheckResult)> done) {
-  std::unique_lock<std::mutex> lock(deliver_mu_);
+  absl::MutexLock lock(&deliver_mu_);
   finished_.emplace(seq, std::make_pair(std::move(result), std::move(done)));
   if (delivering_) return;  // the thread delivering now takes this one too, in its turn
   // One thread delivers at a time, in submission order, and calls back without the lock.
@@ -70,9 +70,9 @@ void CheckStage::Deliver(std::uint64_t seq, CheckResult result, std::function<vo
     std::pair<CheckResult, std::function<void(CheckResult)>> next = std::move(it->second);
     finished_.erase(it);
     ++next_delivery_;
-    lock.unlock();
+    deliver_mu_.Unlock();
     next.second(std::move(next.first));
-    lock.lock();
+    deliver_mu_.Lock();
   }
   delivering_ = false;
 }
@@ -114,7 +114,7 @@ absl::StatusOr<std::pair<std::string, std::string>> CheckStage::Compose(const Me
 
 absl::StatusOr<TestOutcome> CheckStage::Baseline(const std::string& base_commit) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (auto it = heads_.find(base_commit); it != heads_.end()) return it->second;
   }
   // A head from before a resume: test it (a head that landed passed, so this is usually cached).

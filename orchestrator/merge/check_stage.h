@@ -12,10 +12,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "git/integration_repo.h"
 #include "orchestrator/merge/merge_queue.h"
 #include "orchestrator/merge/test_gate.h"
@@ -76,15 +77,15 @@ class CheckStage final : public PatchChecker {
   TestGate& gate_;
   std::unique_ptr<boost::asio::thread_pool> pool_;
 
-  std::mutex mu_;
-  std::map<std::string, TestOutcome> heads_;  // guarded by mu_: commit -> its tests
-  bool stopped_ = false;                      // guarded by mu_
-  std::uint64_t next_seq_ = 0;                // guarded by mu_: the next submission's number
+  absl::Mutex mu_;
+  std::map<std::string, TestOutcome> heads_ ABSL_GUARDED_BY(mu_);  // commit -> its tests
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;                // the next submission's number
   // Delivery in submission order: finished checks wait here for the ones before them.
-  std::mutex deliver_mu_;
-  std::uint64_t next_delivery_ = 0;  // guarded by deliver_mu_
-  std::map<std::uint64_t, std::pair<CheckResult, std::function<void(CheckResult)>>> finished_;  // guarded by deliver_mu_
-  bool delivering_ = false;  // guarded by deliver_mu_: a thread is calling back
+  absl::Mutex deliver_mu_;
+  std::uint64_t next_delivery_ ABSL_GUARDED_BY(deliver_mu_) = 0;
+  std::map<std::uint64_t, std::pair<CheckResult, std::function<void(CheckResult)>>> finished_ ABSL_GUARDED_BY(deliver_mu_);
+  bool delivering_ ABSL_GUARDED_BY(deliver_mu_) = false;  // a thread is calling back
   void Deliver(std::uint64_t seq, CheckResult result, std::function<void(CheckResult)> done);
 };
 

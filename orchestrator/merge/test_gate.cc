@@ -67,7 +67,7 @@ std::string TestGate::CacheKey(const std::string& tree) const {
 
 void TestGate::RememberPassed(const std::string& tree, const std::set<std::string>& passing) {
   std::string key = CacheKey(tree);
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!passed_.emplace(key, passing).second || cache_dir_.empty()) return;
   // One file per key, named by a hash of it and holding the whole key (so a hash collision is a miss,
   // never a wrong hit); written aside and renamed in, so a crash leaves it whole or absent.
@@ -97,7 +97,7 @@ Verdict TestGate::Judge(const TestOutcome& head, const TestOutcome& candidate,
 }
 
 void TestGate::KillRunning() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   cancelled_ = true;
   // bwrap leads each run's process group and is the init of its PID namespace: everything goes.
   for (int pid : running_) kill(-pid, SIGKILL);
@@ -105,7 +105,7 @@ void TestGate::KillRunning() {
 
 absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::string& label, bool use_cache) {
   if (use_cache) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (auto hit = passed_.find(CacheKey(tree)); hit != passed_.end()) {
       TestOutcome cached;
       cached.passed = true;
@@ -163,7 +163,7 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   int pid = 0;
   std::shared_ptr<ResourceScope> scope = prepared->scope;
   prepared->spec.on_start = [&](int p) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     pid = p;
     running_.insert(p);
     PidLedger(pid_ledger_dir_).Record(p, "test", scope ? scope->CgroupDirs() : std::vector<std::string>{});
@@ -172,7 +172,7 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   };
   absl::StatusOr<ProcessResult> r = RunProcess(std::move(prepared->spec));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     running_.erase(pid);
   }
   PidLedger(pid_ledger_dir_).Forget(pid);

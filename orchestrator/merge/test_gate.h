@@ -8,10 +8,11 @@
 #include <atomic>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/status/statusor.h"
 #include "git/integration_repo.h"
 #include "git/test_trees.h"
@@ -91,10 +92,10 @@ class TestGate final {
   const std::string limits_mode_;  // cgroup or rlimit: part of the cache key
   TestTrees* trees_ = nullptr;     // null: a full checkout per test run
   std::atomic<unsigned> counter_{0};
-  std::mutex mu_;
-  std::set<int> running_;  // guarded by mu_: pids (and process groups) of test runs in progress
-  bool cancelled_ = false; // guarded by mu_
-  std::map<std::string, std::set<std::string>> passed_;  // guarded by mu_: cache key -> passing tests
+  absl::Mutex mu_;
+  std::set<int> running_ ABSL_GUARDED_BY(mu_);  // pids (and process groups) of test runs in progress
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, std::set<std::string>> passed_ ABSL_GUARDED_BY(mu_);  // cache key -> passing tests
 };
 
 // The tests that failed in `first` and passed in `second`, two runs of one tree.

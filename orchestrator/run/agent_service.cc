@@ -4,9 +4,10 @@
 
 #include <atomic>
 #include <deque>
-#include <mutex>
 #include <set>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "swarm/v1/agent.grpc.pb.h"
 
@@ -25,26 +26,26 @@ class StreamChannel final : public HostChannel {
 
   // Called by the reactor, under no lock.
   void Attach(HostStream* stream) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stream_ = stream;
   }
   void OnWriteDone(bool ok);
   void OnReadsDone();
   void Detach() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stream_ = nullptr;
   }
 
  private:
-  void FinishLocked();
+  void FinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::uint64_t id_;
-  std::mutex mu_;
-  HostStream* stream_ = nullptr;            // guarded by mu_; null once the reactor is done
-  std::deque<v1::CoordinatorMessage> out_;  // guarded by mu_; front() is being written
-  bool writing_ = false;                    // guarded by mu_
-  bool finish_wanted_ = false;              // guarded by mu_
-  bool finished_ = false;                   // guarded by mu_
+  absl::Mutex mu_;
+  HostStream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;            // null once the reactor is done
+  std::deque<v1::CoordinatorMessage> out_ ABSL_GUARDED_BY(mu_);  // front() is being written
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_wanted_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class HostStream final : public grpc::ServerBidiReactor<v1::HostMessage, v1::CoordinatorMessage> {
@@ -81,7 +82,7 @@ class HostStream final : public grpc::ServerBidiReactor<v1::HostMessage, v1::Coo
 };
 
 void StreamChannel::Send(const v1::CoordinatorMessage& message) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (stream_ == nullptr || finish_wanted_) return;
   out_.push_back(message);
   if (!writing_) {
@@ -91,7 +92,7 @@ void StreamChannel::Send(const v1::CoordinatorMessage& message) {
 }
 
 void StreamChannel::OnWriteDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   out_.pop_front();
   if (!ok) out_.clear();
   if (!out_.empty() && stream_ != nullptr) {
@@ -103,7 +104,7 @@ void StreamChannel::OnWriteDone(bool ok) {
 }
 
 void StreamChannel::Close() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   finish_wanted_ = true;
   if (!writing_) FinishLocked();
 }
@@ -130,7 +131,7 @@ class ServiceImpl final : public v1::AgentService::CallbackService {
     auto call = std::make_shared<UnaryCall>();
     call->reactor = context->DefaultReactor();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       open_.insert(call);
     }
     post_([this, h = &handler_, request, reply, call] {
@@ -148,7 +149,7 @@ class ServiceImpl final : public v1::AgentService::CallbackService {
   void AbortPending() {
     std::set<std::shared_ptr<UnaryCall>> open;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       open = open_;
     }
     for (const auto& call : open) Answer(call, grpc::Status(grpc::StatusCode::CANCELLED, "the run is finishing"));
@@ -163,14 +164,14 @@ class ServiceImpl final : public v1::AgentService::CallbackService {
   void Answer(const std::shared_ptr<UnaryCall>& call, const grpc::Status& status) {
     if (call->answered.exchange(true)) return;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       open_.erase(call);
     }
     call->reactor->Finish(status);
   }
 
-  std::mutex mu_;
-  std::set<std::shared_ptr<UnaryCall>> open_;  // guarded by mu_
+  absl::Mutex mu_;
+  std::set<std::shared_ptr<UnaryCall>> open_ ABSL_GUARDED_BY(mu_);
   AgentHandler& handler_;
   AgentServer::Post post_;
   std::shared_ptr<Liveness> liveness_;

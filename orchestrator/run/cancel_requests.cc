@@ -5,13 +5,13 @@
 namespace swarm {
 
 void CancelRequests::Request(const std::string& why) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!requested_) requested_ = why;
 }
 
 std::optional<std::string> CancelRequests::Pending(const std::string& run_dir) const {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (requested_) return requested_;
   }
   if (run_dir.empty()) return std::nullopt;

@@ -3,9 +3,11 @@
 #ifndef SWARM_ORCHESTRATOR_RUN_CANCEL_REQUESTS_H_
 #define SWARM_ORCHESTRATOR_RUN_CANCEL_REQUESTS_H_
 
-#include <mutex>
 #include <optional>
 #include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace swarm {
 
@@ -18,10 +20,11 @@ class CancelRequests {
   std::optional<std::string> Pending(const std::string& run_dir) const;
 
  private:
-  mutable std::mutex mu_;
-  std::optional<std::string> requested_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::optional<std::string> requested_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace swarm
 
 #endif  // SWARM_ORCHESTRATOR_RUN_CANCEL_REQUESTS_H_
+

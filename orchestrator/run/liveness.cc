@@ -4,17 +4,17 @@ namespace swarm {
 
 void Liveness::Track(const std::string& lease_id, std::uint64_t channel) {
   const Clock::TimePoint now = clock_.Now();
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   leases_[lease_id] = {channel, now};
 }
 
 void Liveness::Forget(const std::string& lease_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   leases_.erase(lease_id);
 }
 
 std::optional<Clock::TimePoint> Liveness::LastRenewed(const std::string& lease_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = leases_.find(lease_id);
   if (it == leases_.end()) return std::nullopt;
   return it->second.renewed;

@@ -7,10 +7,11 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "base/clock.h"
 
 namespace swarm {
@@ -27,7 +28,7 @@ class Liveness {
   template <typename Ids>
   void Renew(std::uint64_t channel, const Ids& lease_ids) {
     const Clock::TimePoint now = clock_.Now();
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (const auto& id : lease_ids) {
       auto it = leases_.find(id);
       if (it != leases_.end() && it->second.channel == channel) it->second.renewed = now;
@@ -42,8 +43,8 @@ class Liveness {
     Clock::TimePoint renewed;
   };
   const Clock& clock_;
-  mutable std::mutex mu_;
-  std::map<std::string, Entry, std::less<>> leases_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::map<std::string, Entry, std::less<>> leases_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace swarm

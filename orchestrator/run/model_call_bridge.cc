@@ -17,7 +17,7 @@ void ModelCallBridge::Start(const std::string& lease_id, const std::string& subt
   call.attempt = attempt;
   call.step = ++steps_[lease_id];
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     waiting_[id] = std::move(done);
   }
   const std::uint64_t caller_id = caller_->Complete(
@@ -26,7 +26,7 @@ void ModelCallBridge::Start(const std::string& lease_id, const std::string& subt
         call.reply = std::move(reply);
         call.record = std::move(record);
         {
-          std::lock_guard<std::mutex> lock(mu_);
+          absl::MutexLock lock(&mu_);
           finished_.push_back({id, std::move(call)});
         }
         post_([this] { Drain(); });
@@ -37,14 +37,14 @@ void ModelCallBridge::Start(const std::string& lease_id, const std::string& subt
 void ModelCallBridge::Drain() {
   std::vector<Finished> finished;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     finished.swap(finished_);
   }
   for (Finished& f : finished) {
     record_(f.call);
     AgentHandler::CompleteDone done;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       auto it = waiting_.find(f.id);
       if (it == waiting_.end()) continue;
       done = std::move(it->second);
@@ -67,14 +67,14 @@ void ModelCallBridge::EndLease(const std::string& lease_id) {
 void ModelCallBridge::AnswerWaiting(const absl::Status& why) {
   std::map<std::uint64_t, AgentHandler::CompleteDone> left;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     left.swap(waiting_);
   }
   for (auto& [id, done] : left) done(why);
 }
 
 std::size_t ModelCallBridge::waiting() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return waiting_.size();
 }
 

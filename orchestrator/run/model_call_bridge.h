@@ -8,11 +8,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/status/status.h"
 #include "models/model_gateway.h"
 #include "orchestrator/run/agent_handler.h"
@@ -67,9 +68,9 @@ class ModelCallBridge {
   std::uint64_t next_id_ = 0;
   std::map<std::string, int> steps_;                        // lease id -> calls made under it
   std::map<std::string, std::set<std::uint64_t>> calls_;    // lease id -> the caller's call ids
-  mutable std::mutex mu_;
-  std::map<std::uint64_t, AgentHandler::CompleteDone> waiting_;  // guarded by mu_
-  std::vector<Finished> finished_;                               // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::map<std::uint64_t, AgentHandler::CompleteDone> waiting_ ABSL_GUARDED_BY(mu_);
+  std::vector<Finished> finished_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace swarm
