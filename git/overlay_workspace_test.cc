@@ -190,7 +190,10 @@ TEST_F(OverlayWorkspaceTest, ALayerHoldsNoMoreThanItsLimitsWhileTheAgentWrites) 
                               "touch f/$i 2>/dev/null || break; i=$((i+1)); done; echo $i");
   EXPECT_GT(std::stoi(made), 200);
   EXPECT_LT(std::stoi(made), 300) << "the layer took every file";
-  EXPECT_GT(FreeInodes("/dev/shm") + 50, free_before) << "the flood took inodes of /dev/shm";
+  // /dev/shm is shared with the tests running beside this one: what they take is noise, so the
+  // flood's files must not show as a drop of anywhere near their number.
+  const std::int64_t taken = static_cast<std::int64_t>(free_before) - static_cast<std::int64_t>(FreeInodes("/dev/shm"));
+  EXPECT_LT(taken, std::stoi(made) / 2) << "the flood took inodes of /dev/shm";
   absl::StatusOr<Patch> patch = ws->ComputePatch();
   EXPECT_EQ(patch.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(patch.status().message().find("--max-workspace-files 200"), std::string::npos) << patch.status();
