@@ -128,8 +128,7 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
       if (s.state == State::kFailed) ++ending.failed;
       if (s.state == State::kSkipped) ++ending.skipped;
       if (s.state == State::kNoChange) ++ending.no_change;
-      bool terminal = s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
-                      s.state == State::kNoChange;
+      const bool terminal = Scheduler::IsTerminal(s.state);
       if (terminal && !s.needs_finished_event) continue;
       events.push_back(SubtaskFinishedEvent(id, terminal ? v1::LANDED : v1::CANCELLED,
                                             terminal ? "" : "cancelled: " + reason, ""));

@@ -56,10 +56,7 @@ void LandingPipeline::StartAt(const std::string& head, std::set<std::string> fai
 void LandingPipeline::Restore(const Recovery& rec) {
   for (const auto& [id, s] : rec.subtasks) {
     scheduler_.Restore(id, s.state, s.attempts, s.forgiven);
-    if (s.state == State::kLanded || s.state == State::kFailed || s.state == State::kSkipped ||
-        s.state == State::kNoChange) {
-      finished_.insert(id);
-    }
+    if (Scheduler::IsTerminal(s.state)) finished_.insert(id);
   }
   patch_commits_ = rec.patch_commits;
   StartAt(rec.head, {});

@@ -85,8 +85,9 @@ class LandingPipelineTest : public ::testing::Test {
     }
   }
 
-  // Leases `id` (it must be the next ready subtask) and hands in a patch made on `base`.
-  void SubmitPatch(const std::string& id, const std::string& base = "base") {
+  // Leases `id` (it must be the next ready subtask) and hands in a patch made on `base`, "diff-ID-ATTEMPT",
+  // leaving its commit on a worker.
+  void AcceptPatch(const std::string& id, const std::string& base = "base") {
     ASSERT_EQ(scheduler_.TakeReady(), id);
     Lease lease{id, scheduler_.attempts(id), 1, 1, pipeline_->head()};
     v1::AttemptResult result;
@@ -94,6 +95,11 @@ class LandingPipelineTest : public ::testing::Test {
     result.set_base_commit(base);
     result.set_patch(absl::StrCat("diff-", id, "-", lease.attempt));
     pipeline_->Accept(lease, result);
+  }
+
+  // AcceptPatch, then the commit and what follows it.
+  void SubmitPatch(const std::string& id, const std::string& base = "base") {
+    AcceptPatch(id, base);
     RunAll();
   }
 
@@ -147,25 +153,19 @@ class LandingPipelineTest : public ::testing::Test {
 };
 
 TEST_F(LandingPipelineTest, ALonePatchIsCommittedCheckedQueuedAndMovesTheHead) {
-  ASSERT_EQ(scheduler_.TakeReady(), "a");
-  Lease lease{"a", 1, 1, 1, "base"};
-  v1::AttemptResult result;
-  result.set_outcome(v1::AttemptResult::PATCH);
-  result.set_base_commit("base");
-  result.set_patch("diff-a");
-  pipeline_->Accept(lease, result);
+  AcceptPatch("a");
   EXPECT_EQ(pipeline_->jobs_in_flight(), 1);  // committing, off the executor
   EXPECT_TRUE(events_.empty());
   RunAll();
   ASSERT_EQ(events_.size(), 1u);
   ASSERT_TRUE(events_[0].has_patch_submitted());
-  EXPECT_EQ(events_[0].patch_submitted().commit(), "commit-of-diff-a");
-  EXPECT_EQ(diffs_["a#1"], "diff-a");
+  EXPECT_EQ(events_[0].patch_submitted().commit(), "commit-of-diff-a-1");
+  EXPECT_EQ(diffs_["a#1"], "diff-a-1");
   EXPECT_EQ(scheduler_.state("a"), State::kMerging);
   EXPECT_EQ(pipeline_->jobs_in_flight(), 1);  // in the check
   MergeRequest checked = checker_.held.WaitForRequest();
   ASSERT_EQ(checked.patches.size(), 1u);
-  EXPECT_EQ(checked.patches[0].commit, "commit-of-diff-a");
+  EXPECT_EQ(checked.patches[0].commit, "commit-of-diff-a-1");
   EXPECT_TRUE(checked.group.empty());
 
   Land(Passed(), Merged(MergeResult::Outcome::kLanded, "landed-1"));
@@ -397,17 +397,10 @@ TEST_F(LandingPipelineTest, AfterACancelNothingNewGoesToTheStagesAndChecksComeBa
   RunAll();
   EXPECT_EQ(Finished("a")->state(), v1::CANCELLED);
   EXPECT_EQ(queue_.held.size(), 0u);
-
 }
 
 TEST_F(LandingPipelineTest, APatchCommittedAfterACancelIsNotSubmitted) {
-  ASSERT_EQ(scheduler_.TakeReady(), "a");
-  Lease lease{"a", 1, 1, 1, "base"};
-  v1::AttemptResult result;
-  result.set_outcome(v1::AttemptResult::PATCH);
-  result.set_base_commit("base");
-  result.set_patch("diff-a");
-  pipeline_->Accept(lease, result);
+  AcceptPatch("a");
   pipeline_->Cancel("stop");  // while the commit is on a worker
   RunAll();
   EXPECT_EQ(checker_.held.size(), 0u);

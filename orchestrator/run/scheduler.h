@@ -53,6 +53,8 @@ class Scheduler final {
   const v1::Subtask& spec(const std::string& id) const { return At(id).spec; }
   const std::vector<std::string>& order() const { return order_; }
   bool AllDone() const;
+  // Landed, failed, skipped or needing no change: the subtask's outcome is final.
+  static bool IsTerminal(State s);
   int Count(State state) const { return counts_[static_cast<int>(state)]; }
   // The weight of the longest chain of dependents `id` heads, itself included (estimate_s, else 1).
   double ChainWeight(const std::string& id) const { return At(id).chain; }
@@ -74,7 +76,6 @@ class Scheduler final {
 
   const Entry& At(const std::string& id) const;
   Entry& At(const std::string& id);
-  static bool IsTerminal(State s);
   static bool Met(State s) { return s == State::kLanded || s == State::kNoChange; }
   static bool OwnsFiles(State s) { return s == State::kRunning || s == State::kPatchReady || s == State::kMerging; }
   // Every state change goes through here: it keeps the counts, the file owners, the ready set and
