@@ -57,14 +57,16 @@ int PidLedger::KillAll(std::string_view owner_prefix) const {
     std::ifstream f(entry.path());
     f >> start >> owner;
     if (owner.compare(0, owner_prefix.size(), owner_prefix) != 0) continue;
+    bool alive = false;
     if (pid > 0 && StartTime(pid) == start) {
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
-      ++killed;
+      alive = true;
     }
-    while (f >> cgroup) {
-      if (ResourceScope::IsScopeCgroup(cgroup)) ResourceScope::KillCgroup(cgroup);
-    }
+    // The process may be gone and what it started still there (a background job outlives a command
+    // that died with its host).
+    while (f >> cgroup) alive |= ResourceScope::KillCgroup(cgroup);
+    if (alive) ++killed;
     fs::remove(entry.path(), ec);
   }
   return killed;

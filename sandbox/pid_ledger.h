@@ -27,7 +27,8 @@ class PidLedger final {
   void Forget(int pid) const;
   // SIGKILLs every recorded process group that is still the process recorded (same start time) and
   // whose owner starts with `owner_prefix`, and everything in its cgroups (which are unique to it, so
-  // nothing else is there); drops the entries. Returns how many were alive.
+  // nothing else is there); drops the entries. Returns how many had a process alive (the recorded one,
+  // or any in its cgroups).
   int KillAll(std::string_view owner_prefix = {}) const;
 
   const std::string& dir() const { return dir_; }

@@ -2,11 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <functional>
+#include <string>
+
+#include "testing/test_util.h"
 
 namespace swarm {
 namespace {
@@ -109,6 +116,55 @@ TEST(ProcessTest, TimeoutKillsTheGroup) {
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->timed_out);
   EXPECT_LT(r->duration.count(), 5000);
+}
+
+}  // namespace
+}  // namespace swarm
+
+namespace swarm {
+namespace {
+
+// A parent killed while its child is between clone and exec: the child must die too, not go on to
+// exec a program nobody supervises (a coordinator's host or sandbox). The child is held before its
+// exec on a FIFO it must open (as it opens a cgroup's procs file); the parent is killed there; then the
+// FIFO is opened, which would let a surviving child go on to run `echo ran`.
+TEST(ProcessTest, AChildWhoseParentDiesBeforeItsExecNeverRuns) {
+  testing::TempDir dir;
+  const std::string first = dir.path() + "/first", second = dir.path() + "/second";
+  ASSERT_EQ(mkfifo(first.c_str(), 0600), 0);
+  ASSERT_EQ(mkfifo(second.c_str(), 0600), 0);
+  int ran[2];
+  ASSERT_EQ(pipe(ran), 0);  // the child's program writes to ran[1]; only the child would hold it
+  const pid_t parent = fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    close(ran[0]);
+    ProcessSpec spec;
+    spec.argv = {"sh", "-c", "echo ran >&3"};
+    spec.join_cgroup_procs = {first, second};
+    spec.pass_fds = {std::make_shared<const OwnedFd>(ran[1])};
+    (void)RunProcess(spec);
+    _exit(0);
+  }
+  close(ran[1]);
+  // The child opened the first FIFO and wrote to it: it is now held at the second.
+  int f = open(first.c_str(), O_RDONLY);
+  ASSERT_GE(f, 0);
+  char c = 0;
+  ASSERT_EQ(read(f, &c, 1), 1);
+  close(f);
+  ASSERT_EQ(kill(parent, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(parent, &status, 0), parent);
+  // Let a surviving child through (a reader that never reads: its write of "0" fits in the FIFO).
+  int s = open(second.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(s, 0);
+  std::string out;
+  char buf[16];
+  for (ssize_t n; (n = read(ran[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  close(ran[0]);
+  close(s);
+  EXPECT_EQ(out, "") << "the orphaned child went on to run its program";
 }
 
 }  // namespace

@@ -138,7 +138,21 @@ int ResourceScope::RemoveAbandoned(const std::vector<std::string>& parents) {
       const pid_t creator = static_cast<pid_t>(atoi(part[0].c_str()));
       if (creator <= 0) continue;
       if (kill(creator, 0) == 0 || errno == EPERM) continue;  // alive (or its pid reused): not ours to judge
-      if (rmdir(entry.path().c_str()) == 0) ++removed;          // fails while a process is inside
+      // What is still inside runs unsupervised: a sandbox whose starter died between starting it and
+      // writing it down, or bubblewrap's pid 1 left waiting for a parent that was killed.
+      ResourceScope scope;
+      if (fs::exists(entry.path() / "cgroup.procs", ec)) scope.cgroup_dirs_ = {entry.path().string()};
+      scope.KillAll();
+      for (int i = 0; i < 200; ++i) {
+        if (rmdir(entry.path().c_str()) == 0) {
+          ++removed;
+          break;
+        }
+        if (errno != EBUSY) break;  // not a cgroup (a test's directory), or gone
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        scope.KillAll();
+      }
+      scope.cgroup_dirs_.clear();
     }
   }
   return removed;
@@ -179,11 +193,12 @@ bool ResourceScope::IsScopeCgroup(const std::string& dir) {
   return std::regex_match(dir, kScope);
 }
 
-void ResourceScope::KillCgroup(const std::string& dir) {
-  if (!IsScopeCgroup(dir)) return;
+bool ResourceScope::KillCgroup(const std::string& dir) {
+  if (!IsScopeCgroup(dir)) return false;
+  const bool held = !Members(dir).empty();
   ResourceScope scope;
   scope.cgroup_dirs_ = {dir};
-  // The destructor kills what is left and removes the directory.
+  return held;  // the destructor kills what is left and removes the directory
 }
 
 void ResourceScope::KillAll() const {

@@ -35,14 +35,16 @@ class ResourceScope final {
   // How limits would be enforced on this machine, without creating anything.
   static std::string ProbeMode();
   // Kills every process in the cgroup `dir` and removes it: a scope whose owner died (pid_ledger.h).
-  static void KillCgroup(const std::string& dir);
+  // Returns whether any process was there.
+  static bool KillCgroup(const std::string& dir);
   // Whether `dir` is a cgroup that a scope creates (read from a file, it must be checked first).
   static bool IsScopeCgroup(const std::string& dir);
-  // Removes the empty cgroups of scopes whose creating process is gone (a swarm process killed with
-  // SIGKILL never ran its destructors). Only scopes made in this pid namespace are judged (their names
-  // carry its inode: a pid means nothing in another namespace sharing the cgroup tree); one still
-  // holding a process, or whose creator is alive, stays. `parents`: the directories that hold scopes
-  // (the real ones when empty). Returns how many were removed.
+  // Kills what is left in the cgroups of scopes whose creating process is gone (a swarm process killed
+  // with SIGKILL never ran its destructors; a process it had started but not yet written down in a
+  // PidLedger is found only here), and removes them. Only scopes made in this pid namespace are judged
+  // (their names carry its inode: a pid means nothing in another namespace sharing the cgroup tree);
+  // one whose creator is alive stays. `parents`: the directories that hold scopes (the real ones when
+  // empty). Returns how many were removed.
   static int RemoveAbandoned(const std::vector<std::string>& parents = {});
   // A scope's cgroup name: <pid>-<pid namespace inode>-<salt>-<n>.
   static std::string NewName();

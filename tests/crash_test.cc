@@ -56,9 +56,11 @@ class CrashTest : public ::testing::Test {
   std::string gate() const { return dir_ / "gate"; }
   std::string Git(const std::string& args) { return Trim(Sh("git -C " + repo() + " " + args)); }
 
-  std::vector<std::string> RunArgs(int agents, const std::vector<std::string>& extra = {}) {
-    std::string agent = "if [ ! -e " + gate() + "/open ]; then case $SWARM_SUBTASK_ID in c|d) read x < " + gate() +
-                        "/$SWARM_SUBTASK_ID.fifo;; esac; fi; echo \"$SWARM_SUBTASK_ID done\" >> $SWARM_SUBTASK_ID.txt";
+  std::vector<std::string> RunArgs(int agents, const std::vector<std::string>& extra = {},
+                                   bool wait_in_subshell = false) {
+    const std::string wait = "read x < " + gate() + "/$SWARM_SUBTASK_ID.fifo";
+    std::string agent = "if [ ! -e " + gate() + "/open ]; then case $SWARM_SUBTASK_ID in c|d) " +
+                        (wait_in_subshell ? "(" + wait + ")" : wait) + ";; esac; fi; echo \"$SWARM_SUBTASK_ID done\" >> $SWARM_SUBTASK_ID.txt";
     std::vector<std::string> args = {"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json",
                                      "--agents", std::to_string(agents), "--sandbox-ro-bind", gate(), "--agent-cmd",
                                      agent, "--test-cmd", "sleep 0.1; grep -q x a.txt"};
@@ -276,11 +278,13 @@ TEST_F(CrashTest, HostKilledWhileHoldingLeasesItsSubtasksLandOnceElsewhere) {
 }
 
 TEST_F(CrashTest, CoordinatorAndHostsKilledTogetherResumeKillsTheOrphanedAgents) {
-  // Without the sandbox an agent command outlives a host that dies by SIGKILL (no parent-death
-  // signal reaches it), as when a CI runner kills everything at a time-out. The ledger finds it.
+  // An agent command dies with its host (the parent-death signal), but not what it started: here
+  // without the sandbox, whose pid 1 would kill the rest, a job it left in the background (c and d wait
+  // in a subshell) outlives a host killed by SIGKILL, as when a CI runner kills everything at a
+  // time-out. The ledger finds it by its cgroup.
   ProcessSpec spec;
   spec.argv = {BuildDir() + "/bin/swarm"};
-  for (const auto& a : RunArgs(4, {"--no-sandbox"})) spec.argv.push_back(a);
+  for (const auto& a : RunArgs(4, {"--no-sandbox"}, /*wait_in_subshell=*/true)) spec.argv.push_back(a);
   spec.timeout = std::chrono::seconds(120);
   std::atomic<int> coordinator{0};
   spec.on_start = [&](int pid) { coordinator = pid; };

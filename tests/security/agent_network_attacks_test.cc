@@ -19,11 +19,13 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "sandbox/bubblewrap_sandbox.h"
+#include "sandbox/pid_ledger.h"
 #include "testing/test_util.h"
 
 namespace swarm {
@@ -220,16 +222,24 @@ TEST_F(AgentNetworkAttack, Slirp4netnsSeesNoneOfTheHostsRun) {
   std::thread watch([&] {
     while (running) {
       for (int pid : SlirpChildren()) {
+        // What a process saw counts only if it was the same live slirp4netns all along: one that
+        // exits meanwhile has its mounts torn down (its /run then shows the directory beneath), and
+        // its pid may go to another process (pids wrap at 32768 here).
+        const std::optional<std::uint64_t> start = swarm::PidLedger::StartTime(pid);
+        if (!start) continue;
         std::error_code list_error;
         const std::string run = absl::StrCat("/proc/", pid, "/root/run");
         std::filesystem::recursive_directory_iterator it(run, list_error), end;
         if (list_error) continue;
-        ++looked;
+        std::set<std::string> listed;
         for (; it != end; it.increment(list_error)) {
           if (list_error) break;
-          std::lock_guard<std::mutex> lock(mu);
-          seen.insert("/run" + it->path().string().substr(run.size()));
+          listed.insert("/run" + it->path().string().substr(run.size()));
         }
+        if (list_error || swarm::PidLedger::StartTime(pid) != start || !SlirpChildren().count(pid)) continue;
+        ++looked;
+        std::lock_guard<std::mutex> lock(mu);
+        seen.insert(listed.begin(), listed.end());
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
