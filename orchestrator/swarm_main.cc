@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <type_traits>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -39,79 +41,39 @@ struct LimitFlags {
   unsigned file_mb = 1024;
 };
 
+// One flag of the settings table (run_settings.h); its range is checked with the others by PrepareRun.
+template <typename T>
+void AddSetting(CLI::App& app, std::string_view flag, T& member, const char* help) {
+  if (flag.empty()) return;
+  if constexpr (std::is_same_v<T, bool>) {
+    app.add_flag(std::string(flag), member, help);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return;  // --budget-usd is read as text, so that a bad value gets swarm's own message (ParseBudget)
+  } else {
+    CLI::Option* option = app.add_option(std::string(flag), member, help);
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (!member.empty()) option->capture_default_str();
+    } else {
+      option->capture_default_str();
+    }
+  }
+}
+
 void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
-  run.add_option("--repo", c.repo, "the git repository to work on")->capture_default_str();
-  run.add_option("--agent-cmd", c.agent_command,
-                 "command each agent runs (sh -c, in its workspace, sandboxed); without it, --model runs LLM agents");
-  run.add_option("--test-cmd", c.test_command, "command that must pass before a patch lands (sandboxed)");
-  run.add_option("--test-format", c.test_format,
-                 "how to read the test command's results: exit, junit, gtest, ctest, pytest, unittest, tap")
-      ->capture_default_str();
-  run.add_option("--test-report", c.test_report, "with --test-format junit: the JUnit XML file the tests write");
-  run.add_option("--plan", c.plan_file, "plan file (JSON) with the subtasks");
-  run.add_option("--task", c.task, "the task in words: the model plans it into subtasks (needs --model)");
-  run.add_option("--shard", c.shard_glob, "shard the tracked files matching this git pathspec glob");
-  run.add_option("--parts", c.shard_parts, "number of shards for --shard");
-  run.add_flag("--independent", c.independent, "land shards one by one instead of as one atomic group");
-  run.add_option("--base", c.base_rev, "where the run's integration starts")->capture_default_str();
-  run.add_option("--agents", c.agents, "agent slots")->capture_default_str();
-  run.add_option("--agent-hosts", c.agent_hosts, "agent host processes (default: ceil(agents/256))");
-  run.add_option("--test-timeout", c.test_timeout_s, "seconds before a test run is killed")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  run.add_option("--agent-timeout", c.agent_timeout_s, "seconds before an agent command is killed")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  run.add_option("--max-attempts", c.max_attempts, "attempts per subtask")->capture_default_str()->check(CLI::PositiveNumber);
-  run.add_option("--max-rebases", c.max_rebases, "times a conflicting patch is redone on the new head")
-      ->capture_default_str()->check(CLI::Range(0, 100));
-  run.add_option("--test-jobs", c.test_jobs, "patches checked at once, each alone on its base (0: the number of cores)")
-      ->capture_default_str()->check(CLI::Range(0, 1024));
-  run.add_option("--queue-depth", c.queue_depth, "stacked candidates the integration queue tests at once")
-      ->capture_default_str()->check(CLI::Range(1, 64));
-  run.add_option("--max-batch", c.max_batch, "patches one queue candidate may add when the queue is long")
-      ->capture_default_str()->check(CLI::Range(1, 256));
-  run.add_option("--max-patch-mb", c.max_patch_mb, "largest patch an agent may submit, MiB")
-      ->capture_default_str()->check(CLI::Range(1, 200));
-  run.add_option("--max-patch-expanded-mb", c.max_patch_expanded_mb,
-                 "most a patch may grow the checked-out tree by, MiB (each link or copy of a file counts)")
-      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  run.add_option("--max-patch-files", c.max_patch_files, "most files a patch may add")
-      ->capture_default_str()->check(CLI::Range(1, 100000000));
-  run.add_option("--max-workspace-mb", c.max_workspace_mb,
-                 "most an attempt's workspace may grow by before its patch is computed, MiB")
-      ->capture_default_str()->check(CLI::Range(1, 1 << 24));
-  run.add_option("--max-workspace-files", c.max_workspace_files,
-                 "most files and directories an attempt may add to its workspace")
-      ->capture_default_str()->check(CLI::Range(1, 1000000000));
-  run.add_option("--lease-timeout", c.lease_timeout_s, "seconds a lease lives without a heartbeat")
-      ->capture_default_str()->check(CLI::Range(1, 86400));
-  run.add_option("--heartbeat-interval", c.heartbeat_interval_s, "seconds between a host's heartbeats")
-      ->capture_default_str()->check(CLI::Range(1, 3600));
-  run.add_option("--state-dir", c.state_dir, "where runs are kept (default: $SWARM_STATE_DIR or $XDG_STATE_HOME/swarm)");
-  run.add_flag("--json", c.json, "print the run's events as JSON lines instead of progress");
+#define SWARM_RUN_FLAG(type, name, value, flag, lowest, highest, help) AddSetting(run, flag, c.name, help);
+  SWARM_RUN_SETTINGS(SWARM_RUN_FLAG)
+#undef SWARM_RUN_FLAG
   run.add_flag("--dry-run", c.dry_run, "print the subtasks and groups; start nothing");
-  run.add_flag("--keep-workspaces", c.keep_workspaces, "keep workspaces after the run");
   run.add_option("--sandbox-env", c.sandbox_env, "pass NAME (or NAME=VALUE) into the sandbox (repeatable)");
   run.add_option("--sandbox-ro-bind", c.sandbox_ro_binds, "make PATH visible read-only in the sandbox (repeatable)");
   run.add_option("--allow-path", c.allow_paths,
                  "let patches change paths matching GLOB although protected (CI files, .gitattributes...; repeatable)");
-  run.add_flag("--agent-network", c.agent_network, "let agent commands reach the network (never test runs)");
-  run.add_flag("--no-sandbox", c.no_sandbox, "run agents and tests without isolation");
   run.add_option("--memory-limit-mb", limits.memory_mb, "memory per sandboxed command, MiB (0: none)")
       ->capture_default_str()->check(CLI::Range(0u, 1u << 24));
   run.add_option("--max-processes", c.limits.max_processes, "processes per sandboxed command (0: none)")
       ->capture_default_str()->check(CLI::Range(0u, 1u << 22));
   run.add_option("--max-file-mb", limits.file_mb, "largest file a sandboxed command may write, MiB (0: none)")
       ->capture_default_str()->check(CLI::Range(0u, 1u << 24));
-  run.add_option("--agent-binary", c.agent_binary, "the swarm-agent host binary (default: beside swarm)");
-  run.add_option("--model", c.model, "the agents' model, PROVIDER:MODEL (see `swarm models`)");
-  run.add_option("--base-url", c.base_url, "send the model's requests here instead (any OpenAI-compatible server)");
-  run.add_option("--max-fixups", c.max_fixups,
-                 "with --model: times a debugging sub-agent fixes a patch that fails the tests when merged")
-      ->capture_default_str()->check(CLI::Range(0, 10));
-  run.add_option("--max-attempt-tokens", c.max_attempt_tokens,
-                 "LLM agent: tokens (in and out) an attempt may use before it stops (0: no limit)");
-  run.add_option("--max-steps", c.max_steps, "model calls per attempt of an LLM agent (with --model and no --agent-cmd)")
-      ->capture_default_str()->check(CLI::Range(1, 10000));
 }
 
 // How a client proves itself to a server: never a token in argv (other users see it in ps).
@@ -365,6 +327,8 @@ int main(int argc, char** argv) {
     // --dry-run starts nothing, so it needs no server.
     server.address = swarm::ServerAddress(server.address);
     if (server.address.empty() || config.dry_run) return swarm::RunCommand(config);
+    // The server checks them too, but names its fields; a user here knows the flags.
+    if (absl::Status st = swarm::CheckSettings(config, swarm::SettingNames::kFlags); !st.ok()) return swarm::Fail(st);
     return swarm::RunOnServer(server, config, std::cout, std::cerr);
   }
   if (models_check->parsed()) return swarm::CheckModel(check_ref, check_base_url, models_repo, std::cout, std::cerr);

@@ -50,19 +50,15 @@ class ControlTest : public ::testing::Test {
   TempDir dir_;
 };
 
+// What a client means, and nothing more: every other setting takes `swarm run`'s default.
 v1::RunSpec PlanSpec(const std::string& repo, const std::string& plan, const std::string& agent_cmd) {
   v1::RunSpec spec;
   spec.set_repo(repo);
-  spec.set_base_rev("HEAD");
   spec.set_plan_text(plan);
   spec.set_agent_command(agent_cmd);
   spec.set_test_command("true");
   spec.set_agents(2);
-  spec.set_test_timeout_s(60);
-  spec.set_agent_timeout_s(60);
   spec.set_max_attempts(1);
-  spec.set_lease_timeout_s(30);
-  spec.set_heartbeat_interval_s(10);
   return spec;
 }
 
@@ -127,6 +123,13 @@ TEST_F(ControlTest, WatcherReconnectingFromItsLastSeqSeesEveryEventExactlyOnceIn
   ASSERT_FALSE(seen.empty());
   EXPECT_TRUE(seen.back().has_run_finished());
   EXPECT_EQ(seen.back().run_finished().exit_code(), 0);
+  // What the client left unset ran with the command line's defaults, stored as such.
+  ASSERT_TRUE(seen.front().has_run_started());
+  const v1::RunSpec& ran = seen.front().run_started().spec();
+  EXPECT_EQ(ran.lease_timeout_s(), 30);
+  EXPECT_EQ(ran.max_rebases(), 2);
+  EXPECT_EQ(ran.memory_bytes(), 4ull << 30) << "a limit left unset is the default, not unlimited";
+  EXPECT_EQ(ran.base_rev().size(), 40u) << "HEAD, resolved";
 
   // Exactly the stored log: every event once, in order, the same bytes.
   auto store = Store::Open(state() + "/swarm.db");
@@ -311,6 +314,21 @@ TEST_F(ControlTest, BadRequestsGetStatusCodesThatNameWhatWasWrong) {
   grpc::Status relative = submit(PlanSpec("repo", R"({"subtasks": []})", "true"));
   EXPECT_EQ(relative.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(relative.error_message().find("absolute"), std::string::npos) << relative.error_message();
+  // A setting given out of range is named by its field, not by a flag the client never saw; 0 set on
+  // purpose is 0, not the default.
+  const std::string plan = R"({"subtasks": [{"id": "a", "title": "A", "instructions": "", "files": ["a.txt"]}]})";
+  v1::RunSpec no_agents = PlanSpec(repo, plan, "true");
+  no_agents.set_agents(0);
+  grpc::Status zero = submit(no_agents);
+  EXPECT_EQ(zero.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(zero.error_message(), "agents must be between 1 and 1000000, not 0");
+  v1::RunSpec short_lease = PlanSpec(repo, plan, "true");
+  short_lease.set_lease_timeout_s(5);
+  grpc::Status lease = submit(short_lease);
+  EXPECT_EQ(lease.error_message(), "lease_timeout_s must be longer than heartbeat_interval_s");
+  v1::RunSpec no_test = PlanSpec(repo, plan, "true");
+  no_test.clear_test_command();
+  EXPECT_EQ(submit(no_test).error_message(), "test_command is required: the command that gates every patch");
 
   grpc::ClientContext get_context;
   v1::GetRequest get;

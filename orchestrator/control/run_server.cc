@@ -52,7 +52,7 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
   }
   absl::StatusOr<RunConfig> config = ConfigForServedSpec(spec, policy_, state_dir_);
   if (!config.ok()) return config.status();
-  absl::StatusOr<PreparedRun> prepared = PrepareRun(*config);
+  absl::StatusOr<PreparedRun> prepared = PrepareRun(*config, SettingNames::kFields);
   if (!prepared.ok()) return prepared.status();
   if (absl::Status st = CheckServedRepository(*prepared, policy_); !st.ok()) return st;
   absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = sandboxes_(*config);

@@ -75,15 +75,13 @@ std::string NewRunId() {
 }
 
 // The run's model, when it has one, resolved against the models config files and the environment.
-absl::Status ResolveRunModel(PreparedRun& run) {
+absl::Status ResolveRunModel(PreparedRun& run, SettingNames names) {
   const RunConfig& c = run.config;
+  auto name = [names](std::string_view field) { return SettingName(field, names); };
   if (c.model.empty()) {
-    if (!c.base_url.empty()) return Usage("--base-url goes with --model");
-    if (c.budget_usd != 0) return Usage("--budget-usd goes with --model");
+    if (!c.base_url.empty()) return Usage(absl::StrCat(name("base_url"), " goes with ", name("model")));
+    if (c.budget_usd != 0) return Usage(absl::StrCat(name("budget_usd"), " goes with ", name("model")));
     return absl::OkStatus();
-  }
-  if (!(c.budget_usd >= 0) || !std::isfinite(c.budget_usd)) {
-    return Usage("--budget-usd must be a positive number of dollars");
   }
   absl::StatusOr<ModelsConfig> models = LoadModelsConfig(run.repo_root);
   if (!models.ok()) return models.status();
@@ -94,7 +92,7 @@ absl::Status ResolveRunModel(PreparedRun& run) {
   }
   for (const auto& var : c.sandbox_env) {
     if (!model->provider.key_env.empty() && var.substr(0, var.find('=')) == model->provider.key_env) {
-      return Usage(absl::StrCat("--sandbox-env ", model->provider.key_env,
+      return Usage(absl::StrCat(name("sandbox_env"), " ", model->provider.key_env,
                                 ": the model's key stays in the coordinator; agents reach the model through it"));
     }
   }
@@ -107,7 +105,7 @@ absl::Status ResolveRunModel(PreparedRun& run) {
         "the model allows ", model->provider.concurrency, " requests in flight (",
         fixed ? absl::StrCat("concurrency in ", model->provider.origin)
               : absl::StrCat("the published limit of ", model->provider.name),
-        "), under a tenth of --agents ", c.agents, ": most agents will wait for the model; raise it with "
+        "), under a tenth of ", name("agents"), " ", c.agents, ": most agents will wait for the model; raise it with "
         "concurrency under [providers.", model->provider.name, "] in your models.toml"));
   }
   run.model = std::move(*model);
@@ -115,63 +113,70 @@ absl::Status ResolveRunModel(PreparedRun& run) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
+absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames names) {
   PreparedRun run;
+  auto name = [names](std::string_view field) { return SettingName(field, names); };
   run.config = config;
   if (FindInPath("git").empty()) {
     return absl::FailedPreconditionError("git is not installed: apt-get install git");
   }
   // Numbers first: they need no look at the world.
-  if (config.agents <= 0) return Usage(absl::StrCat("--agents must be at least 1, not ", config.agents));
-  if (config.agent_hosts < 0 || config.agent_hosts > config.agents) {
-    return Usage(absl::StrCat("--agent-hosts must be between 1 and --agents (", config.agents, ")"));
+  if (absl::Status st = CheckSettings(config, names); !st.ok()) return st;
+  if (config.agent_hosts > config.agents) {
+    return Usage(absl::StrCat(name("agent_hosts"), " must be between 1 and ", name("agents"), " (", config.agents,
+                              "), or 0 for one host per 256 agents"));
   }
-  if (config.test_timeout_s <= 0) return Usage("--test-timeout must be a positive number of seconds");
-  if (config.max_attempts <= 0) return Usage("--max-attempts must be at least 1");
-  if (config.max_rebases < 0) return Usage("--max-rebases must be 0 or more");
-  if (config.heartbeat_interval_s <= 0 || config.lease_timeout_s <= config.heartbeat_interval_s) {
-    return Usage("--lease-timeout must be longer than --heartbeat-interval (both positive)");
+  if (config.lease_timeout_s <= config.heartbeat_interval_s) {
+    return Usage(absl::StrCat(name("lease_timeout_s"), " must be longer than ", name("heartbeat_interval_s")));
   }
   if (config.agent_command.empty() && config.model.empty()) {
-    return Usage("give --agent-cmd (the command each agent runs) or --model (LLM agents)");
+    return Usage(absl::StrCat("give ", name("agent_command"), " (the command each agent runs) or ", name("model"),
+                              " (LLM agents)"));
   }
-  if (config.max_steps <= 0) return Usage("--max-steps must be at least 1");
-  if (config.test_command.empty()) return Usage("--test-cmd is required: the command that gates every patch");
+  if (config.test_command.empty()) {
+    return Usage(absl::StrCat(name("test_command"), " is required: the command that gates every patch"));
+  }
   absl::StatusOr<TestFormat> format = ParseTestFormat(config.test_format);
   if (!format.ok()) return format.status();
   if ((*format == TestFormat::kJunit) != !config.test_report.empty()) {
-    return Usage("--test-format junit and --test-report PATH go together");
+    return Usage(absl::StrCat(name("test_format"), " junit and ", name("test_report"), " PATH go together"));
   }
   if (!config.test_report.empty() &&
       (config.test_report[0] == '/' || absl::StrContains(config.test_report, "..") || !IsUtf8(config.test_report))) {
-    return Usage(absl::StrCat("--test-report ", ToUtf8(config.test_report),
+    return Usage(absl::StrCat(name("test_report"), " ", ToUtf8(config.test_report),
                               ": give a path inside the repository, relative to its root"));
   }
   for (const auto& glob : config.allow_paths) {
     if (absl::Status st = CheckAllowGlob(glob); !st.ok()) return st;
   }
   bool has_plan = !config.plan_file.empty() || !config.plan_text.empty(), has_shard = !config.shard_glob.empty();
-  if (!config.task.empty() && !config.plan_file.empty()) return Usage("give --task or --plan, not both");
+  if (!config.task.empty() && !config.plan_file.empty()) {
+    return Usage(absl::StrCat("give ", name("task"), " or ", name("plan_file"), ", not both"));
+  }
   const bool has_task = !config.task.empty() && !has_plan;
   if (static_cast<int>(has_plan) + static_cast<int>(has_shard) + static_cast<int>(has_task) != 1) {
-    return Usage("give one of --plan FILE, --shard GLOB --parts K, or --task TEXT (with --model)");
+    return Usage(names == SettingNames::kFlags
+                     ? "give one of --plan FILE, --shard GLOB --parts K, or --task TEXT (with --model)"
+                     : "give one of plan_text, shard_glob with shard_parts, or task (with model)");
   }
-  if (has_task && config.model.empty()) return Usage("--task needs --model: the planner is a model");
+  if (has_task && config.model.empty()) {
+    return Usage(absl::StrCat(name("task"), " needs ", name("model"), ": the planner is a model"));
+  }
   if (has_shard && config.shard_parts <= 0) {
-    return Usage(absl::StrCat("--parts must be a positive number of shards, not ", config.shard_parts));
+    return Usage(absl::StrCat(name("shard_parts"), " must be a positive number of shards, not ", config.shard_parts));
   }
   if (!has_shard && (config.shard_parts != 0 || config.independent)) {
-    return Usage("--parts and --independent go with --shard");
+    return Usage(absl::StrCat(name("shard_parts"), " and ", name("independent"), " go with ", name("shard_glob")));
   }
 
   // Paths travel in protobuf strings and the sandbox's command line: they must be UTF-8.
   for (const auto& [what, value] : std::vector<std::pair<std::string, std::string>>{
-           {"--repo", config.repo}, {"--state-dir", config.state_dir.empty() ? DefaultStateDir() : config.state_dir},
+           {name("repo"), config.repo}, {name("state_dir"), config.state_dir.empty() ? DefaultStateDir() : config.state_dir},
            {"HOME", getenv("HOME") != nullptr ? getenv("HOME") : ""}}) {
     if (!IsUtf8(value)) return Usage(absl::StrCat(what, " is not valid UTF-8: ", ToUtf8(value)));
   }
   for (const auto& p : config.sandbox_ro_binds) {
-    if (!IsUtf8(p)) return Usage(absl::StrCat("--sandbox-ro-bind is not valid UTF-8: ", ToUtf8(p)));
+    if (!IsUtf8(p)) return Usage(absl::StrCat(name("sandbox_ro_binds"), " is not valid UTF-8: ", ToUtf8(p)));
   }
   absl::StatusOr<Git> user = Git::Open(config.repo);
   if (!user.ok()) return user.status();
@@ -179,7 +184,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   run.repo_root = user->work_tree().empty() ? user->git_dir() : user->work_tree();
   absl::StatusOr<std::string> base = user->ResolveCommit(config.base_rev);
   if (!base.ok()) {
-    return Usage(absl::StrCat("--base ", config.base_rev, " does not resolve to a commit in ", run.repo_root));
+    return Usage(absl::StrCat(name("base_rev"), " ", config.base_rev, " does not resolve to a commit in ", run.repo_root));
   }
   run.base = *base;
   // The hosts' private repositories, the integration repository's checks and the store all name
@@ -188,7 +193,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     return Usage(absl::StrCat("the repository ", run.repo_root,
                               " names its objects by SHA-256: swarm supports SHA-1 repositories only for now"));
   }
-  if (absl::Status st = ResolveRunModel(run); !st.ok()) return st;
+  if (absl::Status st = ResolveRunModel(run, names); !st.ok()) return st;
   absl::StatusOr<std::string> gitlinks = user->Run({"ls-tree", "-r", "--full-tree", run.base});
   if (!gitlinks.ok()) return gitlinks.status();
   for (absl::string_view line : absl::StrSplit(*gitlinks, '\n', absl::SkipEmpty())) {
@@ -220,7 +225,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
     absl::StatusOr<Plan> plan = MakeShardPlan(*user, run.base, shard, &run.warnings);
     if (!plan.ok()) return plan.status();
     run.plan = std::move(*plan);
-    if (absl::Status st = ValidatePlan(run.plan, "--shard"); !st.ok()) return st;
+    if (absl::Status st = ValidatePlan(run.plan, name("shard_glob")); !st.ok()) return st;
   }
 
   std::string state_dir = config.state_dir.empty() ? DefaultStateDir() : config.state_dir;
@@ -239,17 +244,19 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config) {
   }
   for (const auto& var : config.sandbox_env) {
     auto eq = var.find('=');
-    std::string name = var.substr(0, eq);
-    if (name.empty() || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
-                            std::string::npos) {
-      return Usage(absl::StrCat("--sandbox-env ", var, ": not NAME or NAME=VALUE"));
+    std::string variable = var.substr(0, eq);
+    if (variable.empty() ||
+        variable.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+            std::string::npos) {
+      return Usage(absl::StrCat(name("sandbox_env"), " ", var, ": not NAME or NAME=VALUE"));
     }
     if (eq != std::string::npos) {
       run.sandbox_env.push_back(var);
-    } else if (const char* value = getenv(name.c_str()); value != nullptr) {
-      run.sandbox_env.push_back(absl::StrCat(name, "=", value));
+    } else if (const char* value = getenv(variable.c_str()); value != nullptr) {
+      run.sandbox_env.push_back(absl::StrCat(variable, "=", value));
     } else {
-      run.warnings.push_back(absl::StrCat("--sandbox-env ", name, " is not set here; it is left unset in the sandbox"));
+      run.warnings.push_back(
+          absl::StrCat(name("sandbox_env"), " ", variable, " is not set here; it is left unset in the sandbox"));
     }
   }
 
@@ -323,7 +330,7 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
         "run ", run_id, " has no recorded settings (it stopped before it started, or an older swarm made it); ",
         "it cannot be resumed"));
   }
-  RunConfig config = FromSpec(first->front().run_started().spec());
+  RunConfig config = FromStoredSpec(first->front().run_started().spec());
   // A budget raised by an earlier resume holds.
   for (const v1::Event& e : *first) {
     if (e.has_run_resumed() && e.run_resumed().budget_usd() > 0) config.budget_usd = e.run_resumed().budget_usd();
@@ -357,7 +364,7 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
   run.plan = std::move(*plan);
   if (absl::Status st = ValidatePlan(run.plan, "the stored plan"); !st.ok()) return st;
   run.sandbox_env = config.sandbox_env;
-  if (absl::Status st = ResolveRunModel(run); !st.ok()) return st;
+  if (absl::Status st = ResolveRunModel(run, SettingNames::kFlags); !st.ok()) return st;
   run.agent_binary = config.agent_binary;
   if (run.agent_binary.empty() || access(run.agent_binary.c_str(), X_OK) != 0) {
     std::string beside = SelfDir() + "/swarm-agent";

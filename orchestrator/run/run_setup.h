@@ -33,7 +33,9 @@ struct PreparedRun {
   bool resume = false;  // continue run_id, whose coordinator is gone, instead of starting it
 };
 
-absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config);
+// Checks `config` and everything it names (repository, base, plan, model, binds), and reads the plan.
+// Errors name the settings for `names`: the command line's flags or the Control API's fields.
+absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames names = SettingNames::kFlags);
 
 // As the run starts: raises the open-file limit to what the fleet needs, and warns on `err` of what
 // the user should know (the run's warnings, a soft limit too low, no sandbox, agents on the network).
