@@ -5,6 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "orchestrator/run/report.h"
 #include "base/terminal_text.h"
+#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 namespace {
@@ -28,7 +29,7 @@ std::string Describe(const v1::Event& e) {
     }
     case v1::Event::kAttemptFinished: {
       const auto& a = e.attempt_finished();
-      std::string line = absl::StrCat("attempt ", a.attempt(), " of ", a.subtask_id(), ": ", a.outcome());
+      std::string line = absl::StrCat("attempt ", a.attempt(), " of ", a.subtask_id(), ": ", Name(OutcomeOf(a)));
       if (!a.error().empty()) absl::StrAppend(&line, " (", a.error(), ")");
       return line;
     }
@@ -47,7 +48,7 @@ std::string Describe(const v1::Event& e) {
       return absl::StrCat("lease ", e.lease_expired().lease_id(), " of ", e.lease_expired().subtask_id(), " expired");
     case v1::Event::kPatchRejected: {
       const auto& r = e.patch_rejected();
-      std::string line = absl::StrCat("patch of ", r.subtask_id(), " rejected: ", r.reason());
+      std::string line = absl::StrCat("patch of ", r.subtask_id(), " rejected: ", Name(ReasonOf(r)));
       if (!r.log_path().empty()) absl::StrAppend(&line, " (log ", r.log_path(), ")");
       return line;
     }
@@ -63,7 +64,7 @@ std::string Describe(const v1::Event& e) {
     }
     case v1::Event::kRunFinished: {
       const auto& f = e.run_finished();
-      std::string line = absl::StrCat("run ", f.state(), ": ", f.landed(), " landed, ", f.failed(), " failed, ",
+      std::string line = absl::StrCat("run ", Name(StateOf(f)), ": ", f.landed(), " landed, ", f.failed(), " failed, ",
                                       f.skipped(), " skipped, ", f.no_change(), " unchanged");
       if (!f.result_branch().empty()) absl::StrAppend(&line, ", branch ", f.result_branch());
       absl::StrAppend(&line, " (exit ", f.exit_code(), ")");

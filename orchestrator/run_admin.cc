@@ -21,6 +21,7 @@
 #include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
+#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 namespace {
@@ -106,7 +107,7 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
   };
   // Replaced by CloseRun's once the run is reconciled.
   v1::Event finished;
-  finished.mutable_run_finished()->set_state("cancelled");
+  SetState(*finished.mutable_run_finished(), v1::RUN_STATE_CANCELLED);
   finished.mutable_run_finished()->set_head(run->head);
   finished.mutable_run_finished()->set_exit_code(kExitCancelled);
   std::vector<v1::Event> events;

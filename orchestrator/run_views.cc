@@ -14,6 +14,7 @@
 #include "orchestrator/run/report.h"
 #include "orchestrator/store/run_lock.h"
 #include "base/terminal_text.h"
+#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 namespace {
@@ -202,7 +203,7 @@ absl::Status PrintQueue(const Store& store, const std::string& run_id, std::ostr
           << ", base " << p.base_commit().substr(0, 12) << ", " << p.diff_bytes() << " bytes)\n";
     } else if (e.has_test_run() && e.test_run().subtask_ids_size() > 0) {
       const auto& t = e.test_run();
-      out << "#" << e.seq() << "  " << when << (t.stage() == "check" ? "  checked   " : "  tested    ")
+      out << "#" << e.seq() << "  " << when << (StageOf(t) == v1::TEST_STAGE_CHECK ? "  checked   " : "  tested    ")
           << Safe(ids(t.subtask_ids())) << ": "
           << Safe(t.passed() || t.verdict().empty() ? t.result() : "rejected: " + t.verdict()) << " ("
           << t.duration_ms() << " ms)";
@@ -214,7 +215,7 @@ absl::Status PrintQueue(const Store& store, const std::string& run_id, std::ostr
           << l.commit().substr(0, 12) << " on " << l.old_head().substr(0, 12) << "\n";
     } else if (e.has_patch_rejected()) {
       const auto& r = e.patch_rejected();
-      out << "#" << e.seq() << "  " << when << "  rejected  " << Safe(r.subtask_id()) << ": " << Safe(r.reason()) << "\n";
+      out << "#" << e.seq() << "  " << when << "  rejected  " << Safe(r.subtask_id()) << ": " << Name(ReasonOf(r)) << "\n";
     }
   }
   return absl::OkStatus();

@@ -300,12 +300,19 @@ TEST_F(CrashTest, CoordinatorAndHostsKilledTogetherResumeKillsTheOrphanedAgents)
   ASSERT_GE(AgentProcesses().size(), 2u) << "c and d are running";
   // Freeze the coordinator (so it cannot clean up), kill its hosts, then it.
   ASSERT_EQ(kill(coordinator, SIGSTOP), 0);
+  std::vector<int> hosts;
   for (const auto& e : OnlyRunEvents(state())) {
-    if (e.has_agent_registered()) kill(static_cast<int>(e.agent_registered().pid()), SIGKILL);
+    if (e.has_agent_registered()) hosts.push_back(static_cast<int>(e.agent_registered().pid()));
   }
+  for (int host : hosts) kill(host, SIGKILL);
   kill(coordinator, SIGKILL);
   runner.join();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The hosts are gone once init has reaped them (their parent is dead).
+  auto any_host = [&] {
+    return std::any_of(hosts.begin(), hosts.end(), [](int pid) { return PidLedger::StartTime(pid).has_value(); });
+  };
+  for (int i = 0; i < 200 && any_host(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ASSERT_FALSE(any_host()) << "the killed hosts are still there after 5 s";
   ASSERT_FALSE(AgentProcesses().empty()) << "the orphaned agents are there to be found";
 
   WriteFile(gate() + "/open", "");  // new attempts pass; the orphans stay blocked on their FIFOs

@@ -40,6 +40,7 @@
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
 #include "swarm/v1/protocol.h"
+#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 namespace {
@@ -240,7 +241,8 @@ absl::Status Coordinator::CheckHead() {
   absl::StatusOr<HeadCheck> check = TestHead(*site_.gate, site_.repo->git(), pipeline_->head(), at_base);
   if (!check.ok()) return check.status();
   pipeline_->CountFlaky(check->flaky);
-  Emit(TestRunEvent(site_.gate->command(), site_.gate->format(), check->tree, check->outcome, {}, "", check->flaky, "head"));
+  Emit(TestRunEvent(site_.gate->command(), site_.gate->format(), check->tree, check->outcome, {}, "", check->flaky,
+                    v1::TEST_STAGE_HEAD));
   head_outcome_ = check->outcome;
   if (at_base) base_failing_ = check->outcome.results.Failing();
   pipeline_->StartAt(pipeline_->head(), check->outcome.results.Failing());
@@ -278,7 +280,7 @@ int Coordinator::Run() {
     err_ << "swarm: " << st.message() << "\n";
     if (site_.store != nullptr) {
       v1::Event e;
-      e.mutable_run_finished()->set_state(early_signal != 0 || cancelled ? "cancelled" : "failed");
+      SetState(*e.mutable_run_finished(), early_signal != 0 || cancelled ? v1::RUN_STATE_CANCELLED : v1::RUN_STATE_FAILED);
       e.mutable_run_finished()->set_head(run_.base);
       e.mutable_run_finished()->set_exit_code(exit_code);
       Emit(std::move(e));

@@ -11,6 +11,7 @@
 #include "base/utf8.h"
 #include "orchestrator/run/recovery.h"
 #include "orchestrator/run/run_events.h"
+#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 namespace {
@@ -168,7 +169,8 @@ void LandingPipeline::SubmitMergeable() {
 void LandingPipeline::OnChecked(const MergeRequest& request, const CheckResult& result) {
   const std::vector<std::string> ids = SubtaskIds(request);
   if (result.tested) {
-    EmitTestRun(result.tree, result.test, ids, result.pass ? "" : result.why, result.flaky_tests, "check");
+    EmitTestRun(result.tree, result.test, ids, result.pass ? "" : result.why, result.flaky_tests,
+                v1::TEST_STAGE_CHECK);
     CountFlaky(result.flaky_tests);
   }
   if (cancelled_) {
@@ -189,7 +191,7 @@ void LandingPipeline::OnChecked(const MergeRequest& request, const CheckResult& 
     for (const auto& id : ids) {
       v1::Event e;
       e.mutable_patch_rejected()->set_subtask_id(id);
-      e.mutable_patch_rejected()->set_reason("check_failed");
+      SetReason(*e.mutable_patch_rejected(), v1::REJECTION_REASON_CHECK_FAILED);
       e.mutable_patch_rejected()->set_log_path(log);
       hooks_.emit(std::move(e), {});
       if (request.group.empty() && TryFixUp(id, request.patches[0].attempt, log, result.tested)) continue;
@@ -206,7 +208,7 @@ void LandingPipeline::OnMerged(const MergeRequest& request, const MergeResult& r
   using Outcome = MergeResult::Outcome;
   if (result.tested) {
     EmitTestRun(result.tree, result.test, SubtaskIds(request), result.outcome == Outcome::kLanded ? "" : result.detail,
-                result.flaky_tests, "queue");
+                result.flaky_tests, v1::TEST_STAGE_QUEUE);
     CountFlaky(result.flaky_tests);
   }
   if (result.outcome == Outcome::kLanded) {
@@ -234,9 +236,9 @@ void LandingPipeline::OnMerged(const MergeRequest& request, const MergeResult& r
   } else if (result.outcome == Outcome::kAlreadyPresent) {
     for (const auto& p : request.patches) FinishSubtask(p.subtask_id, v1::NO_CHANGE, result.detail, "");
   } else {
-    const char* reason = result.outcome == Outcome::kConflict      ? "conflict"
-                         : result.outcome == Outcome::kTestsFailed ? "tests_failed"
-                                                                   : "merge_error";
+    const v1::RejectionReason reason = result.outcome == Outcome::kConflict      ? v1::REJECTION_REASON_CONFLICT
+                                       : result.outcome == Outcome::kTestsFailed ? v1::REJECTION_REASON_TESTS_FAILED
+                                                                                 : v1::REJECTION_REASON_MERGE_ERROR;
     std::string summary = result.detail.substr(0, result.detail.find('\n'));
     std::string log = result.log_path;
     if (log.empty()) {
@@ -247,7 +249,7 @@ void LandingPipeline::OnMerged(const MergeRequest& request, const MergeResult& r
       v1::Event e;
       auto* r = e.mutable_patch_rejected();
       r->set_subtask_id(p.subtask_id);
-      r->set_reason(reason);
+      SetReason(*r, reason);
       r->set_log_path(log);
       if (request.group.empty()) r->set_conflict_json(result.conflict_json);
       hooks_.emit(std::move(e), {});
@@ -341,7 +343,7 @@ void LandingPipeline::SkipBlocked() {
 
 void LandingPipeline::EmitTestRun(const std::string& tree, const TestOutcome& outcome,
                                   const std::vector<std::string>& ids, const std::string& verdict,
-                                  const std::vector<std::string>& flaky, const std::string& stage) {
+                                  const std::vector<std::string>& flaky, v1::TestStage stage) {
   hooks_.emit(TestRunEvent(settings_.test_command, settings_.test_format, tree, outcome, ids, verdict, flaky, stage),
               {});
 }

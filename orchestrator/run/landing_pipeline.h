@@ -108,7 +108,7 @@ class LandingPipeline {
   // A lone patch that failed its tests goes to a debugging sub-agent, if one is due.
   bool TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested);
   void EmitTestRun(const std::string& tree, const TestOutcome& outcome, const std::vector<std::string>& ids,
-                   const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage);
+                   const std::string& verdict, const std::vector<std::string>& flaky, v1::TestStage stage);
 
   // Set at construction.
   const Plan& plan_;

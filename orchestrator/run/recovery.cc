@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
+#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 namespace {
@@ -49,7 +50,7 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     if (e.has_test_run() && e.test_run().subtask_ids_size() == 0 && e.test_run().tree() == *base_tree) {
       r.base_failing = std::set<std::string>(e.test_run().failing_tests().begin(), e.test_run().failing_tests().end());
     }
-    if (e.has_patch_rejected() && e.patch_rejected().reason() == "conflict") {
+    if (e.has_patch_rejected() && ReasonOf(e.patch_rejected()) == v1::REJECTION_REASON_CONFLICT) {
       ++r.rebases[e.patch_rejected().subtask_id()];
       r.conflicts[e.patch_rejected().subtask_id()] = e.patch_rejected().conflict_json();
     }
@@ -99,7 +100,7 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     auto* f = e.mutable_attempt_finished();
     f->set_subtask_id(a.subtask_id);
     f->set_attempt(a.attempt);
-    f->set_outcome("failed");
+    SetOutcome(*f, v1::ATTEMPT_OUTCOME_FAILED);
     f->set_error(std::string(kInterrupted) + " the coordinator stopped");
     r.missing.push_back(std::move(e));
     ++r.subtasks[a.subtask_id].forgiven;

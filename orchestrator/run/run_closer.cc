@@ -1,6 +1,7 @@
 #include "orchestrator/run/run_closer.h"
 
 #include "orchestrator/run/exit_codes.h"
+#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 
@@ -12,9 +13,11 @@ int RunExitCode(const RunEnding& ending, bool publish_failed) {
   return publish_failed && exit_code == kExitOk ? kExitEnvironment : exit_code;
 }
 
-std::string RunEndState(const RunEnding& ending, int exit_code) {
+v1::RunState RunEndState(const RunEnding& ending, int exit_code) {
   // A run stopped on its budget can be resumed with a larger one, as a cancelled run can be resumed.
-  return ending.cancel_exit != 0 ? "cancelled" : exit_code == kExitBudget ? "budget" : "completed";
+  return ending.cancel_exit != 0     ? v1::RUN_STATE_CANCELLED
+         : exit_code == kExitBudget ? v1::RUN_STATE_BUDGET
+                                    : v1::RUN_STATE_COMPLETED;
 }
 
 ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const Git& user, const std::string& run_id,
@@ -25,7 +28,7 @@ ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const G
 
   closed.exit_code = RunExitCode(ending, !result.publish_error.empty());
   auto* f = closed.finished.mutable_run_finished();
-  f->set_state(RunEndState(ending, closed.exit_code));
+  SetState(*f, RunEndState(ending, closed.exit_code));
   f->set_landed(ending.landed);
   f->set_failed(ending.failed);
   f->set_skipped(ending.skipped);

@@ -36,7 +36,7 @@ struct ClosedRun {
 // published is kExitEnvironment.
 int RunExitCode(const RunEnding& ending, bool publish_failed);
 // Its final state: cancelled, budget (resumable with a larger one) or completed.
-std::string RunEndState(const RunEnding& ending, int exit_code);
+v1::RunState RunEndState(const RunEnding& ending, int exit_code);
 
 // Publishes what landed on `repo`'s integration ref (`move_forward`: a branch published by an
 // earlier session of the run may move) and decides the run's state and exit status. A result that

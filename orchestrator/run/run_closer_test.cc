@@ -18,7 +18,7 @@ RunEnding Ending(int landed, int no_change, int total) {
 
 TEST(RunCloserTest, EveryoneLandedOrUnchangedIsSuccessUnlessItCouldNotBePublished) {
   EXPECT_EQ(RunExitCode(Ending(3, 1, 4), false), kExitOk);
-  EXPECT_EQ(RunEndState(Ending(3, 1, 4), kExitOk), "completed");
+  EXPECT_EQ(RunEndState(Ending(3, 1, 4), kExitOk), v1::RUN_STATE_COMPLETED);
   EXPECT_EQ(RunExitCode(Ending(3, 1, 4), true), kExitEnvironment);
   EXPECT_EQ(RunExitCode(Ending(0, 0, 0), false), kExitOk);  // an empty plan
 }
@@ -29,7 +29,7 @@ TEST(RunCloserTest, WhatDidNotLandIsIncompleteOrABudgetStop) {
   RunEnding budget = Ending(2, 0, 4);
   budget.budget_stopped = true;
   EXPECT_EQ(RunExitCode(budget, false), kExitBudget);
-  EXPECT_EQ(RunEndState(budget, kExitBudget), "budget");
+  EXPECT_EQ(RunEndState(budget, kExitBudget), v1::RUN_STATE_BUDGET);
   budget.landed = 4;  // the budget ran out after everything landed: a success
   EXPECT_EQ(RunExitCode(budget, false), kExitOk);
 }
@@ -39,7 +39,7 @@ TEST(RunCloserTest, ACancelWinsWhateverLanded) {
   cancelled.cancel_exit = kExitInterrupted;
   cancelled.budget_stopped = true;
   EXPECT_EQ(RunExitCode(cancelled, true), kExitInterrupted);
-  EXPECT_EQ(RunEndState(cancelled, kExitInterrupted), "cancelled");
+  EXPECT_EQ(RunEndState(cancelled, kExitInterrupted), v1::RUN_STATE_CANCELLED);
 }
 
 }  // namespace

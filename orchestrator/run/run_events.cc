@@ -9,12 +9,13 @@
 #include "orchestrator/run/run_config.h"
 #include "orchestrator/run/run_layout.h"
 #include "orchestrator/run/run_setup.h"
+#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 
 v1::Event TestRunEvent(const std::string& command, TestFormat format, const std::string& tree,
                        const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
-                       const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage) {
+                       const std::string& verdict, const std::vector<std::string>& flaky, v1::TestStage stage) {
   v1::Event e;
   auto* t = e.mutable_test_run();
   t->set_tree(tree);
@@ -32,7 +33,7 @@ v1::Event TestRunEvent(const std::string& command, TestFormat format, const std:
   }
   t->set_verdict(verdict);
   for (const auto& name : flaky) t->add_flaky_tests(name);
-  t->set_stage(stage);
+  SetStage(*t, stage);
   return e;
 }
 
@@ -79,13 +80,13 @@ v1::Event AttemptFinishedEvent(const std::string& subtask_id, int attempt, const
   f->set_duration_ms(result.duration_ms());
   switch (result.outcome()) {
     case v1::AttemptResult::PATCH:
-      f->set_outcome("patch");
+      SetOutcome(*f, v1::ATTEMPT_OUTCOME_PATCH);
       break;
     case v1::AttemptResult::NO_CHANGE:
-      f->set_outcome("no_change");
+      SetOutcome(*f, v1::ATTEMPT_OUTCOME_NO_CHANGE);
       break;
     default:
-      f->set_outcome("failed");
+      SetOutcome(*f, v1::ATTEMPT_OUTCOME_FAILED);
   }
   return e;
 }
@@ -95,7 +96,7 @@ v1::Event AttemptCutShortEvent(const std::string& subtask_id, int attempt, const
   auto* f = e.mutable_attempt_finished();
   f->set_subtask_id(subtask_id);
   f->set_attempt(attempt);
-  f->set_outcome("failed");
+  SetOutcome(*f, v1::ATTEMPT_OUTCOME_FAILED);
   f->set_error(error);
   return e;
 }

@@ -23,7 +23,7 @@ struct RunLayout;
 // no, empty when it said yes.
 v1::Event TestRunEvent(const std::string& command, TestFormat format, const std::string& tree,
                        const TestOutcome& outcome, const std::vector<std::string>& subtask_ids,
-                       const std::string& verdict, const std::vector<std::string>& flaky, const std::string& stage);
+                       const std::string& verdict, const std::vector<std::string>& flaky, v1::TestStage stage);
 
 // A lease given to `host_id`.
 v1::Event SubtaskLeasedEvent(const std::string& lease_id, const Lease& lease, const std::string& host_id);

@@ -1,4 +1,5 @@
 #include "orchestrator/run/run_timing.h"
+#include "orchestrator/store/event_kinds.h"
 
 #include <algorithm>
 #include <cmath>
@@ -80,7 +81,7 @@ RunTiming MeasureRun(const std::vector<v1::Event>& events) {
         }
         ended_at[k] = t;
         last_end[f.subtask_id()] = t;  // a failed attempt is ready again now
-        if (f.outcome() == "no_change") done_at[f.subtask_id()] = t;
+        if (OutcomeOf(f) == v1::ATTEMPT_OUTCOME_NO_CHANGE) done_at[f.subtask_id()] = t;
         break;
       }
       case v1::Event::kPatchSubmitted: {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "orchestrator/store/content_chunks.h"
 #include "orchestrator/store/deflate.h"
+#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 namespace {
@@ -266,7 +267,7 @@ absl::Status Store::Project(const v1::Event& e, const EventBodies& bodies) {
       const auto& a = e.attempt_finished();
       Stmt s(db_, "UPDATE attempts SET outcome = ?, error = ?, log_path = ?, finished_ms = ? "
                   "WHERE run_id = ? AND subtask_id = ? AND attempt = ?");
-      return s.Bind(a.outcome()).Bind(a.error()).Bind(a.log_path()).Bind(now).Bind(run).Bind(a.subtask_id())
+      return s.Bind(std::string(Name(OutcomeOf(a)))).Bind(a.error()).Bind(a.log_path()).Bind(now).Bind(run).Bind(a.subtask_id())
           .Bind(static_cast<std::int64_t>(a.attempt())).Run();
     }
     case v1::Event::kPatchSubmitted: {
@@ -308,7 +309,7 @@ absl::Status Store::Project(const v1::Event& e, const EventBodies& bodies) {
     case v1::Event::kRunFinished: {
       const auto& f = e.run_finished();
       Stmt s(db_, "UPDATE runs SET state = ?, finished_ms = ?, result_branch = ?, head = ? WHERE id = ?");
-      return s.Bind(f.state()).Bind(now).Bind(f.result_branch()).Bind(f.head()).Bind(run).Run();
+      return s.Bind(std::string(Name(StateOf(f)))).Bind(now).Bind(f.result_branch()).Bind(f.head()).Bind(run).Run();
     }
     case v1::Event::kPatchRejected:
       return absl::OkStatus();  // the subtask's outcome follows in SubtaskFinished
