@@ -47,6 +47,22 @@ absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Open(const std
   return std::unique_ptr<IntegrationRepo>(new IntegrationRepo(Git::AtGitDir(fs::canonical(git_dir).string())));
 }
 
+int IntegrationRepo::RemoveStaleLocks(const std::string& git_dir) {
+  int removed = 0;
+  std::error_code ec;
+  auto remove_if_lock = [&](const fs::path& p) {
+    if (p.extension() == ".lock" && fs::is_regular_file(fs::symlink_status(p, ec)) && fs::remove(p, ec)) ++removed;
+  };
+  for (const auto& entry : fs::directory_iterator(git_dir, ec)) remove_if_lock(entry.path());
+  for (const char* dir : {"refs", "objects/info"}) {
+    for (auto it = fs::recursive_directory_iterator(fs::path(git_dir) / dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      remove_if_lock(it->path());
+    }
+  }
+  return removed;
+}
+
 absl::StatusOr<std::string> IntegrationRepo::Head() const { return git_.ResolveCommit(kIntegrationRef); }
 
 absl::StatusOr<std::string> IntegrationRepo::CommitPatch(const std::string& base, const std::string& diff,

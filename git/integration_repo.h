@@ -24,6 +24,11 @@ class IntegrationRepo final {
                                                                  const std::string& base);
   // Opens one made by Create (for resume).
   static absl::StatusOr<std::unique_ptr<IntegrationRepo>> Open(const std::string& git_dir);
+  // Removes the lock files (HEAD.lock, refs/**/*.lock, packed-refs.lock, index.lock, ...) that a git
+  // command killed half-way left in `git_dir`; with one there, every later ref update fails. Only for
+  // a repository nothing else can be using: a resume, under the run lock, its dead coordinator's
+  // processes killed. Returns how many were removed.
+  static int RemoveStaleLocks(const std::string& git_dir);
 
   const Git& git() const { return git_; }
   absl::StatusOr<std::string> Head() const;

@@ -118,6 +118,23 @@ TEST_F(IntegrationRepoTest, CreateMakesABareRepositoryAtTheBase) {
   EXPECT_EQ(IntegrationRepo::Open(dir_ / "nothing.git").status().code(), absl::StatusCode::kNotFound);
 }
 
+// A git command killed half-way (its coordinator's process group killed at a CI time-out) leaves its
+// lock files; a resume removes them, or no patch could ever land again.
+TEST_F(IntegrationRepoTest, StaleLockFilesOfAKilledGitAreRemovedAndTheRefMovesAgain) {
+  TestPatch p = MakePatch([](const std::string& root) { WriteFile(root + "/a.txt", "ALPHA\n"); });
+  absl::StatusOr<std::string> commit = repo_->CommitPatch(base_, p.diff, p.tree, "a");
+  ASSERT_TRUE(commit.ok()) << commit.status();
+  WriteFile(git_dir_ + "/HEAD.lock", "");
+  WriteFile(git_dir_ + "/refs/heads/integration.lock", "");
+  WriteFile(git_dir_ + "/packed-refs.lock", "");
+  EXPECT_FALSE(repo_->CompareAndSwap(*commit, base_).ok()) << "the stale locks stop the ref";
+  EXPECT_EQ(IntegrationRepo::RemoveStaleLocks(git_dir_), 3);
+  EXPECT_TRUE(repo_->CompareAndSwap(*commit, base_).ok());
+  EXPECT_EQ(*repo_->Head(), *commit);
+  EXPECT_TRUE(fs::exists(git_dir_ + "/HEAD")) << "only lock files go";
+  EXPECT_EQ(IntegrationRepo::RemoveStaleLocks(git_dir_), 0);
+}
+
 TEST_F(IntegrationRepoTest, CommitPatchCommitsTheExpectedTreeOnTheBase) {
   TestPatch p = MakePatch([](const std::string& root) {
     WriteFile(root + "/a.txt", "ALPHA\n");

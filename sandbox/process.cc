@@ -162,14 +162,12 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
                             const std::vector<const char*>& cgroups,
                             const std::vector<ProcessSpec::Limit>& limits, const std::vector<int>& pass_fds,
                             int new_umask, int user_namespace, bool private_run, int keep_fd,
-                            const char* keep_path, pid_t parent) {
-  // The child dies with the thread that started it, even before its exec: a coordinator killed now
-  // must not leave a child that goes on to exec (a host, a sandbox) unsupervised, or that keeps the
-  // run lock's descriptor while a resume starts. If the parent is already gone, it stops here.
-  if (parent > 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-  }
+                            const char* keep_path, pid_t parent, bool die_with_parent) {
+  // A child whose parent is already gone stops here: a coordinator killed now must not leave a child
+  // that goes on to exec unsupervised, or keeps the run lock's descriptor while a resume starts. One
+  // that must die with its parent (a host, a sandbox) is told so first, from before its exec on.
+  if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
   // Passed files go to 3, 4, ...: whatever holds those numbers now (the pipes) moves up first.
   const int first_free = 3 + static_cast<int>(pass_fds.size());
   if (report_fd < first_free) report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, first_free);
@@ -260,13 +258,15 @@ struct ChildArgs {
   bool private_run;
   int keep_fd;
   const char* keep_path;
-  pid_t parent;  // 0: the child outlives its parent
+  pid_t parent;
+  bool die_with_parent;
 };
 
 int ChildMain(void* p) {
   const ChildArgs& a = *static_cast<const ChildArgs*>(p);
   ExecChild(a.path, a.argv, a.envp, a.cwd, a.in_fd, a.out_fd, a.err_fd, a.report_fd, *a.cgroups, *a.limits,
-            *a.pass_fds, a.new_umask, a.user_namespace, a.private_run, a.keep_fd, a.keep_path, a.parent);
+            *a.pass_fds, a.new_umask, a.user_namespace, a.private_run, a.keep_fd, a.keep_path, a.parent,
+            a.die_with_parent);
 }
 
 // Starts the child. A fork copies the parent's page tables, which costs what the parent holds (a
@@ -371,7 +371,7 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
                   spec.private_run_keep.has_value(),
                   keep && keep->get() >= 0 ? keep->get() : -1,
                   spec.private_run_keep ? spec.private_run_keep->c_str() : nullptr,
-                  spec.outlives_parent ? 0 : getpid()};
+                  getpid(), spec.die_with_parent};
   pid_t pid = SpawnChild(child);
   if (pid < 0) {
     int e = errno;

@@ -63,10 +63,11 @@ struct ProcessSpec {
   // /run is an empty tmpfs (the sockets of docker, D-Bus, ssh and gpg agents live there), except this
   // one file under /run, bound back (the resolver's file, where /etc/resolv.conf leads into /run).
   std::optional<std::string> private_run_keep;
-  // Unset: the child is killed (SIGKILL) when the thread that started it exits, from before its exec
-  // on, so a process that dies leaves no child behind. Set: it lives on (for a child started from a
-  // short-lived thread that ends itself another way, such as slirp4netns by its --exit-fd).
-  bool outlives_parent = false;
+  // Set: the child is killed (SIGKILL) when the thread that started it exits, from before its exec on
+  // (a host, a sandbox: what must not run on unsupervised). Unset: it finishes what it does (a git
+  // command killed half-way would leave its lock files). Either way a child whose parent died before
+  // it could exec stops there.
+  bool die_with_parent = false;
   // Called in the parent with the child's pid (also its process group) once it has started.
   std::function<void(int pid)> on_start;
   // Called in the parent when the time-out fires, before the group is killed (e.g. kill a cgroup).

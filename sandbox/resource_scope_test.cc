@@ -74,7 +74,6 @@ TEST(ResourceScopeTest, WhatIsLeftInAScopeOfADeadCreatorIsKilled) {
   ASSERT_EQ(pipe(report), 0);
   ProcessSpec spec;
   spec.argv = {"sh", "-c", "echo $$ >&3; exec sleep 600"};
-  spec.outlives_parent = true;
   spec.pass_fds = {std::make_shared<const OwnedFd>(report[1])};
   for (const auto& d : dirs) spec.join_cgroup_procs.push_back(d + "/cgroup.procs");
   boost::asio::io_context io;

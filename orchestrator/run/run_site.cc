@@ -40,6 +40,9 @@ absl::Status OpenRunSite(const PreparedRun& run, const Sandbox& sandbox, std::os
     // What the dead coordinator left: its processes first (nothing new may start beside them).
     site.leftovers_killed = PidLedger(site.layout.ledger_dir).KillAll();
     RemoveLeftovers(run, site.layout);
+    // A git command of the dead coordinator killed half-way (its whole process group killed at a CI
+    // time-out) left its lock files: nothing else uses this repository now.
+    IntegrationRepo::RemoveStaleLocks(site.layout.run_dir + "/integration.git");
   }
   // Cgroups of swarm processes killed before they could remove them (this run's or another's).
   ResourceScope::RemoveAbandoned();

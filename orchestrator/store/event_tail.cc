@@ -15,6 +15,7 @@ absl::Status TailEvents(const TailRequest& request, const std::function<bool(con
   const std::string db = request.state_dir + "/swarm.db";
   std::unique_ptr<Store> store;
   std::uint64_t last = request.after_seq;
+  bool finished = false;  // the run's row said finished: one more read of the log, then the end
   for (;;) {
     bool alive = request.alive && request.alive();
     // Store::Open would create a missing database; a follower must not.
@@ -33,9 +34,15 @@ absl::Status TailEvents(const TailRequest& request, const std::function<bool(con
       }
       if (!events->empty()) continue;  // more may have come while we sent these
     }
+    // The read above came after the run was seen finished, so it held every event: nothing is missing.
+    if (finished) return absl::OkStatus();
     absl::StatusOr<RunRow> run = store != nullptr ? store->Run(request.run_id) : absl::NotFoundError("");
-    // Finished at or before after_seq: nothing is missing.
-    if (run.ok() && run->finished_unix_ms != 0) return absl::OkStatus();
+    // Finished at or before after_seq, or since the read above (RunFinished and the row are committed
+    // together): the log is read once more before the end.
+    if (run.ok() && run->finished_unix_ms != 0) {
+      finished = true;
+      continue;
+    }
     if (!alive) {
       if (!run.ok()) return absl::NotFoundError(absl::StrCat("no run ", request.run_id, " in ", request.state_dir));
       return absl::AbortedError(absl::StrCat("the coordinator of run ", request.run_id,

@@ -285,9 +285,8 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
     slirp.cwd = "/";
     slirp.output_cap = 16 << 10;
     slirp.join_cgroup_procs = cgroups_;
-    // Started from the bring-up's own thread, which ends before it does; it exits when the last
-    // copy of the exit pipe closes, which a dead sandbox or coordinator closes too.
-    slirp.outlives_parent = true;
+    // Not die_with_parent: it is started from the bring-up's own thread, which ends before it does; it
+    // exits when the last copy of the exit pipe closes, which a dead sandbox or coordinator closes too.
     auto self = shared_from_this();
     // Runs within StartProcess, under mu_.
     slirp.on_start = [self](int slirp_pid) { self->slirp_pidfd_ = PidfdOpen(slirp_pid); };
