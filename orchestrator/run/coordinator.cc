@@ -9,27 +9,20 @@
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <iostream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "base/check.h"
 #include "base/failpoint.h"
 #include "base/terminal_text.h"
 #include "git/integration_repo.h"
-#include "orchestrator/merge/check_stage.h"
 #include "orchestrator/merge/culprits.h"
-#include "orchestrator/merge/speculative_merge_queue.h"
-#include "orchestrator/merge/test_gate.h"
 #include "orchestrator/run/agent_service.h"
 #include "orchestrator/run/cancel_requests.h"
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/run/fleet.h"
-#include "orchestrator/run/head_check.h"
 #include "orchestrator/run/host_registration.h"
 #include "orchestrator/run/path_policy.h"
 #include "orchestrator/run/periodic.h"
-#include "orchestrator/run/recovery.h"
 #include "orchestrator/run/report.h"
 #include "orchestrator/run/run_closer.h"
 #include "orchestrator/run/run_events.h"
@@ -39,8 +32,6 @@
 #include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
-#include "swarm/v1/protocol.h"
-#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 namespace {
@@ -82,8 +73,7 @@ void Coordinator::RequestCancel(const std::string& why) {
 }
 
 Coordinator::~Coordinator() {
-  if (check_) check_->Shutdown();
-  if (merge_) merge_->Shutdown();
+  stages_.Shutdown();
   if (git_pool_) git_pool_->join();
   server_.reset();
 }
@@ -108,7 +98,9 @@ absl::Status Coordinator::Setup() {
   MakePipeline();
   MakeFleet();
   if (run_.resume) {
-    if (absl::Status st = Resume(site_.leftovers_killed); !st.ok()) return st;
+    if (absl::Status st = RestoreRun(run_, site_, *pipeline_, fleet_->leases(), Recorder(), out_, baseline_); !st.ok()) {
+      return st;
+    }
     return StartModel();
   }
 
@@ -128,7 +120,7 @@ void Coordinator::MakePipeline() {
                            static_cast<std::uint64_t>(run_.config.max_patch_files)};
   LandingPipeline::Hooks hooks{
       .emit = [this](v1::Event e, const EventBodies& bodies) { Emit(std::move(e), bodies); },
-      .write_log = [this](const std::string& name, const std::string& content) { return WriteLog(name, content); },
+      .write_log = [this](const std::string& name, const std::string& content) { return recorder_->Log(name, content); },
       .say = [this](const std::string& line) { recorder_->Say(line); },
       .can_fix_up = [this] { return model_.has_model() && !model_.budget_stopped(); },
       .patch_diff = [this](const std::string& id, int attempt) { return site_.store->PatchDiff(run_.run_id, id, attempt); },
@@ -213,46 +205,8 @@ void Coordinator::EndLease(const std::string& lease_id) {
   model_.EndLease(lease_id);
 }
 
-absl::Status Coordinator::Resume(int leftovers_killed) {
-  absl::StatusOr<Recovery> rec =
-      Recover(*site_.store, *site_.repo, run_.plan, run_.run_id, run_.base, run_.config.test_command);
-  if (!rec.ok()) return rec.status();
-  Emit(RunResumedEvent(*rec, leftovers_killed, run_.config.budget_usd));
-  for (auto& e : rec->missing) Emit(std::move(e));
-  pipeline_->Restore(*rec);
-  fleet_->leases().RestoreFence(rec->last_fence);
-  site_.gate->ContinueRunIndexFrom(rec->test_runs);
-  base_failing_ = rec->base_failing;
-  base_passed_ = rec->base_passed;
-  if (site_.gate->format() == TestFormat::kExit) {
-    for (const auto& tree : rec->passed_trees) site_.gate->RememberPassed(tree);
-  }
-  if (!run_.config.json) {
-    out_ << "swarm: head " << rec->head.substr(0, 12) << "; " << rec->reconciled_landings
-         << " landings recovered from the ref, " << rec->interrupted_attempts << " interrupted attempts redone, "
-         << leftovers_killed << " leftover processes killed\n";
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Coordinator::CheckHead() {
-  // The base when a run starts; the integration head when one resumes.
-  const bool at_base = pipeline_->head() == run_.base;
-  absl::StatusOr<HeadCheck> check = TestHead(*site_.gate, site_.repo->git(), pipeline_->head(), at_base);
-  if (!check.ok()) return check.status();
-  pipeline_->CountFlaky(check->flaky);
-  Emit(TestRunEvent(site_.gate->command(), site_.gate->format(), check->tree, check->outcome, {}, "", check->flaky,
-                    v1::TEST_STAGE_HEAD));
-  head_outcome_ = check->outcome;
-  if (at_base) base_failing_ = check->outcome.results.Failing();
-  pipeline_->StartAt(pipeline_->head(), check->outcome.results.Failing());
-  const std::string where = at_base ? "the base commit " + run_.base.substr(0, 12) : "the integration head";
-  if (absl::Status st = AcceptHead(*check, site_.gate->format(), where); !st.ok()) return st;
-  if (site_.gate->format() != TestFormat::kExit && !base_failing_.empty() && !run_.config.json) {
-    out_ << "swarm: " << base_failing_.size() << " tests fail on " << where
-         << "; patches may not break others, and the tests their subtasks name must pass\n";
-  }
-  return absl::OkStatus();
+RecordEvent Coordinator::Recorder() {
+  return [this](v1::Event e) { Emit(std::move(e)); };
 }
 
 int Coordinator::Run() {
@@ -263,48 +217,19 @@ int Coordinator::Run() {
   absl::Status setup = Setup();
   // A resumed run's base was tested when it started, unless the coordinator died during that test;
   // with per-test results, the head's results are the baseline, so they are read again (or cached).
-  bool check = !base_passed_ || site_.gate == nullptr || site_.gate->format() != TestFormat::kExit;
-  absl::Status base =
-      setup.ok() && setup_signals.received() == 0 && !cancel_requests_.Pending(site_.layout.run_dir) && check ? CheckHead() : absl::OkStatus();
+  bool check = !baseline_.base_passed || site_.gate == nullptr || site_.gate->format() != TestFormat::kExit;
+  absl::Status base = setup.ok() && setup_signals.received() == 0 && !cancel_requests_.Pending(site_.layout.run_dir) && check
+                          ? CheckRunHead(run_, site_, *pipeline_, Recorder(), out_, baseline_)
+                          : absl::OkStatus();
   setup_signals.Stop();
-  const int early_signal = setup_signals.received();
-  std::optional<std::string> cancelled = cancel_requests_.Pending(site_.layout.run_dir);
-  if (!setup.ok() || !base.ok() || early_signal != 0 || cancelled) {
-    absl::Status st = !setup.ok() ? setup : base;
-    if (early_signal != 0) {
-      st = absl::CancelledError(early_signal == SIGINT ? "interrupted before any agent started" : "terminated");
-    } else if (cancelled) {
-      st = absl::CancelledError(*cancelled + " before any agent started");
-    }
-    int exit_code = early_signal == SIGINT ? kExitInterrupted : ExitCodeFor(st);
-    err_ << "swarm: " << st.message() << "\n";
-    if (site_.store != nullptr) {
-      v1::Event e;
-      SetState(*e.mutable_run_finished(), early_signal != 0 || cancelled ? v1::RUN_STATE_CANCELLED : v1::RUN_STATE_FAILED);
-      e.mutable_run_finished()->set_head(run_.base);
-      e.mutable_run_finished()->set_exit_code(exit_code);
-      Emit(std::move(e));
-    }
-    return exit_code;
+  if (std::optional<EarlyEnd> end = EndBeforeAgents(setup, base, setup_signals.received(),
+                                                    cancel_requests_.Pending(site_.layout.run_dir), run_.base)) {
+    err_ << "swarm: " << end->why.message() << "\n";
+    if (site_.store != nullptr) Emit(std::move(end->finished));
+    return end->exit_code;
   }
-  if (options_.merge_queue != nullptr) {
-    merge_ = options_.merge_queue;
-  } else {
-    own_merge_ = std::make_unique<SpeculativeMergeQueue>(
-        *site_.repo, *site_.gate, run_.run_id, head_outcome_,
-        SpeculativeMergeQueue::Options{run_.config.queue_depth, run_.config.max_batch});
-    merge_ = own_merge_.get();
-  }
-  if (options_.checker != nullptr) {
-    check_ = options_.checker;
-  } else {
-    int jobs =
-        run_.config.test_jobs > 0 ? run_.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
-    own_check_ = std::make_unique<CheckStage>(*site_.repo, *site_.gate, jobs);
-    check_ = own_check_.get();
-  }
-  check_->RecordHead(pipeline_->head(), head_outcome_);
-  pipeline_->UseStages(*check_, *merge_);
+  stages_ = MakeStages(options_.checker, options_.merge_queue, site_, run_, baseline_.head_outcome, pipeline_->head());
+  pipeline_->UseStages(*stages_.check, *stages_.merge);
 
   if (options_.serve_agent_api) {
     absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
@@ -374,7 +299,7 @@ void Coordinator::StartHosts() {
 }
 
 void Coordinator::OnHostExited(const std::string& host_id, const HostLauncher::Exit& exit) {
-  std::string log = WriteLog(host_id + ".log", exit.output);
+  std::string log = recorder_->Log(host_id + ".log", exit.output);
   if (!shutting_down_) err_ << "swarm: agent host " << host_id << " exited (" << exit.how << "); log: " << log << "\n";
   MaybeFinish();
 }
@@ -407,7 +332,7 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
   if (!taken) return;  // refused: the lease is not current
   const Lease lease = std::move(*taken);
 
-  std::string log = WriteLog(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
+  std::string log = recorder_->Log(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
   Emit(AttemptFinishedEvent(lease.subtask_id, lease.attempt, result, log));
 
   if (result.outcome() == v1::AttemptResult::NO_CHANGE) {
@@ -478,8 +403,7 @@ void Coordinator::Cancel(int exit_code, const std::string& why) {
   recorder_->Say("swarm: cancelling: " + why);
   recorder_->Quiet();
   if (pipeline_) pipeline_->Cancel(why);
-  if (check_) check_->Cancel();  // checks not started are dropped
-  if (merge_) merge_->Cancel();  // queued patches are dropped, a running test is killed
+  stages_.Cancel();
   BeginShutdown();
 }
 
@@ -509,20 +433,12 @@ ProgressCounts Coordinator::Counts() const {
   return c;
 }
 
-std::string Coordinator::WriteLog(const std::string& name, const std::string& content) {
-  absl::StatusOr<std::string> path = recorder_->WriteLog(name, content);
-  if (path.ok()) return *path;
-  recorder_->Say(absl::StrCat("swarm: warning: ", path.status().message()));
-  return "";
-}
-
 int Coordinator::Finish() {
   recorder_->EndProgress();
   model_.Stop();  // before the server: its shutdown waits for every call to be answered
   if (server_) server_->AbortPending();  // calls that never reached the executor
   server_.reset();
-  check_->Shutdown();
-  merge_->Shutdown();
+  stages_.Shutdown();
   git_pool_->join();
   ResourceScope::RemoveAbandoned();  // of hosts killed during the run; every host has exited by now
   // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
@@ -568,7 +484,7 @@ int Coordinator::Finish() {
                     .workspace_kind = fleet_->workspace_kind(),
                     .warnings = run_.warnings,
                     .test_format = TestFormatName(site_.gate->format()),
-                    .failing_at_base = base_failing_,
+                    .failing_at_base = baseline_.base_failing,
                     .failing_at_end = pipeline_->head_failing(),
                     .flaky = pipeline_->flaky_counts()};
   const ModelGateway::LimiterState& limiter = model_.limiter_at_end();

@@ -27,6 +27,8 @@
 #include "orchestrator/run/run_layout.h"
 #include "orchestrator/run/run_recorder.h"
 #include "orchestrator/run/run_site.h"
+#include "orchestrator/run/run_stages.h"
+#include "orchestrator/run/run_start.h"
 #include "orchestrator/merge/merge_queue.h"
 #include "models/model_gateway.h"
 #include "orchestrator/store/run_lock.h"
@@ -102,16 +104,12 @@ class Coordinator final : public AgentHandler {
   absl::Status PlanFromTask(std::vector<CallRecord>* calls);
   // At the end: a lease still held is forgotten, and its agent's model calls are not retried.
   void EndLease(const std::string& lease_id);
-  // Tests the head before any agent starts: the baseline for per-test results (and, for `exit`, a
-  // base that fails its tests stops the run).
-  absl::Status CheckHead();
   // The landing pipeline, wired to this run: its events, logs, git work and executor.
   void MakePipeline();
   // The fleet of hosts, wired to this run: its events, the head, registration, failures.
   void MakeFleet();
-  // Takes over a run whose coordinator died: reconciles the store with the ref, restores the
-  // scheduler, and records what it did.
-  absl::Status Resume(int leftovers_killed);
+  // Emit, for the parts that record events without bodies.
+  RecordEvent Recorder();
   // SIGINT or SIGTERM while the event loop runs: the run is cancelled; a second one aborts it.
   void OnSignal(int sig);
   void StartHosts();
@@ -124,8 +122,6 @@ class Coordinator final : public AgentHandler {
   void Emit(v1::Event event, const EventBodies& bodies = {});
   ProgressCounts Counts() const;
   int Finish();
-  // A log file of the run; on failure (a full disk) the user is told and the path is empty.
-  std::string WriteLog(const std::string& name, const std::string& content);
 
   // Set at construction.
   PreparedRun run_;
@@ -145,10 +141,7 @@ class Coordinator final : public AgentHandler {
   RunModel model_;       // the gateway, agents' calls through it, the budget
   std::unique_ptr<RunRecorder> recorder_;  // with site_.store
   std::atomic<TestGate*> killable_gate_{nullptr};  // site_.gate, for the setup signal watcher thread
-  std::unique_ptr<CheckStage> own_check_;
-  std::unique_ptr<MergeQueue> own_merge_;
-  PatchChecker* check_ = nullptr;  // own_check_ or options_.checker
-  MergeQueue* merge_ = nullptr;    // own_merge_ or options_.merge_queue
+  RunStages stages_;  // the check and the queue, once the head is tested
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<LandingPipeline> pipeline_;  // with scheduler_
   std::unique_ptr<Fleet> fleet_;               // with scheduler_: the hosts and their leases
@@ -158,9 +151,7 @@ class Coordinator final : public AgentHandler {
 
   // Owned by the executor.
   bool shutting_down_ = false;
-  bool base_passed_ = false;  // a resumed run's base test passed before
-  TestOutcome head_outcome_;  // the tests on the head before any agent started
-  std::set<std::string> base_failing_;  // per-test formats: for the report
+  HeadBaseline baseline_;  // what the tests on the head said before any agent started
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;
 };

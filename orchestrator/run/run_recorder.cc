@@ -76,4 +76,11 @@ absl::StatusOr<std::string> RunRecorder::WriteLog(const std::string& name, const
   return path;
 }
 
+std::string RunRecorder::Log(const std::string& name, const std::string& content) {
+  absl::StatusOr<std::string> path = WriteLog(name, content);
+  if (path.ok()) return *path;
+  Say(absl::StrCat("swarm: warning: ", path.status().message()));
+  return "";
+}
+
 }  // namespace swarm

@@ -58,6 +58,9 @@ class RunRecorder {
 
   // Writes `content` to the log directory as `name`; returns the path. A full disk is an error.
   absl::StatusOr<std::string> WriteLog(const std::string& name, const std::string& content);
+  // The same, and on failure the user is told (Say) and the path is empty: a log lost is no reason to
+  // stop a run, but nobody must be sent to a file that is not there.
+  std::string Log(const std::string& name, const std::string& content);
 
   bool progress_open() const { return progress_open_; }
 
