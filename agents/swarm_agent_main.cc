@@ -8,13 +8,21 @@
 #include <iostream>
 
 #include "agents/agent_host.h"
+#include "base/command_line.h"
 #include "base/file_limit.h"
 #include "sandbox/overlay_mount.h"
 
 int main(int argc, char** argv) {
   // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
   umask(077);
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args == std::vector<std::string>{"--version"}) {
+    std::cout << "swarm-agent " << swarm::SwarmVersion() << "\n";
+    return 0;
+  }
   CLI::App app{"swarm-agent: hosts agent slots for a swarm coordinator"};
+  app.set_version_flag("--version", std::string("swarm-agent ") + swarm::SwarmVersion(), "print the version and exit");
+  app.footer("Exit status: 0 the coordinator ended the run; 1 the host failed (the message says why); 2 usage or bad input.");
   swarm::AgentHostOptions options;
   bool exit_with_parent = false;
   app.add_option("--coordinator", options.coordinator, "unix:/path/to/agent.sock or host:port")->required();
@@ -23,7 +31,14 @@ int main(int argc, char** argv) {
                  "attempts set up at once; a lease is asked for only when it can start (0: the cores)");
   app.add_option("--host-id", options.host_id, "a name for this host in the run's records");
   app.add_flag("--exit-with-parent", exit_with_parent, "exit when the process that started this one exits");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "swarm-agent: " << swarm::ParseErrorInWords(e, app, "swarm-agent", args) << "\n";
+    return 2;  // swarm's usage status, not the parser's own numbers
+  }
   if (options.parallel_starts < 0) {
     std::cerr << "swarm-agent: --parallel-starts must be 0 (the cores) or more\n";
     return 2;

@@ -371,7 +371,9 @@ absl::StatusOr<ResolvedModel> ResolveModel(const ModelsConfig& config, const std
   r.provider = it->second;
   if (auto m = r.provider.models.find(r.model); m != r.provider.models.end()) {
     r.info = m->second;
-  } else if (r.provider.any_model) {
+  } else if (r.provider.any_model || !base_url_override.empty()) {
+    // An endpoint of the user's own (--base-url) serves whatever models it has: any name goes, with the
+    // provider's defaults and no prices (a budget then asks for them).
     r.info = r.provider.defaults;
   } else {
     std::vector<std::string> names;
@@ -403,11 +405,13 @@ absl::StatusOr<ResolvedModel> ResolveModel(const ModelsConfig& config, const std
   }
   if (!r.provider.key_env.empty()) {
     const char* key = getenv(r.provider.key_env.c_str());
-    if (key == nullptr || *key == '\0') {
-      return absl::InvalidArgumentError(absl::StrCat("the key for ", provider, " is missing: set ",
-                                                     r.provider.key_env, " in the environment"));
+    const bool missing = key == nullptr || *key == '\0';
+    // A server of the user's own (--base-url) often wants no key: it is sent when there is one.
+    if (missing && base_url_override.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat("the key for ", provider, " is missing: set ",
+                                                        r.provider.key_env, " in the environment"));
     }
-    r.api_key = key;
+    if (!missing) r.api_key = key;
   }
   if (!r.provider.ca_file.empty()) {
     // Loaded as the client will load it, so that a bad file is found before the run starts.

@@ -43,11 +43,27 @@ TEST(ModelConfigTest, BadChoicesNameWhatIsWrong) {
   EXPECT_NE(ResolveModel(c, "deepseek:gpt-9", "", Env({{"DEEPSEEK_API_KEY", "k"}})).status().message().find("deepseek-chat"),
             std::string::npos);
   auto missing = ResolveModel(c, "moonshot:kimi-k2-0905-preview", "", none);
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition) << "something the machine lacks: exit 3";
   EXPECT_NE(missing.status().message().find("MOONSHOT_API_KEY"), std::string::npos);
   EXPECT_NE(ResolveModel(c, "vllm:m", "ftp://x", none).status().message().find("http://"), std::string::npos);
   EXPECT_NE(ResolveModel(c, "vllm:m", "http://:80/v1", none).status().message().find("no host"), std::string::npos);
   EXPECT_NE(ResolveModel(c, "vllm:m", "http://h:99999", none).status().message().find("bad port"), std::string::npos);
+}
+
+// docs/models.md: any OpenAI-compatible server works with `openai` and --base-url.
+TEST(ModelConfigTest, AnOpenAiCompatibleServerOfTheUsersTakesAnyModelAndNeedsNoKey) {
+  absl::StatusOr<ResolvedModel> local =
+      ResolveModel(BuiltinModels(), "openai:qwen2.5-coder-7b", "http://127.0.0.1:8080/v1", Env({}));
+  ASSERT_TRUE(local.ok()) << local.status();
+  EXPECT_EQ(local->model, "qwen2.5-coder-7b");
+  EXPECT_EQ(local->api_key, "");
+  EXPECT_FALSE(local->info.priced) << "a budget asks for prices";
+  absl::StatusOr<ResolvedModel> keyed = ResolveModel(BuiltinModels(), "openai:qwen2.5-coder-7b",
+                                                     "http://127.0.0.1:8080/v1", Env({{"OPENAI_API_KEY", "k"}}));
+  ASSERT_TRUE(keyed.ok()) << keyed.status();
+  EXPECT_EQ(keyed->api_key, "k");
+  // Without --base-url the name must be one the provider has.
+  EXPECT_FALSE(ResolveModel(BuiltinModels(), "openai:qwen2.5-coder-7b", "", Env({{"OPENAI_API_KEY", "k"}})).ok());
 }
 
 TEST(ModelConfigTest, BaseUrlOverrideAndUrlParts) {

@@ -62,14 +62,18 @@ absl::Status PrintRuns(const Store& store, std::ostream& out) {
   if (runs->empty()) out << "no runs\n";
   for (const auto& r : *runs) {
     absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(r.id);
-    int landed = 0, total = 0;
+    int done = 0, unchanged = 0, total = 0;
     if (subtasks.ok()) {
       total = static_cast<int>(subtasks->size());
-      for (const auto& s : *subtasks) landed += s.state == v1::LANDED;
+      for (const auto& s : *subtasks) {
+        done += s.state == v1::LANDED || s.state == v1::NO_CHANGE;  // a subtask that needed no change is done
+        unchanged += s.state == v1::NO_CHANGE;
+      }
     }
     std::string state = StateOf(r);
     out << r.id << "  " << state << std::string(state.size() < 12 ? 12 - state.size() : 1, ' ')
-        << When(r.created_unix_ms) << "  " << landed << "/" << total << " landed  "
+        << When(r.created_unix_ms) << "  " << done << "/" << total << " done"
+        << (unchanged > 0 ? absl::StrCat(" (", unchanged, " unchanged)") : "") << "  "
         << (r.finished_unix_ms == 0 ? "(no branch yet)" : r.result_branch.empty() ? "(no branch)" : Safe(r.result_branch))
         << "  " << Safe(r.repo) << "\n";
   }
@@ -92,7 +96,11 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
       << "repo    " << Safe(run->repo) << "\n"
       << "base    " << run->base << "\n"
       << "head    " << run->head << "\n"
-      << "branch  " << (run->result_branch.empty() ? "(none)" : Safe(run->result_branch)) << "\n"
+      << "branch  "
+      << (run->finished_unix_ms == 0   ? "(none yet: made when the run ends)"
+          : run->result_branch.empty() ? "(none)"
+                                       : Safe(run->result_branch))
+      << "\n"
       << "started " << When(run->created_unix_ms) << "\n";
   if (run->finished_unix_ms > 0) {
     out << "took    " << (run->finished_unix_ms - run->created_unix_ms) / 1000.0 << " s\n";

@@ -17,6 +17,7 @@
 #include "orchestrator/control_client.h"
 #include "orchestrator/run/coordinator.h"
 #include "orchestrator/run/exit_codes.h"
+#include "base/command_line.h"
 #include "base/input_file.h"
 #include "orchestrator/plan/plan.h"
 #include "orchestrator/run_admin.h"
@@ -207,8 +208,24 @@ int main(int argc, char** argv) {
   // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
   umask(077);
   swarm::InstallScriptedModelServer();  // the `scripted:` provider: the offline demo and tests
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args == std::vector<std::string>{"--version"}) {
+    std::cout << "swarm " << swarm::SwarmVersion() << "\n";
+    return swarm::kExitOk;
+  }
   CLI::App app{"swarm: many agents, one tested branch"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("swarm ") + swarm::SwarmVersion(), "print swarm's version and exit");
+  app.footer(
+      "Exit status: 0 every subtask landed (or needed no change); 1 the run finished and some did not land;\n"
+      "2 usage or bad input (nothing changed); 3 something this machine lacks (bubblewrap, git, a key);\n"
+      "4 stopped on its budget; 5 cancelled (swarm cancel, SIGTERM); 130 interrupted (Ctrl-C); 70 a bug in swarm.\n"
+      "State directory: --state-dir, else $SWARM_STATE_DIR, else $XDG_STATE_HOME/swarm, else\n"
+      "~/.local/state/swarm.\n"
+      "`swarm help COMMAND` (or `swarm COMMAND --help`) shows a command's flags.");
+  CLI::App* help = app.add_subcommand("help", "show the commands, or one command's flags");
+  std::string help_topic;
+  help->add_option("command", help_topic, "the command");
   swarm::RunConfig config;
   swarm::LimitFlags limits;
   CLI::App* run = app.add_subcommand("run", "run a swarm on a repository; the result lands on a new branch");
@@ -298,7 +315,25 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "swarm: " << e.what() << "\n";
+    std::cerr << "swarm: " << swarm::ParseErrorInWords(e, app, "swarm", args) << "\n";
+    return swarm::kExitUsage;
+  }
+  if (help->parsed()) {
+    if (help_topic.empty()) {
+      std::cout << app.help();
+      return swarm::kExitOk;
+    }
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->get_name() == help_topic) {
+        std::cout << sub->help();
+        return swarm::kExitOk;
+      }
+    }
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+    const std::string near = swarm::Nearest(help_topic, names);
+    std::cerr << "swarm: no command \"" << help_topic << "\""
+              << (near.empty() ? "" : "; did you mean `swarm help " + near + "`?") << "\n";
     return swarm::kExitUsage;
   }
   // A coordinator's test runs get their trees as overlays, mounted in a namespace of this process's
@@ -361,7 +396,13 @@ int main(int argc, char** argv) {
     absl::Status st = swarm::CollectGarbage(dir, std::cout);
     return st.ok() ? swarm::kExitOk : swarm::Fail(st);
   }
-  if (runs->parsed()) return swarm::Inspect(state_dir, [](const swarm::Store& s) { return swarm::PrintRuns(s, std::cout); });
+  if (runs->parsed()) {
+    if (absl::StatusOr<std::unique_ptr<swarm::Store>> store = swarm::OpenExisting(state_dir); absl::IsNotFound(store.status())) {
+      std::cout << store.status().message() << "\n";  // "no runs in DIR": not an error
+      return swarm::kExitOk;
+    }
+    return swarm::Inspect(state_dir, [](const swarm::Store& s) { return swarm::PrintRuns(s, std::cout); });
+  }
   if (show->parsed()) {
     return swarm::Inspect(state_dir, [&](const swarm::Store& s) {
       if (!transcript.empty()) return swarm::PrintTranscript(s, run_id, transcript, std::cout);

@@ -266,7 +266,7 @@ TEST_F(E2eTest, FailingSubtaskFailsWithItsLogDependentsAreSkippedTheRestLand) {
   CliResult runs = RunSwarm({"runs", "--state-dir", state()});
   EXPECT_EQ(runs.exit_code, 0) << runs.err;
   EXPECT_NE(runs.out.find(run_id + "  completed"), std::string::npos) << runs.out;
-  EXPECT_NE(runs.out.find("3/6 landed"), std::string::npos) << runs.out;
+  EXPECT_NE(runs.out.find("3/6 done"), std::string::npos) << runs.out;
   CliResult show = RunSwarm({"show", run_id, "--state-dir", state()});
   EXPECT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find("b  failed"), std::string::npos) << show.out;
@@ -603,6 +603,9 @@ TEST_F(E2eTest, CtrlCStopsTheAgentsKeepsWhatLandedAndExits130) {
   EXPECT_EQ(result->exit_code, 130) << result->out << result->err;
   nlohmann::json report = OnlyReport(state());
   EXPECT_EQ(report["state"], "cancelled");
+  const std::string run_id = report["run_id"];
+  EXPECT_NE(result->out.find("`swarm resume " + run_id + "` goes on from here"), std::string::npos)
+      << "the summary says how to go on: " << result->out;
   auto outcomes = Outcomes(report);
   EXPECT_EQ(outcomes["shard-1"], "landed");
   for (const char* id : {"shard-2", "shard-3", "shard-4"}) EXPECT_EQ(outcomes[id], "cancelled") << id;

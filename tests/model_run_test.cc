@@ -387,7 +387,6 @@ TEST_F(ModelRunTest, BadModelSettingsAreRefusedBeforeAnythingStarts) {
   std::vector<Case> cases = {
       {{"--model", "nope:m"}, "unknown provider \"nope\""},
       {{"--model", "deepseek:no-such-model"}, "unknown model \"no-such-model\""},
-      {{"--model", "moonshot:kimi-k2-0905-preview"}, "MOONSHOT_API_KEY"},
       {{"--model", "test:m", "--base-url", "localhost:8000"}, "must start with http:// or https://"},
       {{"--model", "test:m", "--budget-usd", "lots"}, "--budget-usd must be a positive number"},
       {{"--model", "test:m", "--budget-usd", "-3"}, "--budget-usd must be a positive number"},
@@ -402,6 +401,10 @@ TEST_F(ModelRunTest, BadModelSettingsAreRefusedBeforeAnythingStarts) {
     EXPECT_EQ(r.exit_code, 2) << c.message << "\n" << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
   }
+  // A missing key is something this machine lacks, not a wrong command line.
+  CliResult no_key = run({"--model", "moonshot:kimi-k2-0905-preview"}, env);
+  EXPECT_EQ(no_key.exit_code, 3) << no_key.err;
+  EXPECT_NE(no_key.err.find("MOONSHOT_API_KEY"), std::string::npos) << no_key.err;
   // An unreadable ca_file, set in the user's file.
   std::string config = ReadFile(dir_ / "config/swarm/models.toml");
   config.insert(config.find("any_model"), "ca_file = \"/nonexistent/ca.pem\"\n");

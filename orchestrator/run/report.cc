@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "base/terminal_text.h"
+#include "orchestrator/run/exit_codes.h"
 
 namespace swarm {
 
@@ -174,6 +175,12 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
   }
   out << "patch:  " << ctx.patch_path << "\n";
   if (!report_path.empty()) out << "report: " << report_path << "\n";
+  // A run that stopped before its end goes on from where it stopped.
+  if (ctx.exit_code == kExitCancelled || ctx.exit_code == kExitInterrupted) {
+    out << "stopped before the end; `swarm resume " << ctx.run_id << "` goes on from here\n";
+  } else if (ctx.exit_code == kExitBudget) {
+    out << "stopped on its budget; `swarm resume " << ctx.run_id << " --budget-usd N` goes on with a larger one\n";
+  }
   out.flush();
 }
 

@@ -11,8 +11,10 @@
 #include <random>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/command_line.h"
 #include "base/file_limit.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -74,13 +76,51 @@ std::string NewRunId() {
   return absl::StrCat(stamp, "-", suffix);
 }
 
+// The swarm-agent a run's hosts run: the one given, else the one beside this swarm, else PATH's. It
+// must be this swarm's version: an older one installed on PATH is never taken silently.
+absl::StatusOr<std::string> FindAgentBinary(const std::string& given, bool given_must_exist) {
+  std::string binary = given;
+  if (!binary.empty() && access(binary.c_str(), X_OK) != 0) {
+    if (given_must_exist) return absl::FailedPreconditionError(absl::StrCat("--agent-binary ", given, " is not an executable"));
+    binary.clear();
+  }
+  if (binary.empty()) {
+    const std::string beside = SelfDir() + "/swarm-agent";
+    binary = access(beside.c_str(), X_OK) == 0 ? beside : FindInPath("swarm-agent");
+  }
+  if (binary.empty()) {
+    return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
+  }
+  ProcessSpec version;
+  version.argv = {binary, "--version"};
+  version.timeout = std::chrono::seconds(10);
+  absl::StatusOr<ProcessResult> told = RunProcess(version);
+  const std::string expected = absl::StrCat("swarm-agent ", SwarmVersion());
+  const std::string got = told.ok() ? std::string(absl::StripTrailingAsciiWhitespace(told->out)) : "";
+  if (got != expected) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the agent host binary ", binary, " is ", got.empty() ? "of an unknown version" : "\"" + got + "\"",
+        "; this swarm needs ", expected, ": use the swarm-agent built with it (--agent-binary PATH)"));
+  }
+  return binary;
+}
+
 // The run's model, when it has one, resolved against the models config files and the environment.
 absl::Status ResolveRunModel(PreparedRun& run, SettingNames names) {
   const RunConfig& c = run.config;
   auto name = [names](std::string_view field) { return SettingName(field, names); };
   if (c.model.empty()) {
-    if (!c.base_url.empty()) return Usage(absl::StrCat(name("base_url"), " goes with ", name("model")));
-    if (c.budget_usd != 0) return Usage(absl::StrCat(name("budget_usd"), " goes with ", name("model")));
+    // What only a model uses is refused without one, rather than silently meaning nothing.
+    const RunConfig defaults;
+    const std::pair<const char*, bool> model_only[] = {
+        {"base_url", !c.base_url.empty()},
+        {"budget_usd", c.budget_usd != 0},
+        {"max_steps", c.max_steps != defaults.max_steps},
+        {"max_fixups", c.max_fixups != defaults.max_fixups},
+        {"max_attempt_tokens", c.max_attempt_tokens != defaults.max_attempt_tokens}};
+    for (const auto& [field, set] : model_only) {
+      if (set) return Usage(absl::StrCat(name(field), " goes with ", name("model")));
+    }
     return absl::OkStatus();
   }
   absl::StatusOr<ModelsConfig> models = LoadModelsConfig(run.repo_root);
@@ -264,14 +304,9 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
     run.state_dir = config.state_dir.empty() ? DefaultStateDir() : config.state_dir;
     if (absl::Status st = CheckStateDir(run.state_dir); !st.ok()) return st;
     run.state_dir = fs::canonical(run.state_dir).string();
-    run.agent_binary = config.agent_binary;
-    if (run.agent_binary.empty()) {
-      std::string beside = SelfDir() + "/swarm-agent";
-      run.agent_binary = access(beside.c_str(), X_OK) == 0 ? beside : FindInPath("swarm-agent");
-    }
-    if (run.agent_binary.empty() || access(run.agent_binary.c_str(), X_OK) != 0) {
-      return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
-    }
+    absl::StatusOr<std::string> agent = FindAgentBinary(config.agent_binary, /*given_must_exist=*/true);
+    if (!agent.ok()) return agent.status();
+    run.agent_binary = *agent;
     // Uncommitted changes are not part of the run: say so, touch nothing.
     if (!user->work_tree().empty()) {
       // Comparing the work tree with the index may run the repository's clean filters: neutralise
@@ -365,14 +400,10 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
   if (absl::Status st = ValidatePlan(run.plan, "the stored plan"); !st.ok()) return st;
   run.sandbox_env = config.sandbox_env;
   if (absl::Status st = ResolveRunModel(run, SettingNames::kFlags); !st.ok()) return st;
-  run.agent_binary = config.agent_binary;
-  if (run.agent_binary.empty() || access(run.agent_binary.c_str(), X_OK) != 0) {
-    std::string beside = SelfDir() + "/swarm-agent";
-    run.agent_binary = access(beside.c_str(), X_OK) == 0 ? beside : FindInPath("swarm-agent");
-  }
-  if (run.agent_binary.empty()) {
-    return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
-  }
+  // The binary the run started with may be gone (a rebuilt or moved swarm): this swarm's own then.
+  absl::StatusOr<std::string> agent = FindAgentBinary(config.agent_binary, /*given_must_exist=*/false);
+  if (!agent.ok()) return agent.status();
+  run.agent_binary = *agent;
   return run;
 }
 

@@ -1,0 +1,125 @@
+#include "base/command_line.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+#ifndef SWARM_VERSION
+#error "SWARM_VERSION is set by base/CMakeLists.txt"
+#endif
+
+namespace swarm {
+namespace {
+
+std::size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The deepest command that was parsed: `swarm run` for `swarm run --bogus`.
+const CLI::App& Deepest(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) return Deepest(*sub);
+  return app;
+}
+
+std::string CommandName(const CLI::App& app, const std::string& program) {
+  const CLI::App& deepest = Deepest(app);
+  return &deepest == &app ? program : absl::StrCat(program, " ", deepest.get_name());
+}
+
+// What an option of parser type `type` ("INT", "UINT:UINT in [0 - 10]", "FLOAT", "TEXT") takes.
+std::string Takes(const std::string& type) {
+  if (type.rfind("UINT", 0) == 0) return "a whole number, 0 or more";
+  if (type.rfind("INT", 0) == 0) return "a whole number";
+  if (type.rfind("FLOAT", 0) == 0) return "a number";
+  return "a value";
+}
+
+std::vector<std::string> SubcommandNames(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return names;
+}
+
+}  // namespace
+
+const char* SwarmVersion() { return SWARM_VERSION; }
+
+std::string Nearest(const std::string& word, const std::vector<std::string>& names) {
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const auto& name : names) {
+    const std::size_t d = name.rfind(word, 0) == 0 && !word.empty() ? 1 : EditDistance(word, name);
+    if (d < best_distance) {
+      best = name;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+std::string ParseErrorInWords(const CLI::ParseError& e, const CLI::App& app, const std::string& program,
+                              const std::vector<std::string>& args) {
+  const std::string what = e.what();
+  const std::string command = CommandName(app, program);
+  std::smatch m;
+  if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr &&
+      std::regex_match(what, m, std::regex(R"(Could not convert: (\S+) = (.*))"))) {
+    const CLI::Option* option = Deepest(app).get_option_no_throw(m[1].str());
+    const std::string takes = option != nullptr ? Takes(option->get_type_name()) : "another value";
+    return absl::StrCat(m[1].str(), " takes ", takes, ", not \"", m[2].str(), "\"");
+  }
+  if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr &&
+      std::regex_match(what, m, std::regex(R"((\S+): Value (.*) not in range (\S+) to (\S+))"))) {
+    return absl::StrCat(m[1].str(), " must be between ", m[3].str(), " and ", m[4].str(), ", not ", m[2].str());
+  }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr &&
+      std::regex_match(what, m, std::regex(R"((\S+): \d+ required .* missing)"))) {
+    return absl::StrCat(m[1].str(), " needs a value (see `", command, " --help`)");
+  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    std::string extras = what.substr(what.find(':') + 1);
+    extras.erase(0, extras.find_first_not_of(' '));
+    const bool option = !extras.empty() && extras[0] == '-';
+    return absl::StrCat(option ? "unknown option " : "unexpected argument ", extras, " for `", command,
+                        "` (see `", command, " --help`)");
+  }
+  if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+    if (what == "A subcommand is required") {
+      const std::vector<std::string> commands = SubcommandNames(app);
+      if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
+        const std::string near = Nearest(args[0], commands);
+        return absl::StrCat("unknown command \"", args[0], "\"",
+                            near.empty() ? "" : absl::StrCat("; did you mean `", program, " ", near, "`?"),
+                            " (commands: ", absl::StrJoin(commands, ", "), ")");
+      }
+      return absl::StrCat("give a command: ", absl::StrJoin(commands, ", "), " (see `", program, " --help`)");
+    }
+    if (std::regex_match(what, m, std::regex(R"((\S+) is required)"))) {
+      const std::string name = m[1].str();
+      if (name[0] == '-') return absl::StrCat(name, " is required (see `", command, " --help`)");
+      std::string upper = name;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return absl::StrCat("`", command, "` needs ", upper, " (see `", command, " --help`)");
+    }
+  }
+  if (dynamic_cast<const CLI::ExcludesError*>(&e) != nullptr || dynamic_cast<const CLI::RequiresError*>(&e) != nullptr) {
+    return absl::StrCat(what, " (see `", command, " --help`)");
+  }
+  return absl::StrCat(what, " (see `", command, " --help`)");
+}
+
+}  // namespace swarm

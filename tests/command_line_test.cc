@@ -1,0 +1,111 @@
+// The command lines as a new user meets them, through the real binaries: versions, help, a mistyped
+// command, bad values in swarm's words (never the parser's), and what an empty state directory says.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
+
+namespace swarm::testing {
+namespace {
+
+TEST(CommandLineE2eTest, VersionsAndHelp) {
+  CliResult version = RunSwarm({"--version"});
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_EQ(version.out.rfind("swarm 0.", 0), 0u) << version.out;
+  std::string agent_version = Sh(BuildDir() + "/bin/swarm-agent --version");
+  EXPECT_EQ(agent_version.rfind("swarm-agent 0.", 0), 0u) << agent_version;
+
+  CliResult help = RunSwarm({"help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("Exit status: 0"), std::string::npos) << "the exit statuses are listed";
+  EXPECT_NE(help.out.find("$XDG_STATE_HOME/swarm, else"), std::string::npos) << "the state directory's fallbacks";
+  CliResult run_help = RunSwarm({"help", "run"});
+  EXPECT_EQ(run_help.exit_code, 0) << run_help.err;
+  EXPECT_NE(run_help.out.find("--max-rebases"), std::string::npos) << run_help.out;
+  CliResult no_topic = RunSwarm({"help", "rn"});
+  EXPECT_EQ(no_topic.exit_code, 2);
+  EXPECT_NE(no_topic.err.find("did you mean `swarm help run`?"), std::string::npos) << no_topic.err;
+}
+
+TEST(CommandLineE2eTest, AMistypedCommandIsNamedWithTheNearestOne) {
+  CliResult r = RunSwarm({"runn"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command \"runn\"; did you mean `swarm run`?"), std::string::npos) << r.err;
+}
+
+// Each message says which flag and what it takes, in swarm's words; nothing of the parser's wording
+// ("Could not convert", "Value ... not in range", "not expected", "required TEXT missing").
+TEST(CommandLineE2eTest, BadValuesAreToldInSwarmsWords) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string told;
+    int exit_code;
+  };
+  const std::vector<Case> cases = {
+      {{"run", "--agents", "abc"}, "--agents takes a whole number, not \"abc\"", 2},
+      {{"run", "--agents", "0"}, "--agents must be between 1 and 1000000, not 0", 2},
+      {{"run", "--memory-limit-mb", "-5"}, "--memory-limit-mb must be between 0 and 16777216, not -5", 2},
+      {{"run", "--max-file-mb", "99999999"}, "--max-file-mb must be between 0 and 16777216, not 99999999", 2},
+      {{"run", "--test-timeout", "1e400"}, "--test-timeout takes a whole number", 2},
+      {{"run", "--bogus"}, "unknown option --bogus for `swarm run`", 2},
+      {{"watch"}, "`swarm watch` needs RUN", 2},
+      {{"show", "a", "b"}, "unexpected argument b for `swarm show`", 2},
+      {{"runs", "--state-dir"}, "--state-dir needs a value", 2},
+      {{"cancel", "x", "--wait", "soon"}, "--wait takes a whole number, not \"soon\"", 2},
+  };
+  // What only a model uses is refused without --model, as --budget-usd is.
+  TempDir dir;
+  Sh("git init -q " + dir.path() + "/repo && cd " + dir.path() + "/repo && echo a > a && git add a && "
+     "git -c user.email=t@t -c user.name=t commit -qm a");
+  for (const std::vector<std::string>& flag : std::vector<std::vector<std::string>>{
+           {"--max-steps", "100"}, {"--max-fixups", "3"}, {"--max-attempt-tokens", "5000"}, {"--budget-usd", "2"}}) {
+    std::vector<std::string> args = {"run",         "--repo",     dir.path() + "/repo", "--state-dir", dir.path() + "/state",
+                                     "--agent-cmd", "true",       "--test-cmd",         "true",        "--shard",
+                                     "a",           "--parts",    "1"};
+    args.insert(args.end(), flag.begin(), flag.end());
+    CliResult r = RunSwarm(args);
+    EXPECT_EQ(r.exit_code, 2) << flag[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(flag[0] + " goes with --model"), std::string::npos) << r.err;
+  }
+  for (const Case& c : cases) {
+    CliResult r = RunSwarm(c.args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.told << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.told), std::string::npos) << r.err;
+    for (const char* parser : {"Could not convert", "not in range", "not expected", "required TEXT", "Value "}) {
+      EXPECT_EQ(r.err.find(parser), std::string::npos) << "the parser's words reached the user: " << r.err;
+    }
+  }
+  std::string agent_err;
+  EXPECT_EQ(ShStatus(BuildDir() + "/bin/swarm-agent --slots x 2>&1", &agent_err), 2) << "swarm's usage status";
+  EXPECT_NE(agent_err.find("--slots takes a whole number"), std::string::npos) << agent_err;
+}
+
+// An older swarm-agent (installed on PATH, or given) is never used by a newer swarm.
+TEST(CommandLineE2eTest, AnAgentBinaryOfAnotherVersionIsRefused) {
+  TempDir dir;
+  Sh("git init -q " + dir.path() + "/repo && cd " + dir.path() + "/repo && echo a > a && git add a && "
+     "git -c user.email=t@t -c user.name=t commit -qm a");
+  WriteFile(dir.path() + "/old-agent", "#!/bin/sh\necho swarm-agent 0.0.1\n");
+  Sh("chmod +x " + dir.path() + "/old-agent");
+  CliResult r = RunSwarm({"run", "--repo", dir.path() + "/repo", "--state-dir", dir.path() + "/state", "--agent-cmd",
+                          "true", "--test-cmd", "true", "--shard", "a", "--parts", "1", "--agent-binary",
+                          dir.path() + "/old-agent"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("is \"swarm-agent 0.0.1\"; this swarm needs swarm-agent 0."), std::string::npos) << r.err;
+  EXPECT_TRUE(!std::filesystem::exists(dir.path() + "/state/runs") || std::filesystem::is_empty(dir.path() + "/state/runs"))
+      << "nothing was started";
+}
+
+TEST(CommandLineE2eTest, AnEmptyStateDirectoryHasNoRunsAndThatIsNoError) {
+  TempDir dir;
+  CliResult r = RunSwarm({"runs", "--state-dir", dir.path() + "/state"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("no runs in"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace swarm::testing
