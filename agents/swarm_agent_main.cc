@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   app.add_flag("--exit-with-parent", exit_with_parent, "exit when the process that started this one exits");
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
+  } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "swarm-agent: " << swarm::ParseErrorInWords(e, app, "swarm-agent", args) << "\n";

@@ -26,8 +26,9 @@ class IntegrationRepo final {
   static absl::StatusOr<std::unique_ptr<IntegrationRepo>> Open(const std::string& git_dir);
   // Removes the lock files (HEAD.lock, refs/**/*.lock, packed-refs.lock, index.lock, ...) that a git
   // command killed half-way left in `git_dir`; with one there, every later ref update fails. Only for
-  // a repository nothing else can be using: a resume, under the run lock, its dead coordinator's
-  // processes killed. Returns how many were removed.
+  // a repository nothing else can be using: a resume, under the run lock, once its dead coordinator's
+  // processes are gone (hosts and sandboxes killed from the ledger; its git commands died with it,
+  // process.h). Returns how many were removed.
   static int RemoveStaleLocks(const std::string& git_dir);
 
   const Git& git() const { return git_; }

@@ -113,7 +113,8 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
   std::vector<v1::Event> events;
   std::string branch, why_not;
   // What the run needs to be reconciled and published: its settings, its repository, its ref.
-  absl::StatusOr<PreparedRun> prepared = PrepareResume(state_dir, run_id, /*locked_by_us=*/true);
+  absl::StatusOr<PreparedRun> prepared =
+      PrepareResume(state_dir, run_id, /*locked_by_us=*/true, /*budget_usd=*/0, /*will_run=*/false);
   absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
       prepared.ok() ? IntegrationRepo::Open(run->run_dir + "/integration.git")
                     : absl::StatusOr<std::unique_ptr<IntegrationRepo>>(prepared.status());

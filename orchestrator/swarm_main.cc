@@ -314,6 +314,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::Success& e) {  // --version among other arguments
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "swarm: " << swarm::ParseErrorInWords(e, app, "swarm", args) << "\n";
     return swarm::kExitUsage;

@@ -63,11 +63,13 @@ struct ProcessSpec {
   // /run is an empty tmpfs (the sockets of docker, D-Bus, ssh and gpg agents live there), except this
   // one file under /run, bound back (the resolver's file, where /etc/resolv.conf leads into /run).
   std::optional<std::string> private_run_keep;
-  // Set: the child is killed (SIGKILL) when the thread that started it exits, from before its exec on
-  // (a host, a sandbox: what must not run on unsupervised). Unset: it finishes what it does (a git
-  // command killed half-way would leave its lock files). Either way a child whose parent died before
-  // it could exec stops there.
-  bool die_with_parent = false;
+  // Set (the default): the child is killed (SIGKILL) when the thread that started it exits, from before
+  // its exec on, so nothing a dead coordinator or host started runs on unsupervised: a host, a sandbox,
+  // a git command that would move the integration ref behind a resume's back (its lock files are
+  // removed by the resume: IntegrationRepo::RemoveStaleLocks). The signal follows the starting
+  // *thread*: a child started from a thread that ends before it must unset this (slirp4netns). Either
+  // way a child whose parent died before it could exec stops there.
+  bool die_with_parent = true;
   // Called in the parent with the child's pid (also its process group) once it has started.
   std::function<void(int pid)> on_start;
   // Called in the parent when the time-out fires, before the group is killed (e.g. kill a cgroup).

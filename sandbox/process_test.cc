@@ -143,7 +143,6 @@ TEST(ProcessTest, AChildWhoseParentDiesBeforeItsExecNeverRuns) {
     spec.argv = {"sh", "-c", "echo ran >&3"};
     spec.join_cgroup_procs = {first, second};
     spec.pass_fds = {std::make_shared<const OwnedFd>(ran[1])};
-    spec.die_with_parent = true;
     (void)RunProcess(spec);
     _exit(0);
   }

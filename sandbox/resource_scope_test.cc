@@ -74,6 +74,7 @@ TEST(ResourceScopeTest, WhatIsLeftInAScopeOfADeadCreatorIsKilled) {
   ASSERT_EQ(pipe(report), 0);
   ProcessSpec spec;
   spec.argv = {"sh", "-c", "echo $$ >&3; exec sleep 600"};
+  spec.die_with_parent = false;  // left behind, as by a starter that died
   spec.pass_fds = {std::make_shared<const OwnedFd>(report[1])};
   for (const auto& d : dirs) spec.join_cgroup_procs.push_back(d + "/cgroup.procs");
   boost::asio::io_context io;

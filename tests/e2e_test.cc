@@ -604,8 +604,9 @@ TEST_F(E2eTest, CtrlCStopsTheAgentsKeepsWhatLandedAndExits130) {
   nlohmann::json report = OnlyReport(state());
   EXPECT_EQ(report["state"], "cancelled");
   const std::string run_id = report["run_id"];
-  EXPECT_NE(result->out.find("`swarm resume " + run_id + "` goes on from here"), std::string::npos)
-      << "the summary says how to go on: " << result->out;
+  EXPECT_NE(result->out.find("`swarm resume " + run_id + " --state-dir "), std::string::npos)
+      << "the summary says how to go on, with the state directory (not the default): " << result->out;
+  EXPECT_NE(result->out.find("` goes on from here"), std::string::npos) << result->out;
   auto outcomes = Outcomes(report);
   EXPECT_EQ(outcomes["shard-1"], "landed");
   for (const char* id : {"shard-2", "shard-3", "shard-4"}) EXPECT_EQ(outcomes[id], "cancelled") << id;

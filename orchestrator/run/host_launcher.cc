@@ -30,7 +30,6 @@ absl::Status ProcessHostLauncher::Launch(const std::string& host_id, int slots, 
   }
   spec.env = std::move(env);
   spec.output_cap = 1 << 20;
-  spec.die_with_parent = true;  // and --exit-with-parent once it runs
   spec.on_start = [this, host_id](int pid) {
     pids_[host_id] = pid;
     PidLedger(ledger_dir_).Record(pid, host_id);

@@ -1,6 +1,7 @@
 #include "orchestrator/run/report.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <ostream>
 
@@ -13,8 +14,10 @@
 #include "absl/strings/str_replace.h"
 #include "base/terminal_text.h"
 #include "orchestrator/run/exit_codes.h"
+#include "orchestrator/run/run_setup.h"
 
 namespace swarm {
+namespace fs = std::filesystem;
 
 std::string OutcomeName(v1::SubtaskState state) {
   return absl::AsciiStrToLower(v1::SubtaskState_Name(state));
@@ -176,10 +179,14 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
   out << "patch:  " << ctx.patch_path << "\n";
   if (!report_path.empty()) out << "report: " << report_path << "\n";
   // A run that stopped before its end goes on from where it stopped.
+  std::string resume = absl::StrCat("swarm resume ", ctx.run_id);
+  std::error_code ec;
+  const fs::path state_dir = fs::path(ctx.run_dir).parent_path().parent_path();
+  if (!fs::equivalent(state_dir, DefaultStateDir(), ec)) absl::StrAppend(&resume, " --state-dir ", state_dir.string());
   if (ctx.exit_code == kExitCancelled || ctx.exit_code == kExitInterrupted) {
-    out << "stopped before the end; `swarm resume " << ctx.run_id << "` goes on from here\n";
+    out << "stopped before the end; `" << resume << "` goes on from here\n";
   } else if (ctx.exit_code == kExitBudget) {
-    out << "stopped on its budget; `swarm resume " << ctx.run_id << " --budget-usd N` goes on with a larger one\n";
+    out << "stopped on its budget; `" << resume << " --budget-usd N` goes on with a larger one\n";
   }
   out.flush();
 }

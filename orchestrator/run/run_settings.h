@@ -36,9 +36,9 @@
   X(bool, independent, false, "--independent", 0, 0, "land shards one by one instead of as one atomic group") \
   X(int, agents, 4, "--agents", 1, 1000000, "agent slots")                                                 \
   X(int, agent_hosts, 0, "--agent-hosts", 0, 1000000, "agent host processes (0: ceil(agents/256))")        \
-  X(int, test_timeout_s, 600, "--test-timeout", 1, 604800, "seconds before a test run is killed")          \
-  X(int, agent_timeout_s, 3600, "--agent-timeout", 1, 604800, "seconds before an agent command is killed") \
-  X(int, max_attempts, 3, "--max-attempts", 1, 1000, "attempts per subtask")                              \
+  X(int, test_timeout_s, 600, "--test-timeout", 1, INT32_MAX, "seconds before a test run is killed")       \
+  X(int, agent_timeout_s, 3600, "--agent-timeout", 1, INT32_MAX, "seconds before an agent command is killed") \
+  X(int, max_attempts, 3, "--max-attempts", 1, INT32_MAX, "attempts per subtask")                         \
   X(int, max_rebases, 2, "--max-rebases", 0, 100, "times a conflicting patch is redone on the new head")   \
   X(int, max_fixups, 1, "--max-fixups", 0, 10,                                                             \
     "with --model: times a debugging sub-agent fixes a patch that fails the tests when merged")            \

@@ -78,29 +78,40 @@ std::string NewRunId() {
 
 // The swarm-agent a run's hosts run: the one given, else the one beside this swarm, else PATH's. It
 // must be this swarm's version: an older one installed on PATH is never taken silently.
-absl::StatusOr<std::string> FindAgentBinary(const std::string& given, bool given_must_exist) {
-  std::string binary = given;
-  if (!binary.empty() && access(binary.c_str(), X_OK) != 0) {
-    if (given_must_exist) return absl::FailedPreconditionError(absl::StrCat("--agent-binary ", given, " is not an executable"));
-    binary.clear();
-  }
-  if (binary.empty()) {
-    const std::string beside = SelfDir() + "/swarm-agent";
-    binary = access(beside.c_str(), X_OK) == 0 ? beside : FindInPath("swarm-agent");
-  }
-  if (binary.empty()) {
-    return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
-  }
+// What `binary --version` says, trimmed; empty when it says nothing.
+std::string VersionOf(const std::string& binary) {
   ProcessSpec version;
   version.argv = {binary, "--version"};
   version.timeout = std::chrono::seconds(10);
   absl::StatusOr<ProcessResult> told = RunProcess(version);
+  return told.ok() ? std::string(absl::StripTrailingAsciiWhitespace(told->out)) : "";
+}
+
+// `given` (a resumed run's stored one may be gone or of another version, then this swarm's own is taken
+// instead: resuming needs hosts of this swarm's version, not the ones the run started with).
+absl::StatusOr<std::string> FindAgentBinary(const std::string& given, bool resume) {
   const std::string expected = absl::StrCat("swarm-agent ", SwarmVersion());
-  const std::string got = told.ok() ? std::string(absl::StripTrailingAsciiWhitespace(told->out)) : "";
-  if (got != expected) {
+  if (!given.empty()) {
+    if (access(given.c_str(), X_OK) != 0) {
+      if (!resume) return absl::FailedPreconditionError(absl::StrCat("--agent-binary ", given, " is not an executable"));
+    } else if (const std::string got = VersionOf(given); got == expected) {
+      return given;
+    } else if (!resume) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the agent host binary ", given, " is ", got.empty() ? "of an unknown version" : "\"" + got + "\"",
+          "; this swarm needs ", expected, ": give the swarm-agent built with it (--agent-binary PATH)"));
+    }
+  }
+  const std::string beside = SelfDir() + "/swarm-agent";
+  const std::string binary = access(beside.c_str(), X_OK) == 0 ? beside : FindInPath("swarm-agent");
+  if (binary.empty()) {
+    return absl::FailedPreconditionError("the agent host binary swarm-agent was not found beside swarm or in PATH");
+  }
+  if (const std::string got = VersionOf(binary); got != expected) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the agent host binary ", binary, " is ", got.empty() ? "of an unknown version" : "\"" + got + "\"",
-        "; this swarm needs ", expected, ": use the swarm-agent built with it (--agent-binary PATH)"));
+        "; this swarm needs ", expected, ": install the swarm-agent built with it beside swarm, or give it with "
+        "--agent-binary PATH"));
   }
   return binary;
 }
@@ -110,17 +121,8 @@ absl::Status ResolveRunModel(PreparedRun& run, SettingNames names) {
   const RunConfig& c = run.config;
   auto name = [names](std::string_view field) { return SettingName(field, names); };
   if (c.model.empty()) {
-    // What only a model uses is refused without one, rather than silently meaning nothing.
-    const RunConfig defaults;
-    const std::pair<const char*, bool> model_only[] = {
-        {"base_url", !c.base_url.empty()},
-        {"budget_usd", c.budget_usd != 0},
-        {"max_steps", c.max_steps != defaults.max_steps},
-        {"max_fixups", c.max_fixups != defaults.max_fixups},
-        {"max_attempt_tokens", c.max_attempt_tokens != defaults.max_attempt_tokens}};
-    for (const auto& [field, set] : model_only) {
-      if (set) return Usage(absl::StrCat(name(field), " goes with ", name("model")));
-    }
+    if (!c.base_url.empty()) return Usage(absl::StrCat(name("base_url"), " goes with ", name("model")));
+    if (c.budget_usd != 0) return Usage(absl::StrCat(name("budget_usd"), " goes with ", name("model")));
     return absl::OkStatus();
   }
   absl::StatusOr<ModelsConfig> models = LoadModelsConfig(run.repo_root);
@@ -175,6 +177,18 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
   }
   if (config.test_command.empty()) {
     return Usage(absl::StrCat(name("test_command"), " is required: the command that gates every patch"));
+  }
+  if (config.model.empty()) {
+    // What only a model uses is refused without one, rather than silently meaning nothing. (Not on
+    // resume: a run an older swarm accepted goes on as it started.)
+    const RunConfig defaults;
+    const std::pair<const char*, bool> model_only[] = {
+        {"max_steps", config.max_steps != defaults.max_steps},
+        {"max_fixups", config.max_fixups != defaults.max_fixups},
+        {"max_attempt_tokens", config.max_attempt_tokens != defaults.max_attempt_tokens}};
+    for (const auto& [field, set] : model_only) {
+      if (set) return Usage(absl::StrCat(name(field), " goes with ", name("model")));
+    }
   }
   absl::StatusOr<TestFormat> format = ParseTestFormat(config.test_format);
   if (!format.ok()) return format.status();
@@ -304,7 +318,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
     run.state_dir = config.state_dir.empty() ? DefaultStateDir() : config.state_dir;
     if (absl::Status st = CheckStateDir(run.state_dir); !st.ok()) return st;
     run.state_dir = fs::canonical(run.state_dir).string();
-    absl::StatusOr<std::string> agent = FindAgentBinary(config.agent_binary, /*given_must_exist=*/true);
+    absl::StatusOr<std::string> agent = FindAgentBinary(config.agent_binary, /*resume=*/false);
     if (!agent.ok()) return agent.status();
     run.agent_binary = *agent;
     // Uncommitted changes are not part of the run: say so, touch nothing.
@@ -337,7 +351,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
 }
 
 absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, const std::string& run_id,
-                                          bool locked_by_us, double budget_usd) {
+                                          bool locked_by_us, double budget_usd, bool will_run) {
   std::string state_dir = state_dir_flag.empty() ? DefaultStateDir() : state_dir_flag;
   std::string db = state_dir + "/swarm.db";
   if (access(db.c_str(), F_OK) != 0) {
@@ -399,9 +413,9 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
   run.plan = std::move(*plan);
   if (absl::Status st = ValidatePlan(run.plan, "the stored plan"); !st.ok()) return st;
   run.sandbox_env = config.sandbox_env;
+  if (!will_run) return run;  // `swarm cancel` of a dead run: no host or model starts
   if (absl::Status st = ResolveRunModel(run, SettingNames::kFlags); !st.ok()) return st;
-  // The binary the run started with may be gone (a rebuilt or moved swarm): this swarm's own then.
-  absl::StatusOr<std::string> agent = FindAgentBinary(config.agent_binary, /*given_must_exist=*/false);
+  absl::StatusOr<std::string> agent = FindAgentBinary(config.agent_binary, /*resume=*/true);
   if (!agent.ok()) return agent.status();
   run.agent_binary = *agent;
   return run;

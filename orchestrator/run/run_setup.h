@@ -47,8 +47,10 @@ void WarnAtStart(const PreparedRun& run, const std::string& sandbox, std::ostrea
 // `locked_by_us`: the caller holds the run's lock); so is a finished run, unless what landed is on no
 // branch (its publishing failed): resuming it publishes it.
 // A run stopped on its budget is resumed with a larger `budget_usd` (0: the budget it had).
+// `will_run` false (`swarm cancel` of a dead run, which only reconciles and publishes): the model and
+// the agent binary are not looked up, so a missing key or another swarm-agent does not stop it.
 absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir, const std::string& run_id,
-                                          bool locked_by_us = false, double budget_usd = 0);
+                                          bool locked_by_us = false, double budget_usd = 0, bool will_run = true);
 
 // The state directory a run uses when --state-dir is not given.
 std::string DefaultStateDir();

@@ -285,8 +285,9 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
     slirp.cwd = "/";
     slirp.output_cap = 16 << 10;
     slirp.join_cgroup_procs = cgroups_;
-    // Not die_with_parent: it is started from the bring-up's own thread, which ends before it does; it
-    // exits when the last copy of the exit pipe closes, which a dead sandbox or coordinator closes too.
+    // Started from the bring-up's own thread, which ends before it does; it exits when the last copy
+    // of the exit pipe closes, which a dead sandbox or coordinator closes too.
+    slirp.die_with_parent = false;
     auto self = shared_from_this();
     // Runs within StartProcess, under mu_.
     slirp.on_start = [self](int slirp_pid) { self->slirp_pidfd_ = PidfdOpen(slirp_pid); };
