@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "orchestrator/run/exit_codes.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/recovery.h"
@@ -205,16 +207,25 @@ absl::Status RemoveRun(const std::string& state_dir, const std::string& run_id, 
   return absl::OkStatus();
 }
 
-absl::Status CollectGarbage(const std::string& state_dir, std::ostream& out) {
+absl::Status CollectGarbage(const std::string& state_dir, const GcOptions& options, std::ostream& out) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(state_dir);
   if (!store.ok()) return store.status();
   absl::StatusOr<std::vector<RunRow>> runs = (*store)->Runs();
   if (!runs.ok()) return runs.status();
-  int cleaned = 0;
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  const std::int64_t cutoff_ms = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(options.older_than).count();
+  const char* verb = options.dry_run ? "would remove" : "removed";
+  int cleaned = 0, young = 0;
   std::uintmax_t bytes = 0;
   for (RunRow run : *runs) {
     run = Here(run, state_dir);
     if (!Finished(run.state) || !fs::exists(run.run_dir)) continue;
+    if (run.finished_unix_ms > cutoff_ms) {
+      ++young;
+      continue;
+    }
     absl::StatusOr<RunLock> lock = RunLock::Acquire(run.run_dir);
     if (!lock.ok()) continue;  // being resumed right now
     if (HasUnpublishedWork(run)) {
@@ -222,20 +233,30 @@ absl::Status CollectGarbage(const std::string& state_dir, std::ostream& out) {
           << "` publishes it)\n";
       continue;
     }
-    RemoveLeftovers(run);
-    bool any = false;
+    if (!options.dry_run) RemoveLeftovers(run);
+    std::vector<std::string> parts;
+    std::uintmax_t run_bytes = 0;
     for (const char* part : {"logs", "integration.git", "work", "pids", "runtime-dir", "cancel", "test-cache"}) {
       fs::path p = fs::path(run.run_dir) / part;
       std::error_code ec;
       if (!fs::exists(p, ec)) continue;
-      bytes += SizeOf(p);
-      fs::remove_all(p, ec);
-      any = true;
+      run_bytes += SizeOf(p);
+      if (!options.dry_run) fs::remove_all(p, ec);
+      parts.push_back(part);
     }
-    cleaned += any;
+    if (parts.empty()) continue;
+    out << "swarm: " << verb << " " << run.id << "'s " << absl::StrJoin(parts, ", ") << " (" << (run_bytes >> 10)
+        << " KiB)\n";
+    bytes += run_bytes;
+    ++cleaned;
   }
-  out << "swarm: cleaned " << cleaned << " finished runs, freed " << (bytes >> 10) << " KiB; records and result "
-      << "branches kept\n";
+  out << "swarm: " << (options.dry_run ? "would clean " : "cleaned ") << cleaned << " finished runs, "
+      << (options.dry_run ? "freeing " : "freed ") << (bytes >> 10) << " KiB; records and result branches kept";
+  if (young > 0) {
+    out << "; " << young << (young == 1 ? " run" : " runs") << " finished within the last " << options.older_than_text
+        << " kept (--older-than)";
+  }
+  out << "\n";
   return absl::OkStatus();
 }
 

@@ -26,10 +26,17 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
 // on no branch of the user's repository.
 absl::Status RemoveRun(const std::string& state_dir, const std::string& run_id, bool force, std::ostream& out);
 
-// For every finished run: removes its logs, workspaces and private integration repository (the
-// report, result.patch and the records stay, so `swarm runs` and `swarm show` still work). A run whose
-// landed work is on no branch is kept. Only this state directory's runs are touched. Never a branch.
-absl::Status CollectGarbage(const std::string& state_dir, std::ostream& out);
+struct GcOptions {
+  std::chrono::seconds older_than = std::chrono::hours(24);  // a run that finished more recently is kept
+  std::string older_than_text = "1d";                         // as the user gave it, for the messages
+  bool dry_run = false;                                       // say what would go; remove nothing
+};
+
+// For every run that finished before `older_than`: removes its logs, workspaces and private
+// integration repository (the report, result.patch and the records stay, so `swarm runs` and `swarm
+// show` still work), and says so run by run. A run whose landed work is on no branch is kept. Only
+// this state directory's runs are touched. Never a branch.
+absl::Status CollectGarbage(const std::string& state_dir, const GcOptions& options, std::ostream& out);
 
 }  // namespace swarm
 

@@ -169,6 +169,10 @@ absl::Status PrintLogs(const Store& store, const std::string& run_id, const std:
   if (!run.ok()) return run.status();
   std::string dir = run->run_dir + "/logs";
   std::error_code ec;
+  if (!fs::exists(dir, ec) && run->finished_unix_ms != 0) {
+    return absl::NotFoundError(absl::StrCat("the logs of run ", run_id, " were removed (swarm gc); its record and ",
+                                            "report stay: swarm show ", run_id));
+  }
   std::set<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) files.insert(entry.path().filename().string());
   if (!subtask_id.empty()) {

@@ -18,6 +18,7 @@
 #include "orchestrator/run/coordinator.h"
 #include "orchestrator/run/exit_codes.h"
 #include "base/command_line.h"
+#include "base/duration.h"
 #include "base/input_file.h"
 #include "orchestrator/plan/plan.h"
 #include "orchestrator/run_admin.h"
@@ -298,6 +299,11 @@ int main(int argc, char** argv) {
   cancel->add_option("--server", cancel_server.address, "a served run: the server's address (default: $SWARM_SERVER)");
   swarm::AddConnectionFlags(*cancel, cancel_server);
   cancel->add_option("--wait", cancel_wait_s, "seconds to wait for a live coordinator to stop")->capture_default_str();
+  std::string gc_older_than = "1d";
+  bool gc_dry_run = false;
+  gc->add_option("--older-than", gc_older_than, "only runs that finished at least this long ago (90s, 30m, 12h, 7d, 2w; 0: all)")
+      ->capture_default_str();
+  gc->add_flag("--dry-run", gc_dry_run, "say what would be removed; remove nothing");
   rm->add_option("run", run_id, "the run id")->required();
   bool rm_force = false;
   rm->add_flag("--force", rm_force, "remove an unfinished run, or one whose landed work is on no branch");
@@ -395,7 +401,9 @@ int main(int argc, char** argv) {
     return st.ok() ? swarm::kExitOk : swarm::Fail(st);
   }
   if (gc->parsed()) {
-    absl::Status st = swarm::CollectGarbage(dir, std::cout);
+    absl::StatusOr<std::chrono::seconds> older_than = swarm::ParseDuration(gc_older_than, "--older-than");
+    if (!older_than.ok()) return swarm::Fail(older_than.status());
+    absl::Status st = swarm::CollectGarbage(dir, {*older_than, gc_older_than, gc_dry_run}, std::cout);
     return st.ok() ? swarm::kExitOk : swarm::Fail(st);
   }
   if (runs->parsed()) {

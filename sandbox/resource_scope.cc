@@ -129,6 +129,7 @@ int ResourceScope::RemoveAbandoned(const std::vector<std::string>& parents) {
   const std::vector<std::string> real = {"/sys/fs/cgroup/memory/swarm", "/sys/fs/cgroup/pids/swarm",
                                          "/sys/fs/cgroup/swarm"};
   const std::string here = absl::StrCat(PidNamespace());
+  if (here == "0") return 0;  // no /proc: whose pids these are cannot be told
   int removed = 0;
   for (const std::string& parent : parents.empty() ? real : parents) {
     std::error_code ec;

@@ -100,6 +100,28 @@ TEST(CommandLineE2eTest, AnAgentBinaryOfAnotherVersionIsRefused) {
       << "nothing was started";
 }
 
+// --max-run-time: a run that reaches it stops as a cancel does, and can be resumed.
+TEST(CommandLineE2eTest, ARunThatReachesItsMaxRunTimeStopsAsACancelDoes) {
+  TempDir dir;
+  Sh("git init -q " + dir.path() + "/repo && cd " + dir.path() + "/repo && echo a > a && echo b > b && git add a b && "
+     "git -c user.email=t@t -c user.name=t commit -qm a");
+  const std::vector<std::string> base = {"run", "--repo", dir.path() + "/repo", "--state-dir", dir.path() + "/state",
+                                         "--test-cmd", "true", "--shard", "*", "--parts", "2", "--independent"};
+  std::vector<std::string> bad = base;
+  bad.insert(bad.end(), {"--agent-cmd", "true", "--max-run-time", "2 hours"});
+  CliResult refused = RunSwarm(bad);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("--max-run-time takes a duration such as 90s"), std::string::npos) << refused.err;
+  std::vector<std::string> args = base;
+  args.insert(args.end(), {"--agent-cmd", "sleep 600", "--max-run-time", "2s", "--json"});
+  CliResult r = RunSwarm(args);
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("the run reached --max-run-time 2s"), std::string::npos) << r.err;
+  nlohmann::json report = OnlyReport(dir.path() + "/state");
+  EXPECT_EQ(report["state"], "cancelled");
+  EXPECT_NE(r.err.find("` goes on from here"), std::string::npos) << "the summary says how to resume: " << r.err;
+}
+
 TEST(CommandLineE2eTest, AnEmptyStateDirectoryHasNoRunsAndThatIsNoError) {
   TempDir dir;
   CliResult r = RunSwarm({"runs", "--state-dir", dir.path() + "/state"});

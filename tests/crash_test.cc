@@ -335,7 +335,7 @@ TEST_F(CrashTest, AResultBranchThatCannotBeCreatedIsPublishedByResumeAndKeptByGc
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.out.find("publishes it"), std::string::npos) << r.out;
   std::string run_id = OnlyRunId();
-  CliResult gc = RunSwarm({"gc", "--state-dir", state()});
+  CliResult gc = RunSwarm({"gc", "--older-than", "0", "--state-dir", state()});
   EXPECT_NE(gc.out.find("keeping " + run_id), std::string::npos) << gc.out;
   EXPECT_TRUE(fs::exists(state() + "/runs/" + run_id + "/integration.git"));
   Git("branch -D swarm");
@@ -376,10 +376,26 @@ TEST_F(CrashTest, CancelOfARunWhoseCoordinatorDiedMarksItCancelledAndResumeFinis
   CliResult finished = RunSwarm({"resume", run_id, "--state-dir", state()});
   EXPECT_EQ(finished.exit_code, 2);
   EXPECT_NE(finished.err.find("nothing to resume"), std::string::npos) << finished.err;
-  // gc keeps the record and the branch, drops the private repository and logs.
-  CliResult gc = RunSwarm({"gc", "--state-dir", state()});
+  // gc keeps a run younger than a day; --dry-run says what would go; then it keeps the record and the
+  // branch, drops the private repository and logs, and says so.
+  CliResult young = RunSwarm({"gc", "--state-dir", state()});
+  ASSERT_EQ(young.exit_code, 0) << young.err;
+  EXPECT_NE(young.out.find("cleaned 0 finished runs"), std::string::npos) << young.out;
+  EXPECT_NE(young.out.find("1 run finished within the last 1d kept"), std::string::npos) << young.out;
+  CliResult dry = RunSwarm({"gc", "--older-than", "0", "--dry-run", "--state-dir", state()});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would remove " + run_id + "'s logs, integration.git"), std::string::npos) << dry.out;
+  EXPECT_TRUE(fs::exists(state() + "/runs/" + run_id + "/integration.git")) << "a dry run removes nothing";
+  CliResult bad_age = RunSwarm({"gc", "--older-than", "1 day", "--state-dir", state()});
+  EXPECT_EQ(bad_age.exit_code, 2);
+  EXPECT_NE(bad_age.err.find("--older-than takes a duration such as 90s"), std::string::npos) << bad_age.err;
+  CliResult gc = RunSwarm({"gc", "--older-than", "0", "--state-dir", state()});
   ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find("removed " + run_id + "'s logs, integration.git"), std::string::npos) << gc.out;
   EXPECT_FALSE(fs::exists(state() + "/runs/" + run_id + "/integration.git"));
+  CliResult logs = RunSwarm({"logs", run_id, "--state-dir", state()});
+  EXPECT_EQ(logs.exit_code, 2);
+  EXPECT_NE(logs.err.find("the logs of run " + run_id + " were removed (swarm gc)"), std::string::npos) << logs.err;
   EXPECT_TRUE(fs::exists(state() + "/runs/" + run_id + "/report.json"));
   EXPECT_EQ(RunSwarm({"show", run_id, "--state-dir", state()}).exit_code, 0);
   EXPECT_EQ(Git("rev-parse --verify -q swarm/" + run_id).size(), 40u);

@@ -2,6 +2,8 @@
 
 #include <fstream>
 
+#include "base/duration.h"
+
 namespace swarm {
 
 void CancelRequests::Request(const std::string& why) {
@@ -9,10 +11,20 @@ void CancelRequests::Request(const std::string& why) {
   if (!requested_) requested_ = why;
 }
 
+void CancelRequests::StopAfter(const std::string& max_run_time, const Clock& clock) {
+  absl::StatusOr<std::chrono::seconds> limit = ParseDuration(max_run_time, "--max-run-time");
+  if (max_run_time.empty() || !limit.ok() || limit->count() == 0) return;  // checked by PrepareRun
+  absl::MutexLock lock(&mu_);
+  clock_ = &clock;
+  deadline_ = clock.Now() + *limit;
+  deadline_why_ = "the run reached --max-run-time " + max_run_time;
+}
+
 std::optional<std::string> CancelRequests::Pending(const std::string& run_dir) const {
   {
     absl::MutexLock lock(&mu_);
     if (requested_) return requested_;
+    if (deadline_ && clock_->Now() >= *deadline_) return deadline_why_;
   }
   if (run_dir.empty()) return std::nullopt;
   std::ifstream f(run_dir + "/cancel");

@@ -211,6 +211,7 @@ RecordEvent Coordinator::Recorder() {
 
 int Coordinator::Run() {
   WarnAtStart(run_, sandbox_->Name(), err_);
+  cancel_requests_.StopAfter(run_.config.max_run_time);
   SetupSignals setup_signals(options_.handle_signals, [this] {
     if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
   });

@@ -60,6 +60,8 @@
     "send the model's requests here instead (any OpenAI-compatible server)")                               \
   X(double, budget_usd, 0, "--budget-usd", 0, 0, "stop the run when its model spending would pass this many dollars") \
   X(int, max_steps, 40, "--max-steps", 1, 10000, "model calls per attempt of an LLM agent (with --model and no --agent-cmd)") \
+  X(std::string, max_run_time, "", "--max-run-time", 0, 0,                                                 \
+    "stop the run as a cancel does once it has run this long (90s, 30m, 12h, 7d; each resume starts afresh)") \
   X(std::uint64_t, max_attempt_tokens, 0, "--max-attempt-tokens", 0, INT64_MAX,                            \
     "LLM agent: tokens (in and out) an attempt may use before it stops (0: no limit)")                     \
   X(std::string, state_dir, "", "--state-dir", 0, 0,                                                       \

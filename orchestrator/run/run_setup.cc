@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/command_line.h"
+#include "base/duration.h"
 #include "base/file_limit.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -177,6 +178,11 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
   }
   if (config.test_command.empty()) {
     return Usage(absl::StrCat(name("test_command"), " is required: the command that gates every patch"));
+  }
+  if (!config.max_run_time.empty()) {
+    if (absl::StatusOr<std::chrono::seconds> limit = ParseDuration(config.max_run_time, name("max_run_time")); !limit.ok()) {
+      return limit.status();
+    }
   }
   if (config.model.empty()) {
     // What only a model uses is refused without one, rather than silently meaning nothing. (Not on
