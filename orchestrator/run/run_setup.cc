@@ -77,8 +77,6 @@ std::string NewRunId() {
   return absl::StrCat(stamp, "-", suffix);
 }
 
-// The swarm-agent a run's hosts run: the one given, else the one beside this swarm, else PATH's. It
-// must be this swarm's version: an older one installed on PATH is never taken silently.
 // What `binary --version` says, trimmed; empty when it says nothing.
 std::string VersionOf(const std::string& binary) {
   ProcessSpec version;
@@ -88,8 +86,10 @@ std::string VersionOf(const std::string& binary) {
   return told.ok() ? std::string(absl::StripTrailingAsciiWhitespace(told->out)) : "";
 }
 
-// `given` (a resumed run's stored one may be gone or of another version, then this swarm's own is taken
-// instead: resuming needs hosts of this swarm's version, not the ones the run started with).
+// The swarm-agent a run's hosts run: `given`, else the one beside this swarm, else PATH's. It must be
+// this swarm's version: an older one installed on PATH is never taken silently. On `resume`, a stored
+// `given` that is gone or of another version gives way to this swarm's own (the hosts must speak this
+// swarm's protocol, not the one the run started with).
 absl::StatusOr<std::string> FindAgentBinary(const std::string& given, bool resume) {
   const std::string expected = absl::StrCat("swarm-agent ", SwarmVersion());
   if (!given.empty()) {
