@@ -16,10 +16,6 @@ int main(int argc, char** argv) {
   // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
   umask(077);
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args == std::vector<std::string>{"--version"}) {
-    std::cout << "swarm-agent " << swarm::SwarmVersion() << "\n";
-    return 0;
-  }
   CLI::App app{"swarm-agent: hosts agent slots for a swarm coordinator"};
   app.set_version_flag("--version", std::string("swarm-agent ") + swarm::SwarmVersion(), "print the version and exit");
   app.footer("Exit status: 0 the coordinator ended the run; 1 the host failed (the message says why); 2 usage or bad input.");

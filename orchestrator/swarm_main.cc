@@ -210,10 +210,6 @@ int main(int argc, char** argv) {
   umask(077);
   swarm::InstallScriptedModelServer();  // the `scripted:` provider: the offline demo and tests
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args == std::vector<std::string>{"--version"}) {
-    std::cout << "swarm " << swarm::SwarmVersion() << "\n";
-    return swarm::kExitOk;
-  }
   CLI::App app{"swarm: many agents, one tested branch"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("swarm ") + swarm::SwarmVersion(), "print swarm's version and exit");

@@ -141,19 +141,13 @@ int ResourceScope::RemoveAbandoned(const std::vector<std::string>& parents) {
       if (kill(creator, 0) == 0 || errno == EPERM) continue;  // alive (or its pid reused): not ours to judge
       // What is still inside runs unsupervised: a sandbox whose starter died between starting it and
       // writing it down, or bubblewrap's pid 1 left waiting for a parent that was killed.
-      ResourceScope scope;
-      if (fs::exists(entry.path() / "cgroup.procs", ec)) scope.cgroup_dirs_ = {entry.path().string()};
-      scope.KillAll();
-      for (int i = 0; i < 200; ++i) {
-        if (rmdir(entry.path().c_str()) == 0) {
-          ++removed;
-          break;
-        }
-        if (errno != EBUSY) break;  // not a cgroup (a test's directory), or gone
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        scope.KillAll();
+      if (fs::exists(entry.path() / "cgroup.procs", ec)) {
+        ResourceScope scope;  // its destructor kills what is inside and removes the cgroup
+        scope.cgroup_dirs_ = {entry.path().string()};
+      } else {
+        rmdir(entry.path().c_str());  // not a cgroup (a test's directory): removed when empty
       }
-      scope.cgroup_dirs_.clear();
+      removed += !fs::exists(entry.path(), ec);
     }
   }
   return removed;

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/edit_distance.h"
 #include "tools/workspace_path.h"
 
 namespace swarm {
@@ -63,18 +64,7 @@ double Similarity(std::string_view a, std::string_view b) {
   a = trim(a).substr(0, 200);
   b = trim(b).substr(0, 200);
   if (a.empty() && b.empty()) return 1;
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return 1.0 - static_cast<double>(row[b.size()]) / static_cast<double>(std::max(a.size(), b.size()));
+  return 1.0 - static_cast<double>(EditDistance(a, b)) / static_cast<double>(std::max(a.size(), b.size()));
 }
 
 }  // namespace
