@@ -32,6 +32,19 @@ void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
   }
 }
 
+namespace {
+
+// The agent command's files shown in its workspace are the user's, not the agent's work.
+absl::Status IgnoreShownFiles(const v1::Registered& run, const Workspace& workspace) {
+  std::vector<std::string> inside;
+  for (const auto& f : run.sandbox().agent_files()) {
+    if (!f.dest().empty() && f.dest()[0] != '/') inside.push_back(f.dest());
+  }
+  return workspace.Ignore(inside);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& sandbox, const v1::Registered& run,
                                                                 const v1::Lease& lease, const std::string& dir,
                                                                 const HostWorkspaces& where) {
@@ -49,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& s
         run.integration_git_dir(), *std::move(lower), dir,
         [&sandbox](const std::string& path) { return sandbox.HandOver(path); }, limits, bases->mount_place());
     if (!ws.ok()) return ws;
+    if (absl::Status st = IgnoreShownFiles(run, **ws); !st.ok()) return st;
     WriteAttemptMeta(dir + "/meta", lease);
     if (absl::Status st = sandbox.HandOver(dir + "/meta"); !st.ok()) return st;
     return ws;
@@ -57,6 +71,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& s
       Workspace::Create(run.integration_git_dir(), lease.base_commit(), dir, agent.keep_workspaces(), limits,
                         where.mount_place);
   if (!ws.ok()) return ws;
+  if (absl::Status st = IgnoreShownFiles(run, **ws); !st.ok()) return st;
   WriteAttemptMeta(dir + "/meta", lease);
   if (absl::Status st = sandbox.HandOver((*ws)->root()); !st.ok()) return st;
   if (absl::Status st = sandbox.HandOver(dir + "/meta"); !st.ok()) return st;
@@ -73,8 +88,9 @@ SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lea
   // The workspace's own git reads the integration objects; the subtask file sits beside the tree.
   p.ro_binds.insert(p.ro_binds.end(), workspace.object_dirs().begin(), workspace.object_dirs().end());
   p.ro_binds.push_back(meta_dir);
+  for (const auto& f : spec.agent_files()) p.file_binds.push_back(FileBind{f.source(), f.dest()});
   std::string home = spec.home().empty() ? "/tmp" : spec.home();
-  p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "LANG=C.UTF-8"};
+  p.env = {absl::StrCat("PATH=", kSandboxPath), "HOME=" + home, "LANG=C.UTF-8"};
   p.env.insert(p.env.end(), spec.env().begin(), spec.env().end());
   std::vector<std::string> files(lease.subtask().files().begin(), lease.subtask().files().end());
   p.env.push_back("SWARM_SUBTASK_ID=" + lease.subtask().id());

@@ -131,6 +131,26 @@ absl::Status Workspace::InitHostRepository(const std::string& source_git_dir) {
   return absl::OkStatus();
 }
 
+absl::Status Workspace::Ignore(const std::vector<std::string>& paths) const {
+  if (paths.empty()) return absl::OkStatus();
+  std::string file = dir_ + "/host.git/info/exclude";
+  std::error_code ec;
+  fs::create_directories(dir_ + "/host.git/info", ec);
+  std::ofstream out(file, std::ios::app);
+  for (const std::string& path : paths) {
+    // Anchored at the root, every character literal.
+    std::string pattern = "/";
+    for (char c : path) {
+      if (c == '*' || c == '?' || c == '[' || c == '\\' || c == '!' || c == '#' || c == ' ') pattern.push_back('\\');
+      pattern.push_back(c);
+    }
+    out << pattern << "\n";
+  }
+  out.close();
+  if (!out) return absl::ResourceExhaustedError(absl::StrCat("cannot write ", file));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::CreateOverlay(const std::string& source_git_dir,
                                                                     std::shared_ptr<const BaseCheckouts::Checkout> lower,
                                                                     const std::string& dir,

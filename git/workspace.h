@@ -97,6 +97,10 @@ class Workspace final {
   // leading out of the repository or into .git, a nested repository (gitlink), a path inside .git. Blobs are written to the host's object store, never the agent's.
   absl::StatusOr<Patch> ComputePatch() const;
 
+  // Paths the patch never holds, relative to the root: files the agent's sandbox shows read-only
+  // there (its own script), whose mount points would otherwise be staged as new empty files.
+  absl::Status Ignore(const std::vector<std::string>& paths) const;
+
   // A throwaway view of the work tree as it is now, at `dir` (which must not exist), for a test run.
   // For an overlay workspace it is one more overlay, stacked on the work tree, whose layer holds at
   // most the workspace's limits (where the workspaces are on tmpfs): it costs what the tests write,

@@ -365,7 +365,10 @@ int main(int argc, char** argv) {
     }
     // --dry-run starts nothing, so it needs no server.
     server.address = swarm::ServerAddress(server.address);
-    if (server.address.empty() || config.dry_run) return swarm::RunCommand(config);
+    if (server.address.empty() || config.dry_run) {
+      config.show_command_files = true;  // this machine's files, for this machine's agents
+      return swarm::RunCommand(config);
+    }
     // The server checks them too, but names its fields; a user here knows the flags.
     if (absl::Status st = swarm::CheckSettings(config, swarm::SettingNames::kFlags); !st.ok()) return swarm::Fail(st);
     return swarm::RunOnServer(server, config, std::cout, std::cerr);

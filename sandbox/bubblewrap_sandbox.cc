@@ -12,17 +12,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/path_within.h"
 #include "sandbox/internal/seccomp_filter.h"
 #include "sandbox/internal/slirp_network.h"
 
 namespace swarm {
 namespace fs = std::filesystem;
 namespace {
-
-// Whether `path` is `dir` or lies beneath it (both canonical).
-bool Within(const std::string& path, const std::string& dir) {
-  return path == dir || (path.size() > dir.size() && path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/'));
-}
 
 // A file in memory holding `content`, for bubblewrap to read (the seccomp program, resolv.conf).
 absl::StatusOr<std::shared_ptr<const OwnedFd>> MemoryFile(const char* name, const std::string& content) {
@@ -163,13 +159,28 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
     binds.emplace_back("--ro-bind", c);
   }
   if (workdir != "/") binds.emplace_back("--bind", workdir);
+  // Single files shown elsewhere (an agent's own script): after the work tree, which may hold them.
+  std::vector<std::pair<std::string, std::string>> file_binds;  // (source, where)
+  for (const FileBind& f : policy.file_binds) {
+    fs::path dest(f.dest);
+    bool escapes = dest.empty() || std::any_of(dest.begin(), dest.end(), [](const fs::path& part) { return part == ".."; });
+    std::string where = dest.is_absolute() ? dest.lexically_normal().string() : (fs::path(workdir) / dest).lexically_normal().string();
+    bool system = dest.is_absolute() && (PathWithin(where, "/proc") || PathWithin(where, "/sys") || PathWithin(where, "/dev"));
+    if (escapes || system) {
+      return absl::InvalidArgumentError(absl::StrCat("sandbox file bind to ", f.dest, ": not a place for a file"));
+    }
+    if (!fs::is_regular_file(f.source, ec)) {
+      return absl::NotFoundError(absl::StrCat("sandbox file bind ", f.source, " is not a file (moved or removed?)"));
+    }
+    file_binds.emplace_back(f.source, where);
+  }
   // A bind inside a hidden path needs its parents made in the tmpfs, readable by the command
   // (bubblewrap would make them 0700 root's).
   std::vector<std::string> tmpfs_roots = hidden;
   tmpfs_roots.insert(tmpfs_roots.end(), {"/tmp", "/dev/shm"});
   auto in_tmpfs = [&](const std::string& path) {
     return std::any_of(tmpfs_roots.begin(), tmpfs_roots.end(),
-                       [&](const std::string& root) { return Within(path, root) && path != root; });
+                       [&](const std::string& root) { return PathWithin(path, root) && path != root; });
   };
   // With a network, names resolve through slirp4netns's forwarder: the host's resolver may be on its
   // loopback (127.0.0.53) or at 169.254.169.254, neither of which the sandbox reaches. Put where
@@ -181,6 +192,9 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   }
   std::vector<std::string> made_parents_of;
   for (const auto& [option, path] : binds) made_parents_of.push_back(path);
+  for (const auto& [source, where] : file_binds) {
+    if (!PathWithin(where, workdir)) made_parents_of.push_back(where);
+  }
   if (!resolv_conf.empty()) made_parents_of.push_back(resolv_conf);
   std::set<std::string> made;
   for (const auto& path : made_parents_of) {
@@ -194,6 +208,7 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
     }
   }
   for (const auto& [option, path] : binds) a.insert(a.end(), {option, path, path});
+  for (const auto& [source, where] : file_binds) a.insert(a.end(), {"--ro-bind", source, where});
   if (!resolv_conf.empty()) {
     absl::StatusOr<std::shared_ptr<const OwnedFd>> file =
         MemoryFile("swarm-resolv.conf", absl::StrCat("nameserver ", SlirpNetwork::kNameserver, "\n"));

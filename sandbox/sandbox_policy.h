@@ -15,9 +15,20 @@ struct ResourceLimits {
   std::uint64_t max_file_bytes = 1ull << 30;   // largest file a command may write; 0: unlimited
 };
 
+// PATH inside the sandbox (unless the run's --sandbox-env sets another).
+inline constexpr char kSandboxPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// A host file shown read-only at `dest`: an absolute path, or one relative to the working directory
+// (an agent's script that is not in its workspace's commit).
+struct FileBind {
+  std::string source;  // canonical host path of a regular file
+  std::string dest;
+};
+
 struct SandboxPolicy {
   std::string workdir;                   // writable, the command's working directory
   std::vector<std::string> ro_binds;     // host paths visible read-only at the same place
+  std::vector<FileBind> file_binds;      // single files shown read-only elsewhere (agent commands only)
   std::vector<std::string> hidden_paths; // replaced by empty tmpfs (state, user repo, other workspaces)
   std::vector<std::string> env;          // the environment, "NAME=VALUE"; nothing else passes
   bool network = false;                  // outbound NAT, never the host's loopback (agent commands, on request)

@@ -122,6 +122,56 @@ TEST(CommandLineE2eTest, ARunThatReachesItsMaxRunTimeStopsAsACancelDoes) {
   EXPECT_NE(r.err.find("` goes on from here"), std::string::npos) << "the summary says how to resume: " << r.err;
 }
 
+// The README's plan example, as written, from the repository's root: the plan file and the agent
+// script are the user's, uncommitted; the sandbox shows the script to the agents (and nothing of it
+// lands), and a script in $HOME outside the repository is shown too.
+TEST(CommandLineE2eTest, TheReadmesPlanExampleRunsAsWrittenWithAnUncommittedScript) {
+  TempDir dir;
+  const std::string repo = dir.path() + "/repo", home = dir.path() + "/home";
+  Sh("mkdir -p " + repo + " " + home + "/bin && cd " + repo + " && git init -q && printf 'test:\n\ttest -f Makefile\n' > Makefile && "
+     "git add Makefile && git -c user.email=t@t -c user.name=t commit -qm base");
+  std::string readme = ReadFile(SourceDir() + "/README.md");
+  auto plan_at = readme.find("```json\n", readme.find("A plan file:"));
+  ASSERT_NE(plan_at, std::string::npos) << "the README has a plan file example";
+  plan_at += 8;
+  WriteFile(repo + "/plan.json", readme.substr(plan_at, readme.find("```", plan_at) - plan_at));
+  WriteFile(repo + "/do-subtask.sh", "#!/bin/sh\nmkdir -p out && echo \"$SWARM_SUBTASK_ID\" > out/$SWARM_SUBTASK_ID.txt\n");
+  Sh("chmod +x " + repo + "/do-subtask.sh");
+  const std::string swarm = std::filesystem::absolute(BuildDir() + "/bin/swarm").string();
+  const std::string env = "HOME=" + home + " SWARM_STATE_DIR=" + dir.path() + "/state ";
+  std::string before = UserVisibleState(repo);
+  std::string out;
+  int status = ShStatus("cd " + repo + " && " + env + swarm +
+                            " run --repo . --plan plan.json --agent-cmd ./do-subtask.sh --test-cmd 'make test' 2>&1",
+                        &out);
+  ASSERT_EQ(status, 0) << out;
+  nlohmann::json report = OnlyReport(dir.path() + "/state");
+  for (const char* id : {"api", "docs", "r1", "r2"}) EXPECT_EQ(Outcomes(report)[id], "landed") << id << "\n" << out;
+  const std::string branch = report.value("result_branch", "");
+  EXPECT_EQ(Sh("git -C " + repo + " ls-tree -r --name-only " + branch),
+            "Makefile\nout/api.txt\nout/docs.txt\nout/r1.txt\nout/r2.txt\n")
+      << "the script itself is the user's: it does not land";
+  EXPECT_EQ(UserVisibleState(repo), before) << "the user's files are untouched";
+
+  // A script in $HOME, outside the repository, named with ~ as the README's words have it.
+  WriteFile(home + "/bin/agent.sh", "echo from-home > from-home.txt\n");
+  int home_status = ShStatus("cd " + repo + " && " + env + swarm +
+                                 " run --repo . --shard Makefile --parts 1 --agent-cmd 'sh ~/bin/agent.sh' --test-cmd true 2>&1",
+                             &out);
+  EXPECT_EQ(home_status, 0) << out;
+  EXPECT_NE(out.find("result branch:"), std::string::npos) << out;
+
+  // What cannot resolve in the sandbox is refused before anything starts, saying what to do.
+  WriteFile(home + "/bin/my-agent", "#!/bin/sh\n");
+  Sh("chmod +x " + home + "/bin/my-agent");
+  int refused = ShStatus("cd " + repo + " && PATH=" + home + "/bin:$PATH " + env + swarm +
+                             " run --repo . --plan plan.json --agent-cmd 'my-agent --go' --test-cmd true 2>&1",
+                         &out);
+  EXPECT_EQ(refused, 2) << out;
+  EXPECT_NE(out.find("is not on the sandbox's PATH"), std::string::npos) << out;
+  EXPECT_NE(out.find("--sandbox-ro-bind"), std::string::npos) << out;
+}
+
 TEST(CommandLineE2eTest, AnEmptyStateDirectoryHasNoRunsAndThatIsNoError) {
   TempDir dir;
   CliResult r = RunSwarm({"runs", "--state-dir", dir.path() + "/state"});

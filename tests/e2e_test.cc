@@ -326,10 +326,11 @@ TEST_F(E2eTest, AgentCommandsCannotSeeTheStateTheUserRepositoryHomeOrOtherWorksp
   std::string home = dir_ / "home";
   WriteFile(home + "/.ssh/id_rsa", "private key\n");
   // Each agent probes what it must not reach and writes what it saw into its patch; the slow one
-  // keeps its workspace alive while the other looks for it.
+  // keeps its workspace alive while the other looks for it. The paths are built by the shell, as an
+  // agent's own code would: a file the user's command names outright is shown to the agents.
   std::string probe =
-      "{ for p in " + state() + "/swarm.db " + repo() + "/secret-untracked.txt " + repo() + "/a.txt " + home +
-      "/.ssh/id_rsa; do if cat $p >/dev/null 2>&1; then echo \"readable $p\"; else echo \"hidden $p\"; fi; done; "
+      "s=" + state() + " r=" + repo() + " h=" + home + "; { for p in $s/swarm.db $r/secret-untracked.txt $r/a.txt "
+      "$h/.ssh/id_rsa; do if cat $p >/dev/null 2>&1; then echo \"readable $p\"; else echo \"hidden $p\"; fi; done; "
       "ls /dev/shm 2>/dev/null | grep -c swarm | sed 's/^/workspace-roots-visible /'; "
       "find \"$(dirname \"$(dirname \"$PWD\")\")\" -maxdepth 3 -name 'shard-*' 2>/dev/null | "
       "grep -v \"/$SWARM_SUBTASK_ID\\.\" | wc -l | sed 's/^/other-workspaces /'; "

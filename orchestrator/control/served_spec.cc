@@ -8,18 +8,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/input_file.h"
+#include "base/path_within.h"
 #include "orchestrator/control/control_token.h"
 #include "base/terminal_text.h"
 
 namespace swarm {
 namespace {
 namespace fs = std::filesystem;
-
-bool Within(const std::string& inner, const std::string& outer) {
-  if (outer == "/") return true;
-  return inner == outer || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
-                            inner[outer.size()] == '/');
-}
 
 absl::Status Refuse(const std::string& field, const std::string& why) {
   return absl::PermissionDeniedError(absl::StrCat(field, ": ", why));
@@ -46,7 +41,7 @@ absl::StatusOr<std::string> CanonicalWithin(const std::string& field, const std:
     return absl::InvalidArgumentError(absl::StrCat(field, " '", TerminalSafe(path), "': ", ec.message()));
   }
   for (const auto& root : roots) {
-    if (Within(canonical, root)) return canonical;
+    if (PathWithin(canonical, root)) return canonical;
   }
   return Refuse(field, absl::StrCat("'", TerminalSafe(path), "' is not within a directory ", Listed(roots, flag)));
 }
@@ -67,6 +62,10 @@ absl::StatusOr<RunConfig> ConfigForServedSpec(const v1::RunSpec& spec, const Ser
   }
   if (!spec.state_dir().empty()) {
     return absl::InvalidArgumentError("state_dir: a server's runs live in its own state directory; leave it empty");
+  }
+  if (spec.agent_files_size() > 0) {
+    return Refuse("agent_files", "a client cannot bind files into the sandbox: ask the server for --allow-ro-bind "
+                                 "and send sandbox_ro_binds");
   }
   if (!spec.plan_file().empty()) {
     return absl::InvalidArgumentError(
@@ -134,7 +133,7 @@ absl::Status CheckServedRepository(const PreparedRun& run, const ServePolicy& po
     std::error_code ec;
     std::string canonical = fs::weakly_canonical(path, ec).string();
     bool inside = !ec && std::any_of(policy.repo_roots.begin(), policy.repo_roots.end(),
-                                     [&](const std::string& root) { return Within(canonical, root); });
+                                     [&](const std::string& root) { return PathWithin(canonical, root); });
     if (!inside) {
       return Refuse("repo", absl::StrCat("the repository's ", what, " ", TerminalSafe(path),
                                          " is not within a directory ",

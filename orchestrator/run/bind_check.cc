@@ -4,17 +4,12 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "base/path_within.h"
 #include "base/terminal_text.h"
 
 namespace swarm {
 namespace {
 namespace fs = std::filesystem;
-
-// Whether `inner` is `outer` or lies below it (both canonical).
-bool Within(const std::string& inner, const std::string& outer) {
-  if (inner == outer || outer == "/") return true;
-  return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 && inner[outer.size()] == '/';
-}
 
 // `p` with its existing prefix's symlinks resolved (it need not exist), and `p` as written: a secret
 // that is a link (~/.ssh -> /vault/ssh) is refused under both names.
@@ -52,21 +47,21 @@ std::vector<std::string> SecretPlaces(const std::string& home) {
 }
 
 absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::string>& hidden,
-                               const std::vector<std::string>& secrets) {
+                               const std::vector<std::string>& secrets, const std::string& what) {
   std::string shown = TerminalSafe(path);
   auto refuse = [&](const std::string& why) {
-    return absl::InvalidArgumentError(absl::StrCat("--sandbox-ro-bind ", shown, ": ", why));
+    return absl::InvalidArgumentError(absl::StrCat(what, " ", shown, ": ", why));
   };
   std::error_code ec;
   if (!fs::path(path).is_absolute() || !fs::exists(path, ec)) return refuse("not an existing absolute path");
   std::string bind = fs::canonical(path, ec).string();
   if (ec) return refuse(absl::StrCat("cannot resolve it: ", ec.message()));
   for (const char* system : {"/proc", "/sys", "/dev"}) {
-    if (Within(bind, system)) return refuse(absl::StrCat("the sandbox has its own ", system));
+    if (PathWithin(bind, system)) return refuse(absl::StrCat("the sandbox has its own ", system));
   }
   for (const std::string& secret : secrets) {
     for (const std::string& form : Forms(secret)) {
-      if (Within(bind, form) || Within(form, bind)) {
+      if (PathWithin(bind, form) || PathWithin(form, bind)) {
         return refuse(absl::StrCat("it would expose ", TerminalSafe(form),
                                    ", which holds secrets; bind the single files the agents need"));
       }
@@ -75,7 +70,7 @@ absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::s
   // A bind that contains a hidden place would show it again inside the sandbox.
   for (const std::string& place : hidden) {
     for (const std::string& form : Forms(place)) {
-      if (Within(form, bind)) {
+      if (PathWithin(form, bind)) {
         return refuse(absl::StrCat("it would expose ", TerminalSafe(form),
                                    ", which the sandbox hides; bind something narrower"));
       }

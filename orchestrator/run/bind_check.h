@@ -18,9 +18,9 @@ std::vector<std::string> SecretPlaces(const std::string& home);
 // in /proc, /sys or /dev, and neither is nor lies inside nor contains any of `secrets` or
 // `hidden` (places the sandbox hides: the repository, the state directory, $HOME, /tmp...), except
 // that a path inside a hidden place is fine (a file under $HOME). A secret is refused whichever way
-// it would show. InvalidArgument names the bind and what it would expose.
+// it would show. InvalidArgument names the bind (`what` and the path) and what it would expose.
 absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::string>& hidden,
-                               const std::vector<std::string>& secrets);
+                               const std::vector<std::string>& secrets, const std::string& what = "--sandbox-ro-bind");
 
 }  // namespace swarm
 

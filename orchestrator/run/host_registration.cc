@@ -28,6 +28,11 @@ v1::CoordinatorMessage Registration(const PreparedRun& run, const RunLayout& lay
   sb->set_network(cfg.agent_network);
   for (const auto& kv : run.sandbox_env) sb->add_env(kv);
   for (const auto& p : cfg.sandbox_ro_binds) sb->add_ro_binds(p);
+  for (const auto& f : cfg.agent_files) {
+    v1::FileBind* bind = sb->add_agent_files();
+    bind->set_source(f.source);
+    bind->set_dest(f.dest);
+  }
   sb->set_memory_bytes(cfg.limits.memory_bytes);
   sb->set_max_processes(cfg.limits.max_processes);
   sb->set_max_file_bytes(cfg.limits.max_file_bytes);

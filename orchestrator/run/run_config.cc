@@ -29,6 +29,11 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   for (const auto& e : c.sandbox_env) s.add_sandbox_env(e);
   for (const auto& b : c.sandbox_ro_binds) s.add_sandbox_ro_binds(b);
   for (const auto& g : c.allow_paths) s.add_allow_paths(g);
+  for (const auto& f : c.agent_files) {
+    v1::FileBind* bind = s.add_agent_files();
+    bind->set_source(f.source);
+    bind->set_dest(f.dest);
+  }
   s.set_memory_bytes(c.limits.memory_bytes);
   s.set_max_processes(c.limits.max_processes);
   s.set_max_file_bytes(c.limits.max_file_bytes);
@@ -52,6 +57,7 @@ RunConfig Read(const v1::RunSpec& s, bool older) {
   c.sandbox_env.assign(s.sandbox_env().begin(), s.sandbox_env().end());
   c.sandbox_ro_binds.assign(s.sandbox_ro_binds().begin(), s.sandbox_ro_binds().end());
   c.allow_paths.assign(s.allow_paths().begin(), s.allow_paths().end());
+  for (const auto& f : s.agent_files()) c.agent_files.push_back(FileBind{f.source(), f.dest()});
   if (s.has_memory_bytes() || older) c.limits.memory_bytes = s.memory_bytes();
   if (s.has_max_processes() || older) c.limits.max_processes = s.max_processes();
   if (s.has_max_file_bytes() || older) c.limits.max_file_bytes = s.max_file_bytes();

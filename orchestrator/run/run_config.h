@@ -22,8 +22,12 @@ struct RunConfig {
   std::vector<std::string> sandbox_ro_binds;  // paths
   std::vector<std::string> allow_paths;       // protected globs patches may touch (path_policy.h)
   ResourceLimits limits;                      // the spec's memory_bytes, max_processes, max_file_bytes
+  std::vector<FileBind> agent_files;          // what the agent command names that the sandbox would hide
 
   bool dry_run = false;  // the command line's alone: print the subtasks, start nothing
+  // The command line's alone: show agents the files their command names (agent_command_files.h).
+  // A client's run gets no binds it did not ask for, and a server allows those.
+  bool show_command_files = false;
 
   // Set by `swarm serve` for the runs it hosts, never from a RunSpec: more places hidden from every
   // sandbox of the run (the control socket's directory, the token file's) and refused as binds.

@@ -116,7 +116,7 @@ SandboxPolicy TestPolicy(const PreparedRun& run, const RunLayout& layout) {
   SandboxPolicy policy;
   policy.hidden_paths = layout.hidden_paths;
   policy.ro_binds = cfg.sandbox_ro_binds;
-  policy.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + layout.sandbox_home,
+  policy.env = {absl::StrCat("PATH=", kSandboxPath), "HOME=" + layout.sandbox_home,
                 "LANG=C.UTF-8"};
   policy.env.insert(policy.env.end(), run.sandbox_env.begin(), run.sandbox_env.end());
   policy.limits = cfg.limits;

@@ -13,7 +13,8 @@ namespace {
 
 // The RunSpec fields written out beside the table (run_config.h), and the spec's own.
 const std::set<std::string> kBesideTheTable = {"sandbox_env",   "sandbox_ro_binds", "allow_paths",   "memory_bytes",
-                                               "max_processes", "max_file_bytes",   "no_fixups",     "spec_version"};
+                                               "max_processes", "max_file_bytes",   "no_fixups",     "spec_version",
+                                               "agent_files"};
 
 // A setting added to the table without its field in run.proto (or the other way) fails here, not in
 // a client's hands.

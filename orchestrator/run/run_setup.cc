@@ -19,6 +19,7 @@
 #include "base/file_limit.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "orchestrator/run/agent_command_files.h"
 #include "orchestrator/run/bind_check.h"
 #include "base/input_file.h"
 #include "orchestrator/run/path_policy.h"
@@ -318,6 +319,29 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
       run.warnings.push_back(
           absl::StrCat(name("sandbox_env"), " ", variable, " is not set here; it is left unset in the sandbox"));
     }
+  }
+
+  if (!config.agent_command.empty() && !config.no_sandbox) {
+    // The program must resolve in the sandbox, and the user's files it names are shown there.
+    SandboxView view;
+    view.repo_root = run.repo_root;
+    view.cwd = config.show_command_files ? fs::current_path().string() : "";
+    view.home = home != nullptr && *home == '/' && fs::is_directory(home) ? home : "";
+    view.hidden = hidden;
+    view.secrets = secrets;
+    view.ro_binds = config.sandbox_ro_binds;
+    view.path = absl::StrSplit(kSandboxPath, ':');
+    for (const auto& kv : run.sandbox_env) {
+      if (absl::StartsWith(kv, "PATH=")) view.path = absl::StrSplit(kv.substr(5), ':', absl::SkipEmpty());
+    }
+    if (const char* path = getenv("PATH"); path != nullptr) view.host_path = absl::StrSplit(path, ':', absl::SkipEmpty());
+    view.in_base = [&](const std::string& rel) { return user->Run({"cat-file", "-e", run.base + ":" + rel}).ok(); };
+    view.bind = config.show_command_files;
+    view.bind_flag = name("sandbox_ro_binds");
+    absl::StatusOr<AgentCommandFiles> files = ResolveAgentCommand(config.agent_command, view);
+    if (!files.ok()) return files.status();
+    run.config.agent_files = std::move(files->binds);
+    run.warnings.insert(run.warnings.end(), files->warnings.begin(), files->warnings.end());
   }
 
   if (!config.dry_run) {
