@@ -1,5 +1,9 @@
 #include "agents/attempt.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -103,11 +107,38 @@ SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lea
   p.env.push_back("SWARM_FILES=" + absl::StrJoin(files, "\n"));
   p.env.push_back(absl::StrCat("SWARM_ATTEMPT=", lease.attempt()));
   p.env.push_back("SWARM_BASE=" + lease.base_commit());
+  p.env.push_back("SWARM_SUMMARY=" + SummaryPath(workspace));
   p.network = spec.network();
   p.limits = ResourceLimits{spec.memory_bytes(), spec.max_processes(), spec.max_file_bytes()};
   p.timeout = std::chrono::seconds(run.agent().timeout_s() > 0 ? run.agent().timeout_s() : 3600);
   p.output_cap = spec.output_cap_bytes() > 0 ? spec.output_cap_bytes() : (1 << 20);
   return p;
+}
+
+std::string SummaryPath(const Workspace& workspace) { return workspace.root() + "/.git/swarm-summary"; }
+
+std::string ReadAgentSummary(const Workspace& workspace) {
+  int root = open(workspace.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return "";
+  int git = openat(root, ".git", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  close(root);
+  if (git < 0) return "";
+  int fd = openat(git, "swarm-summary", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  close(git);
+  if (fd < 0) return "";
+  std::string text;
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    text.resize(kMaxSummaryBytes);
+    ssize_t n = 0, total = 0;
+    while (total < static_cast<ssize_t>(text.size()) &&
+           (n = read(fd, text.data() + total, text.size() - static_cast<std::size_t>(total))) > 0) {
+      total += n;
+    }
+    text.resize(static_cast<std::size_t>(total));
+  }
+  close(fd);
+  return text;
 }
 
 v1::AttemptResult PatchResult(const Patch& patch) {

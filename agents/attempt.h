@@ -40,6 +40,18 @@ SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lea
 // The attempt's result from its workspace's patch: PATCH, or NO_CHANGE when it is empty.
 v1::AttemptResult PatchResult(const Patch& patch);
 
+// The most of an agent's summary that travels with its patch.
+inline constexpr std::size_t kMaxSummaryBytes = 4096;
+
+// Where a command agent may write its summary ($SWARM_SUMMARY): in its workspace's .git, which no
+// patch holds.
+std::string SummaryPath(const Workspace& workspace);
+
+// What the command agent wrote there, at most kMaxSummaryBytes; "" when nothing was written or it is
+// not a plain file. Read without following a link anywhere on the way (the agent may have replaced
+// .git or the file with one, to have the host read a file of its own).
+std::string ReadAgentSummary(const Workspace& workspace);
+
 }  // namespace swarm
 
 #endif  // SWARM_AGENTS_ATTEMPT_H_

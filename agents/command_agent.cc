@@ -144,6 +144,7 @@ void CommandAgent::OnCommandDone(absl::StatusOr<ProcessResult> r) {
         return;
       }
       v1::AttemptResult result = PatchResult(*patch);
+      result.set_summary(ReadAgentSummary(*self->workspace_));
       result.set_log_tail(self->log_);
       self->Complete(std::move(result));
     });

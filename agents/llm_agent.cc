@@ -362,15 +362,16 @@ void LlmAgent::End(const std::string& outcome, const std::string& detail) {
     return Complete(std::move(result));
   }
   auto self = shared_from_this();
-  asio::post(pool_, [self] {
+  asio::post(pool_, [self, summary = detail] {
     absl::StatusOr<Patch> patch = self->workspace_->ComputePatch();
-    asio::post(self->io_, [self, patch = std::move(patch)] {
+    asio::post(self->io_, [self, patch = std::move(patch), summary] {
       v1::AttemptResult result;
       if (!patch.ok()) {
         result.set_outcome(v1::AttemptResult::FAILED);
         result.set_error(ToUtf8(absl::StrCat("failed: the workspace is not a valid patch: ", patch.status().message())));
       } else {
         result = PatchResult(*patch);
+        result.set_summary(summary.substr(0, kMaxSummaryBytes));  // submit's summary: the commit's body
       }
       result.set_log_tail(self->log_);
       self->Complete(std::move(result));

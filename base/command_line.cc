@@ -76,6 +76,10 @@ std::string ParseErrorInWords(const CLI::ParseError& e, const CLI::App& app, con
       std::regex_match(what, m, std::regex(R"((\S+): \d+ required .* missing)"))) {
     return absl::StrCat(m[1].str(), " needs a value (see `", command, " --help`)");
   }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr &&
+      std::regex_match(what, m, std::regex(R"((\S+): At Most 1 required but received (\d+))"))) {
+    return absl::StrCat(m[1].str(), " was given ", m[2].str(), " times; give it once");
+  }
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     std::string extras = what.substr(what.find(':') + 1);
     extras.erase(0, extras.find_first_not_of(' '));

@@ -32,7 +32,12 @@ std::vector<std::string> GitEnvironment(const GitOptions& opts) {
     env.emplace_back(kv);
   }
   if (!opts.index_file.empty()) env.push_back("GIT_INDEX_FILE=" + opts.index_file);
-  env.insert(env.end(), opts.env.begin(), opts.env.end());
+  // The caller's own settings replace these (the first of two entries would win in getenv).
+  for (const std::string& kv : opts.env) {
+    const std::string name = kv.substr(0, kv.find('=') + 1);
+    std::erase_if(env, [&](const std::string& e) { return e.starts_with(name); });
+    env.push_back(kv);
+  }
   return env;
 }
 

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Create(const Git& user, const std::string& git_dir,
-                                                                          const std::string& base) {
+                                                                          const std::string& base, CommitAuthor author) {
   std::error_code ec;
   if (fs::exists(git_dir, ec)) return absl::AlreadyExistsError(absl::StrCat(git_dir, " exists"));
   Git bootstrap = Git::AtGitDir(git_dir);
@@ -38,13 +38,14 @@ absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Create(const G
   Git git = Git::AtGitDir(fs::canonical(git_dir).string());
   if (auto r = git.Run({"symbolic-ref", "HEAD", kIntegrationRef}); !r.ok()) return r.status();
   if (auto r = git.Run({"update-ref", kIntegrationRef, base, ""}); !r.ok()) return r.status();
-  return std::unique_ptr<IntegrationRepo>(new IntegrationRepo(std::move(git)));
+  return std::unique_ptr<IntegrationRepo>(new IntegrationRepo(std::move(git), std::move(author)));
 }
 
-absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Open(const std::string& git_dir) {
+absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Open(const std::string& git_dir, CommitAuthor author) {
   std::error_code ec;
   if (!fs::exists(git_dir + "/objects", ec)) return absl::NotFoundError(absl::StrCat("no repository at ", git_dir));
-  return std::unique_ptr<IntegrationRepo>(new IntegrationRepo(Git::AtGitDir(fs::canonical(git_dir).string())));
+  return std::unique_ptr<IntegrationRepo>(
+      new IntegrationRepo(Git::AtGitDir(fs::canonical(git_dir).string()), std::move(author)));
 }
 
 int IntegrationRepo::RemoveStaleLocks(const std::string& git_dir) {
@@ -166,6 +167,7 @@ absl::StatusOr<std::string> IntegrationRepo::CommitTree(const std::string& tree,
                                                         const std::string& message) const {
   GitOptions opts;
   opts.stdin_data = message;
+  opts.env = {"GIT_AUTHOR_NAME=" + author_.name, "GIT_AUTHOR_EMAIL=" + author_.email};
   absl::StatusOr<std::string> commit = git_.Run({"commit-tree", tree, "-p", parent}, opts);
   if (!commit.ok()) return commit.status();
   return TrimNewline(*commit);

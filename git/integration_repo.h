@@ -17,13 +17,21 @@ namespace swarm {
 
 inline constexpr char kIntegrationRef[] = "refs/heads/integration";
 
+// Who the run's commits are by (--author, --signoff). The committer is always swarm.
+struct CommitAuthor {
+  std::string name = "swarm";
+  std::string email = "swarm@localhost";
+  bool signoff = false;  // landing messages end with a Signed-off-by trailer of the author
+};
+
 class IntegrationRepo final {
  public:
   // Creates the repository at `git_dir` (which must not exist) with the integration ref at `base`.
+  // Its commits are by `author`.
   static absl::StatusOr<std::unique_ptr<IntegrationRepo>> Create(const Git& user, const std::string& git_dir,
-                                                                 const std::string& base);
+                                                                 const std::string& base, CommitAuthor author = {});
   // Opens one made by Create (for resume).
-  static absl::StatusOr<std::unique_ptr<IntegrationRepo>> Open(const std::string& git_dir);
+  static absl::StatusOr<std::unique_ptr<IntegrationRepo>> Open(const std::string& git_dir, CommitAuthor author = {});
   // Removes the lock files (HEAD.lock, refs/**/*.lock, packed-refs.lock, index.lock, ...) that a git
   // command killed half-way left in `git_dir`; with one there, every later ref update fails. Only for
   // a repository nothing else can be using: a resume, under the run lock, once its dead coordinator's
@@ -32,6 +40,7 @@ class IntegrationRepo final {
   static int RemoveStaleLocks(const std::string& git_dir);
 
   const Git& git() const { return git_; }
+  const CommitAuthor& author() const { return author_; }
   absl::StatusOr<std::string> Head() const;
 
   // Applies `diff` to `base` in a private index and commits the result with parent `base`. Fails
@@ -55,10 +64,11 @@ class IntegrationRepo final {
   absl::Status Publish(const Git& user, const std::string& branch, bool move_forward = false) const;
 
  private:
-  explicit IntegrationRepo(Git git) : git_(std::move(git)) {}
+  IntegrationRepo(Git git, CommitAuthor author) : git_(std::move(git)), author_(std::move(author)) {}
 
   // Set at construction.
   const Git git_;
+  const CommitAuthor author_;
 };
 
 }  // namespace swarm

@@ -138,7 +138,8 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
                                             terminal ? "" : "cancelled: " + reason, ""));
     }
     // Closed as its coordinator would have closed it: the branch and result.patch.
-    ClosedRun closed = CloseRun(ending, **repo, *prepared->user, run_id, prepared->base, run->run_dir,
+    ClosedRun closed = CloseRun(ending, **repo, *prepared->user, ResultBranch(prepared->config, run_id), prepared->base,
+                                run->run_dir,
                                 /*move_forward=*/true);
     finished = std::move(closed.finished);
     const RunResult& result = closed.result;

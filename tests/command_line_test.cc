@@ -56,6 +56,7 @@ TEST(CommandLineE2eTest, BadValuesAreToldInSwarmsWords) {
       {{"show", "a", "b"}, "unexpected argument b for `swarm show`", 2},
       {{"runs", "--state-dir"}, "--state-dir needs a value", 2},
       {{"cancel", "x", "--wait", "soon"}, "--wait takes a whole number, not \"soon\"", 2},
+      {{"run", "--agents", "2", "--agents", "3"}, "--agents was given 2 times; give it once", 2},
   };
   // What only a model uses is refused without --model, as --budget-usd is.
   TempDir dir;
@@ -75,7 +76,7 @@ TEST(CommandLineE2eTest, BadValuesAreToldInSwarmsWords) {
     CliResult r = RunSwarm(c.args);
     EXPECT_EQ(r.exit_code, c.exit_code) << c.told << "\n" << r.err;
     EXPECT_NE(r.err.find(c.told), std::string::npos) << r.err;
-    for (const char* parser : {"Could not convert", "not in range", "not expected", "required TEXT", "Value "}) {
+    for (const char* parser : {"Could not convert", "not in range", "not expected", "required TEXT", "Value ", "At Most"}) {
       EXPECT_EQ(r.err.find(parser), std::string::npos) << "the parser's words reached the user: " << r.err;
     }
   }
@@ -170,6 +171,46 @@ TEST(CommandLineE2eTest, TheReadmesPlanExampleRunsAsWrittenWithAnUncommittedScri
   EXPECT_EQ(refused, 2) << out;
   EXPECT_NE(out.find("is not on the sandbox's PATH"), std::string::npos) << out;
   EXPECT_NE(out.find("--sandbox-ro-bind"), std::string::npos) << out;
+}
+
+// What a CI job sets: the branch's name, the commits' author and sign-off; and each commit's body is
+// its agent's own summary ($SWARM_SUMMARY), which cannot forge the trailers resume reads.
+TEST(CommandLineE2eTest, ACiRunNamesItsBranchAuthorAndSignoffAndCommitsCarryTheAgentsSummary) {
+  TempDir dir;
+  const std::string repo = dir.path() + "/repo";
+  Sh("git init -q " + repo + " && cd " + repo + " && echo a > a && echo b > b && git add a b && "
+     "git -c user.email=t@t -c user.name=t commit -qm a && git branch taken");
+  const std::string agent =
+      "echo changed >> $SWARM_FILES; printf 'Appended a line to %s.\\n\\nswarm-subtask: forged\\n' "
+      "\"$SWARM_FILES\" > \"$SWARM_SUMMARY\"";
+  std::vector<std::string> args = {"run", "--repo", repo, "--state-dir", dir.path() + "/state", "--shard", "*",
+                                   "--parts", "2", "--independent", "--agent-cmd", agent, "--test-cmd", "true"};
+  for (const auto& [flags, told] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--branch", "taken"}, "--branch taken exists in the repository"},
+           {{"--branch", "bad..name"}, "--branch bad..name is not a name git takes for a branch"},
+           {{"--branch", "ok", "--author", "no email"}, "--author takes \"Name <email>\""}}) {
+    std::vector<std::string> bad = args;
+    bad.insert(bad.end(), flags.begin(), flags.end());
+    CliResult r = RunSwarm(bad);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(told), std::string::npos) << r.err;
+  }
+  args.insert(args.end(), {"--branch", "ci/fix-1", "--author", "CI Bot <ci@example.com>", "--signoff"});
+  CliResult r = RunSwarm(args);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("result branch: ci/fix-1"), std::string::npos) << r.out;
+  EXPECT_EQ(Sh("git -C " + repo + " branch --list 'swarm/*'"), "") << "no swarm/RUN branch besides";
+  EXPECT_EQ(Sh("git -C " + repo + " log --format='%an <%ae>|%cn' taken..ci/fix-1 | sort -u"),
+            "CI Bot <ci@example.com>|swarm\n");
+  std::string bodies = Sh("git -C " + repo + " log --format=%B taken..ci/fix-1");
+  EXPECT_NE(bodies.find("Appended a line to a."), std::string::npos) << bodies;
+  EXPECT_NE(bodies.find("Appended a line to b."), std::string::npos) << bodies;
+  // What `swarm resume` reads back: only swarm's own trailers.
+  EXPECT_EQ(Sh("git -C " + repo + " log --format='%(trailers:key=swarm-subtask,valueonly,separator=%x2C)' "
+               "taken..ci/fix-1 | sort"),
+            "shard-1\nshard-2\n");
+  EXPECT_EQ(Sh("git -C " + repo + " log --format='%(trailers:key=Signed-off-by,valueonly)' taken..ci/fix-1 | sort -u"),
+            "\nCI Bot <ci@example.com>\n");
 }
 
 TEST(CommandLineE2eTest, AnEmptyStateDirectoryHasNoRunsAndThatIsNoError) {

@@ -61,6 +61,9 @@ TEST_F(LlmAgentTest, ReadsEditsTestsAndSubmitsAndThePatchLands) {
   EXPECT_EQ(Sh("git -C " + repo() + " show " + branch + ":greet.txt"), "hello world\n");
   // What `run` wrote in the workspace is part of the change; what the tests ran on was a copy.
   EXPECT_EQ(Sh("git -C " + repo() + " show " + branch + ":scratch.txt"), "scratch\n");
+  // The commit's body is the agent's submit summary.
+  EXPECT_EQ(Sh("git -C " + repo() + " log -1 --format=%b " + branch).rfind("Fixed the typo.\n\nswarm-run: ", 0), 0u)
+      << Sh("git -C " + repo() + " log -1 --format=%B " + branch);
   EXPECT_EQ(report["model"]["calls"], 5);
   // The prompt carried the subtask and the repository's files; the system prompt came first.
   CliResult transcript = RunSwarm({"show", report["run_id"], "--state-dir", state(), "--transcript", "fix-typo"});

@@ -86,8 +86,10 @@ ToolSet::ToolSet(std::string root, Runner runner, std::chrono::steady_clock::tim
            {{"command", kString}}, {"command"}),
       Spec("run_tests", "Run the repository's tests on a copy of your changes; shows which tests fail.", json::object(),
            {}),
-      Spec("submit", "Finish: your changes are submitted as the patch for this subtask.", {{"summary", kString}},
-           {"summary"}),
+      Spec("submit",
+           "Finish: your changes are submitted as the patch for this subtask; the summary becomes the body of its "
+           "commit message.",
+           {{"summary", kString}}, {"summary"}),
   };
 }
 

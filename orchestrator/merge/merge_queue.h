@@ -18,6 +18,7 @@ struct MergePatch {
   std::string commit;  // the patch as a commit whose parent is its base
   std::string title;
   std::vector<std::string> tests;  // tests its subtask names in the plan: they must pass once it lands
+  std::string summary;             // the agent's account of its patch: the commit message's body
 };
 
 struct MergeRequest {

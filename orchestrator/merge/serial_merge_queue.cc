@@ -103,7 +103,7 @@ MergeResult SerialMergeQueue::Merge(const MergeRequest& request) {
     result.detail = "the change is already on the integration head";
     return result;
   }
-  absl::StatusOr<std::string> candidate = repo_.CommitTree(tree, *head, LandingMessage(request, run_id_));
+  absl::StatusOr<std::string> candidate = repo_.CommitTree(tree, *head, LandingMessage(request, run_id_, repo_.author()));
   if (!candidate.ok()) return fail(MergeResult::Outcome::kError, candidate.status());
   std::string label = request.group.empty() ? request.patches[0].subtask_id : "group-" + request.group;
   absl::StatusOr<TestOutcome> tested = gate_.Test(tree, label);

@@ -165,7 +165,7 @@ std::vector<SpeculativeMergeQueue::Position> SpeculativeMergeQueue::Compose(std:
         Finish(item, same);
         continue;
       }
-      absl::StatusOr<std::string> commit = repo_.CommitTree(tree, current, LandingMessage(request, run_id_));
+      absl::StatusOr<std::string> commit = repo_.CommitTree(tree, current, LandingMessage(request, run_id_, repo_.author()));
       if (!commit.ok()) {
         fail.detail = std::string(commit.status().message());
         Finish(item, fail);

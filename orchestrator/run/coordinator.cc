@@ -459,7 +459,8 @@ int Coordinator::Finish() {
                          .failed = scheduler_->Count(State::kFailed),
                          .skipped = scheduler_->Count(State::kSkipped),
                          .no_change = scheduler_->Count(State::kNoChange)};
-  ClosedRun closed = CloseRun(ending, *site_.repo, *run_.user, run_.run_id, run_.base, site_.layout.run_dir,
+  ClosedRun closed = CloseRun(ending, *site_.repo, *run_.user, ResultBranch(run_.config, run_.run_id), run_.base,
+                              site_.layout.run_dir,
                               /*move_forward=*/run_.resume);
   const RunResult& result = closed.result;
   if (!result.publish_error.empty()) {

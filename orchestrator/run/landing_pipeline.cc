@@ -112,9 +112,11 @@ void LandingPipeline::OnPatchCommitted(const Lease& lease, const v1::AttemptResu
     p->set_tree(result.tree());
     p->set_commit(*commit);
     p->set_diff_bytes(result.patch().size());
+    std::string summary = ToUtf8(result.summary().substr(0, 4096));
+    p->set_summary(summary);
     hooks_.emit(std::move(e), {.patch_diff = result.patch()});
     rework_.PatchSubmitted(lease.subtask_id);  // a fix-up's patch: what the failure asked for
-    patch_commits_[lease.subtask_id] = {lease.attempt, *commit};
+    patch_commits_[lease.subtask_id] = {lease.attempt, *commit, std::move(summary)};
     scheduler_.AttemptSucceeded(lease.subtask_id, /*no_change=*/false);
     SubmitMergeable();
   }
@@ -148,10 +150,10 @@ void LandingPipeline::SubmitMergeable() {
     request.group = scheduler_.spec(batch[0]).group();
     if (!request.group.empty() && MustFind(plan_.groups, request.group, "group").partial) request.group.clear();
     for (const auto& id : batch) {
-      const auto& [attempt, commit] = MustFind(patch_commits_, id, "patch of subtask");
+      const SubmittedPatch& patch = MustFind(patch_commits_, id, "patch of subtask");
       const v1::Subtask& spec = scheduler_.spec(id);
-      request.patches.push_back(
-          {id, attempt, commit, spec.title(), std::vector<std::string>(spec.tests().begin(), spec.tests().end())});
+      request.patches.push_back({id, patch.attempt, patch.commit, spec.title(),
+                                 std::vector<std::string>(spec.tests().begin(), spec.tests().end()), patch.summary});
     }
     // Stage 1: the check, alone on its own base, in parallel; then the integration queue.
     SWARM_CHECK(check_ != nullptr) << "a patch was submitted before the merge stages were given";

@@ -27,6 +27,7 @@
 #include "orchestrator/run/lease_table.h"
 #include "orchestrator/run/rework_policy.h"
 #include "orchestrator/run/scheduler.h"
+#include "orchestrator/run/submitted_patch.h"
 #include "orchestrator/store/store.h"
 #include "swarm/v1/agent.pb.h"
 
@@ -120,7 +121,7 @@ class LandingPipeline {
   MergeQueue* merge_ = nullptr;
 
   // Owned by the executor.
-  std::map<std::string, std::pair<int, std::string>> patch_commits_;  // subtask -> (attempt, commit)
+  std::map<std::string, SubmittedPatch> patch_commits_;  // subtask -> its patch ready to merge
   std::set<std::string> finished_;                                    // subtasks whose outcome is recorded
   std::string head_;
   std::set<std::string> head_failing_;  // per-test formats: for the report

@@ -324,7 +324,7 @@ TEST_F(LandingPipelineTest, AResumedRunSubmitsThePatchesItHadAccepted) {
   diffs_["b#1"] = "diff-b-1";  // the newest patch it submitted
   rec.subtasks["c"] = {State::kLanded, 1, 0, /*needs_finished_event=*/true};
   rec.subtasks["d"] = {State::kLanded, 1, 0, false};
-  rec.patch_commits["a"] = {1, "commit-before-the-crash"};
+  rec.patch_commits["a"] = {1, "commit-before-the-crash", "what the agent said it did"};
   pipeline_->Restore(rec);
   EXPECT_EQ(pipeline_->head(), "landed-before");
   EXPECT_TRUE(pipeline_->finished("c"));
@@ -340,6 +340,7 @@ TEST_F(LandingPipelineTest, AResumedRunSubmitsThePatchesItHadAccepted) {
   MergeRequest request = checker_.held.WaitForRequest();
   ASSERT_EQ(request.patches.size(), 1u);
   EXPECT_EQ(request.patches[0].commit, "commit-before-the-crash");
+  EXPECT_EQ(request.patches[0].summary, "what the agent said it did") << "the landing keeps its agent's summary";
 }
 
 TEST_F(LandingPipelineTest, AGroupThatFailsInTheQueueIsRejectedWholeWithTheBlame) {

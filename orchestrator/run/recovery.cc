@@ -41,7 +41,7 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     if (e.has_subtask_finished()) finished_events.insert(e.subtask_finished().subtask_id());
     if (e.has_patch_submitted()) {
       r.patch_commits[e.patch_submitted().subtask_id()] = {static_cast<int>(e.patch_submitted().attempt()),
-                                                           e.patch_submitted().commit()};
+                                                           e.patch_submitted().commit(), e.patch_submitted().summary()};
     }
     if (e.has_test_run() && e.test_run().passed() && e.test_run().command() == test_command) {
       r.passed_trees.insert(e.test_run().tree());
@@ -78,8 +78,8 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     auto p = r.patch_commits.find(row.spec.id());
     // (A cancel marks such a subtask cancelled; its patch is no less accepted.)
     if ((row.state == v1::MERGING || row.state == v1::CANCELLED) && p != r.patch_commits.end() &&
-        p->second.first == row.attempts &&
-        repo.git().Run({"cat-file", "-e", p->second.second + "^{commit}"}).ok()) {
+        p->second.attempt == row.attempts &&
+        repo.git().Run({"cat-file", "-e", p->second.commit + "^{commit}"}).ok()) {
       s.state = State::kPatchReady;
     }
     if (row.state == v1::LANDED && !finished_events.count(row.spec.id())) s.needs_finished_event = true;

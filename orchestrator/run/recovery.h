@@ -17,6 +17,7 @@
 #include "git/integration_repo.h"
 #include "orchestrator/plan/plan.h"
 #include "orchestrator/run/scheduler.h"
+#include "orchestrator/run/submitted_patch.h"
 #include "orchestrator/store/store.h"
 
 namespace swarm {
@@ -31,7 +32,7 @@ struct Recovery {
     bool needs_finished_event = false;      // landed, without its SubtaskFinished
   };
   std::map<std::string, Subtask> subtasks;  // every subtask of the plan, after `missing`
-  std::map<std::string, std::pair<int, std::string>> patch_commits;  // patch-ready: (attempt, commit)
+  std::map<std::string, SubmittedPatch> patch_commits;  // patch-ready subtasks' patches
   std::set<std::string> passed_trees;       // trees that passed the run's test command
   std::uint64_t last_fence = 0;             // fences stay unique across coordinators
   unsigned test_runs = 0;                   // test runs recorded (SWARM_TEST_RUN_INDEX goes on from here)

@@ -20,10 +20,10 @@ v1::RunState RunEndState(const RunEnding& ending, int exit_code) {
                                     : v1::RUN_STATE_COMPLETED;
 }
 
-ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const Git& user, const std::string& run_id,
+ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const Git& user, const std::string& branch,
                    const std::string& base, const std::string& run_dir, bool move_forward) {
   ClosedRun closed;
-  closed.result = PublishRunResult(repo, user, run_id, base, run_dir, move_forward);
+  closed.result = PublishRunResult(repo, user, branch, base, run_dir, move_forward);
   const RunResult& result = closed.result;
 
   closed.exit_code = RunExitCode(ending, !result.publish_error.empty());

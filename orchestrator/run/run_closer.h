@@ -38,10 +38,10 @@ int RunExitCode(const RunEnding& ending, bool publish_failed);
 // Its final state: cancelled, budget (resumable with a larger one) or completed.
 v1::RunState RunEndState(const RunEnding& ending, int exit_code);
 
-// Publishes what landed on `repo`'s integration ref (`move_forward`: a branch published by an
+// Publishes what landed on `repo`'s integration ref as `branch` (`move_forward`: a branch published by an
 // earlier session of the run may move) and decides the run's state and exit status. A result that
 // cannot be published (result.publish_error) turns a success into kExitEnvironment.
-ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const Git& user, const std::string& run_id,
+ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const Git& user, const std::string& branch,
                    const std::string& base, const std::string& run_dir, bool move_forward);
 
 }  // namespace swarm

@@ -1,6 +1,10 @@
 #include "orchestrator/run/run_config.h"
 
+#include <algorithm>
 #include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "base/terminal_text.h"
 
 namespace swarm {
 namespace {
@@ -20,6 +24,31 @@ T OlderAbsent(T value, long long lowest) {
 }
 
 }  // namespace
+
+std::string ResultBranch(const RunConfig& config, const std::string& run_id) {
+  return config.branch.empty() ? "swarm/" + run_id : config.branch;
+}
+
+absl::StatusOr<CommitAuthor> ParseAuthor(const std::string& author, bool signoff) {
+  CommitAuthor out;
+  out.signoff = signoff;
+  if (author.empty()) return out;
+  auto open = author.find('<');
+  std::string name = open == std::string::npos ? "" : author.substr(0, open);
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  std::string email = open == std::string::npos || author.back() != '>' ? "" : author.substr(open + 1, author.size() - open - 2);
+  auto bad = [](const std::string& part) {
+    return part.empty() || part.find_first_of("<>\n\r") != std::string::npos ||
+           std::any_of(part.begin(), part.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  };
+  if (bad(name) || bad(email) || email.find(' ') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("takes \"Name <email>\", as git writes an author, not \"", TerminalSafe(author), "\""));
+  }
+  out.name = name;
+  out.email = email;
+  return out;
+}
 
 v1::RunSpec ToSpec(const RunConfig& c) {
   v1::RunSpec s;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "git/integration_repo.h"
 #include "orchestrator/run/run_settings.h"
 #include "sandbox/sandbox_policy.h"
 #include "swarm/v1/run.pb.h"
@@ -33,6 +35,13 @@ struct RunConfig {
   // sandbox of the run (the control socket's directory, the token file's) and refused as binds.
   std::vector<std::string> hidden_paths;
 };
+
+// The branch a run publishes: --branch, else swarm/RUN.
+std::string ResultBranch(const RunConfig& config, const std::string& run_id);
+
+// "Name <email>" (--author) as a commit's author, with --signoff; InvalidArgument saying what it
+// takes when it is not of that form (the caller names the setting). Empty: swarm.
+absl::StatusOr<CommitAuthor> ParseAuthor(const std::string& author, bool signoff);
 
 // The config as the RunSpec message (the Control API's and the stored form), every setting present.
 v1::RunSpec ToSpec(const RunConfig& config);

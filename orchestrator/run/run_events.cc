@@ -138,7 +138,7 @@ v1::Event RunStartedEvent(const PreparedRun& run, const RunLayout& layout, const
   s->set_sandbox(sandbox);
   s->set_test_command(cfg.test_command);
   s->set_agent_command(cfg.agent_command);
-  s->set_result_branch("swarm/" + run.run_id);
+  s->set_result_branch(ResultBranch(cfg, run.run_id));
   s->set_run_dir(layout.run_dir);
   v1::RunSpec spec = ToSpec(cfg);
   spec.set_repo(run.repo_root);

@@ -8,14 +8,14 @@
 
 namespace swarm {
 
-RunResult PublishRunResult(const IntegrationRepo& repo, const Git& user, const std::string& run_id,
+RunResult PublishRunResult(const IntegrationRepo& repo, const Git& user, const std::string& branch,
                            const std::string& base, const std::string& run_dir, bool move_forward) {
   RunResult result;
   absl::StatusOr<std::string> head = repo.Head();
   result.head = head.ok() ? *head : base;
   if (result.head != base) {
-    if (absl::Status st = repo.Publish(user, "refs/heads/swarm/" + run_id, move_forward); st.ok()) {
-      result.branch = "swarm/" + run_id;
+    if (absl::Status st = repo.Publish(user, "refs/heads/" + branch, move_forward); st.ok()) {
+      result.branch = branch;
     } else {
       result.publish_error = std::string(st.message());
     }

@@ -13,14 +13,15 @@ namespace swarm {
 
 struct RunResult {
   std::string head;           // the integration head (the base when nothing landed)
-  std::string branch;         // "swarm/<run>"; empty when nothing landed or publishing failed
+  std::string branch;         // the run's branch (swarm/RUN, or --branch); empty when nothing landed or publishing failed
   std::string publish_error;  // why publishing failed, when it did
   std::string patch_path;     // <run_dir>/result.patch
   std::string patch_error;    // why result.patch could not be written (a full disk), when it could not
 };
 
-// `move_forward`: a resumed or cancelled run may move a branch it published before.
-RunResult PublishRunResult(const IntegrationRepo& repo, const Git& user, const std::string& run_id,
+// Publishes what landed as `branch` (ResultBranch). `move_forward`: a resumed or cancelled run may
+// move a branch it published before.
+RunResult PublishRunResult(const IntegrationRepo& repo, const Git& user, const std::string& branch,
                            const std::string& base, const std::string& run_dir, bool move_forward);
 
 }  // namespace swarm

@@ -48,7 +48,7 @@ class RunResultTest : public ::testing::Test {
 
 TEST_F(RunResultTest, WhatLandedIsPublishedAsTheRunsBranchWithItsPatch) {
   std::string head = Land();
-  RunResult result = PublishRunResult(*repo_, *user_, "r1", base_, dir_.path(), false);
+  RunResult result = PublishRunResult(*repo_, *user_, "swarm/r1", base_, dir_.path(), false);
   EXPECT_EQ(result.head, head);
   EXPECT_EQ(result.branch, "swarm/r1");
   EXPECT_EQ(result.publish_error, "");
@@ -59,7 +59,7 @@ TEST_F(RunResultTest, WhatLandedIsPublishedAsTheRunsBranchWithItsPatch) {
 }
 
 TEST_F(RunResultTest, NothingLandedMeansNoBranchAndAnEmptyPatch) {
-  RunResult result = PublishRunResult(*repo_, *user_, "r1", base_, dir_.path(), false);
+  RunResult result = PublishRunResult(*repo_, *user_, "swarm/r1", base_, dir_.path(), false);
   EXPECT_EQ(result.head, base_);
   EXPECT_EQ(result.branch, "");
   EXPECT_EQ(ReadFile(result.patch_path), "");
@@ -71,7 +71,7 @@ TEST_F(RunResultTest, ABranchThatMovedElsewhereIsNotOverwrittenAndTheReasonIsKep
   Sh("git -C " + user_dir_ + " branch swarm/r1 " + base_ + " && cd " + user_dir_ +
      " && git checkout -q swarm/r1 && printf 'b\\n' > b.txt");
   CommitAll(user_dir_, "work of the user on the branch");
-  RunResult result = PublishRunResult(*repo_, *user_, "r1", base_, dir_.path(), /*move_forward=*/false);
+  RunResult result = PublishRunResult(*repo_, *user_, "swarm/r1", base_, dir_.path(), /*move_forward=*/false);
   EXPECT_EQ(result.branch, "");
   EXPECT_NE(result.publish_error, "");
   EXPECT_NE(ReadFile(result.patch_path).find("+a landed"), std::string::npos) << "the patch is written anyway";
@@ -79,7 +79,7 @@ TEST_F(RunResultTest, ABranchThatMovedElsewhereIsNotOverwrittenAndTheReasonIsKep
 
 TEST_F(RunResultTest, AFullDiskIsReported) {
   Land();
-  RunResult result = PublishRunResult(*repo_, *user_, "r1", base_, "/nonexistent-dir", false);
+  RunResult result = PublishRunResult(*repo_, *user_, "swarm/r1", base_, "/nonexistent-dir", false);
   EXPECT_NE(result.patch_error.find("/nonexistent-dir/result.patch"), std::string::npos) << result.patch_error;
 }
 

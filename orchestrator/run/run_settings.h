@@ -64,6 +64,11 @@
     "stop the run as a cancel does once it has run this long (90s, 30m, 12h, 7d; each resume starts afresh)") \
   X(std::uint64_t, max_attempt_tokens, 0, "--max-attempt-tokens", 0, INT64_MAX,                            \
     "LLM agent: tokens (in and out) an attempt may use before it stops (0: no limit)")                     \
+  X(std::string, branch, "", "--branch", 0, 0,                                                             \
+    "name of the result branch (default: swarm/RUN); it must not exist yet")                               \
+  X(std::string, author, "", "--author", 0, 0,                                                             \
+    "\"Name <email>\" of the commits that land (default: swarm <swarm@localhost>; the committer stays swarm)") \
+  X(bool, signoff, false, "--signoff", 0, 0, "end each commit that lands with a Signed-off-by trailer of the author") \
   X(std::string, state_dir, "", "--state-dir", 0, 0,                                                       \
     "where runs are kept (default: $SWARM_STATE_DIR or $XDG_STATE_HOME/swarm)")                            \
   X(bool, json, false, "--json", 0, 0, "print the run's events as JSON lines instead of progress")          \

@@ -29,6 +29,7 @@
 #include "orchestrator/store/store.h"
 #include "test_results/test_results.h"
 #include "sandbox/process.h"
+#include "base/terminal_text.h"
 #include "base/utf8.h"
 
 namespace swarm {
@@ -210,6 +211,9 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
   for (const auto& glob : config.allow_paths) {
     if (absl::Status st = CheckAllowGlob(glob); !st.ok()) return st;
   }
+  if (absl::StatusOr<CommitAuthor> author = ParseAuthor(config.author, config.signoff); !author.ok()) {
+    return Usage(absl::StrCat(name("author"), " ", author.status().message()));
+  }
   bool has_plan = !config.plan_file.empty() || !config.plan_text.empty(), has_shard = !config.shard_glob.empty();
   if (!config.task.empty() && !config.plan_file.empty()) {
     return Usage(absl::StrCat("give ", name("task"), " or ", name("plan_file"), ", not both"));
@@ -255,6 +259,19 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
                               " names its objects by SHA-256: swarm supports SHA-1 repositories only for now"));
   }
   if (absl::Status st = ResolveRunModel(run, names); !st.ok()) return st;
+  if (!config.branch.empty()) {
+    // A name git takes for a branch, and none of the user's: swarm never moves a branch it did not make.
+    absl::StatusOr<ProcessResult> format =
+        user->RunRaw({"check-ref-format", "--branch", config.branch});
+    if (config.branch[0] == '-' || !format.ok() || format->exit_code != 0) {
+      return Usage(absl::StrCat(name("branch"), " ", TerminalSafe(config.branch), " is not a name git takes for a branch"));
+    }
+    if (user->ResolveCommit("refs/heads/" + config.branch).ok()) {
+      return Usage(absl::StrCat(name("branch"), " ", TerminalSafe(config.branch),
+                                " exists in the repository; swarm never moves a branch it did not make: "
+                                "name a new one, or delete that one first"));
+    }
+  }
   absl::StatusOr<std::string> gitlinks = user->Run({"ls-tree", "-r", "--full-tree", run.base});
   if (!gitlinks.ok()) return gitlinks.status();
   for (absl::string_view line : absl::StrSplit(*gitlinks, '\n', absl::SkipEmpty())) {

@@ -51,8 +51,10 @@ absl::Status OpenRunSite(const PreparedRun& run, const Sandbox& sandbox, std::os
   if (!store.ok()) return store.status();
   site.store = std::move(*store);
   const std::string repo_dir = site.layout.run_dir + "/integration.git";
-  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo =
-      run.resume ? IntegrationRepo::Open(repo_dir) : IntegrationRepo::Create(*run.user, repo_dir, run.base);
+  absl::StatusOr<CommitAuthor> author = ParseAuthor(cfg.author, cfg.signoff);  // checked by PrepareRun
+  if (!author.ok()) return author.status();
+  absl::StatusOr<std::unique_ptr<IntegrationRepo>> repo = run.resume ? IntegrationRepo::Open(repo_dir, *author)
+                                                                     : IntegrationRepo::Create(*run.user, repo_dir, run.base, *author);
   if (!repo.ok()) return repo.status();
   site.repo = std::move(*repo);
   if (!cfg.json) {
