@@ -147,7 +147,7 @@ Row RunOne(const Fixture& f, const std::string& name, int depth, int batch, bool
   };
   for (std::size_t i = 0; i < f.commits.size(); ++i) {
     MergeRequest r;
-    r.patches.push_back({absl::StrCat("p", i), 1, f.commits[i], absl::StrCat("patch ", i), {}});
+    r.patches.push_back({absl::StrCat("p", i), 1, f.commits[i], absl::StrCat("patch ", i), {}, ""});
     if (!check) {
       queue->Submit(r, merged);
       continue;

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "orchestrator/plan/planner.h"
 #include "orchestrator/run/report.h"
 #include "orchestrator/store/run_lock.h"
 #include "base/terminal_text.h"
@@ -105,11 +106,19 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
   if (run->finished_unix_ms > 0) {
     out << "took    " << (run->finished_unix_ms - run->created_unix_ms) / 1000.0 << " s\n";
   }
+  if (absl::StatusOr<v1::Event> last = store.LastEvent(run_id);
+      last.ok() && last->has_run_finished() && !last->run_finished().reason().empty()) {
+    out << "why     " << Safe(last->run_finished().reason()) << "\n";
+  }
   out << "dir     " << Safe(run->run_dir) << "\n";
   absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(run_id);
   if (!spend.ok()) return spend.status();
   if (!spend->empty()) {
     out << "model   " << SpendLine(TotalSpend(*spend)) << "\n";
+  }
+  if (auto planner = spend->find(kPlannerConversation); planner != spend->end()) {
+    out << "planner " << SpendLine(planner->second) << "; `swarm show " << run_id << " --transcript "
+        << kPlannerConversation << "` shows its calls\n";
   }
   out << "\n";
   for (const auto& s : *subtasks) {
@@ -135,7 +144,11 @@ absl::Status PrintTranscript(const Store& store, const std::string& run_id, cons
   if (!subtasks.ok()) return subtasks.status();
   bool known = false;
   for (const auto& s : *subtasks) known |= s.spec.id() == subtask_id;
-  if (!known) return absl::NotFoundError(absl::StrCat("run ", run_id, " has no subtask ", subtask_id));
+  known |= subtask_id == kPlannerConversation;  // the planner's calls, for a run given a task
+  if (!known) {
+    return absl::NotFoundError(absl::StrCat("run ", run_id, " has no subtask ", subtask_id, " (the planner's calls are `--transcript ",
+                                            kPlannerConversation, "`)"));
+  }
   absl::StatusOr<std::vector<ModelCallRow>> calls = store.ModelCalls(run_id, subtask_id);
   if (!calls.ok()) return calls.status();
   if (calls->empty()) out << "subtask " << subtask_id << " made no model calls\n";

@@ -7,6 +7,9 @@
 #include <sstream>
 #include <string_view>
 #include <type_traits>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -165,14 +168,37 @@ int DryRunTask(PreparedRun& run) {
   return kExitOk;
 }
 
-int RunCommand(const RunConfig& config) {
+// --save-plan FILE: the plan in the --plan format, written whole (a temporary file renamed over it).
+absl::Status SavePlan(const Plan& plan, const std::string& path) {
+  const std::string temporary = absl::StrCat(path, ".swarm-", getpid(), ".tmp");
+  std::ofstream out(temporary, std::ios::trunc);
+  out << PlanToJson(plan) << "\n";
+  out.close();
+  if (!out || rename(temporary.c_str(), path.c_str()) != 0) {
+    std::error_code ec;
+    std::filesystem::remove(temporary, ec);
+    return absl::PermissionDeniedError(absl::StrCat("--save-plan: cannot write ", TerminalSafe(path), ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+int RunCommand(const RunConfig& config, const std::string& save_plan) {
   absl::StatusOr<PreparedRun> run = PrepareRun(config);
   if (!run.ok()) return Fail(run.status());
   if (config.dry_run) {
     for (const auto& w : run->warnings) std::cerr << "swarm: warning: " << w << "\n";
-    if (run->plan.subtasks.empty() && !config.task.empty()) return DryRunTask(*run);
-    PrintDryRun(*run);
-    return kExitOk;
+    int status = kExitOk;
+    if (run->plan.subtasks.empty() && !config.task.empty()) {
+      status = DryRunTask(*run);
+    } else {
+      PrintDryRun(*run);
+    }
+    if (status == kExitOk && !save_plan.empty()) {
+      if (absl::Status st = SavePlan(run->plan, save_plan); !st.ok()) return Fail(st);
+      std::cout << "plan written to " << TerminalSafe(save_plan) << "; run exactly it with --plan "
+                << TerminalSafe(save_plan) << "\n";
+    }
+    return status;
   }
   return Coordinate(std::move(*run));
 }
@@ -229,6 +255,9 @@ int main(int argc, char** argv) {
   swarm::AddRunFlags(*run, config, limits);
   std::string task_file;
   run->add_option("--task-file", task_file, "read the task from this file");
+  std::string save_plan;
+  run->add_option("--save-plan", save_plan,
+                  "with --dry-run: write the plan to FILE (the --plan format), to review, edit, and run with --plan FILE");
   std::string budget_text;
   run->add_option("--budget-usd", budget_text, "stop the run when its model spending would pass this many dollars");
   swarm::ServerConnection server;
@@ -307,7 +336,7 @@ int main(int argc, char** argv) {
   bool show_queue = false;
   show->add_flag("--queue", show_queue, "the merge stage's history: queued, tested, landed, rejected");
   std::string transcript;
-  show->add_option("--transcript", transcript, "every model request and reply of this subtask");
+  show->add_option("--transcript", transcript, "every model request and reply of this subtask (or of the planner: planner)");
   logs->add_option("run", run_id, "the run id")->required();
   logs->add_option("subtask", subtask_id, "only this subtask's logs");
   try {
@@ -365,9 +394,12 @@ int main(int argc, char** argv) {
     }
     // --dry-run starts nothing, so it needs no server.
     server.address = swarm::ServerAddress(server.address);
+    if (!save_plan.empty() && !config.dry_run) {
+      return swarm::Fail(absl::InvalidArgumentError("--save-plan goes with --dry-run (which plans and starts nothing)"));
+    }
     if (server.address.empty() || config.dry_run) {
       config.show_command_files = true;  // this machine's files, for this machine's agents
-      return swarm::RunCommand(config);
+      return swarm::RunCommand(config, save_plan);
     }
     // The server checks them too, but names its fields; a user here knows the flags.
     if (absl::Status st = swarm::CheckSettings(config, swarm::SettingNames::kFlags); !st.ok()) return swarm::Fail(st);

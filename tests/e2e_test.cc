@@ -182,8 +182,8 @@ TEST_F(E2eTest, SabotagedShardLandsNothingOfTheGroupAndShowsTheLog) {
   nlohmann::json report = OnlyReport(state());
   for (const auto& [id, outcome] : Outcomes(report)) EXPECT_EQ(outcome, "rejected_check") << id;
   // The summary points at the test log, and the log has the compiler's complaint.
-  std::string log = report["subtasks"][0]["log"];
-  ASSERT_FALSE(log.empty());
+  std::string log = report["run_dir"].get<std::string>() + "/" + report["subtasks"][0]["log"].get<std::string>();
+  ASSERT_FALSE(report["subtasks"][0]["log"].get<std::string>().empty());
   EXPECT_NE(r.out.find(log), std::string::npos) << r.out;
   EXPECT_NE(ReadFile(log).find("error"), std::string::npos) << ReadFile(log);
   EXPECT_NE(report["subtasks"][0]["reason"].get<std::string>().find("group shards"), std::string::npos);
@@ -253,7 +253,8 @@ TEST_F(E2eTest, FailingSubtaskFailsWithItsLogDependentsAreSkippedTheRestLand) {
   for (const auto& s : report["subtasks"]) {
     if (s["id"] != "b") continue;
     EXPECT_EQ(s["attempts"], 2);
-    std::string log = s["log"];
+    std::string log = report["run_dir"].get<std::string>() + "/" + s["log"].get<std::string>();
+    EXPECT_EQ(s["log"].get<std::string>().rfind("logs/", 0), 0u) << "relative to the run directory";
     EXPECT_NE(ReadFile(log).find("b cannot be done"), std::string::npos) << log;
     EXPECT_NE(r.out.find(log), std::string::npos) << "the summary shows the log path";
   }

@@ -135,6 +135,45 @@ TEST_F(LlmAgentTest, ThePlannerSplitsATaskAndTheAgentsCarryItOut) {
   const std::string branch = report["result_branch"];
   EXPECT_EQ(Sh("git -C " + repo() + " show " + branch + ":bye.txt"), "goodbye world\n");
   EXPECT_EQ(report["model"]["calls"], 5) << "one planner call and two per agent";
+  CliResult shown = RunSwarm({"show", report["run_id"], "--state-dir", state()});
+  EXPECT_NE(shown.out.find("--transcript planner` shows its calls"), std::string::npos) << shown.out;
+}
+
+// --dry-run --task --save-plan FILE writes the plan for review; --plan FILE then runs exactly it, and
+// the planner is not paid for again.
+TEST_F(LlmAgentTest, ASavedPlanRunsAsItWasWrittenWithoutPlanningAgain) {
+  json plan = {{"subtasks", json::array({{{"id", "fix-greet"}, {"title", "Fix greet.txt"}, {"instructions", "helo -> hello"}}})}};
+  json script = {{"conversations",
+                  {{"planner", {{{"tool_calls", {Call("submit_plan", plan)}}}}},
+                   {"fix-greet", {{{"tool_calls", {Call("edit", {{"path", "greet.txt"}, {"old", "helo"}, {"new", "hello"}})}}},
+                                  {{"tool_calls", {Call("submit", {{"summary", "fixed"}})}}}}}}}};
+  WriteFile(dir_ / "script.json", script.dump(2));
+  const std::string saved = dir_ / "reviewed-plan.json";
+  std::vector<std::string> dry = {"run", "--repo", repo(), "--state-dir", state(), "--task", "Fix the typo",
+                                  "--model", "scripted:" + dir_ / "script.json", "--test-cmd", "true", "--dry-run",
+                                  "--save-plan", saved};
+  CliResult planned = RunSwarm(dry);
+  ASSERT_EQ(planned.exit_code, 0) << planned.err;
+  EXPECT_NE(planned.out.find("run exactly it with --plan " + saved), std::string::npos) << planned.out;
+  json written = json::parse(ReadFile(saved));
+  EXPECT_EQ(written["subtasks"][0]["id"], "fix-greet") << written.dump(2);
+  // Without --dry-run, --save-plan is refused: it would plan and then run at once.
+  std::vector<std::string> wet(dry.begin(), dry.end() - 3);
+  wet.insert(wet.end(), {"--save-plan", saved});
+  CliResult refused = RunSwarm(wet);
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("--save-plan goes with --dry-run"), std::string::npos) << refused.err;
+  // The reviewer edits the plan; the run does what the file says. The planner's one step was spent
+  // by the dry run: a second planner call would fail the run.
+  written["subtasks"][0]["title"] = "Fix the greeting (reviewed)";
+  WriteFile(saved, written.dump(2));
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", saved, "--model",
+                          "scripted:" + dir_ / "script.json", "--test-cmd", "grep -q world greet.txt"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json report = OnlyReport(state());
+  EXPECT_EQ(report["subtasks"][0]["title"], "Fix the greeting (reviewed)");
+  EXPECT_EQ(Sh("git -C " + repo() + " show " + report["result_branch"].get<std::string>() + ":greet.txt"), "hello world\n");
+  EXPECT_EQ(report["model"]["calls"], 2) << "the agent's two calls, no planner's";
 }
 
 TEST_F(LlmAgentTest, APatchThatBreaksTheTestsOnTheHeadIsRepairedByAFixUpAndLands) {
@@ -212,6 +251,17 @@ TEST_F(LlmAgentTest, APlanThatFailsValidationTwiceStopsTheRunWithExit2) {
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("failed validation twice"), std::string::npos) << r.err;
   EXPECT_EQ((*server)->requests().size(), 2u) << "nothing spent beyond the planner's calls";
+  // Afterwards: `swarm show` says why, its calls are readable, and report.json says it to a CI job.
+  json report = OnlyReport(state());
+  EXPECT_NE(report.value("reason", "").find("failed validation twice"), std::string::npos) << report.dump(2);
+  EXPECT_EQ(report["exit_code"], 2);
+  const std::string run_id = report["run_id"];
+  CliResult shown = RunSwarm({"show", run_id, "--state-dir", state()});
+  EXPECT_NE(shown.out.find("why     the planner's plan failed validation twice"), std::string::npos) << shown.out;
+  CliResult transcript = RunSwarm({"show", run_id, "--state-dir", state(), "--transcript", "planner"});
+  EXPECT_EQ(transcript.exit_code, 0) << transcript.err;
+  EXPECT_NE(transcript.out.find("The plan is not valid"), std::string::npos) << transcript.out;
+  EXPECT_NE(transcript.out.find("submit_plan"), std::string::npos) << transcript.out;
 }
 
 TEST(BundledExampleTest, ThePlannerSplitsFourFailingTestsAndFourAgentsFixThemAll) {

@@ -4,6 +4,8 @@
 // for the parsers against the tools' own output).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "testing/swarm_cli.h"
 #include "testing/test_util.h"
 
@@ -99,8 +101,20 @@ TEST_P(PerTestGateTest, AFixLandsOnAFailingBaseARegressionAndASpoofDoNot) {
   for (const auto& s : report["subtasks"]) {
     if (s["id"] == "regress") {
       EXPECT_NE(s["reason"].get<std::string>().find(TestName(format, "gamma")), std::string::npos) << s.dump();
+      // The tests it broke as a list (beta, failing on the base already, is not its doing).
+      EXPECT_EQ(s["failing_tests"], nlohmann::json::array({TestName(format, "gamma")})) << s.dump();
+    }
+    if (s["id"] == "fix") {
+      // A landed subtask names its agent's log and the test run that let it land, inside the run directory.
+      const std::string run_dir = report["run_dir"];
+      EXPECT_EQ(s["log"], "logs/fix.1.agent.log") << s.dump();
+      ASSERT_TRUE(s.contains("test_log")) << s.dump();
+      EXPECT_TRUE(std::filesystem::exists(run_dir + "/" + s["log"].get<std::string>())) << s.dump();
+      EXPECT_TRUE(std::filesystem::exists(run_dir + "/" + s["test_log"].get<std::string>())) << s.dump();
+      EXPECT_FALSE(s.contains("failing_tests")) << s.dump();
     }
   }
+  EXPECT_EQ(report["result_patch"], "result.patch");
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, PerTestGateTest,

@@ -125,11 +125,7 @@ void Coordinator::MakePipeline() {
       .can_fix_up = [this] { return model_.has_model() && !model_.budget_stopped(); },
       .patch_diff = [this](const std::string& id, int attempt) { return site_.store->PatchDiff(run_.run_id, id, attempt); },
       .attempt_failed = [this](const Lease& lease, const std::string& reason) { AttemptFailed(lease, reason, ""); },
-      .progressed =
-          [this] {
-            fleet_->Dispatch();
-            MaybeFinish();
-          },
+      .progressed = [this] { fleet_->Dispatch(); MaybeFinish(); },
       .blame = [this](const MergeRequest& request,
                       const std::string& log) { return AttributeFailure(*site_.repo, request, log).summary; },
       .post = [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
@@ -226,7 +222,10 @@ int Coordinator::Run() {
   if (std::optional<EarlyEnd> end = EndBeforeAgents(setup, base, setup_signals.received(),
                                                     cancel_requests_.Pending(site_.layout.run_dir), run_.base)) {
     err_ << "swarm: " << end->why.message() << "\n";
-    if (site_.store != nullptr) Emit(std::move(end->finished));
+    if (site_.store != nullptr) {
+      Emit(std::move(end->finished));
+      WriteEarlyReport(*site_.store, run_.run_id, site_.layout.run_dir, *end);
+    }
     return end->exit_code;
   }
   stages_ = MakeStages(options_.checker, options_.merge_queue, site_, run_, baseline_.head_outcome, pipeline_->head());
@@ -460,8 +459,7 @@ int Coordinator::Finish() {
                          .skipped = scheduler_->Count(State::kSkipped),
                          .no_change = scheduler_->Count(State::kNoChange)};
   ClosedRun closed = CloseRun(ending, *site_.repo, *run_.user, ResultBranch(run_.config, run_.run_id), run_.base,
-                              site_.layout.run_dir,
-                              /*move_forward=*/run_.resume);
+                              site_.layout.run_dir, /*move_forward=*/run_.resume);
   const RunResult& result = closed.result;
   if (!result.publish_error.empty()) {
     err_ << "swarm: cannot create the result branch: " << result.publish_error << "; what landed is in "

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "base/terminal_text.h"
+#include "base/utf8.h"
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/run/run_setup.h"
 
@@ -28,16 +29,50 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
   if (!run.ok()) return run.status();
   absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(ctx.run_id);
   if (!subtasks.ok()) return subtasks.status();
+  absl::StatusOr<std::vector<AttemptRow>> attempts = store.Attempts(ctx.run_id);
+  if (!attempts.ok()) return attempts.status();
+  absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id);
+  if (!events.ok()) return events.status();
+  // Per subtask: the agent log of its newest patch, and the newest test run that passed or failed it.
+  std::map<std::string, std::string> patch_logs, passed_test_logs;
+  std::map<std::string, std::vector<std::string>> failing_tests;
+  for (const AttemptRow& a : *attempts) {
+    if (a.outcome == "patch" && !a.log_path.empty()) patch_logs[a.subtask_id] = a.log_path;
+  }
+  for (const v1::Event& e : *events) {
+    if (!e.has_test_run()) continue;
+    const v1::TestRun& t = e.test_run();
+    for (const std::string& id : t.subtask_ids()) {
+      if (t.passed()) {
+        passed_test_logs[id] = t.log_path();
+        failing_tests.erase(id);
+      } else {
+        std::vector<std::string>& names = failing_tests[id];
+        names.clear();
+        for (const std::string& name : t.failing_tests()) {
+          if (!ctx.failing_at_base.count(name)) names.push_back(name);  // what the patch broke
+        }
+      }
+    }
+  }
+  // Paths inside the run directory are given relative to it: a CI job uploads the directory.
+  auto relative = [&](const std::string& path) {
+    const std::string prefix = ctx.run_dir + "/";
+    return path.rfind(prefix, 0) == 0 ? path.substr(prefix.size()) : path;
+  };
+
   nlohmann::json doc;
-  doc["schema"] = 1;
+  doc["schema"] = 2;
+  doc["run_dir"] = ctx.run_dir;
   doc["run_id"] = ctx.run_id;
   doc["repo"] = run->repo;
   doc["base"] = run->base;
   doc["head"] = run->head;
   doc["state"] = run->state;
   doc["exit_code"] = ctx.exit_code;
+  if (!ctx.reason.empty()) doc["reason"] = ToUtf8(ctx.reason);
   doc["result_branch"] = ctx.result_branch;
-  doc["result_patch"] = ctx.patch_path;
+  doc["result_patch"] = relative(ctx.patch_path);
   doc["created_unix_ms"] = run->created_unix_ms;
   doc["finished_unix_ms"] = run->finished_unix_ms;
   doc["duration_ms"] = run->finished_unix_ms - run->created_unix_ms;
@@ -74,9 +109,21 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
   for (const auto& s : *subtasks) {
     std::string outcome = OutcomeName(s.state);
     ++counts[outcome];
-    nlohmann::json j = {{"id", s.spec.id()},       {"title", s.spec.title()}, {"outcome", outcome},
-                        {"reason", s.reason},      {"log", s.log_path},       {"attempts", s.attempts},
-                        {"commit", s.landed_commit}, {"group", s.spec.group()}};
+    const std::string& id = s.spec.id();
+    std::string log = s.log_path;
+    if (log.empty() && s.state == v1::LANDED) log = patch_logs.count(id) ? patch_logs[id] : "";
+    nlohmann::json j = {{"id", id},
+                        {"title", s.spec.title()},
+                        {"outcome", outcome},
+                        {"reason", s.reason},
+                        {"log", relative(log)},
+                        {"attempts", s.attempts},
+                        {"commit", s.landed_commit},
+                        {"group", s.spec.group()}};
+    if (s.state == v1::LANDED && passed_test_logs.count(id)) j["test_log"] = relative(passed_test_logs[id]);
+    if (s.state != v1::LANDED && failing_tests.count(id) && !failing_tests[id].empty()) {
+      j["failing_tests"] = failing_tests[id];
+    }
     if (auto m = spend->find(s.spec.id()); m != spend->end()) j["model"] = spend_json(m->second);
     doc["subtasks"].push_back(j);
   }

@@ -36,6 +36,7 @@ struct ReportContext {
   int model_concurrency_end = 0;   // at the end (a 429 halves it)
   int model_peak_in_flight = 0;
   std::optional<RunTiming> timing = std::nullopt;  // how parallel the run was; none when its events could not be read
+  std::string reason{};  // a run that ended before any agent started: why
 };
 
 // The snake_case name of a subtask outcome: landed, failed, skipped_dependency, no_change, ...

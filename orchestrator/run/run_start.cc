@@ -4,10 +4,12 @@
 
 #include <ostream>
 
+#include "base/utf8.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/run/head_check.h"
 #include "orchestrator/run/recovery.h"
+#include "orchestrator/run/report.h"
 #include "orchestrator/run/run_events.h"
 #include "orchestrator/store/event_kinds.h"
 #include "orchestrator/store/store.h"
@@ -57,6 +59,15 @@ absl::Status CheckRunHead(const PreparedRun& run, RunSite& site, LandingPipeline
   return absl::OkStatus();
 }
 
+void WriteEarlyReport(const Store& store, const std::string& run_id, const std::string& run_dir, const EarlyEnd& end) {
+  ReportContext ctx;
+  ctx.run_id = run_id;
+  ctx.run_dir = run_dir;
+  ctx.exit_code = end.exit_code;
+  ctx.reason = std::string(end.why.message());
+  WriteReport(store, ctx).IgnoreError();
+}
+
 std::optional<EarlyEnd> EndBeforeAgents(const absl::Status& setup, const absl::Status& head, int signal,
                                         const std::optional<std::string>& cancelled, const std::string& base) {
   if (setup.ok() && head.ok() && signal == 0 && !cancelled) return std::nullopt;
@@ -72,6 +83,7 @@ std::optional<EarlyEnd> EndBeforeAgents(const absl::Status& setup, const absl::S
   SetState(*f, signal != 0 || cancelled ? v1::RUN_STATE_CANCELLED : v1::RUN_STATE_FAILED);
   f->set_head(base);
   f->set_exit_code(end.exit_code);
+  f->set_reason(ToUtf8(std::string(end.why.message())));
   return end;
 }
 
