@@ -39,7 +39,7 @@ void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
 namespace {
 
 // The agent command's files shown in its workspace are the user's, not the agent's work.
-absl::Status IgnoreShownFiles(const v1::Registered& run, const Workspace& workspace) {
+absl::Status IgnoreShownFiles(const v1::Registered& run, Workspace& workspace) {
   std::vector<std::string> inside;
   for (const auto& f : run.sandbox().agent_files()) {
     if (!f.dest().empty() && f.dest()[0] != '/') inside.push_back(f.dest());

@@ -11,13 +11,15 @@
 #include "base/command_line.h"
 #include "base/file_limit.h"
 #include "sandbox/overlay_mount.h"
+#include "swarm/v1/protocol.h"
 
 int main(int argc, char** argv) {
   // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
   umask(077);
   const std::vector<std::string> args(argv + 1, argv + argc);
   CLI::App app{"swarm-agent: hosts agent slots for a swarm coordinator"};
-  app.set_version_flag("--version", std::string("swarm-agent ") + swarm::SwarmVersion(), "print the version and exit");
+  app.set_version_flag("--version", swarm::VersionLine("swarm-agent", swarm::SwarmVersion()),
+                       "print the version (and the protocol it speaks) and exit");
   app.footer("Exit status: 0 the coordinator ended the run; 1 the host failed (the message says why); 2 usage or bad input.");
   swarm::AgentHostOptions options;
   bool exit_with_parent = false;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "base/edit_distance.h"
 
 #ifndef SWARM_VERSION
@@ -83,9 +84,19 @@ std::string ParseErrorInWords(const CLI::ParseError& e, const CLI::App& app, con
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     std::string extras = what.substr(what.find(':') + 1);
     extras.erase(0, extras.find_first_not_of(' '));
-    const bool option = !extras.empty() && extras[0] == '-';
-    return absl::StrCat(option ? "unknown option " : "unexpected argument ", extras, " for `", command,
-                        "` (see `", command, " --help`)");
+    // An unknown option leaves its value behind too ("3 --agentz"): name the option, and the nearest.
+    for (absl::string_view word : absl::StrSplit(extras, ' ', absl::SkipEmpty())) {
+      if (word.size() < 2 || word[0] != '-') continue;
+      std::vector<std::string> options;
+      for (const CLI::Option* option : Deepest(app).get_options()) {
+        for (const std::string& name : option->get_lnames()) options.push_back("--" + name);
+      }
+      const std::string unknown(word.substr(0, word.find('=')));
+      const std::string near = Nearest(unknown, options);
+      return absl::StrCat("unknown option ", unknown, " for `", command, "`",
+                          near.empty() ? "" : absl::StrCat("; did you mean ", near, "?"), " (see `", command, " --help`)");
+    }
+    return absl::StrCat("unexpected argument ", extras, " for `", command, "` (see `", command, " --help`)");
   }
   if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
     if (what == "A subcommand is required") {

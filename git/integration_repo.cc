@@ -195,12 +195,17 @@ absl::Status IntegrationRepo::Materialize(const std::string& tree, const std::st
   return absl::OkStatus();
 }
 
-absl::Status IntegrationRepo::Publish(const Git& user, const std::string& branch, bool move_forward) const {
-  // An existing branch (a resumed run publishing again) may only move forward.
+absl::Status IntegrationRepo::Publish(const Git& user, const std::string& branch, bool move_forward,
+                                      const std::string& base) const {
+  // An existing branch (a resumed run publishing again) may only move forward, and only if this run
+  // made it: its tip is one of the run's landings.
   absl::StatusOr<std::string> existing = user.ResolveCommit(branch);
   absl::StatusOr<std::string> head = Head();
   if (!head.ok()) return head.status();
-  if (existing.ok() && (!move_forward || !git_.Run({"merge-base", "--is-ancestor", *existing, *head}).ok())) {
+  const bool ours = existing.ok() && move_forward && *existing != base &&
+                    git_.Run({"merge-base", "--is-ancestor", *existing, *head}).ok() &&
+                    (base.empty() || git_.Run({"merge-base", "--is-ancestor", base, *existing}).ok());
+  if (existing.ok() && !ours) {
     return absl::AlreadyExistsError(absl::StrCat(branch, " already exists in the repository"));
   }
   // A bare git dir without a work tree: fetch writes objects and the one ref, nothing else.

@@ -60,8 +60,11 @@ class IntegrationRepo final {
   // Writes the files of `tree` into the empty directory `dir` (a throwaway copy for a test run).
   absl::Status Materialize(const std::string& tree, const std::string& dir) const;
   // Creates `branch` (refs/heads/...) in the user's repository at the integration head. If it exists
-  // it fails, unless `move_forward` (a resumed run publishing again) and the branch is an ancestor. Only objects and that one ref are written; the user's work tree, index and HEAD are not.
-  absl::Status Publish(const Git& user, const std::string& branch, bool move_forward = false) const;
+  // it fails, unless `move_forward` (a resumed run publishing again) and the branch is one this run
+  // published: past `base`, on the way to the head (a branch someone made at the base meanwhile is
+  // not). Only objects and that one ref are written; the user's work tree, index and HEAD are not.
+  absl::Status Publish(const Git& user, const std::string& branch, bool move_forward = false,
+                       const std::string& base = "") const;
 
  private:
   IntegrationRepo(Git git, CommitAuthor author) : git_(std::move(git)), author_(std::move(author)) {}

@@ -342,8 +342,20 @@ TEST_F(IntegrationRepoTest, PublishRefusesAnExistingBranch) {
   // A resumed run moves its own branch forward, never backward or sideways.
   ASSERT_TRUE(repo_->Publish(*user_, "refs/heads/swarm/x", /*move_forward=*/true).ok());
   EXPECT_EQ(Trim(InUser("rev-parse refs/heads/swarm/x")), commit);
-  InUser("branch -f swarm/y " + commit);
-  ASSERT_TRUE(repo_->CompareAndSwap(base_, commit).ok());
+  // Told the run's base, it moves only a branch past it: one someone made at the base meanwhile stays.
+  InUser("branch swarm/made-at-base " + base_);
+  EXPECT_EQ(repo_->Publish(*user_, "refs/heads/swarm/made-at-base", /*move_forward=*/true, base_).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Trim(InUser("rev-parse refs/heads/swarm/made-at-base")), base_);
+  const std::string b_patch = Commit(MakePatch([](const std::string& root) { WriteFile(root + "/b.txt", "BETA\n"); }));
+  absl::StatusOr<std::string> landed = repo_->CommitTree(InRepo("rev-parse " + b_patch + "^{tree}"), commit, "second");
+  ASSERT_TRUE(landed.ok()) << landed.status();
+  const std::string second = *landed;
+  ASSERT_TRUE(repo_->CompareAndSwap(second, commit).ok());
+  ASSERT_TRUE(repo_->Publish(*user_, "refs/heads/swarm/x", /*move_forward=*/true, base_).ok());
+  EXPECT_EQ(Trim(InUser("rev-parse refs/heads/swarm/x")), second) << "its own branch, one landing on";
+  InUser("branch -f swarm/y " + second);
+  ASSERT_TRUE(repo_->CompareAndSwap(base_, second).ok());
   EXPECT_EQ(repo_->Publish(*user_, "refs/heads/swarm/y", /*move_forward=*/true).code(), absl::StatusCode::kAlreadyExists);
 }
 

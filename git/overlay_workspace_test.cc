@@ -71,6 +71,25 @@ class OverlayWorkspaceTest : public ::testing::Test {
   std::unique_ptr<BaseCheckouts> bases_;
 };
 
+// The mount point of a file the sandbox showed the agent (its own script) never lands, in either kind
+// of workspace, even where the repository's .gitignore would bring it back with a negation.
+TEST_F(OverlayWorkspaceTest, AFileShownToTheAgentIsLeftOutOfThePatchWhateverGitignoreSays) {
+  for (bool overlay : {false, true}) {
+    std::unique_ptr<Workspace> ws = overlay ? Overlay("shown-overlay") : Clone("shown-clone");
+    ASSERT_NE(ws, nullptr);
+    ASSERT_TRUE(ws->Ignore({"do-subtask.sh", "tools/agent.sh"}).ok());
+    WriteFile(ws->root() + "/.gitignore", "*\n!*.sh\n!*/\n!.gitignore\n");
+    WriteFile(ws->root() + "/do-subtask.sh", "");  // what bubblewrap leaves where it mounted the file
+    WriteFile(ws->root() + "/tools/agent.sh", "");
+    WriteFile(ws->root() + "/work.sh", "echo the agent's own\n");
+    absl::StatusOr<Patch> p = ws->ComputePatch();
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_NE(p->diff.find("work.sh"), std::string::npos) << (overlay ? "overlay" : "clone") << "\n" << p->diff;
+    EXPECT_EQ(p->diff.find("do-subtask.sh"), std::string::npos) << (overlay ? "overlay" : "clone") << "\n" << p->diff;
+    EXPECT_EQ(p->diff.find("tools/agent.sh"), std::string::npos) << (overlay ? "overlay" : "clone") << "\n" << p->diff;
+  }
+}
+
 // The property: the same commands in a clone and in an overlay give the same tree and the same diff.
 TEST_F(OverlayWorkspaceTest, EveryKindOfChangeGivesTheClonesPatch) {
   const std::vector<std::pair<std::string, std::string>> cases = {

@@ -131,8 +131,9 @@ absl::Status Workspace::InitHostRepository(const std::string& source_git_dir) {
   return absl::OkStatus();
 }
 
-absl::Status Workspace::Ignore(const std::vector<std::string>& paths) const {
+absl::Status Workspace::Ignore(const std::vector<std::string>& paths) {
   if (paths.empty()) return absl::OkStatus();
+  ignored_.insert(ignored_.end(), paths.begin(), paths.end());
   std::string file = dir_ + "/host.git/info/exclude";
   std::error_code ec;
   fs::create_directories(dir_ + "/host.git/info", ec);
@@ -382,6 +383,13 @@ absl::StatusOr<Patch> Workspace::ComputePatch() const {
     }
   } else if (auto r = host.Run({"add", "--all", "--", "."}, index); !r.ok()) {
     return r.status();
+  }
+  if (!ignored_.empty()) {
+    GitOptions literal = index;
+    literal.env.push_back("GIT_LITERAL_PATHSPECS=1");
+    std::vector<std::string> args = {"rm", "--cached", "-q", "-r", "--ignore-unmatch", "--"};
+    args.insert(args.end(), ignored_.begin(), ignored_.end());
+    if (auto r = host.Run(args, literal); !r.ok()) return r.status();
   }
   absl::StatusOr<std::string> tree = host.Run({"write-tree"}, index);
   if (!tree.ok()) return tree.status();

@@ -98,8 +98,9 @@ class Workspace final {
   absl::StatusOr<Patch> ComputePatch() const;
 
   // Paths the patch never holds, relative to the root: files the agent's sandbox shows read-only
-  // there (its own script), whose mount points would otherwise be staged as new empty files.
-  absl::Status Ignore(const std::vector<std::string>& paths) const;
+  // there (its own script), whose mount points would otherwise be staged as new empty files. Left
+  // out whatever the repository's .gitignore says (a negation there cannot bring them back).
+  absl::Status Ignore(const std::vector<std::string>& paths);
 
   // A throwaway view of the work tree as it is now, at `dir` (which must not exist), for a test run.
   // For an overlay workspace it is one more overlay, stacked on the work tree, whose layer holds at
@@ -131,6 +132,7 @@ class Workspace final {
   const bool keep_;
   const WorkspaceLimits limits_;
   std::vector<std::string> object_dirs_;
+  std::vector<std::string> ignored_;  // Ignore's paths
   TreeUsage checked_out_;  // the work tree as created: the growth is measured from here
   // An overlay workspace's: the checkout below it (held while mounted), its upper layer.
   std::shared_ptr<const BaseCheckouts::Checkout> lower_;

@@ -36,6 +36,7 @@
 #include "orchestrator/store/store.h"
 #include "base/terminal_text.h"
 #include "sandbox/overlay_mount.h"
+#include "swarm/v1/protocol.h"
 
 namespace swarm {
 namespace {
@@ -117,6 +118,10 @@ void PrintDryRun(const PreparedRun& run) {
   for (const auto& [name, g] : run.plan.groups) {
     std::cout << "group " << swarm::TerminalSafe(name) << (g.partial ? " (partial)" : " (atomic)") << ": " << g.members.size()
               << " subtasks land together\n";
+  }
+  for (const auto& f : run.config.agent_files) {
+    std::cout << "agents see " << swarm::TerminalSafe(f.source) << " read-only at " << swarm::TerminalSafe(f.dest)
+              << (f.dest[0] == '/' ? "" : " in their workspace") << "\n";
   }
 }
 
@@ -238,7 +243,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   CLI::App app{"swarm: many agents, one tested branch"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("swarm ") + swarm::SwarmVersion(), "print swarm's version and exit");
+  app.set_version_flag("--version", swarm::VersionLine("swarm", swarm::SwarmVersion()),
+                       "print swarm's version (and the protocol its hosts must speak) and exit");
   app.footer(
       "Exit status: 0 every subtask landed (or needed no change); 1 the run finished and some did not land;\n"
       "2 usage or bad input (nothing changed); 3 something this machine lacks (bubblewrap, git, a key);\n"
@@ -353,7 +359,8 @@ int main(int argc, char** argv) {
   }
   if (help->parsed()) {
     if (help_topic.empty()) {
-      std::cout << app.help();
+      // app.help() would show the selected subcommand's (help's own): the formatter shows swarm's.
+      std::cout << app.get_formatter()->make_help(&app, "swarm", CLI::AppFormatMode::Normal);
       return swarm::kExitOk;
     }
     for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {

@@ -23,6 +23,10 @@ TEST(CommandLineE2eTest, VersionsAndHelp) {
   EXPECT_EQ(help.exit_code, 0) << help.err;
   EXPECT_NE(help.out.find("Exit status: 0"), std::string::npos) << "the exit statuses are listed";
   EXPECT_NE(help.out.find("$XDG_STATE_HOME/swarm, else"), std::string::npos) << "the state directory's fallbacks";
+  for (const char* command : {"run", "resume", "cancel", "show", "logs", "gc", "serve", "watch", "models"}) {
+    EXPECT_NE(help.out.find(std::string("  ") + command + " "), std::string::npos) << "lists " << command << ":\n" << help.out;
+  }
+  EXPECT_EQ(help.out.find("[command]"), std::string::npos) << "swarm's help, not help's own: " << help.out;
   CliResult run_help = RunSwarm({"help", "run"});
   EXPECT_EQ(run_help.exit_code, 0) << run_help.err;
   EXPECT_NE(run_help.out.find("--max-rebases"), std::string::npos) << run_help.out;
@@ -52,6 +56,7 @@ TEST(CommandLineE2eTest, BadValuesAreToldInSwarmsWords) {
       {{"run", "--max-file-mb", "99999999"}, "--max-file-mb must be between 0 and 16777216, not 99999999", 2},
       {{"run", "--test-timeout", "1e400"}, "--test-timeout takes a whole number", 2},
       {{"run", "--bogus"}, "unknown option --bogus for `swarm run`", 2},
+      {{"run", "--agentz", "3"}, "unknown option --agentz for `swarm run`; did you mean --agents?", 2},
       {{"watch"}, "`swarm watch` needs RUN", 2},
       {{"show", "a", "b"}, "unexpected argument b for `swarm show`", 2},
       {{"runs", "--state-dir"}, "--state-dir needs a value", 2},
@@ -99,6 +104,15 @@ TEST(CommandLineE2eTest, AnAgentBinaryOfAnotherVersionIsRefused) {
   EXPECT_NE(r.err.find("is \"swarm-agent 0.0.1\"; this swarm needs swarm-agent 0."), std::string::npos) << r.err;
   EXPECT_TRUE(!std::filesystem::exists(dir.path() + "/state/runs") || std::filesystem::is_empty(dir.path() + "/state/runs"))
       << "nothing was started";
+  // Another build of the same release whose messages differ: its protocol id gives it away.
+  const std::string own = Sh(BuildDir() + "/bin/swarm-agent --version");
+  ASSERT_NE(own.find(" (protocol "), std::string::npos) << own;
+  WriteFile(dir.path() + "/old-agent", "#!/bin/sh\necho '" + own.substr(0, own.find(" (protocol ")) + " (protocol 00000000)'\n");
+  r = RunSwarm({"run", "--repo", dir.path() + "/repo", "--state-dir", dir.path() + "/state", "--agent-cmd", "true",
+                "--test-cmd", "true", "--shard", "a", "--parts", "1", "--agent-binary", dir.path() + "/old-agent"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("(protocol 00000000)\"; this swarm needs " + own.substr(0, own.size() - 1)), std::string::npos)
+      << r.err;
 }
 
 // --max-run-time: a run that reaches it stops as a cancel does, and can be resumed.
@@ -142,6 +156,13 @@ TEST(CommandLineE2eTest, TheReadmesPlanExampleRunsAsWrittenWithAnUncommittedScri
   const std::string env = "HOME=" + home + " SWARM_STATE_DIR=" + dir.path() + "/state ";
   std::string before = UserVisibleState(repo);
   std::string out;
+  ASSERT_EQ(ShStatus("cd " + repo + " && " + env + swarm +
+                         " run --repo . --plan plan.json --agent-cmd ./do-subtask.sh --test-cmd 'make test' --dry-run 2>&1",
+                     &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("do-subtask.sh read-only at do-subtask.sh in their workspace"), std::string::npos)
+      << "--dry-run says what the agents will see: " << out;
   int status = ShStatus("cd " + repo + " && " + env + swarm +
                             " run --repo . --plan plan.json --agent-cmd ./do-subtask.sh --test-cmd 'make test' 2>&1",
                         &out);
@@ -186,8 +207,11 @@ TEST(CommandLineE2eTest, ACiRunNamesItsBranchAuthorAndSignoffAndCommitsCarryTheA
   std::vector<std::string> args = {"run", "--repo", repo, "--state-dir", dir.path() + "/state", "--shard", "*",
                                    "--parts", "2", "--independent", "--agent-cmd", agent, "--test-cmd", "true"};
   for (const auto& [flags, told] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"--branch", "taken"}, "--branch taken exists in the repository"},
+           {{"--branch", "taken"}, "--branch taken: the repository has the branch taken"},
+           {{"--branch", "taken/sub"}, "--branch taken/sub: the repository has the branch taken"},
            {{"--branch", "bad..name"}, "--branch bad..name is not a name git takes for a branch"},
+           {{"--branch", "@{-1}"}, "--branch @{-1} is not a name git takes for a branch"},
+           {{"--branch", "ok", "--author", ". <a@b>"}, "--author takes \"Name <email>\""},
            {{"--branch", "ok", "--author", "no email"}, "--author takes \"Name <email>\""}}) {
     std::vector<std::string> bad = args;
     bad.insert(bad.end(), flags.begin(), flags.end());
@@ -218,6 +242,9 @@ TEST(CommandLineE2eTest, AnEmptyStateDirectoryHasNoRunsAndThatIsNoError) {
   CliResult r = RunSwarm({"runs", "--state-dir", dir.path() + "/state"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("no runs in"), std::string::npos) << r.out;
+  CliResult gc = RunSwarm({"gc", "--state-dir", dir.path() + "/state"});
+  EXPECT_EQ(gc.exit_code, 0) << "a CI cleanup step on a fresh runner: " << gc.err;
+  EXPECT_NE(gc.out.find("nothing to remove"), std::string::npos) << gc.out;
 }
 
 }  // namespace

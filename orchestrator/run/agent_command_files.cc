@@ -34,6 +34,21 @@ bool IsShellWord(const std::string& w) {
   return kWords.count(w) > 0;
 }
 
+// Words that run the word after them as the program.
+bool IsProgramPrefix(const std::string& w) {
+  static const std::set<std::string> kPrefixes = {"exec", "command", "nohup", "time", "env"};
+  return kPrefixes.count(w) > 0;
+}
+
+// Programs whose first argument is the script they run.
+bool IsInterpreter(const std::string& program) {
+  static const std::set<std::string> kInterpreters = {"sh",   "bash", "dash", "zsh",  "ksh",    "node", "nodejs",
+                                                      "ruby", "perl", "php",  "lua",  "Rscript", "deno", "bun",
+                                                      "tsx",  "ts-node", "pwsh", "fish", "tclsh"};
+  const std::string name = std::filesystem::path(program).filename().string();
+  return kInterpreters.count(name) > 0 || name.rfind("python", 0) == 0;
+}
+
 bool IsAssignment(const std::string& w) {
   auto eq = w.find('=');
   if (eq == std::string::npos || eq == 0) return false;
@@ -71,11 +86,23 @@ std::string Quoted(const std::string& word) { return absl::StrCat("`", TerminalS
 
 class Resolver {
  public:
-  explicit Resolver(const SandboxView& view) : view_(view) {}
+  Resolver(const SandboxView& view, std::string_view command) : view_(view), command_(command) {}
 
-  absl::Status Word(const ShellWord& word) {
+  // Where relative words lead from: the workspace's root, or where a literal `cd DIR` went.
+  void ChangeDirectory(const std::string& dir) {
+    if (dir.empty() || dir[0] == '/' || dir[0] == '~') {
+      cwd_lost_ = true;  // outside the workspace: relative words are the agent's business
+    } else {
+      cwd_ = (fs::path(cwd_) / dir).lexically_normal().string();
+      if (cwd_ == ".") cwd_.clear();
+    }
+  }
+
+  // `script`: the word is the first operand of an interpreter (`python3 -u agent.py`).
+  absl::Status Word(const ShellWord& word, bool script) {
     const std::string& w = word.text;
     if (w.empty() || (w[0] == '-' && !word.program)) return absl::OkStatus();
+    script_ = script;
     if (word.program && w.find('/') == std::string::npos) return Program(w);
     if (w == "~" || (w[0] == '~' && w.rfind("~/", 0) != 0)) return absl::OkStatus();  // ~user: the sandbox has no users' homes
     if (w[0] == '/' || w.rfind("~/", 0) == 0) return Absolute(word);
@@ -87,7 +114,12 @@ class Resolver {
  private:
   // A program named without a slash: the shell looks it up on the sandbox's PATH.
   absl::Status Program(const std::string& w) {
-    if (IsShellWord(w) || IsChainingKeyword(w)) return absl::OkStatus();
+    if (IsShellWord(w) || IsChainingKeyword(w) || IsProgramPrefix(w)) return absl::OkStatus();
+    // A function the command defines (`f() { ...; }; f`).
+    if (command_.find(w + "()") != std::string_view::npos || command_.find(w + " ()") != std::string_view::npos ||
+        command_.find("function " + w) != std::string_view::npos) {
+      return absl::OkStatus();
+    }
     for (const auto& dir : view_.path) {
       std::string candidate = (fs::path(dir) / w).lexically_normal().string();
       if (IsExecutableFile(candidate) && Shown(candidate, view_)) return absl::OkStatus();
@@ -122,6 +154,7 @@ class Resolver {
       path = view_.home + path.substr(1);
     }
     path = fs::path(path).lexically_normal().string();
+    if (!word.program && !script_ && !IsExecutableFile(path)) return absl::OkStatus();  // the agent's input or output
     if (!IsRegularFile(path)) {
       if (word.program) {
         return absl::InvalidArgumentError(
@@ -139,9 +172,17 @@ class Resolver {
     return Bind(word, path, path);
   }
 
-  // A relative path: from the root of the agent's workspace, which holds the base commit.
+  // A relative path: from the root of the agent's workspace, which holds the base commit (or from
+  // where a `cd` went).
   absl::Status Relative(const ShellWord& word) {
-    std::string rel = fs::path(word.text).lexically_normal().string();
+    if (cwd_lost_) return absl::OkStatus();
+    // An argument is shown only when it is a script: what an interpreter runs, or an executable.
+    // Any other file it names (`> out.txt`, `tee log.txt`, an input) is the workspace's.
+    if (!word.program && !script_ && !IsExecutableFile(word.text) &&
+        !IsExecutableFile((fs::path(view_.repo_root) / cwd_ / word.text).string())) {
+      return absl::OkStatus();
+    }
+    std::string rel = (fs::path(cwd_) / word.text).lexically_normal().string();
     if (rel.rfind("..", 0) == 0) {
       if (!word.program) return absl::OkStatus();
       return absl::InvalidArgumentError(absl::StrCat("the agent command runs ", Quoted(word.text),
@@ -149,6 +190,13 @@ class Resolver {
                                                      "its root): give the file's absolute path"));
     }
     if (rel == "." || (view_.in_base && view_.in_base(rel))) return absl::OkStatus();
+    for (const auto& part : fs::path(rel)) {
+      if (part == ".git") {  // the workspace's own git
+        if (!word.program) return absl::OkStatus();
+        return absl::InvalidArgumentError(
+            absl::StrCat("the agent command runs ", Quoted(word.text), ", inside the workspace's .git"));
+      }
+    }
     std::string found;
     for (const std::string& root : {view_.repo_root, view_.cwd}) {
       if (!root.empty() && IsRegularFile((fs::path(root) / rel).string())) {
@@ -189,28 +237,43 @@ class Resolver {
   }
 
   const SandboxView& view_;
+  const std::string_view command_;
   AgentCommandFiles files_;
   std::set<std::string> seen_;
+  std::string cwd_;  // relative to the workspace's root
+  bool cwd_lost_ = false;
+  bool script_ = false;
 };
 
 }  // namespace
 
 std::vector<ShellWord> LiteralWords(std::string_view command) {
   std::vector<ShellWord> words;
-  std::string cur;
+  std::string cur, program;
   bool in_word = false, literal = true, program_next = true, redirect_next = false;
+  bool prefix_options = false, skip_option_value = false;  // after exec, env, nohup...: their options
+  int position = 0;
   auto end_word = [&]() {
     if (!in_word) return;
-    ShellWord word{cur, program_next && !redirect_next};
-    if (word.program && literal && IsAssignment(cur)) {
-      // VAR=value in front of a program: the program is still to come
+    const bool is_program = program_next && !redirect_next;
+    if (redirect_next) {
+      redirect_next = false;  // a file the shell opens: the command's input or output, not a script
+    } else if (is_program && skip_option_value) {
+      skip_option_value = false;  // env -u NAME, env -C DIR: the option's value
+    } else if (is_program && prefix_options && !cur.empty() && cur[0] == '-') {
+      skip_option_value = cur == "-u" || cur == "-C" || cur == "-S";
+    } else if (is_program && literal && IsAssignment(cur)) {
+      // VAR=value in front of a program (or env's): the program is still to come
+    } else if (is_program) {
+      if (literal) words.push_back(ShellWord{cur, true, 0, ""});
+      program = literal ? cur : "";
+      position = 0;
+      // The next word is a program again after a keyword, or after a prefix that runs one.
+      prefix_options = literal && IsProgramPrefix(cur);
+      program_next = literal && (IsChainingKeyword(cur) || prefix_options);
     } else {
-      if (literal) words.push_back(word);
-      if (redirect_next) {
-        redirect_next = false;
-      } else {
-        program_next = word.program && literal && IsChainingKeyword(cur);
-      }
+      ++position;
+      if (literal) words.push_back(ShellWord{cur, false, position, program});
     }
     cur.clear();
     in_word = false;
@@ -223,7 +286,7 @@ std::vector<ShellWord> LiteralWords(std::string_view command) {
     } else if (c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')') {
       end_word();
       program_next = true;
-      redirect_next = false;
+      redirect_next = prefix_options = skip_option_value = false;
     } else if (c == '<' || c == '>') {
       // A number right before is a file descriptor, not a word.
       if (in_word && literal && std::all_of(cur.begin(), cur.end(), [](char d) { return std::isdigit(static_cast<unsigned char>(d)); })) {
@@ -268,14 +331,50 @@ std::vector<ShellWord> LiteralWords(std::string_view command) {
 }
 
 absl::StatusOr<AgentCommandFiles> ResolveAgentCommand(const std::string& command, const SandboxView& view) {
-  Resolver resolver(view);
-  // The command's first program is the one it cannot do without; what a later one names is read
-  // less surely by these rules (a `case` pattern looks like a program), so it only gets its files.
-  bool first = true;
-  for (const ShellWord& word : LiteralWords(command)) {
-    absl::Status st = resolver.Word(word);
+  Resolver resolver(view, command);
+  // The command's first program (past the shell's own words) is the one it cannot do without; what
+  // comes later is read less surely by these rules (a `case` pattern looks like a program), so it
+  // only gets its files. A `case`, loop or function makes every program a later one.
+  bool first = true, operand_seen = false;
+  const std::vector<ShellWord> words = LiteralWords(command);
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const ShellWord& word = words[i];
+    bool script = false;
+    if (word.program) {
+      operand_seen = false;
+    } else if (word.text.empty() || word.text[0] != '-') {
+      script = !operand_seen && IsInterpreter(word.of);
+      operand_seen = true;
+    }
+    if (word.program && (word.text == "case" || word.text == "for" || word.text == "while" ||
+                         word.text == "until" || word.text == "function")) {
+      first = false;
+    }
+    absl::Status st = resolver.Word(word, script);
     if (!st.ok() && first && word.program) return st;
-    if (word.program) first = false;
+    if (word.program && !IsShellWord(word.text) && !IsChainingKeyword(word.text) && !IsProgramPrefix(word.text)) {
+      first = false;
+    }
+    // A literal `cd DIR`: later relative words lead from there.
+    if (word.program && word.text == "cd") {
+      resolver.ChangeDirectory(i + 1 < words.size() && !words[i + 1].program ? words[i + 1].text : "/");
+    }
+    // `sh -c 'SCRIPT'`, `bash -lc 'SCRIPT'`: the script's files are shown too.
+    static const std::set<std::string> kShells = {"sh", "bash", "dash", "zsh", "ksh"};
+    if (!word.program && word.position >= 2 && kShells.count(fs::path(word.of).filename().string()) && i > 0 &&
+        !words[i - 1].program && words[i - 1].text.size() > 1 && words[i - 1].text[0] == '-' &&
+        words[i - 1].text[1] != '-' && words[i - 1].text.find('c') != std::string::npos) {
+      SandboxView inner = view;
+      absl::StatusOr<AgentCommandFiles> nested = ResolveAgentCommand(word.text, inner);
+      if (nested.ok()) {
+        for (auto& b : nested->binds) {
+          const bool known = std::any_of(resolver.files().binds.begin(), resolver.files().binds.end(),
+                                         [&](const FileBind& f) { return f.dest == b.dest; });
+          if (!known) resolver.files().binds.push_back(std::move(b));
+        }
+        for (auto& w : nested->warnings) resolver.files().warnings.push_back(std::move(w));
+      }
+    }
   }
   return std::move(resolver.files());
 }

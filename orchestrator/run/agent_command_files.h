@@ -19,15 +19,19 @@
 
 namespace swarm {
 
-// One word of a shell command with its quotes removed, and whether it stands where a program does.
+// One word of a shell command with its quotes removed: a program, or the `position`th argument of
+// `of` (the program before it).
 struct ShellWord {
   std::string text;
   bool program = false;
+  int position = 0;  // 0 for a program
+  std::string of;    // an argument's program
 };
 
-// The literal words of `command` as sh splits it (operators, redirections and comments apart). A word
-// whose value only the shell knows (a `$`, a backquote, a glob, a `~` other than a leading `~/`) is
-// left out; so are assignments in front of a program.
+// The literal words of `command` as sh splits it (operators, comments, redirections and their files
+// apart). A word whose value only the shell knows (a `$`, a backquote, a glob, a `~` other than a
+// leading `~/`) is left out; so are assignments in front of a program. After `exec`, `command`,
+// `nohup`, `time` and `env` (with its assignments and options), the next word is the program.
 std::vector<ShellWord> LiteralWords(std::string_view command);
 
 // What the agent's sandbox shows, as far as the command's words are concerned.

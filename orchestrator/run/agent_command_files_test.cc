@@ -30,7 +30,7 @@ TEST(LiteralWordsTest, SplitsAsTheShellDoesAndMarksPrograms) {
 TEST(LiteralWordsTest, LeavesOutWhatOnlyTheShellKnows) {
   auto words = LiteralWords("sed -i \"s/a/$B/\" $SWARM_FILES *.c ~user/x `pwd`/y 2>&1 >out.txt # ./not-run");
   EXPECT_EQ(Texts(words, true), (std::vector<std::string>{"sed"}));
-  EXPECT_EQ(Texts(words, false), (std::vector<std::string>{"-i", "out.txt"}));
+  EXPECT_EQ(Texts(words, false), (std::vector<std::string>{"-i"})) << "a redirection's file is the shell's to open";
 }
 
 TEST(LiteralWordsTest, KeywordsLeadToPrograms) {
@@ -115,8 +115,8 @@ TEST_F(ResolveTest, AFileUnderTheHiddenHomeIsShownAloneAtItsPath) {
 
 TEST_F(ResolveTest, ASecretIsNeverShown) {
   Write("home/.ssh/id_ed25519", false);
-  Write("bin/cat");
-  absl::StatusOr<AgentCommandFiles> files = ResolveAgentCommand("cat ~/.ssh/id_ed25519", view_);
+  Write("bin/sh");
+  absl::StatusOr<AgentCommandFiles> files = ResolveAgentCommand("sh ~/.ssh/id_ed25519", view_);
   ASSERT_TRUE(files.ok()) << files.status();
   EXPECT_TRUE(files->binds.empty());
   ASSERT_EQ(files->warnings.size(), 1u);
@@ -161,6 +161,45 @@ TEST_F(ResolveTest, OnlyTheFirstProgramMustResolve) {
   ASSERT_TRUE(files.ok()) << files.status();
   ASSERT_EQ(files->binds.size(), 1u);
   EXPECT_EQ(files->binds[0].dest, "later.sh");
+}
+
+TEST_F(ResolveTest, OnlyScriptsAreShownNotTheFilesACommandReadsOrWrites) {
+  Write("repo/agent.sh");
+  Write("repo/out.txt", false);  // left over from the user's own trial run
+  Write("repo/log.txt", false);
+  Write("repo/input.json", false);
+  Write("bin/tee");
+  Write("bin/python3");
+  Write("repo/tool.py", false);
+  absl::StatusOr<AgentCommandFiles> files =
+      ResolveAgentCommand("./agent.sh input.json > out.txt | tee log.txt; python3 -u tool.py input.json", view_);
+  ASSERT_TRUE(files.ok()) << files.status();
+  std::vector<std::string> dests;
+  for (const auto& b : files->binds) dests.push_back(b.dest);
+  EXPECT_EQ(dests, (std::vector<std::string>{"agent.sh", "tool.py"}));
+}
+
+TEST_F(ResolveTest, TheFirstRealProgramMustResolvePastTheShellsOwnWords) {
+  for (const char* command : {"set -e; ./nope.sh", "exec ./nope.sh", "env FOO=1 -u BAR ./nope.sh", "nohup ./nope.sh"}) {
+    EXPECT_FALSE(ResolveAgentCommand(command, view_).ok()) << command;
+  }
+  EXPECT_TRUE(ResolveAgentCommand("f() { echo hi; }; f", view_).ok()) << "a function the command defines";
+}
+
+TEST_F(ResolveTest, ACdAndAShellsScriptAreFollowed) {
+  fs::create_directories(dir_ / "repo/sub");
+  Write("repo/sub/x.sh");
+  Write("repo/inner.sh");
+  Write("bin/bash");
+  absl::StatusOr<AgentCommandFiles> files = ResolveAgentCommand("cd sub && ./x.sh", view_);
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->binds.size(), 1u);
+  EXPECT_EQ(files->binds[0].dest, "sub/x.sh");
+  files = ResolveAgentCommand("bash -lc './inner.sh --go'", view_);
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->binds.size(), 1u);
+  EXPECT_EQ(files->binds[0].dest, "inner.sh");
+  EXPECT_FALSE(ResolveAgentCommand("./.git/hooks/x", view_).ok()) << "the workspace's .git is its own";
 }
 
 TEST_F(ResolveTest, BuiltinsAndArgumentsThatNameNoFileAreLeftAlone) {

@@ -35,7 +35,8 @@ std::vector<std::string> SecretPlaces(const std::string& home) {
     for (const char* rel : {".ssh", ".gnupg", ".aws", ".azure", ".config/gh", ".config/gcloud", ".config/swarm",
                             ".config/git/credentials", ".git-credentials", ".netrc", ".docker", ".kube", ".npmrc",
                             ".pypirc", ".cargo/credentials", ".cargo/credentials.toml", ".local/state/swarm",
-                            ".password-store", ".vault-token"}) {
+                            ".password-store", ".vault-token", ".claude.json", ".claude/.credentials.json",
+                            ".codex/auth.json", ".config/anthropic", ".config/openai"}) {
       places.push_back(absl::StrCat(home, "/", rel));
     }
   }

@@ -24,15 +24,20 @@ std::string OutcomeName(v1::SubtaskState state) {
   return absl::AsciiStrToLower(v1::SubtaskState_Name(state));
 }
 
-absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext& ctx) {
+absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext& ctx,
+                                        const std::vector<v1::Event>* events) {
   absl::StatusOr<RunRow> run = store.Run(ctx.run_id);
   if (!run.ok()) return run.status();
   absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(ctx.run_id);
   if (!subtasks.ok()) return subtasks.status();
   absl::StatusOr<std::vector<AttemptRow>> attempts = store.Attempts(ctx.run_id);
   if (!attempts.ok()) return attempts.status();
-  absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id);
-  if (!events.ok()) return events.status();
+  absl::StatusOr<std::vector<v1::Event>> read;
+  if (events == nullptr) {
+    read = store.Events(ctx.run_id);
+    if (!read.ok()) return read.status();
+    events = &*read;
+  }
   // Per subtask: the agent log of its newest patch, and the newest test run that passed or failed it.
   std::map<std::string, std::string> patch_logs, passed_test_logs;
   std::map<std::string, std::vector<std::string>> failing_tests;
@@ -239,11 +244,10 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
 }
 
 void ReportRun(const Store& store, ReportContext ctx, std::ostream& summary, std::ostream& err) {
-  // Read once, for the report and the summary.
-  if (absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id); events.ok()) {
-    ctx.timing = MeasureRun(*events);
-  }
-  absl::StatusOr<std::string> report = WriteReport(store, ctx);
+  // Read once, for the timing and the report.
+  absl::StatusOr<std::vector<v1::Event>> events = store.Events(ctx.run_id);
+  if (events.ok()) ctx.timing = MeasureRun(*events);
+  absl::StatusOr<std::string> report = WriteReport(store, ctx, events.ok() ? &*events : nullptr);
   if (!report.ok()) err << "swarm: cannot write the report: " << report.status().message() << "\n";
   PrintSummary(summary, store, ctx, report.ok() ? *report : "");
 }

@@ -42,8 +42,10 @@ struct ReportContext {
 // The snake_case name of a subtask outcome: landed, failed, skipped_dependency, no_change, ...
 std::string OutcomeName(v1::SubtaskState state);
 
-// Writes <run_dir>/report.json; returns its path.
-absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext& ctx);
+// Writes <run_dir>/report.json; returns its path. `events`: the run's, when the caller has read them
+// (null: read here).
+absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext& ctx,
+                                        const std::vector<v1::Event>* events = nullptr);
 
 void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ctx, const std::string& report_path);
 

@@ -41,7 +41,9 @@ absl::StatusOr<CommitAuthor> ParseAuthor(const std::string& author, bool signoff
     return part.empty() || part.find_first_of("<>\n\r") != std::string::npos ||
            std::any_of(part.begin(), part.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
   };
-  if (bad(name) || bad(email) || email.find(' ') != std::string::npos) {
+  // Git refuses a name of nothing but the characters it trims (".", ",", ";", quotes, spaces...).
+  const bool only_trimmed = name.find_first_not_of(" .,:;<>\"\\'") == std::string::npos;
+  if (bad(name) || bad(email) || only_trimmed || email.find(' ') != std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("takes \"Name <email>\", as git writes an author, not \"", TerminalSafe(author), "\""));
   }

@@ -14,7 +14,7 @@ RunResult PublishRunResult(const IntegrationRepo& repo, const Git& user, const s
   absl::StatusOr<std::string> head = repo.Head();
   result.head = head.ok() ? *head : base;
   if (result.head != base) {
-    if (absl::Status st = repo.Publish(user, "refs/heads/" + branch, move_forward); st.ok()) {
+    if (absl::Status st = repo.Publish(user, "refs/heads/" + branch, move_forward, base); st.ok()) {
       result.branch = branch;
     } else {
       result.publish_error = std::string(st.message());

@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/command_line.h"
+#include "swarm/v1/protocol.h"
 #include "base/duration.h"
 #include "base/file_limit.h"
 #include "absl/strings/str_format.h"
@@ -93,7 +94,8 @@ std::string VersionOf(const std::string& binary) {
 // `given` that is gone or of another version gives way to this swarm's own (the hosts must speak this
 // swarm's protocol, not the one the run started with).
 absl::StatusOr<std::string> FindAgentBinary(const std::string& given, bool resume) {
-  const std::string expected = absl::StrCat("swarm-agent ", SwarmVersion());
+  // The release and the protocol: two builds of one release whose messages differ are not the same.
+  const std::string expected = VersionLine("swarm-agent", SwarmVersion());
   if (!given.empty()) {
     if (access(given.c_str(), X_OK) != 0) {
       if (!resume) return absl::FailedPreconditionError(absl::StrCat("--agent-binary ", given, " is not an executable"));
@@ -260,15 +262,28 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
   }
   if (absl::Status st = ResolveRunModel(run, names); !st.ok()) return st;
   if (!config.branch.empty()) {
-    // A name git takes for a branch, and none of the user's: swarm never moves a branch it did not make.
-    absl::StatusOr<ProcessResult> format =
-        user->RunRaw({"check-ref-format", "--branch", config.branch});
-    if (config.branch[0] == '-' || !format.ok() || format->exit_code != 0) {
+    // A name git takes for a branch as it is (no @{-1} expansion), and none of the user's: swarm never
+    // moves a branch it did not make, and a/b cannot be made beside a branch a (or a/b/c).
+    const std::string ref = "refs/heads/" + config.branch;
+    absl::StatusOr<ProcessResult> format = user->RunRaw({"check-ref-format", ref});
+    if (config.branch[0] == '-' || config.branch == "HEAD" || absl::StrContains(config.branch, "@{") || !format.ok() ||
+        format->exit_code != 0) {
       return Usage(absl::StrCat(name("branch"), " ", TerminalSafe(config.branch), " is not a name git takes for a branch"));
     }
-    if (user->ResolveCommit("refs/heads/" + config.branch).ok()) {
-      return Usage(absl::StrCat(name("branch"), " ", TerminalSafe(config.branch),
-                                " exists in the repository; swarm never moves a branch it did not make: "
+    std::vector<std::string> clashes;
+    for (std::string prefix = ref; !prefix.empty() && prefix != "refs/heads"; prefix = prefix.substr(0, prefix.rfind('/'))) {
+      if (user->RunRaw({"show-ref", "--verify", "--quiet", prefix}).value_or(ProcessResult{}).exit_code == 0) {
+        clashes.push_back(prefix.substr(11));
+      }
+    }
+    if (absl::StatusOr<std::string> under = user->Run({"for-each-ref", "--count=1", "--format=%(refname:short)", ref + "/"});
+        under.ok() && !under->empty()) {
+      clashes.push_back(std::string(absl::StripTrailingAsciiWhitespace(*under)));
+    }
+    if (!clashes.empty()) {
+      return Usage(absl::StrCat(name("branch"), " ", TerminalSafe(config.branch), ": the repository has the branch ",
+                                TerminalSafe(clashes.front()),
+                                "; swarm never moves a branch it did not make (and git cannot hold both names): "
                                 "name a new one, or delete that one first"));
     }
   }
@@ -342,8 +357,9 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
     // The program must resolve in the sandbox, and the user's files it names are shown there.
     SandboxView view;
     view.repo_root = run.repo_root;
-    view.cwd = config.show_command_files ? fs::current_path().string() : "";
-    view.home = home != nullptr && *home == '/' && fs::is_directory(home) ? home : "";
+    std::error_code ec;
+    view.cwd = config.show_command_files ? fs::current_path(ec).string() : "";
+    view.home = home != nullptr && *home == '/' && fs::is_directory(home, ec) ? home : "";
     view.hidden = hidden;
     view.secrets = secrets;
     view.ro_binds = config.sandbox_ro_binds;

@@ -47,12 +47,12 @@ struct EarlyEnd {
   v1::Event finished;  // RunFinished at the base: cancelled or failed
 };
 
-// Nothing when the run may go on; else how it ends. `signal`: one received during setup (0: none);
-// `cancelled`: a cancel request's reason.
 // Writes the report.json of a run that ended early, saying why: a CI job reads it whatever happened.
 // Nothing is written for a run whose start was never recorded.
 void WriteEarlyReport(const Store& store, const std::string& run_id, const std::string& run_dir, const EarlyEnd& end);
 
+// Nothing when the run may go on; else how it ends. `signal`: one received during setup (0: none);
+// `cancelled`: a cancel request's reason.
 std::optional<EarlyEnd> EndBeforeAgents(const absl::Status& setup, const absl::Status& head, int signal,
                                         const std::optional<std::string>& cancelled, const std::string& base);
 

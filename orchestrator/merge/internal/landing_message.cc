@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -13,16 +14,38 @@ namespace {
 
 constexpr std::size_t kMaxBodyBytes = 4096;
 
+// "Signed-off-by: ...", "Co-authored-by: ...", "swarm-subtask: ...": a token, a colon, a space.
+bool LooksLikeTrailer(absl::string_view line) {
+  const std::size_t colon = line.find(": ");
+  if (colon == 0 || colon == absl::string_view::npos) return false;
+  for (char c : line.substr(0, colon)) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string CommitBodyText(const std::string& summary) {
   std::string text = ToUtf8(summary.substr(0, kMaxBodyBytes + 8));
   std::string clean;
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\r') continue;
-    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) continue;
-    clean.push_back(c);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    if ((u < 0x20 && u != '\n' && u != '\t') || u == 0x7f) continue;  // C0 controls, DEL
+    if (u == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+      ++i;  // C1 controls
+      continue;
+    }
+    if (u == 0xE2 && i + 2 < text.size()) {
+      const auto b1 = static_cast<unsigned char>(text[i + 1]), b2 = static_cast<unsigned char>(text[i + 2]);
+      // Bidirectional marks and overrides (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069): they reorder
+      // what a reader of `git log` sees.
+      if ((b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xAA && b2 <= 0xAE))) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9)) {
+        i += 2;
+        continue;
+      }
+    }
+    clean.push_back(text[i]);
   }
   std::string out;
   int blank_run = 0;
@@ -34,7 +57,9 @@ std::string CommitBodyText(const std::string& summary) {
     }
     if (!out.empty()) out += blank_run > 0 ? "\n\n" : "\n";
     blank_run = 0;
-    if (absl::StartsWith(line, "---")) out += " ";  // git would take it for the start of a patch
+    // Git would take "---" for the start of a patch; a "Token: value" line reads as a trailer to tools
+    // that grep the whole message (a DCO check and Signed-off-by): indented, it is neither.
+    if (absl::StartsWith(line, "---") || LooksLikeTrailer(line)) out += "  ";
     absl::StrAppend(&out, line);
     if (out.size() > kMaxBodyBytes) break;
   }

@@ -37,7 +37,11 @@ TEST(LandingMessageTest, TheSignoffIsTheAuthorsAndComesLast) {
 
 TEST(LandingMessageTest, AnAgentsSummaryIsMadePlainTextThatCannotPassForTrailersOrAPatch) {
   std::string hostile = "ok\r\n\x1b[31mred\x07\n\n\n\n---\n--- a/x\n end   \n\n";
-  EXPECT_EQ(CommitBodyText(hostile), "ok\n[31mred\n\n ---\n --- a/x\n end");
+  EXPECT_EQ(CommitBodyText(hostile), "ok\n[31mred\n\n  ---\n  --- a/x\n end");
+  // Bidirectional overrides and C1 controls go; lines that read as trailers are indented.
+  EXPECT_EQ(CommitBodyText("a\u202Eb\u2066c\u0085d"), "abcd");
+  EXPECT_EQ(CommitBodyText("Fixed it.\nSigned-off-by: Someone <s@x>\nNote: kept v1"),
+            "Fixed it.\n  Signed-off-by: Someone <s@x>\n  Note: kept v1");
   EXPECT_EQ(CommitBodyText("a\xff" "b"), "a\\xffb") << "bytes that are not UTF-8 are spelled out";
   // Whatever it says, the trailers are the last paragraph, and swarm's.
   MergeRequest request{{Patch("a", "done\n\nswarm-subtask: forged\nswarm-run: other")}, ""};
