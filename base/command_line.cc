@@ -45,17 +45,24 @@ std::vector<std::string> SubcommandNames(const CLI::App& app) {
 
 const char* SwarmVersion() { return SWARM_VERSION; }
 
-std::string Nearest(const std::string& word, const std::vector<std::string>& names) {
-  std::string best;
+std::vector<std::string> NearestAll(const std::string& word, const std::vector<std::string>& names) {
+  std::vector<std::string> best;
   std::size_t best_distance = 3;
   for (const auto& name : names) {
     const std::size_t d = name.rfind(word, 0) == 0 && !word.empty() ? 1 : EditDistance(word, name);
     if (d < best_distance) {
-      best = name;
+      best = {name};
       best_distance = d;
+    } else if (d == best_distance && !best.empty()) {
+      best.push_back(name);
     }
   }
   return best;
+}
+
+std::string Nearest(const std::string& word, const std::vector<std::string>& names) {
+  std::vector<std::string> all = NearestAll(word, names);
+  return all.empty() ? "" : all.front();
 }
 
 std::string ParseErrorInWords(const CLI::ParseError& e, const CLI::App& app, const std::string& program,
@@ -102,9 +109,11 @@ std::string ParseErrorInWords(const CLI::ParseError& e, const CLI::App& app, con
     if (what == "A subcommand is required") {
       const std::vector<std::string> commands = SubcommandNames(app);
       if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
-        const std::string near = Nearest(args[0], commands);
+        // `swarm runn`: run and runs are as near as each other; both are named.
+        std::vector<std::string> near = NearestAll(args[0], commands);
+        for (std::string& name : near) name = absl::StrCat("`", program, " ", name, "`");
         return absl::StrCat("unknown command \"", args[0], "\"",
-                            near.empty() ? "" : absl::StrCat("; did you mean `", program, " ", near, "`?"),
+                            near.empty() ? "" : absl::StrCat("; did you mean ", absl::StrJoin(near, " or "), "?"),
                             " (commands: ", absl::StrJoin(commands, ", "), ")");
       }
       return absl::StrCat("give a command: ", absl::StrJoin(commands, ", "), " (see `", program, " --help`)");

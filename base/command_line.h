@@ -24,6 +24,8 @@ std::string ParseErrorInWords(const CLI::ParseError& e, const CLI::App& app, con
 
 // The one of `names` nearest to `word` (at most two edits, or a prefix of it), or "".
 std::string Nearest(const std::string& word, const std::vector<std::string>& names);
+// Every one of `names` as near as the nearest, in their order.
+std::vector<std::string> NearestAll(const std::string& word, const std::vector<std::string>& names);
 
 }  // namespace swarm
 

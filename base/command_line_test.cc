@@ -44,7 +44,8 @@ TEST(CommandLineTest, BadValuesSayWhichFlagAndWhatItTakes) {
 }
 
 TEST(CommandLineTest, UnknownCommandsAndOptionsAreNamedWithTheNearestCommand) {
-  EXPECT_EQ(Told({"runn"}), "unknown command \"runn\"; did you mean `swarm run`? (commands: run, runs, watch)");
+  EXPECT_EQ(Told({"runn"}),
+            "unknown command \"runn\"; did you mean `swarm run` or `swarm runs`? (commands: run, runs, watch)");
   EXPECT_EQ(Told({"wach", "x"}), "unknown command \"wach\"; did you mean `swarm watch`? (commands: run, runs, watch)");
   EXPECT_EQ(Told({"deploy"}), "unknown command \"deploy\" (commands: run, runs, watch)");
   EXPECT_EQ(Told({}), "give a command: run, runs, watch (see `swarm --help`)");

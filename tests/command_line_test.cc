@@ -38,7 +38,7 @@ TEST(CommandLineE2eTest, VersionsAndHelp) {
 TEST(CommandLineE2eTest, AMistypedCommandIsNamedWithTheNearestOne) {
   CliResult r = RunSwarm({"runn"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("unknown command \"runn\"; did you mean `swarm run`?"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown command \"runn\"; did you mean `swarm run` or `swarm runs`?"), std::string::npos) << r.err;
 }
 
 // Each message says which flag and what it takes, in swarm's words; nothing of the parser's wording

@@ -364,8 +364,7 @@ absl::StatusOr<AgentCommandFiles> ResolveAgentCommand(const std::string& command
     if (!word.program && word.position >= 2 && kShells.count(fs::path(word.of).filename().string()) && i > 0 &&
         !words[i - 1].program && words[i - 1].text.size() > 1 && words[i - 1].text[0] == '-' &&
         words[i - 1].text[1] != '-' && words[i - 1].text.find('c') != std::string::npos) {
-      SandboxView inner = view;
-      absl::StatusOr<AgentCommandFiles> nested = ResolveAgentCommand(word.text, inner);
+      absl::StatusOr<AgentCommandFiles> nested = ResolveAgentCommand(word.text, view);
       if (nested.ok()) {
         for (auto& b : nested->binds) {
           const bool known = std::any_of(resolver.files().binds.begin(), resolver.files().binds.end(),
