@@ -10,13 +10,13 @@
 #  4. the same subtasks done by a script of your own (examples/demo/model_agent.py) that asks the
 #     run's model through the endpoint swarm gives every command agent.
 # Each run leaves the example repository's own branch and files untouched and adds a swarm/<run-id>
-# branch. Everything goes to a fresh directory under /tmp, printed at the end.
+# branch. Everything goes to a fresh directory under $TMPDIR (else /tmp), printed at the end.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SWARM_BUILD_DIR:-$root/build}
 swarm="$build/bin/swarm"
 [ -x "$swarm" ] || { echo "demo: $swarm is not built; run scripts/build.sh" >&2; exit 2; }
-work=$(mktemp -d /tmp/swarm-demo.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/swarm-demo.XXXXXX")
 repo="$work/geometry"
 cp -r "$root/examples/demo/geometry" "$repo"
 git -C "$repo" init -q -b main

@@ -94,8 +94,11 @@ TEST_F(ReadmeTest, EveryCommandBlockRunsAsWritten) {
     const bool from_checkout = block.rfind("scripts/", 0) == 0;
     const std::string script_file = dir.path() + "/block.sh";
     WriteFile(script_file, "set -e\n" + block);
+    // TMPDIR: what a block makes with mktemp (the demo's directory, the bugs example's copy) goes
+    // with the test's own directory.
+    fs::create_directories(dir.path() + "/tmp");
     std::string env = "HOME=" + home + " XDG_CONFIG_HOME= XDG_STATE_HOME= SWARM_STATE_DIR=" + home +
-                      "/state SWARM_SRC=" + source + " PATH=" + bin + ":$PATH";
+                      "/state SWARM_SRC=" + source + " TMPDIR=" + dir.path() + "/tmp PATH=" + bin + ":$PATH";
     std::string output;
     int status = ShStatus("cd " + (from_checkout ? source : repo) + " && env " + env + " sh " + script_file, &output);
     EXPECT_EQ(status, 0) << "README block " << i + 1 << " failed:\n" << block << "\n--- its output:\n" << output;
