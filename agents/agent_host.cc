@@ -10,15 +10,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <iostream>
-#include <mutex>
 #include <set>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "agents/command_agent.h"
 #include "agents/llm_agent.h"
 #include "agents/model_client.h"
@@ -50,7 +51,7 @@ class CoordinatorStream final : public grpc::ClientBidiReactor<v1::HostMessage, 
   }
 
   void Send(const v1::HostMessage& m) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (closed_) return;
     out_.push_back(m);
     if (!writing_) {
@@ -60,14 +61,14 @@ class CoordinatorStream final : public grpc::ClientBidiReactor<v1::HostMessage, 
   }
 
   void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (closed_) return;
     closed_ = true;
     if (!writing_) ReleaseLocked();
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     out_.pop_front();
     if (!ok) out_.clear();
     if (!out_.empty()) {
@@ -90,7 +91,7 @@ class CoordinatorStream final : public grpc::ClientBidiReactor<v1::HostMessage, 
   void OnDone(const grpc::Status& status) override { on_done_(status); }
 
  private:
-  void ReleaseLocked() {
+  void ReleaseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (released_) return;
     released_ = true;
     StartWritesDone();
@@ -101,11 +102,11 @@ class CoordinatorStream final : public grpc::ClientBidiReactor<v1::HostMessage, 
   OnMessage on_message_;
   OnDoneFn on_done_;
   v1::CoordinatorMessage in_;
-  std::mutex mu_;
-  std::deque<v1::HostMessage> out_;  // guarded by mu_
-  bool writing_ = false;             // guarded by mu_
-  bool closed_ = false;              // guarded by mu_
-  bool released_ = false;            // guarded by mu_
+  absl::Mutex mu_;
+  std::deque<v1::HostMessage> out_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Heartbeats on a thread of their own: whatever the host's loop and pool are busy with (making
@@ -118,54 +119,52 @@ class HeartbeatSender {
   ~HeartbeatSender() { Stop(); }
 
   void Start(std::chrono::milliseconds interval) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (thread_.joinable() || stopped_) return;
     thread_ = std::thread([this, interval] { Loop(interval); });
   }
   void Stop() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopped_ = true;
+      absl::MutexLock lock(&mu_);
+      stopped_ = true;  // wakes Loop's AwaitWithTimeout
     }
-    wake_.notify_all();
     if (thread_.joinable()) thread_.join();
   }
   void Hold(const std::string& lease_id) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     leases_.insert(lease_id);
   }
   void Release(const std::string& lease_id) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     leases_.erase(lease_id);
   }
   // The host's loop is making progress; called from it.
   void Alive() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     alive_ = std::chrono::steady_clock::now();
   }
 
  private:
   void Loop(std::chrono::milliseconds interval) {
-    std::unique_lock<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     alive_ = std::chrono::steady_clock::now();
-    while (!wake_.wait_for(lock, interval, [this] { return stopped_; })) {
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::FromChrono(interval))) {
       v1::HostMessage msg;
       v1::Heartbeat* beat = msg.mutable_heartbeat();  // sent even with no lease: it says the host is alive
       if (std::chrono::steady_clock::now() - alive_ < 3 * interval) {
         for (const auto& id : leases_) beat->add_lease_ids(id);
       }
-      lock.unlock();
+      mu_.Unlock();
       stream_.Send(msg);
-      lock.lock();
+      mu_.Lock();
     }
   }
 
   CoordinatorStream& stream_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::set<std::string> leases_;  // guarded by mu_
-  bool stopped_ = false;          // guarded by mu_
-  std::chrono::steady_clock::time_point alive_;  // guarded by mu_
+  absl::Mutex mu_;
+  std::set<std::string> leases_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::chrono::steady_clock::time_point alive_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -2,10 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <set>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "swarm/v1/agent.grpc.pb.h"
 
 namespace swarm {
@@ -18,9 +18,9 @@ class GrpcModelClient final : public ModelClient {
 
   // Calls still out are cancelled and their callbacks awaited: none may run after the host is gone.
   ~GrpcModelClient() override {
-    std::unique_lock<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (grpc::ClientContext* c : live_) c->TryCancel();
-    drained_.wait(lock, [this] { return live_.empty(); });
+    while (!live_.empty()) drained_.Wait(&mu_);
   }
 
   void Complete(const std::string& lease_id, std::uint64_t fence, v1::ChatRequest request, Done done) override {
@@ -32,7 +32,7 @@ class GrpcModelClient final : public ModelClient {
     auto call = std::make_shared<Call>();
     call->context.set_deadline(std::chrono::system_clock::now() + timeout_);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       live_.insert(&call->context);
     }
     call->request.set_lease_id(lease_id);
@@ -46,18 +46,18 @@ class GrpcModelClient final : public ModelClient {
                                } else {
                                  done(std::move(*call->reply.mutable_reply()));
                                }
-                               std::lock_guard<std::mutex> lock(mu_);
+                               absl::MutexLock lock(&mu_);
                                live_.erase(&call->context);
-                               drained_.notify_all();
+                               drained_.SignalAll();
                              });
   }
 
  private:
   std::unique_ptr<v1::AgentService::Stub> stub_;
   const std::chrono::seconds timeout_;
-  std::mutex mu_;
-  std::condition_variable drained_;
-  std::set<grpc::ClientContext*> live_;  // guarded by mu_
+  absl::Mutex mu_;
+  absl::CondVar drained_;  // signalled when a call leaves live_
+  std::set<grpc::ClientContext*> live_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

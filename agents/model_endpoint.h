@@ -2,7 +2,8 @@
 // socket that the agent's sandbox can reach, for the length of one attempt. Each request goes to the
 // coordinator's model gateway under the attempt's lease (model_client.h): a script or an external
 // CLI agent gets a model without a key, inside the run's budget and rate limit, and every call is
-// recorded. Requests name no model: the run's model answers. Streaming is answered as one event.
+// recorded. Requests name no model: the run's model answers. A stream is answered at once when the
+// reply is whole. The JSON is models/wire/openai_chat.h's, as the gateway's own.
 //
 //   curl --unix-socket "$SWARM_MODEL_SOCKET" http://swarm/v1/chat/completions -d @request.json
 #ifndef SWARM_AGENTS_MODEL_ENDPOINT_H_
@@ -39,11 +40,6 @@ class ModelEndpoint {
   explicit ModelEndpoint(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
-
-// The OpenAI request body as a ChatRequest, and a reply as an OpenAI body (or event stream). Exposed
-// for tests. InvalidArgument names what is wrong with the request.
-absl::StatusOr<v1::ChatRequest> ChatRequestFromOpenAi(const std::string& body, bool* stream);
-std::string OpenAiReplyBody(const v1::ChatReply& reply, bool stream);
 
 }  // namespace swarm
 

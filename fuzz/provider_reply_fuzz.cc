@@ -5,8 +5,7 @@
 #include <memory>
 #include <string_view>
 
-#include "models/anthropic_messages.h"
-#include "models/openai_chat.h"
+#include "models/provider_protocol.h"
 #include "models/sse.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

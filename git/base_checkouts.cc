@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "git/git.h"
 #include "sandbox/overlay_mount.h"
 
@@ -28,12 +29,12 @@ BaseCheckouts::BaseCheckouts(std::string source_git_dir, std::string root, HandO
 BaseCheckouts::~BaseCheckouts() = default;  // each checkout goes with its last holder
 
 int BaseCheckouts::made() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return made_;
 }
 
 int BaseCheckouts::full() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return full_;
 }
 
@@ -93,7 +94,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
   std::string dir;
   std::shared_ptr<const Checkout> below;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (;;) {
       auto it = entries_.find(commit);
       if (it == entries_.end()) {
@@ -103,7 +104,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
         break;
       }
       if (it->second.making) {
-        made_cv_.wait(lock);
+        made_cv_.Wait(&mu_);
         continue;  // made, or failed and erased: look again
       }
       if (it->second.users++ == 0) idle_.remove(commit);
@@ -115,8 +116,8 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
     // Made outside the lock: attempts on other commits go on meanwhile.
     absl::StatusOr<std::shared_ptr<const Checkout>> made = below ? MakeLayer(commit, dir, below) : MakeFull(commit, dir);
     if (!made.ok() && below) made = MakeFull(commit, dir + "-full");  // a layer that failed: start afresh
-    std::lock_guard<std::mutex> lock(mu_);
-    made_cv_.notify_all();
+    absl::MutexLock lock(&mu_);
+    made_cv_.SignalAll();
     if (!made.ok()) {
       entries_.erase(commit);
       std::error_code ec;
@@ -134,7 +135,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
   }
   std::shared_ptr<const Checkout> held;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     held = entries_.at(commit).checkout;
   }
   // The caller's copy releases the commit when its last copy goes.
@@ -144,7 +145,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
 void BaseCheckouts::Release(const std::string& commit) {
   std::vector<std::shared_ptr<const Checkout>> doomed;  // removed outside the lock: a tree is slow to remove
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     auto it = entries_.find(commit);
     if (it == entries_.end()) return;
     if (--it->second.users > 0) return;

@@ -12,17 +12,17 @@
 #ifndef SWARM_GIT_BASE_CHECKOUTS_H_
 #define SWARM_GIT_BASE_CHECKOUTS_H_
 
-#include <condition_variable>
 #include <functional>
 #include <list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace swarm {
 
@@ -70,14 +70,14 @@ class BaseCheckouts final {
   const int keep_idle_;
   const int max_layers_;
   const std::string mount_place_;
-  mutable std::mutex mu_;
-  std::condition_variable made_cv_;
-  std::map<std::string, Entry> entries_;     // guarded by mu_; by commit
-  std::list<std::string> idle_;              // guarded by mu_; unused commits, most recent last
-  std::shared_ptr<const Checkout> newest_;   // guarded by mu_; the last one made: the next is a layer on it
-  int made_ = 0;                             // guarded by mu_
-  int full_ = 0;                             // guarded by mu_
-  int next_ = 0;                             // guarded by mu_; names checkout directories
+  mutable absl::Mutex mu_;
+  absl::CondVar made_cv_;  // signalled when an entry stops being made
+  std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);  // by commit
+  std::list<std::string> idle_ ABSL_GUARDED_BY(mu_);           // unused commits, most recent last
+  std::shared_ptr<const Checkout> newest_ ABSL_GUARDED_BY(mu_);  // the last one made: the next is a layer on it
+  int made_ ABSL_GUARDED_BY(mu_) = 0;
+  int full_ ABSL_GUARDED_BY(mu_) = 0;
+  int next_ ABSL_GUARDED_BY(mu_) = 0;  // names checkout directories
 };
 
 }  // namespace swarm

@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/anthropic_messages.h"
-#include "models/openai_chat.h"
+#include "models/provider_protocol.h"
+#include "models/wire/anthropic_messages.h"
 #include "models/rate_limiter.h"
 #include "models/sse.h"
 
@@ -194,7 +194,7 @@ TEST(AnthropicMessagesTest, EncodesSystemApartToolResultsAsUserTurnsAndCacheMark
   EXPECT_EQ(body["tools"][0]["input_schema"]["type"], "object");
   EXPECT_FALSE(body.contains("stream"));
   bool version = false;
-  for (const auto& [k, v] : p.Headers("k")) version |= (k == "anthropic-version" && v == kAnthropicVersion);
+  for (const auto& [k, v] : p.Headers("k")) version |= (k == "anthropic-version" && v == anthropic::kVersion);
   EXPECT_TRUE(version);
 }
 

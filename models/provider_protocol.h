@@ -1,6 +1,7 @@
-// What differs between model APIs: how a ChatRequest is written as a request body, and how a reply
-// (whole, or streamed as server-sent events) is read back into a ChatReply with its usage. Pure
-// translation, no I/O: the gateway does the HTTP. One implementation per API style.
+// What differs between model APIs, as the gateway calls them: the endpoint's path, the headers (the
+// key goes only there), and the codec that writes a ChatRequest as a request body and reads the reply
+// (whole, or streamed as server-sent events) back into a ChatReply with its usage (models/wire/).
+// Pure translation, no I/O: the gateway does the HTTP. One implementation per API style.
 #ifndef SWARM_MODELS_PROVIDER_PROTOCOL_H_
 #define SWARM_MODELS_PROVIDER_PROTOCOL_H_
 
@@ -10,22 +11,12 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/status/statusor.h"
 #include "models/model_config.h"
+#include "models/wire/wire.h"
 #include "swarm/v1/model.pb.h"
 
 namespace swarm {
-
-// Assembles one streamed reply. A stream that ends before the API's end marker is DataLoss.
-class StreamDecoder {
- public:
-  virtual ~StreamDecoder() = default;
-  // An error event from the provider, or an event that is not what the API sends, fails the call.
-  virtual absl::Status OnEvent(std::string_view event, std::string_view data) = 0;
-  virtual absl::StatusOr<v1::ChatReply> Finish() = 0;
-};
 
 class ProviderProtocol {
  public:
@@ -45,16 +36,38 @@ class ProviderProtocol {
   virtual std::string ErrorMessage(std::string_view body) const = 0;
 };
 
+// OpenAI Chat Completions, as DeepSeek, Moonshot (Kimi), Zhipu (GLM), Qwen's compatible mode,
+// OpenRouter, vLLM, llama.cpp's server and Ollama speak it (models/wire/openai_chat.h).
+class OpenAiChat final : public ProviderProtocol {
+ public:
+  explicit OpenAiChat(std::string max_tokens_field, bool reasoning_in_history = false)
+      : max_tokens_field_(std::move(max_tokens_field)), reasoning_in_history_(reasoning_in_history) {}
+  std::string endpoint() const override { return "/chat/completions"; }
+  std::vector<std::pair<std::string, std::string>> Headers(const std::string& api_key) const override;
+  absl::StatusOr<std::string> Encode(const v1::ChatRequest& request, const std::string& model, std::uint32_t max_tokens,
+                                     bool stream) const override;
+  absl::StatusOr<v1::ChatReply> Decode(std::string_view body) const override;
+  std::unique_ptr<StreamDecoder> NewStream() const override;
+  std::string ErrorMessage(std::string_view body) const override;
+
+ private:
+  std::string max_tokens_field_;
+  bool reasoning_in_history_;  // DeepSeek refuses reasoning_content in a request; Kimi's thinking models want it
+};
+
+// Anthropic Messages (models/wire/anthropic_messages.h).
+class AnthropicMessages final : public ProviderProtocol {
+ public:
+  std::string endpoint() const override { return "/messages"; }
+  std::vector<std::pair<std::string, std::string>> Headers(const std::string& api_key) const override;
+  absl::StatusOr<std::string> Encode(const v1::ChatRequest& request, const std::string& model, std::uint32_t max_tokens,
+                                     bool stream) const override;
+  absl::StatusOr<v1::ChatReply> Decode(std::string_view body) const override;
+  std::unique_ptr<StreamDecoder> NewStream() const override;
+  std::string ErrorMessage(std::string_view body) const override;
+};
+
 std::unique_ptr<ProviderProtocol> MakeProtocol(const ProviderConfig& provider);
-
-// Sets ToolCall::error when the arguments are not a JSON object.
-void CheckToolArguments(v1::ToolCall& call);
-
-// For the protocols: a tool's parameters as a JSON Schema object (an empty one is {"type":
-// "object"}), InvalidArgument when they are not an object; a reply body as a JSON object, DataLoss
-// (quoting its start) when it is not one.
-absl::StatusOr<nlohmann::json> ToolParameters(const v1::ToolSpec& tool);
-absl::StatusOr<nlohmann::json> ReplyObject(std::string_view body);
 
 }  // namespace swarm
 

@@ -173,10 +173,10 @@ Followed FollowOnServer(const Connection& server, grpc::ClientContext& context, 
   return f;
 }
 
-int Fail(const absl::Status& st, std::ostream& err) {
-  err << "swarm: " << st.message() << "\n";
-  // A run whose coordinator died did not finish: incomplete, not a bug in swarm.
-  return absl::IsAborted(st) ? kExitIncomplete : ExitCodeFor(st);
+// A call's error as the command's: a run whose coordinator died did not finish, which is incomplete
+// (exit 1), not a bug in swarm.
+absl::Status CommandError(const absl::Status& st) {
+  return absl::IsAborted(st) ? WithExitCode(st, kExitIncomplete) : st;
 }
 
 }  // namespace
@@ -233,12 +233,13 @@ absl::Status CancelOnServer(const ServerConnection& server, const std::string& r
   return FromGrpc(connection->stub->Cancel(&context, request, &reply), server.address);
 }
 
-int RunOnServer(const ServerConnection& server, const RunConfig& config, std::ostream& out, std::ostream& err) {
+absl::Status RunOnServer(const ServerConnection& server, const RunConfig& config, std::ostream& out,
+                         std::ostream& err) {
   const std::string& address = server.address;
   absl::StatusOr<v1::RunSpec> spec = SpecForServer(config, err);
-  if (!spec.ok()) return Fail(spec.status(), err);
+  if (!spec.ok()) return CommandError(spec.status());
   absl::StatusOr<Connection> connection = Connect(server);
-  if (!connection.ok()) return Fail(connection.status(), err);
+  if (!connection.ok()) return CommandError(connection.status());
   Interrupts interrupts;
   v1::SubmitRequest request;
   *request.mutable_spec() = *spec;
@@ -250,7 +251,7 @@ int RunOnServer(const ServerConnection& server, const RunConfig& config, std::os
     // hold the terminal forever.
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
     absl::Status st = FromGrpc(connection->stub->Submit(&context, request, &reply), address);
-    if (!st.ok()) return Fail(st, err);
+    if (!st.ok()) return CommandError(st);
   }
   (config.json ? err : out) << "swarm: run " << reply.run_id() << " on " << address << ", state in "
                             << reply.run_dir() << "\n";
@@ -268,20 +269,20 @@ int RunOnServer(const ServerConnection& server, const RunConfig& config, std::os
   });
   Followed f = FollowOnServer(*connection, watch, reply.run_id(), 0, config.json, out);
   interrupts.OnSignal({});
-  if (interrupts.count() > 0) return interrupts.first() == SIGINT ? kExitInterrupted : kExitCancelled;
-  if (f.exit_code) return *f.exit_code;
-  err << "swarm: lost run " << reply.run_id() << ": " << f.status.message() << "\n"
-      << "swarm: `swarm watch " << reply.run_id() << " --from " << f.last_seq << " --server " << address
-      << "` continues where this stopped\n";
-  return f.status.ok() ? kExitInternal : ExitCodeFor(f.status);
+  if (interrupts.count() > 0) return RunEndStatus(interrupts.first() == SIGINT ? kExitInterrupted : kExitCancelled);
+  if (f.exit_code) return RunEndStatus(*f.exit_code);
+  return absl::Status(f.status.ok() ? absl::StatusCode::kInternal : f.status.code(),
+                      absl::StrCat("lost run ", reply.run_id(), ": ", f.status.message(), "\n",
+                                   "swarm: `swarm watch ", reply.run_id(), " --from ", f.last_seq, " --server ",
+                                   address, "` continues where this stopped"));
 }
 
-int WatchRun(const WatchOptions& options, std::ostream& out, std::ostream& err) {
+absl::Status WatchRun(const WatchOptions& options, std::ostream& out) {
   Interrupts interrupts;
   Followed f;
   if (!options.server.address.empty()) {
     absl::StatusOr<Connection> connection = Connect(options.server);
-    if (!connection.ok()) return Fail(connection.status(), err);
+    if (!connection.ok()) return CommandError(connection.status());
     grpc::ClientContext watch;
     interrupts.OnSignal([&](int, int) { watch.TryCancel(); });
     f = FollowOnServer(*connection, watch, options.run_id, options.from_seq, options.json, out);
@@ -305,10 +306,10 @@ int WatchRun(const WatchOptions& options, std::ostream& out, std::ostream& err) 
       if (last.ok() && last->has_run_finished()) f.exit_code = last->run_finished().exit_code();
     }
   }
-  if (interrupts.count() > 0) return kExitInterrupted;
-  if (f.exit_code) return *f.exit_code;
+  if (interrupts.count() > 0) return RunEndStatus(kExitInterrupted);
+  if (f.exit_code) return RunEndStatus(*f.exit_code);
   if (f.status.ok()) f.status = absl::InternalError(absl::StrCat("run ", options.run_id, " has no exit status"));
-  return Fail(f.status, err);
+  return CommandError(f.status);
 }
 
 }  // namespace swarm

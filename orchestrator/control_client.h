@@ -36,9 +36,11 @@ absl::StatusOr<v1::RunSpec> SpecForServer(const RunConfig& config, std::ostream&
 absl::Status CancelOnServer(const ServerConnection& server, const std::string& run_id, const std::string& reason);
 
 // `swarm run --server`: submits, follows the run's events (progress lines, or JSON lines with
-// config.json) and returns the run's exit status. Ctrl-C cancels the run on the server. Call from the
-// main thread before other threads start (it blocks SIGINT and SIGTERM to wait for them).
-int RunOnServer(const ServerConnection& server, const RunConfig& config, std::ostream& out, std::ostream& err);
+// config.json) and returns the run's ending (RunEndStatus; 130 or 5 when interrupted here), or why it
+// could not. Ctrl-C cancels the run on the server. Call from the main thread before other threads
+// start (it blocks SIGINT and SIGTERM to wait for them).
+[[nodiscard]] absl::Status RunOnServer(const ServerConnection& server, const RunConfig& config, std::ostream& out,
+                                       std::ostream& err);
 
 struct WatchOptions {
   std::string run_id;
@@ -48,9 +50,10 @@ struct WatchOptions {
   std::string state_dir;  // without a server; empty: the default
 };
 
-// `swarm watch`: prints the run's events until RunFinished and returns the run's exit status; 2 for
-// an unknown run or a refused token, 3 when the server cannot be reached, 130 on Ctrl-C. Same threading rule as above.
-int WatchRun(const WatchOptions& options, std::ostream& out, std::ostream& err);
+// `swarm watch`: prints the run's events until RunFinished and returns the run's ending
+// (RunEndStatus); an error mapping to 2 for an unknown run or a refused token, to 3 when the server
+// cannot be reached; exit 130 on Ctrl-C. Same threading rule as above.
+[[nodiscard]] absl::Status WatchRun(const WatchOptions& options, std::ostream& out);
 
 }  // namespace swarm
 

@@ -4,20 +4,24 @@
 #include <cstdlib>
 #include <ostream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "orchestrator/run/exit_codes.h"
 #include "models/model_config.h"
 #include "models/model_gateway.h"
 #include "base/terminal_text.h"
 
 namespace swarm {
 
-int ListModels(const std::string& repo, std::ostream& out, std::ostream& err) {
+namespace {
+
+// Whatever went wrong with the user's config or model reference is bad input (exit 2).
+absl::Status BadInput(const absl::Status& st) { return absl::InvalidArgumentError(st.message()); }
+
+}  // namespace
+
+absl::Status ListModels(const std::string& repo, std::ostream& out) {
   absl::StatusOr<ModelsConfig> config = LoadModelsConfig(repo);
-  if (!config.ok()) {
-    err << "swarm: " << config.status().message() << "\n";
-    return kExitUsage;
-  }
+  if (!config.ok()) return BadInput(config.status());
   out << "config files: " << (config->files.empty() ? "(none; built-in presets only)" : "") << "\n";
   for (const auto& f : config->files) out << "  " << f << "\n";
   if (config->per_subtask_usd > 0) out << absl::StrFormat("per-subtask budget: $%.2f\n", config->per_subtask_usd);
@@ -50,27 +54,18 @@ int ListModels(const std::string& repo, std::ostream& out, std::ostream& err) {
     for (const auto& [model, m] : p.models) line(model, m);
     if (p.any_model) line("(any other model)", p.defaults);
   }
-  return kExitOk;
+  return absl::OkStatus();
 }
 
-int CheckModel(const std::string& ref, const std::string& base_url, const std::string& repo, std::ostream& out,
-               std::ostream& err) {
+absl::Status CheckModel(const std::string& ref, const std::string& base_url, const std::string& repo,
+                        std::ostream& out) {
   absl::StatusOr<ModelsConfig> config = LoadModelsConfig(repo);
-  if (!config.ok()) {
-    err << "swarm: " << config.status().message() << "\n";
-    return kExitUsage;
-  }
+  if (!config.ok()) return BadInput(config.status());
   absl::StatusOr<ResolvedModel> model = ResolveModel(*config, ref, base_url, [](const char* n) { return std::getenv(n); });
-  if (!model.ok()) {
-    err << "swarm: " << model.status().message() << "\n";
-    return kExitUsage;
-  }
+  if (!model.ok()) return BadInput(model.status());
   model->provider.max_retries = std::min(model->provider.max_retries, 2);  // a check answers soon
   absl::StatusOr<std::unique_ptr<ModelGateway>> gateway = ModelGateway::Start(*model);
-  if (!gateway.ok()) {
-    err << "swarm: " << gateway.status().message() << "\n";
-    return kExitUsage;
-  }
+  if (!gateway.ok()) return BadInput(gateway.status());
   v1::ChatRequest request;
   request.set_max_tokens(1024);  // reasoning models think before they call
   auto* system = request.add_messages();
@@ -88,8 +83,9 @@ int CheckModel(const std::string& ref, const std::string& base_url, const std::s
       << ApiStyleName(model->provider.api) << (model->provider.stream ? ", streaming" : "") << ")\n";
   absl::StatusOr<v1::ChatReply> reply = (*gateway)->CompleteAndWait("check", request);
   if (!reply.ok()) {
-    err << "swarm: " << ref << " failed: " << reply.status().message() << "\n";
-    return absl::IsInvalidArgument(reply.status()) ? kExitUsage : kExitEnvironment;
+    std::string message = absl::StrCat(ref, " failed: ", reply.status().message());
+    return absl::IsInvalidArgument(reply.status()) ? absl::InvalidArgumentError(message)
+                                                   : absl::UnavailableError(message);
   }
   const v1::ChatMessage& m = reply->message();
   if (!m.reasoning().empty()) out << "reasoning: " << TerminalSafe(m.reasoning(), TextLines::kMulti) << "\n";
@@ -105,7 +101,7 @@ int CheckModel(const std::string& ref, const std::string& base_url, const std::s
   out << absl::StrFormat("tokens:    %u in (%u cached), %u out%s\ncost:      $%.6f\n", u.input_tokens(),
                          u.cached_input_tokens(), u.output_tokens(),
                          reply->usage_reported() ? "" : " (no usage reported)", reply->cost_usd());
-  return kExitOk;
+  return absl::OkStatus();
 }
 
 }  // namespace swarm

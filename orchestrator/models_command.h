@@ -6,17 +6,20 @@
 #include <iosfwd>
 #include <string>
 
+#include "absl/status/status.h"
+
 namespace swarm {
 
 // Providers and models from the presets and the config files (`repo` for the project file), with
-// prices and limits, and whether each provider's key variable is set. Returns the exit status.
-int ListModels(const std::string& repo, std::ostream& out, std::ostream& err);
+// prices and limits, and whether each provider's key variable is set. InvalidArgument when the config
+// files cannot be read.
+[[nodiscard]] absl::Status ListModels(const std::string& repo, std::ostream& out);
 
 // Sends one small request with one tool definition to PROVIDER:MODEL and prints the reply, the tool
-// call if any, latency, tokens and cost. Exit 0 when the model answered, 2 for bad input, 3 when
-// the endpoint failed.
-int CheckModel(const std::string& ref, const std::string& base_url, const std::string& repo, std::ostream& out,
-               std::ostream& err);
+// call if any, latency, tokens and cost. OK when the model answered, InvalidArgument for bad input
+// (exit 2), Unavailable when the endpoint failed (exit 3).
+[[nodiscard]] absl::Status CheckModel(const std::string& ref, const std::string& base_url, const std::string& repo,
+                                      std::ostream& out);
 
 }  // namespace swarm
 

@@ -125,20 +125,20 @@ void PrintDryRun(const PreparedRun& run) {
   }
 }
 
-// Runs a prepared (or resumed) run to its end with a coordinator in this process.
-int Coordinate(PreparedRun run) {
+// Runs a prepared (or resumed) run to its end with a coordinator in this process; its ending as a
+// Status (the coordinator has said why on its output).
+absl::Status Coordinate(PreparedRun run) {
   absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = MakeSandbox(run.config);
-  if (!sandbox.ok()) {
-    std::cerr << "swarm: " << sandbox.status().message() << "\n";
-    return kExitEnvironment;
-  }
+  if (!sandbox.ok()) return absl::FailedPreconditionError(sandbox.status().message());  // exit 3
   Coordinator coordinator(std::move(run), std::move(*sandbox), std::cout, std::cerr);
-  return coordinator.Run();
+  return RunEndStatus(coordinator.Run());
 }
 
-int Fail(const absl::Status& st) {
-  std::cerr << "swarm: " << st.message() << "\n";
-  return ExitCodeFor(st);
+// The one place a command's result becomes the process's exit status: an error's message, if it has
+// one, goes to stderr once.
+int Exit(const absl::Status& status) {
+  if (!status.ok() && !status.message().empty()) std::cerr << "swarm: " << status.message() << "\n";
+  return ExitCodeFor(status);
 }
 
 absl::StatusOr<std::string> ReadTaskFile(const std::string& path) {
@@ -152,15 +152,15 @@ absl::StatusOr<std::string> ReadTaskFile(const std::string& path) {
 
 // --dry-run --task: plans the task (spending the planner's calls), prints the plan and what the run
 // would cost by a rough estimate, and starts nothing.
-int DryRunTask(PreparedRun& run) {
+absl::Status DryRunTask(PreparedRun& run) {
   GatewayOptions options;
   options.budget_usd = run.config.budget_usd;
   absl::StatusOr<std::unique_ptr<ModelGateway>> gateway = ModelGateway::Start(*run.model, options);
-  if (!gateway.ok()) return Fail(gateway.status());
+  if (!gateway.ok()) return gateway.status();
   std::vector<CallRecord> calls;
   PlannerInput input{run.config.task, run.config.test_command, RepositoryMap(*run.user, run.base)};
   absl::StatusOr<PlannerResult> planned = PlanTask(**gateway, input, &calls);
-  if (!planned.ok()) return Fail(planned.status());
+  if (!planned.ok()) return planned.status();
   run.plan = std::move(planned->plan);
   PrintDryRun(run);
   // Rough: ten model calls a subtask, each with about 8000 prompt tokens (most of them cached after the
@@ -170,7 +170,7 @@ int DryRunTask(PreparedRun& run) {
   const double estimate = static_cast<double>(run.plan.subtasks.size()) * 10 * per_call;
   std::cout << absl::StrFormat("planning cost $%.4f; estimated cost of the run $%.2f (about 10 model calls a subtask)\n",
                                planned->cost_usd, estimate);
-  return kExitOk;
+  return absl::OkStatus();
 }
 
 // --save-plan FILE: the plan in the --plan format, written whole (a temporary file renamed over it).
@@ -187,19 +187,19 @@ absl::Status SavePlan(const Plan& plan, const std::string& path) {
   return absl::OkStatus();
 }
 
-int RunCommand(const RunConfig& config, const std::string& save_plan) {
+absl::Status RunCommand(const RunConfig& config, const std::string& save_plan) {
   absl::StatusOr<PreparedRun> run = PrepareRun(config);
-  if (!run.ok()) return Fail(run.status());
+  if (!run.ok()) return run.status();
   if (config.dry_run) {
     for (const auto& w : run->warnings) std::cerr << "swarm: warning: " << w << "\n";
-    int status = kExitOk;
+    absl::Status status = absl::OkStatus();
     if (run->plan.subtasks.empty() && !config.task.empty()) {
       status = DryRunTask(*run);
     } else {
       PrintDryRun(*run);
     }
-    if (status == kExitOk && !save_plan.empty()) {
-      if (absl::Status st = SavePlan(run->plan, save_plan); !st.ok()) return Fail(st);
+    if (status.ok() && !save_plan.empty()) {
+      if (absl::Status st = SavePlan(run->plan, save_plan); !st.ok()) return st;
       std::cout << "plan written to " << TerminalSafe(save_plan) << "; run exactly it with --plan "
                 << TerminalSafe(save_plan) << "\n";
     }
@@ -208,9 +208,9 @@ int RunCommand(const RunConfig& config, const std::string& save_plan) {
   return Coordinate(std::move(*run));
 }
 
-int ResumeCommand(const std::string& state_dir, const std::string& run_id, bool json, double budget_usd) {
+absl::Status ResumeCommand(const std::string& state_dir, const std::string& run_id, bool json, double budget_usd) {
   absl::StatusOr<PreparedRun> run = PrepareResume(state_dir, run_id, /*locked_by_us=*/false, budget_usd);
-  if (!run.ok()) return Fail(run.status());
+  if (!run.ok()) return run.status();
   run->config.json = run->config.json || json;
   return Coordinate(std::move(*run));
 }
@@ -223,14 +223,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenExisting(std::string state_dir) {
   return Store::Open(db);
 }
 
-int Inspect(const std::string& state_dir, const std::function<absl::Status(const Store&)>& view) {
+absl::Status Inspect(const std::string& state_dir, const std::function<absl::Status(const Store&)>& view) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenExisting(state_dir);
-  absl::Status st = store.ok() ? view(**store) : store.status();
-  if (!st.ok()) {
-    std::cerr << "swarm: " << st.message() << "\n";
-    return ExitCodeFor(st);
-  }
-  return kExitOk;
+  return store.ok() ? view(**store) : store.status();
 }
 
 }  // namespace
@@ -354,27 +349,25 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {  // --version among other arguments
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "swarm: " << swarm::ParseErrorInWords(e, app, "swarm", args) << "\n";
-    return swarm::kExitUsage;
+    return swarm::Exit(absl::InvalidArgumentError(swarm::ParseErrorInWords(e, app, "swarm", args)));
   }
   if (help->parsed()) {
     if (help_topic.empty()) {
       // app.help() would show the selected subcommand's (help's own): the formatter shows swarm's.
       std::cout << app.get_formatter()->make_help(&app, "swarm", CLI::AppFormatMode::Normal);
-      return swarm::kExitOk;
+      return swarm::Exit(absl::OkStatus());
     }
     for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
       if (sub->get_name() == help_topic) {
         std::cout << sub->help();
-        return swarm::kExitOk;
+        return swarm::Exit(absl::OkStatus());
       }
     }
     std::vector<std::string> names;
     for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
     const std::string near = swarm::Nearest(help_topic, names);
-    std::cerr << "swarm: no command \"" << help_topic << "\""
-              << (near.empty() ? "" : "; did you mean `swarm help " + near + "`?") << "\n";
-    return swarm::kExitUsage;
+    return swarm::Exit(absl::InvalidArgumentError(absl::StrCat(
+        "no command \"", help_topic, "\"", near.empty() ? "" : "; did you mean `swarm help " + near + "`?")));
   }
   // A coordinator's test runs get their trees as overlays, mounted in a namespace of this process's
   // own: entered here, before any thread starts (a namespace is per thread). Not root: a user
@@ -386,80 +379,76 @@ int main(int argc, char** argv) {
     swarm::EnterPrivateMountNamespace().IgnoreError();  // the run's note says what test runs get instead
   } else if (coordinates) {
     if (absl::Status st = swarm::EnterUserAndMountNamespace(); absl::IsInternal(st)) {
-      std::cerr << "swarm: " << st.message() << "\n";
-      return swarm::kExitInternal;
+      return swarm::Exit(st);
     }  // otherwise the run's note says why test runs are not capped
   }
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
   if (run->parsed()) {
-    if (absl::Status st = swarm::ParseBudget(budget_text, config.budget_usd); !st.ok()) return swarm::Fail(st);
+    if (absl::Status st = swarm::ParseBudget(budget_text, config.budget_usd); !st.ok()) return swarm::Exit(st);
     if (!task_file.empty()) {
       absl::StatusOr<std::string> task = swarm::ReadTaskFile(task_file);
-      if (!task.ok()) return swarm::Fail(task.status());
+      if (!task.ok()) return swarm::Exit(task.status());
       config.task = *task;
     }
     // --dry-run starts nothing, so it needs no server.
     server.address = swarm::ServerAddress(server.address);
     if (!save_plan.empty() && !config.dry_run) {
-      return swarm::Fail(absl::InvalidArgumentError("--save-plan goes with --dry-run (which plans and starts nothing)"));
+      return swarm::Exit(
+          absl::InvalidArgumentError("--save-plan goes with --dry-run (which plans and starts nothing)"));
     }
     if (server.address.empty() || config.dry_run) {
       config.show_command_files = true;  // this machine's files, for this machine's agents
-      return swarm::RunCommand(config, save_plan);
+      return swarm::Exit(swarm::RunCommand(config, save_plan));
     }
     // The server checks them too, but names its fields; a user here knows the flags.
-    if (absl::Status st = swarm::CheckSettings(config, swarm::SettingNames::kFlags); !st.ok()) return swarm::Fail(st);
-    return swarm::RunOnServer(server, config, std::cout, std::cerr);
+    if (absl::Status st = swarm::CheckSettings(config, swarm::SettingNames::kFlags); !st.ok()) return swarm::Exit(st);
+    return swarm::Exit(swarm::RunOnServer(server, config, std::cout, std::cerr));
   }
-  if (models_check->parsed()) return swarm::CheckModel(check_ref, check_base_url, models_repo, std::cout, std::cerr);
-  if (models->parsed()) return swarm::ListModels(models_repo, std::cout, std::cerr);
-  if (serve->parsed()) return swarm::Serve(serve_options, std::cout, std::cerr);
+  if (models_check->parsed()) return swarm::Exit(swarm::CheckModel(check_ref, check_base_url, models_repo, std::cout));
+  if (models->parsed()) return swarm::Exit(swarm::ListModels(models_repo, std::cout));
+  if (serve->parsed()) return swarm::Exit(swarm::Serve(serve_options, std::cout));
   if (watch->parsed()) {
     watch_options.server.address = swarm::ServerAddress(watch_options.server.address);
-    return swarm::WatchRun(watch_options, std::cout, std::cerr);
+    return swarm::Exit(swarm::WatchRun(watch_options, std::cout));
   }
   if (resume->parsed()) {
     double budget = 0;
-    if (absl::Status st = swarm::ParseBudget(resume_budget, budget); !st.ok()) return swarm::Fail(st);
-    return swarm::ResumeCommand(state_dir, run_id, resume_json, budget);
+    if (absl::Status st = swarm::ParseBudget(resume_budget, budget); !st.ok()) return swarm::Exit(st);
+    return swarm::Exit(swarm::ResumeCommand(state_dir, run_id, resume_json, budget));
   }
   std::string dir = state_dir.empty() ? swarm::DefaultStateDir() : state_dir;
   if (cancel->parsed()) {
     if (cancel_server.address = swarm::ServerAddress(cancel_server.address); !cancel_server.address.empty()) {
       absl::Status st = swarm::CancelOnServer(cancel_server, run_id, cancel_reason);
       if (st.ok()) std::cout << "swarm: run " << run_id << " cancelled on " << cancel_server.address << "\n";
-      return st.ok() ? swarm::kExitOk : swarm::Fail(st);
+      return swarm::Exit(st);
     }
-    absl::Status st = swarm::CancelRun(dir, run_id, cancel_reason, std::chrono::seconds(cancel_wait_s), std::cout);
-    return st.ok() ? swarm::kExitOk : swarm::Fail(st);
+    return swarm::Exit(
+        swarm::CancelRun(dir, run_id, cancel_reason, std::chrono::seconds(cancel_wait_s), std::cout));
   }
-  if (rm->parsed()) {
-    absl::Status st = swarm::RemoveRun(dir, run_id, rm_force, std::cout);
-    return st.ok() ? swarm::kExitOk : swarm::Fail(st);
-  }
+  if (rm->parsed()) return swarm::Exit(swarm::RemoveRun(dir, run_id, rm_force, std::cout));
   if (gc->parsed()) {
     absl::StatusOr<std::chrono::seconds> older_than = swarm::ParseDuration(gc_older_than, "--older-than");
-    if (!older_than.ok()) return swarm::Fail(older_than.status());
-    absl::Status st = swarm::CollectGarbage(dir, {*older_than, gc_older_than, gc_dry_run}, std::cout);
-    return st.ok() ? swarm::kExitOk : swarm::Fail(st);
+    if (!older_than.ok()) return swarm::Exit(older_than.status());
+    return swarm::Exit(swarm::CollectGarbage(dir, {*older_than, gc_older_than, gc_dry_run}, std::cout));
   }
   if (runs->parsed()) {
     if (absl::StatusOr<std::unique_ptr<swarm::Store>> store = swarm::OpenExisting(state_dir); absl::IsNotFound(store.status())) {
       std::cout << store.status().message() << "\n";  // "no runs in DIR": not an error
-      return swarm::kExitOk;
+      return swarm::Exit(absl::OkStatus());
     }
-    return swarm::Inspect(state_dir, [](const swarm::Store& s) { return swarm::PrintRuns(s, std::cout); });
+    return swarm::Exit(swarm::Inspect(state_dir, [](const swarm::Store& s) { return swarm::PrintRuns(s, std::cout); }));
   }
   if (show->parsed()) {
-    return swarm::Inspect(state_dir, [&](const swarm::Store& s) {
+    return swarm::Exit(swarm::Inspect(state_dir, [&](const swarm::Store& s) {
       if (!transcript.empty()) return swarm::PrintTranscript(s, run_id, transcript, std::cout);
       return show_queue ? swarm::PrintQueue(s, run_id, std::cout) : swarm::PrintRun(s, run_id, std::cout);
-    });
+    }));
   }
   if (logs->parsed()) {
-    return swarm::Inspect(state_dir,
-                          [&](const swarm::Store& s) { return swarm::PrintLogs(s, run_id, subtask_id, std::cout); });
+    return swarm::Exit(swarm::Inspect(
+        state_dir, [&](const swarm::Store& s) { return swarm::PrintLogs(s, run_id, subtask_id, std::cout); }));
   }
-  return swarm::kExitUsage;
+  return swarm::Exit(absl::InvalidArgumentError(""));  // not reached: CLI11 requires a command
 }

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "orchestrator/run/coordinator.h"
 #include "orchestrator/store/event_tail.h"
 #include "orchestrator/run/report.h"
@@ -17,10 +18,13 @@ namespace fs = std::filesystem;
 struct RunServer::LiveRun {
   // Two streams on one file (appending), so the coordinator's out and err share no buffer.
   std::ofstream out, err;
-  // Guarded by RunServer::mu_ (which the analysis cannot name from here).
-  std::unique_ptr<Coordinator> coordinator;  // null once Run() returned
-  int exit_code = 0;                         // set when coordinator is reset
   std::thread thread;
+
+ private:
+  friend class RunServer;
+  // Guarded by RunServer::mu_: only RunServer::CoordinatorOf and ExitCodeOf, which require it, touch them.
+  std::unique_ptr<Coordinator> coordinator_;  // null once Run() returned
+  int exit_code_ = 0;                         // set when coordinator_ is reset
 };
 
 RunServer::RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store)
@@ -30,6 +34,10 @@ RunServer::RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolic
       store_(std::move(store)) {}
 
 RunServer::~RunServer() { Shutdown(); }
+
+std::unique_ptr<Coordinator>& RunServer::CoordinatorOf(LiveRun& run) { return run.coordinator_; }
+
+int& RunServer::ExitCodeOf(LiveRun& run) { return run.exit_code_; }
 
 absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& state_dir, SandboxFactory sandboxes,
                                                              ServePolicy policy) {
@@ -72,20 +80,23 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
   run->out << std::unitbuf;
   run->err << std::unitbuf;
   for (const auto& w : prepared->warnings) run->err << "swarm: warning: " << w << "\n";
-  run->coordinator = std::make_unique<Coordinator>(std::move(*prepared), std::move(*sandbox), run->out, run->err,
+  auto coordinator = std::make_unique<Coordinator>(std::move(*prepared), std::move(*sandbox), run->out, run->err,
                                                    CoordinatorOptions{.handle_signals = false});
 
   absl::MutexLock lock(&mu_);
   if (shutting_down_) return absl::UnavailableError("the server is shutting down");
   LiveRun* r = run.get();
+  // Alive until the run's thread itself resets the run's pointer to it.
+  Coordinator* c = coordinator.get();
+  CoordinatorOf(*r) = std::move(coordinator);
   live_[reply.run_id()] = std::move(run);
-  r->thread = std::thread([this, r] {
-    int exit_code = r->coordinator->Run();
+  r->thread = std::thread([this, r, c] {
+    int exit_code = c->Run();
     std::unique_ptr<Coordinator> ended;
     {
       absl::MutexLock lock(&mu_);
-      ended = std::move(r->coordinator);
-      r->exit_code = exit_code;
+      ended = std::move(CoordinatorOf(*r));
+      ExitCodeOf(*r) = exit_code;
     }
     // Destroyed here, not under the lock: it removes the run's workspaces.
   });
@@ -95,8 +106,8 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
 absl::Status RunServer::Cancel(const std::string& run_id, const std::string& reason) {
   absl::MutexLock lock(&mu_);
   auto it = live_.find(run_id);
-  if (it != live_.end() && it->second->coordinator != nullptr) {
-    it->second->coordinator->RequestCancel(reason.empty() ? "cancelled by a client" : reason);
+  if (it != live_.end() && CoordinatorOf(*it->second) != nullptr) {
+    CoordinatorOf(*it->second)->RequestCancel(reason.empty() ? "cancelled by a client" : reason);
     return absl::OkStatus();
   }
   absl::StatusOr<RunRow> row = store_->Run(run_id);
@@ -142,10 +153,10 @@ absl::StatusOr<v1::RunStatus> RunServer::Get(const std::string& run_id) {
   // Accepted, but its coordinator has recorded nothing yet (or failed before it could).
   v1::RunStatus starting;
   starting.set_run_id(run_id);
-  bool ended = it->second->coordinator == nullptr;
+  bool ended = CoordinatorOf(*it->second) == nullptr;
   starting.set_state(ended ? "failed" : "starting");
   starting.set_finished(ended);
-  if (ended) starting.set_exit_code(it->second->exit_code);
+  if (ended) starting.set_exit_code(ExitCodeOf(*it->second));
   starting.set_run_dir(absl::StrCat(state_dir_, "/runs/", run_id));
   return starting;
 }
@@ -172,7 +183,7 @@ absl::StatusOr<std::vector<v1::RunStatus>> RunServer::List() {
 bool RunServer::IsLive(const std::string& run_id) {
   absl::MutexLock lock(&mu_);
   auto it = live_.find(run_id);
-  return it != live_.end() && it->second->coordinator != nullptr;
+  return it != live_.end() && CoordinatorOf(*it->second) != nullptr;
 }
 
 absl::Status RunServer::Watch(const std::string& run_id, std::uint64_t after_seq, const std::function<bool()>& stop,
@@ -198,7 +209,7 @@ absl::Status RunServer::Watch(const std::string& run_id, std::uint64_t after_seq
 
 void RunServer::ReapLocked() {
   for (auto it = live_.begin(); it != live_.end();) {
-    if (it->second->coordinator == nullptr) {
+    if (CoordinatorOf(*it->second) == nullptr) {
       it->second->thread.join();  // it has ended or is only destroying its coordinator
       it = live_.erase(it);
     } else {
@@ -213,7 +224,7 @@ void RunServer::Shutdown() {
     absl::MutexLock lock(&mu_);
     shutting_down_ = true;
     for (auto& [id, run] : live_) {
-      if (run->coordinator != nullptr) run->coordinator->RequestCancel("the server is shutting down");
+      if (CoordinatorOf(*run) != nullptr) CoordinatorOf(*run)->RequestCancel("the server is shutting down");
     }
   }
   // Joined without the lock: a run's thread takes it as it ends. Entries stay in live_ until joined so

@@ -23,6 +23,7 @@
 
 namespace swarm {
 
+class Coordinator;
 class Store;
 
 class RunServer final {
@@ -64,6 +65,10 @@ class RunServer final {
   bool IsLive(const std::string& run_id);
   void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);  // joins the threads of runs that have ended
   absl::StatusOr<v1::RunStatus> StatusFromStore(const std::string& run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A run's coordinator (null once its Run() returned) and exit code, which mu_ guards: the analysis
+  // cannot name this mu_ from inside LiveRun, so they are reached only through these.
+  std::unique_ptr<Coordinator>& CoordinatorOf(LiveRun& run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int& ExitCodeOf(LiveRun& run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Set at construction.
   const std::string state_dir_;

@@ -98,30 +98,25 @@ absl::StatusOr<std::string> ServerToken(const ServeOptions& options, const std::
 
 }  // namespace
 
-int Serve(const ServeOptions& options, std::ostream& out, std::ostream& err) {
-  auto fail = [&err](const absl::Status& st) {
-    err << "swarm: " << st.message() << "\n";
-    return ExitCodeFor(st);
-  };
+absl::Status Serve(const ServeOptions& options, std::ostream& out) {
   // The token is for clients, never for the runs' agent hosts or their sandboxes.
   unsetenv(kTokenEnv);
   const bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
   if (tls && (options.tls_cert.empty() || options.tls_key.empty())) {
-    return fail(Usage("TLS needs both --tls-cert FILE and --tls-key FILE"));
+    return Usage("TLS needs both --tls-cert FILE and --tls-key FILE");
   }
-  if (tls && options.listen.empty()) return fail(Usage("--tls-cert and --tls-key are for --listen HOST:PORT"));
+  if (tls && options.listen.empty()) return Usage("--tls-cert and --tls-key are for --listen HOST:PORT");
   if (!options.listen.empty() && !tls && !IsLoopbackAddress(options.listen)) {
-    err << "swarm: --listen " << options.listen << ": without TLS only a loopback address (127.0.0.1:PORT, "
-        << "[::1]:PORT or localhost:PORT) is accepted; give --tls-cert FILE and --tls-key FILE to listen on "
-        << "another address\n";
-    return kExitUsage;
+    return Usage(absl::StrCat("--listen ", options.listen, ": without TLS only a loopback address (127.0.0.1:PORT, ",
+                              "[::1]:PORT or localhost:PORT) is accepted; give --tls-cert FILE and --tls-key FILE ",
+                              "to listen on another address"));
   }
   ControlServerOptions control_options;
   if (tls) {
     absl::StatusOr<std::string> cert = ReadInputFile(options.tls_cert, "the TLS certificate (--tls-cert)");
-    if (!cert.ok()) return fail(cert.status());
+    if (!cert.ok()) return cert.status();
     absl::StatusOr<std::string> key = ReadInputFile(options.tls_key, "the TLS key (--tls-key)");
-    if (!key.ok()) return fail(key.status());
+    if (!key.ok()) return key.status();
     control_options.tls_cert = std::move(*cert);
     control_options.tls_key = std::move(*key);
   }
@@ -133,9 +128,9 @@ int Serve(const ServeOptions& options, std::ostream& out, std::ostream& err) {
   std::string socket = options.socket.empty() ? state_dir + "/control.sock"
                                               : fs::absolute(options.socket).lexically_normal().string();
   if (socket.size() > 107) {
-    err << "swarm: the socket path " << socket << " is " << socket.size()
-        << " bytes, more than the 107 a Unix socket path may have; pass a shorter one with --socket PATH\n";
-    return kExitUsage;
+    return Usage(absl::StrCat("the socket path ", socket, " is ", socket.size(),
+                              " bytes, more than the 107 a Unix socket path may have; pass a shorter one with ",
+                              "--socket PATH"));
   }
   std::string token_path = options.token_file.empty() ? state_dir + "/" + kTokenFileName
                                                       : fs::absolute(options.token_file).lexically_normal().string();
@@ -147,28 +142,28 @@ int Serve(const ServeOptions& options, std::ostream& out, std::ostream& err) {
   for (const auto& [what, file] : files) {
     std::string dir = fs::weakly_canonical(fs::path(file).parent_path(), ec).string();
     if (ec || SystemDirectory(dir)) {
-      return fail(Usage(absl::StrCat(what, " ", file, ": its directory ", dir, " is hidden from every sandbox of the ",
-                                     "server's runs, and a sandbox needs it; use a directory of its own")));
+      return Usage(absl::StrCat(what, " ", file, ": its directory ", dir, " is hidden from every sandbox of the ",
+                                "server's runs, and a sandbox needs it; use a directory of its own"));
     }
     if (std::find(hidden.begin(), hidden.end(), dir) == hidden.end()) hidden.push_back(dir);
   }
   absl::StatusOr<ServePolicy> policy = PolicyFor(options, hidden);
-  if (!policy.ok()) return fail(policy.status());
+  if (!policy.ok()) return policy.status();
   absl::StatusOr<std::unique_ptr<RunServer>> runs = RunServer::Create(state_dir, MakeSandbox, std::move(*policy));
-  if (!runs.ok()) return fail(runs.status());
+  if (!runs.ok()) return runs.status();
   // One server per socket: gRPC would silently take over the socket file of a live one.
   std::string lock_path = socket + ".lock";
   int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     if (lock_fd >= 0) close(lock_fd);
-    err << "swarm: another swarm serve is listening on " << socket << " (" << lock_path << " is locked)\n";
-    return kExitEnvironment;
+    return absl::FailedPreconditionError(
+        absl::StrCat("another swarm serve is listening on ", socket, " (", lock_path, " is locked)"));
   }
   // Made once the socket is ours, so that a server refused above never replaces a live one's token.
   absl::StatusOr<std::string> token = ServerToken(options, token_path);
   if (!token.ok()) {
     close(lock_fd);
-    return fail(token.status());
+    return token.status();
   }
   control_options.token = std::move(*token);
 
@@ -185,10 +180,7 @@ int Serve(const ServeOptions& options, std::ostream& out, std::ostream& err) {
   if (!options.listen.empty()) control_options.addresses.push_back(options.listen);
   absl::StatusOr<std::unique_ptr<ControlServer>> control = ControlServer::Start(control_options, **runs);
   umask(old_umask);
-  if (!control.ok()) {
-    err << "swarm: " << control.status().message() << "\n";
-    return kExitEnvironment;
-  }
+  if (!control.ok()) return absl::UnavailableError(control.status().message());  // exit 3, whatever failed
   for (const auto& a : (*control)->addresses()) out << "swarm: serving on " << a << "\n";
   out << "swarm: state in " << (*runs)->state_dir() << "\n";
   out << "swarm: clients need the token in " << token_path << " (--token-file FILE or $SWARM_TOKEN)\n";
@@ -212,7 +204,7 @@ int Serve(const ServeOptions& options, std::ostream& out, std::ostream& err) {
   unlink(socket.c_str());
   close(lock_fd);
   out << "swarm: stopped\n";
-  return kExitOk;
+  return absl::OkStatus();
 }
 
 }  // namespace swarm

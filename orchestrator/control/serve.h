@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace swarm {
 
 struct ServeOptions {
@@ -22,9 +24,10 @@ struct ServeOptions {
   std::vector<std::string> allow_sandbox_env;
 };
 
-// Blocks until a signal; returns the exit status. Call from the main thread before any other thread
-// exists: it blocks SIGINT and SIGTERM for the whole process to wait for them.
-int Serve(const ServeOptions& options, std::ostream& out, std::ostream& err);
+// Blocks until a signal, then returns OK; an error mapping to exit 2 for bad options, 3 when it cannot
+// serve (another server holds the socket, the address cannot be bound). Call from the main thread
+// before any other thread exists: it blocks SIGINT and SIGTERM for the whole process to wait for them.
+[[nodiscard]] absl::Status Serve(const ServeOptions& options, std::ostream& out);
 
 // Whether HOST:PORT names a loopback host: 127.0.0.1, localhost or [::1].
 bool IsLoopbackAddress(const std::string& host_port);

@@ -1,6 +1,9 @@
 #include "orchestrator/merge/serial_merge_queue.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "base/failpoint.h"
 #include "orchestrator/merge/internal/landing_message.h"
 
@@ -14,10 +17,10 @@ SerialMergeQueue::~SerialMergeQueue() { Shutdown(); }
 
 void SerialMergeQueue::Submit(MergeRequest request, std::function<void(MergeResult)> done) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (!stopping_) {
       queue_.emplace_back(std::move(request), std::move(done));
-      cv_.notify_one();
+      cv_.Signal();
       return;
     }
   }
@@ -28,29 +31,38 @@ void SerialMergeQueue::Submit(MergeRequest request, std::function<void(MergeResu
 
 void SerialMergeQueue::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
-    cv_.notify_one();
+    cv_.Signal();
   }
   if (worker_.joinable()) worker_.join();
 }
 
 void SerialMergeQueue::Cancel() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
-    cv_.notify_one();
+    cv_.Signal();
   }
   gate_.KillRunning();
 }
 
 void SerialMergeQueue::Loop() {
   for (;;) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) {
-      auto pending = std::move(queue_);
-      lock.unlock();
+    // Taken under the lock; the callbacks run without it.
+    std::deque<std::pair<MergeRequest, std::function<void(MergeResult)>>> pending;  // when stopping
+    std::optional<std::pair<MergeRequest, std::function<void(MergeResult)>>> next;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
+      if (stopping_) {
+        pending = std::move(queue_);
+      } else {
+        next = std::move(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    if (!next) {
       for (auto& [request, done] : pending) {
         MergeResult r;
         r.detail = "cancelled";
@@ -58,9 +70,7 @@ void SerialMergeQueue::Loop() {
       }
       return;
     }
-    auto [request, done] = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
+    auto& [request, done] = *next;
     done(Merge(request));
   }
 }

@@ -4,12 +4,12 @@
 #ifndef SWARM_ORCHESTRATOR_MERGE_SERIAL_MERGE_QUEUE_H_
 #define SWARM_ORCHESTRATOR_MERGE_SERIAL_MERGE_QUEUE_H_
 
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "git/integration_repo.h"
 #include "orchestrator/merge/merge_queue.h"
 #include "orchestrator/merge/test_gate.h"
@@ -37,10 +37,10 @@ class SerialMergeQueue final : public MergeQueue {
   const std::string run_id_;
   TestOutcome head_;  // owned by the worker: the tests on the current head
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<MergeRequest, std::function<void(MergeResult)>>> queue_;  // guarded by mu_
-  bool stopping_ = false;                                                        // guarded by mu_
+  absl::Mutex mu_;
+  absl::CondVar cv_;  // signalled when queue_ or stopping_ changes
+  std::deque<std::pair<MergeRequest, std::function<void(MergeResult)>>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "base/failpoint.h"
 #include "orchestrator/merge/internal/landing_message.h"
 
@@ -21,10 +22,10 @@ SpeculativeMergeQueue::~SpeculativeMergeQueue() { Shutdown(); }
 
 void SpeculativeMergeQueue::Submit(MergeRequest request, std::function<void(MergeResult)> done) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (!stopping_) {
       incoming_.push_back({std::move(request), std::move(done)});
-      cv_.notify_one();
+      cv_.Signal();
       return;
     }
   }
@@ -35,18 +36,18 @@ void SpeculativeMergeQueue::Submit(MergeRequest request, std::function<void(Merg
 
 void SpeculativeMergeQueue::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
-    cv_.notify_one();
+    cv_.Signal();
   }
   if (worker_.joinable()) worker_.join();
 }
 
 void SpeculativeMergeQueue::Cancel() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
-    cv_.notify_one();
+    cv_.Signal();
   }
   gate_.KillRunning();
 }
@@ -60,24 +61,24 @@ void SpeculativeMergeQueue::Finish(Item& item, MergeResult result) {
 void SpeculativeMergeQueue::Loop() {
   std::deque<Unit> units;
   for (;;) {
+    bool stopping;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !incoming_.empty() || !units.empty(); });
-      if (stopping_) {
-        for (auto& item : incoming_) units.push_back(Unit{{std::move(item)}});
-        incoming_.clear();
-        lock.unlock();
-        for (auto& unit : units) {
-          for (auto& item : unit.items) {
-            MergeResult r;
-            r.detail = "cancelled";
-            Finish(item, r);
-          }
-        }
-        return;
-      }
+      absl::MutexLock lock(&mu_);
+      while (!stopping_ && incoming_.empty() && units.empty()) cv_.Wait(&mu_);
+      stopping = stopping_;
       for (auto& item : incoming_) units.push_back(Unit{{std::move(item)}});
       incoming_.clear();
+    }
+    if (stopping) {
+      // Answered without the lock: a callback may call back into the queue.
+      for (auto& unit : units) {
+        for (auto& item : unit.items) {
+          MergeResult r;
+          r.detail = "cancelled";
+          Finish(item, r);
+        }
+      }
+      return;
     }
     Round(units);
   }

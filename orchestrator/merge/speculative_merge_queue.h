@@ -12,13 +12,13 @@
 #ifndef SWARM_ORCHESTRATOR_MERGE_SPECULATIVE_MERGE_QUEUE_H_
 #define SWARM_ORCHESTRATOR_MERGE_SPECULATIVE_MERGE_QUEUE_H_
 
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "git/integration_repo.h"
 #include "orchestrator/merge/merge_queue.h"
 #include "orchestrator/merge/test_gate.h"
@@ -73,10 +73,10 @@ class SpeculativeMergeQueue final : public MergeQueue {
 
   TestOutcome head_;  // owned by the worker: the tests on the current head
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> incoming_;  // guarded by mu_
-  bool stopping_ = false;      // guarded by mu_
+  absl::Mutex mu_;
+  absl::CondVar cv_;  // signalled when incoming_ or stopping_ changes
+  std::deque<Item> incoming_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;
 };
 

@@ -6,36 +6,26 @@
 
 namespace swarm {
 
-inline constexpr int kExitOk = 0;            // every subtask landed (or needed no change)
-inline constexpr int kExitIncomplete = 1;    // the run finished and some subtasks did not land
-inline constexpr int kExitUsage = 2;         // usage or bad input; nothing changed
-inline constexpr int kExitEnvironment = 3;   // something the environment lacks (bubblewrap, git)
-inline constexpr int kExitBudget = 4;        // the run stopped on its budget
-inline constexpr int kExitCancelled = 5;     // cancelled (SIGTERM, swarm cancel)
-inline constexpr int kExitInternal = 70;     // a bug in swarm
-inline constexpr int kExitInterrupted = 130; // Ctrl-C
+inline constexpr int kExitOk = 0;             // every subtask landed (or needed no change)
+inline constexpr int kExitIncomplete = 1;     // the run finished and some subtasks did not land
+inline constexpr int kExitUsage = 2;          // usage or bad input; nothing changed
+inline constexpr int kExitEnvironment = 3;    // something the environment lacks (bubblewrap, git)
+inline constexpr int kExitBudget = 4;         // the run stopped on its budget
+inline constexpr int kExitCancelled = 5;      // cancelled (SIGTERM, swarm cancel)
+inline constexpr int kExitInternal = 70;      // a bug in swarm
+inline constexpr int kExitInterrupted = 130;  // Ctrl-C
 
-// What the outside world caused maps to 2 or 3; anything else is internal.
-inline int ExitCodeFor(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kOk:
-      return kExitOk;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kOutOfRange:
-      return kExitUsage;
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kUnavailable:
-      return kExitEnvironment;
-    case absl::StatusCode::kCancelled:
-      return kExitCancelled;
-    default:
-      return kExitInternal;
-  }
-}
+// The exit status for `status`: the one attached to it (RunEndStatus, WithExitCode) if any; else what
+// the outside world caused maps to 2 or 3, a cancellation to 5, and anything else is internal.
+int ExitCodeFor(const absl::Status& status);
+
+// How a run ended (the coordinator's exit status) as a Status: OK for 0; otherwise a code that fits
+// (1 Aborted, 2 InvalidArgument, 3 FailedPrecondition, 4 ResourceExhausted, 5 and 130 Cancelled, else
+// Internal) with the exact exit status attached, and no message: the run has already said why.
+[[nodiscard]] absl::Status RunEndStatus(int exit_code);
+
+// `status` (not OK) with `exit_code` attached: ExitCodeFor gives it whatever the status's code is.
+[[nodiscard]] absl::Status WithExitCode(absl::Status status, int exit_code);
 
 }  // namespace swarm
 

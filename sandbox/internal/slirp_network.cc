@@ -20,17 +20,17 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace swarm {
 namespace {
@@ -180,9 +180,8 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
     struct Finished {
       Bringup* self;
       ~Finished() {
-        std::lock_guard<std::mutex> lock(self->mu_);
+        absl::MutexLock lock(&self->mu_);
         self->finished_ = true;
-        self->finished_cv_.notify_all();
       }
     } finished{this};
     std::optional<pid_t> pid = SandboxPid();
@@ -193,12 +192,12 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
 
   // The command's on_exit: kills slirp4netns, waits for the thread, says why the network failed.
   std::string Stop() {
-    std::unique_lock<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
     std::uint64_t one = 1;
     (void)!write(cancel_.get(), &one, sizeof one);
     PidfdKill(slirp_pidfd_);
-    finished_cv_.wait(lock, [this] { return finished_; });
+    mu_.Await(absl::Condition(&finished_));
     if (failure_.empty()) return "";
     return absl::StrCat(
         "\n[swarm: the sandbox's network could not be brought up, so the command did not run: ", failure_, "]\n");
@@ -226,17 +225,19 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
     std::optional<pid_t> pid = ChildPid(info);
     if (!pid) {
       // Which process to kill is unknown: block_ stays open and bubblewrap waits until its time-out.
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       failure_ = absl::StrCat("bubblewrap's report names no child: ", info.substr(0, 200));
     }
     return pid;
   }
 
   absl::Status Start(pid_t pid) {
+    int sandbox_pidfd;  // sandbox_pidfd_, which only this thread sets
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       sandbox_pidfd_ = PidfdOpen(pid);
       if (sandbox_pidfd_ < 0) return Errno("the sandbox's process is gone");
+      sandbox_pidfd = sandbox_pidfd_;
     }
     std::string netns_path = absl::StrCat("/proc/", pid, "/ns/net");
     netns_ = std::make_shared<const OwnedFd>(open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -251,12 +252,12 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
     // Well under a millisecond, usually: it is what the child does first once bubblewrap lets it go on.
     auto give_up = std::chrono::steady_clock::now() + kReadyTimeout;
     while (!SandboxSetUp(pid, join_userns)) {
-      if (!Alive(sandbox_pidfd_)) return absl::OkStatus();  // bubblewrap failed: it says why
+      if (!Alive(sandbox_pidfd)) return absl::OkStatus();  // bubblewrap failed: it says why
       if (std::chrono::steady_clock::now() > give_up) {
         return absl::DeadlineExceededError("bubblewrap did not set the sandbox's loopback and user namespace up");
       }
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         if (stopping_) return absl::OkStatus();
       }
       std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -290,9 +291,12 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
     slirp.die_with_parent = false;
     auto self = shared_from_this();
     // Runs within StartProcess, under mu_.
-    slirp.on_start = [self](int slirp_pid) { self->slirp_pidfd_ = PidfdOpen(slirp_pid); };
+    slirp.on_start = [self](int slirp_pid) {
+      self->mu_.AssertHeld();
+      self->slirp_pidfd_ = PidfdOpen(slirp_pid);
+    };
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (stopping_) return absl::OkStatus();
       absl::Status started = StartProcess(io_, std::move(slirp),
                                           [self](absl::StatusOr<ProcessResult> r) { self->OnSlirpExit(std::move(r)); });
@@ -312,7 +316,7 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
             self->Fail(std::string(route.message()));
             return;
           }
-          std::lock_guard<std::mutex> lock(self->mu_);
+          absl::MutexLock lock(&self->mu_);
           self->up_ = true;
           // The command may run.
           if (!self->stopping_) (void)!write(self->block_.get(), "1", 1);
@@ -323,7 +327,7 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
   void OnSlirpExit(absl::StatusOr<ProcessResult> r) {
     timer_.cancel();
     ready_->close();
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (slirp_pidfd_ >= 0) close(slirp_pidfd_);
     slirp_pidfd_ = -1;
     if (up_ || stopping_) return;  // its end after the network was up is the sandbox's
@@ -340,14 +344,14 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
   }
 
   void Fail(const std::string& why) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     FailLocked(why);
   }
 
   // The command must not run: kill the sandbox while bubblewrap still waits on block_ (closing
   // block_ first would let it go on without a network), then slirp4netns. A sandbox that ended
   // first (bubblewrap failed, or its time-out came) has said why itself.
-  void FailLocked(const std::string& why) {
+  void FailLocked(const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (failure_.empty() && !stopping_ && Alive(sandbox_pidfd_)) failure_ = why;
     PidfdKill(sandbox_pidfd_);
     PidfdKill(slirp_pidfd_);
@@ -368,15 +372,13 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
   char ready_byte_[1] = {0};
   std::shared_ptr<const OwnedFd> netns_, userns_;
 
-  // Guarded by mu_.
-  std::mutex mu_;
-  std::condition_variable finished_cv_;
-  bool finished_ = false;  // the thread has returned
-  bool stopping_ = false;  // the command is over
-  bool up_ = false;        // the command was let go with its network
-  int slirp_pidfd_ = -1;
-  int sandbox_pidfd_ = -1;
-  std::string failure_;
+  absl::Mutex mu_;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // the thread has returned
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // the command is over
+  bool up_ ABSL_GUARDED_BY(mu_) = false;        // the command was let go with its network
+  int slirp_pidfd_ ABSL_GUARDED_BY(mu_) = -1;
+  int sandbox_pidfd_ ABSL_GUARDED_BY(mu_) = -1;
+  std::string failure_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -3,8 +3,61 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "models/wire/anthropic_messages.h"
+#include "models/wire/openai_chat.h"
+#include "swarm/v1/model.pb.h"
 
 namespace swarm::scripted {
+namespace {
+
+constexpr int kPieces = 3;            // a streamed text arrives in about this many parts
+constexpr char kSignature[] = "sig";  // Anthropic's thinking blocks carry one; clients send it back as is
+
+// The step as the reply every codec writes.
+v1::ChatReply ReplyOf(Api api, const ScriptStep& step, const ReplyContext& context) {
+  const TokenCounts usage = ResolveUsage(step, context.request_bytes);
+  v1::ChatReply reply;
+  v1::ChatMessage* message = reply.mutable_message();
+  message->set_role("assistant");
+  message->set_content(step.content);
+  message->set_reasoning(step.reasoning);
+  const char* id_prefix = api == Api::kOpenAiChat ? "call_" : "toolu_";
+  for (size_t i = 0; i < step.tool_calls.size(); ++i) {
+    const ScriptedToolCall& call = step.tool_calls[i];
+    v1::ToolCall* out = message->add_tool_calls();
+    out->set_id(call.id.empty() ? absl::StrCat(id_prefix, context.serial, "_", i) : call.id);
+    out->set_name(call.name);
+    out->set_arguments_json(ToolArgumentsText(step, call));
+  }
+  reply.set_finish_reason(FinishReason(step));
+  reply.mutable_usage()->set_input_tokens(static_cast<std::uint64_t>(usage.input));
+  reply.mutable_usage()->set_cached_input_tokens(static_cast<std::uint64_t>(usage.cached));
+  reply.mutable_usage()->set_cache_write_tokens(static_cast<std::uint64_t>(usage.cache_write));
+  reply.mutable_usage()->set_output_tokens(static_cast<std::uint64_t>(usage.output));
+  return reply;
+}
+
+WireReply Render(Api api, const v1::ChatReply& reply, const ReplyContext& context) {
+  ReplyShape shape;
+  shape.id = api == Api::kOpenAiChat ? absl::StrCat("chatcmpl-scripted-", context.serial)
+                                     : absl::StrCat("msg_scripted_", context.serial);
+  shape.created = context.created;
+  shape.model = context.model;
+  shape.pieces = kPieces;
+  shape.usage_in_stream = context.include_usage;
+  shape.thinking_signature = kSignature;
+  WireReply out;
+  if (!context.stream) {
+    out.body = api == Api::kOpenAiChat ? openai::EncodeReply(reply, shape) : anthropic::EncodeReply(reply, shape);
+    return out;
+  }
+  out.streaming = true;
+  out.content_type = "text/event-stream";
+  out.events = api == Api::kOpenAiChat ? openai::EncodeStream(reply, shape) : anthropic::EncodeStream(reply, shape);
+  return out;
+}
+
+}  // namespace
 
 TokenCounts ResolveUsage(const ScriptStep& step, size_t request_bytes) {
   size_t reply_bytes = step.content.size() + step.reasoning.size();
@@ -15,32 +68,9 @@ TokenCounts ResolveUsage(const ScriptStep& step, size_t request_bytes) {
   TokenCounts counts;
   counts.cached = step.usage.cached.value_or(0);
   counts.cache_write = step.usage.cache_write.value_or(0);
-  counts.input = std::max(step.usage.input.value_or(from_size(request_bytes)),
-                          counts.cached + counts.cache_write);
+  counts.input = std::max(step.usage.input.value_or(from_size(request_bytes)), counts.cached + counts.cache_write);
   counts.output = step.usage.output.value_or(from_size(reply_bytes));
   return counts;
-}
-
-std::vector<std::string> SplitPieces(std::string_view text, int pieces) {
-  std::vector<std::string> parts;
-  const size_t size = std::max<size_t>(1, (text.size() + pieces - 1) / pieces);
-  size_t start = 0;
-  while (start < text.size()) {
-    // A cut never lands on a UTF-8 continuation byte (10xxxxxx): back off to the character's start,
-    // or past its end when it is the piece's only character.
-    auto inside_character = [&](size_t at) {
-      return at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
-    };
-    size_t end = std::min(text.size(), start + size);
-    while (end > start && inside_character(end)) --end;
-    if (end == start) {
-      end = start + 1;
-      while (inside_character(end)) ++end;
-    }
-    parts.emplace_back(text.substr(start, end - start));
-    start = end;
-  }
-  return parts;
 }
 
 std::string ToolArgumentsText(const ScriptStep& step, const ScriptedToolCall& call) {
@@ -54,7 +84,34 @@ std::string FinishReason(const ScriptStep& step) {
 }
 
 WireReply RenderError(Api api, ErrorKind kind, std::string_view message) {
-  return api == Api::kOpenAiChat ? OpenAiError(kind, message) : AnthropicError(kind, message);
+  struct Shape {
+    int status;
+    const char* openai_type;
+    const char* openai_code;
+    const char* anthropic_type;
+  };
+  Shape shape{500, "server_error", "", "api_error"};
+  switch (kind) {
+    case ErrorKind::kAuthentication:
+      shape = {401, "invalid_request_error", "invalid_api_key", "authentication_error"};
+      break;
+    case ErrorKind::kBadRequest:
+      shape = {400, "invalid_request_error", "", "invalid_request_error"};
+      break;
+    case ErrorKind::kNotFound:
+      shape = {404, "invalid_request_error", "unknown_url", "not_found_error"};
+      break;
+    case ErrorKind::kRateLimit:
+      shape = {429, "requests", "rate_limit_exceeded", "rate_limit_error"};
+      break;
+    case ErrorKind::kServer:
+      break;
+  }
+  WireReply reply;
+  reply.status = shape.status;
+  reply.body = api == Api::kOpenAiChat ? openai::EncodeError(message, shape.openai_type, shape.openai_code)
+                                       : anthropic::EncodeError(message, shape.anthropic_type);
+  return reply;
 }
 
 WireReply RenderStep(Api api, const ScriptStep& step, const ReplyContext& context) {
@@ -74,7 +131,7 @@ WireReply RenderStep(Api api, const ScriptStep& step, const ReplyContext& contex
       reply.body = "<html>upstream error</html>";
       break;
     default:
-      reply = api == Api::kOpenAiChat ? OpenAiReply(step, context) : AnthropicReply(step, context);
+      reply = Render(api, ReplyOf(api, step, context), context);
   }
   reply.headers.insert(reply.headers.end(), step.headers.begin(), step.headers.end());
   return reply;

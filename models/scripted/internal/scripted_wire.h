@@ -1,5 +1,6 @@
-// How the scripted model server writes a script step in each provider's wire format. Pure functions,
-// no sockets: the server decides when and how much of a WireReply to send.
+// How the scripted model server writes a script step in each provider's wire format, through the
+// codecs every part of swarm uses (models/wire/). Pure functions, no sockets: the server decides when
+// and how much of a WireReply to send.
 #ifndef SWARM_MODELS_SCRIPTED_INTERNAL_SCRIPTED_WIRE_H_
 #define SWARM_MODELS_SCRIPTED_INTERNAL_SCRIPTED_WIRE_H_
 
@@ -48,10 +49,6 @@ struct TokenCounts {
 // cached + cache_write.
 TokenCounts ResolveUsage(const ScriptStep& step, size_t request_bytes);
 
-// `text` cut into about `pieces` non-empty parts, never inside a UTF-8 sequence; empty for "".
-// Two characters or more give at least two parts, so a client must join them.
-std::vector<std::string> SplitPieces(std::string_view text, int pieces);
-
 // The arguments text a tool call is sent with: its JSON, or with fault malformed_tool_args the same
 // text with its closing brace cut off.
 std::string ToolArgumentsText(const ScriptStep& step, const ScriptedToolCall& call);
@@ -67,12 +64,6 @@ WireReply RenderStep(Api api, const ScriptStep& step, const ReplyContext& contex
 enum class ErrorKind { kAuthentication, kBadRequest, kNotFound, kRateLimit, kServer };
 // An error with the provider's status code and JSON error body.
 WireReply RenderError(Api api, ErrorKind kind, std::string_view message);
-
-// Per provider (scripted_openai.cc, scripted_anthropic.cc).
-WireReply OpenAiReply(const ScriptStep& step, const ReplyContext& context);
-WireReply OpenAiError(ErrorKind kind, std::string_view message);
-WireReply AnthropicReply(const ScriptStep& step, const ReplyContext& context);
-WireReply AnthropicError(ErrorKind kind, std::string_view message);
 
 }  // namespace swarm::scripted
 

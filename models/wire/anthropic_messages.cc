@@ -1,19 +1,16 @@
-#include "models/anthropic_messages.h"
+#include "models/wire/anthropic_messages.h"
 
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "models/wire/internal/json_parts.h"
 
-namespace swarm {
+namespace swarm::anthropic {
 namespace {
 
-using nlohmann::json;
-
-std::string Text(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using wire_internal::Dump;
+using wire_internal::json;
+using wire_internal::Text;
 
 std::string FinishReason(const std::string& stop_reason) {
   if (stop_reason == "end_turn" || stop_reason == "stop_sequence") return "stop";
@@ -22,7 +19,13 @@ std::string FinishReason(const std::string& stop_reason) {
   return stop_reason;
 }
 
-// Anthropic's input_tokens leaves out the tokens read from or written to the cache.
+std::string StopReason(const std::string& finish_reason) {
+  if (finish_reason == "tool_calls") return "tool_use";
+  if (finish_reason == "length") return "max_tokens";
+  return "end_turn";
+}
+
+// Anthropic's input_tokens leave out the tokens read from or written to the cache.
 void ReadUsage(const json& u, v1::Usage& usage) {
   if (!u.is_object()) return;
   if (u.contains("input_tokens") || u.contains("cache_read_input_tokens")) {
@@ -33,6 +36,14 @@ void ReadUsage(const json& u, v1::Usage& usage) {
     usage.set_cache_write_tokens(written);
   }
   if (u.contains("output_tokens")) usage.set_output_tokens(u.value("output_tokens", 0ULL));
+}
+
+json WriteUsage(const v1::Usage& usage, std::uint64_t output_tokens) {
+  const std::uint64_t cache = usage.cached_input_tokens() + usage.cache_write_tokens();
+  return {{"input_tokens", usage.input_tokens() > cache ? usage.input_tokens() - cache : 0},
+          {"cache_creation_input_tokens", usage.cache_write_tokens()},
+          {"cache_read_input_tokens", usage.cached_input_tokens()},
+          {"output_tokens", output_tokens}};
 }
 
 absl::Status ErrorIn(const json& j) {
@@ -57,10 +68,34 @@ void AddBlock(const json& block, v1::ChatMessage& message) {
     if (input != block.end() && input->is_object()) {
       call->set_arguments_json(input->dump());
     } else {
-      call->set_arguments_json(input == block.end() ? "" : input->is_string() ? input->get<std::string>() : input->dump());
+      call->set_arguments_json(input == block.end() ? ""
+                               : input->is_string() ? input->get<std::string>()
+                                                    : input->dump());
       call->set_error(absl::StrCat("the input of tool call ", call->name(), " is not a JSON object"));
     }
   }
+}
+
+// A tool call's input: its arguments as an object, or (a model's broken arguments) their text.
+json Input(const v1::ToolCall& c) {
+  json input = json::parse(c.arguments_json().empty() ? std::string("{}") : c.arguments_json(), nullptr, false);
+  return input.is_object() ? input : json(c.arguments_json());
+}
+
+// Text goes out when there is some, or when nothing else would (a message has at least one block).
+bool HasText(const v1::ChatMessage& m) {
+  return !m.content().empty() || (m.reasoning().empty() && m.tool_calls_size() == 0);
+}
+
+json Message(const ReplyShape& shape, json content, json stop_reason, json usage) {
+  return {{"id", shape.id},
+          {"type", "message"},
+          {"role", "assistant"},
+          {"model", shape.model},
+          {"content", std::move(content)},
+          {"stop_reason", std::move(stop_reason)},
+          {"stop_sequence", nullptr},
+          {"usage", std::move(usage)}};
 }
 
 class AnthropicStream final : public StreamDecoder {
@@ -84,9 +119,12 @@ class AnthropicStream final : public StreamDecoder {
         Block& b = blocks_[j.at("index").get<int>()];
         const json& d = j.at("delta");
         const std::string kind = Text(d, "type");
-        if (kind == "text_delta") b.text += Text(d, "text");
-        else if (kind == "thinking_delta") b.text += Text(d, "thinking");
-        else if (kind == "input_json_delta") b.text += Text(d, "partial_json");
+        if (kind == "text_delta")
+          b.text += Text(d, "text");
+        else if (kind == "thinking_delta")
+          b.text += Text(d, "thinking");
+        else if (kind == "input_json_delta")
+          b.text += Text(d, "partial_json");
       } else if (type == "message_delta") {
         if (auto d = j.find("delta"); d != j.end() && d->is_object()) {
           reply_.set_finish_reason(FinishReason(Text(*d, "stop_reason")));
@@ -140,21 +178,13 @@ class AnthropicStream final : public StreamDecoder {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> AnthropicMessages::Headers(const std::string& api_key) const {
-  std::vector<std::pair<std::string, std::string>> h = {{"content-type", "application/json"},
-                                                        {"anthropic-version", kAnthropicVersion}};
-  if (!api_key.empty()) h.emplace_back("x-api-key", api_key);
-  return h;
-}
-
-absl::StatusOr<std::string> AnthropicMessages::Encode(const v1::ChatRequest& request, const std::string& model,
-                                                      std::uint32_t max_tokens, bool stream) const {
+absl::StatusOr<std::string> EncodeRequest(const v1::ChatRequest& request, const std::string& model,
+                                          std::uint32_t max_tokens, bool stream) {
   json system = json::array();
   json messages = json::array();
-  // The API wants user and assistant turns to alternate: consecutive user-side messages (tool
-  // results, user text) are joined into one turn.
   auto turn = [&](const std::string& role) -> json& {
-    if (messages.empty() || messages.back()["role"] != role) messages.push_back({{"role", role}, {"content", json::array()}});
+    if (messages.empty() || messages.back()["role"] != role)
+      messages.push_back({{"role", role}, {"content", json::array()}});
     return messages.back()["content"];
   };
   for (const v1::ChatMessage& m : request.messages()) {
@@ -186,18 +216,68 @@ absl::StatusOr<std::string> AnthropicMessages::Encode(const v1::ChatRequest& req
   if (request.tools_size() > 0) {
     json tools = json::array();
     for (const v1::ToolSpec& t : request.tools()) {
-      absl::StatusOr<json> schema = ToolParameters(t);
+      absl::StatusOr<json> schema = wire_internal::ToolParameters(t);
       if (!schema.ok()) return schema.status();
       tools.push_back({{"name", t.name()}, {"description", t.description()}, {"input_schema", *schema}});
     }
     body["tools"] = std::move(tools);
   }
   if (stream) body["stream"] = true;
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return Dump(body);
 }
 
-absl::StatusOr<v1::ChatReply> AnthropicMessages::Decode(std::string_view body) const {
-  absl::StatusOr<json> parsed = ReplyObject(body);
+std::string EncodeReply(const v1::ChatReply& reply, const ReplyShape& shape) {
+  const v1::ChatMessage& m = reply.message();
+  json content = json::array();
+  if (!m.reasoning().empty()) {
+    content.push_back({{"type", "thinking"}, {"thinking", m.reasoning()}, {"signature", shape.thinking_signature}});
+  }
+  if (HasText(m)) content.push_back({{"type", "text"}, {"text", m.content()}});
+  for (const v1::ToolCall& c : m.tool_calls()) {
+    content.push_back({{"type", "tool_use"}, {"id", c.id()}, {"name", c.name()}, {"input", Input(c)}});
+  }
+  return Dump(Message(shape, std::move(content), StopReason(reply.finish_reason()),
+                      WriteUsage(reply.usage(), reply.usage().output_tokens())));
+}
+
+std::vector<std::string> EncodeStream(const v1::ChatReply& reply, const ReplyShape& shape) {
+  std::vector<std::string> events;
+  auto event = [&](const char* name, json data) {
+    data["type"] = name;
+    events.push_back(absl::StrCat("event: ", name, "\ndata: ", Dump(data), "\n\n"));
+  };
+  int index = 0;
+  // One content block: its start, one delta per piece of `text` (and `extra` deltas), its stop.
+  auto block = [&](json start, const char* delta_type, const char* field, const std::string& text,
+                   std::vector<json> extra = {}) {
+    event("content_block_start", {{"index", index}, {"content_block", std::move(start)}});
+    for (const std::string& piece : SplitPieces(text, shape.pieces)) {
+      event("content_block_delta", {{"index", index}, {"delta", {{"type", delta_type}, {field, piece}}}});
+    }
+    for (json& delta : extra) event("content_block_delta", {{"index", index}, {"delta", std::move(delta)}});
+    event("content_block_stop", {{"index", index}});
+    ++index;
+  };
+  const v1::ChatMessage& m = reply.message();
+  event("message_start", {{"message", Message(shape, json::array(), nullptr, WriteUsage(reply.usage(), 1))}});
+  event("ping", json::object());
+  if (!m.reasoning().empty()) {
+    block({{"type", "thinking"}, {"thinking", ""}}, "thinking_delta", "thinking", m.reasoning(),
+          {{{"type", "signature_delta"}, {"signature", shape.thinking_signature}}});
+  }
+  if (HasText(m)) block({{"type", "text"}, {"text", ""}}, "text_delta", "text", m.content());
+  for (const v1::ToolCall& c : m.tool_calls()) {
+    block({{"type", "tool_use"}, {"id", c.id()}, {"name", c.name()}, {"input", json::object()}}, "input_json_delta",
+          "partial_json", c.arguments_json());
+  }
+  event("message_delta", {{"delta", {{"stop_reason", StopReason(reply.finish_reason())}, {"stop_sequence", nullptr}}},
+                          {"usage", {{"output_tokens", reply.usage().output_tokens()}}}});
+  event("message_stop", json::object());
+  return events;
+}
+
+absl::StatusOr<v1::ChatReply> DecodeReply(std::string_view body) {
+  absl::StatusOr<json> parsed = wire_internal::ObjectIn(body, absl::StatusCode::kDataLoss, "the reply is not JSON");
   if (!parsed.ok()) return parsed.status();
   const json& j = *parsed;
   if (absl::Status s = ErrorIn(j); !s.ok()) return s;
@@ -217,9 +297,13 @@ absl::StatusOr<v1::ChatReply> AnthropicMessages::Decode(std::string_view body) c
   return reply;
 }
 
-std::unique_ptr<StreamDecoder> AnthropicMessages::NewStream() const { return std::make_unique<AnthropicStream>(); }
+std::unique_ptr<StreamDecoder> NewStreamDecoder() { return std::make_unique<AnthropicStream>(); }
 
-std::string AnthropicMessages::ErrorMessage(std::string_view body) const {
+std::string EncodeError(std::string_view message, std::string_view type) {
+  return Dump({{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
+}
+
+std::string ErrorMessage(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_object()) {
     if (auto e = j.find("error"); e != j.end() && e->is_object()) {
@@ -229,4 +313,4 @@ std::string AnthropicMessages::ErrorMessage(std::string_view body) const {
   return std::string(body.substr(0, 300));
 }
 
-}  // namespace swarm
+}  // namespace swarm::anthropic
