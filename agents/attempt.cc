@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,7 +15,7 @@
 
 namespace swarm {
 
-void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
+absl::Status WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
   const v1::Subtask& s = lease.subtask();
   nlohmann::json j = {{"id", s.id()},
                       {"title", s.title()},
@@ -24,16 +25,30 @@ void WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease) {
                       {"group", s.group()},
                       {"attempt", lease.attempt()},
                       {"base", lease.base_commit()}};
-  std::filesystem::create_directories(meta_dir);
-  std::ofstream(meta_dir + "/subtask.json") << j.dump(2);
-  if (!lease.conflict_json().empty()) std::ofstream(meta_dir + "/conflict.json") << lease.conflict_json();
+  std::error_code ec;
+  std::filesystem::create_directories(meta_dir, ec);
+  if (ec) return absl::ResourceExhaustedError(absl::StrCat("cannot make ", meta_dir, ": ", ec.message()));
+  // Each file whole, or the attempt fails: a fix-up without its failure log would work blind.
+  auto write = [&](const char* name, const std::string& text) -> absl::Status {
+    const std::string path = absl::StrCat(meta_dir, "/", name);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return absl::ResourceExhaustedError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+    return absl::OkStatus();
+  };
+  if (absl::Status st = write("subtask.json", j.dump(2)); !st.ok()) return st;
+  if (!lease.conflict_json().empty()) {
+    if (absl::Status st = write("conflict.json", lease.conflict_json()); !st.ok()) return st;
+  }
   if (!lease.failure_json().empty()) {
     nlohmann::json failure = nlohmann::json::parse(lease.failure_json(), nullptr, false);
     if (failure.is_object()) {
-      std::ofstream(meta_dir + "/failure.log") << failure.value("log", "");
-      std::ofstream(meta_dir + "/failure.patch") << failure.value("patch", "");
+      if (absl::Status st = write("failure.log", failure.value("log", "")); !st.ok()) return st;
+      if (absl::Status st = write("failure.patch", failure.value("patch", "")); !st.ok()) return st;
     }
   }
+  return absl::OkStatus();
 }
 
 namespace {
@@ -67,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& s
         [&sandbox](const std::string& path) { return sandbox.HandOver(path); }, limits, bases->mount_place());
     if (!ws.ok()) return ws;
     if (absl::Status st = IgnoreShownFiles(run, **ws); !st.ok()) return st;
-    WriteAttemptMeta(dir + "/meta", lease);
+    if (absl::Status st = WriteAttemptMeta(dir + "/meta", lease); !st.ok()) return st;
     if (absl::Status st = sandbox.HandOver(dir + "/meta"); !st.ok()) return st;
     return ws;
   }
@@ -76,7 +91,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeAttemptWorkspace(const Sandbox& s
                         where.mount_place);
   if (!ws.ok()) return ws;
   if (absl::Status st = IgnoreShownFiles(run, **ws); !st.ok()) return st;
-  WriteAttemptMeta(dir + "/meta", lease);
+  if (absl::Status st = WriteAttemptMeta(dir + "/meta", lease); !st.ok()) return st;
   if (absl::Status st = sandbox.HandOver((*ws)->root()); !st.ok()) return st;
   if (absl::Status st = sandbox.HandOver(dir + "/meta"); !st.ok()) return st;
   return ws;

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "models/wire/openai_chat.h"
 
@@ -41,7 +42,8 @@ http::status HttpStatusFor(absl::StatusCode code) {
 }
 
 std::string ErrorBody(const absl::Status& status) {
-  return openai::EncodeError(std::string(status.message()), absl::StatusCodeToString(status.code()), "");
+  const std::string type = absl::StatusCodeToString(status.code());
+  return openai::EncodeError(std::string(status.message()), type, absl::AsciiStrToLower(type));
 }
 
 // The reply as the agent asked for it: a whole body, or the events of a stream in one body (the

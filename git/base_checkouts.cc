@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "base/check.h"
 #include "git/git.h"
 #include "sandbox/overlay_mount.h"
 
@@ -136,7 +137,7 @@ absl::StatusOr<std::shared_ptr<const BaseCheckouts::Checkout>> BaseCheckouts::Ac
   std::shared_ptr<const Checkout> held;
   {
     absl::MutexLock lock(&mu_);
-    held = entries_.at(commit).checkout;
+    held = MustFind(entries_, commit, "an acquired base checkout").checkout;
   }
   // The caller's copy releases the commit when its last copy goes.
   return std::shared_ptr<const Checkout>(held.get(), [this, commit, held](const Checkout*) { Release(commit); });

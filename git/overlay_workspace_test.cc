@@ -307,13 +307,20 @@ TEST_F(OverlayWorkspaceTest, AGoneLayerGivesItsRamBackWhileASandboxStillHoldsACo
   auto ws = Overlay(shm / "ws", limits, shm / "mounts");
   ASSERT_NE(ws, nullptr);
   Sh("head -c 268435456 /dev/zero > " + ws->root() + "/big");
-  // A process in a copy of this mount namespace, as a sandbox is.
+  // A process in a copy of this mount namespace, as a sandbox is; it says so once it is in it.
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
   const pid_t holder = fork();
   if (holder == 0) {
-    execlp("unshare", "unshare", "--mount", "--propagation", "unchanged", "sleep", "60", nullptr);
+    dup2(ready[1], STDOUT_FILENO);
+    close(ready[0]);
+    execlp("unshare", "unshare", "--mount", "--propagation", "unchanged", "sh", "-c", "echo in; exec sleep 60", nullptr);
     _exit(127);
   }
-  usleep(300 * 1000);
+  close(ready[1]);
+  char said[3] = {};
+  ASSERT_EQ(read(ready[0], said, sizeof(said)), 3) << "unshare did not start";
+  close(ready[0]);
   const std::uint64_t before = ShmemKiB();
   ws.reset();
   const std::uint64_t after = ShmemKiB();

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -77,7 +78,14 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
     return absl::InvalidArgumentError(absl::StrCat("run ", run_id, " has already finished (", run->state, ")"));
   }
   if (int pid = RunLock::Holder(run->run_dir); pid != 0) {
-    std::ofstream(run->run_dir + "/cancel") << reason << "\n";
+    const std::string cancel_file = run->run_dir + "/cancel";
+    std::ofstream request(cancel_file);
+    request << reason << "\n";
+    request.close();
+    if (!request) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot ask the coordinator to cancel: cannot write ", cancel_file, ": ", std::strerror(errno)));
+    }
     out << "swarm: asked the coordinator of " << run_id << " (pid " << pid << ") to cancel\n";
     auto deadline = std::chrono::steady_clock::now() + wait;
     while (std::chrono::steady_clock::now() < deadline) {

@@ -1,8 +1,9 @@
 // The safety net under refactors of the run's path: the coordinator is SIGKILLed at random moments
 // (not only at the named failpoints of crash_test), agent hosts are SIGKILLed at random, and every
-// run is resumed until it finishes. Each run has dependencies, an atomic group and two subtasks whose
-// patches conflict (the second is rebased). Afterwards every run must have the tree an uninterrupted
-// run lands, each subtask landed exactly once, and nothing left: no process, workspace, socket
+// run is resumed until it finishes. Each run has dependencies, an atomic group, two subtasks whose
+// patches conflict (the second is rebased) and one whose first patch fails the tests (a debugging
+// sub-agent, the fix-up, repairs it). Afterwards every run must have the tree an uninterrupted
+// run lands, each subtask landed exactly once, and nothing left: no process, workspace, mount, socket
 // directory or cgroup of its coordinators and hosts.
 //
 // The moments come from a seeded generator. The seed is printed; SWARM_KILL_SEED=N replays it.
@@ -33,8 +34,10 @@ namespace fs = std::filesystem;
 
 // p and q both add their line to shared.txt (undeclared, so they may run at once): whichever lands
 // second conflicts and is redone on the new head. The agent keeps shared.txt sorted, so the tree is
-// the same whichever lands first. e and f are an atomic group after a; g needs the group.
+// the same whichever lands first. e and f are an atomic group after a; g needs the group. x's first
+// patch breaks the tests; its fix-up, told what failed, lands the repair.
 constexpr char kPlan[] = R"({"subtasks": [
+  {"id": "x", "title": "X", "instructions": "", "files": ["x.txt"]},
   {"id": "a", "title": "A", "instructions": "", "files": ["a.txt"]},
   {"id": "b", "title": "B", "instructions": "", "files": ["b.txt"]},
   {"id": "p", "title": "P", "instructions": "", "files": ["p.txt"]},
@@ -42,7 +45,7 @@ constexpr char kPlan[] = R"({"subtasks": [
   {"id": "e", "title": "E", "instructions": "", "files": ["e.txt"], "group": "ef", "depends_on": ["a"]},
   {"id": "f", "title": "F", "instructions": "", "files": ["f.txt"], "group": "ef", "depends_on": ["a"]},
   {"id": "g", "title": "G", "instructions": "", "files": ["g.txt"], "depends_on": ["e", "f"]}]})";
-const std::set<std::string> kSubtasks = {"a", "b", "p", "q", "e", "f", "g"};
+const std::set<std::string> kSubtasks = {"a", "b", "p", "q", "e", "f", "g", "x"};
 
 std::uint64_t SeedFromEnvironment() {
   if (const char* s = getenv("SWARM_KILL_SEED"); s != nullptr && *s != '\0') return std::stoull(s);
@@ -53,11 +56,13 @@ class RandomKillTest : public ::testing::Test {
  protected:
   void SetUp() override {
     InitRepo(repo());
-    for (const char* f : {"a", "b", "p", "q", "e", "f", "g"}) WriteFile(repo() + "/" + f + ".txt", "x\n");
+    for (const char* f : {"a", "b", "p", "q", "e", "f", "g", "x"}) WriteFile(repo() + "/" + f + ".txt", "x\n");
     WriteFile(repo() + "/shared.txt", "base\n");
     CommitAll(repo(), "base");
     base_ = Trim(Sh("git -C " + repo() + " rev-parse HEAD"));
     WriteFile(dir_ / "plan.json", kPlan);
+    // Fix-ups come with a model; the agents here are commands and never call it.
+    WriteFile(dir_ / "script.json", R"({"conversations": {}})");
   }
 
   std::string repo() const { return dir_ / "repo"; }
@@ -65,10 +70,14 @@ class RandomKillTest : public ::testing::Test {
 
   std::vector<std::string> RunArgs() const {
     std::string agent =
-        "sleep 0.$(( $(printf %d \"'$SWARM_SUBTASK_ID\") % 4 )); echo \"$SWARM_SUBTASK_ID done\" >> $SWARM_SUBTASK_ID.txt; "
+        "sleep 0.$(( $(printf %d \"'$SWARM_SUBTASK_ID\") % 4 )); "
+        "case $SWARM_SUBTASK_ID in x) if [ -n \"${SWARM_FAILURE_LOG:-}\" ]; then echo fixed >> x.txt; "
+        "else echo broken >> x.txt; fi;; *) echo \"$SWARM_SUBTASK_ID done\" >> $SWARM_SUBTASK_ID.txt;; esac; "
         "case $SWARM_SUBTASK_ID in p|q) echo $SWARM_SUBTASK_ID >> shared.txt; sort -o shared.txt shared.txt;; esac";
     return {"run",           "--repo",        repo(),      "--state-dir", state(),         "--plan", dir_ / "plan.json",
-            "--agents",      "4",             "--agent-hosts", "2",        "--agent-cmd", agent,       "--test-cmd",    "sleep 0.05; test -s a.txt",
+            "--agents",      "4",             "--agent-hosts", "2",        "--agent-cmd", agent,
+            "--test-cmd",    "sleep 0.05; test -s a.txt && ! grep -q broken x.txt",
+            "--model",       "scripted:" + dir_ / "script.json", "--max-fixups", "1",
             "--max-rebases", "5",             "--max-attempts", "20",             "--heartbeat-interval", "1", "--lease-timeout", "20"};
   }
 
@@ -147,13 +156,15 @@ class RandomKillTest : public ::testing::Test {
 
   std::map<std::string, int> Landings(const std::string& branch) { return testing::Landings(repo(), base_, branch); }
 
-  // What an uninterrupted run lands: each file with its subtask's line, shared.txt with p and q.
+  // What an uninterrupted run lands: each file with its subtask's line, shared.txt with p and q, x.txt
+  // with the fix-up's line alone.
   void ExpectTheUninterruptedTree(const std::string& branch) {
     for (const char* f : {"a", "b", "p", "q", "e", "f", "g"}) {
       EXPECT_EQ(Trim(Sh("git -C " + repo() + " show " + branch + ":" + f + ".txt")), std::string("x\n") + f + " done")
           << f;
     }
     EXPECT_EQ(Trim(Sh("git -C " + repo() + " show " + branch + ":shared.txt")), "base\np\nq");
+    EXPECT_EQ(Trim(Sh("git -C " + repo() + " show " + branch + ":x.txt")), "x\nfixed") << "x's repair, by its fix-up";
   }
 
   // Nothing of the run's coordinators and hosts is left.
@@ -173,6 +184,8 @@ class RandomKillTest : public ::testing::Test {
     if (!runtime.empty()) {
       EXPECT_FALSE(fs::exists(Trim(runtime))) << "socket directory left";
     }
+    // No mount of the run's is left (overlay workspaces and test trees are mounted under its paths).
+    EXPECT_EQ(Sh("grep -c -- '" + run_id + "' /proc/self/mountinfo || true"), "0\n") << ReadFile("/proc/self/mountinfo");
     // Cgroups are named <pid>-<salt>-<n> by the process that made them.
     std::set<int> ours = coordinator_pids_;
     ours.insert(host_pids_.begin(), host_pids_.end());

@@ -8,6 +8,7 @@
 namespace swarm::anthropic {
 namespace {
 
+using wire_internal::Count;
 using wire_internal::Dump;
 using wire_internal::json;
 using wire_internal::Text;
@@ -19,23 +20,26 @@ std::string FinishReason(const std::string& stop_reason) {
   return stop_reason;
 }
 
+// The inverse of FinishReason; a reason it does not know goes out as it is.
 std::string StopReason(const std::string& finish_reason) {
+  if (finish_reason == "stop" || finish_reason.empty()) return "end_turn";
   if (finish_reason == "tool_calls") return "tool_use";
   if (finish_reason == "length") return "max_tokens";
-  return "end_turn";
+  return finish_reason;
 }
 
-// Anthropic's input_tokens leave out the tokens read from or written to the cache.
+// Anthropic's input_tokens leave out the tokens read from or written to the cache. A count that is
+// null or not a number is 0.
 void ReadUsage(const json& u, v1::Usage& usage) {
   if (!u.is_object()) return;
   if (u.contains("input_tokens") || u.contains("cache_read_input_tokens")) {
-    const std::uint64_t read = u.value("cache_read_input_tokens", 0ULL);
-    const std::uint64_t written = u.value("cache_creation_input_tokens", 0ULL);
-    usage.set_input_tokens(u.value("input_tokens", 0ULL) + read + written);
+    const std::uint64_t read = Count(u, "cache_read_input_tokens");
+    const std::uint64_t written = Count(u, "cache_creation_input_tokens");
+    usage.set_input_tokens(Count(u, "input_tokens") + read + written);
     usage.set_cached_input_tokens(read);
     usage.set_cache_write_tokens(written);
   }
-  if (u.contains("output_tokens")) usage.set_output_tokens(u.value("output_tokens", 0ULL));
+  if (u.contains("output_tokens")) usage.set_output_tokens(Count(u, "output_tokens"));
 }
 
 json WriteUsage(const v1::Usage& usage, std::uint64_t output_tokens) {

@@ -1,6 +1,7 @@
 #include "models/wire/openai_chat.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -233,7 +234,8 @@ absl::StatusOr<DecodedRequest> DecodeRequest(std::string_view body) {
     }
     for (const char* field : {"max_completion_tokens", "max_tokens"}) {
       if (auto n = j.find(field); n != j.end() && n->is_number_unsigned()) {
-        request.set_max_tokens(n->get<std::uint32_t>());
+        request.set_max_tokens(static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(n->get<std::uint64_t>(), std::numeric_limits<std::uint32_t>::max())));
         break;
       }
     }

@@ -243,6 +243,109 @@ TEST(AnthropicWireTest, AnEmptyReplyIsOneEmptyTextBlockAndATruncatedStreamIsData
   EXPECT_EQ(anthropic::ErrorMessage(anthropic::EncodeError("busy", "overloaded_error")), "overloaded_error: busy");
 }
 
+// The exact shapes a server writes, as the providers document them: the round trips above would
+// not notice a mistake made the same way on both sides.
+TEST(OpenAiWireTest, AStreamIsOpenAisChunksInOpenAisOrder) {
+  v1::ChatReply reply;
+  reply.mutable_message()->set_content("hi");
+  reply.set_finish_reason("stop");
+  reply.mutable_usage()->set_input_tokens(7);
+  reply.mutable_usage()->set_output_tokens(1);
+  const std::vector<std::string> events = openai::EncodeStream(reply, {.id = "c", .created = 5, .model = "m"});
+  ASSERT_EQ(events.size(), 5u);
+  std::vector<json> chunks;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    ASSERT_TRUE(events[i].starts_with("data: ") && events[i].ends_with("\n\n")) << events[i];
+    chunks.push_back(json::parse(events[i].substr(6)));
+    EXPECT_EQ(chunks.back()["object"], "chat.completion.chunk");
+    EXPECT_EQ(chunks.back()["id"], "c");
+    EXPECT_EQ(chunks.back()["created"], 5);
+  }
+  EXPECT_EQ(chunks[0]["choices"][0]["delta"], json({{"role", "assistant"}, {"content", ""}}));
+  EXPECT_TRUE(chunks[0]["choices"][0]["finish_reason"].is_null());
+  EXPECT_TRUE(chunks[0]["usage"].is_null());
+  EXPECT_EQ(chunks[1]["choices"][0]["delta"], json({{"content", "hi"}}));
+  EXPECT_EQ(chunks[2]["choices"][0]["delta"], json::object());
+  EXPECT_EQ(chunks[2]["choices"][0]["finish_reason"], "stop");
+  EXPECT_TRUE(chunks[3]["choices"].empty());
+  EXPECT_EQ(chunks[3]["usage"]["prompt_tokens"], 7);
+  EXPECT_EQ(chunks[3]["usage"]["total_tokens"], 8);
+  EXPECT_EQ(events[4], "data: [DONE]\n\n");
+}
+
+TEST(OpenAiWireTest, AToolCallStreamsItsNameFirstAndItsArgumentsAfter) {
+  const std::vector<std::string> events = openai::EncodeStream(ToolCallReply(), {.pieces = 1});
+  json head;
+  for (const std::string& e : events) {
+    if (e.find("\"name\":\"edit_file\"") != std::string::npos) head = json::parse(e.substr(6));
+  }
+  ASSERT_FALSE(head.is_null());
+  EXPECT_EQ(head["choices"][0]["delta"]["tool_calls"][0],
+            json({{"index", 0},
+                  {"id", "call_0"},
+                  {"type", "function"},
+                  {"function", {{"name", "edit_file"}, {"arguments", ""}}}}));
+}
+
+TEST(AnthropicWireTest, AStreamIsAnthropicsEventsInAnthropicsOrder) {
+  v1::ChatReply reply;
+  reply.mutable_message()->set_content("hi");
+  reply.set_finish_reason("stop");
+  std::vector<std::string> names;
+  for (const std::string& e : anthropic::EncodeStream(reply, {.id = "msg_1", .model = "claude"})) {
+    ASSERT_TRUE(e.starts_with("event: ")) << e;
+    const std::string name = e.substr(7, e.find('\n') - 7);
+    const json data = json::parse(e.substr(e.find("data: ") + 6));
+    EXPECT_EQ(data["type"], name) << "the data names its event";
+    if (name == "message_start") {
+      EXPECT_EQ(data["message"]["id"], "msg_1");
+      EXPECT_EQ(data["message"]["role"], "assistant");
+      EXPECT_TRUE(data["message"]["content"].empty());
+    }
+    if (name == "message_delta") {
+      EXPECT_EQ(data["delta"]["stop_reason"], "end_turn");
+    }
+    names.push_back(name);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"message_start", "ping", "content_block_start", "content_block_delta",
+                                             "content_block_stop", "message_delta", "message_stop"}));
+}
+
+TEST(AnthropicWireTest, AWholeReplyIsAMessageWithContentBlocks) {
+  json body = json::parse(
+      anthropic::EncodeReply(ToolCallReply(), {.id = "msg_2", .model = "claude", .thinking_signature = "s"}));
+  EXPECT_EQ(body["type"], "message");
+  EXPECT_EQ(body["stop_reason"], "tool_use");
+  ASSERT_EQ(body["content"].size(), 4u);
+  EXPECT_EQ(body["content"][0],
+            json({{"type", "thinking"}, {"thinking", "The cast dereferences address 0 — 零."}, {"signature", "s"}}));
+  EXPECT_EQ(body["content"][1]["type"], "text");
+  EXPECT_EQ(body["content"][2]["input"]["path"], "ünïcode.c");
+  EXPECT_EQ(body["usage"]["input_tokens"], 200) << "input less what was read from the cache";
+  EXPECT_EQ(body["usage"]["cache_read_input_tokens"], 1000);
+}
+
+TEST(AnthropicWireTest, AFinishReasonItDoesNotKnowComesBackUnchangedAndNullCountsAreZero) {
+  v1::ChatReply reply = ToolCallReply();
+  reply.set_finish_reason("refusal");
+  absl::StatusOr<v1::ChatReply> back = anthropic::DecodeReply(anthropic::EncodeReply(reply, {}));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->finish_reason(), "refusal");
+  absl::StatusOr<v1::ChatReply> nulls =
+      anthropic::DecodeReply(R"({"type":"message","content":[{"type":"text","text":"x"}],"stop_reason":"end_turn",)"
+                             R"("usage":{"input_tokens":5,"cache_read_input_tokens":null,"output_tokens":null}})");
+  ASSERT_TRUE(nulls.ok()) << nulls.status();
+  EXPECT_EQ(nulls->usage().input_tokens(), 5u);
+  EXPECT_EQ(nulls->usage().output_tokens(), 0u);
+}
+
+TEST(OpenAiWireTest, AnOversizedTokenLimitIsClampedNotWrapped) {
+  absl::StatusOr<openai::DecodedRequest> read =
+      openai::DecodeRequest(R"({"max_tokens":4294967297,"messages":[{"role":"user","content":"x"}]})");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->request.max_tokens(), 4294967295u);
+}
+
 TEST(SplitPiecesTest, NeverCutsACharacterAndJoinsToTheWhole) {
   const std::string text = "añ零✓b";
   for (int pieces : {1, 2, 3, 7, 100}) {

@@ -2,8 +2,8 @@
 
 #include <signal.h>
 
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -211,6 +211,11 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
         << " passed, " << failing.size() << " failed"
         << (outcome.results.ran ? "" : "; no results found (did the suite run? is the format right?)") << "]\n";
     for (const auto& name : failing) log << "[swarm: failed: " << name << "]\n";
+  }
+  log.close();
+  if (!log) {  // a full disk: the outcome stands, and says that its log is not there
+    absl::StrAppend(&outcome.result, " (its log could not be written to ", outcome.log_path, ": ", std::strerror(errno), ")");
+    outcome.log_path.clear();
   }
   if (outcome.passed) RememberPassed(tree, outcome.results.Passing());
   return outcome;

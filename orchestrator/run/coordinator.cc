@@ -26,20 +26,17 @@
 #include "orchestrator/run/report.h"
 #include "orchestrator/run/run_closer.h"
 #include "orchestrator/run/run_events.h"
-#include "orchestrator/run/scheduler.h"
 #include "orchestrator/run/run_signals.h"
 #include "orchestrator/run/run_site.h"
+#include "orchestrator/run/scheduler.h"
 #include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
 
 namespace swarm {
-namespace {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using State = Scheduler::State;
-
-}  // namespace
 
 Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std::ostream& out, std::ostream& err,
                          CoordinatorOptions options)
@@ -98,7 +95,8 @@ absl::Status Coordinator::Setup() {
   MakePipeline();
   MakeFleet();
   if (run_.resume) {
-    if (absl::Status st = RestoreRun(run_, site_, *pipeline_, fleet_->leases(), Recorder(), out_, baseline_); !st.ok()) {
+    if (absl::Status st = RestoreRun(run_, site_, *pipeline_, fleet_->leases(), Recorder(), out_, baseline_);
+        !st.ok()) {
       return st;
     }
     return StartModel();
@@ -120,19 +118,26 @@ void Coordinator::MakePipeline() {
                            static_cast<std::uint64_t>(run_.config.max_patch_files)};
   LandingPipeline::Hooks hooks{
       .emit = [this](v1::Event e, const EventBodies& bodies) { Emit(std::move(e), bodies); },
-      .write_log = [this](const std::string& name, const std::string& content) { return recorder_->Log(name, content); },
+      .write_log = [this](const std::string& name,
+                          const std::string& content) { return recorder_->Log(name, content); },
       .say = [this](const std::string& line) { recorder_->Say(line); },
       .can_fix_up = [this] { return model_.has_model() && !model_.budget_stopped(); },
-      .patch_diff = [this](const std::string& id, int attempt) { return site_.store->PatchDiff(run_.run_id, id, attempt); },
+      .patch_diff = [this](const std::string& id,
+                           int attempt) { return site_.store->PatchDiff(run_.run_id, id, attempt); },
       .attempt_failed = [this](const Lease& lease, const std::string& reason) { AttemptFailed(lease, reason, ""); },
-      .progressed = [this] { fleet_->Dispatch(); MaybeFinish(); },
+      .progressed =
+          [this] {
+            fleet_->Dispatch();
+            MaybeFinish();
+          },
       .blame = [this](const MergeRequest& request,
                       const std::string& log) { return AttributeFailure(*site_.repo, request, log).summary; },
       .post = [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
       .post_work = [this](std::function<void()> work) { asio::post(*git_pool_, std::move(work)); },
-      .commit_patch = [this, policy, limits](const v1::AttemptResult& r, const std::string& message) {
-        return CommitSubmittedPatch(*site_.repo, r.base_commit(), r.patch(), r.tree(), message, policy, limits);
-      }};
+      .commit_patch =
+          [this, policy, limits](const v1::AttemptResult& r, const std::string& message) {
+            return CommitSubmittedPatch(*site_.repo, r.base_commit(), r.patch(), r.tree(), message, policy, limits);
+          }};
   pipeline_ = std::make_unique<LandingPipeline>(
       run_.plan, *scheduler_, rework_,
       LandingPipeline::Settings{site_.gate->command(), site_.gate->format(), run_.config.json}, std::move(hooks));
@@ -215,9 +220,10 @@ int Coordinator::Run() {
   // A resumed run's base was tested when it started, unless the coordinator died during that test;
   // with per-test results, the head's results are the baseline, so they are read again (or cached).
   bool check = !baseline_.base_passed || site_.gate == nullptr || site_.gate->format() != TestFormat::kExit;
-  absl::Status base = setup.ok() && setup_signals.received() == 0 && !cancel_requests_.Pending(site_.layout.run_dir) && check
-                          ? CheckRunHead(run_, site_, *pipeline_, Recorder(), out_, baseline_)
-                          : absl::OkStatus();
+  absl::Status base =
+      setup.ok() && setup_signals.received() == 0 && !cancel_requests_.Pending(site_.layout.run_dir) && check
+          ? CheckRunHead(run_, site_, *pipeline_, Recorder(), out_, baseline_)
+          : absl::OkStatus();
   setup_signals.Stop();
   if (std::optional<EarlyEnd> end = EndBeforeAgents(setup, base, setup_signals.received(),
                                                     cancel_requests_.Pending(site_.layout.run_dir), run_.base)) {
@@ -233,8 +239,8 @@ int Coordinator::Run() {
 
   if (options_.serve_agent_api) {
     absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
-        "unix:" + site_.layout.socket_path, *this, [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
-        fleet_->leases().liveness());
+        "unix:" + site_.layout.socket_path, *this,
+        [this](std::function<void()> task) { asio::post(*io_, std::move(task)); }, fleet_->leases().liveness());
     if (!server.ok()) {
       err_ << "swarm: " << server.status().message() << "\n";
       return kExitInternal;
@@ -258,12 +264,14 @@ int Coordinator::Run() {
       return false;
     }
     // Idle: something landed, agents are working, no patch or merge is in flight.
-    if (pipeline_->jobs_in_flight() == 0 && !fleet_->leases().empty() && pipeline_->head() != run_.base) Failpoint("idle");
+    if (pipeline_->jobs_in_flight() == 0 && !fleet_->leases().empty() && pipeline_->head() != run_.base)
+      Failpoint("idle");
     return true;
   });
 
   if (options_.host_launcher == nullptr) {
-    own_launcher_ = std::make_unique<ProcessHostLauncher>(*io_, run_.agent_binary, site_.layout.socket_path, site_.layout.ledger_dir);
+    own_launcher_ = std::make_unique<ProcessHostLauncher>(*io_, run_.agent_binary, site_.layout.socket_path,
+                                                          site_.layout.ledger_dir);
   }
   hosts_ = std::make_unique<HostSupervisor>(
       options_.host_launcher != nullptr ? *options_.host_launcher : *own_launcher_,
@@ -376,7 +384,8 @@ void Coordinator::MaybeFinish() {
   if (!shutting_down_ && cancel_exit_ == 0 && hosts_ != nullptr && hosts_running == 0 && !scheduler_->AllDone()) {
     Cancel(kExitInternal, "no agent host is left to run the remaining subtasks");
   }
-  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 || (model_.budget_stopped() && (fleet_ == nullptr || fleet_->leases().empty()));
+  bool work_done = scheduler_->AllDone() || cancel_exit_ != 0 ||
+                   (model_.budget_stopped() && (fleet_ == nullptr || fleet_->leases().empty()));
   const int jobs = pipeline_ != nullptr ? pipeline_->jobs_in_flight() : 0;
   if (!shutting_down_ && work_done && jobs == 0) BeginShutdown();
   if (shutting_down_ && jobs == 0 && hosts_running == 0 && io_ != nullptr) io_->stop();
@@ -417,34 +426,26 @@ void Coordinator::Emit(v1::Event event, const EventBodies& bodies) {
 }
 
 ProgressCounts Coordinator::Counts() const {
-  ProgressCounts c;
-  c.total = static_cast<int>(run_.plan.subtasks.size());
-  if (scheduler_ == nullptr) return c;
-  c.landed = scheduler_->Count(State::kLanded);
-  c.failed = scheduler_->Count(State::kFailed);
-  c.skipped = scheduler_->Count(State::kSkipped);
-  c.unchanged = scheduler_->Count(State::kNoChange);
-  c.merging = scheduler_->Count(State::kMerging) + scheduler_->Count(State::kPatchReady);
-  c.busy_agents = fleet_ != nullptr ? static_cast<int>(fleet_->leases().leases().size()) : 0;
-  if (std::optional<ModelGateway::LimiterState> l = model_.limiter()) {
-    c.model_limit = l->limit;
-    c.model_in_flight = l->in_flight;
-  }
-  return c;
+  const std::optional<ModelGateway::LimiterState> limiter = model_.limiter();
+  return CountProgress(static_cast<int>(run_.plan.subtasks.size()), scheduler_.get(),
+                       fleet_ != nullptr ? static_cast<int>(fleet_->leases().leases().size()) : 0,
+                       limiter ? limiter->limit : 0, limiter ? limiter->in_flight : 0);
 }
 
 int Coordinator::Finish() {
   recorder_->EndProgress();
-  model_.Stop();  // before the server: its shutdown waits for every call to be answered
+  model_.Stop();                         // before the server: its shutdown waits for every call to be answered
   if (server_) server_->AbortPending();  // calls that never reached the executor
   server_.reset();
   stages_.Shutdown();
   git_pool_->join();
   ResourceScope::RemoveAbandoned();  // of hosts killed during the run; every host has exited by now
   // Whatever has no recorded outcome by now was cut short by a cancel or the budget.
-  const std::string cut_short = cancel_exit_ == 0 && model_.budget_stopped() ? "stopped: the budget is spent: " + model_.budget_reason()
-                                                                      : "cancelled: " + cancel_reason_;
-  for (const auto& [lease_id, lease] : fleet_->leases().leases()) Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt, cut_short));
+  const std::string cut_short = cancel_exit_ == 0 && model_.budget_stopped()
+                                    ? "stopped: the budget is spent: " + model_.budget_reason()
+                                    : "cancelled: " + cancel_reason_;
+  for (const auto& [lease_id, lease] : fleet_->leases().leases())
+    Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt, cut_short));
   for (const auto& [lease_id, lease] : std::map<std::string, Lease>(fleet_->leases().leases())) EndLease(lease_id);
   std::error_code ec;
   fs::remove(site_.layout.run_dir + "/cancel", ec);  // answered

@@ -32,6 +32,7 @@ int ExitCodeFor(const absl::Status& status) {
       return kExitUsage;
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:  // a full disk, a limit of the machine's
       return kExitEnvironment;
     case absl::StatusCode::kCancelled:
       return kExitCancelled;

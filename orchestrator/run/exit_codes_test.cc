@@ -34,7 +34,7 @@ TEST(ExitCodesTest, AStatusWithoutAnAttachedCodeMapsByItsCode) {
   EXPECT_EQ(ExitCodeFor(absl::InvalidArgumentError("bad flag")), kExitUsage);
   EXPECT_EQ(ExitCodeFor(absl::FailedPreconditionError("no bubblewrap")), kExitEnvironment);
   EXPECT_EQ(ExitCodeFor(absl::CancelledError("cancelled")), kExitCancelled);
-  EXPECT_EQ(ExitCodeFor(absl::ResourceExhaustedError("disk full")), kExitInternal);
+  EXPECT_EQ(ExitCodeFor(absl::ResourceExhaustedError("cannot write /x: No space left on device")), kExitEnvironment);
   EXPECT_EQ(ExitCodeFor(absl::UnknownError("what")), kExitInternal);
 }
 

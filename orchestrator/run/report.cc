@@ -1,6 +1,7 @@
 #include "orchestrator/run/report.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -158,7 +159,8 @@ absl::StatusOr<std::string> WriteReport(const Store& store, const ReportContext&
   std::string path = ctx.run_dir + "/report.json";
   std::ofstream f(path);
   f << doc.dump(2) << "\n";
-  if (!f.good()) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
+  f.close();  // a full disk may show only when the last of it is written
+  if (!f) return absl::ResourceExhaustedError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
   return path;
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "orchestrator/run/scheduler.h"
 
 namespace swarm {
 
@@ -81,6 +82,19 @@ std::string RunRecorder::Log(const std::string& name, const std::string& content
   if (path.ok()) return *path;
   Say(absl::StrCat("swarm: warning: ", path.status().message()));
   return "";
+}
+
+ProgressCounts CountProgress(int total, const Scheduler* scheduler, int busy_agents, int model_limit,
+                             int model_in_flight) {
+  ProgressCounts c{.total = total, .busy_agents = busy_agents, .model_limit = model_limit, .model_in_flight = model_in_flight};
+  if (scheduler == nullptr) return c;  // before setup made it
+  using State = Scheduler::State;
+  c.landed = scheduler->Count(State::kLanded);
+  c.failed = scheduler->Count(State::kFailed);
+  c.skipped = scheduler->Count(State::kSkipped);
+  c.unchanged = scheduler->Count(State::kNoChange);
+  c.merging = scheduler->Count(State::kMerging) + scheduler->Count(State::kPatchReady);
+  return c;
 }
 
 }  // namespace swarm

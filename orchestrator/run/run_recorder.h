@@ -28,6 +28,11 @@ struct ProgressCounts {
   int model_in_flight = 0;  // calls admitted and not answered
 };
 
+class Scheduler;
+// The subtasks' states as the progress line counts them, with the agents busy and the model's limit.
+ProgressCounts CountProgress(int total, const Scheduler* scheduler, int busy_agents, int model_limit,
+                             int model_in_flight);
+
 class RunRecorder {
  public:
   struct Options {
