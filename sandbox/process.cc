@@ -274,8 +274,23 @@ int ChildMain(void* p) {
 // that shares the parent's memory until it execs (what posix_spawn does) costs nothing of the kind.
 // Entering a user namespace needs a process of its own memory (the kernel refuses it to a process
 // that shares it), so that case still forks.
+//
+// ThreadSanitizer cannot follow a child that shares its parent's memory (its clone interceptor stops
+// the process), so a build under TSan (scripts/tsan.sh) forks every child.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kForkAlways = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kForkAlways = true;
+#else
+constexpr bool kForkAlways = false;
+#endif
+#else
+constexpr bool kForkAlways = false;
+#endif
+
 pid_t SpawnChild(ChildArgs& args) {
-  if (args.user_namespace >= 0) {
+  if (args.user_namespace >= 0 || kForkAlways) {
     pid_t pid = fork();
     if (pid == 0) ChildMain(&args);
     return pid;
