@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "testing/test_util.h"
 
@@ -137,7 +138,11 @@ TEST_F(ModelEndpointTest, AStreamedRequestGetsAnEventStreamEndingInDone) {
   EXPECT_EQ(r.content_type, "text/event-stream");
   EXPECT_TRUE(r.body.starts_with("data: {"));
   EXPECT_TRUE(r.body.ends_with("data: [DONE]\n\n"));
-  EXPECT_NE(r.body.find("\"prompt_tokens\":10"), std::string::npos) << "the usage comes last";
+  // The usage is the last chunk before [DONE].
+  const size_t done = r.body.rfind("data: [DONE]");
+  const size_t last = r.body.rfind("data: {", done);
+  ASSERT_NE(last, std::string::npos);
+  EXPECT_EQ(json::parse(r.body.substr(last + 6, done - last - 8))["usage"]["prompt_tokens"], 10) << r.body;
 }
 
 TEST_F(ModelEndpointTest, EachGatewayRefusalHasTheStatusAClientMustNotRetryBlindly) {
@@ -156,6 +161,7 @@ TEST_F(ModelEndpointTest, EachGatewayRefusalHasTheStatusAClientMustNotRetryBlind
     json body = json::parse(r.body);
     EXPECT_EQ(body["error"]["message"], std::string(c.error.message()));
     EXPECT_EQ(body["error"]["type"], absl::StatusCodeToString(c.error.code()));
+    EXPECT_EQ(body["error"]["code"], absl::AsciiStrToLower(absl::StatusCodeToString(c.error.code())));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "git/integration_repo.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -30,7 +31,11 @@ absl::StatusOr<std::unique_ptr<IntegrationRepo>> IntegrationRepo::Create(const G
   {
     std::ofstream alt(git_dir + "/objects/info/alternates");
     alt << objects << "\n";
-    if (!alt.good()) return absl::PermissionDeniedError(absl::StrCat("cannot write ", git_dir));
+    alt.close();
+    if (!alt) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot write ", git_dir, "/objects/info/alternates: ", std::strerror(errno)));
+    }
   }
   // Read by every workspace's git, which may be the sandbox user's (umask 077 made it 0600).
   fs::permissions(git_dir + "/objects/info/alternates", fs::perms(0644), ec);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -83,8 +84,12 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
     request << reason << "\n";
     request.close();
     if (!request) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("cannot ask the coordinator to cancel: cannot write ", cancel_file, ": ", std::strerror(errno)));
+      const int error = errno;
+      std::error_code ec;
+      fs::remove(cancel_file, ec);  // a part-written request would still cancel the run
+      const std::string why =
+          absl::StrCat("cannot ask the coordinator to cancel: cannot write ", cancel_file, ": ", std::strerror(error));
+      return error == EACCES || error == EPERM ? absl::PermissionDeniedError(why) : absl::ResourceExhaustedError(why);
     }
     out << "swarm: asked the coordinator of " << run_id << " (pid " << pid << ") to cancel\n";
     auto deadline = std::chrono::steady_clock::now() + wait;

@@ -160,7 +160,7 @@ absl::Status DryRunTask(PreparedRun& run) {
   std::vector<CallRecord> calls;
   PlannerInput input{run.config.task, run.config.test_command, RepositoryMap(*run.user, run.base)};
   absl::StatusOr<PlannerResult> planned = PlanTask(**gateway, input, &calls);
-  if (!planned.ok()) return planned.status();
+  if (!planned.ok()) return BudgetEnds(planned.status());
   run.plan = std::move(planned->plan);
   PrintDryRun(run);
   // Rough: ten model calls a subtask, each with about 8000 prompt tokens (most of them cached after the

@@ -29,11 +29,17 @@ sudo=""
 mkdir -p "$build"
 
 if [ ! -f "$absl/lib/libabsl_synchronization.so.20220623" ]; then
-  version=$(dpkg-query -W -f='${Version}' libabsl20220623)
+  if ! version=$(dpkg-query -W -f='${Version}' libabsl20220623 2>/dev/null); then
+    echo "tsan.sh: needs Debian 12's abseil (libabsl20220623), whose source it rebuilds under TSan" >&2
+    exit 3
+  fi
   if ! ls "$build"/abseil-src/abseil-*/CMakeLists.txt > /dev/null 2>&1; then
-    if ! grep -rqs "deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    # The source package of exactly that version: a deb-src line (added once), an index that has it.
+    if ! grep -rqsE '^[[:space:]]*(deb-src|Types:.*deb-src)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
       printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
         $sudo tee /etc/apt/sources.list.d/swarm-tsan-src.sources > /dev/null
+    fi
+    if ! apt-cache showsrc abseil 2> /dev/null | grep -q "^Version: $version\$"; then
       $sudo apt-get update -qq
     fi
     command -v dpkg-source > /dev/null || $sudo apt-get install -y -qq dpkg-dev
@@ -45,7 +51,8 @@ if [ ! -f "$absl/lib/libabsl_synchronization.so.20220623" ]; then
   cmake -S "$src" -B "$build/absl-build" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_COMPILER=clang++-14 \
     -DCMAKE_CXX_STANDARD=17 -DBUILD_SHARED_LIBS=ON -DCMAKE_CXX_FLAGS="$flags" \
     -DCMAKE_INSTALL_PREFIX="$absl" -DCMAKE_INSTALL_LIBDIR=lib
-  ninja -C "$build/absl-build" -j"$(nproc)" install > /dev/null
+  ninja -C "$build/absl-build" -j"$(nproc)" install > "$build/absl-build.log" 2>&1 ||
+    { tail -30 "$build/absl-build.log"; exit 1; }
 fi
 
 if [ ! -f "$build/swarm/build.ninja" ]; then

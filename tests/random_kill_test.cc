@@ -3,8 +3,8 @@
 // run is resumed until it finishes. Each run has dependencies, an atomic group, two subtasks whose
 // patches conflict (the second is rebased) and one whose first patch fails the tests (a debugging
 // sub-agent, the fix-up, repairs it). Afterwards every run must have the tree an uninterrupted
-// run lands, each subtask landed exactly once, and nothing left: no process, workspace, mount, socket
-// directory or cgroup of its coordinators and hosts.
+// run lands, each subtask landed exactly once, and nothing left: no process, workspace (nor the places
+// its mounts were made), socket directory or cgroup of its coordinators and hosts.
 //
 // The moments come from a seeded generator. The seed is printed; SWARM_KILL_SEED=N replays it.
 #include <gtest/gtest.h>
@@ -184,8 +184,8 @@ class RandomKillTest : public ::testing::Test {
     if (!runtime.empty()) {
       EXPECT_FALSE(fs::exists(Trim(runtime))) << "socket directory left";
     }
-    // No mount of the run's is left (overlay workspaces and test trees are mounted under its paths).
-    EXPECT_EQ(Sh("grep -c -- '" + run_id + "' /proc/self/mountinfo || true"), "0\n") << ReadFile("/proc/self/mountinfo");
+    // Workspaces and test trees are mounted in the coordinator's and hosts' own mount namespaces, which
+    // go with them; what could be left is their places, checked above (the work and /dev/shm trees).
     // Cgroups are named <pid>-<salt>-<n> by the process that made them.
     std::set<int> ours = coordinator_pids_;
     ours.insert(host_pids_.begin(), host_pids_.end());

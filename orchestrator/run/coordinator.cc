@@ -178,7 +178,7 @@ absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
   err_ << "swarm: planning the task with " << model_.model()->ref << "\n";
   PlannerInput input{run_.config.task, run_.config.test_command, RepositoryMap(*run_.user, run_.base)};
   absl::StatusOr<PlannerResult> result = model_.Plan(input, calls);
-  if (!result.ok()) return result.status();
+  if (!result.ok()) return BudgetEnds(result.status());
   run_.plan = std::move(result->plan);
   err_ << absl::StrFormat("swarm: the plan has %d subtasks (planning cost $%.4f)\n", run_.plan.subtasks.size(),
                           result->cost_usd);

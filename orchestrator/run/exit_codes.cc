@@ -1,6 +1,7 @@
 #include "orchestrator/run/exit_codes.h"
 
 #include <string>
+#include <utility>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
@@ -66,6 +67,10 @@ absl::Status RunEndStatus(int exit_code) {
       break;
   }
   return WithExitCode(absl::Status(code, ""), exit_code);
+}
+
+absl::Status BudgetEnds(absl::Status status) {
+  return absl::IsResourceExhausted(status) ? WithExitCode(std::move(status), kExitBudget) : status;
 }
 
 absl::Status WithExitCode(absl::Status status, int exit_code) {

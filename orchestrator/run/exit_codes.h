@@ -27,6 +27,10 @@ int ExitCodeFor(const absl::Status& status);
 // `status` (not OK) with `exit_code` attached: ExitCodeFor gives it whatever the status's code is.
 [[nodiscard]] absl::Status WithExitCode(absl::Status status, int exit_code);
 
+// A model call the budget refused (the gateway's ResourceExhausted) as the run's budget ending, exit 4;
+// any other status as it is.
+[[nodiscard]] absl::Status BudgetEnds(absl::Status status);
+
 }  // namespace swarm
 
 #endif  // SWARM_ORCHESTRATOR_RUN_EXIT_CODES_H_

@@ -46,5 +46,13 @@ TEST(ExitCodesTest, AnAttachedCodeWinsAndKeepsTheMessage) {
   EXPECT_EQ(ExitCodeFor(absl::AbortedError("the coordinator died")), kExitInternal);
 }
 
+TEST(ExitCodesTest, ABudgetRefusalIsTheBudgetsEndingAndOtherErrorsStayAsTheyAre) {
+  const absl::Status refused = BudgetEnds(absl::ResourceExhaustedError("the budget of $0.01 is spent"));
+  EXPECT_EQ(ExitCodeFor(refused), kExitBudget);
+  EXPECT_EQ(refused.message(), "the budget of $0.01 is spent");
+  EXPECT_EQ(ExitCodeFor(BudgetEnds(absl::UnavailableError("down"))), kExitEnvironment);
+  EXPECT_TRUE(BudgetEnds(absl::OkStatus()).ok());
+}
+
 }  // namespace
 }  // namespace swarm
