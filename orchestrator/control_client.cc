@@ -128,7 +128,8 @@ absl::Status FromGrpc(const grpc::Status& st, const std::string& address) {
         absl::StrCat("the swarm server at ", address, " refused the call: ", st.error_message()));
   }
   if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {  // a message over gRPC's size limit
-    return absl::InvalidArgumentError(absl::StrCat("the swarm server at ", address, " refused the call: ", st.error_message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the swarm server at ", address, " refused the call: ", st.error_message()));
   }
   return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
 }
