@@ -25,6 +25,14 @@ absl::Status WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& leas
                       {"group", s.group()},
                       {"attempt", lease.attempt()},
                       {"base", lease.base_commit()}};
+  if (s.has_issue()) {  // a backlog's lane: the issue it works on
+    const v1::Issue& issue = s.issue();
+    j["issue"] = {{"id", issue.id()},
+                  {"title", issue.title()},
+                  {"body", issue.body()},
+                  {"labels", std::vector<std::string>(issue.labels().begin(), issue.labels().end())},
+                  {"url", issue.url()}};
+  }
   std::error_code ec;
   std::filesystem::create_directories(meta_dir, ec);
   if (ec) return absl::ResourceExhaustedError(absl::StrCat("cannot make ", meta_dir, ": ", ec.message()));

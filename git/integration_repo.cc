@@ -69,7 +69,18 @@ int IntegrationRepo::RemoveStaleLocks(const std::string& git_dir) {
   return removed;
 }
 
-absl::StatusOr<std::string> IntegrationRepo::Head() const { return git_.ResolveCommit(kIntegrationRef); }
+std::string LaneRef(const std::string& lane) {
+  return lane.empty() ? std::string(kIntegrationRef) : absl::StrCat("refs/heads/lanes/", lane);
+}
+
+absl::StatusOr<std::string> IntegrationRepo::Head(const std::string& ref) const { return git_.ResolveCommit(ref); }
+
+absl::Status IntegrationRepo::CreateRefIfAbsent(const std::string& ref, const std::string& commit) const {
+  if (git_.ResolveCommit(ref).ok()) return absl::OkStatus();
+  // The empty old value: created only if absent, so two callers cannot both create it.
+  absl::StatusOr<std::string> r = git_.Run({"update-ref", ref, commit, ""});
+  return r.ok() ? absl::OkStatus() : r.status();
+}
 
 absl::StatusOr<std::string> IntegrationRepo::CommitPatch(const std::string& base, const std::string& diff,
                                                          const std::string& expected_tree,
@@ -178,8 +189,9 @@ absl::StatusOr<std::string> IntegrationRepo::CommitTree(const std::string& tree,
   return TrimNewline(*commit);
 }
 
-absl::Status IntegrationRepo::CompareAndSwap(const std::string& commit, const std::string& expected_old) const {
-  absl::StatusOr<ProcessResult> r = git_.RunRaw({"update-ref", kIntegrationRef, commit, expected_old});
+absl::Status IntegrationRepo::CompareAndSwap(const std::string& commit, const std::string& expected_old,
+                                             const std::string& ref) const {
+  absl::StatusOr<ProcessResult> r = git_.RunRaw({"update-ref", ref, commit, expected_old});
   if (!r.ok()) return r.status();
   if (!r->ok()) {
     return absl::AbortedError(absl::StrCat("the integration head moved: ", TrimNewline(r->err)));
@@ -201,23 +213,23 @@ absl::Status IntegrationRepo::Materialize(const std::string& tree, const std::st
 }
 
 absl::Status IntegrationRepo::Publish(const Git& user, const std::string& branch, bool move_forward,
-                                      const std::string& base) const {
+                                      const std::string& base, const std::string& ref, bool replace) const {
   // An existing branch (a resumed run publishing again) may only move forward, and only if this run
   // made it: its tip is one of the run's landings.
   absl::StatusOr<std::string> existing = user.ResolveCommit(branch);
-  absl::StatusOr<std::string> head = Head();
+  absl::StatusOr<std::string> head = Head(ref);
   if (!head.ok()) return head.status();
   const bool ours = existing.ok() && move_forward && *existing != base &&
                     git_.Run({"merge-base", "--is-ancestor", *existing, *head}).ok() &&
                     (base.empty() || git_.Run({"merge-base", "--is-ancestor", base, *existing}).ok());
-  if (existing.ok() && !ours) {
+  if (existing.ok() && !ours && !replace) {
     return absl::AlreadyExistsError(absl::StrCat(branch, " already exists in the repository"));
   }
   // A bare git dir without a work tree: fetch writes objects and the one ref, nothing else.
   Git target = Git::AtGitDir(user.git_dir());
   absl::StatusOr<std::string> r =
       target.Run({"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", git_.git_dir(),
-                  absl::StrCat(kIntegrationRef, ":", branch)});
+                  absl::StrCat(replace ? "+" : "", ref, ":", branch)});
   if (!r.ok()) return r.status();
   return absl::OkStatus();
 }

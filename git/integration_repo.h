@@ -17,6 +17,10 @@ namespace swarm {
 
 inline constexpr char kIntegrationRef[] = "refs/heads/integration";
 
+// The integration ref of a lane: a run's one lane ("") is kIntegrationRef; lane L of a backlog is
+// refs/heads/lanes/L (lane ids are checked names: [A-Za-z0-9._-], no "..").
+std::string LaneRef(const std::string& lane);
+
 // Who the run's commits are by (--author, --signoff). The committer is always swarm.
 struct CommitAuthor {
   std::string name = "swarm";
@@ -41,7 +45,9 @@ class IntegrationRepo final {
 
   const Git& git() const { return git_; }
   const CommitAuthor& author() const { return author_; }
-  absl::StatusOr<std::string> Head() const;
+  absl::StatusOr<std::string> Head(const std::string& ref = kIntegrationRef) const;
+  // Creates `ref` at `commit` unless it exists (a resumed run's lanes keep what landed on them).
+  absl::Status CreateRefIfAbsent(const std::string& ref, const std::string& commit) const;
 
   // Applies `diff` to `base` in a private index and commits the result with parent `base`. Fails
   // with InvalidArgument when the diff does not apply or does not produce `expected_tree`.
@@ -55,16 +61,19 @@ class IntegrationRepo final {
   absl::StatusOr<std::string> ConflictJson(const std::string& onto, const std::string& patch_commit) const;
   absl::StatusOr<std::string> CommitTree(const std::string& tree, const std::string& parent,
                                          const std::string& message) const;
-  // Moves the integration ref to `commit` only if it is at `expected_old`; Aborted otherwise.
-  absl::Status CompareAndSwap(const std::string& commit, const std::string& expected_old) const;
+  // Moves `ref` to `commit` only if it is at `expected_old`; Aborted otherwise.
+  absl::Status CompareAndSwap(const std::string& commit, const std::string& expected_old,
+                              const std::string& ref = kIntegrationRef) const;
   // Writes the files of `tree` into the empty directory `dir` (a throwaway copy for a test run).
   absl::Status Materialize(const std::string& tree, const std::string& dir) const;
-  // Creates `branch` (refs/heads/...) in the user's repository at the integration head. If it exists
+  // Creates `branch` (refs/heads/...) in the user's repository at the head of `ref`. If it exists
   // it fails, unless `move_forward` (a resumed run publishing again) and the branch is one this run
   // published: past `base`, on the way to the head (a branch someone made at the base meanwhile is
-  // not). Only objects and that one ref are written; the user's work tree, index and HEAD are not.
+  // not), or `replace` (the user asked for the branch to be made again: `swarm backlog --redo`).
+  // Only objects and that one ref are written; the user's work tree, index and HEAD are not.
   absl::Status Publish(const Git& user, const std::string& branch, bool move_forward = false,
-                       const std::string& base = "") const;
+                       const std::string& base = "", const std::string& ref = kIntegrationRef,
+                       bool replace = false) const;
 
  private:
   IntegrationRepo(Git git, CommitAuthor author) : git_(std::move(git)), author_(std::move(author)) {}

@@ -3,38 +3,40 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <type_traits>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <cmath>
-#include <cstdlib>
-#include <functional>
-#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "orchestrator/control_client.h"
-#include "orchestrator/run/coordinator.h"
-#include "orchestrator/run/exit_codes.h"
 #include "base/command_line.h"
 #include "base/duration.h"
 #include "base/input_file.h"
-#include "orchestrator/plan/plan.h"
-#include "orchestrator/run_admin.h"
-#include "orchestrator/run/run_setup.h"
-#include "orchestrator/run/make_sandbox.h"
+#include "base/terminal_text.h"
 #include "models/model_gateway.h"
 #include "models/scripted/scripted_provider.h"
-#include "orchestrator/models_command.h"
-#include "orchestrator/plan/planner.h"
-#include "orchestrator/run_views.h"
+#include "orchestrator/backlog/backlog_command.h"
 #include "orchestrator/control/serve.h"
+#include "orchestrator/control_client.h"
+#include "orchestrator/models_command.h"
+#include "orchestrator/plan/plan.h"
+#include "orchestrator/plan/planner.h"
+#include "orchestrator/run/coordinator.h"
+#include "orchestrator/run/exit_codes.h"
+#include "orchestrator/run/make_sandbox.h"
+#include "orchestrator/run/run_setup.h"
+#include "orchestrator/run_admin.h"
+#include "orchestrator/run_views.h"
 #include "orchestrator/store/store.h"
-#include "base/terminal_text.h"
 #include "sandbox/overlay_mount.h"
 #include "swarm/v1/protocol.h"
 
@@ -65,11 +67,15 @@ void AddSetting(CLI::App& app, std::string_view flag, T& member, const char* hel
   }
 }
 
-void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits) {
-#define SWARM_RUN_FLAG(type, name, value, flag, lowest, highest, help) AddSetting(run, flag, c.name, help);
+// `except`: flags of `swarm run` that another command (`swarm backlog`) does not take.
+void AddRunFlags(CLI::App& run, RunConfig& c, LimitFlags& limits, const std::set<std::string_view>& except = {}) {
+#define SWARM_RUN_FLAG(type, name, value, flag, lowest, highest, help) \
+  if (!except.count(flag)) AddSetting(run, flag, c.name, help);
   SWARM_RUN_SETTINGS(SWARM_RUN_FLAG)
 #undef SWARM_RUN_FLAG
-  run.add_flag("--dry-run", c.dry_run, "print the subtasks and groups; start nothing");
+  run.add_flag("--dry-run", c.dry_run,
+               except.empty() ? "print the subtasks and groups; start nothing"
+                              : "print the issues and their lanes; start nothing");
   run.add_option("--sandbox-env", c.sandbox_env, "pass NAME (or NAME=VALUE) into the sandbox (repeatable)");
   run.add_option("--sandbox-ro-bind", c.sandbox_ro_binds, "make PATH visible read-only in the sandbox (repeatable)");
   run.add_option("--allow-path", c.allow_paths,
@@ -208,10 +214,12 @@ absl::Status RunCommand(const RunConfig& config, const std::string& save_plan) {
   return Coordinate(std::move(*run));
 }
 
-absl::Status ResumeCommand(const std::string& state_dir, const std::string& run_id, bool json, double budget_usd) {
+absl::Status ResumeCommand(const std::string& state_dir, const std::string& run_id, bool json, double budget_usd,
+                           mode_t user_umask) {
   absl::StatusOr<PreparedRun> run = PrepareResume(state_dir, run_id, /*locked_by_us=*/false, budget_usd);
   if (!run.ok()) return run.status();
   run->config.json = run->config.json || json;
+  if (run->config.backlog.issues_size() > 0) return RunBacklog(std::move(*run), user_umask, std::cout, std::cerr);
   return Coordinate(std::move(*run));
 }
 
@@ -232,8 +240,9 @@ absl::Status Inspect(const std::string& state_dir, const std::function<absl::Sta
 }  // namespace swarm
 
 int main(int argc, char** argv) {
-  // Everything swarm writes (state, logs, workspaces, test copies) is private to its user.
-  umask(077);
+  // Everything swarm writes (state, logs, workspaces, test copies) is private to its user; what runs
+  // in the user's environment (--on-resolved) gets the user's umask back.
+  const mode_t user_umask = umask(077);
   swarm::InstallScriptedModelServer();  // the `scripted:` provider: the offline demo and tests
   const std::vector<std::string> args(argv + 1, argv + argc);
   CLI::App app{"swarm: many agents, one tested branch"};
@@ -261,6 +270,35 @@ int main(int argc, char** argv) {
                   "with --dry-run: write the plan to FILE (the --plan format), to review, edit, and run with --plan FILE");
   std::string budget_text;
   run->add_option("--budget-usd", budget_text, "stop the run when its model spending would pass this many dollars");
+  swarm::RunConfig backlog_config;
+  swarm::LimitFlags backlog_limits;
+  swarm::BacklogOptions backlog_options;
+  std::string backlog_budget;
+  CLI::App* backlog = app.add_subcommand(
+      "backlog", "work on many issues at once, one lane each: a branch and a pull request body per resolved issue");
+  swarm::AddRunFlags(*backlog, backlog_config, backlog_limits,
+                     {"--plan", "--task", "--shard", "--parts", "--independent", "--branch"});
+  backlog
+      ->add_option("--issues", backlog_options.issues_file,
+                   "the issues: what `gh issue list --json number,title,body,labels,url` or `glab issue list "
+                   "--output json` prints, or JSON lines of {\"id\", \"title\", \"body\"}")
+      ->required();
+  backlog->add_option("--label", backlog_options.label, "only the issues with this label");
+  backlog->add_option("--max-issues", backlog_options.max_issues, "work on at most this many issues (0: all)")
+      ->check(CLI::Range(0, 1000000));
+  bool no_plan = false;  // each issue is one subtask: the only way for now
+  backlog->add_flag("--no-plan", no_plan, "each issue is one subtask (as every issue is, for now)");
+  backlog
+      ->add_option("--max-agents-per-issue", backlog_options.max_agents_per_issue,
+                   "agents one issue may hold at once (default: --agents divided by the issues, at least 1)")
+      ->check(CLI::Range(0, 1000000));
+  backlog->add_flag("--redo", backlog_options.redo, "work on issues whose branch swarm/issue-ID exists too (it moves)");
+  backlog->add_option("--out", backlog_options.out_dir,
+                      "where report.json, junit.xml, summary.md and pr/ID.md go (default: the run's directory)");
+  backlog->add_option("--on-resolved", backlog_options.on_resolved,
+                      "run this (sh -c, in the repository, outside the sandbox) once per resolved issue, with "
+                      "SWARM_ISSUE_ID, SWARM_ISSUE_URL, SWARM_BRANCH and SWARM_PR_BODY: git push, gh pr create");
+  backlog->add_option("--budget-usd", backlog_budget, "stop when the model spending of all issues would pass this");
   swarm::ServerConnection server;
   run->add_option("--server", server.address,
                   "run on a swarm serve at ADDR (unix:/path or host:port; default $SWARM_SERVER)");
@@ -374,7 +412,7 @@ int main(int argc, char** argv) {
   // namespace of its own too, where each test run's full checkout is a capped tmpfs. Not allowed:
   // full checkouts, uncapped, and the run says so.
   const bool coordinates = (run->parsed() && server.address.empty() && !config.dry_run) || resume->parsed() ||
-                           serve->parsed();
+                           serve->parsed() || (backlog->parsed() && !backlog_config.dry_run);
   if (coordinates && geteuid() == 0) {
     swarm::EnterPrivateMountNamespace().IgnoreError();  // the run's note says what test runs get instead
   } else if (coordinates) {
@@ -405,6 +443,14 @@ int main(int argc, char** argv) {
     if (absl::Status st = swarm::CheckSettings(config, swarm::SettingNames::kFlags); !st.ok()) return swarm::Exit(st);
     return swarm::Exit(swarm::RunOnServer(server, config, std::cout, std::cerr));
   }
+  if (backlog->parsed()) {
+    backlog_config.limits.memory_bytes = static_cast<std::uint64_t>(backlog_limits.memory_mb) << 20;
+    backlog_config.limits.max_file_bytes = static_cast<std::uint64_t>(backlog_limits.file_mb) << 20;
+    if (absl::Status st = swarm::ParseBudget(backlog_budget, backlog_config.budget_usd); !st.ok())
+      return swarm::Exit(st);
+    backlog_config.show_command_files = true;
+    return swarm::Exit(swarm::BacklogCommand(backlog_config, backlog_options, user_umask, std::cout, std::cerr));
+  }
   if (models_check->parsed()) return swarm::Exit(swarm::CheckModel(check_ref, check_base_url, models_repo, std::cout));
   if (models->parsed()) return swarm::Exit(swarm::ListModels(models_repo, std::cout));
   if (serve->parsed()) return swarm::Exit(swarm::Serve(serve_options, std::cout));
@@ -415,7 +461,7 @@ int main(int argc, char** argv) {
   if (resume->parsed()) {
     double budget = 0;
     if (absl::Status st = swarm::ParseBudget(resume_budget, budget); !st.ok()) return swarm::Exit(st);
-    return swarm::Exit(swarm::ResumeCommand(state_dir, run_id, resume_json, budget));
+    return swarm::Exit(swarm::ResumeCommand(state_dir, run_id, resume_json, budget, user_umask));
   }
   std::string dir = state_dir.empty() ? swarm::DefaultStateDir() : state_dir;
   if (cancel->parsed()) {

@@ -30,9 +30,11 @@ LAYERS = [
                           "orchestrator/plan", "orchestrator/store", "orchestrator/merge"]),
     ("orchestrator/control", ["base", "proto", "sandbox", "git", "test_results", "models",
                               "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run"]),
+    ("orchestrator/backlog", ["base", "proto", "sandbox", "git", "test_results", "models",
+                              "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run"]),
     ("orchestrator", ["base", "proto", "sandbox", "git", "test_results", "models", "models/scripted",
                       "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run",
-                      "orchestrator/control"]),
+                      "orchestrator/control", "orchestrator/backlog"]),
 ]
 # Tests and benchmarks sit on top and may include any public header.
 TOP = ["testing", "tests", "bench", "fuzz", "examples"]

@@ -63,6 +63,9 @@ absl::StatusOr<RunConfig> ConfigForServedSpec(const v1::RunSpec& spec, const Ser
   if (!spec.state_dir().empty()) {
     return absl::InvalidArgumentError("state_dir: a server's runs live in its own state directory; leave it empty");
   }
+  if (spec.has_backlog()) {
+    return Refuse("backlog", "a served run has one lane: run `swarm backlog` where the repository is");
+  }
   if (spec.agent_files_size() > 0) {
     return Refuse("agent_files", "a client cannot bind files into the sandbox: ask the server for --allow-ro-bind "
                                  "and send sandbox_ro_binds");

@@ -14,7 +14,7 @@ SpeculativeMergeQueue::SpeculativeMergeQueue(const IntegrationRepo& repo, TestGa
     : repo_(repo),
       gate_(gate),
       run_id_(std::move(run_id)),
-      options_{std::max(1, options.depth), std::max(1, options.max_batch)},
+      options_{std::max(1, options.depth), std::max(1, options.max_batch), options.ref},
       head_(std::move(head)),
       worker_([this] { Loop(); }) {}
 
@@ -188,7 +188,7 @@ std::vector<SpeculativeMergeQueue::Position> SpeculativeMergeQueue::Compose(std:
 }
 
 void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
-  absl::StatusOr<std::string> head = repo_.Head();
+  absl::StatusOr<std::string> head = repo_.Head(options_.ref);
   if (!head.ok()) {
     for (auto& unit : units) {
       for (auto& item : unit.items) {
@@ -254,7 +254,7 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
   if (failed > 0) {
     const Position& last = positions[failed - 1];
     Failpoint("tested");
-    absl::Status swapped = repo_.CompareAndSwap(last.candidate, *head);
+    absl::Status swapped = repo_.CompareAndSwap(last.candidate, *head, options_.ref);
     if (!swapped.ok()) {
       // Only this queue moves the ref: something outside swarm did. Nothing here lands.
       for (auto& p : positions) {

@@ -30,6 +30,7 @@ class SpeculativeMergeQueue final : public MergeQueue {
   struct Options {
     int depth = 3;       // candidates tested at once
     int max_batch = 16;  // requests in one unit when the queue is long
+    std::string ref = kIntegrationRef;  // the lane's integration ref that the queue moves
   };
   // `repo` and `gate` must outlive the queue; `head` is what the tests said on the integration head.
   SpeculativeMergeQueue(const IntegrationRepo& repo, TestGate& gate, std::string run_id, TestOutcome head,

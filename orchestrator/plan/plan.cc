@@ -63,6 +63,8 @@ std::string WhyNotARepositoryPath(const std::string& path) {
 
 }  // namespace
 
+bool IsSafeName(const std::string& name) { return ValidId(name) && name.find("..") == std::string::npos; }
+
 absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
@@ -96,7 +98,7 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
     }
     for (const auto& [key, value] : s.items()) {
       static const std::set<std::string> kKnown = {"id",    "title", "instructions", "files", "depends_on",
-                                                   "group", "tests", "estimate_s"};
+                                                   "group", "tests", "estimate_s",   "lane"};
       if (!kKnown.count(key)) return Bad(source, absl::StrCat(where, ": unknown field \"", key, "\""));
     }
     sub.set_id(s["id"].get<std::string>());
@@ -118,6 +120,10 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
         return Bad(source, absl::StrCat(where, ": \"group\" must be a non-empty string"));
       }
       sub.set_group(s["group"].get<std::string>());
+    }
+    if (s.contains("lane")) {
+      if (!s["lane"].is_string()) return Bad(source, absl::StrCat(where, ": \"lane\" must be a string"));
+      sub.set_lane(s["lane"].get<std::string>());
     }
     if (s.contains("estimate_s")) {
       const json& e = s["estimate_s"];
@@ -157,6 +163,10 @@ absl::Status ValidatePlan(Plan& plan, std::string_view source) {
     if (!index.emplace(s.id(), static_cast<int>(i)).second) {
       return Bad(source, absl::StrCat("subtask id \"", s.id(), "\" is used twice"));
     }
+    if (!s.lane().empty() && !IsSafeName(s.lane())) {
+      return Bad(source, absl::StrCat("subtask \"", s.id(), "\": lane \"", TerminalSafe(s.lane()),
+                                      "\" is not valid (use letters, digits, '.', '_' and '-', without \"..\")"));
+    }
     for (std::string& file : *s.mutable_files()) {
       // One spelling per file ("./a.c", "a//b.c" and "a/./b.c" are a.c, a/b.c, a/b.c), so that the
       // scheduler, which keeps subtasks touching one file apart, compares like with like.
@@ -178,6 +188,14 @@ absl::Status ValidatePlan(Plan& plan, std::string_view source) {
   for (const auto& s : plan.subtasks) {
     if (!s.group().empty()) plan.groups[s.group()].members.push_back(s.id());
   }
+  std::map<std::string, std::string> group_lane;
+  for (const auto& s : plan.subtasks) {
+    if (s.group().empty()) continue;
+    auto [it, first] = group_lane.emplace(s.group(), s.lane());
+    if (!first && it->second != s.lane()) {
+      return Bad(source, absl::StrCat("group \"", s.group(), "\" has members in two lanes"));
+    }
+  }
   for (const auto& [name, g] : plan.groups) {
     if (g.members.empty()) return Bad(source, absl::StrCat("group \"", name, "\" has no member subtasks"));
   }
@@ -192,6 +210,10 @@ absl::Status ValidatePlan(Plan& plan, std::string_view source) {
         return Bad(source, absl::StrCat("subtask \"", s.id(), "\" lists dependency \"", d, "\" twice"));
       }
       const auto& dep = plan.subtasks[index[d]];
+      if (dep.lane() != s.lane()) {
+        return Bad(source, absl::StrCat("subtask \"", s.id(), "\" depends on \"", d,
+                                        "\" of another lane: lanes land on separate branches"));
+      }
       if (!s.group().empty() && dep.group() == s.group()) {
         return Bad(source, absl::StrCat("subtask \"", s.id(), "\" depends on \"", d, "\" in its own group \"",
                                         s.group(), "\": members of a group land together"));
@@ -249,6 +271,15 @@ absl::Status ValidatePlan(Plan& plan, std::string_view source) {
   return absl::OkStatus();
 }
 
+std::vector<std::string> LanesOf(const Plan& plan) {
+  std::vector<std::string> lanes;
+  std::set<std::string> seen;
+  for (const auto& s : plan.subtasks) {
+    if (!s.lane().empty() && seen.insert(s.lane()).second) lanes.push_back(s.lane());
+  }
+  return lanes;
+}
+
 std::string PlanToJson(const Plan& plan) {
   json doc;
   doc["subtasks"] = json::array();
@@ -261,6 +292,7 @@ std::string PlanToJson(const Plan& plan) {
     if (!s.group().empty()) j["group"] = s.group();
     if (s.tests_size() > 0) j["tests"] = std::vector<std::string>(s.tests().begin(), s.tests().end());
     if (s.estimate_s() > 0) j["estimate_s"] = s.estimate_s();
+    if (!s.lane().empty()) j["lane"] = s.lane();
     doc["subtasks"].push_back(j);
   }
   if (!plan.groups.empty()) {

@@ -89,7 +89,7 @@ absl::Status Coordinator::Setup() {
   std::vector<CallRecord> planner_calls;
   absl::Status planned = absl::OkStatus();
   if (!run_.resume && run_.plan.subtasks.empty() && !cfg.task.empty()) planned = PlanFromTask(&planner_calls);
-  scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts);
+  scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts, cfg.backlog.max_agents_per_issue());
   io_ = std::make_unique<asio::io_context>();
   git_pool_ = std::make_unique<asio::thread_pool>(2);
   MakePipeline();
@@ -141,7 +141,8 @@ void Coordinator::MakePipeline() {
   pipeline_ = std::make_unique<LandingPipeline>(
       run_.plan, *scheduler_, rework_,
       LandingPipeline::Settings{site_.gate->command(), site_.gate->format(), run_.config.json}, std::move(hooks));
-  pipeline_->StartAt(run_.base, {});
+  pipeline_->StartAt("", run_.base, {});
+  for (const std::string& lane : LanesOf(run_.plan)) pipeline_->StartAt(lane, run_.base, {});
 }
 
 void Coordinator::MakeFleet() {
@@ -153,7 +154,7 @@ void Coordinator::MakeFleet() {
         return std::nullopt;
       },
       .may_lease = [this] { return !model_.budget_stopped(); },
-      .head = [this] { return pipeline_->head(); },
+      .head = [this](const std::string& lane) { return pipeline_->head(lane); },
       .registration =
           [this] {
             return Registration(run_, site_.layout, site_.repo->git().git_dir(), sandbox_->Name() != "none",
@@ -234,8 +235,16 @@ int Coordinator::Run() {
     }
     return end->exit_code;
   }
+  // A backlog's lanes each get a ref of their own at the base (a resumed run's keep what landed).
+  for (const std::string& lane : LanesOf(run_.plan)) {
+    if (absl::Status st = site_.repo->CreateRefIfAbsent(LaneRef(lane), run_.base); !st.ok()) {
+      err_ << "swarm: cannot make the ref of lane " << lane << ": " << st.message() << "\n";
+      return kExitInternal;
+    }
+  }
   stages_ = MakeStages(options_.checker, options_.merge_queue, site_, run_, baseline_.head_outcome, pipeline_->head());
-  pipeline_->UseStages(*stages_.check, *stages_.merge);
+  pipeline_->UseStages(*stages_.check(),
+                       [this](const std::string& lane) -> MergeQueue& { return stages_.Merge(lane); });
 
   if (options_.serve_agent_api) {
     absl::StatusOr<std::unique_ptr<AgentServer>> server = AgentServer::Start(
@@ -432,6 +441,27 @@ ProgressCounts Coordinator::Counts() const {
                        limiter ? limiter->limit : 0, limiter ? limiter->in_flight : 0);
 }
 
+std::vector<LaneToPublish> Coordinator::ResolvedLanes() const {
+  // A lane is resolved when each of its subtasks landed or needed no change, and one landed.
+  std::map<std::string, std::pair<bool, bool>> lanes;  // lane -> (every subtask done, one landed)
+  for (const auto& id : scheduler_->order()) {
+    const std::string& lane = scheduler_->spec(id).lane();
+    if (lane.empty()) continue;
+    auto [it, first] = lanes.emplace(lane, std::make_pair(true, false));
+    const State state = scheduler_->state(id);
+    it->second.first = it->second.first && (state == State::kLanded || state == State::kNoChange);
+    it->second.second = it->second.second || state == State::kLanded;
+  }
+  std::vector<LaneToPublish> resolved;
+  const v1::Backlog& backlog = run_.config.backlog;
+  for (const v1::Issue& issue : backlog.issues()) {
+    auto it = lanes.find(issue.id());
+    if (it == lanes.end() || !it->second.first || !it->second.second) continue;
+    resolved.push_back({issue.id(), backlog.branch_prefix() + issue.id(), backlog.redo()});
+  }
+  return resolved;
+}
+
 int Coordinator::Finish() {
   recorder_->EndProgress();
   model_.Stop();                         // before the server: its shutdown waits for every call to be answered
@@ -460,7 +490,7 @@ int Coordinator::Finish() {
                          .skipped = scheduler_->Count(State::kSkipped),
                          .no_change = scheduler_->Count(State::kNoChange)};
   ClosedRun closed = CloseRun(ending, *site_.repo, *run_.user, ResultBranch(run_.config, run_.run_id), run_.base,
-                              site_.layout.run_dir, /*move_forward=*/run_.resume);
+                              site_.layout.run_dir, /*move_forward=*/run_.resume, ResolvedLanes());
   const RunResult& result = closed.result;
   if (!result.publish_error.empty()) {
     err_ << "swarm: cannot create the result branch: " << result.publish_error << "; what landed is in "
@@ -487,7 +517,8 @@ int Coordinator::Finish() {
                     .test_format = TestFormatName(site_.gate->format()),
                     .failing_at_base = baseline_.base_failing,
                     .failing_at_end = pipeline_->head_failing(),
-                    .flaky = pipeline_->flaky_counts()};
+                    .flaky = pipeline_->flaky_counts(),
+                    .lanes = run_.config.backlog.issues_size() > 0};
   const ModelGateway::LimiterState& limiter = model_.limiter_at_end();
   ctx.model_concurrency = limiter.configured;
   ctx.model_concurrency_end = limiter.limit;

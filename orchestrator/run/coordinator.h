@@ -16,25 +16,26 @@
 #include <string>
 #include <vector>
 
+#include "models/model_gateway.h"
+#include "orchestrator/merge/merge_queue.h"
+#include "orchestrator/merge/test_gate.h"
 #include "orchestrator/run/agent_handler.h"
 #include "orchestrator/run/cancel_requests.h"
-#include "orchestrator/run/host_supervisor.h"
 #include "orchestrator/run/fleet.h"
+#include "orchestrator/run/host_supervisor.h"
 #include "orchestrator/run/landing_pipeline.h"
 #include "orchestrator/run/lease_table.h"
-#include "orchestrator/run/run_model.h"
 #include "orchestrator/run/rework_policy.h"
+#include "orchestrator/run/run_closer.h"
 #include "orchestrator/run/run_layout.h"
+#include "orchestrator/run/run_model.h"
 #include "orchestrator/run/run_recorder.h"
+#include "orchestrator/run/run_setup.h"
 #include "orchestrator/run/run_site.h"
 #include "orchestrator/run/run_stages.h"
 #include "orchestrator/run/run_start.h"
-#include "orchestrator/merge/merge_queue.h"
-#include "models/model_gateway.h"
 #include "orchestrator/store/run_lock.h"
-#include "orchestrator/run/run_setup.h"
 #include "orchestrator/store/store.h"
-#include "orchestrator/merge/test_gate.h"
 #include "sandbox/sandbox.h"
 
 namespace boost::asio {
@@ -121,6 +122,8 @@ class Coordinator final : public AgentHandler {
   void Cancel(int exit_code, const std::string& why);
   void Emit(v1::Event event, const EventBodies& bodies = {});
   ProgressCounts Counts() const;
+  // A backlog's lanes whose every subtask landed or needed no change, one of them landed.
+  std::vector<LaneToPublish> ResolvedLanes() const;
   int Finish();
 
   // Set at construction.

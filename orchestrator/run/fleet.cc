@@ -90,8 +90,9 @@ void Fleet::Dispatch() {
     // Not guessable: the lease id is what a model call through the gateway presents. Without
     // randomness (no getrandom), a lease id is still unique; only guessable.
     absl::StatusOr<std::string> secret = RandomHex(16);
-    std::string lease_id = leases_.Grant(best->id(), *id, scheduler_.attempts(*id), hooks_.head(),
-                                         secret.ok() ? *secret : std::to_string(leases_.last_fence() + 1));
+    std::string lease_id =
+        leases_.Grant(best->id(), *id, scheduler_.attempts(*id), hooks_.head(scheduler_.spec(*id).lane()),
+                      secret.ok() ? *secret : std::to_string(leases_.last_fence() + 1));
     const Lease& lease = MustFind(leases_.leases(), lease_id, "lease");
     hooks_.emit(SubtaskLeasedEvent(lease_id, lease, leases_.host_id(best->id())));
     Failpoint("leased", *id);

@@ -33,7 +33,7 @@ class Fleet {
     std::function<std::optional<std::string>()> ending;
     // Whether new leases may be given besides that (false once the budget stopped the run).
     std::function<bool()> may_lease;
-    std::function<std::string()> head;  // the commit new leases start from
+    std::function<std::string(const std::string& lane)> head;  // the commit a lane's new leases start from
     std::function<v1::CoordinatorMessage()> registration;  // what a host is told when it registers
     // A lease ended (its result came, it expired, its host went): its agent's model calls end.
     std::function<void(const std::string& lease_id)> lease_ended;

@@ -37,7 +37,7 @@ class FleetTest : public ::testing::Test {
         .emit = [this](v1::Event e) { events_.push_back(std::move(e)); },
         .ending = [this] { return ending_; },
         .may_lease = [this] { return may_lease_; },
-        .head = [] { return std::string("head-1"); },
+        .head = [](const std::string&) { return std::string("head-1"); },
         .registration =
             [] {
               v1::CoordinatorMessage m;

@@ -45,13 +45,30 @@ LandingPipeline::LandingPipeline(const Plan& plan, Scheduler& scheduler, ReworkP
     : plan_(plan), scheduler_(scheduler), rework_(rework), settings_(std::move(settings)), hooks_(std::move(hooks)) {}
 
 void LandingPipeline::UseStages(PatchChecker& check, MergeQueue& merge) {
-  check_ = &check;
-  merge_ = &merge;
+  UseStages(check, [&merge](const std::string&) -> MergeQueue& { return merge; });
 }
 
-void LandingPipeline::StartAt(const std::string& head, std::set<std::string> failing) {
-  head_ = head;
-  head_failing_ = std::move(failing);
+void LandingPipeline::UseStages(PatchChecker& check, std::function<MergeQueue&(const std::string& lane)> merge_for) {
+  check_ = &check;
+  merge_for_ = std::move(merge_for);
+}
+
+void LandingPipeline::StartAt(const std::string& lane, const std::string& head, std::set<std::string> failing) {
+  heads_[lane] = {head, std::move(failing)};
+}
+
+void LandingPipeline::FailingAt(const std::string& commit, const std::set<std::string>& failing) {
+  for (auto& [lane, head] : heads_) {
+    if (head.commit == commit) head.failing = failing;
+  }
+}
+
+const std::string& LandingPipeline::head(const std::string& lane) const {
+  return MustFind(heads_, lane, "lane").commit;
+}
+
+const std::set<std::string>& LandingPipeline::head_failing(const std::string& lane) const {
+  return MustFind(heads_, lane, "lane").failing;
 }
 
 void LandingPipeline::Restore(const Recovery& rec) {
@@ -60,7 +77,7 @@ void LandingPipeline::Restore(const Recovery& rec) {
     if (Scheduler::IsTerminal(s.state)) finished_.insert(id);
   }
   patch_commits_ = rec.patch_commits;
-  StartAt(rec.head, {});
+  for (const auto& [lane, head] : rec.heads) StartAt(lane, head, {});
   for (const auto& [id, s] : rec.subtasks) {
     if (s.needs_finished_event) FinishSubtask(id, v1::LANDED, "", "");
   }
@@ -179,7 +196,7 @@ void LandingPipeline::OnChecked(const MergeRequest& request, const CheckResult& 
     for (const auto& id : ids) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + *cancelled_, "");
   } else if (result.pass) {
     ++jobs_in_flight_;
-    merge_->Submit(request, [this, request](MergeResult merged) {
+    merge_for_(scheduler_.spec(ids[0]).lane()).Submit(request, [this, request](MergeResult merged) {
       hooks_.post([this, request, merged] {
         --jobs_in_flight_;
         OnMerged(request, merged);
@@ -216,13 +233,14 @@ void LandingPipeline::OnMerged(const MergeRequest& request, const MergeResult& r
   if (result.outcome == Outcome::kLanded) {
     // A candidate lands several requests at once; only its last commit, the one tested, becomes the
     // base that new leases start from.
+    const std::string& lane = scheduler_.spec(request.patches[0].subtask_id).lane();
     if (result.tested) {
-      head_ = result.commit;
-      head_failing_ = result.test.results.Failing();
+      heads_[lane] = {result.commit, result.test.results.Failing()};
       check_->RecordHead(result.commit, result.test);
     }
     v1::Event e;
     auto* l = e.mutable_landed();
+    l->set_lane(lane);
     for (const auto& p : request.patches) l->add_subtask_ids(p.subtask_id);
     l->set_group(request.group);
     l->set_commit(result.commit);

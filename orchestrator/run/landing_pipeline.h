@@ -70,9 +70,12 @@ class LandingPipeline {
   LandingPipeline(const Plan& plan, Scheduler& scheduler, ReworkPolicy& rework, Settings settings, Hooks hooks);
 
   // The merge stages, before the first patch is submitted; they must outlive the pipeline's work.
+  // Every lane's patches go to `merge`.
   void UseStages(PatchChecker& check, MergeQueue& merge);
-  // Where the run starts: its head (the base, or a resumed run's integration head), and what fails there.
-  void StartAt(const std::string& head, std::set<std::string> failing);
+  // A lane's patches go to `merge_for(lane)` (a backlog: each lane has its own queue and ref).
+  void UseStages(PatchChecker& check, std::function<MergeQueue&(const std::string& lane)> merge_for);
+  // Where a lane starts: its head (the base, or a resumed run's integration head), and what fails there.
+  void StartAt(const std::string& lane, const std::string& head, std::set<std::string> failing);
   // A resumed run: the subtasks' states and attempts, the patches accepted and not landed, the
   // outcomes recorded (a landing found on the ref without its event is recorded now), the head, and
   // the rebases and fix-ups with what their next leases are told.
@@ -95,8 +98,11 @@ class LandingPipeline {
   // What a fix-up is told: the end of the failing log and the patch of `attempt`, as JSON.
   std::string FailureJson(const std::string& id, int attempt, const std::string& log_path) const;
 
-  const std::string& head() const { return head_; }
-  const std::set<std::string>& head_failing() const { return head_failing_; }
+  // Every lane at `commit` starts with `failing` there (the head's tests, once they ran).
+  void FailingAt(const std::string& commit, const std::set<std::string>& failing);
+  // A lane's head (the run's one lane: ""): what its new leases start from.
+  const std::string& head(const std::string& lane = "") const;
+  const std::set<std::string>& head_failing(const std::string& lane = "") const;
   const std::map<std::string, int>& flaky_counts() const { return flaky_counts_; }
   // Patch commits and merges not yet back.
   int jobs_in_flight() const { return jobs_in_flight_; }
@@ -118,13 +124,16 @@ class LandingPipeline {
   const Settings settings_;
   const Hooks hooks_;
   PatchChecker* check_ = nullptr;
-  MergeQueue* merge_ = nullptr;
+  std::function<MergeQueue&(const std::string& lane)> merge_for_;
 
   // Owned by the executor.
   std::map<std::string, SubmittedPatch> patch_commits_;  // subtask -> its patch ready to merge
   std::set<std::string> finished_;                                    // subtasks whose outcome is recorded
-  std::string head_;
-  std::set<std::string> head_failing_;  // per-test formats: for the report
+  struct LaneHead {
+    std::string commit;
+    std::set<std::string> failing;  // per-test formats: for the report
+  };
+  std::map<std::string, LaneHead> heads_;    // lane -> its head
   std::map<std::string, int> flaky_counts_;  // test -> times it failed and then passed
   int jobs_in_flight_ = 0;
   std::optional<std::string> cancelled_;  // why, once the run is cancelled

@@ -63,7 +63,7 @@ class LandingPipelineTest : public ::testing::Test {
                                                   LandingPipeline::Settings{"make test", TestFormat::kExit, false},
                                                   std::move(hooks));
     pipeline_->UseStages(checker_, queue_);
-    pipeline_->StartAt("base", {});
+    pipeline_->StartAt("", "base", {});
   }
 
   static Plan Parse(const char* json) {
@@ -317,6 +317,7 @@ TEST_F(LandingPipelineTest, AlreadyPresentChangesNothing) {
 TEST_F(LandingPipelineTest, AResumedRunSubmitsThePatchesItHadAccepted) {
   Recovery rec;
   rec.head = "landed-before";
+  rec.heads[""] = "landed-before";
   rec.subtasks["a"] = {State::kPatchReady, 1, 0, false};
   rec.subtasks["b"] = {State::kPending, 2, 0, false};  // its second attempt was cut short
   rec.failure_logs["b"] = "/nonexistent/b.1.merge.log";  // a fix-up was pending

@@ -29,6 +29,13 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
   absl::StatusOr<std::string> head = repo.Head();
   if (!head.ok()) return head.status();
   r.head = *head;
+  r.heads[""] = *head;
+  for (const auto& s : plan.subtasks) {
+    if (s.lane().empty() || r.heads.count(s.lane())) continue;
+    // A lane's ref is made as the run starts; a coordinator that died before that left none.
+    absl::StatusOr<std::string> lane_head = repo.Head(LaneRef(s.lane()));
+    r.heads[s.lane()] = lane_head.ok() ? *lane_head : base;
+  }
 
   absl::StatusOr<std::vector<v1::Event>> events = store.Events(run_id);
   if (!events.ok()) return events.status();
@@ -107,39 +114,42 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     ++r.interrupted_attempts;
   }
 
-  // The ref's first-parent history since the base: one commit per landing, named by its trailers.
-  absl::StatusOr<std::string> log = repo.git().Run(
-      {"log", "--first-parent", "--reverse",
-       "--format=%H%x1f%P%x1f%T%x1f%(trailers:key=swarm-subtask,valueonly,separator=%x2C)%x1f"
-       "%(trailers:key=swarm-group,valueonly,separator=%x2C)%x1e",
-       absl::StrCat(base, "..", r.head)});
-  if (!log.ok()) return log.status();
-  for (absl::string_view record : absl::StrSplit(*log, '\x1e', absl::SkipWhitespace())) {
-    std::vector<std::string> f = absl::StrSplit(absl::StripLeadingAsciiWhitespace(record), '\x1f');
-    if (f.size() < 5 || recorded_landings.count(f[0])) continue;
-    std::vector<std::string> ids = absl::StrSplit(TrimNewline(f[3]), ',', absl::SkipWhitespace());
-    std::string group(TrimNewline(f[4]));
-    if (ids.empty() && plan.groups.count(group)) ids = plan.groups.at(group).members;
-    if (ids.empty()) {
-      return absl::DataLossError(absl::StrCat("commit ", f[0], " on the integration ref names no subtask"));
-    }
-    v1::Event e;
-    auto* l = e.mutable_landed();
-    for (const auto& id : ids) {
-      if (!r.subtasks.count(id)) {
-        return absl::DataLossError(absl::StrCat("commit ", f[0], " names subtask ", id, ", which the plan lacks"));
+  // Each lane's ref's first-parent history since the base: one commit per landing, named by its trailers.
+  for (const auto& [lane, lane_head] : r.heads) {
+    absl::StatusOr<std::string> log =
+        repo.git().Run({"log", "--first-parent", "--reverse",
+                        "--format=%H%x1f%P%x1f%T%x1f%(trailers:key=swarm-subtask,valueonly,separator=%x2C)%x1f"
+                        "%(trailers:key=swarm-group,valueonly,separator=%x2C)%x1e",
+                        absl::StrCat(base, "..", lane_head)});
+    if (!log.ok()) return log.status();
+    for (absl::string_view record : absl::StrSplit(*log, '\x1e', absl::SkipWhitespace())) {
+      std::vector<std::string> f = absl::StrSplit(absl::StripLeadingAsciiWhitespace(record), '\x1f');
+      if (f.size() < 5 || recorded_landings.count(f[0])) continue;
+      std::vector<std::string> ids = absl::StrSplit(TrimNewline(f[3]), ',', absl::SkipWhitespace());
+      std::string group(TrimNewline(f[4]));
+      if (ids.empty() && plan.groups.count(group)) ids = plan.groups.at(group).members;
+      if (ids.empty()) {
+        return absl::DataLossError(absl::StrCat("commit ", f[0], " on the integration ref names no subtask"));
       }
-      l->add_subtask_ids(id);
-      r.subtasks[id].state = State::kLanded;
-      r.subtasks[id].needs_finished_event = true;
-      r.patch_commits.erase(id);
+      v1::Event e;
+      auto* l = e.mutable_landed();
+      for (const auto& id : ids) {
+        if (!r.subtasks.count(id)) {
+          return absl::DataLossError(absl::StrCat("commit ", f[0], " names subtask ", id, ", which the plan lacks"));
+        }
+        l->add_subtask_ids(id);
+        r.subtasks[id].state = State::kLanded;
+        r.subtasks[id].needs_finished_event = true;
+        r.patch_commits.erase(id);
+      }
+      l->set_group(group);
+      l->set_lane(lane);
+      l->set_commit(f[0]);
+      l->set_old_head(f[1].substr(0, f[1].find(' ')));  // the first parent: the head it landed on
+      l->set_tree(f[2]);
+      r.missing.push_back(std::move(e));
+      ++r.reconciled_landings;
     }
-    l->set_group(group);
-    l->set_commit(f[0]);
-    l->set_old_head(f[1].substr(0, f[1].find(' ')));  // the first parent: the head it landed on
-    l->set_tree(f[2]);
-    r.missing.push_back(std::move(e));
-    ++r.reconciled_landings;
   }
   return r;
 }

@@ -23,7 +23,8 @@
 namespace swarm {
 
 struct Recovery {
-  std::string head;                         // the integration ref
+  std::string head;                          // the integration ref (of the run's one lane)
+  std::map<std::string, std::string> heads;  // lane -> its ref's head ("" included)
   std::vector<v1::Event> missing;           // to record first, in order (interrupted attempts, landings)
   struct Subtask {
     Scheduler::State state = Scheduler::State::kPending;

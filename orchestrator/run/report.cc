@@ -180,9 +180,12 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
     if (s.state != v1::LANDED && !s.log_path.empty()) out << "      log: " << s.log_path << "\n";
   }
   out << "\n";
-  if (!ctx.result_branch.empty()) {
+  if (ctx.lanes) {
+    // A backlog's branches, one per resolved issue, follow in its own summary.
+  } else if (!ctx.result_branch.empty()) {
     out << "result branch: " << ctx.result_branch << "\n";
-  } else if (std::any_of(subtasks->begin(), subtasks->end(), [](const SubtaskRow& s) { return s.state == v1::LANDED; })) {
+  } else if (std::any_of(subtasks->begin(), subtasks->end(),
+                         [](const SubtaskRow& s) { return s.state == v1::LANDED; })) {
     out << "no branch was created for what landed (see above); `swarm resume " << ctx.run_id << "` publishes it\n";
   } else {
     out << "nothing landed: no branch was created\n";
@@ -230,7 +233,7 @@ void PrintSummary(std::ostream& out, const Store& store, const ReportContext& ct
       }
     }
   }
-  out << "patch:  " << ctx.patch_path << "\n";
+  if (!ctx.lanes) out << "patch:  " << ctx.patch_path << "\n";
   if (!report_path.empty()) out << "report: " << report_path << "\n";
   // A run that stopped before its end goes on from where it stopped.
   std::string resume = absl::StrCat("swarm resume ", ctx.run_id);

@@ -37,6 +37,7 @@ struct ReportContext {
   int model_peak_in_flight = 0;
   std::optional<RunTiming> timing = std::nullopt;  // how parallel the run was; none when its events could not be read
   std::string reason{};  // a run that ended before any agent started: why
+  bool lanes = false;    // a backlog: each lane's branch is told by the backlog's own report
 };
 
 // The snake_case name of a subtask outcome: landed, failed, skipped_dependency, no_change, ...

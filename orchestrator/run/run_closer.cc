@@ -21,13 +21,31 @@ v1::RunState RunEndState(const RunEnding& ending, int exit_code) {
 }
 
 ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const Git& user, const std::string& branch,
-                   const std::string& base, const std::string& run_dir, bool move_forward) {
+                   const std::string& base, const std::string& run_dir, bool move_forward,
+                   const std::vector<LaneToPublish>& lanes) {
   ClosedRun closed;
   closed.result = PublishRunResult(repo, user, branch, base, run_dir, move_forward);
   const RunResult& result = closed.result;
-
-  closed.exit_code = RunExitCode(ending, !result.publish_error.empty());
   auto* f = closed.finished.mutable_run_finished();
+  bool publish_failed = !result.publish_error.empty();
+  for (const LaneToPublish& lane : lanes) {
+    v1::LaneEnd* end = f->add_lanes();
+    end->set_lane(lane.lane);
+    absl::StatusOr<std::string> head = repo.Head(LaneRef(lane.lane));
+    absl::Status published = head.status();
+    if (head.ok()) {
+      end->set_head(*head);
+      published = repo.Publish(user, "refs/heads/" + lane.branch, move_forward, base, LaneRef(lane.lane), lane.replace);
+    }
+    if (published.ok()) {
+      end->set_branch(lane.branch);
+    } else {
+      end->set_publish_error(std::string(published.message()));
+      publish_failed = true;
+    }
+  }
+
+  closed.exit_code = RunExitCode(ending, publish_failed);
   SetState(*f, RunEndState(ending, closed.exit_code));
   f->set_landed(ending.landed);
   f->set_failed(ending.failed);

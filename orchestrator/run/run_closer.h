@@ -6,6 +6,7 @@
 #define SWARM_ORCHESTRATOR_RUN_RUN_CLOSER_H_
 
 #include <string>
+#include <vector>
 
 #include "git/git.h"
 #include "git/integration_repo.h"
@@ -25,6 +26,13 @@ struct RunEnding {
   int no_change = 0;
 };
 
+// A lane whose work is published at the run's end (a backlog's resolved issue).
+struct LaneToPublish {
+  std::string lane;
+  std::string branch;    // refs/heads/... is added
+  bool replace = false;  // the branch exists and the user asked for it to be made again
+};
+
 struct ClosedRun {
   RunResult result;
   int exit_code = 0;
@@ -39,10 +47,12 @@ int RunExitCode(const RunEnding& ending, bool publish_failed);
 v1::RunState RunEndState(const RunEnding& ending, int exit_code);
 
 // Publishes what landed on `repo`'s integration ref as `branch` (`move_forward`: a branch published by an
-// earlier session of the run may move) and decides the run's state and exit status. A result that
-// cannot be published (result.publish_error) turns a success into kExitEnvironment.
+// earlier session of the run may move), and each of `lanes` on its own branch, and decides the run's
+// state and exit status. A result that cannot be published (result.publish_error, or a lane's) turns
+// a success into kExitEnvironment.
 ClosedRun CloseRun(const RunEnding& ending, const IntegrationRepo& repo, const Git& user, const std::string& branch,
-                   const std::string& base, const std::string& run_dir, bool move_forward);
+                   const std::string& base, const std::string& run_dir, bool move_forward,
+                   const std::vector<LaneToPublish>& lanes = {});
 
 }  // namespace swarm
 

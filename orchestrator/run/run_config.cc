@@ -68,6 +68,7 @@ v1::RunSpec ToSpec(const RunConfig& c) {
   s.set_memory_bytes(c.limits.memory_bytes);
   s.set_max_processes(c.limits.max_processes);
   s.set_max_file_bytes(c.limits.max_file_bytes);
+  if (c.backlog.issues_size() > 0) *s.mutable_backlog() = c.backlog;
   s.set_spec_version(kSpecVersion);
   return s;
 }
@@ -92,6 +93,7 @@ RunConfig Read(const v1::RunSpec& s, bool older) {
   if (s.has_memory_bytes() || older) c.limits.memory_bytes = s.memory_bytes();
   if (s.has_max_processes() || older) c.limits.max_processes = s.max_processes();
   if (s.has_max_file_bytes() || older) c.limits.max_file_bytes = s.max_file_bytes();
+  c.backlog = s.backlog();
   return c;
 }
 

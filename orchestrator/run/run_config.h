@@ -25,6 +25,9 @@ struct RunConfig {
   std::vector<std::string> allow_paths;       // protected globs patches may touch (path_policy.h)
   ResourceLimits limits;                      // the spec's memory_bytes, max_processes, max_file_bytes
   std::vector<FileBind> agent_files;          // what the agent command names that the sandbox would hide
+  // `swarm backlog` alone (a served run is refused one): the issues, one lane each, and what the
+  // backlog does with them. No issues: a run of one lane.
+  v1::Backlog backlog;
 
   bool dry_run = false;  // the command line's alone: print the subtasks, start nothing
   // The command line's alone: show agents the files their command names (agent_command_files.h).

@@ -12,9 +12,9 @@ namespace swarm {
 namespace {
 
 // The RunSpec fields written out beside the table (run_config.h), and the spec's own.
-const std::set<std::string> kBesideTheTable = {"sandbox_env",   "sandbox_ro_binds", "allow_paths",   "memory_bytes",
-                                               "max_processes", "max_file_bytes",   "no_fixups",     "spec_version",
-                                               "agent_files"};
+const std::set<std::string> kBesideTheTable = {"sandbox_env",   "sandbox_ro_binds", "allow_paths", "memory_bytes",
+                                               "max_processes", "max_file_bytes",   "no_fixups",   "spec_version",
+                                               "agent_files",   "backlog"};
 
 // A setting added to the table without its field in run.proto (or the other way) fails here, not in
 // a client's hands.

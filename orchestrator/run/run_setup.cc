@@ -1,37 +1,37 @@
 #include "orchestrator/run/run_setup.h"
 
-#include <cmath>
-#include <ostream>
-
 #include <unistd.h>
 
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <ostream>
 #include <random>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "base/command_line.h"
-#include "swarm/v1/protocol.h"
-#include "base/duration.h"
-#include "base/file_limit.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "base/command_line.h"
+#include "base/duration.h"
+#include "base/file_limit.h"
+#include "base/input_file.h"
+#include "base/terminal_text.h"
+#include "base/utf8.h"
+#include "orchestrator/plan/shard_planner.h"
 #include "orchestrator/run/agent_command_files.h"
 #include "orchestrator/run/bind_check.h"
-#include "base/input_file.h"
 #include "orchestrator/run/path_policy.h"
 #include "orchestrator/run/unpublished_work.h"
 #include "orchestrator/store/run_lock.h"
-#include "orchestrator/plan/shard_planner.h"
 #include "orchestrator/store/store.h"
-#include "test_results/test_results.h"
 #include "sandbox/process.h"
-#include "base/terminal_text.h"
-#include "base/utf8.h"
+#include "swarm/v1/protocol.h"
+#include "test_results/test_results.h"
 
 namespace swarm {
 namespace {
@@ -56,6 +56,24 @@ absl::Status CheckStateDir(const std::string& dir) {
     if (!f.good()) return absl::PermissionDeniedError(absl::StrCat("state directory ", dir, " is not writable"));
   }
   fs::remove(probe, ec);
+  return absl::OkStatus();
+}
+
+// Lanes come from a backlog's issues: each subtask's lane must be one of them (and then carries its
+// issue to the agent); a run of one lane has none.
+absl::Status FillLanes(Plan& plan, const v1::Backlog& backlog, const std::string& source) {
+  std::map<std::string, const v1::Issue*> issues;
+  for (const v1::Issue& issue : backlog.issues()) issues[issue.id()] = &issue;
+  for (v1::Subtask& s : plan.subtasks) {
+    if (s.lane().empty() && issues.empty()) continue;
+    auto it = issues.find(s.lane());
+    if (it == issues.end()) {
+      return Usage(absl::StrCat(
+          source, ": subtask \"", s.id(), "\"", s.lane().empty() ? " has no lane" : " names lane \"" + s.lane() + "\"",
+          issues.empty() ? ": lanes come from `swarm backlog`'s issues" : ", which is none of the backlog's issues"));
+    }
+    *s.mutable_issue() = *it->second;
+  }
   return absl::OkStatus();
 }
 
@@ -311,6 +329,7 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
     if (!plan.ok()) return plan.status();
     run.plan = std::move(*plan);
     if (absl::Status st = ValidatePlan(run.plan, source); !st.ok()) return st;
+    if (absl::Status st = FillLanes(run.plan, config.backlog, source); !st.ok()) return st;
   } else if (has_task) {
     // Planned when the run starts, by the model (planner.h).
   } else {
@@ -475,6 +494,7 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
   if (!plan.ok()) return plan.status();
   run.plan = std::move(*plan);
   if (absl::Status st = ValidatePlan(run.plan, "the stored plan"); !st.ok()) return st;
+  if (absl::Status st = FillLanes(run.plan, config.backlog, "the stored plan"); !st.ok()) return st;
   run.sandbox_env = config.sandbox_env;
   if (!will_run) return run;  // `swarm cancel` of a dead run: no host or model starts
   if (absl::Status st = ResolveRunModel(run, SettingNames::kFlags); !st.ok()) return st;

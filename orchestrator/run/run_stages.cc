@@ -2,40 +2,52 @@
 
 #include <thread>
 
+#include "git/integration_repo.h"
 #include "orchestrator/merge/speculative_merge_queue.h"
 
 namespace swarm {
 
+MergeQueue& RunStages::Merge(const std::string& lane) {
+  if (injected_merge_ != nullptr) return *injected_merge_;
+  std::unique_ptr<MergeQueue>& queue = own_merges_[lane];
+  if (queue == nullptr) {
+    queue = make_queue_(lane);
+    if (cancelled_) queue->Cancel();  // what reaches it is answered "cancelled"
+  }
+  return *queue;
+}
+
 void RunStages::Cancel() {
-  if (check != nullptr) check->Cancel();
-  if (merge != nullptr) merge->Cancel();
+  cancelled_ = true;
+  if (check_ != nullptr) check_->Cancel();
+  if (injected_merge_ != nullptr) injected_merge_->Cancel();
+  for (auto& [lane, queue] : own_merges_) queue->Cancel();
 }
 
 void RunStages::Shutdown() {
-  if (check != nullptr) check->Shutdown();
-  if (merge != nullptr) merge->Shutdown();
+  if (check_ != nullptr) check_->Shutdown();
+  if (injected_merge_ != nullptr) injected_merge_->Shutdown();
+  for (auto& [lane, queue] : own_merges_) queue->Shutdown();
 }
 
 RunStages MakeStages(PatchChecker* checker, MergeQueue* queue, RunSite& site, const PreparedRun& run,
                      const TestOutcome& head, const std::string& head_commit) {
   RunStages stages;
-  if (queue != nullptr) {
-    stages.merge = queue;
-  } else {
-    stages.own_merge = std::make_unique<SpeculativeMergeQueue>(
+  stages.injected_merge_ = queue;
+  stages.make_queue_ = [&site, &run, head](const std::string& lane) -> std::unique_ptr<MergeQueue> {
+    return std::make_unique<SpeculativeMergeQueue>(
         *site.repo, *site.gate, run.run_id, head,
-        SpeculativeMergeQueue::Options{run.config.queue_depth, run.config.max_batch});
-    stages.merge = stages.own_merge.get();
-  }
+        SpeculativeMergeQueue::Options{run.config.queue_depth, run.config.max_batch, LaneRef(lane)});
+  };
   if (checker != nullptr) {
-    stages.check = checker;
+    stages.check_ = checker;
   } else {
     const int jobs =
         run.config.test_jobs > 0 ? run.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
-    stages.own_check = std::make_unique<CheckStage>(*site.repo, *site.gate, jobs);
-    stages.check = stages.own_check.get();
+    stages.own_check_ = std::make_unique<CheckStage>(*site.repo, *site.gate, jobs);
+    stages.check_ = stages.own_check_.get();
   }
-  stages.check->RecordHead(head_commit, head);
+  stages.check_->RecordHead(head_commit, head);
   return stages;
 }
 

@@ -1,9 +1,13 @@
 // The merge stages of a run: the check of each patch alone on its base, and the integration queue
-// that lands it. A run's own, or the ones a test (or an embedding program) injects.
+// that lands it. A run's own, or the ones a test (or an embedding program) injects. Each lane has a
+// queue of its own (it moves the lane's ref), made when the lane's first patch reaches it.
 #ifndef SWARM_ORCHESTRATOR_RUN_RUN_STAGES_H_
 #define SWARM_ORCHESTRATOR_RUN_RUN_STAGES_H_
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "orchestrator/merge/check_stage.h"
 #include "orchestrator/merge/merge_queue.h"
@@ -13,21 +17,37 @@
 
 namespace swarm {
 
-struct RunStages {
-  std::unique_ptr<CheckStage> own_check;
-  std::unique_ptr<MergeQueue> own_merge;
-  PatchChecker* check = nullptr;  // own_check or the injected one
-  MergeQueue* merge = nullptr;    // own_merge or the injected one
+class RunStages {
+ public:
+  RunStages() = default;
+  RunStages(RunStages&&) = default;
+  RunStages& operator=(RunStages&&) = default;
+
+  PatchChecker* check() const { return check_; }
+  // The queue of `lane`: the injected one, or the lane's own, made now if it has none yet. On the
+  // coordinator's executor.
+  MergeQueue& Merge(const std::string& lane);
 
   // Checks not started are dropped; queued patches are dropped, a running test is killed.
   void Cancel();
   // Waits for what runs to end.
   void Shutdown();
+
+ private:
+  friend RunStages MakeStages(PatchChecker*, MergeQueue*, RunSite&, const PreparedRun&, const TestOutcome&,
+                              const std::string&);
+
+  std::unique_ptr<CheckStage> own_check_;
+  PatchChecker* check_ = nullptr;  // own_check_ or the injected one
+  MergeQueue* injected_merge_ = nullptr;
+  std::function<std::unique_ptr<MergeQueue>(const std::string& lane)> make_queue_;
+  std::map<std::string, std::unique_ptr<MergeQueue>> own_merges_;  // lane -> its queue
+  bool cancelled_ = false;
 };
 
-// `checker`, `queue`: injected stages (null: the run's own, a CheckStage with --test-jobs workers and a
-// SpeculativeMergeQueue of --queue-depth and --max-batch). `head`: the tests on the head, which
-// the check stage and the queue start from.
+// `checker`, `queue`: injected stages (null: the run's own, a CheckStage with --test-jobs workers and,
+// per lane, a SpeculativeMergeQueue of --queue-depth and --max-batch). `head`: the tests on the head,
+// which the check stage and the queues start from.
 RunStages MakeStages(PatchChecker* checker, MergeQueue* queue, RunSite& site, const PreparedRun& run,
                      const TestOutcome& head, const std::string& head_commit);
 

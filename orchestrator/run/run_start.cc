@@ -49,7 +49,7 @@ absl::Status CheckRunHead(const PreparedRun& run, RunSite& site, LandingPipeline
                       v1::TEST_STAGE_HEAD));
   baseline.head_outcome = check->outcome;
   if (at_base) baseline.base_failing = check->outcome.results.Failing();
-  pipeline.StartAt(pipeline.head(), check->outcome.results.Failing());
+  pipeline.FailingAt(pipeline.head(), check->outcome.results.Failing());
   const std::string where = at_base ? "the base commit " + run.base.substr(0, 12) : "the integration head";
   if (absl::Status st = AcceptHead(*check, site.gate->format(), where); !st.ok()) return st;
   if (site.gate->format() != TestFormat::kExit && !baseline.base_failing.empty() && !run.config.json) {

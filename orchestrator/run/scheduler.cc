@@ -7,7 +7,8 @@
 
 namespace swarm {
 
-Scheduler::Scheduler(const Plan& plan, int max_attempts) : max_attempts_(max_attempts), groups_(plan.groups) {
+Scheduler::Scheduler(const Plan& plan, int max_attempts, int max_running_per_lane)
+    : max_attempts_(max_attempts), max_running_per_lane_(max_running_per_lane), groups_(plan.groups) {
   entries_.resize(plan.subtasks.size());
   for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
     const v1::Subtask& s = plan.subtasks[i];
@@ -72,11 +73,16 @@ void Scheduler::Set(Entry& e, State state) {
   if (old == state) return;
   --counts_[static_cast<int>(old)];
   ++counts_[static_cast<int>(state)];
+  if ((old == State::kRunning) != (state == State::kRunning)) {
+    int& running = lane_running_[e.spec.lane()];
+    running += state == State::kRunning ? 1 : -1;
+    if (running == 0) lane_running_.erase(e.spec.lane());
+  }
   if (OwnsFiles(old) != OwnsFiles(state)) {
     for (const auto& f : e.spec.files()) {
       if (OwnsFiles(state)) {
-        owners_[f].insert(e.index);
-      } else if (auto it = owners_.find(f); it != owners_.end()) {
+        owners_[FileKey(e, f)].insert(e.index);
+      } else if (auto it = owners_.find(FileKey(e, f)); it != owners_.end()) {
         it->second.erase(e.index);
         if (it->second.empty()) owners_.erase(it);
       }
@@ -97,9 +103,20 @@ void Scheduler::Set(Entry& e, State state) {
   }
 }
 
+std::string Scheduler::FileKey(const Entry& e, const std::string& file) {
+  // Lanes land on separate refs: the same file in two lanes is no clash.
+  return e.spec.lane().empty() ? file : e.spec.lane() + '\0' + file;
+}
+
+bool Scheduler::LaneFull(const std::string& lane) const {
+  if (max_running_per_lane_ <= 0) return false;
+  auto it = lane_running_.find(lane);
+  return it != lane_running_.end() && it->second >= max_running_per_lane_;
+}
+
 bool Scheduler::FilesBusy(const Entry& e) const {
   for (const auto& f : e.spec.files()) {
-    auto it = owners_.find(f);
+    auto it = owners_.find(FileKey(e, f));
     if (it == owners_.end()) continue;
     for (int o : it->second) {
       const Entry& owner = entries_[o];
@@ -116,7 +133,7 @@ bool Scheduler::FilesBusy(const Entry& e) const {
 std::optional<std::string> Scheduler::TakeReady() {
   for (const auto& [neg_chain, index] : ready_) {
     Entry& e = entries_[index];
-    if (FilesBusy(e)) continue;
+    if (LaneFull(e.spec.lane()) || FilesBusy(e)) continue;
     Set(e, State::kRunning);  // leaves ready_: the loop ends here
     ++e.attempts;
     return e.spec.id();

@@ -6,6 +6,10 @@
 // handed to the merge stage as one, once every member has a patch (or needed no change). Owned by
 // one executor. Every call costs about what it returns (logarithmic bookkeeping per change), not
 // the size of the plan: a run of 10,000 subtasks calls it for every event.
+//
+// Lanes (a backlog's issues) share the scheduler: a subtask's files clash only with those of its own
+// lane (lanes land on separate refs), and a lane holds at most `max_running_per_lane` running
+// subtasks, so that no lane starves the others of agents.
 #ifndef SWARM_ORCHESTRATOR_RUN_SCHEDULER_H_
 #define SWARM_ORCHESTRATOR_RUN_SCHEDULER_H_
 
@@ -23,7 +27,8 @@ class Scheduler final {
  public:
   enum class State { kPending, kRunning, kPatchReady, kMerging, kLanded, kFailed, kSkipped, kNoChange };
 
-  Scheduler(const Plan& plan, int max_attempts);
+  // `max_running_per_lane`: 0 for no cap.
+  Scheduler(const Plan& plan, int max_attempts, int max_running_per_lane = 0);
 
   // The ready subtask heading the longest chain, now running with its attempt counted; nullopt if none.
   std::optional<std::string> TakeReady();
@@ -83,16 +88,20 @@ class Scheduler final {
   void Set(Entry& e, State state);
   void Reindex(Entry& e);
   bool FilesBusy(const Entry& e) const;
+  bool LaneFull(const std::string& lane) const;
+  static std::string FileKey(const Entry& e, const std::string& file);
 
   // Set at construction.
   const int max_attempts_;
+  const int max_running_per_lane_;
   std::vector<std::string> order_;
   std::map<std::string, GroupSpec> groups_;
   // Owned by the coordinator's executor.
   std::vector<Entry> entries_;                      // by plan index
   std::map<std::string, int, std::less<>> index_;   // id -> plan index
   int counts_[kStates] = {};
-  std::map<std::string, std::set<int>> owners_;     // file -> subtasks running or with a patch not landed
+  std::map<std::string, std::set<int>> owners_;  // FileKey -> subtasks running or with a patch not landed
+  std::map<std::string, int> lane_running_;      // lane -> its subtasks running now
   std::set<ReadyKey> ready_;
   std::set<int> patch_ready_;                        // kPatchReady, by plan index
   std::vector<int> newly_failed_;                    // failed or skipped since TakeBlocked last ran

@@ -1,0 +1,219 @@
+#include "orchestrator/backlog/backlog_command.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "base/input_file.h"
+#include "base/terminal_text.h"
+#include "git/git.h"
+#include "orchestrator/backlog/backlog_report.h"
+#include "orchestrator/backlog/issue_outcome.h"
+#include "orchestrator/backlog/issues.h"
+#include "orchestrator/plan/plan.h"
+#include "orchestrator/run/coordinator.h"
+#include "orchestrator/run/exit_codes.h"
+#include "orchestrator/run/make_sandbox.h"
+#include "orchestrator/store/store.h"
+#include "sandbox/process.h"
+
+extern char** environ;
+
+namespace swarm {
+namespace {
+
+namespace fs = std::filesystem;
+using Kind = IssueOutcome::Kind;
+
+// What an agent is asked to do for an issue: its title, body and address.
+std::string IssueInstructions(const v1::Issue& issue) {
+  std::string text = absl::StrCat("Resolve issue ", issue.id(), ": ", issue.title(), "\n");
+  if (!issue.url().empty()) absl::StrAppend(&text, issue.url(), "\n");
+  if (!issue.body().empty()) absl::StrAppend(&text, "\n", issue.body(), "\n");
+  absl::StrAppend(&text, "\nChange the repository so that the issue is resolved and the tests pass.");
+  return text;
+}
+
+// One lane per issue, each one subtask (its id is the issue's).
+Plan PlanIssues(const std::vector<v1::Issue>& issues) {
+  Plan plan;
+  for (const v1::Issue& issue : issues) {
+    v1::Subtask& s = plan.subtasks.emplace_back();
+    s.set_id(issue.id());
+    s.set_title(issue.title().substr(0, 200));
+    s.set_instructions(IssueInstructions(issue));
+    s.set_lane(issue.id());
+  }
+  return plan;
+}
+
+// The command runs outside the sandbox, in the user's environment, with what it needs to publish.
+std::string OnResolved(const std::string& command, const IssueOutcome& o, const std::string& repo_root,
+                       const std::string& out_dir, mode_t user_umask) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", command};
+  spec.cwd = repo_root;
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("SWARM_ISSUE_", 0) != 0) env.emplace_back(*e);
+  }
+  env.push_back("SWARM_ISSUE_ID=" + o.issue.id());
+  env.push_back("SWARM_ISSUE_URL=" + o.issue.url());
+  env.push_back("SWARM_ISSUE_TITLE=" + o.issue.title());
+  env.push_back("SWARM_BRANCH=" + o.branch);
+  env.push_back("SWARM_PR_BODY=" + PullRequestPath(out_dir, o.issue.id()));
+  spec.env = std::move(env);
+  spec.umask = user_umask;
+  spec.timeout = std::chrono::minutes(30);
+  absl::StatusOr<ProcessResult> r = RunProcess(std::move(spec));
+  const std::string log_path = absl::StrCat(out_dir, "/on-resolved/", o.issue.id(), ".log");
+  std::error_code ec;
+  fs::create_directories(out_dir + "/on-resolved", ec);
+  std::ofstream log(log_path, std::ios::binary | std::ios::trunc);
+  if (r.ok()) log << r->out << r->err;
+  log.close();
+  if (!r.ok()) return std::string(r.status().message());
+  if (r->ok()) return "";
+  std::string tail = r->err.size() > 300 ? r->err.substr(r->err.size() - 300) : r->err;
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
+  return absl::StrCat(r->Describe(), tail.empty() ? "" : ": " + tail, " (log: ", log_path, ")");
+}
+
+}  // namespace
+
+absl::Status BacklogCommand(RunConfig config, const BacklogOptions& options, mode_t user_umask, std::ostream& out,
+                            std::ostream& err) {
+  if (options.issues_file.empty()) return absl::InvalidArgumentError("--issues FILE is required");
+  absl::StatusOr<std::string> text = ReadInputFile(options.issues_file, "the issues file");
+  if (!text.ok()) return text.status();
+  absl::StatusOr<std::vector<v1::Issue>> issues = ParseIssues(*text, options.issues_file);
+  if (!issues.ok()) return issues.status();
+  IssueSelection selection = SelectIssues(*issues, options.label, options.max_issues);
+
+  absl::StatusOr<Git> user = Git::Open(config.repo);
+  if (!user.ok()) return absl::InvalidArgumentError(absl::StrCat("--repo: ", user.status().message()));
+  v1::Backlog& backlog = config.backlog;
+  backlog.set_branch_prefix(kIssueBranchPrefix);
+  backlog.set_redo(options.redo);
+  backlog.set_on_resolved(options.on_resolved);
+  backlog.set_issues_file(fs::absolute(options.issues_file).string());
+  for (v1::Issue& issue : selection.chosen) {
+    const std::string branch = kIssueBranchPrefix + issue.id();
+    if (!options.redo && user->ResolveCommit("refs/heads/" + branch).ok()) {
+      v1::SkippedIssue* skipped = backlog.add_skipped();
+      *skipped->mutable_issue() = issue;
+      skipped->set_reason(absl::StrCat("its branch ", branch, " exists (--redo does it again)"));
+      continue;
+    }
+    *backlog.add_issues() = std::move(issue);
+  }
+  for (v1::SkippedIssue& skipped : selection.skipped) *backlog.add_skipped() = std::move(skipped);
+  const int lanes = backlog.issues_size();
+  backlog.set_max_agents_per_issue(options.max_agents_per_issue > 0 ? options.max_agents_per_issue
+                                                                    : std::max(1, config.agents / std::max(1, lanes)));
+  std::string out_dir = options.out_dir.empty() ? "" : fs::absolute(options.out_dir).string();
+
+  if (lanes == 0) {
+    // Nothing to do: no run starts; the report says why each issue was left.
+    std::vector<IssueOutcome> outcomes;
+    for (const v1::SkippedIssue& skipped : backlog.skipped()) {
+      IssueOutcome& o = outcomes.emplace_back();
+      o.issue = skipped.issue();
+      o.kind = Kind::kSkipped;
+      o.reason = skipped.reason();
+    }
+    BacklogReportContext ctx{.run_id = "",
+                             .out_dir = out_dir,
+                             .issues_file = backlog.issues_file(),
+                             .test_command = config.test_command,
+                             .exit_code = kExitOk};
+    out << "swarm: no issue to work on (" << outcomes.size() << " skipped)\n";
+    if (out_dir.empty()) {
+      for (const IssueOutcome& o : outcomes)
+        out << "  " << TerminalSafe(o.issue.id()) << "  skipped (" << TerminalSafe(o.reason) << ")\n";
+      return absl::OkStatus();
+    }
+    if (absl::Status st = WriteBacklogReport(outcomes, ctx); !st.ok()) return st;
+    PrintBacklogSummary(outcomes, ctx, out);
+    return absl::OkStatus();
+  }
+
+  config.plan_text = PlanToJson(PlanIssues({backlog.issues().begin(), backlog.issues().end()}));
+  absl::StatusOr<PreparedRun> run = PrepareRun(config);
+  if (!run.ok()) return run.status();
+  run->config.backlog.set_out_dir(out_dir.empty() ? absl::StrCat(run->state_dir, "/runs/", run->run_id) : out_dir);
+  if (config.dry_run) {
+    for (const auto& w : run->warnings) err << "swarm: warning: " << w << "\n";
+    out << "base " << run->base << "\n"
+        << lanes << " issues, one lane each (at most " << backlog.max_agents_per_issue() << " agents each):\n";
+    for (const v1::Issue& issue : backlog.issues()) {
+      out << "  " << TerminalSafe(issue.id()) << "  " << TerminalSafe(issue.title().substr(0, 100)) << "  -> "
+          << kIssueBranchPrefix << TerminalSafe(issue.id()) << "\n";
+    }
+    for (const v1::SkippedIssue& s : backlog.skipped()) {
+      out << "  " << TerminalSafe(s.issue().id()) << "  skipped (" << TerminalSafe(s.reason()) << ")\n";
+    }
+    return absl::OkStatus();
+  }
+  return RunBacklog(std::move(*run), user_umask, out, err);
+}
+
+absl::Status RunBacklog(PreparedRun run, mode_t user_umask, std::ostream& out, std::ostream& err) {
+  const v1::Backlog backlog = run.config.backlog;
+  const std::string run_dir = absl::StrCat(run.state_dir, "/runs/", run.run_id);
+  const std::string repo_root = run.repo_root;
+  const std::string base = run.base;
+  const std::string test_command = run.config.test_command;
+  const std::string run_id = run.run_id;
+  const std::string db = run.state_dir + "/swarm.db";
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = MakeSandbox(run.config);
+  if (!sandbox.ok()) return absl::FailedPreconditionError(sandbox.status().message());  // exit 3
+  int exit_code = 0;
+  {
+    Coordinator coordinator(std::move(run), std::move(*sandbox), out, err);
+    exit_code = coordinator.Run();
+  }
+  if (access(db.c_str(), F_OK) != 0 || access((run_dir + "/integration.git").c_str(), F_OK) != 0) {
+    return RunEndStatus(exit_code);  // it stopped before it was recorded: it said why
+  }
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db);
+  if (!store.ok()) return store.status();
+  absl::StatusOr<std::vector<IssueOutcome>> outcomes =
+      ReadIssueOutcomes(**store, run_id, backlog, Git::AtGitDir(run_dir + "/integration.git"), base);
+  if (!outcomes.ok()) {
+    err << "swarm: cannot read the issues' outcomes: " << outcomes.status().message() << "\n";
+    return RunEndStatus(exit_code == kExitOk ? kExitInternal : exit_code);
+  }
+  BacklogReportContext ctx{.run_id = run_id,
+                           .out_dir = backlog.out_dir(),
+                           .issues_file = backlog.issues_file(),
+                           .test_command = test_command,
+                           .exit_code = exit_code,
+                           .run_report_path = run_dir + "/report.json"};
+  absl::Status written = WritePullRequests(*outcomes, ctx);
+  bool all_resolved = true;
+  for (IssueOutcome& o : *outcomes) {
+    if (o.kind == Kind::kSkipped) continue;
+    if (o.kind != Kind::kResolved) all_resolved = false;
+    if (o.kind != Kind::kResolved || backlog.on_resolved().empty() || !written.ok()) continue;
+    o.on_resolved_error = OnResolved(backlog.on_resolved(), o, repo_root, ctx.out_dir, user_umask);
+    if (!o.on_resolved_error.empty()) all_resolved = false;
+  }
+  // A run that finished (0 or 1) is judged by its issues: 0 only when every issue it worked on was
+  // resolved and published; a budget, a cancel or an error keeps its own status.
+  if (exit_code == kExitOk || exit_code == kExitIncomplete) exit_code = all_resolved ? kExitOk : kExitIncomplete;
+  ctx.exit_code = exit_code;
+  if (written.ok()) written = WriteBacklogReport(*outcomes, ctx);
+  PrintBacklogSummary(*outcomes, ctx, out);
+  if (!written.ok()) {
+    err << "swarm: " << written.message() << "\n";
+    if (exit_code == kExitOk) exit_code = kExitEnvironment;
+  }
+  return RunEndStatus(exit_code);
+}
+
+}  // namespace swarm

@@ -1,0 +1,167 @@
+#include "orchestrator/backlog/issue_outcome.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace swarm {
+namespace {
+
+using Kind = IssueOutcome::Kind;
+
+// The reason an unresolved lane gives, from its subtasks' final states (the first that says most).
+std::pair<std::string, const SubtaskRow*> WhyUnresolved(const std::vector<const SubtaskRow*>& rows) {
+  for (const SubtaskRow* row : rows) {
+    if (row->state == v1::REJECTED_CHECK || row->state == v1::REJECTED_QUEUE) return {"tests failed", row};
+  }
+  for (const SubtaskRow* row : rows) {
+    if (absl::StartsWith(row->reason, "stopped: the budget")) return {"budget", row};
+  }
+  for (const SubtaskRow* row : rows) {
+    if (row->state == v1::CONFLICT_EXHAUSTED) return {"conflict", row};
+    if (row->state == v1::FAILED || row->state == v1::FAILED_AGENT) return {"agent failed", row};
+    if (row->state == v1::CANCELLED) return {"cancelled", row};
+  }
+  for (const SubtaskRow* row : rows) {
+    if (row->state != v1::NO_CHANGE && row->state != v1::LANDED) return {"not finished", row};
+  }
+  return {"no change", rows.empty() ? nullptr : rows.front()};
+}
+
+}  // namespace
+
+std::string KindName(Kind kind) {
+  switch (kind) {
+    case Kind::kResolved:
+      return "resolved";
+    case Kind::kUnresolved:
+      return "unresolved";
+    case Kind::kFailed:
+      return "failed";
+    case Kind::kSkipped:
+      return "skipped";
+  }
+  return "failed";
+}
+
+absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, const std::string& run_id,
+                                                            const v1::Backlog& backlog, const Git& integration,
+                                                            const std::string& base) {
+  absl::StatusOr<std::vector<SubtaskRow>> rows = store.Subtasks(run_id);
+  if (!rows.ok()) return rows.status();
+  absl::StatusOr<std::vector<v1::Event>> events = store.Events(run_id);
+  if (!events.ok()) return events.status();
+  absl::StatusOr<std::map<std::string, ModelSpend>> spend = store.SpendBySubtask(run_id);
+  if (!spend.ok()) return spend.status();
+
+  std::map<std::string, std::vector<const SubtaskRow*>> by_lane;
+  for (const SubtaskRow& row : *rows) by_lane[row.spec.lane()].push_back(&row);
+  // From the event log: each lane's end (RunFinished), its landings' summaries, its last passing
+  // test on the lane, the base's failing tests, and when its subtasks started and ended.
+  std::map<std::string, v1::LaneEnd> ends;
+  std::map<std::string, std::string> summary_of;                     // subtask -> its newest patch's summary
+  std::map<std::string, std::vector<std::string>> landed_summaries;  // lane -> in landing order
+  std::map<std::string, std::string> lane_of;
+  for (const SubtaskRow& row : *rows) lane_of[row.spec.id()] = row.spec.lane();
+  std::map<std::string, std::vector<std::string>> lane_failing;  // lane -> failing on its last landing
+  std::set<std::string> base_failing;
+  bool base_failed = false, any_leased = false;
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> times;  // lane -> first lease, last outcome
+  for (const v1::Event& e : *events) {
+    if (e.has_run_finished()) {
+      for (const v1::LaneEnd& end : e.run_finished().lanes()) ends[end.lane()] = end;
+    } else if (e.has_patch_submitted()) {
+      summary_of[e.patch_submitted().subtask_id()] = e.patch_submitted().summary();
+    } else if (e.has_landed()) {
+      for (const auto& id : e.landed().subtask_ids()) {
+        if (!summary_of[id].empty()) landed_summaries[e.landed().lane()].push_back(summary_of[id]);
+      }
+    } else if (e.has_test_run()) {
+      const v1::TestRun& t = e.test_run();
+      if (t.test_stage() == v1::TEST_STAGE_HEAD && t.subtask_ids_size() == 0) {
+        base_failing.insert(t.failing_tests().begin(), t.failing_tests().end());
+        base_failed = !t.passed();
+      } else if (t.test_stage() == v1::TEST_STAGE_QUEUE && t.passed() && t.subtask_ids_size() > 0) {
+        lane_failing[lane_of[t.subtask_ids(0)]].assign(t.failing_tests().begin(), t.failing_tests().end());
+      }
+    } else if (e.has_subtask_leased() || e.has_subtask_finished()) {
+      const std::string& id =
+          e.has_subtask_leased() ? e.subtask_leased().subtask_id() : e.subtask_finished().subtask_id();
+      any_leased = any_leased || e.has_subtask_leased();
+      auto [it, first] = times.emplace(lane_of[id], std::make_pair(e.time_unix_ms(), e.time_unix_ms()));
+      if (!first) it->second.second = e.time_unix_ms();
+    }
+  }
+
+  std::vector<IssueOutcome> outcomes;
+  for (const v1::Issue& issue : backlog.issues()) {
+    IssueOutcome& o = outcomes.emplace_back();
+    o.issue = issue;
+    const std::vector<const SubtaskRow*>& lane_rows = by_lane[issue.id()];
+    for (const SubtaskRow* row : lane_rows) {
+      o.subtasks.push_back(row->spec.id());
+      o.attempts += row->attempts;
+      if (auto s = spend->find(row->spec.id()); s != spend->end()) {
+        o.model_calls += s->second.calls;
+        o.tokens += s->second.input_tokens + s->second.output_tokens;
+        o.cost_usd += s->second.cost_usd;
+      }
+    }
+    if (auto t = times.find(issue.id()); t != times.end()) o.wall_s = (t->second.second - t->second.first) / 1000.0;
+    auto end = ends.find(issue.id());
+    if (end != ends.end() && !end->second.branch().empty()) {
+      o.kind = Kind::kResolved;
+      o.branch = end->second.branch();
+      o.head = end->second.head();
+      absl::StatusOr<std::string> names = integration.Run({"diff", "--name-only", "-z", base, o.head});
+      if (!names.ok()) return names.status();
+      for (absl::string_view name : absl::StrSplit(*names, '\0', absl::SkipEmpty())) o.files.emplace_back(name);
+      o.summaries = landed_summaries[issue.id()];
+      const std::vector<std::string>& failing_now = lane_failing[issue.id()];
+      for (const std::string& test : base_failing) {
+        if (std::find(failing_now.begin(), failing_now.end(), test) == failing_now.end()) o.fixed_tests.push_back(test);
+      }
+    } else if (end != ends.end()) {
+      o.kind = Kind::kFailed;
+      o.reason = "cannot publish its branch";
+      o.detail = end->second.publish_error();
+    } else if (base_failed && !any_leased) {
+      o.reason = "base fails its tests";
+    } else {
+      auto [reason, row] = WhyUnresolved(lane_rows);
+      o.reason = reason;
+      if (row != nullptr) {
+        o.detail = row->reason;
+        o.log_path = row->log_path;
+      }
+    }
+  }
+  // Resolved issues whose branches change the same file: their pull requests will conflict.
+  std::map<std::string, std::vector<std::size_t>> touching;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    for (const std::string& f : outcomes[i].files) touching[f].push_back(i);
+  }
+  for (const auto& [file, issues] : touching) {
+    for (std::size_t i : issues) {
+      for (std::size_t j : issues) {
+        std::vector<std::string>& overlaps = outcomes[i].overlaps;
+        if (i != j && std::find(overlaps.begin(), overlaps.end(), outcomes[j].issue.id()) == overlaps.end()) {
+          overlaps.push_back(outcomes[j].issue.id());
+        }
+      }
+    }
+  }
+  for (const v1::SkippedIssue& skipped : backlog.skipped()) {
+    IssueOutcome& o = outcomes.emplace_back();
+    o.issue = skipped.issue();
+    o.kind = Kind::kSkipped;
+    o.reason = skipped.reason();
+  }
+  return outcomes;
+}
+
+}  // namespace swarm

@@ -1,0 +1,266 @@
+// `swarm backlog` end to end: the real binaries, real git, real bubblewrap; issues in every format a
+// tracker prints, one lane per issue, branches, pull request bodies, reports, --on-resolved, reruns
+// and a coordinator killed mid-backlog.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "testing/swarm_cli.h"
+#include "testing/test_util.h"
+
+namespace swarm::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The agent: issues 1-5 get a fix (a file holding the issue's address, read from the subtask JSON);
+// "cannot" changes nothing; "breaks" writes what the tests refuse.
+constexpr char kAgent[] =
+    "case $SWARM_SUBTASK_ID in "
+    "cannot) exit 0;; "
+    "breaks) echo BROKEN > broken.txt;; "
+    "*) sed -n 's/.*\"url\": \"\\(.*\\)\".*/\\1/p' \"$SWARM_SUBTASK_JSON\" > fix-$SWARM_SUBTASK_ID.txt;; "
+    "esac";
+constexpr char kTest[] = "! grep -rqs BROKEN --exclude-dir=.git .";
+
+class BacklogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InitRepo(repo());
+    WriteFile(repo() + "/README.md", "a project with a backlog\n");
+    Sh("git -C " + repo() + " add -A && git -C " + repo() + " commit -qm base");
+  }
+  std::string repo() const { return dir_ / "repo"; }
+  std::string state() const { return dir_ / "state"; }
+  std::string out() const { return dir_ / "out"; }
+  std::string Branches() {
+    return Trim(Sh("git -C " + repo() + " for-each-ref --format='%(refname:short)' refs/heads/swarm/ | sort"));
+  }
+  // gh issue list --json number,title,body,labels,url, for issues 1-5, "cannot" and "breaks".
+  std::string GhIssues() {
+    nlohmann::json issues = nlohmann::json::array();
+    for (int i = 1; i <= 5; ++i) {
+      issues.push_back({{"number", i},
+                        {"title", absl::StrCat("Issue ", i)},
+                        {"body", "Please fix it."},
+                        {"labels", {{{"id", "L1"}, {"name", "swarm"}, {"description", ""}, {"color", "ededed"}}}},
+                        {"url", absl::StrCat("https://github.com/o/r/issues/", i)}});
+    }
+    issues.push_back({{"number", 99},
+                      {"title", "Not ours"},
+                      {"body", ""},
+                      {"labels", nlohmann::json::array()},
+                      {"url", "https://github.com/o/r/issues/99"}});
+    std::string path = dir_ / "issues.json";
+    WriteFile(path, issues.dump());
+    // "cannot" and "breaks" are not numbers: gh prints numbers, so these come as JSON lines.
+    return path;
+  }
+  std::vector<std::string> Args(const std::string& issues, std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {
+        "backlog",
+        "--repo",
+        repo(),
+        "--issues",
+        issues,
+        "--agent-cmd",
+        kAgent,
+        "--test-cmd",
+        kTest,
+        "--agents",
+        "4",
+        "--state-dir",
+        state(),
+        "--out",
+        out(),
+        "--on-resolved",
+        "echo \"$SWARM_ISSUE_ID $SWARM_BRANCH $SWARM_ISSUE_URL $(head -1 \"$SWARM_PR_BODY\")\" >> " +
+            (dir_ / "published.txt")};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(BacklogTest, ResolvesWhatItCanReportsWhyNotAndARerunSkipsTheResolved) {
+  std::string lines = dir_ / "issues.jsonl";
+  std::string jsonl;
+  for (int i = 1; i <= 5; ++i) {
+    absl::StrAppend(&jsonl,
+                    nlohmann::json{{"id", std::to_string(i)},
+                                   {"title", absl::StrCat("Issue ", i)},
+                                   {"body", "Please fix it."},
+                                   {"url", absl::StrCat("https://t/", i)}}
+                        .dump(),
+                    "\n");
+  }
+  absl::StrAppend(&jsonl, R"({"id": "cannot", "title": "Cannot be fixed", "body": "nothing to do"})", "\n",
+                  R"({"id": "breaks", "title": "Fix breaks the tests", "body": "x"})", "\n");
+  WriteFile(lines, jsonl);
+  const std::string before = UserVisibleState(repo());
+
+  CliResult r = RunSwarm(Args(lines));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // two issues unresolved
+  EXPECT_EQ(UserVisibleState(repo()), before) << "the user's HEAD, index, work tree or branches changed";
+  EXPECT_EQ(Branches(), "swarm/issue-1\nswarm/issue-2\nswarm/issue-3\nswarm/issue-4\nswarm/issue-5");
+  // Each branch holds its own issue's fix alone, read from the issue the agent was given.
+  for (int i = 1; i <= 5; ++i) {
+    const std::string branch = absl::StrCat("swarm/issue-", i);
+    EXPECT_EQ(Trim(Sh("git -C " + repo() + " show " + branch + ":fix-" + std::to_string(i) + ".txt")),
+              absl::StrCat("https://t/", i));
+    EXPECT_EQ(Trim(Sh("git -C " + repo() + " diff --name-only HEAD " + branch)), absl::StrCat("fix-", i, ".txt"));
+    EXPECT_EQ(Landings(repo(), Trim(Sh("git -C " + repo() + " rev-parse HEAD")), branch)[std::to_string(i)], 1);
+    const std::string pr = Read(out() + "/pr/" + std::to_string(i) + ".md");
+    EXPECT_EQ(pr.rfind(absl::StrCat("Fix #", i, ": Issue ", i, "\n"), 0), 0u) << pr;
+    EXPECT_NE(pr.find(absl::StrCat("Closes #", i)), std::string::npos) << pr;
+  }
+  EXPECT_FALSE(fs::exists(out() + "/pr/cannot.md"));
+
+  nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
+  EXPECT_EQ(report["resolved"], 5);
+  EXPECT_EQ(report["unresolved"], 2);
+  EXPECT_EQ(report["exit_code"], 1);
+  std::map<std::string, nlohmann::json> by_id;
+  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  EXPECT_EQ(by_id["1"]["outcome"], "resolved");
+  EXPECT_EQ(by_id["1"]["branch"], "swarm/issue-1");
+  EXPECT_EQ(by_id["1"]["files"], nlohmann::json::array({"fix-1.txt"}));
+  EXPECT_EQ(by_id["cannot"]["outcome"], "unresolved");
+  EXPECT_EQ(by_id["cannot"]["reason"], "no change");
+  EXPECT_EQ(by_id["breaks"]["outcome"], "unresolved");
+  EXPECT_EQ(by_id["breaks"]["reason"], "tests failed");
+  const std::string junit = Read(out() + "/junit.xml");
+  EXPECT_NE(junit.find("tests=\"7\" failures=\"2\" errors=\"0\" skipped=\"0\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<failure message=\"tests failed\">"), std::string::npos) << junit;
+  const std::string md = Read(out() + "/summary.md");
+  EXPECT_NE(md.find("5 resolved, 2 unresolved, 0 failed, 0 skipped"), std::string::npos) << md;
+
+  // --on-resolved ran once per resolved issue, in the user's environment, with its branch and body.
+  std::vector<std::string> published = absl::StrSplit(Trim(Read(dir_ / "published.txt")), '\n');
+  std::sort(published.begin(), published.end());
+  ASSERT_EQ(published.size(), 5u) << Read(dir_ / "published.txt");
+  EXPECT_EQ(published[0], "1 swarm/issue-1 https://t/1 Fix #1: Issue 1");
+
+  // A rerun skips the resolved issues (their branches exist) and tries the others again.
+  CliResult again = RunSwarm(Args(lines));
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  report = nlohmann::json::parse(Read(out() + "/report.json"));
+  EXPECT_EQ(report["skipped"], 5);
+  EXPECT_EQ(report["unresolved"], 2);
+  for (const auto& i : report["issues"]) {
+    if (i["outcome"] == "skipped") {
+      EXPECT_TRUE(absl::StrContains(i["reason"].get<std::string>(), "exists")) << i;
+    }
+  }
+  EXPECT_EQ(absl::StrSplit(Trim(Read(dir_ / "published.txt")), '\n').begin()->size() > 0, true);
+  EXPECT_EQ(std::vector<std::string>(absl::StrSplit(Trim(Read(dir_ / "published.txt")), '\n')).size(), 5u)
+      << "--on-resolved ran again for a skipped issue";
+  EXPECT_EQ(UserVisibleState(repo()), before);
+}
+
+TEST_F(BacklogTest, ReadsGhOutputFiltersByLabelAndCapsTheIssues) {
+  CliResult r = RunSwarm(Args(GhIssues(), {"--label", "swarm", "--max-issues", "3"}));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Branches(), "swarm/issue-1\nswarm/issue-2\nswarm/issue-3");
+  nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
+  EXPECT_EQ(report["resolved"], 3);
+  EXPECT_EQ(report["skipped"], 2);  // 4 and 5, beyond --max-issues; 99 is not labelled: not reported
+  EXPECT_EQ(report["issues"].size(), 5u);
+  EXPECT_EQ(Trim(Sh("git -C " + repo() + " show swarm/issue-2:fix-2.txt")), "https://github.com/o/r/issues/2");
+}
+
+TEST_F(BacklogTest, AFailingOnResolvedIsReportedAndKeepsTheBranch) {
+  std::string issues = dir_ / "one.jsonl";
+  WriteFile(issues, R"({"id": "7", "title": "Seven", "body": ""})"
+                    "\n");
+  std::vector<std::string> args = Args(issues);
+  args.back() = "echo cannot push >&2; exit 3";  // --on-resolved's command
+  CliResult r = RunSwarm(args);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(Branches(), "swarm/issue-7");
+  EXPECT_NE(r.out.find("--on-resolved failed: exit 3: cannot push"), std::string::npos) << r.out;
+  nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
+  EXPECT_EQ(report["issues"][0]["outcome"], "resolved");
+  EXPECT_TRUE(absl::StrContains(report["issues"][0]["on_resolved_error"].get<std::string>(), "exit 3"));
+  EXPECT_NE(Read(out() + "/summary.md").find("--on-resolved failed"), std::string::npos);
+  EXPECT_NE(Read(out() + "/junit.xml").find("<error message=\"--on-resolved failed\">"), std::string::npos);
+}
+
+TEST_F(BacklogTest, MalformedIssuesStartNothing) {
+  struct Case {
+    const char* text;
+    const char* says;
+  };
+  for (const Case& c : {Case{"[{\"number\": 1}]", "issue 1 (id 1): missing field \"title\""},
+                        Case{"{\"id\": \"../../x\", \"title\": \"t\", \"body\": \"\"}", "cannot name a branch"},
+                        Case{"[{\"iid\": 2, \"title\": \"t\", \"labels\": \"swarm\"}]", "\"labels\" must be an array"},
+                        Case{"not json", "line 1 is not JSON"}}) {
+    std::string issues = dir_ / "bad.json";
+    WriteFile(issues, c.text);
+    const std::string before = UserVisibleState(repo());
+    CliResult r = RunSwarm(Args(issues));
+    EXPECT_EQ(r.exit_code, 2) << c.text << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(state() + "/runs")) << "a run started";
+    EXPECT_FALSE(fs::exists(out())) << "a report was written";
+    EXPECT_EQ(UserVisibleState(repo()), before);
+  }
+  CliResult missing = RunSwarm(
+      {"backlog", "--repo", repo(), "--issues", dir_ / "none.json", "--agent-cmd", "true", "--state-dir", state()});
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+}
+
+TEST_F(BacklogTest, ACoordinatorKilledMidBacklogResumesAndNothingLandsTwice) {
+  std::string issues = dir_ / "issues.jsonl";
+  std::string jsonl;
+  for (int i = 1; i <= 6; ++i) {
+    absl::StrAppend(&jsonl,
+                    nlohmann::json{{"id", std::to_string(i)},
+                                   {"title", absl::StrCat("Issue ", i)},
+                                   {"body", ""},
+                                   {"url", absl::StrCat("https://t/", i)}}
+                        .dump(),
+                    "\n");
+  }
+  WriteFile(issues, jsonl);
+  // Killed after a lane's ref moved and before the landing was recorded.
+  CliResult killed =
+      RunSwarm(Args(issues, {"--heartbeat-interval", "1", "--lease-timeout", "3"}), {"SWARM_FAILPOINT=ref_moved:3"});
+  ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.out << killed.err;
+  EXPECT_EQ(Branches(), "");  // branches are published at the end
+  std::vector<std::string> runs;
+  for (const auto& e : fs::directory_iterator(state() + "/runs")) runs.push_back(e.path().filename());
+  ASSERT_EQ(runs.size(), 1u);
+
+  CliResult resumed = RunSwarm({"resume", runs[0], "--state-dir", state()});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(Branches(), "swarm/issue-1\nswarm/issue-2\nswarm/issue-3\nswarm/issue-4\nswarm/issue-5\nswarm/issue-6");
+  const std::string base = Trim(Sh("git -C " + repo() + " rev-parse HEAD"));
+  for (int i = 1; i <= 6; ++i) {
+    std::map<std::string, int> landings = Landings(repo(), base, absl::StrCat("swarm/issue-", i));
+    EXPECT_EQ(landings.size(), 1u) << "issue " << i;
+    EXPECT_EQ(landings[std::to_string(i)], 1) << "issue " << i << " landed twice, or never";
+  }
+  nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
+  EXPECT_EQ(report["resolved"], 6);
+  EXPECT_EQ(std::vector<std::string>(absl::StrSplit(Trim(Read(dir_ / "published.txt")), '\n')).size(), 6u);
+}
+
+}  // namespace
+}  // namespace swarm::testing
