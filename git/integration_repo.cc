@@ -1,16 +1,18 @@
 #include "git/integration_repo.h"
 
+#include <fnmatch.h>
+
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "base/utf8.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/utf8.h"
 
 namespace swarm {
 namespace {
@@ -187,6 +189,49 @@ absl::StatusOr<std::string> IntegrationRepo::CommitTree(const std::string& tree,
   absl::StatusOr<std::string> commit = git_.Run({"commit-tree", tree, "-p", parent}, opts);
   if (!commit.ok()) return commit.status();
   return TrimNewline(*commit);
+}
+
+bool PathMatches(const std::string& glob, const std::string& path) {
+  if (glob.find('/') == std::string::npos) {
+    const std::string name = path.substr(path.rfind('/') + 1);
+    return fnmatch(glob.c_str(), name.c_str(), 0) == 0;
+  }
+  return fnmatch(glob.c_str(), path.c_str(), 0) == 0;
+}
+
+absl::StatusOr<std::string> IntegrationRepo::TreeWithChangesTo(const std::string& base, const std::string& commit,
+                                                               const std::vector<std::string>& globs) const {
+  // ":OLDMODE NEWMODE OLDSHA NEWSHA STATUS\0PATH\0" for each changed file, renames as delete + add.
+  absl::StatusOr<std::string> diff = git_.Run({"diff-tree", "-r", "-z", "--no-renames", base, commit});
+  if (!diff.ok()) return diff.status();
+  std::string index_info;
+  int matched = 0;
+  const std::string& d = *diff;
+  for (std::size_t at = 0; at < d.size();) {
+    const std::size_t meta_end = d.find('\0', at);
+    if (meta_end == std::string::npos) break;
+    const std::size_t path_end = d.find('\0', meta_end + 1);
+    if (path_end == std::string::npos) break;
+    const std::vector<std::string> meta = absl::StrSplit(d.substr(at, meta_end - at), ' ');
+    const std::string path = d.substr(meta_end + 1, path_end - meta_end - 1);
+    at = path_end + 1;
+    if (meta.size() < 5) continue;
+    if (std::none_of(globs.begin(), globs.end(), [&](const std::string& g) { return PathMatches(g, path); })) continue;
+    ++matched;
+    // A deleted file has mode 000000: update-index removes it.
+    absl::StrAppend(&index_info, meta[1], " ", meta[3], "\t", path, std::string(1, '\0'));
+  }
+  if (matched == 0) return absl::NotFoundError("the patch changes no file that matches the test globs");
+  TempIndex index(git_.git_dir());
+  GitOptions opts;
+  opts.index_file = index.path();
+  if (auto r = git_.Run({"read-tree", base}, opts); !r.ok()) return r.status();
+  opts.stdin_data = index_info;
+  if (auto r = git_.Run({"update-index", "-z", "--index-info"}, opts); !r.ok()) return r.status();
+  opts.stdin_data.clear();
+  absl::StatusOr<std::string> tree = git_.Run({"write-tree"}, opts);
+  if (!tree.ok()) return tree.status();
+  return TrimNewline(*tree);
 }
 
 absl::Status IntegrationRepo::CompareAndSwap(const std::string& commit, const std::string& expected_old,

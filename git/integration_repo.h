@@ -28,6 +28,10 @@ struct CommitAuthor {
   bool signoff = false;  // landing messages end with a Signed-off-by trailer of the author
 };
 
+// Whether `path` matches `glob`: a glob without '/' is matched against the file's name, one with '/'
+// against the whole path ('*' then also crosses '/'), as fnmatch does.
+bool PathMatches(const std::string& glob, const std::string& path);
+
 class IntegrationRepo final {
  public:
   // Creates the repository at `git_dir` (which must not exist) with the integration ref at `base`.
@@ -64,6 +68,11 @@ class IntegrationRepo final {
   // Moves `ref` to `commit` only if it is at `expected_old`; Aborted otherwise.
   absl::Status CompareAndSwap(const std::string& commit, const std::string& expected_old,
                               const std::string& ref = kIntegrationRef) const;
+  // The tree of `base` with only those changes of `commit` (whose parent is `base`) whose paths
+  // match one of `globs` (PathMatches): a patch's new tests without its fix. NotFound when no
+  // changed path matches.
+  absl::StatusOr<std::string> TreeWithChangesTo(const std::string& base, const std::string& commit,
+                                                const std::vector<std::string>& globs) const;
   // Writes the files of `tree` into the empty directory `dir` (a throwaway copy for a test run).
   absl::Status Materialize(const std::string& tree, const std::string& dir) const;
   // Creates `branch` (refs/heads/...) in the user's repository at the head of `ref`. If it exists

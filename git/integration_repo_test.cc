@@ -135,6 +135,54 @@ TEST_F(IntegrationRepoTest, StaleLockFilesOfAKilledGitAreRemovedAndTheRefMovesAg
   EXPECT_EQ(IntegrationRepo::RemoveStaleLocks(git_dir_), 0);
 }
 
+TEST(PathMatchesTest, AGlobWithoutASlashMatchesTheNameOneWithASlashThePath) {
+  EXPECT_TRUE(PathMatches("test_*.py", "pkg/tests/test_parse.py"));
+  EXPECT_TRUE(PathMatches("*_test.go", "x_test.go"));
+  EXPECT_FALSE(PathMatches("test_*.py", "pkg/parse.py"));
+  EXPECT_TRUE(PathMatches("tests/*", "tests/unit/test_a.py"));
+  EXPECT_TRUE(PathMatches("*/tests/*", "pkg/tests/a.py"));
+  EXPECT_FALSE(PathMatches("tests/*", "pkg/tests/a.py"));
+  EXPECT_FALSE(PathMatches("*/tests/*", "tests.py"));
+}
+
+TEST_F(IntegrationRepoTest, TheTreeWithChangesToTestFilesHasThePatchsTestsWithoutItsFix) {
+  TestPatch p = MakePatch([](const std::string& root) {
+    WriteFile(root + "/a.txt", "the fix\n");
+    WriteFile(root + "/tests/test_a.py", "the new test\n");
+    WriteFile(root + "/sub/c_test.txt", "renamed test\n");
+    fs::remove(root + "/sub/c.txt");
+  });
+  const std::string commit = Commit(p);
+  absl::StatusOr<std::string> tree = repo_->TreeWithChangesTo(base_, commit, {"tests/*", "*_test.txt", "c.txt"});
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  EXPECT_EQ(InRepo("cat-file -p " + *tree + ":a.txt"), "alpha") << "the fix is left out";
+  EXPECT_EQ(InRepo("cat-file -p " + *tree + ":tests/test_a.py"), "the new test");
+  EXPECT_EQ(InRepo("cat-file -p " + *tree + ":sub/c_test.txt"), "renamed test");
+  EXPECT_NE(Sh(kGit + " --git-dir=" + git_dir_ + " cat-file -e " + *tree + ":sub/c.txt 2>&1; echo $?"), "0\n")
+      << "a deleted file that matches is deleted";
+  EXPECT_EQ(InRepo("cat-file -p " + *tree + ":b.txt"), "one\ntwo\nthree\nfour\nfive");
+  EXPECT_TRUE(absl::IsNotFound(repo_->TreeWithChangesTo(base_, commit, {"*.md"}).status()));
+}
+
+TEST_F(IntegrationRepoTest, ALaneRefMovesAndIsPublishedOnItsOwn) {
+  EXPECT_EQ(LaneRef(""), kIntegrationRef);
+  EXPECT_EQ(LaneRef("12"), "refs/heads/lanes/12");
+  ASSERT_TRUE(repo_->CreateRefIfAbsent(LaneRef("12"), base_).ok());
+  const std::string commit = Commit(MakePatch([](const std::string& root) { WriteFile(root + "/a.txt", "12\n"); }));
+  ASSERT_TRUE(repo_->CompareAndSwap(commit, base_, LaneRef("12")).ok());
+  ASSERT_TRUE(repo_->CreateRefIfAbsent(LaneRef("12"), base_).ok());
+  EXPECT_EQ(*repo_->Head(LaneRef("12")), commit) << "an existing lane keeps what landed on it";
+  EXPECT_EQ(*repo_->Head(), base_) << "the run's own ref did not move";
+  EXPECT_TRUE(absl::IsAborted(repo_->CompareAndSwap(commit, base_, LaneRef("12"))));
+  ASSERT_TRUE(repo_->Publish(*user_, "refs/heads/swarm/issue-12", false, base_, LaneRef("12")).ok());
+  EXPECT_EQ(Trim(InUser("rev-parse swarm/issue-12")), commit);
+  // It exists now: only --redo (replace) makes it again.
+  EXPECT_FALSE(repo_->Publish(*user_, "refs/heads/swarm/issue-12", false, base_, LaneRef("12")).ok());
+  ASSERT_TRUE(repo_->CompareAndSwap(base_, commit, LaneRef("12")).ok());
+  ASSERT_TRUE(repo_->Publish(*user_, "refs/heads/swarm/issue-12", false, base_, LaneRef("12"), /*replace=*/true).ok());
+  EXPECT_EQ(Trim(InUser("rev-parse swarm/issue-12")), base_);
+}
+
 TEST_F(IntegrationRepoTest, CommitPatchCommitsTheExpectedTreeOnTheBase) {
   TestPatch p = MakePatch([](const std::string& root) {
     WriteFile(root + "/a.txt", "ALPHA\n");

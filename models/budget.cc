@@ -25,12 +25,18 @@ double CostUsd(const ModelInfo& model, const v1::Usage& usage) {
          1e6;
 }
 
-Budget::Budget(double run_usd, double per_subtask_usd, double spent, std::map<std::string, double> spent_by_subtask)
+Budget::Budget(double run_usd, double per_subtask_usd, double spent, std::map<std::string, double> spent_by_subtask,
+               double per_group_usd, std::map<std::string, std::string> group_of)
     : run_usd_(run_usd),
       per_subtask_usd_(per_subtask_usd),
+      per_group_usd_(per_group_usd),
+      group_of_(std::move(group_of)),
       spent_(spent),
       subtask_spent_(std::move(spent_by_subtask)) {
   if (run_usd_ > 0 && spent_ >= run_usd_) exhausted_ = true;
+  for (const auto& [subtask, usd] : subtask_spent_) {
+    if (auto g = group_of_.find(subtask); g != group_of_.end()) group_used_[g->second] += usd;
+  }
 }
 
 absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, double usd, bool* may_wait) {
@@ -54,6 +60,13 @@ absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, 
         "subtask %s's budget of $%.4f cannot cover this call (worst case $%.4f; spent or reserved $%.4f)", subtask,
         per_subtask_usd_, usd, mine));
   }
+  auto group = group_of_.find(subtask);
+  if (per_group_usd_ > 0 && group != group_of_.end() && group_used_[group->second] + usd > per_group_usd_) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("issue %s's budget of $%.4f cannot cover this call (worst case $%.4f; spent or reserved $%.4f)",
+                        group->second, per_group_usd_, usd, group_used_[group->second]));
+  }
+  if (group != group_of_.end()) group_used_[group->second] += usd;
   subtask_reserved_[subtask] += usd;
   reserved_ += usd;
   return Reservation{subtask, usd};
@@ -68,6 +81,9 @@ void Budget::Settle(const Reservation& reservation, double actual_usd) {
   if (mine < 1e-12) mine = 0;
   spent_ += actual_usd;
   subtask_spent_[reservation.subtask] += actual_usd;
+  if (auto group = group_of_.find(reservation.subtask); group != group_of_.end()) {
+    group_used_[group->second] += actual_usd - reservation.usd;
+  }
   if (run_usd_ > 0 && spent_ >= run_usd_) exhausted_ = true;
 }
 

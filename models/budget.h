@@ -26,7 +26,10 @@ double CostUsd(const ModelInfo& model, const v1::Usage& usage);
 class Budget {
  public:
   // Caps of 0 are no cap. `spent` carries what earlier sessions of the run spent (swarm resume).
-  Budget(double run_usd, double per_subtask_usd, double spent = 0, std::map<std::string, double> spent_by_subtask = {});
+  // `group_of` puts subtasks in groups (a backlog's lanes: one per issue), each capped at
+  // `per_group_usd`.
+  Budget(double run_usd, double per_subtask_usd, double spent = 0, std::map<std::string, double> spent_by_subtask = {},
+         double per_group_usd = 0, std::map<std::string, std::string> group_of = {});
 
   struct Reservation {
     std::string subtask;
@@ -47,11 +50,14 @@ class Budget {
  private:
   const double run_usd_;
   const double per_subtask_usd_;
+  const double per_group_usd_;
+  const std::map<std::string, std::string> group_of_;  // subtask -> its group
   mutable absl::Mutex mu_;
   double spent_ ABSL_GUARDED_BY(mu_);
   double reserved_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, double> subtask_spent_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, double> subtask_reserved_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, double> group_used_ ABSL_GUARDED_BY(mu_);  // group -> spent and reserved
   bool exhausted_ ABSL_GUARDED_BY(mu_) = false;
 };
 

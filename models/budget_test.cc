@@ -56,6 +56,21 @@ TEST(BudgetTest, PerSubtaskCapRefusesOnlyThatSubtask) {
   EXPECT_FALSE(b.exhausted());
 }
 
+TEST(BudgetTest, AGroupCapRefusesOnlyThatGroupAndCountsEarlierSessions) {
+  // Subtasks a1 and a2 are issue A's, b1 issue B's; A spent 0.06 in an earlier session.
+  Budget b(0, 0, 0.06, {{"a1", 0.06}}, 0.1, {{"a1", "A"}, {"a2", "A"}, {"b1", "B"}});
+  absl::StatusOr<Budget::Reservation> r = b.Reserve("a2", 0.03);
+  ASSERT_TRUE(r.ok()) << r.status();
+  absl::Status refused = b.Reserve("a1", 0.02).status();  // 0.06 spent + 0.03 reserved + 0.02 > 0.1
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.message().find("issue A's budget of $0.1000"), std::string::npos) << refused;
+  EXPECT_TRUE(b.Reserve("b1", 0.09).ok()) << "another issue is not held back";
+  b.Settle(*r, 0.01);  // the call cost less than its worst case: the rest comes back to A
+  EXPECT_TRUE(b.Reserve("a1", 0.02).ok());
+  EXPECT_FALSE(b.exhausted()) << "an issue's cap does not stop the run";
+  EXPECT_TRUE(b.Reserve("planner", 1.0).ok()) << "a subtask in no group has no group cap";
+}
+
 TEST(BudgetTest, SpendingCarriedFromAnEarlierSessionCounts) {
   Budget b(1.0, 0, 1.0);
   EXPECT_TRUE(b.exhausted());

@@ -74,7 +74,8 @@ struct ModelGateway::Impl {
   std::uint64_t next_call ABSL_GUARDED_BY(mu) = 1;
 
   Impl(ResolvedModel m, const GatewayOptions& o)
-      : model(std::move(m)), budget(o.budget_usd, o.per_subtask_usd, o.spent_usd, o.spent_by_subtask) {}
+      : model(std::move(m)),
+        budget(o.budget_usd, o.per_subtask_usd, o.spent_usd, o.spent_by_subtask, o.per_group_usd, o.group_of) {}
 
   // The key never reaches the store: not in a body we sent, nor in one the provider echoed.
   std::string Redact(std::string text) const {

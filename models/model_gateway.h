@@ -30,6 +30,8 @@ struct GatewayOptions {
   double per_subtask_usd = 0;  // 0: no cap
   double spent_usd = 0;        // spent by earlier sessions of the run
   std::map<std::string, double> spent_by_subtask = {};
+  double per_group_usd = 0;                          // 0: no cap on a group of subtasks (a backlog's issue)
+  std::map<std::string, std::string> group_of = {};  // subtask -> its group
 };
 
 // The calls a run passes through to a model: what the coordinator needs of the gateway (a seam for

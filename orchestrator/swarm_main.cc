@@ -97,13 +97,13 @@ void AddConnectionFlags(CLI::App& app, ServerConnection& server) {
 }
 
 // --budget-usd is read as text so that a bad value gets swarm's own message.
-absl::Status ParseBudget(const std::string& text, double& out) {
+absl::Status ParseBudget(const std::string& text, double& out, const char* flag = "--budget-usd") {
   if (text.empty()) return absl::OkStatus();
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
   if (end == text.c_str() || *end != '\0' || !std::isfinite(value) || value <= 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--budget-usd must be a positive number of dollars, not \"", text, "\""));
+        absl::StrCat(flag, " must be a positive number of dollars, not \"", TerminalSafe(text), "\""));
   }
   out = value;
   return absl::OkStatus();
@@ -277,7 +277,7 @@ int main(int argc, char** argv) {
   CLI::App* backlog = app.add_subcommand(
       "backlog", "work on many issues at once, one lane each: a branch and a pull request body per resolved issue");
   swarm::AddRunFlags(*backlog, backlog_config, backlog_limits,
-                     {"--plan", "--task", "--shard", "--parts", "--independent", "--branch"});
+                     {"--plan", "--task", "--shard", "--parts", "--independent", "--branch", "--json"});
   backlog
       ->add_option("--issues", backlog_options.issues_file,
                    "the issues: what `gh issue list --json number,title,body,labels,url` or `glab issue list "
@@ -299,6 +299,17 @@ int main(int argc, char** argv) {
                       "run this (sh -c, in the repository, outside the sandbox) once per resolved issue, with "
                       "SWARM_ISSUE_ID, SWARM_ISSUE_URL, SWARM_BRANCH and SWARM_PR_BODY: git push, gh pr create");
   backlog->add_option("--budget-usd", backlog_budget, "stop when the model spending of all issues would pass this");
+  std::string per_issue_budget;
+  backlog->add_option("--budget-per-issue-usd", per_issue_budget,
+                      "an issue whose model spending would pass this ends unresolved (budget); the others go on");
+  bool require_test = false, no_require_test = false;
+  backlog->add_flag("--require-test", require_test,
+                    "a fix must bring a test that fails without it and passes with it (default with a per-test "
+                    "--test-format)");
+  backlog->add_flag("--no-require-test", no_require_test, "land fixes without a test that reproduces the issue");
+  backlog->add_option("--test-glob", backlog_options.test_globs,
+                      "what a test file is called, for --require-test (repeatable; default: test_*.py *_test.go "
+                      "*.test.js tests/* ... per language)");
   swarm::ServerConnection server;
   run->add_option("--server", server.address,
                   "run on a swarm serve at ADDR (unix:/path or host:port; default $SWARM_SERVER)");
@@ -446,8 +457,18 @@ int main(int argc, char** argv) {
   if (backlog->parsed()) {
     backlog_config.limits.memory_bytes = static_cast<std::uint64_t>(backlog_limits.memory_mb) << 20;
     backlog_config.limits.max_file_bytes = static_cast<std::uint64_t>(backlog_limits.file_mb) << 20;
-    if (absl::Status st = swarm::ParseBudget(backlog_budget, backlog_config.budget_usd); !st.ok())
+    if (absl::Status st = swarm::ParseBudget(backlog_budget, backlog_config.budget_usd); !st.ok()) {
       return swarm::Exit(st);
+    }
+    if (absl::Status st =
+            swarm::ParseBudget(per_issue_budget, backlog_options.budget_per_issue_usd, "--budget-per-issue-usd");
+        !st.ok()) {
+      return swarm::Exit(st);
+    }
+    if (require_test && no_require_test) {
+      return swarm::Exit(absl::InvalidArgumentError("give --require-test or --no-require-test, not both"));
+    }
+    backlog_options.require_test = require_test ? 1 : no_require_test ? 0 : -1;
     backlog_config.show_command_files = true;
     return swarm::Exit(swarm::BacklogCommand(backlog_config, backlog_options, user_umask, std::cout, std::cerr));
   }

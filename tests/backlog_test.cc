@@ -226,6 +226,136 @@ TEST_F(BacklogTest, MalformedIssuesStartNothing) {
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
 }
 
+// --require-test (the default with a per-test format): a fix lands only with a test that fails on the
+// base without it and passes with it; a test that passes there, or fails to load there, is no
+// reproduction.
+TEST_F(BacklogTest, TestFirstLandsOnlyAFixWhoseTestFailedWithoutIt) {
+  WriteFile(repo() + "/calc.py", "def add(a, b):\n    return a - b\n\ndef sub(a, b):\n    return a - b\n");
+  WriteFile(repo() + "/test_calc.py",
+            "import unittest\nfrom calc import sub\n\nclass CalcTest(unittest.TestCase):\n"
+            "    def test_sub(self):\n        self.assertEqual(sub(3, 1), 2)\n");
+  Sh("git -C " + repo() + " add -A && git -C " + repo() + " commit -qm calc");
+  constexpr char kFixAdd[] =
+      "printf 'def add(a, b):\\n    return a + b\\n\\ndef sub(a, b):\\n    return a - b\\n' > calc.py";
+  const std::string agent = absl::StrCat(
+      "case $SWARM_SUBTASK_ID in "
+      "fixed) ",
+      kFixAdd,
+      "; printf 'import unittest\\nfrom calc import add\\nclass T(unittest.TestCase):\\n"
+      "    def test_add(self):\\n        self.assertEqual(add(2, 2), 4)\\n' > test_issue_fixed.py;; "
+      "notest) ",
+      kFixAdd,
+      ";; "
+      "passing) ",
+      kFixAdd,
+      "; printf 'import unittest\\nfrom calc import sub\\nclass T(unittest.TestCase):\\n"
+      "    def test_sub_again(self):\\n        self.assertEqual(sub(2, 2), 0)\\n' > test_issue_passing.py;; "
+      "loadfail) printf 'def div(a, b):\\n    return a / b\\n' >> calc.py; printf 'import unittest\\nfrom calc import "
+      "div\\n"
+      "class T(unittest.TestCase):\\n    def test_div(self):\\n        self.assertEqual(div(4, 2), 2)\\n' > "
+      "test_issue_loadfail.py;; "
+      "esac");
+  std::string issues = dir_ / "issues.jsonl";
+  WriteFile(issues, R"({"id": "fixed", "title": "add subtracts", "body": ""}
+{"id": "notest", "title": "add subtracts, fixed without a test", "body": ""}
+{"id": "passing", "title": "add subtracts, with a test that passes anyway", "body": ""}
+{"id": "loadfail", "title": "no div", "body": ""}
+)");
+  CliResult r = RunSwarm({"backlog", "--repo", repo(), "--issues", issues, "--agent-cmd", agent, "--test-cmd",
+                          "python3 -m unittest discover -v -s . -p 'test_*.py'", "--test-format", "unittest",
+                          "--state-dir", state(), "--out", out()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(Branches(), "swarm/issue-fixed");
+  nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
+  std::map<std::string, nlohmann::json> by_id;
+  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  EXPECT_EQ(by_id["fixed"]["outcome"], "resolved") << by_id["fixed"];
+  EXPECT_EQ(by_id["fixed"]["files"], nlohmann::json::array({"calc.py", "test_issue_fixed.py"}));
+  EXPECT_TRUE(absl::StrContains(by_id["fixed"]["tests"]["fixed"].dump(), "test_add")) << by_id["fixed"];
+  for (const char* id : {"notest", "passing", "loadfail"}) {
+    EXPECT_EQ(by_id[id]["outcome"], "unresolved") << id;
+    EXPECT_EQ(by_id[id]["reason"], "no failing test") << by_id[id];
+  }
+  EXPECT_TRUE(absl::StrContains(by_id["notest"]["detail"].get<std::string>(), "changes no test file"))
+      << by_id["notest"];
+  // The agent was told to write the test first.
+  EXPECT_TRUE(absl::StrContains(Read(out() + "/pr/fixed.md"), "Fix fixed: add subtracts"));
+}
+
+// The bundled example (examples/backlog): eight issues, swarm's LLM agents on the scripted model,
+// test first by default (unittest is a per-test format), a budget per issue.
+TEST_F(BacklogTest, EightIssuesWithTheLlmAgentFiveResolvedThreeUnresolvedEachWithItsReason) {
+  const std::string example = SourceDir() + "/examples/backlog";
+  std::string shop = dir_ / "shop";
+  Sh("cp -r " + example + "/repo " + shop);
+  InitRepo(shop);
+  CommitAll(shop, "shop");
+  const std::string before = UserVisibleState(shop);
+  auto run = [&] {
+    return RunSwarm({"backlog",
+                     "--repo",
+                     shop,
+                     "--issues",
+                     example + "/issues.json",
+                     "--label",
+                     "swarm",
+                     "--model",
+                     "scripted:" + example + "/scripted-model.json",
+                     "--test-cmd",
+                     "python3 -m unittest discover -v -s . -p 'test_*.py'",
+                     "--test-format",
+                     "unittest",
+                     "--budget-usd",
+                     "5",
+                     "--budget-per-issue-usd",
+                     "0.1",
+                     "--agents",
+                     "8",
+                     "--state-dir",
+                     state(),
+                     "--out",
+                     out(),
+                     "--on-resolved",
+                     "echo \"$SWARM_ISSUE_ID\" >> " + (dir_ / "published.txt")});
+  };
+  CliResult r = run();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(UserVisibleState(shop), before);
+  EXPECT_EQ(Trim(Sh("git -C " + shop + " for-each-ref --format='%(refname:short)' refs/heads/swarm/ | sort")),
+            "swarm/issue-1\nswarm/issue-2\nswarm/issue-3\nswarm/issue-4\nswarm/issue-5");
+  nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
+  std::map<std::string, nlohmann::json> by_id;
+  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  for (const char* id : {"1", "2", "3", "4", "5"}) {
+    EXPECT_EQ(by_id[id]["outcome"], "resolved") << by_id[id];
+    EXPECT_EQ(by_id[id]["files"], nlohmann::json::array({"shop.py", absl::StrCat("test_issue_", id, ".py")}));
+    EXPECT_TRUE(absl::StrContains(by_id[id]["tests"]["fixed"].dump(), absl::StrCat("test_issue_", id))) << by_id[id];
+    EXPECT_GT(by_id[id]["cost_usd"].get<double>(), 0);
+    EXPECT_EQ(by_id[id]["steps"], 3);
+    const std::string pr = Read(out() + "/pr/" + id + ".md");
+    EXPECT_TRUE(absl::StrContains(pr, "Closes #" + std::string(id))) << pr;
+  }
+  EXPECT_TRUE(absl::StrContains(Read(out() + "/pr/1.md"), "It now returns the price less the discount."));
+  EXPECT_EQ(by_id["6"]["reason"], "no change") << by_id["6"];
+  EXPECT_EQ(by_id["7"]["reason"], "no failing test") << by_id["7"];
+  EXPECT_EQ(by_id["8"]["reason"], "budget") << by_id["8"];
+  for (const char* id : {"6", "7", "8"}) EXPECT_EQ(by_id[id]["outcome"], "unresolved") << by_id[id];
+  EXPECT_NE(Read(out() + "/junit.xml").find("tests=\"8\" failures=\"3\" errors=\"0\" skipped=\"0\""),
+            std::string::npos);
+  std::vector<std::string> published = absl::StrSplit(Trim(Read(dir_ / "published.txt")), '\n');
+  std::sort(published.begin(), published.end());
+  EXPECT_EQ(published, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+
+  // Again: the five are skipped, the three tried again; --on-resolved does not run for the five.
+  CliResult again = run();
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  report = nlohmann::json::parse(Read(out() + "/report.json"));
+  EXPECT_EQ(report["skipped"], 5);
+  EXPECT_EQ(report["unresolved"], 3);
+  EXPECT_EQ(std::vector<std::string>(absl::StrSplit(Trim(Read(dir_ / "published.txt")), '\n')).size(), 5u);
+  EXPECT_EQ(UserVisibleState(shop), before);
+}
+
 TEST_F(BacklogTest, ACoordinatorKilledMidBacklogResumesAndNothingLandsTwice) {
   std::string issues = dir_ / "issues.jsonl";
   std::string jsonl;

@@ -8,8 +8,10 @@
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/input_file.h"
 #include "base/terminal_text.h"
+#include "base/utf8.h"
 #include "git/git.h"
 #include "orchestrator/backlog/backlog_report.h"
 #include "orchestrator/backlog/issue_outcome.h"
@@ -30,22 +32,28 @@ namespace fs = std::filesystem;
 using Kind = IssueOutcome::Kind;
 
 // What an agent is asked to do for an issue: its title, body and address.
-std::string IssueInstructions(const v1::Issue& issue) {
+std::string IssueInstructions(const v1::Issue& issue, const v1::Backlog& backlog) {
   std::string text = absl::StrCat("Resolve issue ", issue.id(), ": ", issue.title(), "\n");
   if (!issue.url().empty()) absl::StrAppend(&text, issue.url(), "\n");
   if (!issue.body().empty()) absl::StrAppend(&text, "\n", issue.body(), "\n");
+  if (backlog.require_test()) {
+    absl::StrAppend(&text, "\nFirst write a test that reproduces the issue, in a test file (a file matching one of: ",
+                    absl::StrJoin(backlog.test_globs(), " "),
+                    "). It must fail without your fix and pass with it; a fix without such a test is refused. "
+                    "Then fix the issue.");
+  }
   absl::StrAppend(&text, "\nChange the repository so that the issue is resolved and the tests pass.");
   return text;
 }
 
 // One lane per issue, each one subtask (its id is the issue's).
-Plan PlanIssues(const std::vector<v1::Issue>& issues) {
+Plan PlanIssues(const std::vector<v1::Issue>& issues, const v1::Backlog& backlog) {
   Plan plan;
   for (const v1::Issue& issue : issues) {
     v1::Subtask& s = plan.subtasks.emplace_back();
     s.set_id(issue.id());
-    s.set_title(issue.title().substr(0, 200));
-    s.set_instructions(IssueInstructions(issue));
+    s.set_title(ToUtf8(issue.title().substr(0, 200)));  // a cut never splits a character
+    s.set_instructions(IssueInstructions(issue, backlog));
     s.set_lane(issue.id());
   }
   return plan;
@@ -59,7 +67,11 @@ std::string OnResolved(const std::string& command, const IssueOutcome& o, const 
   spec.cwd = repo_root;
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string_view(*e).rfind("SWARM_ISSUE_", 0) != 0) env.emplace_back(*e);
+    const std::string_view var(*e);
+    if (var.rfind("SWARM_ISSUE_", 0) != 0 && var.rfind("SWARM_BRANCH=", 0) != 0 &&
+        var.rfind("SWARM_PR_BODY=", 0) != 0) {
+      env.emplace_back(*e);
+    }
   }
   env.push_back("SWARM_ISSUE_ID=" + o.issue.id());
   env.push_back("SWARM_ISSUE_URL=" + o.issue.url());
@@ -83,7 +95,29 @@ std::string OnResolved(const std::string& command, const IssueOutcome& o, const 
   return absl::StrCat(r->Describe(), tail.empty() ? "" : ": " + tail, " (log: ", log_path, ")");
 }
 
+std::string ReadDone(const std::string& path) {
+  std::ifstream in(path);
+  std::string head;
+  std::getline(in, head);
+  return head;
+}
+
+bool WriteDone(const std::string& path, const std::string& head) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::ofstream out(path, std::ios::trunc);
+  out << head;
+  out.close();
+  return static_cast<bool>(out);
+}
+
 }  // namespace
+
+std::vector<std::string> DefaultTestGlobs() {
+  return {"test_*.py", "*_test.py", "*_test.go",  "*.test.js",  "*.test.ts", "*.spec.js",
+          "*.spec.ts", "*_test.cc", "*_test.cpp", "*Test.java", "*_spec.rb", "tests/*",
+          "*/tests/*", "test/*",    "*/test/*",   "spec/*",     "*/spec/*"};
+}
 
 absl::Status BacklogCommand(RunConfig config, const BacklogOptions& options, mode_t user_umask, std::ostream& out,
                             std::ostream& err) {
@@ -92,25 +126,31 @@ absl::Status BacklogCommand(RunConfig config, const BacklogOptions& options, mod
   if (!text.ok()) return text.status();
   absl::StatusOr<std::vector<v1::Issue>> issues = ParseIssues(*text, options.issues_file);
   if (!issues.ok()) return issues.status();
-  IssueSelection selection = SelectIssues(*issues, options.label, options.max_issues);
-
   absl::StatusOr<Git> user = Git::Open(config.repo);
   if (!user.ok()) return absl::InvalidArgumentError(absl::StrCat("--repo: ", user.status().message()));
+  // Issues whose branch exists were resolved before: --max-issues counts the others.
+  IssueSelection selection =
+      SelectIssues(*issues, options.label, options.max_issues, [&](const v1::Issue& issue) -> std::string {
+        const std::string branch = kIssueBranchPrefix + issue.id();
+        if (options.redo || !user->ResolveCommit("refs/heads/" + branch).ok()) return "";
+        return absl::StrCat("its branch ", branch, " exists (--redo does it again)");
+      });
   v1::Backlog& backlog = config.backlog;
   backlog.set_branch_prefix(kIssueBranchPrefix);
   backlog.set_redo(options.redo);
   backlog.set_on_resolved(options.on_resolved);
   backlog.set_issues_file(fs::absolute(options.issues_file).string());
-  for (v1::Issue& issue : selection.chosen) {
-    const std::string branch = kIssueBranchPrefix + issue.id();
-    if (!options.redo && user->ResolveCommit("refs/heads/" + branch).ok()) {
-      v1::SkippedIssue* skipped = backlog.add_skipped();
-      *skipped->mutable_issue() = issue;
-      skipped->set_reason(absl::StrCat("its branch ", branch, " exists (--redo does it again)"));
-      continue;
-    }
-    *backlog.add_issues() = std::move(issue);
+  backlog.set_budget_per_issue_usd(options.budget_per_issue_usd);
+  // Test first is the default where the tests' results name each test (it can tell which tests fail).
+  backlog.set_require_test(options.require_test < 0 ? config.test_format != "exit" : options.require_test == 1);
+  for (const std::string& glob : options.test_globs.empty() ? DefaultTestGlobs() : options.test_globs) {
+    if (glob.empty()) return absl::InvalidArgumentError("--test-glob: a glob may not be empty");
+    backlog.add_test_globs(glob);
   }
+  if (backlog.require_test() && config.test_command.empty()) {
+    return absl::InvalidArgumentError("--require-test needs --test-cmd: a test must fail before it can pass");
+  }
+  for (v1::Issue& issue : selection.chosen) *backlog.add_issues() = std::move(issue);
   for (v1::SkippedIssue& skipped : selection.skipped) *backlog.add_skipped() = std::move(skipped);
   const int lanes = backlog.issues_size();
   backlog.set_max_agents_per_issue(options.max_agents_per_issue > 0 ? options.max_agents_per_issue
@@ -142,7 +182,7 @@ absl::Status BacklogCommand(RunConfig config, const BacklogOptions& options, mod
     return absl::OkStatus();
   }
 
-  config.plan_text = PlanToJson(PlanIssues({backlog.issues().begin(), backlog.issues().end()}));
+  config.plan_text = PlanToJson(PlanIssues({backlog.issues().begin(), backlog.issues().end()}, backlog));
   absl::StatusOr<PreparedRun> run = PrepareRun(config);
   if (!run.ok()) return run.status();
   run->config.backlog.set_out_dir(out_dir.empty() ? absl::StrCat(run->state_dir, "/runs/", run->run_id) : out_dir);
@@ -200,12 +240,26 @@ absl::Status RunBacklog(PreparedRun run, mode_t user_umask, std::ostream& out, s
     if (o.kind == Kind::kSkipped) continue;
     if (o.kind != Kind::kResolved) all_resolved = false;
     if (o.kind != Kind::kResolved || backlog.on_resolved().empty() || !written.ok()) continue;
+    // Once per issue and branch head: a resumed run does not publish again what an earlier session of
+    // it published (a second `gh pr create` would fail).
+    const std::string done = absl::StrCat(run_dir, "/on-resolved/", o.issue.id(), ".done");
+    if (ReadDone(done) == o.head) continue;
     o.on_resolved_error = OnResolved(backlog.on_resolved(), o, repo_root, ctx.out_dir, user_umask);
-    if (!o.on_resolved_error.empty()) all_resolved = false;
+    if (!o.on_resolved_error.empty()) {
+      all_resolved = false;
+    } else if (!WriteDone(done, o.head)) {
+      err << "swarm: warning: cannot record that --on-resolved ran for issue " << TerminalSafe(o.issue.id()) << " ("
+          << done << "): a resume would run it again\n";
+    }
   }
   // A run that finished (0 or 1) is judged by its issues: 0 only when every issue it worked on was
   // resolved and published; a budget, a cancel or an error keeps its own status.
-  if (exit_code == kExitOk || exit_code == kExitIncomplete) exit_code = all_resolved ? kExitOk : kExitIncomplete;
+  // The base failing its tests (exit 2 for `swarm run`) is an outcome of every issue here.
+  const bool base_failed = std::any_of(outcomes->begin(), outcomes->end(),
+                                       [](const IssueOutcome& o) { return o.reason == "base fails its tests"; });
+  if (exit_code == kExitOk || exit_code == kExitIncomplete || (exit_code == kExitUsage && base_failed)) {
+    exit_code = all_resolved ? kExitOk : kExitIncomplete;
+  }
   ctx.exit_code = exit_code;
   if (written.ok()) written = WriteBacklogReport(*outcomes, ctx);
   PrintBacklogSummary(*outcomes, ctx, out);

@@ -8,6 +8,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "orchestrator/run/run_config.h"
@@ -25,7 +26,14 @@ struct BacklogOptions {
   int max_agents_per_issue = 0;  // 0: the agents divided by the issues, at least one
   std::string out_dir;           // empty: the run's directory
   std::string on_resolved;       // sh -c, in the repository, once per resolved issue
+  // Test first: 1 on, 0 off, -1 the default (on when the test format is per-test).
+  int require_test = -1;
+  std::vector<std::string> test_globs;  // empty: DefaultTestGlobs()
+  double budget_per_issue_usd = 0;
 };
+
+// What a test file is called, in the languages swarm meets most (PathMatches in integration_repo.h).
+std::vector<std::string> DefaultTestGlobs();
 
 // Reads the issues, skips those whose branch exists (unless redo), and starts the run: one lane per
 // issue. Bad input is InvalidArgument naming the issue and the field; nothing starts.

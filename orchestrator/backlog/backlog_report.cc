@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "base/terminal_text.h"
+#include "base/utf8.h"
 
 namespace swarm {
 namespace {
@@ -27,7 +28,7 @@ std::string Ref(const v1::Issue& issue) { return Numeric(issue.id()) ? "#" + iss
 
 std::string OneLine(const std::string& text) {
   std::string line = absl::StrReplaceAll(text, {{"\r", " "}, {"\n", " "}, {"\t", " "}});
-  return line.size() > 200 ? line.substr(0, 200) + "..." : line;
+  return line.size() > 200 ? ToUtf8(line.substr(0, 200)) + "..." : line;  // a cut never splits a character
 }
 
 std::string Xml(const std::string& text) {
@@ -80,7 +81,10 @@ absl::Status WriteWhole(const std::string& path, const std::string& content) {
 
 std::string Why(const IssueOutcome& o) {
   std::string why = o.reason;
-  if (!o.detail.empty()) absl::StrAppend(&why, ": ", OneLine(o.detail));
+  // The detail often starts with the reason itself ("no failing test: ..."): said once.
+  std::string detail = o.detail;
+  if (detail.rfind(o.reason + ": ", 0) == 0) detail = detail.substr(o.reason.size() + 2);
+  if (!detail.empty() && detail != o.reason) absl::StrAppend(&why, ": ", OneLine(detail));
   return why;
 }
 
@@ -186,14 +190,25 @@ std::string Markdown(const std::vector<IssueOutcome>& outcomes, const BacklogRep
                     o.branch.empty() ? "" : "`" + Cell(o.branch) + "`", " | ", absl::StrFormat("$%.4f", o.cost_usd),
                     " |\n");
   }
-  bool any_overlap = false;
+  // Each pair once, and at most 50 lines: the summary must fit a CI page ($GITHUB_STEP_SUMMARY: 1 MiB).
+  int lines = 0, more = 0;
   for (const IssueOutcome& o : outcomes) {
-    if (o.overlaps.empty()) continue;
-    if (!any_overlap)
+    std::vector<std::string> later;
+    for (const std::string& other : o.overlaps) {
+      if (other > o.issue.id()) later.push_back(other);
+    }
+    if (later.empty()) continue;
+    if (lines == 0)
       absl::StrAppend(&md, "\nResolved issues that change the same files (their pull requests will conflict):\n\n");
-    any_overlap = true;
-    absl::StrAppend(&md, "- ", Cell(Ref(o.issue)), " and ", absl::StrJoin(o.overlaps, ", "), "\n");
+    if (++lines > 50) {
+      ++more;
+      continue;
+    }
+    std::vector<std::string> refs;
+    for (const std::string& id : later) refs.push_back(Numeric(id) ? "#" + id : id);
+    absl::StrAppend(&md, "- ", Cell(Ref(o.issue)), " and ", Cell(absl::StrJoin(refs, ", ")), "\n");
   }
+  if (more > 0) absl::StrAppend(&md, "- and ", more, " more (report.json lists them)\n");
   return md;
 }
 
@@ -213,7 +228,7 @@ std::string PullRequestBody(const IssueOutcome& o, const std::string& test_comma
   absl::StrAppend(&body, "\nChanged: ", o.files.empty() ? "nothing" : absl::StrJoin(o.files, ", "), "\n");
   if (!test_command.empty()) absl::StrAppend(&body, "\nTests: `", OneLine(test_command), "` passes on this branch.\n");
   if (!o.fixed_tests.empty()) {
-    absl::StrAppend(&body, "Now passing (failed at the base): ", absl::StrJoin(o.fixed_tests, ", "), "\n");
+    absl::StrAppend(&body, "Now passing (failed before this change): ", absl::StrJoin(o.fixed_tests, ", "), "\n");
   }
   absl::StrAppend(
       &body, absl::StrFormat("\nMade by swarm: %d attempt%s, %d model calls, %d tokens, $%.4f, %.0f s.\n", o.attempts,

@@ -92,7 +92,7 @@ TEST(BacklogReportTest, WritesTheReportTheJUnitAndTheSummary) {
   const std::string md = Read(ctx.out_dir + "/summary.md");
   EXPECT_NE(md.find("1 resolved, 1 unresolved, 1 failed, 1 skipped"), std::string::npos) << md;
   EXPECT_NE(md.find("Tests \\| fail"), std::string::npos) << md;  // a pipe does not break the table
-  EXPECT_NE(md.find("#12 and 13"), std::string::npos) << md;      // overlapping pull requests are named
+  EXPECT_NE(md.find("#12 and #13"), std::string::npos) << md;     // overlapping pull requests are named
 }
 
 TEST(BacklogReportTest, AnUnwritableDirectoryIsAnError) {

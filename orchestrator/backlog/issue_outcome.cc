@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "orchestrator/merge/check_stage.h"
 
 namespace swarm {
 namespace {
@@ -16,10 +17,18 @@ using Kind = IssueOutcome::Kind;
 // The reason an unresolved lane gives, from its subtasks' final states (the first that says most).
 std::pair<std::string, const SubtaskRow*> WhyUnresolved(const std::vector<const SubtaskRow*>& rows) {
   for (const SubtaskRow* row : rows) {
+    if (row->state == v1::REJECTED_CHECK && absl::StartsWith(row->reason, kNoFailingTest)) {
+      return {kNoFailingTest, row};
+    }
+  }
+  for (const SubtaskRow* row : rows) {
     if (row->state == v1::REJECTED_CHECK || row->state == v1::REJECTED_QUEUE) return {"tests failed", row};
   }
   for (const SubtaskRow* row : rows) {
-    if (absl::StartsWith(row->reason, "stopped: the budget")) return {"budget", row};
+    // The run's budget (what was cut short by it), or the issue's own (its agents' calls refused).
+    if (absl::StartsWith(row->reason, "stopped: the budget") || absl::StrContains(row->reason, "'s budget of $")) {
+      return {"budget", row};
+    }
   }
   for (const SubtaskRow* row : rows) {
     if (row->state == v1::CONFLICT_EXHAUSTED) return {"conflict", row};
@@ -69,6 +78,8 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
   for (const SubtaskRow& row : *rows) lane_of[row.spec.id()] = row.spec.lane();
   std::map<std::string, std::vector<std::string>> lane_failing;  // lane -> failing on its last landing
   std::set<std::string> base_failing;
+  std::map<std::string, std::vector<std::string>> reproduced_by;  // subtask -> its newest check's new tests
+  std::map<std::string, std::set<std::string>> lane_reproduced;   // lane -> the tests its landings brought
   bool base_failed = false, any_leased = false;
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> times;  // lane -> first lease, last outcome
   for (const v1::Event& e : *events) {
@@ -79,13 +90,18 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
     } else if (e.has_landed()) {
       for (const auto& id : e.landed().subtask_ids()) {
         if (!summary_of[id].empty()) landed_summaries[e.landed().lane()].push_back(summary_of[id]);
+        lane_reproduced[e.landed().lane()].insert(reproduced_by[id].begin(), reproduced_by[id].end());
       }
     } else if (e.has_test_run()) {
       const v1::TestRun& t = e.test_run();
       if (t.test_stage() == v1::TEST_STAGE_HEAD && t.subtask_ids_size() == 0) {
         base_failing.insert(t.failing_tests().begin(), t.failing_tests().end());
         base_failed = !t.passed();
-      } else if (t.test_stage() == v1::TEST_STAGE_QUEUE && t.passed() && t.subtask_ids_size() > 0) {
+      } else if (t.test_stage() == v1::TEST_STAGE_CHECK && t.passed() && t.subtask_ids_size() > 0) {
+        std::vector<std::string>& reproduced = reproduced_by[t.subtask_ids(0)];
+        reproduced.assign(t.reproduced_tests().begin(), t.reproduced_tests().end());
+      } else if (t.test_stage() == v1::TEST_STAGE_QUEUE && t.verdict().empty() && t.subtask_ids_size() > 0) {
+        // The gate let it land (a per-test run passes with the base's failures still failing).
         lane_failing[lane_of[t.subtask_ids(0)]].assign(t.failing_tests().begin(), t.failing_tests().end());
       }
     } else if (e.has_subtask_leased() || e.has_subtask_finished()) {
@@ -121,10 +137,15 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
       if (!names.ok()) return names.status();
       for (absl::string_view name : absl::StrSplit(*names, '\0', absl::SkipEmpty())) o.files.emplace_back(name);
       o.summaries = landed_summaries[issue.id()];
-      const std::vector<std::string>& failing_now = lane_failing[issue.id()];
-      for (const std::string& test : base_failing) {
-        if (std::find(failing_now.begin(), failing_now.end(), test) == failing_now.end()) o.fixed_tests.push_back(test);
+      // Tests that failed at the base and pass now, and the tests its fixes brought (test first).
+      // A landing recovered from the ref after a crash has no test record: then nothing is claimed.
+      std::set<std::string> fixed = lane_reproduced[issue.id()];
+      if (auto now = lane_failing.find(issue.id()); now != lane_failing.end()) {
+        for (const std::string& test : base_failing) {
+          if (std::find(now->second.begin(), now->second.end(), test) == now->second.end()) fixed.insert(test);
+        }
       }
+      o.fixed_tests.assign(fixed.begin(), fixed.end());
     } else if (end != ends.end()) {
       o.kind = Kind::kFailed;
       o.reason = "cannot publish its branch";
@@ -140,21 +161,22 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
       }
     }
   }
-  // Resolved issues whose branches change the same file: their pull requests will conflict.
+  // Resolved issues whose branches change the same file: their pull requests will conflict. Each
+  // issue names at most 20 others (a file every fix touches, a changelog, would name them all).
   std::map<std::string, std::vector<std::size_t>> touching;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     for (const std::string& f : outcomes[i].files) touching[f].push_back(i);
   }
+  std::vector<std::set<std::string>> overlaps(outcomes.size());
   for (const auto& [file, issues] : touching) {
     for (std::size_t i : issues) {
       for (std::size_t j : issues) {
-        std::vector<std::string>& overlaps = outcomes[i].overlaps;
-        if (i != j && std::find(overlaps.begin(), overlaps.end(), outcomes[j].issue.id()) == overlaps.end()) {
-          overlaps.push_back(outcomes[j].issue.id());
-        }
+        if (overlaps[i].size() >= 20) break;
+        if (i != j) overlaps[i].insert(outcomes[j].issue.id());
       }
     }
   }
+  for (std::size_t i = 0; i < outcomes.size(); ++i) outcomes[i].overlaps.assign(overlaps[i].begin(), overlaps[i].end());
   for (const v1::SkippedIssue& skipped : backlog.skipped()) {
     IssueOutcome& o = outcomes.emplace_back();
     o.issue = skipped.issue();

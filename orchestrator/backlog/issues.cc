@@ -49,9 +49,10 @@ absl::StatusOr<v1::Issue> ReadIssue(const json& j, const Fields& fields, std::st
     return Bad(source, absl::StrCat(where, ": \"", fields.id, "\" must be a string or a number of 0 or more"));
   }
   where = absl::StrCat(where_at, " (id ", TerminalSafe(issue.id()), ")");
-  if (!IsSafeName(issue.id()) || EndsWith(issue.id(), ".") || EndsWith(issue.id(), ".lock")) {
+  if (!IsSafeName(issue.id()) || issue.id()[0] == '.' || EndsWith(issue.id(), ".") || EndsWith(issue.id(), ".lock")) {
     return Bad(source, absl::StrCat(where, ": the id cannot name a branch or a file: use 1-100 letters, digits, ",
-                                    "'.', '_' and '-', without \"..\", not ending in \".\" or \".lock\""));
+                                    "'.', '_' and '-', without \"..\", not starting or ending in \".\", not ",
+                                    "ending in \".lock\""));
   }
   if (!j.contains("title")) return Bad(source, absl::StrCat(where, ": missing field \"title\""));
   if (!j["title"].is_string()) return Bad(source, absl::StrCat(where, ": \"title\" must be a string"));
@@ -138,11 +139,18 @@ absl::StatusOr<std::vector<v1::Issue>> ParseIssues(std::string_view text, std::s
   return issues;
 }
 
-IssueSelection SelectIssues(const std::vector<v1::Issue>& issues, const std::string& label, int max_issues) {
+IssueSelection SelectIssues(const std::vector<v1::Issue>& issues, const std::string& label, int max_issues,
+                            const std::function<std::string(const v1::Issue&)>& skip) {
   IssueSelection selection;
   for (const v1::Issue& issue : issues) {
     if (!label.empty() && std::find(issue.labels().begin(), issue.labels().end(), label) == issue.labels().end()) {
       continue;  // not this backlog's: not reported
+    }
+    if (std::string why = skip ? skip(issue) : ""; !why.empty()) {
+      v1::SkippedIssue* skipped = &selection.skipped.emplace_back();
+      *skipped->mutable_issue() = issue;
+      skipped->set_reason(why);
+      continue;
     }
     if (max_issues > 0 && static_cast<int>(selection.chosen.size()) >= max_issues) {
       v1::SkippedIssue* skipped = &selection.skipped.emplace_back();

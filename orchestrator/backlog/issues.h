@@ -6,6 +6,7 @@
 #ifndef SWARM_ORCHESTRATOR_BACKLOG_ISSUES_H_
 #define SWARM_ORCHESTRATOR_BACKLOG_ISSUES_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,11 +26,12 @@ absl::StatusOr<std::vector<v1::Issue>> ParseIssues(std::string_view text, std::s
 
 struct IssueSelection {
   std::vector<v1::Issue> chosen;
-  std::vector<v1::SkippedIssue> skipped;  // beyond --max-issues
+  std::vector<v1::SkippedIssue> skipped;  // `skip` said why, or beyond --max-issues
 };
-// The issues with `label` (empty: all), the first `max_issues` of them (0: all); the others beyond
-// the maximum are skipped with the reason "--max-issues".
-IssueSelection SelectIssues(const std::vector<v1::Issue>& issues, const std::string& label, int max_issues);
+// The issues with `label` (empty: all) that `skip` (when given) gives no reason to skip, the first
+// `max_issues` of them (0: all); the others are skipped with `skip`'s reason, or "--max-issues".
+IssueSelection SelectIssues(const std::vector<v1::Issue>& issues, const std::string& label, int max_issues,
+                            const std::function<std::string(const v1::Issue&)>& skip = nullptr);
 
 }  // namespace swarm
 

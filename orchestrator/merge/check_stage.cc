@@ -4,6 +4,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace swarm {
 
@@ -168,7 +169,59 @@ CheckResult CheckStage::Check(const MergeRequest& request) {
   }
   result.pass = verdict.pass;
   result.why = verdict.pass ? "" : verdict.why + " (alone on its own base)";
+  if (result.pass && !request.test_first.empty() && request.patches.size() == 1) {
+    TestFirst(request, base, baseline, label, result);
+  }
   return result;
+}
+
+void CheckStage::TestFirst(const MergeRequest& request, const std::string& base, const TestOutcome& baseline,
+                           const std::string& label, CheckResult& result) {
+  auto refuse = [&result](const std::string& why) {
+    result.pass = false;
+    result.no_failing_test = true;
+    result.why = absl::StrCat(kNoFailingTest, ": ", why);
+  };
+  absl::StatusOr<std::string> tests_only = repo_.TreeWithChangesTo(base, request.patches[0].commit, request.test_first);
+  if (absl::IsNotFound(tests_only.status())) {
+    // The globs are many by default: the first few say enough.
+    std::vector<std::string> shown(request.test_first.begin(),
+                                   request.test_first.begin() + std::min<std::size_t>(4, request.test_first.size()));
+    refuse(absl::StrCat("the patch adds or changes no test file (", absl::StrJoin(shown, " "),
+                        request.test_first.size() > shown.size() ? " ..." : "", ")"));
+    return;
+  }
+  if (!tests_only.ok()) {
+    result.pass = false;
+    result.why = absl::StrCat("cannot make the tree of its tests alone: ", tests_only.status().message());
+    return;
+  }
+  absl::StatusOr<TestOutcome> without_fix = gate_.Test(*tests_only, label + ".test-first");
+  if (!without_fix.ok()) {
+    result.pass = false;
+    result.why = std::string(without_fix.status().message());
+    return;
+  }
+  if (without_fix->timed_out) {
+    refuse("its tests time out on the base without the fix: a reproduction must fail, not hang");
+    return;
+  }
+  if (gate_.format() == TestFormat::kExit) {
+    if (without_fix->exit_code == 0) refuse("the tests pass on the base with its tests and without its fix");
+    return;
+  }
+  // A test that is missing on the base, or fails to load there, is no reproduction: only a test that
+  // fails without the fix and passes with it counts.
+  const std::set<std::string> failed_before = baseline.results.Failing();
+  for (const std::string& test : without_fix->results.Failing()) {
+    auto with_fix = result.test.results.tests.find(test);
+    if (!failed_before.count(test) && with_fix != result.test.results.tests.end() && with_fix->second) {
+      result.new_tests.push_back(test);
+    }
+  }
+  if (result.new_tests.empty()) {
+    refuse("no test it brings fails on the base without its fix and passes with it");
+  }
 }
 
 }  // namespace swarm

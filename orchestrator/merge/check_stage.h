@@ -34,6 +34,10 @@ struct CheckResult {
   TestOutcome test;
   std::string why;                       // why it did not pass, for people
   std::vector<std::string> flaky_tests;  // failed on the first run, passed on the re-run
+  // Test first: the tests the patch brings that failed without its fix and pass with it (for `exit`,
+  // its test files). They must pass once it lands. `no_failing_test`: it brought none.
+  std::vector<std::string> new_tests = {};
+  bool no_failing_test = false;
 };
 
 // What the coordinator needs of stage 1: a seam, so its tests release checks when they choose
@@ -46,6 +50,9 @@ class PatchChecker {
   virtual void Shutdown() = 0;
   virtual void Cancel() = 0;
 };
+
+// Test first: the reason a patch is refused when it brings no test that fails without its fix.
+inline constexpr char kNoFailingTest[] = "no failing test";
 
 class CheckStage final : public PatchChecker {
  public:
@@ -71,6 +78,10 @@ class CheckStage final : public PatchChecker {
   // The composed tree of `request` and the commit it is composed on.
   absl::StatusOr<std::pair<std::string, std::string>> Compose(const MergeRequest& request) const;
   absl::StatusOr<TestOutcome> Baseline(const std::string& base_commit);
+  // Test first, for a lone patch that passed: its test files alone on `base` must fail (for a
+  // per-test format: a test that fails there passes with the whole patch). Fills in `result`.
+  void TestFirst(const MergeRequest& request, const std::string& base, const TestOutcome& baseline,
+                 const std::string& label, CheckResult& result);
 
   // Set at construction.
   const IntegrationRepo& repo_;

@@ -24,6 +24,10 @@ struct MergePatch {
 struct MergeRequest {
   std::vector<MergePatch> patches;  // one, or every member of an atomic group with a patch
   std::string group;                // empty for a lone patch
+  // Test first (a backlog's --require-test): globs of test files. The patch must change such a file,
+  // and with only those changes on its base the tests must fail, with its whole change pass. Empty:
+  // no such rule.
+  std::vector<std::string> test_first = {};
 };
 
 struct MergeResult {

@@ -103,6 +103,21 @@ void TestGate::KillRunning() {
   for (int pid : running_) kill(-pid, SIGKILL);
 }
 
+void TestGate::TakeSlot() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](TestGate* gate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate->mu_) {
+        return gate->max_concurrent_ <= 0 || gate->slots_in_use_ < gate->max_concurrent_;
+      },
+      this));
+  ++slots_in_use_;
+}
+
+void TestGate::GiveSlot() {
+  absl::MutexLock lock(&mu_);
+  --slots_in_use_;
+}
+
 absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::string& label, bool use_cache) {
   if (use_cache) {
     absl::MutexLock lock(&mu_);
@@ -115,6 +130,13 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
       return cached;
     }
   }
+  // At most max_concurrent_ test runs at once, whichever stage or lane asks: a backlog's lanes each
+  // have a queue, and their tests share the machine.
+  struct Slot {
+    TestGate& gate;
+    explicit Slot(TestGate& g) : gate(g) { gate.TakeSlot(); }
+    ~Slot() { gate.GiveSlot(); }
+  } slot(*this);
   unsigned index = counter_++;
   std::string dir = absl::StrCat(scratch_root_, "/test-", index);
   struct Cleanup {

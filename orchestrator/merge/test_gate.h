@@ -74,8 +74,17 @@ class TestGate final {
   // Kills every test run in progress and every later one as it starts (their Test() calls return a
   // failed outcome): the run is being cancelled. Thread-safe.
   void KillRunning();
+  // At most `n` test runs at once (0: no limit); a Test beyond it waits for one to end. Call before
+  // the first Test.
+  void LimitConcurrency(int n) {
+    absl::MutexLock lock(&mu_);
+    max_concurrent_ = n;
+  }
 
  private:
+  void TakeSlot();
+  void GiveSlot();
+
   // Set at construction.
   const Sandbox& sandbox_;
   const SandboxPolicy policy_;
@@ -93,6 +102,8 @@ class TestGate final {
   TestTrees* trees_ = nullptr;     // null: a full checkout per test run
   std::atomic<unsigned> counter_{0};
   absl::Mutex mu_;
+  int max_concurrent_ ABSL_GUARDED_BY(mu_) = 0;
+  int slots_in_use_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<int> running_ ABSL_GUARDED_BY(mu_);  // pids (and process groups) of test runs in progress
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, std::set<std::string>> passed_ ABSL_GUARDED_BY(mu_);  // cache key -> passing tests

@@ -335,5 +335,28 @@ TEST(ParsePlanTest, AnEstimateIsSecondsAndRoundTrips) {
   }
 }
 
+TEST(ParsePlanTest, LanesRoundTripAndStayApart) {
+  absl::StatusOr<Plan> plan = Load(R"({"subtasks": [
+      {"id": "a", "title": "t", "instructions": "i", "lane": "12"},
+      {"id": "b", "title": "t", "instructions": "i", "lane": "12", "depends_on": ["a"]}]})");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->subtasks[1].lane(), "12");
+  EXPECT_EQ(LanesOf(*plan), std::vector<std::string>{"12"});
+  absl::StatusOr<Plan> again = Load(PlanToJson(*plan));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->subtasks[0].lane(), "12");
+
+  std::string across = LoadError(R"({"subtasks": [
+      {"id": "a", "title": "t", "instructions": "i", "lane": "1"},
+      {"id": "b", "title": "t", "instructions": "i", "lane": "2", "depends_on": ["a"]}]})");
+  EXPECT_THAT(across, HasSubstr("of another lane"));
+  std::string group = LoadError(R"({"subtasks": [
+      {"id": "a", "title": "t", "instructions": "i", "lane": "1", "group": "g"},
+      {"id": "b", "title": "t", "instructions": "i", "lane": "2", "group": "g"}]})");
+  EXPECT_THAT(group, HasSubstr("members in two lanes"));
+  std::string bad = LoadError(R"({"subtasks": [{"id": "a", "title": "t", "instructions": "i", "lane": "../x"}]})");
+  EXPECT_THAT(bad, HasSubstr("lane \"../x\" is not valid"));
+}
+
 }  // namespace
 }  // namespace swarm

@@ -51,6 +51,7 @@ absl::StatusOr<Plan> PlanFrom(const v1::ChatReply& reply) {
     absl::StatusOr<Plan> plan = ParsePlan(call.arguments_json(), "the plan");
     if (!plan.ok()) return plan.status();
     if (plan->subtasks.empty()) return absl::InvalidArgumentError("the plan has no subtasks");
+    for (v1::Subtask& s : plan->subtasks) s.clear_lane();  // lanes are a backlog's issues, never the model's
     if (absl::Status st = ValidatePlan(*plan, "the plan"); !st.ok()) return st;
     return plan;
   }

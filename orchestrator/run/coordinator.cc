@@ -140,7 +140,13 @@ void Coordinator::MakePipeline() {
           }};
   pipeline_ = std::make_unique<LandingPipeline>(
       run_.plan, *scheduler_, rework_,
-      LandingPipeline::Settings{site_.gate->command(), site_.gate->format(), run_.config.json}, std::move(hooks));
+      LandingPipeline::Settings{
+          .test_command = site_.gate->command(),
+          .test_format = site_.gate->format(),
+          .json = run_.config.json,
+          .require_test = run_.config.backlog.require_test(),
+          .test_globs = {run_.config.backlog.test_globs().begin(), run_.config.backlog.test_globs().end()}},
+      std::move(hooks));
   pipeline_->StartAt("", run_.base, {});
   for (const std::string& lane : LanesOf(run_.plan)) pipeline_->StartAt(lane, run_.base, {});
 }
@@ -190,7 +196,11 @@ absl::Status Coordinator::StartModel() {
   if (!model_.gateway_due()) return model_.Start({});
   absl::StatusOr<std::map<std::string, ModelSpend>> spent = site_.store->SpendBySubtask(run_.run_id);
   if (!spent.ok()) return spent.status();
-  return model_.Start(*spent);
+  std::map<std::string, std::string> lane_of;  // a backlog's issues each have a budget
+  for (const auto& s : run_.plan.subtasks) {
+    if (!s.lane().empty()) lane_of[s.id()] = s.lane();
+  }
+  return model_.Start(*spent, run_.config.backlog.budget_per_issue_usd(), std::move(lane_of));
 }
 
 void Coordinator::OnComplete(const v1::CompleteRequest& request, CompleteDone done) {

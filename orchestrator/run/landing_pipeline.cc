@@ -165,6 +165,7 @@ void LandingPipeline::SubmitMergeable() {
     }
     MergeRequest request;
     request.group = scheduler_.spec(batch[0]).group();
+    if (settings_.require_test && !scheduler_.spec(batch[0]).lane().empty()) request.test_first = settings_.test_globs;
     if (!request.group.empty() && MustFind(plan_.groups, request.group, "group").partial) request.group.clear();
     for (const auto& id : batch) {
       const SubmittedPatch& patch = MustFind(patch_commits_, id, "patch of subtask");
@@ -188,15 +189,19 @@ void LandingPipeline::SubmitMergeable() {
 void LandingPipeline::OnChecked(const MergeRequest& request, const CheckResult& result) {
   const std::vector<std::string> ids = SubtaskIds(request);
   if (result.tested) {
-    EmitTestRun(result.tree, result.test, ids, result.pass ? "" : result.why, result.flaky_tests,
-                v1::TEST_STAGE_CHECK);
+    EmitTestRun(result.tree, result.test, ids, result.pass ? "" : result.why, result.flaky_tests, v1::TEST_STAGE_CHECK,
+                result.new_tests);
     CountFlaky(result.flaky_tests);
   }
   if (cancelled_) {
     for (const auto& id : ids) FinishSubtask(id, v1::CANCELLED, "cancelled before it finished: " + *cancelled_, "");
   } else if (result.pass) {
     ++jobs_in_flight_;
-    merge_for_(scheduler_.spec(ids[0]).lane()).Submit(request, [this, request](MergeResult merged) {
+    MergeRequest merging = request;
+    // Test first: the tests the patch brought must pass once it lands, as the plan's named tests do.
+    for (MergePatch& p : merging.patches)
+      p.tests.insert(p.tests.end(), result.new_tests.begin(), result.new_tests.end());
+    merge_for_(scheduler_.spec(ids[0]).lane()).Submit(merging, [this, request = merging](MergeResult merged) {
       hooks_.post([this, request, merged] {
         --jobs_in_flight_;
         OnMerged(request, merged);
@@ -213,7 +218,11 @@ void LandingPipeline::OnChecked(const MergeRequest& request, const CheckResult& 
       SetReason(*e.mutable_patch_rejected(), v1::REJECTION_REASON_CHECK_FAILED);
       e.mutable_patch_rejected()->set_log_path(log);
       hooks_.emit(std::move(e), {});
-      if (request.group.empty() && TryFixUp(id, request.patches[0].attempt, log, result.tested)) continue;
+      // A patch without a failing test is not sent to a debugging sub-agent: its tests did not fail.
+      if (request.group.empty() && !result.no_failing_test &&
+          TryFixUp(id, request.patches[0].attempt, log, result.tested)) {
+        continue;
+      }
       FinishSubtask(id, v1::REJECTED_CHECK,
                     request.group.empty() ? result.why : absl::StrCat("group ", request.group, ": ", result.why, blame),
                     log);
@@ -363,9 +372,11 @@ void LandingPipeline::SkipBlocked() {
 
 void LandingPipeline::EmitTestRun(const std::string& tree, const TestOutcome& outcome,
                                   const std::vector<std::string>& ids, const std::string& verdict,
-                                  const std::vector<std::string>& flaky, v1::TestStage stage) {
-  hooks_.emit(TestRunEvent(settings_.test_command, settings_.test_format, tree, outcome, ids, verdict, flaky, stage),
-              {});
+                                  const std::vector<std::string>& flaky, v1::TestStage stage,
+                                  const std::vector<std::string>& reproduced) {
+  v1::Event e = TestRunEvent(settings_.test_command, settings_.test_format, tree, outcome, ids, verdict, flaky, stage);
+  for (const std::string& test : reproduced) e.mutable_test_run()->add_reproduced_tests(test);
+  hooks_.emit(std::move(e), {});
 }
 
 }  // namespace swarm

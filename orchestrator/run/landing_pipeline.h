@@ -64,6 +64,9 @@ class LandingPipeline {
     std::string test_command;
     TestFormat test_format = TestFormat::kExit;
     bool json = false;  // --json: no lines for people about rebases and fix-ups
+    // A backlog's --require-test: a lane's patch must bring a test that fails without its fix.
+    bool require_test = false;
+    std::vector<std::string> test_globs = {};
   };
 
   // `plan`, `scheduler` and `rework` must outlive the pipeline.
@@ -115,7 +118,8 @@ class LandingPipeline {
   // A lone patch that failed its tests goes to a debugging sub-agent, if one is due.
   bool TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested);
   void EmitTestRun(const std::string& tree, const TestOutcome& outcome, const std::vector<std::string>& ids,
-                   const std::string& verdict, const std::vector<std::string>& flaky, v1::TestStage stage);
+                   const std::string& verdict, const std::vector<std::string>& flaky, v1::TestStage stage,
+                   const std::vector<std::string>& reproduced = {});
 
   // Set at construction.
   const Plan& plan_;

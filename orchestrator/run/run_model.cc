@@ -20,7 +20,8 @@ RunModel::~RunModel() {
   gateway_.reset();
 }
 
-absl::Status RunModel::Start(const std::map<std::string, ModelSpend>& spent) {
+absl::Status RunModel::Start(const std::map<std::string, ModelSpend>& spent, double per_group_usd,
+                             std::map<std::string, std::string> group_of) {
   if (injected_ != nullptr) {
     bridge_.SetCaller(injected_);
     return absl::OkStatus();
@@ -31,6 +32,8 @@ absl::Status RunModel::Start(const std::map<std::string, ModelSpend>& spent) {
   GatewayOptions options;
   options.budget_usd = budget_usd_;
   options.per_subtask_usd = per_subtask_usd_;
+  options.per_group_usd = per_group_usd;
+  options.group_of = std::move(group_of);
   for (const auto& [subtask, spend] : spent) {
     options.spent_usd += spend.cost_usd;
     options.spent_by_subtask[subtask] = spend.cost_usd;

@@ -42,7 +42,9 @@ class RunModel {
   // Starts the gateway, once (a no-op without a model). What earlier sessions of the run spent
   // counts: a budget spent before this session stops the run from the start. Not on the executor:
   // before it runs. Also protects the key from other processes of this user.
-  absl::Status Start(const std::map<std::string, ModelSpend>& spent);
+  // `group_of` puts subtasks in groups (a backlog's lanes) capped at `per_group_usd` each.
+  absl::Status Start(const std::map<std::string, ModelSpend>& spent, double per_group_usd = 0,
+                     std::map<std::string, std::string> group_of = {});
   // Plans a task in words (planner.h), before the executor runs; the calls made go to `calls`.
   absl::StatusOr<PlannerResult> Plan(const PlannerInput& input, std::vector<CallRecord>* calls);
 

@@ -146,13 +146,15 @@ absl::Status ResolveRunModel(PreparedRun& run, SettingNames names) {
   if (c.model.empty()) {
     if (!c.base_url.empty()) return Usage(absl::StrCat(name("base_url"), " goes with ", name("model")));
     if (c.budget_usd != 0) return Usage(absl::StrCat(name("budget_usd"), " goes with ", name("model")));
+    if (c.backlog.budget_per_issue_usd() != 0) return Usage("--budget-per-issue-usd goes with --model");
     return absl::OkStatus();
   }
   absl::StatusOr<ModelsConfig> models = LoadModelsConfig(run.repo_root);
   if (!models.ok()) return models.status();
   absl::StatusOr<ResolvedModel> model = ResolveModel(*models, c.model, c.base_url, [](const char* n) { return getenv(n); });
   if (!model.ok()) return model.status();
-  if ((c.budget_usd > 0 || models->per_subtask_usd > 0) && !model->info.priced) {
+  if ((c.budget_usd > 0 || models->per_subtask_usd > 0 || c.backlog.budget_per_issue_usd() > 0) &&
+      !model->info.priced) {
     return Usage(absl::StrCat("a budget needs prices and ", c.model, " has none: set them in a models.toml"));
   }
   for (const auto& var : c.sandbox_env) {

@@ -1,5 +1,6 @@
 #include "orchestrator/run/run_stages.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "git/integration_repo.h"
@@ -39,11 +40,13 @@ RunStages MakeStages(PatchChecker* checker, MergeQueue* queue, RunSite& site, co
         *site.repo, *site.gate, run.run_id, head,
         SpeculativeMergeQueue::Options{run.config.queue_depth, run.config.max_batch, LaneRef(lane)});
   };
+  const int jobs =
+      run.config.test_jobs > 0 ? run.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
+  // The check's workers and one queue's candidates at once, however many lanes have a queue.
+  site.gate->LimitConcurrency(std::max(1, jobs) + run.config.queue_depth);
   if (checker != nullptr) {
     stages.check_ = checker;
   } else {
-    const int jobs =
-        run.config.test_jobs > 0 ? run.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
     stages.own_check_ = std::make_unique<CheckStage>(*site.repo, *site.gate, jobs);
     stages.check_ = stages.own_check_.get();
   }

@@ -21,6 +21,7 @@ struct SubtaskDef {
   std::vector<std::string> files = {};
   std::string group = "";
   double estimate_s = 0;
+  std::string lane = "";
 };
 
 // A validated plan, so that dependencies on group members are effective as in a real run.
@@ -35,6 +36,7 @@ Plan MakePlan(const std::vector<SubtaskDef>& defs) {
     for (const auto& f : d.files) s.add_files(f);
     s.set_group(d.group);
     s.set_estimate_s(d.estimate_s);
+    s.set_lane(d.lane);
     plan.subtasks.push_back(std::move(s));
   }
   absl::Status st = ValidatePlan(plan, "test plan");
@@ -377,6 +379,22 @@ TEST(SchedulerTest, CountsStayTrueOverALargePlan) {
   EXPECT_EQ(s.Count(State::kFailed), 100);
   EXPECT_EQ(s.Count(State::kSkipped), 900);
   EXPECT_TRUE(s.AllDone());
+}
+
+TEST(SchedulerLanesTest, ALaneHoldsAtMostItsShareAndFilesClashOnlyWithinALane) {
+  // Lane A has three ready subtasks (the longest chains), lane B one; at most two running per lane.
+  Plan plan = MakePlan({{.id = "a1", .files = {"x.c"}, .estimate_s = 9, .lane = "A"},
+                        {.id = "a2", .estimate_s = 8, .lane = "A"},
+                        {.id = "a3", .estimate_s = 7, .lane = "A"},
+                        {.id = "b1", .files = {"x.c"}, .estimate_s = 1, .lane = "B"}});
+  Scheduler s(plan, 3, /*max_running_per_lane=*/2);
+  EXPECT_EQ(s.TakeReady(), "a1");
+  EXPECT_EQ(s.TakeReady(), "a2");
+  // A is full: B goes next although its chain is shorter, and x.c in lane A does not hold it back.
+  EXPECT_EQ(s.TakeReady(), "b1");
+  EXPECT_EQ(s.TakeReady(), std::nullopt);
+  s.AttemptSucceeded("a1", /*no_change=*/true);
+  EXPECT_EQ(s.TakeReady(), "a3") << "a slot of lane A came free";
 }
 
 }  // namespace
