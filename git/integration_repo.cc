@@ -200,7 +200,8 @@ bool PathMatches(const std::string& glob, const std::string& path) {
 }
 
 absl::StatusOr<std::string> IntegrationRepo::TreeWithChangesTo(const std::string& base, const std::string& commit,
-                                                               const std::vector<std::string>& globs) const {
+                                                               const std::vector<std::string>& globs,
+                                                               std::vector<std::string>* paths) const {
   // ":OLDMODE NEWMODE OLDSHA NEWSHA STATUS\0PATH\0" for each changed file, renames as delete + add.
   absl::StatusOr<std::string> diff = git_.Run({"diff-tree", "-r", "-z", "--no-renames", base, commit});
   if (!diff.ok()) return diff.status();
@@ -218,6 +219,7 @@ absl::StatusOr<std::string> IntegrationRepo::TreeWithChangesTo(const std::string
     if (meta.size() < 5) continue;
     if (std::none_of(globs.begin(), globs.end(), [&](const std::string& g) { return PathMatches(g, path); })) continue;
     ++matched;
+    if (paths != nullptr) paths->push_back(path);
     // A deleted file has mode 000000: update-index removes it.
     absl::StrAppend(&index_info, meta[1], " ", meta[3], "\t", path, std::string(1, '\0'));
   }

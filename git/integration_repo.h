@@ -71,8 +71,10 @@ class IntegrationRepo final {
   // The tree of `base` with only those changes of `commit` (whose parent is `base`) whose paths
   // match one of `globs` (PathMatches): a patch's new tests without its fix. NotFound when no
   // changed path matches.
+  // `paths` (when given) receives the changed paths that matched.
   absl::StatusOr<std::string> TreeWithChangesTo(const std::string& base, const std::string& commit,
-                                                const std::vector<std::string>& globs) const;
+                                                const std::vector<std::string>& globs,
+                                                std::vector<std::string>* paths = nullptr) const;
   // Writes the files of `tree` into the empty directory `dir` (a throwaway copy for a test run).
   absl::Status Materialize(const std::string& tree, const std::string& dir) const;
   // Creates `branch` (refs/heads/...) in the user's repository at the head of `ref`. If it exists

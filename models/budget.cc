@@ -35,18 +35,22 @@ Budget::Budget(double run_usd, double per_subtask_usd, double spent, std::map<st
       subtask_spent_(std::move(spent_by_subtask)) {
   if (run_usd_ > 0 && spent_ >= run_usd_) exhausted_ = true;
   for (const auto& [subtask, usd] : subtask_spent_) {
-    if (auto g = group_of_.find(subtask); g != group_of_.end()) group_used_[g->second] += usd;
+    if (auto g = group_of_.find(subtask); g != group_of_.end()) group_spent_[g->second] += usd;
   }
 }
 
 absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, double usd, bool* may_wait) {
   absl::MutexLock lock(&mu_);
   const double my_spent = subtask_spent_[subtask], my_reserved = subtask_reserved_[subtask];
+  auto group = group_of_.find(subtask);
+  const bool capped_group = per_group_usd_ > 0 && group != group_of_.end();
   if (may_wait != nullptr) {
-    // Worth waiting only for money that is reserved now and would come back.
+    // Worth waiting only for money that is reserved now and would come back: never for a cap that
+    // what was spent already leaves no room under.
     const bool run_ok = run_usd_ <= 0 || spent_ + usd <= run_usd_;
     const bool mine_ok = per_subtask_usd_ <= 0 || my_spent + usd <= per_subtask_usd_;
-    *may_wait = run_ok && mine_ok && (reserved_ > 1e-9 || my_reserved > 1e-9);
+    const bool group_ok = !capped_group || group_spent_[group->second] + usd <= per_group_usd_;
+    *may_wait = run_ok && mine_ok && group_ok && (reserved_ > 1e-9 || my_reserved > 1e-9);
   }
   if (run_usd_ > 0 && spent_ + reserved_ + usd > run_usd_) {
     if (spent_ + usd > run_usd_) exhausted_ = true;  // it would not fit even alone
@@ -60,13 +64,15 @@ absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, 
         "subtask %s's budget of $%.4f cannot cover this call (worst case $%.4f; spent or reserved $%.4f)", subtask,
         per_subtask_usd_, usd, mine));
   }
-  auto group = group_of_.find(subtask);
-  if (per_group_usd_ > 0 && group != group_of_.end() && group_used_[group->second] + usd > per_group_usd_) {
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("issue %s's budget of $%.4f cannot cover this call (worst case $%.4f; spent or reserved $%.4f)",
-                        group->second, per_group_usd_, usd, group_used_[group->second]));
+  if (capped_group) {
+    const double used = group_spent_[group->second] + group_reserved_[group->second];
+    if (used + usd > per_group_usd_) {
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("issue %s%s$%.4f cannot cover this call (worst case $%.4f; spent or reserved $%.4f)",
+                          group->second, kGroupBudgetWords, per_group_usd_, usd, used));
+    }
   }
-  if (group != group_of_.end()) group_used_[group->second] += usd;
+  if (group != group_of_.end()) group_reserved_[group->second] += usd;
   subtask_reserved_[subtask] += usd;
   reserved_ += usd;
   return Reservation{subtask, usd};
@@ -82,7 +88,10 @@ void Budget::Settle(const Reservation& reservation, double actual_usd) {
   spent_ += actual_usd;
   subtask_spent_[reservation.subtask] += actual_usd;
   if (auto group = group_of_.find(reservation.subtask); group != group_of_.end()) {
-    group_used_[group->second] += actual_usd - reservation.usd;
+    double& reserved = group_reserved_[group->second];
+    reserved -= reservation.usd;
+    if (reserved < 1e-12) reserved = 0;
+    group_spent_[group->second] += actual_usd;
   }
   if (run_usd_ > 0 && spent_ >= run_usd_) exhausted_ = true;
 }

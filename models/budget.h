@@ -23,6 +23,9 @@ inline constexpr std::uint64_t kProviderOverheadTokens = 1024;
 double WorstCaseUsd(const ModelInfo& model, std::size_t request_bytes, std::uint32_t max_output_tokens);
 double CostUsd(const ModelInfo& model, const v1::Usage& usage);
 
+// How a refusal by a group's cap (a backlog issue's) reads: "issue ID's budget of $X cannot ...".
+inline constexpr char kGroupBudgetWords[] = "'s budget of ";
+
 class Budget {
  public:
   // Caps of 0 are no cap. `spent` carries what earlier sessions of the run spent (swarm resume).
@@ -57,7 +60,8 @@ class Budget {
   double reserved_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, double> subtask_spent_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, double> subtask_reserved_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, double> group_used_ ABSL_GUARDED_BY(mu_);  // group -> spent and reserved
+  std::map<std::string, double> group_spent_ ABSL_GUARDED_BY(mu_);     // group -> spent
+  std::map<std::string, double> group_reserved_ ABSL_GUARDED_BY(mu_);  // group -> reserved now
   bool exhausted_ ABSL_GUARDED_BY(mu_) = false;
 };
 

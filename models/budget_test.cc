@@ -71,6 +71,22 @@ TEST(BudgetTest, AGroupCapRefusesOnlyThatGroupAndCountsEarlierSessions) {
   EXPECT_TRUE(b.Reserve("planner", 1.0).ok()) << "a subtask in no group has no group cap";
 }
 
+TEST(BudgetTest, AGroupWhoseSpendingLeavesNoRoomIsNotWorthWaitingFor) {
+  Budget b(10, 0, 0, {}, 0.1, {{"a1", "A"}, {"b1", "B"}});
+  absl::StatusOr<Budget::Reservation> other = b.Reserve("b1", 0.05);  // another issue's call in flight
+  ASSERT_TRUE(other.ok());
+  absl::StatusOr<Budget::Reservation> first = b.Reserve("a1", 0.05);
+  ASSERT_TRUE(first.ok());
+  b.Settle(*first, 0.09);  // A spent 0.09 of its 0.1
+  bool may_wait = true;
+  EXPECT_FALSE(b.Reserve("a1", 0.05, &may_wait).ok());
+  EXPECT_FALSE(may_wait) << "A's cap has no room whatever settles: waiting would only hold its agent";
+  absl::StatusOr<Budget::Reservation> second = b.Reserve("a1", 0.005);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(b.Reserve("a1", 0.008, &may_wait).ok());
+  EXPECT_TRUE(may_wait) << "room comes back when A's own call in flight settles";
+}
+
 TEST(BudgetTest, SpendingCarriedFromAnEarlierSessionCounts) {
   Budget b(1.0, 0, 1.0);
   EXPECT_TRUE(b.exhausted());

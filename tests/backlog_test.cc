@@ -339,6 +339,8 @@ TEST_F(BacklogTest, EightIssuesWithTheLlmAgentFiveResolvedThreeUnresolvedEachWit
   EXPECT_EQ(by_id["6"]["reason"], "no change") << by_id["6"];
   EXPECT_EQ(by_id["7"]["reason"], "no failing test") << by_id["7"];
   EXPECT_EQ(by_id["8"]["reason"], "budget") << by_id["8"];
+  EXPECT_EQ(by_id["8"]["attempts"], 1) << "an issue whose budget is spent gets no further attempt";
+  EXPECT_TRUE(report["run"].contains("subtasks")) << "the run's own report is kept in the backlog's";
   for (const char* id : {"6", "7", "8"}) EXPECT_EQ(by_id[id]["outcome"], "unresolved") << by_id[id];
   EXPECT_NE(Read(out() + "/junit.xml").find("tests=\"8\" failures=\"3\" errors=\"0\" skipped=\"0\""),
             std::string::npos);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
@@ -40,7 +41,8 @@ std::string IssueInstructions(const v1::Issue& issue, const v1::Backlog& backlog
     absl::StrAppend(&text, "\nFirst write a test that reproduces the issue, in a test file (a file matching one of: ",
                     absl::StrJoin(backlog.test_globs(), " "),
                     "). It must fail without your fix and pass with it; a fix without such a test is refused. "
-                    "Then fix the issue.");
+                    "The test must run, and fail, without the fix: import what the fix adds inside the test, "
+                    "not at the top of the file, and need no change to a build file. Then fix the issue.");
   }
   absl::StrAppend(&text, "\nChange the repository so that the issue is resolved and the tests pass.");
   return text;
@@ -95,11 +97,13 @@ std::string OnResolved(const std::string& command, const IssueOutcome& o, const 
   return absl::StrCat(r->Describe(), tail.empty() ? "" : ": " + tail, " (log: ", log_path, ")");
 }
 
-std::string ReadDone(const std::string& path) {
+// A file's first line, or (`whole`) all of it; "" when it cannot be read.
+std::string ReadText(const std::string& path, bool whole = false) {
   std::ifstream in(path);
-  std::string head;
-  std::getline(in, head);
-  return head;
+  if (whole) return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string line;
+  std::getline(in, line);
+  return line;
 }
 
 bool WriteDone(const std::string& path, const std::string& head) {
@@ -233,8 +237,10 @@ absl::Status RunBacklog(PreparedRun run, mode_t user_umask, std::ostream& out, s
                            .issues_file = backlog.issues_file(),
                            .test_command = test_command,
                            .exit_code = exit_code,
-                           .run_report_path = run_dir + "/report.json"};
+                           .run_report = ReadText(run_dir + "/report.json", /*whole=*/true)};
   absl::Status written = WritePullRequests(*outcomes, ctx);
+  // The reports first, so that a job killed while --on-resolved runs still has them; then again.
+  if (written.ok()) written = WriteBacklogReport(*outcomes, ctx);
   bool all_resolved = true;
   for (IssueOutcome& o : *outcomes) {
     if (o.kind == Kind::kSkipped) continue;
@@ -243,7 +249,7 @@ absl::Status RunBacklog(PreparedRun run, mode_t user_umask, std::ostream& out, s
     // Once per issue and branch head: a resumed run does not publish again what an earlier session of
     // it published (a second `gh pr create` would fail).
     const std::string done = absl::StrCat(run_dir, "/on-resolved/", o.issue.id(), ".done");
-    if (ReadDone(done) == o.head) continue;
+    if (ReadText(done) == o.head) continue;
     o.on_resolved_error = OnResolved(backlog.on_resolved(), o, repo_root, ctx.out_dir, user_umask);
     if (!o.on_resolved_error.empty()) {
       all_resolved = false;

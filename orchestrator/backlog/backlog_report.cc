@@ -123,9 +123,8 @@ std::string JsonReport(const std::vector<IssueOutcome>& outcomes, const BacklogR
                         {"failed", counts[static_cast<int>(Kind::kFailed)]},
                         {"skipped", counts[static_cast<int>(Kind::kSkipped)]},
                         {"issues", std::move(issues)}};
-  if (!ctx.run_report_path.empty()) {
-    std::ifstream in(ctx.run_report_path);
-    nlohmann::json run = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!ctx.run_report.empty()) {
+    nlohmann::json run = nlohmann::json::parse(ctx.run_report, nullptr, /*allow_exceptions=*/false);
     if (!run.is_discarded() && run.is_object() && !run.contains("issues")) doc["run"] = std::move(run);
   }
   return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

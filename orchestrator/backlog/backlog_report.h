@@ -20,9 +20,9 @@ struct BacklogReportContext {
   std::string issues_file;
   std::string test_command;
   int exit_code = 0;
-  // The run's own report.json (its subtasks, timing, limits), kept as "run" in the backlog's, which
-  // may be written over it (--out defaults to the run's directory). Empty: none.
-  std::string run_report_path = "";
+  // The run's own report.json (its subtasks, timing, limits), read before the backlog's is written
+  // over it (--out defaults to the run's directory); kept as "run" in the backlog's. Empty: none.
+  std::string run_report = "";
 };
 
 // "Fix #12: Title", what changed and why (the agents' summaries), the tests, the cost, "Closes #12".

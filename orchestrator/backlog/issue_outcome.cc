@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "models/budget.h"
 #include "orchestrator/merge/check_stage.h"
 
 namespace swarm {
@@ -26,7 +27,7 @@ std::pair<std::string, const SubtaskRow*> WhyUnresolved(const std::vector<const 
   }
   for (const SubtaskRow* row : rows) {
     // The run's budget (what was cut short by it), or the issue's own (its agents' calls refused).
-    if (absl::StartsWith(row->reason, "stopped: the budget") || absl::StrContains(row->reason, "'s budget of $")) {
+    if (absl::StartsWith(row->reason, "stopped: the budget") || absl::StrContains(row->reason, kGroupBudgetWords)) {
       return {"budget", row};
     }
   }
@@ -80,11 +81,14 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
   std::set<std::string> base_failing;
   std::map<std::string, std::vector<std::string>> reproduced_by;  // subtask -> its newest check's new tests
   std::map<std::string, std::set<std::string>> lane_reproduced;   // lane -> the tests its landings brought
-  bool base_failed = false, any_leased = false;
+  // The base failed its tests when the run ended before any agent started, with a failing head test
+  // (with a per-test format, failures at the base are tolerated and the run goes on).
+  bool base_failed = false, any_leased = false, ended_early = false;
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> times;  // lane -> first lease, last outcome
   for (const v1::Event& e : *events) {
     if (e.has_run_finished()) {
       for (const v1::LaneEnd& end : e.run_finished().lanes()) ends[end.lane()] = end;
+      ended_early = !e.run_finished().reason().empty();
     } else if (e.has_patch_submitted()) {
       summary_of[e.patch_submitted().subtask_id()] = e.patch_submitted().summary();
     } else if (e.has_landed()) {
@@ -97,7 +101,7 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
       if (t.test_stage() == v1::TEST_STAGE_HEAD && t.subtask_ids_size() == 0) {
         base_failing.insert(t.failing_tests().begin(), t.failing_tests().end());
         base_failed = !t.passed();
-      } else if (t.test_stage() == v1::TEST_STAGE_CHECK && t.passed() && t.subtask_ids_size() > 0) {
+      } else if (t.test_stage() == v1::TEST_STAGE_CHECK && t.verdict().empty() && t.subtask_ids_size() > 0) {
         std::vector<std::string>& reproduced = reproduced_by[t.subtask_ids(0)];
         reproduced.assign(t.reproduced_tests().begin(), t.reproduced_tests().end());
       } else if (t.test_stage() == v1::TEST_STAGE_QUEUE && t.verdict().empty() && t.subtask_ids_size() > 0) {
@@ -150,7 +154,7 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
       o.kind = Kind::kFailed;
       o.reason = "cannot publish its branch";
       o.detail = end->second.publish_error();
-    } else if (base_failed && !any_leased) {
+    } else if (base_failed && ended_early && !any_leased) {
       o.reason = "base fails its tests";
     } else {
       auto [reason, row] = WhyUnresolved(lane_rows);

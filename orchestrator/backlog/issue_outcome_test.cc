@@ -74,7 +74,7 @@ TEST_F(IssueOutcomeTest, EachIssueGetsItsOutcomeAndReasonFromWhatWasRecorded) {
   Start(ids);
   v1::Event check;  // test first: the check found the test the fix brought
   check.mutable_test_run()->set_test_stage(v1::TEST_STAGE_CHECK);
-  check.mutable_test_run()->set_passed(true);
+  check.mutable_test_run()->set_passed(false);  // per-test: the base's failures still fail; the gate said yes
   check.mutable_test_run()->add_subtask_ids("1");
   check.mutable_test_run()->add_reproduced_tests("test_a.T.test_fix");
   Apply(check);
@@ -131,6 +131,9 @@ TEST_F(IssueOutcomeTest, ABaseThatFailsItsTestsLeavesEveryIssueUnresolvedSayingS
   head.mutable_test_run()->set_test_stage(v1::TEST_STAGE_HEAD);
   head.mutable_test_run()->set_passed(false);
   Apply(head);
+  v1::Event end;
+  end.mutable_run_finished()->set_reason("the base commit fails its tests");
+  Apply(end);
   absl::StatusOr<Git> git = Git::Open(repo_);
   ASSERT_TRUE(git.ok());
   absl::StatusOr<std::vector<IssueOutcome>> outcomes =

@@ -1,7 +1,10 @@
 #include "orchestrator/merge/check_stage.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <optional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -182,7 +185,9 @@ void CheckStage::TestFirst(const MergeRequest& request, const std::string& base,
     result.no_failing_test = true;
     result.why = absl::StrCat(kNoFailingTest, ": ", why);
   };
-  absl::StatusOr<std::string> tests_only = repo_.TreeWithChangesTo(base, request.patches[0].commit, request.test_first);
+  std::vector<std::string> test_files;
+  absl::StatusOr<std::string> tests_only =
+      repo_.TreeWithChangesTo(base, request.patches[0].commit, request.test_first, &test_files);
   if (absl::IsNotFound(tests_only.status())) {
     // The globs are many by default: the first few say enough.
     std::vector<std::string> shown(request.test_first.begin(),
@@ -196,31 +201,57 @@ void CheckStage::TestFirst(const MergeRequest& request, const std::string& base,
     result.why = absl::StrCat("cannot make the tree of its tests alone: ", tests_only.status().message());
     return;
   }
-  absl::StatusOr<TestOutcome> without_fix = gate_.Test(*tests_only, label + ".test-first");
-  if (!without_fix.ok()) {
-    result.pass = false;
-    result.why = std::string(without_fix.status().message());
-    return;
-  }
-  if (without_fix->timed_out) {
-    refuse("its tests time out on the base without the fix: a reproduction must fail, not hang");
-    return;
+  // Twice, never from the cache: a test that fails only once is flaky, not a reproduction.
+  std::optional<std::set<std::string>> failing_both;
+  std::string log;
+  for (int run = 0; run < 2; ++run) {
+    absl::StatusOr<TestOutcome> without_fix =
+        gate_.Test(*tests_only, absl::StrCat(label, ".test-first", run == 0 ? "" : ".rerun"), /*use_cache=*/false);
+    if (!without_fix.ok()) {
+      result.pass = false;
+      result.why = std::string(without_fix.status().message());
+      return;
+    }
+    log = without_fix->log_path;
+    if (without_fix->timed_out) {
+      refuse(absl::StrCat(
+          "its tests time out on the base without the fix: a reproduction must fail, not hang (log: ", log, ")"));
+      return;
+    }
+    if (gate_.format() == TestFormat::kExit) {
+      if (without_fix->exit_code == 0) {
+        refuse(absl::StrCat("the tests pass on the base with its tests and without its fix (log: ", log, ")"));
+        return;
+      }
+      continue;
+    }
+    std::set<std::string> failing = without_fix->results.Failing();
+    if (failing_both) {
+      std::set<std::string> both;
+      for (const std::string& t : failing) {
+        if (failing_both->count(t)) both.insert(t);
+      }
+      failing = std::move(both);
+    }
+    failing_both = std::move(failing);
   }
   if (gate_.format() == TestFormat::kExit) {
-    if (without_fix->exit_code == 0) refuse("the tests pass on the base with its tests and without its fix");
+    result.new_tests = test_files;  // with `exit`, the files are all that can be named
     return;
   }
   // A test that is missing on the base, or fails to load there, is no reproduction: only a test that
-  // fails without the fix and passes with it counts.
+  // fails without the fix (on both runs) and passes with it counts; nor does a test known to be flaky.
   const std::set<std::string> failed_before = baseline.results.Failing();
-  for (const std::string& test : without_fix->results.Failing()) {
+  const std::set<std::string> flaky(result.flaky_tests.begin(), result.flaky_tests.end());
+  for (const std::string& test : *failing_both) {
     auto with_fix = result.test.results.tests.find(test);
-    if (!failed_before.count(test) && with_fix != result.test.results.tests.end() && with_fix->second) {
+    if (!failed_before.count(test) && !flaky.count(test) && with_fix != result.test.results.tests.end() &&
+        with_fix->second) {
       result.new_tests.push_back(test);
     }
   }
   if (result.new_tests.empty()) {
-    refuse("no test it brings fails on the base without its fix and passes with it");
+    refuse(absl::StrCat("no test it brings fails on the base without its fix and passes with it (log: ", log, ")"));
   }
 }
 

@@ -14,8 +14,9 @@ SpeculativeMergeQueue::SpeculativeMergeQueue(const IntegrationRepo& repo, TestGa
     : repo_(repo),
       gate_(gate),
       run_id_(std::move(run_id)),
-      options_{std::max(1, options.depth), std::max(1, options.max_batch), options.ref},
+      options_{std::max(1, options.depth), std::max(1, options.max_batch), options.ref, options.test_head_first},
       head_(std::move(head)),
+      head_known_(!options.test_head_first || gate.format() == TestFormat::kExit),  // a landed head passed
       worker_([this] { Loop(); }) {}
 
 SpeculativeMergeQueue::~SpeculativeMergeQueue() { Shutdown(); }
@@ -199,6 +200,26 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
     }
     units.clear();
     return;
+  }
+  if (!head_known_) {
+    // Only a complete run is a baseline: anything else would let every candidate pass.
+    absl::StatusOr<std::string> tree = repo_.git().Run({"rev-parse", *head + "^{tree}"});
+    absl::StatusOr<TestOutcome> tested =
+        tree.ok() ? gate_.Test(TrimNewline(*tree), "head-" + head->substr(0, 12)) : tree.status();
+    if (tested.ok() && tested->results.ran && !tested->timed_out) {
+      head_ = *tested;
+      head_known_ = true;
+    } else {
+      for (auto& unit : units) {
+        for (auto& item : unit.items) {
+          MergeResult r;
+          r.detail = absl::StrCat("the tests gave no results on the lane's head ", head->substr(0, 12));
+          Finish(item, r);
+        }
+      }
+      units.clear();
+      return;
+    }
   }
   std::vector<Position> positions = Compose(units, *head);
   if (positions.empty()) return;

@@ -31,6 +31,9 @@ class SpeculativeMergeQueue final : public MergeQueue {
     int depth = 3;       // candidates tested at once
     int max_batch = 16;  // requests in one unit when the queue is long
     std::string ref = kIntegrationRef;  // the lane's integration ref that the queue moves
+    // `head` is not what the tests said on the ref's head (a resumed run's lane, which moved since the
+    // base): the queue tests its head first, on its own thread, with a per-test format.
+    bool test_head_first = false;
   };
   // `repo` and `gate` must outlive the queue; `head` is what the tests said on the integration head.
   SpeculativeMergeQueue(const IntegrationRepo& repo, TestGate& gate, std::string run_id, TestOutcome head,
@@ -73,6 +76,7 @@ class SpeculativeMergeQueue final : public MergeQueue {
   const Options options_;
 
   TestOutcome head_;  // owned by the worker: the tests on the current head
+  bool head_known_;   // owned by the worker: head_ is what the tests said on the ref's head
 
   absl::Mutex mu_;
   absl::CondVar cv_;  // signalled when incoming_ or stopping_ changes

@@ -107,7 +107,8 @@ void TestGate::TakeSlot() {
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
       +[](TestGate* gate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate->mu_) {
-        return gate->max_concurrent_ <= 0 || gate->slots_in_use_ < gate->max_concurrent_;
+        // A cancelled run's waiting tests go on at once, to be killed as they start.
+        return gate->max_concurrent_ <= 0 || gate->slots_in_use_ < gate->max_concurrent_ || gate->cancelled_;
       },
       this));
   ++slots_in_use_;

@@ -10,11 +10,13 @@
 #include <filesystem>
 #include <iostream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/failpoint.h"
 #include "base/terminal_text.h"
 #include "git/integration_repo.h"
+#include "models/budget.h"
 #include "orchestrator/merge/culprits.h"
 #include "orchestrator/run/agent_service.h"
 #include "orchestrator/run/cancel_requests.h"
@@ -382,7 +384,12 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
 }
 
 void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, const std::string& log_path) {
-  if (scheduler_->AttemptFailed(lease.subtask_id)) {
+  // A backlog issue whose budget is spent gets no more attempts: each would be refused at its first
+  // model call.
+  const bool issue_budget_spent =
+      !scheduler_->spec(lease.subtask_id).lane().empty() &&
+      absl::StrContains(reason, absl::StrCat("issue ", scheduler_->spec(lease.subtask_id).lane(), kGroupBudgetWords));
+  if (!issue_budget_spent && scheduler_->AttemptFailed(lease.subtask_id)) {
     if (!run_.config.json) {
       err_ << "swarm: " << lease.subtask_id << " attempt " << lease.attempt << " failed (" << TerminalSafe(reason)
            << "); retrying\n";
@@ -432,6 +439,7 @@ void Coordinator::Cancel(int exit_code, const std::string& why) {
   recorder_->Quiet();
   if (pipeline_) pipeline_->Cancel(why);
   stages_.Cancel();
+  if (site_.gate != nullptr) site_.gate->KillRunning();  // checks too, not only the queues' tests
   BeginShutdown();
 }
 

@@ -38,7 +38,11 @@ RunStages MakeStages(PatchChecker* checker, MergeQueue* queue, RunSite& site, co
   stages.make_queue_ = [&site, &run, head](const std::string& lane) -> std::unique_ptr<MergeQueue> {
     return std::make_unique<SpeculativeMergeQueue>(
         *site.repo, *site.gate, run.run_id, head,
-        SpeculativeMergeQueue::Options{run.config.queue_depth, run.config.max_batch, LaneRef(lane)});
+        SpeculativeMergeQueue::Options{.depth = run.config.queue_depth,
+                                       .max_batch = run.config.max_batch,
+                                       .ref = LaneRef(lane),
+                                       // A resumed lane may have moved since the base `head` is of.
+                                       .test_head_first = run.resume && !lane.empty()});
   };
   const int jobs =
       run.config.test_jobs > 0 ? run.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
