@@ -459,27 +459,6 @@ ProgressCounts Coordinator::Counts() const {
                        limiter ? limiter->limit : 0, limiter ? limiter->in_flight : 0);
 }
 
-std::vector<LaneToPublish> Coordinator::ResolvedLanes() const {
-  // A lane is resolved when each of its subtasks landed or needed no change, and one landed.
-  std::map<std::string, std::pair<bool, bool>> lanes;  // lane -> (every subtask done, one landed)
-  for (const auto& id : scheduler_->order()) {
-    const std::string& lane = scheduler_->spec(id).lane();
-    if (lane.empty()) continue;
-    auto [it, first] = lanes.emplace(lane, std::make_pair(true, false));
-    const State state = scheduler_->state(id);
-    it->second.first = it->second.first && (state == State::kLanded || state == State::kNoChange);
-    it->second.second = it->second.second || state == State::kLanded;
-  }
-  std::vector<LaneToPublish> resolved;
-  const v1::Backlog& backlog = run_.config.backlog;
-  for (const v1::Issue& issue : backlog.issues()) {
-    auto it = lanes.find(issue.id());
-    if (it == lanes.end() || !it->second.first || !it->second.second) continue;
-    resolved.push_back({issue.id(), backlog.branch_prefix() + issue.id(), backlog.redo()});
-  }
-  return resolved;
-}
-
 int Coordinator::Finish() {
   recorder_->EndProgress();
   model_.Stop();                         // before the server: its shutdown waits for every call to be answered
@@ -507,8 +486,9 @@ int Coordinator::Finish() {
                          .failed = scheduler_->Count(State::kFailed),
                          .skipped = scheduler_->Count(State::kSkipped),
                          .no_change = scheduler_->Count(State::kNoChange)};
-  ClosedRun closed = CloseRun(ending, *site_.repo, *run_.user, ResultBranch(run_.config, run_.run_id), run_.base,
-                              site_.layout.run_dir, /*move_forward=*/run_.resume, ResolvedLanes());
+  ClosedRun closed =
+      CloseRun(ending, *site_.repo, *run_.user, ResultBranch(run_.config, run_.run_id), run_.base, site_.layout.run_dir,
+               /*move_forward=*/run_.resume, ResolvedLanes(*scheduler_, run_.config.backlog));
   const RunResult& result = closed.result;
   if (!result.publish_error.empty()) {
     err_ << "swarm: cannot create the result branch: " << result.publish_error << "; what landed is in "

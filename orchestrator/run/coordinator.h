@@ -122,8 +122,6 @@ class Coordinator final : public AgentHandler {
   void Cancel(int exit_code, const std::string& why);
   void Emit(v1::Event event, const EventBodies& bodies = {});
   ProgressCounts Counts() const;
-  // A backlog's lanes whose every subtask landed or needed no change, one of them landed.
-  std::vector<LaneToPublish> ResolvedLanes() const;
   int Finish();
 
   // Set at construction.

@@ -1,9 +1,31 @@
 #include "orchestrator/run/run_closer.h"
 
+#include <map>
+
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
+
+std::vector<LaneToPublish> ResolvedLanes(const Scheduler& scheduler, const v1::Backlog& backlog) {
+  using State = Scheduler::State;
+  std::map<std::string, std::pair<bool, bool>> lanes;  // lane -> (every subtask done, one landed)
+  for (const auto& id : scheduler.order()) {
+    const std::string& lane = scheduler.spec(id).lane();
+    if (lane.empty()) continue;
+    auto [it, first] = lanes.emplace(lane, std::make_pair(true, false));
+    const State state = scheduler.state(id);
+    it->second.first = it->second.first && (state == State::kLanded || state == State::kNoChange);
+    it->second.second = it->second.second || state == State::kLanded;
+  }
+  std::vector<LaneToPublish> resolved;
+  for (const v1::Issue& issue : backlog.issues()) {
+    auto it = lanes.find(issue.id());
+    if (it == lanes.end() || !it->second.first || !it->second.second) continue;
+    resolved.push_back({issue.id(), backlog.branch_prefix() + issue.id(), backlog.redo()});
+  }
+  return resolved;
+}
 
 int RunExitCode(const RunEnding& ending, bool publish_failed) {
   const int exit_code = ending.cancel_exit != 0                           ? ending.cancel_exit

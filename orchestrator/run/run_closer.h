@@ -11,6 +11,7 @@
 #include "git/git.h"
 #include "git/integration_repo.h"
 #include "orchestrator/run/run_result.h"
+#include "orchestrator/run/scheduler.h"
 #include "swarm/v1/events.pb.h"
 
 namespace swarm {
@@ -32,6 +33,10 @@ struct LaneToPublish {
   std::string branch;    // refs/heads/... is added
   bool replace = false;  // the branch exists and the user asked for it to be made again
 };
+
+// A backlog's lanes to publish: those whose every subtask landed or needed no change, one of them
+// landed, in the backlog's order, each on PREFIX<id> (moved if the backlog was told --redo).
+std::vector<LaneToPublish> ResolvedLanes(const Scheduler& scheduler, const v1::Backlog& backlog);
 
 struct ClosedRun {
   RunResult result;

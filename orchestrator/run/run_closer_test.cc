@@ -42,5 +42,31 @@ TEST(RunCloserTest, ACancelWinsWhateverLanded) {
   EXPECT_EQ(RunEndState(cancelled, kExitInterrupted), v1::RUN_STATE_CANCELLED);
 }
 
+TEST(RunCloserTest, ALaneIsPublishedWhenEverySubtaskLandedOrNeededNoChangeAndOneLanded) {
+  Plan plan;
+  for (const auto& [id, lane] : std::vector<std::pair<std::string, std::string>>{
+           {"a1", "A"}, {"a2", "A"}, {"b1", "B"}, {"c1", "C"}, {"d1", "D"}}) {
+    v1::Subtask& s = plan.subtasks.emplace_back();
+    s.set_id(id);
+    s.set_lane(lane);
+  }
+  Scheduler scheduler(plan, 3);
+  scheduler.Restore("a1", Scheduler::State::kLanded, 1, 0);
+  scheduler.Restore("a2", Scheduler::State::kNoChange, 1, 0);
+  scheduler.Restore("b1", Scheduler::State::kNoChange, 1, 0);  // nothing landed: no branch
+  scheduler.Restore("c1", Scheduler::State::kFailed, 3, 0);
+  scheduler.Restore("d1", Scheduler::State::kLanded, 1, 0);
+  v1::Backlog backlog;
+  for (const char* id : {"D", "A", "B", "C"}) backlog.add_issues()->set_id(id);
+  backlog.set_branch_prefix("swarm/issue-");
+  backlog.set_redo(true);
+  std::vector<LaneToPublish> lanes = ResolvedLanes(scheduler, backlog);
+  ASSERT_EQ(lanes.size(), 2u);
+  EXPECT_EQ(lanes[0].lane, "D");  // in the backlog's order
+  EXPECT_EQ(lanes[0].branch, "swarm/issue-D");
+  EXPECT_TRUE(lanes[0].replace);
+  EXPECT_EQ(lanes[1].lane, "A");
+}
+
 }  // namespace
 }  // namespace swarm
