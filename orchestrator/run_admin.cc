@@ -150,10 +150,13 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
       events.push_back(SubtaskFinishedEvent(id, terminal ? v1::LANDED : v1::CANCELLED,
                                             terminal ? "" : "cancelled: " + reason, ""));
     }
-    // Closed as its coordinator would have closed it: the branch and result.patch.
-    ClosedRun closed = CloseRun(ending, **repo, *prepared->user, ResultBranch(prepared->config, run_id), prepared->base,
-                                run->run_dir,
-                                /*move_forward=*/true);
+    // Closed as its coordinator would have closed it: the branch and result.patch, and a backlog's
+    // resolved issues' branches.
+    Scheduler states(prepared->plan, prepared->config.max_attempts);
+    for (const auto& [id, s] : rec->subtasks) states.Restore(id, s.state, s.attempts, s.forgiven);
+    ClosedRun closed =
+        CloseRun(ending, **repo, *prepared->user, ResultBranch(prepared->config, run_id), prepared->base, run->run_dir,
+                 /*move_forward=*/true, ResolvedLanes(states, prepared->config.backlog));
     finished = std::move(closed.finished);
     const RunResult& result = closed.result;
     branch = result.branch;

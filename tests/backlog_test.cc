@@ -394,5 +394,40 @@ TEST_F(BacklogTest, ACoordinatorKilledMidBacklogResumesAndNothingLandsTwice) {
   EXPECT_EQ(std::vector<std::string>(absl::StrSplit(Trim(Read(dir_ / "published.txt")), '\n')).size(), 6u);
 }
 
+TEST_F(BacklogTest, CancelOfADeadBacklogPublishesWhatWasResolvedAndResumeFinishesTheRest) {
+  std::string issues = dir_ / "issues.jsonl";
+  std::string jsonl;
+  for (int i = 1; i <= 6; ++i) {
+    absl::StrAppend(&jsonl,
+                    nlohmann::json{{"id", std::to_string(i)},
+                                   {"title", absl::StrCat("Issue ", i)},
+                                   {"body", ""},
+                                   {"url", absl::StrCat("https://t/", i)}}
+                        .dump(),
+                    "\n");
+  }
+  WriteFile(issues, jsonl);
+  CliResult killed =
+      RunSwarm(Args(issues, {"--heartbeat-interval", "1", "--lease-timeout", "3"}), {"SWARM_FAILPOINT=ref_moved:3"});
+  ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.out << killed.err;
+  std::vector<std::string> runs;
+  for (const auto& e : fs::directory_iterator(state() + "/runs")) runs.push_back(e.path().filename());
+  ASSERT_EQ(runs.size(), 1u);
+  CliResult cancelled = RunSwarm({"cancel", runs[0], "--state-dir", state()});
+  EXPECT_EQ(cancelled.exit_code, 0) << cancelled.out << cancelled.err;
+  // The three issues whose fix had landed (the third found on its lane's ref) have their branches.
+  std::vector<std::string> published = absl::StrSplit(Branches(), '\n', absl::SkipEmpty());
+  EXPECT_EQ(published.size(), 3u) << Branches();
+
+  CliResult resumed = RunSwarm({"resume", runs[0], "--state-dir", state()});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(Branches(), "swarm/issue-1\nswarm/issue-2\nswarm/issue-3\nswarm/issue-4\nswarm/issue-5\nswarm/issue-6");
+  const std::string base = Trim(Sh("git -C " + repo() + " rev-parse HEAD"));
+  for (int i = 1; i <= 6; ++i) {
+    EXPECT_EQ(Landings(repo(), base, absl::StrCat("swarm/issue-", i))[std::to_string(i)], 1) << "issue " << i;
+  }
+  EXPECT_EQ(nlohmann::json::parse(Read(out() + "/report.json"))["resolved"], 6);
+}
+
 }  // namespace
 }  // namespace swarm::testing
