@@ -174,7 +174,7 @@ absl::StatusOr<ModelScript> ModelScript::Parse(const std::string& json_text) {
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a parse error, or a number too large (out_of_range 406)
     return absl::InvalidArgumentError(absl::StrCat("script is not JSON: ", e.what()));
   }
   if (!root.is_object()) return Invalid("top level", "must be an object");

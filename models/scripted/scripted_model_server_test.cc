@@ -673,6 +673,7 @@ TEST(ScriptedModelServerTest, BadScriptsAreRefusedWithTheStepAtFault) {
   };
   const std::vector<Case> cases = {
       {"{", "script is not JSON"},
+      {R"({"default": {"delay_ms": 1e99999}})", "script is not JSON"},  // a number too large: no crash
       {"[]", "top level: must be an object"},
       {R"({"conversation": {}})", "unknown key \"conversation\""},
       {R"({"conversations": {"A": {}}})", "conversation \"A\": must be an array"},

@@ -71,7 +71,7 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
     // Parse again with exceptions for the position of the error.
     try {
       [[maybe_unused]] json reparsed = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // a parse error, or a number too large (out_of_range 406)
       return Bad(source, absl::StrCat("not valid JSON (", e.what(), ")"));
     }
     return Bad(source, "not valid JSON");

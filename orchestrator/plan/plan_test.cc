@@ -112,6 +112,13 @@ TEST(ParsePlanTest, FilePathsHaveOneSpelling) {
               HasSubstr("empty"));
 }
 
+TEST(ParsePlanTest, ANumberTooLargeForADoubleIsNotValidJsonNotACrash) {
+  // Found by plan_fuzz: the parse without exceptions fails, the one for the message threw out_of_range.
+  std::string message = LoadError(R"({"subtasks": [1e99999]})");
+  EXPECT_THAT(message, HasSubstr("not valid JSON"));
+  EXPECT_THAT(message, HasSubstr("number overflow"));
+}
+
 TEST(ParsePlanTest, NotJsonSaysSo) {
   EXPECT_THAT(LoadError(R"({"subtasks": [)"), HasSubstr("not valid JSON"));
   EXPECT_THAT(LoadError(""), HasSubstr("not valid JSON"));
