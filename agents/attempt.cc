@@ -132,6 +132,7 @@ SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lea
   p.env.push_back("SWARM_BASE=" + lease.base_commit());
   p.env.push_back("SWARM_SUMMARY=" + SummaryPath(workspace));
   p.network = spec.network();
+  p.growth_cap = workspace.UncappedGrowth();
   p.limits = ResourceLimits{spec.memory_bytes(), spec.max_processes(), spec.max_file_bytes()};
   p.timeout = std::chrono::seconds(run.agent().timeout_s() > 0 ? run.agent().timeout_s() : 3600);
   p.output_cap = spec.output_cap_bytes() > 0 ? spec.output_cap_bytes() : (1 << 20);

@@ -104,20 +104,21 @@ void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
   }
   auto self = shared_from_this();
   auto scope = prepared->scope;
-  prepared->spec.on_start = [self, scope](int pid) {
+  AlsoOnStart(prepared->spec, [self, scope](int pid) {
     self->pid_ = pid;
     PidLedger(self->registered_.pid_ledger_dir())
         .Record(pid, self->host_id_ + "/agent", scope ? scope->CgroupDirs() : std::vector<std::string>{});
-  };
-  absl::Status st = StartProcess(io_, std::move(prepared->spec), [self, scope](absl::StatusOr<ProcessResult> r) {
+  });
+  auto grew = prepared->grew_past_limit;
+  absl::Status st = StartProcess(io_, std::move(prepared->spec), [self, scope, grew](absl::StatusOr<ProcessResult> r) {
     if (self->pid_ != 0) PidLedger(self->registered_.pid_ledger_dir()).Forget(self->pid_);
     self->pid_ = 0;
-    self->OnCommandDone(std::move(r));
+    self->OnCommandDone(std::move(r), grew != nullptr && grew->load());
   });
   if (!st.ok()) Fail(absl::StrCat("cannot start the agent command: ", st.message()));
 }
 
-void CommandAgent::OnCommandDone(absl::StatusOr<ProcessResult> r) {
+void CommandAgent::OnCommandDone(absl::StatusOr<ProcessResult> r, bool grew_past_limit) {
   if (!r.ok()) {
     Fail(absl::StrCat("the agent command could not run: ", r.status().message()));
     return;
@@ -129,9 +130,10 @@ void CommandAgent::OnCommandDone(absl::StatusOr<ProcessResult> r) {
     return;
   }
   if (!r->ok()) {
-    // A command that failed because its workspace hit the cap (ENOSPC) says so (no walk of the tree
-    // here: this is the host's loop thread).
+    // A command that failed because its workspace hit the cap (ENOSPC), or was stopped past it (on
+    // disk), says so (no walk of the tree here: this is the host's loop thread).
     absl::Status growth = workspace_->CheckFull();
+    if (grew_past_limit) growth = workspace_->GrewPastLimits();
     Fail(absl::StrCat("agent command failed (", r->Describe(), ")", growth.ok() ? "" : ": ", growth.message()), log_);
     return;
   }

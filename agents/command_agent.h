@@ -48,7 +48,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
 
  private:
   void OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws);
-  void OnCommandDone(absl::StatusOr<ProcessResult> r);
+  void OnCommandDone(absl::StatusOr<ProcessResult> r, bool grew_past_limit);
   void Fail(const std::string& error, std::string log = "");
   void Complete(v1::AttemptResult result);
   SandboxPolicy Policy() const;

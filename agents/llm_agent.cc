@@ -1,16 +1,16 @@
 #include "agents/llm_agent.h"
 
+#include <signal.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <signal.h>
-
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <utility>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -37,7 +37,8 @@ constexpr std::size_t kMaxTestReportBytes = 64 << 20;    // a larger JUnit repor
 std::string ListRepository(const std::string& root) {
   std::vector<std::string> files;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (it->path().filename() == ".git") {
       it.disable_recursion_pending();
       continue;
@@ -73,7 +74,8 @@ v1::ChatMessage Message(const std::string& role, std::string content) {
 }  // namespace
 
 LlmAgent::LlmAgent(asio::io_context& io, asio::thread_pool& pool, const Sandbox& sandbox,
-                   const v1::Registered& registered, v1::Lease lease, ModelClient& model, const HostWorkspaces* workspaces)
+                   const v1::Registered& registered, v1::Lease lease, ModelClient& model,
+                   const HostWorkspaces* workspaces)
     : io_(io),
       pool_(pool),
       sandbox_(sandbox),
@@ -123,30 +125,33 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws, const 
   const auto deadline = start_ + AttemptTimeout(registered_);
   Runner runner;
   runner.run = [self, root, deadline](const std::string& command) {
-    return self->RunCommand(command, root, Within(deadline, kRunTimeout));
+    return self->RunCommand(command, root, Within(deadline, kRunTimeout), self->workspace_->UncappedGrowth());
   };
   runner.run_tests = [self, deadline] { return self->RunTests(deadline); };
   tools_ = std::make_unique<ToolSet>(root, std::move(runner), deadline);
   const v1::Subtask& s = lease_.subtask();
   messages_.push_back(Message("system", prompts::kSystem));
-  messages_.push_back(Message(
-      "user", FillTemplate(prompts::kSubtask,
-                         {{"files_in_repository", listing},
-                          {"test_command", registered_.agent().test_command()},
-                          {"id", s.id()},
-                          {"title", s.title()},
-                          {"instructions", s.instructions()},
-                          {"files", s.files().empty() ? "(not given)" : absl::StrJoin(s.files(), ", ")}})));
+  messages_.push_back(
+      Message("user", FillTemplate(prompts::kSubtask,
+                                   {{"files_in_repository", listing},
+                                    {"test_command", registered_.agent().test_command()},
+                                    {"id", s.id()},
+                                    {"title", s.title()},
+                                    {"instructions", s.instructions()},
+                                    {"files", s.files().empty() ? "(not given)" : absl::StrJoin(s.files(), ", ")}})));
   if (!lease_.conflict_json().empty()) {
-    messages_.push_back(Message("user", "Your previous patch conflicted with changes that landed since. The "
-                                        "conflicting files, with markers, are in " + dir_ + "/meta/conflict.json; "
-                                        "the repository is now at the new head: redo your change on it."));
+    messages_.push_back(Message("user",
+                                "Your previous patch conflicted with changes that landed since. The "
+                                "conflicting files, with markers, are in " +
+                                    dir_ +
+                                    "/meta/conflict.json; "
+                                    "the repository is now at the new head: redo your change on it."));
   }
   if (!lease_.failure_json().empty()) {
     nlohmann::json failure = nlohmann::json::parse(lease_.failure_json(), nullptr, false);
     if (failure.is_object()) {
-      messages_.push_back(Message(
-          "user", FillTemplate(prompts::kFixUp, {{"log", failure.value("log", "")}, {"patch", failure.value("patch", "")}})));
+      messages_.push_back(Message("user", FillTemplate(prompts::kFixUp, {{"log", failure.value("log", "")},
+                                                                         {"patch", failure.value("patch", "")}})));
     }
   }
   prefix_ = messages_.size();
@@ -206,7 +211,8 @@ void LlmAgent::OnReply(absl::StatusOr<v1::ChatReply> reply) {
       outcomes.push_back(self->tools_->Call(call));
       if (outcomes.back().submitted) break;
     }
-    asio::post(self->io_, [self, outcomes = std::move(outcomes)]() mutable { self->OnObservations(std::move(outcomes)); });
+    asio::post(self->io_,
+               [self, outcomes = std::move(outcomes)]() mutable { self->OnObservations(std::move(outcomes)); });
   });
 }
 
@@ -234,7 +240,8 @@ void LlmAgent::OnObservations(std::vector<ToolOutcome> outcomes) {
   format_errors_ = all_malformed ? format_errors_ + 1 : 0;
   if (submitted) return End("submitted", summary);
   if (format_errors_ >= kMaxFormatErrorsInARow) {
-    return End("repeated_format_errors", "three replies in a row with only malformed tool calls (unknown tool, bad arguments)");
+    return End("repeated_format_errors",
+               "three replies in a row with only malformed tool calls (unknown tool, bad arguments)");
   }
   Ask();
 }
@@ -243,7 +250,8 @@ void LlmAgent::ElideOldObservations() {
   const std::size_t window = registered_.context_window() > 0 ? registered_.context_window() : 32768;
   // Bytes over 3 overestimate tokens for code and prose; three quarters of the window leaves room to answer.
   std::size_t tools_bytes = 0;
-  for (const auto& t : tools_->specs()) tools_bytes += t.name().size() + t.description().size() + t.parameters_json().size();
+  for (const auto& t : tools_->specs())
+    tools_bytes += t.name().size() + t.description().size() + t.parameters_json().size();
   auto tokens = [&] {
     std::size_t bytes = tools_bytes;
     for (const auto& m : messages_) {
@@ -266,10 +274,11 @@ void LlmAgent::ElideOldObservations() {
   }
 }
 
-std::string LlmAgent::RunCommand(const std::string& command, const std::string& workdir,
-                                 std::chrono::seconds timeout) const {
+std::string LlmAgent::RunCommand(const std::string& command, const std::string& workdir, std::chrono::seconds timeout,
+                                 std::optional<GrowthCap> growth) const {
   SandboxPolicy policy = AgentSandboxPolicy(registered_, lease_, *workspace_, dir_ + "/meta");
   policy.workdir = workdir;
+  policy.growth_cap = std::move(growth);
   policy.timeout = timeout;
   policy.output_cap = 256 << 10;
   if (killed_) return "error: the attempt was cancelled";
@@ -278,12 +287,12 @@ std::string LlmAgent::RunCommand(const std::string& command, const std::string& 
   if (!prepared.ok()) return absl::StrCat("error: cannot run it: ", prepared.status().message());
   auto scope = prepared->scope;
   const std::string ledger = registered_.pid_ledger_dir();
-  prepared->spec.on_start = [this, scope, ledger](int pid) {
+  AlsoOnStart(prepared->spec, [this, scope, ledger](int pid) {
     running_pid_ = pid;
     PidLedger(ledger).Record(pid, "llm-agent/" + lease_.lease_id(),
                              scope ? scope->CgroupDirs() : std::vector<std::string>{});
     if (killed_) kill(-pid, SIGKILL);
-  };
+  });
   absl::StatusOr<ProcessResult> r = RunProcess(std::move(prepared->spec));
   if (int pid = running_pid_.exchange(0); pid > 0) PidLedger(ledger).Forget(pid);
   if (!r.ok()) return absl::StrCat("error: cannot run it: ", r.status().message());
@@ -320,8 +329,9 @@ std::string LlmAgent::RunTests(std::chrono::steady_clock::time_point deadline) c
   } else {
     return absl::StrCat("error: cannot make a tree for the tests: ", made.status().message());
   }
-  const auto timeout = std::chrono::seconds(registered_.agent().test_timeout_s() > 0 ? registered_.agent().test_timeout_s() : 600);
-  std::string out = RunCommand(command, copy, Within(deadline, timeout));
+  const auto timeout =
+      std::chrono::seconds(registered_.agent().test_timeout_s() > 0 ? registered_.agent().test_timeout_s() : 600);
+  std::string out = RunCommand(command, copy, Within(deadline, timeout), workspace_->UncappedGrowthOfCopy(copy));
   // With a per-test format, the failing tests come first, by name.
   absl::StatusOr<TestFormat> format = ParseTestFormat(registered_.agent().test_format());
   if (format.ok() && *format != TestFormat::kExit) {
@@ -339,10 +349,9 @@ std::string LlmAgent::RunTests(std::chrono::steady_clock::time_point deadline) c
       results = ParseTestOutput(*format, out);
     }
     const std::set<std::string> failing = results.Failing();
-    std::string summary =
-        !results.ran ? "no test results could be read from the output\n"
-                     : absl::StrCat(results.tests.size(), " tests, ", failing.size(), " failing",
-                                    failing.empty() ? "" : ": " + absl::StrJoin(failing, ", "), "\n");
+    std::string summary = !results.ran ? "no test results could be read from the output\n"
+                                       : absl::StrCat(results.tests.size(), " tests, ", failing.size(), " failing",
+                                                      failing.empty() ? "" : ": " + absl::StrJoin(failing, ", "), "\n");
     out = report_problem + summary + out;
   }
   if (view == nullptr) fs::remove_all(copy, ec);
@@ -368,7 +377,8 @@ void LlmAgent::End(const std::string& outcome, const std::string& detail) {
       v1::AttemptResult result;
       if (!patch.ok()) {
         result.set_outcome(v1::AttemptResult::FAILED);
-        result.set_error(ToUtf8(absl::StrCat("failed: the workspace is not a valid patch: ", patch.status().message())));
+        result.set_error(
+            ToUtf8(absl::StrCat("failed: the workspace is not a valid patch: ", patch.status().message())));
       } else {
         result = PatchResult(*patch);
         result.set_summary(summary.substr(0, kMaxSummaryBytes));  // submit's summary: the commit's body

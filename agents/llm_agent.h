@@ -10,13 +10,14 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "agents/model_client.h"
-#include "sandbox/sandbox.h"
 #include "agents/attempt.h"
+#include "agents/model_client.h"
 #include "git/workspace.h"
+#include "sandbox/sandbox.h"
 #include "swarm/v1/agent.pb.h"
 #include "tools/tool_set.h"
 
@@ -54,7 +55,9 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   void ElideOldObservations();
   void End(const std::string& outcome, const std::string& detail);
   void Complete(v1::AttemptResult result);
-  std::string RunCommand(const std::string& command, const std::string& workdir, std::chrono::seconds timeout) const;
+  // `growth`: the tree the command writes and its limit, where no file system of its own caps it.
+  std::string RunCommand(const std::string& command, const std::string& workdir, std::chrono::seconds timeout,
+                         std::optional<GrowthCap> growth) const;
   std::string RunTests(std::chrono::steady_clock::time_point deadline) const;
   void Note(const std::string& line);
 

@@ -30,6 +30,8 @@ class TestTree final {
   TestTree& operator=(const TestTree&) = delete;
   const std::string& root() const { return root_; }
   const std::string& upper() const { return upper_; }
+  // Whether its layer is a file system of its own, sized to what the test may write.
+  bool capped() const { return layer_fs_ != nullptr; }
 
  private:
   friend class TestTrees;

@@ -297,6 +297,12 @@ absl::StatusOr<std::unique_ptr<ThrowawayTree>> Workspace::MakeThrowaway(const st
   return view;
 }
 
+absl::Status Workspace::GrewPastLimits() const {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the workspace grew past its limits (--max-workspace-mb ", limits_.max_growth.bytes >> 20,
+                   ", --max-workspace-files ", limits_.max_growth.entries, ") while the command ran: it was stopped"));
+}
+
 absl::Status Workspace::CheckFull() const {
   if (layer_fs_ == nullptr || !layer_fs_->Full()) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
@@ -305,13 +311,23 @@ absl::Status Workspace::CheckFull() const {
       "): writes past them failed with 'No space left on device'"));
 }
 
+std::optional<GrowthCap> Workspace::UncappedGrowth() const {
+  if ((limits_.max_growth.bytes == 0 && limits_.max_growth.entries == 0) || layer_fs_ != nullptr) return std::nullopt;
+  return GrowthCap{mounted_ ? upper_ : root_, LimitAfterGrowth(checked_out_, limits_.max_growth)};
+}
+
+std::optional<GrowthCap> Workspace::UncappedGrowthOfCopy(const std::string& copy) const {
+  if ((limits_.max_growth.bytes == 0 && limits_.max_growth.entries == 0) || layer_fs_ != nullptr) return std::nullopt;
+  absl::StatusOr<TreeUsage> now = MeasureTree(copy, TreeUsage{~0ull, ~0ull});
+  if (!now.ok()) return std::nullopt;
+  return GrowthCap{copy, LimitAfterGrowth(*now, limits_.max_growth)};
+}
+
 absl::Status Workspace::CheckGrowth() const {
   if (limits_.max_growth.bytes == 0 && limits_.max_growth.entries == 0) return absl::OkStatus();
   // An overlay's growth is its upper layer: what the agent wrote (a changed file counts whole).
   // Walks at most the limit's worth of the tree: millions of files cost no more than the limit.
-  auto limit = [](std::uint64_t base, std::uint64_t growth) { return growth > 0 ? base + growth : ~0ull; };
-  TreeUsage stop{limit(checked_out_.bytes, limits_.max_growth.bytes),
-                 limit(checked_out_.entries, limits_.max_growth.entries)};
+  const TreeUsage stop = LimitAfterGrowth(checked_out_, limits_.max_growth);
   absl::StatusOr<TreeUsage> usage = MeasureTree(mounted_ ? upper_ : root_, stop);
   if (!usage.ok()) return usage.status();
   const bool full = layer_fs_ != nullptr && layer_fs_->Full();

@@ -21,6 +21,7 @@
 #include "git/base_checkouts.h"
 #include "git/git.h"
 #include "git/patch_entries.h"
+#include "sandbox/growth_guard.h"
 #include "sandbox/overlay_mount.h"
 #include "sandbox/tree_usage.h"
 
@@ -114,6 +115,17 @@ class Workspace final {
   // OK while the work tree has grown by no more than the limits since it was checked out; otherwise
   // ResourceExhausted naming the flags. Call it before reading the whole tree (hashing, copying).
   absl::Status CheckGrowth() const;
+  // Where the work tree grows and how far it may, when no file system of its own caps it (the
+  // workspaces on disk, a kept clone): a command writing it is watched instead (growth_guard.h).
+  // nullopt where one does, or nothing limits the growth.
+  std::optional<GrowthCap> UncappedGrowth() const;
+  // The same for a copy of the work tree at `copy` (a test run's, made by the caller): what it holds
+  // now plus the growth allowed. nullopt where the work tree's own file system caps it.
+  std::optional<GrowthCap> UncappedGrowthOfCopy(const std::string& copy) const;
+
+  // ResourceExhausted naming the flags, for a command stopped because the work tree grew past them.
+  absl::Status GrewPastLimits() const;
+
   // Cheap (one statfs, no walk): ResourceExhausted naming the flags when the workspace's own file
   // system is full, so writes past the cap failed; OK otherwise, and for a workspace without one.
   absl::Status CheckFull() const;

@@ -1,6 +1,7 @@
 #include "sandbox/bubblewrap_sandbox.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "base/path_within.h"
 #include "sandbox/internal/seccomp_filter.h"
 #include "sandbox/internal/slirp_network.h"
+#include "sandbox/user_namespace.h"
 
 namespace swarm {
 namespace fs = std::filesystem;
@@ -52,11 +54,21 @@ absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> BubblewrapSandbox::Create() {
     std::error_code ec;
     if (std::string real = fs::canonical(setpriv, ec); !ec) setpriv = real;
   }
+  std::string prlimit;
+  if (!identity->switch_user) {
+    // It runs inside the sandbox: found now, where a link in PATH may not lead under a hidden place.
+    std::error_code ec;
+    if (std::string found = FindInPath("prlimit"); !found.empty()) prlimit = fs::canonical(found, ec);
+    if (ec) prlimit.clear();
+  }
   absl::StatusOr<std::string> program = SeccompProgram();
   if (!program.ok()) return program.status();
+  absl::Status user_namespace = absl::OkStatus();
+  if (identity->switch_user) user_namespace = NewIdentityUserNamespace().status();
   // Only commands given a network need slirp4netns: its absence is an error when one asks.
-  std::unique_ptr<BubblewrapSandbox> sandbox(new BubblewrapSandbox(std::move(bwrap), std::move(setpriv), *identity,
-                                                                   std::move(*program), SlirpNetwork::Create()));
+  std::unique_ptr<BubblewrapSandbox> sandbox(
+      new BubblewrapSandbox(std::move(bwrap), std::move(setpriv), std::move(prlimit), *identity,
+                            std::move(user_namespace), std::move(*program), SlirpNetwork::Create()));
   // Namespaces or seccomp can be forbidden (nested containers, sysctls): find out now, not on the
   // first test run.
   SandboxPolicy probe;
@@ -105,6 +117,13 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   if (!program.ok()) return program.status();
   spec.pass_fds.push_back(std::move(*program));  // fd 3
   std::vector<std::string> a = {bwrap_, "--die-with-parent", "--new-session", "--clearenv", "--seccomp", "3"};
+  if (identity_.switch_user && user_namespace_.ok()) {
+    // Joined before bubblewrap makes the other namespaces, which it then owns.
+    absl::StatusOr<std::shared_ptr<const OwnedFd>> userns = NewIdentityUserNamespace();
+    if (!userns.ok()) return userns.status();
+    a.insert(a.end(), {"--userns", std::to_string(3 + spec.pass_fds.size())});
+    spec.pass_fds.push_back(std::move(*userns));
+  }
   // The network namespace is always the sandbox's own: the host's loopback services and abstract
   // sockets live in the host's. A network, when allowed, comes through slirp4netns (Attach below).
   if (identity_.switch_user) {
@@ -238,12 +257,36 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
     }
     a.push_back("--");
   }
+  // As an ordinary user, the process limit is set inside bubblewrap's user namespaces (see above).
+  const bool limit_inside = !identity_.switch_user && !prlimit_.empty() && policy.limits.max_processes > 0;
+  if (limit_inside) {
+    const std::string n = std::to_string(policy.limits.max_processes);
+    a.insert(a.end(), {prlimit_, absl::StrCat("--nproc=", n, ":", n), "--"});
+  }
   a.insert(a.end(), {"/bin/sh", "-c", command});
 
   spec.argv = std::move(a);
   spec.env = std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin"};
   spec.umask = 022;  // swarm's own files are private; what a command makes is as on any machine
-  SandboxedCommand prepared = LimitedCommand(policy, std::move(spec));
+  // RLIMIT_NPROC counts a user's processes in the user namespace where the command runs and in
+  // every one above it, each against the limit its creator had. Set on bubblewrap, an ordinary
+  // user's limit would count all of that user's processes (in the host's namespace, bubblewrap's
+  // own being made under it); set inside, only the sandbox's own.
+  SandboxPolicy limited = policy;
+  if (limit_inside) limited.limits.max_processes = 0;
+  SandboxedCommand prepared = LimitedCommand(limited, std::move(spec));
+  if (identity_.switch_user && policy.limits.max_processes > 0) {
+    if (user_namespace_.ok()) {
+      // Counted in the command's own user namespace: its processes alone (bubblewrap, as root there,
+      // is not counted).
+      prepared.spec.rlimits.push_back({RLIMIT_NPROC, policy.limits.max_processes});
+    } else if (prepared.scope->Mode() != "cgroup") {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "running as root with no writable cgroup, sandboxed commands cannot have their processes limited here (",
+          user_namespace_.message(),
+          "): make /sys/fs/cgroup writable, or pass --max-processes 0 to run them without a process limit"));
+    }
+  }
   if (policy.network) {
     if (absl::Status st = (*network_)->Attach(prepared.spec); !st.ok()) return st;
   }

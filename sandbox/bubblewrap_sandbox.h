@@ -4,7 +4,10 @@
 // replaced by empty tmpfs, /proc/sys read-only, a private /tmp and /dev/shm, and only the work
 // directory writable. The network namespace has only its loopback unless the policy allows a
 // network: then slirp4netns gives it outbound NAT (internal/slirp_network.h), never the host's loopback.
-// Killing bwrap (the init of the new PID namespace) kills everything inside it.
+// Killing bwrap (the init of the new PID namespace) kills everything inside it. As root, each command
+// also has a user namespace of its own, whose ids map to themselves (user_namespace.h): its process
+// limit then holds per command even where no cgroup can be written. As an ordinary user the same
+// holds through bubblewrap's own user namespaces, the limit set inside them (prlimit).
 #ifndef SWARM_SANDBOX_BUBBLEWRAP_SANDBOX_H_
 #define SWARM_SANDBOX_BUBBLEWRAP_SANDBOX_H_
 
@@ -35,18 +38,27 @@ class BubblewrapSandbox final : public Sandbox {
   std::string Name() const override { return "bubblewrap"; }
 
  private:
-  BubblewrapSandbox(std::string bwrap, std::string setpriv, SandboxIdentity identity, std::string seccomp,
+  BubblewrapSandbox(std::string bwrap, std::string setpriv, std::string prlimit, SandboxIdentity identity,
+                    absl::Status user_namespace, std::string seccomp,
                     absl::StatusOr<std::shared_ptr<const SlirpNetwork>> network)
       : bwrap_(std::move(bwrap)),
         setpriv_(std::move(setpriv)),
+        prlimit_(std::move(prlimit)),
         identity_(identity),
+        user_namespace_(std::move(user_namespace)),
         seccomp_(std::move(seccomp)),
         network_(std::move(network)) {}
 
   // Set at construction.
   const std::string bwrap_;
   const std::string setpriv_;  // as root: switches to the identity inside the sandbox
+  // As an ordinary user: sets the process limit inside the sandbox, once bubblewrap has made its user
+  // namespaces, so that it counts the sandbox's processes alone; empty: not installed.
+  const std::string prlimit_;
   const SandboxIdentity identity_;
+  // As root: OK when each command can have a user namespace of its own (user_namespace.h), so that
+  // RLIMIT_NPROC counts its processes alone; why not otherwise.
+  const absl::Status user_namespace_;
   const std::string seccomp_;  // the BPF program
   const absl::StatusOr<std::shared_ptr<const SlirpNetwork>> network_;  // why not, when slirp4netns is missing
 };

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "sandbox/internal/fork_policy.h"
 
 extern char** environ;
 
@@ -157,12 +158,11 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
 }
 
 // Only async-signal-safe calls between fork and exec.
-[[noreturn]] void ExecChild(const char* path, char** argv, char** envp, const char* cwd, int in_fd,
-                            int out_fd, int err_fd, int report_fd,
-                            const std::vector<const char*>& cgroups,
+[[noreturn]] void ExecChild(const char* path, char** argv, char** envp, const char* cwd, int in_fd, int out_fd,
+                            int err_fd, int report_fd, const std::vector<const char*>& cgroups,
                             const std::vector<ProcessSpec::Limit>& limits, const std::vector<int>& pass_fds,
-                            int new_umask, int user_namespace, bool private_run, int keep_fd,
-                            const char* keep_path, pid_t parent, bool die_with_parent) {
+                            int new_umask, int user_namespace, const char* resolver, std::size_t resolver_size,
+                            pid_t parent, bool die_with_parent) {
   // A child whose parent is already gone stops here: a coordinator killed now must not leave a child
   // that goes on to exec unsupervised, or keeps the run lock's descriptor while a resume starts. One
   // that must die with its parent (a host, a sandbox) is told so first, from before its exec on.
@@ -207,36 +207,22 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
   if (cwd != nullptr && chdir(cwd) != 0) fail(4);
   if (new_umask >= 0) umask(static_cast<mode_t>(new_umask));
   if (user_namespace >= 0 && setns(user_namespace, CLONE_NEWUSER) != 0) fail(6);
-  if (private_run) {
-    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0 ||
-        mount("swarm-run", "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=65536") != 0) {
+  if (resolver != nullptr) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) fail(7);
+    constexpr unsigned long kFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (mount("swarm-run", "/run", "tmpfs", kFlags, "mode=0755,size=65536") != 0 ||
+        mount("swarm-etc", "/etc", "tmpfs", kFlags, "mode=0755,size=65536,nr_inodes=16") != 0) {
       fail(7);
     }
-    if (keep_fd >= 0 && keep_path != nullptr) {
-      // Its directories under /run, the file, and the original bound onto it (from the descriptor
-      // opened before /run was covered).
-      char dir[256];
-      std::size_t n = 0;
-      for (; keep_path[n] != '\0' && n + 1 < sizeof dir; ++n) {
-        dir[n] = keep_path[n];
-        if (keep_path[n] == '/' && n > 4) {
-          dir[n] = '\0';
-          mkdir(dir, 0755);
-          dir[n] = '/';
-        }
-      }
-      int f = open(keep_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-      if (f < 0) fail(7);
-      close(f);
-      char source[32] = "/proc/self/fd/";
-      char digits[12];
-      int d = 0;
-      for (int v = keep_fd; d == 0 || v > 0; v /= 10) digits[d++] = static_cast<char>('0' + v % 10);
-      std::size_t at = 14;
-      while (d > 0) source[at++] = digits[--d];
-      source[at] = '\0';
-      if (mount(source, keep_path, nullptr, MS_BIND, nullptr) != 0) fail(7);
+    int f = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (f < 0) fail(7);
+    for (std::size_t done = 0; done < resolver_size;) {
+      ssize_t n = write(f, resolver + done, resolver_size - done);
+      if (n <= 0) fail(7);
+      done += static_cast<std::size_t>(n);
     }
+    close(f);
+    if (mount(nullptr, "/etc", nullptr, MS_REMOUNT | MS_RDONLY | kFlags, nullptr) != 0) fail(7);
   }
   syscall(SYS_close_range, 3u + static_cast<unsigned>(pass_fds.size()), ~0u, CLOSE_RANGE_CLOEXEC);
   execve(path, argv, envp);
@@ -255,40 +241,23 @@ struct ChildArgs {
   const std::vector<int>* pass_fds;
   int new_umask;
   int user_namespace;
-  bool private_run;
-  int keep_fd;
-  const char* keep_path;
+  const char* resolver;
+  std::size_t resolver_size;
   pid_t parent;
   bool die_with_parent;
 };
 
 int ChildMain(void* p) {
   const ChildArgs& a = *static_cast<const ChildArgs*>(p);
-  ExecChild(a.path, a.argv, a.envp, a.cwd, a.in_fd, a.out_fd, a.err_fd, a.report_fd, *a.cgroups, *a.limits,
-            *a.pass_fds, a.new_umask, a.user_namespace, a.private_run, a.keep_fd, a.keep_path, a.parent,
-            a.die_with_parent);
+  ExecChild(a.path, a.argv, a.envp, a.cwd, a.in_fd, a.out_fd, a.err_fd, a.report_fd, *a.cgroups, *a.limits, *a.pass_fds,
+            a.new_umask, a.user_namespace, a.resolver, a.resolver_size, a.parent, a.die_with_parent);
 }
 
 // Starts the child. A fork copies the parent's page tables, which costs what the parent holds (a
 // coordinator with a thousand agents holds hundreds of MiB) on every git and sandbox start; a child
 // that shares the parent's memory until it execs (what posix_spawn does) costs nothing of the kind.
 // Entering a user namespace needs a process of its own memory (the kernel refuses it to a process
-// that shares it), so that case still forks.
-//
-// ThreadSanitizer cannot follow a child that shares its parent's memory (its clone interceptor stops
-// the process), so a build under TSan (scripts/tsan.sh) forks every child.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kForkAlways = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kForkAlways = true;
-#else
-constexpr bool kForkAlways = false;
-#endif
-#else
-constexpr bool kForkAlways = false;
-#endif
-
+// that shares it), so that case still forks, as does every child under TSan (fork_policy.h).
 pid_t SpawnChild(ChildArgs& args) {
   if (args.user_namespace >= 0 || kForkAlways) {
     pid_t pid = fork();
@@ -370,23 +339,27 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   auto close_all = [&] {
     for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], report[0], report[1]}) close(fd);
   };
-  // The file kept under a private /run, opened now: the child covers /run before it binds it back.
-  std::unique_ptr<OwnedFd> keep;
-  if (spec.private_run_keep && !spec.private_run_keep->empty()) {
-    if (spec.private_run_keep->rfind("/run/", 0) != 0 || spec.private_run_keep->size() > 200) {
-      close_all();
-      return absl::InvalidArgumentError("the file kept under a private /run must be under /run");
-    }
-    keep = std::make_unique<OwnedFd>(open(spec.private_run_keep->c_str(), O_PATH | O_CLOEXEC));
+  if (spec.private_etc_resolver && spec.private_etc_resolver->size() > kMaxPrivateResolverBytes) {
+    close_all();
+    return absl::InvalidArgumentError("the resolver's file for a private /etc is too large");
   }
-  ChildArgs child{path.c_str(), argv.data(), envp, spec.cwd.empty() ? nullptr : spec.cwd.c_str(), in[0], out[1],
-                  err[1], report[1], &cgroups, &spec.rlimits, &pass_fds,
+  ChildArgs child{path.c_str(),
+                  argv.data(),
+                  envp,
+                  spec.cwd.empty() ? nullptr : spec.cwd.c_str(),
+                  in[0],
+                  out[1],
+                  err[1],
+                  report[1],
+                  &cgroups,
+                  &spec.rlimits,
+                  &pass_fds,
                   spec.umask ? static_cast<int>(*spec.umask) : -1,
                   spec.user_namespace ? spec.user_namespace->get() : -1,
-                  spec.private_run_keep.has_value(),
-                  keep && keep->get() >= 0 ? keep->get() : -1,
-                  spec.private_run_keep ? spec.private_run_keep->c_str() : nullptr,
-                  getpid(), spec.die_with_parent};
+                  spec.private_etc_resolver ? spec.private_etc_resolver->data() : nullptr,
+                  spec.private_etc_resolver ? spec.private_etc_resolver->size() : 0,
+                  getpid(),
+                  spec.die_with_parent};
   pid_t pid = SpawnChild(child);
   if (pid < 0) {
     int e = errno;
@@ -409,8 +382,8 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
     close(in[1]);
     close(out[0]);
     close(err[0]);
-    static const char* kStage[] = {"",      "dup2", "joining cgroup", "setrlimit",
-                                   "chdir", "exec", "joining a user namespace", "making /run private"};
+    static const char* kStage[] = {"",      "dup2", "joining cgroup",           "setrlimit",
+                                   "chdir", "exec", "joining a user namespace", "making /etc and /run private"};
     std::string what = absl::StrCat(spec.argv[0], ": ", kStage[failure[0] % 8], ": ",
                                     strerror(failure[1]));
     if (failure[0] == 4) return absl::NotFoundError(absl::StrCat(what, " (", spec.cwd, ")"));
@@ -463,6 +436,13 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
     });
   }
   return absl::OkStatus();
+}
+
+void AlsoOnStart(ProcessSpec& spec, std::function<void(int pid)> f) {
+  spec.on_start = [first = std::move(spec.on_start), then = std::move(f)](int pid) {
+    if (first) first(pid);
+    then(pid);
+  };
 }
 
 absl::StatusOr<ProcessResult> RunProcess(ProcessSpec spec) {

@@ -36,6 +36,8 @@ class OwnedFd final {
   const int fd_;
 };
 
+inline constexpr std::size_t kMaxPrivateResolverBytes = 16 << 10;
+
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH
   std::string cwd;                // empty: inherit
@@ -60,9 +62,11 @@ struct ProcessSpec {
   // the user who owns it); unset: this process's.
   std::shared_ptr<const OwnedFd> user_namespace;
   // Set: the child runs in a mount namespace of its own (made after joining `user_namespace`) where
-  // /run is an empty tmpfs (the sockets of docker, D-Bus, ssh and gpg agents live there), except this
-  // one file under /run, bound back (the resolver's file, where /etc/resolv.conf leads into /run).
-  std::optional<std::string> private_run_keep;
+  // /run is an empty tmpfs (the sockets of docker, D-Bus, ssh and gpg agents live there) and /etc a
+  // read-only tmpfs holding one file, resolv.conf, with this text (at most kMaxPrivateResolverBytes).
+  // Nothing else of the host's /etc (accounts, keys, configuration) is there: the dynamic loader
+  // finds the system's libraries without ld.so.cache.
+  std::optional<std::string> private_etc_resolver;
   // Set (the default): the child is killed (SIGKILL) when the thread that started it exits, from before
   // its exec on, so nothing a dead coordinator or host started runs on unsupervised: a host, a sandbox,
   // a git command that would move the integration ref behind a resume's back (its lock files are
@@ -99,6 +103,9 @@ using ProcessCallback = std::function<void(absl::StatusOr<ProcessResult>)>;
 // Starts `spec` and calls `done` on `io`'s executor when the child has exited and its output is read.
 // Returns an error (and never calls `done`) when the child could not be started. Thread-safe.
 absl::Status StartProcess(boost::asio::io_context& io, ProcessSpec spec, ProcessCallback done);
+
+// Adds `f` to what runs when the child has started, after what `spec` runs then already.
+void AlsoOnStart(ProcessSpec& spec, std::function<void(int pid)> f);
 
 // Runs `spec` to completion on the calling thread.
 absl::StatusOr<ProcessResult> RunProcess(ProcessSpec spec);

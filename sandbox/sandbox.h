@@ -3,6 +3,7 @@
 #ifndef SWARM_SANDBOX_SANDBOX_H_
 #define SWARM_SANDBOX_SANDBOX_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,9 @@ namespace swarm {
 struct SandboxedCommand {
   ProcessSpec spec;
   std::shared_ptr<ResourceScope> scope;
+  // Set (once the command has ended) when it was stopped because the policy's growth_cap tree grew
+  // past its limit; null without a growth_cap.
+  std::shared_ptr<const std::atomic<bool>> grew_past_limit;
 };
 
 class Sandbox {

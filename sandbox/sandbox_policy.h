@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "sandbox/growth_guard.h"
 
 namespace swarm {
 
@@ -35,6 +38,9 @@ struct SandboxPolicy {
   ResourceLimits limits;
   std::chrono::milliseconds timeout{600'000};
   std::size_t output_cap = 1 << 20;
+  // A tree the command writes that no file system of its own caps (on disk): the command is stopped
+  // once it holds more (growth_guard.h). Unset where the tree's own file system caps it.
+  std::optional<GrowthCap> growth_cap;
 };
 
 }  // namespace swarm

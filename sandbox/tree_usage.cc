@@ -23,6 +23,11 @@ int Count(const char*, const struct stat* st, int type, FTW*) {
 
 }  // namespace
 
+TreeUsage LimitAfterGrowth(const TreeUsage& now, const TreeUsage& growth) {
+  auto grown = [](std::uint64_t base, std::uint64_t by) { return by > 0 ? base + by : ~0ull; };
+  return TreeUsage{grown(now.bytes, growth.bytes), grown(now.entries, growth.entries)};
+}
+
 absl::StatusOr<TreeUsage> MeasureTree(const std::string& root, const TreeUsage& stop_past) {
   struct stat st {};
   if (lstat(root.c_str(), &st) != 0) return absl::NotFoundError(absl::StrCat("cannot measure ", root, ": ", strerror(errno)));

@@ -17,6 +17,10 @@ struct TreeUsage {
   bool Exceeds(const TreeUsage& limit) const { return bytes > limit.bytes || entries > limit.entries; }
 };
 
+// The most a tree that holds `now` may hold once it may grow by `growth` (0 in `growth`: that count
+// is not limited, ~0 in the result).
+TreeUsage LimitAfterGrowth(const TreeUsage& now, const TreeUsage& growth);
+
 // Walks `root`. Stops early, with what it counted so far, once the usage exceeds `stop_past` (so a
 // tree of millions of files costs no more than the limit's worth of walking). Fails with NotFound
 // when `root` does not exist. Thread-safe.

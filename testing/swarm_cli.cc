@@ -18,8 +18,6 @@ extern char** environ;
 namespace swarm::testing {
 namespace fs = std::filesystem;
 
-namespace {
-
 CliResult RunSwarmWith(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
                        const std::vector<std::string>& extra_env) {
   ProcessSpec spec;
@@ -50,8 +48,6 @@ CliResult RunSwarmWith(const std::vector<std::string>& prefix, const std::vector
   out.err = r->err;
   return out;
 }
-
-}  // namespace
 
 CliResult RunSwarm(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
   return RunSwarmWith({}, args, extra_env);

@@ -23,6 +23,10 @@ struct CliResult {
 };
 
 // Runs `swarm ARGS` from the build tree with a timeout of 300 s.
+// RunSwarm with `prefix` run first (a wrapper that execs the rest: setpriv, unshare) and `extra_env`
+// over this process's environment.
+CliResult RunSwarmWith(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+                       const std::vector<std::string>& extra_env);
 CliResult RunSwarm(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {});
 
 // The same as the unprivileged `user` (setpriv, no supplementary groups), with HOME at `home` and

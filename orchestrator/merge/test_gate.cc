@@ -13,6 +13,7 @@
 #include "sandbox/beneath.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
+#include "sandbox/tree_usage.h"
 
 namespace swarm {
 namespace fs = std::filesystem;
@@ -175,6 +176,14 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   const std::string root = layered ? layered->root() : checkout;
   SandboxPolicy policy = policy_;
   policy.workdir = root;
+  // On disk no file system caps what the test writes: a guard watches it (sandbox/growth_guard.h).
+  const bool capped = layered ? layered->capped() : own_fs != nullptr;
+  if (!capped && (growth_.bytes > 0 || growth_.inodes > 0)) {
+    const std::string grows = layered ? layered->upper() : checkout;
+    absl::StatusOr<TreeUsage> now = MeasureTree(grows, TreeUsage{~0ull, ~0ull});
+    if (!now.ok()) return now.status();
+    policy.growth_cap = GrowthCap{grows, LimitAfterGrowth(*now, TreeUsage{growth_.bytes, growth_.inodes})};
+  }
   policy.network = false;
   // Which run this is (0 is the first): a deterministic flaky fixture needs no state of its own.
   policy.env.push_back(absl::StrCat("SWARM_TEST_RUN_INDEX=", index));
@@ -185,14 +194,14 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   if (!prepared.ok()) return prepared.status();
   int pid = 0;
   std::shared_ptr<ResourceScope> scope = prepared->scope;
-  prepared->spec.on_start = [&](int p) {
+  AlsoOnStart(prepared->spec, [&](int p) {
     absl::MutexLock lock(&mu_);
     pid = p;
     running_.insert(p);
     PidLedger(pid_ledger_dir_).Record(p, "test", scope ? scope->CgroupDirs() : std::vector<std::string>{});
     if (cancelled_) kill(-p, SIGKILL);
     if (label.rfind("group-", 0) == 0) Failpoint("group_test");
-  };
+  });
   absl::StatusOr<ProcessResult> r = RunProcess(std::move(prepared->spec));
   {
     absl::MutexLock lock(&mu_);

@@ -64,6 +64,9 @@ class TestGate final {
   // Test runs get their trees as layers over a shared checkout (test_trees.h) instead of a full
   // checkout each. `trees` must outlive the gate; call before the first Test.
   void UseLayers(TestTrees* trees) { trees_ = trees; }
+  // What a test run may add to its tree (0: no limit). Where no file system of its own caps the
+  // tree (on disk), a guard stops the test past it (sandbox/growth_guard.h). Call before the first Test.
+  void LimitTreeGrowth(LayerLimits growth) { growth_ = growth; }
   // Otherwise, where this process has a mount namespace of its own: each full checkout is a tmpfs of
   // its own mounted in `mount_place` (kept until the run ends) and capped at the checkout plus
   // `growth`, where the scratch root is a tmpfs. Call before the first Test.

@@ -13,12 +13,13 @@ namespace swarm {
 std::unique_ptr<TestTrees> ChooseTestTrees(const RunLayout& layout, const Sandbox& sandbox, const IntegrationRepo& repo,
                                            TestGate& gate, std::ostream& err) {
   namespace fs = std::filesystem;
+  const LayerLimits growth = LayerLimitsFor(TreeUsage{layout.tree_growth_bytes, layout.tree_growth_files});
+  gate.LimitTreeGrowth(growth);
   if (!InPrivateMountNamespace()) {
     err << "swarm: note: test runs use full checkouts, not capped while the tests write ("
         << WhyNoPrivateMountNamespace() << ")\n";
     return nullptr;
   }
-  const LayerLimits growth = LayerLimitsFor(TreeUsage{layout.tree_growth_bytes, layout.tree_growth_files});
   const std::string mount_place = layout.workspace_root + "/test-mounts";
   std::error_code made;
   absl::Status st = absl::OkStatus();

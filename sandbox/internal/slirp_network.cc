@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -87,11 +88,15 @@ bool SandboxSetUp(pid_t pid, bool user_namespace) {
   return true;
 }
 
-// Where /etc/resolv.conf leads, when that is under /run; empty otherwise.
-std::string ResolverFileUnderRun() {
-  std::error_code ec;
-  const std::string target = std::filesystem::weakly_canonical("/etc/resolv.conf", ec).string();
-  return !ec && target.rfind("/run/", 0) == 0 ? target : "";
+// The host's /etc/resolv.conf (wherever it leads), cut at a line to fit a private /etc; empty when it
+// cannot be read (slirp4netns then forwards no names).
+std::string ResolverText() {
+  std::ifstream in("/etc/resolv.conf", std::ios::binary);
+  std::string text(kMaxPrivateResolverBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxPrivateResolverBytes) text.resize(text.rfind('\n', kMaxPrivateResolverBytes - 1) + 1);
+  return text;
 }
 
 bool SameNamespace(int fd, const char* path) {
@@ -280,9 +285,10 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
     slirp.argv.insert(slirp.argv.end(), {std::to_string(pid), "tap0"});
     slirp.env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
     // Its own sandbox keeps /etc and /run: /run holds the sockets of docker, D-Bus and ssh or gpg
-    // agents, which a hole in libslirp could then reach. It gets an empty /run, but for the resolver's
-    // file where /etc/resolv.conf leads there (systemd-resolved's stub).
-    slirp.private_run_keep = ResolverFileUnderRun();
+    // agents, /etc the machine's accounts, keys and configuration, which a hole in libslirp could then
+    // reach. It gets an empty /run and an /etc with only a copy of the resolver's file, all libslirp
+    // reads there.
+    slirp.private_etc_resolver = ResolverText();
     slirp.cwd = "/";
     slirp.output_cap = 16 << 10;
     slirp.join_cgroup_procs = cgroups_;

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -208,17 +209,21 @@ TEST_F(AgentNetworkAttack, CommandsStartedAtOnceEachGetTheirOwnNetwork) {
   EXPECT_TRUE(SlirpChildren().empty()) << "slirp4netns outlived its command";
 }
 
-// slirp4netns's own sandbox keeps the host's /etc and /run, and /run holds the sockets of docker,
-// D-Bus and ssh or gpg agents: a hole in libslirp, reached by the packets an agent sends, could
-// connect to them. It gets an empty /run of its own (the resolver's file alone, where
-// /etc/resolv.conf leads there), and names still resolve.
-TEST_F(AgentNetworkAttack, Slirp4netnsSeesNoneOfTheHostsRun) {
-  std::error_code ec;
-  const std::string resolver = std::filesystem::weakly_canonical("/etc/resolv.conf", ec).string();
+// slirp4netns's own sandbox keeps the host's /etc and /run: /run holds the sockets of docker, D-Bus
+// and ssh or gpg agents, /etc the machine's accounts and keys (a hole in libslirp, reached by the
+// packets an agent sends, could read or connect to them). It gets an empty /run and an /etc holding
+// only a copy of the host's resolver file (names still resolve through it).
+TEST_F(AgentNetworkAttack, Slirp4netnsSeesNoneOfTheHostsRunOrEtc) {
+  std::string host_resolver;
+  {
+    std::ifstream in("/etc/resolv.conf");
+    host_resolver.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   std::atomic<bool> running{true};
   std::atomic<int> looked{0};
   std::mutex mu;
-  std::set<std::string> seen;  // what slirp4netns saw under its /run
+  std::set<std::string> seen;       // what slirp4netns saw under its /run and /etc
+  std::set<std::string> resolvers;  // what its /etc/resolv.conf said
   std::thread watch([&] {
     while (running) {
       for (int pid : SlirpChildren()) {
@@ -234,19 +239,24 @@ TEST_F(AgentNetworkAttack, Slirp4netnsSeesNoneOfTheHostsRun) {
             (own_root.st_dev == its_root.st_dev && own_root.st_ino == its_root.st_ino)) {
           continue;
         }
-        std::error_code list_error;
-        const std::string run = absl::StrCat("/proc/", pid, "/root/run");
-        std::filesystem::recursive_directory_iterator it(run, list_error), end;
-        if (list_error) continue;
         std::set<std::string> listed;
-        for (; it != end; it.increment(list_error)) {
-          if (list_error) break;
-          listed.insert("/run" + it->path().string().substr(run.size()));
+        bool complete = true;
+        for (const char* dir : {"/run", "/etc"}) {
+          std::error_code list_error;
+          const std::string root = absl::StrCat("/proc/", pid, "/root", dir);
+          std::filesystem::recursive_directory_iterator it(root, list_error), end;
+          for (; !list_error && it != end; it.increment(list_error)) {
+            listed.insert(dir + it->path().string().substr(root.size()));
+          }
+          complete = complete && !list_error;
         }
-        if (list_error || swarm::PidLedger::StartTime(pid) != start || !SlirpChildren().count(pid)) continue;
+        std::ifstream in(absl::StrCat("/proc/", pid, "/root/etc/resolv.conf"));
+        std::string resolver((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (!complete || swarm::PidLedger::StartTime(pid) != start || !SlirpChildren().count(pid)) continue;
         ++looked;
         std::lock_guard<std::mutex> lock(mu);
         seen.insert(listed.begin(), listed.end());
+        resolvers.insert(resolver);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -255,10 +265,11 @@ TEST_F(AgentNetworkAttack, Slirp4netnsSeesNoneOfTheHostsRun) {
   running = false;
   watch.join();
   EXPECT_EQ(r.exit_code, 0) << r.Describe() << r.err;
-  EXPECT_GT(looked.load(), 0) << "slirp4netns's /run was never seen";
+  EXPECT_GT(looked.load(), 0) << "slirp4netns's /run and /etc were never seen";
   for (const std::string& path : seen) {
-    EXPECT_EQ(resolver.rfind(path, 0), 0u) << "slirp4netns sees " << path << " of the host's /run";
+    EXPECT_EQ(path, "/etc/resolv.conf") << "slirp4netns sees " << path << " of the host";
   }
+  EXPECT_EQ(resolvers, std::set<std::string>{host_resolver});
 }
 
 // The whole suite again as an ordinary user, created for the purpose: bubblewrap makes a user

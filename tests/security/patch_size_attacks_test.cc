@@ -188,6 +188,72 @@ TEST_P(FloodAttacksTest, TestRunFloodStopsAtTheCap) {
   EXPECT_LT(made, 1100) << "the test wrote past the cap";
 }
 
+// The flood attacks where the workspaces are on disk: a machine whose /dev/shm is too small for the
+// run (a CI container's is 64 MB), made here by a /dev/shm of 4 MiB in a mount namespace of the
+// run's own. No file system of its own caps a tree there; a guard watches each tree while a command
+// writes it and stops the command past its limits (sandbox/growth_guard.h). Before it, a command
+// could write until its time-out. As root and as a user the test creates.
+class DiskFloodAttacksTest : public FloodAttacksTest {
+ protected:
+  CliResult Swarm(const std::vector<std::string>& args) override {
+    std::vector<std::string> prefix = {"unshare",
+                                       "--mount",
+                                       "--propagation",
+                                       "private",
+                                       "sh",
+                                       "-c",
+                                       "mount -t tmpfs -o size=4m swarm-small-shm /dev/shm && exec \"$0\" \"$@\""};
+    std::vector<std::string> env;
+    if (user_ != nullptr) {
+      prefix.insert(prefix.end(), {"setpriv", absl::StrCat("--reuid=", user_->pw_uid),
+                                   absl::StrCat("--regid=", user_->pw_gid), "--clear-groups", "--"});
+      env = {"HOME=" + dir_.path(), "XDG_RUNTIME_DIR=", "USER=" + std::string(user_->pw_name)};
+    }
+    CliResult r = RunSwarmWith(prefix, args, env);
+    EXPECT_NE(r.out.find("workspaces on disk"), std::string::npos) << r.out << r.err;
+    return r;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(AsRootAndAsAUser, DiskFloodAttacksTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "user" : "root"; });
+
+// An agent that makes files as fast as a shell can, for as long as it is let (its time-out here is
+// ten minutes), is stopped past its cap; the run fails the attempt naming the flag.
+TEST_P(DiskFloodAttacksTest, AnAgentFloodingAWorkspaceOnDiskIsStopped) {
+  CliResult r = Run({"flood"}, "mkdir f && i=0; while :; do : > f/$i; i=$((i+1)); done",
+                    {"--max-workspace-files", "1000", "--agent-timeout", "600"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  nlohmann::json s = Subtasks()["flood"];
+  EXPECT_EQ(s["outcome"], "failed_agent") << s.dump();
+  EXPECT_NE(s["reason"].get<std::string>().find("--max-workspace-files 1000"), std::string::npos) << s.dump();
+  EXPECT_NE(Logs(state(), "flood").find("[swarm: the command was stopped: the tree it writes grew past its limits"),
+            std::string::npos);
+}
+
+// The same with --keep-workspaces, whose clones are kept after the run.
+TEST_P(DiskFloodAttacksTest, AKeptWorkspaceIsWatchedToo) {
+  CliResult r = Run({"flood"}, "mkdir f && i=0; while :; do : > f/$i; i=$((i+1)); done",
+                    {"--max-workspace-files", "1000", "--agent-timeout", "600", "--keep-workspaces"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(Subtasks()["flood"]["outcome"], "failed_agent") << Subtasks()["flood"].dump();
+  EXPECT_NE(Logs(state(), "flood").find("[swarm: the command was stopped"), std::string::npos);
+}
+
+// A patched test that floods its tree on disk (the base's passes) is stopped, and the patch does not
+// land on it.
+TEST_P(DiskFloodAttacksTest, ATestFloodingItsTreeOnDiskIsStopped) {
+  WriteFile(dir_ / "plan.json", R"({"subtasks": [{"id": "c", "title": "T", "instructions": "x"}]})");
+  CliResult r =
+      Swarm({"run", "--repo", repo(), "--state-dir", state(), "--plan", dir_ / "plan.json", "--agent-cmd",
+             "echo 'int c;' > c.c", "--test-cmd", "[ ! -f c.c ] || { i=0; while :; do : > t$i; i=$((i+1)); done; }",
+             "--test-timeout", "600", "--max-attempts", "1", "--agent-hosts", "1", "--max-workspace-files", "1000"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(Subtasks()["c"]["outcome"], "landed") << Subtasks()["c"].dump();
+  EXPECT_NE(Logs(state(), "").find("[swarm: the command was stopped: the tree it writes grew past its limits"),
+            std::string::npos);
+}
+
 TEST(TreeUsageTest, CountsEveryLinkAndStopsPastTheLimit) {
   TempDir dir;
   WriteFile(dir / "t/a", std::string(1000, 'x'));

@@ -8,10 +8,12 @@
 
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "sandbox/bubblewrap_sandbox.h"
+#include "sandbox/resource_scope.h"
 #include "sandbox/sandbox_identity.h"
 #include "testing/test_util.h"
 
@@ -25,6 +27,7 @@ using ::swarm::testing::Trim;
 using ::swarm::testing::WriteFile;
 
 constexpr char kNestedVariable[] = "SWARM_SECURITY_TEST_NESTED";
+constexpr char kNoCgroupsVariable[] = "SWARM_SECURITY_TEST_NO_CGROUPS";
 
 class SandboxAttack : public ::testing::Test {
  protected:
@@ -166,6 +169,52 @@ TEST_F(SandboxAttack, AnotherAbiIsKilled) {
   EXPECT_NE(r.out.find(absl::StrCat("status=", 128 + SIGSYS)), std::string::npos) << r.out;
 }
 
+// A fork bomb stops at its own command's process limit, and takes nothing from another command's:
+// every sandboxed command has the same uid, so a limit counted per uid (RLIMIT_NPROC where no cgroup
+// can be written) would let one agent's bomb starve every other agent of processes; as root, with no
+// writable cgroup, the bomb was not limited at all. Runs as root with cgroups, as root without any
+// (ProcessLimitsHoldWithoutWritableCgroups), and as an ordinary user (never any cgroup).
+TEST_F(SandboxAttack, AForkBombStarvesNoOtherCommand) {
+  if (getenv(kNoCgroupsVariable) != nullptr) {
+    EXPECT_EQ(ResourceScope::ProbeMode(), "rlimit");
+  }
+  policy_.limits.max_processes = 16;
+  ProcessResult bomb, victim;
+  std::thread bomber([&] {
+    // The bomb's processes stay until the end (exec: the last command needs no fork of its own).
+    bomb = Run("(i=0; while [ $i -lt 300 ]; do sleep 8 & i=$((i+1)); done; echo spawned-all); exec sleep 4");
+  });
+  std::thread other([&] {
+    victim = Run("sleep 1; i=0; while [ $i -lt 10 ]; do sleep 2 & i=$((i+1)); done; echo spawned-all; wait");
+  });
+  bomber.join();
+  other.join();
+  EXPECT_EQ(bomb.out.find("spawned-all"), std::string::npos) << "the bomb was not limited";
+  EXPECT_NE(bomb.err.find("Cannot fork"), std::string::npos) << bomb.err;
+  EXPECT_TRUE(victim.ok()) << victim.Describe() << victim.err;
+  EXPECT_NE(victim.out.find("spawned-all"), std::string::npos) << victim.err;
+}
+
+// As root where no cgroup can be written (a container that mounts /sys/fs/cgroup read-only): the
+// process limit still holds per command. The suite runs again in a mount namespace of its own where
+// /sys/fs/cgroup is an empty, read-only file system.
+TEST(SandboxAttackWithoutCgroups, ProcessLimitsHoldWithoutWritableCgroups) {
+  if (getenv(kNestedVariable) != nullptr || getenv(kNoCgroupsVariable) != nullptr) GTEST_SKIP() << "already nested";
+  if (geteuid() != 0) GTEST_SKIP() << "hiding the cgroups needs root; an ordinary user has none to write anyway";
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  ASSERT_GT(n, 0);
+  self[n] = '\0';
+  std::string out;
+  int status = ShStatus(absl::StrCat("unshare --mount --propagation private sh -c 'mount -t tmpfs -o ro swarm-none "
+                                     "/sys/fs/cgroup && exec env ",
+                                     kNoCgroupsVariable, "=1 SWARM_BUILD_DIR=", swarm::testing::BuildDir(), " ", self,
+                                     " --gtest_filter=SandboxAttack.*'"),
+                        &out);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("[  PASSED  ] 10 tests."), std::string::npos) << out;
+}
+
 // The whole suite again as an ordinary user, created for the purpose: the sandbox must hold there too.
 TEST(SandboxAttackAsUser, AsUnprivilegedUser) {
   if (getenv(kNestedVariable) != nullptr) GTEST_SKIP() << "already the unprivileged run";
@@ -183,7 +232,7 @@ TEST(SandboxAttackAsUser, AsUnprivilegedUser) {
                         &out);
   EXPECT_EQ(status, 0) << out;
   // Every attack ran (the two about root's own files are skipped for an ordinary user).
-  EXPECT_NE(out.find("[  PASSED  ] 7 tests."), std::string::npos) << out;
+  EXPECT_NE(out.find("[  PASSED  ] 8 tests."), std::string::npos) << out;
 }
 
 }  // namespace
