@@ -16,6 +16,7 @@
 #include "base/path_within.h"
 #include "sandbox/internal/seccomp_filter.h"
 #include "sandbox/internal/slirp_network.h"
+#include "sandbox/resource_scope.h"
 #include "sandbox/user_namespace.h"
 
 namespace swarm {
@@ -85,7 +86,36 @@ absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> BubblewrapSandbox::Create() {
                                                       "): ", r->err, " -- ", why,
                                                       "; pass --no-sandbox to run without isolation"));
   }
+  // Where a command's own user namespace is what limits its processes (root, no writable cgroup):
+  // bubblewrap must be able to set the sandbox up inside one (a container that masks parts of /proc
+  // forbids mounting another /proc there). If not, no process limit per command can be had.
+  if (identity->switch_user && sandbox->user_namespace_.ok() && ResourceScope::ProbeMode() != "cgroup") {
+    probe.limits.max_processes = 64;
+    r = RunSandboxed(*sandbox, probe, "true");
+    if (!r.ok() || !r->ok()) {
+      sandbox->user_namespace_ = absl::FailedPreconditionError(absl::StrCat(
+          "bubblewrap cannot set a sandbox up in a user namespace of its own here (",
+          r.ok() ? absl::StrCat(r->Describe(), ": ", absl::StripAsciiWhitespace(r->err)) : r.status().ToString(), ")"));
+    }
+  }
   return sandbox;
+}
+
+absl::Status BubblewrapSandbox::CheckProcessLimit(const ResourceLimits& limits) const {
+  if (limits.max_processes == 0) return absl::OkStatus();
+  if (identity_.switch_user) {
+    if (user_namespace_.ok() || ResourceScope::ProbeMode() == "cgroup") return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "running as root with no writable cgroup, sandboxed commands cannot have their processes limited one by "
+        "one here (",
+        user_namespace_.message(),
+        "): make /sys/fs/cgroup writable (docs/ci.md), or pass --max-processes 0 to run them without a process "
+        "limit"));
+  }
+  if (!prlimit_.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "prlimit (util-linux) is not installed: sandboxed commands cannot have their processes limited one by one; "
+      "install util-linux, or pass --max-processes 0 to run them without a process limit");
 }
 
 absl::Status BubblewrapSandbox::CheckNetwork() const {
@@ -117,18 +147,32 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   if (!program.ok()) return program.status();
   spec.pass_fds.push_back(std::move(*program));  // fd 3
   std::vector<std::string> a = {bwrap_, "--die-with-parent", "--new-session", "--clearenv", "--seccomp", "3"};
-  if (identity_.switch_user && user_namespace_.ok()) {
+  if (absl::Status st = CheckProcessLimit(policy.limits); !st.ok()) return st;
+  // RLIMIT_NPROC counts a user's processes in the user namespace where the command runs and in
+  // every one above it, each against the limit its creator had. Set on bubblewrap, an ordinary
+  // user's limit would count all of that user's processes (in the host's namespace, bubblewrap's
+  // own being made under it); set inside them (prlimit, below), only the sandbox's own.
+  const bool limit_inside = !identity_.switch_user && policy.limits.max_processes > 0;
+  SandboxPolicy limited = policy;
+  if (limit_inside) limited.limits.max_processes = 0;
+  std::shared_ptr<ResourceScope> scope = ResourceScope::Create(limited.limits);
+  // As root without a cgroup, the command's processes are counted in a user namespace of its own.
+  const bool own_user_namespace = identity_.switch_user && policy.limits.max_processes > 0 && scope->Mode() != "cgroup";
+  std::string userns_fd;
+  if (own_user_namespace) {
     // Joined before bubblewrap makes the other namespaces, which it then owns.
     absl::StatusOr<std::shared_ptr<const OwnedFd>> userns = NewIdentityUserNamespace();
     if (!userns.ok()) return userns.status();
-    a.insert(a.end(), {"--userns", std::to_string(3 + spec.pass_fds.size())});
+    userns_fd = std::to_string(3 + spec.pass_fds.size());
+    a.insert(a.end(), {"--userns", userns_fd});
     spec.pass_fds.push_back(std::move(*userns));
   }
   // The network namespace is always the sandbox's own: the host's loopback services and abstract
   // sockets live in the host's. A network, when allowed, comes through slirp4netns (Attach below).
   if (identity_.switch_user) {
     // Root sets up the namespaces (so that it can bind what its private directories hold); setpriv
-    // then leaves root for good before the command runs. No user namespace: it would map to root.
+    // then leaves root for good before the command runs. Never a user namespace that maps the
+    // command to root (the one above maps every id to itself; the command's is swarm-sandbox's).
     a.insert(a.end(), {"--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net"});
   } else {
     a.insert(a.end(), {"--unshare-user", "--unshare-all", "--disable-userns", "--cap-drop", "ALL"});
@@ -258,35 +302,21 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
     a.push_back("--");
   }
   // As an ordinary user, the process limit is set inside bubblewrap's user namespaces (see above).
-  const bool limit_inside = !identity_.switch_user && !prlimit_.empty() && policy.limits.max_processes > 0;
   if (limit_inside) {
     const std::string n = std::to_string(policy.limits.max_processes);
     a.insert(a.end(), {prlimit_, absl::StrCat("--nproc=", n, ":", n), "--"});
   }
-  a.insert(a.end(), {"/bin/sh", "-c", command});
+  // bubblewrap leaves the user namespace's descriptor open: the command gets none of swarm's.
+  a.insert(a.end(),
+           {"/bin/sh", "-c", userns_fd.empty() ? command : absl::StrCat("exec ", userns_fd, "<&-\n", command)});
 
   spec.argv = std::move(a);
   spec.env = std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin"};
   spec.umask = 022;  // swarm's own files are private; what a command makes is as on any machine
-  // RLIMIT_NPROC counts a user's processes in the user namespace where the command runs and in
-  // every one above it, each against the limit its creator had. Set on bubblewrap, an ordinary
-  // user's limit would count all of that user's processes (in the host's namespace, bubblewrap's
-  // own being made under it); set inside, only the sandbox's own.
-  SandboxPolicy limited = policy;
-  if (limit_inside) limited.limits.max_processes = 0;
-  SandboxedCommand prepared = LimitedCommand(limited, std::move(spec));
-  if (identity_.switch_user && policy.limits.max_processes > 0) {
-    if (user_namespace_.ok()) {
-      // Counted in the command's own user namespace: its processes alone (bubblewrap, as root there,
-      // is not counted).
-      prepared.spec.rlimits.push_back({RLIMIT_NPROC, policy.limits.max_processes});
-    } else if (prepared.scope->Mode() != "cgroup") {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "running as root with no writable cgroup, sandboxed commands cannot have their processes limited here (",
-          user_namespace_.message(),
-          "): make /sys/fs/cgroup writable, or pass --max-processes 0 to run them without a process limit"));
-    }
-  }
+  SandboxedCommand prepared = LimitedCommand(limited, std::move(spec), std::move(scope));
+  // Counted in the command's own user namespace: its processes alone (bubblewrap, root there, is not
+  // counted). With a cgroup, pids.max does it.
+  if (own_user_namespace) prepared.spec.rlimits.push_back({RLIMIT_NPROC, policy.limits.max_processes});
   if (policy.network) {
     if (absl::Status st = (*network_)->Attach(prepared.spec); !st.ok()) return st;
   }

@@ -4,9 +4,9 @@
 // replaced by empty tmpfs, /proc/sys read-only, a private /tmp and /dev/shm, and only the work
 // directory writable. The network namespace has only its loopback unless the policy allows a
 // network: then slirp4netns gives it outbound NAT (internal/slirp_network.h), never the host's loopback.
-// Killing bwrap (the init of the new PID namespace) kills everything inside it. As root, each command
-// also has a user namespace of its own, whose ids map to themselves (user_namespace.h): its process
-// limit then holds per command even where no cgroup can be written. As an ordinary user the same
+// Killing bwrap (the init of the new PID namespace) kills everything inside it. As root where no
+// cgroup can be written, each command also has a user namespace of its own, whose ids map to
+// themselves (user_namespace.h): its process limit then holds per command. As an ordinary user the same
 // holds through bubblewrap's own user namespaces, the limit set inside them (prlimit).
 #ifndef SWARM_SANDBOX_BUBBLEWRAP_SANDBOX_H_
 #define SWARM_SANDBOX_BUBBLEWRAP_SANDBOX_H_
@@ -31,6 +31,9 @@ class BubblewrapSandbox final : public Sandbox {
   // Whether commands whose policy allows a network can have one here: runs one. FailedPrecondition
   // saying what is missing (slirp4netns, access to /dev/net/tun) otherwise.
   absl::Status CheckNetwork() const;
+  // Whether commands can have their processes limited one by one under `limits` here:
+  // FailedPrecondition saying why not and what to do (Prepare fails the same way).
+  absl::Status CheckProcessLimit(const ResourceLimits& limits) const;
 
   absl::StatusOr<SandboxedCommand> Prepare(const SandboxPolicy& policy,
                                            const std::string& command) const override;
@@ -57,8 +60,8 @@ class BubblewrapSandbox final : public Sandbox {
   const std::string prlimit_;
   const SandboxIdentity identity_;
   // As root: OK when each command can have a user namespace of its own (user_namespace.h), so that
-  // RLIMIT_NPROC counts its processes alone; why not otherwise.
-  const absl::Status user_namespace_;
+  // RLIMIT_NPROC counts its processes alone where no cgroup does; why not otherwise. Set by Create.
+  absl::Status user_namespace_;
   const std::string seccomp_;  // the BPF program
   const absl::StatusOr<std::shared_ptr<const SlirpNetwork>> network_;  // why not, when slirp4netns is missing
 };

@@ -1,17 +1,22 @@
 #include "sandbox/growth_guard.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 
 namespace swarm {
@@ -20,13 +25,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kTick = std::chrono::milliseconds(250);
-// The walks' share of one core when no file system runs low: one part walking, this many waiting.
-constexpr int kIdleParts = 19;
+// The walks' time in each tick: a twentieth of a core, or half of one while a file system runs low.
+constexpr auto kIdleBudget = kTick / 20;
+constexpr auto kLowBudget = kTick / 2;
+// A sandbox's processes are looked at up to this many (a fork bomb is the process limit's to stop).
+constexpr std::size_t kMostProcesses = 4096;
 
 struct Watched {
   GrowthCap cap;
+  pid_t pid = 0;
   std::function<void()> stop;
-  dev_t dev = 0;
+  dev_t dev = 0;            // the tree's file system
+  std::set<dev_t> seen_on;  // where the command's open files may be: the tree's, the view's
 };
 
 // Whether the file system holding `path` has less free than its reserve.
@@ -41,6 +51,24 @@ bool RunsLow(const std::string& path) {
   return free < reserve || (st.f_files > 0 && st.f_favail < inode_reserve);
 }
 
+// `pid` and its descendants, from /proc/PID/task/TID/children (the host's pids).
+std::vector<pid_t> ProcessTree(pid_t pid) {
+  std::vector<pid_t> found = {pid};
+  for (std::size_t i = 0; i < found.size() && found.size() < kMostProcesses; ++i) {
+    const std::string tasks = absl::StrCat("/proc/", found[i], "/task");
+    DIR* dir = opendir(tasks.c_str());
+    if (dir == nullptr) continue;
+    while (dirent* e = readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream children(absl::StrCat(tasks, "/", e->d_name, "/children"));
+      pid_t child;
+      while (children >> child) found.push_back(child);
+    }
+    closedir(dir);
+  }
+  return found;
+}
+
 class Guard {
  public:
   static Guard& Get() {
@@ -48,12 +76,14 @@ class Guard {
     return *guard;
   }
 
-  std::uint64_t Add(GrowthCap cap, std::function<void()> stop) {
+  std::uint64_t Add(GrowthCap cap, WatchedCommand command, std::function<void()> stop) {
     struct stat st {};
-    dev_t dev = stat(cap.tree.c_str(), &st) == 0 ? st.st_dev : 0;
+    const dev_t dev = stat(cap.tree.c_str(), &st) == 0 ? st.st_dev : 0;
+    std::set<dev_t> seen_on = {dev};
+    if (!command.seen_at.empty() && stat(command.seen_at.c_str(), &st) == 0) seen_on.insert(st.st_dev);
     absl::MutexLock lock(&mu_);
     const std::uint64_t id = ++next_id_;
-    watched_[id] = Watched{std::move(cap), std::move(stop), dev};
+    watched_[id] = Watched{std::move(cap), command.pid, std::move(stop), dev, std::move(seen_on)};
     if (!started_) {
       started_ = true;
       std::thread([this] { Loop(); }).detach();
@@ -70,11 +100,9 @@ class Guard {
   Guard() = default;
 
   void Loop() {
-    Clock::time_point idle_walk_after = Clock::now();
-    std::uint64_t last_walked = 0;
+    std::uint64_t cursor = 0;  // the last tree measured: the next round goes on from there
     for (;;) {
       std::this_thread::sleep_for(kTick);
-      // The file systems that run low: every tree on them is measured now.
       std::map<dev_t, std::string> devices;
       {
         absl::MutexLock lock(&mu_);
@@ -84,37 +112,46 @@ class Guard {
       for (const auto& [dev, path] : devices) {
         if (RunsLow(path)) low.insert(dev);
       }
-      std::vector<std::uint64_t> due;
+      // Round the watched trees from the cursor, those on a file system that runs low first.
+      std::vector<std::uint64_t> order;
       {
         absl::MutexLock lock(&mu_);
-        for (const auto& [id, w] : watched_) {
-          if (low.count(w.dev)) due.push_back(id);
+        std::vector<std::uint64_t> rest;
+        auto from = watched_.upper_bound(cursor);
+        for (std::size_t n = 0; n < watched_.size(); ++n, ++from) {
+          if (from == watched_.end()) from = watched_.begin();
+          (low.count(from->second.dev) ? order : rest).push_back(from->first);
         }
-        // Otherwise one tree at a time, round the watched ones, within the walks' share of a core.
-        if (due.empty() && !watched_.empty() && Clock::now() >= idle_walk_after) {
-          auto next = watched_.upper_bound(last_walked);
-          if (next == watched_.end()) next = watched_.begin();
-          due.push_back(next->first);
-          last_walked = next->first;
-        }
+        order.insert(order.end(), rest.begin(), rest.end());
       }
-      const Clock::time_point started = Clock::now();
-      for (std::uint64_t id : due) Check(id);
-      idle_walk_after = Clock::now() + (Clock::now() - started) * kIdleParts;
+      const Clock::time_point until = Clock::now() + (low.empty() ? kIdleBudget : kLowBudget);
+      for (std::uint64_t id : order) {
+        Check(id);
+        cursor = id;
+        if (Clock::now() >= until) break;
+      }
     }
   }
 
   void Check(std::uint64_t id) {
-    GrowthCap cap;
+    Watched w;
     {
       absl::MutexLock lock(&mu_);
       auto it = watched_.find(id);
       if (it == watched_.end()) return;
-      cap = it->second.cap;
+      w.cap = it->second.cap;
+      w.pid = it->second.pid;
+      w.seen_on = it->second.seen_on;
     }
     // Stops counting once past the limit: a tree of millions of files costs the limit's worth.
-    absl::StatusOr<TreeUsage> usage = MeasureTree(cap.tree, cap.most);
-    if (!usage.ok() || !usage->Exceeds(cap.most)) return;
+    absl::StatusOr<TreeUsage> usage = MeasureTree(w.cap.tree, w.cap.most);
+    if (absl::IsNotFound(usage.status())) return;  // gone with its command
+    bool past = !usage.ok() || usage->Exceeds(w.cap.most);
+    if (!past && w.pid > 0) {
+      const TreeUsage held = HeldDeletedFiles(w.pid, w.seen_on);
+      past = TreeUsage{usage->bytes + held.bytes, usage->entries + held.entries}.Exceeds(w.cap.most);
+    }
+    if (!past) return;
     std::function<void()> stop;
     {
       absl::MutexLock lock(&mu_);
@@ -134,8 +171,34 @@ class Guard {
 
 }  // namespace
 
-std::shared_ptr<void> GuardGrowth(GrowthCap cap, std::function<void()> stop) {
-  const std::uint64_t id = Guard::Get().Add(std::move(cap), std::move(stop));
+TreeUsage HeldDeletedFiles(pid_t pid, const std::set<dev_t>& devs) {
+  TreeUsage held;
+  std::set<ino_t> counted;
+  for (pid_t p : ProcessTree(pid)) {
+    const std::string fds = absl::StrCat("/proc/", p, "/fd");
+    DIR* dir = opendir(fds.c_str());
+    if (dir == nullptr) continue;
+    while (dirent* e = readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      const std::string fd = absl::StrCat(fds, "/", e->d_name);
+      char target[4096];
+      const ssize_t n = readlink(fd.c_str(), target, sizeof target - 1);
+      if (n <= 0 || !absl::EndsWith(absl::string_view(target, static_cast<std::size_t>(n)), " (deleted)")) continue;
+      struct stat st {};
+      if (stat(fd.c_str(), &st) != 0 || !devs.count(st.st_dev) || !S_ISREG(st.st_mode) ||
+          !counted.insert(st.st_ino).second) {
+        continue;
+      }
+      held.bytes += FileBytes(st);
+      ++held.entries;
+    }
+    closedir(dir);
+  }
+  return held;
+}
+
+std::shared_ptr<void> GuardGrowth(GrowthCap cap, WatchedCommand command, std::function<void()> stop) {
+  const std::uint64_t id = Guard::Get().Add(std::move(cap), std::move(command), std::move(stop));
   return std::shared_ptr<void>(nullptr, [id](void*) { Guard::Get().Remove(id); });
 }
 

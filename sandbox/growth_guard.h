@@ -3,17 +3,22 @@
 //
 // Where the run's trees are in RAM, each is a tmpfs (or an overlay layer on one) sized to its limit,
 // and writes past it fail. On disk there is no such file system to give each tree, so a thread
-// watches instead: it reads the free space and inodes of each watched tree's file system about four
-// times a second (one statvfs each), and measures the trees on any that runs low (below a reserve of
-// 10% or 1 GiB and 10% or 100,000 inodes, whichever is less) at once; otherwise it measures one tree
-// after another, spending at most a twentieth of one core on it. A command whose tree holds more
-// than its limit is killed (its whole sandbox). So one agent cannot fill the disk the others write
-// to: it is stopped as the disk runs low, if not before.
+// watches instead. Four times a second it reads the free space and inodes of each watched tree's file
+// system (one statvfs each). While none runs low it measures trees one after another, round the
+// watched ones, spending at most a twentieth of one core; while one runs low (below 10% or 1 GiB, or
+// 10% or 100,000 inodes, whichever is less) it measures the trees on it first, with up to half a
+// core. A tree counts what its walk finds (a file preallocated past its size counts what it holds)
+// plus the deleted files the command's processes still hold open where it sees the tree; a tree
+// that cannot be walked (a directory the guard cannot read, a path too deep) counts as past its limit.
+// A command whose tree holds more than its limit is killed with its whole sandbox.
 #ifndef SWARM_SANDBOX_GROWTH_GUARD_H_
 #define SWARM_SANDBOX_GROWTH_GUARD_H_
 
+#include <sys/types.h>
+
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "sandbox/tree_usage.h"
@@ -25,10 +30,21 @@ struct GrowthCap {
   TreeUsage most;    // the command is stopped once the tree holds more (~0: no limit on that count)
 };
 
-// Watches `cap.tree` until the returned handle is destroyed; calls `stop` once, on the guard's
-// thread, if the tree holds more than `cap.most` meanwhile. Thread-safe; the guard's thread starts
-// on first use and lives as long as the process.
-std::shared_ptr<void> GuardGrowth(GrowthCap cap, std::function<void()> stop);
+// Where the command sees the tree (an overlay's merged tree, on a device of its own): deleted files
+// it holds open there count against the tree too. Empty: `tree` itself.
+struct WatchedCommand {
+  pid_t pid = 0;  // the command's process (its descendants are looked at too); 0: none
+  std::string seen_at;
+};
+
+// Watches `cap.tree`, written by `command`, until the returned handle is destroyed; calls `stop`
+// once, on the guard's thread, if the tree holds more than `cap.most` meanwhile. Thread-safe; the
+// guard's thread starts on first use and lives as long as the process.
+std::shared_ptr<void> GuardGrowth(GrowthCap cap, WatchedCommand command, std::function<void()> stop);
+
+// What the deleted files that `pid` and its descendants hold open on the devices `devs` hold: each
+// file once, counted as TreeUsage counts a file. Exposed for tests.
+TreeUsage HeldDeletedFiles(pid_t pid, const std::set<dev_t>& devs);
 
 }  // namespace swarm
 

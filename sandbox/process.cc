@@ -157,12 +157,19 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
   return out;
 }
 
+// A file of a private /etc, for the child to write.
+struct EtcFile {
+  const char* path;
+  const char* data;
+  std::size_t size;
+};
+
 // Only async-signal-safe calls between fork and exec.
 [[noreturn]] void ExecChild(const char* path, char** argv, char** envp, const char* cwd, int in_fd, int out_fd,
                             int err_fd, int report_fd, const std::vector<const char*>& cgroups,
                             const std::vector<ProcessSpec::Limit>& limits, const std::vector<int>& pass_fds,
-                            int new_umask, int user_namespace, const char* resolver, std::size_t resolver_size,
-                            pid_t parent, bool die_with_parent) {
+                            int new_umask, int user_namespace, const EtcFile* etc, int etc_count, pid_t parent,
+                            bool die_with_parent) {
   // A child whose parent is already gone stops here: a coordinator killed now must not leave a child
   // that goes on to exec unsupervised, or keeps the run lock's descriptor while a resume starts. One
   // that must die with its parent (a host, a sandbox) is told so first, from before its exec on.
@@ -207,21 +214,23 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
   if (cwd != nullptr && chdir(cwd) != 0) fail(4);
   if (new_umask >= 0) umask(static_cast<mode_t>(new_umask));
   if (user_namespace >= 0 && setns(user_namespace, CLONE_NEWUSER) != 0) fail(6);
-  if (resolver != nullptr) {
+  if (etc_count >= 0) {  // a private /etc and /run
     if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) fail(7);
     constexpr unsigned long kFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
     if (mount("swarm-run", "/run", "tmpfs", kFlags, "mode=0755,size=65536") != 0 ||
-        mount("swarm-etc", "/etc", "tmpfs", kFlags, "mode=0755,size=65536,nr_inodes=16") != 0) {
+        mount("swarm-etc", "/etc", "tmpfs", kFlags, "mode=0755,size=16m,nr_inodes=64") != 0) {
       fail(7);
     }
-    int f = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (f < 0) fail(7);
-    for (std::size_t done = 0; done < resolver_size;) {
-      ssize_t n = write(f, resolver + done, resolver_size - done);
-      if (n <= 0) fail(7);
-      done += static_cast<std::size_t>(n);
+    for (int i = 0; i < etc_count; ++i) {
+      int f = openat(AT_FDCWD, etc[i].path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (f < 0) fail(7);
+      for (std::size_t done = 0; done < etc[i].size;) {
+        ssize_t n = write(f, etc[i].data + done, etc[i].size - done);
+        if (n <= 0) fail(7);
+        done += static_cast<std::size_t>(n);
+      }
+      close(f);
     }
-    close(f);
     if (mount(nullptr, "/etc", nullptr, MS_REMOUNT | MS_RDONLY | kFlags, nullptr) != 0) fail(7);
   }
   syscall(SYS_close_range, 3u + static_cast<unsigned>(pass_fds.size()), ~0u, CLOSE_RANGE_CLOEXEC);
@@ -241,8 +250,8 @@ struct ChildArgs {
   const std::vector<int>* pass_fds;
   int new_umask;
   int user_namespace;
-  const char* resolver;
-  std::size_t resolver_size;
+  const EtcFile* etc;
+  int etc_count;
   pid_t parent;
   bool die_with_parent;
 };
@@ -250,7 +259,7 @@ struct ChildArgs {
 int ChildMain(void* p) {
   const ChildArgs& a = *static_cast<const ChildArgs*>(p);
   ExecChild(a.path, a.argv, a.envp, a.cwd, a.in_fd, a.out_fd, a.err_fd, a.report_fd, *a.cgroups, *a.limits, *a.pass_fds,
-            a.new_umask, a.user_namespace, a.resolver, a.resolver_size, a.parent, a.die_with_parent);
+            a.new_umask, a.user_namespace, a.etc, a.etc_count, a.parent, a.die_with_parent);
 }
 
 // Starts the child. A fork copies the parent's page tables, which costs what the parent holds (a
@@ -339,9 +348,24 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   auto close_all = [&] {
     for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], report[0], report[1]}) close(fd);
   };
-  if (spec.private_etc_resolver && spec.private_etc_resolver->size() > kMaxPrivateResolverBytes) {
-    close_all();
-    return absl::InvalidArgumentError("the resolver's file for a private /etc is too large");
+  // The files of a private /etc, as the child writes them (under /etc, named plainly).
+  std::vector<std::string> etc_paths;
+  std::vector<EtcFile> etc;
+  if (spec.private_etc) {
+    std::size_t total = 0;
+    for (const auto& [name, content] : *spec.private_etc) {
+      total += content.size();
+      if (name.empty() || name.find('/') != std::string::npos || name[0] == '.' || total > kMaxPrivateEtcBytes ||
+          spec.private_etc->size() > 16) {
+        close_all();
+        return absl::InvalidArgumentError("a private /etc holds up to 16 plainly named files, 8 MiB in all");
+      }
+      etc_paths.push_back("/etc/" + name);
+    }
+    for (std::size_t i = 0; i < etc_paths.size(); ++i) {
+      etc.push_back(
+          EtcFile{etc_paths[i].c_str(), (*spec.private_etc)[i].second.data(), (*spec.private_etc)[i].second.size()});
+    }
   }
   ChildArgs child{path.c_str(),
                   argv.data(),
@@ -356,8 +380,8 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
                   &pass_fds,
                   spec.umask ? static_cast<int>(*spec.umask) : -1,
                   spec.user_namespace ? spec.user_namespace->get() : -1,
-                  spec.private_etc_resolver ? spec.private_etc_resolver->data() : nullptr,
-                  spec.private_etc_resolver ? spec.private_etc_resolver->size() : 0,
+                  etc.data(),
+                  spec.private_etc ? static_cast<int>(etc.size()) : -1,
                   getpid(),
                   spec.die_with_parent};
   pid_t pid = SpawnChild(child);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -36,7 +37,7 @@ class OwnedFd final {
   const int fd_;
 };
 
-inline constexpr std::size_t kMaxPrivateResolverBytes = 16 << 10;
+inline constexpr std::size_t kMaxPrivateEtcBytes = 8 << 20;
 
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH
@@ -63,10 +64,9 @@ struct ProcessSpec {
   std::shared_ptr<const OwnedFd> user_namespace;
   // Set: the child runs in a mount namespace of its own (made after joining `user_namespace`) where
   // /run is an empty tmpfs (the sockets of docker, D-Bus, ssh and gpg agents live there) and /etc a
-  // read-only tmpfs holding one file, resolv.conf, with this text (at most kMaxPrivateResolverBytes).
-  // Nothing else of the host's /etc (accounts, keys, configuration) is there: the dynamic loader
-  // finds the system's libraries without ld.so.cache.
-  std::optional<std::string> private_etc_resolver;
+  // read-only tmpfs holding only these files (name, content; at most kMaxPrivateEtcBytes in all):
+  // nothing else of the host's /etc (accounts, keys, configuration).
+  std::optional<std::vector<std::pair<std::string, std::string>>> private_etc;
   // Set (the default): the child is killed (SIGKILL) when the thread that started it exits, from before
   // its exec on, so nothing a dead coordinator or host started runs on unsupervised: a host, a sandbox,
   // a git command that would move the integration ref behind a resume's back (its lock files are

@@ -39,7 +39,8 @@ class Sandbox {
 };
 
 // `spec` with the policy's time-out, output cap and resource limits applied (for implementations).
-SandboxedCommand LimitedCommand(const SandboxPolicy& policy, ProcessSpec spec);
+SandboxedCommand LimitedCommand(const SandboxPolicy& policy, ProcessSpec spec,
+                                std::shared_ptr<ResourceScope> scope = nullptr);
 
 // Prepares and runs `command` to completion on the calling thread.
 absl::StatusOr<ProcessResult> RunSandboxed(const Sandbox& sandbox, const SandboxPolicy& policy,

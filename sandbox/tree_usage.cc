@@ -15,13 +15,25 @@ namespace {
 thread_local TreeUsage tl_usage;
 thread_local TreeUsage tl_stop;
 
+thread_local bool tl_unreadable;
+
 int Count(const char*, const struct stat* st, int type, FTW*) {
   ++tl_usage.entries;
-  if (type == FTW_F && S_ISREG(st->st_mode)) tl_usage.bytes += static_cast<std::uint64_t>(st->st_size);
+  if (type == FTW_DNR) {
+    tl_unreadable = true;  // what it holds cannot be counted
+    return 1;
+  }
+  if (type == FTW_F && S_ISREG(st->st_mode)) tl_usage.bytes += FileBytes(*st);
   return tl_usage.Exceeds(tl_stop) ? 1 : 0;
 }
 
 }  // namespace
+
+std::uint64_t FileBytes(const struct stat& st) {
+  const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+  const std::uint64_t allocated = static_cast<std::uint64_t>(st.st_blocks) * 512;
+  return allocated > size + (1 << 20) ? allocated : size;
+}
 
 TreeUsage LimitAfterGrowth(const TreeUsage& now, const TreeUsage& growth) {
   auto grown = [](std::uint64_t base, std::uint64_t by) { return by > 0 ? base + by : ~0ull; };
@@ -33,8 +45,12 @@ absl::StatusOr<TreeUsage> MeasureTree(const std::string& root, const TreeUsage& 
   if (lstat(root.c_str(), &st) != 0) return absl::NotFoundError(absl::StrCat("cannot measure ", root, ": ", strerror(errno)));
   tl_usage = TreeUsage{};
   tl_stop = stop_past;
+  tl_unreadable = false;
   int rc = nftw(root.c_str(), Count, 32, FTW_PHYS | FTW_MOUNT);
   if (rc < 0) return absl::InternalError(absl::StrCat("cannot measure ", root, ": ", strerror(errno)));
+  if (tl_unreadable) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot measure ", root, ": a directory in it cannot be read"));
+  }
   return tl_usage;
 }
 

@@ -88,14 +88,14 @@ bool SandboxSetUp(pid_t pid, bool user_namespace) {
   return true;
 }
 
-// The host's /etc/resolv.conf (wherever it leads), cut at a line to fit a private /etc; empty when it
-// cannot be read (slirp4netns then forwards no names).
-std::string ResolverText() {
-  std::ifstream in("/etc/resolv.conf", std::ios::binary);
-  std::string text(kMaxPrivateResolverBytes + 1, '\0');
+// The host's /etc/`name` (wherever it leads), at most `most` bytes (cut at a line when `lines`); empty
+// when it cannot be read.
+std::string EtcFileText(const char* name, std::size_t most, bool lines) {
+  std::ifstream in(absl::StrCat("/etc/", name), std::ios::binary);
+  std::string text(most + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxPrivateResolverBytes) text.resize(text.rfind('\n', kMaxPrivateResolverBytes - 1) + 1);
+  if (text.size() > most) text.resize(lines ? text.rfind('\n', most - 1) + 1 : 0);
   return text;
 }
 
@@ -286,9 +286,13 @@ class Bringup final : public std::enable_shared_from_this<Bringup> {
     slirp.env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
     // Its own sandbox keeps /etc and /run: /run holds the sockets of docker, D-Bus and ssh or gpg
     // agents, /etc the machine's accounts, keys and configuration, which a hole in libslirp could then
-    // reach. It gets an empty /run and an /etc with only a copy of the resolver's file, all libslirp
-    // reads there.
-    slirp.private_etc_resolver = ResolverText();
+    // reach. It gets an empty /run and an /etc with only copies of the resolver's file (all libslirp
+    // reads there) and of the dynamic loader's cache.
+    slirp.private_etc.emplace();
+    slirp.private_etc->emplace_back("resolv.conf", EtcFileText("resolv.conf", 16 << 10, true));
+    // The dynamic loader's cache, read once: libslirp may live where only /etc/ld.so.conf.d says.
+    static const std::string ld_cache = EtcFileText("ld.so.cache", kMaxPrivateEtcBytes - (16 << 10), false);
+    if (!ld_cache.empty()) slirp.private_etc->emplace_back("ld.so.cache", ld_cache);
     slirp.cwd = "/";
     slirp.output_cap = 16 << 10;
     slirp.join_cgroup_procs = cgroups_;
