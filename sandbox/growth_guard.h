@@ -7,7 +7,7 @@
 // system (one statvfs each). While none runs low it measures trees one after another, round the
 // watched ones, spending at most a twentieth of one core; while one runs low (below 10% or 1 GiB, or
 // 10% or 100,000 inodes, whichever is less) it measures the trees on it first, with up to half a
-// core. A tree counts what its walk finds (a file preallocated past its size counts what it holds)
+// core. A tree counts what its walk finds (TreeUsage: space preallocated past a file's size counts)
 // plus the deleted files the command's processes still hold open where it sees the tree; a tree
 // that cannot be walked (a directory the guard cannot read, a path too deep) counts as past its limit.
 // A command whose tree holds more than its limit is killed with its whole sandbox.
@@ -42,8 +42,10 @@ struct WatchedCommand {
 // guard's thread starts on first use and lives as long as the process.
 std::shared_ptr<void> GuardGrowth(GrowthCap cap, WatchedCommand command, std::function<void()> stop);
 
-// What the deleted files that `pid` and its descendants hold open on the devices `devs` hold: each
-// file once, counted as TreeUsage counts a file. Exposed for tests.
+// What the deleted files that `pid` and its descendants hold open (or run) on the devices `devs`
+// hold: each file once, counted as TreeUsage counts a file; ~0 bytes when they hold more descriptors
+// than any honest command does (2^17). Not seen: a file only mapped, or only in flight in a socket.
+// Exposed for tests.
 TreeUsage HeldDeletedFiles(pid_t pid, const std::set<dev_t>& devs);
 
 }  // namespace swarm

@@ -35,10 +35,12 @@ void GuardTheTree(const GrowthCap& cap, const std::string& workdir, SandboxedCom
       auto g = weak.lock();
       if (g == nullptr) return;
       absl::MutexLock lock(&g->mu);
-      if (g->pidfd < 0) return;  // over
+      if (g->pid == 0) return;  // over
       g->grew->store(true);
-      // The group too (an unsandboxed command's children), while its leader is not yet reaped.
-      if (syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, nullptr, 0) == 0) kill(-g->pid, SIGKILL);
+      // The group too (an unsandboxed command's children), while its leader is not yet reaped. Without
+      // a pidfd (none could be opened: rare) the group alone, which a reap just before on_exit could
+      // leave to another process.
+      if (g->pidfd < 0 || syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, nullptr, 0) == 0) kill(-g->pid, SIGKILL);
       if (auto s = scope.lock()) s->KillAll();
     });
   });
@@ -49,6 +51,7 @@ void GuardTheTree(const GrowthCap& cap, const std::string& workdir, SandboxedCom
       absl::MutexLock lock(&guarded->mu);
       if (guarded->pidfd >= 0) close(guarded->pidfd);
       guarded->pidfd = -1;
+      guarded->pid = 0;
       watch = std::move(guarded->watch);
     }
     watch.reset();  // outside the lock: the guard's own lock is taken to forget it

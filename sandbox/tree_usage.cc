@@ -19,8 +19,8 @@ thread_local bool tl_unreadable;
 
 int Count(const char*, const struct stat* st, int type, FTW*) {
   ++tl_usage.entries;
-  if (type == FTW_DNR) {
-    tl_unreadable = true;  // what it holds cannot be counted
+  if (type == FTW_DNR || type == FTW_NS) {
+    tl_unreadable = true;  // a directory that cannot be read or searched: what it holds cannot be counted
     return 1;
   }
   if (type == FTW_F && S_ISREG(st->st_mode)) tl_usage.bytes += FileBytes(*st);
@@ -32,7 +32,11 @@ int Count(const char*, const struct stat* st, int type, FTW*) {
 std::uint64_t FileBytes(const struct stat& st) {
   const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
   const std::uint64_t allocated = static_cast<std::uint64_t>(st.st_blocks) * 512;
-  return allocated > size + (1 << 20) ? allocated : size;
+  // Blocks past the size rounded up to 64 KiB (a block's or a cluster's rounding) were allocated on
+  // purpose (fallocate --keep-size): they count. A sparse file counts its size.
+  constexpr std::uint64_t kRounding = 64 << 10;
+  const std::uint64_t rounded = (size + kRounding - 1) / kRounding * kRounding;
+  return size + (allocated > rounded ? allocated - rounded : 0);
 }
 
 TreeUsage LimitAfterGrowth(const TreeUsage& now, const TreeUsage& growth) {

@@ -13,8 +13,8 @@
 namespace swarm {
 
 struct TreeUsage {
-  // Sizes of the regular files (each hard link counted, as git would), or the space a file holds where
-  // that is more than a MiB past its size (preallocated: fallocate --keep-size).
+  // Sizes of the regular files (each hard link counted, as git would), plus the space a file holds
+  // past its size rounded up to 64 KiB (preallocated: fallocate --keep-size).
   std::uint64_t bytes = 0;
   std::uint64_t entries = 0;  // files, directories, links and anything else
 
@@ -30,8 +30,8 @@ TreeUsage LimitAfterGrowth(const TreeUsage& now, const TreeUsage& growth);
 
 // Walks `root`. Stops early, with what it counted so far, once the usage exceeds `stop_past` (so a
 // tree of millions of files costs no more than the limit's worth of walking). Fails with NotFound
-// when `root` does not exist, PermissionDenied when a directory in it cannot be read (its contents
-// would go uncounted). Thread-safe.
+// when `root` does not exist, PermissionDenied when a directory in it cannot be read or searched
+// (its contents would go uncounted). Thread-safe.
 absl::StatusOr<TreeUsage> MeasureTree(const std::string& root, const TreeUsage& stop_past);
 
 }  // namespace swarm

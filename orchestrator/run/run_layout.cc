@@ -45,7 +45,7 @@ void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout) {
 }
 
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
-                             RunLayout& layout) {
+                             RunLayout& layout, TreeUsage disk_free) {
   std::uint64_t need = (static_cast<std::uint64_t>(run.config.agents) + 2) * tree_bytes * 2 + (64 << 20);
   const bool llm = run.config.agent_command.empty() && !run.config.model.empty();
   const int jobs = run.config.test_jobs > 0 ? run.config.test_jobs
@@ -60,12 +60,26 @@ absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, s
   layout.tree_growth_bytes = flag_bytes;
   layout.tree_growth_files = flag_files;
   layout.trees_sharing = 0;
+  auto capped = [](std::uint64_t flag, std::uint64_t most) { return flag == 0 ? most : std::min(flag, most); };
   if (layout.workspaces_on_tmpfs) {
     layout.trees_sharing = trees;
+    layout.shared_space = "/dev/shm";
     const std::uint64_t share = per_tree - slack;
-    auto capped = [](std::uint64_t flag, std::uint64_t most) { return flag == 0 ? most : std::min(flag, most); };
     layout.tree_growth_files = capped(flag_files, share / 2 / kBytesPerInode);
     layout.tree_growth_bytes = capped(flag_bytes, share - layout.tree_growth_files * kBytesPerInode);
+  } else if (disk_free.bytes > 0) {
+    // Each tree's checkout is on the disk too: what is left of half past them is shared.
+    const std::uint64_t half_bytes = disk_free.bytes / 2;
+    const std::uint64_t checkouts = need - (64 << 20);
+    const std::uint64_t bytes_share =
+        half_bytes > checkouts ? (half_bytes - checkouts) / static_cast<std::uint64_t>(trees) : 0;
+    layout.trees_sharing = trees;
+    layout.shared_space = "the disk";
+    layout.tree_growth_bytes = capped(flag_bytes, std::max<std::uint64_t>(bytes_share, 1 << 20));
+    if (disk_free.entries > 0) {
+      layout.tree_growth_files =
+          capped(flag_files, std::max<std::uint64_t>(disk_free.entries / 2 / static_cast<std::uint64_t>(trees), 1000));
+    }
   }
   layout.workspace_root = layout.workspaces_on_tmpfs ? "/dev/shm/swarm-" + run.run_id : layout.run_dir + "/work";
   std::error_code ec;
@@ -139,6 +153,12 @@ std::uint64_t TreeBytes(const Git& git, const std::string& base) {
   return total;
 }
 
+TreeUsage FreeSpace(const std::string& path) {
+  struct statvfs st {};
+  if (statvfs(path.c_str(), &st) != 0) return {};
+  return TreeUsage{static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize, static_cast<std::uint64_t>(st.f_favail)};
+}
+
 std::uint64_t FreeBytes(const std::string& path) {
   struct statvfs st{};
   if (statvfs(path.c_str(), &st) != 0) return 0;
@@ -154,7 +174,7 @@ std::optional<std::string> LoweredLimitsNote(const RunLayout& layout, const RunC
   return absl::StrCat("each workspace and test tree may grow by ", layout.tree_growth_bytes >> 20, " MiB and ",
                       layout.tree_growth_files, " files (--max-workspace-mb ", config.max_workspace_mb,
                       ", --max-workspace-files ", config.max_workspace_files, "): ", layout.trees_sharing,
-                      " of them share half of /dev/shm's free space");
+                      " of them share half of ", layout.shared_space, "'s free space");
 }
 
 }  // namespace swarm

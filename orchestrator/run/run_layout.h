@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "orchestrator/run/run_setup.h"
 #include "sandbox/sandbox_policy.h"
+#include "sandbox/tree_usage.h"
 
 namespace swarm {
 
@@ -28,6 +29,7 @@ struct RunLayout {
   std::uint64_t tree_growth_bytes = 0;
   std::uint64_t tree_growth_files = 0;
   int trees_sharing = 0;  // how many share it (0: none do)
+  std::string shared_space;  // what they share: "/dev/shm" or "the disk"
   std::string runtime_dir;  // a short private directory for the socket (sun_path holds 107 bytes)
   std::string socket_path;  // <runtime_dir>/agent.sock
   std::vector<std::string> hidden_paths;  // hidden from every sandboxed command
@@ -54,8 +56,12 @@ void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout);
 // 1 KiB per file (half for files at most): no tree may grow by more (tree_growth_bytes and _files),
 // so together they cost no more than that half of /dev/shm. Runs served at once each take half of
 // what is free when they start.
+// On disk, where no tree is a file system of its own (a guard stops a command past its tree's
+// limits: sandbox/growth_guard.h), the trees share half of what the run directory's file system has
+// free, `disk_free` (bytes and inodes; 0: unknown, the flags hold), equally in the same way, so that
+// together they cannot fill it.
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
-                             RunLayout& layout);
+                             RunLayout& layout, TreeUsage disk_free = {});
 
 // Creates the runtime directory (under $XDG_RUNTIME_DIR when short, else /tmp) and records it in the
 // run directory, for a resume or cancel to remove.
@@ -75,6 +81,8 @@ SandboxPolicy TestPolicy(const PreparedRun& run, const RunLayout& layout);
 
 // Bytes of the files at `base` (to size workspaces), and free bytes at `path`.
 std::uint64_t TreeBytes(const Git& git, const std::string& base);
+// What the file system holding `path` has free: bytes and inodes (0: unknown).
+TreeUsage FreeSpace(const std::string& path);
 std::uint64_t FreeBytes(const std::string& path);
 
 }  // namespace swarm

@@ -63,6 +63,33 @@ TEST_F(RunLayoutTest, WorkspacesGoToTmpfsOnlyWhenTheyFitInHalfOfItsFreeSpace) {
   fs::remove_all(layout->workspace_root);
 }
 
+// On disk no tree is a file system of its own: the trees share half of the disk's free space and
+// inodes past their checkouts, so that together they cannot fill it (a guard holds each to its share).
+TEST_F(RunLayoutTest, TreesOnDiskShareHalfOfItsFreeSpace) {
+  absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
+  ASSERT_TRUE(layout.ok());
+  run_.config.max_workspace_mb = 16384;
+  run_.config.max_workspace_files = 1000000;
+  run_.config.test_jobs = 2;
+  run_.config.queue_depth = 3;
+  const std::uint64_t tree = 10 << 20;
+  const std::uint64_t checkouts = (8 + 2) * tree * 2;
+  const TreeUsage disk{2 * (checkouts + 14 * (100ull << 20)), 2 * 14 * 5000};
+  ASSERT_TRUE(PlaceWorkspaces(run_, tree, 0, *layout, disk).ok());
+  EXPECT_FALSE(layout->workspaces_on_tmpfs);
+  EXPECT_EQ(layout->trees_sharing, 14);
+  EXPECT_EQ(layout->tree_growth_bytes, 100ull << 20);
+  EXPECT_EQ(layout->tree_growth_files, 5000u);
+  std::optional<std::string> note = LoweredLimitsNote(*layout, run_.config);
+  ASSERT_TRUE(note.has_value());
+  EXPECT_NE(note->find("share half of the disk's free space"), std::string::npos) << *note;
+  // A roomy disk: the flags hold.
+  ASSERT_TRUE(PlaceWorkspaces(run_, tree, 0, *layout, TreeUsage{1ull << 50, 1ull << 40}).ok());
+  EXPECT_EQ(layout->tree_growth_bytes, 16384ull << 20);
+  EXPECT_EQ(layout->tree_growth_files, 1000000u);
+  EXPECT_FALSE(LoweredLimitsNote(*layout, run_.config).has_value());
+}
+
 // On tmpfs each tree is a file system of its own: together they may hold no more than half of
 // /dev/shm's free space (what is left of it past the workspaces' checkouts), shared equally.
 TEST_F(RunLayoutTest, TreesOnTmpfsShareHalfOfItsFreeSpaceEqually) {

@@ -63,7 +63,9 @@ absl::Status OpenRunSite(const PreparedRun& run, const Sandbox& sandbox, std::os
         << sandbox.Name() << "\n";
   }
   const std::uint64_t shm_free = fs::is_directory("/dev/shm") ? FreeBytes("/dev/shm") : 0;
-  if (absl::Status st = PlaceWorkspaces(run, TreeBytes(*run.user, run.base), shm_free, site.layout); !st.ok()) {
+  if (absl::Status st =
+          PlaceWorkspaces(run, TreeBytes(*run.user, run.base), shm_free, site.layout, FreeSpace(site.layout.run_dir));
+      !st.ok()) {
     return st;
   }
   if (absl::Status st = MakeRuntimeDir(site.layout); !st.ok()) return st;
