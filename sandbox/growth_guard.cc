@@ -147,7 +147,9 @@ class Guard {
     }
     // Stops counting once past the limit: a tree of millions of files costs the limit's worth.
     absl::StatusOr<TreeUsage> usage = MeasureTree(w.cap.tree, w.cap.most);
-    if (absl::IsNotFound(usage.status())) return;  // gone with its command
+    // Gone with its command, or not measurable this time (a directory removed under the walk, again
+    // and again): the next round tries again. A directory it may not read hides what it holds: past.
+    if (!usage.ok() && !absl::IsPermissionDenied(usage.status())) return;
     bool past = !usage.ok() || usage->Exceeds(w.cap.most);
     if (!past && w.pid > 0) {
       const TreeUsage held = HeldDeletedFiles(w.pid, w.seen_on);

@@ -19,6 +19,7 @@ thread_local bool tl_unreadable;
 
 int Count(const char*, const struct stat* st, int type, FTW*) {
   ++tl_usage.entries;
+  if (type == FTW_NS && errno == ENOENT) return 0;  // removed since it was listed: nothing to count
   if (type == FTW_DNR || type == FTW_NS) {
     tl_unreadable = true;  // a directory that cannot be read or searched: what it holds cannot be counted
     return 1;
@@ -32,11 +33,11 @@ int Count(const char*, const struct stat* st, int type, FTW*) {
 std::uint64_t FileBytes(const struct stat& st) {
   const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
   const std::uint64_t allocated = static_cast<std::uint64_t>(st.st_blocks) * 512;
-  // Blocks past the size rounded up to 64 KiB (a block's or a cluster's rounding) were allocated on
+  // Blocks past twice the size and 64 KiB (a block's or a cluster's rounding) were allocated on
   // purpose (fallocate --keep-size): they count. A sparse file counts its size.
-  constexpr std::uint64_t kRounding = 64 << 10;
-  const std::uint64_t rounded = (size + kRounding - 1) / kRounding * kRounding;
-  return size + (allocated > rounded ? allocated - rounded : 0);
+  // Up to its size again is a file system's own: XFS preallocates past the end of a file being written.
+  const std::uint64_t own = 2 * size + (64 << 10);
+  return size + (allocated > own ? allocated - own : 0);
 }
 
 TreeUsage LimitAfterGrowth(const TreeUsage& now, const TreeUsage& growth) {
@@ -50,7 +51,14 @@ absl::StatusOr<TreeUsage> MeasureTree(const std::string& root, const TreeUsage& 
   tl_usage = TreeUsage{};
   tl_stop = stop_past;
   tl_unreadable = false;
-  int rc = nftw(root.c_str(), Count, 32, FTW_PHYS | FTW_MOUNT);
+  // A directory removed while it is walked (a build's, a test's) ends the walk with ENOENT: again.
+  int rc = -1;
+  for (int i = 0; i < 3 && rc < 0; ++i) {
+    tl_usage = TreeUsage{};
+    tl_unreadable = false;
+    rc = nftw(root.c_str(), Count, 32, FTW_PHYS | FTW_MOUNT);
+    if (rc < 0 && errno != ENOENT) break;
+  }
   if (rc < 0) return absl::InternalError(absl::StrCat("cannot measure ", root, ": ", strerror(errno)));
   if (tl_unreadable) {
     return absl::PermissionDeniedError(absl::StrCat("cannot measure ", root, ": a directory in it cannot be read"));

@@ -14,7 +14,7 @@ namespace swarm {
 
 struct TreeUsage {
   // Sizes of the regular files (each hard link counted, as git would), plus the space a file holds
-  // past its size rounded up to 64 KiB (preallocated: fallocate --keep-size).
+  // past twice its size and 64 KiB (preallocated: fallocate --keep-size).
   std::uint64_t bytes = 0;
   std::uint64_t entries = 0;  // files, directories, links and anything else
 

@@ -45,7 +45,7 @@ void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout) {
 }
 
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
-                             RunLayout& layout, TreeUsage disk_free) {
+                             RunLayout& layout, std::optional<TreeUsage> disk_free) {
   std::uint64_t need = (static_cast<std::uint64_t>(run.config.agents) + 2) * tree_bytes * 2 + (64 << 20);
   const bool llm = run.config.agent_command.empty() && !run.config.model.empty();
   const int jobs = run.config.test_jobs > 0 ? run.config.test_jobs
@@ -67,18 +67,19 @@ absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, s
     const std::uint64_t share = per_tree - slack;
     layout.tree_growth_files = capped(flag_files, share / 2 / kBytesPerInode);
     layout.tree_growth_bytes = capped(flag_bytes, share - layout.tree_growth_files * kBytesPerInode);
-  } else if (disk_free.bytes > 0) {
-    // Each tree's checkout is on the disk too: what is left of half past them is shared.
-    const std::uint64_t half_bytes = disk_free.bytes / 2;
-    const std::uint64_t checkouts = need - (64 << 20);
+  } else if (disk_free) {
+    // Each tree may be a full checkout on the disk too (a test tree as an ordinary user): what is
+    // left of half past them is shared.
+    const std::uint64_t half_bytes = disk_free->bytes / 2;
+    const std::uint64_t checkouts = static_cast<std::uint64_t>(trees + 2) * tree_bytes;
     const std::uint64_t bytes_share =
         half_bytes > checkouts ? (half_bytes - checkouts) / static_cast<std::uint64_t>(trees) : 0;
     layout.trees_sharing = trees;
     layout.shared_space = "the disk";
     layout.tree_growth_bytes = capped(flag_bytes, std::max<std::uint64_t>(bytes_share, 1 << 20));
-    if (disk_free.entries > 0) {
+    if (disk_free->entries > 0) {  // 0: a file system with no fixed number of inodes (btrfs)
       layout.tree_growth_files =
-          capped(flag_files, std::max<std::uint64_t>(disk_free.entries / 2 / static_cast<std::uint64_t>(trees), 1000));
+          capped(flag_files, std::max<std::uint64_t>(disk_free->entries / 2 / static_cast<std::uint64_t>(trees), 1000));
     }
   }
   layout.workspace_root = layout.workspaces_on_tmpfs ? "/dev/shm/swarm-" + run.run_id : layout.run_dir + "/work";
@@ -153,9 +154,9 @@ std::uint64_t TreeBytes(const Git& git, const std::string& base) {
   return total;
 }
 
-TreeUsage FreeSpace(const std::string& path) {
+std::optional<TreeUsage> FreeSpace(const std::string& path) {
   struct statvfs st {};
-  if (statvfs(path.c_str(), &st) != 0) return {};
+  if (statvfs(path.c_str(), &st) != 0) return std::nullopt;
   return TreeUsage{static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize, static_cast<std::uint64_t>(st.f_favail)};
 }
 

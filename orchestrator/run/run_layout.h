@@ -58,10 +58,12 @@ void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout);
 // what is free when they start.
 // On disk, where no tree is a file system of its own (a guard stops a command past its tree's
 // limits: sandbox/growth_guard.h), the trees share half of what the run directory's file system has
-// free, `disk_free` (bytes and inodes; 0: unknown, the flags hold), equally in the same way, so that
-// together they cannot fill it.
+// free past a full checkout each, `disk_free` (bytes and inodes; unset: unknown, the flags hold),
+// equally, each at least 1 MiB and 1,000 files: together they leave the other half to the rest of
+// the machine (as far as that estimate goes; runs served at once each take half of what is free when
+// they start).
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
-                             RunLayout& layout, TreeUsage disk_free = {});
+                             RunLayout& layout, std::optional<TreeUsage> disk_free = std::nullopt);
 
 // Creates the runtime directory (under $XDG_RUNTIME_DIR when short, else /tmp) and records it in the
 // run directory, for a resume or cancel to remove.
@@ -82,7 +84,7 @@ SandboxPolicy TestPolicy(const PreparedRun& run, const RunLayout& layout);
 // Bytes of the files at `base` (to size workspaces), and free bytes at `path`.
 std::uint64_t TreeBytes(const Git& git, const std::string& base);
 // What the file system holding `path` has free: bytes and inodes (0: unknown).
-TreeUsage FreeSpace(const std::string& path);
+std::optional<TreeUsage> FreeSpace(const std::string& path);
 std::uint64_t FreeBytes(const std::string& path);
 
 }  // namespace swarm

@@ -73,7 +73,7 @@ TEST_F(RunLayoutTest, TreesOnDiskShareHalfOfItsFreeSpace) {
   run_.config.test_jobs = 2;
   run_.config.queue_depth = 3;
   const std::uint64_t tree = 10 << 20;
-  const std::uint64_t checkouts = (8 + 2) * tree * 2;
+  const std::uint64_t checkouts = (14 + 2) * tree;  // a full checkout for each tree, and two more
   const TreeUsage disk{2 * (checkouts + 14 * (100ull << 20)), 2 * 14 * 5000};
   ASSERT_TRUE(PlaceWorkspaces(run_, tree, 0, *layout, disk).ok());
   EXPECT_FALSE(layout->workspaces_on_tmpfs);
@@ -83,6 +83,10 @@ TEST_F(RunLayoutTest, TreesOnDiskShareHalfOfItsFreeSpace) {
   std::optional<std::string> note = LoweredLimitsNote(*layout, run_.config);
   ASSERT_TRUE(note.has_value());
   EXPECT_NE(note->find("share half of the disk's free space"), std::string::npos) << *note;
+  // A full disk: each tree gets the least, 1 MiB (and, with no inode count, the flag's files).
+  ASSERT_TRUE(PlaceWorkspaces(run_, tree, 0, *layout, TreeUsage{0, 0}).ok());
+  EXPECT_EQ(layout->tree_growth_bytes, 1u << 20);
+  EXPECT_EQ(layout->tree_growth_files, 1000000u);
   // A roomy disk: the flags hold.
   ASSERT_TRUE(PlaceWorkspaces(run_, tree, 0, *layout, TreeUsage{1ull << 50, 1ull << 40}).ok());
   EXPECT_EQ(layout->tree_growth_bytes, 16384ull << 20);
