@@ -89,7 +89,8 @@ absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> BubblewrapSandbox::Create() {
   // Where a command's own user namespace is what limits its processes (root, no writable cgroup):
   // bubblewrap must be able to set the sandbox up inside one (a container that masks parts of /proc
   // forbids mounting another /proc there). If not, no process limit per command can be had.
-  if (identity->switch_user && sandbox->user_namespace_.ok() && ResourceScope::ProbeMode() != "cgroup") {
+  sandbox->cgroups_ = ResourceScope::ProbeMode() == "cgroup";
+  if (identity->switch_user && sandbox->user_namespace_.ok() && !sandbox->cgroups_) {
     probe.limits.max_processes = 64;
     r = RunSandboxed(*sandbox, probe, "true");
     if (!r.ok() || !r->ok()) {
@@ -104,7 +105,7 @@ absl::StatusOr<std::unique_ptr<BubblewrapSandbox>> BubblewrapSandbox::Create() {
 absl::Status BubblewrapSandbox::CheckProcessLimit(const ResourceLimits& limits) const {
   if (limits.max_processes == 0) return absl::OkStatus();
   if (identity_.switch_user) {
-    if (user_namespace_.ok() || ResourceScope::ProbeMode() == "cgroup") return absl::OkStatus();
+    if (user_namespace_.ok() || cgroups_) return absl::OkStatus();
     return absl::FailedPreconditionError(absl::StrCat(
         "running as root with no writable cgroup, sandboxed commands cannot have their processes limited one by "
         "one here (",

@@ -62,6 +62,7 @@ class BubblewrapSandbox final : public Sandbox {
   // As root: OK when each command can have a user namespace of its own (user_namespace.h), so that
   // RLIMIT_NPROC counts its processes alone where no cgroup does; why not otherwise. Set by Create.
   absl::Status user_namespace_;
+  bool cgroups_ = false;       // whether a command's limits are a cgroup here (probed once, by Create)
   const std::string seccomp_;  // the BPF program
   const absl::StatusOr<std::shared_ptr<const SlirpNetwork>> network_;  // why not, when slirp4netns is missing
 };

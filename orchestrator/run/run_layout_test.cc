@@ -20,6 +20,13 @@ using ::swarm::testing::TempDir;
 
 class RunLayoutTest : public ::testing::Test {
  protected:
+  // 8 command agents, 2 check jobs, a queue of 3 and the base's test: 14 trees written at once.
+  void FourteenTreesWithTheDefaultFlags() {
+    run_.config.max_workspace_mb = 16384;
+    run_.config.max_workspace_files = 1000000;
+    run_.config.test_jobs = 2;
+    run_.config.queue_depth = 3;
+  }
   void SetUp() override {
     Sh("git init -q " + dir_ / "repo");
     absl::StatusOr<Git> git = Git::Open(dir_ / "repo");
@@ -68,10 +75,7 @@ TEST_F(RunLayoutTest, WorkspacesGoToTmpfsOnlyWhenTheyFitInHalfOfItsFreeSpace) {
 TEST_F(RunLayoutTest, TreesOnDiskShareHalfOfItsFreeSpace) {
   absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
   ASSERT_TRUE(layout.ok());
-  run_.config.max_workspace_mb = 16384;
-  run_.config.max_workspace_files = 1000000;
-  run_.config.test_jobs = 2;
-  run_.config.queue_depth = 3;
+  FourteenTreesWithTheDefaultFlags();
   const std::uint64_t tree = 10 << 20;
   const std::uint64_t checkouts = (14 + 2) * tree;  // a full checkout for each tree, and two more
   const TreeUsage disk{2 * (checkouts + 14 * (100ull << 20)), 2 * 14 * 5000};
@@ -99,10 +103,7 @@ TEST_F(RunLayoutTest, TreesOnDiskShareHalfOfItsFreeSpace) {
 TEST_F(RunLayoutTest, TreesOnTmpfsShareHalfOfItsFreeSpaceEqually) {
   absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
   ASSERT_TRUE(layout.ok());
-  run_.config.max_workspace_mb = 16384;
-  run_.config.max_workspace_files = 1000000;
-  run_.config.test_jobs = 2;
-  run_.config.queue_depth = 3;
+  FourteenTreesWithTheDefaultFlags();
   const std::uint64_t need = 64 << 20;  // an empty tree: the 64 MiB reserve
   const std::uint64_t slack = kLayerSlackBytes + kLayerSlackInodes * kBytesPerInode;
   const std::uint64_t free = 2 * (need + 14 * ((1ull << 30) + slack));  // 1 GiB past its slack for each of 14
