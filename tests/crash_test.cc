@@ -414,8 +414,11 @@ TEST_F(CrashTest, CancelOfALiveRunStopsItsAgentsKeepsWhatLandedAndTheRunExits5) 
   spec.timeout = std::chrono::seconds(120);
   absl::StatusOr<ProcessResult> result;
   std::jthread runner([&] { result = RunProcess(spec); });
-  // At a known state: something landed, c and d wait at the gate, holding their leases.
-  ASSERT_TRUE(WaitForEvent(state(), [](const v1::Event& e) { return e.has_landed(); }).has_value());
+  // At a known state: a landed (another may land first), c and d wait at the gate, holding their leases.
+  ASSERT_TRUE(WaitForEvent(state(), [](const v1::Event& e) {
+                return e.has_landed() &&
+                       std::count(e.landed().subtask_ids().begin(), e.landed().subtask_ids().end(), "a") > 0;
+              }).has_value());
   ASSERT_TRUE(WaitForEvent(state(), [](const v1::Event& e) {
     return e.has_subtask_leased() && e.subtask_leased().subtask_id() == "d";
   }).has_value());
