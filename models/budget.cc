@@ -78,6 +78,15 @@ absl::StatusOr<Budget::Reservation> Budget::Reserve(const std::string& subtask, 
   return Reservation{subtask, usd};
 }
 
+void Budget::Join(const std::string& subtask, const std::string& group) {
+  absl::MutexLock lock(&mu_);
+  if (!group_of_.emplace(subtask, group).second) return;
+  if (auto spent = subtask_spent_.find(subtask); spent != subtask_spent_.end()) group_spent_[group] += spent->second;
+  if (auto reserved = subtask_reserved_.find(subtask); reserved != subtask_reserved_.end()) {
+    group_reserved_[group] += reserved->second;
+  }
+}
+
 void Budget::Settle(const Reservation& reservation, double actual_usd) {
   absl::MutexLock lock(&mu_);
   reserved_ -= reservation.usd;

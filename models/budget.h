@@ -45,6 +45,9 @@ class Budget {
   absl::StatusOr<Reservation> Reserve(const std::string& subtask, double usd, bool* may_wait = nullptr);
   // Spending that reaches the run's cap also marks it exhausted.
   void Settle(const Reservation& reservation, double actual_usd);
+  // Puts `subtask` in `group` from now on (a backlog's planned subtasks join their issue's group once
+  // the issue is planned); what it spent so far counts. A subtask already in a group stays there.
+  void Join(const std::string& subtask, const std::string& group);
 
   double spent() const;
   double reserved() const;
@@ -54,8 +57,8 @@ class Budget {
   const double run_usd_;
   const double per_subtask_usd_;
   const double per_group_usd_;
-  const std::map<std::string, std::string> group_of_;  // subtask -> its group
   mutable absl::Mutex mu_;
+  std::map<std::string, std::string> group_of_ ABSL_GUARDED_BY(mu_);  // subtask -> its group
   double spent_ ABSL_GUARDED_BY(mu_);
   double reserved_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, double> subtask_spent_ ABSL_GUARDED_BY(mu_);

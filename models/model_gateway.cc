@@ -425,6 +425,9 @@ absl::StatusOr<v1::ChatReply> ModelGateway::CompleteAndWait(const std::string& s
 
 const ResolvedModel& ModelGateway::model() const { return impl_->model; }
 std::string ModelGateway::base_url() const { return impl_->model.provider.base_url; }
+void ModelGateway::JoinGroup(const std::string& subtask, const std::string& group) {
+  impl_->budget.Join(subtask, group);
+}
 double ModelGateway::spent_usd() const { return impl_->budget.spent(); }
 bool ModelGateway::budget_exhausted() const { return impl_->budget.exhausted(); }
 

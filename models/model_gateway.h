@@ -67,6 +67,9 @@ class ModelGateway final : public ModelCaller {
   absl::StatusOr<v1::ChatReply> CompleteAndWait(const std::string& subtask_id, v1::ChatRequest request,
                                                 CallRecord* record = nullptr);
 
+  // Bills `subtask`'s calls to `group` from now on (GatewayOptions::group_of, for subtasks made later).
+  void JoinGroup(const std::string& subtask, const std::string& group);
+
   const ResolvedModel& model() const;
   std::string base_url() const;  // where requests go (the scripted server's address for scripted:)
   double spent_usd() const;

@@ -286,8 +286,8 @@ int main(int argc, char** argv) {
   backlog->add_option("--label", backlog_options.label, "only the issues with this label");
   backlog->add_option("--max-issues", backlog_options.max_issues, "work on at most this many issues (0: all)")
       ->check(CLI::Range(0, 1000000));
-  bool no_plan = false;  // each issue is one subtask: the only way for now
-  backlog->add_flag("--no-plan", no_plan, "each issue is one subtask (as every issue is, for now)");
+  backlog->add_flag("--no-plan", backlog_options.no_plan,
+                    "each issue is one subtask (else, with --model, the model plans each issue as the run starts)");
   backlog
       ->add_option("--max-agents-per-issue", backlog_options.max_agents_per_issue,
                    "agents one issue may hold at once (default: --agents divided by the issues, at least 1)")

@@ -307,6 +307,98 @@ TEST_F(BacklogTest, TestFirstLandsOnlyAFixWhoseTestFailedWithoutIt) {
   EXPECT_TRUE(absl::StrContains(Read(out() + "/pr/fixed.md"), "Fix fixed: add subtracts"));
 }
 
+// Each issue planned by the model (the scripted one) into its lane's subtasks; the agents are commands.
+// Issue a: two subtasks, the test and its fix first, then the rest; b: the model's plan is invalid
+// twice, so b is one subtask; c: the subtask that was to write the test changed nothing, so c is not
+// resolved although its other subtask landed.
+TEST_F(BacklogTest, PlannedIssuesLandInTheirLanesTestFirstAndAFailedPlanningLeavesOneSubtask) {
+  std::string jsonl;
+  for (const char* id : {"a", "b", "c"}) {
+    absl::StrAppend(
+        &jsonl, nlohmann::json{{"id", id}, {"title", absl::StrCat("Issue ", id)}, {"body", "Fix it."}}.dump(), "\n");
+  }
+  const std::string issues = dir_ / "issues.jsonl";
+  WriteFile(issues, jsonl);
+  auto plan_of = [](std::vector<std::string> ids) {
+    nlohmann::json subtasks = nlohmann::json::array();
+    for (const std::string& id : ids) {
+      subtasks.push_back({{"id", id}, {"title", "Part " + id}, {"instructions", "Do part " + id + "."}});
+    }
+    return nlohmann::json{{"name", "submit_plan"}, {"arguments", {{"subtasks", subtasks}}}};
+  };
+  const nlohmann::json invalid = {{"name", "submit_plan"},
+                                  {"arguments", {{"subtasks", {{{"id", "x"}, {"instructions", "no title"}}}}}}};
+  const nlohmann::json script = {
+      {"conversations",
+       {{"planner:a", {{{"expect", "Issue a"}, {"tool_calls", {plan_of({"test", "rest"})}}}}},
+        {"planner:b", {{{"tool_calls", {invalid}}}, {{"tool_calls", {invalid}}}}},
+        {"planner:c", {{{"tool_calls", {plan_of({"test", "rest"})}}}}}}}};
+  const std::string script_path = dir_ / "planner.json";
+  WriteFile(script_path, script.dump());
+  const std::string agent =
+      "case $SWARM_SUBTASK_ID in "
+      "a.1) mkdir -p tests && echo 'test -f fixed-a' > tests/a.sh && echo a > fixed-a;; "
+      "a.2) echo 'how a works' > docs-a.txt;; "
+      "b) mkdir -p tests && echo 'test -f fixed-b' > tests/b.sh && echo b > fixed-b;; "
+      "c.1) exit 0;; "
+      "c.2) echo c > fixed-c;; "
+      "*) exit 3;; "
+      "esac";
+  const std::string test = "for t in tests/*.sh; do [ -e \"$t\" ] || continue; sh \"$t\" || exit 1; done";
+  std::vector<std::string> args = {
+      "backlog",     "--repo", repo(),       "--issues", issues,           "--model",  "scripted:" + script_path,
+      "--agent-cmd", agent,    "--test-cmd", test,       "--require-test", "--agents", "4",
+      "--state-dir", state(),  "--out",      out()};
+  CliResult dry = RunSwarm([&] {
+    auto a = args;
+    a.push_back("--dry-run");
+    return a;
+  }());
+  EXPECT_EQ(dry.exit_code, 0) << dry.out << dry.err;
+  EXPECT_TRUE(absl::StrContains(dry.out, "each planned by the model as the run starts")) << dry.out;
+  CliResult unplanned = RunSwarm([&] {
+    auto a = args;
+    a.insert(a.end(), {"--dry-run", "--no-plan"});
+    return a;
+  }());
+  EXPECT_TRUE(absl::StrContains(unplanned.out, "each one subtask")) << unplanned.out;
+
+  const std::string before = UserVisibleState(repo());
+  CliResult r = RunSwarm(args);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(UserVisibleState(repo()), before);
+  EXPECT_TRUE(absl::StrContains(r.err, "issue a: planned into 2 subtasks")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "issue b: planning failed (the planner's plan failed validation twice"))
+      << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "issue c: planned into 2 subtasks")) << r.err;
+  EXPECT_EQ(Branches(), "swarm/issue-a\nswarm/issue-b");
+
+  nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
+  std::map<std::string, nlohmann::json> by_id;
+  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  EXPECT_EQ(by_id["a"]["outcome"], "resolved") << by_id["a"];
+  EXPECT_EQ(by_id["a"]["subtasks"], nlohmann::json::array({"a.1", "a.2"}));
+  EXPECT_EQ(by_id["a"]["files"], nlohmann::json::array({"docs-a.txt", "fixed-a", "tests/a.sh"}));
+  EXPECT_EQ(by_id["a"]["steps"], 1) << "the call that planned it is the issue's";
+  EXPECT_GT(by_id["a"]["cost_usd"].get<double>(), 0);
+  const std::string base = Trim(Sh("git -C " + repo() + " rev-parse HEAD"));
+  std::map<std::string, int> landed = Landings(repo(), base, "swarm/issue-a");
+  EXPECT_EQ(landed, (std::map<std::string, int>{{"a.1", 1}, {"a.2", 1}}));
+  EXPECT_EQ(by_id["b"]["outcome"], "resolved") << by_id["b"];
+  EXPECT_EQ(by_id["b"]["subtasks"], nlohmann::json::array({"b"}));
+  EXPECT_EQ(by_id["b"]["steps"], 2);
+  EXPECT_EQ(by_id["c"]["outcome"], "unresolved") << by_id["c"];
+  EXPECT_EQ(by_id["c"]["reason"], "no failing test") << by_id["c"];
+  // The plan as stored is the planned one: what a resume works from.
+  bool stored = false;
+  for (const v1::Event& e : OnlyRunEvents(state())) {
+    if (!e.has_run_started()) continue;
+    stored = absl::StrContains(e.run_started().spec().plan_text(), "\"a.2\"") &&
+             absl::StrContains(e.run_started().spec().plan_text(), "\"test_first\": true");
+  }
+  EXPECT_TRUE(stored);
+}
+
 // The bundled example (examples/backlog): eight issues, swarm's LLM agents on the scripted model,
 // test first by default (unittest is a per-test format), a budget per issue.
 TEST_F(BacklogTest, EightIssuesWithTheLlmAgentFiveResolvedThreeUnresolvedEachWithItsReason) {
@@ -356,11 +448,17 @@ TEST_F(BacklogTest, EightIssuesWithTheLlmAgentFiveResolvedThreeUnresolvedEachWit
     EXPECT_EQ(by_id[id]["files"], nlohmann::json::array({"shop.py", absl::StrCat("test_issue_", id, ".py")}));
     EXPECT_TRUE(absl::StrContains(by_id[id]["tests"]["fixed"].dump(), absl::StrCat("test_issue_", id))) << by_id[id];
     EXPECT_GT(by_id[id]["cost_usd"].get<double>(), 0);
-    EXPECT_EQ(by_id[id]["steps"], 3);
+    // One call plans the issue; issue 3 is planned in two subtasks (test and fix, then its docstring).
+    EXPECT_EQ(by_id[id]["steps"], std::string(id) == "3" ? 6 : 4) << by_id[id];
     const std::string pr = Read(out() + "/pr/" + id + ".md");
     EXPECT_TRUE(absl::StrContains(pr, "Closes #" + std::string(id))) << pr;
   }
   EXPECT_TRUE(absl::StrContains(Read(out() + "/pr/1.md"), "It now returns the price less the discount."));
+  EXPECT_EQ(by_id["3"]["subtasks"], nlohmann::json::array({"3.1", "3.2"})) << by_id["3"];
+  EXPECT_TRUE(absl::StrContains(Read(out() + "/pr/3.md"), "docstring says what an empty basket gives"));
+  EXPECT_TRUE(absl::StrContains(Sh("git -C " + shop + " show swarm/issue-3:shop.py"), "0.0 for an empty basket"));
+  EXPECT_TRUE(absl::StrContains(r.err, "issue 3: planned into 2 subtasks")) << r.err;
+  EXPECT_FALSE(absl::StrContains(r.err, "planning failed")) << r.err;
   EXPECT_EQ(by_id["6"]["reason"], "no change") << by_id["6"];
   EXPECT_EQ(by_id["7"]["reason"], "no failing test") << by_id["7"];
   EXPECT_EQ(by_id["8"]["reason"], "budget") << by_id["8"];

@@ -9,14 +9,13 @@
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "base/input_file.h"
 #include "base/terminal_text.h"
-#include "base/utf8.h"
 #include "git/git.h"
 #include "orchestrator/backlog/backlog_report.h"
 #include "orchestrator/backlog/issue_outcome.h"
 #include "orchestrator/backlog/issues.h"
+#include "orchestrator/plan/issue_planner.h"
 #include "orchestrator/plan/plan.h"
 #include "orchestrator/run/coordinator.h"
 #include "orchestrator/run/exit_codes.h"
@@ -31,35 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Kind = IssueOutcome::Kind;
-
-// What an agent is asked to do for an issue: its title, body and address.
-std::string IssueInstructions(const v1::Issue& issue, const v1::Backlog& backlog) {
-  std::string text = absl::StrCat("Resolve issue ", issue.id(), ": ", issue.title(), "\n");
-  if (!issue.url().empty()) absl::StrAppend(&text, issue.url(), "\n");
-  if (!issue.body().empty()) absl::StrAppend(&text, "\n", issue.body(), "\n");
-  if (backlog.require_test()) {
-    absl::StrAppend(&text, "\nFirst write a test that reproduces the issue, in a test file (a file matching one of: ",
-                    absl::StrJoin(backlog.test_globs(), " "),
-                    "). It must fail without your fix and pass with it; a fix without such a test is refused. "
-                    "The test must run, and fail, without the fix: import what the fix adds inside the test, "
-                    "not at the top of the file, and need no change to a build file. Then fix the issue.");
-  }
-  absl::StrAppend(&text, "\nChange the repository so that the issue is resolved and the tests pass.");
-  return text;
-}
-
-// One lane per issue, each one subtask (its id is the issue's).
-Plan PlanIssues(const std::vector<v1::Issue>& issues, const v1::Backlog& backlog) {
-  Plan plan;
-  for (const v1::Issue& issue : issues) {
-    v1::Subtask& s = plan.subtasks.emplace_back();
-    s.set_id(issue.id());
-    s.set_title(ToUtf8(issue.title().substr(0, 200)));  // a cut never splits a character
-    s.set_instructions(IssueInstructions(issue, backlog));
-    s.set_lane(issue.id());
-  }
-  return plan;
-}
 
 // The command runs outside the sandbox, in the user's environment, with what it needs to publish.
 std::string OnResolved(const std::string& command, const IssueOutcome& o, const std::string& repo_root,
@@ -186,14 +156,17 @@ absl::Status BacklogCommand(RunConfig config, const BacklogOptions& options, mod
     return absl::OkStatus();
   }
 
-  config.plan_text = PlanToJson(PlanIssues({backlog.issues().begin(), backlog.issues().end()}, backlog));
+  // Each issue is one subtask until the coordinator plans it with the model (issue_planner.h).
+  backlog.set_plan_issues(!options.no_plan && !config.model.empty());
+  config.plan_text = PlanToJson(OneSubtaskPerIssue(backlog));
   absl::StatusOr<PreparedRun> run = PrepareRun(config);
   if (!run.ok()) return run.status();
   run->config.backlog.set_out_dir(out_dir.empty() ? absl::StrCat(run->state_dir, "/runs/", run->run_id) : out_dir);
   if (config.dry_run) {
     for (const auto& w : run->warnings) err << "swarm: warning: " << w << "\n";
     out << "base " << run->base << "\n"
-        << lanes << " issues, one lane each (at most " << backlog.max_agents_per_issue() << " agents each):\n";
+        << lanes << " issues, one lane each (at most " << backlog.max_agents_per_issue() << " agents each; "
+        << (backlog.plan_issues() ? "each planned by the model as the run starts" : "each one subtask") << "):\n";
     for (const v1::Issue& issue : backlog.issues()) {
       out << "  " << TerminalSafe(issue.id()) << "  " << TerminalSafe(issue.title().substr(0, 100)) << "  -> "
           << kIssueBranchPrefix << TerminalSafe(issue.id()) << "\n";

@@ -24,6 +24,7 @@ struct BacklogOptions {
   int max_issues = 0;            // 0: all
   bool redo = false;             // issues whose branch exists are done again
   int max_agents_per_issue = 0;  // 0: the agents divided by the issues, at least one
+  bool no_plan = false;          // each issue is one subtask, even with a model
   std::string out_dir;           // empty: the run's directory
   std::string on_resolved;       // sh -c, in the repository, once per resolved issue
   // Test first: 1 on, 0 off, -1 the default (on when the test format is per-test).

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "models/budget.h"
 #include "orchestrator/merge/check_stage.h"
+#include "orchestrator/plan/issue_planner.h"
 
 namespace swarm {
 namespace {
@@ -16,9 +17,14 @@ namespace {
 using Kind = IssueOutcome::Kind;
 
 // The reason an unresolved lane gives, from its subtasks' final states (the first that says most).
-std::pair<std::string, const SubtaskRow*> WhyUnresolved(const std::vector<const SubtaskRow*>& rows) {
+std::pair<std::string, const SubtaskRow*> WhyUnresolved(const std::vector<const SubtaskRow*>& rows, bool require_test) {
   for (const SubtaskRow* row : rows) {
     if (row->state == v1::REJECTED_CHECK && absl::StartsWith(row->reason, kNoFailingTest)) {
+      return {kNoFailingTest, row};
+    }
+    // The subtask that was to write the test changed nothing, while the others did.
+    if (require_test && row->spec.test_first() && row->state == v1::NO_CHANGE &&
+        std::any_of(rows.begin(), rows.end(), [](const SubtaskRow* r) { return r->state == v1::LANDED; })) {
       return {kNoFailingTest, row};
     }
   }
@@ -122,6 +128,11 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
     IssueOutcome& o = outcomes.emplace_back();
     o.issue = issue;
     const std::vector<const SubtaskRow*>& lane_rows = by_lane[issue.id()];
+    if (auto s = spend->find(IssuePlannerId(issue.id())); s != spend->end()) {  // planning the issue
+      o.model_calls += s->second.calls;
+      o.tokens += s->second.input_tokens + s->second.output_tokens;
+      o.cost_usd += s->second.cost_usd;
+    }
     for (const SubtaskRow* row : lane_rows) {
       o.subtasks.push_back(row->spec.id());
       o.attempts += row->attempts;
@@ -157,7 +168,7 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
     } else if (base_failed && ended_early && !any_leased) {
       o.reason = "base fails its tests";
     } else {
-      auto [reason, row] = WhyUnresolved(lane_rows);
+      auto [reason, row] = WhyUnresolved(lane_rows, backlog.require_test());
       o.reason = reason;
       if (row != nullptr) {
         o.detail = row->reason;

@@ -98,7 +98,7 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
     }
     for (const auto& [key, value] : s.items()) {
       static const std::set<std::string> kKnown = {"id",    "title", "instructions", "files", "depends_on",
-                                                   "group", "tests", "estimate_s",   "lane"};
+                                                   "group", "tests", "estimate_s",   "lane",  "test_first"};
       if (!kKnown.count(key)) return Bad(source, absl::StrCat(where, ": unknown field \"", key, "\""));
     }
     sub.set_id(s["id"].get<std::string>());
@@ -124,6 +124,11 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, std::string_view source) {
     if (s.contains("lane")) {
       if (!s["lane"].is_string()) return Bad(source, absl::StrCat(where, ": \"lane\" must be a string"));
       sub.set_lane(s["lane"].get<std::string>());
+    }
+    if (s.contains("test_first")) {
+      if (!s["test_first"].is_boolean())
+        return Bad(source, absl::StrCat(where, ": \"test_first\" must be true or false"));
+      sub.set_test_first(s["test_first"].get<bool>());
     }
     if (s.contains("estimate_s")) {
       const json& e = s["estimate_s"];
@@ -166,6 +171,10 @@ absl::Status ValidatePlan(Plan& plan, std::string_view source) {
     if (!s.lane().empty() && !IsSafeName(s.lane())) {
       return Bad(source, absl::StrCat("subtask \"", s.id(), "\": lane \"", TerminalSafe(s.lane()),
                                       "\" is not valid (use letters, digits, '.', '_' and '-', without \"..\")"));
+    }
+    // Test first judges one patch alone: a group's members land as one change.
+    if (s.test_first() && (s.lane().empty() || !s.group().empty())) {
+      return Bad(source, absl::StrCat("subtask \"", s.id(), "\": test_first needs a lane and no group"));
     }
     for (std::string& file : *s.mutable_files()) {
       // One spelling per file ("./a.c", "a//b.c" and "a/./b.c" are a.c, a/b.c, a/b.c), so that the
@@ -293,6 +302,7 @@ std::string PlanToJson(const Plan& plan) {
     if (s.tests_size() > 0) j["tests"] = std::vector<std::string>(s.tests().begin(), s.tests().end());
     if (s.estimate_s() > 0) j["estimate_s"] = s.estimate_s();
     if (!s.lane().empty()) j["lane"] = s.lane();
+    if (s.test_first()) j["test_first"] = true;
     doc["subtasks"].push_back(j);
   }
   if (!plan.groups.empty()) {

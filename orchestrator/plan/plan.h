@@ -3,7 +3,7 @@
 //
 // Plan file:
 //   {"subtasks": [{"id", "title", "instructions", "files"?, "depends_on"?, "group"?, "tests"?,
-//                  "estimate_s"?, "lane"?}],
+//                  "estimate_s"?, "lane"?, "test_first"?}],
 //    "groups"?: {"NAME": {"partial": false}}}
 #ifndef SWARM_ORCHESTRATOR_PLAN_PLAN_H_
 #define SWARM_ORCHESTRATOR_PLAN_PLAN_H_
@@ -36,7 +36,8 @@ bool IsSafeName(const std::string& name);
 absl::StatusOr<Plan> ParsePlan(std::string_view json, std::string_view source_name);
 
 // Checks ids (unique, [A-Za-z0-9._-]), files (relative paths inside the repository: not empty or
-// absolute, no ".." or ".git" component, no control characters), lanes (IsSafeName), dependencies
+// absolute, no ".." or ".git" component, no control characters), lanes (IsSafeName), test_first
+// (only in a lane, outside groups), dependencies
 // (known, acyclic, within one lane, none between members of one group) and groups (declared ones have
 // members, all in one lane). Every plan passes here,
 // whether from a file, the planner model, a Control API client or the store. Then makes

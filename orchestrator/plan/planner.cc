@@ -51,7 +51,10 @@ absl::StatusOr<Plan> PlanFrom(const v1::ChatReply& reply) {
     absl::StatusOr<Plan> plan = ParsePlan(call.arguments_json(), "the plan");
     if (!plan.ok()) return plan.status();
     if (plan->subtasks.empty()) return absl::InvalidArgumentError("the plan has no subtasks");
-    for (v1::Subtask& s : plan->subtasks) s.clear_lane();  // lanes are a backlog's issues, never the model's
+    for (v1::Subtask& s : plan->subtasks) {  // lanes and test first are a backlog's, never the model's
+      s.clear_lane();
+      s.clear_test_first();
+    }
     if (absl::Status st = ValidatePlan(*plan, "the plan"); !st.ok()) return st;
     return plan;
   }
@@ -72,7 +75,7 @@ absl::StatusOr<PlannerResult> PlanTask(ModelGateway& gateway, const PlannerInput
   absl::Status last;
   for (int round = 0; round < 2; ++round) {
     CallRecord record;
-    absl::StatusOr<v1::ChatReply> reply = gateway.CompleteAndWait(kPlannerConversation, request, &record);
+    absl::StatusOr<v1::ChatReply> reply = gateway.CompleteAndWait(input.caller, request, &record);
     result.cost_usd += record.call.cost_usd();
     calls->push_back(std::move(record));
     if (!reply.ok()) return reply.status();

@@ -22,6 +22,7 @@ struct PlannerInput {
   std::string task;
   std::string test_command;
   std::string repository_map;
+  std::string caller = kPlannerConversation;  // whom the gateway bills the calls to (a budget group's member)
 };
 
 struct PlannerResult {

@@ -18,6 +18,7 @@
 #include "git/integration_repo.h"
 #include "models/budget.h"
 #include "orchestrator/merge/culprits.h"
+#include "orchestrator/plan/issue_planner.h"
 #include "orchestrator/run/agent_service.h"
 #include "orchestrator/run/cancel_requests.h"
 #include "orchestrator/run/exit_codes.h"
@@ -91,6 +92,7 @@ absl::Status Coordinator::Setup() {
   std::vector<CallRecord> planner_calls;
   absl::Status planned = absl::OkStatus();
   if (!run_.resume && run_.plan.subtasks.empty() && !cfg.task.empty()) planned = PlanFromTask(&planner_calls);
+  if (!run_.resume && cfg.backlog.plan_issues()) planned = PlanIssuesWithModel(&planner_calls);
   scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts, cfg.backlog.max_agents_per_issue());
   io_ = std::make_unique<asio::io_context>();
   git_pool_ = std::make_unique<asio::thread_pool>(2);
@@ -194,13 +196,36 @@ absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
   return absl::OkStatus();
 }
 
+absl::Status Coordinator::PlanIssuesWithModel(std::vector<CallRecord>* calls) {
+  if (absl::Status st = StartModel(); !st.ok()) return st;
+  const v1::Backlog& backlog = run_.config.backlog;
+  err_ << "swarm: planning " << backlog.issues_size() << " issues with " << model_.model()->ref << "\n";
+  // As many at once as the provider takes (its rate limiter holds the rest back).
+  const std::optional<ModelGateway::LimiterState> limiter = model_.limiter();
+  const int concurrency = std::min(64, limiter ? limiter->configured : 8);
+  IssuePlanning planning =
+      PlanIssues(backlog, run_.config.test_command, RepositoryMap(*run_.user, run_.base), concurrency,
+                 [this](const PlannerInput& input, std::vector<CallRecord>* made) { return model_.Plan(input, made); });
+  for (const std::string& note : planning.notes) err_ << "swarm: " << TerminalSafe(note) << "\n";
+  *calls = std::move(planning.calls);
+  run_.plan = std::move(planning.plan);
+  std::map<std::string, std::string> lane_of;  // the planned subtasks spend their issue's budget
+  for (const v1::Subtask& s : run_.plan.subtasks) lane_of[s.id()] = s.lane();
+  model_.JoinGroups(lane_of);
+  err_ << absl::StrFormat("swarm: the issues have %d subtasks (planning cost $%.4f)\n", run_.plan.subtasks.size(),
+                          planning.cost_usd);
+  return BudgetEnds(planning.budget);
+}
+
 absl::Status Coordinator::StartModel() {
   if (!model_.gateway_due()) return model_.Start({});
   absl::StatusOr<std::map<std::string, ModelSpend>> spent = site_.store->SpendBySubtask(run_.run_id);
   if (!spent.ok()) return spent.status();
   std::map<std::string, std::string> lane_of;  // a backlog's issues each have a budget
   for (const auto& s : run_.plan.subtasks) {
-    if (!s.lane().empty()) lane_of[s.id()] = s.lane();
+    if (s.lane().empty()) continue;
+    lane_of[s.id()] = s.lane();
+    lane_of[IssuePlannerId(s.lane())] = s.lane();  // planning an issue spends its budget
   }
   return model_.Start(*spent, run_.config.backlog.budget_per_issue_usd(), std::move(lane_of));
 }

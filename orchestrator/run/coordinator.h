@@ -103,6 +103,8 @@ class Coordinator final : public AgentHandler {
   absl::Status StartModel();
   // Plans run_.config.task with the model (planner.h); the calls made are returned for the log.
   absl::Status PlanFromTask(std::vector<CallRecord>* calls);
+  // A backlog's issues, each planned by the model into its lane's subtasks (issue_planner.h).
+  absl::Status PlanIssuesWithModel(std::vector<CallRecord>* calls);
   // At the end: a lease still held is forgotten, and its agent's model calls are not retried.
   void EndLease(const std::string& lease_id);
   // The landing pipeline, wired to this run: its events, logs, git work and executor.

@@ -165,7 +165,7 @@ void LandingPipeline::SubmitMergeable() {
     }
     MergeRequest request;
     request.group = scheduler_.spec(batch[0]).group();
-    if (settings_.require_test && !scheduler_.spec(batch[0]).lane().empty()) request.test_first = settings_.test_globs;
+    if (settings_.require_test && scheduler_.spec(batch[0]).test_first()) request.test_first = settings_.test_globs;
     if (!request.group.empty() && MustFind(plan_.groups, request.group, "group").partial) request.group.clear();
     for (const auto& id : batch) {
       const SubmittedPatch& patch = MustFind(patch_commits_, id, "patch of subtask");

@@ -64,7 +64,8 @@ class LandingPipeline {
     std::string test_command;
     TestFormat test_format = TestFormat::kExit;
     bool json = false;  // --json: no lines for people about rebases and fix-ups
-    // A backlog's --require-test: a lane's patch must bring a test that fails without its fix.
+    // A backlog's --require-test: the patch of a lane's test-first subtask must bring a test that fails
+    // without its fix.
     bool require_test = false;
     std::vector<std::string> test_globs = {};
   };

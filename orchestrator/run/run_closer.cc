@@ -1,6 +1,7 @@
 #include "orchestrator/run/run_closer.h"
 
 #include <map>
+#include <string>
 
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/store/event_kinds.h"
@@ -9,19 +10,25 @@ namespace swarm {
 
 std::vector<LaneToPublish> ResolvedLanes(const Scheduler& scheduler, const v1::Backlog& backlog) {
   using State = Scheduler::State;
-  std::map<std::string, std::pair<bool, bool>> lanes;  // lane -> (every subtask done, one landed)
+  struct Lane {
+    bool done = true;         // every subtask landed or had nothing to change
+    bool landed = false;      // one landed
+    bool test_landed = true;  // test first: its test-first subtask landed (with a failing test)
+  };
+  std::map<std::string, Lane> lanes;
   for (const auto& id : scheduler.order()) {
-    const std::string& lane = scheduler.spec(id).lane();
-    if (lane.empty()) continue;
-    auto [it, first] = lanes.emplace(lane, std::make_pair(true, false));
+    const v1::Subtask& spec = scheduler.spec(id);
+    if (spec.lane().empty()) continue;
+    Lane& lane = lanes[spec.lane()];
     const State state = scheduler.state(id);
-    it->second.first = it->second.first && (state == State::kLanded || state == State::kNoChange);
-    it->second.second = it->second.second || state == State::kLanded;
+    lane.done = lane.done && (state == State::kLanded || state == State::kNoChange);
+    lane.landed = lane.landed || state == State::kLanded;
+    if (backlog.require_test() && spec.test_first()) lane.test_landed = state == State::kLanded;
   }
   std::vector<LaneToPublish> resolved;
   for (const v1::Issue& issue : backlog.issues()) {
     auto it = lanes.find(issue.id());
-    if (it == lanes.end() || !it->second.first || !it->second.second) continue;
+    if (it == lanes.end() || !it->second.done || !it->second.landed || !it->second.test_landed) continue;
     resolved.push_back({issue.id(), backlog.branch_prefix() + issue.id(), backlog.redo()});
   }
   return resolved;

@@ -35,7 +35,8 @@ struct LaneToPublish {
 };
 
 // A backlog's lanes to publish: those whose every subtask landed or needed no change, one of them
-// landed, in the backlog's order, each on PREFIX<id> (moved if the backlog was told --redo).
+// landed and, under test first, its test-first subtask landed; in the backlog's order, each on
+// PREFIX<id> (moved if the backlog was told --redo).
 std::vector<LaneToPublish> ResolvedLanes(const Scheduler& scheduler, const v1::Backlog& backlog);
 
 struct ClosedRun {

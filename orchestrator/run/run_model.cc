@@ -54,6 +54,11 @@ absl::StatusOr<PlannerResult> RunModel::Plan(const PlannerInput& input, std::vec
   return PlanTask(*gateway_, input, calls);
 }
 
+void RunModel::JoinGroups(const std::map<std::string, std::string>& group_of) {
+  if (gateway_ == nullptr) return;
+  for (const auto& [subtask, group] : group_of) gateway_->JoinGroup(subtask, group);
+}
+
 void RunModel::Complete(const std::string& lease_id, const std::string& subtask_id, int attempt,
                         v1::ChatRequest request, AgentHandler::CompleteDone done) {
   if (!has_model()) {

@@ -46,7 +46,10 @@ class RunModel {
   absl::Status Start(const std::map<std::string, ModelSpend>& spent, double per_group_usd = 0,
                      std::map<std::string, std::string> group_of = {});
   // Plans a task in words (planner.h), before the executor runs; the calls made go to `calls`.
+  // Thread-safe: a backlog's issues are planned at once.
   absl::StatusOr<PlannerResult> Plan(const PlannerInput& input, std::vector<CallRecord>* calls);
+  // Subtasks made after Start (an issue's planned ones) join their group: subtask -> group.
+  void JoinGroups(const std::map<std::string, std::string>& group_of);
 
   // An agent's call under a live lease: refused when the run has no model or its budget stopped it.
   void Complete(const std::string& lease_id, const std::string& subtask_id, int attempt, v1::ChatRequest request,

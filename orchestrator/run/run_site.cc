@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <ostream>
 
+#include "absl/strings/str_cat.h"
 #include "orchestrator/run/test_tree_choice.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
@@ -58,9 +59,11 @@ absl::Status OpenRunSite(const PreparedRun& run, const Sandbox& sandbox, std::os
   if (!repo.ok()) return repo.status();
   site.repo = std::move(*repo);
   if (!cfg.json) {
-    out << "swarm: " << (run.resume ? "resuming run " : "run ") << run.run_id << ": " << run.plan.subtasks.size()
-        << " subtasks, " << cfg.agents << " agents, base " << run.base.substr(0, 12) << ", sandbox "
-        << sandbox.Name() << "\n";
+    // A backlog's issues are planned after this: its subtasks are not known yet.
+    const std::string work = cfg.backlog.issues().empty() ? absl::StrCat(run.plan.subtasks.size(), " subtasks")
+                                                          : absl::StrCat(cfg.backlog.issues_size(), " issues");
+    out << "swarm: " << (run.resume ? "resuming run " : "run ") << run.run_id << ": " << work << ", " << cfg.agents
+        << " agents, base " << run.base.substr(0, 12) << ", sandbox " << sandbox.Name() << "\n";
   }
   const std::uint64_t shm_free = fs::is_directory("/dev/shm") ? FreeBytes("/dev/shm") : 0;
   if (absl::Status st =
