@@ -7,7 +7,7 @@
 // moved), ref_moved (the ref moved; the Landed event is not written), group_test (a group's test is
 // running), landed (a Landed event was written), idle (checked five times a second: something
 // landed, leases are held, no patch or merge is in flight), fixup (a fix-up was recorded; its agent
-// has not started).
+// has not started), issue_planned (a backlog's issue's planning was recorded; key: the issue's id).
 #ifndef SWARM_BASE_FAILPOINT_H_
 #define SWARM_BASE_FAILPOINT_H_
 

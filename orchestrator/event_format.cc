@@ -79,6 +79,13 @@ std::string Describe(const v1::Event& e) {
                                  : "failed: " + c.error(),
                           absl::StrFormat(", $%.4f", c.cost_usd()));
     }
+    case v1::Event::kIssuePlanned: {
+      const v1::IssuePlanned& p = e.issue_planned();
+      if (p.subtasks_size() == 0) return absl::StrCat("issue ", p.lane(), " is one subtask: ", p.note());
+      std::vector<std::string> ids;
+      for (const v1::Subtask& s : p.subtasks()) ids.push_back(s.id());
+      return absl::StrCat("issue ", p.lane(), " planned: ", absl::StrJoin(ids, " "));
+    }
     case v1::Event::KIND_NOT_SET:
       break;
   }

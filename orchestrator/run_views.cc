@@ -11,11 +11,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/terminal_text.h"
+#include "orchestrator/plan/issue_planner.h"
 #include "orchestrator/plan/planner.h"
 #include "orchestrator/run/report.h"
-#include "orchestrator/store/run_lock.h"
-#include "base/terminal_text.h"
 #include "orchestrator/store/event_kinds.h"
+#include "orchestrator/store/run_lock.h"
 
 namespace swarm {
 namespace {
@@ -120,9 +121,26 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
     out << "planner " << SpendLine(planner->second) << "; `swarm show " << run_id << " --transcript "
         << kPlannerConversation << "` shows its calls\n";
   }
+  // A backlog's issues, each planned apart: one line for all, each issue's under its lane's first subtask.
+  std::map<std::string, ModelSpend> issues_planned;
+  std::set<std::string> lanes;
+  for (const auto& s : *subtasks) {
+    if (s.spec.lane().empty() || !lanes.insert(s.spec.lane()).second) continue;
+    if (auto it = spend->find(IssuePlannerId(s.spec.lane())); it != spend->end()) issues_planned.insert(*it);
+  }
+  if (!issues_planned.empty()) {
+    out << "planner " << SpendLine(TotalSpend(issues_planned)) << " for " << issues_planned.size()
+        << " issues; `swarm show " << run_id << " --transcript " << IssuePlannerId("ID") << "` shows issue ID's\n";
+  }
+  lanes.clear();
   out << "\n";
   for (const auto& s : *subtasks) {
     out << Safe(s.spec.id()) << "  " << OutcomeName(s.state) << "  " << Safe(s.spec.title()) << "\n";
+    if (!s.spec.lane().empty() && lanes.insert(s.spec.lane()).second) {
+      if (auto it = spend->find(IssuePlannerId(s.spec.lane())); it != spend->end()) {
+        out << "    planning issue " << Safe(s.spec.lane()) << ": " << SpendLine(it->second) << "\n";
+      }
+    }
     if (auto it = spend->find(s.spec.id()); it != spend->end()) out << "    model: " << SpendLine(it->second) << "\n";
     if (!s.reason.empty()) out << "    reason: " << Safe(s.reason) << "\n";
     if (!s.landed_commit.empty()) out << "    commit: " << s.landed_commit << "\n";
@@ -145,9 +163,11 @@ absl::Status PrintTranscript(const Store& store, const std::string& run_id, cons
   bool known = false;
   for (const auto& s : *subtasks) known |= s.spec.id() == subtask_id;
   known |= subtask_id == kPlannerConversation;  // the planner's calls, for a run given a task
+  for (const auto& s : *subtasks) known |= !s.spec.lane().empty() && subtask_id == IssuePlannerId(s.spec.lane());
   if (!known) {
-    return absl::NotFoundError(absl::StrCat("run ", run_id, " has no subtask ", subtask_id, " (the planner's calls are `--transcript ",
-                                            kPlannerConversation, "`)"));
+    return absl::NotFoundError(absl::StrCat("run ", run_id, " has no subtask ", subtask_id,
+                                            " (the planner's calls are `--transcript ", kPlannerConversation,
+                                            "`, or for a backlog's issue `--transcript ", IssuePlannerId("ID"), "`)"));
   }
   absl::StatusOr<std::vector<ModelCallRow>> calls = store.ModelCalls(run_id, subtask_id);
   if (!calls.ok()) return calls.status();

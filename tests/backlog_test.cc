@@ -307,17 +307,17 @@ TEST_F(BacklogTest, TestFirstLandsOnlyAFixWhoseTestFailedWithoutIt) {
   EXPECT_TRUE(absl::StrContains(Read(out() + "/pr/fixed.md"), "Fix fixed: add subtracts"));
 }
 
-// Each issue planned by the model (the scripted one) into its lane's subtasks; the agents are commands.
+// Three issues for the model (the scripted one) to plan, with command agents and a test required.
 // Issue a: two subtasks, the test and its fix first, then the rest; b: the model's plan is invalid
-// twice, so b is one subtask; c: the subtask that was to write the test changed nothing, so c is not
-// resolved although its other subtask landed.
-TEST_F(BacklogTest, PlannedIssuesLandInTheirLanesTestFirstAndAFailedPlanningLeavesOneSubtask) {
+// twice, so b is one subtask; c: the subtask that was to write the test changes nothing.
+std::vector<std::string> PlannedBacklog(const std::string& dir, const std::string& repo, const std::string& state,
+                                        const std::string& out) {
   std::string jsonl;
   for (const char* id : {"a", "b", "c"}) {
     absl::StrAppend(
         &jsonl, nlohmann::json{{"id", id}, {"title", absl::StrCat("Issue ", id)}, {"body", "Fix it."}}.dump(), "\n");
   }
-  const std::string issues = dir_ / "issues.jsonl";
+  const std::string issues = fs::path(dir) / "issues.jsonl";
   WriteFile(issues, jsonl);
   auto plan_of = [](std::vector<std::string> ids) {
     nlohmann::json subtasks = nlohmann::json::array();
@@ -333,7 +333,7 @@ TEST_F(BacklogTest, PlannedIssuesLandInTheirLanesTestFirstAndAFailedPlanningLeav
        {{"planner:a", {{{"expect", "Issue a"}, {"tool_calls", {plan_of({"test", "rest"})}}}}},
         {"planner:b", {{{"tool_calls", {invalid}}}, {{"tool_calls", {invalid}}}}},
         {"planner:c", {{{"tool_calls", {plan_of({"test", "rest"})}}}}}}}};
-  const std::string script_path = dir_ / "planner.json";
+  const std::string script_path = fs::path(dir) / "planner.json";
   WriteFile(script_path, script.dump());
   const std::string agent =
       "case $SWARM_SUBTASK_ID in "
@@ -345,10 +345,14 @@ TEST_F(BacklogTest, PlannedIssuesLandInTheirLanesTestFirstAndAFailedPlanningLeav
       "*) exit 3;; "
       "esac";
   const std::string test = "for t in tests/*.sh; do [ -e \"$t\" ] || continue; sh \"$t\" || exit 1; done";
-  std::vector<std::string> args = {
-      "backlog",     "--repo", repo(),       "--issues", issues,           "--model",  "scripted:" + script_path,
-      "--agent-cmd", agent,    "--test-cmd", test,       "--require-test", "--agents", "4",
-      "--state-dir", state(),  "--out",      out()};
+  return {"backlog",     "--repo", repo,         "--issues", issues,           "--model",  "scripted:" + script_path,
+          "--agent-cmd", agent,    "--test-cmd", test,       "--require-test", "--agents", "4",
+          "--state-dir", state,    "--out",      out};
+}
+
+// Each issue planned by the model into its lane's subtasks, each recorded as it is planned.
+TEST_F(BacklogTest, PlannedIssuesLandInTheirLanesTestFirstAndAFailedPlanningLeavesOneSubtask) {
+  const std::vector<std::string> args = PlannedBacklog(dir_.path(), repo(), state(), out());
   CliResult dry = RunSwarm([&] {
     auto a = args;
     a.push_back("--dry-run");
@@ -389,14 +393,63 @@ TEST_F(BacklogTest, PlannedIssuesLandInTheirLanesTestFirstAndAFailedPlanningLeav
   EXPECT_EQ(by_id["b"]["steps"], 2);
   EXPECT_EQ(by_id["c"]["outcome"], "unresolved") << by_id["c"];
   EXPECT_EQ(by_id["c"]["reason"], "no failing test") << by_id["c"];
-  // The plan as stored is the planned one: what a resume works from.
-  bool stored = false;
+  EXPECT_TRUE(absl::StrContains(by_id["c"]["detail"].get<std::string>(), "changed nothing")) << by_id["c"];
+  EXPECT_EQ(by_id["c"]["attempts"], 1) << "c.2 waited for the test in vain, and never ran";
+  // Each issue's planning is recorded: what a resume works from.
+  std::map<std::string, std::string> planned;  // issue -> its subtasks, or why it is one
   for (const v1::Event& e : OnlyRunEvents(state())) {
-    if (!e.has_run_started()) continue;
-    stored = absl::StrContains(e.run_started().spec().plan_text(), "\"a.2\"") &&
-             absl::StrContains(e.run_started().spec().plan_text(), "\"test_first\": true");
+    if (!e.has_issue_planned()) continue;
+    std::string& what = planned[e.issue_planned().lane()];
+    for (const v1::Subtask& s : e.issue_planned().subtasks()) {
+      absl::StrAppend(&what, s.id(), s.test_first() ? "(test first) " : " ");
+    }
+    absl::StrAppend(&what, e.issue_planned().note().substr(0, 23));
   }
-  EXPECT_TRUE(stored);
+  EXPECT_EQ(planned,
+            (std::map<std::string, std::string>{
+                {"a", "a.1(test first) a.2 "}, {"b", "its planning failed: th"}, {"c", "c.1(test first) c.2 "}}));
+}
+
+// A coordinator killed while it plans: what was planned (and spent) is kept, and the resume plans only
+// the issues left.
+TEST_F(BacklogTest, ACoordinatorKilledWhilePlanningResumesPlanningOnlyTheIssuesLeft) {
+  std::vector<std::string> args = PlannedBacklog(dir_.path(), repo(), state(), out());
+  *(std::find(args.begin(), args.end(), "--agents") + 1) = "1";  // one issue planned at a time: a, b, c
+  CliResult killed = RunSwarm(args, {"SWARM_FAILPOINT=issue_planned@a"});
+  ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.out << killed.err;
+  std::vector<std::string> runs;
+  for (const auto& e : fs::directory_iterator(state() + "/runs")) runs.push_back(e.path().filename());
+  ASSERT_EQ(runs.size(), 1u);
+  CliResult resumed = RunSwarm({"resume", runs[0], "--state-dir", state()});
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.out << resumed.err;
+  EXPECT_TRUE(absl::StrContains(resumed.err, "planning 2 issues")) << resumed.err;
+  EXPECT_EQ(Branches(), "swarm/issue-a\nswarm/issue-b");
+  nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
+  std::map<std::string, nlohmann::json> by_id;
+  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  EXPECT_EQ(by_id["a"]["subtasks"], nlohmann::json::array({"a.1", "a.2"})) << by_id["a"];
+  EXPECT_EQ(by_id["a"]["steps"], 1) << "a was planned once, before the kill";
+  EXPECT_EQ(by_id["b"]["steps"], 2);
+  EXPECT_EQ(by_id["c"]["subtasks"], nlohmann::json::array({"c.1", "c.2"})) << by_id["c"];
+}
+
+// The run's budget cannot cover planning: no issue is planned (each is one subtask, for good), the
+// run stops on its budget (exit 4), and a resume with a larger budget works on the issues unplanned.
+TEST_F(BacklogTest, ABudgetSpentWhilePlanningStopsTheRunResumablyAndLeavesEachIssueOneSubtask) {
+  std::vector<std::string> args = PlannedBacklog(dir_.path(), repo(), state(), out());
+  args.insert(args.end(), {"--budget-usd", "0.0001"});
+  CliResult r = RunSwarm(args);
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "stopped: the run's budget ran out")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "planned 0 of 3 issues")) << r.err;
+  EXPECT_EQ(Branches(), "");
+  std::vector<std::string> runs;
+  for (const auto& e : fs::directory_iterator(state() + "/runs")) runs.push_back(e.path().filename());
+  ASSERT_EQ(runs.size(), 1u);
+  CliResult resumed = RunSwarm({"resume", runs[0], "--state-dir", state(), "--budget-usd", "5"});
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.out << resumed.err;
+  EXPECT_FALSE(absl::StrContains(resumed.err, "planning ")) << "what was decided holds: " << resumed.err;
+  EXPECT_EQ(Branches(), "swarm/issue-b");  // the agent knows b alone by its issue's id
 }
 
 // The bundled example (examples/backlog): eight issues, swarm's LLM agents on the scripted model,
@@ -458,7 +511,7 @@ TEST_F(BacklogTest, EightIssuesWithTheLlmAgentFiveResolvedThreeUnresolvedEachWit
   EXPECT_TRUE(absl::StrContains(Read(out() + "/pr/3.md"), "docstring says what an empty basket gives"));
   EXPECT_TRUE(absl::StrContains(Sh("git -C " + shop + " show swarm/issue-3:shop.py"), "0.0 for an empty basket"));
   EXPECT_TRUE(absl::StrContains(r.err, "issue 3: planned into 2 subtasks")) << r.err;
-  EXPECT_FALSE(absl::StrContains(r.err, "planning failed")) << r.err;
+  EXPECT_FALSE(absl::StrContains(r.err, ": planning failed (")) << r.err;
   EXPECT_EQ(by_id["6"]["reason"], "no change") << by_id["6"];
   EXPECT_EQ(by_id["7"]["reason"], "no failing test") << by_id["7"];
   EXPECT_EQ(by_id["8"]["reason"], "budget") << by_id["8"];

@@ -1,7 +1,8 @@
 #include "orchestrator/plan/issue_planner.h"
 
 #include <algorithm>
-#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -87,13 +88,17 @@ absl::StatusOr<Plan> IssueLane(const v1::Issue& issue, const Plan& planned, cons
     if (taken.count(id)) return absl::InvalidArgumentError(absl::StrCat("subtask id ", id, " is another issue's"));
     id_of[in[i].id()] = id;
   }
-  // Under test first, the first subtask that can start at once writes the test, with the fix.
+  // Under test first, the first subtask that can start at once and lands alone (test first judges one
+  // patch) writes the test, with the fix.
   int test_first = -1;
   if (backlog.require_test()) {
     for (std::size_t i = 0; i < in.size() && test_first < 0; ++i) {
-      if (in[i].depends_on_size() == 0) test_first = static_cast<int>(i);
+      if (in[i].depends_on_size() == 0 && in[i].group().empty()) test_first = static_cast<int>(i);
     }
-    if (test_first < 0) return absl::InvalidArgumentError("every subtask of its plan depends on another");
+    if (test_first < 0) {
+      return absl::InvalidArgumentError(
+          "no subtask of its plan can write the test: each depends on another or is in a group");
+    }
   }
   Plan lane;
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -108,7 +113,7 @@ absl::StatusOr<Plan> IssueLane(const v1::Issue& issue, const Plan& planned, cons
     *s.mutable_issue() = issue;
     const bool writes_test = static_cast<int>(i) == test_first;
     s.set_test_first(writes_test);
-    if (!from.group().empty() && !writes_test) s.set_group(absl::StrCat(issue.id(), ":", from.group()));
+    if (!from.group().empty()) s.set_group(absl::StrCat(issue.id(), ":", from.group()));
     for (const std::string& d : from.depends_on()) s.add_depends_on(id_of[d]);
     if (test_first >= 0 && !writes_test &&
         std::find(from.depends_on().begin(), from.depends_on().end(), in[test_first].id()) == from.depends_on().end()) {
@@ -125,8 +130,15 @@ absl::StatusOr<Plan> IssueLane(const v1::Issue& issue, const Plan& planned, cons
     if (test_first >= 0 && !writes_test) {
       absl::StrAppend(&text, "\nThe test that reproduces the issue, and its fix, have landed before your part.");
     }
-    absl::StrAppend(&text, in.size() > 1 ? "\nChange the repository so that your part is done and the tests pass."
-                                         : "\nChange the repository so that the issue is resolved and the tests pass.");
+    if (in.size() == 1) {
+      absl::StrAppend(&text, "\nChange the repository so that the issue is resolved and the tests pass.");
+    } else if (writes_test) {
+      absl::StrAppend(&text,
+                      "\nYour patch is judged alone: with it, the test you write must pass, and the other tests "
+                      "too. Whatever that takes is your part; the other subtasks do the rest.");
+    } else {
+      absl::StrAppend(&text, "\nChange the repository so that your part is done and the tests pass.");
+    }
     s.set_instructions(std::move(text));
   }
   for (const auto& [name, group] : planned.groups) {
@@ -140,94 +152,108 @@ absl::StatusOr<Plan> IssueLane(const v1::Issue& issue, const Plan& planned, cons
   return lane;
 }
 
-IssuePlanning PlanIssues(const v1::Backlog& backlog, const std::string& test_command, const std::string& repository_map,
-                         int concurrency, const PlanCall& plan) {
-  struct Slot {
-    bool tried = false;
-    absl::StatusOr<PlannerResult> result = absl::UnknownError("not planned");
-    std::vector<CallRecord> calls;
-  };
-  const int n = backlog.issues_size();
-  std::vector<Slot> slots(n);
-  std::atomic<int> next{0};
-  std::mutex mu;
-  absl::Status budget;  // guarded by mu: the first refusal by the run's budget
-  std::atomic<bool> budget_spent{false};
-  auto work = [&] {
-    for (int i = next++; i < n; i = next++) {
-      if (budget_spent) continue;  // the run's money is gone: no issue is planned any more
-      const v1::Issue& issue = backlog.issues(i);
-      Slot& slot = slots[i];
-      slot.tried = true;
-      slot.result =
-          plan({IssueTask(issue, backlog), test_command, repository_map, IssuePlannerId(issue.id())}, &slot.calls);
-      if (std::any_of(slot.calls.begin(), slot.calls.end(),
-                      [](const CallRecord& c) { return c.refused_by_run_budget; })) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (budget.ok()) {
-          budget = slot.result.ok() ? absl::ResourceExhaustedError("the run's budget ran out while planning")
-                                    : slot.result.status();
-        }
-        budget_spent = true;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  const int workers = std::clamp(concurrency, 1, std::max(1, n));
-  for (int t = 1; t < workers; ++t) threads.emplace_back(work);
-  work();
-  for (std::thread& t : threads) t.join();
+absl::Status ApplyIssueLane(Plan& plan, const std::string& issue_id, const Plan& lane) {
+  auto at = std::find_if(plan.subtasks.begin(), plan.subtasks.end(),
+                         [&](const v1::Subtask& s) { return s.id() == issue_id && s.lane() == issue_id; });
+  if (at == plan.subtasks.end()) {
+    return absl::FailedPreconditionError(absl::StrCat("issue ", issue_id, " has no lone subtask to plan"));
+  }
+  at = plan.subtasks.erase(at);
+  plan.subtasks.insert(at, lane.subtasks.begin(), lane.subtasks.end());
+  for (const auto& [name, group] : lane.groups) plan.groups[name].partial = group.partial;
+  return absl::OkStatus();
+}
 
-  IssuePlanning out;
-  out.budget = budget;
-  std::set<std::string> taken;  // ids of every issue (a lone subtask's), then of planned subtasks
-  for (const v1::Issue& issue : backlog.issues()) taken.insert(issue.id());
-  int not_planned = 0;
-  for (int i = 0; i < n; ++i) {
-    const v1::Issue& issue = backlog.issues(i);
-    Slot& slot = slots[i];
-    for (CallRecord& c : slot.calls) {
-      out.cost_usd += c.call.cost_usd();
-      out.calls.push_back(std::move(c));
+v1::IssuePlanned IssuePlannedEvent(const std::string& issue_id, const Plan& lane) {
+  v1::IssuePlanned e;
+  e.set_lane(issue_id);
+  for (const v1::Subtask& s : lane.subtasks) {
+    v1::Subtask& stored = *e.add_subtasks() = s;
+    stored.clear_issue();
+  }
+  for (const auto& [name, group] : lane.groups) {
+    if (group.partial) e.add_partial_groups(name);
+  }
+  return e;
+}
+
+Plan LaneOf(const v1::IssuePlanned& planned) {
+  Plan lane;
+  lane.subtasks.assign(planned.subtasks().begin(), planned.subtasks().end());
+  for (const v1::Subtask& s : lane.subtasks) {
+    if (!s.group().empty()) lane.groups[s.group()];
+  }
+  for (const std::string& name : planned.partial_groups()) lane.groups[name].partial = true;
+  return lane;
+}
+
+PlanningStop PlanIssues(const v1::Backlog& backlog, const std::vector<int>& which, const std::string& test_command,
+                        const std::string& repository_map, int concurrency, const PlanCall& plan,
+                        const std::function<bool()>& stop, const std::function<void(IssuePlan)>& done) {
+  std::mutex mu;
+  std::condition_variable ended;
+  std::deque<IssuePlan> finished;  // guarded by mu, as are the two below
+  PlanningStop stopped;
+  int unreachable_in_a_row = 0;
+  std::size_t next = 0;
+  // The next issue to plan, or -1: none is left, or planning has stopped.
+  auto take = [&]() -> int {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!stopped.why.empty() || next >= which.size()) return -1;
+    if (stop()) {
+      stopped.why = "the run is stopping";
+      return -1;
     }
-    absl::StatusOr<Plan> lane = absl::UnknownError("not planned");
-    if (!slot.tried) {
-      ++not_planned;
-    } else if (!slot.result.ok()) {
-      lane = slot.result.status();
-    } else {
-      taken.erase(issue.id());
-      lane = IssueLane(issue, slot.result->plan, backlog, taken);
-      taken.insert(issue.id());
-    }
-    if (!lane.ok()) {
-      out.plan.subtasks.push_back(LoneSubtask(issue, backlog));
-      if (slot.tried) {
-        out.notes.push_back(
-            absl::StrCat("issue ", issue.id(), ": planning failed (", lane.status().message(), "): it is one subtask"));
+    return which[next++];
+  };
+  auto work = [&] {
+    for (int i = take(); i >= 0; i = take()) {
+      const v1::Issue& issue = backlog.issues(i);
+      IssuePlan result;
+      result.index = i;
+      result.planned = [&]() -> absl::StatusOr<Plan> {
+        absl::StatusOr<PlannerResult> r =
+            plan({IssueTask(issue, backlog), test_command, repository_map, IssuePlannerId(issue.id())}, &result.calls);
+        if (!r.ok()) return r.status();
+        return std::move(r->plan);
+      }();
+      std::lock_guard<std::mutex> lock(mu);
+      const absl::Status& st = result.planned.status();
+      const bool run_budget = std::any_of(result.calls.begin(), result.calls.end(),
+                                          [](const CallRecord& c) { return c.refused_by_run_budget; });
+      unreachable_in_a_row = absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st) ? unreachable_in_a_row + 1 : 0;
+      if (stopped.why.empty() || !stopped.final) {
+        if (run_budget) {
+          stopped = {absl::StrCat("the run's budget ran out (", st.message(), ")"), true};
+        } else if (absl::IsFailedPrecondition(st) || absl::IsPermissionDenied(st) || absl::IsUnauthenticated(st)) {
+          stopped = {absl::StrCat("the model refused (", st.message(), ")"), true};
+        } else if (unreachable_in_a_row >= 3) {
+          stopped = {absl::StrCat("the model is unreachable (", st.message(), ")"), true};
+        }
       }
-      continue;
+      finished.push_back(std::move(result));
+      ended.notify_one();
     }
-    if (lane->subtasks.size() > 1) {
-      out.notes.push_back(absl::StrCat("issue ", issue.id(), ": planned into ", lane->subtasks.size(), " subtasks"));
-    }
-    for (v1::Subtask& s : lane->subtasks) {
-      taken.insert(s.id());
-      out.plan.subtasks.push_back(std::move(s));
-    }
-    out.plan.groups.merge(lane->groups);
+    ended.notify_one();  // this worker is done: planning may be over
+  };
+  const int workers = std::clamp(concurrency, 1, std::max<int>(1, which.size()));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < workers; ++t) threads.emplace_back(work);
+  // Each result is handed over here, on the calling thread, as it comes.
+  for (std::size_t handed = 0;;) {
+    std::unique_lock<std::mutex> lock(mu);
+    // Over when nothing is in flight and nothing more will start.
+    ended.wait(lock,
+               [&] { return !finished.empty() || (handed == next && (!stopped.why.empty() || next >= which.size())); });
+    if (finished.empty()) break;
+    IssuePlan result = std::move(finished.front());
+    finished.pop_front();
+    ++handed;
+    lock.unlock();
+    done(std::move(result));
   }
-  if (not_planned > 0) {
-    out.notes.push_back(
-        absl::StrCat(not_planned, " issues were not planned (the run's budget ran out): each is one subtask"));
-  }
-  if (absl::Status st = ValidatePlan(out.plan, "the issues' plans"); !st.ok()) {
-    // Each lane was valid on its own; a whole that is not would be swarm's error: fall back.
-    out.notes.push_back(
-        absl::StrCat("the issues' plans do not fit together (", st.message(), "): each issue is one subtask"));
-    out.plan = OneSubtaskPerIssue(backlog);
-  }
-  return out;
+  for (std::thread& t : threads) t.join();
+  return stopped;
 }
 
 }  // namespace swarm

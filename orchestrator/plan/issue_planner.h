@@ -15,6 +15,7 @@
 #include "models/model_gateway.h"
 #include "orchestrator/plan/plan.h"
 #include "orchestrator/plan/planner.h"
+#include "swarm/v1/events.pb.h"
 #include "swarm/v1/run.pb.h"
 
 namespace swarm {
@@ -37,29 +38,45 @@ std::string IssueTask(const v1::Issue& issue, const v1::Backlog& backlog);
 // The model's plan for `issue` made its lane's subtasks. Ids are "<issue>.<n>" in plan order (the
 // issue's id alone when the plan has one subtask); dependencies and groups ("<issue>:<group>") follow
 // the renaming; each subtask is told the issue. Under test first, the first subtask without
-// dependencies writes the test (it leaves its group: test first judges one patch alone) and every
-// other subtask of the lane depends on it. InvalidArgument when an id would be in `taken` or too long.
+// dependencies and outside any group (test first judges one patch alone) writes the test, and every
+// other subtask of the lane depends on it. InvalidArgument when there is none, or when an id would be
+// in `taken` or too long.
 absl::StatusOr<Plan> IssueLane(const v1::Issue& issue, const Plan& planned, const v1::Backlog& backlog,
                                const std::set<std::string>& taken);
+
+// Puts `lane` (IssueLane's) in `plan` where the issue's lone subtask is (its id is the issue's).
+// FailedPrecondition when there is no such subtask.
+absl::Status ApplyIssueLane(Plan& plan, const std::string& issue_id, const Plan& lane);
+
+// The event that records `lane` as the issue's plan (its subtasks without their issue: the run's
+// spec has it), and the lane as that event holds it.
+v1::IssuePlanned IssuePlannedEvent(const std::string& issue_id, const Plan& lane);
+Plan LaneOf(const v1::IssuePlanned& planned);
 
 // Plans one issue (RunModel::Plan, or a fake); called from several threads at once.
 using PlanCall = std::function<absl::StatusOr<PlannerResult>(const PlannerInput&, std::vector<CallRecord>*)>;
 
-struct IssuePlanning {
-  Plan plan;                       // every issue's lane, in the issues' order; validated
-  std::vector<CallRecord> calls;   // the model calls made, issue by issue
-  std::vector<std::string> notes;  // for people: issues planned into several subtasks, and planning that failed
-  double cost_usd = 0;
-  // OK, or ResourceExhausted: the run's budget ran out while planning (issues not planned by then
-  // are one subtask each).
-  absl::Status budget;
+// One issue's planning, as it ended.
+struct IssuePlan {
+  int index = 0;                                                     // in the backlog's issues
+  std::vector<CallRecord> calls;                                     // the model calls it made, whatever the outcome
+  absl::StatusOr<Plan> planned = absl::UnknownError("not planned");  // the model's plan, or why none
 };
 
-// Plans every issue of `backlog` with `plan`, up to `concurrency` at once. An issue whose planning
-// fails (the model's error, a plan invalid twice, the issue's own budget) stays one subtask and a
-// note says why; the others go on.
-IssuePlanning PlanIssues(const v1::Backlog& backlog, const std::string& test_command, const std::string& repository_map,
-                         int concurrency, const PlanCall& plan);
+// Why planning stopped before every issue was tried.
+struct PlanningStop {
+  std::string why;     // "" when every issue was tried
+  bool final = false;  // more calls cannot help (the run's budget, the key or the model refused, the
+                       // provider unreachable three times in a row): the issues left are one subtask
+};
+
+// Plans the issues at `which` (indices into the backlog's issues) with `plan`, up to `concurrency`
+// at once. `done` runs on the calling thread for each issue as its planning ends, in the order they
+// end. No further issue starts once `stop()` is true, or once more calls cannot help; those in flight
+// finish.
+PlanningStop PlanIssues(const v1::Backlog& backlog, const std::vector<int>& which, const std::string& test_command,
+                        const std::string& repository_map, int concurrency, const PlanCall& plan,
+                        const std::function<bool()>& stop, const std::function<void(IssuePlan)>& done);
 
 }  // namespace swarm
 

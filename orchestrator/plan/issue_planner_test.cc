@@ -90,14 +90,47 @@ TEST(IssueLaneTest, SeveralSubtasksAreRenamedAndWaitForTheTestFirstOne) {
       << by_id["7.4"]->instructions();
 }
 
-TEST(IssueLaneTest, TheTestFirstSubtaskLeavesItsGroup) {
+TEST(IssueLaneTest, TheTestIsWrittenByTheFirstSubtaskThatNeedsNoOtherAndLandsAlone) {
   const v1::Backlog backlog = MakeBacklog({MakeIssue("a", "t")}, true);
-  absl::StatusOr<Plan> lane =
-      IssueLane(backlog.issues(0), PlanOf({Sub("x", {}, "g"), Sub("y", {}, "g"), Sub("z", {}, "g")}), backlog, {});
+  Plan planned = PlanOf({Sub("x", {}, "g"), Sub("y", {}, "g"), Sub("w", {"x"}), Sub("z")});
+  planned.groups["g"].partial = true;
+  absl::StatusOr<Plan> lane = IssueLane(backlog.issues(0), planned, backlog, {});
   ASSERT_TRUE(lane.ok()) << lane.status();
-  EXPECT_TRUE(lane->subtasks[0].test_first());
-  EXPECT_EQ(lane->subtasks[0].group(), "");
-  EXPECT_EQ(lane->subtasks[1].group(), "a:g");
+  EXPECT_EQ(lane->subtasks[3].id(), "a.4");
+  EXPECT_TRUE(lane->subtasks[3].test_first());
+  EXPECT_TRUE(absl::StrContains(lane->subtasks[3].instructions(), "Your patch is judged alone"))
+      << lane->subtasks[3].instructions();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(lane->subtasks[i].test_first());
+    EXPECT_NE(std::find(lane->subtasks[i].depends_on().begin(), lane->subtasks[i].depends_on().end(), "a.4"),
+              lane->subtasks[i].depends_on().end());
+  }
+  EXPECT_EQ(lane->subtasks[0].group(), "a:g");
+  EXPECT_TRUE(lane->groups.at("a:g").partial) << "a partial group stays partial";
+  // Every subtask in a group, or waiting for another: nobody can write the test alone.
+  lane = IssueLane(backlog.issues(0), PlanOf({Sub("x", {}, "g"), Sub("y", {"x"})}), backlog, {});
+  EXPECT_FALSE(lane.ok());
+  EXPECT_TRUE(absl::StrContains(lane.status().message(), "no subtask of its plan can write the test"));
+}
+
+TEST(IssueLaneTest, ALaneGoesWhereItsIssuesLoneSubtaskWasAndRoundTripsThroughItsEvent) {
+  const v1::Backlog backlog = MakeBacklog({MakeIssue("1", "one"), MakeIssue("2", "two"), MakeIssue("3", "x")}, true);
+  Plan plan = OneSubtaskPerIssue(backlog);
+  Plan planned = PlanOf({Sub("x"), Sub("y", {}, "g"), Sub("z", {}, "g")});
+  planned.groups["g"].partial = true;
+  absl::StatusOr<Plan> lane = IssueLane(backlog.issues(1), planned, backlog, {"1", "3"});
+  ASSERT_TRUE(lane.ok()) << lane.status();
+  const v1::IssuePlanned event = IssuePlannedEvent("2", *lane);
+  EXPECT_EQ(event.lane(), "2");
+  EXPECT_FALSE(event.subtasks(0).has_issue()) << "the run's spec has the issue; the event does not repeat it";
+  EXPECT_EQ(event.partial_groups_size(), 1);
+  ASSERT_TRUE(ApplyIssueLane(plan, "2", LaneOf(event)).ok());
+  std::vector<std::string> ids;
+  for (const v1::Subtask& s : plan.subtasks) ids.push_back(s.id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2.1", "2.2", "2.3", "3"}));
+  EXPECT_TRUE(plan.groups.at("2:g").partial);
+  EXPECT_TRUE(ValidatePlan(plan, "the whole").ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(ApplyIssueLane(plan, "2", *lane))) << "its lone subtask is gone";
 }
 
 TEST(IssueLaneTest, WithoutTestFirstNothingIsAddedBetweenSubtasks) {
@@ -125,7 +158,7 @@ TEST(IssueLaneTest, AnIdTakenByAnotherIssueOrTooLongIsRefused) {
 // A fake planner: thread-safe, answers by the issue named in the caller id.
 class FakePlanner {
  public:
-  std::map<std::string, absl::StatusOr<Plan>> answers;  // issue id -> its plan
+  std::map<std::string, absl::StatusOr<Plan>> answers;  // issue id -> its plan, or the error
   std::atomic<int> calls{0};
   std::atomic<int> in_flight{0};
   std::atomic<int> peak{0};
@@ -156,49 +189,57 @@ class FakePlanner {
   }
 };
 
-TEST(PlanIssuesTest, EachIssueBecomesItsLaneAndAFailedPlanningLeavesOneSubtask) {
-  const v1::Backlog backlog =
-      MakeBacklog({MakeIssue("1", "one"), MakeIssue("2", "two"), MakeIssue("3", "three")}, true);
-  FakePlanner planner;
-  planner.answers.emplace("1", PlanOf({Sub("test-and-fix"), Sub("docs")}));
-  planner.answers.emplace("2", absl::InvalidArgumentError("the planner's plan failed validation twice: no"));
-  planner.answers.emplace("3", PlanOf({Sub("only")}));
-  IssuePlanning planning = PlanIssues(backlog, "make test", "map", 4, planner.Call());
-  EXPECT_TRUE(planning.budget.ok());
-  std::vector<std::string> ids;
-  for (const v1::Subtask& s : planning.plan.subtasks) ids.push_back(s.id() + "@" + s.lane());
-  EXPECT_EQ(ids, (std::vector<std::string>{"1.1@1", "1.2@1", "2@2", "3@3"}));
-  EXPECT_TRUE(planning.plan.subtasks[2].test_first());
-  EXPECT_TRUE(absl::StrContains(planning.plan.subtasks[2].instructions(), "Resolve issue 2: two"));
-  EXPECT_EQ(planning.calls.size(), 3u);
-  EXPECT_DOUBLE_EQ(planning.cost_usd, 0.75);
-  ASSERT_EQ(planning.notes.size(), 2u);
-  EXPECT_EQ(planning.notes[0], "issue 1: planned into 2 subtasks");
-  EXPECT_TRUE(absl::StrContains(planning.notes[1], "issue 2: planning failed (the planner's plan failed validation"))
-      << planning.notes[1];
-  // The whole is a valid plan, and round-trips through the plan file (as the store keeps it).
-  absl::StatusOr<Plan> again = ParsePlan(PlanToJson(planning.plan), "again");
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_TRUE(again->subtasks[0].test_first());
-  EXPECT_FALSE(again->subtasks[1].test_first());
+std::vector<int> All(int n) {
+  std::vector<int> which(n);
+  for (int i = 0; i < n; ++i) which[i] = i;
+  return which;
 }
 
-TEST(PlanIssuesTest, PlansSeveralIssuesAtOnce) {
+TEST(PlanIssuesTest, EachIssuesPlanningIsHandedOverAsItEnds) {
   std::vector<v1::Issue> issues;
   FakePlanner planner;
   for (int i = 0; i < 40; ++i) {
     issues.push_back(MakeIssue(std::to_string(i), "t"));
-    planner.answers.emplace(std::to_string(i), PlanOf({Sub("x")}));
+    planner.answers.emplace(std::to_string(i), i % 7 == 3 ? absl::StatusOr<Plan>(absl::InvalidArgumentError("bad"))
+                                                          : PlanOf({Sub("x"), Sub("y")}));
   }
-  IssuePlanning planning = PlanIssues(MakeBacklog(issues, false), "make test", "map", 8, planner.Call());
+  const v1::Backlog backlog = MakeBacklog(issues, false);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::map<int, IssuePlan> results;
+  PlanningStop stop = PlanIssues(
+      backlog, All(40), "make test", "map", 8, planner.Call(), [] { return false; },
+      [&](IssuePlan r) {
+        EXPECT_EQ(std::this_thread::get_id(), caller);
+        results.emplace(r.index, std::move(r));
+      });
+  EXPECT_EQ(stop.why, "");
   EXPECT_EQ(planner.calls, 40);
   EXPECT_GT(planner.peak, 1);
   EXPECT_LE(planner.peak, 8);
-  ASSERT_EQ(planning.plan.subtasks.size(), 40u);
-  for (int i = 0; i < 40; ++i) EXPECT_EQ(planning.plan.subtasks[i].id(), std::to_string(i));
+  ASSERT_EQ(results.size(), 40u);
+  for (const auto& [i, r] : results) {
+    EXPECT_EQ(r.calls.size(), 1u);
+    EXPECT_EQ(r.planned.ok(), i % 7 != 3) << i;
+  }
 }
 
-TEST(PlanIssuesTest, TheRunsBudgetRunningOutStopsPlanningAndSaysSo) {
+TEST(PlanIssuesTest, OnlyTheIssuesAskedForArePlanned) {
+  FakePlanner planner;
+  planner.answers.emplace("b", PlanOf({Sub("x")}));
+  const v1::Backlog backlog = MakeBacklog({MakeIssue("a", "t"), MakeIssue("b", "t")}, false);
+  std::vector<int> seen;
+  PlanIssues(
+      backlog, {1}, "make test", "map", 4, planner.Call(), [] { return false; },
+      [&](IssuePlan r) { seen.push_back(r.index); });
+  EXPECT_EQ(seen, std::vector<int>{1});
+  seen.clear();
+  PlanIssues(
+      backlog, {}, "make test", "map", 4, planner.Call(), [] { return false; },
+      [&](IssuePlan r) { seen.push_back(r.index); });
+  EXPECT_TRUE(seen.empty());
+}
+
+TEST(PlanIssuesTest, TheRunsBudgetRunningOutStopsPlanningForGood) {
   std::vector<v1::Issue> issues;
   FakePlanner planner;
   for (int i = 0; i < 10; ++i) {
@@ -206,11 +247,49 @@ TEST(PlanIssuesTest, TheRunsBudgetRunningOutStopsPlanningAndSaysSo) {
     planner.answers.emplace(std::to_string(i), PlanOf({Sub("x"), Sub("y")}));
   }
   planner.refuse_run_budget_for = "0";
-  IssuePlanning planning = PlanIssues(MakeBacklog(issues, false), "make test", "map", 1, planner.Call());
-  EXPECT_TRUE(absl::IsResourceExhausted(planning.budget)) << planning.budget;
+  int handed = 0;
+  PlanningStop stop = PlanIssues(
+      MakeBacklog(issues, false), All(10), "make test", "map", 1, planner.Call(), [] { return false; },
+      [&](IssuePlan) { ++handed; });
+  EXPECT_TRUE(stop.final);
+  EXPECT_TRUE(absl::StrContains(stop.why, "the run's budget ran out")) << stop.why;
   EXPECT_EQ(planner.calls, 1) << "no issue is planned once the run's money is gone";
-  ASSERT_EQ(planning.plan.subtasks.size(), 10u) << "each issue is one subtask";
-  EXPECT_TRUE(absl::StrContains(planning.notes.back(), "9 issues were not planned")) << planning.notes.back();
+  EXPECT_EQ(handed, 1);
+}
+
+TEST(PlanIssuesTest, AModelThatRefusesOrCannotBeReachedStopsPlanningForGood) {
+  for (const absl::Status& error :
+       {absl::FailedPreconditionError("the provider refused the key"), absl::UnavailableError("connection refused")}) {
+    std::vector<v1::Issue> issues;
+    FakePlanner planner;
+    for (int i = 0; i < 20; ++i) {
+      issues.push_back(MakeIssue(std::to_string(i), "t"));
+      planner.answers.emplace(std::to_string(i), error);
+    }
+    PlanningStop stop = PlanIssues(
+        MakeBacklog(issues, false), All(20), "make test", "map", 1, planner.Call(), [] { return false; },
+        [](IssuePlan) {});
+    EXPECT_TRUE(stop.final) << error;
+    EXPECT_TRUE(absl::StrContains(stop.why, error.message())) << stop.why;
+    EXPECT_EQ(planner.calls, absl::IsUnavailable(error) ? 3 : 1) << error;
+  }
+}
+
+TEST(PlanIssuesTest, AStopRequestStartsNoFurtherIssueAndIsNotFinal) {
+  std::vector<v1::Issue> issues;
+  FakePlanner planner;
+  for (int i = 0; i < 10; ++i) {
+    issues.push_back(MakeIssue(std::to_string(i), "t"));
+    planner.answers.emplace(std::to_string(i), PlanOf({Sub("x")}));
+  }
+  std::atomic<int> handed{0};
+  PlanningStop stop = PlanIssues(
+      MakeBacklog(issues, false), All(10), "make test", "map", 2, planner.Call(), [&] { return handed >= 3; },
+      [&](IssuePlan) { ++handed; });
+  EXPECT_FALSE(stop.final) << "a resume plans the others";
+  EXPECT_EQ(stop.why, "the run is stopping");
+  EXPECT_LT(planner.calls, 10);
+  EXPECT_EQ(handed, planner.calls) << "what was in flight was handed over";
 }
 
 TEST(PlanIssuesTest, OneSubtaskPerIssueIsTheFallbackShape) {

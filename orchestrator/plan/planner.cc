@@ -71,6 +71,7 @@ absl::StatusOr<PlannerResult> PlanTask(ModelGateway& gateway, const PlannerInput
                                              {"test_command", input.test_command},
                                              {"repository_map", input.repository_map}}));
   *request.add_tools() = SubmitPlanTool();
+  request.set_max_tokens(8192);  // a plan fits; the budget reserves for no more
   PlannerResult result;
   absl::Status last;
   for (int round = 0; round < 2; ++round) {

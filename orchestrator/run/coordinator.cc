@@ -17,6 +17,7 @@
 #include "base/terminal_text.h"
 #include "git/integration_repo.h"
 #include "models/budget.h"
+#include "orchestrator/merge/check_stage.h"
 #include "orchestrator/merge/culprits.h"
 #include "orchestrator/plan/issue_planner.h"
 #include "orchestrator/run/agent_service.h"
@@ -78,7 +79,7 @@ Coordinator::~Coordinator() {
   server_.reset();
 }
 
-absl::Status Coordinator::Setup() {
+absl::Status Coordinator::Setup(const std::function<bool()>& stopping) {
   const RunConfig& cfg = run_.config;
   absl::Status opened = OpenRunSite(run_, *sandbox_, out_, err_, site_);
   if (site_.store == nullptr) return opened;
@@ -88,11 +89,25 @@ absl::Status Coordinator::Setup() {
       *site_.store, out_, err_, [this] { return Counts(); });
   if (!opened.ok()) return opened;
   killable_gate_ = site_.gate.get();
-  // A task in words is planned now, by the model, before anything else happens.
   std::vector<CallRecord> planner_calls;
-  absl::Status planned = absl::OkStatus();
-  if (!run_.resume && run_.plan.subtasks.empty() && !cfg.task.empty()) planned = PlanFromTask(&planner_calls);
-  if (!run_.resume && cfg.backlog.plan_issues()) planned = PlanIssuesWithModel(&planner_calls);
+  bool started = run_.resume;
+  auto record_start = [&] {
+    Emit(RunStartedEvent(run_, site_.layout, site_.limits_mode, sandbox_->Name()));
+    for (const CallRecord& record : planner_calls) EmitModelCall(record);
+    started = true;
+  };
+  if (!run_.resume) {
+    // A task in words is planned now, by the model, before anything else happens.
+    absl::Status planned = absl::OkStatus();
+    if (run_.plan.subtasks.empty() && !cfg.task.empty()) planned = PlanFromTask(&planner_calls);
+    if (!planned.ok() || cfg.backlog.plan_issues()) record_start();
+    if (!planned.ok()) return planned;
+  }
+  // A backlog's issues are planned once the run is recorded, each recorded as its planning ends: a
+  // run killed meanwhile keeps what was planned and spent, and its resume plans the others.
+  if (cfg.backlog.plan_issues()) {
+    if (absl::Status st = PlanIssuesWithModel(stopping); !st.ok()) return st;
+  }
   scheduler_ = std::make_unique<Scheduler>(run_.plan, cfg.max_attempts, cfg.backlog.max_agents_per_issue());
   io_ = std::make_unique<asio::io_context>();
   git_pool_ = std::make_unique<asio::thread_pool>(2);
@@ -103,17 +118,19 @@ absl::Status Coordinator::Setup() {
         !st.ok()) {
       return st;
     }
-    return StartModel();
   }
+  // Recorded once the run's parts stand (unless issues were planned since): whoever waits for it
+  // finds the run ready for its hosts.
+  if (!started) record_start();
+  absl::Status model = StartModel();
+  if (model.ok() && !planning_spent_budget_.empty()) model_.StopOnBudget(planning_spent_budget_);
+  return model;
+}
 
-  Emit(RunStartedEvent(run_, site_.layout, site_.limits_mode, sandbox_->Name()));
-  for (const CallRecord& record : planner_calls) {
-    v1::Event e;
-    *e.mutable_model_called()->mutable_call() = record.call;
-    Emit(std::move(e), {.model_request = record.request_body, .model_response = record.response_body});
-  }
-  if (!planned.ok()) return planned;
-  return StartModel();
+void Coordinator::EmitModelCall(const CallRecord& record) {
+  v1::Event e;
+  *e.mutable_model_called()->mutable_call() = record.call;
+  Emit(std::move(e), {.model_request = record.request_body, .model_response = record.response_body});
 }
 
 void Coordinator::MakePipeline() {
@@ -196,25 +213,100 @@ absl::Status Coordinator::PlanFromTask(std::vector<CallRecord>* calls) {
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::PlanIssuesWithModel(std::vector<CallRecord>* calls) {
-  if (absl::Status st = StartModel(); !st.ok()) return st;
+absl::Status Coordinator::PlanIssuesWithModel(const std::function<bool()>& stopping) {
   const v1::Backlog& backlog = run_.config.backlog;
-  err_ << "swarm: planning " << backlog.issues_size() << " issues with " << model_.model()->ref << "\n";
-  // As many at once as the provider takes (its rate limiter holds the rest back).
+  std::vector<int> which;  // the issues not planned yet
+  for (int i = 0; i < backlog.issues_size(); ++i) {
+    if (!run_.planned_issues.count(backlog.issues(i).id())) which.push_back(i);
+  }
+  if (which.empty()) return absl::OkStatus();
+  if (absl::Status st = StartModel(); !st.ok()) return st;
+  err_ << "swarm: planning " << which.size() << " issues with " << model_.model()->ref << "\n";
+  // As many at once as the provider takes (its rate limiter holds the rest back), up to 64 threads.
   const std::optional<ModelGateway::LimiterState> limiter = model_.limiter();
   const int concurrency = std::min(64, limiter ? limiter->configured : 8);
-  IssuePlanning planning =
-      PlanIssues(backlog, run_.config.test_command, RepositoryMap(*run_.user, run_.base), concurrency,
-                 [this](const PlannerInput& input, std::vector<CallRecord>* made) { return model_.Plan(input, made); });
-  for (const std::string& note : planning.notes) err_ << "swarm: " << TerminalSafe(note) << "\n";
-  *calls = std::move(planning.calls);
-  run_.plan = std::move(planning.plan);
+  std::set<std::string> taken;  // subtask ids in use: a planned issue's may not clash with them
+  for (const v1::Subtask& s : run_.plan.subtasks) taken.insert(s.id());
+  constexpr int kLinesShown = 20;  // of issues planned into several subtasks, or failed
+  int lines = 0, planned = 0, several = 0, failed = 0;
+  double cost = 0;
+  auto say = [&](const std::string& line) {
+    if (++lines <= kLinesShown) err_ << "swarm: " << TerminalSafe(line) << "\n";
+  };
+  auto record = [&](v1::IssuePlanned planning) {
+    const std::string issue = planning.lane();
+    v1::Event e;
+    *e.mutable_issue_planned() = std::move(planning);
+    Emit(std::move(e));
+    run_.planned_issues.insert(issue);
+    Failpoint("issue_planned", issue);
+  };
+  const PlanningStop stop = PlanIssues(
+      backlog, which, run_.config.test_command, RepositoryMap(*run_.user, run_.base), concurrency,
+      [this](const PlannerInput& input, std::vector<CallRecord>* made) { return model_.Plan(input, made); }, stopping,
+      [&](IssuePlan result) {
+        const v1::Issue& issue = backlog.issues(result.index);
+        for (const CallRecord& call : result.calls) {
+          cost += call.call.cost_usd();
+          EmitModelCall(call);
+        }
+        absl::StatusOr<Plan> lane = std::move(result.planned);
+        if (lane.ok()) {
+          taken.erase(issue.id());  // its lone subtask gives way
+          const Plan model_plan = std::move(*lane);
+          lane = IssueLane(issue, model_plan, backlog, taken);
+          taken.insert(issue.id());
+        }
+        if (lane.ok()) {
+          if (absl::Status applied = ApplyIssueLane(run_.plan, issue.id(), *lane); !applied.ok()) lane = applied;
+        }
+        if (!lane.ok()) {
+          ++failed;
+          say(absl::StrCat("issue ", issue.id(), ": planning failed (", lane.status().message(),
+                           "): it is one subtask"));
+          v1::IssuePlanned planning;
+          planning.set_lane(issue.id());
+          planning.set_note(absl::StrCat("its planning failed: ", lane.status().message()));
+          record(std::move(planning));
+          return;
+        }
+        ++planned;
+        for (const v1::Subtask& s : lane->subtasks) taken.insert(s.id());
+        if (lane->subtasks.size() > 1) {
+          ++several;
+          say(absl::StrCat("issue ", issue.id(), ": planned into ", lane->subtasks.size(), " subtasks"));
+        }
+        record(IssuePlannedEvent(issue.id(), *lane));
+      });
+  if (lines > kLinesShown) err_ << "swarm: ... and " << lines - kLinesShown << " more such issues\n";
+  int left = 0;
+  if (stop.final) {
+    // More calls cannot help: the issues left are one subtask each, for this session and any resume.
+    for (int i : which) {
+      if (run_.planned_issues.count(backlog.issues(i).id())) continue;
+      ++left;
+      v1::IssuePlanned planning;
+      planning.set_lane(backlog.issues(i).id());
+      planning.set_note("not planned: " + stop.why);
+      record(std::move(planning));
+    }
+    if (absl::StartsWith(stop.why, "the run's budget")) planning_spent_budget_ = stop.why;
+  }
+  err_ << absl::StrFormat(
+      "swarm: planned %d of %d issues (%d into several subtasks; %d one subtask as their planning "
+      "failed) for $%.4f",
+      planned, which.size(), several, failed, cost);
+  if (!stop.why.empty())
+    err_ << "; stopped: " << TerminalSafe(stop.why)
+         << (left > 0 ? absl::StrCat(" (", left, " issues left are one subtask each)") : "");
+  err_ << "\n";
+  if (absl::Status st = ValidatePlan(run_.plan, "the issues' plans"); !st.ok()) {
+    return absl::InternalError(st.message());  // each lane was valid, and ids never clash
+  }
   std::map<std::string, std::string> lane_of;  // the planned subtasks spend their issue's budget
   for (const v1::Subtask& s : run_.plan.subtasks) lane_of[s.id()] = s.lane();
   model_.JoinGroups(lane_of);
-  err_ << absl::StrFormat("swarm: the issues have %d subtasks (planning cost $%.4f)\n", run_.plan.subtasks.size(),
-                          planning.cost_usd);
-  return BudgetEnds(planning.budget);
+  return absl::OkStatus();
 }
 
 absl::Status Coordinator::StartModel() {
@@ -254,7 +346,8 @@ int Coordinator::Run() {
   SetupSignals setup_signals(options_.handle_signals, [this] {
     if (TestGate* gate = killable_gate_.load()) gate->KillRunning();
   });
-  absl::Status setup = Setup();
+  absl::Status setup =
+      Setup([&] { return setup_signals.received() > 0 || cancel_requests_.Pending(site_.layout.run_dir); });
   // A resumed run's base was tested when it started, unless the coordinator died during that test;
   // with per-test results, the head's results are the baseline, so they are read again (or cached).
   bool check = !baseline_.base_passed || site_.gate == nullptr || site_.gate->format() != TestFormat::kExit;
@@ -389,7 +482,15 @@ void Coordinator::OnResult(const std::shared_ptr<HostChannel>& channel, const v1
   std::string log = recorder_->Log(absl::StrCat(lease.subtask_id, ".", lease.attempt, ".agent.log"), result.log_tail());
   Emit(AttemptFinishedEvent(lease.subtask_id, lease.attempt, result, log));
 
-  if (result.outcome() == v1::AttemptResult::NO_CHANGE) {
+  if (result.outcome() == v1::AttemptResult::NO_CHANGE && run_.config.backlog.require_test() &&
+      scheduler_->spec(lease.subtask_id).test_first() && scheduler_->has_dependents(lease.subtask_id)) {
+    // It was to write the test that reproduces its issue: the rest of the issue waits for it in vain.
+    // (An issue of one subtask that changes nothing is an issue with nothing to change.)
+    pipeline_->FinishSubtask(
+        lease.subtask_id, v1::REJECTED_CHECK,
+        absl::StrCat(kNoFailingTest, ": the agent changed nothing, so no test reproduces the issue"), log);
+    pipeline_->SkipBlocked();
+  } else if (result.outcome() == v1::AttemptResult::NO_CHANGE) {
     scheduler_->AttemptSucceeded(lease.subtask_id, /*no_change=*/true);
     pipeline_->FinishSubtask(lease.subtask_id, v1::NO_CHANGE, "the agent changed nothing", log);
     pipeline_->SubmitMergeable();
@@ -430,6 +531,9 @@ void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, c
 void Coordinator::OnHostGone(const std::shared_ptr<HostChannel>& channel) { fleet_->HostGone(channel); }
 
 void Coordinator::MaybeFinish() {
+  if (scheduler_ != nullptr) {
+    for (const std::string& lane : scheduler_->TakeFinishedLanes()) stages_.Retire(lane);
+  }
   // Hosts start once setup is done; a store that fails before that finishes the run here.
   const int hosts_running = hosts_ != nullptr ? hosts_->running() : 0;
   if (!shutting_down_ && cancel_exit_ == 0 && hosts_ != nullptr && hosts_running == 0 && !scheduler_->AllDone()) {

@@ -98,13 +98,16 @@ class Coordinator final : public AgentHandler {
   void OnComplete(const v1::CompleteRequest& request, CompleteDone done) override;
 
  private:
-  absl::Status Setup();
+  // `stopping`: a signal or a cancel request came (the issues' planning starts no further issue).
+  absl::Status Setup(const std::function<bool()>& stopping);
   // The run's model, when it has one; spending of earlier sessions counts.
   absl::Status StartModel();
   // Plans run_.config.task with the model (planner.h); the calls made are returned for the log.
   absl::Status PlanFromTask(std::vector<CallRecord>* calls);
-  // A backlog's issues, each planned by the model into its lane's subtasks (issue_planner.h).
-  absl::Status PlanIssuesWithModel(std::vector<CallRecord>* calls);
+  // A backlog's issues not planned yet, each planned by the model into its lane's subtasks
+  // (issue_planner.h) and recorded as its planning ends.
+  absl::Status PlanIssuesWithModel(const std::function<bool()>& stopping);
+  void EmitModelCall(const CallRecord& record);
   // At the end: a lease still held is forgotten, and its agent's model calls are not retried.
   void EndLease(const std::string& lease_id);
   // The landing pipeline, wired to this run: its events, logs, git work and executor.
@@ -142,6 +145,7 @@ class Coordinator final : public AgentHandler {
   // first, and the gateway goes before the executor its calls post to.
   ReworkPolicy rework_;  // rebases and fix-ups; owned by the executor
   RunModel model_;       // the gateway, agents' calls through it, the budget
+  std::string planning_spent_budget_;      // the run's budget ran out while the issues were planned
   std::unique_ptr<RunRecorder> recorder_;  // with site_.store
   std::atomic<TestGate*> killable_gate_{nullptr};  // site_.gate, for the setup signal watcher thread
   RunStages stages_;  // the check and the queue, once the head is tested

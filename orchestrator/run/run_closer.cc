@@ -13,7 +13,7 @@ std::vector<LaneToPublish> ResolvedLanes(const Scheduler& scheduler, const v1::B
   struct Lane {
     bool done = true;         // every subtask landed or had nothing to change
     bool landed = false;      // one landed
-    bool test_landed = true;  // test first: its test-first subtask landed (with a failing test)
+    bool test_landed = false;  // its test-first subtask landed (with a failing test)
   };
   std::map<std::string, Lane> lanes;
   for (const auto& id : scheduler.order()) {
@@ -23,12 +23,13 @@ std::vector<LaneToPublish> ResolvedLanes(const Scheduler& scheduler, const v1::B
     const State state = scheduler.state(id);
     lane.done = lane.done && (state == State::kLanded || state == State::kNoChange);
     lane.landed = lane.landed || state == State::kLanded;
-    if (backlog.require_test() && spec.test_first()) lane.test_landed = state == State::kLanded;
+    if (spec.test_first() && state == State::kLanded) lane.test_landed = true;
   }
   std::vector<LaneToPublish> resolved;
   for (const v1::Issue& issue : backlog.issues()) {
     auto it = lanes.find(issue.id());
-    if (it == lanes.end() || !it->second.done || !it->second.landed || !it->second.test_landed) continue;
+    if (it == lanes.end() || !it->second.done || !it->second.landed) continue;
+    if (backlog.require_test() && !it->second.test_landed) continue;
     resolved.push_back({issue.id(), backlog.branch_prefix() + issue.id(), backlog.redo()});
   }
   return resolved;

@@ -22,6 +22,7 @@
 #include "base/input_file.h"
 #include "base/terminal_text.h"
 #include "base/utf8.h"
+#include "orchestrator/plan/issue_planner.h"
 #include "orchestrator/plan/shard_planner.h"
 #include "orchestrator/run/agent_command_files.h"
 #include "orchestrator/run/bind_check.h"
@@ -495,6 +496,26 @@ absl::StatusOr<PreparedRun> PrepareResume(const std::string& state_dir_flag, con
   absl::StatusOr<Plan> plan = ParsePlan(config.plan_text, "the stored plan");
   if (!plan.ok()) return plan.status();
   run.plan = std::move(*plan);
+  // A backlog's issues planned as it started replace their lone subtasks.
+  for (const v1::Event& e : *first) {
+    if (!e.has_issue_planned()) continue;
+    run.planned_issues.insert(e.issue_planned().lane());
+    if (e.issue_planned().subtasks_size() == 0) continue;
+    if (absl::Status st = ApplyIssueLane(run.plan, e.issue_planned().lane(), LaneOf(e.issue_planned())); !st.ok()) {
+      return absl::DataLossError(absl::StrCat("the stored plan: ", st.message()));
+    }
+  }
+  if (config.backlog.require_test()) {
+    // A plan stored before subtasks said so: a lane's lone subtask is the one that writes the test.
+    std::map<std::string, std::pair<int, bool>> lanes;  // lane -> (its subtasks, one writes the test)
+    for (const v1::Subtask& s : run.plan.subtasks) {
+      ++lanes[s.lane()].first;
+      lanes[s.lane()].second |= s.test_first();
+    }
+    for (v1::Subtask& s : run.plan.subtasks) {
+      if (!s.lane().empty() && lanes[s.lane()] == std::make_pair(1, false)) s.set_test_first(true);
+    }
+  }
   if (absl::Status st = ValidatePlan(run.plan, "the stored plan"); !st.ok()) return st;
   if (absl::Status st = FillLanes(run.plan, config.backlog, "the stored plan"); !st.ok()) return st;
   run.sandbox_env = config.sandbox_env;

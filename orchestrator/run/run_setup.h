@@ -6,14 +6,15 @@
 
 #include <iosfwd>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "git/git.h"
 #include "models/model_config.h"
 #include "orchestrator/plan/plan.h"
 #include "orchestrator/run/run_config.h"
-#include "git/git.h"
 
 namespace swarm {
 
@@ -31,6 +32,9 @@ struct PreparedRun {
   std::optional<ResolvedModel> model;  // the run's model, key included (held in memory only)
   double per_subtask_usd = 0;          // from the models config's [budget]
   bool resume = false;  // continue run_id, whose coordinator is gone, instead of starting it
+  // A backlog's issues whose planning was recorded (IssuePlanned), planned or not: a resumed run
+  // plans only the others.
+  std::set<std::string> planned_issues;
 };
 
 // Checks `config` and everything it names (repository, base, plan, model, binds), and reads the plan.

@@ -18,6 +18,13 @@ MergeQueue& RunStages::Merge(const std::string& lane) {
   return *queue;
 }
 
+void RunStages::Retire(const std::string& lane) {
+  auto it = own_merges_.find(lane);
+  if (it == own_merges_.end()) return;
+  it->second->Shutdown();  // idle: what it landed last has been handed to the executor already
+  own_merges_.erase(it);
+}
+
 void RunStages::Cancel() {
   cancelled_ = true;
   if (check_ != nullptr) check_->Cancel();

@@ -28,6 +28,9 @@ class RunStages {
   // coordinator's executor.
   MergeQueue& Merge(const std::string& lane);
 
+  // `lane` will merge nothing more: its own queue stops, its thread ends (a backlog of 1,000 issues
+  // would otherwise keep a thread for every lane that ever landed). On the coordinator's executor.
+  void Retire(const std::string& lane);
   // Checks not started are dropped; queued patches are dropped, a running test is killed.
   void Cancel();
   // Waits for what runs to end.

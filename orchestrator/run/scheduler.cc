@@ -46,7 +46,10 @@ Scheduler::Scheduler(const Plan& plan, int max_attempts, int max_running_per_lan
     }
   }
   counts_[static_cast<int>(State::kPending)] = static_cast<int>(entries_.size());
-  for (Entry& e : entries_) Reindex(e);
+  for (Entry& e : entries_) {
+    Reindex(e);
+    if (!e.spec.lane().empty()) ++lane_open_[e.spec.lane()];
+  }
 }
 
 const Scheduler::Entry& Scheduler::At(const std::string& id) const {
@@ -54,6 +57,12 @@ const Scheduler::Entry& Scheduler::At(const std::string& id) const {
 }
 
 Scheduler::Entry& Scheduler::At(const std::string& id) { return entries_[MustFind(index_, id, "subtask")]; }
+
+std::vector<std::string> Scheduler::TakeFinishedLanes() {
+  std::vector<std::string> lanes;
+  lanes.swap(finished_lanes_);
+  return lanes;
+}
 
 bool Scheduler::IsTerminal(State s) {
   return s == State::kLanded || s == State::kFailed || s == State::kSkipped || s == State::kNoChange;
@@ -87,6 +96,11 @@ void Scheduler::Set(Entry& e, State state) {
         if (it->second.empty()) owners_.erase(it);
       }
     }
+  }
+  if (!e.spec.lane().empty() && IsTerminal(old) != IsTerminal(state)) {
+    int& open = lane_open_[e.spec.lane()];
+    open += IsTerminal(state) ? -1 : 1;
+    if (open == 0) finished_lanes_.push_back(e.spec.lane());
   }
   if (old == State::kPatchReady) patch_ready_.erase(e.index);
   if (state == State::kPatchReady) patch_ready_.insert(e.index);

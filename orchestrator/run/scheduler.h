@@ -52,10 +52,15 @@ class Scheduler final {
   void Restore(const std::string& id, State state, int attempts, int forgiven);
   // Pending subtasks that can never run because a dependency did not land; now kSkipped.
   std::vector<std::string> TakeBlocked();
+  // Lanes (a backlog's issues; never the run's own "") whose every subtask has become terminal since
+  // this was last called: nothing of theirs will run or merge again.
+  std::vector<std::string> TakeFinishedLanes();
 
   State state(const std::string& id) const { return At(id).state; }
   int attempts(const std::string& id) const { return At(id).attempts; }
   const v1::Subtask& spec(const std::string& id) const { return At(id).spec; }
+  // Whether another subtask waits for this one to land.
+  bool has_dependents(const std::string& id) const { return !At(id).dependents.empty(); }
   const std::vector<std::string>& order() const { return order_; }
   bool AllDone() const;
   // Landed, failed, skipped or needing no change: the subtask's outcome is final.
@@ -102,6 +107,8 @@ class Scheduler final {
   int counts_[kStates] = {};
   std::map<std::string, std::set<int>> owners_;  // FileKey -> subtasks running or with a patch not landed
   std::map<std::string, int> lane_running_;      // lane -> its subtasks running now
+  std::map<std::string, int> lane_open_;         // lane -> its subtasks not terminal yet
+  std::vector<std::string> finished_lanes_;      // since TakeFinishedLanes last ran
   std::set<ReadyKey> ready_;
   std::set<int> patch_ready_;                        // kPatchReady, by plan index
   std::vector<int> newly_failed_;                    // failed or skipped since TakeBlocked last ran

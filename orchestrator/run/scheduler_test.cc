@@ -397,5 +397,29 @@ TEST(SchedulerLanesTest, ALaneHoldsAtMostItsShareAndFilesClashOnlyWithinALane) {
   EXPECT_EQ(s.TakeReady(), "a3") << "a slot of lane A came free";
 }
 
+TEST(SchedulerLanesTest, ALaneIsFinishedOnceEverySubtaskOfItIsTerminal) {
+  Plan plan = MakePlan({{.id = "a1", .lane = "A"},
+                        {.id = "a2", .depends_on = {"a1"}, .lane = "A"},
+                        {.id = "b1", .lane = "B"},
+                        {.id = "c1", .lane = "C"},
+                        {.id = "c2", .depends_on = {"c1"}, .lane = "C"}});
+  Scheduler s(plan, 1);
+  EXPECT_EQ(TakeAllReady(s), (std::vector<std::string>{"a1", "c1", "b1"}));  // the longest chains first
+  s.AttemptSucceeded("a1", /*no_change=*/false);
+  s.Finish("a1", State::kLanded);
+  EXPECT_TRUE(s.TakeFinishedLanes().empty()) << "a2 is still to come";
+  s.AttemptSucceeded("b1", /*no_change=*/true);
+  EXPECT_EQ(s.TakeFinishedLanes(), std::vector<std::string>{"B"});
+  EXPECT_TRUE(s.TakeFinishedLanes().empty()) << "each lane once";
+  EXPECT_FALSE(s.AttemptFailed("c1"));  // its one attempt: failed, and c2 can never run
+  EXPECT_EQ(s.TakeBlocked(), std::vector<std::string>{"c2"});
+  EXPECT_EQ(s.TakeFinishedLanes(), std::vector<std::string>{"C"});
+  EXPECT_EQ(TakeAllReady(s), std::vector<std::string>{"a2"});
+  s.AttemptSucceeded("a2", /*no_change=*/false);
+  EXPECT_TRUE(s.TakeFinishedLanes().empty()) << "its patch has not merged";
+  s.Finish("a2", State::kLanded);
+  EXPECT_EQ(s.TakeFinishedLanes(), std::vector<std::string>{"A"});
+}
+
 }  // namespace
 }  // namespace swarm

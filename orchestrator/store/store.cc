@@ -311,6 +311,26 @@ absl::Status Store::Project(const v1::Event& e, const EventBodies& bodies) {
       Stmt s(db_, "UPDATE runs SET state = ?, finished_ms = ?, result_branch = ?, head = ? WHERE id = ?");
       return s.Bind(std::string(Name(StateOf(f)))).Bind(now).Bind(f.result_branch()).Bind(f.head()).Bind(run).Run();
     }
+    case v1::Event::kIssuePlanned: {
+      // The issue's lone subtask (its id is the issue's, never leased yet) gives way to its plan's, in
+      // its place (rows of one `ord` keep the order they were written in).
+      const auto& p = e.issue_planned();
+      if (p.subtasks_size() == 0) return absl::OkStatus();
+      Stmt q(db_, "SELECT ord FROM subtasks WHERE run_id = ? AND id = ?");
+      q.Bind(run).Bind(p.lane());
+      if (q.Step() != SQLITE_ROW) return absl::FailedPreconditionError("a planned issue has no subtask: " + p.lane());
+      const std::int64_t ord = q.Int(0);
+      Stmt d(db_, "DELETE FROM subtasks WHERE run_id = ? AND id = ?");
+      if (absl::Status st = d.Bind(run).Bind(p.lane()).Run(); !st.ok()) return st;
+      for (const v1::Subtask& sub : p.subtasks()) {
+        std::string spec;
+        sub.SerializeToString(&spec);
+        Stmt t(db_, "INSERT INTO subtasks (run_id, id, ord, spec, state) VALUES (?, ?, ?, ?, ?)");
+        t.Bind(run).Bind(sub.id()).Bind(ord).BindBlob(spec);
+        if (absl::Status st = t.Bind(static_cast<std::int64_t>(v1::PENDING)).Run(); !st.ok()) return st;
+      }
+      return absl::OkStatus();
+    }
     case v1::Event::kPatchRejected:
       return absl::OkStatus();  // the subtask's outcome follows in SubtaskFinished
     case v1::Event::kModelCalled: {
@@ -369,7 +389,9 @@ absl::StatusOr<std::vector<v1::Event>> Store::Events(const std::string& run_id, 
 }
 
 absl::StatusOr<std::vector<SubtaskRow>> Store::Subtasks(const std::string& run_id) const {
-  Stmt q(db_, "SELECT spec, state, reason, log_path, landed_commit, attempts FROM subtasks WHERE run_id = ? ORDER BY ord");
+  Stmt q(db_,
+         "SELECT spec, state, reason, log_path, landed_commit, attempts FROM subtasks WHERE run_id = ? "
+         "ORDER BY ord, rowid");
   q.Bind(run_id);
   std::vector<SubtaskRow> out;
   int rc;
