@@ -5,6 +5,11 @@ Each N is one run and one table row. The repository has F files (f0000.txt, ...)
 (id t0000, ...) names file i in a generated plan, so no two subtasks overlap. The test command is `true`.
 Each row has its own --state-dir, so the database holds that run alone.
 
+  --backlog        `swarm backlog` instead of `swarm run`: subtask i is issue t0000... (JSON lines), a
+                   lane of its own with its own merge queue and branch. Command agents write
+                   issue-ID.txt instead of $SWARM_FILES; LLM agents' issues are first planned by the
+                   scripted model, one call of D ms each (its reply: one subtask, the issue's file).
+
   --kind command   each agent runs `sleep L; echo y >> $SWARM_FILES` (`sleep L` with --no-change)
   --kind llm       the built-in LLM agent against the scripted model (--model scripted:FILE): each
                    subtask is one conversation (the gateway sends the subtask id as x-swarm-conversation)
@@ -45,8 +50,8 @@ lease, last attempt_finished, last patch_submitted, last landed), model calls, g
 the scripted delay (p50/p99 ms; mostly the limiter's queue), the time from an attempt's last model
 call to its attempt_finished (p50 ms: the submit and the patch; not in add/step), the mean stored
 model_calls row (call, request and reply blobs: grows with an attempt's transcript), CPU per 1,000
-steps (model calls, or attempts for command agents), the largest single process's ru_maxrss and the
-peak database size.
+steps (model calls, or attempts for command agents), the largest single process's ru_maxrss, the
+peak database size and the coordinator's peak thread count (sampled from /proc/PID/status).
 
 Event names used (swarm run --json: proto3 JSON, snake_case fields, int64 as strings, time_unix_ms):
 agent_registered, subtask_leased, model_called, attempt_finished, patch_submitted, landed,
@@ -118,11 +123,17 @@ def write_plan(path, n, files):
         json.dump({"subtasks": subtasks}, f)
 
 
-def write_script(path, n, files, steps, delay_ms, jitter_ms, change, max_attempts):
+def write_script(path, n, files, steps, delay_ms, jitter_ms, change, max_attempts, backlog=False):
     """One conversation per subtask; returns {subtask: [scripted delay of call 1, 2, ...]}."""
     conversations, delays = {}, {}
     for i in range(n):
         fname = file_name(i, files)
+        if backlog:  # the issue is planned first: one subtask, which keeps the issue's id
+            plan = {"subtasks": [{"id": "fix", "title": f"Change {fname}", "instructions": f"Append a line to {fname}.",
+                                  "files": [fname]}]}
+            conversations["planner:" + sub_id(i, n)] = [
+                {"tool_calls": [{"name": "submit_plan", "arguments": plan}], "delay_ms": delay_ms}]
+            delays["planner:" + sub_id(i, n)] = [delay_ms]
         read = {"tool_calls": [{"name": "read_file", "arguments": {"path": fname}}]}
         calls = [read] * (steps - 2 if change else steps - 1)
         if change:
@@ -147,7 +158,7 @@ class Sampler(threading.Thread):
     def __init__(self, pid, host_pids, db, interval):
         super().__init__(daemon=True)
         self.pid, self.host_pids, self.db, self.interval = pid, host_pids, db, interval
-        self.peak_rss_kib = self.peak_db = 0
+        self.peak_rss_kib = self.peak_db = self.peak_threads = 0
         self.stop = threading.Event()
         self.page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -161,6 +172,10 @@ class Sampler(threading.Thread):
                 except (OSError, ValueError, IndexError):
                     pass
             self.peak_rss_kib = max(self.peak_rss_kib, total)
+            with contextlib.suppress(OSError, ValueError):
+                with open(f"/proc/{self.pid}/status") as f:
+                    threads = next(line for line in f if line.startswith("Threads:"))
+                self.peak_threads = max(self.peak_threads, int(threads.split()[1]))
             self.peak_db = max(self.peak_db, db_bytes(self.db))
 
 
@@ -190,24 +205,36 @@ def run_row(args, n, repo, work):
     row_dir = os.path.join(work, f"n{n}")
     os.makedirs(row_dir)
     state, plan = os.path.join(row_dir, "state"), os.path.join(row_dir, "plan.json")
-    write_plan(plan, n, args.files)
-    cmd = [args.swarm, "run", "--repo", repo, "--state-dir", state, "--plan", plan, "--agents", str(n),
-           "--test-cmd", "true", "--json"]
+    if args.backlog:
+        issues = os.path.join(row_dir, "issues.jsonl")
+        with open(issues, "w") as f:
+            for i in range(n):
+                f.write(json.dumps({"id": sub_id(i, n), "title": f"Change {file_name(i, args.files)}",
+                                    "body": f"Append a line to {file_name(i, args.files)}."}) + "\n")
+        cmd = [args.swarm, "backlog", "--repo", repo, "--state-dir", state, "--issues", issues, "--agents", str(n),
+               "--test-cmd", "true", "--json", "--out", os.path.join(row_dir, "out")]
+    else:
+        write_plan(plan, n, args.files)
+        cmd = [args.swarm, "run", "--repo", repo, "--state-dir", state, "--plan", plan, "--agents", str(n),
+               "--test-cmd", "true", "--json"]
     delays, extra_parser = {}, argparse.ArgumentParser(add_help=False)
     extra_parser.add_argument("--max-attempts", type=int, default=3)  # swarm run's default
     extra_parser.add_argument("--max-steps", type=int)
     extra = extra_parser.parse_known_args(shlex.split(args.extra_args))[0]
     if args.kind == "command":
-        cmd += ["--agent-cmd", f"sleep {args.sleep}" + ("; echo y >> $SWARM_FILES" if args.change else "")]
+        target = "issue-$SWARM_SUBTASK_ID.txt" if args.backlog else "$SWARM_FILES"
+        cmd += ["--agent-cmd", f"sleep {args.sleep}" + (f"; echo y >> {target}" if args.change else "")]
         ideal = args.sleep
     else:
         script = os.path.join(row_dir, "script.json")
         delays = write_script(script, n, args.files, args.steps, args.delay_ms, args.jitter_ms, args.change,
-                              extra.max_attempts)
+                              extra.max_attempts, args.backlog)
         cmd += ["--model", "scripted:" + script]
         if args.steps > 40 and not extra.max_steps:  # swarm run's default --max-steps is 40
             cmd += ["--max-steps", str(args.steps)]
-        ideal = max(sum(d[:args.steps]) for d in delays.values()) / 1000.0
+        ideal = max(sum(d[:args.steps]) for k, d in delays.items() if not k.startswith("planner:")) / 1000.0
+        if args.backlog:
+            ideal += args.delay_ms / 1000.0  # each issue's planning call comes first
     cmd += shlex.split(args.extra_args)
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(work, "config"))
 
@@ -250,7 +277,8 @@ def run_row(args, n, repo, work):
     r.update(n=n, wall=wall, ideal=ideal, eff=ideal / wall, exit=proc.returncode,
              cpu=ru.ru_utime + ru.ru_stime, maxrss_mib=ru.ru_maxrss / 1024.0,
              rss_per_agent=sampler.peak_rss_kib / n, db=db_bytes(os.path.join(state, "swarm.db")),
-             peak_db=max(sampler.peak_db, db_bytes(os.path.join(state, "swarm.db"))))
+             peak_db=max(sampler.peak_db, db_bytes(os.path.join(state, "swarm.db"))),
+             peak_threads=sampler.peak_threads)
     done = r["landed"] if args.change else r["finished_ok"]
     r["cpu_ms_patch"] = r["cpu"] * 1000 / done if done else None
     r["db_per_call"] = r["db"] / r["calls"] if r["calls"] else None
@@ -372,14 +400,14 @@ def print_tables(args, rows):
     marks = ["first lease", "last lease", "last attempt", "last submit", "last landed"]
     head = ["N", "exit", "hosts"] + [m + " s" for m in marks] + [
         "model calls", "gateway beyond delay p50/p99 ms", "last call to attempt end p50 ms", "model_calls row B",
-        "CPU s/1k steps", "max RSS 1 proc MiB", "peak DB KiB"]
+        "CPU s/1k steps", "max RSS 1 proc MiB", "peak DB KiB", "peak threads"]
     md_row(head)
     print("|" + "---|" * len(head))
     for r in rows:
         md_row([r["n"], r["exit"], r["hosts"]] + [fmt(r["marks"].get(m)) for m in marks] + [
             r["calls"] if llm else "-", f"{fmt(r['gw_p50'], 0)} / {fmt(r['gw_p99'], 0)}" if llm else "-",
             fmt(r["close_p50"], 0), fmt(r["row_per_call"], 0), fmt(r["cpu_per_1k_steps"], 1),
-            fmt(r["maxrss_mib"], 1), fmt(r["peak_db"] / 1024.0, 0)])
+            fmt(r["maxrss_mib"], 1), fmt(r["peak_db"] / 1024.0, 0), r["peak_threads"]])
     print()
     print("Columns: see the docstring of bench/swarm_bench.py. Times are from the swarm process's start; "
           "CPU covers the coordinator, hosts, sandboxes and git; RSS/agent is (coordinator + hosts) / N.")
@@ -404,6 +432,8 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the repository, plans, scripts and state")
     p.add_argument("--extra-args", default="", help="more `swarm run` arguments, shell-quoted")
     p.add_argument("--verify", action="store_true", help="exit 1 when a subtask was lost or swarm failed")
+    p.add_argument("--backlog", action="store_true", help="`swarm backlog` of N issues (a lane each) instead of "
+                   "`swarm run` of N subtasks; LLM agents' issues are planned first")
     args = p.parse_args()
     ns = [int(x) for x in args.n.split(",") if x.strip()]
     if not ns or min(ns) < 1:
@@ -435,6 +465,9 @@ def main():
                     f" + 0..{args.jitter_ms} ms, " + ("edit then submit" if args.change else "read and submit")
                     + ", model concurrency " + (str(args.model_concurrency) if args.model_concurrency
                                                 else "by default"))
+        if args.backlog:
+            what += "; `swarm backlog`: one issue (lane) per subtask" + (", each planned first" if args.kind == "llm"
+                                                                          else "")
         print(f"Workload: {what}; {args.files}-file repository; one file per subtask; test `true`" +
               (f"; extra `{args.extra_args}`" if args.extra_args else "") + "\n", flush=True)
         rows = []

@@ -297,7 +297,8 @@ int main(int argc, char** argv) {
                       "where report.json, junit.xml, summary.md and pr/ID.md go (default: the run's directory)");
   backlog->add_option("--on-resolved", backlog_options.on_resolved,
                       "run this (sh -c, in the repository, outside the sandbox) once per resolved issue, with "
-                      "SWARM_ISSUE_ID, SWARM_ISSUE_URL, SWARM_BRANCH and SWARM_PR_BODY: git push, gh pr create");
+                      "SWARM_ISSUE_ID, SWARM_ISSUE_URL, SWARM_ISSUE_TITLE, SWARM_BRANCH and SWARM_PR_BODY: git push, "
+                      "gh pr create");
   backlog->add_option("--budget-usd", backlog_budget, "stop when the model spending of all issues would pass this");
   std::string per_issue_budget;
   backlog->add_option("--budget-per-issue-usd", per_issue_budget,

@@ -196,6 +196,16 @@ TEST_F(BacklogTest, ResolvesWhatItCanReportsWhyNotAndARerunSkipsTheResolved) {
   EXPECT_EQ(std::vector<std::string>(absl::StrSplit(Trim(Read(dir_ / "published.txt")), '\n')).size(), 5u)
       << "--on-resolved ran again for a skipped issue";
   EXPECT_EQ(UserVisibleState(repo()), before);
+
+  // A CI job's fresh clone has the branches pushed before as its remote's only: they count too.
+  const std::string clone = dir_ / "clone";
+  Sh("git clone -q " + repo() + " " + clone);
+  std::vector<std::string> in_clone = Args(lines, {"--dry-run"});
+  in_clone[2] = clone;  // --repo
+  CliResult fresh = RunSwarm(in_clone);
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.out << fresh.err;
+  EXPECT_TRUE(absl::StrContains(fresh.out, "skipped (its branch origin/swarm/issue-3 exists")) << fresh.out;
+  EXPECT_TRUE(absl::StrContains(fresh.out, "2 issues, one lane each")) << fresh.out;
 }
 
 TEST_F(BacklogTest, ReadsGhOutputFiltersByLabelAndCapsTheIssues) {

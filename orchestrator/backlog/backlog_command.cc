@@ -6,9 +6,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <ostream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "base/input_file.h"
 #include "base/terminal_text.h"
 #include "git/git.h"
@@ -85,6 +89,31 @@ bool WriteDone(const std::string& path, const std::string& head) {
   return static_cast<bool>(out);
 }
 
+// Issue id -> its branch, local (swarm/issue-ID) or, as a CI job's fresh clone has it, a remote's
+// (origin/swarm/issue-ID): the issues resolved before, whose pull requests may be under review.
+absl::StatusOr<std::map<std::string, std::string>> IssueBranches(const Git& repo) {
+  absl::StatusOr<std::string> refs =
+      repo.Run({"for-each-ref", "--format=%(refname)", "refs/heads/swarm/", "refs/remotes/"});
+  if (!refs.ok())
+    return absl::FailedPreconditionError(absl::StrCat("cannot list the branches: ", refs.status().message()));
+  std::map<std::string, std::string> branches;
+  for (absl::string_view ref : absl::StrSplit(*refs, '\n', absl::SkipEmpty())) {
+    absl::string_view name = ref;
+    if (absl::ConsumePrefix(&name, "refs/heads/")) {
+      // swarm/issue-ID
+    } else if (absl::ConsumePrefix(&name, "refs/remotes/")) {
+      const std::size_t at = name.find(std::string("/") + kIssueBranchPrefix);
+      if (at == absl::string_view::npos) continue;
+      name.remove_prefix(at + 1);  // a remote's name may hold '/'
+    }
+    absl::string_view id = name;
+    if (!absl::ConsumePrefix(&id, kIssueBranchPrefix) || id.empty()) continue;
+    const std::string shown(ref.substr(absl::StartsWith(ref, "refs/heads/") ? 11 : 13));
+    branches.emplace(std::string(id), shown);  // the local branch first: refs/heads sorts before refs/remotes
+  }
+  return branches;
+}
+
 }  // namespace
 
 std::vector<std::string> DefaultTestGlobs() {
@@ -103,11 +132,13 @@ absl::Status BacklogCommand(RunConfig config, const BacklogOptions& options, mod
   absl::StatusOr<Git> user = Git::Open(config.repo);
   if (!user.ok()) return absl::InvalidArgumentError(absl::StrCat("--repo: ", user.status().message()));
   // Issues whose branch exists were resolved before: --max-issues counts the others.
+  absl::StatusOr<std::map<std::string, std::string>> branches = IssueBranches(*user);
+  if (!branches.ok()) return branches.status();
   IssueSelection selection =
       SelectIssues(*issues, options.label, options.max_issues, [&](const v1::Issue& issue) -> std::string {
-        const std::string branch = kIssueBranchPrefix + issue.id();
-        if (options.redo || !user->ResolveCommit("refs/heads/" + branch).ok()) return "";
-        return absl::StrCat("its branch ", branch, " exists (--redo does it again)");
+        auto branch = branches->find(issue.id());
+        if (options.redo || branch == branches->end()) return "";
+        return absl::StrCat("its branch ", branch->second, " exists (--redo does it again)");
       });
   v1::Backlog& backlog = config.backlog;
   backlog.set_branch_prefix(kIssueBranchPrefix);

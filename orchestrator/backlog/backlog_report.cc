@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -179,7 +181,15 @@ std::string Markdown(const std::vector<IssueOutcome>& outcomes, const BacklogRep
                                 " resolved, ", counts[1], " unresolved, ", counts[2], " failed, ", counts[3],
                                 " skipped", cost > 0 ? absl::StrFormat("; model cost $%.4f", cost) : "", "\n\n",
                                 "| Issue | Outcome | Reason | Branch | Cost |\n|---|---|---|---|---|\n");
-  for (const IssueOutcome& o : outcomes) {
+  // At most 1,000 rows (a title is cut at 200 bytes): with the pairs below, it fits the 1 MiB a
+  // GitHub job summary takes.
+  constexpr std::size_t kRows = 1000;
+  for (std::size_t row = 0; row < outcomes.size(); ++row) {
+    const IssueOutcome& o = outcomes[row];
+    if (row == kRows) {
+      absl::StrAppend(&md, "| and ", outcomes.size() - kRows, " more issues (report.json lists them) | | | | |\n");
+      break;
+    }
     const std::string issue = o.issue.url().empty() ? Cell(Ref(o.issue) + " " + o.issue.title())
                                                     : absl::StrCat("[", Cell(Ref(o.issue)), "](", Cell(o.issue.url()),
                                                                    ") ", Cell(o.issue.title()));
@@ -217,12 +227,46 @@ std::string PullRequestPath(const std::string& out_dir, const std::string& issue
   return absl::StrCat(out_dir, "/pr/", issue_id, ".md");
 }
 
+std::string Inert(const std::string& text) {
+  // Each word that closes an issue on merge, and each @mention, gets a zero-width space after its
+  // first character: GitHub and GitLab no longer see it, people read it as it was.
+  static constexpr const char* kKeywords[] = {"resolved", "resolves", "resolve", "closed", "closes",
+                                              "close",    "fixed",    "fixes",   "fix"};
+  constexpr char kZeroWidthSpace[] = "\xE2\x80\x8B";
+  auto word_char = [](char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  auto keyword_at = [&](std::size_t i) -> std::size_t {  // its length, or 0
+    for (const char* keyword : kKeywords) {
+      const std::size_t n = std::strlen(keyword);
+      if (i + n <= text.size() && absl::EqualsIgnoreCase(absl::string_view(text).substr(i, n), keyword) &&
+          (i + n == text.size() || !word_char(text[i + n]))) {
+        return n;
+      }
+    }
+    return 0;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool word_start = i == 0 || !word_char(text[i - 1]);
+    if (word_start && text[i] == '@' && i + 1 < text.size() && word_char(text[i + 1])) {
+      absl::StrAppend(&out, "@", kZeroWidthSpace);
+    } else if (const std::size_t n = word_start ? keyword_at(i) : 0; n > 0) {
+      absl::StrAppend(&out, text.substr(i, 1), kZeroWidthSpace, text.substr(i + 1, n - 1));
+      i += n - 1;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::string PullRequestBody(const IssueOutcome& o, const std::string& test_command) {
   std::string body = absl::StrCat("Fix ", Ref(o.issue), ": ", OneLine(o.issue.title()), "\n\n");
   if (o.summaries.empty()) {
     absl::StrAppend(&body, "The agents gave no account of their change; see the diff.\n");
   } else {
-    for (const std::string& summary : o.summaries) absl::StrAppend(&body, summary, "\n\n");
+    // What agents wrote may echo an issue's text: it may close or ping nobody.
+    for (const std::string& summary : o.summaries) absl::StrAppend(&body, Inert(summary), "\n\n");
   }
   absl::StrAppend(&body, "\nChanged: ", o.files.empty() ? "nothing" : absl::StrJoin(o.files, ", "), "\n");
   if (!test_command.empty()) absl::StrAppend(&body, "\nTests: `", OneLine(test_command), "` passes on this branch.\n");

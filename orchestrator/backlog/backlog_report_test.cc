@@ -49,6 +49,20 @@ std::vector<IssueOutcome> Outcomes() {
   return v;
 }
 
+TEST(BacklogReportTest, WhatAgentsWroteClosesAndPingsNobody) {
+  const std::string zw = "\xE2\x80\x8B";
+  EXPECT_EQ(Inert("Fixes #3, closes https://x/4; resolved #5"),
+            "F" + zw + "ixes #3, c" + zw + "loses https://x/4; r" + zw + "esolved #5");
+  EXPECT_EQ(Inert("cc @team and @x"), "cc @" + zw + "team and @" + zw + "x");
+  // Words that only contain a keyword, addresses, and text without either stay as they are.
+  EXPECT_EQ(Inert("prefix fixture closet a@b.c @ #12"), "prefix fixture closet a@b.c @ #12");
+  IssueOutcome o = Outcomes()[0];
+  o.summaries = {"Fixes #99 for @all"};
+  const std::string body = PullRequestBody(o, "make test");
+  EXPECT_EQ(body.find("Fixes #99"), std::string::npos) << body;
+  EXPECT_NE(body.find("Closes #12"), std::string::npos) << "its own issue is still closed";
+}
+
 TEST(BacklogReportTest, ThePullRequestBodySaysWhatAndWhyAndClosesTheIssue) {
   std::string body = PullRequestBody(Outcomes()[0], "make test");
   EXPECT_EQ(body.rfind("Fix #12: Parser crashes on <empty> input\n", 0), 0u) << body;
