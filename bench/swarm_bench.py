@@ -164,8 +164,10 @@ class Sampler(threading.Thread):
 
     def run(self):
         while not self.stop.wait(self.interval):
+            if not self.host_pids:  # no events read as it runs (swarm backlog): its children are the hosts
+                self.children = self.children_of(self.pid)
             total = 0
-            for pid in [self.pid, *list(self.host_pids)]:
+            for pid in [self.pid, *(list(self.host_pids) or getattr(self, "children", []))]:
                 try:
                     with open(f"/proc/{pid}/statm") as f:
                         total += int(f.read().split()[1]) * self.page_kib
@@ -177,6 +179,18 @@ class Sampler(threading.Thread):
                     threads = next(line for line in f if line.startswith("Threads:"))
                 self.peak_threads = max(self.peak_threads, int(threads.split()[1]))
             self.peak_db = max(self.peak_db, db_bytes(self.db))
+
+
+    @staticmethod
+    def children_of(parent):
+        kids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    with open(f"/proc/{entry}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
+                            kids.append(int(entry))
+        return kids
 
 
 def db_bytes(db):
@@ -211,8 +225,9 @@ def run_row(args, n, repo, work):
             for i in range(n):
                 f.write(json.dumps({"id": sub_id(i, n), "title": f"Change {file_name(i, args.files)}",
                                     "body": f"Append a line to {file_name(i, args.files)}."}) + "\n")
+        # `swarm backlog` prints no events: they are read with `swarm watch --json` once it has ended.
         cmd = [args.swarm, "backlog", "--repo", repo, "--state-dir", state, "--issues", issues, "--agents", str(n),
-               "--test-cmd", "true", "--json", "--out", os.path.join(row_dir, "out")]
+               "--test-cmd", "true", "--out", os.path.join(row_dir, "out")]
     else:
         write_plan(plan, n, args.files)
         cmd = [args.swarm, "run", "--repo", repo, "--state-dir", state, "--plan", plan, "--agents", str(n),
@@ -273,6 +288,14 @@ def run_row(args, n, repo, work):
         with open(err_path) as f:
             sys.stderr.write(f"N={n}: swarm exited {proc.returncode}; its stderr ends:\n{f.read()[-2000:]}\n")
 
+    if args.backlog:
+        runs = os.listdir(os.path.join(state, "runs")) if os.path.isdir(os.path.join(state, "runs")) else []
+        if len(runs) == 1:
+            watched = subprocess.run([args.swarm, "watch", runs[0], "--json", "--state-dir", state],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+            for line in watched.stdout.splitlines():
+                with contextlib.suppress(ValueError):
+                    events.append(json.loads(line))
     r = analyse(events, n, args, delays, start_unix)
     r.update(n=n, wall=wall, ideal=ideal, eff=ideal / wall, exit=proc.returncode,
              cpu=ru.ru_utime + ru.ru_stime, maxrss_mib=ru.ru_maxrss / 1024.0,
