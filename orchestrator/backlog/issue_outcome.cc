@@ -10,6 +10,7 @@
 #include "models/budget.h"
 #include "orchestrator/merge/check_stage.h"
 #include "orchestrator/plan/issue_planner.h"
+#include "orchestrator/run/exit_codes.h"
 
 namespace swarm {
 namespace {
@@ -89,11 +90,13 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
   // The base failed its tests when the run ended before any agent started, with a failing head test
   // (with a per-test format, failures at the base are tolerated and the run goes on).
   bool base_failed = false, any_leased = false, ended_early = false;
+  int exit_code = 0;                                                   // the run's, as it last ended
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> times;  // lane -> first lease, last outcome
   for (const v1::Event& e : *events) {
     if (e.has_run_finished()) {
       for (const v1::LaneEnd& end : e.run_finished().lanes()) ends[end.lane()] = end;
       ended_early = !e.run_finished().reason().empty();
+      exit_code = e.run_finished().exit_code();
     } else if (e.has_patch_submitted()) {
       summary_of[e.patch_submitted().subtask_id()] = e.patch_submitted().summary();
     } else if (e.has_landed()) {
@@ -172,6 +175,13 @@ absl::StatusOr<std::vector<IssueOutcome>> ReadIssueOutcomes(const Store& store, 
       if (row != nullptr) {
         o.detail = row->reason;
         o.log_path = row->log_path;
+      }
+      // Swarm's own error, not the issue's: the judging could not be set up, or the run ended on a bug.
+      const bool swarm_error = (row != nullptr && absl::StrContains(row->reason, kSwarmError)) ||
+                               (exit_code == kExitInternal && (reason == "not finished" || reason == "cancelled"));
+      if (swarm_error) {
+        o.kind = Kind::kFailed;
+        o.reason = kSwarmError;
       }
     }
   }

@@ -125,6 +125,41 @@ TEST_F(IssueOutcomeTest, EachIssueGetsItsOutcomeAndReasonFromWhatWasRecorded) {
   EXPECT_EQ(o[6].reason, "--max-issues");
 }
 
+// Swarm's own errors are the issue's `failed`, not `unresolved`: the judging that could not be set up,
+// an issue planned into several whose test-writing subtask landed nothing, and a run ended by a bug.
+TEST_F(IssueOutcomeTest, SwarmsOwnErrorsAreFailedAndATestFirstSubtaskWithoutChangeIsNoFailingTest) {
+  v1::Event e;
+  auto* s = e.mutable_run_started();
+  s->set_repo(repo_);
+  s->set_base_commit(base_);
+  for (const char* id : {"1", "2.1", "2.2", "3"}) {
+    v1::Subtask* t = s->add_subtasks();
+    t->set_id(id);
+    t->set_lane(std::string(id).substr(0, 1));
+    t->set_test_first(std::string(id) == "2.1");
+  }
+  Apply(e);
+  Finish("1", v1::REJECTED_CHECK, "swarm's own error: no baseline to judge it by: the tests gave no results");
+  Finish("2.1", v1::NO_CHANGE, "the patch is on the lane already");
+  Finish("2.2", v1::LANDED, "");
+  v1::Event end;
+  end.mutable_run_finished()->set_exit_code(70);
+  end.mutable_run_finished()->set_reason("the state database failed");
+  Apply(end);
+  v1::Backlog backlog = Backlog({"1", "2", "3"});
+  backlog.set_require_test(true);
+  absl::StatusOr<Git> git = Git::Open(repo_);
+  ASSERT_TRUE(git.ok());
+  absl::StatusOr<std::vector<IssueOutcome>> o = ReadIssueOutcomes(*store_, "r1", backlog, *git, base_);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ((*o)[0].kind, Kind::kFailed);
+  EXPECT_EQ((*o)[0].reason, "swarm's own error");
+  EXPECT_EQ((*o)[1].kind, Kind::kUnresolved);
+  EXPECT_EQ((*o)[1].reason, "no failing test");
+  EXPECT_EQ((*o)[2].kind, Kind::kFailed) << "3 never finished: the run ended on a bug";
+  EXPECT_EQ((*o)[2].reason, "swarm's own error");
+}
+
 TEST_F(IssueOutcomeTest, ABaseThatFailsItsTestsLeavesEveryIssueUnresolvedSayingSo) {
   Start({"1", "2"});
   v1::Event head;

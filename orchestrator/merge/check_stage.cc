@@ -151,6 +151,7 @@ CheckResult CheckStage::Check(const MergeRequest& request) {
       gate_.format() == TestFormat::kExit ? absl::StatusOr<TestOutcome>(TestOutcome{}) : Baseline(base);
   if (!baseline_or.ok()) {
     result.why = absl::StrCat("no baseline to judge it by: ", baseline_or.status().message());
+    result.swarm_error = true;
     return result;
   }
   const TestOutcome& baseline = *baseline_or;
@@ -199,6 +200,7 @@ void CheckStage::TestFirst(const MergeRequest& request, const std::string& base,
   if (!tests_only.ok()) {
     result.pass = false;
     result.why = absl::StrCat("cannot make the tree of its tests alone: ", tests_only.status().message());
+    result.swarm_error = true;
     return;
   }
   // Twice, never from the cache: a test that fails only once is flaky, not a reproduction.

@@ -38,6 +38,8 @@ struct CheckResult {
   // its test files). They must pass once it lands. `no_failing_test`: it brought none.
   std::vector<std::string> new_tests = {};
   bool no_failing_test = false;
+  // It was not judged: swarm could not set up the judging (no baseline, no tree of its tests alone).
+  bool swarm_error = false;
 };
 
 // What the coordinator needs of stage 1: a seam, so its tests release checks when they choose
@@ -53,6 +55,8 @@ class PatchChecker {
 
 // Test first: the reason a patch is refused when it brings no test that fails without its fix.
 inline constexpr char kNoFailingTest[] = "no failing test";
+// How a rejection that is swarm's own error, not the patch's, begins (CheckResult::swarm_error).
+inline constexpr char kSwarmError[] = "swarm's own error";
 
 class CheckStage final : public PatchChecker {
  public:

@@ -219,13 +219,13 @@ void LandingPipeline::OnChecked(const MergeRequest& request, const CheckResult& 
       e.mutable_patch_rejected()->set_log_path(log);
       hooks_.emit(std::move(e), {});
       // A patch without a failing test is not sent to a debugging sub-agent: its tests did not fail.
-      if (request.group.empty() && !result.no_failing_test &&
+      if (request.group.empty() && !result.no_failing_test && !result.swarm_error &&
           TryFixUp(id, request.patches[0].attempt, log, result.tested)) {
         continue;
       }
+      const std::string why = result.swarm_error ? absl::StrCat(kSwarmError, ": ", result.why) : result.why;
       FinishSubtask(id, v1::REJECTED_CHECK,
-                    request.group.empty() ? result.why : absl::StrCat("group ", request.group, ": ", result.why, blame),
-                    log);
+                    request.group.empty() ? why : absl::StrCat("group ", request.group, ": ", why, blame), log);
     }
     SkipBlocked();
   }
