@@ -54,6 +54,10 @@ absl::Status WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& leas
     if (failure.is_object()) {
       if (absl::Status st = write("failure.log", failure.value("log", "")); !st.ok()) return st;
       if (absl::Status st = write("failure.patch", failure.value("patch", "")); !st.ok()) return st;
+      // Refused although it passed its tests (no failing test): why.
+      if (failure.contains("refused")) {
+        if (absl::Status st = write("failure.refused", failure.value("refused", "")); !st.ok()) return st;
+      }
     }
   }
   return absl::OkStatus();
@@ -126,6 +130,9 @@ SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lea
   if (!lease.failure_json().empty()) {
     p.env.push_back("SWARM_FAILURE_LOG=" + meta_dir + "/failure.log");
     p.env.push_back("SWARM_FAILURE_PATCH=" + meta_dir + "/failure.patch");
+    if (lease.failure_json().find("\"refused\"") != std::string::npos) {
+      p.env.push_back("SWARM_FAILURE_REFUSED=" + meta_dir + "/failure.refused");
+    }
   }
   p.env.push_back("SWARM_FILES=" + absl::StrJoin(files, "\n"));
   p.env.push_back(absl::StrCat("SWARM_ATTEMPT=", lease.attempt()));

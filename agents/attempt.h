@@ -16,7 +16,8 @@
 namespace swarm {
 
 // Writes the attempt's meta directory: subtask.json (conflict.json after a conflict, failure.log and
-// failure.patch in a fix-up). ResourceExhausted naming the file that could not be written.
+// failure.patch in a fix-up, and failure.refused when the patch passed its tests but was refused). ResourceExhausted
+// naming the file that could not be written.
 absl::Status WriteAttemptMeta(const std::string& meta_dir, const v1::Lease& lease);
 
 // Where a host's attempts get their workspaces.

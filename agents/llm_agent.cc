@@ -150,8 +150,22 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws, const 
   if (!lease_.failure_json().empty()) {
     nlohmann::json failure = nlohmann::json::parse(lease_.failure_json(), nullptr, false);
     if (failure.is_object()) {
-      messages_.push_back(Message("user", FillTemplate(prompts::kFixUp, {{"log", failure.value("log", "")},
-                                                                         {"patch", failure.value("patch", "")}})));
+      const std::string refused = failure.value("refused", "");
+      const bool tests_failed = refused.empty();
+      messages_.push_back(Message(
+          "user", FillTemplate(
+                      prompts::kFixUp,
+                      {{"what_happened", tests_failed ? "failed the tests when it was merged with what other engineers "
+                                                        "landed meanwhile"
+                                                      : "passed the tests but was refused: " + refused},
+                       {"what_to_do", tests_failed
+                                          ? "Find out why it failed, then make the change again so that the tests pass."
+                                          : "Make the change again so that it is accepted: with a test that "
+                                            "reproduces the issue, which fails without your fix and passes with it."},
+                       {"log_title", tests_failed ? "The end of the failing test output:"
+                                                  : "The end of the test output without the fix:"},
+                       {"log", failure.value("log", "")},
+                       {"patch", failure.value("patch", "")}})));
     }
   }
   prefix_ = messages_.size();

@@ -524,6 +524,7 @@ TEST_F(BacklogTest, EightIssuesWithTheLlmAgentFiveResolvedThreeUnresolvedEachWit
   EXPECT_FALSE(absl::StrContains(r.err, ": planning failed (")) << r.err;
   EXPECT_EQ(by_id["6"]["reason"], "no change") << by_id["6"];
   EXPECT_EQ(by_id["7"]["reason"], "no failing test") << by_id["7"];
+  EXPECT_EQ(by_id["7"]["attempts"], 2) << "refused once, it was told why and tried again (--max-fixups 1)";
   EXPECT_EQ(by_id["8"]["reason"], "budget") << by_id["8"];
   EXPECT_EQ(by_id["8"]["attempts"], 1) << "an issue whose budget is spent gets no further attempt";
   EXPECT_TRUE(report["run"].contains("subtasks")) << "the run's own report is kept in the backlog's";

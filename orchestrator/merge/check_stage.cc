@@ -181,10 +181,12 @@ CheckResult CheckStage::Check(const MergeRequest& request) {
 
 void CheckStage::TestFirst(const MergeRequest& request, const std::string& base, const TestOutcome& baseline,
                            const std::string& label, CheckResult& result) {
-  auto refuse = [&result](const std::string& why) {
+  std::string log;  // of the last run of its tests without its fix
+  auto refuse = [&result, &log](const std::string& why) {
     result.pass = false;
     result.no_failing_test = true;
     result.why = absl::StrCat(kNoFailingTest, ": ", why);
+    result.test_first_log = log;
   };
   std::vector<std::string> test_files;
   absl::StatusOr<std::string> tests_only =
@@ -205,7 +207,6 @@ void CheckStage::TestFirst(const MergeRequest& request, const std::string& base,
   }
   // Twice, never from the cache: a test that fails only once is flaky, not a reproduction.
   std::optional<std::set<std::string>> failing_both;
-  std::string log;
   for (int run = 0; run < 2; ++run) {
     absl::StatusOr<TestOutcome> without_fix =
         gate_.Test(*tests_only, absl::StrCat(label, ".test-first", run == 0 ? "" : ".rerun"), /*use_cache=*/false);

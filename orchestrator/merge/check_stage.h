@@ -38,6 +38,7 @@ struct CheckResult {
   // its test files). They must pass once it lands. `no_failing_test`: it brought none.
   std::vector<std::string> new_tests = {};
   bool no_failing_test = false;
+  std::string test_first_log;  // no failing test: the log of its tests without its fix, if they ran
   // It was not judged: swarm could not set up the judging (no baseline, no tree of its tests alone).
   bool swarm_error = false;
 };

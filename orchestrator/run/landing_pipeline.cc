@@ -219,8 +219,10 @@ void LandingPipeline::OnChecked(const MergeRequest& request, const CheckResult& 
       e.mutable_patch_rejected()->set_log_path(log);
       hooks_.emit(std::move(e), {});
       // A patch without a failing test is not sent to a debugging sub-agent: its tests did not fail.
-      if (request.group.empty() && !result.no_failing_test && !result.swarm_error &&
-          TryFixUp(id, request.patches[0].attempt, log, result.tested)) {
+      // A patch without a failing test is redone told why (the run without its fix, and its patch).
+      if (request.group.empty() && !result.swarm_error &&
+          TryFixUp(id, request.patches[0].attempt, result.no_failing_test ? result.test_first_log : log, result.tested,
+                   result.no_failing_test ? result.why : "")) {
         continue;
       }
       const std::string why = result.swarm_error ? absl::StrCat(kSwarmError, ": ", result.why) : result.why;
@@ -315,7 +317,8 @@ void LandingPipeline::OnMerged(const MergeRequest& request, const MergeResult& r
   hooks_.progressed();
 }
 
-std::string LandingPipeline::FailureJson(const std::string& id, int attempt, const std::string& log_path) const {
+std::string LandingPipeline::FailureJson(const std::string& id, int attempt, const std::string& log_path,
+                                         const std::string& refused) const {
   absl::StatusOr<std::string> patch = hooks_.patch_diff(id, attempt);
   std::string log;
   if (std::ifstream in(log_path, std::ios::binary); in) {
@@ -325,24 +328,27 @@ std::string LandingPipeline::FailureJson(const std::string& id, int attempt, con
   }
   constexpr std::size_t kMaxLog = 12000;  // the end of a test log is where failures are reported
   if (log.size() > kMaxLog) log = "[...]\n" + log.substr(log.size() - kMaxLog);
-  return nlohmann::json({{"log", ToUtf8(log)}, {"patch", ToUtf8(patch.ok() ? *patch : "")}})
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  nlohmann::json failure = {{"log", ToUtf8(log)}, {"patch", ToUtf8(patch.ok() ? *patch : "")}};
+  if (!refused.empty()) failure["refused"] = ToUtf8(refused);  // it passed the tests, but was not accepted
+  return failure.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-bool LandingPipeline::TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested) {
+bool LandingPipeline::TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested,
+                               const std::string& refused) {
   if (rework_.Decide(id, ReworkPolicy::Rejection::kTestsFailed, /*lone=*/true, tested, hooks_.can_fix_up()) !=
       ReworkPolicy::Rework::kFixUp) {
     return false;
   }
-  const int round = rework_.FixUp(id, FailureJson(id, attempt, log_path));
+  const int round = rework_.FixUp(id, FailureJson(id, attempt, log_path, refused));
+  const std::string what = refused.empty() ? "its patch failed the tests" : "its patch was refused (" + refused + ")";
   if (!settings_.json) {
-    hooks_.say(absl::StrCat("swarm: ", id, "'s patch failed the tests; a debugging sub-agent fixes it (", round, " of ",
-                            rework_.max_fixups(), ")"));
+    hooks_.say(absl::StrCat("swarm: ", id, "'s patch ",
+                            refused.empty() ? "failed the tests; a debugging sub-agent fixes it"
+                                            : "was refused (" + refused + "); a debugging sub-agent redoes it",
+                            " (", round, " of ", rework_.max_fixups(), ")"));
   }
   hooks_.emit(SubtaskFinishedEvent(id, v1::FIX_UP_PENDING,
-                                   absl::StrCat("its patch failed the tests; fix-up ", round, " of ",
-                                                rework_.max_fixups()),
-                                   log_path),
+                                   absl::StrCat(what, "; fix-up ", round, " of ", rework_.max_fixups()), log_path),
               {});
   Failpoint("fixup", id);
   scheduler_.Rebase(id);

@@ -99,8 +99,10 @@ class LandingPipeline {
   void Cancel(const std::string& reason);
   // Tests that failed on a first run and passed on the re-run, counted for the report.
   void CountFlaky(const std::vector<std::string>& tests);
-  // What a fix-up is told: the end of the failing log and the patch of `attempt`, as JSON.
-  std::string FailureJson(const std::string& id, int attempt, const std::string& log_path) const;
+  // What a fix-up is told: the end of the failing log and the patch of `attempt`, as JSON; and, for a
+  // patch that passed its tests but was refused (no failing test), why.
+  std::string FailureJson(const std::string& id, int attempt, const std::string& log_path,
+                          const std::string& refused = "") const;
 
   // Every lane at `commit` starts with `failing` there (the head's tests, once they ran).
   void FailingAt(const std::string& commit, const std::set<std::string>& failing);
@@ -116,8 +118,10 @@ class LandingPipeline {
   void OnPatchCommitted(const Lease& lease, const v1::AttemptResult& result, absl::StatusOr<std::string> commit);
   void OnChecked(const MergeRequest& request, const CheckResult& result);
   void OnMerged(const MergeRequest& request, const MergeResult& result);
-  // A lone patch that failed its tests goes to a debugging sub-agent, if one is due.
-  bool TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested);
+  // A lone patch that failed its tests, or was `refused` for want of a failing test, goes to a
+  // debugging sub-agent, if one is due.
+  bool TryFixUp(const std::string& id, int attempt, const std::string& log_path, bool tested,
+                const std::string& refused = "");
   void EmitTestRun(const std::string& tree, const TestOutcome& outcome, const std::vector<std::string>& ids,
                    const std::string& verdict, const std::vector<std::string>& flaky, v1::TestStage stage,
                    const std::vector<std::string>& reproduced = {});

@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -382,6 +383,37 @@ TEST_F(LandingPipelineTest, ATestedCheckFailureOfALonePatchGoesToAFixUp) {
   EXPECT_EQ(Finished("a")->state(), v1::FIX_UP_PENDING);
   EXPECT_EQ(scheduler_.state("a"), State::kPending);
   EXPECT_EQ(queue_.held.size(), 0u);
+}
+
+// Test first: a patch that passed its tests but brought no failing test is redone told why.
+TEST_F(LandingPipelineTest, APatchWithoutAFailingTestIsRedoneToldWhy) {
+  can_fix_up_ = true;
+  SubmitPatch("a");
+  CheckResult refused;
+  refused.tested = true;
+  refused.no_failing_test = true;
+  refused.why = "no failing test: the tests pass on the base with its tests and without its fix";
+  checker_.held.Release(refused);
+  RunAll();
+  EXPECT_EQ(Finished("a")->state(), v1::FIX_UP_PENDING);
+  EXPECT_NE(Finished("a")->reason().find("its patch was refused (no failing test: the tests pass"), std::string::npos)
+      << Finished("a")->reason();
+  ASSERT_NE(rework_.failure("a"), nullptr);
+  EXPECT_EQ(nlohmann::json::parse(*rework_.failure("a")).value("refused", ""), refused.why);
+  EXPECT_EQ(scheduler_.state("a"), State::kPending);
+}
+
+TEST_F(LandingPipelineTest, APatchSwarmCouldNotJudgeIsRejectedAsSwarmsOwnErrorAndRedoneByNobody) {
+  can_fix_up_ = true;
+  SubmitPatch("a");
+  CheckResult unjudged;
+  unjudged.tested = true;
+  unjudged.swarm_error = true;
+  unjudged.why = "no baseline to judge it by: the tests gave no results on the base";
+  checker_.held.Release(unjudged);
+  RunAll();
+  EXPECT_EQ(Finished("a")->state(), v1::REJECTED_CHECK);
+  EXPECT_EQ(Finished("a")->reason(), "swarm's own error: " + unjudged.why);
 }
 
 TEST_F(LandingPipelineTest, AMergeErrorFailsTheSubtaskWithTheFirstLineOfWhy) {
