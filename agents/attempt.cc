@@ -130,7 +130,8 @@ SandboxPolicy AgentSandboxPolicy(const v1::Registered& run, const v1::Lease& lea
   if (!lease.failure_json().empty()) {
     p.env.push_back("SWARM_FAILURE_LOG=" + meta_dir + "/failure.log");
     p.env.push_back("SWARM_FAILURE_PATCH=" + meta_dir + "/failure.patch");
-    if (lease.failure_json().find("\"refused\"") != std::string::npos) {
+    if (nlohmann::json failure = nlohmann::json::parse(lease.failure_json(), nullptr, false);
+        failure.is_object() && failure.contains("refused")) {
       p.env.push_back("SWARM_FAILURE_REFUSED=" + meta_dir + "/failure.refused");
     }
   }

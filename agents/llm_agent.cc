@@ -165,6 +165,7 @@ void LlmAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws, const 
                        {"log_title", tests_failed ? "The end of the failing test output:"
                                                   : "The end of the test output without the fix:"},
                        {"log", failure.value("log", "")},
+                       {"patch_title", tests_failed ? "The patch that failed:" : "The refused patch:"},
                        {"patch", failure.value("patch", "")}})));
     }
   }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "base/inert_text.h"
 #include "base/terminal_text.h"
 #include "base/utf8.h"
 
@@ -225,39 +226,6 @@ std::string Markdown(const std::vector<IssueOutcome>& outcomes, const BacklogRep
 
 std::string PullRequestPath(const std::string& out_dir, const std::string& issue_id) {
   return absl::StrCat(out_dir, "/pr/", issue_id, ".md");
-}
-
-std::string Inert(const std::string& text) {
-  // Each word that closes an issue on merge, and each @mention, gets a zero-width space after its
-  // first character: GitHub and GitLab no longer see it, people read it as it was.
-  static constexpr const char* kKeywords[] = {"resolved", "resolves", "resolve", "closed", "closes",
-                                              "close",    "fixed",    "fixes",   "fix"};
-  constexpr char kZeroWidthSpace[] = "\xE2\x80\x8B";
-  auto word_char = [](char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  auto keyword_at = [&](std::size_t i) -> std::size_t {  // its length, or 0
-    for (const char* keyword : kKeywords) {
-      const std::size_t n = std::strlen(keyword);
-      if (i + n <= text.size() && absl::EqualsIgnoreCase(absl::string_view(text).substr(i, n), keyword) &&
-          (i + n == text.size() || !word_char(text[i + n]))) {
-        return n;
-      }
-    }
-    return 0;
-  };
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool word_start = i == 0 || !word_char(text[i - 1]);
-    if (word_start && text[i] == '@' && i + 1 < text.size() && word_char(text[i + 1])) {
-      absl::StrAppend(&out, "@", kZeroWidthSpace);
-    } else if (const std::size_t n = word_start ? keyword_at(i) : 0; n > 0) {
-      absl::StrAppend(&out, text.substr(i, 1), kZeroWidthSpace, text.substr(i + 1, n - 1));
-      i += n - 1;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 std::string PullRequestBody(const IssueOutcome& o, const std::string& test_command) {

@@ -26,9 +26,6 @@ struct BacklogReportContext {
 };
 
 // "Fix #12: Title", what changed and why (the agents' summaries), the tests, the cost, "Closes #12".
-// `text` with the words that close an issue on merge ("Fixes #3") and @mentions made inert.
-std::string Inert(const std::string& text);
-
 std::string PullRequestBody(const IssueOutcome& outcome, const std::string& test_command);
 
 // The path of pr/<id>.md in `out_dir`.

@@ -87,7 +87,8 @@ void LandingPipeline::Restore(const Recovery& rec) {
     auto it = rec.subtasks.find(id);
     for (int attempt = it != rec.subtasks.end() ? it->second.attempts : 0; attempt > 0; --attempt) {
       if (hooks_.patch_diff(id, attempt).ok()) {
-        failures[id] = FailureJson(id, attempt, log);
+        auto refused = rec.refusals.find(id);
+        failures[id] = FailureJson(id, attempt, log, refused != rec.refusals.end() ? refused->second : "");
         break;
       }
     }
@@ -347,9 +348,10 @@ bool LandingPipeline::TryFixUp(const std::string& id, int attempt, const std::st
                                             : "was refused (" + refused + "); a debugging sub-agent redoes it",
                             " (", round, " of ", rework_.max_fixups(), ")"));
   }
-  hooks_.emit(SubtaskFinishedEvent(id, v1::FIX_UP_PENDING,
-                                   absl::StrCat(what, "; fix-up ", round, " of ", rework_.max_fixups()), log_path),
-              {});
+  v1::Event pending = SubtaskFinishedEvent(
+      id, v1::FIX_UP_PENDING, absl::StrCat(what, "; fix-up ", round, " of ", rework_.max_fixups()), log_path);
+  pending.mutable_subtask_finished()->set_refused(refused);
+  hooks_.emit(std::move(pending), {});
   Failpoint("fixup", id);
   scheduler_.Rebase(id);
   return true;

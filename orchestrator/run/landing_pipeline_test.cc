@@ -322,6 +322,7 @@ TEST_F(LandingPipelineTest, AResumedRunSubmitsThePatchesItHadAccepted) {
   rec.subtasks["a"] = {State::kPatchReady, 1, 0, false};
   rec.subtasks["b"] = {State::kPending, 2, 0, false};  // its second attempt was cut short
   rec.failure_logs["b"] = "/nonexistent/b.1.merge.log";  // a fix-up was pending
+  rec.refusals["b"] = "no failing test: none";
   rec.fixups["b"] = 1;
   diffs_["b#1"] = "diff-b-1";  // the newest patch it submitted
   rec.subtasks["c"] = {State::kLanded, 1, 0, /*needs_finished_event=*/true};
@@ -337,6 +338,8 @@ TEST_F(LandingPipelineTest, AResumedRunSubmitsThePatchesItHadAccepted) {
   EXPECT_EQ(Finished("d"), nullptr);  // recorded before the crash
   ASSERT_NE(rework_.failure("b"), nullptr);  // its next lease is told the failure again
   EXPECT_NE(rework_.failure("b")->find("diff-b-1"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(*rework_.failure("b")).value("refused", ""), "no failing test: none")
+      << "and why it was refused";
   EXPECT_EQ(rework_.fixups("b"), 1);
   pipeline_->SubmitMergeable();
   MergeRequest request = checker_.held.WaitForRequest();

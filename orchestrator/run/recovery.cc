@@ -64,10 +64,12 @@ absl::StatusOr<Recovery> Recover(const Store& store, const IntegrationRepo& repo
     if (e.has_subtask_finished() && e.subtask_finished().state() == v1::FIX_UP_PENDING) {
       ++r.fixups[e.subtask_finished().subtask_id()];
       r.failure_logs[e.subtask_finished().subtask_id()] = e.subtask_finished().log_path();
+      r.refusals[e.subtask_finished().subtask_id()] = e.subtask_finished().refused();
     }
     if (e.has_patch_submitted()) {  // a newer patch answers both
       r.conflicts.erase(e.patch_submitted().subtask_id());
       r.failure_logs.erase(e.patch_submitted().subtask_id());
+      r.refusals.erase(e.patch_submitted().subtask_id());
     }
     if (e.has_test_run()) ++r.test_runs;
     if (e.has_subtask_leased()) r.last_fence = std::max<std::uint64_t>(r.last_fence, e.subtask_leased().fence());

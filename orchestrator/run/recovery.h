@@ -43,6 +43,7 @@ struct Recovery {
   std::map<std::string, std::string> conflicts;  // subtask -> the conflict its next attempt is told
   std::map<std::string, int> fixups;              // subtask -> fix-up rounds so far
   std::map<std::string, std::string> failure_logs;  // subtask -> the failing log its pending fix-up is told
+  std::map<std::string, std::string> refusals;      // subtask -> why its patch was refused, if it was
   int reconciled_landings = 0;
   int interrupted_attempts = 0;
 };

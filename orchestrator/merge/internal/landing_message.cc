@@ -2,11 +2,12 @@
 
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/inert_text.h"
 #include "base/utf8.h"
 
 namespace swarm {
@@ -77,15 +78,15 @@ std::string LandingMessage(const MergeRequest& request, const std::string& run_i
   // The body is the agents' text; the trailers, in the last paragraph, are swarm's alone.
   if (request.patches.size() == 1 && request.group.empty()) {
     const auto& p = request.patches[0];
-    absl::StrAppend(&msg, p.title, " (", p.subtask_id, ")\n");
-    if (std::string body = CommitBodyText(p.summary); !body.empty()) absl::StrAppend(&msg, "\n", body, "\n");
+    absl::StrAppend(&msg, Inert(p.title), " (", p.subtask_id, ")\n");
+    if (std::string body = CommitBodyText(p.summary); !body.empty()) absl::StrAppend(&msg, "\n", Inert(body), "\n");
     absl::StrAppend(&msg, "\nswarm-run: ", run_id, "\nswarm-subtask: ", p.subtask_id, "\n");
   } else {
     absl::StrAppend(&msg, "group ", request.group, ": ", request.patches.size(), " subtasks\n\n");
-    for (const auto& p : request.patches) absl::StrAppend(&msg, "- ", p.title, " (", p.subtask_id, ")\n");
+    for (const auto& p : request.patches) absl::StrAppend(&msg, "- ", Inert(p.title), " (", p.subtask_id, ")\n");
     for (const auto& p : request.patches) {
       if (std::string body = CommitBodyText(p.summary); !body.empty()) {
-        absl::StrAppend(&msg, "\n", p.subtask_id, ":\n", body, "\n");
+        absl::StrAppend(&msg, "\n", p.subtask_id, ":\n", Inert(body), "\n");
       }
     }
     // Trailers: what `swarm resume` reads back when the ref moved and the event was never written.
