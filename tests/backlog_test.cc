@@ -28,6 +28,13 @@ std::string Read(const std::string& path) {
   return s.str();
 }
 
+// report.json's issues by id.
+std::map<std::string, nlohmann::json> IssuesById(const nlohmann::json& report) {
+  std::map<std::string, nlohmann::json> by_id;
+  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  return by_id;
+}
+
 // The agent: issues 1-5 get a fix (a file holding the issue's address, read from the subtask JSON);
 // "cannot" changes nothing; "breaks" writes what the tests refuse.
 constexpr char kAgent[] =
@@ -160,8 +167,7 @@ TEST_F(BacklogTest, ResolvesWhatItCanReportsWhyNotAndARerunSkipsTheResolved) {
   EXPECT_EQ(report["resolved"], 5);
   EXPECT_EQ(report["unresolved"], 2);
   EXPECT_EQ(report["exit_code"], 1);
-  std::map<std::string, nlohmann::json> by_id;
-  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  std::map<std::string, nlohmann::json> by_id = IssuesById(report);
   EXPECT_EQ(by_id["1"]["outcome"], "resolved");
   EXPECT_EQ(by_id["1"]["branch"], "swarm/issue-1");
   EXPECT_EQ(by_id["1"]["files"], nlohmann::json::array({"fix-1.txt"}));
@@ -302,8 +308,7 @@ TEST_F(BacklogTest, TestFirstLandsOnlyAFixWhoseTestFailedWithoutIt) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_EQ(Branches(), "swarm/issue-fixed");
   nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
-  std::map<std::string, nlohmann::json> by_id;
-  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  std::map<std::string, nlohmann::json> by_id = IssuesById(report);
   EXPECT_EQ(by_id["fixed"]["outcome"], "resolved") << by_id["fixed"];
   EXPECT_EQ(by_id["fixed"]["files"], nlohmann::json::array({"calc.py", "test_issue_fixed.py"}));
   EXPECT_TRUE(absl::StrContains(by_id["fixed"]["tests"]["fixed"].dump(), "test_add")) << by_id["fixed"];
@@ -388,8 +393,7 @@ TEST_F(BacklogTest, PlannedIssuesLandInTheirLanesTestFirstAndAFailedPlanningLeav
   EXPECT_EQ(Branches(), "swarm/issue-a\nswarm/issue-b");
 
   nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
-  std::map<std::string, nlohmann::json> by_id;
-  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  std::map<std::string, nlohmann::json> by_id = IssuesById(report);
   EXPECT_EQ(by_id["a"]["outcome"], "resolved") << by_id["a"];
   EXPECT_EQ(by_id["a"]["subtasks"], nlohmann::json::array({"a.1", "a.2"}));
   EXPECT_EQ(by_id["a"]["files"], nlohmann::json::array({"docs-a.txt", "fixed-a", "tests/a.sh"}));
@@ -435,8 +439,7 @@ TEST_F(BacklogTest, ACoordinatorKilledWhilePlanningResumesPlanningOnlyTheIssuesL
   EXPECT_TRUE(absl::StrContains(resumed.err, "planning 2 issues")) << resumed.err;
   EXPECT_EQ(Branches(), "swarm/issue-a\nswarm/issue-b");
   nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
-  std::map<std::string, nlohmann::json> by_id;
-  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  std::map<std::string, nlohmann::json> by_id = IssuesById(report);
   EXPECT_EQ(by_id["a"]["subtasks"], nlohmann::json::array({"a.1", "a.2"})) << by_id["a"];
   EXPECT_EQ(by_id["a"]["steps"], 1) << "a was planned once, before the kill";
   EXPECT_EQ(by_id["b"]["steps"], 2);
@@ -504,8 +507,7 @@ TEST_F(BacklogTest, EightIssuesWithTheLlmAgentFiveResolvedThreeUnresolvedEachWit
   EXPECT_EQ(Trim(Sh("git -C " + shop + " for-each-ref --format='%(refname:short)' refs/heads/swarm/ | sort")),
             "swarm/issue-1\nswarm/issue-2\nswarm/issue-3\nswarm/issue-4\nswarm/issue-5");
   nlohmann::json report = nlohmann::json::parse(Read(out() + "/report.json"));
-  std::map<std::string, nlohmann::json> by_id;
-  for (const auto& i : report["issues"]) by_id[i["id"]] = i;
+  std::map<std::string, nlohmann::json> by_id = IssuesById(report);
   for (const char* id : {"1", "2", "3", "4", "5"}) {
     EXPECT_EQ(by_id[id]["outcome"], "resolved") << by_id[id];
     EXPECT_EQ(by_id[id]["files"], nlohmann::json::array({"shop.py", absl::StrCat("test_issue_", id, ".py")}));

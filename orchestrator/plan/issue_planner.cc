@@ -224,7 +224,7 @@ PlanningStop PlanIssues(const v1::Backlog& backlog, const std::vector<int>& whic
       unreachable_in_a_row = absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st) ? unreachable_in_a_row + 1 : 0;
       if (stopped.why.empty() || !stopped.final) {
         if (run_budget) {
-          stopped = {absl::StrCat("the run's budget ran out (", st.message(), ")"), true};
+          stopped = {absl::StrCat("the run's budget ran out (", st.message(), ")"), true, true};
         } else if (absl::IsFailedPrecondition(st) || absl::IsPermissionDenied(st) || absl::IsUnauthenticated(st)) {
           stopped = {absl::StrCat("the model refused (", st.message(), ")"), true};
         } else if (unreachable_in_a_row >= 3) {

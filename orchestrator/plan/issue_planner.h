@@ -68,6 +68,7 @@ struct PlanningStop {
   std::string why;     // "" when every issue was tried
   bool final = false;  // more calls cannot help (the run's budget, the key or the model refused, the
                        // provider unreachable three times in a row): the issues left are one subtask
+  bool run_budget = false;  // it was the run's budget that ran out
 };
 
 // Plans the issues at `which` (indices into the backlog's issues) with `plan`, up to `concurrency`

@@ -252,6 +252,7 @@ TEST(PlanIssuesTest, TheRunsBudgetRunningOutStopsPlanningForGood) {
       MakeBacklog(issues, false), All(10), "make test", "map", 1, planner.Call(), [] { return false; },
       [&](IssuePlan) { ++handed; });
   EXPECT_TRUE(stop.final);
+  EXPECT_TRUE(stop.run_budget);
   EXPECT_TRUE(absl::StrContains(stop.why, "the run's budget ran out")) << stop.why;
   EXPECT_EQ(planner.calls, 1) << "no issue is planned once the run's money is gone";
   EXPECT_EQ(handed, 1);

@@ -290,7 +290,7 @@ absl::Status Coordinator::PlanIssuesWithModel(const std::function<bool()>& stopp
       planning.set_note("not planned: " + stop.why);
       record(std::move(planning));
     }
-    if (absl::StartsWith(stop.why, "the run's budget")) planning_spent_budget_ = stop.why;
+    if (stop.run_budget) planning_spent_budget_ = stop.why;
   }
   err_ << absl::StrFormat(
       "swarm: planned %d of %d issues (%d into several subtasks; %d one subtask as their planning "
