@@ -10,6 +10,7 @@
 #include "agents/agent_host.h"
 #include "base/command_line.h"
 #include "base/file_limit.h"
+#include "sandbox/mount_template.h"
 #include "sandbox/overlay_mount.h"
 #include "swarm/v1/protocol.h"
 
@@ -68,6 +69,14 @@ int main(int argc, char** argv) {
     options.overlay_error = std::string(st.message());
   } else {
     options.overlay_error.clear();
+  }
+  // Sandboxes start from a copy of the namespace as it is now, before any workspace is mounted.
+  if (swarm::InPrivateMountNamespace()) {
+    if (absl::Status st = swarm::MakeMountTemplate(); !st.ok()) {
+      std::cerr << "swarm-agent: note: each sandbox starts in the host's own mount namespace, with every "
+                   "workspace in it ("
+                << st.message() << ")\n";
+    }
   }
   // Per attempt: its stream of model calls, a sandboxed command's pipes, a model endpoint socket.
   const std::uint64_t wanted = 64 + 16 * static_cast<std::uint64_t>(options.slots);

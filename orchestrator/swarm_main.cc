@@ -37,6 +37,7 @@
 #include "orchestrator/run_admin.h"
 #include "orchestrator/run_views.h"
 #include "orchestrator/store/store.h"
+#include "sandbox/mount_template.h"
 #include "sandbox/overlay_mount.h"
 #include "swarm/v1/protocol.h"
 
@@ -432,6 +433,9 @@ int main(int argc, char** argv) {
       return swarm::Exit(st);
     }  // otherwise the run's note says why test runs are not capped
   }
+  // Test runs' sandboxes start from a copy of the namespace as it is now, before any test tree is
+  // mounted; where that cannot be, they start in this one (which works, at a cost per tree mounted).
+  if (coordinates && swarm::InPrivateMountNamespace()) swarm::MakeMountTemplate().IgnoreError();
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
   if (run->parsed()) {

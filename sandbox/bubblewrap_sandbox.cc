@@ -16,6 +16,7 @@
 #include "base/path_within.h"
 #include "sandbox/internal/seccomp_filter.h"
 #include "sandbox/internal/slirp_network.h"
+#include "sandbox/mount_template.h"
 #include "sandbox/resource_scope.h"
 #include "sandbox/user_namespace.h"
 
@@ -311,6 +312,17 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
   a.insert(a.end(),
            {"/bin/sh", "-c", userns_fd.empty() ? command : absl::StrCat("exec ", userns_fd, "<&-\n", command)});
 
+  // Started in a copy of the process's mount template, holding what it binds and none of the other
+  // attempts' workspaces: what bubblewrap copies and reads is then the same at any number of them.
+  if (std::shared_ptr<const OwnedFd> base = MountTemplate()) {
+    ProcessSpec::MountNamespace ns{std::move(base), {}};
+    for (const auto& [option, path] : binds) {
+      absl::StatusOr<std::shared_ptr<const OwnedFd>> tree = CloneTree(path);
+      if (!tree.ok()) return tree.status();
+      ns.trees.emplace_back(*std::move(tree), path);
+    }
+    spec.mount_namespace = std::move(ns);
+  }
   spec.argv = std::move(a);
   spec.env = std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin"};
   spec.umask = 022;  // swarm's own files are private; what a command makes is as on any machine

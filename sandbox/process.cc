@@ -169,7 +169,8 @@ struct EtcFile {
                             int err_fd, int report_fd, const std::vector<const char*>& cgroups,
                             const std::vector<ProcessSpec::Limit>& limits, const std::vector<int>& pass_fds,
                             int new_umask, int user_namespace, const EtcFile* etc, int etc_count, pid_t parent,
-                            bool die_with_parent) {
+                            bool die_with_parent, int mount_base, const int* trees, const char* const* tree_paths,
+                            int tree_count) {
   // A child whose parent is already gone stops here: a coordinator killed now must not leave a child
   // that goes on to exec unsupervised, or keeps the run lock's descriptor while a resume starts. One
   // that must die with its parent (a host, a sandbox) is told so first, from before its exec on.
@@ -180,6 +181,11 @@ struct EtcFile {
   if (report_fd < first_free) report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, first_free);
   if (user_namespace >= 0 && user_namespace < first_free) {
     user_namespace = fcntl(user_namespace, F_DUPFD_CLOEXEC, first_free);
+  }
+  if (mount_base >= 0 && mount_base < first_free) mount_base = fcntl(mount_base, F_DUPFD_CLOEXEC, first_free);
+  int tree_fds[64];
+  for (int i = 0; i < tree_count && i < 64; ++i) {
+    tree_fds[i] = trees[i] < first_free ? fcntl(trees[i], F_DUPFD_CLOEXEC, first_free) : trees[i];
   }
   auto fail = [report_fd](int stage) {
     int e[2] = {stage, errno};
@@ -210,6 +216,12 @@ struct EtcFile {
   for (const auto& l : limits) {
     struct rlimit r{l.value, l.value};
     if (setrlimit(l.resource, &r) != 0) fail(3);
+  }
+  if (mount_base >= 0) {  // a copy of the base namespace (which sets the root and cwd to its own)
+    if (setns(mount_base, CLONE_NEWNS) != 0 || unshare(CLONE_NEWNS) != 0) fail(8);
+    for (int i = 0; i < tree_count; ++i) {
+      if (syscall(SYS_move_mount, tree_fds[i], "", AT_FDCWD, tree_paths[i], MOVE_MOUNT_F_EMPTY_PATH) != 0) fail(8);
+    }
   }
   if (cwd != nullptr && chdir(cwd) != 0) fail(4);
   if (new_umask >= 0) umask(static_cast<mode_t>(new_umask));
@@ -254,12 +266,17 @@ struct ChildArgs {
   int etc_count;
   pid_t parent;
   bool die_with_parent;
+  int mount_base;
+  const int* trees;
+  const char* const* tree_paths;
+  int tree_count;
 };
 
 int ChildMain(void* p) {
   const ChildArgs& a = *static_cast<const ChildArgs*>(p);
   ExecChild(a.path, a.argv, a.envp, a.cwd, a.in_fd, a.out_fd, a.err_fd, a.report_fd, *a.cgroups, *a.limits, *a.pass_fds,
-            a.new_umask, a.user_namespace, a.etc, a.etc_count, a.parent, a.die_with_parent);
+            a.new_umask, a.user_namespace, a.etc, a.etc_count, a.parent, a.die_with_parent, a.mount_base, a.trees,
+            a.tree_paths, a.tree_count);
 }
 
 // Starts the child. A fork copies the parent's page tables, which costs what the parent holds (a
@@ -337,6 +354,9 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   std::vector<const char*> cgroups;
   for (const auto& c : spec.join_cgroup_procs) cgroups.push_back(c.c_str());
   if (spec.pass_fds.size() > 16) return absl::InvalidArgumentError("more than 16 files passed to a child");
+  if (spec.mount_namespace && spec.mount_namespace->trees.size() > 64) {
+    return absl::InvalidArgumentError("more than 64 trees attached in a child's mount namespace");
+  }
   std::vector<int> pass_fds;
   for (const auto& f : spec.pass_fds) pass_fds.push_back(f->get());
 
@@ -367,6 +387,14 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
           EtcFile{etc_paths[i].c_str(), (*spec.private_etc)[i].second.data(), (*spec.private_etc)[i].second.size()});
     }
   }
+  std::vector<int> trees;
+  std::vector<const char*> tree_paths;
+  if (spec.mount_namespace) {
+    for (const auto& [tree, where] : spec.mount_namespace->trees) {
+      trees.push_back(tree->get());
+      tree_paths.push_back(where.c_str());
+    }
+  }
   ChildArgs child{path.c_str(),
                   argv.data(),
                   envp,
@@ -383,7 +411,11 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
                   etc.data(),
                   spec.private_etc ? static_cast<int>(etc.size()) : -1,
                   getpid(),
-                  spec.die_with_parent};
+                  spec.die_with_parent,
+                  spec.mount_namespace ? spec.mount_namespace->base->get() : -1,
+                  trees.data(),
+                  tree_paths.data(),
+                  static_cast<int>(trees.size())};
   pid_t pid = SpawnChild(child);
   if (pid < 0) {
     int e = errno;
@@ -406,10 +438,16 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
     close(in[1]);
     close(out[0]);
     close(err[0]);
-    static const char* kStage[] = {"",      "dup2", "joining cgroup",           "setrlimit",
-                                   "chdir", "exec", "joining a user namespace", "making /etc and /run private"};
-    std::string what = absl::StrCat(spec.argv[0], ": ", kStage[failure[0] % 8], ": ",
-                                    strerror(failure[1]));
+    static const char* kStage[] = {"",
+                                   "dup2",
+                                   "joining cgroup",
+                                   "setrlimit",
+                                   "chdir",
+                                   "exec",
+                                   "joining a user namespace",
+                                   "making /etc and /run private",
+                                   "starting in the sandbox's mount namespace"};
+    std::string what = absl::StrCat(spec.argv[0], ": ", kStage[failure[0] % 9], ": ", strerror(failure[1]));
     if (failure[0] == 4) return absl::NotFoundError(absl::StrCat(what, " (", spec.cwd, ")"));
     return absl::FailedPreconditionError(what);
   }

@@ -62,6 +62,13 @@ struct ProcessSpec {
   // A user namespace the child joins just before exec (so that it runs as that namespace's root, as
   // the user who owns it); unset: this process's.
   std::shared_ptr<const OwnedFd> user_namespace;
+  // Set: the child runs in a copy of `base` (a mount namespace: mount_template.h), made before its
+  // chdir, with each tree (a detached mount: CloneTree) attached at its path.
+  struct MountNamespace {
+    std::shared_ptr<const OwnedFd> base;
+    std::vector<std::pair<std::shared_ptr<const OwnedFd>, std::string>> trees;  // (tree, where)
+  };
+  std::optional<MountNamespace> mount_namespace;
   // Set: the child runs in a mount namespace of its own (made after joining `user_namespace`) where
   // /run is an empty tmpfs (the sockets of docker, D-Bus, ssh and gpg agents live there) and /etc a
   // read-only tmpfs holding only these files (name, content; at most kMaxPrivateEtcBytes in all):
