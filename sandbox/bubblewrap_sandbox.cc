@@ -223,6 +223,11 @@ absl::StatusOr<SandboxedCommand> BubblewrapSandbox::Prepare(const SandboxPolicy&
     if (ec) return absl::NotFoundError(absl::StrCat("sandbox read-only bind ", p, " does not exist"));
     binds.emplace_back("--ro-bind", c);
   }
+  for (const auto& p : policy.rw_binds) {
+    std::string c = fs::canonical(p, ec);
+    if (ec || !fs::is_directory(c)) return absl::NotFoundError(absl::StrCat("sandbox bind ", p, " is not a directory"));
+    binds.emplace_back("--bind", c);
+  }
   if (workdir != "/") binds.emplace_back("--bind", workdir);
   // Single files shown elsewhere (an agent's own script): after the work tree, which may hold them.
   std::vector<std::pair<std::string, std::string>> file_binds;  // (source, where)

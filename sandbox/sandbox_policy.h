@@ -31,6 +31,7 @@ struct FileBind {
 struct SandboxPolicy {
   std::string workdir;                   // writable, the command's working directory
   std::vector<std::string> ro_binds;     // host paths visible read-only at the same place
+  std::vector<std::string> rw_binds;     // host directories writable at the same place (--build-cache)
   std::vector<FileBind> file_binds;      // single files shown read-only elsewhere (agent commands only)
   std::vector<std::string> hidden_paths; // replaced by empty tmpfs (state, user repo, other workspaces)
   std::vector<std::string> env;          // the environment, "NAME=VALUE"; nothing else passes

@@ -176,6 +176,20 @@ TEST_F(BadInputTest, ReadOnlyBindThatWouldExposeAHiddenPath) {
   ExpectError(r, 2, "would expose");
 }
 
+TEST_F(BadInputTest, BuildCacheInsideTheRepositoryOverTheStateOrNotADirectory) {
+  auto run = [&](const std::string& cache) {
+    return RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.c", "--parts", "1", "--agent-cmd",
+                     "true", "--test-cmd", "true", "--build-cache", cache});
+  };
+  ExpectError(run(repo() + "/cache"), 2, "--build-cache " + repo() + "/cache: it is inside");
+  EXPECT_FALSE(fs::exists(repo() + "/cache")) << "nothing is made before the checks pass";
+  ExpectError(run(repo() + "/.git/cache"), 2, "it is inside");
+  ExpectError(run(state() + "/cache"), 2, "holds secrets");
+  WriteFile(dir_ / "a-file", "x\n");
+  ExpectError(run(dir_ / "a-file"), 2, "not a directory");
+  ExpectError(run("/proc/cache"), 2, "the sandbox has its own /proc");
+}
+
 TEST_F(BadInputTest, FileNameThatIsNotUtf8) {
   WriteFile(repo() + "/caf\xe9.c", "int x;\n");
   CommitAll(repo(), "latin-1 name");

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -80,6 +81,38 @@ void WriteRenameFixture(const std::string& repo) {
 }
 const char kRenameTest[] = "cc -Werror -o /tmp/prog *.c && /tmp/prog";
 const char kRename[] = "sed -i s/old_name/new_name/g $SWARM_FILES";
+
+// --build-cache: one directory every test run of the run shares, where ccache keeps what it compiled,
+// so only the first test run compiles lib.c; the others (checks and candidates, each in a tree of its
+// own elsewhere) find it there.
+TEST_F(E2eTest, ABuildCacheIsSharedByEveryTestRunSoOnlyTheFirstCompiles) {
+  InitRepo(repo());
+  for (int i = 1; i <= 4; ++i) WriteFile(repo() + "/f" + std::to_string(i) + ".txt", "file\n");
+  WriteFile(repo() + "/lib.c", "int lib(int x) { return x * 2; }\n");
+  CommitAll(repo(), "base");
+  const std::string cache = dir_ / "cache";  // made by the run
+  const std::string test =
+      "ccache cc -g -c lib.c -o /tmp/lib.o && echo \"$SWARM_BUILD_CACHE\" >> \"$SWARM_BUILD_CACHE/runs\"";
+  CliResult r = RunSwarm({"run", "--repo", repo(), "--state-dir", state(), "--shard", "*.txt", "--parts", "4",
+                          "--independent", "--agents", "2", "--agent-cmd", "echo more >> $SWARM_FILES", "--test-cmd",
+                          test, "--build-cache", cache});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("build cache " + cache), std::string::npos) << r.out;
+  for (const auto& [id, outcome] : Outcomes(OnlyReport(state()))) EXPECT_EQ(outcome, "landed") << id;
+  // The base's run, a check per patch and the candidates: every one wrote to the same directory.
+  const std::string runs = ReadFile(cache + "/runs");
+  const int test_runs = static_cast<int>(std::count(runs.begin(), runs.end(), '\n'));
+  EXPECT_GE(test_runs, 5) << runs;
+  EXPECT_EQ(runs.find_first_not_of(cache + "\n"), std::string::npos) << runs;
+  // ccache's own count: one compilation, every later run a hit.
+  const std::string stats = "\n" + Sh("CCACHE_DIR=" + cache + "/ccache ccache --print-stats");
+  auto count = [&](const std::string& name) {
+    auto at = stats.find("\n" + name + "\t");
+    return at == std::string::npos ? -1 : std::stoi(stats.substr(at + name.size() + 2));
+  };
+  EXPECT_EQ(count("cache_miss"), 1) << stats;
+  EXPECT_EQ(count("direct_cache_hit") + count("preprocessed_cache_hit"), test_runs - 1) << stats;
+}
 
 TEST_F(E2eTest, TwoHostsLandEveryShardAndLeaveTheUserRepositoryUntouched) {
   InitRepo(repo());

@@ -66,6 +66,9 @@ absl::StatusOr<RunConfig> ConfigForServedSpec(const v1::RunSpec& spec, const Ser
   if (spec.has_backlog()) {
     return Refuse("backlog", "a served run has one lane: run `swarm backlog` where the repository is");
   }
+  if (!spec.build_cache().empty()) {
+    return Refuse("build_cache", "a client cannot give test runs a directory of the server's to write");
+  }
   if (spec.agent_files_size() > 0) {
     return Refuse("agent_files", "a client cannot bind files into the sandbox: ask the server for --allow-ro-bind "
                                  "and send sandbox_ro_binds");

@@ -30,5 +30,19 @@ TEST(ServedSpecTest, AClientCannotSendTheFilesALocalRunShowsItsAgents) {
   EXPECT_FALSE(config->show_command_files) << "a client's run is only checked, never given binds";
 }
 
+// A build cache is a directory of the server's that test runs write: never a client's to name.
+TEST(ServedSpecTest, AClientCannotGiveTestRunsABuildCache) {
+  const std::string root = std::filesystem::temp_directory_path().string();
+  ServePolicy policy;
+  policy.repo_roots = {root};
+  v1::RunSpec spec;
+  spec.set_repo(root);
+  spec.set_build_cache(root);
+  absl::StatusOr<RunConfig> config = ConfigForServedSpec(spec, policy, "/var/lib/swarm");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kPermissionDenied) << config.status();
+  EXPECT_NE(config.status().message().find("build_cache"), std::string::npos) << config.status();
+}
+
 }  // namespace
 }  // namespace swarm

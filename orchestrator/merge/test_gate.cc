@@ -63,6 +63,7 @@ std::string TestGate::CacheKey(const std::string& tree) const {
                                  "\noutput ", policy_.output_cap, "\nlimits by ", limits_mode_, "\n");
   for (const auto& e : policy_.env) absl::StrAppend(&key, "env ", e, "\n");
   for (const auto& b : policy_.ro_binds) absl::StrAppend(&key, "ro-bind ", b, "\n");
+  for (const auto& b : policy_.rw_binds) absl::StrAppend(&key, "bind ", b, "\n");
   return key;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "base/path_within.h"
@@ -47,16 +48,12 @@ std::vector<std::string> SecretPlaces(const std::string& home) {
   return places;
 }
 
-absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::string>& hidden,
-                               const std::vector<std::string>& secrets, const std::string& what) {
-  std::string shown = TerminalSafe(path);
-  auto refuse = [&](const std::string& why) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " ", shown, ": ", why));
-  };
-  std::error_code ec;
-  if (!fs::path(path).is_absolute() || !fs::exists(path, ec)) return refuse("not an existing absolute path");
-  std::string bind = fs::canonical(path, ec).string();
-  if (ec) return refuse(absl::StrCat("cannot resolve it: ", ec.message()));
+namespace {
+
+// The rules of CheckReadOnlyBind for `bind`, its symlinks resolved.
+absl::Status CheckResolvedBind(const std::string& bind, const std::vector<std::string>& hidden,
+                               const std::vector<std::string>& secrets,
+                               const std::function<absl::Status(const std::string&)>& refuse) {
   for (const char* system : {"/proc", "/sys", "/dev"}) {
     if (PathWithin(bind, system)) return refuse(absl::StrCat("the sandbox has its own ", system));
   }
@@ -78,6 +75,48 @@ absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::s
     }
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::string>& hidden,
+                               const std::vector<std::string>& secrets, const std::string& what) {
+  auto refuse = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " ", TerminalSafe(path), ": ", why));
+  };
+  std::error_code ec;
+  if (!fs::path(path).is_absolute() || !fs::exists(path, ec)) return refuse("not an existing absolute path");
+  std::string bind = fs::canonical(path, ec).string();
+  if (ec) return refuse(absl::StrCat("cannot resolve it: ", ec.message()));
+  return CheckResolvedBind(bind, hidden, secrets, refuse);
+}
+
+absl::StatusOr<std::string> PrepareBuildCache(const std::string& path, const std::vector<std::string>& own,
+                                              const std::vector<std::string>& hidden,
+                                              const std::vector<std::string>& secrets, bool dry_run) {
+  auto refuse = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat("--build-cache ", TerminalSafe(path), ": ", why));
+  };
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(path, ec);
+  if (ec) return refuse(absl::StrCat("cannot make it absolute: ", ec.message()));
+  const bool exists = fs::exists(absolute, ec);
+  if (exists && !fs::is_directory(absolute, ec)) return refuse("not a directory");
+  std::string cache = fs::weakly_canonical(absolute, ec).string();
+  if (ec) return refuse(absl::StrCat("cannot resolve it: ", ec.message()));
+  for (const std::string& place : own) {
+    for (const std::string& form : Forms(place)) {
+      if (PathWithin(cache, form)) {
+        return refuse(absl::StrCat("it is inside ", TerminalSafe(form),
+                                   ", which a run never writes; put the cache outside the repository"));
+      }
+    }
+  }
+  if (absl::Status st = CheckResolvedBind(cache, hidden, secrets, refuse); !st.ok()) return st;
+  if (dry_run) return cache;
+  fs::create_directories(cache, ec);
+  if (ec) return refuse(absl::StrCat("cannot create it: ", ec.message()));
+  return fs::canonical(cache, ec).string();
 }
 
 }  // namespace swarm

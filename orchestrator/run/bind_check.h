@@ -1,4 +1,5 @@
-// Whether a host path may be bound read-only into agents' sandboxes (--sandbox-ro-bind).
+// Whether a host path may be bound into sandboxes: read-only into agents' (--sandbox-ro-bind), writable
+// into test runs' (--build-cache).
 #ifndef SWARM_ORCHESTRATOR_RUN_BIND_CHECK_H_
 #define SWARM_ORCHESTRATOR_RUN_BIND_CHECK_H_
 
@@ -6,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace swarm {
 
@@ -21,6 +23,14 @@ std::vector<std::string> SecretPlaces(const std::string& home);
 // it would show. InvalidArgument names the bind (`what` and the path) and what it would expose.
 absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::string>& hidden,
                                const std::vector<std::string>& secrets, const std::string& what = "--sandbox-ro-bind");
+
+// --build-cache: `path` made absolute, checked as a bind is (CheckReadOnlyBind's rules, the path
+// need not exist yet) and refused inside any of `own` (the user's repository and git directory: a
+// run never writes there), then created unless `dry_run`. Its canonical path, or InvalidArgument
+// naming the flag and what was wrong.
+absl::StatusOr<std::string> PrepareBuildCache(const std::string& path, const std::vector<std::string>& own,
+                                              const std::vector<std::string>& hidden,
+                                              const std::vector<std::string>& secrets, bool dry_run);
 
 }  // namespace swarm
 

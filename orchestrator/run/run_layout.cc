@@ -133,6 +133,17 @@ SandboxPolicy TestPolicy(const PreparedRun& run, const RunLayout& layout) {
   policy.ro_binds = cfg.sandbox_ro_binds;
   policy.env = {absl::StrCat("PATH=", kSandboxPath), "HOME=" + layout.sandbox_home,
                 "LANG=C.UTF-8"};
+  if (!cfg.build_cache.empty()) {
+    // Where the usual tools keep their caches, all in the shared directory; --sandbox-env wins.
+    // ccache: paths relative to each test tree (every candidate is checked out elsewhere).
+    const std::string& c = cfg.build_cache;
+    policy.rw_binds = {c};
+    policy.env.insert(
+        policy.env.end(),
+        {"SWARM_BUILD_CACHE=" + c, "XDG_CACHE_HOME=" + c + "/xdg", "CCACHE_DIR=" + c + "/ccache", "CCACHE_BASEDIR=/",
+         "CCACHE_NOHASHDIR=1", "PIP_CACHE_DIR=" + c + "/pip", "CARGO_HOME=" + c + "/cargo",
+         "GOCACHE=" + c + "/go-build", "GOMODCACHE=" + c + "/go-mod", "npm_config_cache=" + c + "/npm"});
+  }
   policy.env.insert(policy.env.end(), run.sandbox_env.begin(), run.sandbox_env.end());
   policy.limits = cfg.limits;
   policy.timeout = std::chrono::seconds(cfg.test_timeout_s);

@@ -170,8 +170,22 @@ TEST_F(RunLayoutTest, TheStateTheRepositoryTheWorkspacesTheSocketAndHomeAreHidde
   EXPECT_EQ(policy.hidden_paths, layout->hidden_paths);
   EXPECT_NE(std::find(policy.env.begin(), policy.env.end(), "HOME=" + home), policy.env.end());
   EXPECT_EQ(policy.output_cap, 1u << 20);  // exit: the end of the output is enough
+  EXPECT_TRUE(policy.rw_binds.empty()) << "no build cache unless asked";
   run_.config.test_format = "pytest";
   EXPECT_EQ(TestPolicy(run_, *layout).output_cap, 64u << 20);  // per-test: every line counts
+  // --build-cache: bound writable, the usual tools pointed into it; --sandbox-env comes after, so it wins.
+  run_.config.build_cache = "/var/cache/swarm-build";
+  run_.sandbox_env = {"CCACHE_DIR=/elsewhere"};
+  policy = TestPolicy(run_, *layout);
+  EXPECT_EQ(policy.rw_binds, std::vector<std::string>{"/var/cache/swarm-build"});
+  for (const char* e : {"SWARM_BUILD_CACHE=/var/cache/swarm-build", "XDG_CACHE_HOME=/var/cache/swarm-build/xdg",
+                        "CCACHE_BASEDIR=/", "CARGO_HOME=/var/cache/swarm-build/cargo"}) {
+    EXPECT_NE(std::find(policy.env.begin(), policy.env.end(), e), policy.env.end()) << e;
+  }
+  auto ccache = std::find(policy.env.begin(), policy.env.end(), "CCACHE_DIR=/var/cache/swarm-build/ccache");
+  auto user = std::find(policy.env.begin(), policy.env.end(), "CCACHE_DIR=/elsewhere");
+  ASSERT_NE(user, policy.env.end());
+  EXPECT_LT(ccache, user) << "the user's own value comes last, and so wins";
   fs::remove_all(layout->runtime_dir);
 }
 

@@ -73,6 +73,8 @@
     "where runs are kept (default: $SWARM_STATE_DIR or $XDG_STATE_HOME/swarm)")                            \
   X(bool, json, false, "--json", 0, 0, "print the run's events as JSON lines instead of progress")          \
   X(bool, keep_workspaces, false, "--keep-workspaces", 0, 0, "keep workspaces after the run")              \
+  X(std::string, build_cache, "", "--build-cache", 0, 0,                                                   \
+    "a directory every test run shares, writable, for ccache, pip, cargo and go caches (off: each test run builds from nothing)") \
   X(bool, agent_network, false, "--agent-network", 0, 0, "let agent commands reach the network (never test runs)") \
   X(bool, no_sandbox, false, "--no-sandbox", 0, 0, "run agents and tests without isolation")               \
   X(std::string, agent_binary, "", "--agent-binary", 0, 0, "the swarm-agent host binary (default: beside swarm)")

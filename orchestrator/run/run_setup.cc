@@ -266,6 +266,9 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
   for (const auto& p : config.sandbox_ro_binds) {
     if (!IsUtf8(p)) return Usage(absl::StrCat(name("sandbox_ro_binds"), " is not valid UTF-8: ", ToUtf8(p)));
   }
+  if (!IsUtf8(config.build_cache)) {
+    return Usage(absl::StrCat(name("build_cache"), " is not valid UTF-8: ", ToUtf8(config.build_cache)));
+  }
   absl::StatusOr<Git> user = Git::Open(config.repo);
   if (!user.ok()) return user.status();
   run.user = *user;
@@ -356,6 +359,12 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
   secrets.insert(secrets.end(), config.hidden_paths.begin(), config.hidden_paths.end());
   for (const auto& path : config.sandbox_ro_binds) {
     if (absl::Status st = CheckReadOnlyBind(path, hidden, secrets); !st.ok()) return st;
+  }
+  if (!config.build_cache.empty()) {
+    absl::StatusOr<std::string> cache =
+        PrepareBuildCache(config.build_cache, {run.repo_root, user->git_dir()}, hidden, secrets, config.dry_run);
+    if (!cache.ok()) return cache.status();
+    run.config.build_cache = *cache;
   }
   for (const auto& var : config.sandbox_env) {
     auto eq = var.find('=');

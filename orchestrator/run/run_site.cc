@@ -78,6 +78,11 @@ absl::Status OpenRunSite(const PreparedRun& run, const Sandbox& sandbox, std::os
     out << "swarm: limits by " << site.limits_mode << ", workspaces on "
         << (site.layout.workspaces_on_tmpfs ? "tmpfs" : "disk") << ", state in " << site.layout.run_dir << "\n";
   }
+  if (!cfg.build_cache.empty()) {
+    // Test runs write it as the sandbox's user (as root, swarm-sandbox: the directory is given to it).
+    if (absl::Status st = sandbox.HandOver(cfg.build_cache); !st.ok()) return st;
+    if (!cfg.json) out << "swarm: build cache " << cfg.build_cache << ", shared by every test run\n";
+  }
   const RunLayout& l = site.layout;
   TestFormat format = ParseTestFormat(cfg.test_format).value_or(TestFormat::kExit);  // checked by PrepareRun
   site.gate = std::make_unique<TestGate>(sandbox, TestPolicy(run, l), cfg.test_command, format, cfg.test_report,
