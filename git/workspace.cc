@@ -1,6 +1,6 @@
 #include "git/workspace.h"
 
-#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -10,8 +10,8 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "git/patch_entries.h"
@@ -64,13 +64,13 @@ LayerLimits LayerLimitsFor(const TreeUsage& max_growth) {
   LayerLimits l;
   if (max_growth.bytes > 0) l.bytes = max_growth.bytes + kLayerSlackBytes;
   if (max_growth.entries > 0) l.inodes = max_growth.entries + kLayerSlackInodes;
-  // A layer of its own is no longer bounded by the machine's /dev/shm, as a directory there was: it
-  // may hold no more than /dev/shm could (half the RAM by default), whatever the flags say.
-  static const std::uint64_t shm_bytes = [] {
-    struct statvfs st;
-    return statvfs("/dev/shm", &st) == 0 ? static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize : 0;
+  // A layer of its own is bounded by no other file system: it may hold no more than half the RAM (a
+  // tmpfs's default), whatever the flags say. The run's shares (RunLayout) are what keep the sum down.
+  static const std::uint64_t half_ram = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 2 : 0;
   }();
-  if (shm_bytes > 0 && (l.bytes > 0 || l.inodes > 0)) l.bytes = l.bytes > 0 ? std::min(l.bytes, shm_bytes) : shm_bytes;
+  if (half_ram > 0 && (l.bytes > 0 || l.inodes > 0)) l.bytes = l.bytes > 0 ? std::min(l.bytes, half_ram) : half_ram;
   return l;
 }
 

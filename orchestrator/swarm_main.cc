@@ -435,7 +435,11 @@ int main(int argc, char** argv) {
   }
   // Test runs' sandboxes start from a copy of the namespace as it is now, before any test tree is
   // mounted; where that cannot be, they start in this one (which works, at a cost per tree mounted).
-  if (coordinates && swarm::InPrivateMountNamespace()) swarm::MakeMountTemplate().IgnoreError();
+  if (coordinates && swarm::InPrivateMountNamespace()) {
+    if (absl::Status st = swarm::MakeMountTemplate(); !st.ok()) {
+      std::cerr << "swarm: note: test runs start in the coordinator's own mount namespace (" << st.message() << ")\n";
+    }
+  }
   config.limits.memory_bytes = static_cast<std::uint64_t>(limits.memory_mb) << 20;
   config.limits.max_file_bytes = static_cast<std::uint64_t>(limits.file_mb) << 20;
   if (run->parsed()) {

@@ -70,6 +70,15 @@ absl::Status MakeMountTemplate() {
   return absl::OkStatus();
 }
 
+absl::Status RenewMountTemplate() {
+  absl::MutexLock lock(&g_mu);
+  if (g_template == nullptr) return absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<const OwnedFd>> copy = CopyOfThisNamespace();
+  if (!copy.ok()) return copy.status();
+  g_template = *std::move(copy);
+  return absl::OkStatus();
+}
+
 std::shared_ptr<const OwnedFd> MountTemplate() {
   absl::MutexLock lock(&g_mu);
   return g_template;

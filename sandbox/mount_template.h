@@ -26,6 +26,12 @@ namespace swarm {
 // it cannot (children then start in the process's own namespace, as before). Idempotent.
 absl::Status MakeMountTemplate();
 
+// Takes the template anew from the namespace as it is now, where there is one: after a mount that
+// every later sandbox's trees lie under (a run's own tmpfs for its workspaces), so that the paths
+// they are attached at exist in it. What else is mounted now comes along (a few test trees of runs
+// served at once). Fails only where the namespace cannot be copied; the old template then stays.
+absl::Status RenewMountTemplate();
+
 // The template's namespace, or null when MakeMountTemplate was not called or failed.
 std::shared_ptr<const OwnedFd> MountTemplate();
 

@@ -40,7 +40,9 @@ class MountTemplateTest : public ::testing::Test {
     for (const std::string& tree : {mine_, other_}) umount2(tree.c_str(), MNT_DETACH);
   }
 
-  TempDir dir_;
+  // Under /var/tmp, which the sandbox does not hide (it has a /tmp of its own): only the namespace it
+  // starts from keeps the other tree out.
+  TempDir dir_{"/var/tmp"};
   const std::string mine_ = dir_ / "mine", other_ = dir_ / "other";
 };
 
@@ -87,12 +89,14 @@ TEST_F(MountTemplateTest, ASandboxedCommandWorksInATreeMountedAfterTheTemplateAn
   policy.env = {"PATH=/usr/bin:/bin"};
   policy.timeout = std::chrono::seconds(20);
   // The other tree is where another attempt's workspace would be: not hidden here, so only its
-  // absence from the namespace the sandbox was made from keeps it out.
-  absl::StatusOr<ProcessResult> r =
-      RunSandboxed(**sandbox, policy, "cat in.txt; echo made > out.txt; cat " + other_ + "/in.txt 2>&1 || true");
+  // absence from the namespace the sandbox was made from keeps it out (its directory is there, empty).
+  absl::StatusOr<ProcessResult> r = RunSandboxed(**sandbox, policy,
+                                                 "cat in.txt; echo made > out.txt; cat " + other_ +
+                                                     "/in.txt 2>&1; grep -c ' " + other_ + " ' /proc/self/mountinfo");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->out.substr(0, 5), "mine\n") << r->out << r->err;
   EXPECT_NE(r->out.find("No such file"), std::string::npos) << "the other tree's file was read: " << r->out;
+  EXPECT_NE(r->out.find("\n0\n"), std::string::npos) << "the other tree is mounted in the sandbox: " << r->out;
   EXPECT_EQ(ReadFile(mine_ + "/out.txt"), "made\n");
 }
 

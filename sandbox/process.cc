@@ -164,6 +164,9 @@ struct EtcFile {
   std::size_t size;
 };
 
+// The child's failure stage for attaching tree i of its mount namespace: kAttachStage + i.
+constexpr int kAttachStage = 100;
+
 // Only async-signal-safe calls between fork and exec.
 [[noreturn]] void ExecChild(const char* path, char** argv, char** envp, const char* cwd, int in_fd, int out_fd,
                             int err_fd, int report_fd, const std::vector<const char*>& cgroups,
@@ -179,19 +182,23 @@ struct EtcFile {
   // Passed files go to 3, 4, ...: whatever holds those numbers now (the pipes) moves up first.
   const int first_free = 3 + static_cast<int>(pass_fds.size());
   if (report_fd < first_free) report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, first_free);
-  if (user_namespace >= 0 && user_namespace < first_free) {
-    user_namespace = fcntl(user_namespace, F_DUPFD_CLOEXEC, first_free);
-  }
-  if (mount_base >= 0 && mount_base < first_free) mount_base = fcntl(mount_base, F_DUPFD_CLOEXEC, first_free);
-  int tree_fds[64];
-  for (int i = 0; i < tree_count && i < 64; ++i) {
-    tree_fds[i] = trees[i] < first_free ? fcntl(trees[i], F_DUPFD_CLOEXEC, first_free) : trees[i];
-  }
+  if (report_fd < 0) _exit(127);
   auto fail = [report_fd](int stage) {
     int e[2] = {stage, errno};
     (void)!write(report_fd, e, sizeof e);
     _exit(127);
   };
+  // A descriptor that cannot be moved is a failure, never a step skipped (a namespace not joined).
+  auto above = [&](int fd) {
+    if (fd < 0 || fd >= first_free) return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, first_free);
+    if (moved < 0) fail(1);
+    return moved;
+  };
+  user_namespace = above(user_namespace);
+  mount_base = above(mount_base);
+  int tree_fds[64];
+  for (int i = 0; i < tree_count && i < 64; ++i) tree_fds[i] = above(trees[i]);
   setpgid(0, 0);
   // Every signal is blocked here (SpawnChild): the parent's handlers must not run in a child that
   // shares its memory. Back to the defaults first, then unblocked.
@@ -220,7 +227,9 @@ struct EtcFile {
   if (mount_base >= 0) {  // a copy of the base namespace (which sets the root and cwd to its own)
     if (setns(mount_base, CLONE_NEWNS) != 0 || unshare(CLONE_NEWNS) != 0) fail(8);
     for (int i = 0; i < tree_count; ++i) {
-      if (syscall(SYS_move_mount, tree_fds[i], "", AT_FDCWD, tree_paths[i], MOVE_MOUNT_F_EMPTY_PATH) != 0) fail(8);
+      if (syscall(SYS_move_mount, tree_fds[i], "", AT_FDCWD, tree_paths[i], MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+        fail(kAttachStage + i);
+      }
     }
   }
   if (cwd != nullptr && chdir(cwd) != 0) fail(4);
@@ -448,6 +457,11 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
                                    "making /etc and /run private",
                                    "starting in the sandbox's mount namespace"};
     std::string what = absl::StrCat(spec.argv[0], ": ", kStage[failure[0] % 9], ": ", strerror(failure[1]));
+    const int tree = failure[0] - kAttachStage;
+    if (spec.mount_namespace && tree >= 0 && tree < static_cast<int>(spec.mount_namespace->trees.size())) {
+      what = absl::StrCat(spec.argv[0], ": attaching ", spec.mount_namespace->trees[tree].second,
+                          " in the sandbox's mount namespace: ", strerror(failure[1]));
+    }
     if (failure[0] == 4) return absl::NotFoundError(absl::StrCat(what, " (", spec.cwd, ")"));
     return absl::FailedPreconditionError(what);
   }

@@ -185,6 +185,9 @@ TEST_F(BadInputTest, BuildCacheInsideTheRepositoryOverTheStateOrNotADirectory) {
   EXPECT_FALSE(fs::exists(repo() + "/cache")) << "nothing is made before the checks pass";
   ExpectError(run(repo() + "/.git/cache"), 2, "it is inside");
   ExpectError(run(state() + "/cache"), 2, "holds secrets");
+  WriteFile(dir_ / "someone-elses/notes.txt", "x\n");
+  ExpectError(run(dir_ / "someone-elses"), 2, "a directory swarm did not make");
+  EXPECT_EQ(ReadFile(dir_ / "someone-elses/notes.txt"), "x\n");
   WriteFile(dir_ / "a-file", "x\n");
   ExpectError(run(dir_ / "a-file"), 2, "not a directory");
   ExpectError(run("/proc/cache"), 2, "the sandbox has its own /proc");

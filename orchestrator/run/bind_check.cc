@@ -1,5 +1,8 @@
 #include "orchestrator/run/bind_check.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -102,6 +105,20 @@ absl::StatusOr<std::string> PrepareBuildCache(const std::string& path, const std
   if (ec) return refuse(absl::StrCat("cannot make it absolute: ", ec.message()));
   const bool exists = fs::exists(absolute, ec);
   if (exists && !fs::is_directory(absolute, ec)) return refuse("not a directory");
+  if (exists) {
+    // Only a directory swarm made (its marker, this user's) or an empty one of this user's: test runs
+    // write it, and as root it is given to the sandbox's user.
+    struct stat dir {
+    }, marker{};
+    const std::string mark = (absolute / kBuildCacheMarker).string();
+    const bool marked = lstat(mark.c_str(), &marker) == 0 && S_ISREG(marker.st_mode) && marker.st_uid == geteuid();
+    const bool empty_and_ours =
+        fs::is_empty(absolute, ec) && stat(absolute.c_str(), &dir) == 0 && dir.st_uid == geteuid();
+    if (!marked && !empty_and_ours) {
+      return refuse("a directory swarm did not make; name a new or empty directory of yours (swarm marks it with " +
+                    std::string(kBuildCacheMarker) + ")");
+    }
+  }
   std::string cache = fs::weakly_canonical(absolute, ec).string();
   if (ec) return refuse(absl::StrCat("cannot resolve it: ", ec.message()));
   for (const std::string& place : own) {

@@ -24,10 +24,14 @@ std::vector<std::string> SecretPlaces(const std::string& home);
 absl::Status CheckReadOnlyBind(const std::string& path, const std::vector<std::string>& hidden,
                                const std::vector<std::string>& secrets, const std::string& what = "--sandbox-ro-bind");
 
+// The file swarm puts in a build cache it made (owned by swarm's user), so that a later run takes it.
+inline constexpr char kBuildCacheMarker[] = ".swarm-build-cache";
+
 // --build-cache: `path` made absolute, checked as a bind is (CheckReadOnlyBind's rules, the path
-// need not exist yet) and refused inside any of `own` (the user's repository and git directory: a
-// run never writes there), then created unless `dry_run`. Its canonical path, or InvalidArgument
-// naming the flag and what was wrong.
+// need not exist yet), refused inside any of `own` (the user's repository, its git directory and
+// checkouts: a run never writes there) and, where it exists, unless it is empty and this user's or
+// holds swarm's marker (this user's): a directory of someone else's, or /usr, is never taken. Then
+// created unless `dry_run`. Its canonical path, or InvalidArgument naming the flag and what was wrong.
 absl::StatusOr<std::string> PrepareBuildCache(const std::string& path, const std::vector<std::string>& own,
                                               const std::vector<std::string>& hidden,
                                               const std::vector<std::string>& secrets, bool dry_run);

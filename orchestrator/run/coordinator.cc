@@ -430,7 +430,8 @@ void Coordinator::OnSignal(int sig) {
   if (cancel_exit_ != 0) {
     err_ << "\nswarm: aborted; what landed is kept in " << site_.layout.run_dir << "/integration.git\n";
     std::error_code ec;
-    fs::remove_all(site_.layout.workspace_root, ec);  // tmpfs is RAM: do not leave it behind
+    // /dev/shm is RAM: do not leave it behind (the run's own tmpfs goes with its mount namespace).
+    if (site_.workspace_fs == nullptr) fs::remove_all(site_.layout.workspace_root, ec);
     fs::remove_all(site_.layout.runtime_dir, ec);
     _exit(kExitInterrupted);  // hosts die with us (parent-death signal), their sandboxes with them
   }

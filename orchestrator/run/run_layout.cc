@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "sandbox/overlay_mount.h"
@@ -45,7 +46,7 @@ void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout) {
 }
 
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
-                             RunLayout& layout, std::optional<TreeUsage> disk_free) {
+                             RunLayout& layout, std::optional<TreeUsage> disk_free, bool own_tmpfs) {
   std::uint64_t need = (static_cast<std::uint64_t>(run.config.agents) + 2) * tree_bytes * 2 + (64 << 20);
   const bool llm = run.config.agent_command.empty() && !run.config.model.empty();
   const int jobs = run.config.test_jobs > 0 ? run.config.test_jobs
@@ -63,7 +64,7 @@ absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, s
   auto capped = [](std::uint64_t flag, std::uint64_t most) { return flag == 0 ? most : std::min(flag, most); };
   if (layout.workspaces_on_tmpfs) {
     layout.trees_sharing = trees;
-    layout.shared_space = "/dev/shm";
+    layout.shared_space = own_tmpfs ? "the RAM" : "/dev/shm";
     const std::uint64_t share = per_tree - slack;
     layout.tree_growth_files = capped(flag_files, share / 2 / kBytesPerInode);
     layout.tree_growth_bytes = capped(flag_bytes, share - layout.tree_growth_files * kBytesPerInode);
@@ -82,13 +83,84 @@ absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, s
           capped(flag_files, std::max<std::uint64_t>(disk_free->entries / 2 / static_cast<std::uint64_t>(trees), 1000));
     }
   }
-  layout.workspace_root = layout.workspaces_on_tmpfs ? "/dev/shm/swarm-" + run.run_id : layout.run_dir + "/work";
+  const bool in_shm = layout.workspaces_on_tmpfs && !own_tmpfs;
+  layout.workspace_root = in_shm ? "/dev/shm/swarm-" + run.run_id : layout.run_dir + "/work";
+  // A ceiling: it holds what agents and tests do not write (the shared checkouts, each attempt's host
+  // repository and index, mount points); the trees they write are tmpfs of their own, each capped at
+  // its share. Sized to `need` alone it filled at 1,000 agents (their host repositories).
+  layout.own_tmpfs_bytes = layout.workspaces_on_tmpfs && own_tmpfs ? half : 0;
   std::error_code ec;
   fs::create_directories(layout.workspace_root, ec);
   if (ec) {
     return absl::PermissionDeniedError(absl::StrCat("cannot create ", layout.workspace_root, ": ", ec.message()));
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// A number in a file of one line ("max" and the like read as none).
+std::optional<std::uint64_t> NumberIn(const std::string& path) {
+  std::ifstream f(path);
+  std::string text;
+  if (!(f >> text) || text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return strtoull(text.c_str(), nullptr, 10);
+}
+
+// A field of a memory.stat file ("inactive_file 1234"); 0 where absent.
+std::uint64_t StatField(const std::string& path, const std::string& name) {
+  std::ifstream f(path);
+  std::string key;
+  std::uint64_t value = 0;
+  while (f >> key >> value) {
+    if (key == name) return value;
+  }
+  return 0;
+}
+
+// What the memory cgroup at `dir` has left under its limit, its reclaimable page cache not counted
+// as used; unset where it has no limit or none can be read.
+std::optional<std::uint64_t> LeftIn(const std::string& dir, bool v2) {
+  std::optional<std::uint64_t> limit = NumberIn(dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes"));
+  std::optional<std::uint64_t> usage = NumberIn(dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes"));
+  if (!limit || !usage || *limit >= (1ull << 60)) return std::nullopt;
+  const std::uint64_t cache = StatField(dir + "/memory.stat", v2 ? "inactive_file" : "total_inactive_file");
+  const std::uint64_t used = *usage > cache ? *usage - cache : 0;
+  return *limit > used ? *limit - used : 0;
+}
+
+// What this process's memory cgroup (v2, or v1's memory controller) and each one above it have left
+// under their limits, the least; unset where none has a limit. A container's limit is far below
+// what the machine shows, and may be set on an ancestor (a systemd slice, a pod) or be all a
+// container sees of its cgroup (v1: its own at the root of /sys/fs/cgroup/memory).
+std::optional<std::uint64_t> CgroupMemoryLeft() {
+  std::optional<std::uint64_t> least;
+  std::ifstream self("/proc/self/cgroup");
+  for (std::string line; std::getline(self, line);) {
+    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(':', 2));
+    if (f.size() != 3) continue;
+    const bool v2 = f[0] == "0" && f[1].empty();
+    if (!v2 && !absl::StrContains(f[1], "memory")) continue;
+    const std::string root = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+    for (fs::path p = f[2];; p = p.parent_path()) {
+      const std::string rel = p.string() == "/" ? "" : p.string();
+      if (std::optional<std::uint64_t> left = LeftIn(root + rel, v2)) least = std::min(least.value_or(*left), *left);
+      if (rel.empty() || !p.has_parent_path() || p.parent_path() == p) break;
+    }
+  }
+  return least;
+}
+
+}  // namespace
+
+std::uint64_t AvailableMemoryBytes() {
+  std::uint64_t available = 0;
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);) {
+    if (line.rfind("MemAvailable:", 0) == 0) available = strtoull(line.c_str() + 13, nullptr, 10) << 10;  // kB
+  }
+  if (std::optional<std::uint64_t> left = CgroupMemoryLeft()) available = std::min(available, *left);
+  return available;
 }
 
 absl::Status MakeRuntimeDir(RunLayout& layout) {

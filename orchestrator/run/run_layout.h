@@ -21,15 +21,20 @@ struct RunLayout {
   std::string run_dir;         // <state>/runs/<id>
   std::string log_dir;         // <run_dir>/logs
   std::string ledger_dir;      // <run_dir>/pids: processes the run started (pid_ledger.h)
-  std::string workspace_root;  // /dev/shm/swarm-<id> or <run_dir>/work
+  std::string workspace_root;  // <run_dir>/work (a tmpfs of the run's own, or disk), or /dev/shm/swarm-<id>
   bool workspaces_on_tmpfs = false;
+  // Set: the workspace root is to be a tmpfs of the run's own holding at most this many bytes (half of
+  // the RAM given), for what agents and tests do not write (shared checkouts, the hosts' repositories;
+  // the trees written are tmpfs of their own, each within its share); the caller mounts it, in its
+  // own mount namespace, before any host starts.
+  std::uint64_t own_tmpfs_bytes = 0;
   // What each workspace and test tree may grow by: --max-workspace-mb and --max-workspace-files, or
   // less on tmpfs, where each is a file system of its own and all of them share half of /dev/shm's
   // free space equally (its pages, and about 1 KiB of kernel memory per file).
   std::uint64_t tree_growth_bytes = 0;
   std::uint64_t tree_growth_files = 0;
   int trees_sharing = 0;  // how many share it (0: none do)
-  std::string shared_space;  // what they share: "/dev/shm" or "the disk"
+  std::string shared_space;  // what they share: "the RAM", "/dev/shm" or "the disk"
   std::string runtime_dir;  // a short private directory for the socket (sun_path holds 107 bytes)
   std::string socket_path;  // <runtime_dir>/agent.sock
   std::vector<std::string> hidden_paths;  // hidden from every sandboxed command
@@ -62,8 +67,19 @@ void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout);
 // equally, each at least 1 MiB and 1,000 files: together they leave the other half to the rest of
 // the machine (as far as that estimate goes; runs served at once each take half of what is free when
 // they start).
+//
+// With `own_tmpfs` (the coordinator has a mount namespace of its own and the workspaces are not kept
+// after the run), `shm_free_bytes` is the RAM available instead, and the trees go in a tmpfs of the
+// run's own at <run_dir>/work (own_tmpfs_bytes): /dev/shm's size (a container's is 64 MB) no longer
+// sends them to disk, so each tree is a file system of its own, capped while it is written, whenever
+// the RAM can give each one its share.
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,
-                             RunLayout& layout, std::optional<TreeUsage> disk_free = std::nullopt);
+                             RunLayout& layout, std::optional<TreeUsage> disk_free = std::nullopt,
+                             bool own_tmpfs = false);
+
+// The RAM available, in bytes: /proc/meminfo's MemAvailable, or less if the process's memory cgroup
+// (a container's limit) has less left; 0 where it cannot be read.
+std::uint64_t AvailableMemoryBytes();
 
 // Creates the runtime directory (under $XDG_RUNTIME_DIR when short, else /tmp) and records it in the
 // run directory, for a resume or cancel to remove.

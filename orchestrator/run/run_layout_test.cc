@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -67,7 +68,35 @@ TEST_F(RunLayoutTest, WorkspacesGoToTmpfsOnlyWhenTheyFitInHalfOfItsFreeSpace) {
   ASSERT_TRUE(PlaceWorkspaces(run_, tree, 2 * need + 2 * 14 * (16 << 20), *layout).ok());
   EXPECT_TRUE(layout->workspaces_on_tmpfs);
   EXPECT_EQ(layout->workspace_root, "/dev/shm/swarm-r-layout");
+  EXPECT_EQ(layout->own_tmpfs_bytes, 0u);
   fs::remove_all(layout->workspace_root);
+}
+
+// In a mount namespace of its own the run's trees go in a tmpfs of its own, sized from the RAM given
+// (its half), whatever /dev/shm holds; where the RAM cannot give each tree its share, on disk.
+TEST_F(RunLayoutTest, WithItsOwnTmpfsTheTreesShareHalfOfTheRam) {
+  absl::StatusOr<RunLayout> layout = MakeRunDirs(run_);
+  ASSERT_TRUE(layout.ok());
+  run_.config.test_jobs = 2;
+  const std::uint64_t tree = 10 << 20;
+  const std::uint64_t need = (8 + 2) * tree * 2 + (64 << 20);
+  const std::uint64_t ram = 2 * need + 2 * 14 * (16 << 20);
+  ASSERT_TRUE(PlaceWorkspaces(run_, tree, ram, *layout, std::nullopt, /*own_tmpfs=*/true).ok());
+  EXPECT_TRUE(layout->workspaces_on_tmpfs);
+  EXPECT_EQ(layout->workspace_root, layout->run_dir + "/work");
+  EXPECT_EQ(layout->own_tmpfs_bytes, ram / 2) << "a ceiling; each tree written is a tmpfs of its own";
+  EXPECT_EQ(layout->shared_space, "the RAM");
+  EXPECT_EQ(layout->trees_sharing, 14);
+  ASSERT_TRUE(PlaceWorkspaces(run_, tree, 2 * need - 1, *layout, std::nullopt, /*own_tmpfs=*/true).ok());
+  EXPECT_FALSE(layout->workspaces_on_tmpfs);
+  EXPECT_EQ(layout->own_tmpfs_bytes, 0u);
+  EXPECT_EQ(layout->workspace_root, layout->run_dir + "/work");
+}
+
+TEST_F(RunLayoutTest, AvailableMemoryIsReadAndNoMoreThanTheMachineHas) {
+  const std::uint64_t available = AvailableMemoryBytes();
+  EXPECT_GT(available, 0u);
+  EXPECT_LE(available, static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE));
 }
 
 // On disk no tree is a file system of its own: the trees share half of the disk's free space and

@@ -361,8 +361,10 @@ absl::StatusOr<PreparedRun> PrepareRun(const RunConfig& config, SettingNames nam
     if (absl::Status st = CheckReadOnlyBind(path, hidden, secrets); !st.ok()) return st;
   }
   if (!config.build_cache.empty()) {
-    absl::StatusOr<std::string> cache =
-        PrepareBuildCache(config.build_cache, {run.repo_root, user->git_dir()}, hidden, secrets, config.dry_run);
+    absl::StatusOr<std::string> cache = PrepareBuildCache(
+        config.build_cache,
+        {run.repo_root, user->git_dir(), fs::path(user->ObjectDir()).parent_path().parent_path().string()}, hidden,
+        secrets, config.dry_run);
     if (!cache.ok()) return cache.status();
     run.config.build_cache = *cache;
   }

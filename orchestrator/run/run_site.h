@@ -20,6 +20,7 @@
 #include "orchestrator/run/run_setup.h"
 #include "orchestrator/store/run_lock.h"
 #include "orchestrator/store/store.h"
+#include "sandbox/overlay_mount.h"
 #include "sandbox/sandbox.h"
 
 namespace swarm {
@@ -36,6 +37,9 @@ struct RunSite {
   void Clear();
 
   RunLayout layout;
+  // The workspace root's own tmpfs (RunLayout::own_tmpfs_bytes): unmounted after the test trees in it.
+  std::unique_ptr<LayerFs> workspace_fs;
+  std::uint64_t ram_promised = 0;  // of the RAM available at its start: half, for its trees
   std::optional<RunLock> lock;  // held while the site lives
   std::unique_ptr<Store> store;
   std::unique_ptr<IntegrationRepo> repo;

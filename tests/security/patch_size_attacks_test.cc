@@ -2,16 +2,16 @@
 // patch of hard links to one compressible file that expands to gigabytes in every test copy; a diff
 // larger than the gRPC message limit that killed its agent host; a workspace filled with files.
 #include <gtest/gtest.h>
-
 #include <pwd.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "orchestrator/run/path_policy.h"
 #include "git/git.h"
+#include "orchestrator/run/path_policy.h"
 #include "sandbox/tree_usage.h"
 #include "testing/swarm_cli.h"
 #include "testing/test_util.h"
@@ -121,36 +121,57 @@ std::string Logs(const std::string& state, const std::string& prefix) {
   return out;
 }
 
-// The flood attacks, as root and as an unprivileged user the test creates.
-class FloodAttacksTest : public PatchSizeAttacksTest, public ::testing::WithParamInterface<bool> {
+// swarm as the test's user (root, or an unprivileged user the test creates), on a machine whose
+// /dev/shm holds 4 MiB (a CI container's holds 64 MB), made by a mount namespace of the run's own.
+CliResult RunSwarmOnASmallShm(const passwd* user, const std::string& home, const std::vector<std::string>& args) {
+  std::vector<std::string> prefix = {"unshare",
+                                     "--mount",
+                                     "--propagation",
+                                     "private",
+                                     "sh",
+                                     "-c",
+                                     "mount -t tmpfs -o size=4m swarm-small-shm /dev/shm && exec \"$0\" \"$@\""};
+  std::vector<std::string> env;
+  if (user != nullptr) {
+    prefix.insert(prefix.end(), {"setpriv", absl::StrCat("--reuid=", user->pw_uid),
+                                 absl::StrCat("--regid=", user->pw_gid), "--clear-groups", "--"});
+    env = {"HOME=" + home, "XDG_RUNTIME_DIR=", "USER=" + std::string(user->pw_name)};
+  }
+  return RunSwarmWith(prefix, args, env);
+}
+
+// The flood attacks, as root and as an unprivileged user the test creates (the first parameter),
+// with the machine's /dev/shm and with one of 4 MiB (the second): the run's trees are in a tmpfs of
+// the run's own, sized from the RAM, either way.
+class FloodAttacksTest : public PatchSizeAttacksTest, public ::testing::WithParamInterface<std::tuple<bool, bool>> {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to run as root and as a user it creates (CI runs as root)";
-    struct statvfs shm;
-    if (statvfs("/dev/shm", &shm) != 0 || shm.f_bavail * shm.f_frsize < (1ull << 30)) {
-      GTEST_SKIP() << "the caps hold while a command writes where the workspaces are in RAM: /dev/shm is too small "
-                      "here to hold them";
-    }
     PatchSizeAttacksTest::SetUp();
-    if (GetParam()) {
+    if (std::get<0>(GetParam())) {
       user_ = UnprivilegedTestUser();
       ASSERT_NE(user_, nullptr);
       Sh(absl::StrCat("chown -R ", user_->pw_uid, ":", user_->pw_gid, " ", dir_.path()));
     }
   }
   CliResult Swarm(const std::vector<std::string>& args) override {
-    return user_ != nullptr ? RunSwarmAs(*user_, dir_.path(), args) : RunSwarm(args);
+    if (!std::get<1>(GetParam())) return user_ != nullptr ? RunSwarmAs(*user_, dir_.path(), args) : RunSwarm(args);
+    CliResult r = RunSwarmOnASmallShm(user_, dir_.path(), args);
+    EXPECT_NE(r.out.find("workspaces on tmpfs"), std::string::npos) << r.out << r.err;
+    return r;
   }
   const passwd* user_ = nullptr;
 };
 
-INSTANTIATE_TEST_SUITE_P(AsRootAndAsAUser, FloodAttacksTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "user" : "root"; });
+INSTANTIATE_TEST_SUITE_P(AsRootAndAsAUser, FloodAttacksTest, ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+                         [](const ::testing::TestParamInfo<std::tuple<bool, bool>>& i) {
+                           return std::string(std::get<0>(i.param) ? "user" : "root") +
+                                  (std::get<1>(i.param) ? "_small_shm" : "");
+                         });
 
-// Where the workspaces are in RAM, the cap holds while the agent writes: its layer (an overlay
-// workspace, as root) or its clone (as a user, in the host's own user namespace) is a tmpfs of its
-// own. It cannot make the files it asked for, so no agent starves the others of /dev/shm's inodes
-// before its patch is measured.
+// The cap holds while the agent writes: its layer (an overlay workspace, as root) or its clone (as a
+// user, in the host's own user namespace) is a tmpfs of its own. It cannot make the files it asked
+// for, so no agent starves the others of inodes before its patch is measured.
 TEST_P(FloodAttacksTest, WorkspaceFloodStopsAtTheCapWhileTheAgentRuns) {
   CliResult r = Run({"flood"},
                     "mkdir f && i=0; while [ $i -lt 3000 ]; do touch f/$i 2>/dev/null || break; i=$((i+1)); done; "
@@ -188,31 +209,30 @@ TEST_P(FloodAttacksTest, TestRunFloodStopsAtTheCap) {
   EXPECT_LT(made, 1100) << "the test wrote past the cap";
 }
 
-// The flood attacks where the workspaces are on disk: a machine whose /dev/shm is too small for the
-// run (a CI container's is 64 MB), made here by a /dev/shm of 4 MiB in a mount namespace of the
-// run's own. No file system of its own caps a tree there; a guard watches each tree while a command
-// writes it and stops the command past its limits (sandbox/growth_guard.h). Before it, a command
-// could write until its time-out. As root and as a user the test creates.
-class DiskFloodAttacksTest : public FloodAttacksTest {
+// The flood attacks where the workspaces are on disk: with --keep-workspaces (kept clones must
+// outlive the run, so they are not in its own tmpfs) on a machine whose /dev/shm is too small for the
+// run. No file system of its own caps a tree there; a guard watches each tree while a command writes
+// it and stops the command past its limits (sandbox/growth_guard.h). Before it, a command could write
+// until its time-out. As root and as a user the test creates.
+class DiskFloodAttacksTest : public PatchSizeAttacksTest, public ::testing::WithParamInterface<bool> {
  protected:
-  CliResult Swarm(const std::vector<std::string>& args) override {
-    std::vector<std::string> prefix = {"unshare",
-                                       "--mount",
-                                       "--propagation",
-                                       "private",
-                                       "sh",
-                                       "-c",
-                                       "mount -t tmpfs -o size=4m swarm-small-shm /dev/shm && exec \"$0\" \"$@\""};
-    std::vector<std::string> env;
-    if (user_ != nullptr) {
-      prefix.insert(prefix.end(), {"setpriv", absl::StrCat("--reuid=", user_->pw_uid),
-                                   absl::StrCat("--regid=", user_->pw_gid), "--clear-groups", "--"});
-      env = {"HOME=" + dir_.path(), "XDG_RUNTIME_DIR=", "USER=" + std::string(user_->pw_name)};
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to run as root and as a user it creates (CI runs as root)";
+    PatchSizeAttacksTest::SetUp();
+    if (GetParam()) {
+      user_ = UnprivilegedTestUser();
+      ASSERT_NE(user_, nullptr);
+      Sh(absl::StrCat("chown -R ", user_->pw_uid, ":", user_->pw_gid, " ", dir_.path()));
     }
-    CliResult r = RunSwarmWith(prefix, args, env);
+  }
+  CliResult Swarm(const std::vector<std::string>& args) override {
+    std::vector<std::string> kept = args;
+    if (std::find(kept.begin(), kept.end(), "--keep-workspaces") == kept.end()) kept.push_back("--keep-workspaces");
+    CliResult r = RunSwarmOnASmallShm(user_, dir_.path(), kept);
     EXPECT_NE(r.out.find("workspaces on disk"), std::string::npos) << r.out << r.err;
     return r;
   }
+  const passwd* user_ = nullptr;
 };
 
 INSTANTIATE_TEST_SUITE_P(AsRootAndAsAUser, DiskFloodAttacksTest, ::testing::Bool(),
@@ -255,7 +275,7 @@ TEST_P(DiskFloodAttacksTest, FilesInAnUnreadableDirectoryCountToo) {
   EXPECT_NE(Logs(state(), "hide").find("[swarm: the command was stopped"), std::string::npos);
 }
 
-// The same with --keep-workspaces, whose clones are kept after the run.
+// The same, --keep-workspaces named by the user.
 TEST_P(DiskFloodAttacksTest, AKeptWorkspaceIsWatchedToo) {
   CliResult r = Run({"flood"}, "mkdir f && i=0; while :; do : > f/$i; i=$((i+1)); done",
                     {"--max-workspace-files", "1000", "--agent-timeout", "600", "--keep-workspaces"});
