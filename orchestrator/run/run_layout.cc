@@ -189,6 +189,8 @@ void HidePaths(const PreparedRun& run, RunLayout& layout) {
   fs::path common = fs::path(run.user->ObjectDir()).parent_path();
   if (common.filename() == ".git") hidden.push_back(common.parent_path().string());
   if (const char* xdg = getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') hidden.push_back(xdg);
+  // The build cache: test runs bind it writable over this; agents never see it.
+  if (!run.config.build_cache.empty()) hidden.push_back(run.config.build_cache);
   // A served run: its server's control socket and token file, wherever they are.
   hidden.insert(hidden.end(), run.config.hidden_paths.begin(), run.config.hidden_paths.end());
   layout.sandbox_home = "/tmp";

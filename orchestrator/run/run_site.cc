@@ -87,7 +87,7 @@ absl::Status OpenRunSite(const PreparedRun& run, const Sandbox& sandbox, std::os
   }
   // In a mount namespace of its own, the run's trees go in a tmpfs of its own, sized from the RAM:
   // /dev/shm's size does not send them to disk. Kept workspaces must outlive the run: not there.
-  // Runs served at once each take half of what the others have not been promised.
+  // Runs served at once: each is given what the others have not been promised.
   const bool own_tmpfs = InPrivateMountNamespace() && !cfg.keep_workspaces;
   std::uint64_t ram_free = fs::is_directory("/dev/shm") ? FreeBytes("/dev/shm") : 0;
   if (own_tmpfs) {
@@ -105,7 +105,10 @@ absl::Status OpenRunSite(const PreparedRun& run, const Sandbox& sandbox, std::os
         LayerFs::Mount(site.layout.workspace_root, LayerLimits{site.layout.own_tmpfs_bytes, 0});
     if (!fs.ok()) return fs.status();
     site.workspace_fs = *std::move(fs);
-    site.ram_promised = ram_free / 2;
+    // What it may hold (a ceiling) and what its trees may grow by: all of it is promised.
+    site.ram_promised = site.layout.own_tmpfs_bytes +
+                        static_cast<std::uint64_t>(site.layout.trees_sharing) *
+                            (site.layout.tree_growth_bytes + site.layout.tree_growth_files * kBytesPerInode);
     g_ram_promised += site.ram_promised;
     // Test runs' sandboxes attach their trees under it: the template must hold it.
     if (absl::Status st = RenewMountTemplate(); !st.ok()) return st;
