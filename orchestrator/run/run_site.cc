@@ -29,21 +29,16 @@ std::atomic<std::uint64_t> g_ram_promised{0};
 
 RunSite::~RunSite() {
   gate.reset();
+  Clear();
+}
+
+void RunSite::Clear() {
+  if (gate != nullptr) gate->UseLayers(nullptr);
   test_trees.reset();  // its layers are mounted under the workspace root
   std::error_code ec;
   if (!layout.runtime_dir.empty()) fs::remove_all(layout.runtime_dir, ec);
   workspace_fs.reset();  // the run's own tmpfs, if it has one: emptied, then unmounted
   if (!layout.workspace_root.empty() && !keep_workspaces) fs::remove_all(layout.workspace_root, ec);
-  g_ram_promised -= std::exchange(ram_promised, 0);
-}
-
-void RunSite::Clear() {
-  if (gate != nullptr) gate->UseLayers(nullptr);
-  test_trees.reset();
-  std::error_code ec;
-  fs::remove_all(layout.runtime_dir, ec);
-  workspace_fs.reset();  // the run's own tmpfs, if it has one: emptied, then unmounted
-  if (!keep_workspaces) fs::remove_all(layout.workspace_root, ec);
   g_ram_promised -= std::exchange(ram_promised, 0);
 }
 
