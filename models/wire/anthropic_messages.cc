@@ -10,7 +10,9 @@ namespace {
 
 using wire_internal::Count;
 using wire_internal::Dump;
+using wire_internal::Index;
 using wire_internal::json;
+using wire_internal::kMaxIndex;
 using wire_internal::Text;
 
 std::string FinishReason(const std::string& stop_reason) {
@@ -116,11 +118,17 @@ class AnthropicStream final : public StreamDecoder {
         const json& m = j.at("message");
         if (auto u = m.find("usage"); u != m.end()) ReadUsage(*u, *reply_.mutable_usage());
         started_ = true;
-      } else if (type == "content_block_start") {
-        Block& b = blocks_[j.at("index").get<int>()];
-        b.start = j.at("content_block");
-      } else if (type == "content_block_delta") {
-        Block& b = blocks_[j.at("index").get<int>()];
+      } else if (type == "content_block_start" || type == "content_block_delta") {
+        std::optional<int> index = Index(j, "index");
+        if (!index) {
+          return absl::DataLossError(absl::StrCat("a streamed ", type, " has no index below ", kMaxIndex, ": ",
+                                                  std::string(data.substr(0, 200))));
+        }
+        Block& b = blocks_[*index];
+        if (type == "content_block_start") {
+          b.start = j.at("content_block");
+          return absl::OkStatus();
+        }
         const json& d = j.at("delta");
         const std::string kind = Text(d, "type");
         if (kind == "text_delta")

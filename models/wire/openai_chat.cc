@@ -12,7 +12,9 @@ namespace {
 
 using wire_internal::Count;
 using wire_internal::Dump;
+using wire_internal::Index;
 using wire_internal::json;
+using wire_internal::kMaxIndex;
 using wire_internal::Text;
 
 // Usage as each provider spells it: prompt_tokens counts cached tokens too; the cached part is in
@@ -98,8 +100,13 @@ class OpenAiStream final : public StreamDecoder {
         for (const json& d : *calls) {
           // Without an index: the call with the same id, else a new one for a new id, else the last.
           int index = std::max(0, static_cast<int>(calls_.size()) - 1);
-          if (d.contains("index") && d["index"].is_number_integer()) {
-            index = d["index"].get<int>();
+          if (d.contains("index")) {
+            std::optional<int> given = Index(d, "index");
+            if (!given) {
+              return absl::DataLossError(absl::StrCat("a streamed tool call has no index below ", kMaxIndex, ": ",
+                                                      std::string(data.substr(0, 200))));
+            }
+            index = *given;
           } else if (std::string id = Text(d, "id"); !id.empty()) {
             index = static_cast<int>(calls_.size());
             for (const auto& [i, c] : calls_) {

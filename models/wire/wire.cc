@@ -71,5 +71,11 @@ std::uint64_t Count(const json& j, const char* key) {
   return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
 }
 
+std::optional<int> Index(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_unsigned() || it->get<std::uint64_t>() >= kMaxIndex) return std::nullopt;
+  return static_cast<int>(it->get<std::uint64_t>());
+}
+
 }  // namespace wire_internal
 }  // namespace swarm

@@ -243,6 +243,32 @@ TEST(AnthropicWireTest, AnEmptyReplyIsOneEmptyTextBlockAndATruncatedStreamIsData
   EXPECT_EQ(anthropic::ErrorMessage(anthropic::EncodeError("busy", "overloaded_error")), "overloaded_error: busy");
 }
 
+// An index no server sends (a float too big for an int, a negative, a huge count) is DataLoss, not
+// undefined behaviour or a map of a billion blocks (found by fuzz/provider_reply_fuzz).
+TEST(WireTest, AnIndexThatIsNotASmallCountIsDataLoss) {
+  for (const char* index : {"1e80", "-1", "4096", "18446744073709551615", "0.5", "\"0\""}) {
+    SCOPED_TRACE(index);
+    std::vector<std::string> events = anthropic::EncodeStream(ToolCallReply(), {});
+    std::vector<std::string> bad;
+    for (std::string e : events) {
+      if (e.find("content_block_delta") != std::string::npos) {
+        std::size_t at = e.find("\"index\":");
+        ASSERT_NE(at, std::string::npos);
+        std::size_t end = e.find_first_of(",}", at);
+        e.replace(at + 8, end - at - 8, index);
+      }
+      bad.push_back(e);
+    }
+    EXPECT_EQ(Decode(anthropic::NewStreamDecoder(), bad).status().code(), absl::StatusCode::kDataLoss);
+    std::string chunk = absl::StrCat(R"(data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":)", index,
+                                     R"(,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]})", "\n\n");
+    EXPECT_EQ(Decode(openai::NewStreamDecoder(), {chunk, "data: [DONE]\n\n"}).status().code(),
+              absl::StatusCode::kDataLoss);
+  }
+  // The good stream still decodes.
+  EXPECT_TRUE(Decode(anthropic::NewStreamDecoder(), anthropic::EncodeStream(ToolCallReply(), {})).ok());
+}
+
 // The exact shapes a server writes, as the providers document them: the round trips above would
 // not notice a mistake made the same way on both sides.
 TEST(OpenAiWireTest, AStreamIsOpenAisChunksInOpenAisOrder) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,10 @@ std::string Dump(const json& j);
 std::string Text(const json& j, const char* key);
 // An unsigned count, or 0 where a server sends null or something else.
 std::uint64_t Count(const json& j, const char* key);
+// A block's or a tool call's place in a streamed reply: a non-negative integer below kMaxIndex, or
+// nullopt (a float, a negative or a huge number is not an index a server sends).
+inline constexpr int kMaxIndex = 4096;
+std::optional<int> Index(const json& j, const char* key);
 
 }  // namespace swarm::wire_internal
 
