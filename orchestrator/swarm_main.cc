@@ -27,6 +27,7 @@
 #include "orchestrator/backlog/backlog_command.h"
 #include "orchestrator/control/serve.h"
 #include "orchestrator/control_client.h"
+#include "orchestrator/eval/eval_command.h"
 #include "orchestrator/models_command.h"
 #include "orchestrator/plan/plan.h"
 #include "orchestrator/plan/planner.h"
@@ -312,6 +313,28 @@ int main(int argc, char** argv) {
   backlog->add_option("--test-glob", backlog_options.test_globs,
                       "what a test file is called, for --require-test (repeatable; default: test_*.py *_test.go "
                       "*.test.js tests/* ... per language)");
+  swarm::EvalOptions eval_options;
+  CLI::App* eval = app.add_subcommand(
+      "eval", "grade patches on SWE-bench's instances as SWE-bench grades them (gold, empty, or predictions)");
+  eval->add_option("--instances", eval_options.instances_file,
+                   "SWE-bench's instances: JSON lines or a JSON array (instance_id, repo, base_commit, ...)")
+      ->required();
+  eval->add_option("--repos-dir", eval_options.repos_dir,
+                   "local clones, one per repository: DIR/owner/name or DIR/owner__name")
+      ->required();
+  eval->add_option("--spec", eval_options.spec_file,
+                   "each repository's test command and environment (TOML, docs/eval.md)")
+      ->required();
+  eval->add_option("--model", eval_options.model,
+                   "gold (the instances' own patches: all must resolve) or empty (no patch: none may)");
+  eval->add_option("--predictions", eval_options.predictions_file,
+                   "grade these patches instead (SWE-bench's predictions JSONL: instance_id, model_patch)");
+  eval->add_option("--instance", eval_options.instance_ids, "only this instance (repeatable)");
+  eval->add_option("--workers", eval_options.workers, "grade this many instances at once")->capture_default_str();
+  eval->add_option("--out", eval_options.out_dir,
+                   "write report.json, predictions.jsonl and logs/ here (default: <state dir>/evals/<id>)");
+  eval->add_option("--state-dir", eval_options.state_dir, "where swarm keeps its state");
+  eval->add_flag("--keep-checkouts", eval_options.keep_checkouts, "leave each graded tree in <out>/work/<instance>");
   swarm::ServerConnection server;
   run->add_option("--server", server.address,
                   "run on a swarm serve at ADDR (unix:/path or host:port; default $SWARM_SERVER)");
@@ -481,6 +504,7 @@ int main(int argc, char** argv) {
     backlog_config.show_command_files = true;
     return swarm::Exit(swarm::BacklogCommand(backlog_config, backlog_options, user_umask, std::cout, std::cerr));
   }
+  if (eval->parsed()) return swarm::Exit(swarm::EvalCommand(eval_options, std::cout, std::cerr));
   if (models_check->parsed()) return swarm::Exit(swarm::CheckModel(check_ref, check_base_url, models_repo, std::cout));
   if (models->parsed()) return swarm::Exit(swarm::ListModels(models_repo, std::cout));
   if (serve->parsed()) return swarm::Exit(swarm::Serve(serve_options, std::cout));

@@ -32,9 +32,12 @@ LAYERS = [
                               "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run"]),
     ("orchestrator/backlog", ["base", "proto", "sandbox", "git", "test_results", "models",
                               "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run"]),
+    ("orchestrator/eval", ["base", "proto", "sandbox", "git", "test_results", "models",
+                           "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run",
+                           "orchestrator/backlog"]),
     ("orchestrator", ["base", "proto", "sandbox", "git", "test_results", "models", "models/scripted",
                       "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run",
-                      "orchestrator/control", "orchestrator/backlog"]),
+                      "orchestrator/control", "orchestrator/backlog", "orchestrator/eval"]),
 ]
 # Tests and benchmarks sit on top and may include any public header.
 TOP = ["testing", "tests", "bench", "fuzz", "examples"]

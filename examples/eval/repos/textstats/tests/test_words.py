@@ -1,0 +1,9 @@
+from textstats.words import count_words, split_words
+
+
+def test_split_words_keeps_case():
+    assert split_words("The cat, the HAT") == ["The", "cat", "the", "HAT"]
+
+
+def test_count_words():
+    assert count_words("a b a") == {"a": 2, "b": 1}

@@ -1,0 +1,42 @@
+// What `swarm eval` reports: report.json for programs, a table for people (docs/eval.md).
+#ifndef SWARM_ORCHESTRATOR_EVAL_EVAL_REPORT_H_
+#define SWARM_ORCHESTRATOR_EVAL_EVAL_REPORT_H_
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "orchestrator/eval/grading.h"
+#include "orchestrator/eval/instances.h"
+
+namespace swarm {
+
+struct GradedInstance {
+  const EvalInstance* instance = nullptr;
+  std::string model;  // model_name_or_path
+  Grade grade;
+  // Solving (zero where the patch was given: gold, empty, predictions).
+  int steps = 0;
+  std::uint64_t tokens = 0;
+  double cost_usd = 0;
+  double solve_wall_s = 0;
+};
+
+struct EvalTotals {
+  int resolved = 0, unresolved = 0, errors = 0;
+};
+EvalTotals Count(const std::vector<GradedInstance>& graded);
+
+// report.json: {"model", "instances_file", "spec_file", "total", "resolved", "unresolved", "error",
+// "instances": [{"instance_id", "repo", "resolved", "status", "reason", "FAIL_TO_PASS": {"passed",
+// "total", "failing"}, "PASS_TO_PASS": {...}, "exit_code", "timed_out", "steps", "tokens", "cost_usd",
+// "wall_s", "grade_wall_s", "log"}]}.
+std::string ReportJson(const std::vector<GradedInstance>& graded, const std::string& model,
+                       const std::string& instances_file, const std::string& spec_file);
+
+// One row per instance, then the totals; terminal-safe (agents' and files' text is escaped).
+void PrintTable(const std::vector<GradedInstance>& graded, const std::string& model, std::ostream& out);
+
+}  // namespace swarm
+
+#endif  // SWARM_ORCHESTRATOR_EVAL_EVAL_REPORT_H_

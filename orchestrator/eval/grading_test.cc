@@ -1,0 +1,32 @@
+#include "orchestrator/eval/grading.h"
+
+#include <gtest/gtest.h>
+
+namespace swarm {
+namespace {
+
+TEST(TallyTest, APassMustBeSeenAndASkippedOrMissingTestIsNotOne) {
+  TestResults r;
+  r.ran = true;
+  r.tests = {{"t::a", true}, {"t::b", false}};  // a skipped test is not listed
+  TestTally tally = Tally(r, {"t::a", "t::b", "t::skipped"});
+  EXPECT_EQ(tally.passed, std::vector<std::string>{"t::a"});
+  EXPECT_EQ(tally.failed, (std::vector<std::string>{"t::b", "t::skipped"}));
+}
+
+TEST(TallyTest, AnIdCutAtASpaceMatchesEveryTestItStartsAndAllMustPass) {
+  TestResults r;
+  r.ran = true;
+  r.tests = {{"t.py::test_x[a b]", true},
+             {"t.py::test_x[a c]", true},
+             {"t.py::test_y[a b]", true},
+             {"t.py::test_y[a c]", false},
+             {"t.py::test_zz", true}};
+  TestTally tally = Tally(r, {"t.py::test_x[a", "t.py::test_y[a", "t.py::test_z"});
+  EXPECT_EQ(tally.passed, std::vector<std::string>{"t.py::test_x[a"});
+  // test_z is not test_zz: only a cut at a space matches by prefix.
+  EXPECT_EQ(tally.failed, (std::vector<std::string>{"t.py::test_y[a", "t.py::test_z"}));
+}
+
+}  // namespace
+}  // namespace swarm
