@@ -28,7 +28,8 @@ std::map<std::string, json> ById(const json& report) {
 class EvalTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
+    // Not under /tmp, which every sandbox replaces with its own: the clones must be hidden by eval.
+    dir_ = new TempDir("/var/tmp");
     Sh(absl::StrCat("python3 ", SourceDir(), "/examples/eval/make_instances.py ", dir_->path(), " > /dev/null"));
     for (const std::string& line :
          std::vector<std::string>(absl::StrSplit(ReadFile(instances()), '\n', absl::SkipEmpty()))) {
@@ -174,6 +175,51 @@ TEST_F(EvalTest, PatchesThatCheatBreakAPassingTestOrKillTheRunResolveNothing) {
   EXPECT_NE(r.out.find("tricky: resolved 1 of 6"), std::string::npos) << r.out;
 }
 
+// Shapes of real SWE-bench instances: a test file that imports what the fix adds (it cannot even be
+// collected without the fix), and a test patch that brings a data file (not a test to name).
+TEST_F(EvalTest, TestsThatCannotLoadWithoutTheFixAreUnresolvedNotAnEnvironmentError) {
+  json in = instance_.at("acme__textstats-3");
+  in["instance_id"] = "acme__textstats-9";
+  in["patch"] = PatchBy("acme__textstats-3",
+                        "printf '\\n\\ndef median(values):\\n    v = sorted(values)\\n    return v[len(v) // 2]\\n' >> "
+                        "textstats/stats.py");
+  in["test_patch"] = PatchBy("acme__textstats-3",
+                             "sed -i 's/import mean, spread/import mean, median, spread/' tests/test_stats.py && "
+                             "printf '\\n\\ndef test_median():\\n    assert median([3, 1, 2]) == 2\\n' >> "
+                             "tests/test_stats.py && mkdir -p tests/data && echo '{}' > tests/data/sample.json");
+  in["FAIL_TO_PASS"] = json::array({"tests/test_stats.py::test_median"});
+  in["PASS_TO_PASS"] = json::array({"tests/test_stats.py::test_mean_of_numbers", "tests/test_stats.py::test_spread"});
+  WriteFile(out_ / "extra.jsonl", in.dump() + "\n");
+  // The fix again, with a check that the tests cannot read the repository's history (where the fix of
+  // a real instance would be, in a later commit): neither through the checkout nor in the clone.
+  json prediction = {
+      {"instance_id", "acme__textstats-9"},
+      {"model_name_or_path", "m"},
+      {"model_patch", PatchBy("acme__textstats-3",
+                              "git apply <<'EOF'\n" + in["patch"].get<std::string>() +
+                                  "EOF\n"
+                                  "printf 'import subprocess\\nassert all(subprocess.run(c).returncode != 0 for c in "
+                                  "([\"git\", \"log\", \"--all\"], [\"git\", \"-C\", \"" +
+                                  repos() +
+                                  "/acme/textstats\", \"log\", \"--all\"]))\\n' "
+                                  ">> textstats/__init__.py")}};
+  WriteFile(out_ / "preds.jsonl", prediction.dump() + "\n");
+
+  for (const char* model : {"gold", "empty"}) {
+    CliResult r = Eval({"--spec", spec(), "--model", model}, out_ / model, out_ / "extra.jsonl");
+    EXPECT_EQ(r.exit_code, 0) << model << r.out << r.err;
+    json graded = Report(out_ / model)["instances"][0];
+    EXPECT_EQ(graded["status"], std::string(model) == "gold" ? "resolved" : "unresolved") << graded.dump(1);
+    if (std::string(model) == "empty") {
+      EXPECT_TRUE(absl::StrContains(graded["reason"].get<std::string>(), "runs without a fix")) << graded.dump(1);
+    }
+  }
+  CliResult r = Eval({"--spec", spec(), "--predictions", out_ / "preds.jsonl"}, out_ / "preds", out_ / "extra.jsonl");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Report(out_ / "preds")["instances"][0]["status"], "resolved")
+      << "the tests saw the repository's history: " << ReadFile(out_ / "preds/logs/acme__textstats-9.log");
+}
+
 TEST_F(EvalTest, AMissingEnvironmentIsSaidPerInstanceAndResolvesNothing) {
   WriteFile(out_ / "spec.toml",
             "[repo.\"acme/textstats\"]\n"
@@ -193,8 +239,7 @@ TEST_F(EvalTest, AMissingEnvironmentIsSaidPerInstanceAndResolvesNothing) {
     if (absl::StartsWith(id, "acme__textstats")) {
       EXPECT_TRUE(absl::StrContains(why, "ro_bind /opt/no-such-venv does not exist")) << why;
     } else {
-      EXPECT_TRUE(absl::StrContains(why, "the tests do not run, even on the base")) << why;
-      EXPECT_TRUE(absl::StrContains(why, "not found")) << why;
+      EXPECT_TRUE(absl::StrContains(why, "the environment: a command was not found")) << why;
     }
   }
   // A repository with no clone and one the spec does not name are said too.
@@ -228,6 +273,15 @@ TEST_F(EvalTest, BadInputIsRefusedBeforeAnythingIsGraded) {
     EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out_ / "bad")) << "nothing is written before the input is checked";
   }
+  // An --out that holds someone else's files is not written to.
+  WriteFile(out_ / "mine/report.json", "my own\n");
+  fs::create_directories(out_ / "mine/work");
+  WriteFile(out_ / "mine/work/notes", "mine\n");
+  CliResult r = Eval({"--spec", spec(), "--model", "gold"}, out_ / "mine");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("holds files that swarm eval did not write"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadFile(out_ / "mine/report.json"), "my own\n");
+  EXPECT_EQ(ReadFile(out_ / "mine/work/notes"), "mine\n");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +32,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Marks a directory `swarm eval` wrote: it may write there again.
+constexpr char kOutMarker[] = ".swarm-eval";
 constexpr std::size_t kMaxInstancesBytes = std::size_t{512} << 20;  // the full SWE-bench is ~100 MB
 
 absl::Status Usage(const std::string& what) { return absl::InvalidArgumentError(what); }
@@ -46,18 +49,19 @@ struct Solution {
 
 absl::StatusOr<std::string> FindRepoClone(const std::string& repos_dir, const std::string& repo) {
   std::vector<std::string> tried;
-  for (const std::string& dir :
-       {absl::StrCat(repos_dir, "/", repo), absl::StrCat(repos_dir, "/", absl::StrReplaceAll(repo, {{"/", "__"}}))}) {
+  const std::string flat = absl::StrReplaceAll(repo, {{"/", "__"}});
+  for (const std::string& name : {repo, flat, repo + ".git", flat + ".git"}) {
+    const std::string dir = absl::StrCat(repos_dir, "/", name);
     std::error_code ec;
     tried.push_back(dir);
     if (fs::is_directory(dir + "/.git", ec)) return dir + "/.git";
     if (fs::is_regular_file(dir + "/.git", ec)) {
-      // A linked worktree or a submodule: git finds its directory.
-      if (absl::StatusOr<Git> g = Git::Open(dir); g.ok()) return g->git_dir();
+      // A linked worktree: its repository is the common directory that holds the objects.
+      if (absl::StatusOr<Git> g = Git::Open(dir); g.ok()) return fs::path(g->ObjectDir()).parent_path().string();
     }
     if (fs::is_regular_file(dir + "/HEAD", ec) && fs::is_directory(dir + "/objects", ec)) return dir;  // bare
   }
-  return absl::NotFoundError(absl::StrCat("no clone of ", repo, " (looked for ", absl::StrJoin(tried, " and "), ")"));
+  return absl::NotFoundError(absl::StrCat("no clone of ", repo, " (looked for ", absl::StrJoin(tried, ", "), ")"));
 }
 
 absl::Status EvalCommand(const EvalOptions& options, std::ostream& out, std::ostream& err) {
@@ -133,6 +137,24 @@ absl::Status EvalCommand(const EvalOptions& options, std::ostream& out, std::ost
     }
     solutions.push_back(std::move(s));
   }
+  if (!options.predictions_file.empty()) {
+    std::set<std::string> ids;
+    for (const EvalInstance& in : *all) ids.insert(in.id);
+    int strangers = 0;
+    std::string first;
+    for (const auto& [id, p] : predictions) {
+      if (ids.count(id) > 0) continue;
+      if (strangers++ == 0) first = id;
+    }
+    if (strangers > 0) {
+      err << "swarm: eval: " << strangers << " predictions name no instance of " << options.instances_file
+          << " (the first: " << TerminalSafe(first) << "); they are not graded\n";
+    }
+    if (std::all_of(solutions.begin(), solutions.end(), [](const Solution& s) { return !s.missing.empty(); })) {
+      return Usage(absl::StrCat(options.predictions_file, " predicts none of the instances to grade (is it for ",
+                                "another dataset?)"));
+    }
+  }
   const std::string model_name = !options.model.empty()                                   ? options.model
                                  : !solutions.empty() && !solutions.front().model.empty() ? solutions.front().model
                                                                                           : options.predictions_file;
@@ -144,15 +166,23 @@ absl::Status EvalCommand(const EvalOptions& options, std::ostream& out, std::ost
   std::string out_dir = options.out_dir;
   const std::string state_dir = options.state_dir.empty() ? DefaultStateDir() : options.state_dir;
   if (out_dir.empty()) out_dir = absl::StrCat(state_dir, "/evals/", NewRunId());
+  // Only a new or empty directory, or one an eval wrote, is written (and its work/ removed).
+  if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec) && !fs::exists(out_dir + "/" + kOutMarker, ec)) {
+    return Usage(absl::StrCat("--out ", out_dir, " holds files that swarm eval did not write: give a new or empty ",
+                              "directory"));
+  }
   fs::create_directories(out_dir + "/logs", ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", out_dir, "/logs: ", ec.message()));
   out_dir = fs::canonical(out_dir, ec).string();
+  std::ofstream(out_dir + "/" + kOutMarker) << "written by swarm eval\n";
   const std::string work_root = out_dir + "/work";
   fs::remove_all(work_root, ec);  // an earlier eval's, kept with --keep-checkouts
   fs::create_directories(work_root, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", work_root, ": ", ec.message()));
   // The checkouts' parents must be passable by the sandbox's user (as root, not root).
   chmod(work_root.c_str(), 0711);
+  // Each result as it comes (report.json is written at the end).
+  std::ofstream results(out_dir + "/results.jsonl", std::ios::trunc);
 
   // What no test may see: the state, the output (other instances' logs and patches), the instances
   // and predictions (the gold patches), the home and the runtime directory.
@@ -205,6 +235,7 @@ absl::Status EvalCommand(const EvalOptions& options, std::ostream& out, std::ost
         graded[i].grade = GradeInstance(*chosen[i], solutions[i].patch, places[i]);
       }
       std::lock_guard<std::mutex> lock(progress_mu);
+      results << InstanceJsonLine(graded[i]) << std::flush;
       ++done;
       err << "swarm: eval: " << done << "/" << chosen.size() << " " << chosen[i]->id << " "
           << GradeStatusName(graded[i].grade.status) << "\n";

@@ -20,7 +20,30 @@ std::string Fraction(const TestTally& t) {
   return absl::StrCat(t.passed.size(), "/", t.passed.size() + t.failed.size());
 }
 
+json InstanceJson(const GradedInstance& g) {
+  const Grade& gr = g.grade;
+  return {{"instance_id", g.instance->id},
+          {"repo", g.instance->repo},
+          {"resolved", gr.status == GradeStatus::kResolved},
+          {"status", GradeStatusName(gr.status)},
+          {"reason", gr.reason},
+          {"FAIL_TO_PASS", TallyJson(gr.fail_to_pass)},
+          {"PASS_TO_PASS", TallyJson(gr.pass_to_pass)},
+          {"exit_code", gr.exit_code},
+          {"timed_out", gr.timed_out},
+          {"steps", g.steps},
+          {"tokens", g.tokens},
+          {"cost_usd", g.cost_usd},
+          {"wall_s", g.solve_wall_s},
+          {"grade_wall_s", gr.wall_s},
+          {"log", gr.log_path}};
+}
+
 }  // namespace
+
+std::string InstanceJsonLine(const GradedInstance& graded) {
+  return InstanceJson(graded).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
 
 EvalTotals Count(const std::vector<GradedInstance>& graded) {
   EvalTotals t;
@@ -44,24 +67,7 @@ std::string ReportJson(const std::vector<GradedInstance>& graded, const std::str
                        const std::string& instances_file, const std::string& spec_file) {
   const EvalTotals totals = Count(graded);
   json instances = json::array();
-  for (const GradedInstance& g : graded) {
-    const Grade& gr = g.grade;
-    instances.push_back({{"instance_id", g.instance->id},
-                         {"repo", g.instance->repo},
-                         {"resolved", gr.status == GradeStatus::kResolved},
-                         {"status", GradeStatusName(gr.status)},
-                         {"reason", gr.reason},
-                         {"FAIL_TO_PASS", TallyJson(gr.fail_to_pass)},
-                         {"PASS_TO_PASS", TallyJson(gr.pass_to_pass)},
-                         {"exit_code", gr.exit_code},
-                         {"timed_out", gr.timed_out},
-                         {"steps", g.steps},
-                         {"tokens", g.tokens},
-                         {"cost_usd", g.cost_usd},
-                         {"wall_s", g.solve_wall_s},
-                         {"grade_wall_s", gr.wall_s},
-                         {"log", gr.log_path}});
-  }
+  for (const GradedInstance& g : graded) instances.push_back(InstanceJson(g));
   json report = {{"model", model},         {"instances_file", instances_file}, {"spec_file", spec_file},
                  {"total", graded.size()}, {"resolved", totals.resolved},      {"unresolved", totals.unresolved},
                  {"error", totals.errors}, {"instances", std::move(instances)}};

@@ -34,6 +34,9 @@ EvalTotals Count(const std::vector<GradedInstance>& graded);
 std::string ReportJson(const std::vector<GradedInstance>& graded, const std::string& model,
                        const std::string& instances_file, const std::string& spec_file);
 
+// One instance's entry of report.json, as one line (results.jsonl, written as each is graded).
+std::string InstanceJsonLine(const GradedInstance& graded);
+
 // One row per instance, then the totals; terminal-safe (agents' and files' text is escaped).
 void PrintTable(const std::vector<GradedInstance>& graded, const std::string& model, std::ostream& out);
 

@@ -1,9 +1,10 @@
 // Grading one instance as SWE-bench grades it: on the base commit, apply the model's patch; restore
 // every file the test patch touches to the base and apply the test patch (so a model patch that edits
-// those tests cannot spoof them); run the setup commands and the tests in the sandbox; read the results
-// test by test. Resolved when every FAIL_TO_PASS test passes and every PASS_TO_PASS test still passes;
-// a skipped or missing test is not a pass, and a run with no evidence that the tests ran resolves
-// nothing.
+// those tests cannot spoof them); run the setup commands and the tests in the sandbox, which sees the
+// tree but not its history; read the results test by test. Resolved when every FAIL_TO_PASS test
+// passes and every PASS_TO_PASS test still passes; a skipped or missing test is not a pass, and a run
+// with no evidence that the tests ran resolves nothing. When none of the instance's tests ran, the
+// gold patch tells whose fault that is: the patch's (unresolved) or the environment's (error).
 #ifndef SWARM_ORCHESTRATOR_EVAL_GRADING_H_
 #define SWARM_ORCHESTRATOR_EVAL_GRADING_H_
 
@@ -19,13 +20,16 @@ namespace swarm {
 class Sandbox;
 
 // How the wanted tests fared. A wanted id matches the result of that name, or (as SWE-bench stores ids
-// cut at a space) every result whose name is the id followed by a space and more; it passes when at
-// least one result matches and all that match passed.
+// cut at a space) every result whose name is the id followed by a space and more, or (unittest's
+// "test_x (module.Class)", as SWE-bench stores Django's) the result "module.Class.test_x"; it passes
+// when at least one result matches and all that match passed.
 struct TestTally {
   std::vector<std::string> passed;
   std::vector<std::string> failed;  // failed, skipped or not run
 };
 TestTally Tally(const TestResults& results, const std::vector<std::string>& wanted);
+// How many of `wanted` are among the results at all (passed or not).
+std::size_t Matched(const TestResults& results, const std::vector<std::string>& wanted);
 
 enum class GradeStatus {
   kResolved,

@@ -28,5 +28,17 @@ TEST(TallyTest, AnIdCutAtASpaceMatchesEveryTestItStartsAndAllMustPass) {
   EXPECT_EQ(tally.failed, (std::vector<std::string>{"t.py::test_y[a", "t.py::test_z"}));
 }
 
+TEST(TallyTest, DjangosIdsMatchTheUnittestParsersNames) {
+  TestResults r;
+  r.ran = true;
+  r.tests = {{"admin_views.tests.AdminViewTest.test_a", true}, {"admin_views.tests.AdminViewTest.test_b", false}};
+  TestTally tally =
+      Tally(r, {"test_a (admin_views.tests.AdminViewTest)", "test_b (admin_views.tests.AdminViewTest.test_b)",
+                "test_c (admin_views.tests.AdminViewTest)"});
+  EXPECT_EQ(tally.passed, std::vector<std::string>{"test_a (admin_views.tests.AdminViewTest)"});
+  EXPECT_EQ(tally.failed.size(), 2u);
+  EXPECT_EQ(Matched(r, {"test_a (admin_views.tests.AdminViewTest)", "test_c (admin_views.tests.AdminViewTest)"}), 1u);
+}
+
 }  // namespace
 }  // namespace swarm
