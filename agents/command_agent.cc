@@ -103,6 +103,13 @@ void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
     return;
   }
   auto self = shared_from_this();
+  live_ = LiveLog::Open(registered_.live_log_dir(), lease_.subtask().id(), lease_.attempt());
+  if (live_ != nullptr) {
+    live_->Write(absl::StrCat("$ ", registered_.agent().command(), "\n"));
+    prepared->spec.on_output = [self](int, std::string_view piece) {
+      if (self->live_ != nullptr) self->live_->Write(piece);
+    };
+  }
   auto scope = prepared->scope;
   AlsoOnStart(prepared->spec, [self, scope](int pid) {
     self->pid_ = pid;
@@ -168,6 +175,7 @@ void CommandAgent::Fail(const std::string& error, std::string log) {
 }
 
 void CommandAgent::Complete(v1::AttemptResult result) {
+  live_.reset();
   endpoint_.reset();
   if (!endpoint_dir_.empty()) {
     std::error_code ec;

@@ -14,11 +14,12 @@
 #include <memory>
 #include <string>
 
+#include "agents/attempt.h"
+#include "agents/live_log.h"
 #include "agents/model_client.h"
 #include "agents/model_endpoint.h"
-#include "sandbox/sandbox.h"
-#include "agents/attempt.h"
 #include "git/workspace.h"
+#include "sandbox/sandbox.h"
 #include "swarm/v1/agent.pb.h"
 
 namespace boost::asio {
@@ -73,6 +74,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   int pid_ = 0;
   bool killed_ = false;
   std::string log_;
+  std::unique_ptr<LiveLog> live_;  // the output as it comes, while the command runs
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -373,7 +373,15 @@ std::string LlmAgent::RunTests(std::chrono::steady_clock::time_point deadline) c
   return out;
 }
 
-void LlmAgent::Note(const std::string& line) { absl::StrAppend(&log_, ToUtf8(line), "\n"); }
+void LlmAgent::Note(const std::string& line) {
+  const std::string text = absl::StrCat(ToUtf8(line), "\n");
+  log_ += text;
+  if (live_ == nullptr && !live_opened_) {
+    live_opened_ = true;
+    live_ = LiveLog::Open(registered_.live_log_dir(), lease_.subtask().id(), lease_.attempt());
+  }
+  if (live_ != nullptr) live_->Write(text);
+}
 
 void LlmAgent::End(const std::string& outcome, const std::string& detail) {
   Note(absl::StrCat("outcome: ", outcome, detail.empty() ? "" : ": " + detail));
@@ -405,6 +413,7 @@ void LlmAgent::End(const std::string& outcome, const std::string& detail) {
 }
 
 void LlmAgent::Complete(v1::AttemptResult result) {
+  live_.reset();
   result.set_lease_id(lease_.lease_id());
   result.set_fence(lease_.fence());
   if (result.base_commit().empty()) result.set_base_commit(lease_.base_commit());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "agents/attempt.h"
+#include "agents/live_log.h"
 #include "agents/model_client.h"
 #include "git/workspace.h"
 #include "sandbox/sandbox.h"
@@ -83,6 +84,8 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   std::atomic<bool> killed_{false};   // set by Kill, read by tools on the pool too
   mutable std::atomic<int> running_pid_{0};  // the sandboxed command a tool is running
   std::string log_;         // what the attempt's log shows: each step, shortly
+  std::unique_ptr<LiveLog> live_;  // the same, as it comes, while the attempt runs
+  bool live_opened_ = false;       // opened once, at the first line
   std::chrono::steady_clock::time_point start_;
 };
 

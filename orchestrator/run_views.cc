@@ -1,16 +1,20 @@
 #include "orchestrator/run_views.h"
 
 #include <cctype>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/live_log_path.h"
 #include "base/terminal_text.h"
 #include "orchestrator/plan/issue_planner.h"
 #include "orchestrator/plan/planner.h"
@@ -33,6 +37,20 @@ std::string When(std::int64_t unix_ms) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
   return buf;
+}
+
+std::int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// "4.2 s", "3m 05s", "2h 07m".
+std::string Elapsed(std::int64_t ms) {
+  if (ms < 0) ms = 0;
+  if (ms < 60'000) return absl::StrFormat("%.1f s", ms / 1000.0);
+  const std::int64_t s = ms / 1000;
+  if (s < 3600) return absl::StrFormat("%dm %02ds", s / 60, s % 60);
+  return absl::StrFormat("%dh %02dm", s / 3600, (s % 3600) / 60);
 }
 
 void PrintFile(const std::string& path, std::ostream& out) {
@@ -92,6 +110,7 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
   std::map<std::string, std::vector<AttemptRow>> by_subtask;
   for (const auto& a : *attempts) by_subtask[a.subtask_id].push_back(a);
 
+  const std::string state = StateOf(*run);
   out << "run     " << run->id << " (" << StateOf(*run)
       << (StateOf(*run) == "interrupted" ? ": its coordinator died; `swarm resume` continues it, `swarm cancel` closes it" : "")
       << ")\n"
@@ -145,8 +164,18 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
     if (!s.reason.empty()) out << "    reason: " << Safe(s.reason) << "\n";
     if (!s.landed_commit.empty()) out << "    commit: " << s.landed_commit << "\n";
     for (const auto& a : by_subtask[s.spec.id()]) {
-      out << "    attempt " << a.attempt << " on " << Safe(a.host_id) << " from " << a.base.substr(0, 12) << ": "
-          << (a.outcome.empty() ? "(no result)" : Safe(a.outcome));
+      out << "    attempt " << a.attempt << " on " << Safe(a.host_id) << " from " << a.base.substr(0, 12) << ": ";
+      if (!a.outcome.empty()) {
+        out << Safe(a.outcome);
+        if (a.finished_unix_ms >= a.started_unix_ms && a.started_unix_ms > 0) {
+          out << " after " << Elapsed(a.finished_unix_ms - a.started_unix_ms);
+        }
+      } else if (state == "running") {
+        out << "running for " << Elapsed(NowUnixMs() - a.started_unix_ms) << " (since " << When(a.started_unix_ms)
+            << "; `swarm logs " << run_id << " " << Safe(s.spec.id()) << " --follow` shows its output)";
+      } else {
+        out << "(no result)";
+      }
       if (!a.error.empty()) out << " - " << Safe(a.error);
       out << "\n";
       if (!a.log_path.empty()) out << "      log: " << Safe(a.log_path) << "\n";
@@ -225,6 +254,81 @@ absl::Status PrintLogs(const Store& store, const std::string& run_id, const std:
     PrintFile(dir + "/" + name, out);
   }
   return absl::OkStatus();
+}
+
+absl::Status FollowLogs(const Store& store, const std::string& run_id, const std::string& subtask_id, std::ostream& out,
+                        const std::function<bool()>& stop) {
+  if (subtask_id.empty())
+    return absl::InvalidArgumentError("--follow needs a SUBTASK: swarm logs RUN SUBTASK --follow");
+  if (absl::Status st = PrintLogs(store, run_id, subtask_id, out); !st.ok()) return st;
+  out.flush();
+  int following = 0;  // the attempt whose live log is being read
+  // Held open once found: the host removes the file when the attempt ends, and what it wrote last is
+  // still read through this.
+  std::unique_ptr<std::ifstream> live;
+  std::string partial;  // a last line not ended yet (printed once it is, or when the attempt ends)
+  auto drain = [&](const std::string& path) {
+    if (live == nullptr) {
+      auto f = std::make_unique<std::ifstream>(path, std::ios::binary);
+      if (!*f) return;
+      live = std::move(f);
+    }
+    live->clear();  // past the end last time
+    std::string chunk((std::istreambuf_iterator<char>(*live)), std::istreambuf_iterator<char>());
+    partial += chunk;
+    std::size_t end = partial.rfind('\n');
+    if (end == std::string::npos) return;
+    out << TerminalSafe(partial.substr(0, end + 1), TextLines::kMulti) << std::flush;
+    partial.erase(0, end + 1);
+  };
+  for (;;) {
+    absl::StatusOr<RunRow> run = store.Run(run_id);
+    if (!run.ok()) return run.status();
+    absl::StatusOr<std::vector<AttemptRow>> attempts = store.Attempts(run_id);
+    if (!attempts.ok()) return attempts.status();
+    absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(run_id);
+    if (!subtasks.ok()) return subtasks.status();
+    const AttemptRow* running = nullptr;
+    const AttemptRow* followed = nullptr;
+    for (const AttemptRow& a : *attempts) {
+      if (a.subtask_id != subtask_id) continue;
+      if (a.outcome.empty()) running = &a;
+      if (a.attempt == following) followed = &a;
+    }
+    const std::string live_dir = run->run_dir + "/live";
+    if (followed != nullptr && !followed->outcome.empty()) {
+      drain(LiveLogPath(live_dir, subtask_id, following));
+      // Over before its live log could be opened: its whole log, as `swarm logs` shows it.
+      if (live == nullptr && !followed->log_path.empty()) PrintFile(followed->log_path, out);
+      if (!partial.empty()) out << TerminalSafe(partial, TextLines::kMulti) << "\n";
+      partial.clear();
+      out << "==> attempt " << following << " ended: " << Safe(followed->outcome)
+          << (followed->error.empty() ? "" : " - " + Safe(followed->error)) << " <==\n"
+          << std::flush;
+      following = 0;
+      live.reset();
+    }
+    if (running != nullptr && running->attempt != following && following == 0) {
+      following = running->attempt;
+      out << "==> attempt " << following << " on " << Safe(running->host_id) << ", running since "
+          << When(running->started_unix_ms) << " (its output as it comes) <==\n"
+          << std::flush;
+    }
+    if (following != 0) drain(LiveLogPath(live_dir, subtask_id, following));
+    v1::SubtaskState state = v1::SUBTASK_STATE_UNSPECIFIED;
+    for (const SubtaskRow& s : *subtasks) {
+      if (s.spec.id() == subtask_id) state = s.state;
+    }
+    const bool settled = state != v1::PENDING && state != v1::RUNNING && state != v1::MERGING &&
+                         state != v1::FIX_UP_PENDING && state != v1::SUBTASK_STATE_UNSPECIFIED;
+    const std::string run_state = StateOf(*run);
+    if (following == 0 && (settled || run_state != "running")) {
+      out << "==> subtask " << Safe(subtask_id) << ": " << OutcomeName(state) << " (run " << run_state << ") <==\n";
+      return absl::OkStatus();
+    }
+    if (stop && stop()) return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 }  // namespace swarm

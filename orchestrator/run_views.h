@@ -2,6 +2,7 @@
 #ifndef SWARM_ORCHESTRATOR_RUN_VIEWS_H_
 #define SWARM_ORCHESTRATOR_RUN_VIEWS_H_
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -25,6 +26,11 @@ absl::Status PrintQueue(const Store& store, const std::string& run_id, std::ostr
 // The logs of a run (agent, test and host logs), or of one subtask, each under a header.
 absl::Status PrintLogs(const Store& store, const std::string& run_id, const std::string& subtask_id,
                        std::ostream& out);
+// The subtask's logs so far, then its running attempt's output as it is written (each attempt in
+// turn, as the subtask is retried), until the subtask is done or the run ends. `stop` (polled) ends it
+// early.
+absl::Status FollowLogs(const Store& store, const std::string& run_id, const std::string& subtask_id, std::ostream& out,
+                        const std::function<bool()>& stop);
 
 }  // namespace swarm
 

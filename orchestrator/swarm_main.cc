@@ -414,6 +414,9 @@ int main(int argc, char** argv) {
   show->add_option("--transcript", transcript, "every model request and reply of this subtask (or of the planner: planner)");
   logs->add_option("run", run_id, "the run id")->required();
   logs->add_option("subtask", subtask_id, "only this subtask's logs");
+  bool follow = false;
+  logs->add_flag("-f,--follow", follow,
+                 "with SUBTASK: then its running attempt's output as it is written, until the subtask is done");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -547,8 +550,13 @@ int main(int argc, char** argv) {
     }));
   }
   if (logs->parsed()) {
-    return swarm::Exit(swarm::Inspect(
-        state_dir, [&](const swarm::Store& s) { return swarm::PrintLogs(s, run_id, subtask_id, std::cout); }));
+    if (follow && subtask_id.empty()) {
+      return swarm::Exit(absl::InvalidArgumentError("--follow needs a SUBTASK: swarm logs RUN SUBTASK --follow"));
+    }
+    return swarm::Exit(swarm::Inspect(state_dir, [&](const swarm::Store& s) {
+      return follow ? swarm::FollowLogs(s, run_id, subtask_id, std::cout, nullptr)
+                    : swarm::PrintLogs(s, run_id, subtask_id, std::cout);
+    }));
   }
   return swarm::Exit(absl::InvalidArgumentError(""));  // not reached: CLI11 requires a command
 }

@@ -64,6 +64,7 @@ struct Running : std::enable_shared_from_this<Running> {
   std::string stdin_data;
   std::function<void()> on_timeout;
   std::function<std::string()> on_exit;
+  std::function<void(int, std::string_view)> on_output;
   ProcessCallback done;
   Clock::time_point start;
   int open_ops = 0;  // pidfd wait + two readers
@@ -91,6 +92,7 @@ struct Running : std::enable_shared_from_this<Running> {
                            return;
                          }
                          self->capture[which].Append(self->buf[which], n, self->cap);
+                         if (self->on_output) self->on_output(which + 1, std::string_view(self->buf[which], n));
                          self->Read(which);
                        });
   }
@@ -484,6 +486,7 @@ absl::Status StartProcess(asio::io_context& io, ProcessSpec spec, ProcessCallbac
   r->stdin_data = std::move(spec.stdin_data);
   r->on_timeout = std::move(spec.on_timeout);
   r->on_exit = std::move(spec.on_exit);
+  r->on_output = std::move(spec.on_output);
   r->done = std::move(done);
   r->start = Clock::now();
   r->pidfd.assign(pidfd);

@@ -83,6 +83,9 @@ struct ProcessSpec {
   bool die_with_parent = true;
   // Called in the parent with the child's pid (also its process group) once it has started.
   std::function<void(int pid)> on_start;
+  // Called in the parent (on the io_context that reads the child's output) with each piece of output
+  // as it is read, before any cap: stream 1 is stdout, 2 stderr. For a live view of a running child.
+  std::function<void(int stream, std::string_view piece)> on_output;
   // Called in the parent when the time-out fires, before the group is killed (e.g. kill a cgroup).
   std::function<void()> on_timeout;
   // Called in the parent once the child has been reaped, before `done`: ends what was started beside

@@ -47,6 +47,31 @@ TEST(ProcessTest, OnExitRunsOnceTheChildIsReapedAndEndsItsStderr) {
   EXPECT_EQ(r->err, "err\n[note]\n");
 }
 
+// A live view gets every byte as it comes, whatever the cap keeps: the first line before the child
+// has written the second (it waits for a file the test creates only once the first line arrived).
+TEST(ProcessTest, OnOutputSeesEachPieceAsItIsWrittenAndAllOfIt) {
+  char dir[] = "/tmp/swarm-live-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string go = std::string(dir) + "/go";
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c",
+               "echo first; while [ ! -e " + go +
+                   " ]; do sleep 0.01; done; echo second >&2; head -c 100000 /dev/zero | tr '\\0' x"};
+  spec.output_cap = 1000;
+  std::string out, err;
+  spec.on_output = [&](int stream, std::string_view piece) {
+    (stream == 1 ? out : err).append(piece);
+    if (out.rfind("first\n", 0) == 0 && err.empty()) close(open(go.c_str(), O_CREAT | O_WRONLY, 0600));
+  };
+  absl::StatusOr<ProcessResult> r = RunProcess(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(err, "second\n");
+  EXPECT_EQ(out.size(), 6u + 100000u);
+  EXPECT_TRUE(r->output_truncated) << "the cap still holds for what is kept";
+  unlink(go.c_str());
+  rmdir(dir);
+}
+
 TEST(ProcessTest, MissingProgramIsNotFound) {
   ProcessSpec spec;
   spec.argv = {"swarm-no-such-program"};

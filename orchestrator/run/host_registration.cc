@@ -43,6 +43,7 @@ v1::CoordinatorMessage Registration(const PreparedRun& run, const RunLayout& lay
   r->mutable_agent()->set_keep_workspaces(cfg.keep_workspaces);
   r->set_heartbeat_interval_ms(cfg.heartbeat_interval_s * 1000);
   r->set_pid_ledger_dir(layout.ledger_dir);
+  r->set_live_log_dir(layout.live_log_dir);
   if (model != nullptr) {
     r->set_model(model->ref);
     r->set_context_window(static_cast<std::uint32_t>(model->info.context_window));

@@ -23,9 +23,13 @@ absl::StatusOr<RunLayout> MakeRunDirs(const PreparedRun& run) {
   layout.run_dir = absl::StrCat(run.state_dir, "/runs/", run.run_id);
   layout.log_dir = layout.run_dir + "/logs";
   layout.ledger_dir = layout.run_dir + "/pids";
+  layout.live_log_dir = layout.run_dir + "/live";
   std::error_code ec;
   fs::create_directories(layout.log_dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", layout.log_dir, ": ", ec.message()));
+  fs::remove_all(layout.live_log_dir, ec);  // a dead coordinator's attempts' (a resume starts new ones)
+  fs::create_directories(layout.live_log_dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", layout.live_log_dir, ": ", ec.message()));
   return layout;
 }
 

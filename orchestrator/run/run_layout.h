@@ -21,6 +21,7 @@ struct RunLayout {
   std::string run_dir;         // <state>/runs/<id>
   std::string log_dir;         // <run_dir>/logs
   std::string ledger_dir;      // <run_dir>/pids: processes the run started (pid_ledger.h)
+  std::string live_log_dir;    // <run_dir>/live: running attempts' output as it comes (agents/live_log.h)
   std::string workspace_root;  // <run_dir>/work (a tmpfs of the run's own, or disk), or /dev/shm/swarm-<id>
   bool workspaces_on_tmpfs = false;
   // Set: the workspace root is to be a tmpfs of the run's own holding at most this many bytes (half of

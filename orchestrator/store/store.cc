@@ -477,13 +477,15 @@ absl::StatusOr<std::vector<RunRow>> Store::Runs() const {
 }
 
 absl::StatusOr<std::vector<AttemptRow>> Store::Attempts(const std::string& run_id) const {
-  Stmt q(db_, "SELECT subtask_id, attempt, host_id, base, outcome, error, log_path FROM attempts "
-              "WHERE run_id = ? ORDER BY started_ms, subtask_id, attempt");
+  Stmt q(db_,
+         "SELECT subtask_id, attempt, host_id, base, outcome, error, log_path, started_ms, "
+         "COALESCE(finished_ms, 0) FROM attempts WHERE run_id = ? ORDER BY started_ms, subtask_id, attempt");
   q.Bind(run_id);
   std::vector<AttemptRow> out;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
-    out.push_back({q.Text(0), static_cast<int>(q.Int(1)), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Text(6)});
+    out.push_back({q.Text(0), static_cast<int>(q.Int(1)), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Text(6),
+                   q.Int(7), q.Int(8)});
   }
   if (rc != SQLITE_DONE) return q.Error(rc);
   return out;

@@ -56,6 +56,8 @@ struct AttemptRow {
   std::string outcome;  // patch, no_change, failed; empty while running
   std::string error;
   std::string log_path;
+  std::int64_t started_unix_ms = 0;   // when its lease was granted
+  std::int64_t finished_unix_ms = 0;  // when it ended; 0 while it runs
 };
 
 // Bodies stored beside an event rather than in the log: a PatchSubmitted's diff, a ModelCalled's
