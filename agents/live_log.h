@@ -13,7 +13,7 @@
 
 namespace swarm {
 
-inline constexpr std::size_t kMaxLiveLogBytes = 16 << 20;
+inline constexpr std::size_t kMaxLiveLogBytes = 2 << 20;
 
 class LiveLog final {
  public:

@@ -185,6 +185,7 @@ void LlmAgent::Ask() {
     return End("limit_reached", absl::StrCat("no submit within --agent-timeout (", wall.count(), " s)"));
   }
   ++steps_;
+  Live(absl::StrCat("(step ", steps_, ": waiting for the model)\n"));  // a call that hangs shows here
   ElideOldObservations();
   v1::ChatRequest request;
   for (const auto& m : messages_) *request.add_messages() = m;
@@ -376,6 +377,10 @@ std::string LlmAgent::RunTests(std::chrono::steady_clock::time_point deadline) c
 void LlmAgent::Note(const std::string& line) {
   const std::string text = absl::StrCat(ToUtf8(line), "\n");
   log_ += text;
+  Live(text);
+}
+
+void LlmAgent::Live(const std::string& text) {
   if (live_ == nullptr && !live_opened_) {
     live_opened_ = true;
     live_ = LiveLog::Open(registered_.live_log_dir(), lease_.subtask().id(), lease_.attempt());

@@ -61,6 +61,8 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
                          std::optional<GrowthCap> growth) const;
   std::string RunTests(std::chrono::steady_clock::time_point deadline) const;
   void Note(const std::string& line);
+  // Writes `text` to the attempt's live log only (opened at the first write).
+  void Live(const std::string& text);
 
   boost::asio::io_context& io_;
   boost::asio::thread_pool& pool_;

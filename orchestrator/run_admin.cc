@@ -45,6 +45,8 @@ bool Finished(const std::string& state) {
 void RemoveLeftovers(const RunRow& run) {
   PidLedger(run.run_dir + "/pids").KillAll();
   RemoveWorkspacesAndSocket(run.id, run.run_dir);
+  std::error_code ec;
+  fs::remove_all(run.run_dir + "/live", ec);  // what killed hosts left of their attempts' live logs
 }
 
 // A run's directory is where this state directory keeps it, whatever path was recorded (a copied or
@@ -257,7 +259,8 @@ absl::Status CollectGarbage(const std::string& state_dir, const GcOptions& optio
     if (!options.dry_run) RemoveLeftovers(run);
     std::vector<std::string> parts;
     std::uintmax_t run_bytes = 0;
-    for (const char* part : {"logs", "integration.git", "work", "pids", "runtime-dir", "cancel", "test-cache"}) {
+    for (const char* part :
+         {"logs", "live", "integration.git", "work", "pids", "runtime-dir", "cancel", "test-cache"}) {
       fs::path p = fs::path(run.run_dir) / part;
       std::error_code ec;
       if (!fs::exists(p, ec)) continue;

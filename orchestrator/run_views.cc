@@ -1,5 +1,6 @@
 #include "orchestrator/run_views.h"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <ctime>
@@ -256,17 +257,26 @@ absl::Status PrintLogs(const Store& store, const std::string& run_id, const std:
   return absl::OkStatus();
 }
 
-absl::Status FollowLogs(const Store& store, const std::string& run_id, const std::string& subtask_id, std::ostream& out,
-                        const std::function<bool()>& stop) {
+absl::Status FollowLogs(const Store& store, const std::string& run_id, const std::string& subtask_id,
+                        std::ostream& out) {
   if (subtask_id.empty())
     return absl::InvalidArgumentError("--follow needs a SUBTASK: swarm logs RUN SUBTASK --follow");
+  // The attempts over before the logs are printed are in them; any later one is shown here.
+  int shown = 0;  // the highest attempt shown (in the logs printed first, or below)
+  {
+    absl::StatusOr<std::vector<AttemptRow>> attempts = store.Attempts(run_id);
+    if (!attempts.ok()) return attempts.status();
+    for (const AttemptRow& a : *attempts) {
+      if (a.subtask_id == subtask_id && !a.outcome.empty()) shown = std::max(shown, a.attempt);
+    }
+  }
   if (absl::Status st = PrintLogs(store, run_id, subtask_id, out); !st.ok()) return st;
   out.flush();
-  int following = 0;  // the attempt whose live log is being read
+  int following = 0;  // the running attempt whose live log is read
   // Held open once found: the host removes the file when the attempt ends, and what it wrote last is
   // still read through this.
   std::unique_ptr<std::ifstream> live;
-  std::string partial;  // a last line not ended yet (printed once it is, or when the attempt ends)
+  std::string partial;  // the end of the output that is not a whole line yet
   auto drain = [&](const std::string& path) {
     if (live == nullptr) {
       auto f = std::make_unique<std::ifstream>(path, std::ios::binary);
@@ -275,11 +285,43 @@ absl::Status FollowLogs(const Store& store, const std::string& run_id, const std
     }
     live->clear();  // past the end last time
     std::string chunk((std::istreambuf_iterator<char>(*live)), std::istreambuf_iterator<char>());
+    const bool quiet = chunk.empty();
     partial += chunk;
     std::size_t end = partial.rfind('\n');
-    if (end == std::string::npos) return;
-    out << TerminalSafe(partial.substr(0, end + 1), TextLines::kMulti) << std::flush;
-    partial.erase(0, end + 1);
+    if (end != std::string::npos) {
+      out << TerminalSafe(partial.substr(0, end + 1), TextLines::kMulti);
+      partial.erase(0, end + 1);
+    }
+    // Output without newlines (a progress bar) is shown once it stops coming for a moment, or is long:
+    // up to its last whole UTF-8 character.
+    if (!partial.empty() && (quiet || partial.size() > 4096)) {
+      std::size_t cut = partial.size();
+      for (std::size_t back = 0; back < 4 && back < partial.size(); ++back) {
+        const unsigned char c = static_cast<unsigned char>(partial[partial.size() - 1 - back]);
+        if ((c & 0xC0) == 0xC0) {  // a lead byte: is its sequence whole?
+          const std::size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+          if (back + 1 < need) cut = partial.size() - 1 - back;
+          break;
+        }
+        if ((c & 0x80) == 0) break;
+      }
+      out << TerminalSafe(partial.substr(0, cut), TextLines::kMulti);
+      partial.erase(0, cut);
+    }
+    out.flush();
+  };
+  auto end_attempt = [&](const AttemptRow& a, const std::string& live_dir) {
+    drain(LiveLogPath(live_dir, subtask_id, a.attempt));
+    if (!partial.empty()) out << TerminalSafe(partial, TextLines::kMulti) << "\n";
+    partial.clear();
+    // Over before its live log could be opened: its whole log, as `swarm logs` shows it.
+    if (live == nullptr && !a.log_path.empty()) PrintFile(a.log_path, out);
+    out << "==> attempt " << a.attempt << " ended: " << Safe(a.outcome)
+        << (a.error.empty() ? "" : " - " + Safe(a.error)) << " <==\n"
+        << std::flush;
+    live.reset();
+    following = 0;
+    shown = std::max(shown, a.attempt);
   };
   for (;;) {
     absl::StatusOr<RunRow> run = store.Run(run_id);
@@ -288,31 +330,28 @@ absl::Status FollowLogs(const Store& store, const std::string& run_id, const std
     if (!attempts.ok()) return attempts.status();
     absl::StatusOr<std::vector<SubtaskRow>> subtasks = store.Subtasks(run_id);
     if (!subtasks.ok()) return subtasks.status();
-    const AttemptRow* running = nullptr;
-    const AttemptRow* followed = nullptr;
-    for (const AttemptRow& a : *attempts) {
-      if (a.subtask_id != subtask_id) continue;
-      if (a.outcome.empty()) running = &a;
-      if (a.attempt == following) followed = &a;
-    }
     const std::string live_dir = run->run_dir + "/live";
-    if (followed != nullptr && !followed->outcome.empty()) {
-      drain(LiveLogPath(live_dir, subtask_id, following));
-      // Over before its live log could be opened: its whole log, as `swarm logs` shows it.
-      if (live == nullptr && !followed->log_path.empty()) PrintFile(followed->log_path, out);
-      if (!partial.empty()) out << TerminalSafe(partial, TextLines::kMulti) << "\n";
-      partial.clear();
-      out << "==> attempt " << following << " ended: " << Safe(followed->outcome)
-          << (followed->error.empty() ? "" : " - " + Safe(followed->error)) << " <==\n"
-          << std::flush;
-      following = 0;
-      live.reset();
+    const std::string run_state = StateOf(*run);
+    std::vector<AttemptRow> mine;
+    for (const AttemptRow& a : *attempts) {
+      if (a.subtask_id == subtask_id) mine.push_back(a);
     }
-    if (running != nullptr && running->attempt != following && following == 0) {
-      following = running->attempt;
-      out << "==> attempt " << following << " on " << Safe(running->host_id) << ", running since "
-          << When(running->started_unix_ms) << " (its output as it comes) <==\n"
-          << std::flush;
+    std::sort(mine.begin(), mine.end(), [](const AttemptRow& a, const AttemptRow& b) { return a.attempt < b.attempt; });
+    for (const AttemptRow& a : mine) {
+      if (a.attempt <= shown) continue;
+      if (a.attempt == following) {
+        if (!a.outcome.empty()) end_attempt(a, live_dir);
+      } else if (following == 0 && !a.outcome.empty()) {
+        // Started and ended between two looks: its whole log.
+        out << "==> attempt " << a.attempt << " on " << Safe(a.host_id) << " <==\n";
+        if (!a.log_path.empty()) PrintFile(a.log_path, out);
+        end_attempt(a, live_dir);
+      } else if (following == 0) {
+        following = a.attempt;
+        out << "==> attempt " << following << " on " << Safe(a.host_id) << ", running since " << When(a.started_unix_ms)
+            << " (its output as it comes) <==\n"
+            << std::flush;
+      }
     }
     if (following != 0) drain(LiveLogPath(live_dir, subtask_id, following));
     v1::SubtaskState state = v1::SUBTASK_STATE_UNSPECIFIED;
@@ -321,13 +360,13 @@ absl::Status FollowLogs(const Store& store, const std::string& run_id, const std
     }
     const bool settled = state != v1::PENDING && state != v1::RUNNING && state != v1::MERGING &&
                          state != v1::FIX_UP_PENDING && state != v1::SUBTASK_STATE_UNSPECIFIED;
-    const std::string run_state = StateOf(*run);
-    if (following == 0 && (settled || run_state != "running")) {
+    // A run that is over (or whose coordinator died: its open attempt never ends) ends the follow too.
+    if (run_state != "running" || (following == 0 && settled)) {
+      if (!partial.empty()) out << TerminalSafe(partial, TextLines::kMulti) << "\n";
       out << "==> subtask " << Safe(subtask_id) << ": " << OutcomeName(state) << " (run " << run_state << ") <==\n";
       return absl::OkStatus();
     }
-    if (stop && stop()) return absl::OkStatus();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }
 

@@ -2,7 +2,6 @@
 #ifndef SWARM_ORCHESTRATOR_RUN_VIEWS_H_
 #define SWARM_ORCHESTRATOR_RUN_VIEWS_H_
 
-#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -27,10 +26,10 @@ absl::Status PrintQueue(const Store& store, const std::string& run_id, std::ostr
 absl::Status PrintLogs(const Store& store, const std::string& run_id, const std::string& subtask_id,
                        std::ostream& out);
 // The subtask's logs so far, then its running attempt's output as it is written (each attempt in
-// turn, as the subtask is retried), until the subtask is done or the run ends. `stop` (polled) ends it
-// early.
-absl::Status FollowLogs(const Store& store, const std::string& run_id, const std::string& subtask_id, std::ostream& out,
-                        const std::function<bool()>& stop);
+// turn, as the subtask is retried; one that came and went between two looks, its whole log), until
+// the subtask is done or the run is not running any more (over, or its coordinator dead).
+absl::Status FollowLogs(const Store& store, const std::string& run_id, const std::string& subtask_id,
+                        std::ostream& out);
 
 }  // namespace swarm
 

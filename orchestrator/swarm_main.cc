@@ -554,7 +554,7 @@ int main(int argc, char** argv) {
       return swarm::Exit(absl::InvalidArgumentError("--follow needs a SUBTASK: swarm logs RUN SUBTASK --follow"));
     }
     return swarm::Exit(swarm::Inspect(state_dir, [&](const swarm::Store& s) {
-      return follow ? swarm::FollowLogs(s, run_id, subtask_id, std::cout, nullptr)
+      return follow ? swarm::FollowLogs(s, run_id, subtask_id, std::cout)
                     : swarm::PrintLogs(s, run_id, subtask_id, std::cout);
     }));
   }

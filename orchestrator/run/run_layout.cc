@@ -27,7 +27,6 @@ absl::StatusOr<RunLayout> MakeRunDirs(const PreparedRun& run) {
   std::error_code ec;
   fs::create_directories(layout.log_dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", layout.log_dir, ": ", ec.message()));
-  fs::remove_all(layout.live_log_dir, ec);  // a dead coordinator's attempts' (a resume starts new ones)
   fs::create_directories(layout.live_log_dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", layout.live_log_dir, ": ", ec.message()));
   return layout;
@@ -47,6 +46,9 @@ void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout) {
   // We hold the run: a ref lock left by a crash mid-update would block every landing.
   fs::remove(layout.run_dir + "/integration.git/refs/heads/integration.lock", ec);
   RemoveWorkspacesAndSocket(run.run_id, layout.run_dir);
+  // The dead coordinator's attempts' live logs (a resume starts new attempts).
+  fs::remove_all(layout.live_log_dir, ec);
+  fs::create_directories(layout.live_log_dir, ec);
 }
 
 absl::Status PlaceWorkspaces(const PreparedRun& run, std::uint64_t tree_bytes, std::uint64_t shm_free_bytes,

@@ -40,6 +40,8 @@ void RunSite::Clear() {
   workspace_fs.reset();  // the run's own tmpfs, if it has one: emptied, then unmounted
   if (!layout.workspace_root.empty() && !keep_workspaces) fs::remove_all(layout.workspace_root, ec);
   g_ram_promised -= std::exchange(ram_promised, 0);
+  // Every attempt is over; only the run's own coordinator (holding its lock) may remove them.
+  if (lock.has_value() && !layout.live_log_dir.empty()) fs::remove_all(layout.live_log_dir, ec);
 }
 
 absl::Status OpenRunSite(const PreparedRun& run, const Sandbox& sandbox, std::ostream& out, std::ostream& err,
