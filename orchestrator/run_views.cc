@@ -342,9 +342,8 @@ absl::Status FollowLogs(const Store& store, const std::string& run_id, const std
       if (a.attempt == following) {
         if (!a.outcome.empty()) end_attempt(a, live_dir);
       } else if (following == 0 && !a.outcome.empty()) {
-        // Started and ended between two looks: its whole log.
+        // Started and ended between two looks: its whole log (end_attempt prints it).
         out << "==> attempt " << a.attempt << " on " << Safe(a.host_id) << " <==\n";
-        if (!a.log_path.empty()) PrintFile(a.log_path, out);
         end_attempt(a, live_dir);
       } else if (following == 0) {
         following = a.attempt;

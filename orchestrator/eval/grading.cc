@@ -157,10 +157,12 @@ class Grader {
                     absl::StrCat("the environment: the tests do not run, even with the gold patch: ", Evidence(run)));
       }
       const std::string wanted = !in_.fail_to_pass.empty() ? in_.fail_to_pass.front() : in_.pass_to_pass.front();
-      return Fail(GradeStatus::kError,
-                  absl::StrCat("the instance's test ids are not the names ", TestFormatName(env.test_format),
-                               " gives its ", run.results.tests.size(), " results, even with the gold patch: wanted \"",
-                               wanted, "\", got \"", run.results.tests.begin()->first, "\" (check test_format)"));
+      return Fail(
+          GradeStatus::kError,
+          absl::StrCat("the instance's test ids are not the names ", TestFormatName(env.test_format), " gives its ",
+                       run.results.tests.size(), " results, even with the gold patch: wanted \"", wanted, "\", got ",
+                       run.results.tests.empty() ? "none" : "\"" + run.results.tests.begin()->first + "\"",
+                       " (check test_format)"));
     }
     std::vector<std::string> why;
     if (!grade_.fail_to_pass.failed.empty()) {
