@@ -335,6 +335,9 @@ int main(int argc, char** argv) {
                    "write report.json, predictions.jsonl and logs/ here (default: <state dir>/evals/<id>)");
   eval->add_option("--state-dir", eval_options.state_dir, "where swarm keeps its state");
   eval->add_flag("--keep-checkouts", eval_options.keep_checkouts, "leave each graded tree in <out>/work/<instance>");
+  eval->add_flag("--resume", eval_options.resume,
+                 "with --out DIR of an interrupted eval: keep what it graded (same --model or predictions) and grade "
+                 "the rest");
   swarm::ServerConnection server;
   run->add_option("--server", server.address,
                   "run on a swarm serve at ADDR (unix:/path or host:port; default $SWARM_SERVER)");

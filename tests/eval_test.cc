@@ -220,6 +220,34 @@ TEST_F(EvalTest, TestsThatCannotLoadWithoutTheFixAreUnresolvedNotAnEnvironmentEr
       << "the tests saw the repository's history: " << ReadFile(out_ / "preds/logs/acme__textstats-9.log");
 }
 
+// An interrupted eval of thousands of instances is continued, not started again: --resume keeps what
+// the earlier one graded with the same patches' source (as results.jsonl holds it) and grades the rest.
+TEST_F(EvalTest, ResumeKeepsWhatWasGradedAndGradesTheRest) {
+  CliResult first = Eval({"--spec", spec(), "--model", "gold", "--instance", "acme__cstr-1"}, out_ / "r");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  // A line cut by the interruption, and one with numbers no grade holds, are read past.
+  const std::string results = ReadFile(out_ / "r/results.jsonl");
+  WriteFile(out_ / "r/results.jsonl",
+            results + R"({"instance_id": "acme__cstr-2", "model_name_or_path": "gold", "exit_code": 1e80})" + "\n" +
+                R"({"instance_id": "acme__textstats-1", "model_na)");
+  CliResult resumed = Eval({"--spec", spec(), "--model", "gold", "--resume"}, out_ / "r");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming: 1 of 6 instances were graded"), std::string::npos) << resumed.err;
+  EXPECT_EQ(resumed.err.find("acme__cstr-1 resolved"), std::string::npos) << "graded again:\n" << resumed.err;
+  json report = Report(out_ / "r");
+  EXPECT_EQ(report["resolved"], 6) << report.dump(1);
+  EXPECT_TRUE(fs::exists(out_ / "r/logs/acme__cstr-1.log"));
+  // With other patches, nothing of the gold eval is kept.
+  CliResult other = Eval({"--spec", spec(), "--model", "empty", "--resume"}, out_ / "r");
+  EXPECT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_NE(other.err.find("resuming: 0 of 6"), std::string::npos) << other.err;
+  EXPECT_EQ(Report(out_ / "r")["resolved"], 0);
+  // --resume needs the directory it resumes.
+  CliResult alone = Eval({"--spec", spec(), "--model", "gold", "--resume"}, out_ / "not-an-eval");
+  EXPECT_EQ(alone.exit_code, 2);
+  EXPECT_NE(alone.err.find("--resume goes with --out DIR of an earlier swarm eval"), std::string::npos) << alone.err;
+}
+
 TEST_F(EvalTest, AMissingEnvironmentIsSaidPerInstanceAndResolvesNothing) {
   WriteFile(out_ / "spec.toml",
             "[repo.\"acme/textstats\"]\n"

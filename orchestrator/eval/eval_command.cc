@@ -166,6 +166,9 @@ absl::Status EvalCommand(const EvalOptions& options, std::ostream& out, std::ost
   std::string out_dir = options.out_dir;
   const std::string state_dir = options.state_dir.empty() ? DefaultStateDir() : options.state_dir;
   if (out_dir.empty()) out_dir = absl::StrCat(state_dir, "/evals/", NewRunId());
+  if (options.resume && (options.out_dir.empty() || !fs::exists(out_dir + "/" + kOutMarker, ec))) {
+    return Usage("--resume goes with --out DIR of an earlier swarm eval (it keeps what that one graded)");
+  }
   // Only a new or empty directory, or one an eval wrote, is written (and its work/ removed).
   if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec) && !fs::exists(out_dir + "/" + kOutMarker, ec)) {
     return Usage(absl::StrCat("--out ", out_dir, " holds files that swarm eval did not write: give a new or empty ",
@@ -181,8 +184,22 @@ absl::Status EvalCommand(const EvalOptions& options, std::ostream& out, std::ost
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", work_root, ": ", ec.message()));
   // The checkouts' parents must be passable by the sandbox's user (as root, not root).
   chmod(work_root.c_str(), 0711);
-  // Each result as it comes (report.json is written at the end).
+  // With --resume, what the earlier eval graded with the same patches' source (an error is graded again).
+  std::map<std::string, GradedInstance> kept;
+  if (options.resume) {
+    std::map<std::string, const EvalInstance*> known;
+    for (const EvalInstance* in : chosen) known[in->id] = in;
+    std::ifstream earlier(out_dir + "/results.jsonl", std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(earlier)), std::istreambuf_iterator<char>());
+    kept = ReadResults(text, known, model_name);
+    std::erase_if(kept, [](const auto& k) { return k.second.grade.status == GradeStatus::kError; });
+    err << "swarm: eval: resuming: " << kept.size() << " of " << chosen.size() << " instances were graded in "
+        << out_dir << "\n";
+  }
+  // Each result as it comes (report.json is written at the end); what is kept first.
   std::ofstream results(out_dir + "/results.jsonl", std::ios::trunc);
+  for (const auto& [id, g] : kept) results << InstanceJsonLine(g);
+  results.flush();
 
   // What no test may see: the state, the output (other instances' logs and patches), the instances
   // and predictions (the gold patches), the home and the runtime directory.
@@ -228,6 +245,10 @@ absl::Status EvalCommand(const EvalOptions& options, std::ostream& out, std::ost
   int done = 0;
   auto work = [&] {
     for (std::size_t i = next++; i < chosen.size(); i = next++) {
+      if (auto k = kept.find(chosen[i]->id); k != kept.end()) {
+        graded[i] = k->second;
+        continue;
+      }
       if (!solutions[i].missing.empty()) {
         graded[i].grade.status = GradeStatus::kError;
         graded[i].grade.reason = solutions[i].missing;
@@ -237,7 +258,7 @@ absl::Status EvalCommand(const EvalOptions& options, std::ostream& out, std::ost
       std::lock_guard<std::mutex> lock(progress_mu);
       results << InstanceJsonLine(graded[i]) << std::flush;
       ++done;
-      err << "swarm: eval: " << done << "/" << chosen.size() << " " << chosen[i]->id << " "
+      err << "swarm: eval: " << done << "/" << chosen.size() - kept.size() << " " << chosen[i]->id << " "
           << GradeStatusName(graded[i].grade.status) << "\n";
     }
   };

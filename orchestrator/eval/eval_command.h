@@ -27,6 +27,7 @@ struct EvalOptions {
   std::string state_dir;                  // empty: the default
   int workers = 1;
   bool keep_checkouts = false;  // leave each graded tree in <out>/work/<instance>
+  bool resume = false;          // keep what an earlier eval in --out graded (same model), grade the rest
 };
 
 // Grades every instance; writes <out>/report.json, <out>/predictions.jsonl and <out>/logs/<id>.log;

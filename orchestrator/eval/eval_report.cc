@@ -13,7 +13,35 @@ namespace {
 using nlohmann::json;
 
 json TallyJson(const TestTally& t) {
-  return {{"passed", t.passed.size()}, {"total", t.passed.size() + t.failed.size()}, {"failing", t.failed}};
+  return {{"passed", t.passed.size()},
+          {"total", t.passed.size() + t.failed.size()},
+          {"passing", t.passed},
+          {"failing", t.failed}};
+}
+
+// An int read back from results.jsonl; a number that is not one (a float, a huge one: converting it
+// would be undefined) throws, and the line is skipped.
+int SmallInt(const json& j) {
+  if (!j.is_number_integer() || j.get<std::int64_t>() < -(1 << 30) || j.get<std::int64_t>() > (1 << 30)) {
+    throw json::type_error::create(302, "not a small integer", &j);
+  }
+  return static_cast<int>(j.get<std::int64_t>());
+}
+
+bool ReadTally(const json& j, TestTally& t) {
+  if (!j.is_object() || !j.contains("passing") || !j.contains("failing") || !j["passing"].is_array() ||
+      !j["failing"].is_array()) {
+    return false;
+  }
+  for (const json& n : j["passing"]) {
+    if (!n.is_string()) return false;
+    t.passed.push_back(n.get<std::string>());
+  }
+  for (const json& n : j["failing"]) {
+    if (!n.is_string()) return false;
+    t.failed.push_back(n.get<std::string>());
+  }
+  return true;
 }
 
 std::string Fraction(const TestTally& t) {
@@ -36,10 +64,54 @@ json InstanceJson(const GradedInstance& g) {
           {"cost_usd", g.cost_usd},
           {"wall_s", g.solve_wall_s},
           {"grade_wall_s", gr.wall_s},
-          {"log", gr.log_path}};
+          {"log", gr.log_path},
+          {"model_name_or_path", g.model}};
 }
 
 }  // namespace
+
+std::map<std::string, GradedInstance> ReadResults(std::string_view text,
+                                                  const std::map<std::string, const EvalInstance*>& known,
+                                                  const std::string& model) {
+  std::map<std::string, GradedInstance> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    json j = json::parse(text.substr(start, end - start), nullptr, false);
+    start = end + 1;
+    if (!j.is_object()) continue;
+    try {
+      auto in = known.find(j.at("instance_id").get<std::string>());
+      if (in == known.end() || j.at("model_name_or_path").get<std::string>() != model) continue;
+      GradedInstance g;
+      g.instance = in->second;
+      g.model = model;
+      const std::string status = j.at("status").get<std::string>();
+      g.grade.status = status == "resolved"     ? GradeStatus::kResolved
+                       : status == "unresolved" ? GradeStatus::kUnresolved
+                                                : GradeStatus::kError;
+      g.grade.reason = j.at("reason").get<std::string>();
+      if (!ReadTally(j.at("FAIL_TO_PASS"), g.grade.fail_to_pass) ||
+          !ReadTally(j.at("PASS_TO_PASS"), g.grade.pass_to_pass)) {
+        continue;
+      }
+      g.grade.exit_code = SmallInt(j.at("exit_code"));
+      g.grade.timed_out = j.at("timed_out").get<bool>();
+      g.grade.wall_s = j.at("grade_wall_s").get<double>();
+      g.grade.log_path = j.at("log").get<std::string>();
+      g.steps = SmallInt(j.at("steps"));
+      if (!j.at("tokens").is_number_unsigned()) continue;
+      g.tokens = j.at("tokens").get<std::uint64_t>();
+      g.cost_usd = j.at("cost_usd").get<double>();
+      g.solve_wall_s = j.at("wall_s").get<double>();
+      out[in->first] = std::move(g);
+    } catch (const json::exception&) {
+      continue;  // a line cut by the interruption, or not ours
+    }
+  }
+  return out;
+}
 
 std::string InstanceJsonLine(const GradedInstance& graded) {
   return InstanceJson(graded).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
