@@ -103,10 +103,14 @@ void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
     return;
   }
   auto self = shared_from_this();
-  live_ = LiveLog::Open(registered_.live_log_dir(), lease_.subtask().id(), lease_.attempt());
-  if (live_ != nullptr) {
-    live_->Write(absl::StrCat("$ ", registered_.agent().command(), "\n"));
+  // The live log is made at the first output: a quiet command costs no file.
+  if (!registered_.live_log_dir().empty()) {
     prepared->spec.on_output = [self](int, std::string_view piece) {
+      if (self->live_ == nullptr && !std::exchange(self->live_opened_, true)) {
+        self->live_ =
+            LiveLog::Open(self->registered_.live_log_dir(), self->lease_.subtask().id(), self->lease_.attempt());
+        if (self->live_ != nullptr) self->live_->Write(absl::StrCat("$ ", self->registered_.agent().command(), "\n"));
+      }
       if (self->live_ != nullptr) self->live_->Write(piece);
     };
   }

@@ -75,6 +75,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   bool killed_ = false;
   std::string log_;
   std::unique_ptr<LiveLog> live_;  // the output as it comes, while the command runs
+  bool live_opened_ = false;       // made (or tried) at the first output
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -2,16 +2,17 @@
 
 #include <openssl/ssl.h>
 #include <stdlib.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/toml_errors.h"
 #include "models/local_model_server.h"
 
 namespace swarm {
@@ -136,14 +137,8 @@ ModelsConfig BuiltinModels() {
 
 namespace {
 
-std::string Where(const std::string& origin, const toml::node& node) {
-  const auto& src = node.source();
-  if (src.begin.line == 0) return origin;
-  return absl::StrCat(origin, ":", static_cast<int>(src.begin.line));
-}
-
 absl::Status Bad(const std::string& origin, const toml::node& node, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(Where(origin, node), ": ", what));
+  return TomlError(origin, node, what);
 }
 
 template <typename T>
@@ -259,8 +254,7 @@ absl::Status MergeModelsToml(const std::string& text, const std::string& origin,
   try {
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(origin, ":", static_cast<int>(e.source().begin.line), ": not valid TOML: ", std::string(e.description())));
+    return TomlParseError(origin, e);
   }
   for (auto&& [k, v] : root) {
     const std::string key(k.str());

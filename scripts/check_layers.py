@@ -19,7 +19,7 @@ LAYERS = [
     ("git", ["base", "sandbox"]),
     ("test_results", []),
     ("models/wire", ["proto"]),
-    ("models", ["proto", "models/wire"]),
+    ("models", ["base", "proto", "models/wire"]),
     ("models/scripted", ["proto", "models", "models/wire"]),
     ("tools", ["base", "proto"]),
     ("agents", ["base", "proto", "sandbox", "git", "test_results", "models/wire", "tools"]),

@@ -6,18 +6,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "base/duration.h"
+#include "base/toml_errors.h"
 
 namespace swarm {
 namespace {
 
-std::string Where(const std::string& origin, const toml::node& node) {
-  const auto& src = node.source();
-  if (src.begin.line == 0) return origin;
-  return absl::StrCat(origin, ":", static_cast<int>(src.begin.line));
-}
-
 absl::Status Bad(const std::string& origin, const toml::node& node, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(Where(origin, node), ": ", what));
+  return TomlError(origin, node, what);
 }
 
 absl::StatusOr<std::vector<std::string>> Strings(const std::string& origin, const std::string& key,
@@ -115,8 +110,7 @@ absl::StatusOr<EvalSpec> ParseEvalSpec(const std::string& text, const std::strin
   try {
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat(origin, ":", static_cast<int>(e.source().begin.line),
-                                                   ": not valid TOML: ", std::string(e.description())));
+    return TomlParseError(origin, e);
   }
   EvalSpec spec;
   for (auto&& [k, v] : root) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/terminal_text.h"
+#include "orchestrator/eval/internal/json_records.h"
 #include "orchestrator/plan/plan.h"
 
 namespace swarm {
@@ -139,26 +140,12 @@ std::string HeaderName(absl::string_view s) {
 }  // namespace
 
 absl::StatusOr<std::vector<EvalInstance>> ParseInstances(std::string_view text_in, std::string_view source) {
-  const absl::string_view text(text_in.data(), text_in.size());
-  std::vector<std::pair<json, std::string>> items;  // the value and where it was
-  absl::string_view trimmed = absl::StripLeadingAsciiWhitespace(text);
-  if (!trimmed.empty() && trimmed[0] == '[') {
-    json all = json::parse(std::string_view(text.data(), text.size()), nullptr, false);
-    if (all.is_discarded()) return Bad(source, "not valid JSON (an array of instances, or JSON lines)");
-    for (size_t i = 0; i < all.size(); ++i) items.emplace_back(std::move(all[i]), absl::StrCat("instance ", i + 1));
-  } else {
-    int line_no = 0;
-    for (absl::string_view line : absl::StrSplit(text, '\n')) {
-      ++line_no;
-      if (absl::StripAsciiWhitespace(line).empty()) continue;
-      json j = json::parse(std::string_view(line.data(), line.size()), nullptr, false);
-      if (j.is_discarded()) return Bad(source, absl::StrCat("line ", line_no, " is not valid JSON"));
-      items.emplace_back(std::move(j), absl::StrCat("line ", line_no));
-    }
-  }
+  absl::StatusOr<std::vector<eval_internal::JsonRecord>> items =
+      eval_internal::ReadJsonRecords(text_in, source, "instance");
+  if (!items.ok()) return items.status();
   std::vector<EvalInstance> instances;
   std::set<std::string> seen;
-  for (auto& [j, where] : items) {
+  for (auto& [j, where] : *items) {
     absl::StatusOr<EvalInstance> in = ReadInstance(j, where, source);
     if (!in.ok()) return in.status();
     if (!seen.insert(in->id).second) {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "orchestrator/eval/internal/json_records.h"
 
 namespace swarm {
 namespace {
@@ -19,24 +20,11 @@ absl::Status Bad(std::string_view source, const std::string& what) {
 }  // namespace
 
 absl::StatusOr<std::map<std::string, Prediction>> ParsePredictions(std::string_view text_in, std::string_view source) {
-  const absl::string_view text(text_in.data(), text_in.size());
-  std::vector<std::pair<json, std::string>> items;
-  if (absl::string_view t = absl::StripLeadingAsciiWhitespace(text); !t.empty() && t[0] == '[') {
-    json all = json::parse(std::string_view(text.data(), text.size()), nullptr, false);
-    if (all.is_discarded()) return Bad(source, "not valid JSON (an array of predictions, or JSON lines)");
-    for (size_t i = 0; i < all.size(); ++i) items.emplace_back(std::move(all[i]), absl::StrCat("prediction ", i + 1));
-  } else {
-    int n = 0;
-    for (absl::string_view line : absl::StrSplit(text, '\n')) {
-      ++n;
-      if (absl::StripAsciiWhitespace(line).empty()) continue;
-      json j = json::parse(std::string_view(line.data(), line.size()), nullptr, false);
-      if (j.is_discarded()) return Bad(source, absl::StrCat("line ", n, " is not valid JSON"));
-      items.emplace_back(std::move(j), absl::StrCat("line ", n));
-    }
-  }
+  absl::StatusOr<std::vector<eval_internal::JsonRecord>> items =
+      eval_internal::ReadJsonRecords(text_in, source, "prediction");
+  if (!items.ok()) return items.status();
   std::map<std::string, Prediction> out;
-  for (auto& [j, where] : items) {
+  for (auto& [j, where] : *items) {
     if (!j.is_object()) return Bad(source, absl::StrCat(where, " is not a JSON object"));
     if (!j.contains("instance_id") || !j["instance_id"].is_string()) {
       return Bad(source, absl::StrCat(where, ": \"instance_id\" must be a string"));
