@@ -96,14 +96,22 @@ struct ModelGateway::Impl {
   }
 
   // Reserves the call's worst case; while other calls' reservations hold the room it needs, it waits
-  // for them to settle rather than fail.
-  asio::awaitable<absl::StatusOr<Budget::Reservation>> Reserve(std::uint64_t id, const std::string& subtask, double usd) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(model.provider.timeout_s);
+  // for them to settle rather than fail. The time it waited is added to `call`'s budget_wait_ms.
+  asio::awaitable<absl::StatusOr<Budget::Reservation>> Reserve(std::uint64_t id, const std::string& subtask, double usd,
+                                                               v1::ModelCall& call) {
+    const auto asked = std::chrono::steady_clock::now();
+    const auto give_up = asked + std::chrono::seconds(model.provider.timeout_s);
     for (;;) {
       bool may_wait = false;
       absl::StatusOr<Budget::Reservation> r = budget.Reserve(subtask, usd, &may_wait);
       if (r.ok()) Reserved(id, usd);
-      if (r.ok() || !may_wait || std::chrono::steady_clock::now() > give_up || Cancelled(id)) co_return r;
+      if (r.ok() || !may_wait || std::chrono::steady_clock::now() > give_up || Cancelled(id)) {
+        call.set_budget_wait_ms(call.budget_wait_ms() +
+                                static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                               std::chrono::steady_clock::now() - asked)
+                                                               .count()));
+        co_return r;
+      }
       co_await Sleep(50ms);
     }
   }
@@ -174,7 +182,7 @@ struct ModelGateway::Impl {
     Encoded(id, record.request_body);
 
     const double worst = WorstCaseUsd(model.info, body->size(), max_tokens);
-    absl::StatusOr<Budget::Reservation> current = co_await Reserve(id, subtask, worst);
+    absl::StatusOr<Budget::Reservation> current = co_await Reserve(id, subtask, worst, record.call);
     if (!current.ok()) {
       record.refused_by_run_budget = budget.exhausted();
       co_return fail(current.status());
@@ -288,7 +296,7 @@ struct ModelGateway::Impl {
         budget.Settle(*current, worst);
         charged += worst;
         Charged(id, worst);
-        current = co_await Reserve(id, subtask, worst);
+        current = co_await Reserve(id, subtask, worst, record.call);
         if (!current.ok()) {
           result = current.status();
           record.refused_by_run_budget = budget.exhausted();

@@ -350,8 +350,11 @@ int main(int argc, char** argv) {
   serve->add_option("--state-dir", serve_options.state_dir, "where runs are kept");
   serve->add_option("--token-file", serve_options.token_file,
                     "the token clients must send (a 0600 file); default: a fresh one in <state dir>/control.token");
-  serve->add_option("--tls-cert", serve_options.tls_cert, "TLS on --listen: the server's certificate chain (PEM)");
-  serve->add_option("--tls-key", serve_options.tls_key, "TLS on --listen: the server's private key (PEM)");
+  serve->add_option("--http", serve_options.http,
+                    "also serve Prometheus metrics at http://HOST:PORT/metrics (loopback only, unless TLS)");
+  serve->add_option("--tls-cert", serve_options.tls_cert,
+                    "TLS on --listen and --http: the server's certificate chain (PEM)");
+  serve->add_option("--tls-key", serve_options.tls_key, "TLS on --listen and --http: the server's private key (PEM)");
   serve->add_option("--allow-repo-root", serve_options.allow_repo_roots,
                     "clients' runs may use repositories within DIR (repeatable); none given: every run is refused");
   serve->add_option("--allow-ro-bind", serve_options.allow_ro_binds,

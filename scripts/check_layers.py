@@ -28,8 +28,10 @@ LAYERS = [
     ("orchestrator/merge", ["base", "sandbox", "git", "test_results"]),
     ("orchestrator/run", ["base", "proto", "sandbox", "git", "test_results", "models",
                           "orchestrator/plan", "orchestrator/store", "orchestrator/merge"]),
+    ("orchestrator/web", ["base"]),
     ("orchestrator/control", ["base", "proto", "sandbox", "git", "test_results", "models",
-                              "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run"]),
+                              "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run",
+                              "orchestrator/web"]),
     ("orchestrator/backlog", ["base", "proto", "sandbox", "git", "test_results", "models",
                               "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run"]),
     ("orchestrator/eval", ["base", "proto", "sandbox", "git", "test_results", "models",
@@ -37,7 +39,7 @@ LAYERS = [
                            "orchestrator/backlog"]),
     ("orchestrator", ["base", "proto", "sandbox", "git", "test_results", "models", "models/scripted",
                       "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run",
-                      "orchestrator/control", "orchestrator/backlog", "orchestrator/eval"]),
+                      "orchestrator/web", "orchestrator/control", "orchestrator/backlog", "orchestrator/eval"]),
 ]
 # Tests and benchmarks sit on top and may include any public header.
 TOP = ["testing", "tests", "bench", "fuzz", "examples"]

@@ -13,13 +13,16 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/input_file.h"
 #include "orchestrator/control/control_service.h"
 #include "orchestrator/control/control_token.h"
-#include "orchestrator/run/exit_codes.h"
-#include "base/input_file.h"
-#include "orchestrator/run/make_sandbox.h"
 #include "orchestrator/control/run_server.h"
+#include "orchestrator/run/exit_codes.h"
+#include "orchestrator/run/make_sandbox.h"
+#include "orchestrator/run/run_metrics.h"
 #include "orchestrator/run/run_setup.h"
+#include "orchestrator/web/http_server.h"
+#include "orchestrator/web/web_routes.h"
 
 namespace swarm {
 
@@ -105,11 +108,22 @@ absl::Status Serve(const ServeOptions& options, std::ostream& out) {
   if (tls && (options.tls_cert.empty() || options.tls_key.empty())) {
     return Usage("TLS needs both --tls-cert FILE and --tls-key FILE");
   }
-  if (tls && options.listen.empty()) return Usage("--tls-cert and --tls-key are for --listen HOST:PORT");
+  if (tls && options.listen.empty() && options.http.empty()) {
+    return Usage("--tls-cert and --tls-key are for --listen HOST:PORT and --http HOST:PORT");
+  }
   if (!options.listen.empty() && !tls && !IsLoopbackAddress(options.listen)) {
     return Usage(absl::StrCat("--listen ", options.listen, ": without TLS only a loopback address (127.0.0.1:PORT, ",
                               "[::1]:PORT or localhost:PORT) is accepted; give --tls-cert FILE and --tls-key FILE ",
                               "to listen on another address"));
+  }
+  if (!options.http.empty()) {
+    // Checked before anything starts: a bad address must not leave a half-started server.
+    absl::StatusOr<std::pair<std::string, int>> http = SplitHostPort(options.http);
+    if (!http.ok()) return Usage(absl::StrCat("--http: ", http.status().message()));
+    if (!tls && !IsLoopbackHost(http->first)) {
+      return Usage(absl::StrCat("--http ", options.http, " is not a loopback address: serving it needs TLS ",
+                                "(--tls-cert FILE and --tls-key FILE), or listen on 127.0.0.1:PORT"));
+    }
   }
   ControlServerOptions control_options;
   if (tls) {
@@ -181,7 +195,21 @@ absl::Status Serve(const ServeOptions& options, std::ostream& out) {
   absl::StatusOr<std::unique_ptr<ControlServer>> control = ControlServer::Start(control_options, **runs);
   umask(old_umask);
   if (!control.ok()) return absl::UnavailableError(control.status().message());  // exit 3, whatever failed
+  std::unique_ptr<HttpServer> http;
+  if (!options.http.empty()) {
+    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(
+        {.listen = options.http, .tls_cert = options.tls_cert, .tls_key = options.tls_key}, AnswerWebRequest);
+    if (!started.ok()) {
+      (*control)->Shutdown(std::chrono::seconds(0));
+      close(lock_fd);
+      if (absl::IsInvalidArgument(started.status())) return started.status();
+      return absl::UnavailableError(absl::StrCat("--http: ", started.status().message()));
+    }
+    http = std::move(*started);
+    DeclareRunMetrics();  // a scrape before the first run shows every series
+  }
   for (const auto& a : (*control)->addresses()) out << "swarm: serving on " << a << "\n";
+  if (http) out << "swarm: metrics at " << http->url() << "/metrics\n";
   out << "swarm: state in " << (*runs)->state_dir() << "\n";
   out << "swarm: clients need the token in " << token_path << " (--token-file FILE or $SWARM_TOKEN)\n";
   if (options.allow_repo_roots.empty()) {
@@ -200,6 +228,7 @@ absl::Status Serve(const ServeOptions& options, std::ostream& out) {
     _exit(kExitInterrupted);
   }).detach();
   (*runs)->Shutdown();
+  http.reset();
   (*control)->Shutdown(std::chrono::seconds(2));
   unlink(socket.c_str());
   close(lock_fd);

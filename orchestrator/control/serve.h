@@ -16,7 +16,8 @@ struct ServeOptions {
   std::string socket;     // empty: <state_dir>/control.sock
   std::string listen;     // also listen on HOST:PORT (loopback only without TLS); empty: the socket alone
   std::string token_file; // the token clients must send; empty: a fresh one in <state_dir>/control.token
-  std::string tls_cert;   // with tls_key: TLS on the --listen port (PEM files)
+  std::string http;       // also serve /metrics over HTTP on HOST:PORT (orchestrator/web/); empty: no HTTP
+  std::string tls_cert;   // with tls_key: TLS on the --listen and --http ports (PEM files)
   std::string tls_key;
   // What clients' specs may use (served_spec.h); nothing by default.
   std::vector<std::string> allow_repo_roots;

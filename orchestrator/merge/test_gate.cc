@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/failpoint.h"
+#include "base/metrics.h"
 #include "sandbox/beneath.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
@@ -19,6 +20,16 @@ namespace swarm {
 namespace fs = std::filesystem;
 
 namespace {
+// A test run whose sandbox could not be made or started (the agents' are counted from their attempts:
+// orchestrator/run/run_metrics.cc).
+void CountSandboxFailure() {
+  metrics::Metrics()
+      .CounterFamily("swarm_sandbox_failures_total",
+                     "Sandboxes that could not be made or started: an agent's or a test run's.", {"where"})
+      .With({"test"})
+      .Add();
+}
+
 // In a cache file, the key, then this line, then the passing tests one per line.
 constexpr char kPassingSeparator[] = "\n---- passing tests\n";
 // A JUnit report larger than this is not read (the test chose its size).
@@ -192,7 +203,10 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
   // beneath it and never through a link, here and when it is read (sandbox/beneath.h).
   if (!test_report_.empty()) RemoveFileBeneath(root, test_report_).IgnoreError();
   absl::StatusOr<SandboxedCommand> prepared = sandbox_.Prepare(policy, test_command_);
-  if (!prepared.ok()) return prepared.status();
+  if (!prepared.ok()) {
+    CountSandboxFailure();
+    return prepared.status();
+  }
   int pid = 0;
   std::shared_ptr<ResourceScope> scope = prepared->scope;
   AlsoOnStart(prepared->spec, [&](int p) {
@@ -209,7 +223,10 @@ absl::StatusOr<TestOutcome> TestGate::Test(const std::string& tree, const std::s
     running_.erase(pid);
   }
   PidLedger(pid_ledger_dir_).Forget(pid);
-  if (!r.ok()) return r.status();
+  if (!r.ok()) {
+    CountSandboxFailure();
+    return r.status();
+  }
   TestOutcome outcome;
   outcome.result = r->Describe();
   outcome.duration = r->duration;

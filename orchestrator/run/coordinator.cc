@@ -30,6 +30,7 @@
 #include "orchestrator/run/report.h"
 #include "orchestrator/run/run_closer.h"
 #include "orchestrator/run/run_events.h"
+#include "orchestrator/run/run_metrics.h"
 #include "orchestrator/run/run_signals.h"
 #include "orchestrator/run/run_site.h"
 #include "orchestrator/run/scheduler.h"
@@ -85,7 +86,11 @@ absl::Status Coordinator::Setup(const std::function<bool()>& stopping) {
   if (site_.store == nullptr) return opened;
   recorder_ = std::make_unique<RunRecorder>(
       RunRecorder::Options{run_.run_id, site_.layout.log_dir, cfg.json, isatty(STDOUT_FILENO) && &out_ == &std::cout,
-                           options_.on_event},
+                           [this](const v1::Event& e) {
+                             metrics_.Observe(e);
+                             UpdateMetrics();
+                             if (options_.on_event) options_.on_event(e);
+                           }},
       *site_.store, out_, err_, [this] { return Counts(); });
   if (!opened.ok()) return opened;
   killable_gate_ = site_.gate.get();
@@ -394,6 +399,7 @@ int Coordinator::Run() {
   Periodic lease_check(*io_, std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250), [this] {
     if (shutting_down_) return false;
     fleet_->ExpireLeases();
+    UpdateMetrics();  // the model's calls in flight change without an event
     return true;
   });
   Periodic cancel_check(*io_, std::chrono::milliseconds(200), [this] {
@@ -580,6 +586,13 @@ void Coordinator::Emit(v1::Event event, const EventBodies& bodies) {
     err_ << "swarm: cannot record state: " << st.message() << "\n";
     if (io_ != nullptr) Cancel(kExitInternal, "the state database failed");
   }
+}
+
+void Coordinator::UpdateMetrics() {
+  const std::optional<ModelGateway::LimiterState> limiter = model_.limiter();
+  metrics_.Update(MetricsNow(scheduler_.get(), static_cast<int>(run_.plan.subtasks.size()),
+                             fleet_ != nullptr ? &fleet_->leases() : nullptr, limiter ? limiter->in_flight : 0,
+                             limiter ? limiter->limit : 0, run_.config.budget_usd));
 }
 
 ProgressCounts Coordinator::Counts() const {

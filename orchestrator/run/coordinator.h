@@ -28,6 +28,7 @@
 #include "orchestrator/run/rework_policy.h"
 #include "orchestrator/run/run_closer.h"
 #include "orchestrator/run/run_layout.h"
+#include "orchestrator/run/run_metrics.h"
 #include "orchestrator/run/run_model.h"
 #include "orchestrator/run/run_recorder.h"
 #include "orchestrator/run/run_setup.h"
@@ -127,6 +128,7 @@ class Coordinator final : public AgentHandler {
   void Cancel(int exit_code, const std::string& why);
   void Emit(v1::Event event, const EventBodies& bodies = {});
   ProgressCounts Counts() const;
+  void UpdateMetrics();  // the run's gauges (run_metrics.h)
   int Finish();
 
   // Set at construction.
@@ -136,6 +138,7 @@ class Coordinator final : public AgentHandler {
   std::ostream& err_;
   const CoordinatorOptions options_;
   CancelRequests cancel_requests_;  // RequestCancel, and `swarm cancel`'s file
+  RunMetrics metrics_;              // the process's Prometheus metrics: what this run adds; on the executor
 
   // Made by Setup().
   RunSite site_;  // directories, lock, store, integration repository, test gate

@@ -149,4 +149,10 @@ std::string LeaseTable::host_id(std::uint64_t channel) const {
   return it == hosts_.end() ? "" : it->second.host_id;
 }
 
+int LeaseTable::slots() const {
+  int n = 0;
+  for (const auto& [channel, host] : hosts_) n += host.slots;
+  return n;
+}
+
 }  // namespace swarm

@@ -87,6 +87,8 @@ class LeaseTable {
 
   const std::map<std::string, Lease>& leases() const { return leases_; }
   bool empty() const { return leases_.empty(); }
+  int hosts() const { return static_cast<int>(hosts_.size()); }
+  int slots() const;  // of every registered host
   std::vector<std::shared_ptr<HostChannel>> channels() const;
   std::string host_id(std::uint64_t channel) const;  // empty when not registered
 

@@ -1,0 +1,270 @@
+#include "orchestrator/web/http_server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace swarm {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr std::uint32_t kMaxHeader = 8 << 10;
+constexpr std::uint64_t kMaxBody = 64 << 10;
+constexpr auto kIoTimeout = std::chrono::seconds(30);
+constexpr size_t kMaxConnections = 256;
+
+// Every answer's headers: nothing it sends is to be cached, sniffed as another type, framed, or
+// allowed to run what the page did not bring itself.
+void Harden(http::response<http::string_body>& r) {
+  r.set(http::field::cache_control, "no-store");
+  r.set("X-Content-Type-Options", "nosniff");
+  r.set("X-Frame-Options", "DENY");
+  r.set("Referrer-Policy", "no-referrer");
+  r.set("Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+}
+
+}  // namespace
+
+std::string WebRequest::Header(const std::string& name) const {
+  for (const auto& [n, v] : headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+WebResponse WebResponse::Text(int status, std::string body) {
+  WebResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
+  auto bad = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", address, "\" is not HOST:PORT (such as 127.0.0.1:8080, or [::1]:8080)"));
+  };
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad();
+  int port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535 ||
+      address.substr(colon + 1).find_first_not_of("0123456789") != std::string::npos) {
+    return bad();
+  }
+  std::string host = address.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) return bad();
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return bad();  // an IPv6 address needs its brackets
+  }
+  return std::make_pair(host, port);
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  error_code ec;
+  const asio::ip::address a = asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+struct HttpServer::Impl {
+  Impl(Handler handler) : handler(std::move(handler)) {}
+
+  asio::awaitable<void> Accept();
+  asio::awaitable<void> Serve(tcp::socket socket);
+  template <class Stream>
+  asio::awaitable<void> ServeRequests(Stream& stream);
+  http::response<http::string_body> Answer(const http::request<http::string_body>& request);
+
+  // Set at construction and by Start.
+  const Handler handler;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::optional<asio::ssl::context> tls;
+  std::string url;
+  std::thread thread;
+
+  // Owned by the io thread.
+  bool stopping = false;
+  std::set<beast::tcp_stream*> connections;
+};
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const WebServerOptions& options, Handler handler) {
+  absl::StatusOr<std::pair<std::string, int>> split = SplitHostPort(options.listen);
+  if (!split.ok()) return split.status();
+  auto [host, port] = *split;
+  const bool loopback = IsLoopbackHost(host);
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return absl::InvalidArgumentError("HTTPS needs both a certificate and its key (--tls-cert and --tls-key)");
+  }
+  const bool use_tls = !options.tls_cert.empty();
+  if (!loopback && !use_tls) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--http ", options.listen,
+        " is not a loopback address: serving it needs TLS (--tls-cert and --tls-key), or listen on 127.0.0.1"));
+  }
+  auto impl = std::make_unique<Impl>(std::move(handler));
+  error_code ec;
+  const asio::ip::address address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec)
+    return absl::InvalidArgumentError(absl::StrCat("--http ", options.listen, ": \"", host, "\" is not an IP address"));
+  const tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen, ": ", ec.message()));
+  if (use_tls) {
+    impl->tls.emplace(asio::ssl::context::tls_server);
+    impl->tls->set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    impl->tls->use_certificate_chain_file(options.tls_cert, ec);
+    if (!ec) impl->tls->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot load ", options.tls_cert, " and ", options.tls_key, ": ", ec.message()));
+    }
+  }
+  const std::string shown = address.is_v6() ? absl::StrCat("[", host, "]") : host;
+  impl->url = absl::StrCat(use_tls ? "https" : "http", "://", shown, ":", impl->acceptor.local_endpoint().port());
+  Impl* raw = impl.get();
+  // An exception escaping a connection is a bug in this server: let it end the process.
+  asio::co_spawn(raw->io, raw->Accept(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  raw->thread = std::thread([raw] { raw->io.run(); });
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  Impl* impl = impl_.get();
+  asio::post(impl->io, [impl] {
+    impl->stopping = true;
+    error_code ignored;
+    impl->acceptor.close(ignored);
+    for (beast::tcp_stream* c : impl->connections) c->socket().close(ignored);
+  });
+  if (impl->thread.joinable()) impl->thread.join();
+}
+
+std::string HttpServer::url() const { return impl_->url; }
+
+asio::awaitable<void> HttpServer::Impl::Accept() {
+  for (;;) {
+    error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+    if (stopping) co_return;
+    if (ec) {
+      // Out of descriptors, most likely: wait a little rather than spin, and go on.
+      asio::steady_timer pause(io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (stopping) co_return;
+      continue;
+    }
+    if (connections.size() >= kMaxConnections) continue;  // closed as `socket` goes
+    asio::co_spawn(io, Serve(std::move(socket)), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::Serve(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  connections.insert(&stream);
+  try {
+    if (tls) {
+      beast::ssl_stream<beast::tcp_stream&> secure(stream, *tls);
+      stream.expires_after(kIoTimeout);
+      co_await secure.async_handshake(asio::ssl::stream_base::server, use_awaitable);
+      co_await ServeRequests(secure);
+    } else {
+      co_await ServeRequests(stream);
+    }
+  } catch (const boost::system::system_error&) {
+    // The client went away, was too slow, sent what is not HTTP, or the server is stopping.
+  }
+  connections.erase(&stream);
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.socket().close(ignored);
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& s) {
+  beast::flat_buffer buffer;
+  beast::tcp_stream& stream = beast::get_lowest_layer(s);
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kMaxHeader);
+    parser.body_limit(kMaxBody);
+    stream.expires_after(kIoTimeout);
+    error_code ec;
+    co_await http::async_read(s, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec == http::error::end_of_stream || stopping) co_return;
+    http::response<http::string_body> response;
+    bool keep_alive = false;
+    if (ec == http::error::header_limit || ec == http::error::body_limit || ec == http::error::buffer_overflow) {
+      response = http::response<http::string_body>(http::status::payload_too_large, 11);
+      response.body() = "the request is too large\n";
+    } else if (ec) {
+      co_return;  // not HTTP, or the client went away: nothing to answer
+    } else {
+      keep_alive = parser.get().keep_alive();
+      response = Answer(parser.get());
+    }
+    response.keep_alive(keep_alive);
+    response.prepare_payload();
+    stream.expires_after(kIoTimeout);
+    co_await http::async_write(s, response, use_awaitable);
+    if (!keep_alive) co_return;
+  }
+}
+
+http::response<http::string_body> HttpServer::Impl::Answer(const http::request<http::string_body>& request) {
+  WebRequest in;
+  in.method = std::string(request.method_string());
+  const std::string target(request.target());
+  const size_t q = target.find('?');
+  in.path = target.substr(0, q);
+  if (q != std::string::npos) in.query = target.substr(q + 1);
+  for (const auto& field : request)
+    in.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())), std::string(field.value()));
+  in.body = request.body();
+  WebResponse out = handler(in);
+  http::response<http::string_body> r(static_cast<http::status>(out.status), request.version());
+  r.set(http::field::server, "swarm");
+  r.set(http::field::content_type, out.content_type);
+  Harden(r);
+  for (const auto& [name, value] : out.headers) r.set(name, value);
+  if (request.method() != http::verb::head) r.body() = std::move(out.body);
+  return r;
+}
+
+}  // namespace swarm
