@@ -325,17 +325,28 @@ struct AgentHost::Impl {
       stream->Send(msg);
       AskForWork();
     };
+    // What the agent is doing now, for people watching the run: sent as it changes, never stored.
+    auto activity = [this, id, fence = lease.fence()](std::uint32_t step, std::string action) {
+      if (!attempts.count(id)) return;
+      v1::HostMessage msg;
+      v1::Progress* p = msg.mutable_progress();
+      p->set_lease_id(id);
+      p->set_fence(fence);
+      p->set_step(step);
+      p->set_message(std::move(action));
+      stream->Send(msg);
+    };
     // No command and a model: the built-in LLM agent.
     if (run.agent().command().empty() && !run.model().empty()) {
       auto agent = std::make_shared<LlmAgent>(io, *pool, *sandbox, run, lease, *model, &workspaces);
       attempts[id].kill = [agent] { agent->Kill(); };
-      agent->Start(started, report);
+      agent->Start(started, report, activity);
       return;
     }
     auto agent =
         std::make_shared<CommandAgent>(io, *pool, *sandbox, run, lease, options.host_id, model.get(), &workspaces);
     attempts[id].kill = [agent] { agent->Kill(); };
-    agent->Start(started, report);
+    agent->Start(started, report, activity);
   }
 
   void KillAll() {

@@ -6,12 +6,14 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
+#include "git/workspace.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/sandbox_policy.h"
-#include "git/workspace.h"
 #include "swarm/v1/agent.pb.h"
+#include "swarm/v1/model.pb.h"
 
 namespace swarm {
 
@@ -53,6 +55,14 @@ std::string SummaryPath(const Workspace& workspace);
 // not a plain file. Read without following a link anywhere on the way (the agent may have replaced
 // .git or the file with one, to have the host read a file of its own).
 std::string ReadAgentSummary(const Workspace& workspace);
+
+// `text` as one line for an agent's activity: control characters made spaces, at most `max` bytes
+// (cut where a UTF-8 character begins, "..." marking the cut).
+std::string ActionLine(std::string_view text, size_t max = 200);
+
+// A tool call as its activity: the tool's name and what it acts on (a path, a command, a pattern),
+// "edit: src/a.c", "run: make -j2", as one line.
+std::string ToolCallAction(const v1::ToolCall& call);
 
 }  // namespace swarm
 

@@ -40,9 +40,10 @@ CommandAgent::CommandAgent(asio::io_context& io, asio::thread_pool& pool, const 
       model_(model),
       workspaces_(workspaces) {}
 
-void CommandAgent::Start(Started started, Done done) {
+void CommandAgent::Start(Started started, Done done, Activity activity) {
   started_ = std::move(started);
   done_ = std::move(done);
+  activity_ = std::move(activity);
   start_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
   asio::post(pool_, [self] {
@@ -126,7 +127,11 @@ void CommandAgent::OnWorkspace(absl::StatusOr<std::unique_ptr<Workspace>> ws) {
     self->pid_ = 0;
     self->OnCommandDone(std::move(r), grew != nullptr && grew->load());
   });
-  if (!st.ok()) Fail(absl::StrCat("cannot start the agent command: ", st.message()));
+  if (!st.ok()) {
+    Fail(absl::StrCat("cannot start the agent command: ", st.message()));
+    return;
+  }
+  if (activity_) activity_(0, "running the agent command");
 }
 
 void CommandAgent::OnCommandDone(absl::StatusOr<ProcessResult> r, bool grew_past_limit) {

@@ -33,6 +33,9 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
  public:
   using Done = std::function<void(v1::AttemptResult)>;
   using Started = std::function<void()>;
+  // What the agent is doing now, as it starts something that may take a while: `step` (model calls
+  // so far; 0 for a command agent) and one line (attempt.h's ActionLine). Called on `io`.
+  using Activity = std::function<void(std::uint32_t step, std::string action)>;
 
   // `io` runs the command's completion and `done`; `pool` runs the blocking git work. The sandbox,
   // `registered`, `model` (null: no model endpoint) and `bases` (null: a cloned workspace) must
@@ -43,7 +46,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
 
   // Starts the attempt. `started` is called once, on `io`, when its set-up is over (its workspace made
   // or not); `done` once, on `io`, after it.
-  void Start(Started started, Done done);
+  void Start(Started started, Done done, Activity activity = nullptr);
   // Kills the command if it is running; the attempt then ends as failed.
   void Kill();
 
@@ -68,6 +71,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   // Owned by `io_`.
   Started started_;
   Done done_;
+  Activity activity_;
   std::shared_ptr<Workspace> workspace_;
   std::unique_ptr<ModelEndpoint> endpoint_;
   std::string endpoint_dir_;  // short and private: a socket path holds 107 bytes

@@ -86,9 +86,10 @@ LlmAgent::LlmAgent(asio::io_context& io, asio::thread_pool& pool, const Sandbox&
       dir_(absl::StrCat(registered_.sandbox().workspace_root(), "/", lease_.subtask().id(), ".", lease_.attempt(), ".",
                         lease_.fence())) {}
 
-void LlmAgent::Start(Started started, Done done) {
+void LlmAgent::Start(Started started, Done done, Activity activity) {
   started_ = std::move(started);
   done_ = std::move(done);
+  activity_ = std::move(activity);
   start_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
   asio::post(pool_, [self] {
@@ -186,6 +187,7 @@ void LlmAgent::Ask() {
   }
   ++steps_;
   Live(absl::StrCat("(step ", steps_, ": waiting for the model)\n"));  // a call that hangs shows here
+  if (activity_) activity_(static_cast<std::uint32_t>(steps_), "waiting for the model");
   ElideOldObservations();
   v1::ChatRequest request;
   for (const auto& m : messages_) *request.add_messages() = m;
@@ -224,6 +226,10 @@ void LlmAgent::OnReply(absl::StatusOr<v1::ChatReply> reply) {
     std::vector<ToolOutcome> outcomes;
     for (const auto& call : calls) {
       if (self->killed_) break;
+      asio::post(self->io_, [self, action = ToolCallAction(call)]() mutable {
+        if (self->activity_ && !self->killed_)
+          self->activity_(static_cast<std::uint32_t>(self->steps_), std::move(action));
+      });
       outcomes.push_back(self->tools_->Call(call));
       if (outcomes.back().submitted) break;
     }

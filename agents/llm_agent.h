@@ -35,6 +35,9 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
  public:
   using Done = std::function<void(v1::AttemptResult)>;
   using Started = std::function<void()>;
+  // What the agent is doing now, as it starts something that may take a while: `step` (model calls
+  // so far; 0 for a command agent) and one line (attempt.h's ActionLine). Called on `io`.
+  using Activity = std::function<void(std::uint32_t step, std::string action)>;
 
   // As CommandAgent: `io` runs the loop, `pool` the workspace, the tools and the sandboxed commands.
   LlmAgent(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Sandbox& sandbox,
@@ -42,7 +45,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
 
   // `started` is called once, on `io`, when the set-up is over (the workspace made or not); `done`
   // once, on `io`, after it.
-  void Start(Started started, Done done);
+  void Start(Started started, Done done, Activity activity = nullptr);
   void Kill();
 
  private:
@@ -76,6 +79,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   // Owned by `io_`.
   Started started_;
   Done done_;
+  Activity activity_;
   std::shared_ptr<Workspace> workspace_;
   std::unique_ptr<ToolSet> tools_;
   std::vector<v1::ChatMessage> messages_;

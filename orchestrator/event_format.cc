@@ -86,6 +86,11 @@ std::string Describe(const v1::Event& e) {
       for (const v1::Subtask& s : p.subtasks()) ids.push_back(s.id());
       return absl::StrCat("issue ", p.lane(), " planned: ", absl::StrJoin(ids, " "));
     }
+    case v1::Event::kAgentActivity: {
+      const v1::AgentActivity& a = e.agent_activity();
+      return absl::StrCat(a.subtask_id(), " attempt ", a.attempt(),
+                          a.step() > 0 ? absl::StrCat(" step ", a.step()) : "", ": ", a.action());
+    }
     case v1::Event::KIND_NOT_SET:
       break;
   }

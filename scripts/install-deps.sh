@@ -9,7 +9,7 @@ packages="$extra build-essential cmake ninja-build ccache git bubblewrap pkg-con
   libboost-dev libboost-system-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl
   libtomlplusplus-dev libre2-dev zlib1g-dev ca-certificates curl python3 python3-pytest
-  universal-ctags libseccomp-dev util-linux passwd slirp4netns sqlite3 prometheus"
+  universal-ctags libseccomp-dev util-linux passwd slirp4netns sqlite3 prometheus tmux"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=""

@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -54,12 +55,13 @@ class E2eTest : public ::testing::Test {
     Sh("git -C " + repo() + " config filter.marker.clean 'touch " + (dir_ / "hook-ran") + "; cat'");
     WriteFile(repo() + "/.git/info/attributes", "* filter=marker\n");
   }
-  std::vector<nlohmann::json> Events(const std::string& out) {
+  // The stored events of --json's lines (`live` false), or the live ones (an agent's activity).
+  std::vector<nlohmann::json> Events(const std::string& out, bool live = false) {
     std::vector<nlohmann::json> events;
     for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
-      events.push_back(j);
+      if (j.value("live", false) == live) events.push_back(j);
     }
     return events;
   }
@@ -147,6 +149,17 @@ TEST_F(E2eTest, TwoHostsLandEveryShardAndLeaveTheUserRepositoryUntouched) {
   }
   EXPECT_EQ(hosts, 2);
   EXPECT_EQ(slots, 4);
+  // What each attempt's agent was doing, as live lines: never stored, carrying the last stored seq.
+  std::set<std::string> active;
+  for (const auto& e : Events(r.out, /*live=*/true)) {
+    EXPECT_EQ(e["schema"], 1);
+    ASSERT_TRUE(e.contains("agent_activity")) << e.dump();
+    EXPECT_EQ(e["agent_activity"]["action"], "running the agent command");
+    EXPECT_GT(std::stoull(e["seq"].get<std::string>()), 0u);
+    active.insert(e["agent_activity"]["subtask_id"].get<std::string>());
+  }
+  EXPECT_EQ(active.size(), 8u);
+  for (const v1::Event& e : OnlyRunEvents(state())) EXPECT_FALSE(e.has_agent_activity()) << e.DebugString();
 
   auto outcomes = Outcomes(OnlyReport(state()));
   ASSERT_EQ(outcomes.size(), 8u);

@@ -90,7 +90,8 @@ absl::Status Coordinator::Setup(const std::function<bool()>& stopping) {
                              metrics_.Observe(e);
                              UpdateMetrics();
                              if (options_.on_event) options_.on_event(e);
-                           }},
+                           },
+                           [this] { return AgentRows(); }, cfg.budget_usd},
       *site_.store, out_, err_, [this] { return Counts(); });
   if (!opened.ok()) return opened;
   killable_gate_ = site_.gate.get();
@@ -411,6 +412,7 @@ int Coordinator::Run() {
     // Idle: something landed, agents are working, no patch or merge is in flight.
     if (pipeline_->jobs_in_flight() == 0 && !fleet_->leases().empty() && pipeline_->head() != run_.base)
       Failpoint("idle");
+    recorder_->Progress();  // the view's clocks move without events
     return true;
   });
 
@@ -426,7 +428,7 @@ int Coordinator::Run() {
     pipeline_->SkipBlocked();
   }
   if (!scheduler_->AllDone()) StartHosts();
-  recorder_->Progress();
+  recorder_->BeginView();
   MaybeFinish();
   io_->run();
   return Finish();  // signals stay caught (and ignored) until Run returns
@@ -447,14 +449,15 @@ void Coordinator::OnSignal(int sig) {
 
 void Coordinator::StartHosts() {
   if (absl::Status st = hosts_->StartAll(run_.config.agents, run_.config.agent_hosts); !st.ok()) {
-    err_ << "swarm: cannot start agent host: " << st.message() << "\n";
+    recorder_->Say(absl::StrCat("swarm: cannot start agent host: ", st.message()));
     Cancel(kExitEnvironment, "no agent host could start");
   }
 }
 
 void Coordinator::OnHostExited(const std::string& host_id, const HostLauncher::Exit& exit) {
   std::string log = recorder_->Log(host_id + ".log", exit.output);
-  if (!shutting_down_) err_ << "swarm: agent host " << host_id << " exited (" << exit.how << "); log: " << log << "\n";
+  if (!shutting_down_)
+    recorder_->Say(absl::StrCat("swarm: agent host ", host_id, " exited (", exit.how, "); log: ", log));
   MaybeFinish();
 }
 
@@ -476,6 +479,10 @@ void Coordinator::OnHostMessage(const std::shared_ptr<HostChannel>& host, const 
       fleet_->Ready(host, message.ready().attempts());
       break;
     case v1::HostMessage::kProgress:
+      if (const Lease* lease = fleet_->leases().NoteProgress(host->id(), message.progress())) {
+        recorder_->Live(AgentActivityEvent(*lease, fleet_->leases().host_id(lease->host)));
+      }
+      break;
     case v1::HostMessage::KIND_NOT_SET:
       break;
   }
@@ -524,8 +531,8 @@ void Coordinator::AttemptFailed(const Lease& lease, const std::string& reason, c
       absl::StrContains(reason, absl::StrCat("issue ", scheduler_->spec(lease.subtask_id).lane(), kGroupBudgetWords));
   if (!issue_budget_spent && scheduler_->AttemptFailed(lease.subtask_id)) {
     if (!run_.config.json) {
-      err_ << "swarm: " << lease.subtask_id << " attempt " << lease.attempt << " failed (" << TerminalSafe(reason)
-           << "); retrying\n";
+      recorder_->Say(absl::StrCat("swarm: ", lease.subtask_id, " attempt ", lease.attempt, " failed (",
+                                  TerminalSafe(reason), "); retrying"));
     }
     fleet_->Dispatch();
     return;
@@ -561,7 +568,7 @@ void Coordinator::BeginShutdown() {
   auto timer = std::make_shared<asio::steady_timer>(*io_, std::chrono::seconds(20));
   timer->async_wait([this, timer](boost::system::error_code ec) {
     if (ec || hosts_ == nullptr || hosts_->running() == 0) return;
-    err_ << "swarm: agent hosts did not exit in time; killing them\n";
+    recorder_->Say("swarm: agent hosts did not exit in time; killing them");
     hosts_->StopAll();  // reaped by their exit callbacks
   });
   MaybeFinish();
@@ -586,6 +593,21 @@ void Coordinator::Emit(v1::Event event, const EventBodies& bodies) {
     err_ << "swarm: cannot record state: " << st.message() << "\n";
     if (io_ != nullptr) Cancel(kExitInternal, "the state database failed");
   }
+}
+
+std::vector<AgentRow> Coordinator::AgentRows() const {
+  std::vector<AgentRow> rows;
+  if (fleet_ == nullptr) return rows;
+  rows.reserve(fleet_->leases().leases().size());
+  for (const auto& [id, lease] : fleet_->leases().leases()) {
+    rows.push_back(AgentRow{.subtask_id = lease.subtask_id,
+                            .attempt = lease.attempt,
+                            .granted_unix_ms = lease.granted_unix_ms,
+                            .step = lease.step,
+                            .action = lease.action,
+                            .action_unix_ms = lease.action_unix_ms});
+  }
+  return rows;
 }
 
 void Coordinator::UpdateMetrics() {

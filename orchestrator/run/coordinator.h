@@ -129,6 +129,7 @@ class Coordinator final : public AgentHandler {
   void Emit(v1::Event event, const EventBodies& bodies = {});
   ProgressCounts Counts() const;
   void UpdateMetrics();  // the run's gauges (run_metrics.h)
+  std::vector<AgentRow> AgentRows() const;  // the busy agents, for the terminal view
   int Finish();
 
   // Set at construction.

@@ -1,11 +1,20 @@
 #include "orchestrator/run/lease_table.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace swarm {
+namespace {
+
+std::int64_t UnixMillisNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 LeaseTable::LeaseTable(const Clock& clock, std::chrono::seconds timeout)
     : clock_(clock), timeout_(timeout), liveness_(std::make_shared<Liveness>(clock)) {}
@@ -75,6 +84,7 @@ std::string LeaseTable::Grant(std::uint64_t channel, const std::string& subtask_
   lease.fence = ++fence_;
   lease.host = channel;
   lease.base = base;
+  lease.granted_unix_ms = UnixMillisNow();
   std::string lease_id = absl::StrCat(subtask_id, "#", attempt, "-", secret);
   leases_[lease_id] = std::move(lease);
   liveness_->Track(lease_id, channel);
@@ -147,6 +157,21 @@ std::vector<std::shared_ptr<HostChannel>> LeaseTable::channels() const {
 std::string LeaseTable::host_id(std::uint64_t channel) const {
   auto it = hosts_.find(channel);
   return it == hosts_.end() ? "" : it->second.host_id;
+}
+
+const Lease* LeaseTable::NoteProgress(std::uint64_t channel, const v1::Progress& progress) {
+  auto it = leases_.find(progress.lease_id());
+  if (it == leases_.end() || it->second.fence != progress.fence() || it->second.host != channel) return nullptr;
+  Lease& lease = it->second;
+  lease.step = progress.step();
+  // One line of at most 200 bytes, whatever the host sent (it is shown to people as it is).
+  std::string action = progress.message().substr(0, 200);
+  for (char& c : action) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  lease.action = std::move(action);
+  lease.action_unix_ms = UnixMillisNow();
+  return &lease;
 }
 
 int LeaseTable::slots() const {

@@ -29,6 +29,11 @@ struct Lease {
   std::uint64_t fence = 0;  // grows with every lease of the run: a result must present its own
   std::uint64_t host = 0;   // the channel of the host that holds it
   std::string base;         // the commit the attempt starts from
+  std::int64_t granted_unix_ms = 0;
+  // What its agent is doing now, as its host last said (v1::Progress); a live view, never stored.
+  std::uint32_t step = 0;
+  std::string action = "";
+  std::int64_t action_unix_ms = 0;  // when the coordinator heard it
 };
 
 class LeaseTable {
@@ -63,6 +68,10 @@ class LeaseTable {
   // The lease a result is for, ended; an error when it expired or finished, or when the fence or the
   // host is not the lease's (the lease went elsewhere): such a result must not count.
   absl::StatusOr<Lease> TakeForResult(const std::string& lease_id, std::uint64_t fence, std::uint64_t channel);
+
+  // Notes what the agent of `progress`'s lease is doing now; the lease, or nullptr (ignored) when the
+  // lease is gone, its fence is stale or another host holds it.
+  const Lease* NoteProgress(std::uint64_t channel, const v1::Progress& progress);
 
   // The live lease `lease_id` with this fence, or nullptr.
   const Lease* Find(const std::string& lease_id, std::uint64_t fence) const;

@@ -69,6 +69,32 @@ TEST_F(LeaseTableTest, FencesGrowAndAResultCountsOnlyWithItsFenceFromItsHost) {
   EXPECT_EQ(table_.Find(second, 1), nullptr);
 }
 
+TEST_F(LeaseTableTest, AnAgentsActivityIsKeptOnItsLeaseOnlyFromItsHostUnderItsFence) {
+  Host(1, "host-1", 2);
+  Host(2, "host-2", 2);
+  const std::string id = table_.Grant(1, "s1", 1, "base", "aaaa");
+  EXPECT_GT(table_.leases().at(id).granted_unix_ms, 0);
+  auto progress = [&](std::uint64_t fence, std::string action) {
+    v1::Progress p;
+    p.set_lease_id(id);
+    p.set_fence(fence);
+    p.set_step(3);
+    p.set_message(std::move(action));
+    return p;
+  };
+  EXPECT_EQ(table_.NoteProgress(2, progress(1, "another host's word")), nullptr);
+  EXPECT_EQ(table_.NoteProgress(1, progress(7, "a stale fence")), nullptr);
+  EXPECT_TRUE(table_.leases().at(id).action.empty());
+  const Lease* lease = table_.NoteProgress(1, progress(1, "edit: a.c\n\033[2J" + std::string(500, 'x')));
+  ASSERT_NE(lease, nullptr);
+  EXPECT_EQ(lease->step, 3u);
+  EXPECT_EQ(lease->action.size(), 200u);  // one line, capped
+  EXPECT_EQ(lease->action.find_first_of("\n\033"), std::string::npos) << lease->action;
+  EXPECT_GT(lease->action_unix_ms, 0);
+  table_.End(id);
+  EXPECT_EQ(table_.NoteProgress(1, progress(1, "after the end")), nullptr);
+}
+
 TEST_F(LeaseTableTest, ALeaseExpiresWithoutHeartbeatsAndItsHostTakesNoMoreUntilItHeartbeats) {
   Host(1, "host-1", 4);
   std::string kept = table_.Grant(1, "s1", 1, "base", "a");

@@ -49,6 +49,17 @@ v1::Event SubtaskLeasedEvent(const std::string& lease_id, const Lease& lease, co
   return e;
 }
 
+v1::Event AgentActivityEvent(const Lease& lease, const std::string& host_id) {
+  v1::Event e;
+  v1::AgentActivity* a = e.mutable_agent_activity();
+  a->set_subtask_id(lease.subtask_id);
+  a->set_attempt(static_cast<std::uint32_t>(lease.attempt));
+  a->set_host_id(host_id);
+  a->set_step(lease.step);
+  a->set_action(lease.action);
+  return e;
+}
+
 v1::Event LeaseExpiredEvent(const std::string& lease_id, const Lease& lease, const std::string& host_id) {
   v1::Event e;
   auto* x = e.mutable_lease_expired();

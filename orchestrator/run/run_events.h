@@ -28,6 +28,8 @@ v1::Event TestRunEvent(const std::string& command, TestFormat format, const std:
 // A lease given to `host_id`.
 v1::Event SubtaskLeasedEvent(const std::string& lease_id, const Lease& lease, const std::string& host_id);
 // A lease whose host stopped heartbeating: the attempt is void.
+// Live only (RunRecorder::Live): what the lease's agent is doing now.
+v1::Event AgentActivityEvent(const Lease& lease, const std::string& host_id);
 v1::Event LeaseExpiredEvent(const std::string& lease_id, const Lease& lease, const std::string& host_id);
 // A result under a lease that is not current (expired and given to another, or never given).
 v1::Event ResultRefusedEvent(const v1::AttemptResult& result, const std::string& host_id, const std::string& why);

@@ -1,6 +1,11 @@
 #include "orchestrator/run/run_recorder.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <ostream>
@@ -18,7 +23,13 @@ RunRecorder::RunRecorder(Options options, Store& store, std::ostream& out, std::
 absl::Status RunRecorder::Emit(v1::Event event, const EventBodies& bodies) {
   event.set_run_id(options_.run_id);
   if (absl::Status st = store_.Apply(event, bodies); !st.ok()) return st;
+  last_seq_ = event.seq();
   if (options_.on_event) options_.on_event(event);
+  if (view_ != nullptr) {
+    view_->Observe(event);
+  } else if (options_.terminal && options_.agents && !options_.json && event.has_model_called()) {
+    seen_.push_back(event);  // for the view, once it begins: what planning cost before the loop
+  }
   if (options_.json) {
     out_ << EventToJson(event) << "\n";
     out_.flush();
@@ -38,8 +49,83 @@ std::string ProgressLine(const ProgressCounts& c, std::string* counts_part) {
   return line;
 }
 
+namespace {
+
+std::int64_t UnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void RunRecorder::Live(v1::Event event) {
+  event.set_run_id(options_.run_id);
+  event.set_schema(kEventSchemaVersion);
+  event.set_seq(last_seq_);
+  event.set_live(true);
+  event.set_time_unix_ms(UnixMillis());
+  if (options_.json) {
+    out_ << EventToJson(event) << "\n";
+    out_.flush();
+  } else if (view_ != nullptr && !quiet_) {
+    Draw(false);
+  }
+}
+
+void RunRecorder::BeginView() {
+  if (!options_.terminal || options_.json || quiet_ || !options_.agents || view_ != nullptr) return Progress();
+  EndProgress();
+  const char* no_color = getenv("NO_COLOR");
+  view_ = std::make_unique<TerminalView>(TerminalView::Options{.run_id = options_.run_id,
+                                                               .budget_usd = options_.budget_usd,
+                                                               .color = no_color == nullptr || *no_color == '\0',
+                                                               .start_unix_ms = UnixMillis()});
+  for (const v1::Event& e : seen_) view_->Observe(e);
+  seen_.clear();
+  Draw(true);
+}
+
+void RunRecorder::Draw(bool force) {
+  const std::int64_t now = SteadyMillis();
+  if (!force && now - last_draw_ms_ < 100) return;
+  last_draw_ms_ = now;
+  winsize ws{};
+  int cols = 80, rows = 24;
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
+    cols = ws.ws_col;
+    rows = ws.ws_row;
+  }
+  // One row is left free: a block as tall as the window would scroll its first line away.
+  std::vector<std::string> lines = view_->Render(counts_(), options_.agents(), UnixMillis(), cols, rows - 1);
+  std::string frame;
+  if (drawn_ > 0) frame = absl::StrCat("\033[", drawn_, "A\r");
+  frame += "\033[J";
+  for (const std::string& line : lines) absl::StrAppend(&frame, line, "\n");
+  out_ << frame;
+  out_.flush();
+  drawn_ = static_cast<int>(lines.size());
+}
+
+void RunRecorder::Erase() {
+  if (drawn_ > 0) out_ << "\033[" << drawn_ << "A\r\033[J";
+  out_.flush();
+  drawn_ = 0;
+}
+
+void RunRecorder::Quiet() {
+  if (view_ != nullptr) Erase();
+  view_.reset();
+  quiet_ = true;
+}
+
 void RunRecorder::Progress() {
   if (options_.json || quiet_) return;
+  if (view_ != nullptr) return Draw(false);
   std::string counts;
   std::string line = ProgressLine(counts_(), &counts);
   if (line == last_line_) return;
@@ -56,12 +142,27 @@ void RunRecorder::Progress() {
 }
 
 void RunRecorder::Say(const std::string& line) {
+  if (view_ != nullptr) {
+    // Above the view: it is erased, the line written, the view drawn again below it.
+    Erase();
+    err_ << line << "\n";
+    err_.flush();
+    Draw(true);
+    return;
+  }
   err_ << (progress_open_ ? "\n" : "") << line << "\n";
   progress_open_ = false;
   last_line_.clear();  // the next progress line starts afresh below what was said
 }
 
 void RunRecorder::EndProgress() {
+  if (view_ != nullptr) {
+    Erase();
+    view_.reset();
+    out_ << ProgressLine(counts_()) << "\n";
+    out_.flush();
+    return;
+  }
   if (progress_open_) out_ << "\n";
   progress_open_ = false;
 }

@@ -1,16 +1,22 @@
 // What a run says about itself: every event goes to the store first (the event log is the source of
-// truth), then to the user: a JSON line with --json, otherwise a progress line that a terminal gets
-// rewritten in place and a log gets once per change. Logs of the run's steps are files in its log
+// truth), then to the user: a JSON line with --json, otherwise a progress line that a log gets once
+// per change, and a terminal the live view (terminal_view.h) redrawn in place once the run's loop
+// has begun (a progress line rewritten in place before). Live updates (an agent's activity) are not
+// stored: --json prints them, the view shows them. Logs of the run's steps are files in its log
 // directory. On the coordinator's executor.
 #ifndef SWARM_ORCHESTRATOR_RUN_RUN_RECORDER_H_
 #define SWARM_ORCHESTRATOR_RUN_RUN_RECORDER_H_
 
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "orchestrator/run/terminal_view.h"
 #include "orchestrator/store/store.h"
 
 namespace swarm {
@@ -42,6 +48,10 @@ class RunRecorder {
     bool terminal = false;  // `out` is a terminal: the progress line is rewritten in place
     // Called with every event as stored (run id and sequence number set), after the store committed it.
     std::function<void(const v1::Event&)> on_event = nullptr;
+    // The terminal view: the busy agents now, and the run's budget (0: none). NO_COLOR turns its
+    // colours off.
+    std::function<std::vector<AgentRow>()> agents = nullptr;
+    double budget_usd = 0;
   };
   // `counts` is asked for the progress line; `store`, `out` and `err` must outlive the recorder.
   RunRecorder(Options options, Store& store, std::ostream& out, std::ostream& err,
@@ -51,14 +61,21 @@ class RunRecorder {
   // stop, since going on would lose work.
   absl::Status Emit(v1::Event event, const EventBodies& bodies = {});
 
-  // Shows the progress line if it changed. Off with --json or once Quiet() was called.
+  // Prints a live update that is not stored (seq 0): a JSON line with --json, a redraw of the view.
+  void Live(v1::Event event);
+
+  // Shows the progress line if it changed, or redraws the view (at most ten times a second). Off
+  // with --json or once Quiet() was called.
   void Progress();
-  // No progress line from now on (a cancel prints its own lines).
-  void Quiet() { quiet_ = true; }
+  // From now on a terminal gets the view (when Options::agents is set); the run's loop begins.
+  // Elsewhere, the progress line is shown.
+  void BeginView();
+  // No progress line or view from now on (a cancel prints its own lines); the view is erased.
+  void Quiet();
 
   // A line for the user on `err`, on a line of its own even while a progress line is open.
   void Say(const std::string& line);
-  // Ends an open progress line (before the summary).
+  // Ends an open progress line, or replaces the view with the last progress line (before the summary).
   void EndProgress();
 
   // Writes `content` to the log directory as `name`; returns the path. A full disk is an error.
@@ -79,6 +96,15 @@ class RunRecorder {
   std::string last_line_;
   std::string last_counts_;
   bool progress_open_ = false;  // a progress line is on the terminal without its newline
+  std::uint64_t last_seq_ = 0;  // of the last stored event (live ones carry it)
+
+  // The view, once BeginView was called on a terminal.
+  void Draw(bool force);
+  void Erase();
+  std::unique_ptr<TerminalView> view_;
+  std::vector<v1::Event> seen_;    // model calls before the view began (planning), for its cost
+  int drawn_ = 0;                  // lines of the view on the terminal now
+  std::int64_t last_draw_ms_ = 0;  // steady clock
 };
 
 // The progress line's text, and the part of it that a log gets a new line for.
