@@ -4,15 +4,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -25,8 +26,8 @@
 #include "agents/model_client.h"
 #include "agents/start_credits.h"
 #include "git/base_checkouts.h"
-#include "sandbox/overlay_mount.h"
 #include "sandbox/bubblewrap_sandbox.h"
+#include "sandbox/overlay_mount.h"
 #include "sandbox/unsandboxed_runner.h"
 #include "swarm/v1/agent.grpc.pb.h"
 #include "swarm/v1/protocol.h"
@@ -192,7 +193,13 @@ struct AgentHost::Impl {
   struct Running {
     std::function<void()> kill;
     bool started = false;  // its set-up is over
+    // Its activity is sent at most once per kActivityInterval: the latest waits for its turn.
+    std::chrono::steady_clock::time_point activity_sent{};
+    std::optional<v1::HostMessage> activity_pending;
   };
+  static constexpr std::chrono::milliseconds kActivityInterval{500};
+  asio::steady_timer activity_timer{io};  // sends what waited
+  bool activity_timer_armed = false;
   std::map<std::string, Running> attempts;  // by lease id
   grpc::Status final_status;
   bool done = false;
@@ -217,6 +224,30 @@ struct AgentHost::Impl {
       case v1::CoordinatorMessage::KIND_NOT_SET:
         break;
     }
+  }
+
+  // Sends each attempt's waiting activity once its interval has passed.
+  void SendActivitySoon() {
+    if (activity_timer_armed) return;
+    activity_timer_armed = true;
+    activity_timer.expires_after(kActivityInterval);
+    activity_timer.async_wait([this](boost::system::error_code ec) {
+      activity_timer_armed = false;
+      if (ec) return;
+      const auto now = std::chrono::steady_clock::now();
+      bool waiting = false;
+      for (auto& [id, r] : attempts) {
+        if (!r.activity_pending) continue;
+        if (now - r.activity_sent < kActivityInterval) {
+          waiting = true;
+          continue;
+        }
+        r.activity_sent = now;
+        stream->Send(*r.activity_pending);
+        r.activity_pending.reset();
+      }
+      if (waiting) SendActivitySoon();
+    });
   }
 
   void OnRegistered(const v1::Registered& r) {
@@ -325,16 +356,27 @@ struct AgentHost::Impl {
       stream->Send(msg);
       AskForWork();
     };
-    // What the agent is doing now, for people watching the run: sent as it changes, never stored.
+    // What the agent is doing now, for people watching the run: never stored, and sent at most
+    // twice a second per attempt (a reply of 30 tool calls shows its last).
     auto activity = [this, id, fence = lease.fence()](std::uint32_t step, std::string action) {
-      if (!attempts.count(id)) return;
+      auto it = attempts.find(id);
+      if (it == attempts.end()) return;
       v1::HostMessage msg;
       v1::Progress* p = msg.mutable_progress();
       p->set_lease_id(id);
       p->set_fence(fence);
       p->set_step(step);
       p->set_message(std::move(action));
-      stream->Send(msg);
+      Running& r = it->second;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - r.activity_sent >= kActivityInterval) {
+        r.activity_sent = now;
+        r.activity_pending.reset();
+        stream->Send(msg);
+        return;
+      }
+      r.activity_pending = std::move(msg);
+      SendActivitySoon();
     };
     // No command and a model: the built-in LLM agent.
     if (run.agent().command().empty() && !run.model().empty()) {
@@ -411,6 +453,7 @@ absl::Status AgentHost::Run() {
     if (s.io.run_one() == 0) break;
   }
   signals.cancel();
+  s.activity_timer.cancel();
   s.heartbeats->Stop();
   s.pool->join();
   // What the pool posted back last (an attempt's workspace let go) runs now, while the checkouts,

@@ -145,7 +145,9 @@ Family<Histogram>& Registry::HistogramFamily(const std::string& name, const std:
 std::string Registry::Text() const {
   std::string out;
   absl::MutexLock lock(&mu_);
-  for (const auto& [name, e] : families_) {
+  for (const auto& family : families_) {
+    const std::string& name = family.first;  // not a structured binding: lambdas below capture it (clang 14)
+    const Entry& e = family.second;
     switch (e.type) {
       case Type::kCounter:
         Header(out, name, e.counters->help(), "counter");

@@ -266,6 +266,8 @@ def run_row(args, n, repo, work):
                 ev = json.loads(line)
             except ValueError:
                 continue
+            if ev.get("live"):  # an agent's activity: not an event of the log
+                continue
             events.append(ev)
             if "agent_registered" in ev:
                 host_pids.append(int(ev["agent_registered"].get("pid", 0)))

@@ -25,6 +25,10 @@ else
     $sudo apt-get update -qq
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+  # The prometheus package is here for its promtool (the metrics tests); its server is not wanted.
+  case " $missing " in
+    *" prometheus "*) $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true ;;
+  esac
 fi
 # slirp4netns (--agent-network) opens /dev/net/tun as the user swarm runs as. udev makes it 0666 (the
 # kernel checks CAP_NET_ADMIN over the network namespace, not the file); where udev does not run

@@ -50,6 +50,7 @@ Coordinator::Coordinator(PreparedRun run, std::unique_ptr<Sandbox> sandbox, std:
       out_(out),
       err_(err),
       options_(options),
+      metrics_(run_.model),
       rework_(run_.config.max_rebases, run_.config.max_fixups),
       model_(run_.model, options_.model_caller, run_.config.budget_usd, run_.per_subtask_usd,
              RunModel::Hooks{.post = [this](std::function<void()> task) { asio::post(*io_, std::move(task)); },
@@ -227,7 +228,7 @@ absl::Status Coordinator::PlanIssuesWithModel(const std::function<bool()>& stopp
   }
   if (which.empty()) return absl::OkStatus();
   if (absl::Status st = StartModel(); !st.ok()) return st;
-  err_ << "swarm: planning " << which.size() << " issues with " << model_.model()->ref << "\n";
+  recorder_->Say(absl::StrCat("swarm: planning ", which.size(), " issues with ", model_.model()->ref));
   // As many at once as the provider takes (its rate limiter holds the rest back), up to 64 threads.
   const std::optional<ModelGateway::LimiterState> limiter = model_.limiter();
   const int concurrency = std::min(64, limiter ? limiter->configured : 8);
@@ -237,7 +238,7 @@ absl::Status Coordinator::PlanIssuesWithModel(const std::function<bool()>& stopp
   int lines = 0, planned = 0, several = 0, failed = 0;
   double cost = 0;
   auto say = [&](const std::string& line) {
-    if (++lines <= kLinesShown) err_ << "swarm: " << TerminalSafe(line) << "\n";
+    if (++lines <= kLinesShown) recorder_->Say("swarm: " + TerminalSafe(line));
   };
   auto record = [&](v1::IssuePlanned planning) {
     const std::string issue = planning.lane();
@@ -284,7 +285,7 @@ absl::Status Coordinator::PlanIssuesWithModel(const std::function<bool()>& stopp
         }
         record(IssuePlannedEvent(issue.id(), *lane));
       });
-  if (lines > kLinesShown) err_ << "swarm: ... and " << lines - kLinesShown << " more such issues\n";
+  if (lines > kLinesShown) recorder_->Say(absl::StrCat("swarm: ... and ", lines - kLinesShown, " more such issues"));
   int left = 0;
   if (stop.final) {
     // More calls cannot help: the issues left are one subtask each, for this session and any resume.
@@ -298,14 +299,15 @@ absl::Status Coordinator::PlanIssuesWithModel(const std::function<bool()>& stopp
     }
     if (stop.run_budget) planning_spent_budget_ = stop.why;
   }
-  err_ << absl::StrFormat(
+  std::string summary = absl::StrFormat(
       "swarm: planned %d of %d issues (%d into several subtasks; %d one subtask as their planning "
       "failed) for $%.4f",
       planned, which.size(), several, failed, cost);
-  if (!stop.why.empty())
-    err_ << "; stopped: " << TerminalSafe(stop.why)
-         << (left > 0 ? absl::StrCat(" (", left, " issues left are one subtask each)") : "");
-  err_ << "\n";
+  if (!stop.why.empty()) {
+    absl::StrAppend(&summary, "; stopped: ", TerminalSafe(stop.why),
+                    left > 0 ? absl::StrCat(" (", left, " issues left are one subtask each)") : "");
+  }
+  recorder_->Say(summary);
   if (absl::Status st = ValidatePlan(run_.plan, "the issues' plans"); !st.ok()) {
     return absl::InternalError(st.message());  // each lane was valid, and ids never clash
   }
@@ -590,7 +592,7 @@ void Coordinator::Emit(v1::Event event, const EventBodies& bodies) {
   Delaypoint("record");
   if (absl::Status st = recorder_->Emit(std::move(event), bodies); !st.ok()) {
     // The log is the source of truth: without it, going on would lose work.
-    err_ << "swarm: cannot record state: " << st.message() << "\n";
+    recorder_->Say(absl::StrCat("swarm: cannot record state: ", st.message()));
     if (io_ != nullptr) Cancel(kExitInternal, "the state database failed");
   }
 }

@@ -126,10 +126,8 @@ namespace {
 
 constexpr const char* kSubtaskStates[] = {"pending", "running", "merging", "landed", "failed", "skipped", "no_change"};
 
-void CountModelCall(RunMetrics::Families& f, const v1::ModelCall& call) {
-  // PROVIDER:MODEL is the run's configured model: a closed set (models.toml), not text a model chose.
-  const std::string model = call.model().empty() ? std::string("unknown") : call.model();
-  const std::string provider = model.substr(0, model.find(':'));
+void CountModelCall(RunMetrics::Families& f, const std::string& provider, const std::string& model,
+                    const v1::ModelCall& call) {
   f.model_calls.With({provider, model, call.ok() ? "ok" : "failed"}).Add();
   f.model_tokens.With({provider, model, "input"}).Add(static_cast<double>(call.usage().input_tokens()));
   f.model_tokens.With({provider, model, "cached_input"}).Add(static_cast<double>(call.usage().cached_input_tokens()));
@@ -138,6 +136,17 @@ void CountModelCall(RunMetrics::Families& f, const v1::ModelCall& call) {
   f.limiter_wait.With({provider, model}).Add(call.limiter_wait_ms() / 1000.0);
   f.budget_wait.With({provider, model}).Add(call.budget_wait_ms() / 1000.0);
   for (const auto& [fault, n] : call.faults()) f.model_faults.With({provider, model, ClosedFault(fault)}).Add(n);
+}
+
+std::string ProviderLabel(const std::optional<ResolvedModel>& m) {
+  return m ? m->ref.substr(0, m->ref.find(':')) : "none";
+}
+
+std::string ModelLabel(const std::optional<ResolvedModel>& m) {
+  if (!m) return "none";
+  const std::string provider = ProviderLabel(m);
+  if (provider.rfind("scripted", 0) == 0) return "script";
+  return m->provider.models.count(m->model) ? m->model : "other";
 }
 
 void CountTestRun(RunMetrics::Families& f, const v1::TestRun& run) {
@@ -168,13 +177,20 @@ void DeclareRunMetrics(Registry& registry) {
   }
 }
 
-RunMetrics::RunMetrics(Registry& registry) : families_(std::make_unique<Families>(registry)) {
+RunMetrics::RunMetrics(const std::optional<ResolvedModel>& model, Registry& registry)
+    : families_(std::make_unique<Families>(registry)), provider_(ProviderLabel(model)), model_(ModelLabel(model)) {
   DeclareRunMetrics(registry);
   Share(families_->runs_live.Get(), 1);
 }
 
-RunMetrics::~RunMetrics() {
-  for (const auto& [gauge, share] : shares_) gauge->Add(-share);
+RunMetrics::~RunMetrics() { End(); }
+
+void RunMetrics::End() {
+  for (auto& [gauge, share] : shares_) {
+    gauge->Add(-share);
+    share = 0;
+  }
+  ended_ = true;
 }
 
 void RunMetrics::Share(Gauge& gauge, double value) {
@@ -216,13 +232,19 @@ void RunMetrics::Observe(const v1::Event& e) {
       f.patches_landed.Get().Add(e.landed().subtask_ids_size());
       break;
     case v1::Event::kSubtaskFinished:
+      // A fix-up is on its way to an outcome, not one.
+      if (e.subtask_finished().state() == v1::FIX_UP_PENDING ||
+          e.subtask_finished().state() == v1::SUBTASK_STATE_UNSPECIFIED) {
+        break;
+      }
       f.subtasks_finished.With({absl::AsciiStrToLower(v1::SubtaskState_Name(e.subtask_finished().state()))}).Add();
       break;
     case v1::Event::kModelCalled:
-      CountModelCall(f, e.model_called().call());
+      CountModelCall(f, provider_, model_, e.model_called().call());
       break;
     case v1::Event::kRunFinished:
       f.runs_finished.With({Known(Name(StateOf(e.run_finished())))}).Add();
+      End();
       break;
     default:
       break;
@@ -230,6 +252,7 @@ void RunMetrics::Observe(const v1::Event& e) {
 }
 
 void RunMetrics::Update(const Now& now) {
+  if (ended_) return;
   Families& f = *families_;
   const int values[] = {now.pending, now.running, now.merging, now.landed, now.failed, now.skipped, now.no_change};
   for (size_t i = 0; i < std::size(kSubtaskStates); ++i) Share(f.subtasks.With({kSubtaskStates[i]}), values[i]);

@@ -7,8 +7,11 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "base/metrics.h"
+#include "models/model_config.h"
 #include "orchestrator/run/lease_table.h"
 #include "orchestrator/run/scheduler.h"
 #include "swarm/v1/events.pb.h"
@@ -17,12 +20,15 @@ namespace swarm {
 
 class RunMetrics final {
  public:
-  explicit RunMetrics(metrics::Registry& registry = metrics::Metrics());
+  // `model`: the run's model (none: no model), whose labels are `provider` and `model`: its name when
+  // the provider's table lists it, else "other" (any_model providers take any name a client sends),
+  // "script" for a scripted model (its name is a path).
+  explicit RunMetrics(const std::optional<ResolvedModel>& model, metrics::Registry& registry = metrics::Metrics());
   ~RunMetrics();  // the run's gauges are taken back
   RunMetrics(const RunMetrics&) = delete;
   RunMetrics& operator=(const RunMetrics&) = delete;
 
-  // Counts a stored event.
+  // Counts a stored event. RunFinished takes the run's gauges back: it is over, whatever follows.
   void Observe(const v1::Event& event);
 
   // The run's state now, as its gauges show it.
@@ -49,7 +55,12 @@ class RunMetrics final {
   // Sets this run's share of `gauge` to `value`.
   void Share(metrics::Gauge& gauge, double value);
 
+  void End();
+
   std::unique_ptr<Families> families_;
+  const std::string provider_;  // the labels of the run's model calls
+  const std::string model_;
+  bool ended_ = false;
   std::map<metrics::Gauge*, double> shares_;  // what this run adds to each gauge
 };
 

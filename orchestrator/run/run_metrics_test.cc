@@ -25,9 +25,18 @@ v1::Event ModelCalled(bool ok, int input, int output, double cost, int limiter_m
   return e;
 }
 
+// A run's model: "gpt-x" is in its provider's table.
+ResolvedModel TestModel() {
+  ResolvedModel m;
+  m.ref = "openai:gpt-x";
+  m.model = "gpt-x";
+  m.provider.models["gpt-x"] = ModelInfo{};
+  return m;
+}
+
 TEST(RunMetricsTest, EventsAreCountedByClosedSets) {
   Registry r;
-  RunMetrics run(r);
+  RunMetrics run(TestModel(), r);
   run.Observe(ModelCalled(true, 100, 10, 0.25, 1500));
   run.Observe(ModelCalled(false, 0, 0, 0, 0));
   v1::Event leased;
@@ -50,7 +59,7 @@ TEST(RunMetricsTest, EventsAreCountedByClosedSets) {
   SetOutcome(*no_sandbox.mutable_attempt_finished(), v1::ATTEMPT_OUTCOME_FAILED);
   run.Observe(no_sandbox);
 
-  const std::string m = "provider=\"openai\",model=\"openai:gpt-x\"";
+  const std::string m = "provider=\"openai\",model=\"gpt-x\"";
   const std::string text = r.Text();
   for (const std::string& line : std::vector<std::string>{
            "swarm_model_calls_total{" + m + ",outcome=\"ok\"} 1",
@@ -72,6 +81,51 @@ TEST(RunMetricsTest, EventsAreCountedByClosedSets) {
   EXPECT_EQ(text.find("nobody listed"), std::string::npos);
 }
 
+TEST(RunMetricsTest, AModelNameNoTableListsIsOtherAndAScriptIsScript) {
+  Registry r;
+  ResolvedModel any = TestModel();
+  any.ref = "ollama:whatever-a-client-sent";
+  any.model = "whatever-a-client-sent";
+  RunMetrics run(any, r);
+  run.Observe(ModelCalled(true, 1, 1, 0, 0));
+  ResolvedModel script = TestModel();
+  script.ref = "scripted:/home/someone/script.json";
+  script.model = "/home/someone/script.json";
+  RunMetrics scripted(script, r);
+  scripted.Observe(ModelCalled(true, 1, 1, 0, 0));
+  const std::string text = r.Text();
+  EXPECT_NE(text.find("swarm_model_calls_total{provider=\"ollama\",model=\"other\",outcome=\"ok\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("swarm_model_calls_total{provider=\"scripted\",model=\"script\",outcome=\"ok\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("whatever"), std::string::npos);
+  EXPECT_EQ(text.find("someone"), std::string::npos);
+}
+
+TEST(RunMetricsTest, AFixUpIsNoOutcomeAndTheRunsEndTakesItsGaugesBack) {
+  Registry r;
+  RunMetrics run(std::nullopt, r);
+  run.Update({.pending = 2, .hosts = 1, .slots = 2});
+  v1::Event fixup;
+  fixup.mutable_subtask_finished()->set_state(v1::FIX_UP_PENDING);
+  run.Observe(fixup);
+  v1::Event landed;
+  landed.mutable_subtask_finished()->set_state(v1::LANDED);
+  run.Observe(landed);
+  v1::Event finished;
+  SetState(*finished.mutable_run_finished(), v1::RUN_STATE_COMPLETED);
+  run.Observe(finished);
+  run.Update({.pending = 5});  // after its end: ignored
+  const std::string text = r.Text();
+  EXPECT_EQ(text.find("fix_up_pending"), std::string::npos) << text;
+  EXPECT_NE(text.find("swarm_subtasks_finished_total{state=\"landed\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("swarm_runs_live 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("swarm_subtasks{state=\"pending\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("swarm_hosts 0\n"), std::string::npos) << text;
+}
+
 TEST(RunMetricsTest, GaugesAddUpAcrossRunsAndARunTakesItsShareBackWhenItEnds) {
   Registry r;
   auto gauge = [&](const std::string& series) {
@@ -82,10 +136,10 @@ TEST(RunMetricsTest, GaugesAddUpAcrossRunsAndARunTakesItsShareBackWhenItEnds) {
   DeclareRunMetrics(r);
   EXPECT_EQ(gauge("swarm_runs_live"), 0);
   EXPECT_EQ(gauge("swarm_subtasks{state=\"pending\"}"), 0);  // declared: every closed set shows
-  auto first = std::make_unique<RunMetrics>(r);
+  auto first = std::make_unique<RunMetrics>(std::nullopt, r);
   first->Update({.pending = 5, .running = 2, .hosts = 1, .slots = 4, .busy_agents = 2});
   {
-    RunMetrics second(r);
+    RunMetrics second(std::nullopt, r);
     second.Update({.pending = 1, .hosts = 1, .slots = 2});
     EXPECT_EQ(gauge("swarm_runs_live"), 2);
     EXPECT_EQ(gauge("swarm_subtasks{state=\"pending\"}"), 6);

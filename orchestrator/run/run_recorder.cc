@@ -3,16 +3,20 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <ostream>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "orchestrator/run/scheduler.h"
+#include "orchestrator/store/store.h"
 
 namespace swarm {
 
@@ -23,12 +27,9 @@ RunRecorder::RunRecorder(Options options, Store& store, std::ostream& out, std::
 absl::Status RunRecorder::Emit(v1::Event event, const EventBodies& bodies) {
   event.set_run_id(options_.run_id);
   if (absl::Status st = store_.Apply(event, bodies); !st.ok()) return st;
-  last_seq_ = event.seq();
   if (options_.on_event) options_.on_event(event);
   if (view_ != nullptr) {
     view_->Observe(event);
-  } else if (options_.terminal && options_.agents && !options_.json && event.has_model_called()) {
-    seen_.push_back(event);  // for the view, once it begins: what planning cost before the loop
   }
   if (options_.json) {
     out_ << EventToJson(event) << "\n";
@@ -66,8 +67,7 @@ std::int64_t SteadyMillis() {
 void RunRecorder::Live(v1::Event event) {
   event.set_run_id(options_.run_id);
   event.set_schema(kEventSchemaVersion);
-  event.set_seq(last_seq_);
-  event.set_live(true);
+  event.set_live(true);  // and no seq: it is not in the log
   event.set_time_unix_ms(UnixMillis());
   if (options_.json) {
     out_ << EventToJson(event) << "\n";
@@ -78,15 +78,22 @@ void RunRecorder::Live(v1::Event event) {
 }
 
 void RunRecorder::BeginView() {
-  if (!options_.terminal || options_.json || quiet_ || !options_.agents || view_ != nullptr) return Progress();
+  const char* term = getenv("TERM");
+  const bool dumb = term == nullptr || std::string_view(term) == "dumb";  // no cursor movement
+  if (!options_.terminal || dumb || options_.json || quiet_ || !options_.agents || view_ != nullptr) return Progress();
   EndProgress();
   const char* no_color = getenv("NO_COLOR");
-  view_ = std::make_unique<TerminalView>(TerminalView::Options{.run_id = options_.run_id,
-                                                               .budget_usd = options_.budget_usd,
-                                                               .color = no_color == nullptr || *no_color == '\0',
-                                                               .start_unix_ms = UnixMillis()});
-  for (const v1::Event& e : seen_) view_->Observe(e);
-  seen_.clear();
+  // Elapsed time and spending count from the run's start, earlier sessions of a resumed run included.
+  absl::StatusOr<RunRow> row = store_.Run(options_.run_id);
+  view_ = std::make_unique<TerminalView>(TerminalView::Options{
+      .run_id = options_.run_id,
+      .budget_usd = options_.budget_usd,
+      .color = no_color == nullptr || *no_color == '\0',
+      .start_unix_ms = row.ok() && row->created_unix_ms > 0 ? row->created_unix_ms : UnixMillis()});
+  if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = store_.SpendBySubtask(options_.run_id); spend.ok()) {
+    const ModelSpend total = TotalSpend(*spend);
+    view_->Seed(total.cost_usd, total.input_tokens, total.cached_input_tokens, total.output_tokens);
+  }
   Draw(true);
 }
 
@@ -100,15 +107,30 @@ void RunRecorder::Draw(bool force) {
     cols = ws.ws_col;
     rows = ws.ws_row;
   }
+  // A window made narrower may have wrapped the last frame's lines (tmux and most terminals reflow):
+  // each then takes more rows to erase.
+  if (drawn_ > 0 && cols < drawn_cols_) {
+    int rows_now = 0;
+    for (int width : drawn_widths_) rows_now += std::max(1, (width + cols - 1) / cols);
+    drawn_ = rows_now;
+  }
   // One row is left free: a block as tall as the window would scroll its first line away.
   std::vector<std::string> lines = view_->Render(counts_(), options_.agents(), UnixMillis(), cols, rows - 1);
   std::string frame;
   if (drawn_ > 0) frame = absl::StrCat("\033[", drawn_, "A\r");
-  frame += "\033[J";
-  for (const std::string& line : lines) absl::StrAppend(&frame, line, "\n");
+  // Autowrap off while drawing: a line wider than the window (a wide character counted as one
+  // column) is clipped, never wrapped, so each line is one row and the next erase finds them all.
+  frame += "\033[J\033[?7l";
+  drawn_widths_.clear();
+  for (const std::string& line : lines) {
+    absl::StrAppend(&frame, line, "\n");
+    drawn_widths_.push_back(std::min(cols, DisplayColumns(line)));
+  }
+  frame += "\033[?7h";
   out_ << frame;
   out_.flush();
   drawn_ = static_cast<int>(lines.size());
+  drawn_cols_ = cols;
 }
 
 void RunRecorder::Erase() {
@@ -147,7 +169,7 @@ void RunRecorder::Say(const std::string& line) {
     Erase();
     err_ << line << "\n";
     err_.flush();
-    Draw(true);
+    Draw(false);  // at most ten frames a second, however many lines are said: the next tick draws it
     return;
   }
   err_ << (progress_open_ ? "\n" : "") << line << "\n";

@@ -61,7 +61,7 @@ class RunRecorder {
   // stop, since going on would lose work.
   absl::Status Emit(v1::Event event, const EventBodies& bodies = {});
 
-  // Prints a live update that is not stored (seq 0): a JSON line with --json, a redraw of the view.
+  // Prints a live update that is not stored (live, no seq): a JSON line with --json, a redraw of the view.
   void Live(v1::Event event);
 
   // Shows the progress line if it changed, or redraws the view (at most ten times a second). Off
@@ -96,14 +96,14 @@ class RunRecorder {
   std::string last_line_;
   std::string last_counts_;
   bool progress_open_ = false;  // a progress line is on the terminal without its newline
-  std::uint64_t last_seq_ = 0;  // of the last stored event (live ones carry it)
 
   // The view, once BeginView was called on a terminal.
   void Draw(bool force);
   void Erase();
   std::unique_ptr<TerminalView> view_;
-  std::vector<v1::Event> seen_;    // model calls before the view began (planning), for its cost
-  int drawn_ = 0;                  // lines of the view on the terminal now
+  int drawn_ = 0;                  // rows of the view on the terminal now
+  int drawn_cols_ = 0;             // the window's width when it was drawn
+  std::vector<int> drawn_widths_;  // each drawn line's columns
   std::int64_t last_draw_ms_ = 0;  // steady clock
 };
 

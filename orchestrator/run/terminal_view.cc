@@ -72,6 +72,18 @@ std::string ShortDuration(std::int64_t ms) {
   return absl::StrCat(s, "s");
 }
 
+int DisplayColumns(const std::string& text) {
+  int columns = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\033') {  // an SGR sequence: ESC [ ... m
+      while (i < text.size() && text[i] != 'm') ++i;
+      continue;
+    }
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++columns;
+  }
+  return columns;
+}
+
 std::string FitColumns(const std::string& text, int cols) {
   if (cols <= 0) return "";
   // Columns are counted as characters: the text is TerminalSafe (no control characters), and wide
@@ -87,6 +99,14 @@ std::string FitColumns(const std::string& text, int cols) {
   return text.substr(0, cut) + "\u2026";
 }
 
+void TerminalView::Seed(double cost_usd, std::uint64_t input_tokens, std::uint64_t cached_tokens,
+                        std::uint64_t output_tokens) {
+  cost_usd_ = cost_usd;
+  input_tokens_ = input_tokens;
+  cached_tokens_ = cached_tokens;
+  output_tokens_ = output_tokens;
+}
+
 void TerminalView::Observe(const v1::Event& e) {
   switch (e.kind_case()) {
     case v1::Event::kModelCalled: {
@@ -97,9 +117,6 @@ void TerminalView::Observe(const v1::Event& e) {
       output_tokens_ += call.usage().output_tokens();
       break;
     }
-    case v1::Event::kLanded:
-      landed_ += e.landed().subtask_ids_size();
-      break;
     case v1::Event::kPatchRejected:
       ++rejected_;
       last_rejection_ = Name(ReasonOf(e.patch_rejected()));
@@ -141,7 +158,7 @@ std::vector<std::string> TerminalView::Render(const ProgressCounts& c, std::vect
   // Below the agents: the queue, then the events; the agents get what rows are left.
   std::vector<std::string> tail;
   std::string queue = absl::StrCat("merge queue: ", c.merging, " patch", c.merging == 1 ? "" : "es",
-                                   " in the check or the queue, ", landed_, " landed, ", rejected_, " rejected");
+                                   " in the check or the queue, ", c.landed, " landed, ", rejected_, " rejected");
   if (rejected_ > 0) absl::StrAppend(&queue, " (last: ", last_rejection_, ")");
   tail.push_back(line("", queue));
   for (const std::string& e : events_) tail.push_back(line("2", "  " + e));

@@ -33,11 +33,13 @@ class TerminalView final {
     std::string run_id;
     double budget_usd = 0;  // 0: none
     bool color = true;      // false under NO_COLOR
-    std::int64_t start_unix_ms = 0;
+    std::int64_t start_unix_ms = 0;  // the run's creation: elapsed counts from it
   };
   explicit TerminalView(Options options) : options_(std::move(options)) {}
 
-  // Takes in a stored event: cost, tokens, the queue's counts, the last events.
+  // What the run spent before the view began (earlier sessions of a resumed run, its planning).
+  void Seed(double cost_usd, std::uint64_t input_tokens, std::uint64_t cached_tokens, std::uint64_t output_tokens);
+  // Takes in a stored event: cost, tokens, rejections, the last events.
   void Observe(const v1::Event& event);
 
   // The view now, at most `rows` lines of at most `cols` columns each.
@@ -50,13 +52,15 @@ class TerminalView final {
   const Options options_;
   double cost_usd_ = 0;
   std::uint64_t input_tokens_ = 0, cached_tokens_ = 0, output_tokens_ = 0;
-  int landed_ = 0, rejected_ = 0;
+  int rejected_ = 0;  // in this session
   std::string last_rejection_;
   std::deque<std::string> events_;  // the last few, formatted
 };
 
 // "1h02m", "3m05s", "42s".
 std::string ShortDuration(std::int64_t ms);
+// The columns `text` takes (a UTF-8 character is one; SGR escape sequences take none).
+int DisplayColumns(const std::string& text);
 // `text` cut to `cols` display columns (a UTF-8 character is one), "…" marking a cut.
 std::string FitColumns(const std::string& text, int cols);
 

@@ -21,6 +21,7 @@ TEST(TerminalViewTest, ShowsCostAgentsOldestFirstTheQueueAndTheLastEvents) {
   call.mutable_model_called()->mutable_call()->mutable_usage()->set_input_tokens(12'345);
   call.mutable_model_called()->mutable_call()->mutable_usage()->set_output_tokens(678);
   view.Observe(call);
+  view.Seed(0.42, 12'345, 0, 678);  // as BeginView seeds it from the store: the same totals
   v1::Event landed;
   landed.set_time_unix_ms(kStart + 5'000);
   landed.mutable_landed()->add_subtask_ids("parse");
@@ -97,6 +98,7 @@ TEST(TerminalViewTest, DurationsAndColumns) {
   EXPECT_EQ(FitColumns("abcdef", 6), "abcdef");
   EXPECT_EQ(FitColumns("abcdefg", 6), "abcde\u2026");
   EXPECT_EQ(FitColumns("\u00e9\u00e9\u00e9\u00e9", 3), "\u00e9\u00e9\u2026");  // cut between characters
+  EXPECT_EQ(DisplayColumns("\033[1mab\u00e9\033[0m"), 3);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <exception>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -33,8 +34,10 @@ using boost::system::error_code;
 
 constexpr std::uint32_t kMaxHeader = 8 << 10;
 constexpr std::uint64_t kMaxBody = 64 << 10;
-constexpr auto kIoTimeout = std::chrono::seconds(30);
+constexpr auto kIoTimeout = std::chrono::seconds(30);      // to send a request's body, to take an answer
+constexpr auto kHeaderTimeout = std::chrono::seconds(10);  // to send a request's head, or idle between requests
 constexpr size_t kMaxConnections = 256;
+constexpr int kMaxConnectionsPerPeer = 16;
 
 // Every answer's headers: nothing it sends is to be cached, sniffed as another type, framed, or
 // allowed to run what the page did not bring itself.
@@ -46,6 +49,19 @@ void Harden(http::response<http::string_body>& r) {
   r.set("Content-Security-Policy",
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+}
+
+// Whether a request's Host names a loopback host (any port), as a browser sends it for 127.0.0.1,
+// localhost or [::1]. A request without one (HTTP/1.0, curl -H 'Host:') is let through.
+bool LoopbackHostHeader(const std::string& host) {
+  if (host.empty()) return true;
+  std::string name = host;
+  if (name.front() == '[') {
+    name = name.substr(1, name.find(']') == std::string::npos ? std::string::npos : name.find(']') - 1);
+  } else if (name.find(':') != std::string::npos) {
+    name = name.substr(0, name.find(':'));
+  }
+  return IsLoopbackHost(name);
 }
 
 }  // namespace
@@ -97,7 +113,7 @@ struct HttpServer::Impl {
   Impl(Handler handler) : handler(std::move(handler)) {}
 
   asio::awaitable<void> Accept();
-  asio::awaitable<void> Serve(tcp::socket socket);
+  asio::awaitable<void> Serve(tcp::socket socket, asio::ip::address peer);
   template <class Stream>
   asio::awaitable<void> ServeRequests(Stream& stream);
   http::response<http::string_body> Answer(const http::request<http::string_body>& request);
@@ -113,6 +129,8 @@ struct HttpServer::Impl {
   // Owned by the io thread.
   bool stopping = false;
   std::set<beast::tcp_stream*> connections;
+  std::map<asio::ip::address, int> per_peer;  // connections open, by the client's address
+  bool loopback = false;                      // the listening address is loopback
 };
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const WebServerOptions& options, Handler handler) {
@@ -150,6 +168,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const WebServerOpt
           absl::StrCat("cannot load ", options.tls_cert, " and ", options.tls_key, ": ", ec.message()));
     }
   }
+  impl->loopback = loopback;
   const std::string shown = address.is_v6() ? absl::StrCat("[", host, "]") : host;
   impl->url = absl::StrCat(use_tls ? "https" : "http", "://", shown, ":", impl->acceptor.local_endpoint().port());
   Impl* raw = impl.get();
@@ -188,14 +207,20 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
       if (stopping) co_return;
       continue;
     }
-    if (connections.size() >= kMaxConnections) continue;  // closed as `socket` goes
-    asio::co_spawn(io, Serve(std::move(socket)), [](std::exception_ptr e) {
+    // Closed as `socket` goes: too many at once, or too many from one client.
+    if (connections.size() >= kMaxConnections) continue;
+    error_code peer_ec;
+    const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec || per_peer[peer.address()] >= kMaxConnectionsPerPeer) continue;
+    ++per_peer[peer.address()];  // here, not in Serve: a burst of connections is counted as it comes
+    asio::co_spawn(io, Serve(std::move(socket), peer.address()), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
     });
   }
 }
 
-asio::awaitable<void> HttpServer::Impl::Serve(tcp::socket socket) {
+asio::awaitable<void> HttpServer::Impl::Serve(tcp::socket socket, asio::ip::address peer) {
+  if (stopping) co_return;  // started after the server's stop closed the others
   beast::tcp_stream stream(std::move(socket));
   connections.insert(&stream);
   try {
@@ -211,6 +236,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(tcp::socket socket) {
     // The client went away, was too slow, sent what is not HTTP, or the server is stopping.
   }
   connections.erase(&stream);
+  if (--per_peer[peer] <= 0) per_peer.erase(peer);
   error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream.socket().close(ignored);
@@ -224,9 +250,13 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& s) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kMaxHeader);
     parser.body_limit(kMaxBody);
-    stream.expires_after(kIoTimeout);
+    stream.expires_after(kHeaderTimeout);
     error_code ec;
-    co_await http::async_read(s, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    co_await http::async_read_header(s, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (!ec && !parser.is_done()) {
+      stream.expires_after(kIoTimeout);
+      co_await http::async_read(s, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    }
     if (ec == http::error::end_of_stream || stopping) co_return;
     http::response<http::string_body> response;
     bool keep_alive = false;
@@ -235,6 +265,10 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& s) {
       response.body() = "the request is too large\n";
     } else if (ec) {
       co_return;  // not HTTP, or the client went away: nothing to answer
+    } else if (loopback && !LoopbackHostHeader(std::string(parser.get()[http::field::host]))) {
+      // A page elsewhere that renamed itself to 127.0.0.1 (DNS rebinding) must not read what is here.
+      response = http::response<http::string_body>(http::status::misdirected_request, 11);
+      response.body() = "this server answers requests for a loopback host only\n";
     } else {
       keep_alive = parser.get().keep_alive();
       response = Answer(parser.get());

@@ -1,5 +1,8 @@
 #include "orchestrator/web/http_server.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -7,7 +10,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "gtest/gtest.h"
@@ -28,13 +33,14 @@ int PortOf(const std::string& url) {
   return port;
 }
 
-// One plain request on a connection of its own.
-http::response<http::string_body> Get(int port, const std::string& target, const std::string& extra_header = "") {
+// One plain request on a connection of its own, for Host `host`.
+http::response<http::string_body> Get(int port, const std::string& target, const std::string& extra_header = "",
+                                      const std::string& host = "127.0.0.1") {
   asio::io_context io;
   tcp::socket socket(io);
   socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   http::request<http::string_body> request(http::verb::get, target, 11);
-  request.set(http::field::host, "127.0.0.1");
+  request.set(http::field::host, host);
   if (!extra_header.empty()) request.set("X-Extra", extra_header);
   http::write(socket, request);
   beast::flat_buffer buffer;
@@ -65,6 +71,38 @@ TEST(HttpServerTest, AnswersWithTheHandlerAndHardenedHeaders) {
   EXPECT_EQ(r["X-Content-Type-Options"], "nosniff");
   EXPECT_NE(std::string(r["Content-Security-Policy"]).find("default-src 'none'"), std::string::npos);
   EXPECT_EQ(Get(port, "/missing").result_int(), 404);
+}
+
+TEST(HttpServerTest, ALoopbackServerAnswersOnlyRequestsForALoopbackHost) {
+  auto server = HttpServer::Start({.listen = "127.0.0.1:0"}, Echo());
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = PortOf((*server)->url());
+  EXPECT_EQ(Get(port, "/x", "", "localhost:" + std::to_string(port)).result_int(), 200);
+  EXPECT_EQ(Get(port, "/x", "", "[::1]:80").result_int(), 200);
+  // A page of another site that rebound its name to 127.0.0.1 sends its own name.
+  auto rebound = Get(port, "/x", "", "evil.example:" + std::to_string(port));
+  EXPECT_EQ(rebound.result_int(), 421);
+  EXPECT_EQ(rebound.body().find("GET /x"), std::string::npos);
+}
+
+TEST(HttpServerTest, OneClientCannotHoldEveryConnection) {
+  auto server = HttpServer::Start({.listen = "127.0.0.1:0"}, Echo());
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = PortOf((*server)->url());
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::socket>> idle;
+  for (int i = 0; i < 40; ++i) {
+    idle.push_back(std::make_unique<tcp::socket>(io));
+    idle.back()->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  }
+  // Past its share, a client's connections are closed at once; the ones it holds stay open.
+  int closed = 0;
+  for (auto& s : idle) {
+    pollfd p{.fd = s->native_handle(), .events = POLLIN, .revents = 0};
+    char c;
+    if (poll(&p, 1, 300) == 1 && recv(p.fd, &c, 1, MSG_PEEK) <= 0) ++closed;
+  }
+  EXPECT_EQ(closed, 40 - 16);
 }
 
 TEST(HttpServerTest, ServesSeveralRequestsOnOneConnection) {
