@@ -402,7 +402,6 @@ int Coordinator::Run() {
   Periodic lease_check(*io_, std::chrono::milliseconds(run_.config.heartbeat_interval_s * 250), [this] {
     if (shutting_down_) return false;
     fleet_->ExpireLeases();
-    UpdateMetrics();  // the model's calls in flight change without an event
     return true;
   });
   Periodic cancel_check(*io_, std::chrono::milliseconds(200), [this] {
@@ -414,7 +413,8 @@ int Coordinator::Run() {
     // Idle: something landed, agents are working, no patch or merge is in flight.
     if (pipeline_->jobs_in_flight() == 0 && !fleet_->leases().empty() && pipeline_->head() != run_.base)
       Failpoint("idle");
-    recorder_->Progress();  // the view's clocks move without events
+    recorder_->Progress();        // the view's clocks move without events
+    UpdateMetrics(/*now=*/true);  // and the model's calls in flight, and what the last events changed
     return true;
   });
 
@@ -612,7 +612,12 @@ std::vector<AgentRow> Coordinator::AgentRows() const {
   return rows;
 }
 
-void Coordinator::UpdateMetrics() {
+void Coordinator::UpdateMetrics(bool now) {
+  // At most ten times a second after events; a scrape is seldom more often, and the cancel check's
+  // tick (five a second) brings the gauges up to date.
+  const auto t = std::chrono::steady_clock::now();
+  if (!now && t - metrics_updated_ < std::chrono::milliseconds(100)) return;
+  metrics_updated_ = t;
   const std::optional<ModelGateway::LimiterState> limiter = model_.limiter();
   metrics_.Update(MetricsNow(scheduler_.get(), static_cast<int>(run_.plan.subtasks.size()),
                              fleet_ != nullptr ? &fleet_->leases() : nullptr, limiter ? limiter->in_flight : 0,

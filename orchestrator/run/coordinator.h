@@ -128,7 +128,7 @@ class Coordinator final : public AgentHandler {
   void Cancel(int exit_code, const std::string& why);
   void Emit(v1::Event event, const EventBodies& bodies = {});
   ProgressCounts Counts() const;
-  void UpdateMetrics();  // the run's gauges (run_metrics.h)
+  void UpdateMetrics(bool now = false);     // the run's gauges (run_metrics.h); `now`: not throttled
   std::vector<AgentRow> AgentRows() const;  // the busy agents, for the terminal view
   int Finish();
 
@@ -162,6 +162,7 @@ class Coordinator final : public AgentHandler {
 
   // Owned by the executor.
   bool shutting_down_ = false;
+  std::chrono::steady_clock::time_point metrics_updated_{};
   HeadBaseline baseline_;  // what the tests on the head said before any agent started
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "orchestrator/store/event_kinds.h"
@@ -120,6 +121,10 @@ struct RunMetrics::Families {
   Family<Gauge>& model_in_flight;
   Family<Gauge>& model_limit;
   Family<Gauge>& budget;
+  // The gauges' series, found once: Update runs after every event.
+  std::vector<Gauge*> subtask_states;  // kSubtaskStates' order
+  Gauge* busy = &agents.With({"busy"});
+  Gauge* idle = &agents.With({"idle"});
 };
 
 namespace {
@@ -254,12 +259,15 @@ void RunMetrics::Observe(const v1::Event& e) {
 void RunMetrics::Update(const Now& now) {
   if (ended_) return;
   Families& f = *families_;
+  if (f.subtask_states.empty()) {
+    for (const char* state : kSubtaskStates) f.subtask_states.push_back(&f.subtasks.With({state}));
+  }
   const int values[] = {now.pending, now.running, now.merging, now.landed, now.failed, now.skipped, now.no_change};
-  for (size_t i = 0; i < std::size(kSubtaskStates); ++i) Share(f.subtasks.With({kSubtaskStates[i]}), values[i]);
+  for (size_t i = 0; i < std::size(kSubtaskStates); ++i) Share(*f.subtask_states[i], values[i]);
   Share(f.merge_queue_depth.Get(), now.merging);
   Share(f.hosts.Get(), now.hosts);
-  Share(f.agents.With({"busy"}), now.busy_agents);
-  Share(f.agents.With({"idle"}), now.slots > now.busy_agents ? now.slots - now.busy_agents : 0);
+  Share(*f.busy, now.busy_agents);
+  Share(*f.idle, now.slots > now.busy_agents ? now.slots - now.busy_agents : 0);
   Share(f.model_in_flight.Get(), now.model_in_flight);
   Share(f.model_limit.Get(), now.model_limit);
   Share(f.budget.Get(), now.budget_usd);
