@@ -226,11 +226,18 @@ struct AgentHost::Impl {
     }
   }
 
-  // Sends each attempt's waiting activity once its interval has passed.
+  // Sends each attempt's waiting activity once its interval has passed: wakes when the first is due.
   void SendActivitySoon() {
     if (activity_timer_armed) return;
+    std::optional<std::chrono::steady_clock::time_point> due;
+    for (const auto& [id, r] : attempts) {
+      if (r.activity_pending && (!due || r.activity_sent + kActivityInterval < *due)) {
+        due = r.activity_sent + kActivityInterval;
+      }
+    }
+    if (!due) return;
     activity_timer_armed = true;
-    activity_timer.expires_after(kActivityInterval);
+    activity_timer.expires_at(*due);
     activity_timer.async_wait([this](boost::system::error_code ec) {
       activity_timer_armed = false;
       if (ec) return;

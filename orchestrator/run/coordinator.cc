@@ -404,8 +404,12 @@ int Coordinator::Run() {
     fleet_->ExpireLeases();
     return true;
   });
+  metrics_ticking_ = true;
   Periodic cancel_check(*io_, std::chrono::milliseconds(200), [this] {
-    if (cancel_exit_ != 0) return false;
+    if (cancel_exit_ != 0) {
+      metrics_ticking_ = false;
+      return false;
+    }
     if (std::optional<std::string> why = cancel_requests_.Pending(site_.layout.run_dir)) {
       Cancel(kExitCancelled, *why);
       return false;
@@ -613,10 +617,11 @@ std::vector<AgentRow> Coordinator::AgentRows() const {
 }
 
 void Coordinator::UpdateMetrics(bool now) {
-  // At most ten times a second after events; a scrape is seldom more often, and the cancel check's
-  // tick (five a second) brings the gauges up to date.
+  // While the cancel check ticks (five times a second, bringing the gauges up to date), at most ten
+  // times a second after events; a scrape is seldom more often. Without the tick (setup, the head's
+  // tests, a cancel's drain), after every event.
   const auto t = std::chrono::steady_clock::now();
-  if (!now && t - metrics_updated_ < std::chrono::milliseconds(100)) return;
+  if (!now && metrics_ticking_ && t - metrics_updated_ < std::chrono::milliseconds(100)) return;
   metrics_updated_ = t;
   const std::optional<ModelGateway::LimiterState> limiter = model_.limiter();
   metrics_.Update(MetricsNow(scheduler_.get(), static_cast<int>(run_.plan.subtasks.size()),

@@ -163,6 +163,7 @@ class Coordinator final : public AgentHandler {
   // Owned by the executor.
   bool shutting_down_ = false;
   std::chrono::steady_clock::time_point metrics_updated_{};
+  bool metrics_ticking_ = false;  // the cancel check ticks: UpdateMetrics may skip events
   HeadBaseline baseline_;  // what the tests on the head said before any agent started
   int cancel_exit_ = 0;     // non-zero once cancelled: the exit status to return
   std::string cancel_reason_;

@@ -166,9 +166,10 @@ const Lease* LeaseTable::NoteProgress(std::uint64_t channel, const v1::Progress&
   lease.step = progress.step();
   // One line of at most 200 bytes, whatever the host sent (it is shown to people as it is).
   std::string action = progress.message().substr(0, 200);
-  if (progress.message().size() > 200) {
+  if (progress.message().size() > 200 && (static_cast<unsigned char>(progress.message()[200]) & 0xC0) == 0x80) {
+    // The cut fell inside a character: it goes whole.
     while (!action.empty() && (static_cast<unsigned char>(action.back()) & 0xC0) == 0x80) action.pop_back();
-    if (!action.empty() && (static_cast<unsigned char>(action.back()) & 0x80) != 0) action.pop_back();  // its lead byte
+    if (!action.empty()) action.pop_back();  // its lead byte
   }
   for (char& c : action) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';

@@ -101,19 +101,8 @@ void RunRecorder::Draw(bool force) {
   const std::int64_t now = SteadyMillis();
   if (!force && now - last_draw_ms_ < 100) return;
   last_draw_ms_ = now;
-  winsize ws{};
-  int cols = 80, rows = 24;
-  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
-    cols = ws.ws_col;
-    rows = ws.ws_row;
-  }
-  // A window made narrower may have wrapped the last frame's lines (tmux and most terminals reflow):
-  // each then takes more rows to erase.
-  if (drawn_ > 0 && cols < drawn_cols_) {
-    int rows_now = 0;
-    for (int width : drawn_widths_) rows_now += std::max(1, (width + cols - 1) / cols);
-    drawn_ = rows_now;
-  }
+  const auto [cols, rows] = WindowSize();
+  RecountDrawn(cols);
   // One row is left free: a block as tall as the window would scroll its first line away.
   std::vector<std::string> lines = view_->Render(counts_(), options_.agents(), UnixMillis(), cols, rows - 1);
   std::string frame;
@@ -133,7 +122,24 @@ void RunRecorder::Draw(bool force) {
   drawn_cols_ = cols;
 }
 
+std::pair<int, int> RunRecorder::WindowSize() {
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) return {ws.ws_col, ws.ws_row};
+  return {80, 24};
+}
+
+void RunRecorder::RecountDrawn(int cols) {
+  // A window made narrower may have wrapped the last frame's lines (tmux and most terminals reflow):
+  // each then takes more rows to erase. (A terminal that does not reflow loses a line above the view.)
+  if (drawn_ == 0 || cols >= drawn_cols_) return;
+  int rows_now = 0;
+  for (int width : drawn_widths_) rows_now += std::max(1, (width + cols - 1) / cols);
+  drawn_ = rows_now;
+  drawn_cols_ = cols;
+}
+
 void RunRecorder::Erase() {
+  RecountDrawn(WindowSize().first);
   if (drawn_ > 0) out_ << "\033[" << drawn_ << "A\r\033[J";
   out_.flush();
   drawn_ = 0;

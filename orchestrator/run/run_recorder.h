@@ -12,6 +12,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -100,6 +101,8 @@ class RunRecorder {
   // The view, once BeginView was called on a terminal.
   void Draw(bool force);
   void Erase();
+  static std::pair<int, int> WindowSize();  // columns and rows of stdout's terminal (80x24 if unknown)
+  void RecountDrawn(int cols);              // the rows the last frame takes now in a window `cols` wide
   std::unique_ptr<TerminalView> view_;
   int drawn_ = 0;                  // rows of the view on the terminal now
   int drawn_cols_ = 0;             // the window's width when it was drawn

@@ -55,12 +55,13 @@ void Harden(http::response<http::string_body>& r) {
 // localhost or [::1]. A request without one (HTTP/1.0, curl -H 'Host:') is let through.
 bool LoopbackHostHeader(const std::string& host) {
   if (host.empty()) return true;
-  std::string name = host;
+  std::string name = absl::AsciiStrToLower(host);
   if (name.front() == '[') {
     name = name.substr(1, name.find(']') == std::string::npos ? std::string::npos : name.find(']') - 1);
   } else if (name.find(':') != std::string::npos) {
     name = name.substr(0, name.find(':'));
   }
+  if (!name.empty() && name.back() == '.') name.pop_back();  // "localhost." is localhost
   return IsLoopbackHost(name);
 }
 
@@ -130,6 +131,7 @@ struct HttpServer::Impl {
   bool stopping = false;
   std::set<beast::tcp_stream*> connections;
   std::map<asio::ip::address, int> per_peer;  // connections open, by the client's address
+  size_t open = 0;                            // connections accepted and not yet ended
   bool loopback = false;                      // the listening address is loopback
 };
 
@@ -207,12 +209,14 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
       if (stopping) co_return;
       continue;
     }
-    // Closed as `socket` goes: too many at once, or too many from one client.
-    if (connections.size() >= kMaxConnections) continue;
+    // Closed as `socket` goes: too many at once, or too many from one client (on a public address:
+    // on loopback every client is 127.0.0.1). Counted here, not in Serve: a burst counts as it comes.
+    if (open >= kMaxConnections) continue;
     error_code peer_ec;
     const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
-    if (peer_ec || per_peer[peer.address()] >= kMaxConnectionsPerPeer) continue;
-    ++per_peer[peer.address()];  // here, not in Serve: a burst of connections is counted as it comes
+    if (peer_ec || (!loopback && per_peer[peer.address()] >= kMaxConnectionsPerPeer)) continue;
+    ++per_peer[peer.address()];
+    ++open;
     asio::co_spawn(io, Serve(std::move(socket), peer.address()), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
     });
@@ -220,6 +224,14 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
 }
 
 asio::awaitable<void> HttpServer::Impl::Serve(tcp::socket socket, asio::ip::address peer) {
+  struct Uncount {
+    Impl* impl;
+    asio::ip::address peer;
+    ~Uncount() {
+      --impl->open;
+      if (--impl->per_peer[peer] <= 0) impl->per_peer.erase(peer);
+    }
+  } uncount{this, peer};
   if (stopping) co_return;  // started after the server's stop closed the others
   beast::tcp_stream stream(std::move(socket));
   connections.insert(&stream);
@@ -236,7 +248,6 @@ asio::awaitable<void> HttpServer::Impl::Serve(tcp::socket socket, asio::ip::addr
     // The client went away, was too slow, sent what is not HTTP, or the server is stopping.
   }
   connections.erase(&stream);
-  if (--per_peer[peer] <= 0) per_peer.erase(peer);
   error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream.socket().close(ignored);

@@ -3,8 +3,10 @@
 // answering each request with a Handler. It knows nothing of runs: web_routes.h says what each path
 // answers.
 //
-// What a client can make it hold is capped: a request's head at 8 KiB and its body at 64 KiB, 30 s
-// to send a request and to take an answer, 256 connections at once (more are closed at once).
+// What a client can make it hold is capped: a request's head at 8 KiB and its body at 64 KiB, 10 s
+// to send a request's head, 30 s for the rest and to take an answer, 256 connections at once, 16 from
+// one client address on a non-loopback address (more are closed at once). On a loopback address only
+// requests for a loopback Host are answered.
 #ifndef SWARM_ORCHESTRATOR_WEB_HTTP_SERVER_H_
 #define SWARM_ORCHESTRATOR_WEB_HTTP_SERVER_H_
 
