@@ -437,6 +437,7 @@ int Coordinator::Run() {
   recorder_->BeginView();
   MaybeFinish();
   io_->run();
+  metrics_ticking_ = false;  // the tick is gone: the end's events update the gauges themselves
   return Finish();  // signals stay caught (and ignored) until Run returns
 }
 
