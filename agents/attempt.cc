@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/failpoint.h"
+#include "base/utf8.h"
 
 namespace swarm {
 
@@ -182,15 +183,6 @@ v1::AttemptResult PatchResult(const Patch& patch) {
   return result;
 }
 
-std::string ActionLine(std::string_view text, size_t max) {
-  std::string line;
-  for (char c : text) line += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-  if (line.size() <= max) return line;
-  size_t cut = max > 3 ? max - 3 : 0;
-  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
-  return line.substr(0, cut) + "...";
-}
-
 std::string ToolCallAction(const v1::ToolCall& call) {
   std::string what;
   const nlohmann::json args = nlohmann::json::parse(call.arguments_json(), nullptr, /*allow_exceptions=*/false);
@@ -202,7 +194,7 @@ std::string ToolCallAction(const v1::ToolCall& call) {
       }
     }
   }
-  return ActionLine(what.empty() ? call.name() : call.name() + ": " + what);
+  return OneLine(what.empty() ? call.name() : call.name() + ": " + what, kMaxActionBytes);
 }
 
 }  // namespace swarm

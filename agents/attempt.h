@@ -56,9 +56,8 @@ std::string SummaryPath(const Workspace& workspace);
 // .git or the file with one, to have the host read a file of its own).
 std::string ReadAgentSummary(const Workspace& workspace);
 
-// `text` as one line for an agent's activity: control characters made spaces, at most `max` bytes
-// (cut where a UTF-8 character begins, "..." marking the cut).
-std::string ActionLine(std::string_view text, size_t max = 200);
+// The most an agent's activity says (base/utf8.h's OneLine cuts it).
+inline constexpr std::size_t kMaxActionBytes = 200;
 
 // A tool call as its activity: the tool's name and what it acts on (a path, a command, a pattern),
 // "edit: src/a.c", "run: make -j2", as one line.

@@ -21,12 +21,5 @@ TEST(AttemptTest, AToolCallsActivityNamesTheToolAndWhatItActsOn) {
   EXPECT_EQ(ToolCallAction(Call("run", R"({"command": "a\nb\u001b[2J"})")), "run: a b [2J");
 }
 
-TEST(AttemptTest, AnActionIsOneCappedLineCutBetweenCharacters) {
-  EXPECT_EQ(ActionLine("ab\tc\r\n"), "ab c  ");
-  EXPECT_EQ(ActionLine(std::string(300, 'x')).size(), 200u);
-  const std::string cut = ActionLine("\u00e9\u00e9\u00e9\u00e9", 6);  // 8 bytes
-  EXPECT_EQ(cut, "\u00e9...");
-}
-
 }  // namespace
 }  // namespace swarm

@@ -34,7 +34,7 @@ class CommandAgent final : public std::enable_shared_from_this<CommandAgent> {
   using Done = std::function<void(v1::AttemptResult)>;
   using Started = std::function<void()>;
   // What the agent is doing now, as it starts something that may take a while: `step` (model calls
-  // so far; 0 for a command agent) and one line (attempt.h's ActionLine). Called on `io`.
+  // so far; 0 for a command agent) and one line (base/utf8.h's OneLine). Called on `io`.
   using Activity = std::function<void(std::uint32_t step, std::string action)>;
 
   // `io` runs the command's completion and `done`; `pool` runs the blocking git work. The sandbox,

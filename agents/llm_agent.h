@@ -36,7 +36,7 @@ class LlmAgent final : public std::enable_shared_from_this<LlmAgent> {
   using Done = std::function<void(v1::AttemptResult)>;
   using Started = std::function<void()>;
   // What the agent is doing now, as it starts something that may take a while: `step` (model calls
-  // so far; 0 for a command agent) and one line (attempt.h's ActionLine). Called on `io`.
+  // so far; 0 for a command agent) and one line (base/utf8.h's OneLine). Called on `io`.
   using Activity = std::function<void(std::uint32_t step, std::string action)>;
 
   // As CommandAgent: `io` runs the loop, `pool` the workspace, the tools and the sandboxed commands.

@@ -4,6 +4,7 @@
 #define SWARM_BASE_CLOCK_H_
 
 #include <chrono>
+#include <cstdint>
 
 namespace swarm {
 
@@ -33,6 +34,12 @@ class FakeClock final : public Clock {
  private:
   TimePoint now_ = TimePoint(std::chrono::hours(1));
 };
+
+// The wall clock in milliseconds since the epoch: what is shown and stored as a time of day.
+inline std::int64_t UnixMillisNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace swarm
 

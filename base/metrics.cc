@@ -19,6 +19,23 @@ std::unique_ptr<Histogram> MakeSeries<Histogram>(const std::vector<double>& boun
   return std::make_unique<Histogram>(bounds);
 }
 
+// Backslashes and newlines escaped (HELP text), and with `quotes` double quotes too (label values).
+std::string Escape(std::string_view text, bool quotes) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 // Integers as integers (counts read best that way), others with every digit a double has.
 std::string Number(double v) {
   if (std::isnan(v)) return "NaN";
@@ -45,22 +62,8 @@ std::string Labels(const std::vector<std::string>& names, const std::vector<std:
   return out;
 }
 
-std::string EscapeHelp(std::string_view help) {
-  std::string out;
-  for (char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 void Header(std::string& out, const std::string& name, const std::string& help, const char* type) {
-  out += "# HELP " + name + " " + EscapeHelp(help) + "\n# TYPE " + name + " " + type + "\n";
+  out += "# HELP " + name + " " + Escape(help, /*quotes=*/false) + "\n# TYPE " + name + " " + type + "\n";
 }
 
 }  // namespace
@@ -186,20 +189,6 @@ Registry& Metrics() {
   return *registry;
 }
 
-std::string EscapeLabelValue(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string EscapeLabelValue(std::string_view value) { return Escape(value, /*quotes=*/true); }
 
 }  // namespace swarm::metrics

@@ -3,6 +3,7 @@
 #define SWARM_BASE_UTF8_H_
 
 #include <string>
+#include <string_view>
 
 namespace swarm {
 
@@ -40,5 +41,16 @@ inline std::string ToUtf8(const std::string& s) {
 }
 
 }  // namespace swarm
+
+// `text` as one line of at most `max` bytes: control characters made spaces, and a cut made where a
+// UTF-8 character begins, "..." marking it (what an agent's activity shows).
+inline std::string OneLine(std::string_view text, std::size_t max) {
+  std::string line;
+  for (char c : text) line += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+  if (line.size() <= max) return line;
+  std::size_t cut = max > 3 ? max - 3 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return line.substr(0, cut) + "...";
+}
 
 #endif  // SWARM_BASE_UTF8_H_

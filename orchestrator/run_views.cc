@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/clock.h"
 #include "base/live_log_path.h"
 #include "base/terminal_text.h"
 #include "orchestrator/plan/issue_planner.h"
@@ -38,11 +39,6 @@ std::string When(std::int64_t unix_ms) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
   return buf;
-}
-
-std::int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // "4.2 s", "3m 05s", "2h 07m".
@@ -172,7 +168,7 @@ absl::Status PrintRun(const Store& store, const std::string& run_id, std::ostrea
           out << " after " << Elapsed(a.finished_unix_ms - a.started_unix_ms);
         }
       } else if (state == "running") {
-        out << "running for " << Elapsed(NowUnixMs() - a.started_unix_ms) << " (since " << When(a.started_unix_ms)
+        out << "running for " << Elapsed(UnixMillisNow() - a.started_unix_ms) << " (since " << When(a.started_unix_ms)
             << "; `swarm logs " << run_id << " " << Safe(s.spec.id()) << " --follow` shows its output)";
       } else {
         out << "(no result)";

@@ -5,16 +5,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/utf8.h"
 
 namespace swarm {
-namespace {
-
-std::int64_t UnixMillisNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 LeaseTable::LeaseTable(const Clock& clock, std::chrono::seconds timeout)
     : clock_(clock), timeout_(timeout), liveness_(std::make_shared<Liveness>(clock)) {}
@@ -165,16 +158,7 @@ const Lease* LeaseTable::NoteProgress(std::uint64_t channel, const v1::Progress&
   Lease& lease = it->second;
   lease.step = progress.step();
   // One line of at most 200 bytes, whatever the host sent (it is shown to people as it is).
-  std::string action = progress.message().substr(0, 200);
-  if (progress.message().size() > 200 && (static_cast<unsigned char>(progress.message()[200]) & 0xC0) == 0x80) {
-    // The cut fell inside a character: it goes whole.
-    while (!action.empty() && (static_cast<unsigned char>(action.back()) & 0xC0) == 0x80) action.pop_back();
-    if (!action.empty()) action.pop_back();  // its lead byte
-  }
-  for (char& c : action) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  lease.action = std::move(action);
+  lease.action = OneLine(progress.message(), 200);
   lease.action_unix_ms = UnixMillisNow();
   return &lease;
 }

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/clock.h"
 #include "orchestrator/run/scheduler.h"
 #include "orchestrator/store/store.h"
 
@@ -52,11 +53,6 @@ std::string ProgressLine(const ProgressCounts& c, std::string* counts_part) {
 
 namespace {
 
-std::int64_t UnixMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::int64_t SteadyMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -68,7 +64,7 @@ void RunRecorder::Live(v1::Event event) {
   event.set_run_id(options_.run_id);
   event.set_schema(kEventSchemaVersion);
   event.set_live(true);  // and no seq: it is not in the log
-  event.set_time_unix_ms(UnixMillis());
+  event.set_time_unix_ms(UnixMillisNow());
   if (options_.json) {
     out_ << EventToJson(event) << "\n";
     out_.flush();
@@ -89,7 +85,7 @@ void RunRecorder::BeginView() {
       .run_id = options_.run_id,
       .budget_usd = options_.budget_usd,
       .color = no_color == nullptr || *no_color == '\0',
-      .start_unix_ms = row.ok() && row->created_unix_ms > 0 ? row->created_unix_ms : UnixMillis()});
+      .start_unix_ms = row.ok() && row->created_unix_ms > 0 ? row->created_unix_ms : UnixMillisNow()});
   if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = store_.SpendBySubtask(options_.run_id); spend.ok()) {
     const ModelSpend total = TotalSpend(*spend);
     view_->Seed(total.cost_usd, total.input_tokens, total.cached_input_tokens, total.output_tokens);
@@ -104,7 +100,7 @@ void RunRecorder::Draw(bool force) {
   const auto [cols, rows] = WindowSize();
   RecountDrawn(cols);
   // One row is left free: a block as tall as the window would scroll its first line away.
-  std::vector<std::string> lines = view_->Render(counts_(), options_.agents(), UnixMillis(), cols, rows - 1);
+  std::vector<std::string> lines = view_->Render(counts_(), options_.agents(), UnixMillisNow(), cols, rows - 1);
   std::string frame;
   if (drawn_ > 0) frame = absl::StrCat("\033[", drawn_, "A\r");
   // Autowrap off while drawing: a line wider than the window (a wide character counted as one
