@@ -1,8 +1,10 @@
 // The control plane end to end: a real `swarm serve` process, real clients (`swarm run --server`,
 // `swarm watch`) and the Control API through a real gRPC channel over a Unix socket.
-#include <gtest/gtest.h>
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -212,8 +214,14 @@ int ProcessesStartingWith(const std::string& prefix) {
   int n = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    std::ifstream f(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    // read(2), not a stream: a process that exits mid-read fails the read (ESRCH), which libstdc++'s
+    // filebuf would throw.
+    std::string cmdline;
+    const int fd = open((entry.path() / "cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[4096];
+    for (ssize_t got; (got = read(fd, buf, sizeof buf)) > 0;) cmdline.append(buf, static_cast<size_t>(got));
+    close(fd);
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     n += cmdline.rfind(prefix, 0) == 0;
   }
