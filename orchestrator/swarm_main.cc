@@ -36,6 +36,7 @@
 #include "orchestrator/run/make_sandbox.h"
 #include "orchestrator/run/run_setup.h"
 #include "orchestrator/run_admin.h"
+#include "orchestrator/run_dashboard.h"
 #include "orchestrator/run_views.h"
 #include "orchestrator/store/store.h"
 #include "sandbox/mount_template.h"
@@ -135,11 +136,24 @@ void PrintDryRun(const PreparedRun& run) {
 
 // Runs a prepared (or resumed) run to its end with a coordinator in this process; its ending as a
 // Status (the coordinator has said why on its output).
-absl::Status Coordinate(PreparedRun run) {
+// With `dashboard` (an address), the web dashboard is served while it runs.
+absl::Status Coordinate(PreparedRun run, const std::string& dashboard = "") {
   absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = MakeSandbox(run.config);
   if (!sandbox.ok()) return absl::FailedPreconditionError(sandbox.status().message());  // exit 3
-  Coordinator coordinator(std::move(run), std::move(*sandbox), std::cout, std::cerr);
-  return RunEndStatus(coordinator.Run());
+  std::unique_ptr<RunDashboard> served;
+  CoordinatorOptions options;
+  if (!dashboard.empty()) {
+    absl::StatusOr<std::unique_ptr<RunDashboard>> started =
+        RunDashboard::Start(dashboard, run.state_dir, run.run_id, std::cerr);
+    if (!started.ok()) return started.status();
+    served = std::move(*started);
+    options.on_live = [d = served.get()](const v1::Event& e) { d->Publish(e); };
+  }
+  Coordinator coordinator(std::move(run), std::move(*sandbox), std::cout, std::cerr, options);
+  if (served) served->SetCoordinator(&coordinator);
+  const int exit_code = coordinator.Run();
+  if (served) served->SetCoordinator(nullptr);
+  return RunEndStatus(exit_code);
 }
 
 // The one place a command's result becomes the process's exit status: an error's message, if it has
@@ -195,7 +209,7 @@ absl::Status SavePlan(const Plan& plan, const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status RunCommand(const RunConfig& config, const std::string& save_plan) {
+absl::Status RunCommand(const RunConfig& config, const std::string& save_plan, const std::string& dashboard) {
   absl::StatusOr<PreparedRun> run = PrepareRun(config);
   if (!run.ok()) return run.status();
   if (config.dry_run) {
@@ -213,16 +227,20 @@ absl::Status RunCommand(const RunConfig& config, const std::string& save_plan) {
     }
     return status;
   }
-  return Coordinate(std::move(*run));
+  return Coordinate(std::move(*run), dashboard);
 }
 
 absl::Status ResumeCommand(const std::string& state_dir, const std::string& run_id, bool json, double budget_usd,
-                           mode_t user_umask) {
+                           mode_t user_umask, const std::string& dashboard) {
   absl::StatusOr<PreparedRun> run = PrepareResume(state_dir, run_id, /*locked_by_us=*/false, budget_usd);
   if (!run.ok()) return run.status();
   run->config.json = run->config.json || json;
-  if (run->config.backlog.issues_size() > 0) return RunBacklog(std::move(*run), user_umask, std::cout, std::cerr);
-  return Coordinate(std::move(*run));
+  if (run->config.backlog.issues_size() > 0) {
+    if (!dashboard.empty())
+      return absl::InvalidArgumentError("--dashboard is not for a backlog yet: swarm serve --http");
+    return RunBacklog(std::move(*run), user_umask, std::cout, std::cerr);
+  }
+  return Coordinate(std::move(*run), dashboard);
 }
 
 // Opens the store of `state_dir` for reading; NotFound when no run was ever made there.
@@ -272,6 +290,13 @@ int main(int argc, char** argv) {
                   "with --dry-run: write the plan to FILE (the --plan format), to review, edit, and run with --plan FILE");
   std::string budget_text;
   run->add_option("--budget-usd", budget_text, "stop the run when its model spending would pass this many dollars");
+  std::string dashboard;
+  CLI::Option* dashboard_flag =
+      run->add_option("--dashboard", dashboard,
+                      "serve the web dashboard while the run runs, on ADDR (default 127.0.0.1:0, a free port); it "
+                      "prints the URL")
+          ->expected(0, 1)
+          ->type_name("[ADDR]");
   swarm::RunConfig backlog_config;
   swarm::LimitFlags backlog_limits;
   swarm::BacklogOptions backlog_options;
@@ -395,6 +420,12 @@ int main(int argc, char** argv) {
   bool resume_json = false;
   resume->add_option("run", run_id, "the run id")->required();
   resume->add_flag("--json", resume_json, "print the run's events as JSON lines instead of progress");
+  std::string resume_dashboard;
+  CLI::Option* resume_dashboard_flag =
+      resume
+          ->add_option("--dashboard", resume_dashboard, "serve the web dashboard while it runs, on ADDR (as swarm run)")
+          ->expected(0, 1)
+          ->type_name("[ADDR]");
   std::string resume_budget;
   resume->add_option("--budget-usd", resume_budget, "a larger budget for a run that stopped on its budget");
   std::string cancel_reason = "cancelled by swarm cancel";
@@ -487,9 +518,19 @@ int main(int argc, char** argv) {
       return swarm::Exit(
           absl::InvalidArgumentError("--save-plan goes with --dry-run (which plans and starts nothing)"));
     }
+    if (dashboard_flag->count() > 0 && dashboard.empty()) dashboard = swarm::kDefaultDashboardAddress;
+    if (!dashboard.empty()) {
+      if (absl::Status st = swarm::RunDashboard::CheckAddress(dashboard); !st.ok()) return swarm::Exit(st);
+    }
+    if (!dashboard.empty() && (config.dry_run || !server.address.empty())) {
+      return swarm::Exit(absl::InvalidArgumentError(
+          config.dry_run ? "--dashboard shows a run; --dry-run starts none"
+                         : "--dashboard serves a run of this process; a served run's dashboard is its server's "
+                           "(swarm serve --http ADDR)"));
+    }
     if (server.address.empty() || config.dry_run) {
       config.show_command_files = true;  // this machine's files, for this machine's agents
-      return swarm::Exit(swarm::RunCommand(config, save_plan));
+      return swarm::Exit(swarm::RunCommand(config, save_plan, dashboard));
     }
     // The server checks them too, but names its fields; a user here knows the flags.
     if (absl::Status st = swarm::CheckSettings(config, swarm::SettingNames::kFlags); !st.ok()) return swarm::Exit(st);
@@ -524,7 +565,13 @@ int main(int argc, char** argv) {
   if (resume->parsed()) {
     double budget = 0;
     if (absl::Status st = swarm::ParseBudget(resume_budget, budget); !st.ok()) return swarm::Exit(st);
-    return swarm::Exit(swarm::ResumeCommand(state_dir, run_id, resume_json, budget, user_umask));
+    if (resume_dashboard_flag->count() > 0 && resume_dashboard.empty()) {
+      resume_dashboard = swarm::kDefaultDashboardAddress;
+    }
+    if (!resume_dashboard.empty()) {
+      if (absl::Status st = swarm::RunDashboard::CheckAddress(resume_dashboard); !st.ok()) return swarm::Exit(st);
+    }
+    return swarm::Exit(swarm::ResumeCommand(state_dir, run_id, resume_json, budget, user_umask, resume_dashboard));
   }
   std::string dir = state_dir.empty() ? swarm::DefaultStateDir() : state_dir;
   if (cancel->parsed()) {

@@ -29,9 +29,10 @@ LAYERS = [
     ("orchestrator/run", ["base", "proto", "sandbox", "git", "test_results", "models",
                           "orchestrator/plan", "orchestrator/store", "orchestrator/merge"]),
     ("orchestrator/web", ["base"]),
+    ("orchestrator/dashboard", ["base", "proto", "orchestrator/store", "orchestrator/web"]),
     ("orchestrator/control", ["base", "proto", "sandbox", "git", "test_results", "models",
                               "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run",
-                              "orchestrator/web"]),
+                              "orchestrator/web", "orchestrator/dashboard"]),
     ("orchestrator/backlog", ["base", "proto", "sandbox", "git", "test_results", "models",
                               "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run"]),
     ("orchestrator/eval", ["base", "proto", "sandbox", "git", "test_results", "models",
@@ -39,7 +40,8 @@ LAYERS = [
                            "orchestrator/backlog"]),
     ("orchestrator", ["base", "proto", "sandbox", "git", "test_results", "models", "models/scripted",
                       "orchestrator/plan", "orchestrator/store", "orchestrator/merge", "orchestrator/run",
-                      "orchestrator/web", "orchestrator/control", "orchestrator/backlog", "orchestrator/eval"]),
+                      "orchestrator/web", "orchestrator/dashboard", "orchestrator/control", "orchestrator/backlog",
+                      "orchestrator/eval"]),
 ]
 # Tests and benchmarks sit on top and may include any public header.
 TOP = ["testing", "tests", "bench", "fuzz", "examples"]

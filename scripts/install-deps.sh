@@ -9,7 +9,10 @@ packages="$extra build-essential cmake ninja-build ccache git bubblewrap pkg-con
   libboost-dev libboost-system-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl
   libtomlplusplus-dev libre2-dev zlib1g-dev ca-certificates curl python3 python3-pytest
-  universal-ctags libseccomp-dev util-linux passwd slirp4netns sqlite3 prometheus tmux"
+  universal-ctags libseccomp-dev util-linux passwd slirp4netns sqlite3 prometheus tmux chromium"
+# The dashboard's browser tests drive Debian's chromium with playwright-core, from npm: any node from 18 on.
+command -v node >/dev/null 2>&1 || packages="$packages nodejs"
+command -v npm >/dev/null 2>&1 || packages="$packages npm"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=""
@@ -36,4 +39,12 @@ fi
 if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
   $sudo chmod 0666 /dev/net/tun
   echo "install-deps: /dev/net/tun made 0666, as udev makes it"
+fi
+# playwright-core at the version tests/browser/package-lock.json pins, unless it is there already.
+browser_tests="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+pinned=$(sed -n 's/.*"playwright-core": "\([0-9.]*\)".*/\1/p' "$browser_tests/package.json")
+installed=$(sed -n 's/^  "version": "\([0-9.]*\)".*/\1/p' "$browser_tests/node_modules/playwright-core/package.json" 2>/dev/null || true)
+if [ "$installed" != "$pinned" ]; then
+  echo "install-deps: installing playwright-core $pinned from npm (tests/browser)"
+  (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
 fi

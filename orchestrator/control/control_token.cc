@@ -96,13 +96,6 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path, bool private_
   return token;
 }
 
-bool TokensEqual(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  volatile unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff = diff | static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 absl::StatusOr<std::string> ClientToken(const std::string& address, const std::string& token_file) {
   if (!token_file.empty()) return ReadTokenFile(token_file, /*private_only=*/false);
   if (const char* env = getenv(kTokenEnv); env != nullptr && *env != '\0') return std::string(env);

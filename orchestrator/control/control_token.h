@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "base/tokens_equal.h"  // TokensEqual, for servers checking a token
 
 namespace swarm {
 
@@ -31,9 +32,6 @@ absl::Status WriteTokenFile(const std::string& path, const std::string& token);
 // less surrounding whitespace is the token. With `private_only` (a server's own token) a file that its
 // group or others may read is refused. InvalidArgument or NotFound naming the file, never its content.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path, bool private_only);
-
-// Whether `a` and `b` are the same, in time that depends only on their lengths.
-bool TokensEqual(std::string_view a, std::string_view b);
 
 // The token a client sends to the server at `address`: from `token_file` when given, else $SWARM_TOKEN,
 // else, for a Unix socket, the `control.token` beside it when there is one (the default `swarm serve`

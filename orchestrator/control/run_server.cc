@@ -27,10 +27,12 @@ struct RunServer::LiveRun {
   int exit_code_ = 0;                         // set when coordinator_ is reset
 };
 
-RunServer::RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store)
+RunServer::RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store,
+                     std::function<void(const v1::Event&)> on_live)
     : state_dir_(std::move(state_dir)),
       sandboxes_(std::move(sandboxes)),
       policy_(std::move(policy)),
+      on_live_(std::move(on_live)),
       store_(std::move(store)) {}
 
 RunServer::~RunServer() { Shutdown(); }
@@ -40,7 +42,8 @@ std::unique_ptr<Coordinator>& RunServer::CoordinatorOf(LiveRun& run) { return ru
 int& RunServer::ExitCodeOf(LiveRun& run) { return run.exit_code_; }
 
 absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& state_dir, SandboxFactory sandboxes,
-                                                             ServePolicy policy) {
+                                                             ServePolicy policy,
+                                                             std::function<void(const v1::Event&)> on_live) {
   std::error_code ec;
   fs::create_directories(fs::path(state_dir) / "runs", ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("state directory ", state_dir, " cannot be created: ", ec.message()));
@@ -49,7 +52,8 @@ absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& 
   // Opened (and migrated) once here, so that runs starting together never race to create the schema.
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir + "/swarm.db");
   if (!store.ok()) return store.status();
-  return std::unique_ptr<RunServer>(new RunServer(dir, std::move(sandboxes), std::move(policy), std::move(*store)));
+  return std::unique_ptr<RunServer>(
+      new RunServer(dir, std::move(sandboxes), std::move(policy), std::move(*store), std::move(on_live)));
 }
 
 absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
@@ -81,7 +85,7 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
   run->err << std::unitbuf;
   for (const auto& w : prepared->warnings) run->err << "swarm: warning: " << w << "\n";
   auto coordinator = std::make_unique<Coordinator>(std::move(*prepared), std::move(*sandbox), run->out, run->err,
-                                                   CoordinatorOptions{.handle_signals = false});
+                                                   CoordinatorOptions{.handle_signals = false, .on_live = on_live_});
 
   absl::MutexLock lock(&mu_);
   if (shutting_down_) return absl::UnavailableError("the server is shutting down");

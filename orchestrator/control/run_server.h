@@ -32,8 +32,10 @@ class RunServer final {
 
   // Creates `state_dir` (and its database) when missing. PermissionDenied when it cannot. `policy`
   // says what clients' specs may ask for (served_spec.h).
+  // `on_live` gets every live update of every run (an agent's activity), on the run's thread.
   static absl::StatusOr<std::unique_ptr<RunServer>> Create(const std::string& state_dir, SandboxFactory sandboxes,
-                                                           ServePolicy policy);
+                                                           ServePolicy policy,
+                                                           std::function<void(const v1::Event&)> on_live = nullptr);
   ~RunServer();  // Shutdown()
   RunServer(const RunServer&) = delete;
   RunServer& operator=(const RunServer&) = delete;
@@ -61,7 +63,8 @@ class RunServer final {
 
  private:
   struct LiveRun;
-  RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store);
+  RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store,
+            std::function<void(const v1::Event&)> on_live);
   bool IsLive(const std::string& run_id);
   void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);  // joins the threads of runs that have ended
   absl::StatusOr<v1::RunStatus> StatusFromStore(const std::string& run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -74,6 +77,7 @@ class RunServer final {
   const std::string state_dir_;
   const SandboxFactory sandboxes_;
   const ServePolicy policy_;
+  const std::function<void(const v1::Event&)> on_live_;
 
   absl::Mutex mu_;
   std::unique_ptr<Store> store_ ABSL_GUARDED_BY(mu_);  // reads for Get and List

@@ -17,12 +17,13 @@
 #include "orchestrator/control/control_service.h"
 #include "orchestrator/control/control_token.h"
 #include "orchestrator/control/run_server.h"
+#include "orchestrator/dashboard/dashboard.h"
+#include "orchestrator/dashboard/live_board.h"
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/run/make_sandbox.h"
 #include "orchestrator/run/run_metrics.h"
 #include "orchestrator/run/run_setup.h"
 #include "orchestrator/web/http_server.h"
-#include "orchestrator/web/web_routes.h"
 
 namespace swarm {
 
@@ -163,7 +164,10 @@ absl::Status Serve(const ServeOptions& options, std::ostream& out) {
   }
   absl::StatusOr<ServePolicy> policy = PolicyFor(options, hidden);
   if (!policy.ok()) return policy.status();
-  absl::StatusOr<std::unique_ptr<RunServer>> runs = RunServer::Create(state_dir, MakeSandbox, std::move(*policy));
+  // What each agent of the server's runs is doing now, for the dashboard.
+  LiveBoard live;
+  absl::StatusOr<std::unique_ptr<RunServer>> runs =
+      RunServer::Create(state_dir, MakeSandbox, std::move(*policy), [&live](const v1::Event& e) { live.Publish(e); });
   if (!runs.ok()) return runs.status();
   // One server per socket: gRPC would silently take over the socket file of a live one.
   std::string lock_path = socket + ".lock";
@@ -195,10 +199,21 @@ absl::Status Serve(const ServeOptions& options, std::ostream& out) {
   absl::StatusOr<std::unique_ptr<ControlServer>> control = ControlServer::Start(control_options, **runs);
   umask(old_umask);
   if (!control.ok()) return absl::UnavailableError(control.status().message());  // exit 3, whatever failed
+  // The dashboard reads through its own store on the HTTP server's thread; the server stops first.
+  Dashboard dashboard({.state_dir = (*runs)->state_dir(),
+                       .token = control_options.token,
+                       .secure = tls,
+                       .live = &live,
+                       .cancel = [&runs](const std::string& run_id, const std::string& why) {
+                         // Not one of ours (or over): the dashboard asks through the run's cancel file.
+                         absl::Status st = (*runs)->Cancel(run_id, why);
+                         return st.ok() ? st : absl::NotFoundError(st.message());
+                       }});
   std::unique_ptr<HttpServer> http;
   if (!options.http.empty()) {
-    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(
-        {.listen = options.http, .tls_cert = options.tls_cert, .tls_key = options.tls_key}, AnswerWebRequest);
+    absl::StatusOr<std::unique_ptr<HttpServer>> started =
+        HttpServer::Start({.listen = options.http, .tls_cert = options.tls_cert, .tls_key = options.tls_key},
+                          [&dashboard](const WebRequest& r) { return dashboard.Answer(r); });
     if (!started.ok()) {
       (*control)->Shutdown(std::chrono::seconds(0));
       close(lock_fd);
@@ -209,7 +224,10 @@ absl::Status Serve(const ServeOptions& options, std::ostream& out) {
     DeclareRunMetrics();  // a scrape before the first run shows every series
   }
   for (const auto& a : (*control)->addresses()) out << "swarm: serving on " << a << "\n";
-  if (http) out << "swarm: metrics at " << http->url() << "/metrics\n";
+  if (http) {
+    out << "swarm: dashboard at " << http->url() << "/ (logs, transcripts and cancel: open it once with "
+        << "?token= and the token below), metrics at " << http->url() << "/metrics\n";
+  }
   out << "swarm: state in " << (*runs)->state_dir() << "\n";
   out << "swarm: clients need the token in " << token_path << " (--token-file FILE or $SWARM_TOKEN)\n";
   if (options.allow_repo_roots.empty()) {

@@ -92,7 +92,7 @@ absl::Status Coordinator::Setup(const std::function<bool()>& stopping) {
                              UpdateMetrics();
                              if (options_.on_event) options_.on_event(e);
                            },
-                           [this] { return AgentRows(); }, cfg.budget_usd},
+                           options_.on_live, [this] { return AgentRows(); }, cfg.budget_usd},
       *site_.store, out_, err_, [this] { return Counts(); });
   if (!opened.ok()) return opened;
   killable_gate_ = site_.gate.get();

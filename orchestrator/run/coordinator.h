@@ -70,6 +70,8 @@ struct CoordinatorOptions {
   bool serve_agent_api = true;            // false: no socket; hosts are driven through AgentHandler
   // Called on the executor with every event, after the store committed it.
   std::function<void(const v1::Event&)> on_event = nullptr;
+  // Called on the executor with every live update (an agent's activity): never stored.
+  std::function<void(const v1::Event&)> on_live = nullptr;
 };
 
 class Coordinator final : public AgentHandler {

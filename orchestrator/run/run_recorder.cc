@@ -65,6 +65,7 @@ void RunRecorder::Live(v1::Event event) {
   event.set_schema(kEventSchemaVersion);
   event.set_live(true);  // and no seq: it is not in the log
   event.set_time_unix_ms(UnixMillisNow());
+  if (options_.on_live) options_.on_live(event);
   if (options_.json) {
     out_ << EventToJson(event) << "\n";
     out_.flush();

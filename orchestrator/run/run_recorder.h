@@ -49,6 +49,8 @@ class RunRecorder {
     bool terminal = false;  // `out` is a terminal: the progress line is rewritten in place
     // Called with every event as stored (run id and sequence number set), after the store committed it.
     std::function<void(const v1::Event&)> on_event = nullptr;
+    // Called with every live update (run id and time set), as it is shown.
+    std::function<void(const v1::Event&)> on_live = nullptr;
     // The terminal view: the busy agents now, and the run's budget (0: none). NO_COLOR turns its
     // colours off.
     std::function<std::vector<AgentRow>()> agents = nullptr;

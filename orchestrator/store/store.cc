@@ -376,9 +376,12 @@ absl::Status Store::Project(const v1::Event& e, const EventBodies& bodies) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<v1::Event>> Store::Events(const std::string& run_id, std::uint64_t after_seq) const {
-  Stmt q(db_, "SELECT payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq");
-  q.Bind(run_id).Bind(static_cast<std::int64_t>(after_seq));
+absl::StatusOr<std::vector<v1::Event>> Store::Events(const std::string& run_id, std::uint64_t after_seq,
+                                                     std::size_t limit) const {
+  Stmt q(db_, "SELECT payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+  const std::int64_t max_rows =
+      limit == 0 || limit > static_cast<std::size_t>(INT64_MAX) ? -1 : static_cast<std::int64_t>(limit);
+  q.Bind(run_id).Bind(static_cast<std::int64_t>(after_seq)).Bind(max_rows);
   std::vector<v1::Event> out;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {

@@ -104,8 +104,9 @@ class Store final {
   // to the tables in one transaction, with its bodies.
   absl::Status Apply(v1::Event& event, const EventBodies& bodies = {});
 
-  // Events of `run_id` with seq > `after_seq`, in order.
-  absl::StatusOr<std::vector<v1::Event>> Events(const std::string& run_id, std::uint64_t after_seq = 0) const;
+  // Events of `run_id` with seq > `after_seq`, in order; the first `limit` of them (0: all).
+  absl::StatusOr<std::vector<v1::Event>> Events(const std::string& run_id, std::uint64_t after_seq = 0,
+                                                std::size_t limit = 0) const;
   // The run's newest event (RunFinished once it ended, with its exit code). NotFound before the first.
   absl::StatusOr<v1::Event> LastEvent(const std::string& run_id) const;
   absl::StatusOr<std::vector<SubtaskRow>> Subtasks(const std::string& run_id) const;

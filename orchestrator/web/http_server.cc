@@ -6,7 +6,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -38,10 +40,13 @@ constexpr auto kIoTimeout = std::chrono::seconds(30);      // to send a request'
 constexpr auto kHeaderTimeout = std::chrono::seconds(10);  // to send a request's head, or idle between requests
 constexpr size_t kMaxConnections = 256;
 constexpr int kMaxConnectionsPerPeer = 16;
+constexpr int kMaxStreams = 64;
+constexpr auto kStreamPing = std::chrono::seconds(15);  // a comment line keeps proxies from closing a quiet stream
 
 // Every answer's headers: nothing it sends is to be cached, sniffed as another type, framed, or
 // allowed to run what the page did not bring itself.
-void Harden(http::response<http::string_body>& r) {
+template <class Body>
+void Harden(http::response<Body>& r) {
   r.set(http::field::cache_control, "no-store");
   r.set("X-Content-Type-Options", "nosniff");
   r.set("X-Frame-Options", "DENY");
@@ -117,7 +122,9 @@ struct HttpServer::Impl {
   asio::awaitable<void> Serve(tcp::socket socket, asio::ip::address peer);
   template <class Stream>
   asio::awaitable<void> ServeRequests(Stream& stream);
-  http::response<http::string_body> Answer(const http::request<http::string_body>& request);
+  WebResponse Answer(const http::request<http::string_body>& request);
+  template <class Stream>
+  asio::awaitable<void> SendStream(Stream& stream, unsigned version, WebResponse answer);
 
   // Set at construction and by Start.
   const Handler handler;
@@ -132,6 +139,7 @@ struct HttpServer::Impl {
   std::set<beast::tcp_stream*> connections;
   std::map<asio::ip::address, int> per_peer;  // connections open, by the client's address
   size_t open = 0;                            // connections accepted and not yet ended
+  std::atomic<int> streams{0};                // answers being streamed now (read by other threads)
   bool loopback = false;                      // the listening address is loopback
 };
 
@@ -196,6 +204,8 @@ HttpServer::~HttpServer() {
 }
 
 std::string HttpServer::url() const { return impl_->url; }
+
+int HttpServer::open_streams() const { return impl_->streams.load(); }
 
 asio::awaitable<void> HttpServer::Impl::Accept() {
   for (;;) {
@@ -282,7 +292,17 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& s) {
       response.body() = "this server answers requests for a loopback host only\n";
     } else {
       keep_alive = parser.get().keep_alive();
-      response = Answer(parser.get());
+      WebResponse answer = Answer(parser.get());
+      if (answer.stream && parser.get().method() != http::verb::head) {
+        co_await SendStream(s, parser.get().version(), std::move(answer));
+        co_return;  // a stream ends with its connection
+      }
+      response = http::response<http::string_body>(static_cast<http::status>(answer.status), parser.get().version());
+      response.set(http::field::server, "swarm");
+      response.set(http::field::content_type, answer.content_type);
+      Harden(response);
+      for (const auto& [name, value] : answer.headers) response.set(name, value);
+      if (parser.get().method() != http::verb::head) response.body() = std::move(answer.body);
     }
     response.keep_alive(keep_alive);
     response.prepare_payload();
@@ -292,7 +312,7 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& s) {
   }
 }
 
-http::response<http::string_body> HttpServer::Impl::Answer(const http::request<http::string_body>& request) {
+WebResponse HttpServer::Impl::Answer(const http::request<http::string_body>& request) {
   WebRequest in;
   in.method = std::string(request.method_string());
   const std::string target(request.target());
@@ -302,14 +322,55 @@ http::response<http::string_body> HttpServer::Impl::Answer(const http::request<h
   for (const auto& field : request)
     in.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())), std::string(field.value()));
   in.body = request.body();
-  WebResponse out = handler(in);
-  http::response<http::string_body> r(static_cast<http::status>(out.status), request.version());
-  r.set(http::field::server, "swarm");
-  r.set(http::field::content_type, out.content_type);
-  Harden(r);
-  for (const auto& [name, value] : out.headers) r.set(name, value);
-  if (request.method() != http::verb::head) r.body() = std::move(out.body);
-  return r;
+  return handler(in);
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::SendStream(Stream& s, unsigned version, WebResponse answer) {
+  beast::tcp_stream& stream = beast::get_lowest_layer(s);
+  stream.expires_after(kIoTimeout);
+  if (streams >= kMaxStreams) {
+    http::response<http::string_body> busy(http::status::service_unavailable, version);
+    busy.set(http::field::content_type, "text/plain; charset=utf-8");
+    busy.set(http::field::retry_after, "5");
+    Harden(busy);
+    busy.body() = "too many streams open; try again shortly\n";
+    busy.keep_alive(false);
+    busy.prepare_payload();
+    co_await http::async_write(s, busy, use_awaitable);
+    co_return;
+  }
+  struct Count {
+    std::atomic<int>& n;
+    explicit Count(std::atomic<int>& n) : n(n) { ++n; }
+    ~Count() { --n; }
+  } count(streams);
+  // The body runs to the connection's end: no length, no chunks, and no keep-alive.
+  http::response<http::empty_body> head(static_cast<http::status>(answer.status), version);
+  head.set(http::field::server, "swarm");
+  head.set(http::field::content_type, answer.content_type);
+  Harden(head);
+  for (const auto& [name, value] : answer.headers) head.set(name, value);
+  head.keep_alive(false);
+  http::response_serializer<http::empty_body> serializer(head);
+  co_await http::async_write_header(s, serializer, use_awaitable);
+  std::string out = std::move(answer.body);
+  asio::steady_timer wait(io);
+  auto quiet_since = std::chrono::steady_clock::now();
+  for (bool more = true; more && !stopping;) {
+    more = answer.stream(out);
+    if (out.empty() && std::chrono::steady_clock::now() - quiet_since >= kStreamPing) out = ":\n\n";
+    if (!out.empty()) {
+      stream.expires_after(kIoTimeout);
+      co_await asio::async_write(s, asio::buffer(out), use_awaitable);
+      out.clear();
+      quiet_since = std::chrono::steady_clock::now();
+    }
+    if (!more) break;
+    stream.expires_never();  // the timer below, not the stream, decides when the next look is
+    wait.expires_after(std::chrono::milliseconds(answer.stream_poll_ms));
+    co_await wait.async_wait(use_awaitable);
+  }
 }
 
 }  // namespace swarm

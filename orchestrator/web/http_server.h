@@ -4,12 +4,13 @@
 // answers.
 //
 // What a client can make it hold is capped: a request's head at 8 KiB and its body at 64 KiB, 10 s
-// to send a request's head, 30 s for the rest and to take an answer, 256 connections at once, 16 from
-// one client address on a non-loopback address (more are closed at once). On a loopback address only
-// requests for a loopback Host are answered.
+// to send a request's head, 30 s for the rest and to take each part of an answer, 256 connections at
+// once, 16 from one client address on a non-loopback address (more are closed at once), 64 streams at
+// once (more are answered 503). On a loopback address only requests for a loopback Host are answered.
 #ifndef SWARM_ORCHESTRATOR_WEB_HTTP_SERVER_H_
 #define SWARM_ORCHESTRATOR_WEB_HTTP_SERVER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +37,11 @@ struct WebResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // beside the ones every answer gets
+  // A stream (server-sent events): after `body`, the server calls `stream` on its thread every
+  // `stream_poll` and sends what it appended to its argument, until it returns false or the client
+  // goes away; then the connection closes. It must not block for long.
+  std::function<bool(std::string& more)> stream = nullptr;
+  int stream_poll_ms = 250;
 
   static WebResponse Text(int status, std::string body);
 };
@@ -61,6 +67,8 @@ class HttpServer final {
 
   // http(s)://HOST:PORT with the port bound (no trailing slash).
   std::string url() const;
+  // Answers being streamed now. Thread-safe.
+  int open_streams() const;
 
  private:
   struct Impl;

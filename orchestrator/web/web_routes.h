@@ -1,4 +1,5 @@
-// What each path of `swarm serve --http` answers (docs/metrics.md):
+// The HTTP server's paths for machines (docs/metrics.md); the dashboard (orchestrator/dashboard/)
+// answers these through it, and the rest itself:
 //   GET /metrics   the process's Prometheus metrics (base/metrics.h), text exposition format 0.0.4
 //   GET /healthz   "ok": the server is up
 // Anything else is 404, a method other than GET or HEAD 405. Neither path needs the Control API's

@@ -1,0 +1,383 @@
+#include "orchestrator/dashboard/dashboard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/live_log_path.h"
+#include "nlohmann/json.hpp"
+#include "orchestrator/dashboard/dashboard_auth.h"
+#include "orchestrator/dashboard/static_files.h"
+#include "orchestrator/store/run_lock.h"
+#include "orchestrator/store/store.h"
+#include "orchestrator/web/web_routes.h"
+
+namespace swarm {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t kEventsPerRead = 500;   // a stream's read of the log; more follow at once
+constexpr size_t kMaxRuns = 500;         // the runs page lists the newest ones
+constexpr off_t kMaxLogBytes = 1 << 20;  // a log's tail, as much as a page shows
+constexpr size_t kMaxTranscriptBytes = 8 << 20;
+
+WebResponse Json(int status, const json& value) {
+  WebResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  // Text an agent chose may hold anything: invalid UTF-8 is replaced rather than refused.
+  r.body = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+WebResponse Error(int status, const std::string& message) { return Json(status, json{{"error", message}}); }
+
+std::string_view ContentType(const std::string& name) {
+  if (absl::EndsWith(name, ".html")) return "text/html; charset=utf-8";
+  if (absl::EndsWith(name, ".js")) return "text/javascript; charset=utf-8";
+  if (absl::EndsWith(name, ".css")) return "text/css; charset=utf-8";
+  return "application/octet-stream";
+}
+
+WebResponse Page(const std::string& name) {
+  WebResponse r;
+  r.content_type = std::string(ContentType(name));
+  r.body = std::string(StaticFile(name));
+  return r;
+}
+
+// A run's or subtask's id as a path segment may hold: nothing that could climb out of a directory.
+bool SafeId(const std::string& id) {
+  if (id.empty() || id.size() > 200 || id == "." || id == "..") return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.';
+  });
+}
+
+// What the stream sends of an event: never a prompt or a model's reply (the transcript, with the
+// token, has them), and nothing of a size that slows a page.
+v1::Event ForStream(v1::Event event) {
+  if (event.has_run_started()) {
+    for (auto& s : *event.mutable_run_started()->mutable_subtasks()) s.clear_instructions();
+    event.mutable_run_started()->clear_spec();
+  }
+  if (event.has_issue_planned()) {
+    for (auto& s : *event.mutable_issue_planned()->mutable_subtasks()) s.clear_instructions();
+  }
+  if (event.has_model_called()) event.mutable_model_called()->mutable_call()->clear_reply();
+  if (event.has_patch_rejected()) event.mutable_patch_rejected()->clear_conflict_json();
+  return event;
+}
+
+// The budget a run began with (its spec's), for the page's chart; RunResumed events may change it.
+double BudgetOf(const v1::Event& started) {
+  return started.run_started().spec().has_budget_usd() ? started.run_started().spec().budget_usd() : 0;
+}
+
+std::string Sse(const v1::Event& event) {
+  return absl::StrCat("id: ", event.seq(), "\ndata: ", EventToJson(ForStream(event)), "\n\n");
+}
+
+// The last `max` bytes of the file at `path` (all of it when smaller); nullopt when it cannot be read.
+std::optional<std::string> Tail(const std::string& path, off_t max) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return std::nullopt;
+  }
+  const off_t from = st.st_size > max ? st.st_size - max : 0;
+  std::string out(static_cast<size_t>(st.st_size - from), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = pread(fd, out.data() + got, out.size() - got, from + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  out.resize(got);
+  if (from > 0) out = absl::StrCat("[... the first ", from, " bytes are left out ...]\n", out);
+  return out;
+}
+
+}  // namespace
+
+Dashboard::Dashboard(DashboardOptions options) : options_(std::move(options)) {}
+Dashboard::~Dashboard() = default;
+
+Store* Dashboard::store() {
+  if (store_ != nullptr) return store_.get();
+  const std::string db = options_.state_dir + "/swarm.db";
+  if (access(db.c_str(), F_OK) != 0) return nullptr;  // Store::Open would make one: a reader must not
+  absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(db);
+  if (!opened.ok()) return nullptr;
+  store_ = std::move(*opened);
+  return store_.get();
+}
+
+WebResponse Dashboard::Answer(const WebRequest& request) {
+  if (request.path == "/metrics" || request.path == "/healthz") return AnswerWebRequest(request);
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  std::vector<std::string> parts = absl::StrSplit(request.path, '/', absl::SkipEmpty());
+  const bool api = !parts.empty() && parts[0] == "api";
+  if (!api) {
+    if (!get) return WebResponse::Text(405, "only GET\n");
+    // A page's URL that carries the token: the cookie from now on, and the same page without it.
+    if (QueryParameter(request.query, "token").has_value()) return SignIn(request, options_.token, options_.secure);
+    if (parts.empty()) return Page("index.html");
+    if (parts.size() == 2 && parts[0] == "runs" && SafeId(parts[1])) return Page("run.html");
+    if (parts.size() == 2 && parts[0] == "static" && !StaticFile(parts[1]).empty()) return Page(parts[1]);
+    return WebResponse::Text(404, "not found\n");
+  }
+  const bool authorized = Authorized(request, options_.token);
+  const size_t n = parts.size();
+  if (n >= 3 && parts[1] == "runs" && !SafeId(parts[2])) return Error(404, "no such run");
+  if (n == 4 && parts[1] == "runs" && parts[3] == "cancel") {
+    if (request.method != "POST") return Error(405, "cancel is a POST");
+    if (!authorized) return Error(401, "cancelling a run needs the token");
+    if (!SameOriginRequest(request)) return Error(403, "cancel comes from the dashboard's own page only");
+    return Cancel(parts[2]);
+  }
+  if (!get) return Error(405, "only GET");
+  if (n == 2 && parts[1] == "runs") return Runs();
+  if (n == 3 && parts[1] == "runs") return Run(parts[2], authorized);
+  if (n == 4 && parts[1] == "runs" && parts[3] == "events") return Events(request, parts[2]);
+  if (n >= 5 && parts[1] == "runs" && parts[3] == "subtasks" && SafeId(parts[4])) {
+    if (n == 5) return Subtask(parts[2], parts[4], authorized);
+    if (n == 6 && (parts[5] == "log" || parts[5] == "transcript")) {
+      if (!authorized) return Error(401, absl::StrCat("a subtask's ", parts[5], " needs the token"));
+      return parts[5] == "log" ? Log(request, parts[2], parts[4]) : Transcript(parts[2], parts[4]);
+    }
+  }
+  if (n == 2 && parts[1] == "session") return Json(200, json{{"authorized", authorized}});
+  return Error(404, "not found");
+}
+
+WebResponse Dashboard::Runs() {
+  json runs = json::array();
+  Store* s = store();
+  if (s == nullptr) return Json(200, json{{"runs", runs}, {"state_dir", options_.state_dir}});
+  absl::StatusOr<std::vector<RunRow>> rows = s->Runs();
+  if (!rows.ok()) return Error(500, std::string(rows.status().message()));
+  for (size_t i = 0; i < rows->size() && i < kMaxRuns; ++i) {
+    const RunRow& r = (*rows)[i];
+    json run = {{"id", r.id},
+                {"state", r.state},
+                {"repo", r.repo},
+                {"result_branch", r.result_branch},
+                {"created_unix_ms", r.created_unix_ms},
+                {"finished_unix_ms", r.finished_unix_ms}};
+    int total = 0, landed = 0, failed = 0;
+    if (absl::StatusOr<std::vector<SubtaskRow>> subtasks = s->Subtasks(r.id); subtasks.ok()) {
+      for (const SubtaskRow& st : *subtasks) {
+        ++total;
+        landed += st.state == v1::LANDED;
+        failed += IsFinal(st.state) && st.state != v1::LANDED;
+      }
+    }
+    run["subtasks"] = total;
+    run["landed"] = landed;
+    run["failed"] = failed;
+    if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = s->SpendBySubtask(r.id); spend.ok()) {
+      run["cost_usd"] = TotalSpend(*spend).cost_usd;
+    }
+    // Whether some process still runs it: a run that is not finished and has none waits for `swarm resume`.
+    run["live"] = r.finished_unix_ms == 0 && RunLock::Holder(options_.state_dir + "/runs/" + r.id) != 0;
+    runs.push_back(std::move(run));
+  }
+  return Json(200, json{{"runs", runs}, {"state_dir", options_.state_dir}, {"more", rows->size() > kMaxRuns}});
+}
+
+WebResponse Dashboard::Run(const std::string& run_id, bool authorized) {
+  Store* s = store();
+  absl::StatusOr<RunRow> row = s != nullptr ? s->Run(run_id) : absl::NotFoundError("");
+  if (!row.ok()) return Error(404, absl::StrCat("no run ", run_id, " in ", options_.state_dir));
+  double budget = 0;
+  if (absl::StatusOr<std::vector<v1::Event>> first = s->Events(run_id, 0, 1); first.ok() && !first->empty()) {
+    budget = BudgetOf(first->front());
+  }
+  return Json(200,
+              json{{"id", row->id},
+                   {"state", row->state},
+                   {"repo", row->repo},
+                   {"base", row->base},
+                   {"head", row->head},
+                   {"result_branch", row->result_branch},
+                   {"created_unix_ms", row->created_unix_ms},
+                   {"finished_unix_ms", row->finished_unix_ms},
+                   {"budget_usd", budget},
+                   {"live", row->finished_unix_ms == 0 && RunLock::Holder(options_.state_dir + "/runs/" + run_id) != 0},
+                   {"authorized", authorized}});
+}
+
+WebResponse Dashboard::Events(const WebRequest& request, const std::string& run_id) {
+  Store* s = store();
+  if (s == nullptr || !s->Run(run_id).ok()) return Error(404, absl::StrCat("no run ", run_id));
+  // Where to resume: the browser's Last-Event-ID after a reconnect, else ?after=SEQ, else the start.
+  std::uint64_t after = 0;
+  std::string from = request.Header("last-event-id");
+  if (from.empty()) from = QueryParameter(request.query, "after").value_or("");
+  if (!from.empty() && !absl::SimpleAtoi(from, &after)) return Error(400, "after must be a sequence number");
+  WebResponse r;
+  r.content_type = "text/event-stream";
+  r.body = "retry: 1000\n\n";
+  struct Position {
+    std::uint64_t seq = 0;
+    std::uint64_t live_version = 0;
+  };
+  auto at = std::make_shared<Position>(Position{.seq = after});
+  r.stream = [this, run_id, at](std::string& out) {
+    Store* s = store();
+    if (s == nullptr) return false;
+    absl::StatusOr<std::vector<v1::Event>> events = s->Events(run_id, at->seq, kEventsPerRead);
+    if (!events.ok()) return false;  // the browser reconnects from the last id it saw
+    for (const v1::Event& e : *events) {
+      at->seq = e.seq();
+      absl::StrAppend(&out, Sse(e));
+      if (e.has_run_finished()) {
+        out += "event: end\ndata: {}\n\n";
+        return false;
+      }
+    }
+    if (options_.live != nullptr && events->size() < kEventsPerRead) {
+      for (const v1::Event& live : options_.live->Since(run_id, &at->live_version)) {
+        absl::StrAppend(&out, "event: live\ndata: ", EventToJson(live), "\n\n");
+      }
+    }
+    return true;
+  };
+  return r;
+}
+
+WebResponse Dashboard::Subtask(const std::string& run_id, const std::string& subtask_id, bool authorized) {
+  Store* s = store();
+  absl::StatusOr<std::vector<SubtaskRow>> subtasks = s != nullptr ? s->Subtasks(run_id) : absl::NotFoundError("");
+  if (!subtasks.ok()) return Error(404, absl::StrCat("no run ", run_id));
+  auto it =
+      std::find_if(subtasks->begin(), subtasks->end(), [&](const SubtaskRow& r) { return r.spec.id() == subtask_id; });
+  if (it == subtasks->end()) return Error(404, absl::StrCat("no subtask ", subtask_id, " in run ", run_id));
+  json out = {{"id", it->spec.id()},
+              {"title", it->spec.title()},
+              {"group", it->spec.group()},
+              {"depends_on", std::vector<std::string>(it->spec.depends_on().begin(), it->spec.depends_on().end())},
+              {"files", std::vector<std::string>(it->spec.files().begin(), it->spec.files().end())},
+              {"state", v1::SubtaskState_Name(it->state)},
+              {"reason", it->reason},
+              {"landed_commit", it->landed_commit},
+              {"authorized", authorized}};
+  if (authorized) out["instructions"] = it->spec.instructions();
+  json attempts = json::array();
+  if (absl::StatusOr<std::vector<AttemptRow>> rows = s->Attempts(run_id); rows.ok()) {
+    for (const AttemptRow& a : *rows) {
+      if (a.subtask_id != subtask_id) continue;
+      attempts.push_back({{"attempt", a.attempt},
+                          {"host_id", a.host_id},
+                          {"outcome", a.outcome},
+                          {"error", a.error},
+                          {"started_unix_ms", a.started_unix_ms},
+                          {"finished_unix_ms", a.finished_unix_ms}});
+    }
+  }
+  out["attempts"] = attempts;
+  if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = s->SpendBySubtask(run_id); spend.ok()) {
+    auto found = spend->find(subtask_id);
+    const ModelSpend m = found == spend->end() ? ModelSpend{} : found->second;
+    out["spend"] = {{"calls", m.calls},
+                    {"input_tokens", m.input_tokens},
+                    {"cached_input_tokens", m.cached_input_tokens},
+                    {"output_tokens", m.output_tokens},
+                    {"cost_usd", m.cost_usd}};
+  }
+  return Json(200, out);
+}
+
+WebResponse Dashboard::Log(const WebRequest& request, const std::string& run_id, const std::string& subtask_id) {
+  int attempt = 0;
+  if (!absl::SimpleAtoi(QueryParameter(request.query, "attempt").value_or(""), &attempt) || attempt <= 0) {
+    return Error(400, "log needs ?attempt=N, N from 1");
+  }
+  Store* s = store();
+  absl::StatusOr<std::vector<AttemptRow>> rows = s != nullptr ? s->Attempts(run_id) : absl::NotFoundError("");
+  if (!rows.ok()) return Error(404, absl::StrCat("no run ", run_id));
+  auto it = std::find_if(rows->begin(), rows->end(),
+                         [&](const AttemptRow& a) { return a.subtask_id == subtask_id && a.attempt == attempt; });
+  if (it == rows->end()) return Error(404, absl::StrCat("no attempt ", attempt, " of ", subtask_id));
+  // A running attempt's output is in the run's live directory as it is written; a finished one's log
+  // is where its event says. Either must be inside the run's directory.
+  const std::string run_dir = options_.state_dir + "/runs/" + run_id;
+  const std::string path = it->finished_unix_ms == 0 || it->log_path.empty()
+                               ? LiveLogPath(run_dir + "/live", subtask_id, attempt)
+                               : it->log_path;
+  std::optional<std::string> text = absl::StartsWith(path, run_dir + "/") && path.find("/../") == std::string::npos
+                                        ? Tail(path, kMaxLogBytes)
+                                        : std::nullopt;
+  if (!text) return WebResponse::Text(404, absl::StrCat("attempt ", attempt, " of ", subtask_id, " has no log yet\n"));
+  return WebResponse::Text(200, std::move(*text));
+}
+
+WebResponse Dashboard::Transcript(const std::string& run_id, const std::string& subtask_id) {
+  Store* s = store();
+  absl::StatusOr<std::vector<ModelCallRow>> calls =
+      s != nullptr ? s->ModelCalls(run_id, subtask_id) : absl::NotFoundError("");
+  if (!calls.ok()) return Error(404, absl::StrCat("no run ", run_id));
+  json out = json::array();
+  size_t bytes = 0;
+  for (const ModelCallRow& c : *calls) {
+    bytes += c.request.size() + c.response.size();
+    if (bytes > kMaxTranscriptBytes) break;  // the page says so; `swarm show --transcript` has it all
+    out.push_back({{"seq", c.seq},
+                   {"time_unix_ms", c.time_unix_ms},
+                   {"attempt", c.call.attempt()},
+                   {"step", c.call.step()},
+                   {"model", c.call.model()},
+                   {"cost_usd", c.call.cost_usd()},
+                   {"request", c.request},
+                   {"response", c.response}});
+  }
+  return Json(200, json{{"calls", out}, {"complete", out.size() == calls->size()}});
+}
+
+WebResponse Dashboard::Cancel(const std::string& run_id) {
+  if (options_.cancel) {
+    absl::Status st = options_.cancel(run_id, "cancelled from the dashboard");
+    if (st.ok()) return Json(202, json{{"cancelling", run_id}});
+    if (!absl::IsNotFound(st)) return Error(409, std::string(st.message()));
+  }
+  Store* s = store();
+  absl::StatusOr<RunRow> row = s != nullptr ? s->Run(run_id) : absl::NotFoundError("");
+  if (!row.ok()) return Error(404, absl::StrCat("no run ", run_id));
+  if (row->finished_unix_ms != 0) return Error(409, absl::StrCat("run ", run_id, " already ended (", row->state, ")"));
+  const std::string run_dir = options_.state_dir + "/runs/" + run_id;
+  if (RunLock::Holder(run_dir) == 0) {
+    return Error(
+        409, absl::StrCat("run ", run_id, " has no live coordinator; `swarm cancel ", run_id, "` marks it cancelled"));
+  }
+  // What `swarm cancel` writes: the coordinator polls its run directory's cancel file.
+  const std::string file = run_dir + "/cancel";
+  int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const std::string why = "cancelled from the dashboard\n";
+  const bool ok = fd >= 0 && write(fd, why.data(), why.size()) == static_cast<ssize_t>(why.size());
+  const int error = errno;
+  if (fd >= 0) close(fd);
+  if (!ok) {
+    unlink(file.c_str());
+    return Error(500, absl::StrCat("cannot write ", file, ": ", strerror(error)));
+  }
+  return Json(202, json{{"cancelling", run_id}});
+}
+
+}  // namespace swarm

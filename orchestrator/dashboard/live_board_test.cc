@@ -1,0 +1,50 @@
+#include "orchestrator/dashboard/live_board.h"
+
+#include <gtest/gtest.h>
+
+namespace swarm {
+namespace {
+
+v1::Event Activity(const std::string& run, const std::string& subtask, const std::string& action) {
+  v1::Event e;
+  e.set_run_id(run);
+  e.set_live(true);
+  e.mutable_agent_activity()->set_subtask_id(subtask);
+  e.mutable_agent_activity()->set_action(action);
+  return e;
+}
+
+TEST(LiveBoardTest, KeepsEachSubtasksLatestActivityAndHandsOutOnlyWhatChanged) {
+  LiveBoard board;
+  board.Publish(Activity("r", "a", "one"));
+  board.Publish(Activity("r", "b", "two"));
+  board.Publish(Activity("r", "a", "three"));
+  board.Publish(Activity("other", "a", "elsewhere"));
+  std::uint64_t version = 0;
+  std::vector<v1::Event> all = board.Since("r", &version);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].agent_activity().action(), "two");  // oldest first
+  EXPECT_EQ(all[1].agent_activity().action(), "three");
+  EXPECT_TRUE(board.Since("r", &version).empty());
+  board.Publish(Activity("r", "b", "four"));
+  std::vector<v1::Event> next = board.Since("r", &version);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].agent_activity().action(), "four");
+  board.Forget("r");
+  std::uint64_t fresh = 0;
+  EXPECT_TRUE(board.Since("r", &fresh).empty());
+  EXPECT_EQ(board.Since("other", &fresh).size(), 1u);
+}
+
+TEST(LiveBoardTest, IgnoresWhatIsNotAnActivity) {
+  LiveBoard board;
+  v1::Event e;
+  e.set_run_id("r");
+  e.mutable_run_finished();
+  board.Publish(e);
+  std::uint64_t version = 0;
+  EXPECT_TRUE(board.Since("r", &version).empty());
+}
+
+}  // namespace
+}  // namespace swarm
