@@ -91,6 +91,11 @@ std::string Describe(const v1::Event& e) {
       return absl::StrCat(a.subtask_id(), " attempt ", a.attempt(),
                           a.step() > 0 ? absl::StrCat(" step ", a.step()) : "", ": ", a.action());
     }
+    case v1::Event::kQueueTesting: {
+      const v1::QueueTesting& q = e.queue_testing();
+      return absl::StrCat(q.stage() == "check" ? "check" : "queue", q.done() ? " tested " : " testing ",
+                          absl::StrJoin(q.subtask_ids(), " "));
+    }
     case v1::Event::KIND_NOT_SET:
       break;
   }

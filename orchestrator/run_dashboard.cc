@@ -69,10 +69,10 @@ absl::StatusOr<std::unique_ptr<RunDashboard>> RunDashboard::Start(const std::str
                                                    .secure = false,
                                                    .live = d->live_.get(),
                                                    .cancel = [self](const std::string& id, const std::string& why) {
-                                                     Coordinator* c = self->coordinator_.load();
-                                                     if (id != self->run_id_ || c == nullptr)
+                                                     absl::MutexLock lock(&self->mu_);
+                                                     if (id != self->run_id_ || self->coordinator_ == nullptr)
                                                        return absl::NotFoundError(id);
-                                                     c->RequestCancel(why);
+                                                     self->coordinator_->RequestCancel(why);
                                                      return absl::OkStatus();
                                                    }});
   Dashboard* dashboard = d->dashboard_.get();
@@ -96,5 +96,10 @@ absl::StatusOr<std::unique_ptr<RunDashboard>> RunDashboard::Start(const std::str
 }
 
 void RunDashboard::Publish(const v1::Event& live) { live_->Publish(live); }
+
+void RunDashboard::SetCoordinator(Coordinator* coordinator) {
+  absl::MutexLock lock(&mu_);
+  coordinator_ = coordinator;
+}
 
 }  // namespace swarm

@@ -4,12 +4,13 @@
 #ifndef SWARM_ORCHESTRATOR_RUN_DASHBOARD_H_
 #define SWARM_ORCHESTRATOR_RUN_DASHBOARD_H_
 
-#include <atomic>
 #include <iosfwd>
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "swarm/v1/events.pb.h"
 
 namespace swarm {
@@ -37,8 +38,9 @@ class RunDashboard final {
 
   // The run's live updates (CoordinatorOptions::on_live), from its executor.
   void Publish(const v1::Event& live);
-  // The page's cancel asks `coordinator` (null: through the run's cancel file). Must outlive this or be unset.
-  void SetCoordinator(Coordinator* coordinator) { coordinator_ = coordinator; }
+  // The page's cancel asks `coordinator` (null: through the run's cancel file). Unset it before the
+  // coordinator goes: a cancel being asked is waited for.
+  void SetCoordinator(Coordinator* coordinator);
 
  private:
   RunDashboard();
@@ -46,7 +48,8 @@ class RunDashboard final {
   std::unique_ptr<LiveBoard> live_;
   std::unique_ptr<Dashboard> dashboard_;
   std::unique_ptr<HttpServer> http_;
-  std::atomic<Coordinator*> coordinator_{nullptr};
+  absl::Mutex mu_;
+  Coordinator* coordinator_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace swarm

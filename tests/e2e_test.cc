@@ -150,16 +150,31 @@ TEST_F(E2eTest, TwoHostsLandEveryShardAndLeaveTheUserRepositoryUntouched) {
   EXPECT_EQ(hosts, 2);
   EXPECT_EQ(slots, 4);
   // What each attempt's agent was doing, as live lines: never stored, without a seq.
+  // And what the merge stages were testing: each check and each queue round, started and ended.
   std::set<std::string> active;
+  std::map<std::string, int> testing;  // "check started", "queue ended", ...
   for (const auto& e : Events(r.out, /*live=*/true)) {
     EXPECT_EQ(e["schema"], 1);
+    if (e.contains("queue_testing")) {
+      const auto& q = e["queue_testing"];
+      EXPECT_FALSE(e.contains("seq")) << e.dump();
+      EXPECT_FALSE(q["subtask_ids"].empty()) << e.dump();
+      ++testing[q["stage"].get<std::string>() + (q.value("done", false) ? " ended" : " started")];
+      continue;
+    }
     ASSERT_TRUE(e.contains("agent_activity")) << e.dump();
     EXPECT_EQ(e["agent_activity"]["action"], "running the agent command");
     EXPECT_FALSE(e.contains("seq")) << e.dump();  // not in the log
     active.insert(e["agent_activity"]["subtask_id"].get<std::string>());
   }
   EXPECT_EQ(active.size(), 8u);
-  for (const v1::Event& e : OnlyRunEvents(state())) EXPECT_FALSE(e.has_agent_activity()) << e.DebugString();
+  EXPECT_GE(testing["check started"], 8) << "each shard is checked alone on its base";
+  EXPECT_EQ(testing["check started"], testing["check ended"]);
+  EXPECT_GE(testing["queue started"], 1);
+  EXPECT_EQ(testing["queue started"], testing["queue ended"]);
+  for (const v1::Event& e : OnlyRunEvents(state())) {
+    EXPECT_FALSE(e.has_agent_activity() || e.has_queue_testing()) << e.DebugString();
+  }
 
   auto outcomes = Outcomes(OnlyReport(state()));
   ASSERT_EQ(outcomes.size(), 8u);

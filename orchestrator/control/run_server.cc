@@ -94,8 +94,14 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
   Coordinator* c = coordinator.get();
   CoordinatorOf(*r) = std::move(coordinator);
   live_[reply.run_id()] = std::move(run);
-  r->thread = std::thread([this, r, c] {
+  r->thread = std::thread([this, r, c, run_id = reply.run_id()] {
     int exit_code = c->Run();
+    if (on_live_) {  // its live updates are over: listeners forget them
+      v1::Event over;
+      over.set_run_id(run_id);
+      over.mutable_run_finished();
+      on_live_(over);
+    }
     std::unique_ptr<Coordinator> ended;
     {
       absl::MutexLock lock(&mu_);

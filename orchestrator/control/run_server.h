@@ -32,7 +32,8 @@ class RunServer final {
 
   // Creates `state_dir` (and its database) when missing. PermissionDenied when it cannot. `policy`
   // says what clients' specs may ask for (served_spec.h).
-  // `on_live` gets every live update of every run (an agent's activity), on the run's thread.
+  // `on_live` gets every live update of every run (an agent's activity), on the run's thread, and
+  // a bare run_finished once the run's coordinator has returned.
   static absl::StatusOr<std::unique_ptr<RunServer>> Create(const std::string& state_dir, SandboxFactory sandboxes,
                                                            ServePolicy policy,
                                                            std::function<void(const v1::Event&)> on_live = nullptr);

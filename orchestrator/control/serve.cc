@@ -225,8 +225,8 @@ absl::Status Serve(const ServeOptions& options, std::ostream& out) {
   }
   for (const auto& a : (*control)->addresses()) out << "swarm: serving on " << a << "\n";
   if (http) {
-    out << "swarm: dashboard at " << http->url() << "/ (logs, transcripts and cancel: open it once with "
-        << "?token= and the token below), metrics at " << http->url() << "/metrics\n";
+    out << "swarm: dashboard at " << http->url() << "/ (for logs, transcripts and cancel, open it once as "
+        << http->url() << "/?token=TOKEN, TOKEN from the token file below), metrics at " << http->url() << "/metrics\n";
   }
   out << "swarm: state in " << (*runs)->state_dir() << "\n";
   out << "swarm: clients need the token in " << token_path << " (--token-file FILE or $SWARM_TOKEN)\n";

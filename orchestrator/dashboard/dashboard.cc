@@ -27,7 +27,8 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr size_t kEventsPerRead = 500;   // a stream's read of the log; more follow at once
+constexpr size_t kEventsPerRead = 500;           // one read of the log by a stream
+constexpr size_t kStreamBytesPerPoll = 2 << 20;  // what a stream sends at most per look, catching up
 constexpr size_t kMaxRuns = 500;         // the runs page lists the newest ones
 constexpr off_t kMaxLogBytes = 1 << 20;  // a log's tail, as much as a page shows
 constexpr size_t kMaxTranscriptBytes = 8 << 20;
@@ -66,18 +67,44 @@ bool SafeId(const std::string& id) {
   });
 }
 
-// What the stream sends of an event: never a prompt or a model's reply (the transcript, with the
-// token, has them), and nothing of a size that slows a page.
-v1::Event ForStream(v1::Event event) {
+// A subtask as the stream sends it: never its prompt (instructions, an issue's body).
+void StripPrompt(v1::Subtask& s) {
+  s.clear_instructions();
+  s.mutable_issue()->clear_body();
+}
+
+// What the stream sends of an event. Never a prompt or a model's reply (the transcript, with the
+// token, has them), nor what is large. Without the token, status only: no text an agent or a command
+// wrote (summaries, errors, verdicts, the commands), and of an agent's action only its kind ("edit",
+// "run_tests", "waiting for the model": what comes before a colon).
+v1::Event ForStream(v1::Event event, bool authorized) {
   if (event.has_run_started()) {
-    for (auto& s : *event.mutable_run_started()->mutable_subtasks()) s.clear_instructions();
-    event.mutable_run_started()->clear_spec();
+    v1::RunStarted& r = *event.mutable_run_started();
+    for (auto& s : *r.mutable_subtasks()) StripPrompt(s);
+    r.clear_spec();
+    if (!authorized) {
+      r.clear_test_command();
+      r.clear_agent_command();
+    }
   }
   if (event.has_issue_planned()) {
-    for (auto& s : *event.mutable_issue_planned()->mutable_subtasks()) s.clear_instructions();
+    for (auto& s : *event.mutable_issue_planned()->mutable_subtasks()) StripPrompt(s);
+    if (!authorized) event.mutable_issue_planned()->clear_note();
   }
   if (event.has_model_called()) event.mutable_model_called()->mutable_call()->clear_reply();
   if (event.has_patch_rejected()) event.mutable_patch_rejected()->clear_conflict_json();
+  if (authorized) return event;
+  if (event.has_patch_submitted()) event.mutable_patch_submitted()->clear_summary();
+  if (event.has_attempt_finished()) event.mutable_attempt_finished()->clear_error();
+  if (event.has_test_run()) {
+    event.mutable_test_run()->clear_verdict();
+    event.mutable_test_run()->clear_command();
+  }
+  if (event.has_model_called()) event.mutable_model_called()->mutable_call()->clear_error();
+  if (event.has_agent_activity()) {
+    std::string* action = event.mutable_agent_activity()->mutable_action();
+    if (size_t colon = action->find(':'); colon != std::string::npos) action->resize(colon);
+  }
   return event;
 }
 
@@ -86,8 +113,8 @@ double BudgetOf(const v1::Event& started) {
   return started.run_started().spec().has_budget_usd() ? started.run_started().spec().budget_usd() : 0;
 }
 
-std::string Sse(const v1::Event& event) {
-  return absl::StrCat("id: ", event.seq(), "\ndata: ", EventToJson(ForStream(event)), "\n\n");
+std::string Sse(const v1::Event& event, bool authorized) {
+  return absl::StrCat("id: ", event.seq(), "\ndata: ", EventToJson(ForStream(event, authorized)), "\n\n");
 }
 
 // The last `max` bytes of the file at `path` (all of it when smaller); nullopt when it cannot be read.
@@ -155,7 +182,7 @@ WebResponse Dashboard::Answer(const WebRequest& request) {
   if (!get) return Error(405, "only GET");
   if (n == 2 && parts[1] == "runs") return Runs();
   if (n == 3 && parts[1] == "runs") return Run(parts[2], authorized);
-  if (n == 4 && parts[1] == "runs" && parts[3] == "events") return Events(request, parts[2]);
+  if (n == 4 && parts[1] == "runs" && parts[3] == "events") return Events(request, parts[2], authorized);
   if (n >= 5 && parts[1] == "runs" && parts[3] == "subtasks" && SafeId(parts[4])) {
     if (n == 5) return Subtask(parts[2], parts[4], authorized);
     if (n == 6 && (parts[5] == "log" || parts[5] == "transcript")) {
@@ -181,25 +208,36 @@ WebResponse Dashboard::Runs() {
                 {"result_branch", r.result_branch},
                 {"created_unix_ms", r.created_unix_ms},
                 {"finished_unix_ms", r.finished_unix_ms}};
-    int total = 0, landed = 0, failed = 0;
-    if (absl::StatusOr<std::vector<SubtaskRow>> subtasks = s->Subtasks(r.id); subtasks.ok()) {
-      for (const SubtaskRow& st : *subtasks) {
-        ++total;
-        landed += st.state == v1::LANDED;
-        failed += IsFinal(st.state) && st.state != v1::LANDED;
-      }
-    }
-    run["subtasks"] = total;
-    run["landed"] = landed;
-    run["failed"] = failed;
-    if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = s->SpendBySubtask(r.id); spend.ok()) {
-      run["cost_usd"] = TotalSpend(*spend).cost_usd;
-    }
+    const RunCounts counts = CountsOf(r.id, r.finished_unix_ms != 0);
+    run["subtasks"] = counts.total;
+    run["landed"] = counts.landed;
+    run["failed"] = counts.failed;
+    run["cost_usd"] = counts.cost_usd;
     // Whether some process still runs it: a run that is not finished and has none waits for `swarm resume`.
     run["live"] = r.finished_unix_ms == 0 && RunLock::Holder(options_.state_dir + "/runs/" + r.id) != 0;
     runs.push_back(std::move(run));
   }
   return Json(200, json{{"runs", runs}, {"state_dir", options_.state_dir}, {"more", rows->size() > kMaxRuns}});
+}
+
+Dashboard::RunCounts Dashboard::CountsOf(const std::string& run_id, bool finished) {
+  if (auto it = finished_counts_.find(run_id); it != finished_counts_.end()) {
+    if (finished) return it->second;
+    finished_counts_.erase(it);  // resumed: it runs again
+  }
+  RunCounts c;
+  if (absl::StatusOr<std::vector<SubtaskRow>> subtasks = store_->Subtasks(run_id); subtasks.ok()) {
+    for (const SubtaskRow& st : *subtasks) {
+      ++c.total;
+      c.landed += st.state == v1::LANDED;
+      c.failed += IsFinal(st.state) && st.state != v1::LANDED && st.state != v1::NO_CHANGE;
+    }
+  }
+  if (absl::StatusOr<std::map<std::string, ModelSpend>> spend = store_->SpendBySubtask(run_id); spend.ok()) {
+    c.cost_usd = TotalSpend(*spend).cost_usd;
+  }
+  if (finished) finished_counts_[run_id] = c;
+  return c;
 }
 
 WebResponse Dashboard::Run(const std::string& run_id, bool authorized) {
@@ -224,7 +262,7 @@ WebResponse Dashboard::Run(const std::string& run_id, bool authorized) {
                    {"authorized", authorized}});
 }
 
-WebResponse Dashboard::Events(const WebRequest& request, const std::string& run_id) {
+WebResponse Dashboard::Events(const WebRequest& request, const std::string& run_id, bool authorized) {
   Store* s = store();
   if (s == nullptr || !s->Run(run_id).ok()) return Error(404, absl::StrCat("no run ", run_id));
   // Where to resume: the browser's Last-Event-ID after a reconnect, else ?after=SEQ, else the start.
@@ -240,24 +278,35 @@ WebResponse Dashboard::Events(const WebRequest& request, const std::string& run_
     std::uint64_t live_version = 0;
   };
   auto at = std::make_shared<Position>(Position{.seq = after});
-  r.stream = [this, run_id, at](std::string& out) {
+  r.stream = [this, run_id, at, authorized](std::string& out) {
     Store* s = store();
     if (s == nullptr) return false;
-    absl::StatusOr<std::vector<v1::Event>> events = s->Events(run_id, at->seq, kEventsPerRead);
-    if (!events.ok()) return false;  // the browser reconnects from the last id it saw
-    for (const v1::Event& e : *events) {
-      at->seq = e.seq();
-      absl::StrAppend(&out, Sse(e));
-      if (e.has_run_finished()) {
-        out += "event: end\ndata: {}\n\n";
-        return false;
+    // Live updates are taken before the log is read: an agent's first word, sent after its lease was
+    // stored, then reaches the page after the lease, never before it (where it would be dropped).
+    std::vector<v1::Event> live;
+    if (options_.live != nullptr) live = options_.live->Since(run_id, &at->live_version);
+    // Catching up (a page's first load, a reconnect), reads follow one another up to a budget a poll.
+    for (size_t sent = 0; sent < kStreamBytesPerPoll;) {
+      absl::StatusOr<std::vector<v1::Event>> events = s->Events(run_id, at->seq, kEventsPerRead);
+      if (!events.ok()) return false;  // the browser reconnects from the last id it saw
+      for (const v1::Event& e : *events) {
+        at->seq = e.seq();
+        const std::string line = Sse(e, authorized);
+        sent += line.size();
+        out += line;
+        // The end, unless the run was resumed since (its log goes on after this RunFinished).
+        if (e.has_run_finished()) {
+          absl::StatusOr<v1::Event> last = s->LastEvent(run_id);
+          if (last.ok() && last->seq() == e.seq()) {
+            out += "event: end\ndata: {}\n\n";
+            return false;
+          }
+        }
       }
+      if (events->size() < kEventsPerRead) break;
     }
-    if (options_.live != nullptr && events->size() < kEventsPerRead) {
-      for (const v1::Event& live : options_.live->Since(run_id, &at->live_version)) {
-        absl::StrAppend(&out, "event: live\ndata: ", EventToJson(live), "\n\n");
-      }
-    }
+    for (v1::Event& e : live)
+      absl::StrAppend(&out, "event: live\ndata: ", EventToJson(ForStream(std::move(e), authorized)), "\n\n");
     return true;
   };
   return r;

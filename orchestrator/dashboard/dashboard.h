@@ -18,12 +18,14 @@
 //   POST /api/runs/RUN/cancel                      asks the run to stop (token, and the page's header)
 //   GET  /metrics, /healthz                        web_routes.h
 //
-// Without the token (dashboard_auth.h) a client sees status: runs, subtasks, states, counts, cost.
-// The event stream never carries a prompt (a subtask's instructions) or a model's reply text.
+// Without the token (dashboard_auth.h) a client sees status: runs, subtasks, states, counts, cost;
+// its event stream carries no text an agent or a command wrote. No stream ever carries a prompt (a
+// subtask's instructions, an issue's body) or a model's reply text.
 #ifndef SWARM_ORCHESTRATOR_DASHBOARD_DASHBOARD_H_
 #define SWARM_ORCHESTRATOR_DASHBOARD_DASHBOARD_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -59,7 +61,7 @@ class Dashboard final {
  private:
   WebResponse Runs();
   WebResponse Run(const std::string& run_id, bool authorized);
-  WebResponse Events(const WebRequest& request, const std::string& run_id);
+  WebResponse Events(const WebRequest& request, const std::string& run_id, bool authorized);
   WebResponse Subtask(const std::string& run_id, const std::string& subtask_id, bool authorized);
   WebResponse Log(const WebRequest& request, const std::string& run_id, const std::string& subtask_id);
   WebResponse Transcript(const std::string& run_id, const std::string& subtask_id);
@@ -67,8 +69,16 @@ class Dashboard final {
   // The state directory's store, opened on first use; null (and 503 for the caller) while it has none.
   Store* store();
 
+  // A finished run's counts, which cannot change: the runs page asks every few seconds.
+  struct RunCounts {
+    int total = 0, landed = 0, failed = 0;
+    double cost_usd = 0;
+  };
+  RunCounts CountsOf(const std::string& run_id, bool finished);
+
   const DashboardOptions options_;
   std::unique_ptr<Store> store_;
+  std::map<std::string, RunCounts> finished_counts_;
 };
 
 }  // namespace swarm

@@ -1,5 +1,8 @@
 #include "orchestrator/dashboard/dashboard_auth.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <string_view>
 #include <vector>
 
@@ -50,12 +53,35 @@ std::optional<std::string> QueryParameter(const std::string& query, const std::s
   return std::nullopt;
 }
 
+std::string SessionCookieName(const WebRequest& request) {
+  const std::string host = request.Header("host");
+  const size_t colon = host.rfind(':');
+  std::string port = colon == std::string::npos || host.back() == ']' ? "80" : host.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) port = "80";
+  return kSessionCookiePrefix + port;
+}
+
+std::string SessionValue(const std::string& token) {
+  static constexpr char kPurpose[] = "swarm dashboard session";
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()), reinterpret_cast<const unsigned char*>(kPurpose),
+       sizeof(kPurpose) - 1, mac, &size);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 15];
+  }
+  return out;
+}
+
 bool Authorized(const WebRequest& request, const std::string& token) {
   if (token.empty()) return false;
   const std::string header = request.Header("authorization");
   if (absl::StartsWithIgnoreCase(header, "Bearer ") && TokensEqual(header.substr(7), token)) return true;
-  const std::string cookie = CookieValue(request.Header("cookie"), kSessionCookie);
-  return !cookie.empty() && TokensEqual(cookie, token);
+  const std::string cookie = CookieValue(request.Header("cookie"), SessionCookieName(request));
+  return !cookie.empty() && TokensEqual(cookie, SessionValue(token));
 }
 
 bool SameOriginRequest(const WebRequest& request) {
@@ -74,9 +100,11 @@ WebResponse SignIn(const WebRequest& request, const std::string& token, bool sec
   }
   WebResponse r = WebResponse::Text(303, "signed in\n");
   // The path only: the query held the token, and nothing else of it matters to a page.
-  r.headers.emplace_back("Location", request.path.empty() ? "/" : request.path);
-  r.headers.emplace_back("Set-Cookie", absl::StrCat(kSessionCookie, "=", token, "; Path=/; HttpOnly; SameSite=Strict",
-                                                    secure ? "; Secure" : ""));
+  // One leading slash: "//elsewhere" would send the browser to another site.
+  const size_t start = request.path.find_first_not_of('/');
+  r.headers.emplace_back("Location", start == std::string::npos ? "/" : "/" + request.path.substr(start));
+  r.headers.emplace_back("Set-Cookie", absl::StrCat(SessionCookieName(request), "=", SessionValue(token),
+                                                    "; Path=/; HttpOnly; SameSite=Strict", secure ? "; Secure" : ""));
   return r;
 }
 

@@ -15,9 +15,13 @@ TEST(DashboardAuthTest, TheTokenComesByHeaderOrCookie) {
   const std::string token(40, 'x');
   EXPECT_TRUE(Authorized(With({{"authorization", "Bearer " + token}}), token));
   EXPECT_TRUE(Authorized(With({{"authorization", "bearer " + token}}), token));
-  EXPECT_TRUE(Authorized(With({{"cookie", "a=b; swarm_token=" + token + "; c=d"}}), token));
+  EXPECT_TRUE(Authorized(
+      With({{"host", "127.0.0.1:7"}, {"cookie", "a=b; swarm_session_7=" + SessionValue(token) + "; c=d"}}), token));
   EXPECT_FALSE(Authorized(With({{"authorization", "Bearer " + token + "y"}}), token));
-  EXPECT_FALSE(Authorized(With({{"cookie", "xswarm_token=" + token}}), token));
+  EXPECT_FALSE(
+      Authorized(With({{"host", "127.0.0.1:7"}, {"cookie", "xswarm_session_7=" + SessionValue(token)}}), token));
+  EXPECT_EQ(SessionValue(token).size(), 64u);
+  EXPECT_NE(SessionValue(token), SessionValue(token + "z"));
   EXPECT_FALSE(Authorized(With({}), token));
   EXPECT_FALSE(Authorized(With({{"authorization", "Bearer "}}), ""));  // no token: nobody
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "nlohmann/json.hpp"
+#include "orchestrator/dashboard/dashboard_auth.h"
 #include "orchestrator/dashboard/live_board.h"
 #include "orchestrator/store/store.h"
 #include "testing/test_util.h"
@@ -189,6 +190,51 @@ TEST_F(DashboardTest, AReconnectResumesAfterTheLastEventId) {
   EXPECT_EQ(d.Answer(Get("/api/runs/r1/events?after=x")).status, 400);
 }
 
+TEST_F(DashboardTest, AResumedRunIsFollowedPastItsEarlierEnd) {
+  Dashboard d = Make();
+  Finish();  // seq 4: cancelled, say
+  v1::Event resumed;
+  resumed.mutable_run_resumed()->set_head("abc");
+  Apply(resumed);  // seq 5
+  WebResponse r = d.Answer(Get("/api/runs/r1/events"));
+  std::string first = Drain(r, 1);
+  EXPECT_NE(first.find("id: 5\n"), std::string::npos);
+  EXPECT_EQ(first.find("event: end"), std::string::npos);
+  Finish();  // seq 6: the run's last end
+  std::string more;
+  EXPECT_FALSE(r.stream(more));
+  EXPECT_NE(more.find("id: 6\n"), std::string::npos);
+  EXPECT_NE(more.find("event: end\n"), std::string::npos);
+}
+
+TEST_F(DashboardTest, WithoutTheTokenTheStreamCarriesNoTextAnAgentWrote) {
+  v1::Event submitted;
+  submitted.mutable_patch_submitted()->set_subtask_id("a");
+  submitted.mutable_patch_submitted()->set_summary("a secret summary");
+  submitted.mutable_patch_submitted()->set_attempt(1);
+  submitted.mutable_patch_submitted()->set_base_commit("b");
+  submitted.mutable_patch_submitted()->set_tree("t");
+  submitted.mutable_patch_submitted()->set_commit("c");
+  auto status = store_->Apply(Stamp(submitted), {.patch_diff = "diff"});
+  ASSERT_TRUE(status.ok()) << status;
+  v1::Event live;
+  live.set_run_id("r1");
+  live.set_live(true);
+  live.mutable_agent_activity()->set_subtask_id("a");
+  live.mutable_agent_activity()->set_action("run: cat /secret/file");
+  live_.Publish(live);
+  Dashboard d = Make();
+  WebResponse anonymous = d.Answer(Get("/api/runs/r1/events"));
+  std::string seen = Drain(anonymous, 1);
+  EXPECT_EQ(seen.find("secret"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("\"action\":\"run\""), std::string::npos) << seen;
+  WebResponse signed_in = d.Answer(Get("/api/runs/r1/events", true));
+  std::string all = Drain(signed_in, 1);
+  EXPECT_NE(all.find("a secret summary"), std::string::npos);
+  EXPECT_NE(all.find("cat /secret/file"), std::string::npos);
+  EXPECT_EQ(all.find("the secret prompt"), std::string::npos);  // a prompt: not even with the token
+}
+
 TEST_F(DashboardTest, LogsTranscriptsAndPromptsNeedTheToken) {
   Dashboard d = Make();
   EXPECT_EQ(d.Answer(Get("/api/runs/r1/subtasks/a/log?attempt=1")).status, 401);
@@ -255,11 +301,25 @@ TEST_F(DashboardTest, ATokenInAPagesUrlBecomesACookieAndARedirect) {
     if (name == "Set-Cookie") cookie = value;
   }
   EXPECT_EQ(location, "/runs/r1");
-  EXPECT_EQ(cookie, "swarm_token=" + kToken + "; Path=/; HttpOnly; SameSite=Strict");
+  // Named after the port, holding an HMAC of the token: never the token, which opens the Control API.
+  EXPECT_EQ(cookie, "swarm_session_8080=" + SessionValue(kToken) + "; Path=/; HttpOnly; SameSite=Strict");
+  EXPECT_EQ(cookie.find(kToken), std::string::npos);
   EXPECT_EQ(d.Answer(Get("/runs/r1?token=wrong")).status, 401);
   WebRequest with_cookie = Get("/api/runs/r1");
-  with_cookie.headers.emplace_back("cookie", "other=1; swarm_token=" + kToken);
+  with_cookie.headers.emplace_back("cookie", "other=1; swarm_session_8080=" + SessionValue(kToken));
   EXPECT_TRUE(json::parse(d.Answer(with_cookie).body)["authorized"].get<bool>());
+  WebRequest other_port = with_cookie;
+  other_port.headers[0].second = "127.0.0.1:9090";
+  EXPECT_FALSE(json::parse(d.Answer(other_port).body)["authorized"].get<bool>());
+  WebRequest raw_token = Get("/api/runs/r1");
+  raw_token.headers.emplace_back("cookie", "swarm_session_8080=" + kToken);
+  EXPECT_FALSE(json::parse(d.Answer(raw_token).body)["authorized"].get<bool>());
+  WebRequest climbing = Get("//evil.example/x?token=" + kToken);
+  for (const auto& [name, value] : d.Answer(climbing).headers) {
+    if (name == "Location") {
+      EXPECT_EQ(value, "/evil.example/x");
+    }
+  }
 }
 
 }  // namespace

@@ -4,10 +4,24 @@
 
 namespace swarm {
 
+namespace {
+
+// What a live event replaces: its subtask's previous activity; the previous word of the same check
+// (its first subtask's) or of the same lane's queue.
+std::string KeyOf(const v1::Event& live) {
+  if (live.has_agent_activity()) return "agent/" + live.agent_activity().subtask_id();
+  const v1::QueueTesting& q = live.queue_testing();
+  if (q.stage() == "queue") return "queue/" + q.lane();
+  return "check/" + (q.subtask_ids().empty() ? std::string() : q.subtask_ids(0));
+}
+
+}  // namespace
+
 void LiveBoard::Publish(const v1::Event& live) {
-  if (!live.has_agent_activity() || live.run_id().empty()) return;
+  if (live.has_run_finished()) return Forget(live.run_id());
+  if (live.run_id().empty() || (!live.has_agent_activity() && !live.has_queue_testing())) return;
   absl::MutexLock lock(&mu_);
-  Entry& entry = runs_[live.run_id()][live.agent_activity().subtask_id()];
+  Entry& entry = runs_[live.run_id()][KeyOf(live)];
   entry.version = ++next_version_;
   entry.event = live;
 }

@@ -1,5 +1,6 @@
 // What the runs of this process are doing now, for the dashboard: each running attempt's latest
-// activity (an agent's tool call or command), kept in memory, never stored. Coordinators publish
+// activity (an agent's tool call or command) and what the merge stages are testing, kept in memory,
+// never stored. Coordinators publish
 // (CoordinatorOptions::on_live), the dashboard's streams read what changed since they last looked.
 // Runs of other processes have no entry: their pages show the event log alone.
 #ifndef SWARM_ORCHESTRATOR_DASHBOARD_LIVE_BOARD_H_
@@ -19,7 +20,9 @@ namespace swarm {
 class LiveBoard {
  public:
   // Thread-safe, all of them.
-  // A live event of a run (agent_activity): it replaces its subtask's previous one. Others are ignored.
+  // A live event of a run: an agent_activity replaces its subtask's previous one, a queue_testing the
+  // previous word of its check or its lane's queue; a run_finished forgets the run (Forget). Others
+  // are ignored.
   void Publish(const v1::Event& live);
   // The run ended: its entries go.
   void Forget(const std::string& run_id);
@@ -34,7 +37,8 @@ class LiveBoard {
   };
   mutable absl::Mutex mu_;
   std::uint64_t next_version_ ABSL_GUARDED_BY(mu_) = 0;
-  // run id -> subtask id -> its latest activity: one entry per subtask, whatever its agents send.
+  // run id -> "agent/SUBTASK", "check/SUBTASK" or "queue/LANE" -> its latest word: one entry per
+  // subtask and lane, whatever is sent.
   std::map<std::string, std::map<std::string, Entry>> runs_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -36,6 +36,36 @@ TEST(LiveBoardTest, KeepsEachSubtasksLatestActivityAndHandsOutOnlyWhatChanged) {
   EXPECT_EQ(board.Since("other", &fresh).size(), 1u);
 }
 
+TEST(LiveBoardTest, AStagesLastWordReplacesItsFirst) {
+  LiveBoard board;
+  auto testing = [](const std::string& stage, const std::string& lane, std::vector<std::string> ids, bool done) {
+    v1::Event e;
+    e.set_run_id("r");
+    e.set_live(true);
+    auto* q = e.mutable_queue_testing();
+    q->set_stage(stage);
+    q->set_lane(lane);
+    for (const auto& id : ids) q->add_subtask_ids(id);
+    q->set_done(done);
+    return e;
+  };
+  board.Publish(testing("check", "", {"a"}, false));
+  board.Publish(testing("check", "", {"b"}, false));
+  board.Publish(testing("queue", "", {"c", "d"}, false));
+  board.Publish(Activity("r", "a", "editing"));  // an agent's word never replaces a stage's
+  board.Publish(testing("check", "", {"a"}, true));
+  board.Publish(testing("queue", "", {"c", "d"}, true));
+  std::uint64_t version = 0;
+  std::vector<v1::Event> all = board.Since("r", &version);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_FALSE(all[0].queue_testing().done());  // b's check still runs
+  EXPECT_TRUE(all[0].queue_testing().subtask_ids(0) == "b");
+  EXPECT_TRUE(all[1].has_agent_activity());
+  EXPECT_TRUE(all[2].queue_testing().done());
+  EXPECT_EQ(all[3].queue_testing().stage(), "queue");
+  EXPECT_TRUE(all[3].queue_testing().done());
+}
+
 TEST(LiveBoardTest, IgnoresWhatIsNotAnActivity) {
   LiveBoard board;
   v1::Event e;

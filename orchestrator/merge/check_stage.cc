@@ -11,8 +11,11 @@
 
 namespace swarm {
 
-CheckStage::CheckStage(const IntegrationRepo& repo, TestGate& gate, int jobs)
-    : repo_(repo), gate_(gate), pool_(std::make_unique<boost::asio::thread_pool>(std::max(1, jobs))) {}
+CheckStage::CheckStage(const IntegrationRepo& repo, TestGate& gate, int jobs, TestingCallback on_testing)
+    : repo_(repo),
+      gate_(gate),
+      on_testing_(std::move(on_testing)),
+      pool_(std::make_unique<boost::asio::thread_pool>(std::max(1, jobs))) {}
 
 CheckStage::~CheckStage() { Shutdown(); }
 
@@ -155,7 +158,11 @@ CheckResult CheckStage::Check(const MergeRequest& request) {
     return result;
   }
   const TestOutcome& baseline = *baseline_or;
+  std::vector<std::string> under_test;
+  for (const auto& p : request.patches) under_test.push_back(p.subtask_id);
+  if (on_testing_) on_testing_(under_test, /*done=*/false);
   absl::StatusOr<TestOutcome> tested = gate_.Test(tree, label);
+  if (on_testing_) on_testing_(under_test, /*done=*/true);
   if (!tested.ok()) {
     result.why = std::string(tested.status().message());
     return result;

@@ -61,8 +61,8 @@ inline constexpr char kSwarmError[] = "swarm's own error";
 
 class CheckStage final : public PatchChecker {
  public:
-  // `repo` and `gate` must outlive the stage.
-  CheckStage(const IntegrationRepo& repo, TestGate& gate, int jobs);
+  // `repo` and `gate` must outlive the stage. `on_testing` hears each check's tests start and end.
+  CheckStage(const IntegrationRepo& repo, TestGate& gate, int jobs, TestingCallback on_testing = nullptr);
   ~CheckStage() override;  // waits for the checks in progress
   CheckStage(const CheckStage&) = delete;
   CheckStage& operator=(const CheckStage&) = delete;
@@ -91,6 +91,7 @@ class CheckStage final : public PatchChecker {
   // Set at construction.
   const IntegrationRepo& repo_;
   TestGate& gate_;
+  const TestingCallback on_testing_;
   std::unique_ptr<boost::asio::thread_pool> pool_;
 
   absl::Mutex mu_;

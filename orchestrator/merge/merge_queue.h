@@ -30,6 +30,10 @@ struct MergeRequest {
   std::vector<std::string> test_first = {};
 };
 
+// Told when a stage's tests start (done false) and end (done true) for these subtasks' patches, on
+// the stage's worker thread: what is under test now, for people watching. Optional everywhere.
+using TestingCallback = std::function<void(const std::vector<std::string>& subtask_ids, bool done)>;
+
 struct MergeResult {
   enum class Outcome { kLanded, kConflict, kTestsFailed, kAlreadyPresent, kError };
   Outcome outcome = Outcome::kError;

@@ -14,7 +14,8 @@ SpeculativeMergeQueue::SpeculativeMergeQueue(const IntegrationRepo& repo, TestGa
     : repo_(repo),
       gate_(gate),
       run_id_(std::move(run_id)),
-      options_{std::max(1, options.depth), std::max(1, options.max_batch), options.ref, options.test_head_first},
+      options_{std::max(1, options.depth), std::max(1, options.max_batch), options.ref, options.test_head_first,
+               options.on_testing},
       head_(std::move(head)),
       head_known_(!options.test_head_first || gate.format() == TestFormat::kExit),  // a landed head passed
       worker_([this] { Loop(); }) {}
@@ -225,6 +226,13 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
   if (positions.empty()) return;
 
   // Every candidate at once.
+  std::vector<std::string> under_test;
+  for (const Position& p : positions) {
+    for (const Item& item : p.items) {
+      for (const auto& patch : item.request.patches) under_test.push_back(patch.subtask_id);
+    }
+  }
+  if (options_.on_testing) options_.on_testing(under_test, /*done=*/false);
   std::vector<std::thread> testers;
   std::vector<std::string> labels;
   for (std::size_t i = 0; i < positions.size(); ++i) {
@@ -236,6 +244,7 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
     testers.emplace_back([this, &p, label] { p.test = gate_.Test(p.tree, label); });
   }
   for (auto& t : testers) t.join();
+  if (options_.on_testing) options_.on_testing(under_test, /*done=*/true);
 
   // The first candidate that fails (twice: once more before it counts) ends what lands.
   std::vector<std::string> required;

@@ -34,6 +34,7 @@ class SpeculativeMergeQueue final : public MergeQueue {
     // `head` is not what the tests said on the ref's head (a resumed run's lane, which moved since the
     // base): the queue tests its head first, on its own thread, with a per-test format.
     bool test_head_first = false;
+    TestingCallback on_testing = nullptr;  // a round's candidates' tests start and end
   };
   // `repo` and `gate` must outlive the queue; `head` is what the tests said on the integration head.
   SpeculativeMergeQueue(const IntegrationRepo& repo, TestGate& gate, std::string run_id, TestOutcome head,

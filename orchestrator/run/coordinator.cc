@@ -380,7 +380,12 @@ int Coordinator::Run() {
       return kExitInternal;
     }
   }
-  stages_ = MakeStages(options_.checker, options_.merge_queue, site_, run_, baseline_.head_outcome, pipeline_->head());
+  // What the merge stages are testing now is a live update (the dashboard's queue, --json).
+  stages_ = MakeStages(
+      options_.checker, options_.merge_queue, site_, run_, baseline_.head_outcome, pipeline_->head(),
+      [this](const std::string& stage, const std::string& lane, const std::vector<std::string>& ids, bool done) {
+        Post([this, e = QueueTestingEvent(stage, lane, ids, done)] { recorder_->Live(e); });
+      });
   pipeline_->UseStages(*stages_.check(),
                        [this](const std::string& lane) -> MergeQueue& { return stages_.Merge(lane); });
 

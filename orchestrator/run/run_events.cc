@@ -49,6 +49,17 @@ v1::Event SubtaskLeasedEvent(const std::string& lease_id, const Lease& lease, co
   return e;
 }
 
+v1::Event QueueTestingEvent(const std::string& stage, const std::string& lane, const std::vector<std::string>& ids,
+                            bool done) {
+  v1::Event e;
+  v1::QueueTesting* q = e.mutable_queue_testing();
+  q->set_stage(stage);
+  q->set_lane(lane);
+  for (const std::string& id : ids) q->add_subtask_ids(id);
+  q->set_done(done);
+  return e;
+}
+
 v1::Event AgentActivityEvent(const Lease& lease, const std::string& host_id) {
   v1::Event e;
   v1::AgentActivity* a = e.mutable_agent_activity();

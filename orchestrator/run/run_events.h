@@ -30,6 +30,8 @@ v1::Event SubtaskLeasedEvent(const std::string& lease_id, const Lease& lease, co
 // A lease whose host stopped heartbeating: the attempt is void.
 // Live only (RunRecorder::Live): what the lease's agent is doing now.
 v1::Event AgentActivityEvent(const Lease& lease, const std::string& host_id);
+v1::Event QueueTestingEvent(const std::string& stage, const std::string& lane, const std::vector<std::string>& ids,
+                            bool done);
 v1::Event LeaseExpiredEvent(const std::string& lease_id, const Lease& lease, const std::string& host_id);
 // A result under a lease that is not current (expired and given to another, or never given).
 v1::Event ResultRefusedEvent(const v1::AttemptResult& result, const std::string& host_id, const std::string& why);

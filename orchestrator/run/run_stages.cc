@@ -39,17 +39,24 @@ void RunStages::Shutdown() {
 }
 
 RunStages MakeStages(PatchChecker* checker, MergeQueue* queue, RunSite& site, const PreparedRun& run,
-                     const TestOutcome& head, const std::string& head_commit) {
+                     const TestOutcome& head, const std::string& head_commit, StageTestingCallback on_testing) {
   RunStages stages;
   stages.injected_merge_ = queue;
-  stages.make_queue_ = [&site, &run, head](const std::string& lane) -> std::unique_ptr<MergeQueue> {
+  stages.make_queue_ = [&site, &run, head, on_testing](const std::string& lane) -> std::unique_ptr<MergeQueue> {
+    TestingCallback heard = nullptr;
+    if (on_testing) {
+      heard = [on_testing, lane](const std::vector<std::string>& ids, bool done) {
+        on_testing("queue", lane, ids, done);
+      };
+    }
     return std::make_unique<SpeculativeMergeQueue>(
         *site.repo, *site.gate, run.run_id, head,
         SpeculativeMergeQueue::Options{.depth = run.config.queue_depth,
                                        .max_batch = run.config.max_batch,
                                        .ref = LaneRef(lane),
                                        // A resumed lane may have moved since the base `head` is of.
-                                       .test_head_first = run.resume && !lane.empty()});
+                                       .test_head_first = run.resume && !lane.empty(),
+                                       .on_testing = std::move(heard)});
   };
   const int jobs =
       run.config.test_jobs > 0 ? run.config.test_jobs : static_cast<int>(std::thread::hardware_concurrency());
@@ -58,7 +65,11 @@ RunStages MakeStages(PatchChecker* checker, MergeQueue* queue, RunSite& site, co
   if (checker != nullptr) {
     stages.check_ = checker;
   } else {
-    stages.own_check_ = std::make_unique<CheckStage>(*site.repo, *site.gate, jobs);
+    TestingCallback heard = nullptr;
+    if (on_testing) {
+      heard = [on_testing](const std::vector<std::string>& ids, bool done) { on_testing("check", "", ids, done); };
+    }
+    stages.own_check_ = std::make_unique<CheckStage>(*site.repo, *site.gate, jobs, std::move(heard));
     stages.check_ = stages.own_check_.get();
   }
   stages.check_->RecordHead(head_commit, head);

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "orchestrator/merge/check_stage.h"
 #include "orchestrator/merge/merge_queue.h"
@@ -16,6 +17,11 @@
 #include "orchestrator/run/run_site.h"
 
 namespace swarm {
+
+// What the own stages' tests starting and ending are told to: stage "check" or "queue", the queue's
+// lane, the subtasks whose patches the trees under test add; from the stages' worker threads.
+using StageTestingCallback = std::function<void(const std::string& stage, const std::string& lane,
+                                                const std::vector<std::string>& subtask_ids, bool done)>;
 
 class RunStages {
  public:
@@ -38,7 +44,7 @@ class RunStages {
 
  private:
   friend RunStages MakeStages(PatchChecker*, MergeQueue*, RunSite&, const PreparedRun&, const TestOutcome&,
-                              const std::string&);
+                              const std::string&, StageTestingCallback);
 
   std::unique_ptr<CheckStage> own_check_;
   PatchChecker* check_ = nullptr;  // own_check_ or the injected one
@@ -48,11 +54,14 @@ class RunStages {
   bool cancelled_ = false;
 };
 
+// `on_testing`: told when the own stages' tests start and end.
+// `on_testing`: told when the own stages' tests start and end.
 // `checker`, `queue`: injected stages (null: the run's own, a CheckStage with --test-jobs workers and,
 // per lane, a SpeculativeMergeQueue of --queue-depth and --max-batch). `head`: the tests on the head,
 // which the check stage and the queues start from.
 RunStages MakeStages(PatchChecker* checker, MergeQueue* queue, RunSite& site, const PreparedRun& run,
-                     const TestOutcome& head, const std::string& head_commit);
+                     const TestOutcome& head, const std::string& head_commit,
+                     StageTestingCallback on_testing = nullptr);
 
 }  // namespace swarm
 

@@ -370,6 +370,8 @@ absl::Status Store::Project(const v1::Event& e, const EventBodies& bodies) {
       return absl::OkStatus();  // the log is the record; outcomes follow in their own events
     case v1::Event::kAgentActivity:
       return absl::InvalidArgumentError("an agent's activity is live only: it is never stored");
+    case v1::Event::kQueueTesting:
+      return absl::InvalidArgumentError("the merge stages' tests starting are live only: never stored");
     case v1::Event::KIND_NOT_SET:
       return absl::InvalidArgumentError("event without a kind");
   }

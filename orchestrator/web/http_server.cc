@@ -322,7 +322,12 @@ WebResponse HttpServer::Impl::Answer(const http::request<http::string_body>& req
   for (const auto& field : request)
     in.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())), std::string(field.value()));
   in.body = request.body();
-  return handler(in);
+  try {
+    return handler(in);
+  } catch (const std::exception&) {
+    // A bug in a handler answers 500 rather than end the process that serves (a run's coordinator).
+    return WebResponse::Text(500, "the server failed to answer\n");
+  }
 }
 
 template <class Stream>
@@ -358,7 +363,11 @@ asio::awaitable<void> HttpServer::Impl::SendStream(Stream& s, unsigned version, 
   asio::steady_timer wait(io);
   auto quiet_since = std::chrono::steady_clock::now();
   for (bool more = true; more && !stopping;) {
-    more = answer.stream(out);
+    try {
+      more = answer.stream(out);
+    } catch (const std::exception&) {
+      more = false;  // a bug in the stream ends it, not the process; the client reconnects
+    }
     if (out.empty() && std::chrono::steady_clock::now() - quiet_since >= kStreamPing) out = ":\n\n";
     if (!out.empty()) {
       stream.expires_after(kIoTimeout);

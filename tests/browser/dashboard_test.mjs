@@ -119,8 +119,8 @@ async function main() {
     // An agent's row shows its tool call as it happens.
     await page.waitForFunction(() => [...document.querySelectorAll('#agents .agent-row td.action')]
       .some((td) => /read_file|create_file|run_tests/.test(td.textContent)), null, {timeout: 60000});
-    // The queue shows a candidate (its test command takes a second at least).
-    await page.waitForSelector('.queue-candidate', {timeout: 60000});
+    // The queue shows a candidate under test (its test command takes a second at least).
+    await page.waitForSelector('.queue-candidate.testing', {timeout: 60000});
     // The cost chart gains points as model calls are made.
     await page.waitForFunction((n) => Number(document.getElementById('chart-cost').dataset.points) > n,
       pointsAtFirst, {timeout: 60000});
@@ -149,11 +149,12 @@ async function main() {
     }
     const end = await page.evaluate(() => ({
       state: window.swarmModel.state, seq: window.swarmModel.seq, applied: window.swarmModel.applied,
-      landed: document.querySelectorAll('rect.node[data-state="LANDED"]').length,
       rows: document.querySelectorAll('#subtasks .subtask-row').length,
       pwned: window.__pwned, scripts: document.querySelectorAll('script').length,
     }));
-    await page.waitForTimeout(500);  // the last redraw
+    // The graph is redrawn at most once a second: every node lands on it soon after the end.
+    await page.waitForFunction(() => document.querySelectorAll('rect.node[data-state="LANDED"]').length ===
+        window.swarmModel.subtasks.size, null, {timeout: 10000});
     await page.screenshot({path: path.join(artifacts, 'run-finished.png'), fullPage: true});
     assert.equal(end.state, 'completed');
     assert.equal(end.applied, end.seq, 'every event once: ' + JSON.stringify(end));

@@ -101,3 +101,43 @@ test('an issue planned replaces its lane\'s lone subtask', () => {
   m.apply(ev('issue_planned', {lane: 'issue-1', subtasks: [{id: 'issue-1.a', lane: 'issue-1'}, {id: 'issue-1.b', lane: 'issue-1'}]}));
   assert.deepEqual([...m.subtasks.keys()], ['issue-1.a', 'issue-1.b']);
 });
+
+test('a patch under test is marked until its tests end or it leaves the queue', () => {
+  const m = new RunModel();
+  m.apply(started());
+  m.apply(ev('patch_submitted', {subtask_id: 'a', attempt: 1}));
+  m.apply(ev('patch_submitted', {subtask_id: 'c', attempt: 1}));
+  const live = (q) => m.apply({live: true, run_id: 'r', time_unix_ms: '9000', queue_testing: q});
+  live({stage: 'check', subtask_ids: ['a']});
+  live({stage: 'check', subtask_ids: ['zz']});  // not waiting: nothing to mark
+  assert.deepEqual([...m.underTest.keys()], ['a']);
+  live({stage: 'check', subtask_ids: ['a'], done: true});
+  assert.equal(m.underTest.size, 0);
+  live({stage: 'queue', subtask_ids: ['a', 'c']});
+  assert.equal(m.underTest.get('c').stage, 'queue');
+  m.apply(ev('landed', {subtask_ids: ['a', 'c']}));
+  assert.equal(m.underTest.size, 0);
+});
+
+test('a resumed run runs again after its earlier end, and a failed attempt waits for its retry', () => {
+  const m = new RunModel();
+  m.apply(started());
+  m.apply(ev('subtask_leased', {subtask_id: 'a', attempt: 1, host_id: 'h'}));
+  m.apply(ev('attempt_finished', {subtask_id: 'a', attempt: 1, outcome: 'failed', attempt_outcome: 'ATTEMPT_OUTCOME_FAILED'}));
+  assert.equal(m.subtasks.get('a').state, 'PENDING');
+  m.apply(ev('run_finished', {state: 'cancelled'}));
+  assert.equal(m.state, 'cancelled');
+  m.apply(ev('run_resumed', {head: 'abc', budget_usd: 3}));
+  assert.equal(m.state, '');
+  assert.equal(m.finishedMs, 0);
+  assert.equal(m.budgetUsd, 3);
+});
+
+test('the chart thins a long run to a few hundred points, keeping the last', () => {
+  const m = new RunModel();
+  m.apply(started());
+  for (let i = 0; i < 5000; i++) m.apply(ev('model_called', {call: {ok: true, cost_usd: 0.001, latency_ms: 10}}, 2000 + i));
+  const points = m.series();
+  assert.equal(points.length, 600);
+  assert.ok(Math.abs(points[points.length - 1].costUsd - 5) < 1e-9);
+});

@@ -44,8 +44,9 @@ function stateClass(s) {
 // --- The stream -------------------------------------------------------------------------------
 
 function connect() {
-  const source = new EventSource(api + '/events');
+  const source = new EventSource(api + '/events' + (model.seq ? '?after=' + model.seq : ''));
   source.onopen = () => {
+    retryMs = 500;
     $('stream-state').textContent = ended ? '' : 'live';
   };
   source.onmessage = (m) => {
@@ -63,11 +64,19 @@ function connect() {
     $('cancel').hidden = true;
     schedule();
   });
-  // The browser reconnects by itself, sending the last id it saw: nothing is missed or seen twice.
+  // After a dropped connection the browser reconnects by itself, sending the last id it saw: nothing
+  // is missed or seen twice. After an error answer (503: the server has too many streams) it gives up;
+  // then the page reconnects itself, after the last event it has.
   source.onerror = () => {
-    if (!ended) $('stream-state').textContent = 'reconnecting...';
+    if (ended) return;
+    $('stream-state').textContent = 'reconnecting...';
+    if (source.readyState === EventSource.CLOSED) {
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(10000, retryMs * 2);
+    }
   };
 }
+let retryMs = 500;
 
 let scheduled = false;
 function schedule() {
@@ -97,21 +106,30 @@ function draw() {
   $('tokens').textContent =
       count(model.spend.input) + ' / ' + count(model.spend.cached) + ' / ' + count(model.spend.output);
   $('calls').textContent = model.spend.calls + (model.spend.failed ? ' (' + model.spend.failed + ' failed)' : '');
-  drawAgents(now);
-  if (drawnVersion === model.version) return;
-  drawnVersion = model.version;
-  drawQueue();
-  drawCharts(budget);
-  drawList();
-  drawEvents();
-  // The graph is the heaviest part: at most once a second.
-  if (now - graphDrawnAt > 1000) {
+  // Agents' rows at most twice a second (their times move on each second anyway).
+  if (now - agentsDrawnAt >= 500) {
+    agentsDrawnAt = now;
+    drawAgents(now);
+  }
+  if (drawnVersion !== model.version) {
+    drawnVersion = model.version;
+    drawQueue();
+    drawList();
+    drawEvents();
+    heavyDirty = true;
+  }
+  // The graph and the charts are the heaviest parts: at most once a second.
+  if (heavyDirty && now - graphDrawnAt >= 1000) {
     graphDrawnAt = now;
+    heavyDirty = false;
     drawGraph();
-  } else {
+    drawCharts(budget);
+  } else if (heavyDirty) {
     schedule();
   }
 }
+let agentsDrawnAt = 0;
+let heavyDirty = false;
 
 function drawAgents(now) {
   const rows = [...model.agents.values()].sort((a, b) => a.subtask < b.subtask ? -1 : a.subtask > b.subtask ? 1 : 0);
@@ -152,8 +170,14 @@ function drawQueue() {
     const item = li(undefined, 'queue-candidate');
     item.dataset.subtaskId = w.subtask;
     item.appendChild(subtaskLink(w.subtask));
-    item.appendChild(
-        el('span', w.checked ? ' checked, in the integration queue' : ' being checked on its base', 'muted'));
+    const testing = model.underTest.get(w.subtask);
+    let where = w.checked ? ' checked; waiting in the integration queue' : ' waiting for its check on its base';
+    if (testing) {
+      where = (testing.stage === 'queue' ? ' under test on the integration head' : ' under test alone on its base') +
+          ' for ' + duration(Date.now() - testing.sinceMs);
+      item.classList.add('testing');
+    }
+    item.appendChild(el('span', where, 'muted'));
     return item;
   }));
   const tests = model.testing.slice(-30).reverse();
@@ -194,7 +218,9 @@ function chart(svg, points, value, opts) {
     return;
   }
   const t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, t0 + 1);
-  let max = Math.max(...points.map(value), opts.limit || 0) || 1;
+  let max = opts.limit || 0;
+  for (const p of points) max = Math.max(max, value(p));  // not Math.max(...): a long run has too many
+  max = max || 1;
   const x = (t) => L + (W - L - 4) * (t - t0) / (t1 - t0);
   const y = (v) => H - B - (H - B - 6) * v / max;
   let d = '';
@@ -225,7 +251,29 @@ function chart(svg, points, value, opts) {
 // so that a thousand fit on a screen.
 const LABELLED = 60;
 
+// Laid out again only when subtasks come or go; otherwise each node's state is updated in place.
+let graphShape = -1;
+const graphNodes = new Map();  // id -> {rect, title, state, base}
+
+function nodeTitle(s) {
+  return s.id + ' (' + s.state.toLowerCase() + ')' + (s.group ? ' group ' + s.group : '') +
+      (s.title ? ': ' + s.title : '');
+}
+
 function drawGraph() {
+  if (graphShape === model.shape) {
+    for (const s of model.subtasks.values()) {
+      const n = graphNodes.get(s.id);
+      if (!n || n.state === s.state) continue;
+      n.state = s.state;
+      n.rect.setAttribute('class', n.base + ' ' + stateClass(s.state));
+      n.rect.dataset.state = s.state;
+      n.title.textContent = nodeTitle(s);
+    }
+    return;
+  }
+  graphShape = model.shape;
+  graphNodes.clear();
   const {layers, critical} = model.layers();
   const labelled = model.subtasks.size <= LABELLED;
   const W = labelled ? 132 : 12, H = labelled ? 22 : 12, GAP = 4, PER_COLUMN = labelled ? 15 : 40;
@@ -263,27 +311,19 @@ function drawGraph() {
   }
   for (const s of model.subtasks.values()) {
     const p = pos.get(s.id);
-    const rect = svgEl('rect', {
-      x: p.x,
-      y: p.y,
-      width: W,
-      height: H,
-      rx: 2,
-      class: 'node ' + stateClass(s.state) + (critical.has(s.id) ? ' critical' : '') + (s.group ? ' grouped' : '')
-    });
+    const base = 'node' + (critical.has(s.id) ? ' critical' : '') + (s.group ? ' grouped' : '');
+    const rect = svgEl('rect', {x: p.x, y: p.y, width: W, height: H, rx: 2, class: base + ' ' + stateClass(s.state)});
     rect.dataset.subtaskId = s.id;
     rect.dataset.state = s.state;
     const title = svgEl('title');
-    title.textContent = s.id + ' (' + s.state.toLowerCase() + ')' + (s.group ? ' group ' + s.group : '') +
-        (s.title ? ': ' + s.title : '');
+    title.textContent = nodeTitle(s);
     rect.appendChild(title);
-    rect.addEventListener('click', () => openDetail(s.id));
     nodes.push(rect);
+    graphNodes.set(s.id, {rect, title, state: s.state, base});
     if (labelled) {
       const label = svgEl('text', {x: p.x + 6, y: p.y + H / 2 + 4, class: 'node-label'});
       label.textContent = s.id.length > 18 ? s.id.slice(0, 17) + '\u2026' : s.id;
-      label.appendChild(title.cloneNode(true));
-      label.addEventListener('click', () => openDetail(s.id));
+      label.dataset.subtaskId = s.id;
       nodes.push(label);
     }
   }
@@ -473,24 +513,39 @@ function pretty(text) {
 
 // --- Start ------------------------------------------------------------------------------------
 
+// The run's row; asked again until there is one (a page opened as `swarm run --dashboard` printed its
+// URL may come before the run is recorded).
+async function loadInfo() {
+  for (let wait = 500;; wait = Math.min(5000, wait * 2)) {
+    try {
+      const r = await fetch(api, {cache: 'no-store'});
+      if (r.ok) return await r.json();
+      $('run-state').textContent = r.status === 404 ? 'waiting for the run to be recorded...' : (await r.json()).error;
+    } catch (e) {
+      $('run-state').textContent = 'the server is not answering';
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
 async function start() {
   $('run-id').textContent = runId;
   document.title = 'swarm: ' + runId;
   drawLegend();
   $('filter').addEventListener('input', drawList);
   $('subtasks').addEventListener('scroll', () => requestAnimationFrame(drawListRows));
+  // One listener for every node of the graph, however many there are.
+  $('graph').addEventListener('click', (e) => {
+    const node = e.target.closest('[data-subtask-id]');
+    if (node) openDetail(node.dataset.subtaskId);
+  });
   $('detail-close').addEventListener('click', () => {
     $('detail').hidden = true;
   });
   $('detail-transcript')
       .addEventListener(
           'click', () => showText(api + '/subtasks/' + encodeURIComponent(detailId) + '/transcript', true));
-  const r = await fetch(api, {cache: 'no-store'});
-  if (!r.ok) {
-    $('run-state').textContent = (await r.json()).error;
-    return;
-  }
-  info = await r.json();
+  info = await loadInfo();
   model.budgetUsd = info.budget_usd;
   if (!info.authorized) {
     $('sign-in').hidden = false;

@@ -26,6 +26,7 @@ class RunModel {
     this.agents =
         new Map();  // "id#attempt" -> {subtask, attempt, host, startedMs, step, action, actionMs, tokens, costUsd}
     this.waiting = new Map();  // subtask id -> {subtask, attempt, submittedMs, summary, checked}
+    this.underTest = new Map();  // subtask id -> {stage, sinceMs}: its patch's tests are running now (live)
     this.testing = [];         // the queue's latest test runs: {stage, subtasks, passed, result, ms, verdict}
     this.landed = [];          // {subtasks, group, commit, ms}
     this.rejected = [];        // {subtask, reason, ms}
@@ -34,6 +35,7 @@ class RunModel {
     this.hosts = new Map();  // host id -> slots
     this.tail = [];          // the latest events, newest last
     this.version = 0;        // bumped by every change: the view redraws when it moved
+    this.shape = 0;          // bumped when subtasks come or go: the graph is laid out again
   }
 
   // One event as the stream sends it (proto3 JSON). Live ones (agent_activity) change the agent's
@@ -60,7 +62,7 @@ class RunModel {
     else if (e.subtask_leased)
       this.leased(e.subtask_leased, t);
     else if (e.attempt_finished)
-      this.agents.delete(key(e.attempt_finished.subtask_id, e.attempt_finished.attempt));
+      this.attemptFinished(e.attempt_finished);
     else if (e.lease_expired)
       this.expired(e.lease_expired);
     else if (e.patch_submitted)
@@ -86,6 +88,18 @@ class RunModel {
   }
 
   applyLive(e) {
+    const q = e.queue_testing;
+    if (q) {
+      for (const id of q.subtask_ids || []) {
+        if (q.done) {
+          this.underTest.delete(id);
+        } else if (this.waiting.has(id)) {  // a late word of a patch that already left the queue: nothing
+          this.underTest.set(id, {stage: q.stage || '', sinceMs: num(e.time_unix_ms)});
+        }
+      }
+      this.version++;
+      return;
+    }
     const a = e.agent_activity;
     if (!a) return;
     const row = this.agents.get(key(a.subtask_id, a.attempt));
@@ -102,6 +116,7 @@ class RunModel {
   }
 
   addSubtask(s) {
+    this.shape++;
     const old = this.subtasks.get(s.id);
     this.subtasks.set(s.id, {
       id: s.id,
@@ -121,6 +136,7 @@ class RunModel {
     // The lane's lone subtask (named after it) is replaced by its plan.
     if (p.subtasks && p.subtasks.length) {
       this.subtasks.delete(p.lane);
+      this.shape++;
       for (const s of p.subtasks) this.addSubtask(s);
     }
   }
@@ -142,6 +158,14 @@ class RunModel {
       tokens: 0,
       costUsd: 0,
     });
+  }
+
+  attemptFinished(a) {
+    this.agents.delete(key(a.subtask_id, a.attempt));
+    // A patch goes on to the queue (patch_submitted follows); otherwise it waits for a retry or its end.
+    const s = this.subtasks.get(a.subtask_id);
+    const patch = a.attempt_outcome === 'ATTEMPT_OUTCOME_PATCH' || a.outcome === 'patch';
+    if (s && s.state === 'RUNNING' && !patch) s.state = 'PENDING';
   }
 
   expired(l) {
@@ -180,6 +204,7 @@ class RunModel {
   landedEvent(l, t) {
     for (const id of l.subtask_ids || []) {
       this.waiting.delete(id);
+      this.underTest.delete(id);
       const s = this.subtasks.get(id);
       if (s) s.state = 'LANDED';
     }
@@ -189,6 +214,7 @@ class RunModel {
 
   rejectedEvent(r, t) {
     this.waiting.delete(r.subtask_id);
+    this.underTest.delete(r.subtask_id);
     const reason =
         r.rejection_reason ? r.rejection_reason.replace('REJECTION_REASON_', '').toLowerCase() : (r.reason || '');
     this.rejected.push({subtask: r.subtask_id, reason, ms: t});
@@ -225,6 +251,8 @@ class RunModel {
 
   resumed(r) {
     if (Number(r.budget_usd || 0) > 0) this.budgetUsd = Number(r.budget_usd);
+    this.state = '';  // running again: the log goes on after its earlier end
+    this.finishedMs = 0;
     this.agents.clear();  // the old coordinator's attempts ended with it
     for (const s of this.subtasks.values())
       if (s.state === 'RUNNING') s.state = 'PENDING';
@@ -296,7 +324,18 @@ class RunModel {
   }
 
   // The chart's series: at each call's end, the cost and tokens so far and the calls in flight.
-  series() {
+  // At most `max` points (evenly thinned; the last always kept), so a long run draws as fast as a short one.
+  series(max = 600) {
+    const all = this.allPoints();
+    if (all.length <= max) return all;
+    const points = [];
+    const step = all.length / max;
+    for (let i = 0; i < max - 1; i++) points.push(all[Math.floor(i * step)]);
+    points.push(all[all.length - 1]);
+    return points;
+  }
+
+  allPoints() {
     const points = [];
     const ends = this.calls.map((c) => c.endMs).sort((a, b) => a - b);
     const starts = this.calls.map((c) => c.startMs).sort((a, b) => a - b);
