@@ -135,6 +135,7 @@ absl::Status FromGrpc(const grpc::Status& st, const std::string& address) {
 }
 
 void Print(const v1::Event& e, bool json, std::ostream& out) {
+  if (e.live() && !json) return;  // live updates are for programs (and views), not lines of text
   out << (json ? EventToJson(e) : FormatEvent(e)) << "\n";
   out.flush();
 }
@@ -160,6 +161,7 @@ Followed FollowOnServer(const Connection& server, grpc::ClientContext& context, 
   v1::Event e;
   while (reader->Read(&e)) {
     Print(e, json, out);
+    if (e.live()) continue;  // no seq: not where a reconnect resumes
     f.last_seq = e.seq();
     if (e.has_run_finished()) f.exit_code = e.run_finished().exit_code();
   }

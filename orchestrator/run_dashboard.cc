@@ -12,6 +12,7 @@
 #include "orchestrator/dashboard/dashboard.h"
 #include "orchestrator/dashboard/live_board.h"
 #include "orchestrator/run/coordinator.h"
+#include "orchestrator/run/run_metrics.h"
 #include "orchestrator/web/http_server.h"
 
 namespace swarm {
@@ -83,8 +84,9 @@ absl::StatusOr<std::unique_ptr<RunDashboard>> RunDashboard::Start(const std::str
     return absl::UnavailableError(absl::StrCat("--dashboard: ", http.status().message()));
   }
   d->http_ = std::move(*http);
+  DeclareRunMetrics();  // the same /metrics as `swarm serve --http`, every series from the first scrape
   const std::string page = absl::StrCat(d->http_->url(), "/runs/", run_id);
-  err << "swarm: dashboard at " << page << "\n";
+  err << "swarm: dashboard at " << page << " (Prometheus metrics at " << d->http_->url() << "/metrics)\n";
   if (fresh && isatty(STDERR_FILENO)) {
     err << "swarm: to see logs and transcripts and to cancel, open it once as " << page << "?token=" << token << "\n";
   } else if (fresh) {

@@ -1,5 +1,5 @@
-// `swarm run --dashboard [ADDR]` (and `swarm resume --dashboard`): the web dashboard served by the
-// run's own process while it runs (orchestrator/dashboard/), on loopback by default. Its token is
+// `swarm run --dashboard [ADDR]` (and `swarm resume --dashboard`): the web dashboard, and /metrics,
+// served by the run's own process while it runs (orchestrator/dashboard/), on loopback by default. Its token is
 // $SWARM_TOKEN when set, else a fresh one shown only on a terminal; it never reaches an agent.
 #ifndef SWARM_ORCHESTRATOR_RUN_DASHBOARD_H_
 #define SWARM_ORCHESTRATOR_RUN_DASHBOARD_H_

@@ -150,10 +150,15 @@ absl::Status Coordinate(PreparedRun run, const std::string& dashboard = "") {
     options.on_live = [d = served.get()](const v1::Event& e) { d->Publish(e); };
   }
   Coordinator coordinator(std::move(run), std::move(*sandbox), std::cout, std::cerr, options);
+  // The page's cancel reaches the coordinator while it exists, and never after.
+  struct Served {
+    RunDashboard* dashboard;
+    ~Served() {
+      if (dashboard != nullptr) dashboard->SetCoordinator(nullptr);
+    }
+  } unset_on_exit{served.get()};
   if (served) served->SetCoordinator(&coordinator);
-  const int exit_code = coordinator.Run();
-  if (served) served->SetCoordinator(nullptr);
-  return RunEndStatus(exit_code);
+  return RunEndStatus(coordinator.Run());
 }
 
 // The one place a command's result becomes the process's exit status: an error's message, if it has

@@ -28,11 +28,11 @@ struct RunServer::LiveRun {
 };
 
 RunServer::RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store,
-                     std::function<void(const v1::Event&)> on_live)
+                     LiveBoard* live)
     : state_dir_(std::move(state_dir)),
       sandboxes_(std::move(sandboxes)),
       policy_(std::move(policy)),
-      on_live_(std::move(on_live)),
+      live_board_(live),
       store_(std::move(store)) {}
 
 RunServer::~RunServer() { Shutdown(); }
@@ -42,8 +42,7 @@ std::unique_ptr<Coordinator>& RunServer::CoordinatorOf(LiveRun& run) { return ru
 int& RunServer::ExitCodeOf(LiveRun& run) { return run.exit_code_; }
 
 absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& state_dir, SandboxFactory sandboxes,
-                                                             ServePolicy policy,
-                                                             std::function<void(const v1::Event&)> on_live) {
+                                                             ServePolicy policy, LiveBoard* live) {
   std::error_code ec;
   fs::create_directories(fs::path(state_dir) / "runs", ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("state directory ", state_dir, " cannot be created: ", ec.message()));
@@ -53,7 +52,7 @@ absl::StatusOr<std::unique_ptr<RunServer>> RunServer::Create(const std::string& 
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir + "/swarm.db");
   if (!store.ok()) return store.status();
   return std::unique_ptr<RunServer>(
-      new RunServer(dir, std::move(sandboxes), std::move(policy), std::move(*store), std::move(on_live)));
+      new RunServer(dir, std::move(sandboxes), std::move(policy), std::move(*store), live));
 }
 
 absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
@@ -84,8 +83,10 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
   run->out << std::unitbuf;
   run->err << std::unitbuf;
   for (const auto& w : prepared->warnings) run->err << "swarm: warning: " << w << "\n";
+  std::function<void(const v1::Event&)> on_live = nullptr;
+  if (live_board_ != nullptr) on_live = [board = live_board_](const v1::Event& e) { board->Publish(e); };
   auto coordinator = std::make_unique<Coordinator>(std::move(*prepared), std::move(*sandbox), run->out, run->err,
-                                                   CoordinatorOptions{.handle_signals = false, .on_live = on_live_});
+                                                   CoordinatorOptions{.handle_signals = false, .on_live = on_live});
 
   absl::MutexLock lock(&mu_);
   if (shutting_down_) return absl::UnavailableError("the server is shutting down");
@@ -96,12 +97,7 @@ absl::StatusOr<v1::SubmitReply> RunServer::Submit(const v1::RunSpec& spec) {
   live_[reply.run_id()] = std::move(run);
   r->thread = std::thread([this, r, c, run_id = reply.run_id()] {
     int exit_code = c->Run();
-    if (on_live_) {  // its live updates are over: listeners forget them
-      v1::Event over;
-      over.set_run_id(run_id);
-      over.mutable_run_finished();
-      on_live_(over);
-    }
+    if (live_board_ != nullptr) live_board_->Forget(run_id);  // its live updates are over
     std::unique_ptr<Coordinator> ended;
     {
       absl::MutexLock lock(&mu_);
@@ -205,8 +201,21 @@ absl::Status RunServer::Watch(const std::string& run_id, std::uint64_t after_seq
   // A run of this server, or one that a `swarm run` elsewhere writes into the same state directory.
   std::function<bool()> holds_lock = CoordinatorHoldsLock(state_dir_, run_id);
   request.alive = [this, run_id, holds_lock] { return IsLive(run_id) || holds_lock(); };
-  request.stop = stop;
-  absl::Status st = TailEvents(request, on_event);
+  // Live updates go along, at most ten times a second: after a stored event, or between two looks.
+  std::uint64_t live_version = 0;
+  auto last_live = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  auto send_live = [&] {
+    if (live_board_ == nullptr || std::chrono::steady_clock::now() - last_live < std::chrono::milliseconds(100)) {
+      return true;
+    }
+    last_live = std::chrono::steady_clock::now();
+    for (const v1::Event& e : live_board_->Since(run_id, &live_version)) {
+      if (!on_event(e)) return false;
+    }
+    return true;
+  };
+  request.stop = [&] { return !send_live() || (stop && stop()); };
+  absl::Status st = TailEvents(request, [&](const v1::Event& e) { return on_event(e) && send_live(); });
   if (absl::IsNotFound(st)) {
     absl::MutexLock lock(&mu_);
     if (live_.count(run_id)) {

@@ -14,10 +14,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/status/statusor.h"
-#include "orchestrator/run/run_config.h"
+#include "absl/synchronization/mutex.h"
 #include "orchestrator/control/served_spec.h"
+#include "orchestrator/dashboard/live_board.h"
+#include "orchestrator/run/run_config.h"
 #include "sandbox/sandbox.h"
 #include "swarm/v1/control.pb.h"
 
@@ -32,11 +33,11 @@ class RunServer final {
 
   // Creates `state_dir` (and its database) when missing. PermissionDenied when it cannot. `policy`
   // says what clients' specs may ask for (served_spec.h).
-  // `on_live` gets every live update of every run (an agent's activity), on the run's thread, and
-  // a bare run_finished once the run's coordinator has returned.
+  // `live`, when given, gets every live update of every run (an agent's activity, the merge stages'
+  // tests), on the run's thread, and forgets a run once its coordinator has returned; Watch streams
+  // what it holds of the run watched. It must outlive the server.
   static absl::StatusOr<std::unique_ptr<RunServer>> Create(const std::string& state_dir, SandboxFactory sandboxes,
-                                                           ServePolicy policy,
-                                                           std::function<void(const v1::Event&)> on_live = nullptr);
+                                                           ServePolicy policy, LiveBoard* live = nullptr);
   ~RunServer();  // Shutdown()
   RunServer(const RunServer&) = delete;
   RunServer& operator=(const RunServer&) = delete;
@@ -52,8 +53,9 @@ class RunServer final {
   absl::StatusOr<v1::RunStatus> Get(const std::string& run_id);
   absl::StatusOr<std::vector<v1::RunStatus>> List();
 
-  // The run's events with seq > after_seq, then live ones, until RunFinished (event_tail.h), on the
-  // calling thread. Ends with Cancelled when `stop` says so or the server shuts down.
+  // The run's events with seq > after_seq, then new ones, until RunFinished (event_tail.h), on the
+  // calling thread, with the run's live updates (live, no seq) among them, at most ten times a second.
+  // Ends with Cancelled when `stop` says so or the server shuts down.
   absl::Status Watch(const std::string& run_id, std::uint64_t after_seq, const std::function<bool()>& stop,
                      const std::function<bool(const v1::Event&)>& on_event);
 
@@ -65,7 +67,7 @@ class RunServer final {
  private:
   struct LiveRun;
   RunServer(std::string state_dir, SandboxFactory sandboxes, ServePolicy policy, std::unique_ptr<Store> store,
-            std::function<void(const v1::Event&)> on_live);
+            LiveBoard* live);
   bool IsLive(const std::string& run_id);
   void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);  // joins the threads of runs that have ended
   absl::StatusOr<v1::RunStatus> StatusFromStore(const std::string& run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -78,7 +80,7 @@ class RunServer final {
   const std::string state_dir_;
   const SandboxFactory sandboxes_;
   const ServePolicy policy_;
-  const std::function<void(const v1::Event&)> on_live_;
+  LiveBoard* const live_board_;
 
   absl::Mutex mu_;
   std::unique_ptr<Store> store_ ABSL_GUARDED_BY(mu_);  // reads for Get and List

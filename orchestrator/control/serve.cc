@@ -164,10 +164,11 @@ absl::Status Serve(const ServeOptions& options, std::ostream& out) {
   }
   absl::StatusOr<ServePolicy> policy = PolicyFor(options, hidden);
   if (!policy.ok()) return policy.status();
-  // What each agent of the server's runs is doing now, for the dashboard.
+  // What the server's runs are doing now (agents' actions, the merge stages' tests): for the dashboard
+  // and the Control API's Watch.
   LiveBoard live;
   absl::StatusOr<std::unique_ptr<RunServer>> runs =
-      RunServer::Create(state_dir, MakeSandbox, std::move(*policy), [&live](const v1::Event& e) { live.Publish(e); });
+      RunServer::Create(state_dir, MakeSandbox, std::move(*policy), &live);
   if (!runs.ok()) return runs.status();
   // One server per socket: gRPC would silently take over the socket file of a live one.
   std::string lock_path = socket + ".lock";

@@ -96,6 +96,9 @@ v1::Event ForStream(v1::Event event, bool authorized) {
   if (authorized) return event;
   if (event.has_patch_submitted()) event.mutable_patch_submitted()->clear_summary();
   if (event.has_attempt_finished()) event.mutable_attempt_finished()->clear_error();
+  // A reason may quote an agent (an attempt's error) or the planner.
+  if (event.has_subtask_finished()) event.mutable_subtask_finished()->clear_reason();
+  if (event.has_run_finished()) event.mutable_run_finished()->clear_reason();
   if (event.has_test_run()) {
     event.mutable_test_run()->clear_verdict();
     event.mutable_test_run()->clear_command();
@@ -276,6 +279,7 @@ WebResponse Dashboard::Events(const WebRequest& request, const std::string& run_
   struct Position {
     std::uint64_t seq = 0;
     std::uint64_t live_version = 0;
+    std::uint64_t finished_seq = 0;  // a RunFinished sent whose being the last could not be read yet
   };
   auto at = std::make_shared<Position>(Position{.seq = after});
   r.stream = [this, run_id, at, authorized](std::string& out) {
@@ -283,9 +287,17 @@ WebResponse Dashboard::Events(const WebRequest& request, const std::string& run_
     if (s == nullptr) return false;
     // Live updates are taken before the log is read: an agent's first word, sent after its lease was
     // stored, then reaches the page after the lease, never before it (where it would be dropped).
+    const std::uint64_t live_before = at->live_version;
     std::vector<v1::Event> live;
     if (options_.live != nullptr) live = options_.live->Since(run_id, &at->live_version);
+    // The end, unless the run was resumed since (its log goes on after this RunFinished).
+    auto ended = [&](std::uint64_t finished_seq) {
+      absl::StatusOr<v1::Event> last = s->LastEvent(run_id);
+      at->finished_seq = last.ok() ? 0 : finished_seq;  // unread: asked again at the next look
+      return last.ok() && last->seq() == finished_seq;
+    };
     // Catching up (a page's first load, a reconnect), reads follow one another up to a budget a poll.
+    bool caught_up = false;
     for (size_t sent = 0; sent < kStreamBytesPerPoll;) {
       absl::StatusOr<std::vector<v1::Event>> events = s->Events(run_id, at->seq, kEventsPerRead);
       if (!events.ok()) return false;  // the browser reconnects from the last id it saw
@@ -294,16 +306,25 @@ WebResponse Dashboard::Events(const WebRequest& request, const std::string& run_
         const std::string line = Sse(e, authorized);
         sent += line.size();
         out += line;
-        // The end, unless the run was resumed since (its log goes on after this RunFinished).
-        if (e.has_run_finished()) {
-          absl::StatusOr<v1::Event> last = s->LastEvent(run_id);
-          if (last.ok() && last->seq() == e.seq()) {
-            out += "event: end\ndata: {}\n\n";
-            return false;
-          }
+        if (e.has_run_finished() && ended(e.seq())) {
+          out += "event: end\ndata: {}\n\n";
+          return false;
         }
       }
-      if (events->size() < kEventsPerRead) break;
+      if (events->size() < kEventsPerRead) {
+        caught_up = true;
+        if (events->empty() && at->finished_seq != 0 && at->finished_seq == at->seq && ended(at->seq)) {
+          out += "event: end\ndata: {}\n\n";
+          return false;
+        }
+        break;
+      }
+    }
+    // Not caught up: the live words may be about events the page does not have yet (it would drop
+    // them); they are sent at the look that catches up.
+    if (!caught_up) {
+      at->live_version = live_before;
+      return true;
     }
     for (v1::Event& e : live)
       absl::StrAppend(&out, "event: live\ndata: ", EventToJson(ForStream(std::move(e), authorized)), "\n\n");
@@ -325,7 +346,7 @@ WebResponse Dashboard::Subtask(const std::string& run_id, const std::string& sub
               {"depends_on", std::vector<std::string>(it->spec.depends_on().begin(), it->spec.depends_on().end())},
               {"files", std::vector<std::string>(it->spec.files().begin(), it->spec.files().end())},
               {"state", v1::SubtaskState_Name(it->state)},
-              {"reason", it->reason},
+              {"reason", authorized ? it->reason : ""},
               {"landed_commit", it->landed_commit},
               {"authorized", authorized}};
   if (authorized) out["instructions"] = it->spec.instructions();
@@ -336,7 +357,7 @@ WebResponse Dashboard::Subtask(const std::string& run_id, const std::string& sub
       attempts.push_back({{"attempt", a.attempt},
                           {"host_id", a.host_id},
                           {"outcome", a.outcome},
-                          {"error", a.error},
+                          {"error", authorized ? a.error : ""},
                           {"started_unix_ms", a.started_unix_ms},
                           {"finished_unix_ms", a.finished_unix_ms}});
     }

@@ -101,8 +101,10 @@ WebResponse SignIn(const WebRequest& request, const std::string& token, bool sec
   WebResponse r = WebResponse::Text(303, "signed in\n");
   // The path only: the query held the token, and nothing else of it matters to a page.
   // One leading slash: "//elsewhere" would send the browser to another site.
+  // A backslash is a slash to browsers: a path with one goes to the start page.
   const size_t start = request.path.find_first_not_of('/');
-  r.headers.emplace_back("Location", start == std::string::npos ? "/" : "/" + request.path.substr(start));
+  const bool plain = start != std::string::npos && request.path.find('\\') == std::string::npos;
+  r.headers.emplace_back("Location", plain ? "/" + request.path.substr(start) : "/");
   r.headers.emplace_back("Set-Cookie", absl::StrCat(SessionCookieName(request), "=", SessionValue(token),
                                                     "; Path=/; HttpOnly; SameSite=Strict", secure ? "; Secure" : ""));
   return r;

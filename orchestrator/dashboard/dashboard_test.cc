@@ -235,12 +235,38 @@ TEST_F(DashboardTest, WithoutTheTokenTheStreamCarriesNoTextAnAgentWrote) {
   EXPECT_EQ(all.find("the secret prompt"), std::string::npos);  // a prompt: not even with the token
 }
 
+TEST_F(DashboardTest, LiveWordsWaitUntilTheStreamHasCaughtUpWithTheLog) {
+  // More of the log than one look sends: a live word about its end must not come before it.
+  for (int i = 0; i < 1500; ++i) {
+    v1::Event registered;
+    registered.mutable_agent_registered()->set_host_id(std::string(2000, 'h'));
+    Apply(registered);
+  }
+  v1::Event live;
+  live.set_run_id("r1");
+  live.set_live(true);
+  live.mutable_agent_activity()->set_subtask_id("a");
+  live.mutable_agent_activity()->set_action("run_tests");
+  live_.Publish(live);
+  Dashboard d = Make();
+  WebResponse r = d.Answer(Get("/api/runs/r1/events"));
+  std::string first;
+  ASSERT_TRUE(r.stream(first));
+  EXPECT_EQ(first.find("event: live"), std::string::npos);
+  EXPECT_EQ(first.find("id: 1503\n"), std::string::npos) << "not all of the log in one look";
+  std::string rest;
+  for (int i = 0; i < 10 && rest.find("event: live") == std::string::npos; ++i) ASSERT_TRUE(r.stream(rest));
+  EXPECT_NE(rest.find("id: 1503\n"), std::string::npos);
+  EXPECT_LT(rest.find("id: 1503\n"), rest.find("event: live"));
+}
+
 TEST_F(DashboardTest, LogsTranscriptsAndPromptsNeedTheToken) {
   Dashboard d = Make();
   EXPECT_EQ(d.Answer(Get("/api/runs/r1/subtasks/a/log?attempt=1")).status, 401);
   EXPECT_EQ(d.Answer(Get("/api/runs/r1/subtasks/a/transcript")).status, 401);
   json status_only = json::parse(d.Answer(Get("/api/runs/r1/subtasks/a")).body);
   EXPECT_FALSE(status_only.contains("instructions"));
+  EXPECT_EQ(status_only["reason"], "");
   EXPECT_EQ(status_only["title"], "<script>alert(1)</script>.c");  // JSON, shown as text by the page
   ASSERT_EQ(status_only["attempts"].size(), 1u);
 

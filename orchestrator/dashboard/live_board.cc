@@ -18,7 +18,6 @@ std::string KeyOf(const v1::Event& live) {
 }  // namespace
 
 void LiveBoard::Publish(const v1::Event& live) {
-  if (live.has_run_finished()) return Forget(live.run_id());
   if (live.run_id().empty() || (!live.has_agent_activity() && !live.has_queue_testing())) return;
   absl::MutexLock lock(&mu_);
   Entry& entry = runs_[live.run_id()][KeyOf(live)];

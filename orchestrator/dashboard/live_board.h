@@ -21,8 +21,7 @@ class LiveBoard {
  public:
   // Thread-safe, all of them.
   // A live event of a run: an agent_activity replaces its subtask's previous one, a queue_testing the
-  // previous word of its check or its lane's queue; a run_finished forgets the run (Forget). Others
-  // are ignored.
+  // previous word of its check or its lane's queue. Others are ignored.
   void Publish(const v1::Event& live);
   // The run ended: its entries go.
   void Forget(const std::string& run_id);

@@ -160,9 +160,8 @@ CheckResult CheckStage::Check(const MergeRequest& request) {
   const TestOutcome& baseline = *baseline_or;
   std::vector<std::string> under_test;
   for (const auto& p : request.patches) under_test.push_back(p.subtask_id);
-  if (on_testing_) on_testing_(under_test, /*done=*/false);
+  const TestingScope testing(on_testing_, std::move(under_test));  // the rerun and test first included
   absl::StatusOr<TestOutcome> tested = gate_.Test(tree, label);
-  if (on_testing_) on_testing_(under_test, /*done=*/true);
   if (!tested.ok()) {
     result.why = std::string(tested.status().message());
     return result;

@@ -34,6 +34,25 @@ struct MergeRequest {
 // the stage's worker thread: what is under test now, for people watching. Optional everywhere.
 using TestingCallback = std::function<void(const std::vector<std::string>& subtask_ids, bool done)>;
 
+// Tells `on_testing` that the tests of `subtask_ids` start, and as it goes (on every way out of the
+// scope, its reruns included) that they ended.
+class TestingScope final {
+ public:
+  TestingScope(const TestingCallback& on_testing, std::vector<std::string> subtask_ids)
+      : on_testing_(on_testing), subtask_ids_(std::move(subtask_ids)) {
+    if (on_testing_) on_testing_(subtask_ids_, /*done=*/false);
+  }
+  ~TestingScope() {
+    if (on_testing_) on_testing_(subtask_ids_, /*done=*/true);
+  }
+  TestingScope(const TestingScope&) = delete;
+  TestingScope& operator=(const TestingScope&) = delete;
+
+ private:
+  const TestingCallback& on_testing_;
+  const std::vector<std::string> subtask_ids_;
+};
+
 struct MergeResult {
   enum class Outcome { kLanded, kConflict, kTestsFailed, kAlreadyPresent, kError };
   Outcome outcome = Outcome::kError;

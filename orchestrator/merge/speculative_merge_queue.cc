@@ -232,7 +232,7 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
       for (const auto& patch : item.request.patches) under_test.push_back(patch.subtask_id);
     }
   }
-  if (options_.on_testing) options_.on_testing(under_test, /*done=*/false);
+  const TestingScope testing(options_.on_testing, std::move(under_test));  // until the round's reruns end
   std::vector<std::thread> testers;
   std::vector<std::string> labels;
   for (std::size_t i = 0; i < positions.size(); ++i) {
@@ -244,7 +244,6 @@ void SpeculativeMergeQueue::Round(std::deque<Unit>& units) {
     testers.emplace_back([this, &p, label] { p.test = gate_.Test(p.tree, label); });
   }
   for (auto& t : testers) t.join();
-  if (options_.on_testing) options_.on_testing(under_test, /*done=*/true);
 
   // The first candidate that fails (twice: once more before it counts) ends what lands.
   std::vector<std::string> required;

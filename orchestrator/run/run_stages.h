@@ -55,7 +55,6 @@ class RunStages {
 };
 
 // `on_testing`: told when the own stages' tests start and end.
-// `on_testing`: told when the own stages' tests start and end.
 // `checker`, `queue`: injected stages (null: the run's own, a CheckStage with --test-jobs workers and,
 // per lane, a SpeculativeMergeQueue of --queue-depth and --max-batch). `head`: the tests on the head,
 // which the check stage and the queues start from.

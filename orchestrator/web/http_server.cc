@@ -41,6 +41,7 @@ constexpr auto kHeaderTimeout = std::chrono::seconds(10);  // to send a request'
 constexpr size_t kMaxConnections = 256;
 constexpr int kMaxConnectionsPerPeer = 16;
 constexpr int kMaxStreams = 64;
+constexpr int kMaxStreamsPerPeer = 8;                   // on a non-loopback address
 constexpr auto kStreamPing = std::chrono::seconds(15);  // a comment line keeps proxies from closing a quiet stream
 
 // Every answer's headers: nothing it sends is to be cached, sniffed as another type, framed, or
@@ -121,10 +122,10 @@ struct HttpServer::Impl {
   asio::awaitable<void> Accept();
   asio::awaitable<void> Serve(tcp::socket socket, asio::ip::address peer);
   template <class Stream>
-  asio::awaitable<void> ServeRequests(Stream& stream);
+  asio::awaitable<void> ServeRequests(Stream& stream, asio::ip::address peer);
   WebResponse Answer(const http::request<http::string_body>& request);
   template <class Stream>
-  asio::awaitable<void> SendStream(Stream& stream, unsigned version, WebResponse answer);
+  asio::awaitable<void> SendStream(Stream& stream, unsigned version, WebResponse answer, asio::ip::address peer);
 
   // Set at construction and by Start.
   const Handler handler;
@@ -140,6 +141,7 @@ struct HttpServer::Impl {
   std::map<asio::ip::address, int> per_peer;  // connections open, by the client's address
   size_t open = 0;                            // connections accepted and not yet ended
   std::atomic<int> streams{0};                // answers being streamed now (read by other threads)
+  std::map<asio::ip::address, int> streams_per_peer;  // of them, by the client's address
   bool loopback = false;                      // the listening address is loopback
 };
 
@@ -250,9 +252,9 @@ asio::awaitable<void> HttpServer::Impl::Serve(tcp::socket socket, asio::ip::addr
       beast::ssl_stream<beast::tcp_stream&> secure(stream, *tls);
       stream.expires_after(kIoTimeout);
       co_await secure.async_handshake(asio::ssl::stream_base::server, use_awaitable);
-      co_await ServeRequests(secure);
+      co_await ServeRequests(secure, peer);
     } else {
-      co_await ServeRequests(stream);
+      co_await ServeRequests(stream, peer);
     }
   } catch (const boost::system::system_error&) {
     // The client went away, was too slow, sent what is not HTTP, or the server is stopping.
@@ -264,7 +266,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(tcp::socket socket, asio::ip::addr
 }
 
 template <class Stream>
-asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& s) {
+asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& s, asio::ip::address peer) {
   beast::flat_buffer buffer;
   beast::tcp_stream& stream = beast::get_lowest_layer(s);
   for (;;) {
@@ -294,7 +296,7 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& s) {
       keep_alive = parser.get().keep_alive();
       WebResponse answer = Answer(parser.get());
       if (answer.stream && parser.get().method() != http::verb::head) {
-        co_await SendStream(s, parser.get().version(), std::move(answer));
+        co_await SendStream(s, parser.get().version(), std::move(answer), peer);
         co_return;  // a stream ends with its connection
       }
       response = http::response<http::string_body>(static_cast<http::status>(answer.status), parser.get().version());
@@ -331,10 +333,13 @@ WebResponse HttpServer::Impl::Answer(const http::request<http::string_body>& req
 }
 
 template <class Stream>
-asio::awaitable<void> HttpServer::Impl::SendStream(Stream& s, unsigned version, WebResponse answer) {
+asio::awaitable<void> HttpServer::Impl::SendStream(Stream& s, unsigned version, WebResponse answer,
+                                                   asio::ip::address peer) {
   beast::tcp_stream& stream = beast::get_lowest_layer(s);
   stream.expires_after(kIoTimeout);
-  if (streams >= kMaxStreams) {
+  // On a public address one client may not hold every stream (on loopback every client is 127.0.0.1).
+  if (streams >= kMaxStreams || (!loopback && streams_per_peer[peer] >= kMaxStreamsPerPeer)) {
+    if (streams_per_peer[peer] == 0) streams_per_peer.erase(peer);
     http::response<http::string_body> busy(http::status::service_unavailable, version);
     busy.set(http::field::content_type, "text/plain; charset=utf-8");
     busy.set(http::field::retry_after, "5");
@@ -346,10 +351,17 @@ asio::awaitable<void> HttpServer::Impl::SendStream(Stream& s, unsigned version, 
     co_return;
   }
   struct Count {
-    std::atomic<int>& n;
-    explicit Count(std::atomic<int>& n) : n(n) { ++n; }
-    ~Count() { --n; }
-  } count(streams);
+    Impl* impl;
+    asio::ip::address peer;
+    Count(Impl* impl, asio::ip::address peer) : impl(impl), peer(peer) {
+      ++impl->streams;
+      ++impl->streams_per_peer[peer];
+    }
+    ~Count() {
+      --impl->streams;
+      if (--impl->streams_per_peer[peer] <= 0) impl->streams_per_peer.erase(peer);
+    }
+  } count(this, peer);
   // The body runs to the connection's end: no length, no chunks, and no keep-alive.
   http::response<http::empty_body> head(static_cast<http::status>(answer.status), version);
   head.set(http::field::server, "swarm");

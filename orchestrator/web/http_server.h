@@ -6,7 +6,8 @@
 // What a client can make it hold is capped: a request's head at 8 KiB and its body at 64 KiB, 10 s
 // to send a request's head, 30 s for the rest and to take each part of an answer, 256 connections at
 // once, 16 from one client address on a non-loopback address (more are closed at once), 64 streams at
-// once (more are answered 503). On a loopback address only requests for a loopback Host are answered.
+// once and 8 from one client address on a non-loopback address (more are answered 503). On a loopback address only
+// requests for a loopback Host are answered.
 #ifndef SWARM_ORCHESTRATOR_WEB_HTTP_SERVER_H_
 #define SWARM_ORCHESTRATOR_WEB_HTTP_SERVER_H_
 

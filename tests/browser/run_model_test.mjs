@@ -141,3 +141,14 @@ test('the chart thins a long run to a few hundred points, keeping the last', () 
   assert.equal(points.length, 600);
   assert.ok(Math.abs(points[points.length - 1].costUsd - 5) < 1e-9);
 });
+
+test('the run\'s end clears what was under test and waiting, whatever last words were lost', () => {
+  const m = new RunModel();
+  m.apply(started());
+  m.apply(ev('patch_submitted', {subtask_id: 'a', attempt: 1}));
+  m.apply({live: true, run_id: 'r', time_unix_ms: '9000', queue_testing: {stage: 'queue', subtask_ids: ['a']}});
+  assert.equal(m.underTest.size, 1);
+  m.apply(ev('run_finished', {state: 'cancelled'}));
+  assert.equal(m.underTest.size, 0);
+  assert.equal(m.waiting.size, 0);
+});

@@ -111,9 +111,10 @@ function draw() {
     agentsDrawnAt = now;
     drawAgents(now);
   }
-  if (drawnVersion !== model.version) {
+  const changed = drawnVersion !== model.version;
+  if (changed || model.underTest.size > 0) drawQueue();  // "under test for ..." moves on without events
+  if (changed) {
     drawnVersion = model.version;
-    drawQueue();
     drawList();
     drawEvents();
     heavyDirty = true;

@@ -82,7 +82,10 @@ class RunModel {
     else if (e.run_finished) {
       this.state = e.run_finished.state || 'finished';
       this.finishedMs = t;
+      // Nothing runs any more, whatever last words were lost with a cancel or a crash.
       this.agents.clear();
+      this.underTest.clear();
+      this.waiting.clear();
     }
     return true;
   }
@@ -224,6 +227,7 @@ class RunModel {
   }
 
   finishedSubtask(f) {
+    this.underTest.delete(f.subtask_id);
     const s = this.subtasks.get(f.subtask_id);
     if (!s) return;
     s.state = f.state || 'FAILED';
@@ -253,6 +257,7 @@ class RunModel {
     if (Number(r.budget_usd || 0) > 0) this.budgetUsd = Number(r.budget_usd);
     this.state = '';  // running again: the log goes on after its earlier end
     this.finishedMs = 0;
+    this.underTest.clear();  // the old coordinator's tests ended with it
     this.agents.clear();  // the old coordinator's attempts ended with it
     for (const s of this.subtasks.values())
       if (s.state === 'RUNNING') s.state = 'PENDING';
