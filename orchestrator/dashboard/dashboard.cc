@@ -70,7 +70,7 @@ bool SafeId(const std::string& id) {
 // A subtask as the stream sends it: never its prompt (instructions, an issue's body).
 void StripPrompt(v1::Subtask& s) {
   s.clear_instructions();
-  s.mutable_issue()->clear_body();
+  if (s.has_issue()) s.mutable_issue()->clear_body();
 }
 
 // What the stream sends of an event. Never a prompt or a model's reply (the transcript, with the

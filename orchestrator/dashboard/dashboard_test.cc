@@ -149,6 +149,7 @@ TEST_F(DashboardTest, TheStreamSendsTheLogWithIdsThenLiveUpdatesAndEndsAfterRunF
   // Never a prompt or a model's reply: those need the token, through the transcript.
   EXPECT_EQ(first.find("the secret prompt"), std::string::npos);
   EXPECT_EQ(first.find("secret reply"), std::string::npos);
+  EXPECT_EQ(first.find("\"issue\""), std::string::npos) << "no empty issue made up for a subtask without one";
 
   v1::Event live;
   live.set_run_id("r1");
