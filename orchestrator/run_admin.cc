@@ -4,28 +4,27 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <ostream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "orchestrator/run/exit_codes.h"
 #include "git/integration_repo.h"
+#include "orchestrator/run/exit_codes.h"
 #include "orchestrator/run/recovery.h"
 #include "orchestrator/run/run_closer.h"
 #include "orchestrator/run/run_events.h"
 #include "orchestrator/run/run_layout.h"
 #include "orchestrator/run/run_result.h"
-#include "orchestrator/run/unpublished_work.h"
-#include "orchestrator/store/run_lock.h"
 #include "orchestrator/run/run_setup.h"
+#include "orchestrator/run/unpublished_work.h"
+#include "orchestrator/store/cancel_file.h"
+#include "orchestrator/store/event_kinds.h"
+#include "orchestrator/store/run_lock.h"
 #include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
-#include "orchestrator/store/event_kinds.h"
 
 namespace swarm {
 namespace {
@@ -81,17 +80,8 @@ absl::Status CancelRun(const std::string& state_dir, const std::string& run_id, 
     return absl::InvalidArgumentError(absl::StrCat("run ", run_id, " has already finished (", run->state, ")"));
   }
   if (int pid = RunLock::Holder(run->run_dir); pid != 0) {
-    const std::string cancel_file = run->run_dir + "/cancel";
-    std::ofstream request(cancel_file);
-    request << reason << "\n";
-    request.close();
-    if (!request) {
-      const int error = errno;
-      std::error_code ec;
-      fs::remove(cancel_file, ec);  // a part-written request would still cancel the run
-      const std::string why =
-          absl::StrCat("cannot ask the coordinator to cancel: cannot write ", cancel_file, ": ", std::strerror(error));
-      return error == EACCES || error == EPERM ? absl::PermissionDeniedError(why) : absl::ResourceExhaustedError(why);
+    if (absl::Status st = WriteCancelFile(run->run_dir, reason); !st.ok()) {
+      return absl::Status(st.code(), absl::StrCat("cannot ask the coordinator to cancel: ", st.message()));
     }
     out << "swarm: asked the coordinator of " << run_id << " (pid " << pid << ") to cancel\n";
     auto deadline = std::chrono::steady_clock::now() + wait;

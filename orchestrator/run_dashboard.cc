@@ -48,11 +48,7 @@ absl::StatusOr<std::unique_ptr<RunDashboard>> RunDashboard::Start(const std::str
   bool fresh = false;
   if (const char* env = getenv(kTokenEnv); env != nullptr && *env != '\0') {
     token = env;
-    if (token.size() < kMinTokenChars) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("$", kTokenEnv, " is shorter than ", kMinTokenChars,
-                       " characters; make one with `head -c 32 /dev/urandom | xxd -p -c 64`"));
-    }
+    if (absl::Status st = CheckTokenLength(token, absl::StrCat("$", kTokenEnv)); !st.ok()) return st;
   } else {
     absl::StatusOr<std::string> made = NewControlToken();
     if (!made.ok()) return made.status();

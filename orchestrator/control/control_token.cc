@@ -34,6 +34,13 @@ bool WriteAll(int fd, const std::string& data) {
 
 }  // namespace
 
+absl::Status CheckTokenLength(const std::string& token, const std::string& source) {
+  if (token.size() >= kMinTokenChars) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(source, " is shorter than ", kMinTokenChars,
+                   " characters; make one with `head -c 32 /dev/urandom | xxd -p -c 64`"));
+}
+
 absl::StatusOr<std::string> NewControlToken() { return RandomHex(kTokenBytes); }
 
 absl::Status WriteTokenFile(const std::string& path, const std::string& token) {

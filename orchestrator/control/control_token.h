@@ -21,6 +21,10 @@ inline constexpr char kAuthorizationKey[] = "authorization";
 // Tokens shorter than this are refused: guessing one must stay out of reach.
 inline constexpr size_t kMinTokenChars = 32;
 
+// InvalidArgument when `token` is shorter than kMinTokenChars, naming where it came from (`source`)
+// and how to make a better one.
+absl::Status CheckTokenLength(const std::string& token, const std::string& source);
+
 // 32 random bytes from getrandom(2), in hex (256 bits). Internal when the kernel has no randomness to give.
 absl::StatusOr<std::string> NewControlToken();
 

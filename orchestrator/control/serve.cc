@@ -88,9 +88,8 @@ absl::StatusOr<std::string> ServerToken(const ServeOptions& options, const std::
   if (!options.token_file.empty()) {
     absl::StatusOr<std::string> token = ReadTokenFile(token_path, /*private_only=*/true);
     if (!token.ok()) return Usage(absl::StrCat("--token-file: ", token.status().message()));
-    if (token->size() < kMinTokenChars) {
-      return Usage(absl::StrCat("--token-file: the token in ", token_path, " is shorter than ", kMinTokenChars,
-                                " characters; make one with `head -c 32 /dev/urandom | xxd -p -c 64`"));
+    if (absl::Status st = CheckTokenLength(*token, absl::StrCat("--token-file: the token in ", token_path)); !st.ok()) {
+      return st;
     }
     return token;
   }

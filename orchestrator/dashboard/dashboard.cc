@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "orchestrator/dashboard/dashboard_auth.h"
 #include "orchestrator/dashboard/static_files.h"
+#include "orchestrator/store/cancel_file.h"
 #include "orchestrator/store/run_lock.h"
 #include "orchestrator/store/store.h"
 #include "orchestrator/web/web_routes.h"
@@ -437,15 +437,8 @@ WebResponse Dashboard::Cancel(const std::string& run_id) {
         409, absl::StrCat("run ", run_id, " has no live coordinator; `swarm cancel ", run_id, "` marks it cancelled"));
   }
   // What `swarm cancel` writes: the coordinator polls its run directory's cancel file.
-  const std::string file = run_dir + "/cancel";
-  int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  const std::string why = "cancelled from the dashboard\n";
-  const bool ok = fd >= 0 && write(fd, why.data(), why.size()) == static_cast<ssize_t>(why.size());
-  const int error = errno;
-  if (fd >= 0) close(fd);
-  if (!ok) {
-    unlink(file.c_str());
-    return Error(500, absl::StrCat("cannot write ", file, ": ", strerror(error)));
+  if (absl::Status st = WriteCancelFile(run_dir, "cancelled from the dashboard"); !st.ok()) {
+    return Error(500, std::string(st.message()));
   }
   return Json(202, json{{"cancelling", run_id}});
 }

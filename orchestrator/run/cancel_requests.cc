@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "base/duration.h"
+#include "orchestrator/store/cancel_file.h"
 
 namespace swarm {
 
@@ -27,7 +28,7 @@ std::optional<std::string> CancelRequests::Pending(const std::string& run_dir) c
     if (deadline_ && clock_->Now() >= *deadline_) return deadline_why_;
   }
   if (run_dir.empty()) return std::nullopt;
-  std::ifstream f(run_dir + "/cancel");
+  std::ifstream f(CancelFilePath(run_dir));
   if (!f) return std::nullopt;
   std::string why;
   std::getline(f, why);

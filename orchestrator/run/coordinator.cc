@@ -34,6 +34,7 @@
 #include "orchestrator/run/run_signals.h"
 #include "orchestrator/run/run_site.h"
 #include "orchestrator/run/scheduler.h"
+#include "orchestrator/store/cancel_file.h"
 #include "orchestrator/store/store.h"
 #include "sandbox/pid_ledger.h"
 #include "sandbox/resource_scope.h"
@@ -658,7 +659,7 @@ int Coordinator::Finish() {
     Emit(AttemptCutShortEvent(lease.subtask_id, lease.attempt, cut_short));
   for (const auto& [lease_id, lease] : std::map<std::string, Lease>(fleet_->leases().leases())) EndLease(lease_id);
   std::error_code ec;
-  fs::remove(site_.layout.run_dir + "/cancel", ec);  // answered
+  fs::remove(CancelFilePath(site_.layout.run_dir), ec);  // answered
   for (const auto& id : scheduler_->order()) {
     if (!pipeline_->finished(id)) pipeline_->FinishSubtask(id, v1::CANCELLED, cut_short, "");
   }

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "orchestrator/store/cancel_file.h"
 #include "sandbox/overlay_mount.h"
 #include "test_results/test_results.h"
 
@@ -42,7 +43,7 @@ void RemoveWorkspacesAndSocket(const std::string& run_id, const std::string& run
 
 void RemoveLeftovers(const PreparedRun& run, const RunLayout& layout) {
   std::error_code ec;
-  fs::remove(layout.run_dir + "/cancel", ec);  // a cancel of the old coordinator does not carry over
+  fs::remove(CancelFilePath(layout.run_dir), ec);  // a cancel of the old coordinator does not carry over
   // We hold the run: a ref lock left by a crash mid-update would block every landing.
   fs::remove(layout.run_dir + "/integration.git/refs/heads/integration.lock", ec);
   RemoveWorkspacesAndSocket(run.run_id, layout.run_dir);
